@@ -1,0 +1,69 @@
+# shellcheck shell=bash
+# System requirements: checks for commands and installs Debian packages where it can
+# (root with apt-get); otherwise fails with the command that installs them.
+
+CALLREC_TOOLS_DIR="${CALLREC_TOOLS_DIR:-$HOME/.cache/callrec-tools}"
+# Pinned MinIO (Go module pseudo-version of the RELEASE.2026-02 line). Bump deliberately.
+MINIO_MODULE="github.com/minio/minio"
+MINIO_VERSION="v0.0.0-20260212201848-7aac2a2c5b7c"
+
+_apt_updated=""
+log() { printf '%s\n' "$*" >&2; }
+
+# ensure_packages "cmd:package" ... — installs the packages whose command is missing.
+ensure_packages() {
+  local missing=() pair cmd pkg
+  for pair in "$@"; do
+    cmd="${pair%%:*}"; pkg="${pair#*:}"
+    command -v "$cmd" >/dev/null 2>&1 || [ -x "$cmd" ] || missing+=("$pkg")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
+    log "installing system packages: ${missing[*]}"
+    if [ -z "$_apt_updated" ]; then apt-get update -qq >&2; _apt_updated=1; fi
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >&2
+  else
+    log "missing system packages: ${missing[*]}"
+    log "install them with: sudo apt-get update && sudo apt-get install -y ${missing[*]}"
+    return 1
+  fi
+}
+
+# ensure_node_modules — installs npm dependencies when node_modules is missing or stale.
+ensure_node_modules() {
+  if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+    log "installing npm dependencies (npm ci)"
+    npm ci --no-audit --no-fund >&2
+  fi
+}
+
+pg_bindir() {
+  local d
+  for d in /usr/lib/postgresql/*/bin; do
+    [ -x "$d/pg_ctl" ] && { echo "$d"; return 0; }
+  done
+  return 1
+}
+
+ensure_postgres() {
+  pg_bindir >/dev/null && return 0
+  ensure_packages "/usr/lib/postgresql/none/bin/pg_ctl:postgresql" || return 1
+  pg_bindir >/dev/null || { log "PostgreSQL server not found after install; install it with: apt-get install -y postgresql"; return 1; }
+}
+
+minio_bin() { echo "$CALLREC_TOOLS_DIR/minio-$MINIO_VERSION/minio"; }
+
+ensure_minio() {
+  local bin; bin="$(minio_bin)"
+  [ -x "$bin" ] && return 0
+  if ! command -v go >/dev/null 2>&1; then
+    log "MinIO is needed for the S3 tests and is built with Go; install Go, then run: GOBIN=$(dirname "$bin") go install $MINIO_MODULE@$MINIO_VERSION"
+    return 1
+  fi
+  log "building MinIO $MINIO_VERSION with go install (cached in $(dirname "$bin"); takes a few minutes once)"
+  mkdir -p "$(dirname "$bin")"
+  if ! (cd /tmp && GOBIN="$(dirname "$bin")" GOFLAGS=-trimpath go install "$MINIO_MODULE@$MINIO_VERSION" >&2); then
+    log "could not build MinIO; run: GOBIN=$(dirname "$bin") go install $MINIO_MODULE@$MINIO_VERSION"
+    return 1
+  fi
+}

@@ -1,0 +1,53 @@
+/**
+ * Assembles the Express app from its features. Never listens, never reads the
+ * environment: everything comes in through `deps`.
+ */
+import express from 'express';
+import type { Express } from 'express';
+import { createAuditRouter } from './audit/audit-routes.js';
+import { createAuthenticate } from './auth/authenticate.js';
+import { createSessionRouter } from './auth/session-routes.js';
+import type { AppDeps } from './deps.js';
+import { createHealthRouter } from './http/health-routes.js';
+import { createErrorMiddleware, notFoundHandler } from './http/problem.js';
+import { requestId } from './http/request-id.js';
+import { securityHeaders } from './http/security-headers.js';
+import { createIngestRouter } from './ingest/ingest-routes.js';
+import { createPlaybackRouter } from './playback/playback-routes.js';
+import { createSubjectsRouter } from './subjects/subject-routes.js';
+
+export type { AppDeps } from './deps.js';
+
+export function createApp(deps: AppDeps): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('trust proxy', false);
+  app.set('etag', false);
+  app.set('query parser', 'simple');
+
+  app.use(requestId);
+  app.use(securityHeaders);
+  app.use((req, res, next) => {
+    const end = deps.metrics.httpDuration.startTimer({ method: req.method });
+    res.on('finish', () => end({ route: req.route?.path ? `${req.baseUrl}${req.route.path}` : 'unmatched', status: String(res.statusCode) }));
+    next();
+  });
+  app.use(createHealthRouter(deps));
+  app.get('/metrics', async (_req, res) => {
+    res.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics());
+  });
+
+  // The upload hook streams its multipart body itself: mounted before any body parser.
+  app.use(createIngestRouter(deps));
+
+  app.use(express.json({ limit: '64kb' }));
+  app.use(createAuthenticate(deps));
+  app.use(createSessionRouter(deps));
+  app.use(createPlaybackRouter(deps));
+  app.use(createAuditRouter(deps));
+  app.use(createSubjectsRouter(deps));
+
+  app.use(notFoundHandler);
+  app.use(createErrorMiddleware(deps));
+  return app;
+}

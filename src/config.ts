@@ -1,0 +1,243 @@
+/**
+ * Configuration: one zod schema for every CALLREC_* setting.
+ *
+ * This is the only module that reads the environment (it is handed `process.env`
+ * by `main.ts` and the CLI). `loadConfig` validates, derives, freezes and returns
+ * a Config; anything invalid throws a ConfigError whose message is one line
+ * naming the variable and what it expects.
+ */
+import path from 'node:path';
+import { z } from 'zod';
+
+const UNIT_MS = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
+export const DAY_MS = UNIT_MS.d;
+
+/** Parses `90s`, `12h`, `30d`, `250ms`, `5m` into milliseconds; returns undefined when malformed. */
+export function parseDuration(text: string): number | undefined {
+  const match = /^(\d{1,9})(ms|s|m|h|d)$/.exec(text.trim());
+  if (!match) return undefined;
+  const value = Number(match[1]) * UNIT_MS[match[2] as keyof typeof UNIT_MS];
+  return value > 0 ? value : undefined;
+}
+
+const duration = (what: string) =>
+  z.string().transform((text, ctx) => {
+    const ms = parseDuration(text);
+    if (ms === undefined) {
+      ctx.addIssue({ code: 'custom', message: `expects a duration such as 90s, 12h or 30d (${what})` });
+      return z.NEVER;
+    }
+    return ms;
+  });
+
+const integer = (min: number, max: number) =>
+  z
+    .string()
+    .regex(/^\d+$/, `expects a whole number from ${min} to ${max}`)
+    .transform(Number)
+    .pipe(z.number().int().min(min, `expects a whole number from ${min} to ${max}`).max(max, `expects a whole number from ${min} to ${max}`));
+
+const bool = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
+
+const SOURCE_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+
+const ingestSources = z.string().transform((text, ctx) => {
+  const sources: Record<string, string> = {};
+  for (const pair of text.split(',').map((p) => p.trim()).filter(Boolean)) {
+    const colon = pair.indexOf(':');
+    const id = pair.slice(0, colon);
+    const secret = pair.slice(colon + 1);
+    if (colon < 1 || !SOURCE_ID.test(id) || secret.length < 16) {
+      ctx.addIssue({
+        code: 'custom',
+        message: 'expects source:secret pairs separated by commas (source id [A-Za-z0-9._-], secret of 16+ characters)',
+      });
+      return z.NEVER;
+    }
+    sources[id] = secret;
+  }
+  return sources;
+});
+
+/** The environment as the schema sees it: every variable optional, defaults applied in `loadConfig`. */
+const envSchema = z.object({
+  CALLREC_PORT: integer(0, 65535).default(3000),
+  CALLREC_HOST: z.string().min(1).default('127.0.0.1'),
+  CALLREC_PUBLIC_URL: z.url({ message: 'expects an absolute URL such as https://callrec.example.com' }).optional(),
+  CALLREC_DATA_DIR: z.string().min(1).default('./storage'),
+  CALLREC_DB_URL: z
+    .string()
+    .regex(/^(postgres(ql)?:\/\/|sqlite:)/, 'expects postgres://user:pass@host:port/db or sqlite:<file>')
+    .optional(),
+  CALLREC_STORE: z.enum(['fs', 's3'], { message: 'expects fs or s3' }).default('fs'),
+  CALLREC_S3_ENDPOINT: z.url({ message: 'expects an absolute URL such as http://127.0.0.1:9000' }).optional(),
+  CALLREC_S3_BUCKET: z
+    .string()
+    .regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'expects an S3 bucket name (3-63 lowercase letters, digits, dots, hyphens)')
+    .optional(),
+  CALLREC_S3_REGION: z.string().min(1).default('us-east-1'),
+  CALLREC_S3_ACCESS_KEY_ID: z.string().min(1).optional(),
+  CALLREC_S3_SECRET_ACCESS_KEY: z.string().min(1).optional(),
+  CALLREC_S3_FORCE_PATH_STYLE: bool.default(true),
+  CALLREC_S3_VERSIONED: z
+    .enum(['refuse', 'delete-versions'], { message: 'expects refuse or delete-versions' })
+    .default('refuse'),
+  CALLREC_RETENTION: duration('how long a recording is kept after its call started').default(30 * DAY_MS),
+  CALLREC_SWEEP_INTERVAL: duration('how often the retention sweeper runs').default(60_000),
+  CALLREC_SWEEP_BATCH: integer(1, 10_000).default(200),
+  CALLREC_CLAIM_LEASE: duration('how long a sweeper claim holds').default(10 * 60_000),
+  CALLREC_INGEST_SOURCES: ingestSources.default({}),
+  CALLREC_MAX_UPLOAD_BYTES: integer(1, Number.MAX_SAFE_INTEGER).default(2 * 1024 ** 3),
+  CALLREC_MAX_DURATION: duration('the longest call accepted').default(4 * 3_600_000),
+  CALLREC_TRANSCODE_CONCURRENCY: integer(1, 64).default(2),
+  CALLREC_INGEST_QUEUE: integer(0, 10_000).default(16),
+  CALLREC_FFMPEG_TIMEOUT: duration('the hard limit of one ffmpeg or ffprobe run').default(10 * 60_000),
+  CALLREC_PLAYBACK_FORMAT: z.enum(['opus', 'mp3'], { message: 'expects opus or mp3' }).default('opus'),
+  CALLREC_PHONE_REGION: z.string().regex(/^[A-Z]{2}$/, 'expects a two-letter region code such as NL').default('NL'),
+  CALLREC_SESSION_SECRET: z.string().min(32, 'expects at least 32 characters').optional(),
+  CALLREC_SESSION_IDLE: duration('how long an idle session lives').default(30 * 60_000),
+  CALLREC_SESSION_MAX: duration('the absolute lifetime of a session').default(12 * 3_600_000),
+  CALLREC_CHECKPOINT_EVERY: integer(1, 1_000_000).default(1000),
+  CALLREC_CHECKPOINT_KEY_FILE: z.string().min(1).optional(),
+  CALLREC_LOG_LEVEL: z
+    .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], {
+      message: 'expects fatal, error, warn, info, debug, trace or silent',
+    })
+    .default('info'),
+});
+
+export type DbConfig = { client: 'sqlite'; filename: string } | { client: 'pg'; url: string };
+
+export type StoreConfig =
+  | { kind: 'fs'; root: string }
+  | {
+      kind: 's3';
+      endpoint: string | undefined;
+      bucket: string;
+      region: string;
+      accessKeyId: string | undefined;
+      secretAccessKey: string | undefined;
+      forcePathStyle: boolean;
+      versionedBucket: 'refuse' | 'delete-versions';
+    };
+
+export interface Config {
+  readonly port: number;
+  readonly host: string;
+  readonly publicUrl: string | undefined;
+  readonly dataDir: string;
+  readonly db: DbConfig;
+  readonly store: StoreConfig;
+  readonly retention: { readonly ms: number; readonly days: number; readonly tag: string };
+  readonly sweep: { readonly intervalMs: number; readonly batchSize: number; readonly leaseMs: number };
+  readonly ingest: {
+    readonly sources: Readonly<Record<string, string>>;
+    readonly maxUploadBytes: number;
+    readonly maxDurationMs: number;
+    readonly transcodeConcurrency: number;
+    readonly queueLimit: number;
+    readonly ffmpegTimeoutMs: number;
+    readonly playbackFormat: 'opus' | 'mp3';
+  };
+  readonly phoneRegion: string;
+  readonly session: { readonly secret: string | undefined; readonly idleMs: number; readonly maxMs: number };
+  readonly audit: { readonly checkpointEvery: number; readonly checkpointKeyFile: string };
+  readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+}
+
+/** Thrown for an invalid environment; `message` is one line naming the variable. */
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+  constructor(readonly variable: string, expectation: string) {
+    super(`${variable} ${expectation}`);
+  }
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object') {
+    for (const inner of Object.values(value)) deepFreeze(inner);
+    Object.freeze(value);
+  }
+  return value;
+}
+
+/**
+ * Validates the CALLREC_* variables of `env` and returns a frozen Config.
+ * Unset and empty variables take their defaults; unknown CALLREC_* variables are ignored.
+ */
+export function loadConfig(env: Readonly<Record<string, string | undefined>>): Config {
+  const input: Record<string, string> = {};
+  for (const key of Object.keys(envSchema.shape)) {
+    const value = env[key];
+    if (value !== undefined && value !== '') input[key] = value;
+  }
+  const parsed = envSchema.safeParse(input);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    const variable = String(issue.path[0] ?? 'environment');
+    throw new ConfigError(variable, issue.message);
+  }
+  const e = parsed.data;
+  const dataDir = path.resolve(e.CALLREC_DATA_DIR);
+
+  let db: DbConfig;
+  if (!e.CALLREC_DB_URL) db = { client: 'sqlite', filename: path.join(dataDir, 'callrec.sqlite') };
+  else if (e.CALLREC_DB_URL.startsWith('sqlite:')) {
+    const filename = e.CALLREC_DB_URL.slice('sqlite:'.length);
+    if (!filename) throw new ConfigError('CALLREC_DB_URL', 'expects sqlite:<file> with a file name');
+    db = { client: 'sqlite', filename: filename === ':memory:' ? filename : path.resolve(filename) };
+  } else db = { client: 'pg', url: e.CALLREC_DB_URL };
+
+  let store: StoreConfig;
+  if (e.CALLREC_STORE === 'fs') store = { kind: 'fs', root: path.join(dataDir, 'objects') };
+  else {
+    if (!e.CALLREC_S3_BUCKET) throw new ConfigError('CALLREC_S3_BUCKET', 'is required when CALLREC_STORE=s3');
+    if (Boolean(e.CALLREC_S3_ACCESS_KEY_ID) !== Boolean(e.CALLREC_S3_SECRET_ACCESS_KEY)) {
+      throw new ConfigError('CALLREC_S3_SECRET_ACCESS_KEY', 'must be set together with CALLREC_S3_ACCESS_KEY_ID');
+    }
+    store = {
+      kind: 's3',
+      endpoint: e.CALLREC_S3_ENDPOINT,
+      bucket: e.CALLREC_S3_BUCKET,
+      region: e.CALLREC_S3_REGION,
+      accessKeyId: e.CALLREC_S3_ACCESS_KEY_ID,
+      secretAccessKey: e.CALLREC_S3_SECRET_ACCESS_KEY,
+      forcePathStyle: e.CALLREC_S3_FORCE_PATH_STYLE,
+      versionedBucket: e.CALLREC_S3_VERSIONED,
+    };
+  }
+
+  const days = Math.ceil(e.CALLREC_RETENTION / DAY_MS);
+  const config: Config = {
+    port: e.CALLREC_PORT,
+    host: e.CALLREC_HOST,
+    publicUrl: e.CALLREC_PUBLIC_URL,
+    dataDir,
+    db,
+    store,
+    retention: { ms: e.CALLREC_RETENTION, days, tag: `${days}d` },
+    sweep: { intervalMs: e.CALLREC_SWEEP_INTERVAL, batchSize: e.CALLREC_SWEEP_BATCH, leaseMs: e.CALLREC_CLAIM_LEASE },
+    ingest: {
+      sources: e.CALLREC_INGEST_SOURCES,
+      maxUploadBytes: e.CALLREC_MAX_UPLOAD_BYTES,
+      maxDurationMs: e.CALLREC_MAX_DURATION,
+      transcodeConcurrency: e.CALLREC_TRANSCODE_CONCURRENCY,
+      queueLimit: e.CALLREC_INGEST_QUEUE,
+      ffmpegTimeoutMs: e.CALLREC_FFMPEG_TIMEOUT,
+      playbackFormat: e.CALLREC_PLAYBACK_FORMAT,
+    },
+    phoneRegion: e.CALLREC_PHONE_REGION,
+    session: { secret: e.CALLREC_SESSION_SECRET, idleMs: e.CALLREC_SESSION_IDLE, maxMs: e.CALLREC_SESSION_MAX },
+    audit: {
+      checkpointEvery: e.CALLREC_CHECKPOINT_EVERY,
+      checkpointKeyFile: path.resolve(e.CALLREC_CHECKPOINT_KEY_FILE ?? path.join(dataDir, 'checkpoint-key.pem')),
+    },
+    logLevel: e.CALLREC_LOG_LEVEL,
+  };
+  return deepFreeze(config);
+}
+
+/** The process's own configuration: `loadConfig(process.env)`. The only read of the environment. */
+export function loadConfigFromEnvironment(): Config {
+  return loadConfig(process.env);
+}

@@ -1,0 +1,19 @@
+/**
+ * What every feature is built from. `createApp`, the CLI and the tests assemble
+ * it; features receive it and never reach for globals or the environment.
+ */
+import type { Clock } from './clock.js';
+import type { Config } from './config.js';
+import type { Db } from './db/db.js';
+import type { Logger } from './logger.js';
+import type { Metrics } from './metrics.js';
+import type { ObjectStore } from './storage/object-store.js';
+
+export interface AppDeps {
+  readonly config: Config;
+  readonly db: Db;
+  readonly store: ObjectStore;
+  readonly logger: Logger;
+  readonly clock: Clock;
+  readonly metrics: Metrics;
+}

@@ -1,0 +1,114 @@
+/**
+ * One error type for everything a client may be told.
+ *
+ * An AppError carries a stable string `code` (part of the HTTP contract), the
+ * HTTP status, a human title, and the underlying `cause`, which is logged for
+ * 5xx but never sent to a client. Create them only through the factories in
+ * `errors` below, so that each code has exactly one status and title.
+ */
+export interface AppErrorOptions {
+  cause?: unknown;
+  /** A client-safe sentence about this occurrence (never a storage or database message). */
+  detail?: string;
+  /** Extra problem members, e.g. `fields` for invalid metadata. Must be client-safe. */
+  extra?: Record<string, unknown>;
+  /** Response headers, e.g. Retry-After or Content-Range. */
+  headers?: Record<string, string>;
+}
+
+export class AppError extends Error {
+  override readonly name = 'AppError';
+  readonly detail: string | undefined;
+  readonly extra: Record<string, unknown>;
+  readonly headers: Record<string, string>;
+
+  constructor(
+    readonly code: string,
+    readonly status: number,
+    readonly title: string,
+    options: AppErrorOptions = {},
+  ) {
+    super(options.detail ? `${title}: ${options.detail}` : title, { cause: options.cause });
+    this.detail = options.detail;
+    this.extra = options.extra ?? {};
+    this.headers = options.headers ?? {};
+  }
+}
+
+export function isAppError(error: unknown): error is AppError {
+  return error instanceof AppError;
+}
+
+export interface FieldProblem {
+  field: string;
+  message: string;
+}
+
+type Opts = AppErrorOptions;
+
+/** The table of error factories: one per stable code. */
+export const errors = {
+  // 400
+  invalidRequest: (detail: string, o: Opts = {}) => new AppError('invalid_request', 400, 'Invalid request', { ...o, detail }),
+  invalidMetadata: (fields: FieldProblem[], o: Opts = {}) =>
+    new AppError('invalid_metadata', 400, 'Invalid metadata', {
+      ...o,
+      detail: `Invalid fields: ${fields.map((f) => f.field).join(', ')}`,
+      extra: { fields },
+    }),
+  invalidQuery: (fields: FieldProblem[], o: Opts = {}) =>
+    new AppError('invalid_query', 400, 'Invalid query', { ...o, extra: { fields } }),
+  // 401
+  invalidSignature: (o: Opts = {}) => new AppError('invalid_signature', 401, 'Invalid signature', o),
+  staleTimestamp: (o: Opts = {}) => new AppError('stale_timestamp', 401, 'Stale timestamp', o),
+  unknownSource: (o: Opts = {}) => new AppError('unknown_source', 401, 'Unknown source', o),
+  unauthenticated: (o: Opts = {}) =>
+    new AppError('unauthenticated', 401, 'Authentication required', {
+      ...o,
+      headers: { 'WWW-Authenticate': 'Bearer realm="callrec"', ...o.headers },
+    }),
+  invalidCredentials: (o: Opts = {}) => new AppError('invalid_credentials', 401, 'Invalid username or password', o),
+  // 403
+  forbidden: (o: Opts = {}) => new AppError('forbidden', 403, 'Forbidden', o),
+  originMismatch: (o: Opts = {}) => new AppError('origin_mismatch', 403, 'Cross-origin request refused', o),
+  // 404
+  notFound: (what = 'Resource', o: Opts = {}) => new AppError('not_found', 404, `${what} not found`, o),
+  // 409
+  duplicateCallId: (o: Opts = {}) =>
+    new AppError('duplicate_call_id', 409, 'A recording with this callId but other audio exists', o),
+  conflict: (detail: string, o: Opts = {}) => new AppError('conflict', 409, 'Conflict', { ...o, detail }),
+  onLegalHold: (o: Opts = {}) => new AppError('legal_hold', 409, 'The recording is under legal hold', o),
+  // 413, 415, 416, 422
+  tooLarge: (detail: string, o: Opts = {}) => new AppError('too_large', 413, 'Payload too large', { ...o, detail }),
+  unsupportedAudio: (detail: string, o: Opts = {}) =>
+    new AppError('unsupported_audio', 415, 'Unsupported audio', { ...o, detail }),
+  unsupportedMediaType: (detail: string, o: Opts = {}) =>
+    new AppError('unsupported_media_type', 415, 'Unsupported media type', { ...o, detail }),
+  rangeNotSatisfiable: (size: number, o: Opts = {}) =>
+    new AppError('range_not_satisfiable', 416, 'Range not satisfiable', {
+      ...o,
+      headers: { 'Content-Range': `bytes */${size}`, ...o.headers },
+    }),
+  retentionElapsed: (o: Opts = {}) =>
+    new AppError('retention_elapsed', 422, 'The retention period of this call has already elapsed', o),
+  // 429
+  rateLimited: (retryAfterSeconds: number, o: Opts = {}) =>
+    new AppError('rate_limited', 429, 'Too many requests', {
+      ...o,
+      headers: { 'Retry-After': String(retryAfterSeconds), ...o.headers },
+    }),
+  // 5xx
+  internal: (o: Opts = {}) => new AppError('internal', 500, 'Internal server error', o),
+  overloaded: (retryAfterSeconds: number, o: Opts = {}) =>
+    new AppError('overloaded', 503, 'Service overloaded', {
+      ...o,
+      headers: { 'Retry-After': String(retryAfterSeconds), ...o.headers },
+    }),
+  storeUnavailable: (o: Opts = {}) =>
+    new AppError('store_unavailable', 503, 'Object storage unavailable', {
+      ...o,
+      headers: { 'Retry-After': '5', ...o.headers },
+    }),
+  dbUnavailable: (o: Opts = {}) =>
+    new AppError('db_unavailable', 503, 'Database unavailable', { ...o, headers: { 'Retry-After': '5', ...o.headers } }),
+} as const;

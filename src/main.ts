@@ -1,0 +1,84 @@
+/**
+ * Process entry: loadConfig → open db and store → createApp → listen → start
+ * the sweeper → graceful shutdown on SIGTERM/SIGINT (stop accepting, finish
+ * in-flight requests, stop the sweeper, close store and db).
+ */
+import fs from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { createApp } from './app.js';
+import { systemClock } from './clock.js';
+import { ConfigError, loadConfigFromEnvironment } from './config.js';
+import type { Config } from './config.js';
+import { createDb } from './db/db.js';
+import type { AppDeps } from './deps.js';
+import { createLogger } from './logger.js';
+import { createMetrics } from './metrics.js';
+import { createObjectStore } from './storage/create-store.js';
+import { startBackgroundJobs } from './background.js';
+import { ensureBootstrapAdmin } from './auth/bootstrap.js';
+
+const SHUTDOWN_GRACE_MS = 15_000;
+
+async function main(): Promise<void> {
+  let config: Config;
+  try {
+    config = loadConfigFromEnvironment();
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`callrec: invalid configuration: ${error.message}\n`);
+      process.exit(2);
+    }
+    throw error;
+  }
+  const logger = createLogger({ level: config.logLevel });
+  fs.mkdirSync(config.dataDir, { recursive: true });
+
+  const db = createDb(config.db);
+  await db.migrate();
+  const store = await createObjectStore(config.store, { logger });
+  const deps: AppDeps = { config, db, store, logger, clock: systemClock, metrics: createMetrics({ defaultMetrics: true }) };
+
+  await ensureBootstrapAdmin(deps, (line) => process.stdout.write(`${line}\n`));
+
+  const app = createApp(deps);
+  const server = app.listen(config.port, config.host);
+  await new Promise<void>((resolve, reject) => {
+    server.once('listening', resolve);
+    server.once('error', reject);
+  });
+  const { port } = server.address() as AddressInfo;
+  const shownHost = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host;
+  const url = config.publicUrl ?? `http://${shownHost}:${port}`;
+  logger.info({ port, db: config.db.client, store: config.store.kind }, 'listening');
+  process.stdout.write(`callrec is listening on ${url}/ (database: ${config.db.client}, object store: ${config.store.kind})\n`);
+
+  const jobs = startBackgroundJobs(deps);
+
+  let stopping = false;
+  const shutdown = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'shutting down');
+    const force = setTimeout(() => {
+      logger.error('shutdown grace period exceeded; exiting');
+      process.exit(1);
+    }, SHUTDOWN_GRACE_MS);
+    force.unref();
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    server.closeIdleConnections();
+    await jobs.stop();
+    await closed;
+    await store.close();
+    await db.close();
+    clearTimeout(force);
+    logger.info('stopped');
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`callrec: failed to start: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,69 @@
+/**
+ * Prometheus metrics (prom-client), one registry per app instance. Labels
+ * never carry personal data: no numbers, no call ids, no user names.
+ */
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+export type Metrics = ReturnType<typeof createMetrics>;
+
+export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
+  const registry = new Registry();
+  if (options.defaultMetrics) collectDefaultMetrics({ register: registry, prefix: 'callrec_process_' });
+  const registers = [registry];
+  return {
+    registry,
+    httpDuration: new Histogram({
+      name: 'callrec_http_request_duration_seconds',
+      help: 'HTTP request durations by route and status',
+      labelNames: ['method', 'route', 'status'] as const,
+      buckets: [0.005, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 15, 60],
+      registers,
+    }),
+    ingestTotal: new Counter({
+      name: 'callrec_ingest_total',
+      help: 'Upload hook requests by outcome code',
+      labelNames: ['outcome'] as const,
+      registers,
+    }),
+    ingestDuration: new Histogram({
+      name: 'callrec_ingest_duration_seconds',
+      help: 'Upload hook wall time by outcome code',
+      labelNames: ['outcome'] as const,
+      buckets: [0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300],
+      registers,
+    }),
+    transcodeSeconds: new Histogram({
+      name: 'callrec_transcode_seconds',
+      help: 'Wall time of one playback transcode',
+      buckets: [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 120],
+      registers,
+    }),
+    bytesStored: new Counter({
+      name: 'callrec_bytes_stored_total',
+      help: 'Bytes written to the object store by object kind',
+      labelNames: ['kind'] as const,
+      registers,
+    }),
+    playbackRequests: new Counter({
+      name: 'callrec_playback_requests_total',
+      help: 'Audio requests by status',
+      labelNames: ['status'] as const,
+      registers,
+    }),
+    playbackBytes: new Counter({ name: 'callrec_playback_bytes_total', help: 'Audio bytes sent', registers }),
+    sweeperDeletions: new Counter({
+      name: 'callrec_sweeper_deletions_total',
+      help: 'Recordings deleted and logged, by reason',
+      labelNames: ['reason'] as const,
+      registers,
+    }),
+    sweeperFailures: new Counter({ name: 'callrec_sweeper_failures_total', help: 'Failed deletion attempts', registers }),
+    sweeperBacklog: new Gauge({ name: 'callrec_sweeper_backlog', help: 'Recordings past their deadline, not yet deleted', registers }),
+    sweeperOldestOverdue: new Gauge({
+      name: 'callrec_sweeper_oldest_overdue_seconds',
+      help: 'Age past its deadline of the oldest recording not yet deleted',
+      registers,
+    }),
+    deletionLogLength: new Gauge({ name: 'callrec_deletion_log_entries', help: 'Entries in the deletion log', registers }),
+  };
+}

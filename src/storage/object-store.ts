@@ -1,0 +1,144 @@
+/**
+ * The ObjectStore contract every driver (fs, s3) fulfils. It knows keys,
+ * bytes and tags only: no tables, no HTTP.
+ *
+ * Contract, for every driver:
+ * - Keys are validated by `assertValidKey` before any I/O; a bad key throws InvalidKeyError.
+ * - `put` is atomic: readers see the old object (or none) until the new one is complete.
+ *   A body stream that errors, or an aborted signal, leaves no object and no temp data behind,
+ *   and the put rejects.
+ * - `get`/`stat`/`getTags` of a missing key throw ObjectNotFoundError.
+ * - `get` with a range serves exactly the satisfiable part (clamped to the object), and throws
+ *   InvalidRangeError (carrying the size) when nothing is satisfiable.
+ * - `delete` is idempotent: deleting a missing key succeeds.
+ * - `deleteMany` deletes in batches and reports per-key failures instead of throwing.
+ * - `exists` is the verification after a delete: false only when no trace of the key remains
+ *   (on a versioned bucket: no version and no delete marker).
+ * - Any failure to reach the backend throws StoreUnavailableError, never a raw SDK error.
+ */
+import type { Readable } from 'node:stream';
+
+export type Tags = Record<string, string>;
+
+export interface ObjectInfo {
+  key: string;
+  size: number;
+  contentType: string;
+  etag: string;
+  lastModified: Date;
+}
+
+/** A parsed single range; `end` is inclusive. Drivers never see HTTP headers. */
+export type RangeRequest = { start: number; end?: number } | { suffix: number };
+
+export interface ServedRange {
+  start: number;
+  end: number;
+}
+
+export interface PutOptions {
+  contentType: string;
+  contentLength?: number;
+  tags: Tags;
+  signal?: AbortSignal;
+}
+
+export interface GetOptions {
+  range?: RangeRequest;
+  signal?: AbortSignal;
+}
+
+export interface GetResult {
+  body: Readable;
+  info: ObjectInfo;
+  /** The bytes served when a range was asked for; absent for a whole-object read. */
+  range?: ServedRange;
+}
+
+export interface SignalOption {
+  signal?: AbortSignal;
+}
+
+export interface ListOptions extends SignalOption {
+  cursor?: string;
+  limit?: number;
+}
+
+export interface ListPage {
+  items: Array<Pick<ObjectInfo, 'key' | 'size' | 'lastModified'>>;
+  nextCursor?: string;
+}
+
+export interface DeleteManyResult {
+  deleted: string[];
+  failed: Array<{ key: string; error: Error }>;
+}
+
+export interface ObjectStore {
+  readonly kind: 'fs' | 's3';
+  put(key: string, body: Readable, options: PutOptions): Promise<ObjectInfo>;
+  get(key: string, options?: GetOptions): Promise<GetResult>;
+  stat(key: string, options?: SignalOption): Promise<ObjectInfo>;
+  getTags(key: string, options?: SignalOption): Promise<Tags>;
+  /** Replaces the tags of an existing object (used by the reconciler to re-tag). */
+  putTags(key: string, tags: Tags, options?: SignalOption): Promise<void>;
+  delete(key: string, options?: SignalOption): Promise<void>;
+  deleteMany(keys: readonly string[], options?: SignalOption): Promise<DeleteManyResult>;
+  exists(key: string, options?: SignalOption): Promise<boolean>;
+  list(prefix: string, options?: ListOptions): Promise<ListPage>;
+  /** Resolves when the backend answers; throws StoreUnavailableError otherwise. */
+  ping(options?: SignalOption): Promise<void>;
+  close(): Promise<void>;
+}
+
+export class StoreError extends Error {
+  constructor(
+    readonly code: 'object_not_found' | 'invalid_key' | 'invalid_range' | 'store_unavailable',
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+export class ObjectNotFoundError extends StoreError {
+  override readonly name = 'ObjectNotFoundError';
+  constructor(readonly key: string, options?: { cause?: unknown }) {
+    super('object_not_found', `object not found: ${key}`, options);
+  }
+}
+
+export class InvalidKeyError extends StoreError {
+  override readonly name = 'InvalidKeyError';
+  constructor(reason: string) {
+    super('invalid_key', `invalid object key: ${reason}`);
+  }
+}
+
+export class InvalidRangeError extends StoreError {
+  override readonly name = 'InvalidRangeError';
+  constructor(readonly size: number) {
+    super('invalid_range', `range not satisfiable for an object of ${size} bytes`);
+  }
+}
+
+export class StoreUnavailableError extends StoreError {
+  override readonly name = 'StoreUnavailableError';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('store_unavailable', message, options);
+  }
+}
+
+/**
+ * Resolves a range request against an object size (RFC 9110 single-range rules):
+ * `end` past the object is clamped, a suffix larger than the object is the whole object,
+ * and an unsatisfiable request (start past the end, empty object, zero suffix) throws InvalidRangeError.
+ */
+export function resolveRange(range: RangeRequest, size: number): ServedRange {
+  if ('suffix' in range) {
+    if (range.suffix <= 0 || size === 0) throw new InvalidRangeError(size);
+    return { start: Math.max(0, size - range.suffix), end: size - 1 };
+  }
+  if (range.start >= size || (range.end !== undefined && range.end < range.start)) throw new InvalidRangeError(size);
+  return { start: range.start, end: Math.min(range.end ?? size - 1, size - 1) };
+}

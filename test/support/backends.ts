@@ -1,0 +1,151 @@
+/**
+ * The real backends every contract suite runs against. `npm test` (scripts/test)
+ * starts PostgreSQL and MinIO and exports CALLREC_TEST_*; a missing variable is
+ * an error, never a skip.
+ */
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import pg from 'pg';
+import type { DbConfig, StoreConfig } from '../../src/config.js';
+import { createDb } from '../../src/db/db.js';
+import type { Db } from '../../src/db/db.js';
+import { createObjectStore } from '../../src/storage/create-store.js';
+import type { ObjectStore } from '../../src/storage/object-store.js';
+
+function required(name: string): string {
+  const value = process.env[name];
+  if (!value) {
+    throw new Error(`${name} is not set: run the tests with \`npm test\` (or \`bash scripts/test <spec>\`), which starts PostgreSQL and MinIO`);
+  }
+  return value;
+}
+
+export function tempDir(prefix = 'callrec-test-'): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+}
+
+export function uniqueName(prefix: string): string {
+  return `${prefix}${randomBytes(6).toString('hex')}`;
+}
+
+export interface TestDb {
+  db: Db;
+  config: DbConfig;
+  /** Closes the handle and drops the database (PostgreSQL) or file (SQLite). */
+  dispose(): Promise<void>;
+}
+
+export interface DbBackend {
+  name: 'sqlite' | 'postgres';
+  create(): Promise<TestDb>;
+}
+
+/** A fresh, migrated database per call. */
+export const dbBackends: DbBackend[] = [
+  {
+    name: 'sqlite',
+    async create() {
+      const dir = tempDir();
+      const config: DbConfig = { client: 'sqlite', filename: path.join(dir, 'test.sqlite') };
+      const db = createDb(config);
+      await db.migrate();
+      return {
+        db,
+        config,
+        async dispose() {
+          await db.close();
+          fs.rmSync(dir, { recursive: true, force: true });
+        },
+      };
+    },
+  },
+  {
+    name: 'postgres',
+    async create() {
+      const adminUrl = required('CALLREC_TEST_PG_URL');
+      const name = uniqueName('callrec_test_');
+      const admin = new pg.Client({ connectionString: adminUrl });
+      await admin.connect();
+      await admin.query(`CREATE DATABASE ${name}`);
+      await admin.end();
+      const url = new URL(adminUrl);
+      url.pathname = `/${name}`;
+      const config: DbConfig = { client: 'pg', url: url.toString() };
+      const db = createDb(config);
+      await db.migrate();
+      return {
+        db,
+        config,
+        async dispose() {
+          await db.close();
+          const client = new pg.Client({ connectionString: adminUrl });
+          await client.connect();
+          await client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+          await client.end();
+        },
+      };
+    },
+  },
+];
+
+export interface TestStore {
+  store: ObjectStore;
+  config: StoreConfig;
+  dispose(): Promise<void>;
+}
+
+export interface StoreBackend {
+  name: 'fs' | 'minio';
+  create(): Promise<TestStore>;
+}
+
+export function minioStoreConfig(bucket: string): Extract<StoreConfig, { kind: 's3' }> {
+  return {
+    kind: 's3',
+    endpoint: required('CALLREC_TEST_S3_ENDPOINT'),
+    bucket,
+    region: 'us-east-1',
+    accessKeyId: required('CALLREC_TEST_S3_ACCESS_KEY_ID'),
+    secretAccessKey: required('CALLREC_TEST_S3_SECRET_ACCESS_KEY'),
+    forcePathStyle: true,
+    versionedBucket: 'refuse',
+  };
+}
+
+/** A fresh, empty store per call: a temp folder, or a new bucket on the test MinIO. */
+export const storeBackends: StoreBackend[] = [
+  {
+    name: 'fs',
+    async create() {
+      const dir = tempDir();
+      const config: StoreConfig = { kind: 'fs', root: path.join(dir, 'objects') };
+      const store = await createObjectStore(config);
+      return {
+        store,
+        config,
+        async dispose() {
+          await store.close();
+          fs.rmSync(dir, { recursive: true, force: true });
+        },
+      };
+    },
+  },
+  {
+    name: 'minio',
+    async create() {
+      const config = minioStoreConfig(uniqueName('callrec-test-'));
+      const { setupBucket } = await import('../../src/storage/setup-bucket.js');
+      await setupBucket(config, { retentionDays: 30 });
+      const store = await createObjectStore(config);
+      return {
+        store,
+        config,
+        async dispose() {
+          await store.close();
+        },
+      };
+    },
+  },
+];
