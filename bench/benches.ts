@@ -1,0 +1,4 @@
+/** Every benchmark `npm run bench` runs, in order. Each feature adds its own line. */
+import type { Bench } from './types.js';
+
+export const benches: Bench[] = [];

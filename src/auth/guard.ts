@@ -1,0 +1,37 @@
+/**
+ * Route guards: the one place that decides who may call a route.
+ * `requireRole(...roles)` answers 401 without a principal and 403 for a role
+ * not listed (and logs the refusal without credentials).
+ */
+import type { RequestHandler } from 'express';
+import { errors } from '../errors.js';
+import type { Logger } from '../logger.js';
+import type { Principal, Role } from './principal.js';
+
+export function createGuards(deps: { logger: Logger }) {
+  return {
+    requireRole(...roles: Role[]): RequestHandler {
+      return (req, _res, next) => {
+        const principal = req.principal;
+        if (!principal) {
+          deps.logger.info({ requestId: req.id, method: req.method, path: req.baseUrl + req.path }, 'unauthenticated request refused');
+          return next(errors.unauthenticated());
+        }
+        if (!roles.includes(principal.role)) {
+          deps.logger.warn(
+            { requestId: req.id, user: principal.username, role: principal.role, method: req.method, path: req.baseUrl + req.path },
+            'authorization refused',
+          );
+          return next(errors.forbidden());
+        }
+        next();
+      };
+    },
+  };
+}
+
+/** True when the principal may see recordings of `queue` (trainers may be limited to queues). */
+export function canSeeQueue(principal: Principal, queue: string | null): boolean {
+  if (principal.role !== 'trainer' || principal.queues === null) return true;
+  return queue !== null && principal.queues.includes(queue);
+}

@@ -1,0 +1,51 @@
+/** What a CLI command runs with: the same dependencies as the server, stdout and stderr. */
+import { parseArgs } from 'node:util';
+import type { ParseArgsConfig } from 'node:util';
+
+type ParseArgsOptionsConfig = NonNullable<ParseArgsConfig['options']>;
+import { systemClock } from '../clock.js';
+import type { Config } from '../config.js';
+import { createDb } from '../db/db.js';
+import type { AppDeps } from '../deps.js';
+import { createLogger } from '../logger.js';
+import { createMetrics } from '../metrics.js';
+import { createObjectStore } from '../storage/create-store.js';
+
+export interface CliContext extends AppDeps {
+  /** For output scripts read (tokens, passwords, JSON). */
+  out(line: string): void;
+  /** For messages and progress. */
+  err(line: string): void;
+  close(): Promise<void>;
+}
+
+export interface CliCommand {
+  summary: string;
+  run(args: string[], ctx: CliContext): Promise<number>;
+}
+
+export async function createCliContext(config: Config): Promise<CliContext> {
+  const logger = createLogger({ level: config.logLevel === 'info' ? 'warn' : config.logLevel, destination: process.stderr });
+  const db = createDb(config.db);
+  await db.migrate();
+  const store = await createObjectStore(config.store, { logger });
+  return {
+    config,
+    db,
+    store,
+    logger,
+    clock: systemClock,
+    metrics: createMetrics(),
+    out: (line) => process.stdout.write(`${line}\n`),
+    err: (line) => process.stderr.write(`${line}\n`),
+    async close() {
+      await store.close();
+      await db.close();
+    },
+  };
+}
+
+/** parseArgs with the project's conventions: unknown options are errors, positionals allowed. */
+export function parseCommandArgs<T extends ParseArgsOptionsConfig>(args: string[], options: T) {
+  return parseArgs({ args, options, allowPositionals: true, strict: true });
+}

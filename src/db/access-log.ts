@@ -1,0 +1,83 @@
+/**
+ * The `access_log` table: who did what to which recording, when. Append-only
+ * from the application's side; it holds user names and recording ids, never
+ * phone numbers or audio.
+ */
+import type { Knex } from 'knex';
+import type { Principal } from '../auth/principal.js';
+
+export type AccessAction = 'play' | 'download' | 'export' | 'view' | 'hold' | 'release' | 'erase' | 'search';
+
+export interface AccessEntry {
+  id: number;
+  userId: string | null;
+  username: string;
+  role: string;
+  recordingId: string | null;
+  action: AccessAction;
+  at: string;
+  requestId: string | null;
+  detail: string | null;
+}
+
+interface AccessRow {
+  id: number;
+  user_id: string | null;
+  username: string;
+  role: string;
+  recording_id: string | null;
+  action: AccessAction;
+  at: number;
+  request_id: string | null;
+  detail: string | null;
+}
+
+export async function appendAccess(
+  q: Knex | Knex.Transaction,
+  entry: { principal: Pick<Principal, 'userId' | 'username' | 'role'>; recordingId: string | null; action: AccessAction; at: number; requestId?: string; detail?: string },
+): Promise<void> {
+  await q('access_log').insert({
+    user_id: entry.principal.userId,
+    username: entry.principal.username,
+    role: entry.principal.role,
+    recording_id: entry.recordingId,
+    action: entry.action,
+    at: entry.at,
+    request_id: entry.requestId ?? null,
+    detail: entry.detail ?? null,
+  });
+}
+
+export interface AccessQuery {
+  from?: number;
+  to?: number;
+  recordingId?: string;
+  username?: string;
+  action?: AccessAction;
+  /** Exclusive lower bound on id (cursor). */
+  afterId?: number;
+  limit: number;
+}
+
+/** Entries in id order (oldest first), at most `limit`. */
+export async function queryAccess(q: Knex | Knex.Transaction, query: AccessQuery): Promise<AccessEntry[]> {
+  let builder = q<AccessRow>('access_log').orderBy('id', 'asc').limit(query.limit);
+  if (query.from !== undefined) builder = builder.where('at', '>=', query.from);
+  if (query.to !== undefined) builder = builder.where('at', '<', query.to);
+  if (query.recordingId) builder = builder.where('recording_id', query.recordingId);
+  if (query.username) builder = builder.where('username', query.username);
+  if (query.action) builder = builder.where('action', query.action);
+  if (query.afterId !== undefined) builder = builder.where('id', '>', query.afterId);
+  const rows = (await builder) as AccessRow[];
+  return rows.map((r) => ({
+    id: r.id,
+    userId: r.user_id,
+    username: r.username,
+    role: r.role,
+    recordingId: r.recording_id,
+    action: r.action,
+    at: new Date(r.at).toISOString(),
+    requestId: r.request_id,
+    detail: r.detail,
+  }));
+}

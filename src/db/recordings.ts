@@ -1,0 +1,139 @@
+/**
+ * The `recordings` table: row type, mapping to the API shape, and the queries
+ * shared by ingest, playback, retention and subjects. Feature-specific queries
+ * (claims, search) live here too, so that the table has one module.
+ *
+ * Inside a transaction, pass the transaction (`trx`) as `q`: on SQLite there is
+ * one connection, and a query on the outer handle would wait for it forever.
+ */
+import type { Knex } from 'knex';
+
+export type Direction = 'inbound' | 'outbound';
+export type RecordingStatus = 'stored' | 'deleting';
+
+export interface RecordingRow {
+  id: string;
+  source: string;
+  call_id: string;
+  started_at: number;
+  duration_ms: number;
+  agent_id: string | null;
+  queue: string | null;
+  direction: Direction | null;
+  caller_number: string | null;
+  callee_number: string | null;
+  original_key: string;
+  original_sha256: string;
+  original_size: number;
+  original_codec: string;
+  original_content_type: string;
+  original_sample_rate: number;
+  original_channels: number;
+  playback_key: string;
+  playback_format: string;
+  playback_content_type: string;
+  playback_size: number;
+  playback_sha256: string;
+  waveform: string | null;
+  expires_at: number;
+  legal_hold: boolean;
+  hold_reason: string | null;
+  hold_by: string | null;
+  hold_at: number | null;
+  status: RecordingStatus;
+  claimed_by: string | null;
+  claim_expires_at: number | null;
+  delete_attempts: number;
+  next_attempt_at: number | null;
+  last_error: string | null;
+  created_at: number;
+}
+
+/** The recording as the API shows it (numbers unmasked: callers mask for their audience). */
+export interface Recording {
+  id: string;
+  source: string;
+  callId: string;
+  startedAt: string;
+  expiresAt: string;
+  durationMs: number;
+  agentId: string | null;
+  queue: string | null;
+  direction: Direction | null;
+  callerNumber: string | null;
+  calleeNumber: string | null;
+  original: { sha256: string; sizeBytes: number; codec: string; sampleRate: number; channels: number };
+  playback: { format: string; sizeBytes: number; contentType: string };
+  legalHold: { reason: string | null; by: string | null; at: string | null } | null;
+  createdAt: string;
+}
+
+const iso = (ms: number) => new Date(ms).toISOString();
+
+/** SQLite returns booleans as 0/1; PostgreSQL as booleans. */
+export function normalizeRow(row: RecordingRow): RecordingRow {
+  return { ...row, legal_hold: Boolean(row.legal_hold) };
+}
+
+export function toRecording(row: RecordingRow): Recording {
+  return {
+    id: row.id,
+    source: row.source,
+    callId: row.call_id,
+    startedAt: iso(row.started_at),
+    expiresAt: iso(row.expires_at),
+    durationMs: row.duration_ms,
+    agentId: row.agent_id,
+    queue: row.queue,
+    direction: row.direction,
+    callerNumber: row.caller_number,
+    calleeNumber: row.callee_number,
+    original: {
+      sha256: row.original_sha256,
+      sizeBytes: row.original_size,
+      codec: row.original_codec,
+      sampleRate: row.original_sample_rate,
+      channels: row.original_channels,
+    },
+    playback: { format: row.playback_format, sizeBytes: row.playback_size, contentType: row.playback_content_type },
+    legalHold: row.legal_hold
+      ? { reason: row.hold_reason, by: row.hold_by, at: row.hold_at === null ? null : iso(row.hold_at) }
+      : null,
+    createdAt: iso(row.created_at),
+  };
+}
+
+/** Every object key a recording owns (deleted together). */
+export function objectKeysOf(row: Pick<RecordingRow, 'original_key' | 'playback_key'>): string[] {
+  return [row.original_key, row.playback_key];
+}
+
+export type NewRecordingRow = Omit<
+  RecordingRow,
+  'status' | 'claimed_by' | 'claim_expires_at' | 'delete_attempts' | 'next_attempt_at' | 'last_error' | 'legal_hold' | 'hold_reason' | 'hold_by' | 'hold_at'
+>;
+
+/** Inserts one row; a second row for the same (source, call_id) violates the unique constraint. */
+export async function insertRecording(q: Knex | Knex.Transaction, row: NewRecordingRow): Promise<void> {
+  await q('recordings').insert({ ...row, status: 'stored', legal_hold: false, delete_attempts: 0 });
+}
+
+export async function findRecordingById(q: Knex | Knex.Transaction, id: string): Promise<RecordingRow | undefined> {
+  const row = (await q('recordings').where({ id }).first()) as RecordingRow | undefined;
+  return row && normalizeRow(row);
+}
+
+export async function findRecordingByCall(
+  q: Knex | Knex.Transaction,
+  source: string,
+  callId: string,
+): Promise<RecordingRow | undefined> {
+  const row = (await q('recordings').where({ source, call_id: callId }).first()) as RecordingRow | undefined;
+  return row && normalizeRow(row);
+}
+
+/** True when a unique-constraint violation was raised by either database. */
+export function isUniqueViolation(error: unknown): boolean {
+  const e = error as { code?: string; errno?: number; message?: string } | undefined;
+  return e?.code === '23505' || e?.code === 'SQLITE_CONSTRAINT' || /UNIQUE constraint failed/.test(e?.message ?? '');
+}
