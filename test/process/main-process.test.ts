@@ -1,0 +1,83 @@
+import { spawn } from 'node:child_process';
+import type { ChildProcessWithoutNullStreams } from 'node:child_process';
+import fs from 'node:fs';
+import { expect } from 'chai';
+import { tempDir } from '../support/backends.js';
+
+/** Runs `src/main.ts` as `npm start` does, with only the given CALLREC_* variables. */
+function startMain(env: Record<string, string>): ChildProcessWithoutNullStreams {
+  const base: Record<string, string> = {};
+  for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !k.startsWith('CALLREC_')) base[k] = v;
+  return spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], { env: { ...base, ...env } });
+}
+
+function collect(child: ChildProcessWithoutNullStreams): { out: () => string; err: () => string; exit: Promise<number | null> } {
+  let out = '';
+  let err = '';
+  child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+  child.stderr.on('data', (c: Buffer) => (err += c.toString()));
+  const exit = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  return { out: () => out, err: () => err, exit };
+}
+
+async function waitFor(predicate: () => boolean, what: string, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!predicate()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+describe('the service process (src/main.ts)', () => {
+  it('when CALLREC_RETENTION is bogus, then the start stops with one line naming the variable and a non-zero exit', async () => {
+    const dataDir = tempDir();
+    const child = startMain({ CALLREC_RETENTION: 'forever', CALLREC_DATA_DIR: dataDir, CALLREC_PORT: '0' });
+    const io = collect(child);
+    const code = await io.exit;
+    expect(code).to.not.equal(0);
+    const lines = io.err().trim().split('\n');
+    expect(lines).to.have.length(1);
+    expect(lines[0]).to.match(/CALLREC_RETENTION expects a duration/);
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('when started on the embedded default, then it prints the URL and the admin password, serves /healthz and /readyz, and stops cleanly on SIGTERM', async () => {
+    const dataDir = tempDir();
+    const child = startMain({ CALLREC_DATA_DIR: dataDir, CALLREC_PORT: '0', CALLREC_LOG_LEVEL: 'warn' });
+    const io = collect(child);
+    try {
+      await waitFor(() => /listening on (http:\/\/\S+?)\/? /.test(io.out()), 'the URL line');
+      const url = /listening on (http:\/\/\S+?)\/? /.exec(io.out())![1]!;
+      expect(io.out()).to.match(/admin/);
+      expect(io.out()).to.match(/password/i);
+      const health = await fetch(`${url}/healthz`);
+      expect(health.status).to.equal(200);
+      const ready = await fetch(`${url}/readyz`);
+      expect(ready.status).to.equal(200);
+      expect(await ready.json()).to.deep.include({ status: 'ready' });
+      expect(fs.existsSync(`${dataDir}/callrec.sqlite`)).to.equal(true);
+      child.kill('SIGTERM');
+      expect(await io.exit).to.equal(0);
+    } finally {
+      if (child.exitCode === null) child.kill('SIGKILL');
+      fs.rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+
+  it('when started a second time on the same data dir, then no new admin password is printed', async () => {
+    const dataDir = tempDir();
+    try {
+      for (const round of [1, 2]) {
+        const child = startMain({ CALLREC_DATA_DIR: dataDir, CALLREC_PORT: '0', CALLREC_LOG_LEVEL: 'warn' });
+        const io = collect(child);
+        await waitFor(() => /listening on/.test(io.out()), 'the URL line');
+        if (round === 1) expect(io.out()).to.match(/password/i);
+        else expect(io.out()).not.to.match(/password/i);
+        child.kill('SIGTERM');
+        expect(await io.exit).to.equal(0);
+      }
+    } finally {
+      fs.rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+});
