@@ -137,3 +137,51 @@ export function isUniqueViolation(error: unknown): boolean {
   const e = error as { code?: string; errno?: number; message?: string } | undefined;
   return e?.code === '23505' || e?.code === 'SQLITE_CONSTRAINT' || /UNIQUE constraint failed/.test(e?.message ?? '');
 }
+
+// --- subjects (privacy officer): search by number, legal hold -------------------------------
+
+/**
+ * Every recording where `number` (E.164) is the caller or the callee, in id order, at most
+ * `limit`, after `afterId` (keyset cursor). Each side is an index lookup (caller_number,
+ * callee_number); the union keeps both indexes usable on SQLite and PostgreSQL alike.
+ */
+export async function findRecordingsByNumber(
+  q: Knex | Knex.Transaction,
+  options: { number: string; afterId?: string; limit: number },
+): Promise<RecordingRow[]> {
+  const ids = q
+    .select('id')
+    .from('recordings')
+    .where('caller_number', options.number)
+    .union((u) => {
+      void u.select('id').from('recordings').where('callee_number', options.number);
+    });
+  let builder = q('recordings').whereIn('id', ids).orderBy('id', 'asc').limit(options.limit);
+  if (options.afterId !== undefined) builder = builder.where('id', '>', options.afterId);
+  const rows = (await builder) as RecordingRow[];
+  return rows.map(normalizeRow);
+}
+
+/**
+ * Places (or renews) a legal hold. Only a `stored` recording can be held: one already claimed
+ * for deletion is not touched. Returns the number of rows changed (0 or 1). A held recording is
+ * skipped by the sweeper and refused by erasure until the hold is released; holding again
+ * replaces reason, holder and time.
+ */
+export async function setLegalHold(
+  q: Knex | Knex.Transaction,
+  id: string,
+  hold: { reason: string; by: string; at: number },
+): Promise<number> {
+  return q('recordings')
+    .where({ id, status: 'stored' })
+    .update({ legal_hold: true, hold_reason: hold.reason, hold_by: hold.by, hold_at: hold.at });
+}
+
+/** Releases a legal hold; returns 1 when a hold was lifted, 0 when there was none (idempotent). */
+export async function clearLegalHold(q: Knex | Knex.Transaction, id: string): Promise<number> {
+  return q('recordings')
+    .where({ id, legal_hold: true })
+    .update({ legal_hold: false, hold_reason: null, hold_by: null, hold_at: null });
+}
+

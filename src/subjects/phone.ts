@@ -1,0 +1,29 @@
+/**
+ * Normalizes the phone number of a subject-access query to E.164, the form in
+ * which ingest stores caller and callee numbers.
+ *
+ * Contract: accepts international input (`+31 6 1234 5678`, `0031612345678`)
+ * and national input in the configured default region (`06 12345678` with NL);
+ * returns the E.164 string. Anything else (letters, too short or too long, not a
+ * valid number for its region) throws 400 `invalid_query`. The number itself
+ * never appears in the error: problem bodies may be logged by clients.
+ */
+import { parsePhoneNumberFromString } from 'libphonenumber-js';
+import type { CountryCode } from 'libphonenumber-js';
+import { errors } from '../errors.js';
+
+/** Digits, spaces and the punctuation people write numbers with; nothing else. */
+const PHONE_CHARACTERS = /^[0-9+()\-./\s]{3,40}$/;
+
+function invalid(message: string) {
+  return errors.invalidQuery([{ field: 'phone', message }]);
+}
+
+/** E.164 of `input` with `region` as the default for national numbers; throws `invalid_query`. */
+export function normalizeQueryPhone(input: unknown, region: string): string {
+  if (typeof input !== 'string' || input.trim() === '') throw invalid('a phone number is required');
+  if (!PHONE_CHARACTERS.test(input)) throw invalid('expects a phone number in international (+31…) or national form');
+  const parsed = parsePhoneNumberFromString(input, region as CountryCode);
+  if (!parsed || !parsed.isValid()) throw invalid('not a valid phone number');
+  return parsed.number;
+}
