@@ -1,0 +1,157 @@
+/**
+ * Generated audio fixtures: small, real telephony-like files made with
+ * espeak-ng (speech) and ffmpeg (codecs, channels), cached by name under
+ * `test/fixtures/generated/` (git-ignored). Generation writes to a unique temp
+ * name and renames, so parallel test processes never see a half-written file.
+ *
+ *   const file = await audioFixture('ulaw-mono');                 // 3 s μ-law WAV, 8 kHz mono
+ *   const long = await audioFixture('ulaw-mono', { seconds: 300 }); // 5-minute call for the bench
+ *   const bytes = await audioFixtureBytes('pcm-stereo');
+ *
+ * Broken inputs (truncated header, lying sizes, random bytes) are built from
+ * these by the helpers at the bottom, in memory.
+ */
+import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+
+const run = promisify(execFile);
+
+export const FIXTURE_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'fixtures', 'generated');
+
+export interface AudioFixtureSpec {
+  ext: string;
+  contentType: string;
+  /** codec name as ffprobe reports it */
+  codec: string;
+  sampleRate: number;
+  channels: number;
+  /** ffmpeg output arguments (after the input) */
+  args: string[];
+}
+
+export const AUDIO_FIXTURES = {
+  'ulaw-mono': { ext: 'wav', contentType: 'audio/wav', codec: 'pcm_mulaw', sampleRate: 8000, channels: 1, args: ['-ac', '1', '-ar', '8000', '-c:a', 'pcm_mulaw'] },
+  'alaw-mono': { ext: 'wav', contentType: 'audio/wav', codec: 'pcm_alaw', sampleRate: 8000, channels: 1, args: ['-ac', '1', '-ar', '8000', '-c:a', 'pcm_alaw'] },
+  'gsm-mono': { ext: 'wav', contentType: 'audio/wav', codec: 'gsm_ms', sampleRate: 8000, channels: 1, args: ['-ac', '1', '-ar', '8000', '-c:a', 'libgsm_ms'] },
+  'pcm-mono-16k': { ext: 'wav', contentType: 'audio/wav', codec: 'pcm_s16le', sampleRate: 16000, channels: 1, args: ['-ac', '1', '-ar', '16000', '-c:a', 'pcm_s16le'] },
+  'pcm-stereo': { ext: 'wav', contentType: 'audio/wav', codec: 'pcm_s16le', sampleRate: 8000, channels: 2, args: ['-ac', '2', '-ar', '8000', '-c:a', 'pcm_s16le'] },
+  'ulaw-stereo': { ext: 'wav', contentType: 'audio/wav', codec: 'pcm_mulaw', sampleRate: 8000, channels: 2, args: ['-ac', '2', '-ar', '8000', '-c:a', 'pcm_mulaw'] },
+  'mp3-mono': { ext: 'mp3', contentType: 'audio/mpeg', codec: 'mp3', sampleRate: 16000, channels: 1, args: ['-ac', '1', '-ar', '16000', '-c:a', 'libmp3lame', '-b:a', '32k'] },
+  'opus-mono': { ext: 'ogg', contentType: 'audio/ogg', codec: 'opus', sampleRate: 48000, channels: 1, args: ['-ac', '1', '-ar', '16000', '-c:a', 'libopus', '-b:a', '16k'] },
+} satisfies Record<string, AudioFixtureSpec>;
+
+export type AudioFixtureName = keyof typeof AUDIO_FIXTURES;
+
+const SPEECH = [
+  'Thank you for calling. Your call may be recorded to improve our service and to train our staff.',
+  'Hello, I would like to ask about my last invoice, the amount seems higher than usual.',
+];
+
+async function ensureDir(): Promise<void> {
+  await fs.promises.mkdir(FIXTURE_DIR, { recursive: true });
+}
+
+async function atomicGenerate(target: string, make: (tmp: string) => Promise<void>): Promise<string> {
+  if (fs.existsSync(target)) return target;
+  await ensureDir();
+  const tmp = `${target}.${process.pid}.${randomBytes(4).toString('hex')}.tmp${path.extname(target)}`;
+  try {
+    await make(tmp);
+    await fs.promises.rename(tmp, target);
+  } finally {
+    await fs.promises.rm(tmp, { force: true });
+  }
+  return target;
+}
+
+/** One spoken sentence (espeak-ng, 22.05 kHz mono WAV); `voice` 0 or 1 picks text and voice. */
+async function speech(voice: 0 | 1): Promise<string> {
+  return atomicGenerate(path.join(FIXTURE_DIR, `speech-${voice}.wav`), async (tmp) => {
+    await run('espeak-ng', ['-v', voice === 0 ? 'en' : 'en+f3', '-s', '160', '-w', tmp, SPEECH[voice]!]);
+  });
+}
+
+/**
+ * The path of a generated fixture of `seconds` (default 3) of looped speech in
+ * the named format. Stereo fixtures carry a different speaker on each channel
+ * (agent left, customer right).
+ */
+export async function audioFixture(name: AudioFixtureName, options: { seconds?: number } = {}): Promise<string> {
+  const seconds = options.seconds ?? 3;
+  const spec: AudioFixtureSpec = AUDIO_FIXTURES[name];
+  const target = path.join(FIXTURE_DIR, `${name}-${seconds}s.${spec.ext}`);
+  return atomicGenerate(target, async (tmp) => {
+    const left = await speech(0);
+    const inputs = ['-stream_loop', '-1', '-i', left];
+    let filter: string[] = [];
+    if (spec.channels === 2) {
+      inputs.push('-stream_loop', '-1', '-i', await speech(1));
+      filter = ['-filter_complex', '[0:a][1:a]amerge=inputs=2[a]', '-map', '[a]'];
+    }
+    await run('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-y', ...inputs, ...filter, '-t', String(seconds), ...spec.args, tmp], {
+      maxBuffer: 1024 * 1024,
+    });
+  });
+}
+
+export async function audioFixtureBytes(name: AudioFixtureName, options: { seconds?: number } = {}): Promise<Buffer> {
+  return fs.promises.readFile(await audioFixture(name, options));
+}
+
+/** Deterministic-length random bytes: certainly not audio. */
+export function randomNoise(size = 4096): Buffer {
+  return randomBytes(size);
+}
+
+/** A canonical 44-byte RIFF/WAVE header for `dataBytes` of audio (8-bit μ-law by default). */
+export function wavHeader(options: { dataBytes: number; sampleRate?: number; channels?: number; format?: 'mulaw' | 'pcm16' }): Buffer {
+  const { dataBytes, sampleRate = 8000, channels = 1, format = 'mulaw' } = options;
+  const bits = format === 'mulaw' ? 8 : 16;
+  const blockAlign = (channels * bits) / 8;
+  const h = Buffer.alloc(44);
+  h.write('RIFF', 0, 'ascii');
+  h.writeUInt32LE(Math.min(0xffffffff, 36 + dataBytes), 4);
+  h.write('WAVE', 8, 'ascii');
+  h.write('fmt ', 12, 'ascii');
+  h.writeUInt32LE(16, 16);
+  h.writeUInt16LE(format === 'mulaw' ? 7 : 1, 20);
+  h.writeUInt16LE(channels, 22);
+  h.writeUInt32LE(sampleRate, 24);
+  h.writeUInt32LE(sampleRate * blockAlign, 28);
+  h.writeUInt16LE(blockAlign, 32);
+  h.writeUInt16LE(bits, 34);
+  h.write('data', 36, 'ascii');
+  h.writeUInt32LE(Math.min(0xffffffff, dataBytes), 40);
+  return h;
+}
+
+/** The first `bytes` bytes of a WAV (default: cut inside its header). */
+export function truncated(wav: Buffer, bytes = 30): Buffer {
+  return wav.subarray(0, bytes);
+}
+
+/**
+ * A copy of a canonical 44-byte-header WAV whose RIFF and data sizes claim
+ * `factor` times the audio actually present (what a recorder that crashed
+ * before fixing up its header leaves behind).
+ */
+export function withLyingSizes(wav: Buffer, factor = 1000): Buffer {
+  const copy = Buffer.from(wav);
+  const dataAt = copy.indexOf('data', 12, 'ascii');
+  if (dataAt < 0) throw new Error('not a WAV with a data chunk');
+  const real = copy.length - dataAt - 8;
+  const claimed = Math.min(0xfffffff0, real * factor);
+  copy.writeUInt32LE(claimed, dataAt + 4);
+  copy.writeUInt32LE(Math.min(0xffffffff, claimed + dataAt), 4);
+  return copy;
+}
+
+/** A μ-law WAV of `seconds` of digital silence (0xFF in μ-law), built in memory. */
+export function silentUlawWav(seconds: number): Buffer {
+  const data = Buffer.alloc(seconds * 8000, 0xff);
+  return Buffer.concat([wavHeader({ dataBytes: data.length }), data]);
+}
