@@ -185,3 +185,59 @@ export async function clearLegalHold(q: Knex | Knex.Transaction, id: string): Pr
     .update({ legal_hold: false, hold_reason: null, hold_by: null, hold_at: null });
 }
 
+// ---------------------------------------------------------------------------
+// Playback: search with keyset pagination, waveform cache.
+
+export interface RecordingSearch {
+  /** started_at >= from (epoch ms). */
+  from?: number;
+  /** started_at < to (epoch ms). */
+  to?: number;
+  agentId?: string;
+  queue?: string;
+  direction?: Direction;
+  minDurationMs?: number;
+  maxDurationMs?: number;
+  /** Only these queues (a scoped trainer); null or absent means every queue. */
+  queues?: readonly string[] | null;
+  /** Hide recordings whose deadline passed at this instant (unless on legal hold). */
+  visibleAt: number;
+  /** Keyset cursor: rows strictly after (startedAt desc, id desc). */
+  after?: { startedAt: number; id: string };
+  limit: number;
+}
+
+/**
+ * Recordings newest first (started_at desc, id desc), at most `limit`. Only rows with
+ * status `stored` whose deadline has not passed (or that are on legal hold) are
+ * visible: a recording being deleted or overdue for deletion is never listed.
+ */
+export async function searchRecordings(q: Knex | Knex.Transaction, search: RecordingSearch): Promise<RecordingRow[]> {
+  let b = q('recordings')
+    .where('status', 'stored')
+    .andWhere((w) => void w.where('expires_at', '>', search.visibleAt).orWhere('legal_hold', true))
+    .orderBy([
+      { column: 'started_at', order: 'desc' },
+      { column: 'id', order: 'desc' },
+    ])
+    .limit(search.limit);
+  if (search.from !== undefined) b = b.where('started_at', '>=', search.from);
+  if (search.to !== undefined) b = b.where('started_at', '<', search.to);
+  if (search.agentId !== undefined) b = b.where('agent_id', search.agentId);
+  if (search.queue !== undefined) b = b.where('queue', search.queue);
+  if (search.direction !== undefined) b = b.where('direction', search.direction);
+  if (search.minDurationMs !== undefined) b = b.where('duration_ms', '>=', search.minDurationMs);
+  if (search.maxDurationMs !== undefined) b = b.where('duration_ms', '<=', search.maxDurationMs);
+  if (search.queues) b = b.whereIn('queue', [...search.queues]);
+  if (search.after) {
+    const { startedAt, id } = search.after;
+    b = b.andWhere((w) => void w.where('started_at', '<', startedAt).orWhere((w2) => void w2.where('started_at', startedAt).andWhere('id', '<', id)));
+  }
+  const rows = (await b) as RecordingRow[];
+  return rows.map(normalizeRow);
+}
+
+/** Caches computed waveform peaks (JSON) on a row; a missing row is a no-op. */
+export async function setRecordingWaveform(q: Knex | Knex.Transaction, id: string, waveform: string): Promise<void> {
+  await q('recordings').where({ id }).update({ waveform });
+}

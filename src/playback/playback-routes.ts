@@ -1,7 +1,195 @@
-/** Placeholder router; the feature's work replaces it. */
+/**
+ * The playback API (trainer, admin; privacy may read; auditors never):
+ *
+ * - `GET /v1/recordings` search with filters and a keyset cursor on (started_at desc, id desc)
+ * - `GET /v1/recordings/:id` detail (numbers masked for trainers; logs `view`)
+ * - `GET /v1/recordings/:id/audio` the playback rendition, RFC 9110 single ranges (logs `play` once
+ *   per listening session, or `download` with `?download=1`; see listen-log.ts)
+ * - `GET /v1/recordings/:id/waveform` peaks (from ingest, else computed once and cached in the row)
+ * - `GET|POST /v1/recordings/:id/notes` training notes
+ *
+ * Role checks are the route guards; object-level checks are `loadVisibleRecording` (404, never 403).
+ */
 import { Router } from 'express';
+import type { Request } from 'express';
+import { z } from 'zod';
+import { createGuards } from '../auth/guard.js';
+import type { Principal } from '../auth/principal.js';
 import type { AppDeps } from '../deps.js';
+import { insertNote, listNotes, NOTE_MAX_LENGTH } from '../db/notes.js';
+import { searchRecordings, setRecordingWaveform } from '../db/recordings.js';
+import { errors } from '../errors.js';
+import type { FieldProblem } from '../errors.js';
+import { loadVisibleRecording, NOTE_ROLES, presentRecording, READ_ROLES } from './access.js';
+import { streamAudio } from './audio.js';
+import { createListenLog } from './listen-log.js';
+import { toStoreAppError } from './store-errors.js';
+import { computePeaks, parseStoredWaveform } from './waveform.js';
+import type { Waveform } from './waveform.js';
 
-export function createPlaybackRouter(_deps: AppDeps): Router {
-  return Router();
+const DEFAULT_LIMIT = 50;
+const MAX_LIMIT = 200;
+
+const instant = z
+  .string()
+  .refine((s) => /^\d{4}-\d{2}-\d{2}([T ][0-9:.]+(Z|[+-]\d{2}:?\d{2})?)?$/.test(s) && !Number.isNaN(Date.parse(s)), 'expects an ISO 8601 date or date-time')
+  .transform((s) => Date.parse(s));
+const count = (max: number) =>
+  z
+    .string()
+    .regex(/^\d{1,12}$/, `expects a whole number from 0 to ${max}`)
+    .transform(Number)
+    .pipe(z.number().int().min(0).max(max, `expects a whole number from 0 to ${max}`));
+const name = z.string().min(1).max(128);
+
+const listQuerySchema = z.strictObject({
+  from: instant.optional(),
+  to: instant.optional(),
+  agentId: name.optional(),
+  queue: name.optional(),
+  direction: z.enum(['inbound', 'outbound'], { message: 'expects inbound or outbound' }).optional(),
+  minDurationMs: count(Number.MAX_SAFE_INTEGER).optional(),
+  maxDurationMs: count(Number.MAX_SAFE_INTEGER).optional(),
+  cursor: z.string().max(200).optional(),
+  limit: count(MAX_LIMIT).pipe(z.number().min(1, `expects a whole number from 1 to ${MAX_LIMIT}`)).optional(),
+});
+
+const noteSchema = z.strictObject({
+  offsetMs: z.number().int('expects a whole number of milliseconds').min(0, 'expects 0 or more'),
+  text: z
+    .string()
+    .transform((s) => s.trim())
+    .pipe(z.string().min(1, 'expects some text').max(NOTE_MAX_LENGTH, `expects at most ${NOTE_MAX_LENGTH} characters`)),
+});
+
+function fieldProblems(error: z.ZodError): FieldProblem[] {
+  return error.issues.map((i) => ({ field: i.path.length ? i.path.join('.') : (i as { keys?: string[] }).keys?.join(',') ?? '', message: i.message }));
+}
+
+export function encodeCursor(row: { started_at: number; id: string }): string {
+  return Buffer.from(`${row.started_at}.${row.id}`, 'utf8').toString('base64url');
+}
+
+export function decodeCursor(cursor: string): { startedAt: number; id: string } | undefined {
+  const match = /^(\d{1,16})\.([0-9A-Z]{26})$/.exec(Buffer.from(cursor, 'base64url').toString('utf8'));
+  return match ? { startedAt: Number(match[1]), id: match[2]! } : undefined;
+}
+
+function principalOf(req: Request): Principal {
+  // The guard ran before every handler here; a missing principal is a wiring bug.
+  if (!req.principal) throw errors.unauthenticated();
+  return req.principal;
+}
+
+export function createPlaybackRouter(deps: AppDeps): Router {
+  const router = Router();
+  const guards = createGuards(deps);
+  const canRead = guards.requireRole(...READ_ROLES);
+  const canWriteNotes = guards.requireRole(...NOTE_ROLES);
+  const listenLog = createListenLog(deps);
+  const computing = new Map<string, Promise<Waveform>>();
+
+  router.get('/v1/recordings', canRead, async (req, res) => {
+    const principal = principalOf(req);
+    const parsed = listQuerySchema.safeParse(req.query);
+    if (!parsed.success) throw errors.invalidQuery(fieldProblems(parsed.error));
+    const q = parsed.data;
+    const after = q.cursor === undefined ? undefined : decodeCursor(q.cursor);
+    if (q.cursor !== undefined && !after) throw errors.invalidQuery([{ field: 'cursor', message: 'expects a cursor from a previous page' }]);
+    const limit = q.limit ?? DEFAULT_LIMIT;
+    const rows = await searchRecordings(deps.db.knex, {
+      from: q.from,
+      to: q.to,
+      agentId: q.agentId,
+      queue: q.queue,
+      direction: q.direction,
+      minDurationMs: q.minDurationMs,
+      maxDurationMs: q.maxDurationMs,
+      queues: principal.role === 'trainer' ? principal.queues : null,
+      visibleAt: deps.clock.now(),
+      after,
+      limit: limit + 1,
+    });
+    const page = rows.slice(0, limit);
+    const last = page.at(-1);
+    res.setHeader('Cache-Control', 'private, no-store');
+    res.json({
+      items: page.map((row) => presentRecording(row, principal)),
+      nextCursor: rows.length > limit && last ? encodeCursor(last) : null,
+    });
+  });
+
+  router.get('/v1/recordings/:id', canRead, async (req, res) => {
+    const principal = principalOf(req);
+    const row = await loadVisibleRecording(deps.db, principal, String(req.params.id), deps.clock.now());
+    await listenLog.view(principal, row.id, req.id);
+    res.setHeader('Cache-Control', 'private, no-store');
+    res.json(presentRecording(row, principal));
+  });
+
+  router.get('/v1/recordings/:id/audio', canRead, async (req, res) => {
+    const principal = principalOf(req);
+    const row = await loadVisibleRecording(deps.db, principal, String(req.params.id), deps.clock.now());
+    await streamAudio({ deps, listenLog, principal, row, req, res });
+  });
+
+  router.get('/v1/recordings/:id/waveform', canRead, async (req, res) => {
+    const principal = principalOf(req);
+    const row = await loadVisibleRecording(deps.db, principal, String(req.params.id), deps.clock.now());
+    let waveform = parseStoredWaveform(row.waveform, row.duration_ms);
+    if (!waveform) {
+      // One computation per recording at a time; later requests read the cached row.
+      let job = computing.get(row.id);
+      if (!job) {
+        job = (async () => {
+          let got;
+          try {
+            got = await deps.store.get(row.playback_key);
+          } catch (error) {
+            throw toStoreAppError(error);
+          }
+          const computed = await computePeaks({
+            body: got.body,
+            durationMs: row.duration_ms,
+            channels: row.original_channels,
+            timeoutMs: deps.config.ingest.ffmpegTimeoutMs,
+          });
+          await setRecordingWaveform(deps.db.knex, row.id, JSON.stringify(computed));
+          return computed;
+        })().finally(() => computing.delete(row.id));
+        computing.set(row.id, job);
+      }
+      waveform = await job;
+    }
+    res.setHeader('Cache-Control', 'private, no-store');
+    res.json(waveform);
+  });
+
+  router.get('/v1/recordings/:id/notes', canRead, async (req, res) => {
+    const principal = principalOf(req);
+    const row = await loadVisibleRecording(deps.db, principal, String(req.params.id), deps.clock.now());
+    res.setHeader('Cache-Control', 'private, no-store');
+    res.json({ items: await listNotes(deps.db.knex, row.id) });
+  });
+
+  router.post('/v1/recordings/:id/notes', canWriteNotes, async (req, res) => {
+    const principal = principalOf(req);
+    const row = await loadVisibleRecording(deps.db, principal, String(req.params.id), deps.clock.now());
+    if (!req.is('application/json')) throw errors.unsupportedMediaType('Send the note as application/json');
+    const parsed = noteSchema.safeParse(req.body);
+    if (!parsed.success) throw errors.invalidRequest('Invalid note', { extra: { fields: fieldProblems(parsed.error) } });
+    if (parsed.data.offsetMs > row.duration_ms) {
+      throw errors.invalidRequest('Invalid note', { extra: { fields: [{ field: 'offsetMs', message: 'expects an offset within the recording' }] } });
+    }
+    const note = await insertNote(deps.db.knex, {
+      recordingId: row.id,
+      author: principal.username,
+      offsetMs: parsed.data.offsetMs,
+      text: parsed.data.text,
+      at: deps.clock.now(),
+    });
+    res.status(201).setHeader('Location', `/v1/recordings/${row.id}/notes/${note.id}`).json(note);
+  });
+
+  return router;
 }

@@ -1,0 +1,43 @@
+/**
+ * Object-level access to recordings: the one place that decides whether a
+ * principal may see a given recording. Anything a principal may not see is
+ * reported exactly like a recording that does not exist (404), so that ids
+ * cannot be probed: outside a trainer's queue scope, being deleted, or past
+ * its deadline without a legal hold.
+ */
+import type { Principal, Role } from '../auth/principal.js';
+import { canSeeQueue } from '../auth/guard.js';
+import type { Db } from '../db/db.js';
+import { findRecordingById, toRecording } from '../db/recordings.js';
+import type { Recording, RecordingRow } from '../db/recordings.js';
+import { errors } from '../errors.js';
+import { maskPhoneNumber } from './mask.js';
+
+/** Who may read recordings (list, detail, audio, waveform, notes). Auditors never. */
+export const READ_ROLES: Role[] = ['trainer', 'privacy', 'admin'];
+/** Who may write training notes. */
+export const NOTE_ROLES: Role[] = ['trainer', 'admin'];
+
+const ID = /^[0-9A-HJKMNP-TV-Z]{26}$/;
+
+/** True when the row is playable now: stored, and not overdue (unless held). */
+export function isVisible(row: RecordingRow, now: number): boolean {
+  return row.status === 'stored' && (row.legal_hold || row.expires_at > now);
+}
+
+/** The recording `id` if `principal` may see it at `now`; otherwise 404 `not_found`. */
+export async function loadVisibleRecording(db: Db, principal: Principal, id: string, now: number): Promise<RecordingRow> {
+  const row = ID.test(id) ? await findRecordingById(db.knex, id) : undefined;
+  if (!row || !isVisible(row, now) || !canSeeQueue(principal, row.queue)) throw errors.notFound('Recording');
+  return row;
+}
+
+/** The API shape for this audience: trainers see caller and callee numbers masked. */
+export function presentRecording(row: RecordingRow, principal: Principal): Recording {
+  const recording = toRecording(row);
+  if (principal.role === 'trainer') {
+    recording.callerNumber = maskPhoneNumber(recording.callerNumber);
+    recording.calleeNumber = maskPhoneNumber(recording.calleeNumber);
+  }
+  return recording;
+}
