@@ -1,7 +1,98 @@
-/** Placeholder router; the feature's work replaces it. */
+/**
+ * Sign in and out: `POST /v1/session`, `GET /v1/session`, `DELETE /v1/session`.
+ *
+ * Wrong username, wrong password and disabled user give the same 401
+ * `invalid_credentials` after the same scrypt work. Failed logins are limited
+ * per username (LOGIN_LIMITS.perUser) and per client IP (LOGIN_LIMITS.perIp)
+ * in memory of this process (see rate-limit.ts); over the limit → 429
+ * `rate_limited` with Retry-After, before any password is checked. Every login
+ * attempt is logged with username, IP and request id, never the password.
+ */
 import { Router } from 'express';
+import type { Request } from 'express';
+import { z } from 'zod';
 import type { AppDeps } from '../deps.js';
+import { findUserCredentials } from '../db/users.js';
+import { errors } from '../errors.js';
+import { USERNAME_PATTERN } from './accounts.js';
+import { originMatches } from './origin.js';
+import { dummyVerify, verifyPassword } from './passwords.js';
+import { createFailureLimiter } from './rate-limit.js';
+import { clearSessionCookie, createSession, endSession, readSessionId, setSessionCookie } from './sessions.js';
+import { sha256Hex } from './accounts.js';
 
-export function createSessionRouter(_deps: AppDeps): Router {
-  return Router();
+export const LOGIN_LIMITS = {
+  /** Failures per username within the window before 429. */
+  perUser: 5,
+  /** Failures per client IP within the window (higher: offices share one address). */
+  perIp: 20,
+  windowMs: 15 * 60_000,
+} as const;
+
+const loginBody = z.object({
+  username: z.string().min(1).max(256),
+  password: z.string().min(1).max(1024),
+});
+
+function clientIp(req: Request): string {
+  return req.ip ?? req.socket.remoteAddress ?? 'unknown';
+}
+
+export function createSessionRouter(deps: AppDeps): Router {
+  const router = Router();
+  const perUser = createFailureLimiter({ clock: deps.clock, maxFailures: LOGIN_LIMITS.perUser, windowMs: LOGIN_LIMITS.windowMs });
+  const perIp = createFailureLimiter({ clock: deps.clock, maxFailures: LOGIN_LIMITS.perIp, windowMs: LOGIN_LIMITS.windowMs });
+
+  router.post('/v1/session', async (req, res) => {
+    const parsed = loginBody.safeParse(req.body);
+    if (!parsed.success) throw errors.invalidRequest('Send {"username": "...", "password": "..."} as JSON');
+    const { username, password } = parsed.data;
+    // A login form posted from another site (login CSRF) names a foreign origin; clients without one (curl) pass.
+    if (req.get('origin') !== undefined && !originMatches(req, deps.config)) throw errors.originMismatch();
+
+    const ip = clientIp(req);
+    const userKey = username.toLowerCase().slice(0, 64);
+    const log = { requestId: req.id, username: username.slice(0, 64), ip };
+    const waitMs = Math.max(perUser.retryAfterMs(userKey), perIp.retryAfterMs(ip));
+    if (waitMs > 0) {
+      deps.logger.warn(log, 'login rate limited');
+      throw errors.rateLimited(Math.ceil(waitMs / 1000));
+    }
+
+    const credentials = USERNAME_PATTERN.test(username) ? await findUserCredentials(deps.db.knex, username) : undefined;
+    const ok = credentials ? await verifyPassword(password, credentials.passwordHash) : await dummyVerify(password);
+    if (!credentials || !ok || credentials.user.disabled) {
+      perUser.fail(userKey);
+      perIp.fail(ip);
+      deps.logger.warn({ ...log, reason: !credentials ? 'unknown_user' : !ok ? 'wrong_password' : 'disabled' }, 'login failed');
+      throw errors.invalidCredentials();
+    }
+
+    perUser.reset(userKey);
+    const previous = readSessionId(req, deps.config);
+    if (previous !== undefined) await endSession(deps, sha256Hex(previous));
+    const sessionId = await createSession(deps, credentials.user.id);
+    setSessionCookie(req, res, deps.config, sessionId);
+    deps.logger.info({ ...log, role: credentials.user.role }, 'login succeeded');
+    const { user } = credentials;
+    res.status(200).json({ user: { username: user.username, role: user.role, queues: user.queues } });
+  });
+
+  router.get('/v1/session', (req, res) => {
+    const principal = req.principal;
+    if (!principal) throw errors.unauthenticated();
+    res.setHeader('Cache-Control', 'no-store');
+    res.json({ user: { username: principal.username, role: principal.role, queues: principal.queues }, via: principal.via });
+  });
+
+  router.delete('/v1/session', async (req, res) => {
+    if (req.sessionIdHash !== undefined) {
+      await endSession(deps, req.sessionIdHash);
+      deps.logger.info({ requestId: req.id, username: req.principal?.username, ip: clientIp(req) }, 'logout');
+    }
+    clearSessionCookie(req, res, deps.config);
+    res.status(204).end();
+  });
+
+  return router;
 }
