@@ -38,7 +38,7 @@ async function call(url: string, init: RequestInit & { json?: unknown } = {}): P
   }
   const res = await fetch(url, { ...init, headers, body });
   const text = await res.text();
-  let parsed: Record<string, unknown> = {};
+  let parsed: Record<string, unknown>;
   try {
     parsed = text ? (JSON.parse(text) as Record<string, unknown>) : {};
   } catch {
