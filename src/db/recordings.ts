@@ -241,3 +241,150 @@ export async function searchRecordings(q: Knex | Knex.Transaction, search: Recor
 export async function setRecordingWaveform(q: Knex | Knex.Transaction, id: string, waveform: string): Promise<void> {
   await q('recordings').where({ id }).update({ waveform });
 }
+
+// ---------------------------------------------------------------------------
+// Deletion claims (retention sweeper, erasure). A claimed row has
+// status = 'deleting', claimed_by = the claim token and claim_expires_at = the
+// end of its lease; an expired lease may be taken over by anyone.
+
+/** A claimed row plus why it is being deleted (columns of migration 20261127010000). */
+export interface ClaimedRecording extends RecordingRow {
+  delete_reason: 'retention_expired' | 'erasure_request' | 'lifecycle_expired' | null;
+  delete_actor: string | null;
+  delete_reference: string | null;
+}
+
+/**
+ * The sweeper's "due" condition at `now`: no legal hold, not backing off, and either
+ * stored past its deadline or left claimed by someone whose lease has run out.
+ */
+function whereDue(builder: Knex.QueryBuilder, now: number): Knex.QueryBuilder {
+  return builder
+    .where('legal_hold', false)
+    .andWhere((b) => b.whereNull('next_attempt_at').orWhere('next_attempt_at', '<=', now))
+    .andWhere((b) =>
+      b
+        .where((s) => s.where('status', 'stored').andWhere('expires_at', '<=', now))
+        .orWhere((s) => s.where('status', 'deleting').andWhere('claim_expires_at', '<', now)),
+    );
+}
+
+/**
+ * Claims up to `limit` due recordings for `claimant` (a token unique to this claim) until
+ * `now + leaseMs`, oldest deadline first; two claimers never get the same row.
+ *
+ * PostgreSQL: SELECT … FOR UPDATE SKIP LOCKED and the UPDATE in one transaction; rows
+ * locked by another claimer are skipped, and a row updated meanwhile is re-checked.
+ * SQLite: knex compiles no FOR UPDATE, so the claim is ONE conditional UPDATE whose
+ * WHERE repeats the due condition; SQLite runs a statement as one write transaction
+ * under the database write lock, so no other connection or process can claim the same
+ * rows in between. The claimed rows are then read back by token.
+ */
+export async function claimDueRecordings(
+  db: { knex: Knex; client: 'sqlite' | 'pg' },
+  options: { now: number; limit: number; claimant: string; leaseMs: number },
+): Promise<ClaimedRecording[]> {
+  const { now, limit, claimant, leaseMs } = options;
+  const set = {
+    status: 'deleting',
+    claimed_by: claimant,
+    claim_expires_at: now + leaseMs,
+    delete_reason: db.knex.raw("coalesce(delete_reason, 'retention_expired')"),
+    delete_actor: db.knex.raw("coalesce(delete_actor, 'sweeper')"),
+  };
+  if (db.client === 'pg') {
+    return db.knex.transaction(async (trx) => {
+      const ids = (
+        (await whereDue(trx('recordings').select('id'), now).orderBy('expires_at', 'asc').limit(limit).forUpdate().skipLocked()) as Array<{
+          id: string;
+        }>
+      ).map((r) => r.id);
+      if (ids.length === 0) return [];
+      const rows = (await trx('recordings').whereIn('id', ids).update(set).returning('*')) as ClaimedRecording[];
+      return rows.map((r) => normalizeRow(r) as ClaimedRecording);
+    });
+  }
+  await whereDue(
+    db.knex('recordings').whereIn('id', whereDue(db.knex('recordings').select('id'), now).orderBy('expires_at', 'asc').limit(limit)),
+    now,
+  ).update(set);
+  const rows = (await db.knex('recordings').where({ claimed_by: claimant, status: 'deleting' })) as ClaimedRecording[];
+  return rows.map((r) => normalizeRow(r) as ClaimedRecording);
+}
+
+export type ClaimOneResult =
+  | { claimed: ClaimedRecording }
+  | { refused: 'not_found' | 'legal_hold' | 'in_progress' };
+
+/**
+ * Claims one recording (erasure) regardless of its deadline: one conditional UPDATE
+ * (atomic on both databases) that succeeds only without legal hold and when the row is
+ * stored, released after a failed attempt, or its previous claim has expired. Records why it is being deleted.
+ */
+export async function claimRecordingById(
+  knex: Knex,
+  options: { id: string; now: number; claimant: string; leaseMs: number; reason: string; actor: string; reference: string | null },
+): Promise<ClaimOneResult> {
+  const { id, now, claimant, leaseMs } = options;
+  const n = await knex('recordings')
+    .where({ id, legal_hold: false })
+    .andWhere((b) => b.where('status', 'stored').orWhere('claim_expires_at', '<', now).orWhereNull('claimed_by'))
+    .update({
+      status: 'deleting',
+      claimed_by: claimant,
+      claim_expires_at: now + leaseMs,
+      delete_reason: options.reason,
+      delete_actor: options.actor,
+      delete_reference: options.reference,
+      next_attempt_at: null,
+    });
+  const row = (await knex('recordings').where({ id }).first()) as ClaimedRecording | undefined;
+  if (n === 1 && row && row.claimed_by === claimant) return { claimed: normalizeRow(row) as ClaimedRecording };
+  if (!row) return { refused: 'not_found' };
+  if (row.legal_hold) return { refused: 'legal_hold' };
+  return { refused: 'in_progress' };
+}
+
+/**
+ * Gives up a claim after a failed attempt: the row stays `deleting` (its objects may be
+ * partly gone, so it must not be served again) and becomes claimable at `nextAttemptAt`.
+ * `error` is a short code, never a storage message. No-op when the claim was taken over.
+ */
+export async function releaseClaimForRetry(
+  knex: Knex,
+  options: { id: string; claimant: string; nextAttemptAt: number; error: string },
+): Promise<void> {
+  await knex('recordings')
+    .where({ id: options.id, claimed_by: options.claimant })
+    .update({
+      claimed_by: null,
+      claim_expires_at: options.nextAttemptAt - 1,
+      next_attempt_at: options.nextAttemptAt,
+      last_error: options.error.slice(0, 200),
+      delete_attempts: knex.raw('delete_attempts + 1'),
+    });
+}
+
+/** Backlog figures for the gauges: recordings past their deadline not yet deleted (held ones excluded). */
+export async function retentionBacklog(knex: Knex, now: number): Promise<{ count: number; oldestExpiresAt: number | null; held: number }> {
+  const due = (await knex('recordings')
+    .where('expires_at', '<=', now)
+    .andWhere('legal_hold', false)
+    .count({ n: '*' })
+    .min({ oldest: 'expires_at' })
+    .first()) as { n: number | string; oldest: number | string | null } | undefined;
+  const held = (await knex('recordings').where('expires_at', '<=', now).andWhere('legal_hold', true).count({ n: '*' }).first()) as
+    | { n: number | string }
+    | undefined;
+  return {
+    count: Number(due?.n ?? 0),
+    oldestExpiresAt: due?.oldest === null || due?.oldest === undefined ? null : Number(due.oldest),
+    held: Number(held?.n ?? 0),
+  };
+}
+
+/** Due recordings without claiming them (dry run), oldest deadline first. */
+export async function listDueRecordings(knex: Knex, options: { now: number; limit: number }): Promise<RecordingRow[]> {
+  const rows = (await whereDue(knex('recordings'), options.now).orderBy('expires_at', 'asc').limit(options.limit)) as RecordingRow[];
+  return rows.map(normalizeRow);
+}

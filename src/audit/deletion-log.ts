@@ -1,0 +1,146 @@
+/**
+ * The hash-chained deletion log: building entries, appending them under the
+ * log's lock, and verifying the chain.
+ *
+ * Each entry's `hash` is `sha256(prevHash ‖ canonicalJson(entry without hash))`
+ * in lowercase hex, where the entry is exactly the object the audit API shows
+ * (ISO 8601 UTC timestamps with milliseconds, `objects` as [{key, sha256,
+ * sizeBytes}]) minus its `hash`. The first entry's prevHash is 64 zeros. An
+ * auditor can therefore recompute every hash from the API output alone.
+ *
+ * An entry holds no phone numbers, names or audio: ids, keys, digests, sizes, times.
+ */
+import { createHash } from 'node:crypto';
+import type { Knex } from 'knex';
+import type { Db } from '../db/db.js';
+import { insertLogRows, lockDeletionLog, readLogHead } from '../db/deletion-log.js';
+import type { DeletionLogRow, DeletionReason } from '../db/deletion-log.js';
+import { canonicalJson } from './canonical-json.js';
+
+export const GENESIS_HASH = '0'.repeat(64);
+
+export interface DeletedObject {
+  key: string;
+  sha256: string;
+  sizeBytes: number;
+}
+
+export interface DeletionEntry {
+  seq: number;
+  recordingId: string;
+  source: string;
+  callId: string;
+  reason: DeletionReason;
+  actor: string;
+  reference: string | null;
+  startedAt: string;
+  expiresAt: string;
+  deletedAt: string;
+  objects: DeletedObject[];
+  verified: boolean;
+  prevHash: string;
+  hash: string;
+}
+
+const iso = (ms: number) => new Date(ms).toISOString();
+
+export function rowToEntry(row: DeletionLogRow): DeletionEntry {
+  return {
+    seq: Number(row.seq),
+    recordingId: row.recording_id,
+    source: row.source,
+    callId: row.call_id,
+    reason: row.reason,
+    actor: row.actor,
+    reference: row.reference,
+    startedAt: iso(Number(row.started_at)),
+    expiresAt: iso(Number(row.expires_at)),
+    deletedAt: iso(Number(row.deleted_at)),
+    objects: JSON.parse(row.objects) as DeletedObject[],
+    verified: Boolean(row.verified),
+    prevHash: row.prev_hash,
+    hash: row.hash,
+  };
+}
+
+/** The hash of an entry (its own `hash` member, if any, is ignored). */
+export function hashEntry(entry: Omit<DeletionEntry, 'hash'> | DeletionEntry): string {
+  const { hash: _ignored, ...body } = entry as DeletionEntry;
+  return createHash('sha256').update(body.prevHash).update(canonicalJson(body)).digest('hex');
+}
+
+/**
+ * The same hash computed straight from a stored row, without building objects: the
+ * verifier's fast path. Equal to `hashEntry(rowToEntry(row))` whenever the stored
+ * `objects` text is canonical (it is written canonical); any edit of it changes the hash.
+ * Members are spelled out in canonical (sorted) order.
+ */
+export function hashRow(row: DeletionLogRow): string {
+  const s = JSON.stringify;
+  const text =
+    `{"actor":${s(row.actor)},"callId":${s(row.call_id)},"deletedAt":${s(iso(Number(row.deleted_at)))},` +
+    `"expiresAt":${s(iso(Number(row.expires_at)))},"objects":${row.objects},"prevHash":${s(row.prev_hash)},` +
+    `"reason":${s(row.reason)},"recordingId":${s(row.recording_id)},"reference":${row.reference === null ? 'null' : s(row.reference)},` +
+    `"seq":${Number(row.seq)},"source":${s(row.source)},"startedAt":${s(iso(Number(row.started_at)))},"verified":${row.verified ? 'true' : 'false'}}`;
+  return createHash('sha256').update(row.prev_hash).update(text).digest('hex');
+}
+
+/** What the caller knows about a deletion; seq, hashes and the final deletedAt are assigned at append. */
+export interface NewDeletion {
+  recordingId: string;
+  source: string;
+  callId: string;
+  reason: DeletionReason;
+  actor: string;
+  reference: string | null;
+  startedAt: number;
+  expiresAt: number;
+  deletedAt: number;
+  objects: DeletedObject[];
+  verified: boolean;
+}
+
+/**
+ * Appends entries to the chain inside the caller's transaction `trx`: takes the log's
+ * lock (see `lockDeletionLog`), reads the head, assigns seq = head + 1, … and hashes.
+ * `deletedAt` never goes below the head's (monotone time even across instances whose
+ * clocks differ). Atomic with whatever else `trx` does; a second entry for the same
+ * recording violates the unique constraint and fails the transaction.
+ *
+ * The caller must not have read from the database in `trx` before this call on SQLite
+ * unless it already wrote (a read first would pin a snapshot that may be stale).
+ */
+export async function appendDeletions(trx: Knex.Transaction, db: Pick<Db, 'client'>, deletions: NewDeletion[]): Promise<DeletionLogRow[]> {
+  if (deletions.length === 0) return [];
+  await lockDeletionLog(trx, db.client);
+  const head = await readLogHead(trx);
+  let seq = head ? Number(head.seq) : 0;
+  let prevHash = head?.hash ?? GENESIS_HASH;
+  let lastDeletedAt = head ? Number(head.deleted_at) : 0;
+  const rows: DeletionLogRow[] = [];
+  for (const d of deletions) {
+    seq += 1;
+    lastDeletedAt = Math.max(lastDeletedAt, d.deletedAt);
+    const row: DeletionLogRow = {
+      seq,
+      recording_id: d.recordingId,
+      source: d.source,
+      call_id: d.callId,
+      reason: d.reason,
+      actor: d.actor,
+      reference: d.reference,
+      started_at: d.startedAt,
+      expires_at: d.expiresAt,
+      deleted_at: lastDeletedAt,
+      objects: canonicalJson(d.objects.map((o) => ({ key: o.key, sha256: o.sha256, sizeBytes: o.sizeBytes }))),
+      verified: d.verified,
+      prev_hash: prevHash,
+      hash: '',
+    };
+    row.hash = hashRow(row);
+    prevHash = row.hash;
+    rows.push(row);
+  }
+  await insertLogRows(trx, rows);
+  return rows;
+}

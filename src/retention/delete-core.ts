@@ -1,0 +1,215 @@
+/**
+ * The deletion path shared by the retention sweeper and erasure: for recordings
+ * already claimed, delete every object, verify that none is left, then in ONE
+ * transaction per chunk remove the rows (notes cascade) and append their
+ * deletion-log entries.
+ *
+ * Exactly once: the row removal is conditional on still holding the claim, and
+ * the log entry is written in the same transaction, so a crash at any point
+ * leaves either the claim (retried after its lease, objects already gone count
+ * as deleted) or a finished deletion with its one entry. A recording whose
+ * objects could not be deleted or verified gets no entry; its claim is released
+ * with backoff.
+ */
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import type { Knex } from 'knex';
+import type { Db } from '../db/db.js';
+import { lockDeletionLog } from '../db/deletion-log.js';
+import type { DeletionLogRow, DeletionReason } from '../db/deletion-log.js';
+import { releaseClaimForRetry } from '../db/recordings.js';
+import type { ClaimedRecording } from '../db/recordings.js';
+import type { Logger } from '../logger.js';
+import type { Metrics } from '../metrics.js';
+import type { ObjectStore } from '../storage/object-store.js';
+import { appendDeletions } from '../audit/deletion-log.js';
+import type { NewDeletion } from '../audit/deletion-log.js';
+
+/** The steps after which a test failpoint may fire (the crash-safety tests kill the process there). */
+export const DELETION_STEPS = ['claimed', 'deleted', 'verified', 'beforeCommit', 'afterCommit'] as const;
+export type DeletionStep = (typeof DELETION_STEPS)[number];
+/** Test-only hook called after each step; production code never passes one. */
+export type Failpoint = (step: DeletionStep) => void | Promise<void>;
+
+export interface DeletionDeps {
+  db: Db;
+  store: ObjectStore;
+  logger: Logger;
+  metrics: Metrics;
+}
+
+export interface DeletedRecording {
+  recordingId: string;
+  seq: number;
+  hash: string;
+  reason: DeletionReason;
+  deletedAt: number;
+}
+
+export interface DeletionFailure {
+  id: string;
+  /** A short code: store_unavailable, delete_failed, still_present, verify_failed, db_error, aborted, claim_lost. */
+  reason: string;
+}
+
+export interface FinishResult {
+  deleted: DeletedRecording[];
+  failed: DeletionFailure[];
+}
+
+const RETRY_BASE_MS = 30_000;
+const RETRY_MAX_MS = 3_600_000;
+const VERIFY_CONCURRENCY = 16;
+const COMMIT_CHUNK = 100;
+
+/** A claim token unique to one claim: who (host, pid) plus randomness. */
+export function newClaimant(kind: string): string {
+  return `${kind}:${hostname().slice(0, 20)}:${process.pid}:${randomBytes(6).toString('hex')}`.slice(0, 64);
+}
+
+/** Backoff after `attempts` failed attempts: 30 s, 1 min, 2 min, … capped at 1 h. */
+export function retryDelayMs(attempts: number): number {
+  return Math.min(RETRY_MAX_MS, RETRY_BASE_MS * 2 ** Math.min(attempts, 20));
+}
+
+function objectsOf(row: ClaimedRecording) {
+  return [
+    { key: row.original_key, sha256: row.original_sha256, sizeBytes: Number(row.original_size) },
+    { key: row.playback_key, sha256: row.playback_sha256, sizeBytes: Number(row.playback_size) },
+  ];
+}
+
+function errorCode(error: unknown, fallback: string): string {
+  const e = error as { name?: string; code?: unknown } | undefined;
+  if (e?.name === 'AbortError') return 'aborted';
+  if (typeof e?.code === 'string' && /^[a-z_]{3,40}$/.test(e.code)) return e.code;
+  return fallback;
+}
+
+async function mapLimit<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) await fn(items[next++]!);
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+}
+
+/**
+ * Deletes, verifies and logs recordings claimed by `claimant`. Never throws for a
+ * per-recording failure: failures are reported, counted in metrics and their claims
+ * released for a retry at `now + backoff`.
+ */
+export async function finishDeletions(
+  deps: DeletionDeps,
+  claims: readonly ClaimedRecording[],
+  options: { claimant: string; now: number; signal?: AbortSignal; failpoint?: Failpoint },
+): Promise<FinishResult> {
+  const { claimant, now, signal, failpoint } = options;
+  const failed = new Map<string, string>();
+  const fail = (id: string, reason: string) => {
+    if (!failed.has(id)) failed.set(id, reason);
+  };
+  const rowOfKey = new Map<string, ClaimedRecording>();
+  for (const row of claims) for (const o of objectsOf(row)) rowOfKey.set(o.key, row);
+
+  // 1. Delete every object (404 counts as deleted).
+  try {
+    signal?.throwIfAborted();
+    const result = await deps.store.deleteMany([...rowOfKey.keys()], { signal });
+    for (const f of result.failed) {
+      const row = rowOfKey.get(f.key);
+      if (row) fail(row.id, errorCode(f.error, 'delete_failed'));
+    }
+  } catch (error) {
+    for (const row of claims) fail(row.id, errorCode(error, 'delete_failed'));
+  }
+  await failpoint?.('deleted');
+
+  // 2. Verify that no trace is left of any object.
+  const toVerify = [...rowOfKey.entries()].filter(([, row]) => !failed.has(row.id));
+  try {
+    await mapLimit(toVerify, VERIFY_CONCURRENCY, async ([key, row]) => {
+      if (failed.has(row.id)) return;
+      try {
+        signal?.throwIfAborted();
+        if (await deps.store.exists(key, { signal })) fail(row.id, 'still_present');
+      } catch (error) {
+        fail(row.id, errorCode(error, 'verify_failed'));
+      }
+    });
+  } catch (error) {
+    for (const row of claims) fail(row.id, errorCode(error, 'verify_failed'));
+  }
+  await failpoint?.('verified');
+
+  // 3. One transaction per chunk: remove the rows still claimed by us, append their entries.
+  const verified = claims.filter((row) => !failed.has(row.id));
+  const deleted: DeletedRecording[] = [];
+  for (let i = 0; i < verified.length; i += COMMIT_CHUNK) {
+    const chunk = verified.slice(i, i + COMMIT_CHUNK);
+    try {
+      const appended = await deps.db.knex.transaction(async (trx: Knex.Transaction) => {
+        // Lock first: on SQLite this write takes the database write lock before any read.
+        await lockDeletionLog(trx, deps.db.client);
+        const kept: ClaimedRecording[] = [];
+        for (const row of chunk) {
+          const n = await trx('recordings').where({ id: row.id, claimed_by: claimant, status: 'deleting' }).del();
+          if (n === 1) kept.push(row);
+          else fail(row.id, 'claim_lost');
+        }
+        const rows: DeletionLogRow[] = await appendDeletions(
+          trx,
+          deps.db,
+          kept.map(
+            (row): NewDeletion => ({
+              recordingId: row.id,
+              source: row.source,
+              callId: row.call_id,
+              reason: row.delete_reason ?? 'retention_expired',
+              actor: row.delete_actor ?? 'sweeper',
+              reference: row.delete_reference ?? null,
+              startedAt: Number(row.started_at),
+              expiresAt: Number(row.expires_at),
+              deletedAt: now,
+              objects: objectsOf(row),
+              verified: true,
+            }),
+          ),
+        );
+        await failpoint?.('beforeCommit');
+        return rows;
+      });
+      for (const r of appended) {
+        deleted.push({ recordingId: r.recording_id, seq: Number(r.seq), hash: r.hash, reason: r.reason, deletedAt: Number(r.deleted_at) });
+        deps.metrics.sweeperDeletions.inc({ reason: r.reason });
+        deps.logger.debug({ recordingId: r.recording_id, seq: Number(r.seq), reason: r.reason }, 'recording deleted');
+      }
+    } catch (error) {
+      deps.logger.error({ err: { name: (error as Error)?.name, code: (error as { code?: unknown })?.code } }, 'deletion commit failed');
+      for (const row of chunk) fail(row.id, 'db_error');
+    }
+  }
+  if (deleted.length) await failpoint?.('afterCommit');
+
+  // 4. Release failed claims with backoff (claim_lost: someone else owns it now).
+  const failures: DeletionFailure[] = [];
+  for (const row of claims) {
+    const reason = failed.get(row.id);
+    if (reason === undefined) continue;
+    failures.push({ id: row.id, reason });
+    if (reason === 'claim_lost') continue;
+    deps.metrics.sweeperFailures.inc();
+    try {
+      await releaseClaimForRetry(deps.db.knex, {
+        id: row.id,
+        claimant,
+        nextAttemptAt: reason === 'aborted' ? now : now + retryDelayMs(Number(row.delete_attempts)),
+        error: reason,
+      });
+    } catch {
+      // The lease expires on its own; the next sweep takes the claim over.
+    }
+  }
+  if (failures.length) deps.logger.warn({ failed: failures.length, reasons: [...new Set(failures.map((f) => f.reason))] }, 'deletions failed; will retry');
+  return { deleted, failed: failures };
+}
