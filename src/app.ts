@@ -9,8 +9,10 @@ import { createAuthenticate } from './auth/authenticate.js';
 import { createSessionRouter } from './auth/session-routes.js';
 import type { AppDeps } from './deps.js';
 import { createHealthRouter } from './http/health-routes.js';
+import { createOpenApiRoute } from './http/openapi-operations.js';
 import { createErrorMiddleware, notFoundHandler } from './http/problem.js';
 import { requestId } from './http/request-id.js';
+import { createRequestLog } from './http/request-log.js';
 import { securityHeaders } from './http/security-headers.js';
 import { createIngestRouter } from './ingest/ingest-routes.js';
 import { createPlaybackRouter } from './playback/playback-routes.js';
@@ -26,6 +28,7 @@ export function createApp(deps: AppDeps): Express {
   app.set('query parser', 'simple');
 
   app.use(requestId);
+  app.use(createRequestLog(deps));
   app.use(securityHeaders);
   app.use((req, res, next) => {
     const end = deps.metrics.httpDuration.startTimer({ method: req.method });
@@ -36,6 +39,7 @@ export function createApp(deps: AppDeps): Express {
   app.get('/metrics', async (_req, res) => {
     res.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics());
   });
+  app.use(createOpenApiRoute(deps));
 
   // The upload hook streams its multipart body itself: mounted before any body parser.
   app.use(createIngestRouter(deps));

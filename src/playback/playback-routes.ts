@@ -42,7 +42,7 @@ const count = (max: number) =>
     .pipe(z.number().int().min(0).max(max, `expects a whole number from 0 to ${max}`));
 const name = z.string().min(1).max(128);
 
-const listQuerySchema = z.strictObject({
+export const listQuerySchema = z.strictObject({
   from: instant.optional(),
   to: instant.optional(),
   agentId: name.optional(),
@@ -54,7 +54,7 @@ const listQuerySchema = z.strictObject({
   limit: count(MAX_LIMIT).pipe(z.number().min(1, `expects a whole number from 1 to ${MAX_LIMIT}`)).optional(),
 });
 
-const noteSchema = z.strictObject({
+export const noteSchema = z.strictObject({
   offsetMs: z.number().int('expects a whole number of milliseconds').min(0, 'expects 0 or more'),
   text: z
     .string()

@@ -1,0 +1,454 @@
+/**
+ * The catalog of every HTTP operation callrec serves, for the OpenAPI document.
+ *
+ * Like `app.ts`, this is an assembly module: it imports the request schemas
+ * the feature handlers parse with (exported from their route modules) and the
+ * response schemas of `openapi-schemas.ts` (type-checked against the shapes
+ * the handlers build). `test/http/openapi.test.ts` fails when a route mounted
+ * by `createApp` is missing here, or when an operation here is not mounted.
+ */
+import type { Router } from 'express';
+import { z } from 'zod';
+import type { AppDeps } from '../deps.js';
+import { listQuerySchema, noteSchema as noteBodySchema } from '../playback/playback-routes.js';
+import { buildOpenApiDocument, createOpenApiRouter } from './openapi.js';
+import type { OperationSpec, ResponseSpec } from './openapi.js';
+import {
+  accessEntrySchema,
+  deletionEntrySchema,
+  healthSchema,
+  noteSchema,
+  readinessSchema,
+  recordingPageSchema,
+  recordingSchema,
+  sessionUserSchema,
+  waveformSchema,
+} from './openapi-schemas.js';
+
+/** The session cookie over plain HTTP (`__Host-callrec` over HTTPS); checked against auth/sessions.ts by the OpenAPI test. */
+export const SESSION_COOKIE_NAME = 'callrec_session';
+
+// Provisional schemas of routes still being written (replaced by the handlers' own exports as they land).
+const phoneParam = z.string().min(1).max(64).describe('E.164 (+31…) or national form in CALLREC_PHONE_REGION');
+const ingestFormSchema = z.object({
+  callId: z.string().min(1).max(128),
+  startedAt: z.string().describe('ISO 8601 date-time'),
+  agentId: z.string().max(128).optional(),
+  queue: z.string().max(128).optional(),
+  direction: z.enum(['inbound', 'outbound']).optional(),
+  callerNumber: z.string().max(32).optional().describe('E.164'),
+  calleeNumber: z.string().max(32).optional().describe('E.164'),
+  audio: z.string().meta({ format: 'binary', contentMediaType: 'application/octet-stream' }),
+});
+const subjectQuerySchema = z.object({
+  phone: phoneParam,
+  cursor: z.string().optional(),
+  limit: z.string().regex(/^\d{1,4}$/).optional(),
+});
+const subjectPageSchema = z.object({ items: z.array(recordingSchema), nextCursor: z.string().nullable() });
+const erasureBodySchema = z.object({ reason: z.literal('erasure_request'), reference: z.string().min(1).max(256) });
+const holdBodySchema = z.object({ reason: z.string().min(1).max(500) });
+const releaseBodySchema = z.object({ reason: z.string().min(1).max(500).optional() });
+const erasureResultSchema = z.object({}).loose();
+const deletionQuerySchema = z.object({
+  from: z.string().optional(),
+  to: z.string().optional(),
+  reason: z.enum(['retention_expired', 'erasure_request', 'lifecycle_expired']).optional(),
+  cursor: z.string().optional(),
+  limit: z.string().optional(),
+});
+const verifyResultSchema = z.object({ ok: z.boolean(), count: z.number().int(), headHash: z.string().nullable(), firstInvalidSeq: z.number().int().nullable() }).loose();
+const accessQuerySchema = z.object({
+  from: z.string().optional(),
+  to: z.string().optional(),
+  recordingId: z.string().optional(),
+  user: z.string().optional(),
+  cursor: z.string().optional(),
+  limit: z.string().optional(),
+});
+
+const json = (schema: z.ZodType, description: string): ResponseSpec => ({ description, content: { 'application/json': { schema } } });
+const ID_PARAM = { id: { description: 'Recording id (ULID)', schema: { type: 'string', minLength: 1, maxLength: 64 } } };
+
+/** Statuses every authenticated operation may answer with. */
+const AUTH_PROBLEMS = {
+  '401': 'unauthenticated (no or an invalid token or session)',
+  '403': 'forbidden (the role may not call this), origin_mismatch (cookie-authenticated unsafe request from another origin)',
+} as const;
+const SERVER_PROBLEMS = { '503': 'db_unavailable, store_unavailable, overloaded (with Retry-After)' } as const;
+
+function operationsCore(): OperationSpec[] {
+  return [
+    // --- operations -------------------------------------------------------------------------
+    {
+      method: 'get',
+      path: '/healthz',
+      operationId: 'getHealth',
+      summary: 'Liveness: the process answers',
+      tags: ['operations'],
+      access: 'public',
+      responses: { '200': json(healthSchema, 'Alive') },
+      problems: {},
+    },
+    {
+      method: 'get',
+      path: '/readyz',
+      operationId: 'getReadiness',
+      summary: 'Readiness: the database and the object store answer',
+      tags: ['operations'],
+      access: 'public',
+      responses: { '200': json(readinessSchema, 'Ready'), '503': json(readinessSchema, 'Not ready (names which check failed)') },
+      problems: {},
+    },
+    {
+      method: 'get',
+      path: '/metrics',
+      operationId: 'getMetrics',
+      summary: 'Prometheus metrics (text exposition format); labels carry no personal data',
+      tags: ['operations'],
+      access: 'public',
+      responses: { '200': { description: 'Metrics', content: { 'text/plain': { schema: { type: 'string' } } } } },
+      problems: {},
+    },
+    {
+      method: 'get',
+      path: '/openapi.json',
+      operationId: 'getOpenApi',
+      summary: 'This OpenAPI 3.1 document',
+      tags: ['operations'],
+      access: 'public',
+      responses: { '200': { description: 'The document', content: { 'application/json': { schema: { type: 'object' } } } } },
+      problems: {},
+    },
+
+    // --- sessions ---------------------------------------------------------------------------
+    {
+      method: 'post',
+      path: '/v1/session',
+      operationId: 'signIn',
+      summary: 'Sign in; sets the httpOnly, SameSite=Strict session cookie',
+      tags: ['session'],
+      access: 'public',
+      body: {
+        content: {
+          'application/json': {
+            schema: z.object({ username: z.string().min(1).max(256), password: z.string().min(1).max(1024) }),
+          },
+        },
+      },
+      responses: {
+        '200': {
+          ...json(z.object({ user: sessionUserSchema }), 'Signed in'),
+          headers: { 'Set-Cookie': { description: 'The session cookie', schema: { type: 'string' } } },
+        },
+      },
+      problems: {
+        '400': 'invalid_request',
+        '401': 'invalid_credentials',
+        '403': 'origin_mismatch',
+        '413': 'too_large',
+        '429': 'rate_limited (Retry-After)',
+        ...SERVER_PROBLEMS,
+      },
+    },
+    {
+      method: 'get',
+      path: '/v1/session',
+      operationId: 'getSession',
+      summary: 'Who is signed in',
+      tags: ['session'],
+      access: 'signed-in',
+      responses: {
+        '200': json(z.object({ user: sessionUserSchema, via: z.enum(['token', 'session']) }), 'The signed-in user'),
+      },
+      problems: { '401': AUTH_PROBLEMS['401'], ...SERVER_PROBLEMS },
+    },
+    {
+      method: 'delete',
+      path: '/v1/session',
+      operationId: 'signOut',
+      summary: 'Sign out: ends the session (if any) and clears the cookie',
+      tags: ['session'],
+      access: 'public',
+      responses: { '204': { description: 'Signed out' } },
+      problems: { '403': 'origin_mismatch', ...SERVER_PROBLEMS },
+    },
+
+    // --- playback ---------------------------------------------------------------------------
+    {
+      method: 'get',
+      path: '/v1/recordings',
+      operationId: 'listRecordings',
+      summary: 'Search recordings (newest first, keyset pagination)',
+      tags: ['playback'],
+      access: ['trainer', 'privacy', 'admin'],
+      query: listQuerySchema,
+      responses: { '200': json(recordingPageSchema, 'One page of recordings') },
+      problems: { '400': 'invalid_query (with fields)', ...AUTH_PROBLEMS, ...SERVER_PROBLEMS },
+    },
+    {
+      method: 'get',
+      path: '/v1/recordings/:id',
+      operationId: 'getRecording',
+      summary: 'One recording (caller and callee numbers masked for trainers)',
+      tags: ['playback'],
+      access: ['trainer', 'privacy', 'admin'],
+      params: ID_PARAM,
+      responses: { '200': json(recordingSchema, 'The recording') },
+      problems: { ...AUTH_PROBLEMS, '404': 'not_found', ...SERVER_PROBLEMS },
+    },
+    {
+      method: 'get',
+      path: '/v1/recordings/:id/audio',
+      operationId: 'getRecordingAudio',
+      summary: 'The playback rendition; single byte ranges (RFC 9110)',
+      tags: ['playback'],
+      access: ['trainer', 'privacy', 'admin'],
+      params: ID_PARAM,
+      query: z.object({ download: z.literal('1').optional().describe('1: send as an attachment (logged as download)') }),
+      headers: {
+        Range: { description: 'One byte range, e.g. `bytes=0-1023`; anything else is ignored (200)' },
+        'If-Range': { description: 'Strong ETag; a mismatch sends the whole representation' },
+      },
+      responses: {
+        '200': {
+          description: 'The whole rendition',
+          content: { 'audio/ogg': { schema: { type: 'string', format: 'binary' } }, 'audio/mpeg': { schema: { type: 'string', format: 'binary' } } },
+          headers: {
+            'Accept-Ranges': { description: '`bytes`', schema: { type: 'string' } },
+            ETag: { description: 'Strong ETag of the rendition', schema: { type: 'string' } },
+            'Cache-Control': { description: '`private, no-store`', schema: { type: 'string' } },
+          },
+        },
+        '206': {
+          description: 'The requested range',
+          content: { 'audio/ogg': { schema: { type: 'string', format: 'binary' } }, 'audio/mpeg': { schema: { type: 'string', format: 'binary' } } },
+          headers: { 'Content-Range': { description: '`bytes start-end/size`', schema: { type: 'string' } } },
+        },
+      },
+      problems: { ...AUTH_PROBLEMS, '404': 'not_found', '416': 'range_not_satisfiable (Content-Range: bytes */size)', ...SERVER_PROBLEMS },
+    },
+    {
+      method: 'get',
+      path: '/v1/recordings/:id/waveform',
+      operationId: 'getRecordingWaveform',
+      summary: 'Peaks for drawing the waveform',
+      tags: ['playback'],
+      access: ['trainer', 'privacy', 'admin'],
+      params: ID_PARAM,
+      responses: { '200': json(waveformSchema, 'Peaks per channel') },
+      problems: { ...AUTH_PROBLEMS, '404': 'not_found', '500': 'internal', ...SERVER_PROBLEMS },
+    },
+    {
+      method: 'get',
+      path: '/v1/recordings/:id/notes',
+      operationId: 'listNotes',
+      summary: 'Training notes of a recording',
+      tags: ['playback'],
+      access: ['trainer', 'privacy', 'admin'],
+      params: ID_PARAM,
+      responses: { '200': json(z.object({ items: z.array(noteSchema) }), 'The notes, oldest first') },
+      problems: { ...AUTH_PROBLEMS, '404': 'not_found', ...SERVER_PROBLEMS },
+    },
+    {
+      method: 'post',
+      path: '/v1/recordings/:id/notes',
+      operationId: 'addNote',
+      summary: 'Leave a training note at an offset',
+      tags: ['playback'],
+      access: ['trainer', 'admin'],
+      params: ID_PARAM,
+      body: { content: { 'application/json': { schema: noteBodySchema } } },
+      responses: {
+        '201': {
+          ...json(noteSchema, 'The note'),
+          headers: { Location: { description: '`/v1/recordings/<id>/notes/<noteId>`', schema: { type: 'string' } } },
+        },
+      },
+      problems: {
+        '400': 'invalid_request (with fields)',
+        ...AUTH_PROBLEMS,
+        '404': 'not_found',
+        '413': 'too_large',
+        '415': 'unsupported_media_type',
+        ...SERVER_PROBLEMS,
+      },
+    },
+
+    // --- ingest -----------------------------------------------------------------------------
+    {
+      method: 'post',
+      path: '/v1/recordings',
+      operationId: 'uploadRecording',
+      summary: 'Upload hook: one recording with its call metadata (HMAC-signed by the telephony source)',
+      description:
+        'multipart/form-data with the text fields first and the file part `audio` last. Idempotent per (source, callId): ' +
+        'the same audio again answers 200 with the same recording, other audio 409. Whatever fails, nothing stays behind.',
+      tags: ['ingest'],
+      access: 'hook',
+      body: { content: { 'multipart/form-data': { schema: ingestFormSchema } } },
+      responses: {
+        '201': {
+          ...json(recordingSchema, 'Stored'),
+          headers: { Location: { description: '`/v1/recordings/<id>`', schema: { type: 'string' } } },
+        },
+        '200': json(recordingSchema, 'Already stored with the same audio (idempotent retry)'),
+      },
+      problems: {
+        '400': 'invalid_metadata (with fields), invalid_request (malformed multipart)',
+        '401': 'invalid_signature, stale_timestamp, unknown_source',
+        '409': 'duplicate_call_id',
+        '413': 'too_large',
+        '415': 'unsupported_audio, unsupported_media_type',
+        '422': 'retention_elapsed',
+        '503': 'overloaded, store_unavailable, db_unavailable (with Retry-After)',
+      },
+    },
+
+    // --- privacy ----------------------------------------------------------------------------
+    {
+      method: 'get',
+      path: '/v1/subjects/recordings',
+      operationId: 'findSubjectRecordings',
+      summary: 'Subject access: every recording where the number is the caller or the callee',
+      tags: ['privacy'],
+      access: ['privacy'],
+      query: subjectQuerySchema,
+      responses: { '200': json(subjectPageSchema, 'One page of recordings, unmasked') },
+      problems: { '400': 'invalid_query (with fields)', ...AUTH_PROBLEMS, ...SERVER_PROBLEMS },
+    },
+    {
+      method: 'get',
+      path: '/v1/subjects/export',
+      operationId: 'exportSubject',
+      summary: 'Subject export (portability): a zip of the audio, metadata and access history',
+      tags: ['privacy'],
+      access: ['privacy'],
+      query: z.object({ phone: phoneParam }),
+      responses: {
+        '200': {
+          description: 'The zip (streamed)',
+          content: { 'application/zip': { schema: { type: 'string', format: 'binary' } } },
+          headers: { 'Content-Disposition': { description: 'attachment; filename="callrec-export-<time>.zip"', schema: { type: 'string' } } },
+        },
+      },
+      problems: { '400': 'invalid_query (with fields)', ...AUTH_PROBLEMS, ...SERVER_PROBLEMS },
+    },
+    {
+      method: 'delete',
+      path: '/v1/subjects/recordings',
+      operationId: 'eraseSubject',
+      summary: 'Erasure: delete every recording of a number now (each one logged in the deletion log)',
+      tags: ['privacy'],
+      access: ['privacy'],
+      query: z.object({ phone: phoneParam }),
+      body: { content: { 'application/json': { schema: erasureBodySchema } } },
+      responses: { '200': json(erasureResultSchema, 'What was erased and what was kept (legal hold)') },
+      problems: { '400': 'invalid_query, invalid_request (with fields)', ...AUTH_PROBLEMS, '413': 'too_large', ...SERVER_PROBLEMS },
+    },
+    {
+      method: 'delete',
+      path: '/v1/recordings/:id',
+      operationId: 'eraseRecording',
+      summary: 'Erasure of one recording before its retention ends',
+      tags: ['privacy'],
+      access: ['privacy'],
+      params: ID_PARAM,
+      body: { content: { 'application/json': { schema: erasureBodySchema } } },
+      responses: { '200': json(erasureResultSchema, 'Erased (the deletion-log entry proves it)') },
+      problems: {
+        '400': 'invalid_request (with fields)',
+        ...AUTH_PROBLEMS,
+        '404': 'not_found',
+        '409': 'legal_hold, conflict',
+        '413': 'too_large',
+        ...SERVER_PROBLEMS,
+      },
+    },
+    {
+      method: 'put',
+      path: '/v1/recordings/:id/hold',
+      operationId: 'placeHold',
+      summary: 'Place a legal hold: the recording is kept past its retention until released',
+      tags: ['privacy'],
+      access: ['privacy', 'admin'],
+      params: ID_PARAM,
+      body: { content: { 'application/json': { schema: holdBodySchema } } },
+      responses: { '200': json(recordingSchema, 'The recording, now held') },
+      problems: { '400': 'invalid_request (with fields)', ...AUTH_PROBLEMS, '404': 'not_found', '413': 'too_large', ...SERVER_PROBLEMS },
+    },
+    {
+      method: 'delete',
+      path: '/v1/recordings/:id/hold',
+      operationId: 'releaseHold',
+      summary: 'Release a legal hold (an overdue recording is then deleted by the next sweep)',
+      tags: ['privacy'],
+      access: ['privacy', 'admin'],
+      params: ID_PARAM,
+      body: { required: false, content: { 'application/json': { schema: releaseBodySchema } } },
+      responses: { '200': json(recordingSchema, 'The recording, released') },
+      problems: { '400': 'invalid_request (with fields)', ...AUTH_PROBLEMS, '404': 'not_found', '413': 'too_large', ...SERVER_PROBLEMS },
+    },
+
+    // --- audit ------------------------------------------------------------------------------
+    {
+      method: 'get',
+      path: '/v1/deletions',
+      operationId: 'listDeletions',
+      summary: 'The deletion log, oldest first; `Accept: text/csv` gives CSV',
+      tags: ['audit'],
+      access: ['auditor', 'admin'],
+      query: deletionQuerySchema,
+      responses: {
+        '200': {
+          description: 'One page of entries',
+          content: {
+            'application/json': { schema: z.object({ items: z.array(deletionEntrySchema), nextCursor: z.string().nullable() }) },
+            'text/csv': { schema: { type: 'string' } },
+          },
+        },
+      },
+      problems: { '400': 'invalid_query (with fields)', ...AUTH_PROBLEMS, ...SERVER_PROBLEMS },
+    },
+    {
+      method: 'get',
+      path: '/v1/deletions/verify',
+      operationId: 'verifyDeletions',
+      summary: 'Recompute the hash chain and check it against the signed checkpoints',
+      tags: ['audit'],
+      access: ['auditor', 'admin'],
+      responses: { '200': json(verifyResultSchema, 'The verdict (ok false names the first invalid entry)') },
+      problems: { ...AUTH_PROBLEMS, ...SERVER_PROBLEMS },
+    },
+    {
+      method: 'get',
+      path: '/v1/access-log',
+      operationId: 'listAccessLog',
+      summary: 'Who viewed, played, downloaded, exported, held or erased which recording',
+      tags: ['audit'],
+      access: ['auditor', 'admin'],
+      query: accessQuerySchema,
+      responses: { '200': json(z.object({ items: z.array(accessEntrySchema), nextCursor: z.string().nullable() }), 'One page of entries') },
+      problems: { '400': 'invalid_query (with fields)', ...AUTH_PROBLEMS, ...SERVER_PROBLEMS },
+    },
+  ];
+}
+
+/** Every operation callrec serves. */
+export function callrecOperations(): OperationSpec[] {
+  return operationsCore();
+}
+
+/** The document for this deployment. */
+export function buildCallrecDocument(deps: Pick<AppDeps, 'config'>): Record<string, unknown> {
+  return buildOpenApiDocument(callrecOperations(), {
+    version: '1.0.0',
+    serverUrl: deps.config.publicUrl,
+    sessionCookieName: SESSION_COOKIE_NAME,
+  });
+}
+
+/** `GET /openapi.json`. */
+export function createOpenApiRoute(deps: Pick<AppDeps, 'config'>): Router {
+  return createOpenApiRouter(() => buildCallrecDocument(deps));
+}

@@ -1,0 +1,120 @@
+/**
+ * Response schemas (zod) for the API shapes the handlers build from TypeScript
+ * interfaces (`Recording`, `Note`, `DeletionEntry`, …). Each schema is tied to
+ * its interface by a compile-time check (`sameShape`): changing the interface
+ * without the schema, or the other way round, is a type error, so the OpenAPI
+ * document cannot drift from what the handlers send.
+ */
+import { z } from 'zod';
+import { ROLES } from '../auth/principal.js';
+import type { DeletedObject, DeletionEntry } from '../audit/deletion-log.js';
+import type { AccessAction, AccessEntry } from '../db/access-log.js';
+import type { Note } from '../db/notes.js';
+import type { Recording } from '../db/recordings.js';
+import type { Waveform } from '../playback/waveform.js';
+
+/** `true` only when A and B are mutually assignable; used as `const _x: SameShape<A, B> = true`. */
+export type SameShape<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+
+const isoDateTime = z.iso.datetime({ offset: true }).describe('ISO 8601 date-time (UTC)');
+const nullable = <T extends z.ZodType>(schema: T) => schema.nullable();
+
+export const recordingSchema = z
+  .object({
+    id: z.string().describe('ULID'),
+    source: z.string(),
+    callId: z.string(),
+    startedAt: isoDateTime,
+    expiresAt: isoDateTime.describe('When retention ends and the sweeper deletes the recording (unless on legal hold)'),
+    durationMs: z.number().int().min(0),
+    agentId: nullable(z.string()),
+    queue: nullable(z.string()),
+    direction: nullable(z.enum(['inbound', 'outbound'])),
+    callerNumber: nullable(z.string()).describe('E.164; masked for trainers'),
+    calleeNumber: nullable(z.string()).describe('E.164; masked for trainers'),
+    original: z.object({
+      sha256: z.string(),
+      sizeBytes: z.number().int().min(0),
+      codec: z.string(),
+      sampleRate: z.number().int().min(0),
+      channels: z.number().int().min(0),
+    }),
+    playback: z.object({ format: z.string(), sizeBytes: z.number().int().min(0), contentType: z.string() }),
+    legalHold: nullable(z.object({ reason: nullable(z.string()), by: nullable(z.string()), at: nullable(isoDateTime) })),
+    createdAt: isoDateTime,
+  });
+const _recording: SameShape<z.output<typeof recordingSchema>, Recording> = true;
+
+export const recordingPageSchema = z.object({
+  items: z.array(recordingSchema),
+  nextCursor: nullable(z.string()).describe('Pass as `cursor` for the next page; null on the last page'),
+});
+
+export const noteSchema = z.object({
+  id: z.string(),
+  recordingId: z.string(),
+  author: z.string(),
+  offsetMs: z.number().int().min(0),
+  text: z.string(),
+  createdAt: isoDateTime,
+});
+const _note: SameShape<z.output<typeof noteSchema>, Note> = true;
+
+export const waveformSchema = z.object({
+  durationMs: z.number().int().min(0),
+  channels: z.number().int().min(0),
+  peaks: z.array(z.array(z.number())).describe('Per channel: peak values in [-1, 1], evenly spaced over the duration'),
+});
+const _waveform: SameShape<z.output<typeof waveformSchema>, Waveform> = true;
+
+const deletedObjectSchema = z.object({ key: z.string(), sha256: z.string(), sizeBytes: z.number().int().min(0) });
+const _deletedObject: SameShape<z.output<typeof deletedObjectSchema>, DeletedObject> = true;
+
+export const deletionEntrySchema = z.object({
+  seq: z.number().int().min(1),
+  recordingId: z.string(),
+  source: z.string(),
+  callId: z.string(),
+  reason: z.enum(['retention_expired', 'erasure_request', 'lifecycle_expired']),
+  actor: z.string(),
+  reference: nullable(z.string()),
+  startedAt: isoDateTime,
+  expiresAt: isoDateTime,
+  deletedAt: isoDateTime,
+  objects: z.array(deletedObjectSchema),
+  verified: z.boolean(),
+  prevHash: z.string().describe('hash of the previous entry; 64 zeros for the first'),
+  hash: z.string().describe('sha256(prevHash ‖ canonical JSON of this entry without `hash`), lowercase hex'),
+});
+const _deletion: SameShape<z.output<typeof deletionEntrySchema>, DeletionEntry> = true;
+
+const ACCESS_ACTIONS = ['play', 'download', 'export', 'view', 'hold', 'release', 'erase', 'search'] as const;
+const _actions: SameShape<(typeof ACCESS_ACTIONS)[number], AccessAction> = true;
+
+export const accessEntrySchema = z.object({
+  id: z.number().int(),
+  userId: nullable(z.string()),
+  username: z.string(),
+  role: z.string(),
+  recordingId: nullable(z.string()),
+  action: z.enum(ACCESS_ACTIONS),
+  at: isoDateTime,
+  requestId: nullable(z.string()),
+  detail: nullable(z.string()),
+});
+const _access: SameShape<z.output<typeof accessEntrySchema>, AccessEntry> = true;
+
+export const sessionUserSchema = z.object({
+  username: z.string(),
+  role: z.enum(ROLES),
+  queues: nullable(z.array(z.string())).describe('Queues a trainer is limited to; null for every queue'),
+});
+
+export const healthSchema = z.object({ status: z.literal('ok') });
+export const readinessSchema = z.object({
+  status: z.enum(['ready', 'unavailable']),
+  checks: z.object({ db: z.enum(['ok', 'fail']), store: z.enum(['ok', 'fail']) }),
+});
+
+/** Keeps the compile-time checks referenced (they exist for their types only). */
+export const SHAPE_CHECKS = [_recording, _note, _waveform, _deletedObject, _deletion, _actions, _access] as const;
