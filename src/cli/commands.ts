@@ -3,5 +3,12 @@
  * each, implemented in its own module.
  */
 import type { CliCommand } from './context.js';
+import { setupBucketCommand } from './setup-bucket.js';
+import { tokenCommand } from './tokens.js';
+import { userCommand } from './users.js';
 
-export const commands: Record<string, CliCommand> = {};
+export const commands: Record<string, CliCommand> = {
+  'setup-bucket': setupBucketCommand,
+  user: userCommand,
+  token: tokenCommand,
+};
