@@ -29,6 +29,7 @@ import { Transform, Writable } from 'node:stream';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { assertValidKey, assertValidPrefix } from './keys.js';
+import { assertValidTags } from './tags.js';
 import {
   InvalidKeyError,
   ObjectNotFoundError,
@@ -276,6 +277,7 @@ export function createFsStore(options: { root: string }): ObjectStore {
 
     async put(key: string, body: Readable, opts: PutOptions): Promise<ObjectInfo> {
       const file = objectPath(key);
+      assertValidTags(opts.tags);
       const { signal } = opts;
       const tempObject = path.join(tmpDir, `${randomUUID()}.part`);
       const tempMeta = path.join(tmpDir, `${randomUUID()}.meta`);
@@ -380,6 +382,7 @@ export function createFsStore(options: { root: string }): ObjectStore {
 
     async putTags(key: string, tags: Tags, opts: SignalOption = {}): Promise<void> {
       const file = objectPath(key);
+      assertValidTags(tags);
       throwIfAborted(opts.signal);
       const stats = await statObject(key, file);
       await ensureTmp();

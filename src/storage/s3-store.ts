@@ -1,8 +1,521 @@
-/** S3 ObjectStore driver (MinIO, AWS S3). TO BE WRITTEN by the storage work. */
+/**
+ * S3 ObjectStore driver (MinIO, AWS S3), on @aws-sdk/client-s3 and @aws-sdk/lib-storage.
+ *
+ * - `put` streams the body through lib-storage's Upload: one PutObject for bodies up to
+ *   PART_SIZE, a multipart upload (PART_SIZE parts, QUEUE_SIZE in flight: bounded memory) above.
+ *   Tags travel on the PutObject / CreateMultipartUpload itself (`x-amz-tagging`), so an object
+ *   never exists untagged. A body that errors, a body whose length differs from `contentLength`,
+ *   or an aborted signal fails the upload; Upload then aborts the multipart upload before `put`
+ *   rejects. (The signal is not handed to Upload itself, whose own abort rejects at once and
+ *   cleans up later; instead the body is destroyed, which runs Upload's failure path.) If the
+ *   abort arrives after S3 already committed the object, `put` deletes it and rejects, so an
+ *   aborted put leaves no object (keys are fresh: nothing older is lost).
+ * - Ranged `get`: HEAD, `resolveRange`, then GET `Range: bytes=a-b` with `If-Match` the HEAD's
+ *   ETag, so the served range and the reported info belong to the same object.
+ * - `deleteMany`: DeleteObjects in batches of 1,000; per-key `Errors` are reported.
+ * - `list`: ListObjectsV2; the cursor is the continuation token.
+ * - Versioned bucket (versioning Enabled or Suspended), per CALLREC_S3_VERSIONED:
+ *   `delete-versions` deletes every version and delete marker of a key; `refuse` makes every
+ *   delete throw VersionedBucketError (a delete would only add a delete marker and keep the
+ *   audio). `exists` also looks for versions and delete markers on a versioned bucket.
+ * - Errors: missing key → ObjectNotFoundError; anything else from the SDK (refused connection,
+ *   timeout, 5xx, access denied, missing bucket) → StoreUnavailableError; an abort → AbortError.
+ *   Timeouts and retries are modest so a dead endpoint fails in seconds.
+ */
+import { Transform } from 'node:stream';
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import {
+  DeleteObjectCommand,
+  DeleteObjectsCommand,
+  GetBucketVersioningCommand,
+  GetObjectCommand,
+  GetObjectTaggingCommand,
+  HeadBucketCommand,
+  HeadObjectCommand,
+  ListObjectVersionsCommand,
+  ListObjectsV2Command,
+  PutObjectTaggingCommand,
+  S3Client,
+} from '@aws-sdk/client-s3';
+import type { ObjectIdentifier } from '@aws-sdk/client-s3';
+import { Upload } from '@aws-sdk/lib-storage';
 import type { StoreConfig } from '../config.js';
 import type { Logger } from '../logger.js';
-import type { ObjectStore } from './object-store.js';
+import { assertValidKey, assertValidPrefix } from './keys.js';
+import { assertValidTags } from './tags.js';
+import { ObjectNotFoundError, StoreError, StoreUnavailableError, resolveRange } from './object-store.js';
+import type {
+  DeleteManyResult,
+  GetOptions,
+  GetResult,
+  ListOptions,
+  ListPage,
+  ObjectInfo,
+  ObjectStore,
+  PutOptions,
+  SignalOption,
+  Tags,
+} from './object-store.js';
 
-export function createS3Store(_config: Extract<StoreConfig, { kind: 's3' }>, _deps: { logger?: Logger }): ObjectStore {
-  throw new Error('s3-store not implemented yet');
+export type S3StoreConfig = Extract<StoreConfig, { kind: 's3' }>;
+
+/** Part size of multipart uploads; bodies up to this size go in one PutObject. */
+export const PART_SIZE = 8 * 1024 * 1024;
+/** Parts uploaded concurrently by one put (memory per put ≈ (QUEUE_SIZE + 1) × PART_SIZE). */
+export const QUEUE_SIZE = 2;
+/** DeleteObjects accepts at most 1,000 keys per request. */
+export const DELETE_BATCH = 1000;
+export const MAX_LIST_LIMIT = 1000;
+const PING_TIMEOUT_MS = 5000;
+const VERSIONING_CACHE_MS = 60_000;
+
+/** The bucket keeps versions, and CALLREC_S3_VERSIONED=refuse: deleting would only add a delete marker. */
+export class VersionedBucketError extends StoreUnavailableError {
+  constructor(bucket: string, status: string) {
+    super(
+      `bucket ${bucket} has versioning ${status}: a delete would only add a delete marker and keep the recording. ` +
+        'Disable versioning on the bucket, or set CALLREC_S3_VERSIONED=delete-versions to delete every version of a key.',
+    );
+  }
+}
+
+/** The S3 client with the project's settings: path-style for MinIO, modest timeouts and retries. */
+export function createS3Client(config: S3StoreConfig): S3Client {
+  return new S3Client({
+    ...(config.endpoint ? { endpoint: config.endpoint } : {}),
+    region: config.region,
+    forcePathStyle: config.forcePathStyle,
+    ...(config.accessKeyId && config.secretAccessKey
+      ? { credentials: { accessKeyId: config.accessKeyId, secretAccessKey: config.secretAccessKey } }
+      : {}),
+    maxAttempts: 3,
+    // Connection refused fails at once; an endpoint that does not answer fails after
+    // connectionTimeout; a stalled transfer after socketTimeout of silence.
+    requestHandler: { connectionTimeout: 3000, socketTimeout: 30_000 },
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+    responseChecksumValidation: 'WHEN_REQUIRED',
+  });
+}
+
+interface SdkErrorShape {
+  name?: string;
+  code?: string;
+  Code?: string;
+  $metadata?: { httpStatusCode?: number };
+}
+
+function sdkStatus(error: unknown): number | undefined {
+  return (error as SdkErrorShape | undefined)?.$metadata?.httpStatusCode;
+}
+
+function sdkName(error: unknown): string {
+  const e = error as SdkErrorShape | undefined;
+  return e?.name ?? e?.Code ?? e?.code ?? 'Error';
+}
+
+export function isAbortError(error: unknown): boolean {
+  return error instanceof Error && (error.name === 'AbortError' || (error as { code?: string }).code === 'ABORT_ERR');
+}
+
+export function isNotFound(error: unknown): boolean {
+  const name = sdkName(error);
+  return name === 'NoSuchKey' || name === 'NotFound' || (sdkStatus(error) === 404 && name !== 'NoSuchBucket');
+}
+
+function abortError(signal: AbortSignal): Error {
+  const reason: unknown = signal.reason;
+  if (reason instanceof Error && reason.name === 'AbortError') return reason;
+  return new DOMException('The operation was aborted', 'AbortError');
+}
+
+function throwIfAborted(signal: AbortSignal | undefined): void {
+  if (signal?.aborted) throw abortError(signal);
+}
+
+/**
+ * Maps an SDK error: our own StoreErrors and aborts pass through, a missing object becomes
+ * ObjectNotFoundError when `key` is given, everything else StoreUnavailableError.
+ */
+export function mapS3Error(error: unknown, what: string, key?: string): Error {
+  if (error instanceof StoreError) return error;
+  if (isAbortError(error)) return error as Error;
+  if (key !== undefined && isNotFound(error)) return new ObjectNotFoundError(key, { cause: error });
+  const status = sdkStatus(error);
+  const code = (error as { code?: string } | undefined)?.code;
+  const detail = [sdkName(error), status ? `HTTP ${status}` : undefined, code && code !== sdkName(error) ? code : undefined]
+    .filter(Boolean)
+    .join(', ');
+  return new StoreUnavailableError(`s3 store: ${what} failed (${detail})`, { cause: error });
+}
+
+/** `x-amz-tagging` value: URL-query encoding of the tag set. */
+export function encodeTagging(tags: Tags): string {
+  return Object.entries(tags)
+    .map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(v)}`)
+    .join('&');
+}
+
+export type VersioningStatus = 'Disabled' | 'Enabled' | 'Suspended';
+
+export async function getVersioningStatus(client: S3Client, bucket: string, signal?: AbortSignal): Promise<VersioningStatus> {
+  try {
+    const out = await client.send(new GetBucketVersioningCommand({ Bucket: bucket }), signal ? { abortSignal: signal } : {});
+    return out.Status === 'Enabled' || out.Status === 'Suspended' ? out.Status : 'Disabled';
+  } catch (error) {
+    throw mapS3Error(error, 'reading bucket versioning');
+  }
+}
+
+/** Every version id and delete marker id of exactly `key`. */
+export async function listKeyVersions(client: S3Client, bucket: string, key: string, signal?: AbortSignal): Promise<ObjectIdentifier[]> {
+  const found: ObjectIdentifier[] = [];
+  let keyMarker: string | undefined;
+  let versionIdMarker: string | undefined;
+  for (;;) {
+    const out = await client.send(
+      new ListObjectVersionsCommand({ Bucket: bucket, Prefix: key, KeyMarker: keyMarker, VersionIdMarker: versionIdMarker }),
+      signal ? { abortSignal: signal } : {},
+    );
+    for (const v of [...(out.Versions ?? []), ...(out.DeleteMarkers ?? [])]) {
+      if (v.Key === key) found.push({ Key: key, VersionId: v.VersionId ?? 'null' });
+    }
+    if (!out.IsTruncated) return found;
+    keyMarker = out.NextKeyMarker;
+    versionIdMarker = out.NextVersionIdMarker;
+    // Versions are listed in key order: once past `key`, nothing more of it follows.
+    if (keyMarker !== undefined && keyMarker > key) return found;
+  }
+}
+
+function etagOf(value: string | undefined): string {
+  return value ?? '""';
+}
+
+export function createS3Store(config: S3StoreConfig, deps: { logger?: Logger } = {}): ObjectStore {
+  const client = createS3Client(config);
+  const Bucket = config.bucket;
+  const sendOpts = (signal: AbortSignal | undefined) => (signal ? { abortSignal: signal } : {});
+  let versioning: { status: VersioningStatus; at: number } | undefined;
+
+  async function versioningStatus(signal?: AbortSignal): Promise<VersioningStatus> {
+    const now = performance.now();
+    if (!versioning || now - versioning.at > VERSIONING_CACHE_MS) {
+      versioning = { status: await getVersioningStatus(client, Bucket, signal), at: now };
+    }
+    return versioning.status;
+  }
+
+  /** Whether deletes must remove versions; throws VersionedBucketError under `refuse`. */
+  async function mustDeleteVersions(signal?: AbortSignal): Promise<boolean> {
+    const status = await versioningStatus(signal);
+    if (status === 'Disabled') return false;
+    if (config.versionedBucket === 'refuse') throw new VersionedBucketError(Bucket, status);
+    return true;
+  }
+
+  async function head(key: string, signal?: AbortSignal): Promise<ObjectInfo> {
+    try {
+      const out = await client.send(new HeadObjectCommand({ Bucket, Key: key }), sendOpts(signal));
+      return {
+        key,
+        size: out.ContentLength ?? 0,
+        contentType: out.ContentType ?? 'application/octet-stream',
+        etag: etagOf(out.ETag),
+        lastModified: out.LastModified ?? new Date(0),
+      };
+    } catch (error) {
+      throw mapS3Error(error, 'head', key);
+    }
+  }
+
+  /** Deletes identifiers in batches of DELETE_BATCH; returns the keys that failed, with why. */
+  async function deleteIdentifiers(ids: ObjectIdentifier[], signal?: AbortSignal): Promise<Map<string, Error>> {
+    const failures = new Map<string, Error>();
+    for (let i = 0; i < ids.length; i += DELETE_BATCH) {
+      const batch = ids.slice(i, i + DELETE_BATCH);
+      try {
+        const out = await client.send(
+          new DeleteObjectsCommand({ Bucket, Delete: { Objects: batch, Quiet: true } }),
+          sendOpts(signal),
+        );
+        for (const e of out.Errors ?? []) {
+          if (!e.Key || e.Code === 'NoSuchKey' || e.Code === 'NoSuchVersion') continue;
+          failures.set(e.Key, new StoreUnavailableError(`s3 store: delete failed (${e.Code ?? 'unknown'})`));
+        }
+      } catch (error) {
+        if (isAbortError(error)) throw error;
+        const mapped = mapS3Error(error, 'deleteObjects');
+        for (const id of batch) if (id.Key) failures.set(id.Key, mapped);
+      }
+    }
+    return failures;
+  }
+
+  async function deleteAllVersions(key: string, signal?: AbortSignal): Promise<void> {
+    // Loop: a put racing the delete may add a version between listing and deleting.
+    for (let round = 0; round < 3; round++) {
+      const ids = await listKeyVersions(client, Bucket, key, signal).catch((error: unknown) => {
+        throw mapS3Error(error, 'listing versions');
+      });
+      if (ids.length === 0) return;
+      const failures = await deleteIdentifiers(ids, signal);
+      const failure = failures.get(key);
+      if (failure) throw failure;
+    }
+  }
+
+  const store: ObjectStore = {
+    kind: 's3',
+
+    async put(key: string, body: Readable, opts: PutOptions): Promise<ObjectInfo> {
+      assertValidKey(key);
+      assertValidTags(opts.tags);
+      const { signal } = opts;
+      if (signal?.aborted) {
+        body.destroy();
+        throw abortError(signal);
+      }
+      const expected = opts.contentLength;
+      let size = 0;
+      const counter = new Transform({
+        transform(chunk: Buffer, _encoding, callback) {
+          size += chunk.length;
+          if (expected !== undefined && size > expected) callback(new Error(`body is longer than contentLength ${expected}`));
+          else callback(null, chunk);
+        },
+        flush(callback) {
+          if (expected !== undefined && size !== expected) callback(new Error(`body has ${size} bytes, expected contentLength ${expected}`));
+          else callback();
+        },
+      });
+      const onAbort = () => body.destroy(abortError(signal!));
+      signal?.addEventListener('abort', onAbort, { once: true });
+      const piping = pipeline(body, counter).catch((error: unknown) => error);
+      try {
+        const upload = new Upload({
+          client,
+          params: { Bucket, Key: key, Body: counter, ContentType: opts.contentType, Tagging: encodeTagging(opts.tags) },
+          partSize: PART_SIZE,
+          queueSize: QUEUE_SIZE,
+          leavePartsOnError: false,
+        });
+        try {
+          await upload.done();
+        } catch (error) {
+          const sourceError = await Promise.race([piping, Promise.resolve(undefined)]);
+          if (signal?.aborted) throw abortError(signal);
+          if (sourceError instanceof Error) throw sourceError;
+          throw mapS3Error(error, 'put');
+        }
+        if (signal?.aborted) {
+          // S3 committed the object after the caller gave up: remove it, then reject.
+          await client.send(new DeleteObjectCommand({ Bucket, Key: key })).catch((error: unknown) => {
+            deps.logger?.warn({ err: error, key }, 'could not remove an object whose put was aborted');
+          });
+          throw abortError(signal);
+        }
+        return await head(key);
+      } finally {
+        signal?.removeEventListener('abort', onAbort);
+        if (!body.destroyed) body.destroy();
+      }
+    },
+
+    async get(key: string, opts: GetOptions = {}): Promise<GetResult> {
+      assertValidKey(key);
+      const { signal } = opts;
+      throwIfAborted(signal);
+      for (let attempt = 0; ; attempt++) {
+        let info: ObjectInfo | undefined;
+        let range: { start: number; end: number } | undefined;
+        if (opts.range) {
+          info = await head(key, signal);
+          range = resolveRange(opts.range, info.size);
+        }
+        let out;
+        try {
+          out = await client.send(
+            new GetObjectCommand({
+              Bucket,
+              Key: key,
+              ...(range && info ? { Range: `bytes=${range.start}-${range.end}`, IfMatch: info.etag } : {}),
+            }),
+            sendOpts(signal),
+          );
+        } catch (error) {
+          // The object changed between HEAD and GET: start over once.
+          if (range && (sdkStatus(error) === 412 || sdkName(error) === 'PreconditionFailed') && attempt === 0) continue;
+          throw mapS3Error(error, 'get', key);
+        }
+        const body = out.Body as Readable | undefined;
+        if (!body) throw new StoreUnavailableError('s3 store: get returned no body');
+        if (signal) {
+          const onAbort = () => body.destroy(abortError(signal));
+          if (signal.aborted) onAbort();
+          else {
+            signal.addEventListener('abort', onAbort, { once: true });
+            body.once('close', () => signal.removeEventListener('abort', onAbort));
+          }
+        }
+        info ??= {
+          key,
+          size: out.ContentLength ?? 0,
+          contentType: out.ContentType ?? 'application/octet-stream',
+          etag: etagOf(out.ETag),
+          lastModified: out.LastModified ?? new Date(0),
+        };
+        return range ? { body, info, range } : { body, info };
+      }
+    },
+
+    async stat(key: string, opts: SignalOption = {}): Promise<ObjectInfo> {
+      assertValidKey(key);
+      throwIfAborted(opts.signal);
+      return head(key, opts.signal);
+    },
+
+    async getTags(key: string, opts: SignalOption = {}): Promise<Tags> {
+      assertValidKey(key);
+      throwIfAborted(opts.signal);
+      try {
+        const out = await client.send(new GetObjectTaggingCommand({ Bucket, Key: key }), sendOpts(opts.signal));
+        const tags: Tags = {};
+        for (const t of out.TagSet ?? []) if (t.Key !== undefined) tags[t.Key] = t.Value ?? '';
+        return tags;
+      } catch (error) {
+        throw mapS3Error(error, 'getTags', key);
+      }
+    },
+
+    async putTags(key: string, tags: Tags, opts: SignalOption = {}): Promise<void> {
+      assertValidKey(key);
+      assertValidTags(tags);
+      throwIfAborted(opts.signal);
+      try {
+        await client.send(
+          new PutObjectTaggingCommand({
+            Bucket,
+            Key: key,
+            Tagging: { TagSet: Object.entries(tags).map(([Key, Value]) => ({ Key, Value })) },
+          }),
+          sendOpts(opts.signal),
+        );
+      } catch (error) {
+        throw mapS3Error(error, 'putTags', key);
+      }
+    },
+
+    async delete(key: string, opts: SignalOption = {}): Promise<void> {
+      assertValidKey(key);
+      throwIfAborted(opts.signal);
+      if (await mustDeleteVersions(opts.signal)) return deleteAllVersions(key, opts.signal);
+      try {
+        await client.send(new DeleteObjectCommand({ Bucket, Key: key }), sendOpts(opts.signal));
+      } catch (error) {
+        if (isNotFound(error)) return;
+        throw mapS3Error(error, 'delete');
+      }
+    },
+
+    async deleteMany(keys: readonly string[], opts: SignalOption = {}): Promise<DeleteManyResult> {
+      const { signal } = opts;
+      throwIfAborted(signal);
+      const result: DeleteManyResult = { deleted: [], failed: [] };
+      const valid: string[] = [];
+      for (const key of keys) {
+        try {
+          assertValidKey(key);
+          valid.push(key);
+        } catch (error) {
+          result.failed.push({ key, error: error as Error });
+        }
+      }
+      const unique = [...new Set(valid)];
+      let failures = new Map<string, Error>();
+      if (unique.length > 0) {
+        let versions = false;
+        try {
+          versions = await mustDeleteVersions(signal);
+        } catch (error) {
+          if (isAbortError(error)) throw error;
+          for (const key of unique) failures.set(key, error as Error);
+        }
+        if (failures.size === 0 && versions) {
+          for (const key of unique) {
+            try {
+              await deleteAllVersions(key, signal);
+            } catch (error) {
+              if (isAbortError(error)) throw error;
+              failures.set(key, error as Error);
+            }
+          }
+        } else if (failures.size === 0) {
+          failures = await deleteIdentifiers(unique.map((Key) => ({ Key })), signal);
+        }
+      }
+      for (const key of valid) {
+        const failure = failures.get(key);
+        if (failure) result.failed.push({ key, error: failure });
+        else result.deleted.push(key);
+      }
+      return result;
+    },
+
+    async exists(key: string, opts: SignalOption = {}): Promise<boolean> {
+      assertValidKey(key);
+      throwIfAborted(opts.signal);
+      try {
+        await head(key, opts.signal);
+        return true;
+      } catch (error) {
+        if (!(error instanceof ObjectNotFoundError)) throw error;
+      }
+      if ((await versioningStatus(opts.signal)) === 'Disabled') return false;
+      try {
+        return (await listKeyVersions(client, Bucket, key, opts.signal)).length > 0;
+      } catch (error) {
+        throw mapS3Error(error, 'listing versions');
+      }
+    },
+
+    async list(prefix: string, opts: ListOptions = {}): Promise<ListPage> {
+      assertValidPrefix(prefix);
+      throwIfAborted(opts.signal);
+      const limit = Math.max(1, Math.min(opts.limit ?? MAX_LIST_LIMIT, MAX_LIST_LIMIT));
+      try {
+        const out = await client.send(
+          new ListObjectsV2Command({ Bucket, Prefix: prefix || undefined, MaxKeys: limit, ContinuationToken: opts.cursor }),
+          sendOpts(opts.signal),
+        );
+        const items = (out.Contents ?? [])
+          .filter((o) => o.Key !== undefined)
+          .map((o) => ({ key: o.Key!, size: o.Size ?? 0, lastModified: o.LastModified ?? new Date(0) }));
+        return out.IsTruncated && out.NextContinuationToken ? { items, nextCursor: out.NextContinuationToken } : { items };
+      } catch (error) {
+        throw mapS3Error(error, 'list');
+      }
+    },
+
+    async ping(opts: SignalOption = {}): Promise<void> {
+      throwIfAborted(opts.signal);
+      const timeout = AbortSignal.timeout(PING_TIMEOUT_MS);
+      const signal = opts.signal ? AbortSignal.any([opts.signal, timeout]) : timeout;
+      try {
+        await client.send(new HeadBucketCommand({ Bucket }), { abortSignal: signal });
+      } catch (error) {
+        if (opts.signal?.aborted) throw abortError(opts.signal);
+        if (timeout.aborted) throw new StoreUnavailableError(`s3 store: no answer within ${PING_TIMEOUT_MS} ms`, { cause: error });
+        if (isNotFound(error) || sdkName(error) === 'NoSuchBucket') {
+          throw new StoreUnavailableError(`s3 store: bucket ${Bucket} does not exist (run \`callrec setup-bucket\`)`, { cause: error });
+        }
+        throw mapS3Error(error, 'ping');
+      }
+    },
+
+    async close(): Promise<void> {
+      client.destroy();
+    },
+  };
+  return store;
 }
