@@ -1,0 +1,175 @@
+/**
+ * The hash-chained deletion log: append under the lock, verification, tampering,
+ * checkpoints — on every database.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { expect } from 'chai';
+import { ulid } from 'ulid';
+import { GENESIS_HASH, appendDeletions, hashRow } from '../../src/audit/deletion-log.js';
+import type { NewDeletion } from '../../src/audit/deletion-log.js';
+import { loadCheckpointKey } from '../../src/audit/checkpoint-key.js';
+import { maybeCheckpoint } from '../../src/audit/checkpoints.js';
+import { verifyDeletionLog } from '../../src/audit/verify.js';
+import type { Db } from '../../src/db/db.js';
+import type { DeletionLogRow } from '../../src/db/deletion-log.js';
+import { isUniqueViolation } from '../../src/db/recordings.js';
+import { dbBackends, tempDir } from '../support/backends.js';
+import type { TestDb } from '../support/backends.js';
+
+const T0 = Date.UTC(2026, 1, 1);
+
+function newDeletion(overrides: Partial<NewDeletion> = {}): NewDeletion {
+  const id = ulid();
+  return {
+    recordingId: id,
+    source: 'pbx-test',
+    callId: `call-${id}`,
+    reason: 'retention_expired',
+    actor: 'sweeper',
+    reference: null,
+    startedAt: T0 - 30 * 86_400_000,
+    expiresAt: T0,
+    deletedAt: T0 + 1000,
+    objects: [{ key: `recordings/2026/01/02/${id}/original.wav`, sha256: 'cd'.repeat(32), sizeBytes: 100 }],
+    verified: true,
+    ...overrides,
+  };
+}
+
+async function append(db: Db, count: number, overrides: Partial<NewDeletion> = {}): Promise<DeletionLogRow[]> {
+  return db.knex.transaction((trx) => appendDeletions(trx, db, Array.from({ length: count }, () => newDeletion(overrides))));
+}
+
+async function rows(db: Db): Promise<DeletionLogRow[]> {
+  return (await db.knex('deletion_log').orderBy('seq', 'asc')) as DeletionLogRow[];
+}
+
+/** What an attacker with write access does to hide an edit: recompute every hash from `fromSeq` on. */
+async function rehashFrom(db: Db, fromSeq: number): Promise<void> {
+  const all = await rows(db);
+  let prev = fromSeq === 1 ? GENESIS_HASH : all.find((r) => Number(r.seq) === fromSeq - 1)!.hash;
+  for (const row of all.filter((r) => Number(r.seq) >= fromSeq)) {
+    const fixed = { ...row, verified: Boolean(row.verified), prev_hash: prev };
+    fixed.hash = hashRow(fixed);
+    await db.knex('deletion_log').where({ seq: row.seq }).update({ prev_hash: fixed.prev_hash, hash: fixed.hash });
+    prev = fixed.hash;
+  }
+}
+
+for (const backend of dbBackends) {
+  describe(`deletion log (${backend.name})`, function () {
+    let tdb: TestDb;
+    let keyFile: string;
+    const config = () => ({ audit: { checkpointEvery: 5, checkpointKeyFile: keyFile } });
+
+    beforeEach(async () => {
+      tdb = await backend.create();
+      keyFile = path.join(tempDir('callrec-key-'), 'checkpoint-key.pem');
+    });
+    afterEach(async () => {
+      await tdb?.dispose();
+    });
+
+    it('when entries are appended, then seq is gapless from 1, each links to the previous hash, and the chain verifies', async () => {
+      await append(tdb.db, 3);
+      await append(tdb.db, 2);
+      const all = await rows(tdb.db);
+      expect(all.map((r) => Number(r.seq))).to.deep.equal([1, 2, 3, 4, 5]);
+      expect(all[0]!.prev_hash).to.equal(GENESIS_HASH);
+      for (let i = 1; i < all.length; i++) expect(all[i]!.prev_hash).to.equal(all[i - 1]!.hash);
+      const result = await verifyDeletionLog(tdb.db, { pageSize: 2 });
+      expect(result).to.include({ ok: true, count: 5, headHash: all[4]!.hash, firstInvalidSeq: null });
+    });
+
+    it('when many appends race in parallel, then the lock keeps seq gapless and the chain valid', async () => {
+      await Promise.all(Array.from({ length: 12 }, () => append(tdb.db, 3)));
+      const all = await rows(tdb.db);
+      expect(all.map((r) => Number(r.seq))).to.deep.equal(Array.from({ length: 36 }, (_, i) => i + 1));
+      expect((await verifyDeletionLog(tdb.db)).ok).to.equal(true);
+    });
+
+    it('when an entry for an already logged recording is appended, then the constraint refuses it', async () => {
+      const [first] = await append(tdb.db, 1);
+      const error = await append(tdb.db, 1, { recordingId: first!.recording_id }).catch((e: unknown) => e);
+      expect(isUniqueViolation(error)).to.equal(true);
+      expect(await rows(tdb.db)).to.have.length(1);
+    });
+
+    it('when a later entry carries an earlier deletion time, then its time is raised to keep the log monotone', async () => {
+      await append(tdb.db, 1, { deletedAt: T0 + 5000 });
+      const [late] = await append(tdb.db, 1, { deletedAt: T0 + 1000 });
+      expect(Number(late!.deleted_at)).to.equal(T0 + 5000);
+      expect((await verifyDeletionLog(tdb.db)).ok).to.equal(true);
+    });
+
+    it('when one entry is edited, then verification fails naming that seq', async () => {
+      await append(tdb.db, 6);
+      await tdb.db.knex('deletion_log').where({ seq: 4 }).update({ call_id: 'someone-else' });
+      const result = await verifyDeletionLog(tdb.db, { pageSize: 4 });
+      expect(result).to.include({ ok: false, firstInvalidSeq: 4, problem: 'hash', count: 6 });
+    });
+
+    it('when a middle entry is deleted, then verification names the missing seq', async () => {
+      await append(tdb.db, 6);
+      await tdb.db.knex('deletion_log').where({ seq: 3 }).del();
+      expect(await verifyDeletionLog(tdb.db)).to.include({ ok: false, firstInvalidSeq: 3, problem: 'gap' });
+    });
+
+    it('when the last entries are deleted, then the chain alone looks fine but a stored checkpoint names the first dropped seq', async () => {
+      await append(tdb.db, 10);
+      const key = loadCheckpointKey(keyFile);
+      expect(await maybeCheckpoint({ db: tdb.db, config: config() }, { now: T0 + 10_000 })).to.include({ size: 10 });
+      await tdb.db.knex('deletion_log').where('seq', '>', 8).del();
+      const result = await verifyDeletionLog(tdb.db, { publicKey: key.publicKey });
+      expect(result).to.include({ ok: false, firstInvalidSeq: 9, problem: 'truncated', count: 8 });
+    });
+
+    it('when the whole chain is rewritten and re-hashed, then the chain is self-consistent but checkpoints expose it from the last matching one', async () => {
+      await append(tdb.db, 5);
+      await maybeCheckpoint({ db: tdb.db, config: config() }, { now: T0 + 5_000 });
+      await append(tdb.db, 5);
+      await maybeCheckpoint({ db: tdb.db, config: config() }, { now: T0 + 10_000 });
+      const key = loadCheckpointKey(keyFile);
+      expect((await verifyDeletionLog(tdb.db, { publicKey: key.publicKey })).ok).to.equal(true);
+
+      await tdb.db.knex('deletion_log').where({ seq: 7 }).update({ reason: 'lifecycle_expired' });
+      await rehashFrom(tdb.db, 7);
+      const result = await verifyDeletionLog(tdb.db, { publicKey: key.publicKey });
+      expect(result).to.include({ ok: false, firstInvalidSeq: 6, problem: 'checkpoint_mismatch' });
+
+      // Re-hashing from the very first entry is caught by the first checkpoint.
+      await tdb.db.knex('deletion_log').where({ seq: 2 }).update({ actor: 'nobody' });
+      await rehashFrom(tdb.db, 1);
+      expect(await verifyDeletionLog(tdb.db, { publicKey: key.publicKey })).to.include({ ok: false, firstInvalidSeq: 1 });
+    });
+
+    it('when a checkpoint is altered to match a rewritten log, then its signature fails', async () => {
+      await append(tdb.db, 5);
+      await maybeCheckpoint({ db: tdb.db, config: config() }, { now: T0 });
+      await tdb.db.knex('deletion_log').where({ seq: 5 }).update({ actor: 'x' });
+      await rehashFrom(tdb.db, 5);
+      const head = (await rows(tdb.db))[4]!;
+      await tdb.db.knex('deletion_checkpoints').update({ head_hash: head.hash });
+      const key = loadCheckpointKey(keyFile);
+      expect(await verifyDeletionLog(tdb.db, { publicKey: key.publicKey })).to.include({ ok: false, problem: 'checkpoint_signature' });
+    });
+
+    it('when checkpoints are due every N entries, then one is written per N and the key file is created with mode 0600', async () => {
+      await append(tdb.db, 3);
+      const first = await maybeCheckpoint({ db: tdb.db, config: config() }, { now: T0 });
+      expect(first).to.include({ size: 3 });
+      expect(fs.statSync(keyFile).mode & 0o777).to.equal(0o600);
+      await append(tdb.db, 3);
+      expect(await maybeCheckpoint({ db: tdb.db, config: config() }, { now: T0 + 1000 })).to.equal(undefined);
+      await append(tdb.db, 2);
+      expect(await maybeCheckpoint({ db: tdb.db, config: config() }, { now: T0 + 2000 })).to.include({ size: 8 });
+      await append(tdb.db, 1);
+      expect(await maybeCheckpoint({ db: tdb.db, config: config() }, { now: T0 + 2000 + 3_600_000 })).to.include({ size: 9 });
+      const key = loadCheckpointKey(keyFile);
+      const result = await verifyDeletionLog(tdb.db, { publicKey: key.publicKey });
+      expect(result).to.include({ ok: true, count: 9 });
+      expect(result.checkpoints).to.deep.equal({ count: 3, verified: 3 });
+    });
+  });
+}
