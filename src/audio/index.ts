@@ -1,0 +1,9 @@
+/** The audio toolbox: ffprobe/ffmpeg behind small functions, each under a hard timeout. */
+export { AudioDecodeError, AudioTimeoutError } from './errors.js';
+export { plausibleDurationMs, probeAudio } from './probe.js';
+export type { AudioProbe } from './probe.js';
+export type { RunLimits } from './process.js';
+export { PLAYBACK_RENDITIONS, encoderOptions, transcodeForPlayback } from './transcode.js';
+export type { PlaybackFormat, TranscodeResult } from './transcode.js';
+export { MAX_PEAKS, WAVEFORM_VERSION, computePeaks, createPeakReducer } from './waveform.js';
+export type { Waveform } from './waveform.js';

@@ -1,0 +1,133 @@
+/**
+ * Waveform peaks: the drawing data served at GET /v1/recordings/:id/waveform
+ * and stored as JSON in `recordings.waveform`.
+ *
+ * Format (version 1):
+ *
+ *   {
+ *     "version": 1,
+ *     "sampleRate": 8000,        // rate of the decoded signal the peaks were taken from
+ *     "samplesPerPeak": 64,      // decoded samples (per channel) summarized by one peak
+ *     "channels": 2,             // stereo stays stereo: peaks[0] = left (agent), peaks[1] = right
+ *     "length": 1234,            // peaks per channel (every channel has the same length)
+ *     "durationMs": 9873,        // decoded duration: length of the real audio, not what a header claims
+ *     "peaks": [[0.012, 0.5, …], […]]  // max |amplitude| per bucket, in [0, 1], 3 decimals
+ *   }
+ *
+ * At most MAX_PEAKS (2000) … 2 × MAX_PEAKS peaks per channel: buckets double in size
+ * whenever the count reaches 2 × MAX_PEAKS, so memory stays bounded for any
+ * length and the reducer needs no duration up front. The last bucket may be partial.
+ * wavesurfer.js draws it with `peaks` and `duration = durationMs / 1000`.
+ */
+import { Writable } from 'node:stream';
+import ffmpeg from 'fluent-ffmpeg';
+import { runFfmpeg } from './process.js';
+import type { RunLimits } from './process.js';
+
+export const WAVEFORM_VERSION = 1;
+export const MAX_PEAKS = 2000;
+/** Rate at which audio is decoded for peaks (telephony: 8 kHz is the source rate anyway). */
+export const PEAK_SAMPLE_RATE = 8000;
+
+export interface Waveform {
+  version: 1;
+  sampleRate: number;
+  samplesPerPeak: number;
+  channels: number;
+  length: number;
+  durationMs: number;
+  peaks: number[][];
+}
+
+/**
+ * A streaming reducer of interleaved signed 16-bit little-endian PCM into
+ * peaks. Pure apart from its own state: `push` any chunking, `finish` once.
+ */
+export function createPeakReducer(options: { channels: number; sampleRate: number; maxPeaks?: number; initialSamplesPerPeak?: number }) {
+  const { channels, sampleRate } = options;
+  const maxPeaks = options.maxPeaks ?? MAX_PEAKS;
+  let samplesPerPeak = options.initialSamplesPerPeak ?? 16;
+  const peaks: number[][] = Array.from({ length: channels }, () => []);
+  const current = new Array<number>(channels).fill(0);
+  let inBucket = 0;
+  let frames = 0;
+  let carry = Buffer.alloc(0);
+  const frameBytes = 2 * channels;
+
+  const halve = () => {
+    for (let c = 0; c < channels; c++) {
+      const list = peaks[c]!;
+      const merged: number[] = [];
+      for (let i = 0; i < list.length; i += 2) merged.push(Math.max(list[i]!, list[i + 1] ?? 0));
+      peaks[c] = merged;
+    }
+    samplesPerPeak *= 2;
+  };
+
+  const closeBucket = () => {
+    for (let c = 0; c < channels; c++) {
+      peaks[c]!.push(current[c]!);
+      current[c] = 0;
+    }
+    inBucket = 0;
+    if (peaks[0]!.length >= 2 * maxPeaks) halve();
+  };
+
+  return {
+    push(chunk: Buffer): void {
+      const data = carry.length ? Buffer.concat([carry, chunk]) : chunk;
+      const usable = data.length - (data.length % frameBytes);
+      for (let offset = 0; offset < usable; offset += frameBytes) {
+        for (let c = 0; c < channels; c++) {
+          const v = Math.abs(data.readInt16LE(offset + 2 * c));
+          if (v > current[c]!) current[c] = v;
+        }
+        frames++;
+        if (++inBucket === samplesPerPeak) closeBucket();
+      }
+      carry = Buffer.from(data.subarray(usable));
+    },
+    /** Decoded frames so far (per channel). */
+    get frames(): number {
+      return frames;
+    },
+    finish(): Waveform {
+      if (inBucket > 0) closeBucket();
+      return {
+        version: WAVEFORM_VERSION,
+        sampleRate,
+        samplesPerPeak,
+        channels,
+        length: peaks[0]!.length,
+        durationMs: Math.round((frames * 1000) / sampleRate),
+        peaks: peaks.map((list) => list.map((v) => Math.round((Math.min(v, 32767) / 32767) * 1000) / 1000)),
+      };
+    },
+  };
+}
+
+/** A Writable that feeds a peak reducer (the PCM output of an ffmpeg run). */
+export function peakSink(options: { channels: number; sampleRate: number }): { sink: Writable; result: () => Waveform } {
+  const reducer = createPeakReducer(options);
+  const sink = new Writable({
+    write(chunk: Buffer, _encoding, callback) {
+      reducer.push(chunk);
+      callback();
+    },
+  });
+  return { sink, result: () => reducer.finish() };
+}
+
+/** ffmpeg output options that decode to the PCM the reducer reads. */
+export function peakOutputOptions(channels: number): string[] {
+  return ['-map', '0:a:0', '-vn', '-ac', String(channels), '-ar', String(PEAK_SAMPLE_RATE), '-f', 's16le', '-c:a', 'pcm_s16le'];
+}
+
+/** Decodes `file` once (8 kHz PCM on ffmpeg's stdout, never on disk) and reduces it to peaks. */
+export async function computePeaks(file: string, options: RunLimits & { channels: number }): Promise<Waveform> {
+  const channels = Math.min(Math.max(options.channels, 1), 2);
+  const { sink, result } = peakSink({ channels, sampleRate: PEAK_SAMPLE_RATE });
+  const command = ffmpeg(file).outputOptions(peakOutputOptions(channels)).output(sink);
+  await runFfmpeg(command, options);
+  return result();
+}

@@ -1,0 +1,247 @@
+/**
+ * The ingest flow after the body has been received and its signature verified:
+ * metadata → retention → idempotency → (transcode slot) probe, transcode with
+ * peaks → objects → row.
+ *
+ * Atomicity: objects are written first under fresh keys (a new ULID), then the
+ * row in one transaction; when anything fails after the first put, every object
+ * this request wrote is deleted before the error propagates. Nothing points at a
+ * missing object, and a refused upload leaves no object and no row.
+ *
+ * Idempotency: (source, callId) is unique. The same audio (sha256 of the audio
+ * part) again answers the stored recording (`created: false`), also when two
+ * identical uploads race: the loser of the insert deletes its own objects and
+ * re-reads the winner. Other audio under the same callId is 409.
+ */
+import { createHash } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { ulid } from 'ulid';
+import { AudioDecodeError, AudioTimeoutError, plausibleDurationMs, probeAudio, transcodeForPlayback } from '../audio/index.js';
+import type { AudioProbe } from '../audio/index.js';
+import { findRecordingByCall, insertRecording, isUniqueViolation, toRecording } from '../db/recordings.js';
+import type { NewRecordingRow, Recording, RecordingRow } from '../db/recordings.js';
+import type { AppDeps } from '../deps.js';
+import { AppError, errors } from '../errors.js';
+import { recordingKey } from '../storage/keys.js';
+import { StoreError } from '../storage/object-store.js';
+import type { Tags } from '../storage/object-store.js';
+import type { Ticket } from './limiter.js';
+import { parseIngestMetadata } from './metadata.js';
+import type { IngestMetadata } from './metadata.js';
+import type { ReceivedAudio } from './receive.js';
+
+export type { Recording } from '../db/recordings.js';
+
+/** The body of 201 (created) and 200 (identical replay): the recording as the API shows it. */
+export type IngestResponse = Recording;
+
+export interface IngestOutcome {
+  created: boolean;
+  recording: IngestResponse;
+}
+
+const ORIGINAL_TYPES: Record<string, { ext: string; contentType: string }> = {
+  wav: { ext: 'wav', contentType: 'audio/wav' },
+  mp3: { ext: 'mp3', contentType: 'audio/mpeg' },
+  ogg: { ext: 'ogg', contentType: 'audio/ogg' },
+  flac: { ext: 'flac', contentType: 'audio/flac' },
+  mov: { ext: 'm4a', contentType: 'audio/mp4' },
+  aiff: { ext: 'aiff', contentType: 'audio/aiff' },
+};
+
+/** Extension and content type of the original by the container ffprobe found (never the client's file name). */
+export function originalTypeOf(probe: Pick<AudioProbe, 'container'>): { ext: string; contentType: string } {
+  return ORIGINAL_TYPES[probe.container] ?? { ext: 'bin', contentType: 'application/octet-stream' };
+}
+
+/** The tags both objects carry (the lifecycle rule and the reconciler read them). */
+export function recordingTags(retentionTag: string, expiresAt: number): Tags {
+  return { retention: retentionTag, 'expires-at': new Date(expiresAt).toISOString().slice(0, 10), purpose: 'training' };
+}
+
+function dbError(error: unknown): AppError {
+  return error instanceof AppError ? error : errors.dbUnavailable({ cause: error });
+}
+
+/** Any failure of a put (StoreUnavailableError or worse) is 503: the client may retry; never 500. */
+function storeError(error: unknown): AppError {
+  if (error instanceof AppError) return error;
+  return errors.storeUnavailable({ cause: error instanceof StoreError ? error : error });
+}
+
+function isAbort(error: unknown, signal: AbortSignal): boolean {
+  return signal.aborted || (error instanceof Error && error.name === 'AbortError');
+}
+
+async function sha256File(file: string, signal: AbortSignal): Promise<string> {
+  const hash = createHash('sha256');
+  await pipeline(fs.createReadStream(file), hash, { signal });
+  return hash.digest('hex');
+}
+
+/** 200 with the stored recording when the audio is the same, 409 otherwise. */
+function replayOf(existing: RecordingRow, audioSha256: string): IngestOutcome {
+  if (existing.original_sha256 !== audioSha256) throw errors.duplicateCallId();
+  return { created: false, recording: toRecording(existing) };
+}
+
+export async function ingestRecording(
+  deps: Pick<AppDeps, 'config' | 'db' | 'store' | 'logger' | 'clock' | 'metrics'>,
+  input: {
+    source: string;
+    fields: Record<string, string>;
+    audio: ReceivedAudio | undefined;
+    dir: string;
+    ticket: Ticket;
+    signal: AbortSignal;
+    requestId?: string;
+  },
+): Promise<IngestOutcome> {
+  const { config, db, store, clock, metrics } = deps;
+  const { signal, audio } = input;
+  const now = clock.now();
+
+  const parsed = parseIngestMetadata(input.fields, { nowMs: now, region: config.phoneRegion });
+  const problems = parsed.ok ? [] : [...parsed.problems];
+  if (!audio) problems.push({ field: 'audio', message: 'is required (a file part named "audio")' });
+  if (!parsed.ok || !audio) throw errors.invalidMetadata(problems);
+  const meta: IngestMetadata = parsed.value;
+
+  const expiresAt = meta.startedAt + config.retention.ms;
+  if (expiresAt <= now) throw errors.retentionElapsed();
+  if (audio.sizeBytes === 0) throw errors.unsupportedAudio('The audio part is empty');
+
+  const existing = await findRecordingByCall(db.knex, input.source, meta.callId).catch((error: unknown) => {
+    throw dbError(error);
+  });
+  if (existing) return replayOf(existing, audio.sha256);
+
+  const limits = { timeoutMs: config.ingest.ffmpegTimeoutMs, signal };
+  const format = config.ingest.playbackFormat;
+  const playbackFile = path.join(input.dir, 'playback');
+  const { probe, rendition } = await input.ticket.runExclusive(async () => {
+    let probe: AudioProbe;
+    try {
+      probe = await probeAudio(audio.path, limits);
+    } catch (error) {
+      throw audioError(error, signal);
+    }
+    if (plausibleDurationMs(probe, audio.sizeBytes) > config.ingest.maxDurationMs) {
+      throw errors.tooLarge(`The call is longer than the maximum of ${Math.round(config.ingest.maxDurationMs / 1000)} s`);
+    }
+    const stopTimer = metrics.transcodeSeconds.startTimer();
+    try {
+      const rendition = await transcodeForPlayback(audio.path, playbackFile, { ...limits, format, source: probe, peaks: true });
+      return { probe, rendition };
+    } catch (error) {
+      throw audioError(error, signal);
+    } finally {
+      stopTimer();
+    }
+  }, signal);
+
+  const waveform = rendition.waveform!;
+  if (waveform.durationMs <= 0) throw errors.unsupportedAudio('The audio holds no samples');
+  if (waveform.durationMs > config.ingest.maxDurationMs) {
+    throw errors.tooLarge(`The call is longer than the maximum of ${Math.round(config.ingest.maxDurationMs / 1000)} s`);
+  }
+
+  const id = ulid(now);
+  const startedAtDate = new Date(meta.startedAt);
+  const original = originalTypeOf(probe);
+  const originalKey = recordingKey({ id, startedAt: startedAtDate, name: 'original', ext: original.ext });
+  const playbackKey = recordingKey({ id, startedAt: startedAtDate, name: 'playback', ext: rendition.ext });
+  const tags = recordingTags(config.retention.tag, expiresAt);
+  const written: string[] = [];
+  const cleanup = async () => {
+    if (written.length === 0) return;
+    const result = await store.deleteMany(written).catch((error: unknown) => ({ deleted: [], failed: written.map((key) => ({ key, error: error as Error })) }));
+    for (const failure of result.failed) {
+      // The reconciler finds orphans; say so loudly but keep the client's answer.
+      deps.logger.error({ err: failure.error, key: failure.key, requestId: input.requestId }, 'ingest cleanup could not delete an object');
+    }
+  };
+
+  try {
+    const playbackSha256 = await sha256File(playbackFile, signal);
+    try {
+      written.push(originalKey);
+      await store.put(originalKey, fs.createReadStream(audio.path), {
+        contentType: original.contentType,
+        contentLength: audio.sizeBytes,
+        tags,
+        signal,
+      });
+      metrics.bytesStored.inc({ kind: 'original' }, audio.sizeBytes);
+      written.push(playbackKey);
+      await store.put(playbackKey, fs.createReadStream(playbackFile), {
+        contentType: rendition.contentType,
+        contentLength: rendition.sizeBytes,
+        tags,
+        signal,
+      });
+      metrics.bytesStored.inc({ kind: 'playback' }, rendition.sizeBytes);
+    } catch (error) {
+      if (isAbort(error, signal)) throw error;
+      throw storeError(error);
+    }
+
+    const row: NewRecordingRow = {
+      id,
+      source: input.source,
+      call_id: meta.callId,
+      started_at: meta.startedAt,
+      duration_ms: waveform.durationMs,
+      agent_id: meta.agentId,
+      queue: meta.queue,
+      direction: meta.direction,
+      caller_number: meta.callerNumber,
+      callee_number: meta.calleeNumber,
+      original_key: originalKey,
+      original_sha256: audio.sha256,
+      original_size: audio.sizeBytes,
+      original_codec: probe.codec,
+      original_content_type: original.contentType,
+      original_sample_rate: probe.sampleRate,
+      original_channels: probe.channels,
+      playback_key: playbackKey,
+      playback_format: rendition.format,
+      playback_content_type: rendition.contentType,
+      playback_size: rendition.sizeBytes,
+      playback_sha256: playbackSha256,
+      waveform: JSON.stringify(waveform),
+      expires_at: expiresAt,
+      created_at: now,
+    };
+    if (signal.aborted) throw signal.reason;
+    try {
+      await db.knex.transaction(async (trx) => {
+        await insertRecording(trx, row);
+      });
+    } catch (error) {
+      if (!isUniqueViolation(error)) throw dbError(error);
+      // Lost a race against an upload of the same call: answer as a replay (or 409), keep nothing.
+      await cleanup();
+      written.length = 0;
+      const winner = await findRecordingByCall(db.knex, input.source, meta.callId).catch((e: unknown) => {
+        throw dbError(e);
+      });
+      if (!winner) throw errors.dbUnavailable({ cause: error });
+      return replayOf(winner, audio.sha256);
+    }
+    const stored = { ...row, status: 'stored', legal_hold: false, hold_reason: null, hold_by: null, hold_at: null, claimed_by: null, claim_expires_at: null, delete_attempts: 0, next_attempt_at: null, last_error: null } satisfies RecordingRow;
+    written.length = 0;
+    return { created: true, recording: toRecording(stored) };
+  } finally {
+    await cleanup();
+  }
+}
+
+function audioError(error: unknown, signal: AbortSignal): unknown {
+  if (isAbort(error, signal)) return error;
+  if (error instanceof AudioTimeoutError) return errors.unsupportedAudio('The audio could not be analysed within the time limit', { cause: error });
+  if (error instanceof AudioDecodeError) return errors.unsupportedAudio('The audio part is not decodable audio', { cause: error });
+  return error;
+}

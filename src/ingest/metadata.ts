@@ -1,0 +1,101 @@
+/**
+ * The upload hook's metadata: the text fields of `POST /v1/recordings`,
+ * validated by one zod schema (exported for the OpenAPI document).
+ * Phone numbers are normalized to E.164 with the configured default region.
+ */
+import { parsePhoneNumberFromString } from 'libphonenumber-js';
+import type { CountryCode } from 'libphonenumber-js';
+import { z } from 'zod';
+import type { FieldProblem } from '../errors.js';
+
+/** Clock skew tolerated for `startedAt` in the future. */
+export const STARTED_AT_SKEW_MS = 5 * 60_000;
+
+export const CALL_ID_PATTERN = /^[A-Za-z0-9._:@-]{1,128}$/;
+const LABEL = /^[\p{L}\p{N} ._:@/+-]{1,128}$/u;
+const ISO_8601 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})$/;
+const PHONE_CHARACTERS = /^[0-9+()\-./\s]{3,40}$/;
+
+export const METADATA_FIELDS = ['callId', 'startedAt', 'agentId', 'queue', 'direction', 'callerNumber', 'calleeNumber'] as const;
+
+/** The wire shape of the text fields (strings, before normalization): the OpenAPI request schema. */
+export const ingestFieldsSchema = z.object({
+  callId: z.string().regex(CALL_ID_PATTERN, 'expects 1-128 characters of A-Z a-z 0-9 . _ : @ -'),
+  startedAt: z.string().regex(ISO_8601, 'expects an ISO 8601 date-time with a time zone, e.g. 2026-11-27T09:30:00Z'),
+  agentId: z.string().regex(LABEL, 'expects 1-128 letters, digits, spaces or . _ : @ / + -').optional(),
+  queue: z.string().regex(LABEL, 'expects 1-128 letters, digits, spaces or . _ : @ / + -').optional(),
+  direction: z.enum(['inbound', 'outbound'], { message: 'expects inbound or outbound' }).optional(),
+  callerNumber: z.string().optional(),
+  calleeNumber: z.string().optional(),
+});
+
+export type IngestFields = z.infer<typeof ingestFieldsSchema>;
+
+export interface IngestMetadata {
+  callId: string;
+  /** epoch ms */
+  startedAt: number;
+  agentId: string | null;
+  queue: string | null;
+  direction: 'inbound' | 'outbound' | null;
+  /** E.164 */
+  callerNumber: string | null;
+  calleeNumber: string | null;
+}
+
+function normalizePhone(value: string, region: string): string | undefined {
+  if (!PHONE_CHARACTERS.test(value)) return undefined;
+  const parsed = parsePhoneNumberFromString(value, region as CountryCode);
+  return parsed?.isValid() ? parsed.number : undefined;
+}
+
+/**
+ * Validates and normalizes the fields. Returns every field at fault (never the
+ * offending values: they may be phone numbers). Empty strings count as absent
+ * for optional fields; unknown fields are ignored.
+ */
+export function parseIngestMetadata(
+  raw: Record<string, string>,
+  context: { nowMs: number; region: string },
+): { ok: true; value: IngestMetadata } | { ok: false; problems: FieldProblem[] } {
+  const input: Record<string, string> = {};
+  for (const name of METADATA_FIELDS) {
+    const value = raw[name]?.trim();
+    if (value !== undefined && value !== '') input[name] = value;
+  }
+  const problems: FieldProblem[] = [];
+  const parsed = ingestFieldsSchema.safeParse(input);
+  if (!parsed.success) {
+    for (const issue of parsed.error.issues) {
+      const field = String(issue.path[0] ?? 'metadata');
+      problems.push({ field, message: issue.code === 'invalid_type' && input[field] === undefined ? 'is required' : issue.message });
+    }
+  }
+  let startedAt = Number.NaN;
+  if (parsed.success) {
+    startedAt = Date.parse(parsed.data.startedAt);
+    if (!Number.isFinite(startedAt)) problems.push({ field: 'startedAt', message: 'is not a valid date-time' });
+    else if (startedAt > context.nowMs + STARTED_AT_SKEW_MS) problems.push({ field: 'startedAt', message: 'lies in the future' });
+  }
+  const phones: Record<'callerNumber' | 'calleeNumber', string | null> = { callerNumber: null, calleeNumber: null };
+  for (const field of ['callerNumber', 'calleeNumber'] as const) {
+    const value = input[field];
+    if (value === undefined) continue;
+    const e164 = normalizePhone(value, context.region);
+    if (e164) phones[field] = e164;
+    else problems.push({ field, message: 'expects a valid phone number (E.164, or national in the default region)' });
+  }
+  if (problems.length > 0 || !parsed.success) return { ok: false, problems };
+  const d = parsed.data;
+  return {
+    ok: true,
+    value: {
+      callId: d.callId,
+      startedAt,
+      agentId: d.agentId ?? null,
+      queue: d.queue ?? null,
+      direction: d.direction ?? null,
+      ...phones,
+    },
+  };
+}
