@@ -1,7 +1,230 @@
-/** Placeholder router; the feature's work replaces it. */
+/**
+ * The auditors' API (roles auditor and admin; auditors never reach audio):
+ *
+ * - `GET /v1/deletions?from=&to=&reason=&cursor=&limit=` → `{items, nextCursor}`, oldest first;
+ *   with `Accept: text/csv` the same entries as CSV (header row; `objects` as JSON text). A CSV
+ *   request without `limit` streams every matching entry from the cursor on, page by page; with
+ *   `limit` it is one page and the next cursor is in `X-Next-Cursor`.
+ * - `GET /v1/deletions/verify` → `{ok, count, headHash, firstInvalidSeq, problem, checkpoints}`.
+ * - `GET /v1/deletions/checkpoints` → `{publicKey (SPKI PEM), keyId, items}`: the signed checkpoints
+ *   an auditor can keep to detect later rewriting or truncation.
+ * - `GET /v1/access-log?from=&to=&recordingId=&user=&action=&cursor=&limit=` → `{items, nextCursor}` (CSV too).
+ *
+ * Times in queries are ISO 8601; `from` is inclusive, `to` exclusive. Entries hold no phone
+ * numbers, names or audio.
+ */
 import { Router } from 'express';
+import type { Request, Response } from 'express';
+import { z } from 'zod';
+import { createGuards } from '../auth/guard.js';
 import type { AppDeps } from '../deps.js';
+import { queryAccess } from '../db/access-log.js';
+import type { AccessAction, AccessEntry } from '../db/access-log.js';
+import { DELETION_REASONS, queryDeletionRows } from '../db/deletion-log.js';
+import type { DeletionQuery } from '../db/deletion-log.js';
+import { errors } from '../errors.js';
+import type { FieldProblem } from '../errors.js';
+import { allCheckpoints } from './checkpoints.js';
+import { loadCheckpointKey } from './checkpoint-key.js';
+import { rowToEntry } from './deletion-log.js';
+import type { DeletionEntry } from './deletion-log.js';
+import { verifyDeletionLog } from './verify.js';
 
-export function createAuditRouter(_deps: AppDeps): Router {
-  return Router();
+const DEFAULT_LIMIT = 100;
+const MAX_LIMIT = 1000;
+const CSV_PAGE = 1000;
+
+const instant = z
+  .string()
+  .refine((s) => /^\d{4}-\d{2}-\d{2}([T ][0-9:.]+(Z|[+-]\d{2}:?\d{2})?)?$/.test(s) && !Number.isNaN(Date.parse(s)), 'expects an ISO 8601 date or date-time')
+  .transform((s) => Date.parse(s));
+const limit = z
+  .string()
+  .regex(/^\d{1,5}$/, `expects a whole number from 1 to ${MAX_LIMIT}`)
+  .transform(Number)
+  .pipe(z.number().int().min(1, `expects a whole number from 1 to ${MAX_LIMIT}`).max(MAX_LIMIT, `expects a whole number from 1 to ${MAX_LIMIT}`));
+const cursor = z
+  .string()
+  .max(40)
+  .transform((s, ctx) => {
+    const m = /^(\d{1,15})$/.exec(Buffer.from(s, 'base64url').toString('utf8'));
+    if (!m) {
+      ctx.addIssue({ code: 'custom', message: 'expects a cursor returned by a previous page' });
+      return z.NEVER;
+    }
+    return Number(m[1]);
+  });
+const encodeCursor = (n: number) => Buffer.from(String(n), 'utf8').toString('base64url');
+
+const deletionQuerySchema = z.strictObject({
+  from: instant.optional(),
+  to: instant.optional(),
+  reason: z.enum(DELETION_REASONS as [string, ...string[]], { message: `expects one of ${DELETION_REASONS.join(', ')}` }).optional(),
+  recordingId: z.string().regex(/^[0-9A-Za-z]{1,26}$/, 'expects a recording id').optional(),
+  cursor: cursor.optional(),
+  limit: limit.optional(),
+});
+
+const ACCESS_ACTIONS = ['play', 'download', 'export', 'view', 'hold', 'release', 'erase', 'search'] as const;
+const accessQuerySchema = z.strictObject({
+  from: instant.optional(),
+  to: instant.optional(),
+  recordingId: z.string().regex(/^[0-9A-Za-z]{1,26}$/, 'expects a recording id').optional(),
+  user: z.string().min(1).max(64).optional(),
+  action: z.enum(ACCESS_ACTIONS, { message: `expects one of ${ACCESS_ACTIONS.join(', ')}` }).optional(),
+  cursor: cursor.optional(),
+  limit: limit.optional(),
+});
+
+function parseQuery<T extends z.ZodType>(schema: T, req: Request): z.output<T> {
+  const parsed = schema.safeParse(req.query);
+  if (!parsed.success) {
+    const fields: FieldProblem[] = parsed.error.issues.map((i) => ({
+      field: i.path.length ? i.path.join('.') : ((i as { keys?: string[] }).keys?.join(',') ?? ''),
+      message: i.message,
+    }));
+    throw errors.invalidQuery(fields);
+  }
+  return parsed.data;
+}
+
+/** RFC 4180 field: quoted when it holds a comma, quote, CR or LF; quotes doubled. */
+export function csvField(value: unknown): string {
+  const text = value === null || value === undefined ? '' : typeof value === 'string' ? value : typeof value === 'object' ? JSON.stringify(value) : String(value);
+  return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
+}
+
+const DELETION_COLUMNS: Array<keyof DeletionEntry> = [
+  'seq', 'recordingId', 'source', 'callId', 'reason', 'actor', 'reference', 'startedAt', 'expiresAt', 'deletedAt', 'objects', 'verified', 'prevHash', 'hash',
+];
+const ACCESS_COLUMNS: Array<keyof AccessEntry> = ['id', 'at', 'userId', 'username', 'role', 'action', 'recordingId', 'requestId', 'detail'];
+
+const csvLine = <T>(item: T, columns: Array<keyof T>) => `${columns.map((c) => csvField(item[c])).join(',')}\r\n`;
+
+function wantsCsv(req: Request): boolean {
+  return req.accepts(['application/json', 'text/csv']) === 'text/csv';
+}
+
+/** Writes with backpressure; resolves false when the client went away. */
+function write(res: Response, chunk: string): Promise<boolean> {
+  if (res.destroyed) return Promise.resolve(false);
+  if (res.write(chunk)) return Promise.resolve(true);
+  return new Promise((resolve) => {
+    const done = (ok: boolean) => {
+      res.off('drain', onDrain);
+      res.off('close', onClose);
+      resolve(ok);
+    };
+    const onDrain = () => done(true);
+    const onClose = () => done(false);
+    res.on('drain', onDrain);
+    res.on('close', onClose);
+  });
+}
+
+/** Streams pages as CSV until `fetchPage` returns fewer than a page (or the client leaves). */
+async function streamCsv<T>(
+  res: Response,
+  options: { filename: string; columns: Array<keyof T>; fetchPage: (after: number | undefined) => Promise<T[]>; keyOf: (item: T) => number; start?: number },
+): Promise<void> {
+  res.status(200).type('text/csv; charset=utf-8').setHeader('Content-Disposition', `attachment; filename="${options.filename}"`);
+  res.setHeader('Cache-Control', 'no-store');
+  if (!(await write(res, `${options.columns.join(',')}\r\n`))) return;
+  let after = options.start;
+  for (;;) {
+    const page = await options.fetchPage(after);
+    let text = '';
+    for (const item of page) text += csvLine(item, options.columns);
+    if (text && !(await write(res, text))) return;
+    if (page.length < CSV_PAGE) break;
+    after = options.keyOf(page[page.length - 1]!);
+  }
+  res.end();
+}
+
+export function createAuditRouter(deps: AppDeps): Router {
+  const router = Router();
+  const guard = createGuards(deps).requireRole('auditor', 'admin');
+
+  router.get('/v1/deletions', guard, async (req, res) => {
+    const q = parseQuery(deletionQuerySchema, req);
+    const base: Omit<DeletionQuery, 'limit' | 'afterSeq'> = {
+      from: q.from,
+      to: q.to,
+      reason: q.reason as DeletionQuery['reason'],
+      recordingId: q.recordingId,
+    };
+    if (wantsCsv(req) && q.limit === undefined) {
+      await streamCsv<DeletionEntry>(res, {
+        filename: 'deletions.csv',
+        columns: DELETION_COLUMNS,
+        start: q.cursor,
+        fetchPage: async (afterSeq) => (await queryDeletionRows(deps.db.knex, { ...base, afterSeq, limit: CSV_PAGE })).map(rowToEntry),
+        keyOf: (e) => e.seq,
+      });
+      return;
+    }
+    const pageSize = q.limit ?? DEFAULT_LIMIT;
+    const rows = await queryDeletionRows(deps.db.knex, { ...base, afterSeq: q.cursor, limit: pageSize + 1 });
+    const items = rows.slice(0, pageSize).map(rowToEntry);
+    const nextCursor = rows.length > pageSize ? encodeCursor(items[items.length - 1]!.seq) : null;
+    res.setHeader('Cache-Control', 'no-store');
+    if (wantsCsv(req)) {
+      if (nextCursor) res.setHeader('X-Next-Cursor', nextCursor);
+      res.type('text/csv; charset=utf-8').send(`${DELETION_COLUMNS.join(',')}\r\n${items.map((e) => csvLine(e, DELETION_COLUMNS)).join('')}`);
+      return;
+    }
+    res.json({ items, nextCursor });
+  });
+
+  router.get('/v1/deletions/verify', guard, async (req, res) => {
+    parseQuery(z.strictObject({}), req);
+    const controller = new AbortController();
+    const onClose = () => controller.abort();
+    res.on('close', onClose);
+    try {
+      const key = loadCheckpointKey(deps.config.audit.checkpointKeyFile);
+      const result = await verifyDeletionLog(deps.db, { publicKey: key.publicKey, signal: controller.signal });
+      if (!result.ok) deps.logger.warn({ firstInvalidSeq: result.firstInvalidSeq, problem: result.problem }, 'deletion log verification failed');
+      res.setHeader('Cache-Control', 'no-store');
+      res.json(result);
+    } finally {
+      res.off('close', onClose);
+    }
+  });
+
+  router.get('/v1/deletions/checkpoints', guard, async (req, res) => {
+    parseQuery(z.strictObject({}), req);
+    const key = loadCheckpointKey(deps.config.audit.checkpointKeyFile);
+    res.setHeader('Cache-Control', 'no-store');
+    res.json({ publicKey: key.publicKeyPem, keyId: key.keyId, items: await allCheckpoints(deps.db) });
+  });
+
+  router.get('/v1/access-log', guard, async (req, res) => {
+    const q = parseQuery(accessQuerySchema, req);
+    const base = { from: q.from, to: q.to, recordingId: q.recordingId, username: q.user, action: q.action as AccessAction | undefined };
+    if (wantsCsv(req) && q.limit === undefined) {
+      await streamCsv<AccessEntry>(res, {
+        filename: 'access-log.csv',
+        columns: ACCESS_COLUMNS,
+        start: q.cursor,
+        fetchPage: (afterId) => queryAccess(deps.db.knex, { ...base, afterId, limit: CSV_PAGE }),
+        keyOf: (e) => e.id,
+      });
+      return;
+    }
+    const pageSize = q.limit ?? DEFAULT_LIMIT;
+    const rows = await queryAccess(deps.db.knex, { ...base, afterId: q.cursor, limit: pageSize + 1 });
+    const items = rows.slice(0, pageSize);
+    const nextCursor = rows.length > pageSize ? encodeCursor(items[items.length - 1]!.id) : null;
+    res.setHeader('Cache-Control', 'no-store');
+    if (wantsCsv(req)) {
+      if (nextCursor) res.setHeader('X-Next-Cursor', nextCursor);
+      res.type('text/csv; charset=utf-8').send(`${ACCESS_COLUMNS.join(',')}\r\n${items.map((e) => csvLine(e, ACCESS_COLUMNS)).join('')}`);
+      return;
+    }
+    res.json({ items, nextCursor });
+  });
+
+  return router;
 }

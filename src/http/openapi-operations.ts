@@ -54,6 +54,7 @@ const deletionQuerySchema = z.object({
   from: z.string().optional(),
   to: z.string().optional(),
   reason: z.enum(['retention_expired', 'erasure_request', 'lifecycle_expired']).optional(),
+  recordingId: z.string().optional(),
   cursor: z.string().optional(),
   limit: z.string().optional(),
 });
@@ -63,6 +64,7 @@ const accessQuerySchema = z.object({
   to: z.string().optional(),
   recordingId: z.string().optional(),
   user: z.string().optional(),
+  action: z.enum(['play', 'download', 'export', 'view', 'hold', 'release', 'erase', 'search']).optional(),
   cursor: z.string().optional(),
   limit: z.string().optional(),
 });
@@ -418,6 +420,33 @@ function operationsCore(): OperationSpec[] {
       tags: ['audit'],
       access: ['auditor', 'admin'],
       responses: { '200': json(verifyResultSchema, 'The verdict (ok false names the first invalid entry)') },
+      problems: { ...AUTH_PROBLEMS, ...SERVER_PROBLEMS },
+    },
+    {
+      method: 'get',
+      path: '/v1/deletions/checkpoints',
+      operationId: 'listDeletionCheckpoints',
+      summary: 'Signed checkpoints {size, headHash, at} of the deletion log and the Ed25519 public key that signed them',
+      tags: ['audit'],
+      access: ['auditor', 'admin'],
+      responses: {
+        '200': json(
+          z.object({
+            publicKey: z.string().describe('SPKI PEM of the Ed25519 public key'),
+            keyId: z.string().describe('sha256 hex of the public key (SPKI DER)'),
+            items: z.array(
+              z.object({
+                size: z.number().int(),
+                headHash: z.string(),
+                at: z.string(),
+                signature: z.string().describe('base64 Ed25519 signature over the canonical JSON {at, headHash, size}'),
+                keyId: z.string(),
+              }),
+            ),
+          }),
+          'Every checkpoint, smallest size first',
+        ),
+      },
       problems: { ...AUTH_PROBLEMS, ...SERVER_PROBLEMS },
     },
     {
