@@ -35,3 +35,12 @@ export function canSeeQueue(principal: Principal, queue: string | null): boolean
   if (principal.role !== 'trainer' || principal.queues === null) return true;
   return queue !== null && principal.queues.includes(queue);
 }
+
+/**
+ * The queues a principal's recording queries must be limited to: the trainer's
+ * queue list, or null for every queue (unscoped trainers and every other role).
+ * An empty list means no queue at all (the query must return nothing).
+ */
+export function queueScope(principal: Principal): readonly string[] | null {
+  return principal.role === 'trainer' ? principal.queues : null;
+}
