@@ -1,0 +1,157 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { expect } from 'chai';
+import {
+  AudioDecodeError,
+  AudioTimeoutError,
+  MAX_PEAKS,
+  computePeaks,
+  createPeakReducer,
+  encoderOptions,
+  plausibleDurationMs,
+  probeAudio,
+  transcodeForPlayback,
+} from '../../src/audio/index.js';
+import { tempDir } from '../support/backends.js';
+import { AUDIO_FIXTURES, audioFixture, randomNoise, silentUlawWav, withLyingSizes } from '../support/fixtures.js';
+import type { AudioFixtureName } from '../support/fixtures.js';
+
+const LIMITS = { timeoutMs: 20_000 };
+
+/** Interleaved s16le PCM with `frames` frames; channel c carries amplitude amps[c]. */
+function pcm(frames: number, amps: number[]): Buffer {
+  const buf = Buffer.alloc(frames * 2 * amps.length);
+  for (let f = 0; f < frames; f++) {
+    for (let c = 0; c < amps.length; c++) buf.writeInt16LE((f % 2 ? -1 : 1) * amps[c]!, (f * amps.length + c) * 2);
+  }
+  return buf;
+}
+
+describe('audio', function () {
+  this.timeout(60_000);
+  let dir: string;
+  before(() => {
+    dir = tempDir('callrec-audio-');
+  });
+  after(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  describe('probeAudio', () => {
+    for (const name of Object.keys(AUDIO_FIXTURES) as AudioFixtureName[]) {
+      const spec = AUDIO_FIXTURES[name];
+      it(`when given ${name}, then it reports ${spec.codec}, ${spec.sampleRate} Hz, ${spec.channels} channel(s), ~3 s`, async () => {
+        const probe = await probeAudio(await audioFixture(name), LIMITS);
+        expect(probe).to.include({ codec: spec.codec, sampleRate: spec.sampleRate, channels: spec.channels });
+        expect(probe.durationMs).to.be.within(2900, 3200);
+      });
+    }
+
+    it('when given random bytes, then AudioDecodeError', async () => {
+      const file = path.join(dir, 'noise.bin');
+      fs.writeFileSync(file, randomNoise(4096));
+      await expectRejection(probeAudio(file, LIMITS), AudioDecodeError);
+    });
+
+    it('when the hard timeout passes, then the run is killed with AudioTimeoutError', async () => {
+      const started = Date.now();
+      await expectRejection(probeAudio(await audioFixture('ulaw-mono'), { timeoutMs: 1 }), AudioTimeoutError);
+      expect(Date.now() - started).to.be.lessThan(10_000);
+    });
+
+    it('when a WAV header claims 1000× its data, then the probed duration is still what the file holds', async () => {
+      const file = path.join(dir, 'lying.wav');
+      fs.writeFileSync(file, withLyingSizes(fs.readFileSync(await audioFixture('ulaw-mono')), 1000));
+      const probe = await probeAudio(file, LIMITS);
+      expect(plausibleDurationMs(probe, fs.statSync(file).size)).to.be.within(2900, 3200);
+    });
+
+    it('when a probe claims more than a constant-rate file can hold, then the plausible duration is capped by its size', () => {
+      const probe = { container: 'wav', codec: 'pcm_mulaw', sampleRate: 8000, channels: 1, durationMs: 3_600_000, bitRate: 64_000 };
+      expect(plausibleDurationMs(probe, 24_000)).to.equal(3000);
+      expect(plausibleDurationMs({ ...probe, bitRate: undefined }, 24_000)).to.equal(3_600_000);
+      expect(plausibleDurationMs({ ...probe, durationMs: 1000 }, 24_000)).to.equal(1000);
+    });
+  });
+
+  describe('transcodeForPlayback', () => {
+    it('when given stereo PCM, then the Opus rendition stays stereo and the peaks have two channels', async () => {
+      const input = await audioFixture('pcm-stereo');
+      const output = path.join(dir, 'stereo.ogg');
+      const result = await transcodeForPlayback(input, output, { ...LIMITS, format: 'opus', source: { sampleRate: 8000, channels: 2 }, peaks: true });
+      expect(result).to.include({ format: 'opus', ext: 'ogg' });
+      expect(result.sizeBytes).to.equal(fs.statSync(output).size);
+      const probe = await probeAudio(output, LIMITS);
+      expect(probe).to.include({ codec: 'opus', channels: 2 });
+      expect(result.waveform!.channels).to.equal(2);
+      expect(result.waveform!.durationMs).to.be.within(2900, 3100);
+    });
+
+    it('when the format is mp3, then the rendition is MP3', async () => {
+      const output = path.join(dir, 'mono.mp3');
+      const result = await transcodeForPlayback(await audioFixture('ulaw-mono'), output, { ...LIMITS, format: 'mp3', source: { sampleRate: 8000, channels: 1 } });
+      expect(result).to.include({ format: 'mp3', contentType: 'audio/mpeg' });
+      expect(result.waveform).to.equal(undefined);
+      expect((await probeAudio(output, LIMITS)).codec).to.equal('mp3');
+    });
+
+    it('when the signal aborts, then ffmpeg is killed and the run rejects with an AbortError', async () => {
+      const input = path.join(dir, 'long.wav');
+      fs.writeFileSync(input, silentUlawWav(3600));
+      const controller = new AbortController();
+      const run = transcodeForPlayback(input, path.join(dir, 'aborted.ogg'), { ...LIMITS, signal: controller.signal, format: 'opus', source: { sampleRate: 8000, channels: 1 } });
+      setTimeout(() => controller.abort(new DOMException('stop', 'AbortError')), 30);
+      const error = await run.then(() => undefined, (e: Error) => e);
+      expect(error?.name).to.equal('AbortError');
+    });
+
+    it('when the input is not audio, then AudioDecodeError', async () => {
+      const input = path.join(dir, 'noise2.bin');
+      fs.writeFileSync(input, randomNoise(8192));
+      await expectRejection(transcodeForPlayback(input, path.join(dir, 'x.ogg'), { ...LIMITS, format: 'opus', source: { sampleRate: 8000, channels: 1 } }), AudioDecodeError);
+    });
+
+    it('when encoder options are chosen, then narrowband stays 8 kHz, wider goes 16 kHz, and bit rates stay ≤ 24 kbit/s', () => {
+      const narrow = encoderOptions('opus', { sampleRate: 8000, channels: 1 });
+      expect(narrow.join(' ')).to.contain('-ar 8000').and.contain('-b:a 16k').and.contain('-application voip');
+      expect(encoderOptions('opus', { sampleRate: 48000, channels: 2 }).join(' ')).to.contain('-ar 16000').and.contain('-ac 2').and.contain('-b:a 24k');
+      expect(encoderOptions('opus', { sampleRate: 8000, channels: 6 }).join(' ')).to.contain('-ac 2');
+    });
+  });
+
+  describe('peaks', () => {
+    it('when PCM is pushed in odd chunk sizes, then the peaks are per channel, in [0, 1], and the duration counts frames', () => {
+      const reducer = createPeakReducer({ channels: 2, sampleRate: 8000, initialSamplesPerPeak: 100 });
+      const data = Buffer.concat([pcm(4000, [16384, 32767]), pcm(4000, [0, 3277])]);
+      for (let i = 0; i < data.length; i += 333) reducer.push(data.subarray(i, i + 333));
+      const w = reducer.finish();
+      expect(w).to.include({ version: 1, channels: 2, sampleRate: 8000, samplesPerPeak: 100, length: 80, durationMs: 1000 });
+      expect(w.peaks[0]!.slice(0, 40).every((v) => v === 0.5)).to.equal(true);
+      expect(w.peaks[1]![0]).to.equal(1);
+      expect(w.peaks[0]!.slice(40).every((v) => v === 0)).to.equal(true);
+      expect(w.peaks[1]![79]).to.equal(0.1);
+    });
+
+    it('when the audio is long, then buckets double so that at most 2 × MAX_PEAKS peaks stay in memory', () => {
+      const reducer = createPeakReducer({ channels: 1, sampleRate: 8000, initialSamplesPerPeak: 1 });
+      const second = pcm(8000, [1000]);
+      for (let s = 0; s < 60; s++) reducer.push(second);
+      const w = reducer.finish();
+      expect(w.length).to.be.at.least(MAX_PEAKS).and.lessThan(2 * MAX_PEAKS);
+      expect(w.length).to.equal(Math.ceil(480_000 / w.samplesPerPeak));
+      expect(w.durationMs).to.equal(60_000);
+    });
+
+    it('when computed from a file, then it matches the decoded length of the call', async () => {
+      const w = await computePeaks(await audioFixture('ulaw-mono'), { ...LIMITS, channels: 1 });
+      expect(w.durationMs).to.be.within(2900, 3100);
+      expect(Math.max(...w.peaks[0]!)).to.be.within(0.05, 1);
+    });
+  });
+});
+
+async function expectRejection(promise: Promise<unknown>, type: new (...args: never[]) => Error): Promise<void> {
+  const error = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(error, 'rejection').to.be.instanceOf(type);
+}

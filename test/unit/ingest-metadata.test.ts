@@ -1,0 +1,85 @@
+import { expect } from 'chai';
+import { createIngestLimiter } from '../../src/ingest/limiter.js';
+import { STARTED_AT_SKEW_MS, parseIngestMetadata } from '../../src/ingest/metadata.js';
+
+const NOW = Date.parse('2026-11-27T12:00:00Z');
+const ctx = { nowMs: NOW, region: 'NL' };
+const valid = (overrides: Record<string, string> = {}) => ({ callId: '1700000000.42', startedAt: '2026-11-27T11:00:00Z', ...overrides });
+
+describe('ingest metadata', () => {
+  it('when the fields are valid, then numbers are normalized to E.164 and absent optional fields are null', () => {
+    const result = parseIngestMetadata(valid({ callerNumber: '06 12345678', calleeNumber: '+32 2 123 45 67', direction: 'outbound', agentId: '' }), ctx);
+    expect(result.ok).to.equal(true);
+    if (!result.ok) return;
+    expect(result.value).to.deep.equal({
+      callId: '1700000000.42',
+      startedAt: Date.parse('2026-11-27T11:00:00Z'),
+      agentId: null,
+      queue: null,
+      direction: 'outbound',
+      callerNumber: '+31612345678',
+      calleeNumber: '+3221234567',
+    });
+  });
+
+  it('when callId, startedAt, direction and a number are wrong, then every one is listed, without the values', () => {
+    const result = parseIngestMetadata({ callId: 'a/b', startedAt: '27-11-2026', direction: 'up', calleeNumber: '+31 6 1' }, ctx);
+    expect(result.ok).to.equal(false);
+    if (result.ok) return;
+    expect(result.problems.map((p) => p.field).sort()).to.deep.equal(['callId', 'calleeNumber', 'direction', 'startedAt']);
+    expect(JSON.stringify(result.problems)).not.to.contain('+31 6 1');
+  });
+
+  it('when callId is missing or 129 characters long, then callId is at fault; 128 characters are fine', () => {
+    const missing = parseIngestMetadata({ startedAt: '2026-11-27T11:00:00Z' }, ctx);
+    expect(!missing.ok && missing.problems.map((p) => p.field)).to.deep.equal(['callId']);
+    expect(parseIngestMetadata(valid({ callId: 'x'.repeat(129) }), ctx).ok).to.equal(false);
+    expect(parseIngestMetadata(valid({ callId: `${'x'.repeat(120)}:@._-abc` }), ctx).ok).to.equal(true);
+  });
+
+  it('when startedAt is ahead of the clock by more than the skew, then it is refused; within the skew, accepted', () => {
+    const ahead = (ms: number) => new Date(NOW + ms).toISOString();
+    expect(parseIngestMetadata(valid({ startedAt: ahead(STARTED_AT_SKEW_MS) }), ctx).ok).to.equal(true);
+    expect(parseIngestMetadata(valid({ startedAt: ahead(STARTED_AT_SKEW_MS + 1000) }), ctx).ok).to.equal(false);
+    expect(parseIngestMetadata(valid({ startedAt: '2026-11-27T11:00:00' }), ctx).ok, 'no time zone').to.equal(false);
+    expect(parseIngestMetadata(valid({ startedAt: '2026-11-27T12:30:00+02:00' }), ctx).ok, 'offset').to.equal(true);
+  });
+});
+
+describe('ingest limiter', () => {
+  it('when concurrency + queue tickets are out, then the next admission is refused until one is released', () => {
+    const limiter = createIngestLimiter({ concurrency: 1, queueLimit: 1 });
+    const a = limiter.admit();
+    const b = limiter.admit();
+    expect(a && b).to.not.equal(undefined);
+    expect(limiter.admit()).to.equal(undefined);
+    a!.release();
+    a!.release();
+    expect(limiter.admitted).to.equal(1);
+    expect(limiter.admit()).to.not.equal(undefined);
+  });
+
+  it('when two tickets run work, then only `concurrency` run at once and an aborted waiter gives its turn away', async () => {
+    const limiter = createIngestLimiter({ concurrency: 1, queueLimit: 2 });
+    const [a, b, c] = [limiter.admit()!, limiter.admit()!, limiter.admit()!];
+    let release!: () => void;
+    const first = a.runExclusive(() => new Promise<string>((r) => (release = () => r('a'))));
+    const controller = new AbortController();
+    const second = b.runExclusive(async () => 'b', controller.signal);
+    const order: string[] = [];
+    const third = c.runExclusive(async () => {
+      order.push(`c ran with ${limiter.running} running`);
+      return 'c';
+    });
+    await new Promise((r) => setImmediate(r));
+    expect(limiter.running).to.equal(1);
+    controller.abort(new Error('gone'));
+    const secondError = await second.then(() => undefined, (e: Error) => e.message);
+    expect(secondError).to.equal('gone');
+    release();
+    expect(await first).to.equal('a');
+    expect(await third).to.equal('c');
+    expect(order).to.deep.equal(['c ran with 1 running']);
+    expect(limiter.running).to.equal(0);
+  });
+});
