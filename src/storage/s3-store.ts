@@ -303,9 +303,12 @@ export function createS3Store(config: S3StoreConfig, deps: { logger?: Logger } =
         try {
           await upload.done();
         } catch (error) {
-          const sourceError = await Promise.race([piping, Promise.resolve(undefined)]);
           if (signal?.aborted) throw abortError(signal);
-          if (sourceError instanceof Error) throw sourceError;
+          // The body failed (or had the wrong length): report that, not the upload's echo of it.
+          if (counter.destroyed || body.destroyed) {
+            const sourceError = await piping;
+            if (sourceError instanceof Error) throw sourceError;
+          }
           throw mapS3Error(error, 'put');
         }
         if (signal?.aborted) {

@@ -4,7 +4,8 @@
  * never sends to a client.
  */
 import { AppError, errors } from '../errors.js';
-import { InvalidRangeError, ObjectNotFoundError, StoreError, StoreUnavailableError } from './object-store.js';
+import { StoreError } from './object-store.js';
+import type { InvalidRangeError } from './object-store.js';
 
 /**
  * Maps a store failure to the client-facing error:
@@ -16,9 +17,33 @@ import { InvalidRangeError, ObjectNotFoundError, StoreError, StoreUnavailableErr
  */
 export function storeErrorToAppError(error: unknown, options: { what?: string } = {}): AppError {
   if (error instanceof AppError) return error;
-  if (error instanceof ObjectNotFoundError) return errors.notFound(options.what ?? 'Object', { cause: error });
-  if (error instanceof InvalidRangeError) return errors.rangeNotSatisfiable(error.size, { cause: error });
-  if (error instanceof StoreUnavailableError) return errors.storeUnavailable({ cause: error });
-  if (error instanceof StoreError) return errors.internal({ cause: error });
-  return errors.internal({ cause: error });
+  switch (storeErrorCode(error)) {
+    case 'object_not_found':
+      return errors.notFound(options.what ?? 'Object', { cause: error });
+    case 'invalid_range':
+      return errors.rangeNotSatisfiable((error as InvalidRangeError).size, { cause: error });
+    case 'store_unavailable':
+      return errors.storeUnavailable({ cause: error });
+    default:
+      return errors.internal({ cause: error });
+  }
+}
+
+/**
+ * The StoreError code of `error`, or undefined. Checks the `code` of a StoreError-shaped error as
+ * well as `instanceof`, so that it also holds when the storage modules were loaded twice (as
+ * CommonJS and as ESM, e.g. under a test runner) and the classes are not the same objects.
+ */
+export function storeErrorCode(error: unknown): StoreError['code'] | undefined {
+  if (error instanceof StoreError) return error.code;
+  if (!(error instanceof Error)) return undefined;
+  const code = (error as { code?: unknown }).code;
+  const names: Record<string, StoreError['code']> = {
+    ObjectNotFoundError: 'object_not_found',
+    InvalidKeyError: 'invalid_key',
+    InvalidRangeError: 'invalid_range',
+    StoreUnavailableError: 'store_unavailable',
+  };
+  const byName = names[error.name];
+  return byName !== undefined && byName === code ? byName : undefined;
 }

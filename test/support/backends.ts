@@ -144,8 +144,43 @@ export const storeBackends: StoreBackend[] = [
         config,
         async dispose() {
           await store.close();
+          await destroyBucket(config);
         },
       };
     },
   },
 ];
+
+/**
+ * Empties a test bucket (every version, delete marker and incomplete multipart upload) and
+ * deletes it. A missing bucket is fine.
+ */
+export async function destroyBucket(config: Extract<StoreConfig, { kind: 's3' }>): Promise<void> {
+  const s3 = await import('@aws-sdk/client-s3');
+  const { createS3Client } = await import('../../src/storage/s3-store.js');
+  const client = createS3Client(config);
+  const Bucket = config.bucket;
+  try {
+    try {
+      await client.send(new s3.HeadBucketCommand({ Bucket }));
+    } catch {
+      return;
+    }
+    for (;;) {
+      const uploads = await client.send(new s3.ListMultipartUploadsCommand({ Bucket }));
+      for (const u of uploads.Uploads ?? []) {
+        await client.send(new s3.AbortMultipartUploadCommand({ Bucket, Key: u.Key!, UploadId: u.UploadId! }));
+      }
+      if (!uploads.IsTruncated) break;
+    }
+    for (;;) {
+      const page = await client.send(new s3.ListObjectVersionsCommand({ Bucket, MaxKeys: 1000 }));
+      const ids = [...(page.Versions ?? []), ...(page.DeleteMarkers ?? [])].map((v) => ({ Key: v.Key!, VersionId: v.VersionId }));
+      if (ids.length === 0) break;
+      await client.send(new s3.DeleteObjectsCommand({ Bucket, Delete: { Objects: ids, Quiet: true } }));
+    }
+    await client.send(new s3.DeleteBucketCommand({ Bucket }));
+  } finally {
+    client.destroy();
+  }
+}
