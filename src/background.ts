@@ -1,14 +1,57 @@
 /**
- * The in-process background jobs (retention sweeper, reconciler, checkpoints).
- * Placeholder until the retention work lands: `stop()` resolves when every job
- * has finished its current run.
+ * The in-process background jobs: the retention sweeper (every
+ * CALLREC_SWEEP_INTERVAL ± 10 %), deletion-log checkpoints (hourly, and after
+ * every sweep when N entries accumulated) and the reconciler (daily). Each job
+ * never overlaps itself; several instances may run side by side (claims and the
+ * log lock keep them apart). `stop()` aborts the running jobs and resolves when
+ * every current run has returned.
  */
+import { maybeCheckpoint } from './audit/checkpoints.js';
 import type { AppDeps } from './deps.js';
+import { runSweepJob } from './retention/jobs.js';
+import { reconcile } from './retention/reconcile.js';
+import { startPeriodicJob } from './retention/scheduler.js';
 
 export interface BackgroundJobs {
   stop(): Promise<void>;
 }
 
-export function startBackgroundJobs(_deps: AppDeps): BackgroundJobs {
-  return { stop: async () => {} };
+const HOUR_MS = 3_600_000;
+const DAY_MS = 24 * HOUR_MS;
+
+export function startBackgroundJobs(deps: AppDeps): BackgroundJobs {
+  const jobs = [
+    startPeriodicJob({
+      name: 'sweep',
+      intervalMs: deps.config.sweep.intervalMs,
+      initialDelayMs: Math.min(5_000, deps.config.sweep.intervalMs),
+      logger: deps.logger,
+      run: async (signal) => {
+        await runSweepJob(deps, signal);
+      },
+    }),
+    startPeriodicJob({
+      name: 'checkpoint',
+      intervalMs: HOUR_MS,
+      logger: deps.logger,
+      run: async () => {
+        await maybeCheckpoint(deps, { now: deps.clock.now() });
+      },
+    }),
+    startPeriodicJob({
+      name: 'reconcile',
+      intervalMs: DAY_MS,
+      initialDelayMs: 10 * 60_000,
+      logger: deps.logger,
+      run: async (signal) => {
+        const result = await reconcile(deps, { now: deps.clock.now(), signal });
+        deps.logger.info({ ...result, lifecycleExpired: result.lifecycleExpired.found }, 'reconcile finished');
+      },
+    }),
+  ];
+  return {
+    async stop() {
+      await Promise.all(jobs.map((job) => job.stop()));
+    },
+  };
 }

@@ -3,12 +3,18 @@
  * each, implemented in its own module.
  */
 import type { CliCommand } from './context.js';
+import { reconcileCommand } from './reconcile.js';
 import { setupBucketCommand } from './setup-bucket.js';
+import { sweepCommand } from './sweep.js';
 import { tokenCommand } from './tokens.js';
 import { userCommand } from './users.js';
+import { verifyLogCommand } from './verify-log.js';
 
 export const commands: Record<string, CliCommand> = {
   'setup-bucket': setupBucketCommand,
   user: userCommand,
   token: tokenCommand,
+  sweep: sweepCommand,
+  'verify-log': verifyLogCommand,
+  reconcile: reconcileCommand,
 };

@@ -1,0 +1,145 @@
+/**
+ * The reconciler (daily, and `callrec reconcile [--dry-run]`): repairs what
+ * crashes and the storage lifecycle leave behind.
+ *
+ * 1. Orphans: objects under `recordings/` that no row points at (a crash between
+ *    the object write and the row insert) and older than `graceMs` (so an upload in
+ *    flight is never taken for one) are deleted and written to the application log
+ *    (key only; keys hold no personal data). They get no deletion-log entry: they
+ *    never became a recording, have no source or call id, and the deletion log proves
+ *    the deletion of recordings that were stored.
+ * 2. Rows whose objects are all gone (the bucket lifecycle got there first) are deleted
+ *    through the shared deletion path and logged with reason `lifecycle_expired`, actor
+ *    `reconciler`. A row missing only some objects is reported, not touched.
+ * 3. Objects missing their `retention` tag are re-tagged (the lifecycle rule needs it).
+ * 4. S3 only: multipart uploads of ours older than `staleUploadMs` are aborted.
+ *
+ * Idempotent; a dry run reports what it would do and changes nothing.
+ */
+import type { Config } from '../config.js';
+import type { RecordingRow } from '../db/recordings.js';
+import { normalizeRow, objectKeysOf } from '../db/recordings.js';
+import { recordingTags } from '../ingest/ingest.js';
+import { ObjectNotFoundError } from '../storage/object-store.js';
+import { RECORDINGS_PREFIX, recordingIdOfKey } from '../storage/keys.js';
+import { isAppError } from '../errors.js';
+import type { DeletionDeps } from './delete-core.js';
+import { deleteRecording } from './delete-recording.js';
+import { abortStaleUploads } from './multipart.js';
+
+export interface ReconcileResult {
+  dryRun: boolean;
+  orphans: { found: number; deleted: number };
+  lifecycleExpired: { found: number; deleted: string[] };
+  partlyMissing: string[];
+  retagged: number;
+  uploads: { found: number; aborted: number };
+  errors: number;
+}
+
+const PAGE = 500;
+const CONCURRENCY = 8;
+
+async function mapLimit<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(limit, items.length) }, async () => {
+      while (next < items.length) await fn(items[next++]!);
+    }),
+  );
+}
+
+export async function reconcile(
+  deps: DeletionDeps & { config: Pick<Config, 'sweep' | 'retention' | 'store'> },
+  options: { now: number; dryRun?: boolean; graceMs?: number; staleUploadMs?: number; signal?: AbortSignal; progress?: (line: string) => void },
+): Promise<ReconcileResult> {
+  const { now, signal } = options;
+  const dryRun = Boolean(options.dryRun);
+  const graceMs = options.graceMs ?? 3_600_000;
+  const result: ReconcileResult = {
+    dryRun,
+    orphans: { found: 0, deleted: 0 },
+    lifecycleExpired: { found: 0, deleted: [] },
+    partlyMissing: [],
+    retagged: 0,
+    uploads: { found: 0, aborted: 0 },
+    errors: 0,
+  };
+
+  // 1. Orphans, page by page through the listing.
+  let cursor: string | undefined;
+  do {
+    signal?.throwIfAborted();
+    const page = await deps.store.list(RECORDINGS_PREFIX, { cursor, limit: PAGE, signal });
+    cursor = page.nextCursor;
+    const old = page.items.filter((i) => now - i.lastModified.getTime() >= graceMs);
+    const ids = [...new Set(old.map((i) => recordingIdOfKey(i.key)).filter((id): id is string => id !== undefined))];
+    const rows = ids.length
+      ? ((await deps.db.knex('recordings').select('id', 'original_key', 'playback_key').whereIn('id', ids)) as Array<Pick<RecordingRow, 'id' | 'original_key' | 'playback_key'>>)
+      : [];
+    const owned = new Set(rows.flatMap((r) => objectKeysOf(r)));
+    const orphans = old.map((i) => i.key).filter((key) => !owned.has(key));
+    result.orphans.found += orphans.length;
+    if (orphans.length && !dryRun) {
+      const deleted = await deps.store.deleteMany(orphans, { signal });
+      result.orphans.deleted += deleted.deleted.length;
+      result.errors += deleted.failed.length;
+      for (const key of deleted.deleted) deps.logger.info({ key }, 'orphan object deleted');
+    }
+  } while (cursor);
+  options.progress?.(`orphans: ${result.orphans.found} found, ${result.orphans.deleted} deleted`);
+
+  // 2 + 3. Rows: missing objects and missing tags, in id order.
+  let afterId = '';
+  for (;;) {
+    signal?.throwIfAborted();
+    const rows = ((await deps.db
+      .knex('recordings')
+      .where('id', '>', afterId)
+      .andWhere('status', 'stored')
+      .andWhere('created_at', '<=', now - graceMs)
+      .orderBy('id', 'asc')
+      .limit(PAGE)) as RecordingRow[]).map(normalizeRow);
+    if (rows.length === 0) break;
+    afterId = rows[rows.length - 1]!.id;
+    await mapLimit(rows, CONCURRENCY, async (row) => {
+      const keys = objectKeysOf(row);
+      let missing = 0;
+      for (const key of keys) {
+        try {
+          const tags = await deps.store.getTags(key, { signal });
+          if (tags.retention === undefined) {
+            if (!dryRun) await deps.store.putTags(key, { ...recordingTags(deps.config.retention.tag, Number(row.expires_at)), ...tags }, { signal });
+            result.retagged += 1;
+          }
+        } catch (error) {
+          if (error instanceof ObjectNotFoundError) missing += 1;
+          else result.errors += 1;
+        }
+      }
+      if (missing === 0) return;
+      if (missing < keys.length) {
+        result.partlyMissing.push(row.id);
+        deps.logger.warn({ recordingId: row.id, missing }, 'recording is missing some of its objects');
+        return;
+      }
+      result.lifecycleExpired.found += 1;
+      if (dryRun) return;
+      try {
+        await deleteRecording({ deps, recordingId: row.id, reason: 'lifecycle_expired', actor: 'reconciler', now, signal });
+        result.lifecycleExpired.deleted.push(row.id);
+        deps.logger.info({ recordingId: row.id }, 'recording removed by the storage lifecycle: row deleted and logged');
+      } catch (error) {
+        if (!isAppError(error) || error.code !== 'not_found') result.errors += 1;
+      }
+    });
+    if (rows.length < PAGE) break;
+  }
+  options.progress?.(`rows: ${result.lifecycleExpired.found} lifecycle-expired, ${result.retagged} re-tagged`);
+
+  // 4. Stale multipart uploads (S3).
+  if (deps.config.store.kind === 's3') {
+    result.uploads = await abortStaleUploads(deps.config.store, { now, olderThanMs: options.staleUploadMs ?? 86_400_000, dryRun, signal });
+  }
+  return result;
+}
