@@ -56,7 +56,7 @@ const cursor = z
   });
 const encodeCursor = (n: number) => Buffer.from(String(n), 'utf8').toString('base64url');
 
-const deletionQuerySchema = z.strictObject({
+export const deletionQuerySchema = z.strictObject({
   from: instant.optional(),
   to: instant.optional(),
   reason: z.enum(DELETION_REASONS as [string, ...string[]], { message: `expects one of ${DELETION_REASONS.join(', ')}` }).optional(),
@@ -66,7 +66,7 @@ const deletionQuerySchema = z.strictObject({
 });
 
 const ACCESS_ACTIONS = ['play', 'download', 'export', 'view', 'hold', 'release', 'erase', 'search'] as const;
-const accessQuerySchema = z.strictObject({
+export const accessQuerySchema = z.strictObject({
   from: instant.optional(),
   to: instant.optional(),
   recordingId: z.string().regex(/^[0-9A-Za-z]{1,26}$/, 'expects a recording id').optional(),

@@ -10,11 +10,14 @@
 import type { Router } from 'express';
 import { z } from 'zod';
 import type { AppDeps } from '../deps.js';
+import { accessQuerySchema, deletionQuerySchema } from '../audit/audit-routes.js';
+import { ingestFieldsSchema } from '../ingest/ingest-routes.js';
 import { listQuerySchema, noteSchema as noteBodySchema } from '../playback/playback-routes.js';
 import { buildOpenApiDocument, createOpenApiRouter } from './openapi.js';
 import type { OperationSpec, ResponseSpec } from './openapi.js';
 import {
   accessEntrySchema,
+  checkpointListSchema,
   deletionEntrySchema,
   healthSchema,
   noteSchema,
@@ -22,6 +25,7 @@ import {
   recordingPageSchema,
   recordingSchema,
   sessionUserSchema,
+  verifyResultSchema,
   waveformSchema,
 } from './openapi-schemas.js';
 
@@ -30,15 +34,9 @@ export const SESSION_COOKIE_NAME = 'callrec_session';
 
 // Provisional schemas of routes still being written (replaced by the handlers' own exports as they land).
 const phoneParam = z.string().min(1).max(64).describe('E.164 (+31…) or national form in CALLREC_PHONE_REGION');
-const ingestFormSchema = z.object({
-  callId: z.string().min(1).max(128),
-  startedAt: z.string().describe('ISO 8601 date-time'),
-  agentId: z.string().max(128).optional(),
-  queue: z.string().max(128).optional(),
-  direction: z.enum(['inbound', 'outbound']).optional(),
-  callerNumber: z.string().max(32).optional().describe('E.164'),
-  calleeNumber: z.string().max(32).optional().describe('E.164'),
-  audio: z.string().meta({ format: 'binary', contentMediaType: 'application/octet-stream' }),
+/** The upload hook's multipart form: the handler's own text-field schema plus the file part. */
+const ingestFormSchema = ingestFieldsSchema.extend({
+  audio: z.string().meta({ format: 'binary', contentMediaType: 'application/octet-stream', description: 'The recording (WAV, MP3, Opus, …); last part' }),
 });
 const subjectQuerySchema = z.object({
   phone: phoneParam,
@@ -50,25 +48,6 @@ const erasureBodySchema = z.object({ reason: z.literal('erasure_request'), refer
 const holdBodySchema = z.object({ reason: z.string().min(1).max(500) });
 const releaseBodySchema = z.object({ reason: z.string().min(1).max(500).optional() });
 const erasureResultSchema = z.object({}).loose();
-const deletionQuerySchema = z.object({
-  from: z.string().optional(),
-  to: z.string().optional(),
-  reason: z.enum(['retention_expired', 'erasure_request', 'lifecycle_expired']).optional(),
-  recordingId: z.string().optional(),
-  cursor: z.string().optional(),
-  limit: z.string().optional(),
-});
-const verifyResultSchema = z.object({ ok: z.boolean(), count: z.number().int(), headHash: z.string().nullable(), firstInvalidSeq: z.number().int().nullable() }).loose();
-const accessQuerySchema = z.object({
-  from: z.string().optional(),
-  to: z.string().optional(),
-  recordingId: z.string().optional(),
-  user: z.string().optional(),
-  action: z.enum(['play', 'download', 'export', 'view', 'hold', 'release', 'erase', 'search']).optional(),
-  cursor: z.string().optional(),
-  limit: z.string().optional(),
-});
-
 const json = (schema: z.ZodType, description: string): ResponseSpec => ({ description, content: { 'application/json': { schema } } });
 const ID_PARAM = { id: { description: 'Recording id (ULID)', schema: { type: 'string', minLength: 1, maxLength: 64 } } };
 
@@ -403,7 +382,7 @@ function operationsCore(): OperationSpec[] {
       query: deletionQuerySchema,
       responses: {
         '200': {
-          description: 'One page of entries',
+          description: 'One page of entries (JSON), or with `Accept: text/csv` and no `limit` every matching entry as CSV',
           content: {
             'application/json': { schema: z.object({ items: z.array(deletionEntrySchema), nextCursor: z.string().nullable() }) },
             'text/csv': { schema: { type: 'string' } },
@@ -419,8 +398,8 @@ function operationsCore(): OperationSpec[] {
       summary: 'Recompute the hash chain and check it against the signed checkpoints',
       tags: ['audit'],
       access: ['auditor', 'admin'],
-      responses: { '200': json(verifyResultSchema, 'The verdict (ok false names the first invalid entry)') },
-      problems: { ...AUTH_PROBLEMS, ...SERVER_PROBLEMS },
+      responses: { '200': json(verifyResultSchema, 'The verdict (ok false names the first invalid entry and the problem)') },
+      problems: { '400': 'invalid_query (no parameters are accepted)', ...AUTH_PROBLEMS, ...SERVER_PROBLEMS },
     },
     {
       method: 'get',
@@ -430,24 +409,9 @@ function operationsCore(): OperationSpec[] {
       tags: ['audit'],
       access: ['auditor', 'admin'],
       responses: {
-        '200': json(
-          z.object({
-            publicKey: z.string().describe('SPKI PEM of the Ed25519 public key'),
-            keyId: z.string().describe('sha256 hex of the public key (SPKI DER)'),
-            items: z.array(
-              z.object({
-                size: z.number().int(),
-                headHash: z.string(),
-                at: z.string(),
-                signature: z.string().describe('base64 Ed25519 signature over the canonical JSON {at, headHash, size}'),
-                keyId: z.string(),
-              }),
-            ),
-          }),
-          'Every checkpoint, smallest size first',
-        ),
+        '200': json(checkpointListSchema, 'Every checkpoint, smallest size first, and the public key'),
       },
-      problems: { ...AUTH_PROBLEMS, ...SERVER_PROBLEMS },
+      problems: { '400': 'invalid_query (no parameters are accepted)', ...AUTH_PROBLEMS, ...SERVER_PROBLEMS },
     },
     {
       method: 'get',
@@ -457,7 +421,15 @@ function operationsCore(): OperationSpec[] {
       tags: ['audit'],
       access: ['auditor', 'admin'],
       query: accessQuerySchema,
-      responses: { '200': json(z.object({ items: z.array(accessEntrySchema), nextCursor: z.string().nullable() }), 'One page of entries') },
+      responses: {
+        '200': {
+          description: 'One page of entries (JSON), or with `Accept: text/csv` and no `limit` every matching entry as CSV',
+          content: {
+            'application/json': { schema: z.object({ items: z.array(accessEntrySchema), nextCursor: z.string().nullable() }) },
+            'text/csv': { schema: { type: 'string' } },
+          },
+        },
+      },
       problems: { '400': 'invalid_query (with fields)', ...AUTH_PROBLEMS, ...SERVER_PROBLEMS },
     },
   ];

@@ -7,7 +7,9 @@
  */
 import { z } from 'zod';
 import { ROLES } from '../auth/principal.js';
+import type { Checkpoint } from '../audit/checkpoints.js';
 import type { DeletedObject, DeletionEntry } from '../audit/deletion-log.js';
+import type { VerifyResult } from '../audit/verify.js';
 import type { AccessAction, AccessEntry } from '../db/access-log.js';
 import type { Note } from '../db/notes.js';
 import type { Recording } from '../db/recordings.js';
@@ -104,6 +106,31 @@ export const accessEntrySchema = z.object({
 });
 const _access: SameShape<z.output<typeof accessEntrySchema>, AccessEntry> = true;
 
+export const verifyResultSchema = z.object({
+  ok: z.boolean(),
+  count: z.number().int().min(0).describe('Entries checked'),
+  headHash: z.string().describe('hash of the last entry (64 zeros for an empty log)'),
+  firstInvalidSeq: nullable(z.number().int()),
+  problem: nullable(z.enum(['gap', 'prev_hash', 'hash', 'time', 'checkpoint_mismatch', 'checkpoint_signature', 'truncated'])),
+  checkpoints: z.object({ count: z.number().int().min(0), verified: z.number().int().min(0) }),
+});
+const _verify: SameShape<z.output<typeof verifyResultSchema>, VerifyResult> = true;
+
+const checkpointSchema = z.object({
+  size: z.number().int().min(0),
+  headHash: z.string(),
+  at: isoDateTime,
+  signature: z.string().describe('base64 Ed25519 signature over the canonical JSON {at, headHash, size}'),
+  keyId: z.string(),
+});
+const _checkpoint: SameShape<z.output<typeof checkpointSchema>, Checkpoint> = true;
+
+export const checkpointListSchema = z.object({
+  publicKey: z.string().describe('SPKI PEM of the Ed25519 public key'),
+  keyId: z.string().describe('sha256 hex of the public key (SPKI DER)'),
+  items: z.array(checkpointSchema),
+});
+
 export const sessionUserSchema = z.object({
   username: z.string(),
   role: z.enum(ROLES),
@@ -117,4 +144,4 @@ export const readinessSchema = z.object({
 });
 
 /** Keeps the compile-time checks referenced (they exist for their types only). */
-export const SHAPE_CHECKS = [_recording, _note, _waveform, _deletedObject, _deletion, _actions, _access] as const;
+export const SHAPE_CHECKS = [_recording, _note, _waveform, _deletedObject, _deletion, _actions, _access, _verify, _checkpoint] as const;
