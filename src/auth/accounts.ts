@@ -14,7 +14,7 @@ import { findApiTokensByIdOrName, insertApiToken, revokeApiToken } from '../db/a
 import type { ApiToken } from '../db/api-tokens.js';
 import { isUniqueViolation } from '../db/recordings.js';
 import { deleteUserSessions } from '../db/sessions.js';
-import { findUserByUsername, insertUser, setUserDisabled } from '../db/users.js';
+import { findUserByUsername, insertUser, setUserDisabled, setUserPasswordHash } from '../db/users.js';
 import type { User } from '../db/users.js';
 import { errors } from '../errors.js';
 import { generatePassword, hashPassword } from './passwords.js';
@@ -106,6 +106,19 @@ export async function setDisabled(deps: AccountDeps, username: string, disabled:
     await setUserDisabled(trx, username, disabled);
     if (disabled) await deleteUserSessions(trx, user.id);
     return { ...user, disabled };
+  });
+}
+
+/** Gives a user a new generated password (returned once) and ends every session of theirs. Missing user → `not_found`. */
+export async function resetPassword(deps: AccountDeps, username: string, options: { scrypt?: ScryptParams } = {}): Promise<{ user: User; password: string }> {
+  const password = generatePassword();
+  const passwordHash = await hashPassword(password, options.scrypt);
+  return deps.db.knex.transaction(async (trx) => {
+    const user = await findUserByUsername(trx, username);
+    if (!user) throw errors.notFound('User');
+    await setUserPasswordHash(trx, username, passwordHash);
+    await deleteUserSessions(trx, user.id);
+    return { user, password };
   });
 }
 

@@ -4,10 +4,11 @@
  * - `user add <name> --role trainer|auditor|privacy|admin [--queues a,b]` prints
  *   ONLY the generated password on stdout (shown once; only its scrypt hash is stored).
  * - `user disable <name>` / `user enable <name>`: idempotent; disabling also ends the user's sessions.
+ * - `user reset-password <name>` prints ONLY the new generated password and ends the user's sessions.
  * - `user list`: one JSON object per line, never a password hash.
  * Errors go to stderr with exit code 1 (2 for usage errors).
  */
-import { createUser, parseQueueList, setDisabled } from '../auth/accounts.js';
+import { createUser, parseQueueList, resetPassword, setDisabled } from '../auth/accounts.js';
 import { ROLES } from '../auth/principal.js';
 import { listUsers } from '../db/users.js';
 import type { User } from '../db/users.js';
@@ -19,6 +20,7 @@ const USAGE = [
   'usage: callrec user add <name> --role trainer|auditor|privacy|admin [--queues a,b]',
   '       callrec user disable <name>',
   '       callrec user enable <name>',
+  '       callrec user reset-password <name>',
   '       callrec user list',
 ].join('\n');
 
@@ -52,7 +54,7 @@ export async function runCliAction(ctx: CliContext, usage: string, action: () =>
 }
 
 export const userCommand: CliCommand = {
-  summary: 'manage users: add <name> --role … [--queues a,b] | disable <name> | enable <name> | list',
+  summary: 'manage users: add <name> --role … [--queues a,b] | disable | enable | reset-password <name> | list',
   run(args, ctx) {
     return runCliAction(ctx, USAGE, async () => {
       const [sub, ...rest] = args;
@@ -82,6 +84,17 @@ export const userCommand: CliCommand = {
           }
           const user = await setDisabled(ctx, positionals[0]!, sub === 'disable');
           ctx.err(`user ${user.username} ${sub}d`);
+          return 0;
+        }
+        case 'reset-password': {
+          const { positionals } = parseCommandArgs(rest, {});
+          if (positionals.length !== 1) {
+            ctx.err(USAGE);
+            return 2;
+          }
+          const { user, password } = await resetPassword(ctx, positionals[0]!);
+          ctx.out(password);
+          ctx.err(`new password for ${user.username} (shown only once); their sessions were ended`);
           return 0;
         }
         case 'list': {

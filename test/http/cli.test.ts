@@ -91,6 +91,21 @@ for (const backend of dbBackends) {
       expect((await userRow('taken'))!.role).to.equal('trainer');
     });
 
+    it('when a password is reset, then stdout is only the new password, the old one stops verifying and sessions end', async () => {
+      const { user, password } = await createTestUser(testDb.db);
+      await testDb.db.knex('sessions').insert({ id_hash: 'b'.repeat(64), user_id: user.id, created_at: 1, last_seen_at: 1, expires_at: 4102444800000 });
+      const run = await cli('user', 'reset-password', user.username);
+      expect(run.code).to.equal(0);
+      expect(run.stdout).to.match(/^[A-Za-z0-9_-]{20}\n$/);
+      const stored = await findUserCredentials(testDb.db.knex, user.username);
+      expect(await verifyPassword(run.stdout.trim(), stored!.passwordHash)).to.equal(true);
+      expect(await verifyPassword(password, stored!.passwordHash)).to.equal(false);
+      expect(await testDb.db.knex('sessions').where({ user_id: user.id }).select()).to.deep.equal([]);
+      const missing = await cli('user', 'reset-password', 'nobody-at-all');
+      expect(missing.code).to.equal(1);
+      expect(missing.stdout).to.equal('');
+    });
+
     it('when users are listed, then one JSON object per line per user, without any hash', async () => {
       const { user } = await createTestUser(testDb.db, { role: 'auditor' });
       const run = await cli('user', 'list');
