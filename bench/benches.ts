@@ -2,3 +2,5 @@
 import type { Bench } from './types.js';
 
 export const benches: Bench[] = [];
+import { ingestBench } from './ingest.js';
+benches.push(ingestBench);

@@ -1,0 +1,350 @@
+/**
+ * Ingest benchmark: 5-minute 8 kHz μ-law calls (generated) through the real
+ * upload hook, against the fs store and MinIO, at concurrency 1 and 4, beside a
+ * baseline measured in the same run on the same file: the ffmpeg transcode alone
+ * plus a raw write of the same bytes (PutObject on MinIO, a file copy for fs).
+ *
+ * Figures:
+ * - ingest wall time per call (mean latency) and calls/s, with the baseline and the ratio
+ *   ingest / baseline (target ≤ 1.15×: signature, parsing, hashing, peaks, tags, row and
+ *   the second object should cost little beside the encode and the upload);
+ * - the rendition's encode speed in × realtime per CPU core (ffmpeg's own utime+stime,
+ *   single thread), beside ffmpeg's default Opus settings (target ≥ 400× at ≤ 24 kbit/s);
+ * - the peak RSS (VmHWM) of a server process while it stores a 1 GB WAV
+ *   (93 min of 48 kHz stereo PCM: a real 201, not a refusal), target ≤ 150 MB.
+ */
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import { Readable } from 'node:stream';
+import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { encoderOptions, probeAudio, transcodeForPlayback } from '../src/audio/index.js';
+import { createApp } from '../src/app.js';
+import { systemClock } from '../src/clock.js';
+import { loadConfig } from '../src/config.js';
+import type { StoreConfig } from '../src/config.js';
+import { createDb } from '../src/db/db.js';
+import { createLogger } from '../src/logger.js';
+import { createMetrics } from '../src/metrics.js';
+import { createObjectStore } from '../src/storage/create-store.js';
+import { setupBucket } from '../src/storage/setup-bucket.js';
+import { audioFixture, wavHeader } from '../test/support/fixtures.js';
+import { TEST_SECRET, TEST_SOURCE, signedStreamUpload, signedUpload } from '../test/support/upload.js';
+import type { Bench, BenchContext, Figure } from './types.js';
+
+const CALL_SECONDS = 300;
+const CONCURRENCIES = [1, 4] as const;
+const CALLS: Record<number, number> = { 1: 4, 4: 8 };
+
+async function pool<T>(count: number, concurrency: number, work: (i: number) => Promise<T>): Promise<T[]> {
+  const results: T[] = new Array(count);
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < count) {
+        const i = next++;
+        results[i] = await work(i);
+      }
+    }),
+  );
+  return results;
+}
+
+async function timed<T>(fn: () => Promise<T>): Promise<number> {
+  const start = performance.now();
+  await fn();
+  return performance.now() - start;
+}
+
+/** ffmpeg's own CPU seconds (utime + stime, from -benchmark) for one single-threaded run. */
+function ffmpegCpuSeconds(args: string[]): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('ffmpeg', ['-hide_banner', '-nostdin', '-benchmark', '-threads', '1', ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+    child.on('close', (code) => {
+      const m = /utime=([\d.]+)s stime=([\d.]+)s/.exec(stderr);
+      if (code !== 0 || !m) reject(new Error(`ffmpeg failed: ${stderr.slice(-500)}`));
+      else resolve(Number(m[1]) + Number(m[2]));
+    });
+  });
+}
+
+interface Target {
+  name: 'fs' | 'minio';
+  storeConfig: StoreConfig;
+  rawPut: (file: string, key: string) => Promise<void>;
+  close: () => void;
+}
+
+function targets(ctx: BenchContext): Target[] {
+  const list: Target[] = [];
+  const fsRoot = path.join(ctx.tmpDir, 'fs-objects');
+  const rawDir = path.join(ctx.tmpDir, 'raw-copies');
+  fs.mkdirSync(rawDir, { recursive: true });
+  list.push({
+    name: 'fs',
+    storeConfig: { kind: 'fs', root: fsRoot },
+    rawPut: async (file, key) => {
+      await fs.promises.copyFile(file, path.join(rawDir, key.replace(/\//g, '_')));
+    },
+    close: () => undefined,
+  });
+  const endpoint = ctx.env.CALLREC_TEST_S3_ENDPOINT;
+  if (endpoint) {
+    const bucket = `callrec-bench-${Date.now().toString(36)}`;
+    const s3Config: Extract<StoreConfig, { kind: 's3' }> = {
+      kind: 's3',
+      endpoint,
+      bucket,
+      region: 'us-east-1',
+      accessKeyId: ctx.env.CALLREC_TEST_S3_ACCESS_KEY_ID,
+      secretAccessKey: ctx.env.CALLREC_TEST_S3_SECRET_ACCESS_KEY,
+      forcePathStyle: true,
+      versionedBucket: 'refuse',
+    };
+    const client = new S3Client({
+      endpoint,
+      region: 'us-east-1',
+      forcePathStyle: true,
+      credentials: { accessKeyId: s3Config.accessKeyId!, secretAccessKey: s3Config.secretAccessKey! },
+    });
+    list.push({
+      name: 'minio',
+      storeConfig: s3Config,
+      rawPut: async (file, key) => {
+        const { size } = await fs.promises.stat(file);
+        await client.send(
+          new PutObjectCommand({ Bucket: bucket, Key: `raw/${key}`, Body: fs.createReadStream(file), ContentLength: size, ContentType: 'audio/wav', Tagging: 'retention=30d' }),
+        );
+      },
+      close: () => client.destroy(),
+    });
+  }
+  return list;
+}
+
+async function ingestFigures(ctx: BenchContext, call: string, target: Target, concurrency: number): Promise<Figure[]> {
+  const dataDir = fs.mkdtempSync(path.join(ctx.tmpDir, `data-${target.name}-${concurrency}-`));
+  const config = loadConfig({
+    CALLREC_DATA_DIR: dataDir,
+    CALLREC_INGEST_SOURCES: `${TEST_SOURCE}:${TEST_SECRET}`,
+    CALLREC_TRANSCODE_CONCURRENCY: String(concurrency),
+    CALLREC_LOG_LEVEL: 'warn',
+  });
+  if (target.storeConfig.kind === 's3') await setupBucket(target.storeConfig, { retentionDays: 30 });
+  const db = createDb(config.db);
+  await db.migrate();
+  const store = await createObjectStore(target.storeConfig);
+  const server: Server = createApp({ config, db, store, logger: createLogger({ level: 'warn' }), clock: systemClock, metrics: createMetrics() }).listen(0, '127.0.0.1');
+  await new Promise<void>((resolve) => server.once('listening', resolve));
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const audio = await fs.promises.readFile(call);
+  const source = await probeAudio(call, { timeoutMs: 60_000 });
+  const count = CALLS[concurrency]!;
+  const label = `${target.name}, c=${concurrency}`;
+  try {
+    // warm-up (also the first bucket/table touch)
+    await signedUpload({ url, fields: { callId: `warm-${concurrency}`, startedAt: new Date(Date.now() - 60_000).toISOString() }, audio });
+
+    ctx.progress(`ingest ${label}`);
+    const ingestStart = performance.now();
+    const ingestTimes = await pool(count, concurrency, (i) =>
+      timed(async () => {
+        const res = await signedUpload({ url, fields: { callId: `bench-${concurrency}-${i}`, startedAt: new Date(Date.now() - 60_000).toISOString() }, audio });
+        if (res.status !== 201) throw new Error(`ingest answered ${res.status}: ${res.text.slice(0, 200)}`);
+      }),
+    );
+    const ingestWall = performance.now() - ingestStart;
+
+    ctx.progress(`baseline ${label}`);
+    const outDir = fs.mkdtempSync(path.join(ctx.tmpDir, 'baseline-'));
+    const baseStart = performance.now();
+    const baseTimes = await pool(count, concurrency, (i) =>
+      timed(async () => {
+        const out = path.join(outDir, `${i}.ogg`);
+        await transcodeForPlayback(call, out, { format: 'opus', source, timeoutMs: 600_000 });
+        await target.rawPut(call, `bench-${concurrency}-${i}/original.wav`);
+      }),
+    );
+    const baseWall = performance.now() - baseStart;
+    fs.rmSync(outDir, { recursive: true, force: true });
+
+    const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+    const perCall = mean(ingestTimes);
+    const basePerCall = mean(baseTimes);
+    const rate = count / (ingestWall / 1000);
+    const baseRate = count / (baseWall / 1000);
+    return [
+      {
+        name: `ingest wall per 5-min call (${label})`,
+        value: Math.round(perCall),
+        unit: 'ms',
+        baseline: { name: 'ffmpeg transcode alone + raw put', value: Math.round(basePerCall) },
+        ratio: perCall / basePerCall,
+        target: '≤ 1.15×',
+        met: perCall / basePerCall <= 1.15,
+        note: `${count} calls`,
+      },
+      {
+        name: `ingest throughput (${label})`,
+        value: Math.round(rate * 100) / 100,
+        unit: 'calls/s',
+        baseline: { name: 'ffmpeg transcode alone + raw put', value: Math.round(baseRate * 100) / 100 },
+        ratio: baseRate / rate,
+        target: '≤ 1.15× (baseline/ingest)',
+        met: baseRate / rate <= 1.15,
+        note: 'ratio is baseline calls/s ÷ ingest calls/s (time ratio)',
+      },
+    ];
+  } finally {
+    server.closeAllConnections();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    await store.close();
+    await db.close();
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+async function encodeFigure(ctx: BenchContext, call: string): Promise<Figure> {
+  ctx.progress('encode speed');
+  const out = path.join(ctx.tmpDir, 'encode.ogg');
+  const ours = ['-y', '-i', call, ...encoderOptions('opus', { sampleRate: 8000, channels: 1 }), out];
+  const cpu = await bestOf(3, () => ffmpegCpuSeconds(ours));
+  const kbps = ((await fs.promises.stat(out)).size * 8) / CALL_SECONDS / 1000;
+  const defaults = await bestOf(2, () => ffmpegCpuSeconds(['-y', '-i', call, '-c:a', 'libopus', '-f', 'ogg', path.join(ctx.tmpDir, 'default.ogg')]));
+  const speed = CALL_SECONDS / cpu;
+  const defaultSpeed = CALL_SECONDS / defaults;
+  return {
+    name: 'Opus rendition encode (8 kHz μ-law in)',
+    value: Math.round(speed),
+    unit: '× realtime per core',
+    baseline: { name: 'ffmpeg default libopus settings', value: Math.round(defaultSpeed) },
+    ratio: speed / defaultSpeed,
+    target: '≥ 400× at ≤ 24 kbit/s',
+    met: speed >= 400 && kbps <= 24,
+    note: `${kbps.toFixed(1)} kbit/s; decode included; ffmpeg -benchmark utime+stime, 1 thread, best of 3`,
+  };
+}
+
+async function bestOf(n: number, run: () => Promise<number>): Promise<number> {
+  let best = Number.POSITIVE_INFINITY;
+  for (let i = 0; i < n; i++) best = Math.min(best, await run());
+  return best;
+}
+
+async function bigUploadFigure(ctx: BenchContext): Promise<Figure> {
+  ctx.progress('1 GB upload: starting a server process');
+  const dataDir = fs.mkdtempSync(path.join(ctx.tmpDir, 'big-'));
+  const child = spawn('npx', ['tsx', path.join(import.meta.dirname, 'ingest-server.ts')], {
+    env: {
+      PATH: process.env.PATH,
+      CALLREC_DATA_DIR: dataDir,
+      CALLREC_INGEST_SOURCES: `${TEST_SOURCE}:${TEST_SECRET}`,
+      CALLREC_LOG_LEVEL: 'warn',
+    },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  try {
+    const port = await new Promise<number>((resolve, reject) => {
+      let out = '';
+      child.stdout!.on('data', (c: Buffer) => {
+        out += c.toString();
+        const m = /port=(\d+)/.exec(out);
+        if (m) resolve(Number(m[1]));
+      });
+      child.on('exit', (code) => reject(new Error(`server exited ${code}`)));
+    });
+    // The server is the node process under npx/tsx: find it as the process listening.
+    const serverPid = await findListeningPid(child.pid!, port);
+    // 1 GB of 48 kHz stereo 16-bit PCM = 93 min of (silent) call, under the 4 h maximum.
+    const rate = 48_000;
+    const total = 1024 ** 3;
+    const dataBytes = total - 44 - ((total - 44) % 4);
+    const chunk = Buffer.alloc(1024 * 1024);
+    const audio = () =>
+      Readable.from(
+        (function* () {
+          yield wavHeader({ dataBytes, sampleRate: rate, channels: 2, format: 'pcm16' });
+          for (let left = dataBytes; left > 0; left -= chunk.length) yield left >= chunk.length ? chunk : chunk.subarray(0, left);
+        })(),
+      );
+    ctx.progress('1 GB upload: streaming 93 min of stereo PCM');
+    const start = performance.now();
+    const res = await signedStreamUpload({
+      url: `http://127.0.0.1:${port}`,
+      fields: { callId: 'bench-1gb', startedAt: new Date(Date.now() - 60_000).toISOString() },
+      audio,
+      audioBytes: 44 + dataBytes,
+    });
+    const seconds = (performance.now() - start) / 1000;
+    if (res.status !== 201) throw new Error(`1 GB upload answered ${res.status}: ${res.text.slice(0, 200)}`);
+    const status = await fs.promises.readFile(`/proc/${serverPid}/status`, 'utf8');
+    const hwmKb = Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1] ?? Number.NaN);
+    const mb = hwmKb / 1024;
+    return {
+      name: 'peak RSS of the server during a 1 GB upload',
+      value: Math.round(mb),
+      unit: 'MB',
+      target: '≤ 150 MB',
+      met: mb <= 150,
+      note: `VmHWM of the server process (whole life, includes startup); stored (201) in ${seconds.toFixed(0)} s, fs store`,
+    };
+  } finally {
+    child.kill('SIGTERM');
+    await new Promise((r) => setTimeout(r, 500));
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+/** The pid, among `root` and its descendants, that has a socket listening on `port`. */
+async function findListeningPid(root: number, port: number): Promise<number> {
+  const hexPort = port.toString(16).toUpperCase().padStart(4, '0');
+  const tcp = await fs.promises.readFile('/proc/net/tcp', 'utf8');
+  const inode = tcp
+    .split('\n')
+    .map((l) => l.trim().split(/\s+/))
+    .find((cols) => cols[1]?.endsWith(`:${hexPort}`) && cols[3] === '0A')?.[9];
+  const pids = [root];
+  for (let i = 0; i < pids.length; i++) {
+    const children = await fs.promises.readFile(`/proc/${pids[i]}/task/${pids[i]}/children`, 'utf8').catch(() => '');
+    pids.push(...children.split(/\s+/).filter(Boolean).map(Number));
+  }
+  for (const pid of pids) {
+    const fds = await fs.promises.readdir(`/proc/${pid}/fd`).catch(() => [] as string[]);
+    for (const fd of fds) {
+      const link = await fs.promises.readlink(`/proc/${pid}/fd/${fd}`).catch(() => '');
+      if (inode && link === `socket:[${inode}]`) return pid;
+    }
+  }
+  return pids[pids.length - 1]!;
+}
+
+export const ingestBench: Bench = {
+  name: 'ingest',
+  async run(ctx) {
+    ctx.progress('generating a 5-minute μ-law call', 0);
+    const call = await audioFixture('ulaw-mono', { seconds: CALL_SECONDS });
+    const figures: Figure[] = [];
+    const list = targets(ctx);
+    try {
+      const steps = list.length * CONCURRENCIES.length + 2;
+      let step = 0;
+      for (const target of list) {
+        for (const concurrency of CONCURRENCIES) {
+          ctx.progress(`ingest ${target.name} c=${concurrency}`, step++ / steps);
+          figures.push(...(await ingestFigures(ctx, call, target, concurrency)));
+        }
+      }
+      ctx.progress('encode speed', step++ / steps);
+      figures.push(await encodeFigure(ctx, call));
+      ctx.progress('1 GB upload', step / steps);
+      figures.push(await bigUploadFigure(ctx));
+    } finally {
+      for (const target of list) target.close();
+    }
+    return figures;
+  },
+};
