@@ -65,5 +65,11 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
       registers,
     }),
     deletionLogLength: new Gauge({ name: 'callrec_deletion_log_entries', help: 'Entries in the deletion log', registers }),
+    logins: new Counter({
+      name: 'callrec_logins_total',
+      help: 'Sign-in attempts by outcome (success, invalid_credentials, rate_limited)',
+      labelNames: ['outcome'] as const,
+      registers,
+    }),
   };
 }

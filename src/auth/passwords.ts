@@ -62,13 +62,22 @@ export async function verifyPassword(password: string, stored: string): Promise<
 
 let dummyHash: Promise<string> | undefined;
 
+/** Computes the dummy hash ahead of the first unknown-user login, so that even the first one costs one scrypt like the rest. */
+export function prepareDummyHash(): void {
+  if (dummyHash) return;
+  dummyHash = hashPassword(randomBytes(16).toString('base64url'));
+  dummyHash.catch(() => {
+    dummyHash = undefined;
+  });
+}
+
 /**
  * Spends the same work as a real verification and returns false: used for
  * unknown or disabled users, so that timing does not tell which usernames exist.
  */
 export async function dummyVerify(password: string): Promise<false> {
-  dummyHash ??= hashPassword(randomBytes(16).toString('base64url'));
-  await verifyPassword(password, await dummyHash);
+  prepareDummyHash();
+  await verifyPassword(password, await dummyHash!);
   return false;
 }
 

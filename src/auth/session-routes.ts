@@ -14,12 +14,11 @@ import { z } from 'zod';
 import type { AppDeps } from '../deps.js';
 import { findUserCredentials } from '../db/users.js';
 import { errors } from '../errors.js';
-import { USERNAME_PATTERN } from './accounts.js';
+import { sha256Hex, USERNAME_PATTERN } from './accounts.js';
 import { originMatches } from './origin.js';
-import { dummyVerify, verifyPassword } from './passwords.js';
+import { dummyVerify, prepareDummyHash, verifyPassword } from './passwords.js';
 import { createFailureLimiter } from './rate-limit.js';
 import { clearSessionCookie, createSession, endSession, readSessionId, setSessionCookie } from './sessions.js';
-import { sha256Hex } from './accounts.js';
 
 export const LOGIN_LIMITS = {
   /** Failures per username within the window before 429. */
@@ -40,6 +39,7 @@ function clientIp(req: Request): string {
 
 export function createSessionRouter(deps: AppDeps): Router {
   const router = Router();
+  prepareDummyHash();
   const perUser = createFailureLimiter({ clock: deps.clock, maxFailures: LOGIN_LIMITS.perUser, windowMs: LOGIN_LIMITS.windowMs });
   const perIp = createFailureLimiter({ clock: deps.clock, maxFailures: LOGIN_LIMITS.perIp, windowMs: LOGIN_LIMITS.windowMs });
 
@@ -55,6 +55,7 @@ export function createSessionRouter(deps: AppDeps): Router {
     const log = { requestId: req.id, username: username.slice(0, 64), ip };
     const waitMs = Math.max(perUser.retryAfterMs(userKey), perIp.retryAfterMs(ip));
     if (waitMs > 0) {
+      deps.metrics.logins.inc({ outcome: 'rate_limited' });
       deps.logger.warn(log, 'login rate limited');
       throw errors.rateLimited(Math.ceil(waitMs / 1000));
     }
@@ -64,6 +65,7 @@ export function createSessionRouter(deps: AppDeps): Router {
     if (!credentials || !ok || credentials.user.disabled) {
       perUser.fail(userKey);
       perIp.fail(ip);
+      deps.metrics.logins.inc({ outcome: 'invalid_credentials' });
       deps.logger.warn({ ...log, reason: !credentials ? 'unknown_user' : !ok ? 'wrong_password' : 'disabled' }, 'login failed');
       throw errors.invalidCredentials();
     }
@@ -73,6 +75,7 @@ export function createSessionRouter(deps: AppDeps): Router {
     if (previous !== undefined) await endSession(deps, sha256Hex(previous));
     const sessionId = await createSession(deps, credentials.user.id);
     setSessionCookie(req, res, deps.config, sessionId);
+    deps.metrics.logins.inc({ outcome: 'success' });
     deps.logger.info({ ...log, role: credentials.user.role }, 'login succeeded');
     const { user } = credentials;
     res.status(200).json({ user: { username: user.username, role: user.role, queues: user.queues } });

@@ -191,6 +191,10 @@ for (const backend of dbBackends) {
       expect(limited.headers.getSetCookie()).to.deep.equal([]);
       clock.advance(LOGIN_LIMITS.windowMs);
       expect((await login(user.username, password)).status).to.equal(200);
+      const metrics = await (await fetch(`${app.url}/metrics`)).text();
+      expect(metrics).to.match(/callrec_logins_total\{outcome="invalid_credentials"\} 5\b/);
+      expect(metrics).to.match(/callrec_logins_total\{outcome="rate_limited"\} 1\b/);
+      expect(metrics).to.match(/callrec_logins_total\{outcome="success"\} 1\b/);
     });
 
     it('when one client IP fails across many usernames, then it is limited too', async () => {
