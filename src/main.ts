@@ -35,6 +35,12 @@ async function main(): Promise<void> {
 
   const db = createDb(config.db);
   await db.migrate();
+  if (config.store.kind === 's3') {
+    // Refuse to serve on a missing bucket, or on a versioned one under CALLREC_S3_VERSIONED=refuse,
+    // where a delete would only add a delete marker and erase nothing.
+    const { checkBucket } = await import('./storage/setup-bucket.js');
+    await checkBucket(config.store);
+  }
   const store = await createObjectStore(config.store, { logger });
   const deps: AppDeps = { config, db, store, logger, clock: systemClock, metrics: createMetrics({ defaultMetrics: true }) };
 
