@@ -1,0 +1,342 @@
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import { expect } from 'chai';
+import type { Clock } from '../../src/clock.js';
+import { createManualClock } from '../../src/clock.js';
+import { queryAccess } from '../../src/db/access-log.js';
+import { findRecordingById } from '../../src/db/recordings.js';
+import { PLAY_SESSION_MS } from '../../src/playback/listen-log.js';
+import type { TestDb, TestStore } from '../support/backends.js';
+import { dbBackends, storeBackends } from '../support/backends.js';
+import { startTestApp } from '../support/app.js';
+import type { TestApp } from '../support/app.js';
+import { audioFixture } from '../support/fixtures.js';
+import { createStoredRecording } from '../support/recordings.js';
+import type { StoredRecordingOverrides } from '../support/recordings.js';
+import { createTestUser } from '../support/users.js';
+
+const HOUR = 3_600_000;
+const DAY = 24 * HOUR;
+const NOW = Date.UTC(2026, 10, 20, 12, 0, 0);
+
+interface Harness {
+  app: TestApp;
+  testDb: TestDb;
+  testStore: TestStore;
+  clock: ReturnType<typeof createManualClock>;
+  auth(token: string): Record<string, string>;
+  record(overrides?: StoredRecordingOverrides): ReturnType<typeof createStoredRecording>;
+  close(): Promise<void>;
+}
+
+async function harness(db: (typeof dbBackends)[number], store: (typeof storeBackends)[number]): Promise<Harness> {
+  const testDb = await db.create();
+  const testStore = await store.create();
+  const clock = createManualClock(NOW);
+  const app = await startTestApp({ db: testDb.db, store: testStore.store, clock: clock as Clock });
+  return {
+    app,
+    testDb,
+    testStore,
+    clock,
+    auth: (token) => ({ authorization: `Bearer ${token}` }),
+    record: (overrides = {}) =>
+      createStoredRecording({ db: testDb.db, store: testStore.store, overrides: { started_at: NOW - DAY, ...overrides } }),
+    async close() {
+      await app.close();
+      await testStore.dispose();
+      await testDb.dispose();
+    },
+  };
+}
+
+const sqlite = dbBackends.find((b) => b.name === 'sqlite')!;
+const fsStore = storeBackends.find((b) => b.name === 'fs')!;
+
+for (const storeBackend of storeBackends) {
+  describe(`playback audio ranges (${storeBackend.name} store)`, function () {
+    let h: Harness;
+    let token: string;
+    let body: Buffer;
+    let id: string;
+    let url: string;
+    const SIZE = 2000;
+
+    before(async () => {
+      h = await harness(sqlite, storeBackend);
+      token = (await createTestUser(h.testDb.db, { role: 'trainer' })).token;
+      body = randomBytes(SIZE);
+      const rec = await h.record({ playbackBody: body });
+      id = rec.row.id;
+      url = `${h.app.url}/v1/recordings/${id}/audio`;
+    });
+    after(async () => h?.close());
+
+    const get = (headers: Record<string, string> = {}) => fetch(url, { headers: { ...h.auth(token), ...headers } });
+
+    const cases: Array<{ range: string | undefined; status: number; served?: [number, number] }> = [
+      { range: undefined, status: 200 },
+      { range: 'bytes=0-0', status: 206, served: [0, 0] },
+      { range: 'bytes=-500', status: 206, served: [1500, 1999] },
+      { range: 'bytes=500-', status: 206, served: [500, 1999] },
+      { range: 'bytes=100-199', status: 206, served: [100, 199] },
+      { range: 'bytes=1990-5000', status: 206, served: [1990, 1999] },
+      { range: 'bytes=-5000', status: 206, served: [0, 1999] },
+      { range: 'bytes=-0', status: 416 },
+      { range: 'bytes=2000-', status: 416 },
+      { range: 'bytes=9000-9100', status: 416 },
+      { range: 'bytes=10-5', status: 200 },
+      { range: 'bytes=0-1,2-3', status: 200 },
+      { range: 'garbage', status: 200 },
+      { range: 'bytes=abc', status: 200 },
+    ];
+    for (const c of cases) {
+      it(`when Range is ${c.range ?? '(absent)'}, then the answer is ${c.status}${c.served ? ` with bytes ${c.served[0]}-${c.served[1]}` : ''}`, async () => {
+        const res = await get(c.range ? { range: c.range } : {});
+        const got = Buffer.from(await res.arrayBuffer());
+        expect(res.status).to.equal(c.status);
+        if (c.status === 416) {
+          expect(res.headers.get('content-range')).to.equal(`bytes */${SIZE}`);
+          expect(res.headers.get('content-type')).to.match(/^application\/problem\+json/);
+          expect(JSON.parse(got.toString('utf8')).code).to.equal('range_not_satisfiable');
+          return;
+        }
+        expect(res.headers.get('accept-ranges')).to.equal('bytes');
+        expect(res.headers.get('cache-control')).to.equal('private, no-store');
+        expect(res.headers.get('etag')).to.match(/^"[0-9a-f]{64}"$/);
+        expect(res.headers.get('content-type')).to.equal('audio/ogg');
+        expect(res.headers.get('content-disposition')).to.equal(`inline; filename="recording-${id}.opus"`);
+        if (c.served) {
+          const [start, end] = c.served;
+          expect(res.headers.get('content-range')).to.equal(`bytes ${start}-${end}/${SIZE}`);
+          expect(res.headers.get('content-length')).to.equal(String(end - start + 1));
+          expect(got.equals(body.subarray(start, end + 1))).to.equal(true);
+        } else {
+          expect(res.headers.get('content-range')).to.equal(null);
+          expect(got.equals(body)).to.equal(true);
+        }
+      });
+    }
+
+    it('when If-Range carries the current ETag, then the range is served; when it is stale, then the whole object is', async () => {
+      const etag = (await get()).headers.get('etag')!;
+      const fresh = await get({ range: 'bytes=0-9', 'if-range': etag });
+      await fresh.arrayBuffer();
+      expect(fresh.status).to.equal(206);
+      const stale = await get({ range: 'bytes=0-9', 'if-range': '"0000"' });
+      expect(Buffer.from(await stale.arrayBuffer()).equals(body)).to.equal(true);
+      expect(stale.status).to.equal(200);
+    });
+  });
+}
+
+describe('playback audio: access log, downloads, disconnects (sqlite, fs)', function () {
+  let h: Harness;
+  beforeEach(async () => {
+    h = await harness(sqlite, fsStore);
+  });
+  afterEach(async () => h?.close());
+
+  it('when a trainer issues many range requests, then exactly one play is logged until the listening session lapses', async () => {
+    const { token, user } = await createTestUser(h.testDb.db, { role: 'trainer' });
+    const rec = await h.record({ playbackBody: randomBytes(5000) });
+    const url = `${h.app.url}/v1/recordings/${rec.row.id}/audio`;
+    for (const range of ['bytes=0-', 'bytes=1000-', 'bytes=4000-4999', 'bytes=0-']) {
+      const res = await fetch(url, { headers: { ...h.auth(token), range } });
+      await res.arrayBuffer();
+      expect(res.status).to.equal(206);
+    }
+    const plays = () => queryAccess(h.testDb.db.knex, { recordingId: rec.row.id, action: 'play', limit: 100 });
+    expect((await plays()).map((e) => e.username)).to.deep.equal([user.username]);
+    h.clock.advance(PLAY_SESSION_MS + 1);
+    await (await fetch(url, { headers: { ...h.auth(token), range: 'bytes=2000-' } })).arrayBuffer();
+    expect(await plays()).to.have.length(2);
+  });
+
+  it('when the query asks for a download, then it is an attachment and a download is logged', async () => {
+    const { token } = await createTestUser(h.testDb.db, { role: 'admin' });
+    const rec = await h.record();
+    const res = await fetch(`${h.app.url}/v1/recordings/${rec.row.id}/audio?download=1`, { headers: h.auth(token) });
+    await res.arrayBuffer();
+    expect(res.status).to.equal(200);
+    expect(res.headers.get('content-disposition')).to.equal(`attachment; filename="recording-${rec.row.id}.opus"`);
+    const entries = await queryAccess(h.testDb.db.knex, { recordingId: rec.row.id, limit: 10 });
+    expect(entries.map((e) => e.action)).to.deep.equal(['download']);
+  });
+
+  it('when the range is unsatisfiable, then no play is logged', async () => {
+    const { token } = await createTestUser(h.testDb.db, { role: 'trainer' });
+    const rec = await h.record();
+    const res = await fetch(`${h.app.url}/v1/recordings/${rec.row.id}/audio`, { headers: { ...h.auth(token), range: 'bytes=999999-' } });
+    await res.arrayBuffer();
+    expect(res.status).to.equal(416);
+    expect(await queryAccess(h.testDb.db.knex, { recordingId: rec.row.id, limit: 10 })).to.deep.equal([]);
+  });
+
+  it('when the client disconnects mid-stream, then the server aborts the read and keeps serving', async () => {
+    const { token } = await createTestUser(h.testDb.db, { role: 'trainer' });
+    const big = randomBytes(8 * 1024 * 1024);
+    const rec = await h.record({ playbackBody: big });
+    const controller = new AbortController();
+    const res = await fetch(`${h.app.url}/v1/recordings/${rec.row.id}/audio`, { headers: h.auth(token), signal: controller.signal });
+    const reader = res.body!.getReader();
+    await reader.read();
+    controller.abort();
+    await reader.cancel().catch(() => undefined);
+    // The next request is answered normally and nothing was logged as a failure.
+    const again = await fetch(`${h.app.url}/v1/recordings/${rec.row.id}/audio`, { headers: { ...h.auth(token), range: 'bytes=0-9' } });
+    expect(Buffer.from(await again.arrayBuffer()).equals(big.subarray(0, 10))).to.equal(true);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(h.app.logs.filter((l) => /playback stream failed|request failed/.test(l))).to.deep.equal([]);
+  });
+
+  it('when the playback object is missing behind the row, then the answer is 404 and the fault is logged', async () => {
+    const { token } = await createTestUser(h.testDb.db, { role: 'trainer' });
+    const rec = await h.record({ writeObjects: false });
+    const res = await fetch(`${h.app.url}/v1/recordings/${rec.row.id}/audio`, { headers: h.auth(token) });
+    expect(res.status).to.equal(404);
+    expect((await res.json()).code).to.equal('not_found');
+    expect(h.app.logs.some((l) => l.includes('playback object missing'))).to.equal(true);
+  });
+});
+
+for (const dbBackend of dbBackends) {
+  describe(`playback search, detail and notes (${dbBackend.name})`, function () {
+    let h: Harness;
+    before(async () => {
+      h = await harness(dbBackend, fsStore);
+    });
+    after(async () => h?.close());
+
+    it('when a trainer pages through filtered recordings, then the pages are disjoint, newest first, and filters apply', async () => {
+      const { token } = await createTestUser(h.testDb.db, { role: 'trainer' });
+      const queue = `q-${randomBytes(3).toString('hex')}`;
+      const made = [];
+      for (let i = 0; i < 5; i++) {
+        made.push(
+          (await h.record({ queue, started_at: NOW - (i + 1) * HOUR, agent_id: i % 2 ? 'agent-odd' : 'agent-even', duration_ms: 1000 * (i + 1) })).row,
+        );
+      }
+      await h.record({ queue, started_at: NOW - 2 * HOUR, direction: 'outbound' });
+      await h.record({ queue, started_at: NOW - 40 * DAY, expires_at: NOW - DAY });
+      const ids: string[] = [];
+      let cursor: string | null = null;
+      do {
+        const qs = new URLSearchParams({ queue, direction: 'inbound', limit: '2', ...(cursor ? { cursor } : {}) });
+        const res = await fetch(`${h.app.url}/v1/recordings?${qs}`, { headers: h.auth(token) });
+        expect(res.status).to.equal(200);
+        const page = (await res.json()) as { items: Array<{ id: string }>; nextCursor: string | null };
+        expect(page.items.length).to.be.at.most(2);
+        ids.push(...page.items.map((r) => r.id));
+        cursor = page.nextCursor;
+      } while (cursor);
+      expect(ids).to.deep.equal(made.map((r) => r.id));
+
+      const filtered = await fetch(
+        `${h.app.url}/v1/recordings?${new URLSearchParams({ queue, agentId: 'agent-odd', minDurationMs: '2000', maxDurationMs: '3000', from: new Date(NOW - 3 * HOUR).toISOString(), to: new Date(NOW).toISOString() })}`,
+        { headers: h.auth(token) },
+      );
+      expect(((await filtered.json()) as { items: Array<{ id: string }> }).items.map((r) => r.id)).to.deep.equal([made[1]!.id]);
+    });
+
+    it('when the query is malformed, then the answer is 400 invalid_query naming the field', async () => {
+      const { token } = await createTestUser(h.testDb.db, { role: 'trainer' });
+      for (const qs of ['limit=0', 'limit=abc', 'direction=sideways', 'from=yesterday', 'cursor=nonsense', 'color=red']) {
+        const res = await fetch(`${h.app.url}/v1/recordings?${qs}`, { headers: h.auth(token) });
+        const problem = await res.json();
+        expect(res.status, qs).to.equal(400);
+        expect(problem.code).to.equal('invalid_query');
+        expect(problem.fields).to.be.an('array').that.is.not.empty;
+      }
+    });
+
+    it('when a trainer reads a recording, then the numbers are masked and a view is logged; admin and privacy see them whole', async () => {
+      const rec = await h.record({ caller_number: '+31612345678', callee_number: '+31201234567' });
+      const trainer = await createTestUser(h.testDb.db, { role: 'trainer' });
+      const res = await fetch(`${h.app.url}/v1/recordings/${rec.row.id}`, { headers: h.auth(trainer.token) });
+      const body = await res.json();
+      expect(res.status).to.equal(200);
+      expect(body.callerNumber).to.equal('+31 6 •••• ••78');
+      expect(body.calleeNumber).to.equal('+31 2 •••• ••67');
+      const listed = await (await fetch(`${h.app.url}/v1/recordings?queue=${rec.row.queue}`, { headers: h.auth(trainer.token) })).json();
+      expect(JSON.stringify(listed)).not.to.contain('+31612345678');
+      for (const role of ['admin', 'privacy'] as const) {
+        const other = await createTestUser(h.testDb.db, { role });
+        const full = await (await fetch(`${h.app.url}/v1/recordings/${rec.row.id}`, { headers: h.auth(other.token) })).json();
+        expect(full.callerNumber).to.equal('+31612345678');
+      }
+      const views = await queryAccess(h.testDb.db.knex, { recordingId: rec.row.id, action: 'view', limit: 10 });
+      expect(views.map((v) => v.username)).to.include(trainer.user.username);
+    });
+
+    it('when a scoped trainer asks for a recording of another queue, then it is 404 and absent from the list', async () => {
+      const rec = await h.record({ queue: 'billing' });
+      const scoped = await createTestUser(h.testDb.db, { role: 'trainer', queues: ['sales'] });
+      for (const path of ['', '/audio', '/waveform', '/notes']) {
+        const res = await fetch(`${h.app.url}/v1/recordings/${rec.row.id}${path}`, { headers: h.auth(scoped.token) });
+        expect(res.status, path).to.equal(404);
+      }
+      const list = await (await fetch(`${h.app.url}/v1/recordings?limit=200`, { headers: h.auth(scoped.token) })).json();
+      expect(list.items.every((r: { queue: string }) => r.queue === 'sales')).to.equal(true);
+    });
+
+    it('when a recording is past its deadline or being deleted, then it is 404 unless on legal hold', async () => {
+      const { token } = await createTestUser(h.testDb.db, { role: 'admin' });
+      const overdue = await h.record({ expires_at: NOW - 1 });
+      const deleting = await h.record({ status: 'deleting' });
+      const held = await h.record({ expires_at: NOW - 1, legal_hold: true, hold_reason: 'case 1', hold_by: 'privacy', hold_at: NOW - DAY });
+      expect((await fetch(`${h.app.url}/v1/recordings/${overdue.row.id}`, { headers: h.auth(token) })).status).to.equal(404);
+      expect((await fetch(`${h.app.url}/v1/recordings/${deleting.row.id}`, { headers: h.auth(token) })).status).to.equal(404);
+      const res = await fetch(`${h.app.url}/v1/recordings/${held.row.id}`, { headers: h.auth(token) });
+      expect(res.status).to.equal(200);
+      expect((await res.json()).legalHold.reason).to.equal('case 1');
+    });
+
+    it('when a trainer adds notes, then they list in timeline order with the author; bad notes are refused and leave nothing', async () => {
+      const rec = await h.record({ duration_ms: 60_000 });
+      const { token, user } = await createTestUser(h.testDb.db, { role: 'trainer' });
+      const url = `${h.app.url}/v1/recordings/${rec.row.id}/notes`;
+      const post = (body: unknown) =>
+        fetch(url, { method: 'POST', headers: { ...h.auth(token), 'content-type': 'application/json' }, body: JSON.stringify(body) });
+      expect((await post({ offsetMs: 30_000, text: 'good empathy' })).status).to.equal(201);
+      const created = await post({ offsetMs: 5_000, text: '  greeting missing  ' });
+      expect(created.status).to.equal(201);
+      expect((await created.json()).author).to.equal(user.username);
+      for (const bad of [{ offsetMs: -1, text: 'x' }, { offsetMs: 1, text: '' }, { offsetMs: 1, text: 'x'.repeat(2001) }, { offsetMs: 61_000, text: 'x' }, { offsetMs: 1.5, text: 'x' }, { text: 'x' }]) {
+        const res = await post(bad);
+        expect(res.status, JSON.stringify(bad).slice(0, 40)).to.equal(400);
+        expect((await res.json()).code).to.equal('invalid_request');
+      }
+      expect((await post({ offsetMs: 0, text: 'x'.repeat(2000) })).status).to.equal(201);
+      const notes = await (await fetch(url, { headers: h.auth(token) })).json();
+      expect(notes.items.map((n: { offsetMs: number; text: string }) => [n.offsetMs, n.text.slice(0, 20)])).to.deep.equal([
+        [0, 'x'.repeat(20)],
+        [5_000, 'greeting missing'],
+        [30_000, 'good empathy'],
+      ]);
+    });
+
+    it('when the row carries waveform peaks, then they are served as stored', async () => {
+      const { token } = await createTestUser(h.testDb.db, { role: 'trainer' });
+      const waveform = { durationMs: 4000, channels: 2, peaks: [[0.1, 0.5], [0.2, 0.9]] };
+      const rec = await h.record({ waveform: JSON.stringify(waveform) });
+      const res = await fetch(`${h.app.url}/v1/recordings/${rec.row.id}/waveform`, { headers: h.auth(token) });
+      expect(res.status).to.equal(200);
+      expect(await res.json()).to.deep.equal(waveform);
+    });
+
+    it('when the row has no peaks, then they are computed from the audio with ffmpeg and cached in the row', async () => {
+      const { token } = await createTestUser(h.testDb.db, { role: 'trainer' });
+      const audio = fs.readFileSync(await audioFixture('opus-mono', { seconds: 3 }));
+      const rec = await h.record({ playbackBody: audio, duration_ms: 3000, original_channels: 1 });
+      const res = await fetch(`${h.app.url}/v1/recordings/${rec.row.id}/waveform`, { headers: h.auth(token) });
+      const body = (await res.json()) as { channels: number; peaks: number[][]; durationMs: number };
+      expect(res.status).to.equal(200);
+      expect(body.channels).to.equal(1);
+      expect(body.peaks[0]!.length).to.be.within(190, 210);
+      expect(Math.max(...body.peaks[0]!)).to.be.greaterThan(0.05);
+      const row = await findRecordingById(h.testDb.db.knex, rec.row.id);
+      expect(JSON.parse(row!.waveform!)).to.deep.equal(body);
+    });
+  });
+}
