@@ -246,7 +246,7 @@ for (const dbBackend of dbBackends) {
         const problem = await res.json();
         expect(res.status, qs).to.equal(400);
         expect(problem.code).to.equal('invalid_query');
-        expect(problem.fields).to.be.an('array').that.is.not.empty;
+        expect(problem.fields).to.be.an('array').with.length.greaterThan(0);
       }
     });
 
