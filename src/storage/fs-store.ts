@@ -208,13 +208,21 @@ export function createFsStore(options: { root: string }): ObjectStore {
       try {
         await fsp.mkdir(dir, { recursive: true });
         await fsp.rename(tempMeta, metaPath(file));
+      } catch (error) {
+        const code = errno(error);
+        if (code === 'ENOENT' && attempt < 5) continue;
+        if (code === 'ENOTDIR' || code === 'EEXIST') throw new InvalidKeyError('conflicts with an existing object of the store');
+        throw error;
+      }
+      try {
         await fsp.rename(tempObject, file);
         return;
       } catch (error) {
         const code = errno(error);
-        if (code === 'ENOENT' && attempt < 5) continue;
-        if (code === 'ENOTDIR' || code === 'EISDIR' || code === 'EEXIST') {
-          throw new InvalidKeyError('conflicts with an existing object or folder of the store');
+        if (code === 'EISDIR' || code === 'ENOTEMPTY' || code === 'EEXIST') {
+          // The key names a folder of other keys: take the sidecar placed for it back out.
+          await removeQuietly(metaPath(file));
+          throw new InvalidKeyError('conflicts with a folder of other keys in the store');
         }
         throw error;
       }
@@ -427,7 +435,8 @@ export function createFsStore(options: { root: string }): ObjectStore {
       throwIfAborted(opts.signal);
       for (const candidate of [file, metaPath(file)]) {
         try {
-          await fsp.lstat(candidate);
+          // A folder at the key's path holds other keys; it is no trace of this one.
+          if ((await fsp.lstat(candidate)).isDirectory()) continue;
           return true;
         } catch (error) {
           if (errno(error) !== 'ENOENT' && errno(error) !== 'ENOTDIR') throw mapIoError(error, 'exists');

@@ -313,7 +313,7 @@ export function createS3Store(config: S3StoreConfig, deps: { logger?: Logger } =
         }
         if (signal?.aborted) {
           // S3 committed the object after the caller gave up: remove it, then reject.
-          await client.send(new DeleteObjectCommand({ Bucket, Key: key })).catch((error: unknown) => {
+          await store.delete(key).catch((error: unknown) => {
             deps.logger?.warn({ err: error, key }, 'could not remove an object whose put was aborted');
           });
           throw abortError(signal);

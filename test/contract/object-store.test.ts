@@ -473,6 +473,24 @@ describe('ObjectStore failures outside the contract loop', function () {
     }
   });
 
+  it('when an fs key names a folder of other keys (or runs through an object), then put throws InvalidKeyError and leaves nothing', async function () {
+    const dir = tempDir();
+    try {
+      const root = path.join(dir, 'objects');
+      const store = createFsStore({ root });
+      await store.put('a/b', Readable.from([Buffer.from('x')]), putOptions());
+      expect(await rejection(store.put('a', Readable.from([Buffer.from('y')]), putOptions()))).to.be.instanceOf(InvalidKeyError);
+      expect(await rejection(store.put('a/b/c', Readable.from([Buffer.from('z')]), putOptions()))).to.be.instanceOf(InvalidKeyError);
+      expect(await store.exists('a')).to.equal(false);
+      expect(await listAll(store)).to.deep.equal(['a/b']);
+      expect(fs.readdirSync(path.join(root, FS_STORE_TMP_DIR))).to.deep.equal([]);
+      await store.delete('a/b');
+      expect(fs.readdirSync(root)).to.deep.equal([FS_STORE_TMP_DIR]);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('when the fs root cannot be created, then ping throws StoreUnavailableError and a hostile key still fails as InvalidKey', async function () {
     const dir = tempDir();
     try {
