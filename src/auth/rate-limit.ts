@@ -15,6 +15,8 @@ export interface FailureLimiter {
   fail(key: string): void;
   /** Forgets `key`'s failures (after a success). */
   reset(key: string): void;
+  /** Takes back the most recent failure of `key` (an attempt counted up front that succeeded). */
+  forgive(key: string): void;
 }
 
 export function createFailureLimiter(options: { clock: Clock; maxFailures: number; windowMs: number; maxKeys?: number }): FailureLimiter {
@@ -46,6 +48,11 @@ export function createFailureLimiter(options: { clock: Clock; maxFailures: numbe
     },
     reset(key) {
       failures.delete(key);
+    },
+    forgive(key) {
+      const list = failures.get(key);
+      list?.pop();
+      if (list?.length === 0) failures.delete(key);
     },
   };
 }

@@ -5,7 +5,9 @@
  * `invalid_credentials` after the same scrypt work. Failed logins are limited
  * per username (LOGIN_LIMITS.perUser) and per client IP (LOGIN_LIMITS.perIp)
  * in memory of this process (see rate-limit.ts); over the limit → 429
- * `rate_limited` with Retry-After, before any password is checked. Every login
+ * `rate_limited` with Retry-After, before any password is checked. Each
+ * attempt is counted as a failure before its password is checked (and taken
+ * back when it succeeds), so parallel guesses cannot overrun the limit. Every login
  * attempt is logged with username, IP and request id, never the password.
  */
 import { Router } from 'express';
@@ -60,17 +62,19 @@ export function createSessionRouter(deps: AppDeps): Router {
       throw errors.rateLimited(Math.ceil(waitMs / 1000));
     }
 
+    // Counted before any await: concurrent attempts see each other.
+    perUser.fail(userKey);
+    perIp.fail(ip);
     const credentials = USERNAME_PATTERN.test(username) ? await findUserCredentials(deps.db.knex, username) : undefined;
     const ok = credentials ? await verifyPassword(password, credentials.passwordHash) : await dummyVerify(password);
     if (!credentials || !ok || credentials.user.disabled) {
-      perUser.fail(userKey);
-      perIp.fail(ip);
       deps.metrics.logins.inc({ outcome: 'invalid_credentials' });
       deps.logger.warn({ ...log, reason: !credentials ? 'unknown_user' : !ok ? 'wrong_password' : 'disabled' }, 'login failed');
       throw errors.invalidCredentials();
     }
 
     perUser.reset(userKey);
+    perIp.forgive(ip);
     const previous = readSessionId(req, deps.config);
     if (previous !== undefined) await endSession(deps, sha256Hex(previous));
     const sessionId = await createSession(deps, credentials.user.id);

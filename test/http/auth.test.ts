@@ -197,6 +197,23 @@ for (const backend of dbBackends) {
       expect(metrics).to.match(/callrec_logins_total\{outcome="success"\} 1\b/);
     });
 
+    it('when many wrong passwords arrive at once, then no more than the limit are checked and the rest get 429', async () => {
+      const { user } = await createTestUser(testDb.db);
+      const answers = await Promise.all(Array.from({ length: LOGIN_LIMITS.perUser * 2 }, () => login(user.username, 'parallel-guess')));
+      const statuses = answers.map((a) => a.status).sort();
+      expect(statuses.filter((s) => s === 401)).to.have.length(LOGIN_LIMITS.perUser);
+      expect(statuses.filter((s) => s === 429)).to.have.length(LOGIN_LIMITS.perUser);
+    });
+
+    it('when a user signs in successfully between failures, then the success does not count against the IP', async () => {
+      const { user, password } = await createTestUser(testDb.db);
+      for (let i = 0; i < LOGIN_LIMITS.perIp - 1; i++) {
+        expect((await login(user.username, password)).status).to.equal(200);
+        expect((await login(`nobody-${i}`, 'wrong-password')).status).to.equal(401);
+      }
+      expect((await login(user.username, password)).status).to.equal(200);
+    });
+
     it('when one client IP fails across many usernames, then it is limited too', async () => {
       const { user, password } = await createTestUser(testDb.db);
       for (let i = 0; i < LOGIN_LIMITS.perIp; i++) expect((await login(`guess-${i}`, 'wrong-password')).status).to.equal(401);

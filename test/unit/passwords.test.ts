@@ -109,6 +109,19 @@ describe('login failure limiter', function () {
     expect(limiter.retryAfterMs('k')).to.equal(0);
   });
 
+  it('when the latest failure is forgiven, then only that one is taken back', () => {
+    const clock = createManualClock(0);
+    const limiter = createFailureLimiter({ clock, maxFailures: 2, windowMs: 60_000 });
+    limiter.fail('k');
+    limiter.fail('k');
+    limiter.forgive('k');
+    expect(limiter.retryAfterMs('k')).to.equal(0);
+    limiter.fail('k');
+    expect(limiter.retryAfterMs('k')).to.be.greaterThan(0);
+    limiter.forgive('never-failed');
+    expect(limiter.retryAfterMs('never-failed')).to.equal(0);
+  });
+
   it('when more keys fail than it may remember, then the oldest keys are dropped and memory stays bounded', () => {
     const clock = createManualClock(0);
     const limiter = createFailureLimiter({ clock, maxFailures: 1, windowMs: 60_000, maxKeys: 3 });
