@@ -33,7 +33,12 @@ import {
 export const SESSION_COOKIE_NAME = 'callrec_session';
 
 // Provisional schemas of routes still being written (replaced by the handlers' own exports as they land).
-const phoneParam = z.string().min(1).max(64).describe('E.164 (+31…) or national form in CALLREC_PHONE_REGION');
+const phoneParam = z
+  .string()
+  .min(1)
+  .max(64)
+  .describe('E.164 (+31…) or national form in CALLREC_PHONE_REGION')
+  .meta({ examples: ['+31201234567', '020 123 4567'] });
 /** The upload hook's multipart form: the handler's own text-field schema plus the file part. */
 const ingestFormSchema = ingestFieldsSchema.extend({
   audio: z.string().meta({ format: 'binary', contentMediaType: 'application/octet-stream', description: 'The recording (WAV, MP3, Opus, …); last part' }),
@@ -44,9 +49,15 @@ const subjectQuerySchema = z.object({
   limit: z.string().regex(/^\d{1,4}$/).optional(),
 });
 const subjectPageSchema = z.object({ items: z.array(recordingSchema), nextCursor: z.string().nullable() });
-const erasureBodySchema = z.object({ reason: z.literal('erasure_request'), reference: z.string().min(1).max(256) });
-const holdBodySchema = z.object({ reason: z.string().min(1).max(500) });
-const releaseBodySchema = z.object({ reason: z.string().min(1).max(500).optional() });
+/**
+ * Free text the handler trims before checking its length (1..max) and that must hold no
+ * phone number: raw-length bounds would be wrong (" x " is valid), so the rule is described.
+ */
+const trimmedText = (max: number) =>
+  z.string().describe(`1 to ${max} characters after trimming surrounding whitespace; no control characters, no phone number`);
+const erasureBodySchema = z.object({ reason: z.literal('erasure_request'), reference: trimmedText(256) });
+const holdBodySchema = z.object({ reason: trimmedText(500) });
+const releaseBodySchema = z.object({ reason: trimmedText(500).optional() });
 const erasureResultSchema = z.object({}).loose();
 const json = (schema: z.ZodType, description: string): ResponseSpec => ({ description, content: { 'application/json': { schema } } });
 const ID_PARAM = { id: { description: 'Recording id (ULID)', schema: { type: 'string', minLength: 1, maxLength: 64 } } };
@@ -186,7 +197,9 @@ function operationsCore(): OperationSpec[] {
       tags: ['playback'],
       access: ['trainer', 'privacy', 'admin'],
       params: ID_PARAM,
-      query: z.object({ download: z.literal('1').optional().describe('1: send as an attachment (logged as download)') }),
+      query: z.object({
+        download: z.string().optional().describe('`1`: send as an attachment (logged as `download`); any other value plays (logged as `play`)'),
+      }),
       headers: {
         Range: { description: 'One byte range, e.g. `bytes=0-1023`; anything else is ignored (200)' },
         'If-Range': { description: 'Strong ETag; a mismatch sends the whole representation' },

@@ -1,0 +1,178 @@
+"""schemathesis hooks for callrec (loaded with SCHEMATHESIS_HOOKS=hooks, PYTHONPATH=this folder).
+
+What they do for every generated request (credentials go through a schemathesis auth
+provider, so that its `ignored_auth` check can strip them and expect a 401):
+
+* Credentials. Operations with `x-callrec-roles` get a credential chosen round-robin:
+  three times out of four a role the operation allows, otherwise a role it refuses
+  (403 expected); one allowed call in five uses that role's session cookie (with a
+  same-origin `Origin`) instead of its bearer token. Tokens and cookies come from
+  CALLREC_ST_CREDENTIALS = {"trainer": {"token": ..., "cookie": ...}, ...}.
+* The signed upload hook (`x-callrec-signed-hook`). The multipart body is encoded
+  here (text fields first, the `audio` part last, as telephony sends it), signed, and
+  sent as the raw body by `before_call`:
+  X-Callrec-Signature = v1=HMAC-SHA256(secret, "<timestamp>.<sha256 hex of body>").
+  One positive-mode upload in three swaps the fuzzed audio for a real recording (CALLREC_ST_AUDIO)
+  with a fresh callId and the current time, so that the success path runs too.
+* Recording ids (`before_call`). Half of the `{id}` path parameters are replaced by ids of recordings
+  the test created (CALLREC_ST_RECORDING_IDS), so that detail, audio, waveform, notes,
+  hold and erasure reach their handlers instead of stopping at 404.
+
+Secrets never appear in schemathesis output: it sanitizes Authorization, Cookie and
+the signature header in its reports (--output-sanitize true).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import itertools
+import json
+import os
+import threading
+import time
+import uuid
+from datetime import datetime, timezone
+from typing import Any
+
+import schemathesis
+
+_CREDENTIALS: dict[str, dict[str, str]] = json.loads(os.environ.get("CALLREC_ST_CREDENTIALS", "{}"))
+_SOURCE = os.environ.get("CALLREC_ST_SOURCE", "")
+_SECRET = os.environ.get("CALLREC_ST_SECRET", "")
+_ORIGIN = os.environ.get("CALLREC_ST_ORIGIN", "")
+_AUDIO_PATH = os.environ.get("CALLREC_ST_AUDIO", "")
+_AUDIO = open(_AUDIO_PATH, "rb").read() if _AUDIO_PATH else b""
+_IDS = [i for i in os.environ.get("CALLREC_ST_RECORDING_IDS", "").split(",") if i]
+_ALL_ROLES = sorted(_CREDENTIALS)
+
+_lock = threading.Lock()
+_counter = itertools.count()
+
+
+def _next() -> int:
+    with _lock:
+        return next(_counter)
+
+
+def _raw(case: Any) -> dict[str, Any]:
+    raw = case.operation.definition.raw
+    return raw if isinstance(raw, dict) else {}
+
+
+def _text(value: Any) -> bytes:
+    if isinstance(value, bytes):
+        return value
+    if isinstance(value, str):
+        return value.encode("utf-8", "surrogatepass")
+    if value is None:
+        return b""
+    return json.dumps(value, default=str).encode("utf-8")
+
+
+def _encode_multipart(body: Any, boundary: str, real_audio: bool) -> bytes:
+    """The upload body: text fields in the generated order, then the audio part last."""
+    if type(body).__name__ == "NotSet" or body is None:
+        body = {}
+    if not isinstance(body, dict):
+        # Negative mode may generate a non-object body: send it as the only (text) part.
+        body = {"payload": body}
+    fields = {k: v for k, v in body.items() if k != "audio" and type(v).__name__ != "NotSet"}
+    audio = body.get("audio")
+    if type(audio).__name__ == "NotSet":
+        audio = None
+    if _AUDIO and real_audio:
+        audio = _AUDIO
+        fields["callId"] = f"st-{uuid.uuid4().hex[:12]}"
+        fields["startedAt"] = datetime.now(timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+    out = bytearray()
+    for name, value in fields.items():
+        values = value if isinstance(value, list) else [value]
+        for item in values:
+            out += f"--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n".encode("utf-8", "surrogatepass")
+            out += _text(item) + b"\r\n"
+    if audio is not None:
+        out += f"--{boundary}\r\nContent-Disposition: form-data; name=\"audio\"; filename=\"call.wav\"\r\nContent-Type: application/octet-stream\r\n\r\n".encode()
+        out += _text(audio) + b"\r\n"
+    out += f"--{boundary}--\r\n".encode()
+    return bytes(out)
+
+
+def _is_positive(case: Any) -> bool:
+    meta = getattr(case, "meta", None)
+    mode = getattr(getattr(meta, "generation", None), "mode", None)
+    return str(getattr(mode, "value", mode)).lower() == "positive"
+
+
+# Encoded upload bodies by their signature: the auth provider signs, `before_call` sends
+# exactly those bytes. A probe whose credentials were stripped or replaced finds no entry
+# and goes out as schemathesis serializes it, unsigned (401 expected).
+_BODIES: dict[str, bytes] = {}
+
+
+def _sign_upload(case: Any, n: int) -> None:
+    """Encodes and signs the upload body; `case.body` itself is left as generated."""
+    boundary = f"callrec-st-{uuid.uuid4().hex}"
+    body = _encode_multipart(case.body, boundary, real_audio=_is_positive(case) and n % 3 == 0)
+    timestamp = str(int(time.time()))
+    digest = hashlib.sha256(body).hexdigest()
+    signature = "v1=" + hmac.new(_SECRET.encode(), f"{timestamp}.{digest}".encode(), hashlib.sha256).hexdigest()
+    with _lock:
+        if len(_BODIES) > 2000:
+            _BODIES.clear()
+        _BODIES[signature] = body
+    case.headers = dict(case.headers or {})
+    case.headers.update(
+        {
+            "Content-Type": f"multipart/form-data; boundary={boundary}",
+            "X-Callrec-Source": _SOURCE,
+            "X-Callrec-Timestamp": timestamp,
+            "X-Callrec-Signature": signature,
+        }
+    )
+
+
+def _authorize(case: Any, roles: list[str], n: int) -> None:
+    allowed = [r for r in _ALL_ROLES if r in roles] or _ALL_ROLES
+    refused = [r for r in _ALL_ROLES if r not in roles]
+    role = refused[(n // 4) % len(refused)] if n % 4 == 3 and refused else allowed[n % len(allowed)]
+    credential = _CREDENTIALS.get(role, {})
+    case.headers = dict(case.headers or {})
+    if n % 5 == 0 and credential.get("cookie"):
+        case.headers["Cookie"] = credential["cookie"]
+        if _ORIGIN:
+            case.headers["Origin"] = _ORIGIN
+    elif credential.get("token"):
+        case.headers["Authorization"] = f"Bearer {credential['token']}"
+
+
+@schemathesis.auth(refresh_interval=None, retry_on=[])
+class CallrecAuth:
+    """Credentials as schemathesis 'explicit auth', so that its ignored_auth check can
+    strip them and expect 401: role credentials, or the upload signature."""
+
+    def get(self, case: Any, context: Any) -> int:
+        return _next()
+
+    def set(self, case: Any, data: int, context: Any) -> None:
+        raw = _raw(case)
+        if raw.get("x-callrec-signed-hook"):
+            _sign_upload(case, data)
+            return
+        roles = raw.get("x-callrec-roles")
+        if isinstance(roles, list):
+            _authorize(case, roles, data)
+        elif raw.get("security"):
+            # Any signed-in user (GET /v1/session): rotate over every role.
+            _authorize(case, _ALL_ROLES, data)
+
+
+@schemathesis.hook
+def before_call(context: Any, case: Any, kwargs: dict[str, Any]) -> None:
+    signature = (case.headers or {}).get("X-Callrec-Signature")
+    if isinstance(signature, str) and signature in _BODIES:
+        kwargs["data"] = _BODIES[signature]
+        return
+    n = _next()
+    if _IDS and isinstance(case.path_parameters, dict) and "id" in case.path_parameters and n % 2 == 0:
+        case.path_parameters = {**case.path_parameters, "id": _IDS[(n // 2) % len(_IDS)]}
