@@ -265,6 +265,9 @@ for (const backend of dbBackends) {
       await revokeToken({ db: testDb.db, clock }, revoked.tokenId);
       expect((await whoami({ authorization: `Bearer ${revoked.token}` })).status).to.equal(401);
 
+      const builtRevoked = await createTestUser(testDb.db, { tokenRevoked: true });
+      expect((await whoami({ authorization: `Bearer ${builtRevoked.token}` })).status).to.equal(401);
+
       const later = await createTestUser(testDb.db);
       const session = await signIn(app.url, later.user.username, later.password);
       await setDisabled({ db: testDb.db, clock }, later.user.username, true);

@@ -14,7 +14,7 @@ import { createManualClock } from '../../src/clock.js';
 import type { Clock } from '../../src/clock.js';
 import type { Db } from '../../src/db/db.js';
 import type { User } from '../../src/db/users.js';
-import { createApiToken, createUser, setDisabled } from '../../src/auth/accounts.js';
+import { createApiToken, createUser, revokeToken, setDisabled } from '../../src/auth/accounts.js';
 import type { Role } from '../../src/auth/principal.js';
 import { uniqueName } from './backends.js';
 
@@ -30,6 +30,8 @@ export interface TestUserOptions {
   /** Created enabled (with its token), then disabled. */
   disabled?: boolean;
   tokenName?: string;
+  /** The returned token is revoked already (for "revoked token → 401" cases). */
+  tokenRevoked?: boolean;
   /** Clock for created_at; defaults to a manual clock at the current time. */
   clock?: Clock;
 }
@@ -37,7 +39,7 @@ export interface TestUserOptions {
 export interface TestUser {
   user: User;
   password: string;
-  /** A fresh API token of this user (works unless the user is disabled). */
+  /** A fresh API token of this user (works unless the user is disabled or `tokenRevoked`). */
   token: string;
   tokenId: string;
 }
@@ -52,6 +54,7 @@ export async function createTestUser(db: Db, options: TestUserOptions = {}): Pro
     scrypt: TEST_SCRYPT,
   });
   const { token, id } = await createApiToken(deps, { username: user.username, name: options.tokenName ?? 'test' });
+  if (options.tokenRevoked) await revokeToken(deps, id);
   if (options.disabled) {
     await setDisabled(deps, user.username, true);
     return { user: { ...user, disabled: true }, password, token, tokenId: id };
