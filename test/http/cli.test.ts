@@ -7,6 +7,7 @@ import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
 import { ensureBootstrapAdmin } from '../../src/auth/bootstrap.js';
 import { verifyPassword } from '../../src/auth/passwords.js';
@@ -25,7 +26,7 @@ interface Run {
   stderr: string;
 }
 
-const ROOT = path.resolve(import.meta.dirname, '../..');
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
 function dbUrl(testDb: TestDb): string {
   return testDb.config.client === 'pg' ? testDb.config.url : `sqlite:${testDb.config.filename}`;
