@@ -17,6 +17,7 @@ import { securityHeaders } from './http/security-headers.js';
 import { createIngestRouter } from './ingest/ingest-routes.js';
 import { createPlaybackRouter } from './playback/playback-routes.js';
 import { createSubjectsRouter } from './subjects/subject-routes.js';
+import { createWebRouter } from './web/web-routes.js';
 
 export type { AppDeps } from './deps.js';
 
@@ -50,6 +51,7 @@ export function createApp(deps: AppDeps): Express {
   app.use(createPlaybackRouter(deps));
   app.use(createAuditRouter(deps));
   app.use(createSubjectsRouter(deps));
+  app.use(createWebRouter(deps));
 
   app.use(notFoundHandler);
   app.use(createErrorMiddleware(deps));

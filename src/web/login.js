@@ -1,0 +1,34 @@
+/* global location, URLSearchParams */
+import { api, ApiError } from '/assets/layout.js';
+
+const form = document.getElementById('login-form');
+const error = document.getElementById('login-error');
+
+function safeNext() {
+  const next = new URLSearchParams(location.search).get('next') ?? '';
+  // Only same-site paths: never an absolute or protocol-relative URL.
+  return /^\/(?!\/)[^\\]*$/.test(next) && !next.startsWith('/login') ? next : '/recordings';
+}
+
+form.addEventListener('submit', async (event) => {
+  event.preventDefault();
+  error.hidden = true;
+  const data = new window.FormData(form);
+  const button = form.querySelector('button[type=submit]');
+  button.disabled = true;
+  try {
+    await api('/v1/session', { method: 'POST', body: { username: data.get('username'), password: data.get('password') }, allowAnonymous: true });
+    location.assign(safeNext());
+  } catch (e) {
+    error.textContent =
+      e instanceof ApiError && e.status === 429
+        ? 'Too many attempts. Wait a few minutes and try again.'
+        : e instanceof ApiError && e.status === 401
+          ? 'Wrong username or password.'
+          : 'Sign-in failed. Try again.';
+    error.hidden = false;
+    button.disabled = false;
+    form.querySelector('#password').select();
+  }
+});
+document.getElementById('username').focus();
