@@ -1,7 +1,9 @@
 /**
  * Aborting stale multipart uploads of ours (S3 only). MinIO ignores the bucket's
  * AbortIncompleteMultipartUpload rule, so the reconciler aborts uploads under
- * `recordings/` initiated more than `olderThanMs` ago.
+ * `recordings/` initiated more than `olderThanMs` ago. The listing carries no Prefix and
+ * filters keys itself: MinIO lists multipart uploads for a prefix only when the prefix is
+ * an exact object key.
  */
 import { AbortMultipartUploadCommand, ListMultipartUploadsCommand } from '@aws-sdk/client-s3';
 import type { StoreConfig } from '../config.js';
@@ -20,14 +22,14 @@ export async function abortStaleUploads(
     let uploadIdMarker: string | undefined;
     for (;;) {
       const page = await client
-        .send(new ListMultipartUploadsCommand({ Bucket: config.bucket, Prefix: RECORDINGS_PREFIX, KeyMarker: keyMarker, UploadIdMarker: uploadIdMarker }), {
+        .send(new ListMultipartUploadsCommand({ Bucket: config.bucket, KeyMarker: keyMarker, UploadIdMarker: uploadIdMarker }), {
           abortSignal: options.signal,
         })
         .catch((error: unknown) => {
           throw mapS3Error(error, 'list multipart uploads');
         });
       for (const upload of page.Uploads ?? []) {
-        if (!upload.Key || !upload.UploadId || !upload.Initiated) continue;
+        if (!upload.Key?.startsWith(RECORDINGS_PREFIX) || !upload.UploadId || !upload.Initiated) continue;
         if (options.now - upload.Initiated.getTime() < options.olderThanMs) continue;
         found += 1;
         if (options.dryRun) continue;
