@@ -1,0 +1,149 @@
+/**
+ * The authorization matrix: every route × every kind of caller → the expected
+ * status, as one table. Adding a route is one row of ROUTES.
+ *
+ * Callers: trainer (every queue), a trainer scoped to another queue than the
+ * recording's, auditor, privacy, admin, anonymous, a revoked token, a disabled
+ * user. Each cell gets a fresh recording (queue `billing`, a unique caller
+ * number), so destructive routes (erasure, holds) never affect another cell.
+ */
+import { randomInt } from 'node:crypto';
+import { expect } from 'chai';
+import { revokeToken } from '../../src/auth/accounts.js';
+import { createManualClock } from '../../src/clock.js';
+import { dbBackends, storeBackends } from '../support/backends.js';
+import type { TestDb, TestStore } from '../support/backends.js';
+import { startTestApp } from '../support/app.js';
+import type { TestApp } from '../support/app.js';
+import { createStoredRecording } from '../support/recordings.js';
+import type { StoredRecordingOverrides } from '../support/recordings.js';
+import { createTestUser } from '../support/users.js';
+
+const CALLERS = ['trainer', 'scopedOut', 'auditor', 'privacy', 'admin', 'anonymous', 'revoked', 'disabled'] as const;
+type Caller = (typeof CALLERS)[number];
+type Expectation = Record<Caller, number>;
+type RoleName = 'trainer' | 'auditor' | 'privacy' | 'admin';
+
+/**
+ * Expected statuses for a route: `ok` for the listed roles, 403 for other roles, 401 without
+ * valid credentials. A trainer outside the recording's queue gets `scopedOut` (404 on object
+ * routes: ids cannot be probed; the list answers 200 without the recording).
+ */
+function allow(roles: RoleName[], ok: number, options: { scopedOut?: number } = {}): Expectation {
+  const role = (r: RoleName) => (roles.includes(r) ? ok : 403);
+  return {
+    trainer: role('trainer'),
+    scopedOut: roles.includes('trainer') ? (options.scopedOut ?? 404) : 403,
+    auditor: role('auditor'),
+    privacy: role('privacy'),
+    admin: role('admin'),
+    anonymous: 401,
+    revoked: 401,
+    disabled: 401,
+  };
+}
+
+interface RouteRow {
+  method: 'GET' | 'POST' | 'PUT' | 'DELETE';
+  /** `:id` is the cell's recording, `{phone}` its caller number (URL-encoded). */
+  path: string;
+  body?: unknown;
+  recording?: StoredRecordingOverrides;
+  expect: Expectation;
+}
+
+const PLAYBACK_READERS: RoleName[] = ['trainer', 'privacy', 'admin'];
+const erasure = { reason: 'erasure_request', reference: 'REQ-1' };
+
+const ROUTES: RouteRow[] = [
+  // sessions
+  { method: 'GET', path: '/v1/session', expect: allow(['trainer', 'auditor', 'privacy', 'admin'], 200, { scopedOut: 200 }) },
+  // playback
+  { method: 'GET', path: '/v1/recordings', expect: allow(PLAYBACK_READERS, 200, { scopedOut: 200 }) },
+  { method: 'GET', path: '/v1/recordings/:id', expect: allow(PLAYBACK_READERS, 200) },
+  { method: 'GET', path: '/v1/recordings/:id/audio', expect: allow(PLAYBACK_READERS, 200) },
+  { method: 'GET', path: '/v1/recordings/:id/waveform', expect: allow(PLAYBACK_READERS, 200) },
+  { method: 'GET', path: '/v1/recordings/:id/notes', expect: allow(PLAYBACK_READERS, 200) },
+  { method: 'POST', path: '/v1/recordings/:id/notes', body: { offsetMs: 1000, text: 'note' }, expect: allow(['trainer', 'admin'], 201) },
+  // audit
+  { method: 'GET', path: '/v1/deletions', expect: allow(['auditor', 'admin'], 200) },
+  { method: 'GET', path: '/v1/deletions/verify', expect: allow(['auditor', 'admin'], 200) },
+  { method: 'GET', path: '/v1/deletions/checkpoints', expect: allow(['auditor', 'admin'], 200) },
+  { method: 'GET', path: '/v1/access-log', expect: allow(['auditor', 'admin'], 200) },
+  // data subjects
+  { method: 'GET', path: '/v1/subjects/recordings?phone={phone}', expect: allow(['privacy'], 200) },
+  { method: 'GET', path: '/v1/subjects/export?phone={phone}', expect: allow(['privacy'], 200) },
+  { method: 'DELETE', path: '/v1/subjects/recordings?phone={phone}', body: erasure, expect: allow(['privacy'], 200) },
+  { method: 'DELETE', path: '/v1/recordings/:id', body: erasure, expect: allow(['privacy'], 200) },
+  { method: 'PUT', path: '/v1/recordings/:id/hold', body: { reason: 'litigation' }, expect: allow(['privacy', 'admin'], 200) },
+  {
+    method: 'DELETE',
+    path: '/v1/recordings/:id/hold',
+    body: { reason: 'case closed' },
+    recording: { legal_hold: true, hold_reason: 'litigation', hold_by: 'someone', hold_at: Date.now() - 1000 },
+    expect: allow(['privacy', 'admin'], 200),
+  },
+];
+
+describe('authorization matrix: every route × every caller (sqlite, fs)', function () {
+  this.timeout(120_000);
+  let testDb: TestDb;
+  let testStore: TestStore;
+  let app: TestApp;
+  const headers = {} as Record<Caller, Record<string, string>>;
+
+  before(async () => {
+    testDb = await dbBackends.find((b) => b.name === 'sqlite')!.create();
+    testStore = await storeBackends.find((b) => b.name === 'fs')!.create();
+    const clock = createManualClock(Date.now());
+    app = await startTestApp({ db: testDb.db, store: testStore.store, clock });
+    const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
+    headers.trainer = bearer((await createTestUser(testDb.db, { role: 'trainer' })).token);
+    headers.scopedOut = bearer((await createTestUser(testDb.db, { role: 'trainer', queues: ['sales'] })).token);
+    headers.auditor = bearer((await createTestUser(testDb.db, { role: 'auditor' })).token);
+    headers.privacy = bearer((await createTestUser(testDb.db, { role: 'privacy' })).token);
+    headers.admin = bearer((await createTestUser(testDb.db, { role: 'admin' })).token);
+    headers.anonymous = {};
+    const revoked = await createTestUser(testDb.db, { role: 'admin' });
+    await revokeToken({ db: testDb.db, clock }, revoked.tokenId);
+    headers.revoked = bearer(revoked.token);
+    headers.disabled = bearer((await createTestUser(testDb.db, { role: 'admin', disabled: true })).token);
+  });
+  after(async () => {
+    await app?.close();
+    await testStore?.dispose();
+    await testDb?.dispose();
+  });
+
+  it('when each caller calls each route, then the status is the one in the table', async () => {
+    const expected: Record<string, Expectation> = {};
+    const actual: Record<string, Expectation> = {};
+    for (const route of ROUTES) {
+      const label = `${route.method} ${route.path}`;
+      expected[label] = route.expect;
+      actual[label] = {} as Expectation;
+      for (const caller of CALLERS) {
+        const phone = `+3161${String(randomInt(1_000_000, 9_999_999))}`;
+        const rec = await createStoredRecording({
+          db: testDb.db,
+          store: testStore.store,
+          overrides: {
+            queue: 'billing',
+            caller_number: phone,
+            waveform: JSON.stringify({ durationMs: 4000, channels: 1, peaks: [[0.1, 0.2]] }),
+            ...route.recording,
+          },
+        });
+        const path = route.path.replace(':id', rec.row.id).replace('{phone}', encodeURIComponent(phone));
+        const res = await fetch(`${app.url}${path}`, {
+          method: route.method,
+          headers: { ...headers[caller], ...(route.body === undefined ? {} : { 'content-type': 'application/json' }) },
+          body: route.body === undefined ? undefined : JSON.stringify(route.body),
+        });
+        await res.arrayBuffer();
+        actual[label]![caller] = res.status;
+      }
+    }
+    expect(actual).to.deep.equal(expected);
+  });
+});
