@@ -65,6 +65,11 @@ for (const backend of dbBackends) {
     const login = (username: string, password: string, headers: Record<string, string> = {}) =>
       call(`${app.url}/v1/session`, { method: 'POST', json: { username, password }, headers });
     const whoami = (headers: Record<string, string>) => call(`${app.url}/v1/session`, { headers });
+    /** Usernames to fail against from one IP, each staying under the per-user limit (real users: cheap test hashes). */
+    const guessTargets = async () => {
+      const count = Math.ceil(LOGIN_LIMITS.perIp / (LOGIN_LIMITS.perUser - 1));
+      return Promise.all(Array.from({ length: count }, async () => (await createTestUser(testDb.db)).user.username));
+    };
     const sessionRows = async (userId: string) => Number(((await testDb.db.knex('sessions').where({ user_id: userId }).count({ n: '*' }).first()) as { n: number | string }).n);
 
     before(async () => {
@@ -207,16 +212,18 @@ for (const backend of dbBackends) {
 
     it('when a user signs in successfully between failures, then the success does not count against the IP', async () => {
       const { user, password } = await createTestUser(testDb.db);
+      const guessed = await guessTargets();
       for (let i = 0; i < LOGIN_LIMITS.perIp - 1; i++) {
         expect((await login(user.username, password)).status).to.equal(200);
-        expect((await login(`nobody-${i}`, 'wrong-password')).status).to.equal(401);
+        expect((await login(guessed[i % guessed.length]!, 'wrong-password')).status).to.equal(401);
       }
       expect((await login(user.username, password)).status).to.equal(200);
     });
 
     it('when one client IP fails across many usernames, then it is limited too', async () => {
       const { user, password } = await createTestUser(testDb.db);
-      for (let i = 0; i < LOGIN_LIMITS.perIp; i++) expect((await login(`guess-${i}`, 'wrong-password')).status).to.equal(401);
+      const guessed = await guessTargets();
+      for (let i = 0; i < LOGIN_LIMITS.perIp; i++) expect((await login(guessed[i % guessed.length]!, 'wrong-password')).status).to.equal(401);
       const limited = await login(user.username, password);
       expect(limited.status).to.equal(429);
       expect(limited.body.code).to.equal('rate_limited');
