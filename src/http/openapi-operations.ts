@@ -445,6 +445,72 @@ function operationsCore(): OperationSpec[] {
       },
       problems: { '400': 'invalid_query (with fields)', ...AUTH_PROBLEMS, ...SERVER_PROBLEMS },
     },
+
+    // --- web UI (static shells; every datum comes from the API above) ---------------------------
+    {
+      method: 'get',
+      path: '/',
+      operationId: 'webHome',
+      summary: 'Redirects to the recordings page',
+      tags: ['web'],
+      access: 'public',
+      responses: {
+        '302': {
+          description: 'To `/recordings`',
+          headers: { Location: { description: '`/recordings`', schema: { type: 'string' } } },
+          content: { 'text/plain': { schema: { type: 'string' } }, 'text/html': { schema: { type: 'string' } } },
+        },
+      },
+      problems: {},
+    },
+    {
+      method: 'get',
+      path: '/recordings/:id',
+      operationId: 'webPlayer',
+      summary: 'The player page (a static shell; the recording is loaded from the API)',
+      tags: ['web'],
+      access: 'public',
+      params: { id: { description: 'Recording id (ULID), read by the page script' } },
+      responses: { '200': { description: 'HTML page', content: { 'text/html': { schema: { type: 'string' } } } } },
+      problems: {},
+    },
+    {
+      method: 'get',
+      path: '/:page',
+      operationId: 'webPage',
+      summary: 'A page of the web UI (`login`, `recordings`, …)',
+      tags: ['web'],
+      access: 'public',
+      params: { page: { description: 'Page name (the operational endpoints /healthz, /readyz and /metrics are matched first)', schema: { type: 'string', pattern: '^(?!(healthz|readyz|metrics)$)[a-z][a-z0-9-]*$' } } },
+      responses: { '200': { description: 'HTML page', content: { 'text/html': { schema: { type: 'string' } } } } },
+      problems: { '404': 'not_found (no such page)' },
+    },
+    {
+      method: 'get',
+      path: '/assets/:file',
+      operationId: 'webAsset',
+      summary: 'A browser module or stylesheet of the web UI',
+      tags: ['web'],
+      access: 'public',
+      params: { file: { description: 'File name, e.g. `player.js`, `app.css`', schema: { type: 'string', pattern: '^[a-z0-9][a-z0-9-]*\\.(js|css)$' } } },
+      responses: {
+        '200': {
+          description: 'The file',
+          content: { 'text/javascript': { schema: { type: 'string' } }, 'text/css': { schema: { type: 'string' } } },
+        },
+      },
+      problems: { '404': 'not_found (no such file)' },
+    },
+    {
+      method: 'get',
+      path: '/vendor/wavesurfer.esm.js',
+      operationId: 'webWavesurfer',
+      summary: 'The wavesurfer.js ES module used by the player',
+      tags: ['web'],
+      access: 'public',
+      responses: { '200': { description: 'JavaScript module', content: { 'text/javascript': { schema: { type: 'string' } } } } },
+      problems: {},
+    },
   ];
 }
 

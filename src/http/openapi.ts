@@ -242,6 +242,7 @@ export function buildOpenApiDocument(operations: readonly OperationSpec[], info:
       { name: 'privacy', description: 'Data-subject access, export, erasure and legal hold (privacy officer)' },
       { name: 'session', description: 'Signing in and out' },
       { name: 'operations', description: 'Health, readiness, metrics and this document' },
+      { name: 'web', description: 'The web UI: static pages and browser modules' },
     ],
     paths,
     components: {

@@ -48,8 +48,9 @@ export const listQuerySchema = z.strictObject({
   agentId: name.optional(),
   queue: name.optional(),
   direction: z.enum(['inbound', 'outbound'], { message: 'expects inbound or outbound' }).optional(),
-  minDurationMs: count(Number.MAX_SAFE_INTEGER).optional(),
-  maxDurationMs: count(Number.MAX_SAFE_INTEGER).optional(),
+  // duration_ms is a 32-bit integer column: a larger bound would be a database error (500) on PostgreSQL.
+  minDurationMs: count(2_147_483_647).optional(),
+  maxDurationMs: count(2_147_483_647).optional(),
   cursor: z.string().max(200).optional(),
   limit: count(MAX_LIMIT).pipe(z.number().min(1, `expects a whole number from 1 to ${MAX_LIMIT}`)).optional(),
 });
