@@ -25,7 +25,6 @@ import type { NewRecordingRow, Recording, RecordingRow } from '../db/recordings.
 import type { AppDeps } from '../deps.js';
 import { AppError, errors } from '../errors.js';
 import { recordingKey } from '../storage/keys.js';
-import { StoreError } from '../storage/object-store.js';
 import type { Tags } from '../storage/object-store.js';
 import type { Ticket } from './limiter.js';
 import { parseIngestMetadata } from './metadata.js';
@@ -68,7 +67,7 @@ function dbError(error: unknown): AppError {
 /** Any failure of a put (StoreUnavailableError or worse) is 503: the client may retry; never 500. */
 function storeError(error: unknown): AppError {
   if (error instanceof AppError) return error;
-  return errors.storeUnavailable({ cause: error instanceof StoreError ? error : error });
+  return errors.storeUnavailable({ cause: error });
 }
 
 function isAbort(error: unknown, signal: AbortSignal): boolean {

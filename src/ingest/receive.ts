@@ -60,6 +60,9 @@ export async function receiveUpload(
   const fields: Record<string, string> = {};
   let audio: ReceivedAudio | undefined;
   const fileWrites: Promise<void>[] = [];
+  // Aborted on the client's disconnect or on any refusal: stops a file write still in progress.
+  const stop = new AbortController();
+  const signal = AbortSignal.any([options.signal, stop.signal]);
 
   const problem = (message: string, field?: string) => {
     parseProblem ??= { message, ...(field ? { field } : {}) };
@@ -109,7 +112,7 @@ export async function receiveUpload(
         },
       });
       fileWrites.push(
-        pipeline(stream, hashing, fs.createWriteStream(file), { signal: options.signal }).then(
+        pipeline(stream, hashing, fs.createWriteStream(file), { signal }).then(
           () => {
             received.sha256 = audioHash.digest('hex');
             received.sizeBytes = size;
@@ -148,8 +151,15 @@ export async function receiveUpload(
 
   // The request is iterated without destroyOnReturn: on a refusal (413) the socket must
   // stay open long enough to carry the answer; the route closes it after responding.
-  await pipeline(req.iterator({ destroyOnReturn: false }), hasher, forward, { signal: options.signal });
-  await parserDone;
+  try {
+    await pipeline(req.iterator({ destroyOnReturn: false }), hasher, forward, { signal: options.signal });
+    await parserDone;
+  } catch (error) {
+    stop.abort(error);
+    parser?.destroy();
+    await Promise.allSettled(fileWrites);
+    throw error;
+  }
   await Promise.all(fileWrites);
   if (fatal) throw fatal;
   return { bodySha256: bodyHash.digest('hex'), bodyBytes, fields, audio, parseProblem };

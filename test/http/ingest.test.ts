@@ -210,7 +210,7 @@ for (const dbBackend of dbBackends) {
         const fields = fieldsFor();
         const audio = await audioFixtureBytes('ulaw-mono');
         const answers = await Promise.all([upload({ fields, audio }), upload({ fields, audio })]);
-        expect(answers.map((a) => a.status).sort()).to.deep.equal([200, 201]);
+        expect(answers.map((a) => a.status).sort(), answers.map((a) => a.text).join('\n')).to.deep.equal([200, 201]);
         expect(answers[0]!.body.id).to.equal(answers[1]!.body.id);
         expect(await countRows(testDb)).to.equal(1);
         expect(await listKeys(testStore.store)).to.have.length(2);
