@@ -8,7 +8,7 @@
  * valid number for its region) throws 400 `invalid_query`. The number itself
  * never appears in the error: problem bodies may be logged by clients.
  */
-import { parsePhoneNumberFromString } from 'libphonenumber-js';
+import { findPhoneNumbersInText, parsePhoneNumberFromString } from 'libphonenumber-js';
 import type { CountryCode } from 'libphonenumber-js';
 import { errors } from '../errors.js';
 
@@ -26,4 +26,12 @@ export function normalizeQueryPhone(input: unknown, region: string): string {
   const parsed = parsePhoneNumberFromString(input, region as CountryCode);
   if (!parsed || !parsed.isValid()) throw invalid('not a valid phone number');
   return parsed.number;
+}
+
+/**
+ * True when free text (an erasure reference, a hold reason) contains something that reads as a
+ * phone number. Such text ends up in the access and deletion logs, which never hold numbers.
+ */
+export function containsPhoneNumber(text: string, region: string): boolean {
+  return findPhoneNumbersInText(text, region as CountryCode).length > 0;
 }
