@@ -6,7 +6,6 @@
  * nothing is satisfiable. The store read is tied to the client: a disconnect
  * aborts it (AbortController on request/response close, plus the pipeline).
  */
-import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Request, Response } from 'express';
 import type { Principal } from '../auth/principal.js';
@@ -91,20 +90,19 @@ export async function streamAudio(options: {
     res.end();
     return;
   }
-  const counter = new Transform({
-    transform(chunk: Buffer, _enc, cb) {
-      deps.metrics.playbackBytes.inc(chunk.length);
-      cb(null, chunk);
-    },
+  let sent = 0;
+  got.body.on('data', (chunk: Buffer) => {
+    sent += chunk.length;
   });
   try {
-    await pipeline(got.body, counter, res, { signal: controller.signal });
+    await pipeline(got.body, res, { signal: controller.signal });
   } catch (error) {
     // A client that goes away mid-stream is normal (seeking): nothing to report.
     if (controller.signal.aborted || req.destroyed || res.destroyed) return;
     deps.logger.error({ err: error, requestId: req.id, recordingId: row.id }, 'playback stream failed');
     res.destroy();
   } finally {
+    deps.metrics.playbackBytes.inc(sent);
     res.off('close', abort);
   }
 }

@@ -1,0 +1,219 @@
+/**
+ * Playback benchmark, fs store and MinIO, SQLite:
+ *
+ * - 1,000 random 64 KiB ranged reads of a 16 MiB playback object through the API
+ *   (`GET /v1/recordings/:id/audio`, Bearer token: authentication, object-level
+ *   check, access-log session check, store read, HTTP) beside the same ranges read
+ *   directly from the store (`store.get` with the range) in the same run, interleaved.
+ *   Figures: p50 and p99 latency and their ratio API / store (target ≤ 1.3×).
+ * - Time to first byte with 100 concurrent listeners (`Range: bytes=0-`, each reads
+ *   its first chunk and hangs up), 5 rounds, p50 and p99, beside 100 concurrent direct
+ *   store reads (first chunk) as the baseline.
+ * - For context, the HTTP floor measured with the same clients: GET /healthz (sequential, and
+ *   100 concurrent). On the fs store a 64 KiB read from the page cache costs about as much as
+ *   one bare HTTP round trip, so the API / store ratio there mostly measures HTTP itself.
+ */
+import { randomBytes, randomInt } from 'node:crypto';
+import http from 'node:http';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import { Writable } from 'node:stream';
+import { createApp } from '../src/app.js';
+import { systemClock } from '../src/clock.js';
+import { loadConfig } from '../src/config.js';
+import type { StoreConfig } from '../src/config.js';
+import { createDb } from '../src/db/db.js';
+import { createLogger } from '../src/logger.js';
+import { createMetrics } from '../src/metrics.js';
+import { createObjectStore } from '../src/storage/create-store.js';
+import type { ObjectStore } from '../src/storage/object-store.js';
+import { setupBucket } from '../src/storage/setup-bucket.js';
+import { createStoredRecording } from '../test/support/recordings.js';
+import { createTestUser } from '../test/support/users.js';
+import type { Bench, BenchContext, Figure } from './types.js';
+
+const OBJECT_BYTES = 16 * 1024 * 1024;
+const RANGE_BYTES = 64 * 1024;
+const READS = 1000;
+const LISTENERS = 100;
+const ROUNDS = 5;
+
+function percentile(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+}
+
+async function drain(body: NodeJS.ReadableStream): Promise<number> {
+  let n = 0;
+  for await (const chunk of body) n += (chunk as Buffer).length;
+  return n;
+}
+
+async function firstChunkFromStore(store: ObjectStore, key: string): Promise<number> {
+  const start = performance.now();
+  const controller = new AbortController();
+  const got = await store.get(key, { range: { start: 0 }, signal: controller.signal });
+  await new Promise<void>((resolve, reject) => {
+    got.body.once('data', () => resolve());
+    got.body.once('error', reject);
+  });
+  const ms = performance.now() - start;
+  controller.abort();
+  got.body.destroy();
+  return ms;
+}
+
+async function firstChunkFromApi(url: string, headers: Record<string, string>): Promise<number> {
+  const start = performance.now();
+  const controller = new AbortController();
+  const res = await fetch(url, { headers: { ...headers, range: 'bytes=0-' }, signal: controller.signal });
+  const reader = res.body!.getReader();
+  await reader.read();
+  const ms = performance.now() - start;
+  controller.abort();
+  await reader.cancel().catch(() => undefined);
+  return ms;
+}
+
+/** GET with a keep-alive agent (lighter than fetch, so the client adds little): status and body length. */
+function httpGet(agent: http.Agent, url: string, headers: Record<string, string>): Promise<{ status: number; bytes: number }> {
+  return new Promise((resolve, reject) => {
+    const req = http.get(url, { agent, headers }, (res) => {
+      let bytes = 0;
+      res.on('data', (c: Buffer) => (bytes += c.length));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, bytes }));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+  });
+}
+
+async function runTarget(ctx: BenchContext, name: string, storeConfig: StoreConfig): Promise<Figure[]> {
+  const dir = path.join(ctx.tmpDir, name);
+  const config = loadConfig({ CALLREC_DATA_DIR: dir, CALLREC_LOG_LEVEL: 'warn' });
+  const db = createDb(config.db);
+  await db.migrate();
+  if (storeConfig.kind === 's3') await setupBucket(storeConfig, { retentionDays: 30 });
+  const store = await createObjectStore(storeConfig);
+  const deps = {
+    config,
+    db,
+    store,
+    clock: systemClock,
+    metrics: createMetrics(),
+    logger: createLogger({ level: 'warn', destination: new Writable({ write: (_c, _e, cb) => cb() }) }),
+  };
+  const server: Server = createApp(deps).listen(0, '127.0.0.1');
+  try {
+    await new Promise<void>((resolve) => server.once('listening', resolve));
+    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const { token } = await createTestUser(db, { role: 'trainer' });
+    const headers = { authorization: `Bearer ${token}` };
+    const rec = await createStoredRecording({ db, store, overrides: { playbackBody: randomBytes(OBJECT_BYTES), started_at: Date.now() - 3_600_000 } });
+    const url = `${base}/v1/recordings/${rec.row.id}/audio`;
+    const key = rec.row.playback_key;
+
+    // Warm-up (connections, JIT, the listening session's access-log entry).
+    for (let i = 0; i < 20; i++) {
+      await (await fetch(url, { headers: { ...headers, range: 'bytes=0-65535' } })).arrayBuffer();
+      await drain((await store.get(key, { range: { start: 0, end: 65535 } })).body);
+    }
+
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    const api: number[] = [];
+    const direct: number[] = [];
+    for (let i = 0; i < READS; i++) {
+      const start = randomInt(0, OBJECT_BYTES - RANGE_BYTES);
+      const end = start + RANGE_BYTES - 1;
+      const viaApi = async () => {
+        const t = performance.now();
+        const { status, bytes } = await httpGet(agent, url, { ...headers, range: `bytes=${start}-${end}` });
+        if (status !== 206 || bytes !== RANGE_BYTES) throw new Error(`API answered ${status} with ${bytes} bytes`);
+        api.push(performance.now() - t);
+      };
+      const viaStore = async () => {
+        const t = performance.now();
+        const bytes = await drain((await store.get(key, { range: { start, end } })).body);
+        if (bytes !== RANGE_BYTES) throw new Error(`store served ${bytes} bytes`);
+        direct.push(performance.now() - t);
+      };
+      if (i % 2) {
+        await viaApi();
+        await viaStore();
+      } else {
+        await viaStore();
+        await viaApi();
+      }
+      if (i % 50 === 0) ctx.progress(`${name}: ranged reads ${i}/${READS}`, i / READS / 2);
+    }
+    // The HTTP floor: the same client on a route that does nothing (GET /healthz), for context.
+    const floor: number[] = [];
+    for (let i = 0; i < 300; i++) {
+      const t = performance.now();
+      await httpGet(agent, `${base}/healthz`, {});
+      floor.push(performance.now() - t);
+    }
+    floor.sort((a, b) => a - b);
+    agent.destroy();
+    api.sort((a, b) => a - b);
+    direct.sort((a, b) => a - b);
+
+    const ttfbApi: number[] = [];
+    const ttfbStore: number[] = [];
+    const ttfbFloor: number[] = [];
+    for (let round = 0; round < ROUNDS; round++) {
+      ctx.progress(`${name}: ${LISTENERS} concurrent listeners, round ${round + 1}/${ROUNDS}`, 0.5 + round / ROUNDS / 2);
+      ttfbStore.push(...(await Promise.all(Array.from({ length: LISTENERS }, () => firstChunkFromStore(store, key)))));
+      ttfbApi.push(...(await Promise.all(Array.from({ length: LISTENERS }, () => firstChunkFromApi(url, headers)))));
+      ttfbFloor.push(...(await Promise.all(Array.from({ length: LISTENERS }, () => firstChunkFromApi(`${base}/healthz`, {})))));
+    }
+    ttfbApi.sort((a, b) => a - b);
+    ttfbStore.sort((a, b) => a - b);
+    ttfbFloor.sort((a, b) => a - b);
+
+    const figure = (label: string, value: number, baseline: number, baselineName: string, target?: number): Figure => ({
+      name: `${label} (${name})`,
+      value,
+      unit: 'ms',
+      baseline: { name: baselineName, value: baseline },
+      ratio: value / baseline,
+      ...(target === undefined ? {} : { target: `≤ ${target}×`, met: value / baseline <= target }),
+    });
+    return [
+      figure('64 KiB ranged read p50', percentile(api, 50), percentile(direct, 50), 'store.get same range p50', 1.3),
+      figure('64 KiB ranged read p99', percentile(api, 99), percentile(direct, 99), 'store.get same range p99', 1.3),
+      figure('64 KiB ranged read p50 vs the HTTP floor', percentile(api, 50), percentile(floor, 50), 'GET /healthz p50, same client'),
+      figure(`TTFB p50, ${LISTENERS} concurrent listeners`, percentile(ttfbApi, 50), percentile(ttfbStore, 50), `store first chunk p50, ${LISTENERS} concurrent`),
+      figure(`TTFB p99, ${LISTENERS} concurrent listeners`, percentile(ttfbApi, 99), percentile(ttfbStore, 99), `store first chunk p99, ${LISTENERS} concurrent`),
+      figure(`TTFB p50, ${LISTENERS} concurrent listeners vs the HTTP floor`, percentile(ttfbApi, 50), percentile(ttfbFloor, 50), `GET /healthz first byte p50, ${LISTENERS} concurrent`),
+    ];
+  } finally {
+    server.closeAllConnections();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    await store.close();
+    await db.close();
+  }
+}
+
+export const playbackBench: Bench = {
+  name: 'playback',
+  async run(ctx) {
+    const figures = await runTarget(ctx, 'fs', { kind: 'fs', root: path.join(ctx.tmpDir, 'objects') });
+    const endpoint = ctx.env.CALLREC_TEST_S3_ENDPOINT;
+    if (endpoint) {
+      figures.push(
+        ...(await runTarget(ctx, 'minio', {
+          kind: 's3',
+          endpoint,
+          bucket: `callrec-bench-playback-${randomBytes(4).toString('hex')}`,
+          region: 'us-east-1',
+          accessKeyId: ctx.env.CALLREC_TEST_S3_ACCESS_KEY_ID,
+          secretAccessKey: ctx.env.CALLREC_TEST_S3_SECRET_ACCESS_KEY,
+          forcePathStyle: true,
+          versionedBucket: 'refuse',
+        })),
+      );
+    }
+    return figures;
+  },
+};
