@@ -13,8 +13,8 @@ import type { AppDeps } from '../deps.js';
 import { accessQuerySchema, deletionQuerySchema } from '../audit/audit-routes.js';
 import { ingestFieldsSchema } from '../ingest/ingest-routes.js';
 import { listQuerySchema, noteSchema as noteBodySchema } from '../playback/playback-routes.js';
-import { buildOpenApiDocument, createOpenApiRouter } from './openapi.js';
-import type { OperationSpec, ResponseSpec } from './openapi.js';
+import { buildOpenApiDocument, createOpenApiRouter, jsonSchemaOf } from './openapi.js';
+import type { JsonSchema, OperationSpec, ResponseSpec } from './openapi.js';
 import {
   accessEntrySchema,
   checkpointListSchema,
@@ -39,10 +39,34 @@ const phoneParam = z
   .max(64)
   .describe('E.164 (+31…) or national form in CALLREC_PHONE_REGION')
   .meta({ examples: ['+31201234567', '020 123 4567'] });
-/** The upload hook's multipart form: the handler's own text-field schema plus the file part. */
-const ingestFormSchema = ingestFieldsSchema.extend({
-  audio: z.string().meta({ format: 'binary', contentMediaType: 'application/octet-stream', description: 'The recording (WAV, MP3, Opus, …); last part' }),
-});
+const escapeRegex = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+/**
+ * The upload hook's multipart form, from the handler's own text-field schema
+ * (`ingestFieldsSchema`) as the wire sees it: the handler trims every field and
+ * treats an empty one as absent, so each pattern (or enum) is widened to allow
+ * surrounding whitespace, and an optional field may be empty. Then the file part.
+ */
+function ingestFormSchema(): JsonSchema {
+  const fields = jsonSchemaOf(ingestFieldsSchema, 'input') as { properties: Record<string, JsonSchema>; required?: string[] };
+  const required = new Set(fields.required ?? []);
+  const properties: Record<string, JsonSchema> = {};
+  for (const [name, schema] of Object.entries(fields.properties)) {
+    const { pattern, enum: values, ...rest } = schema as { pattern?: string; enum?: string[] };
+    const inner = pattern ? pattern.replace(/^\^/, '').replace(/\$$/, '') : values ? values.map(escapeRegex).join('|') : undefined;
+    properties[name] =
+      inner === undefined
+        ? rest
+        : { ...rest, type: 'string', pattern: required.has(name) ? `^\\s*(?:${inner})\\s*$` : `^\\s*(?:(?:${inner}))?\\s*$` };
+  }
+  properties.audio = { type: 'string', format: 'binary', contentMediaType: 'application/octet-stream', description: 'The recording (WAV, MP3, Opus, …); last part' };
+  return {
+    type: 'object',
+    description: 'Text fields first (trimmed; an empty optional field counts as absent), the file part `audio` last.',
+    properties,
+    required: [...required, 'audio'],
+  };
+}
 const subjectQuerySchema = z.object({
   phone: phoneParam,
   cursor: z.string().optional(),
@@ -280,7 +304,7 @@ function operationsCore(): OperationSpec[] {
         'the same audio again answers 200 with the same recording, other audio 409. Whatever fails, nothing stays behind.',
       tags: ['ingest'],
       access: 'hook',
-      body: { content: { 'multipart/form-data': { schema: ingestFormSchema } } },
+      body: { content: { 'multipart/form-data': { schema: ingestFormSchema() } } },
       responses: {
         '201': {
           ...json(recordingSchema, 'Stored'),

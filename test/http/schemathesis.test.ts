@@ -77,7 +77,7 @@ describe('schemathesis against /openapi.json (postgres, minio)', function () {
   let app: TestApp;
   let work: string;
   let result: StRun;
-  let operations: number;
+  let operations: string[];
 
   before(async function () {
     st = (await run('bash', [path.join(ROOT, 'scripts/schemathesis/ensure')], { encoding: 'utf8' })).stdout.trim();
@@ -105,7 +105,10 @@ describe('schemathesis against /openapi.json (postgres, minio)', function () {
       ids.push(res.body.id as string);
     }
     const doc = (await (await fetch(`${app.url}/openapi.json`)).json()) as { paths: Record<string, object> };
-    operations = Object.values(doc.paths).reduce((n, item) => n + Object.keys(item).length, 0);
+    operations = Object.entries(doc.paths)
+      .flatMap(([p, item]) => Object.keys(item).map((method) => `${method.toUpperCase()} ${p}`))
+      // schemathesis never tests the operation that serves the document it loaded.
+      .filter((op) => op !== 'GET /openapi.json');
 
     result = await runSchemathesis(
       st,
@@ -170,7 +173,7 @@ describe('schemathesis against /openapi.json (postgres, minio)', function () {
   it('when the run is over, then every operation of the document was tested', function () {
     const junit = fs.readFileSync(path.join(work, 'junit.xml'), 'utf8');
     const tested = new Set([...junit.matchAll(/<testcase [^>]*name="([^"]+)"/g)].map((m) => m[1]));
-    expect(tested.size, [...tested].join('\n')).to.equal(operations);
+    expect(operations.filter((op) => !tested.has(op)), 'operations schemathesis did not test').to.deep.equal([]);
   });
 
   it('when the run is over, then the server still answers and logged no unhandled failure', async function () {
