@@ -279,6 +279,7 @@ export function createS3Store(config: S3StoreConfig, deps: { logger?: Logger } =
       const expected = opts.contentLength;
       let size = 0;
       const counter = new Transform({
+        highWaterMark: 1024 * 1024,
         transform(chunk: Buffer, _encoding, callback) {
           size += chunk.length;
           if (expected !== undefined && size > expected) callback(new Error(`body is longer than contentLength ${expected}`));
