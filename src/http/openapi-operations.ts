@@ -19,12 +19,14 @@ import {
   accessEntrySchema,
   checkpointListSchema,
   deletionEntrySchema,
+  erasureResultSchema,
   healthSchema,
   noteSchema,
   readinessSchema,
   recordingPageSchema,
   recordingSchema,
   sessionUserSchema,
+  subjectErasureResultSchema,
   verifyResultSchema,
   waveformSchema,
 } from './openapi-schemas.js';
@@ -82,7 +84,6 @@ const trimmedText = (max: number) =>
 const erasureBodySchema = z.object({ reason: z.literal('erasure_request'), reference: trimmedText(256) });
 const holdBodySchema = z.object({ reason: trimmedText(500) });
 const releaseBodySchema = z.object({ reason: trimmedText(500).optional() });
-const erasureResultSchema = z.object({}).loose();
 const json = (schema: z.ZodType, description: string): ResponseSpec => ({ description, content: { 'application/json': { schema } } });
 const ID_PARAM = { id: { description: 'Recording id (ULID)', schema: { type: 'string', minLength: 1, maxLength: 64 } } };
 
@@ -361,8 +362,15 @@ function operationsCore(): OperationSpec[] {
       access: ['privacy'],
       query: z.object({ phone: phoneParam }),
       body: { content: { 'application/json': { schema: erasureBodySchema } } },
-      responses: { '200': json(erasureResultSchema, 'What was erased and what was kept (legal hold)') },
-      problems: { '400': 'invalid_query, invalid_request (with fields)', ...AUTH_PROBLEMS, '413': 'too_large', ...SERVER_PROBLEMS },
+      responses: { '200': json(subjectErasureResultSchema, 'What was erased (with its deletion-log entry) and what another process is finishing') },
+      problems: {
+        '400': 'invalid_query, invalid_request (with fields)',
+        ...AUTH_PROBLEMS,
+        '404': 'not_found (no recording of this number)',
+        '409': 'legal_hold (lists the held ids; nothing erased)',
+        '413': 'too_large',
+        ...SERVER_PROBLEMS,
+      },
     },
     {
       method: 'delete',

@@ -14,6 +14,7 @@ import type { AccessAction, AccessEntry } from '../db/access-log.js';
 import type { Note } from '../db/notes.js';
 import type { Recording } from '../db/recordings.js';
 import type { Waveform } from '../playback/waveform.js';
+import type { ErasureResult, SubjectErasureResult } from '../subjects/erasure.js';
 
 /** `true` only when A and B are mutually assignable; used as `const _x: SameShape<A, B> = true`. */
 export type SameShape<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
@@ -131,6 +132,20 @@ export const checkpointListSchema = z.object({
   items: z.array(checkpointSchema),
 });
 
+export const erasureResultSchema = z.object({
+  id: z.string(),
+  erased: z.literal(true),
+  deletion: deletionEntrySchema.describe('The deletion-log entry that proves the erasure'),
+});
+const _erasure: SameShape<z.output<typeof erasureResultSchema>, ErasureResult> = true;
+
+export const subjectErasureResultSchema = z.object({
+  erased: z.array(z.object({ id: z.string(), seq: z.number().int().min(1).describe('deletion-log entry') })),
+  pending: z.array(z.string()).describe('Ids already being deleted by another process; the sweeper finishes them'),
+  count: z.number().int().min(0),
+});
+const _subjectErasure: SameShape<z.output<typeof subjectErasureResultSchema>, SubjectErasureResult> = true;
+
 export const sessionUserSchema = z.object({
   username: z.string(),
   role: z.enum(ROLES),
@@ -144,4 +159,4 @@ export const readinessSchema = z.object({
 });
 
 /** Keeps the compile-time checks referenced (they exist for their types only). */
-export const SHAPE_CHECKS = [_recording, _note, _waveform, _deletedObject, _deletion, _actions, _access, _verify, _checkpoint] as const;
+export const SHAPE_CHECKS = [_recording, _note, _waveform, _deletedObject, _deletion, _actions, _access, _verify, _checkpoint, _erasure, _subjectErasure] as const;
