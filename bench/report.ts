@@ -30,6 +30,25 @@ export function targetBound(target: string | undefined): { op: '<=' | '>='; valu
   return { op: match[1] === '≤' || match[1] === '<=' || match[1] === '<' ? '<=' : '>=', value: Number(match[2]) };
 }
 
+const holds = (bound: { op: '<=' | '>='; value: number }, x: number) => (bound.op === '<=' ? x <= bound.value : x >= bound.value);
+
+/**
+ * The target bound when it constrains the figure's ratio (drawn as a tick on the
+ * ratio chart), or undefined when it constrains the value itself (`≤ 150 MB`,
+ * `≥ 400× realtime`). Decided by which reading reproduces the figure's `met`
+ * verdict; when both or neither do, a bound written with `×` is taken as a ratio.
+ */
+export function ratioTarget(f: Figure): { op: '<=' | '>='; value: number } | undefined {
+  const bound = targetBound(f.target);
+  if (!bound || f.ratio === undefined) return undefined;
+  if (f.met !== undefined) {
+    const byRatio = holds(bound, f.ratio) === f.met;
+    const byValue = holds(bound, f.value) === f.met;
+    if (byRatio !== byValue) return byRatio ? bound : undefined;
+  }
+  return /[0-9]\s*[×x]/.test(f.target ?? '') ? bound : undefined;
+}
+
 const cell = (text: string) => text.replace(/\|/g, '\\|').replace(/\n/g, ' ');
 
 /** The Markdown table of every figure beside its baseline and ratio, then one line per failed bench. */
@@ -56,7 +75,7 @@ const escapeXml = (text: string) => text.replace(/&/g, '&amp;').replace(/</g, '&
  * A horizontal bar chart (SVG) of every figure that has a ratio: one bar per
  * figure, a dashed line at 1× (parity with the baseline), a tick at the
  * target's bound, green when the target is met, red when missed, grey when
- * there is no target.
+ * there is no target (a target on the value itself gets no tick).
  */
 export function renderRatioChart(figures: readonly BenchFigure[], options: { title?: string; generatedAt?: string } = {}): string {
   const rows = figures.filter((f) => f.ratio !== undefined && Number.isFinite(f.ratio));
@@ -66,7 +85,7 @@ export function renderRatioChart(figures: readonly BenchFigure[], options: { tit
   const top = 56;
   const height = top + Math.max(rows.length, 1) * rowHeight + 40;
   const width = labelWidth + plotWidth + 90;
-  const maxValue = Math.max(1.2, ...rows.map((f) => f.ratio!), ...rows.map((f) => targetBound(f.target)?.value ?? 0)) * 1.1;
+  const maxValue = Math.max(1.2, ...rows.map((f) => f.ratio!), ...rows.map((f) => ratioTarget(f)?.value ?? 0)) * 1.1;
   const x = (v: number) => labelWidth + (Math.max(0, v) / maxValue) * plotWidth;
   const parts: string[] = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="system-ui, sans-serif" font-size="13">`,
@@ -81,7 +100,7 @@ export function renderRatioChart(figures: readonly BenchFigure[], options: { tit
     parts.push(`<text x="${labelWidth - 8}" y="${y + 17}" text-anchor="end">${escapeXml(`${f.bench} · ${f.name}`)}</text>`);
     parts.push(`<rect x="${labelWidth}" y="${y + 4}" width="${(x(f.ratio!) - labelWidth).toFixed(1)}" height="${rowHeight - 8}" fill="${color}"><title>${escapeXml(`${f.name}: ${formatNumber(f.ratio!)}×${f.target ? ` (target ${f.target})` : ''}`)}</title></rect>`);
     parts.push(`<text x="${(x(f.ratio!) + 6).toFixed(1)}" y="${y + 17}">${escapeXml(`${formatNumber(f.ratio!)}×`)}</text>`);
-    const bound = targetBound(f.target);
+    const bound = ratioTarget(f);
     if (bound) parts.push(`<line x1="${x(bound.value).toFixed(1)}" x2="${x(bound.value).toFixed(1)}" y1="${y + 1}" y2="${y + rowHeight - 1}" stroke="#222" stroke-width="2"/>`);
   });
   const axisY = top + Math.max(rows.length, 1) * rowHeight;

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { formatNumber, renderProgress, renderRatioChart, renderTable, targetBound } from '../../bench/report.js';
+import { formatNumber, ratioTarget, renderProgress, renderRatioChart, renderTable, targetBound } from '../../bench/report.js';
 import type { BenchFigure } from '../../bench/report.js';
 
 const figure = (overrides: Partial<BenchFigure> = {}): BenchFigure => ({
@@ -30,6 +30,16 @@ describe('bench report', function () {
     expect(targetBound('>= 0.9x of raw')).to.deep.equal({ op: '>=', value: 0.9 });
     expect(targetBound('as fast as possible')).to.equal(undefined);
     expect(targetBound(undefined)).to.equal(undefined);
+  });
+
+  it('when a target constrains the value rather than the ratio, then it is not read as a ratio bound', function () {
+    expect(ratioTarget(figure())).to.deep.equal({ op: '<=', value: 1.15 });
+    expect(ratioTarget(figure({ value: 550, ratio: 7.3, target: '≥ 400× at ≤ 24 kbit/s', met: true }))).to.equal(undefined);
+    expect(ratioTarget(figure({ value: 120, ratio: 3, target: '≤ 150 MB', met: true }))).to.equal(undefined);
+    expect(ratioTarget(figure({ value: 2, ratio: 0.8, target: '≥ 0.5×', met: true }))).to.deep.equal({ op: '>=', value: 0.5 });
+    const svg = renderRatioChart([figure({ value: 550, ratio: 7.3, target: '≥ 400× at ≤ 24 kbit/s', met: true })]);
+    expect(svg).not.to.contain('stroke-width="2"');
+    expect(svg).not.to.contain('>400×<');
   });
 
   it('when the ratio chart is drawn, then each ratio is a bar coloured by its verdict, labels are escaped, figures without ratio are left out', function () {
