@@ -63,7 +63,9 @@ export async function streamAudio(options: {
   // no audio leaves without its access-log entry.
   try {
     const startsAtZero = !got.range || got.range.start === 0;
-    if (download) {
+    if (req.method === 'HEAD') {
+      // Headers only: no audio leaves, nothing to log.
+    } else if (download) {
       if (startsAtZero) await listenLog.download(principal, row.id, req.id);
     } else {
       await listenLog.play(principal, row.id, req.id);

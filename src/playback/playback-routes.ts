@@ -24,8 +24,8 @@ import { loadVisibleRecording, NOTE_ROLES, presentRecording, READ_ROLES } from '
 import { streamAudio } from './audio.js';
 import { createListenLog } from './listen-log.js';
 import { toStoreAppError } from './store-errors.js';
-import { computePeaks, parseStoredWaveform } from './waveform.js';
-import type { Waveform } from './waveform.js';
+import { computePeaksFromStream, parseStoredWaveform } from './waveform.js';
+import type { ServedWaveform } from './waveform.js';
 
 const DEFAULT_LIMIT = 50;
 const MAX_LIMIT = 200;
@@ -88,7 +88,7 @@ export function createPlaybackRouter(deps: AppDeps): Router {
   const canRead = guards.requireRole(...READ_ROLES);
   const canWriteNotes = guards.requireRole(...NOTE_ROLES);
   const listenLog = createListenLog(deps);
-  const computing = new Map<string, Promise<Waveform>>();
+  const computing = new Map<string, Promise<ServedWaveform>>();
 
   router.get('/v1/recordings', canRead, async (req, res) => {
     const principal = principalOf(req);
@@ -149,9 +149,8 @@ export function createPlaybackRouter(deps: AppDeps): Router {
           } catch (error) {
             throw toStoreAppError(error);
           }
-          const computed = await computePeaks({
+          const computed = await computePeaksFromStream({
             body: got.body,
-            durationMs: row.duration_ms,
             channels: row.original_channels,
             timeoutMs: deps.config.ingest.ffmpegTimeoutMs,
           });

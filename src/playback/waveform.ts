@@ -1,35 +1,32 @@
 /**
- * Waveform peaks for drawing: `{ durationMs, channels, peaks }`, where `peaks`
- * holds one array per channel of absolute peak values in [0, 1].
+ * Waveform peaks for drawing, in the format of `src/audio/waveform.ts` (version 1:
+ * `{version, sampleRate, samplesPerPeak, channels, length, durationMs, peaks}`).
  *
  * Peaks are written at ingest into the row's `waveform` column. For a row
- * without them, `computePeaks` decodes the playback object once with ffmpeg
- * (streamed: the object is piped into ffmpeg, PCM is folded into buckets as
+ * without them, `computePeaksFromStream` decodes the playback object once with
+ * ffmpeg (streamed: the object is piped into ffmpeg's stdin, PCM is reduced as
  * it arrives, memory stays bounded) under a hard timeout that kills ffmpeg.
  */
 import { spawn } from 'node:child_process';
-import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Readable } from 'node:stream';
+import { PEAK_SAMPLE_RATE, peakOutputOptions, peakSink } from '../audio/waveform.js';
 
-export interface Waveform {
+/** What the waveform route serves: at least these members (stored extras are kept). */
+export interface ServedWaveform {
   durationMs: number;
   channels: number;
   peaks: number[][];
+  [member: string]: unknown;
 }
 
-const DECODE_RATE = 8000;
-
-/** How many peaks per channel to draw for a call of this length. */
-export function peakCount(durationMs: number): number {
-  return Math.min(4000, Math.max(200, Math.round(durationMs / 100)));
-}
+const isNumbers = (a: unknown): a is number[] => Array.isArray(a) && a.every((n) => typeof n === 'number');
 
 /**
- * Reads whatever the ingest stored (this module's shape, or a bare array of
- * peaks, or `{peaks: number[]}`) into a Waveform; undefined when unusable.
+ * The stored JSON as served, when it holds usable peaks (an array of per-channel arrays, or
+ * one flat array); undefined for no or unusable data, which is then recomputed.
  */
-export function parseStoredWaveform(json: string | null, durationMs: number): Waveform | undefined {
+export function parseStoredWaveform(json: string | null, durationMs: number): ServedWaveform | undefined {
   if (!json) return undefined;
   let value: unknown;
   try {
@@ -37,69 +34,27 @@ export function parseStoredWaveform(json: string | null, durationMs: number): Wa
   } catch {
     return undefined;
   }
-  const isNumbers = (a: unknown): a is number[] => Array.isArray(a) && a.every((n) => typeof n === 'number');
-  const peaksOf = (p: unknown): number[][] | undefined => {
-    if (isNumbers(p)) return [p];
-    if (Array.isArray(p) && p.length > 0 && p.every(isNumbers)) return p;
-    return undefined;
-  };
-  const obj = value as { peaks?: unknown; durationMs?: unknown } | null;
-  const peaks = peaksOf(Array.isArray(value) ? value : obj?.peaks);
+  if (isNumbers(value)) return { durationMs, channels: 1, peaks: [value] };
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return undefined;
+  const obj = value as Record<string, unknown>;
+  const raw = obj.peaks;
+  const peaks = isNumbers(raw) ? [raw] : Array.isArray(raw) && raw.length > 0 && raw.every(isNumbers) ? (raw as number[][]) : undefined;
   if (!peaks) return undefined;
-  const d = typeof obj?.durationMs === 'number' ? obj.durationMs : durationMs;
-  return { durationMs: d, channels: peaks.length, peaks };
-}
-
-/** Folds interleaved s16le PCM into per-channel absolute peaks of `bucketFrames` frames each. */
-export function createPeakFolder(channels: number, bucketFrames: number) {
-  const peaks: number[][] = Array.from({ length: channels }, () => []);
-  const current = new Array<number>(channels).fill(0);
-  let framesInBucket = 0;
-  let carry = Buffer.alloc(0);
-  const frameBytes = 2 * channels;
-  return {
-    push(chunk: Buffer) {
-      const data = carry.length ? Buffer.concat([carry, chunk]) : chunk;
-      const usable = data.length - (data.length % frameBytes);
-      for (let off = 0; off < usable; off += frameBytes) {
-        for (let c = 0; c < channels; c++) {
-          const v = Math.abs(data.readInt16LE(off + 2 * c)) / 32768;
-          if (v > current[c]!) current[c] = v;
-        }
-        if (++framesInBucket === bucketFrames) {
-          for (let c = 0; c < channels; c++) {
-            peaks[c]!.push(Math.round(current[c]! * 1000) / 1000);
-            current[c] = 0;
-          }
-          framesInBucket = 0;
-        }
-      }
-      carry = Buffer.from(data.subarray(usable));
-    },
-    finish(): number[][] {
-      if (framesInBucket > 0) for (let c = 0; c < channels; c++) peaks[c]!.push(Math.round(current[c]! * 1000) / 1000);
-      return peaks;
-    },
-  };
+  return { ...obj, durationMs: typeof obj.durationMs === 'number' ? obj.durationMs : durationMs, channels: peaks.length, peaks };
 }
 
 /** Decodes `body` with ffmpeg and returns its peaks; rejects on a decode failure, timeout or abort. */
-export async function computePeaks(options: {
+export async function computePeaksFromStream(options: {
   body: Readable;
-  durationMs: number;
   channels: number;
   timeoutMs: number;
   signal?: AbortSignal;
-}): Promise<Waveform> {
+}): Promise<ServedWaveform> {
   const channels = Math.min(2, Math.max(1, options.channels));
-  const totalFrames = Math.max(1, Math.round((options.durationMs / 1000) * DECODE_RATE));
-  const bucketFrames = Math.max(1, Math.ceil(totalFrames / peakCount(options.durationMs)));
-  const folder = createPeakFolder(channels, bucketFrames);
-  const child = spawn(
-    'ffmpeg',
-    ['-nostdin', '-hide_banner', '-loglevel', 'error', '-i', 'pipe:0', '-f', 's16le', '-acodec', 'pcm_s16le', '-ac', String(channels), '-ar', String(DECODE_RATE), 'pipe:1'],
-    { stdio: ['pipe', 'pipe', 'ignore'] },
-  );
+  const { sink, result } = peakSink({ channels, sampleRate: PEAK_SAMPLE_RATE });
+  const child = spawn('ffmpeg', ['-nostdin', '-hide_banner', '-loglevel', 'error', '-i', 'pipe:0', ...peakOutputOptions(channels), 'pipe:1'], {
+    stdio: ['pipe', 'pipe', 'ignore'],
+  });
   const controller = new AbortController();
   const kill = () => {
     controller.abort();
@@ -112,12 +67,6 @@ export async function computePeaks(options: {
     child.once('close', (code) => resolve(code));
   });
   try {
-    const sink = new Writable({
-      write(chunk: Buffer, _enc, cb) {
-        folder.push(chunk);
-        cb();
-      },
-    });
     await Promise.all([
       // ffmpeg may stop reading early (EPIPE) once it has what it needs: not an error by itself.
       pipeline(options.body, child.stdin, { signal: controller.signal }).catch((error: NodeJS.ErrnoException) => {
@@ -135,5 +84,8 @@ export async function computePeaks(options: {
     clearTimeout(timer);
     options.signal?.removeEventListener('abort', kill);
   }
-  return { durationMs: options.durationMs, channels, peaks: folder.finish() };
+  return { ...result() };
 }
+
+/** The served waveform (kept under this name for the OpenAPI schema module). */
+export type Waveform = ServedWaveform;
