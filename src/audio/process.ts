@@ -4,6 +4,8 @@
  * run rejects with AudioTimeoutError or the abort reason; nothing keeps running.
  */
 import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import type { Writable } from 'node:stream';
 import type { FfmpegCommand } from 'fluent-ffmpeg';
 import { AudioTimeoutError, abortReason } from './errors.js';
 
@@ -82,4 +84,33 @@ export function runFfmpeg(command: FfmpegCommand, limits: RunLimits): Promise<vo
     command.on('end', () => done(failure));
     command.run();
   });
+}
+
+/**
+ * Adds `sink` as the command's stdout output and runs it under the limits; resolves once
+ * ffmpeg exited successfully AND its stdout has been fully delivered to the sink.
+ *
+ * fluent-ffmpeg ends a piped output stream when stdout ends, and if the process has not
+ * reported its exit within 20 ms of the stream's close it reports "Output stream closed"
+ * and kills it: on a loaded machine that fails good runs. So the sink is piped with
+ * `end: false` (it never closes, fluent never races) and stdout's own end is awaited here.
+ */
+export async function runFfmpegToSink(
+  command: FfmpegCommand,
+  options: RunLimits & { sink: Writable; outputOptions: string[] },
+): Promise<void> {
+  const { sink, outputOptions, ...limits } = options;
+  let stdoutDone: Promise<void> = Promise.resolve();
+  command.output(sink, { end: false }).outputOptions(outputOptions);
+  command.once('start', () => {
+    const proc = (command as unknown as { ffmpegProc?: ChildProcess }).ffmpegProc;
+    const stdout = proc?.stdout;
+    if (!stdout) return;
+    stdoutDone = new Promise<void>((resolve) => {
+      stdout.once('end', resolve);
+      stdout.once('close', resolve);
+    });
+  });
+  await runFfmpeg(command, limits);
+  await stdoutDone;
 }

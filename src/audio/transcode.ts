@@ -13,7 +13,7 @@
 import fs from 'node:fs';
 import ffmpeg from 'fluent-ffmpeg';
 import { AudioDecodeError } from './errors.js';
-import { runFfmpeg } from './process.js';
+import { runFfmpeg, runFfmpegToSink } from './process.js';
 import type { RunLimits } from './process.js';
 import { PEAK_SAMPLE_RATE, peakOutputOptions, peakSink } from './waveform.js';
 import type { Waveform } from './waveform.js';
@@ -64,9 +64,9 @@ export async function transcodeForPlayback(
     .outputOptions(['-y', ...encoderOptions(options.format, options.source)]);
   const channels = Math.min(Math.max(options.source.channels, 1), 2);
   const peaks = options.peaks ? peakSink({ channels, sampleRate: PEAK_SAMPLE_RATE }) : undefined;
-  if (peaks) command.output(peaks.sink).outputOptions(peakOutputOptions(channels));
   try {
-    await runFfmpeg(command, options);
+    if (peaks) await runFfmpegToSink(command, { ...options, sink: peaks.sink, outputOptions: peakOutputOptions(channels) });
+    else await runFfmpeg(command, options);
   } catch (error) {
     if (error instanceof Error && (error.name === 'AudioTimeoutError' || error.name === 'AbortError' || options.signal?.aborted)) throw error;
     throw new AudioDecodeError('ffmpeg could not decode the audio', { cause: error });

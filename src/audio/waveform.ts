@@ -21,7 +21,7 @@
  */
 import { Writable } from 'node:stream';
 import ffmpeg from 'fluent-ffmpeg';
-import { runFfmpeg } from './process.js';
+import { runFfmpegToSink } from './process.js';
 import type { RunLimits } from './process.js';
 
 export const WAVEFORM_VERSION = 1;
@@ -127,7 +127,7 @@ export function peakOutputOptions(channels: number): string[] {
 export async function computePeaks(file: string, options: RunLimits & { channels: number }): Promise<Waveform> {
   const channels = Math.min(Math.max(options.channels, 1), 2);
   const { sink, result } = peakSink({ channels, sampleRate: PEAK_SAMPLE_RATE });
-  const command = ffmpeg(file).outputOptions(peakOutputOptions(channels)).output(sink);
-  await runFfmpeg(command, options);
+  const command = ffmpeg(file).inputOptions(['-nostdin', '-threads', '1']);
+  await runFfmpegToSink(command, { ...options, sink, outputOptions: peakOutputOptions(channels) });
   return result();
 }

@@ -72,6 +72,11 @@ export function createIngestRouter(deps: AppDeps, options: { limiter?: IngestLim
       if (!bodyFinished) res.setHeader('Connection', 'close');
       if (isAppError(outcome)) {
         if (outcome.status >= 500) logger.error({ err: outcome.cause ?? outcome, code: outcome.code, requestId: req.id }, 'upload failed');
+        else if (outcome.code === 'unsupported_audio') {
+          // The cause (ffmpeg's message) helps tell hostile input from a broken toolchain; it holds no personal data.
+          const cause = outcome.cause as { message?: string; cause?: { message?: string } } | undefined;
+          logger.warn({ code: outcome.code, requestId: req.id, reason: cause?.cause?.message ?? cause?.message }, 'upload refused: audio');
+        }
         for (const [name, value] of Object.entries(outcome.headers)) res.setHeader(name, value);
         const body = { type: 'about:blank', title: outcome.title, status: outcome.status, code: outcome.code, ...(outcome.detail ? { detail: outcome.detail } : {}), ...outcome.extra };
         res.status(outcome.status).type('application/problem+json').send(JSON.stringify(body));
