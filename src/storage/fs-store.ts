@@ -6,7 +6,8 @@
  *   `assertValidKey` and then checked to resolve inside root).
  * - `<dir>/.<name>.meta.json`: the sidecar of `<dir>/<name>` with content type, tags, size and
  *   sha256. A valid key segment never starts with `.`, so a sidecar can never collide with a key.
- * - `.tmp/`: temp files of puts in flight; never listed.
+ * - `.tmp/`: temp files of puts in flight; never listed. Temp files older than a day (left by a
+ *   crash) are removed the first time a store instance writes or pings.
  *
  * Atomicity: `put` streams into `.tmp/`, hashing as it goes, fsyncs, then renames the sidecar
  * into place, renames the object into place and fsyncs the folder. Readers see the old object
@@ -51,6 +52,8 @@ import type {
 } from './object-store.js';
 
 const TMP_DIR = '.tmp';
+/** A temp file older than this belongs to no put in flight (a crash left it). */
+const STALE_TEMP_MS = 24 * 3_600_000;
 const DEFAULT_CONTENT_TYPE = 'application/octet-stream';
 export const MAX_LIST_LIMIT = 1000;
 
@@ -155,9 +158,21 @@ export function createFsStore(options: { root: string }): ObjectStore {
   const tmpDir = path.join(root, TMP_DIR);
   let tmpReady: Promise<void> | undefined;
 
+  /** Removes temp files a crashed process left behind (older than STALE_TEMP_MS); best effort. */
+  async function removeStaleTemp(): Promise<void> {
+    const entries = await fsp.readdir(tmpDir).catch(() => [] as string[]);
+    const cutoff = Date.now() - STALE_TEMP_MS;
+    for (const name of entries) {
+      const file = path.join(tmpDir, name);
+      const stats = await fsp.lstat(file).catch(() => undefined);
+      if (stats?.isFile() && stats.mtimeMs < cutoff) await removeQuietly(file);
+    }
+  }
+
+  /** Creates root and `.tmp/` once per store, clearing stale temp files the first time. */
   function ensureTmp(): Promise<void> {
     tmpReady ??= fsp.mkdir(tmpDir, { recursive: true }).then(
-      () => undefined,
+      () => removeStaleTemp(),
       (error: unknown) => {
         tmpReady = undefined;
         throw mapIoError(error, 'creating the store folder');

@@ -491,6 +491,24 @@ describe('ObjectStore failures outside the contract loop', function () {
     }
   });
 
+  it('when a crash left temp files in the fs store, then the first write of a new store removes those older than a day', async function () {
+    const dir = tempDir();
+    try {
+      const root = path.join(dir, 'objects');
+      const tmp = path.join(root, FS_STORE_TMP_DIR);
+      fs.mkdirSync(tmp, { recursive: true });
+      fs.writeFileSync(path.join(tmp, 'old.part'), 'x');
+      const twoDaysAgo = new Date(Date.now() - 2 * 86_400_000);
+      fs.utimesSync(path.join(tmp, 'old.part'), twoDaysAgo, twoDaysAgo);
+      fs.writeFileSync(path.join(tmp, 'recent.part'), 'y');
+      const store = createFsStore({ root });
+      await store.ping();
+      expect(fs.readdirSync(tmp)).to.deep.equal(['recent.part']);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('when the fs root cannot be created, then ping throws StoreUnavailableError and a hostile key still fails as InvalidKey', async function () {
     const dir = tempDir();
     try {
