@@ -66,7 +66,9 @@ function createChannelMixer() {
 }
 
 async function main() {
-  await initLayout({ active: '/recordings' });
+  const session = await initLayout({ active: '/recordings' });
+  // Only trainers and admins write notes (the API refuses others); privacy officers read them.
+  $('note-form').hidden = !['trainer', 'admin'].includes(session.user.role);
   const [rec, waveform, notes] = await Promise.all([
     api(`/v1/recordings/${encodeURIComponent(id)}`),
     api(`/v1/recordings/${encodeURIComponent(id)}/waveform`).catch(() => undefined),
