@@ -145,10 +145,10 @@ export function isUniqueViolation(error: unknown): boolean {
  * `limit`, after `afterId` (keyset cursor). Each side is an index lookup (caller_number,
  * callee_number); the union keeps both indexes usable on SQLite and PostgreSQL alike.
  */
-export async function findRecordingsByNumber(
+export function recordingsByNumberQuery(
   q: Knex | Knex.Transaction,
   options: { number: string; afterId?: string; limit: number },
-): Promise<RecordingRow[]> {
+): Knex.QueryBuilder {
   const ids = q
     .select('id')
     .from('recordings')
@@ -158,7 +158,15 @@ export async function findRecordingsByNumber(
     });
   let builder = q('recordings').whereIn('id', ids).orderBy('id', 'asc').limit(options.limit);
   if (options.afterId !== undefined) builder = builder.where('id', '>', options.afterId);
-  const rows = (await builder) as RecordingRow[];
+  return builder;
+}
+
+/** Runs `recordingsByNumberQuery` (see there). */
+export async function findRecordingsByNumber(
+  q: Knex | Knex.Transaction,
+  options: { number: string; afterId?: string; limit: number },
+): Promise<RecordingRow[]> {
+  const rows = (await recordingsByNumberQuery(q, options)) as RecordingRow[];
   return rows.map(normalizeRow);
 }
 

@@ -7,6 +7,8 @@ import type { DbBackend, StoreBackend, TestDb, TestStore } from '../support/back
 import { startTestApp } from '../support/app.js';
 import type { TestApp } from '../support/app.js';
 import { verifyDeletionLog } from '../../src/audit/verify.js';
+import type { Db } from '../../src/db/db.js';
+import { recordingsByNumberQuery } from '../../src/db/recordings.js';
 import { sweepOnce } from '../../src/retention/sweep.js';
 import { createStoredRecording } from '../support/recordings.js';
 import type { StoredRecordingOverrides } from '../support/recordings.js';
@@ -22,6 +24,36 @@ interface Item {
   calleeNumber: string | null;
   expiresAt: string;
   legalHold: { reason: string | null; by: string | null; at: string | null } | null;
+}
+
+/** The query plan of the subject search (PostgreSQL: with sequential scans disabled, i.e. can it use the indexes at all). */
+async function searchPlan(db: Db): Promise<string> {
+  const { sql, bindings } = recordingsByNumberQuery(db.knex, { number: '+31612345678', limit: 101 }).toSQL();
+  if (db.client === 'sqlite') {
+    const rows = (await db.knex.raw(`EXPLAIN QUERY PLAN ${sql}`, bindings as never)) as Array<{ detail: string }>;
+    return rows.map((r) => r.detail).join('\n');
+  }
+  return db.knex.transaction(async (trx) => {
+    await trx.raw('SET LOCAL enable_seqscan = off');
+    const result = (await trx.raw(`EXPLAIN ${sql}`, bindings as never)) as { rows: Array<Record<string, string>> };
+    return result.rows.map((r) => r['QUERY PLAN']).join('\n');
+  });
+}
+
+for (const dbBackend of dbBackends) {
+  describe(`subject search query (${dbBackend.name})`, () => {
+    it('when the search by number is planned, then both the caller and the callee index are used and nothing is scanned whole', async () => {
+      const t = await dbBackend.create();
+      try {
+        const plan = await searchPlan(t.db);
+        expect(plan).to.contain('recordings_caller_number_index');
+        expect(plan).to.contain('recordings_callee_number_index');
+        expect(plan).not.to.match(/Seq Scan|SCAN recordings(?! USING)/);
+      } finally {
+        await t.dispose();
+      }
+    });
+  });
 }
 
 /** Every combination of database and store (sqlite×fs and postgres×minio at least). */
