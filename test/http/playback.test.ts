@@ -1,11 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
+import type { Readable } from 'node:stream';
 import { expect } from 'chai';
 import type { Clock } from '../../src/clock.js';
 import { createManualClock } from '../../src/clock.js';
 import { queryAccess } from '../../src/db/access-log.js';
 import { findRecordingById } from '../../src/db/recordings.js';
 import { PLAY_SESSION_MS } from '../../src/playback/listen-log.js';
+import type { GetOptions } from '../../src/storage/object-store.js';
 import type { TestDb, TestStore } from '../support/backends.js';
 import { dbBackends, storeBackends } from '../support/backends.js';
 import { startTestApp } from '../support/app.js';
@@ -173,21 +175,45 @@ describe('playback audio: access log, downloads, disconnects (sqlite, fs)', func
     expect(await queryAccess(h.testDb.db.knex, { recordingId: rec.row.id, limit: 10 })).to.deep.equal([]);
   });
 
-  it('when the client disconnects mid-stream, then the server aborts the read and keeps serving', async () => {
+  it('when the client disconnects mid-stream, then the store read is aborted and the server keeps serving', async () => {
     const { token } = await createTestUser(h.testDb.db, { role: 'trainer' });
     const big = randomBytes(8 * 1024 * 1024);
     const rec = await h.record({ playbackBody: big });
-    const controller = new AbortController();
-    const res = await fetch(`${h.app.url}/v1/recordings/${rec.row.id}/audio`, { headers: h.auth(token), signal: controller.signal });
-    const reader = res.body!.getReader();
-    await reader.read();
-    controller.abort();
-    await reader.cancel().catch(() => undefined);
-    // The next request is answered normally and nothing was logged as a failure.
-    const again = await fetch(`${h.app.url}/v1/recordings/${rec.row.id}/audio`, { headers: { ...h.auth(token), range: 'bytes=0-9' } });
-    expect(Buffer.from(await again.arrayBuffer()).equals(big.subarray(0, 10))).to.equal(true);
-    await new Promise((r) => setTimeout(r, 50));
-    expect(h.app.logs.filter((l) => /playback stream failed|request failed/.test(l))).to.deep.equal([]);
+    // The real store, observed: which signal each get() received and which body it returned.
+    const reads: Array<{ signal?: AbortSignal; body: Readable }> = [];
+    const real = h.testStore.store;
+    const observed = new Proxy(real, {
+      get(target, prop) {
+        if (prop === 'get') {
+          return async (key: string, options?: GetOptions) => {
+            const got = await target.get(key, options);
+            reads.push({ signal: options?.signal, body: got.body });
+            return got;
+          };
+        }
+        const value: unknown = Reflect.get(target, prop, target);
+        return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+      },
+    });
+    const app = await startTestApp({ db: h.testDb.db, store: observed, clock: h.clock });
+    try {
+      const controller = new AbortController();
+      const res = await fetch(`${app.url}/v1/recordings/${rec.row.id}/audio`, { headers: h.auth(token), signal: controller.signal });
+      const reader = res.body!.getReader();
+      await reader.read();
+      controller.abort();
+      await reader.cancel().catch(() => undefined);
+      for (let i = 0; i < 100 && !(reads[0]?.signal?.aborted && reads[0].body.destroyed); i++) await new Promise((r) => setTimeout(r, 20));
+      expect(reads).to.have.length(1);
+      expect(reads[0]!.signal?.aborted, 'store signal aborted').to.equal(true);
+      expect(reads[0]!.body.destroyed, 'store body destroyed').to.equal(true);
+      // The next request is answered normally and nothing was logged as a failure.
+      const again = await fetch(`${app.url}/v1/recordings/${rec.row.id}/audio`, { headers: { ...h.auth(token), range: 'bytes=0-9' } });
+      expect(Buffer.from(await again.arrayBuffer()).equals(big.subarray(0, 10))).to.equal(true);
+      expect(app.logs.filter((l) => /playback stream failed|request failed/.test(l))).to.deep.equal([]);
+    } finally {
+      await app.close();
+    }
   });
 
   it('when the playback object is missing behind the row, then the answer is 404 and the fault is logged', async () => {
