@@ -13,6 +13,7 @@ import type { VerifyResult } from '../audit/verify.js';
 import type { AccessAction, AccessEntry } from '../db/access-log.js';
 import type { Note } from '../db/notes.js';
 import type { Recording } from '../db/recordings.js';
+import type { Waveform as StoredWaveform } from '../audio/waveform.js';
 import type { Waveform } from '../playback/waveform.js';
 import type { ErasureResult, SubjectErasureResult } from '../subjects/erasure.js';
 
@@ -63,12 +64,20 @@ export const noteSchema = z.object({
 });
 const _note: SameShape<z.output<typeof noteSchema>, Note> = true;
 
-export const waveformSchema = z.object({
-  durationMs: z.number().int().min(0),
-  channels: z.number().int().min(0),
-  peaks: z.array(z.array(z.number())).describe('Per channel: peak values in [-1, 1], evenly spaced over the duration'),
-});
+export const waveformSchema = z
+  .object({
+    version: z.literal(1).optional().describe('format version of peaks written at ingest'),
+    sampleRate: z.number().int().min(1).optional().describe('rate the audio was decoded at for peaks'),
+    samplesPerPeak: z.number().int().min(1).optional(),
+    length: z.number().int().min(0).optional().describe('peaks per channel'),
+    durationMs: z.number().int().min(0),
+    channels: z.number().int().min(0),
+    peaks: z.array(z.array(z.number())).describe('Per channel: peak values in [-1, 1], evenly spaced over the duration'),
+  })
+  .loose()
+  .describe('At least durationMs, channels and peaks; peaks written at ingest also carry the version-1 members');
 const _waveform: SameShape<z.output<typeof waveformSchema>, Waveform> = true;
+const _storedWaveform: [{ [K in keyof StoredWaveform]: StoredWaveform[K] }] extends [z.output<typeof waveformSchema>] ? true : false = true;
 
 const deletedObjectSchema = z.object({ key: z.string(), sha256: z.string(), sizeBytes: z.number().int().min(0) });
 const _deletedObject: SameShape<z.output<typeof deletedObjectSchema>, DeletedObject> = true;
@@ -159,4 +168,4 @@ export const readinessSchema = z.object({
 });
 
 /** Keeps the compile-time checks referenced (they exist for their types only). */
-export const SHAPE_CHECKS = [_recording, _note, _waveform, _deletedObject, _deletion, _actions, _access, _verify, _checkpoint, _erasure, _subjectErasure] as const;
+export const SHAPE_CHECKS = [_recording, _note, _waveform, _storedWaveform, _deletedObject, _deletion, _actions, _access, _verify, _checkpoint, _erasure, _subjectErasure] as const;

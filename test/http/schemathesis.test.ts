@@ -1,6 +1,7 @@
 /**
  * schemathesis (pinned, from PyPI; scripts/schemathesis/ensure) fuzzes every
- * operation of `/openapi.json` against the real app on PostgreSQL + MinIO,
+ * operation of `/openapi.json` against the real app on PostgreSQL + MinIO and
+ * on SQLite + fs,
  * with credentials of every role and signed uploads (scripts/schemathesis/hooks.py).
  *
  * Checks: not_a_server_error (no 5xx), status_code_conformance (every status
@@ -12,7 +13,8 @@
  * unsupported_method and allow_header_conformance (Express answers an unknown
  * method with 404 problem+json, not 405), and the stateful checks (the
  * document declares no links).
- * Bounded: 20 examples per operation, fixed seed (reproducible), 4-minute cap.
+ * Bounded: 20 examples per operation, fixed seed (reproducible), 4-minute cap
+ * per backend pair (about 45 s each here).
  */
 import { execFile, spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -69,7 +71,12 @@ function runSchemathesis(st: string, args: string[], env: Record<string, string>
   });
 }
 
-describe('schemathesis against /openapi.json (postgres, minio)', function () {
+const combos = [
+  { db: 'postgres', store: 'minio' },
+  { db: 'sqlite', store: 'fs' },
+] as const;
+
+for (const combo of combos) describe(`schemathesis against /openapi.json (${combo.db}, ${combo.store})`, function () {
   this.timeout(600_000);
   let st: string;
   let testDb: TestDb;
@@ -81,8 +88,8 @@ describe('schemathesis against /openapi.json (postgres, minio)', function () {
 
   before(async function () {
     st = (await run('bash', [path.join(ROOT, 'scripts/schemathesis/ensure')], { encoding: 'utf8' })).stdout.trim();
-    testDb = await dbBackends.find((b) => b.name === 'postgres')!.create();
-    testStore = await storeBackends.find((b) => b.name === 'minio')!.create();
+    testDb = await dbBackends.find((b) => b.name === combo.db)!.create();
+    testStore = await storeBackends.find((b) => b.name === combo.store)!.create();
     // The real clock: the upload signatures carry the wall-clock time.
     app = await startTestApp({ db: testDb.db, store: testStore.store, config: testConfig(), clock: systemClock });
     work = tempDir('callrec-schemathesis-');
@@ -163,9 +170,10 @@ describe('schemathesis against /openapi.json (postgres, minio)', function () {
 
   it('when every operation is fuzzed with each role, then schemathesis finds no 5xx, no undocumented answer and no schema violation', function () {
     fs.mkdirSync(path.join(ROOT, 'test-output'), { recursive: true });
-    fs.writeFileSync(path.join(ROOT, 'test-output', 'schemathesis.log'), result.output);
+    const log = `schemathesis-${combo.db}-${combo.store}.log`;
+    fs.writeFileSync(path.join(ROOT, 'test-output', log), result.output);
     const failuresAt = result.output.indexOf('=== FAILURES');
-    const tail = `(whole output: test-output/schemathesis.log)\n${result.output.slice(failuresAt >= 0 ? failuresAt : -8000).slice(0, 12_000)}`;
+    const tail = `(whole output: test-output/${log})\n${result.output.slice(failuresAt >= 0 ? failuresAt : -8000).slice(0, 12_000)}`;
     expect(result.timedOut, `schemathesis ran past ${RUN_LIMIT_MS / 1000}s\n${tail}`).to.equal(false);
     expect(result.code, tail).to.equal(0);
   });
