@@ -120,6 +120,18 @@ describe('deployment files', function () {
     expect(read('.dockerignore').split('\n')).to.include.members(['.git', 'node_modules', 'storage', 'deploy/*.env', '.env']);
   });
 
+  it('when the Prometheus alert rules are parsed, then every metric they use is one callrec defines', function () {
+    const rules = parseYaml('deploy/prometheus-alerts.yml') as { groups: Array<{ rules: Array<{ alert: string; expr: string }> }> };
+    const defined = new Set([...read('src/metrics.ts').matchAll(/name: '(callrec_[a-z_]+)'/g)].map((m) => m[1]!));
+    const alerts = rules.groups.flatMap((g) => g.rules);
+    expect(alerts.length).to.be.greaterThan(3);
+    for (const { alert, expr } of alerts) {
+      const used = [...expr.matchAll(/\b(callrec_[a-z_]+)/g)].map((m) => m[1]!.replace(/_(count|sum|bucket)$/, ''));
+      expect(used.length, alert).to.be.greaterThan(0);
+      for (const metric of used) expect([...defined], `${alert}: ${metric}`).to.include(metric);
+    }
+  });
+
   it('when the Dockerfile is read, then it builds on Node 24 in two stages and runs ffmpeg-equipped, unprivileged and health-checked', function () {
     const dockerfile = read('Dockerfile');
     expect(dockerfile).to.match(/^ARG NODE_IMAGE=node:24-bookworm-slim$/m);
