@@ -75,8 +75,8 @@ export function scrubText(text: string): string {
 
 /**
  * A deep copy of `value` with sensitive keys censored and strings scrubbed.
- * Errors become plain `{type, message, stack, code, ...}` objects (scrubbed); the
- * caller's objects are never mutated.
+ * Errors are copied as errors of the same class with scrubbed message, stack and
+ * cause; the caller's objects are never mutated.
  */
 export function scrubValue(value: unknown, depth = 0, seen = new WeakSet<object>()): unknown {
   if (typeof value === 'string') return scrubText(value);
@@ -87,12 +87,13 @@ export function scrubValue(value: unknown, depth = 0, seen = new WeakSet<object>
   if (Buffer.isBuffer(value) || ArrayBuffer.isView(value)) return `[${value.byteLength} bytes]`;
   if (Array.isArray(value)) return value.map((item) => scrubValue(item, depth + 1, seen));
   if (value instanceof Date) return value;
-  const out: Record<string, unknown> = {};
+  // An Error stays an Error of its own class (so pino's serializer names its type), with scrubbed texts.
+  const out = (value instanceof Error ? Object.create(Object.getPrototypeOf(value) as object) : {}) as Record<string, unknown>;
   if (value instanceof Error) {
-    out.type = value.name;
-    out.message = scrubText(value.message);
-    if (value.stack) out.stack = scrubText(value.stack);
-    if (value.cause !== undefined) out.cause = scrubValue(value.cause, depth + 1, seen);
+    const hidden = (key: string, inner: unknown) => Object.defineProperty(out, key, { value: inner, enumerable: false, writable: true, configurable: true });
+    hidden('message', scrubText(value.message));
+    if (value.stack) hidden('stack', scrubText(value.stack));
+    if (value.cause !== undefined) hidden('cause', scrubValue(value.cause, depth + 1, seen));
   }
   for (const [key, inner] of Object.entries(value)) {
     out[key] = isSensitiveKey(key) ? CENSOR : scrubValue(inner, depth + 1, seen);
