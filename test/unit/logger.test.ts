@@ -62,6 +62,8 @@ describe('logger redaction', function () {
     expect(all).to.contain('https://bucket.s3.amazonaws.com/recordings/a.opus?[redacted]');
     expect(all).to.contain('duplicate key');
     expect(lines).to.have.length(4);
+    expect(JSON.parse(lines[1]!)).to.have.nested.property('err.type', 'Error');
+    expect(JSON.parse(lines[1]!)).to.have.nested.property('err.stack').that.contains('duplicate key (caller_number)=([phone])');
   });
 
   it('when the caller logs its own object, then that object is left untouched', function () {
