@@ -1,5 +1,7 @@
 /**
- * Playback benchmark, fs store and MinIO, SQLite:
+ * Playback benchmark, fs store and MinIO, SQLite. The server runs in a process of
+ * its own (bench/ingest-server.ts), as in production, so that the client's work
+ * is not billed to the API; the store baseline is read from this process.
  *
  * - 1,000 random 64 KiB ranged reads of a 16 MiB playback object through the API
  *   (`GET /v1/recordings/:id/audio`, Bearer token: authentication, object-level
@@ -13,19 +15,12 @@
  *   100 concurrent). On the fs store a 64 KiB read from the page cache costs about as much as
  *   one bare HTTP round trip, so the API / store ratio there mostly measures HTTP itself.
  */
+import { spawn } from 'node:child_process';
 import { randomBytes, randomInt } from 'node:crypto';
 import http from 'node:http';
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import path from 'node:path';
-import { Writable } from 'node:stream';
-import { createApp } from '../src/app.js';
-import { systemClock } from '../src/clock.js';
 import { loadConfig } from '../src/config.js';
-import type { StoreConfig } from '../src/config.js';
 import { createDb } from '../src/db/db.js';
-import { createLogger } from '../src/logger.js';
-import { createMetrics } from '../src/metrics.js';
 import { createObjectStore } from '../src/storage/create-store.js';
 import type { ObjectStore } from '../src/storage/object-store.js';
 import { setupBucket } from '../src/storage/setup-bucket.js';
@@ -63,16 +58,44 @@ async function firstChunkFromStore(store: ObjectStore, key: string): Promise<num
   return ms;
 }
 
-async function firstChunkFromApi(url: string, headers: Record<string, string>): Promise<number> {
+/** A new listener: a fresh connection, the first chunk of the body, then hang up. */
+function firstChunkFromApi(url: string, headers: Record<string, string>): Promise<number> {
   const start = performance.now();
-  const controller = new AbortController();
-  const res = await fetch(url, { headers: { ...headers, range: 'bytes=0-' }, signal: controller.signal });
-  const reader = res.body!.getReader();
-  await reader.read();
-  const ms = performance.now() - start;
-  controller.abort();
-  await reader.cancel().catch(() => undefined);
-  return ms;
+  return new Promise((resolve, reject) => {
+    const req = http.get(url, { agent: false, headers: { ...headers, range: 'bytes=0-' } }, (res) => {
+      res.once('data', () => {
+        resolve(performance.now() - start);
+        req.destroy();
+      });
+      res.once('error', () => undefined);
+    });
+    req.on('error', reject);
+  });
+}
+
+/** Starts the server process; resolves with its base URL once it listens. */
+async function startServer(env: Record<string, string>): Promise<{ base: string; stop(): Promise<void> }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(import.meta.dirname, 'ingest-server.ts')], {
+    env: { PATH: process.env.PATH ?? '', ...env },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const port = await new Promise<number>((resolve, reject) => {
+    let out = '';
+    child.stdout!.on('data', (c: Buffer) => {
+      out += c.toString();
+      const m = /port=(\d+)/.exec(out);
+      if (m) resolve(Number(m[1]));
+    });
+    child.once('exit', (code) => reject(new Error(`server exited ${code}`)));
+  });
+  return {
+    base: `http://127.0.0.1:${port}`,
+    async stop() {
+      child.kill('SIGTERM');
+      await exited;
+    },
+  };
 }
 
 /** GET with a keep-alive agent (lighter than fetch, so the client adds little): status and body length. */
@@ -88,28 +111,20 @@ function httpGet(agent: http.Agent, url: string, headers: Record<string, string>
   });
 }
 
-async function runTarget(ctx: BenchContext, name: string, storeConfig: StoreConfig): Promise<Figure[]> {
-  const dir = path.join(ctx.tmpDir, name);
-  const config = loadConfig({ CALLREC_DATA_DIR: dir, CALLREC_LOG_LEVEL: 'warn' });
+async function runTarget(ctx: BenchContext, name: string, storeEnv: Record<string, string>): Promise<Figure[]> {
+  const env = { CALLREC_DATA_DIR: path.join(ctx.tmpDir, name), CALLREC_LOG_LEVEL: 'warn', ...storeEnv };
+  const config = loadConfig(env);
   const db = createDb(config.db);
   await db.migrate();
-  if (storeConfig.kind === 's3') await setupBucket(storeConfig, { retentionDays: 30 });
-  const store = await createObjectStore(storeConfig);
-  const deps = {
-    config,
-    db,
-    store,
-    clock: systemClock,
-    metrics: createMetrics(),
-    logger: createLogger({ level: 'warn', destination: new Writable({ write: (_c, _e, cb) => cb() }) }),
-  };
-  const server: Server = createApp(deps).listen(0, '127.0.0.1');
+  if (config.store.kind === 's3') await setupBucket(config.store, { retentionDays: 30 });
+  const store = await createObjectStore(config.store);
+  let server: { base: string; stop(): Promise<void> } | undefined;
   try {
-    await new Promise<void>((resolve) => server.once('listening', resolve));
-    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
     const { token } = await createTestUser(db, { role: 'trainer' });
     const headers = { authorization: `Bearer ${token}` };
     const rec = await createStoredRecording({ db, store, overrides: { playbackBody: randomBytes(OBJECT_BYTES), started_at: Date.now() - 3_600_000 } });
+    server = await startServer(env);
+    const base = server.base;
     const url = `${base}/v1/recordings/${rec.row.id}/audio`;
     const key = rec.row.playback_key;
 
@@ -188,8 +203,7 @@ async function runTarget(ctx: BenchContext, name: string, storeConfig: StoreConf
       figure(`TTFB p50, ${LISTENERS} concurrent listeners vs the HTTP floor`, percentile(ttfbApi, 50), percentile(ttfbFloor, 50), `GET /healthz first byte p50, ${LISTENERS} concurrent`),
     ];
   } finally {
-    server.closeAllConnections();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
+    await server?.stop();
     await store.close();
     await db.close();
   }
@@ -198,19 +212,16 @@ async function runTarget(ctx: BenchContext, name: string, storeConfig: StoreConf
 export const playbackBench: Bench = {
   name: 'playback',
   async run(ctx) {
-    const figures = await runTarget(ctx, 'fs', { kind: 'fs', root: path.join(ctx.tmpDir, 'objects') });
+    const figures = await runTarget(ctx, 'fs', { CALLREC_STORE: 'fs' });
     const endpoint = ctx.env.CALLREC_TEST_S3_ENDPOINT;
     if (endpoint) {
       figures.push(
         ...(await runTarget(ctx, 'minio', {
-          kind: 's3',
-          endpoint,
-          bucket: `callrec-bench-playback-${randomBytes(4).toString('hex')}`,
-          region: 'us-east-1',
-          accessKeyId: ctx.env.CALLREC_TEST_S3_ACCESS_KEY_ID,
-          secretAccessKey: ctx.env.CALLREC_TEST_S3_SECRET_ACCESS_KEY,
-          forcePathStyle: true,
-          versionedBucket: 'refuse',
+          CALLREC_STORE: 's3',
+          CALLREC_S3_ENDPOINT: endpoint,
+          CALLREC_S3_BUCKET: `callrec-bench-playback-${randomBytes(4).toString('hex')}`,
+          CALLREC_S3_ACCESS_KEY_ID: ctx.env.CALLREC_TEST_S3_ACCESS_KEY_ID ?? '',
+          CALLREC_S3_SECRET_ACCESS_KEY: ctx.env.CALLREC_TEST_S3_SECRET_ACCESS_KEY ?? '',
         })),
       );
     }
