@@ -30,7 +30,7 @@ export const LOGIN_LIMITS = {
   windowMs: 15 * 60_000,
 } as const;
 
-const loginBody = z.object({
+export const loginBody = z.object({
   username: z.string().min(1).max(256),
   password: z.string().min(1).max(1024),
 });

@@ -11,6 +11,7 @@ import type { Router } from 'express';
 import { z } from 'zod';
 import type { AppDeps } from '../deps.js';
 import { accessQuerySchema, deletionQuerySchema } from '../audit/audit-routes.js';
+import { loginBody } from '../auth/session-routes.js';
 import { ingestFieldsSchema } from '../ingest/ingest-routes.js';
 import { listQuerySchema, noteSchema as noteBodySchema } from '../playback/playback-routes.js';
 import { buildOpenApiDocument, createOpenApiRouter, jsonSchemaOf } from './openapi.js';
@@ -149,7 +150,7 @@ function operationsCore(): OperationSpec[] {
       body: {
         content: {
           'application/json': {
-            schema: z.object({ username: z.string().min(1).max(256), password: z.string().min(1).max(1024) }),
+            schema: loginBody,
           },
         },
       },
