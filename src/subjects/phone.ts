@@ -33,5 +33,6 @@ export function normalizeQueryPhone(input: unknown, region: string): string {
  * phone number. Such text ends up in the access and deletion logs, which never hold numbers.
  */
 export function containsPhoneNumber(text: string, region: string): boolean {
-  return findPhoneNumbersInText(text, region as CountryCode).length > 0;
+  // Short service numbers (fewer than 8 national digits) read like ticket numbers ("ZD#123456"): ignored.
+  return findPhoneNumbersInText(text, region as CountryCode).some((found) => found.number.nationalNumber.length >= 8);
 }
