@@ -483,6 +483,33 @@ for (const [dbBackend, storeBackend] of combos) {
         }
       });
 
+      it('when the same recording is erased twice at the same time, then one succeeds, the other is refused, and there is one entry', async () => {
+        const rec = await record({ caller_number: newPhone().e164 });
+        const both = await Promise.all(
+          [1, 2].map(() => api(app.url, `/v1/recordings/${rec.row.id}`, { token: privacy.token, method: 'DELETE', body: erasure() })),
+        );
+        const statuses = both.map((r) => r.status).sort();
+        expect(statuses[0]).to.equal(200);
+        expect([404, 409]).to.include(statuses[1]);
+        expect(await entriesFor(rec.row.id)).to.have.length(1);
+        expect((await accessLogRows(db.db)).filter((r) => r.recording_id === rec.row.id && r.action === 'erase')).to.have.length(1);
+      });
+
+      it('when one recording of a subject is already being deleted elsewhere, then the subject erasure erases the rest and reports it pending', async () => {
+        const phone = newPhone();
+        const a = await record({ caller_number: phone.e164 });
+        const busy = await record({ callee_number: phone.e164, status: 'deleting', claimed_by: 'sweeper:other', claim_expires_at: clock.now() + 600_000 });
+        const res = await api<{ count: number; erased: Array<{ id: string }>; pending: string[] }>(
+          app.url, `/v1/subjects/recordings?phone=${encodeURIComponent(phone.e164)}`, { token: privacy.token, method: 'DELETE', body: erasure() });
+        expect(res.status).to.equal(200);
+        expect(res.body.erased.map((e) => e.id)).to.deep.equal([a.row.id]);
+        expect(res.body.pending).to.deep.equal([busy.row.id]);
+        expect(await entriesFor(busy.row.id)).to.have.length(0);
+        const single = await api<{ code: string }>(app.url, `/v1/recordings/${busy.row.id}`, { token: privacy.token, method: 'DELETE', body: erasure() });
+        expect(single.status).to.equal(409);
+        expect(single.body.code).to.equal('conflict');
+      });
+
       it('when a hold is placed the day before the deadline, then a sweep past the deadline keeps it, and after release the next sweep deletes it', async () => {
         const rec = await record({ caller_number: newPhone().e164, started_at: clock.now() - 29 * DAY_MS });
         expect(rec.row.expires_at).to.equal(clock.now() + DAY_MS);
