@@ -108,10 +108,12 @@ function renderRow(rec) {
     cell(rec.direction),
     cell(rec.callerNumber, 'mono'),
     cell(rec.calleeNumber, 'mono'),
-    cell(retentionText(rec), rec.legalHold ? 'deadline hold' : 'deadline'),
+    cell(retentionText(rec), rec.legalHold ? 'retention on-hold' : 'retention'),
   );
-  const actions = document.createElement('td');
+  const td = document.createElement('td');
+  const actions = document.createElement('div');
   actions.className = 'row-actions';
+  td.append(actions);
   if (rec.legalHold) {
     actions.append(button('Release hold…', '', () => openHold({ kind: 'release', id: rec.id, fromTable: true })));
   } else {
@@ -120,7 +122,7 @@ function renderRow(rec) {
       button('Erase…', 'danger', () => openErase({ kind: 'one', id: rec.id, startedAt: rec.startedAt })),
     );
   }
-  tr.append(actions);
+  tr.append(td);
   return tr;
 }
 
