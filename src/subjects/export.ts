@@ -41,6 +41,8 @@ export interface ExportFile {
   sizeBytes: number | null;
   /** The digest recorded when the recording was stored. */
   recordedSha256: string;
+  /** True when the bytes read now have the recorded digest (false when changed or missing). */
+  matchesRecorded: boolean;
   missing: boolean;
 }
 
@@ -193,6 +195,7 @@ export async function writeSubjectExport(options: {
           sha256: digest?.sha256 ?? null,
           sizeBytes: digest?.sizeBytes ?? null,
           recordedSha256: recorded,
+          matchesRecorded: digest?.sha256 === recorded,
           missing: digest === null,
         });
       }

@@ -209,7 +209,7 @@ for (const [dbBackend, storeBackend] of combos) {
             callerNumber: string | null;
             calleeNumber: string | null;
             retention: { expiresAt: string; legalHold: { reason: string } | null };
-            files: Array<{ name: string; sha256: string; sizeBytes: number; recordedSha256: string; missing: boolean }>;
+            files: Array<{ name: string; sha256: string; sizeBytes: number; recordedSha256: string; matchesRecorded: boolean; missing: boolean }>;
             accessLog: Array<{ user: string; action: string; at: string }>;
           }>;
         };
@@ -228,6 +228,7 @@ for (const [dbBackend, storeBackend] of combos) {
             expect(f.missing).to.equal(false);
             expect(f.sha256).to.equal(sha256(zip.get(f.name)!));
             expect(f.sha256).to.equal(f.recordedSha256);
+            expect(f.matchesRecorded).to.equal(true);
             expect(f.sizeBytes).to.equal(zip.get(f.name)!.length);
           }
         }
@@ -249,6 +250,18 @@ for (const [dbBackend, storeBackend] of combos) {
         expect(JSON.stringify(added)).not.to.contain(phone.digits);
       });
 
+      it('when the number has no recordings, then the zip holds the README and a manifest of none, and nothing is logged per recording', async () => {
+        const before = (await accessLogRows(db.db)).length;
+        const res = await download(app.url, `/v1/subjects/export?phone=${encodeURIComponent(newPhone().national)}`, privacy.token);
+        expect(res.status).to.equal(200);
+        const zip = readZip(res.file);
+        expect([...zip.keys()]).to.have.members(['README.txt', 'manifest.json']);
+        const manifest = JSON.parse(zip.get('manifest.json')!.toString('utf8')) as { recordingCount: number; recordings: unknown[] };
+        expect(manifest.recordingCount).to.equal(0);
+        expect(manifest.recordings).to.deep.equal([]);
+        expect((await accessLogRows(db.db)).length).to.equal(before);
+      });
+
       it('when a stored object is missing, then the export still completes and the manifest marks that file missing', async () => {
         const phone = newPhone();
         const a = await record({ caller_number: phone.e164 });
@@ -259,7 +272,7 @@ for (const [dbBackend, storeBackend] of combos) {
         expect([...zip.keys()]).to.have.members(['README.txt', `recordings/${a.row.id}/original.wav`, 'manifest.json']);
         const manifest = JSON.parse(zip.get('manifest.json')!.toString('utf8')) as { recordings: Array<{ files: Array<{ kind: string; missing: boolean; sha256: string | null }> }> };
         const files = manifest.recordings[0]!.files;
-        expect(files.find((f) => f.kind === 'playback')).to.include({ missing: true, sha256: null });
+        expect(files.find((f) => f.kind === 'playback')).to.include({ missing: true, sha256: null, matchesRecorded: false });
         expect(files.find((f) => f.kind === 'original')).to.include({ missing: false });
       });
 
