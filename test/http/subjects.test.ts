@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import http from 'node:http';
+import type { Readable } from 'node:stream';
 import { expect } from 'chai';
 import { createManualClock } from '../../src/clock.js';
 import { dbBackends, storeBackends } from '../support/backends.js';
@@ -10,6 +11,7 @@ import { verifyDeletionLog } from '../../src/audit/verify.js';
 import type { Db } from '../../src/db/db.js';
 import { recordingsByNumberQuery } from '../../src/db/recordings.js';
 import { sweepOnce } from '../../src/retention/sweep.js';
+import type { GetOptions } from '../../src/storage/object-store.js';
 import { createStoredRecording } from '../support/recordings.js';
 import type { StoredRecordingOverrides } from '../support/recordings.js';
 import { createTestUser } from '../support/users.js';
@@ -276,23 +278,55 @@ for (const [dbBackend, storeBackend] of combos) {
         expect(files.find((f) => f.kind === 'original')).to.include({ missing: false });
       });
 
-      it('when the client disconnects in the middle of an export, then the server stops reading and keeps serving', async () => {
+      it('when the client disconnects in the middle of an export, then the store read is aborted and the server keeps serving', async () => {
         const phone = newPhone();
         await record({ caller_number: phone.e164, originalBody: Buffer.alloc(16 * 1024 * 1024, 7) });
-        await new Promise<void>((resolve, reject) => {
-          const req = http.get(`${app.url}/v1/subjects/export?phone=${encodeURIComponent(phone.e164)}`, { headers: { authorization: `Bearer ${privacy.token}` } }, (res) => {
-            expect(res.statusCode).to.equal(200);
-            res.once('data', () => {
-              req.destroy();
-              resolve();
-            });
-          });
-          req.on('error', (e) => (req.destroyed ? undefined : reject(e)));
+        // The real store, observed: which signals and bodies the export handed out.
+        const reads: Array<{ signal?: AbortSignal; body?: Readable }> = [];
+        const observed = new Proxy(store.store, {
+          get(target, prop) {
+            if (prop === 'get') {
+              return async (key: string, options?: GetOptions) => {
+                const read: { signal?: AbortSignal; body?: Readable } = { signal: options?.signal };
+                reads.push(read);
+                const got = await target.get(key, options);
+                read.body = got.body;
+                return got;
+              };
+            }
+            const value = Reflect.get(target, prop, target) as unknown;
+            return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+          },
         });
-        const aborted = await eventually(() => app.logs.some((l) => l.includes('subject export aborted by the client')), 10_000);
-        expect(aborted).to.equal(true);
-        const health = await api(app.url, `/v1/subjects/recordings?phone=${encodeURIComponent(phone.e164)}`, { token: privacy.token });
-        expect(health.status).to.equal(200);
+        const observedApp = await startTestApp({ db: db.db, store: observed, clock });
+        try {
+          await new Promise<void>((resolve, reject) => {
+            const req = http.get(`${observedApp.url}/v1/subjects/export?phone=${encodeURIComponent(phone.e164)}`, { headers: { authorization: `Bearer ${privacy.token}` } }, (res) => {
+              expect(res.statusCode).to.equal(200);
+              // hang up once well into the 16 MiB original (so its store read is surely under way)
+              let received = 0;
+              res.on('data', (chunk: Buffer) => {
+                received += chunk.length;
+                if (received >= 1024 * 1024 && !req.destroyed) {
+                  req.destroy();
+                  resolve();
+                }
+              });
+            });
+            req.on('error', (e) => (req.destroyed ? undefined : reject(e)));
+          });
+          expect(await eventually(() => observedApp.logs.some((l) => l.includes('subject export aborted by the client')), 10_000)).to.equal(true);
+          expect(reads.length).to.be.at.least(1);
+          const last = reads[reads.length - 1]!;
+          expect(last.signal?.aborted).to.equal(true);
+          expect(await eventually(() => last.body?.destroyed === true, 5_000)).to.equal(true);
+          // only the original of the first recording was opened: the playback file was never read
+          expect(reads).to.have.length(1);
+          const health = await api(observedApp.url, `/v1/subjects/recordings?phone=${encodeURIComponent(phone.e164)}`, { token: privacy.token });
+          expect(health.status).to.equal(200);
+        } finally {
+          await observedApp.close();
+        }
       });
     });
 
