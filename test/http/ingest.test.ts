@@ -265,6 +265,18 @@ for (const dbBackend of dbBackends) {
         });
       }
 
+      it('when the signature is wrong and the metadata and audio are bad too, then 401: nothing is looked at before the signature', async () => {
+        const res = await upload({
+          fields: fieldsFor({ callId: 'bad/id', startedAt: new Date(Date.now() - 40 * DAY_MS).toISOString() }),
+          audio: randomNoise(4096),
+          overrides: { secret: 'another-secret-0123456789abcdef' },
+        });
+        expect(res.status, res.text).to.equal(401);
+        expect(res.body.code).to.equal('invalid_signature');
+        expect(app.logs.some((l) => l.includes('upload refused: audio'))).to.equal(false);
+        await expectNothingBehind(ctx());
+      });
+
       it('when the metadata is bad, then 400 invalid_metadata lists every field at fault and nothing stays behind', async () => {
         const res = await upload({
           fields: fieldsFor({ callId: 'bad/id', startedAt: 'yesterday', direction: 'sideways', callerNumber: 'call me maybe', agentId: undefined }),
