@@ -52,7 +52,7 @@ function row(rec) {
     cell(rec.queue),
     cell(rec.direction),
     cell(rec.callerNumber, 'mono'),
-    cell(formatTimeLeft(rec), rec.legalHold ? 'hold' : 'deadline'),
+    cell(formatTimeLeft(rec), rec.legalHold ? 'time-left hold' : 'time-left'),
   );
   return tr;
 }
