@@ -23,7 +23,7 @@ import { Transform, Writable } from 'node:stream';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import busboy from 'busboy';
-import { errors } from '../errors.js';
+import { errors, isAppError } from '../errors.js';
 
 /** Allowance for multipart framing and text fields on top of the audio limit. */
 export const FRAMING_ALLOWANCE_BYTES = 256 * 1024;
@@ -118,7 +118,9 @@ export async function receiveUpload(
             received.sizeBytes = size;
           },
           (error: unknown) => {
-            fatal ??= error instanceof Error ? error : new Error(String(error));
+            if (isAppError(error) || !stream.errored) fatal ??= error instanceof Error ? error : new Error(String(error));
+            // The part itself broke off (malformed or truncated multipart): a 400 after the signature check.
+            else problem('the multipart body is malformed');
           },
         ),
       );

@@ -246,6 +246,12 @@ for (const dbBackend of dbBackends) {
         { name: 'the WAV has a header and no samples', status: 415, code: 'unsupported_audio', make: async () => ({ fields: fieldsFor(), audio: wavHeader({ dataBytes: 0 }) }) },
         { name: 'the call is longer than the maximum duration', status: 413, code: 'too_large', make: async () => ({ fields: fieldsFor(), audio: silentUlawWav(601) }) },
         { name: 'startedAt + retention has already passed', status: 422, code: 'retention_elapsed', make: async () => ({ fields: fieldsFor({ startedAt: new Date(Date.now() - 31 * DAY_MS).toISOString() }), audio: await audioFixtureBytes('ulaw-mono') }) },
+        {
+          name: 'the multipart body ends without its closing boundary',
+          status: 400,
+          code: 'invalid_request',
+          make: async () => ({ fields: fieldsFor(), audio: await audioFixtureBytes('ulaw-mono'), overrides: { signedBody: (b: Buffer) => b.subarray(0, b.length - 60) } }),
+        },
         { name: 'the body is not multipart', status: 400, code: 'invalid_request', make: async () => ({ fields: fieldsFor(), audio: await audioFixtureBytes('ulaw-mono'), overrides: { headers: { 'content-type': 'application/octet-stream' } } }) },
       ];
       for (const refusal of refusals) {

@@ -39,6 +39,8 @@ export interface UploadOverrides {
   omit?: Array<'source' | 'timestamp' | 'signature' | 'content-length'>;
   /** Extra or replaced request headers. */
   headers?: Record<string, string>;
+  /** Replaces the body BEFORE it is signed (a validly signed malformed body). */
+  signedBody?: (body: Buffer) => Buffer;
   /** Changes the body AFTER it was signed (an altered body). */
   alterBody?: (body: Buffer) => Buffer;
   /** Multipart boundary. */
@@ -164,7 +166,7 @@ function send(options: {
 export async function signedUpload(options: SignedUploadOptions): Promise<UploadResponse> {
   const o = options.overrides ?? {};
   const audio = typeof options.audio === 'string' ? await fs.promises.readFile(options.audio) : options.audio;
-  const { body, contentType } = multipartBody({
+  const built = multipartBody({
     fields: options.fields,
     audio,
     audioFilename: options.audioFilename,
@@ -173,6 +175,8 @@ export async function signedUpload(options: SignedUploadOptions): Promise<Upload
     audioFirst: o.audioFirst,
     partName: o.partName,
   });
+  const contentType = built.contentType;
+  const body = o.signedBody ? o.signedBody(built.body) : built.body;
   const timestamp = o.timestamp ?? Math.floor((options.nowMs ?? Date.now()) / 1000);
   const signature =
     o.signature ??
