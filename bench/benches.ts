@@ -6,6 +6,8 @@ import { ingestBench } from './ingest.js';
 benches.push(ingestBench);
 import { objectStoreBench } from './object-store.js';
 benches.push(objectStoreBench);
+import { retentionBench } from './retention.js';
+benches.push(retentionBench);
 import { playbackBench } from './playback.js';
 benches.push(playbackBench);
 import { subjectsBench } from './subjects.js';

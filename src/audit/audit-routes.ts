@@ -184,7 +184,7 @@ export function createAuditRouter(deps: AppDeps): Router {
     res.on('close', onClose);
     try {
       const key = loadCheckpointKey(deps.config.audit.checkpointKeyFile);
-      const result = await verifyDeletionLog(deps.db, { publicKey: key.publicKey, signal: controller.signal });
+      const result = await verifyDeletionLog(deps.db, { publicKey: key.publicKey, signal: controller.signal, dbConfig: deps.config.db });
       if (!result.ok) deps.logger.warn({ firstInvalidSeq: result.firstInvalidSeq, problem: result.problem }, 'deletion log verification failed');
       res.setHeader('Cache-Control', 'no-store');
       res.json(result);

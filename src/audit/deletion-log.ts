@@ -78,11 +78,11 @@ export function hashEntry(entry: Omit<DeletionEntry, 'hash'> | DeletionEntry): s
 export function hashRow(row: DeletionLogRow): string {
   const s = JSON.stringify;
   const text =
-    `{"actor":${s(row.actor)},"callId":${s(row.call_id)},"deletedAt":${s(iso(Number(row.deleted_at)))},` +
+    `${row.prev_hash}{"actor":${s(row.actor)},"callId":${s(row.call_id)},"deletedAt":${s(iso(Number(row.deleted_at)))},` +
     `"expiresAt":${s(iso(Number(row.expires_at)))},"objects":${row.objects},"prevHash":${s(row.prev_hash)},` +
     `"reason":${s(row.reason)},"recordingId":${s(row.recording_id)},"reference":${row.reference === null ? 'null' : s(row.reference)},` +
     `"seq":${Number(row.seq)},"source":${s(row.source)},"startedAt":${s(iso(Number(row.started_at)))},"verified":${row.verified ? 'true' : 'false'}}`;
-  return createHash('sha256').update(row.prev_hash).update(text).digest('hex');
+  return createHash('sha256').update(text).digest('hex');
 }
 
 /** What the caller knows about a deletion; seq, hashes and the final deletedAt are assigned at append. */

@@ -12,14 +12,26 @@
  * the first missing seq of a gap or truncation, or — when only a checkpoint exposes a
  * consistently re-hashed chain — the first seq after the last checkpoint that still
  * matches (the earliest entry that may have been rewritten).
+ *
+ * A large log is split into seq ranges checked in parallel by worker threads (each with
+ * its own database connection, given `dbConfig`); the ranges are then stitched: each
+ * range's first prev_hash must be the previous range's last hash. The verdict is the same
+ * as a single pass.
  */
 import type { KeyObject } from 'node:crypto';
+import os from 'node:os';
+import { Worker } from 'node:worker_threads';
+import type { DbConfig } from '../config.js';
 import type { Db } from '../db/db.js';
 import { listCheckpoints } from '../db/checkpoints.js';
-import { countLog, readLogPage } from '../db/deletion-log.js';
+import { countLog } from '../db/deletion-log.js';
 import { checkpointText } from './checkpoints.js';
 import { keyIdOf, verifyText } from './checkpoint-key.js';
-import { GENESIS_HASH, hashRow } from './deletion-log.js';
+import { GENESIS_HASH } from './deletion-log.js';
+import { verifyRange } from './verify-range.js';
+import type { RangeResult } from './verify-range.js';
+
+export type VerifyProblem = 'gap' | 'prev_hash' | 'hash' | 'time' | 'checkpoint_mismatch' | 'checkpoint_signature' | 'truncated';
 
 export interface VerifyResult {
   ok: boolean;
@@ -27,20 +39,50 @@ export interface VerifyResult {
   headHash: string;
   firstInvalidSeq: number | null;
   /** Why it is invalid (a short code), when it is. */
-  problem: 'gap' | 'prev_hash' | 'hash' | 'time' | 'checkpoint_mismatch' | 'checkpoint_signature' | 'truncated' | null;
+  problem: VerifyProblem | null;
   checkpoints: { count: number; verified: number };
+}
+
+/** Below this many entries one pass in this thread is as fast as starting workers. */
+const PARALLEL_THRESHOLD = 200_000;
+
+function runWorker(data: { dbConfig: DbConfig; from: number; to: number; pageSize: number; sizes: number[] }): Promise<RangeResult> {
+  return new Promise((resolve, reject) => {
+    // Compiled: verify-worker.js beside this file. From source (development, tests): the
+    // worker registers tsx itself first, since loader hooks do not reach worker threads.
+    const fromSource = import.meta.url.endsWith('.ts');
+    const url = new URL(fromSource ? './verify-worker.ts' : './verify-worker.js', import.meta.url);
+    const worker = fromSource
+      ? new Worker(`import('tsx/esm/api').then((tsx) => { tsx.register(); return import(${JSON.stringify(url.href)}); });`, { eval: true, workerData: data })
+      : new Worker(url, { workerData: data });
+    worker.once('message', (message: { result?: RangeResult; error?: string }) => {
+      if (message.result) resolve(message.result);
+      else reject(new Error(`deletion-log verify worker failed: ${message.error ?? 'unknown'}`));
+    });
+    worker.once('error', reject);
+    worker.once('exit', (code) => reject(new Error(`deletion-log verify worker exited with code ${code}`)));
+  });
 }
 
 export async function verifyDeletionLog(
   db: Db,
-  options: { publicKey?: KeyObject; pageSize?: number; signal?: AbortSignal } = {},
+  options: {
+    publicKey?: KeyObject;
+    pageSize?: number;
+    signal?: AbortSignal;
+    /** Enables parallel ranges (worker threads open their own connections). */
+    dbConfig?: DbConfig;
+    workers?: number;
+    /** Entries from which ranges run in parallel (default 200,000). */
+    parallelThreshold?: number;
+  } = {},
 ): Promise<VerifyResult> {
-  const pageSize = options.pageSize ?? 5000;
+  const pageSize = options.pageSize ?? 10_000;
   const checkpoints = (await listCheckpoints(db.knex)).map((c) => ({ ...c, size: Number(c.size), at: Number(c.at) }));
   const knownKeyId = options.publicKey ? keyIdOf(options.publicKey) : undefined;
   let firstInvalidSeq: number | null = null;
-  let problem: VerifyResult['problem'] = null;
-  const invalid = (seq: number, why: NonNullable<VerifyResult['problem']>) => {
+  let problem: VerifyProblem | null = null;
+  const invalid = (seq: number, why: VerifyProblem) => {
     if (firstInvalidSeq === null || seq < firstInvalidSeq) {
       firstInvalidSeq = seq;
       problem = why;
@@ -61,60 +103,60 @@ export async function verifyDeletionLog(
     const bad = checkpoints.find((c) => !trusted.includes(c))!;
     invalid(Math.max(1, bad.size), 'checkpoint_signature');
   }
+  const sizes = [...new Set(trusted.map((c) => c.size))];
 
-  let expected = 1;
-  let prevHash = GENESIS_HASH;
-  let lastDeletedAt = Number.NEGATIVE_INFINITY;
-  let lastGoodCheckpointSize = 0;
-  let cpIndex = 0;
-  const checkCheckpointsAt = (size: number, headHash: string) => {
-    while (cpIndex < trusted.length && trusted[cpIndex]!.size <= size) {
-      const cp = trusted[cpIndex]!;
-      if (cp.size === size) {
-        if (cp.head_hash === headHash) lastGoodCheckpointSize = Math.max(lastGoodCheckpointSize, size);
-        else invalid(lastGoodCheckpointSize + 1, 'checkpoint_mismatch');
-      }
-      cpIndex += 1;
-    }
-  };
-  checkCheckpointsAt(0, GENESIS_HASH);
-  let chainBroken = false;
-  for (;;) {
-    options.signal?.throwIfAborted();
-    const page = await readLogPage(db.knex, expected - 1, pageSize);
-    if (page.length === 0) break;
-    for (const row of page) {
-      const seq = Number(row.seq);
-      if (!chainBroken) {
-        if (seq !== expected) {
-          invalid(expected, 'gap');
-          chainBroken = true;
-        } else if (row.prev_hash !== prevHash) {
-          invalid(seq, 'prev_hash');
-          chainBroken = true;
-        } else if (hashRow(row) !== row.hash) {
-          invalid(seq, 'hash');
-          chainBroken = true;
-        } else if (Number(row.deleted_at) < lastDeletedAt) {
-          invalid(seq, 'time');
-          chainBroken = true;
-        }
-      }
-      prevHash = row.hash;
-      lastDeletedAt = Number(row.deleted_at);
-      expected = seq + 1;
-      checkCheckpointsAt(seq, row.hash);
-    }
-    if (page.length < pageSize) break;
+  // The chain, in one or several seq ranges.
+  const maxRow = (await db.knex('deletion_log').max({ m: 'seq' }).first()) as { m: number | string | null } | undefined;
+  const maxSeq = Number(maxRow?.m ?? 0);
+  const workers = Math.max(1, Math.min(options.workers ?? os.availableParallelism(), 4));
+  const parallel =
+    options.dbConfig !== undefined &&
+    !(options.dbConfig.client === 'sqlite' && options.dbConfig.filename === ':memory:') &&
+    workers > 1 &&
+    maxSeq >= (options.parallelThreshold ?? PARALLEL_THRESHOLD);
+  let segments: RangeResult[];
+  if (parallel) {
+    const step = Math.ceil(maxSeq / workers);
+    const ranges = Array.from({ length: workers }, (_, i) => ({ from: i * step + 1, to: Math.min(maxSeq, (i + 1) * step) })).filter((r) => r.from <= r.to);
+    segments = await Promise.all(ranges.map((r) => runWorker({ dbConfig: options.dbConfig!, ...r, pageSize, sizes })));
+  } else {
+    segments = [await verifyRange(db, { from: 1, to: Math.max(maxSeq, 0), pageSize, sizes, signal: options.signal })];
   }
+
+  // Stitch the ranges: links and time order across their borders.
+  const hashAt = new Map<number, string>([[0, GENESIS_HASH]]);
+  let prevLast: RangeResult['last'] = { seq: 0, hash: GENESIS_HASH, deletedAt: Number.NEGATIVE_INFINITY };
+  for (const segment of segments) {
+    if (segment.invalid) invalid(segment.invalid.seq, segment.invalid.problem);
+    if (segment.first && prevLast) {
+      if (segment.first.seq === prevLast.seq + 1) {
+        if (segment.first.prevHash !== prevLast.hash) invalid(segment.first.seq, 'prev_hash');
+        else if (segment.first.deletedAt < prevLast.deletedAt) invalid(segment.first.seq, 'time');
+      }
+    }
+    for (const [size, hash] of Object.entries(segment.hashes)) hashAt.set(Number(size), hash);
+    if (segment.last) prevLast = segment.last;
+  }
+  const size = maxSeq;
+
+  // Checkpoints against the prefixes of the log.
+  let lastGoodCheckpointSize = 0;
+  for (const cp of trusted) {
+    if (cp.size > size) {
+      invalid(size + 1, 'truncated');
+      continue;
+    }
+    const hash = hashAt.get(cp.size);
+    if (hash === undefined) continue; // its entry is missing: reported as a gap
+    if (hash === cp.head_hash) lastGoodCheckpointSize = Math.max(lastGoodCheckpointSize, cp.size);
+    else invalid(lastGoodCheckpointSize + 1, 'checkpoint_mismatch');
+  }
+
   const count = await countLog(db.knex);
-  const size = expected - 1;
-  // Checkpoints beyond the end of the log: entries were dropped from its end.
-  for (const cp of trusted) if (cp.size > size) invalid(size + 1, 'truncated');
   return {
     ok: firstInvalidSeq === null,
     count,
-    headHash: size === 0 ? GENESIS_HASH : prevHash,
+    headHash: size === 0 ? GENESIS_HASH : (prevLast?.hash ?? GENESIS_HASH),
     firstInvalidSeq,
     problem,
     checkpoints: { count: checkpoints.length, verified: verifiedCheckpoints },

@@ -12,7 +12,7 @@ export const verifyLogCommand: CliCommand = {
   async run(args, ctx) {
     parseCommandArgs(args, {});
     const key = loadCheckpointKey(ctx.config.audit.checkpointKeyFile);
-    const result = await verifyDeletionLog(ctx.db, { publicKey: key.publicKey });
+    const result = await verifyDeletionLog(ctx.db, { publicKey: key.publicKey, dbConfig: ctx.config.db });
     ctx.out(JSON.stringify(result));
     if (!result.ok) ctx.err(`verify-log: INVALID from seq ${result.firstInvalidSeq} (${result.problem})`);
     return result.ok ? 0 : 1;

@@ -66,10 +66,16 @@ export async function insertLogRows(trx: Knex.Transaction, rows: DeletionLogRow[
   for (let i = 0; i < rows.length; i += 500) await trx('deletion_log').insert(rows.slice(i, i + 500));
 }
 
-/** Rows with seq > afterSeq in seq order, at most `limit`: the verifier's page. */
+/**
+ * Rows with seq > afterSeq in seq order, at most `limit`: the verifier's page. A raw
+ * statement (no query builder per page): the verifier reads millions of rows this way.
+ */
 export async function readLogPage(q: Knex | Knex.Transaction, afterSeq: number, limit: number): Promise<DeletionLogRow[]> {
-  const rows = (await q('deletion_log').where('seq', '>', afterSeq).orderBy('seq', 'asc').limit(limit)) as DeletionLogRow[];
-  return rows;
+  const result = (await q.raw(
+    'select seq, recording_id, source, call_id, reason, actor, reference, started_at, expires_at, deleted_at, objects, verified, prev_hash, hash from deletion_log where seq > ? order by seq asc limit ?',
+    [afterSeq, limit],
+  )) as DeletionLogRow[] | { rows: DeletionLogRow[] };
+  return Array.isArray(result) ? result : result.rows;
 }
 
 export async function countLog(q: Knex | Knex.Transaction): Promise<number> {

@@ -253,7 +253,9 @@ export async function setRecordingWaveform(q: Knex | Knex.Transaction, id: strin
 // ---------------------------------------------------------------------------
 // Deletion claims (retention sweeper, erasure). A claimed row has
 // status = 'deleting', claimed_by = the claim token and claim_expires_at = the
-// end of its lease; an expired lease may be taken over by anyone.
+// end of its lease; an expired lease may be taken over by anyone. Every claim
+// adds one to delete_attempts, so delete_attempts > 1 marks a resumed deletion
+// (after a failure or a crash).
 
 /** A claimed row plus why it is being deleted (columns of migration 20261127010000). */
 export interface ClaimedRecording extends RecordingRow {
@@ -297,6 +299,7 @@ export async function claimDueRecordings(
     status: 'deleting',
     claimed_by: claimant,
     claim_expires_at: now + leaseMs,
+    delete_attempts: db.knex.raw('delete_attempts + 1'),
     delete_reason: db.knex.raw("coalesce(delete_reason, 'retention_expired')"),
     delete_actor: db.knex.raw("coalesce(delete_actor, 'sweeper')"),
   };
@@ -344,6 +347,7 @@ export async function claimRecordingById(
       delete_reason: options.reason,
       delete_actor: options.actor,
       delete_reference: options.reference,
+      delete_attempts: knex.raw('delete_attempts + 1'),
       next_attempt_at: null,
     });
   const row = (await knex('recordings').where({ id }).first()) as ClaimedRecording | undefined;
@@ -369,7 +373,6 @@ export async function releaseClaimForRetry(
       claim_expires_at: options.nextAttemptAt - 1,
       next_attempt_at: options.nextAttemptAt,
       last_error: options.error.slice(0, 200),
-      delete_attempts: knex.raw('delete_attempts + 1'),
     });
 }
 

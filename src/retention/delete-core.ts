@@ -54,6 +54,8 @@ export interface DeletionFailure {
 
 export interface FinishResult {
   deleted: DeletedRecording[];
+  /** Resumed deletions (an earlier attempt failed or crashed) whose objects were all gone already. */
+  alreadyAbsent: string[];
   failed: DeletionFailure[];
 }
 
@@ -111,6 +113,20 @@ export async function finishDeletions(
   };
   const rowOfKey = new Map<string, ClaimedRecording>();
   for (const row of claims) for (const o of objectsOf(row)) rowOfKey.set(o.key, row);
+
+  // 0. Resumed deletions only (rare): were their objects already gone before this attempt?
+  const alreadyAbsent: string[] = [];
+  const resumed = claims.filter((row) => Number(row.delete_attempts) > 1);
+  if (resumed.length) {
+    await mapLimit(resumed, VERIFY_CONCURRENCY, async (row) => {
+      try {
+        const present = await Promise.all(objectsOf(row).map((o) => deps.store.exists(o.key, { signal })));
+        if (!present.some(Boolean)) alreadyAbsent.push(row.id);
+      } catch {
+        // The delete below reports the failure.
+      }
+    });
+  }
 
   // 1. Delete every object (404 counts as deleted).
   try {
@@ -203,7 +219,7 @@ export async function finishDeletions(
       await releaseClaimForRetry(deps.db.knex, {
         id: row.id,
         claimant,
-        nextAttemptAt: reason === 'aborted' ? now : now + retryDelayMs(Number(row.delete_attempts)),
+        nextAttemptAt: reason === 'aborted' ? now : now + retryDelayMs(Math.max(0, Number(row.delete_attempts) - 1)),
         error: reason,
       });
     } catch {
@@ -211,5 +227,6 @@ export async function finishDeletions(
     }
   }
   if (failures.length) deps.logger.warn({ failed: failures.length, reasons: [...new Set(failures.map((f) => f.reason))] }, 'deletions failed; will retry');
-  return { deleted, failed: failures };
+  const done = new Set(deleted.map((d) => d.recordingId));
+  return { deleted, alreadyAbsent: alreadyAbsent.filter((id) => done.has(id)), failed: failures };
 }

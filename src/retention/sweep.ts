@@ -25,8 +25,10 @@ export interface SweepResult {
   claimed: number;
   /** Deleted, verified and logged. */
   deleted: DeletedRecording[];
-  /** Ids whose claim was taken over from an earlier, interrupted attempt (objects may already have been gone). */
+  /** Ids whose deletion resumed an earlier failed or interrupted attempt. */
   resumed: string[];
+  /** Resumed ids whose objects were all gone before this attempt (deleted and logged now). */
+  alreadyAbsent: string[];
   /** Past their deadline but on legal hold (skipped). */
   held: number;
   /** Not deleted this time; retried with backoff. Nothing was logged for them. */
@@ -40,7 +42,7 @@ export interface SweepResult {
 export async function sweepOnce(deps: DeletionDeps, options: SweepOptions): Promise<SweepResult> {
   const { now, batchSize, signal } = options;
   const backlog = await retentionBacklog(deps.db.knex, now);
-  const empty: SweepResult = { claimed: 0, deleted: [], resumed: [], held: backlog.held, failed: [], wouldDelete: [], dryRun: Boolean(options.dryRun) };
+  const empty: SweepResult = { claimed: 0, deleted: [], resumed: [], alreadyAbsent: [], held: backlog.held, failed: [], wouldDelete: [], dryRun: Boolean(options.dryRun) };
   if (options.dryRun) {
     const due = await listDueRecordings(deps.db.knex, { now, limit: batchSize });
     return { ...empty, wouldDelete: due.map((r) => r.id) };
@@ -56,7 +58,8 @@ export async function sweepOnce(deps: DeletionDeps, options: SweepOptions): Prom
     claimed: claims.length,
     deleted: result.deleted,
     failed: result.failed,
-    resumed: claims.filter((c) => Number(c.delete_attempts) > 0 || c.next_attempt_at !== null).map((c) => c.id),
+    alreadyAbsent: result.alreadyAbsent,
+    resumed: claims.filter((c) => Number(c.delete_attempts) > 1).map((c) => c.id),
   };
 }
 

@@ -155,6 +155,35 @@ for (const backend of dbBackends) {
       expect(await verifyDeletionLog(tdb.db, { publicKey: key.publicKey })).to.include({ ok: false, problem: 'checkpoint_signature' });
     });
 
+    it('when verified in parallel ranges (worker threads), then each verdict equals the single pass: intact, edited at a border, re-hashed, gap, truncated', async () => {
+      await append(tdb.db, 12);
+      await maybeCheckpoint({ db: tdb.db, config: config() }, { now: T0 + 1 });
+      const key = loadCheckpointKey(keyFile);
+      const both = async () => {
+        const single = await verifyDeletionLog(tdb.db, { publicKey: key.publicKey, pageSize: 5 });
+        const parallel = await verifyDeletionLog(tdb.db, { publicKey: key.publicKey, pageSize: 5, dbConfig: tdb.config, workers: 3, parallelThreshold: 1 });
+        expect(parallel).to.deep.equal(single);
+        return single;
+      };
+      expect(await both()).to.include({ ok: true, count: 12 });
+      await tdb.db.knex('deletion_log').where({ seq: 5 }).update({ actor: 'edited' }); // first entry of the second range
+      expect(await both()).to.include({ ok: false, firstInvalidSeq: 5, problem: 'hash' });
+      await rehashFrom(tdb.db, 5);
+      expect(await both()).to.include({ ok: false, firstInvalidSeq: 1, problem: 'checkpoint_mismatch' });
+      await tdb.db.knex('deletion_log').where({ seq: 9 }).del();
+      expect(await both()).to.include({ ok: false, firstInvalidSeq: 1 });
+      await tdb.db.knex('deletion_log').where('seq', '>', 10).del();
+      // The checkpoint (size 12) now lies beyond the end: truncation from 11, and the gap at 9 comes first.
+      expect(await both()).to.include({ ok: false, firstInvalidSeq: 9, problem: 'gap' });
+    });
+
+    it('when a gap sits exactly at a range border, then the parallel verifier names it', async () => {
+      await append(tdb.db, 12);
+      await tdb.db.knex('deletion_log').where({ seq: 5 }).del();
+      const parallel = await verifyDeletionLog(tdb.db, { dbConfig: tdb.config, workers: 3, parallelThreshold: 1 });
+      expect(parallel).to.include({ ok: false, firstInvalidSeq: 5, problem: 'gap' });
+    });
+
     it('when checkpoints are due every N entries, then one is written per N and the key file is created with mode 0600', async () => {
       await append(tdb.db, 3);
       const first = await maybeCheckpoint({ db: tdb.db, config: config() }, { now: T0 });

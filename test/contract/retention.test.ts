@@ -118,14 +118,23 @@ for (const dbBackend of dbBackends) {
         const rec = await createStoredRecording({
           db: tdb.db,
           store: tstore.store,
-          overrides: { expires_at: now - DAY, status: 'deleting', claimed_by: 'sweeper:dead:1:abc', claim_expires_at: now + 1000 },
+          overrides: { expires_at: now - DAY, status: 'deleting', claimed_by: 'sweeper:dead:1:abc', claim_expires_at: now + 1000, delete_attempts: 1 },
+        });
+        // This one died after deleting the objects: nothing left to delete.
+        const emptied = await createStoredRecording({
+          db: tdb.db,
+          store: tstore.store,
+          overrides: { expires_at: now - DAY, status: 'deleting', claimed_by: 'sweeper:dead:1:abc', claim_expires_at: now + 1000, delete_attempts: 1, writeObjects: false },
         });
         const during = await sweep(now);
         expect(during.deleted.map((d) => d.recordingId)).to.not.include(rec.row.id);
         expect(await rowExists(tdb.db, rec.row.id)).to.equal(true);
         const after = await sweep(now + 1001);
-        expect(after.deleted.map((d) => d.recordingId)).to.include(rec.row.id);
+        expect(after.deleted.map((d) => d.recordingId)).to.include.members([rec.row.id, emptied.row.id]);
+        expect(after.resumed).to.include.members([rec.row.id, emptied.row.id]);
+        expect(after.alreadyAbsent).to.deep.equal([emptied.row.id]);
         expect(await logRows(tdb.db, rec.row.id)).to.have.length(1);
+        expect(await logRows(tdb.db, emptied.row.id)).to.have.length(1);
       });
 
       it('when an erasure is requested, then the recording, its notes and objects are gone and one erasure entry names actor and reference', async () => {
