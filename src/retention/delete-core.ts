@@ -61,7 +61,7 @@ export interface FinishResult {
 
 const RETRY_BASE_MS = 30_000;
 const RETRY_MAX_MS = 3_600_000;
-const VERIFY_CONCURRENCY = 16;
+const VERIFY_CONCURRENCY = 32;
 const COMMIT_CHUNK = 100;
 
 /** A claim token unique to one claim: who (host, pid) plus randomness. */
@@ -168,10 +168,24 @@ export async function finishDeletions(
         // Lock first: on SQLite this write takes the database write lock before any read.
         await lockDeletionLog(trx, deps.db.client);
         const kept: ClaimedRecording[] = [];
-        for (const row of chunk) {
-          const n = await trx('recordings').where({ id: row.id, claimed_by: claimant, status: 'deleting' }).del();
-          if (n === 1) kept.push(row);
-          else fail(row.id, 'claim_lost');
+        if (deps.db.client === 'pg') {
+          // One statement for the chunk; RETURNING says which rows were still ours.
+          const gone = (await trx('recordings')
+            .whereIn('id', chunk.map((r) => r.id))
+            .andWhere({ claimed_by: claimant, status: 'deleting' })
+            .del()
+            .returning('id')) as Array<{ id: string }>;
+          const ids = new Set(gone.map((r) => r.id));
+          for (const row of chunk) {
+            if (ids.has(row.id)) kept.push(row);
+            else fail(row.id, 'claim_lost');
+          }
+        } else {
+          for (const row of chunk) {
+            const n = await trx('recordings').where({ id: row.id, claimed_by: claimant, status: 'deleting' }).del();
+            if (n === 1) kept.push(row);
+            else fail(row.id, 'claim_lost');
+          }
         }
         const rows: DeletionLogRow[] = await appendDeletions(
           trx,
