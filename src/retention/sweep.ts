@@ -76,29 +76,38 @@ export interface SweepSummary {
 
 /**
  * Repeats `sweepOnce` until a pass claims fewer than `batchSize` (the backlog is done or
- * only failing/held recordings remain) or `signal` aborts. `onPass` sees each pass
- * (progress for a large backlog). A dry run makes one pass.
+ * only failing/held recordings remain) or `signal` aborts. `parallel` passes (default 2)
+ * run side by side, so that one batch's store round trips overlap another's: they claim
+ * disjoint rows exactly as two sweeper instances would. `onPass` sees each pass (progress
+ * for a large backlog). A dry run makes one pass.
  */
 export async function sweepAll(
   deps: DeletionDeps,
-  options: SweepOptions & { onPass?: (pass: SweepResult, summary: SweepSummary) => void; maxPasses?: number },
+  options: SweepOptions & { onPass?: (pass: SweepResult, summary: SweepSummary) => void; maxPasses?: number; parallel?: number },
 ): Promise<SweepSummary> {
   const summary: SweepSummary = { passes: 0, claimed: 0, deleted: 0, held: 0, failed: [], wouldDelete: 0, dryRun: Boolean(options.dryRun), aborted: false };
   const maxPasses = options.maxPasses ?? Number.POSITIVE_INFINITY;
-  while (summary.passes < maxPasses) {
-    if (options.signal?.aborted) {
-      summary.aborted = true;
-      break;
+  let started = 0;
+  let done = false;
+  const loop = async () => {
+    while (!done && started < maxPasses) {
+      if (options.signal?.aborted) {
+        summary.aborted = true;
+        return;
+      }
+      started += 1;
+      const pass = await sweepOnce(deps, options);
+      summary.passes += 1;
+      summary.claimed += pass.claimed;
+      summary.deleted += pass.deleted.length;
+      summary.held = pass.held;
+      summary.failed.push(...pass.failed);
+      summary.wouldDelete += pass.wouldDelete.length;
+      options.onPass?.(pass, summary);
+      if (options.dryRun || pass.claimed < options.batchSize || pass.deleted.length === 0) done = true;
     }
-    const pass = await sweepOnce(deps, options);
-    summary.passes += 1;
-    summary.claimed += pass.claimed;
-    summary.deleted += pass.deleted.length;
-    summary.held = pass.held;
-    summary.failed.push(...pass.failed);
-    summary.wouldDelete += pass.wouldDelete.length;
-    options.onPass?.(pass, summary);
-    if (options.dryRun || pass.claimed < options.batchSize || pass.deleted.length === 0) break;
-  }
+  };
+  const parallel = options.dryRun ? 1 : Math.max(1, options.parallel ?? 2);
+  await Promise.all(Array.from({ length: parallel }, loop));
   return summary;
 }

@@ -70,3 +70,17 @@ describe('deletion-log entry hash', () => {
     expect(hashRow({ ...row, reason: 'erasure_request' })).to.not.equal(base);
   });
 });
+
+describe('fast ISO timestamps', () => {
+  it('when epoch milliseconds are formatted, then the text equals Date#toISOString across eras, leap days and the extremes', async () => {
+    const { fastIso } = await import('../../src/audit/deletion-log.js');
+    const samples = [0, -1, 1, 951_782_400_000, 951_868_799_999, 4_107_542_400_000, -62_167_219_200_000, 253_402_300_799_999, 1_780_000_000_123, -2_208_988_800_001];
+    let x = 1234567;
+    for (let i = 0; i < 2000; i++) {
+      x = (Math.imul(x, 1103515245) + 12345) >>> 0;
+      samples.push(Math.floor((x / 2 ** 32) * 2 ** 42) * (i % 3 === 0 ? -1 : 1) + i);
+    }
+    for (const ms of samples) expect(fastIso(ms), String(ms)).to.equal(new Date(ms).toISOString());
+    expect(fastIso(8.64e15)).to.equal(new Date(8.64e15).toISOString());
+  });
+});
