@@ -3,7 +3,8 @@
  * raw deletes of the same keys in the same run — MinIO (PostgreSQL rows): DeleteObjects in
  * batches of 1,000; fs (SQLite rows, the embedded default): unlinking each object file and
  * its sidecar. The sweeper's figure includes claiming, deleting, verifying absence (a HEAD /
- * stat per key) and one transaction per 100 recordings appending the hash-chained entries.
+ * stat per key on fs; one listing of each recording's prefix on an unversioned bucket) and one
+ * transaction per 100 recordings appending the hash-chained entries.
  * (2) Time to verify a deletion log of 1,000,000 entries (streamed in pages) on SQLite and
  * PostgreSQL.
  */
@@ -22,6 +23,8 @@ import type { DeletionLogRow } from '../src/db/deletion-log.js';
 import type { RecordingRow } from '../src/db/recordings.js';
 import { createLogger } from '../src/logger.js';
 import { createMetrics } from '../src/metrics.js';
+import { verifyModeFor } from '../src/retention/delete-core.js';
+import type { VerifyMode } from '../src/retention/delete-core.js';
 import { sweepAll } from '../src/retention/sweep.js';
 import { createObjectStore } from '../src/storage/create-store.js';
 import type { ObjectStore } from '../src/storage/object-store.js';
@@ -80,7 +83,7 @@ async function putObjects(ctx: BenchContext, store: ObjectStore, rows: Recording
 
 async function sweeperFigure(
   ctx: BenchContext,
-  options: { driver: 'minio' | 'fs'; db: Db; store: ObjectStore; rawDelete: (keys: string[]) => Promise<void>; rawName: string },
+  options: { driver: 'minio' | 'fs'; db: Db; store: ObjectStore; rawDelete: (keys: string[]) => Promise<void>; rawName: string; verify: VerifyMode },
 ): Promise<Figure> {
   const rows = Array.from({ length: RECORDINGS }, () => buildRecordingRow({ expires_at: NOW - 1000 }).row);
   const keys = rows.flatMap((r) => [r.original_key, r.playback_key]);
@@ -97,6 +100,7 @@ async function sweeperFigure(
   const deps = { db: options.db, store: options.store, logger: createLogger({ level: 'silent' }), metrics: createMetrics() };
   const sweepStart = performance.now();
   const summary = await sweepAll(deps, {
+    verify: options.verify,
     now: NOW,
     batchSize: 500,
     leaseMs: 600_000,
@@ -211,6 +215,7 @@ export const retentionBench: Bench = {
         figures.push(
           await sweeperFigure(ctx, {
             driver: 'minio',
+            verify: verifyModeFor(s3),
             db,
             store,
             rawName: 'DeleteObjects, batches of 1,000',
@@ -240,6 +245,7 @@ export const retentionBench: Bench = {
         figures.push(
           await sweeperFigure(ctx, {
             driver: 'fs',
+            verify: 'exists',
             db,
             store,
             rawName: 'unlink object + sidecar per key',

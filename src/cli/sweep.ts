@@ -5,6 +5,7 @@
  * (it will be retried). Ctrl-C stops after the current pass.
  */
 import { maybeCheckpoint } from '../audit/checkpoints.js';
+import { verifyModeFor } from '../retention/delete-core.js';
 import { updateRetentionGauges } from '../retention/jobs.js';
 import { sweepAll } from '../retention/sweep.js';
 import type { CliCommand } from './context.js';
@@ -34,6 +35,7 @@ export const sweepCommand: CliCommand = {
         leaseMs: ctx.config.sweep.leaseMs,
         dryRun: Boolean(values['dry-run']),
         signal: controller.signal,
+        verify: verifyModeFor(ctx.config.store),
         onPass: (_pass, s) => {
           const seconds = (Date.now() - started) / 1000;
           ctx.err(

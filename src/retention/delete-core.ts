@@ -14,6 +14,7 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Knex } from 'knex';
+import type { StoreConfig } from '../config.js';
 import type { Db } from '../db/db.js';
 import { lockDeletionLog } from '../db/deletion-log.js';
 import type { DeletionLogRow, DeletionReason } from '../db/deletion-log.js';
@@ -64,6 +65,21 @@ const RETRY_MAX_MS = 3_600_000;
 const VERIFY_CONCURRENCY = 32;
 const COMMIT_CHUNK = 100;
 
+/**
+ * How absence is verified after the delete:
+ * - `exists` (default): `store.exists` per key (HEAD on S3, versions and delete markers too
+ *   on a versioned bucket; stat on fs).
+ * - `list`: one listing of each recording's own prefix, which must not show any of its keys.
+ *   Exact only on an unversioned bucket (strongly consistent list-after-delete): use it for
+ *   S3 with CALLREC_S3_VERSIONED=refuse, where a versioned bucket makes every delete throw
+ *   so verification is never reached there. `verifyModeFor` decides.
+ */
+export type VerifyMode = 'exists' | 'list';
+
+export function verifyModeFor(store: StoreConfig): VerifyMode {
+  return store.kind === 's3' && store.versionedBucket === 'refuse' ? 'list' : 'exists';
+}
+
 /** A claim token unique to one claim: who (host, pid) plus randomness. */
 export function newClaimant(kind: string): string {
   return `${kind}:${hostname().slice(0, 20)}:${process.pid}:${randomBytes(6).toString('hex')}`.slice(0, 64);
@@ -104,7 +120,7 @@ async function mapLimit<T>(items: readonly T[], limit: number, fn: (item: T) => 
 export async function finishDeletions(
   deps: DeletionDeps,
   claims: readonly ClaimedRecording[],
-  options: { claimant: string; now: number; signal?: AbortSignal; failpoint?: Failpoint },
+  options: { claimant: string; now: number; signal?: AbortSignal; failpoint?: Failpoint; verify?: VerifyMode },
 ): Promise<FinishResult> {
   const { claimant, now, signal, failpoint } = options;
   const failed = new Map<string, string>();
@@ -142,17 +158,37 @@ export async function finishDeletions(
   await failpoint?.('deleted');
 
   // 2. Verify that no trace is left of any object.
-  const toVerify = [...rowOfKey.entries()].filter(([, row]) => !failed.has(row.id));
   try {
-    await mapLimit(toVerify, VERIFY_CONCURRENCY, async ([key, row]) => {
-      if (failed.has(row.id)) return;
-      try {
-        signal?.throwIfAborted();
-        if (await deps.store.exists(key, { signal })) fail(row.id, 'still_present');
-      } catch (error) {
-        fail(row.id, errorCode(error, 'verify_failed'));
-      }
-    });
+    if (options.verify === 'list') {
+      await mapLimit(
+        claims.filter((row) => !failed.has(row.id)),
+        VERIFY_CONCURRENCY,
+        async (row) => {
+          try {
+            signal?.throwIfAborted();
+            const own = new Set(objectsOf(row).map((o) => o.key));
+            const prefixes = new Set([...own].map((key) => key.slice(0, key.lastIndexOf('/') + 1)));
+            for (const prefix of prefixes) {
+              const page = await deps.store.list(prefix, { limit: 100, signal });
+              if (page.items.some((item) => own.has(item.key))) fail(row.id, 'still_present');
+            }
+          } catch (error) {
+            fail(row.id, errorCode(error, 'verify_failed'));
+          }
+        },
+      );
+    } else {
+      const toVerify = [...rowOfKey.entries()].filter(([, row]) => !failed.has(row.id));
+      await mapLimit(toVerify, VERIFY_CONCURRENCY, async ([key, row]) => {
+        if (failed.has(row.id)) return;
+        try {
+          signal?.throwIfAborted();
+          if (await deps.store.exists(key, { signal })) fail(row.id, 'still_present');
+        } catch (error) {
+          fail(row.id, errorCode(error, 'verify_failed'));
+        }
+      });
+    }
   } catch (error) {
     for (const row of claims) fail(row.id, errorCode(error, 'verify_failed'));
   }

@@ -5,6 +5,7 @@ import type { AppDeps } from '../deps.js';
 import { countLog } from '../db/deletion-log.js';
 import { retentionBacklog } from '../db/recordings.js';
 import { maybeCheckpoint } from '../audit/checkpoints.js';
+import { verifyModeFor } from './delete-core.js';
 import { sweepAll } from './sweep.js';
 import type { SweepSummary } from './sweep.js';
 
@@ -19,7 +20,13 @@ export async function updateRetentionGauges(deps: Pick<AppDeps, 'db' | 'metrics'
 /** A full sweep of the backlog, then a checkpoint when due, then the gauges. */
 export async function runSweepJob(deps: AppDeps, signal: AbortSignal): Promise<SweepSummary> {
   const now = deps.clock.now();
-  const summary = await sweepAll(deps, { now, batchSize: deps.config.sweep.batchSize, leaseMs: deps.config.sweep.leaseMs, signal });
+  const summary = await sweepAll(deps, {
+    now,
+    batchSize: deps.config.sweep.batchSize,
+    leaseMs: deps.config.sweep.leaseMs,
+    signal,
+    verify: verifyModeFor(deps.config.store),
+  });
   if (summary.deleted || summary.failed.length) {
     deps.logger.info({ deleted: summary.deleted, failed: summary.failed.length, held: summary.held, passes: summary.passes }, 'retention sweep');
   }

@@ -8,7 +8,7 @@
  */
 import { claimDueRecordings, listDueRecordings, retentionBacklog } from '../db/recordings.js';
 import { finishDeletions, newClaimant } from './delete-core.js';
-import type { DeletedRecording, DeletionDeps, DeletionFailure, Failpoint } from './delete-core.js';
+import type { DeletedRecording, DeletionDeps, DeletionFailure, Failpoint, VerifyMode } from './delete-core.js';
 
 export interface SweepOptions {
   now: number;
@@ -18,6 +18,8 @@ export interface SweepOptions {
   signal?: AbortSignal;
   /** Test-only hook called after each step (the crash tests SIGKILL the process there). */
   failpoint?: Failpoint;
+  /** How absence is verified (see `verifyModeFor`); default `exists`. */
+  verify?: VerifyMode;
 }
 
 export interface SweepResult {
@@ -52,7 +54,7 @@ export async function sweepOnce(deps: DeletionDeps, options: SweepOptions): Prom
   const claims = await claimDueRecordings(deps.db, { now, limit: batchSize, claimant, leaseMs: options.leaseMs });
   if (claims.length === 0) return empty;
   await options.failpoint?.('claimed');
-  const result = await finishDeletions(deps, claims, { claimant, now, signal, failpoint: options.failpoint });
+  const result = await finishDeletions(deps, claims, { claimant, now, signal, failpoint: options.failpoint, verify: options.verify });
   return {
     ...empty,
     claimed: claims.length,

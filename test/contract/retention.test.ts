@@ -7,10 +7,12 @@ import { verifyDeletionLog } from '../../src/audit/verify.js';
 import { isAppError } from '../../src/errors.js';
 import { deleteRecording } from '../../src/retention/delete-recording.js';
 import { sweepAll, sweepOnce } from '../../src/retention/sweep.js';
-import type { DeletionDeps } from '../../src/retention/delete-core.js';
+import { verifyModeFor } from '../../src/retention/delete-core.js';
+import type { DeletionDeps, VerifyMode } from '../../src/retention/delete-core.js';
 import { dbBackends, storeBackends } from '../support/backends.js';
 import type { TestDb, TestStore } from '../support/backends.js';
 import { createStoredRecording } from '../support/recordings.js';
+import { Readable } from 'node:stream';
 import { DAY, LEASE, counterValue, deletionDeps, logRows, rowExists } from '../support/retention.js';
 
 const T0 = Date.UTC(2026, 0, 1, 12, 0, 0);
@@ -33,7 +35,7 @@ for (const dbBackend of dbBackends) {
       });
 
       const sweep = (now: number, extra: { dryRun?: boolean; batchSize?: number } = {}) =>
-        sweepOnce(deps, { now, batchSize: extra.batchSize ?? 50, leaseMs: LEASE, dryRun: extra.dryRun });
+        sweepOnce(deps, { now, batchSize: extra.batchSize ?? 50, leaseMs: LEASE, dryRun: extra.dryRun, verify: verifyModeFor(tstore.config) });
 
       const anyKeyExists = async (keys: string[]) => (await Promise.all(keys.map((k) => tstore.store.exists(k)))).some(Boolean);
 
@@ -137,6 +139,30 @@ for (const dbBackend of dbBackends) {
         expect(await logRows(tdb.db, emptied.row.id)).to.have.length(1);
       });
 
+      for (const verify of ['exists', 'list'] as VerifyMode[]) {
+        it(`when an object is still there after the delete (verification by ${verify}), then nothing is logged and the deletion is retried`, async () => {
+          const now = T0 + 9 * DAY;
+          const rec = await createStoredRecording({ db: tdb.db, store: tstore.store, overrides: { expires_at: now - 1 } });
+          const result = await sweepOnce(deps, {
+            now,
+            batchSize: 50,
+            leaseMs: LEASE,
+            verify,
+            failpoint: async (step) => {
+              // Someone writes the object again between the delete and the check.
+              if (step === 'deleted') await tstore.store.put(rec.row.original_key, Readable.from([rec.originalBody]), { contentType: 'audio/wav', tags: {} });
+            },
+          });
+          expect(result.failed).to.deep.equal([{ id: rec.row.id, reason: 'still_present' }]);
+          expect(await logRows(tdb.db, rec.row.id)).to.have.length(0);
+          expect(await rowExists(tdb.db, rec.row.id)).to.equal(true);
+          const retried = await sweepOnce(deps, { now: now + DAY, batchSize: 50, leaseMs: LEASE, verify });
+          expect(retried.deleted.map((d) => d.recordingId)).to.include(rec.row.id);
+          expect(await anyKeyExists(rec.keys)).to.equal(false);
+          expect(await logRows(tdb.db, rec.row.id)).to.have.length(1);
+        });
+      }
+
       it('when an erasure is requested, then the recording, its notes and objects are gone and one erasure entry names actor and reference', async () => {
         const rec = await createStoredRecording({ db: tdb.db, store: tstore.store, overrides: { expires_at: T0 + 40 * DAY } });
         await tdb.db.knex('notes').insert({ id: ulid(), recording_id: rec.row.id, author: 'trainer-1', offset_ms: 100, text: 'good greeting', created_at: T0 });
@@ -167,6 +193,7 @@ for (const dbBackend of dbBackends) {
 
       it('when an erasure targets a recording on legal hold, then it is refused and nothing is deleted', async () => {
         const rec = await createStoredRecording({ db: tdb.db, store: tstore.store, overrides: { expires_at: T0 + 40 * DAY, legal_hold: true } });
+        const failuresBefore = await counterValue(deps.metrics.sweeperFailures);
         const error = await deleteRecording({
           deps: { ...deps, config: { sweep: { leaseMs: LEASE, intervalMs: 60_000, batchSize: 10 } } },
           recordingId: rec.row.id,
@@ -178,7 +205,7 @@ for (const dbBackend of dbBackends) {
         expect(await rowExists(tdb.db, rec.row.id)).to.equal(true);
         expect(await anyKeyExists(rec.keys)).to.equal(true);
         expect(await logRows(tdb.db, rec.row.id)).to.have.length(0);
-        expect(await counterValue(deps.metrics.sweeperFailures)).to.equal(0);
+        expect(await counterValue(deps.metrics.sweeperFailures)).to.equal(failuresBefore);
       });
     });
   }

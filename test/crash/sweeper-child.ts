@@ -17,6 +17,7 @@ import { createDb } from '../../src/db/db.js';
 import type { DbConfig, StoreConfig } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
 import { createMetrics } from '../../src/metrics.js';
+import { verifyModeFor } from '../../src/retention/delete-core.js';
 import type { Failpoint } from '../../src/retention/delete-core.js';
 import { deleteRecording } from '../../src/retention/delete-recording.js';
 import { sweepAll } from '../../src/retention/sweep.js';
@@ -55,7 +56,7 @@ try {
     });
     process.stdout.write(`${JSON.stringify({ erased: entry.recordingId, seq: entry.seq })}\n`);
   } else {
-    const summary = await sweepAll(deps, { now, batchSize, leaseMs, failpoint });
+    const summary = await sweepAll(deps, { now, batchSize, leaseMs, failpoint, verify: verifyModeFor(storeConfig) });
     process.stdout.write(`${JSON.stringify(summary)}\n`);
   }
 } finally {
