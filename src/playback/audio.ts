@@ -14,7 +14,7 @@ import type { AppDeps } from '../deps.js';
 import { ifRangeMatches, parseRangeHeader } from '../http/range.js';
 import type { GetResult, RangeRequest } from '../storage/object-store.js';
 import type { ListenLog } from './listen-log.js';
-import { toStoreAppError } from './store-errors.js';
+import { storeErrorToAppError } from '../storage/store-errors.js';
 
 /** A strong ETag from the playback object's content hash (changes only with the bytes). */
 export function playbackEtag(row: Pick<RecordingRow, 'playback_sha256'>): string {
@@ -53,7 +53,7 @@ export async function streamAudio(options: {
   try {
     got = await deps.store.get(row.playback_key, { range, signal: controller.signal });
   } catch (error) {
-    const appError = toStoreAppError(error);
+    const appError = storeErrorToAppError(error, { what: 'Recording' });
     deps.metrics.playbackRequests.inc({ status: String(appError.status) });
     if (appError.code === 'not_found') deps.logger.warn({ requestId: req.id, recordingId: row.id }, 'playback object missing behind a visible row');
     throw appError;

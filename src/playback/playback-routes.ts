@@ -23,7 +23,7 @@ import type { FieldProblem } from '../errors.js';
 import { loadVisibleRecording, NOTE_ROLES, presentRecording, READ_ROLES } from './access.js';
 import { streamAudio } from './audio.js';
 import { createListenLog } from './listen-log.js';
-import { toStoreAppError } from './store-errors.js';
+import { storeErrorToAppError } from '../storage/store-errors.js';
 import { computePeaksFromStream, parseStoredWaveform } from './waveform.js';
 import type { ServedWaveform } from './waveform.js';
 
@@ -147,7 +147,7 @@ export function createPlaybackRouter(deps: AppDeps): Router {
           try {
             got = await deps.store.get(row.playback_key);
           } catch (error) {
-            throw toStoreAppError(error);
+            throw storeErrorToAppError(error, { what: 'Recording' });
           }
           const computed = await computePeaksFromStream({
             body: got.body,
