@@ -8,8 +8,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { expect } from 'chai';
-import { chromium } from 'playwright-core';
 import type { Browser, Page, Response } from 'playwright-core';
+import { launchChromium, openWatchedPage } from '../support/browser.js';
 import { createManualClock } from '../../src/clock.js';
 import { listNotes } from '../../src/db/notes.js';
 import { queryAccess } from '../../src/db/access-log.js';
@@ -43,22 +43,15 @@ describe('the trainers’ player UI (Chromium, sqlite, fs)', function () {
   let app: TestApp;
   let browser: Browser;
   let page: Page;
-  const problems: string[] = [];
+  let problems: string[] = [];
   const now = Date.now();
 
   before(async () => {
     testDb = await dbBackends.find((b) => b.name === 'sqlite')!.create();
     testStore = await storeBackends.find((b) => b.name === 'fs')!.create();
     app = await startTestApp({ db: testDb.db, store: testStore.store, clock: createManualClock(now) });
-    browser = await chromium.launch({
-      executablePath: '/usr/bin/chromium',
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run', '--autoplay-policy=no-user-gesture-required'],
-    });
-    page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
-    page.on('console', (m) => {
-      if (m.type() === 'error') problems.push(`console: ${m.text()} (${m.location().url})`);
-    });
-    page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
+    browser = await launchChromium(['--autoplay-policy=no-user-gesture-required']);
+    ({ page, problems } = await openWatchedPage(browser));
   });
   after(async () => {
     await browser?.close();

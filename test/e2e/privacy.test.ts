@@ -6,8 +6,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { expect } from 'chai';
-import { chromium } from 'playwright-core';
 import type { Browser, Page } from 'playwright-core';
+import { launchChromium, openWatchedPage } from '../support/browser.js';
 import { createManualClock } from '../../src/clock.js';
 import { verifyDeletionLog } from '../../src/audit/verify.js';
 import { dbBackends, storeBackends, tempDir } from '../support/backends.js';
@@ -25,22 +25,15 @@ describe('the privacy page (Chromium, sqlite, fs)', function () {
   let app: TestApp;
   let browser: Browser;
   let page: Page;
-  const problems: string[] = [];
+  let problems: string[] = [];
   const now = Date.now();
 
   before(async () => {
     testDb = await dbBackends.find((b) => b.name === 'sqlite')!.create();
     testStore = await storeBackends.find((b) => b.name === 'fs')!.create();
     app = await startTestApp({ db: testDb.db, store: testStore.store, clock: createManualClock(now) });
-    browser = await chromium.launch({
-      executablePath: '/usr/bin/chromium',
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'],
-    });
-    page = await browser.newPage({ viewport: { width: 1280, height: 900 }, acceptDownloads: true });
-    page.on('console', (m) => {
-      if (m.type() === 'error') problems.push(`console: ${m.text()} (${m.location().url})`);
-    });
-    page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
+    browser = await launchChromium();
+    ({ page, problems } = await openWatchedPage(browser, { acceptDownloads: true }));
   });
   after(async () => {
     await browser?.close();
