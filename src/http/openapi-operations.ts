@@ -2,7 +2,8 @@
  * The catalog of every HTTP operation callrec serves, for the OpenAPI document.
  *
  * Like `app.ts`, this is an assembly module: it imports the request schemas
- * the feature handlers parse with (exported from their route modules) and the
+ * the feature handlers parse with (exported from their route modules, or from
+ * `subjects/schemas.ts` for the privacy routes) and the
  * response schemas of `openapi-schemas.ts` (type-checked against the shapes
  * the handlers build). `test/http/openapi.test.ts` fails when a route mounted
  * by `createApp` is missing here, or when an operation here is not mounted.
@@ -14,6 +15,7 @@ import { accessQuerySchema, deletionQuerySchema } from '../audit/audit-routes.js
 import { loginBody } from '../auth/session-routes.js';
 import { ingestFieldsSchema } from '../ingest/ingest-routes.js';
 import { listQuerySchema, noteSchema as noteBodySchema } from '../playback/playback-routes.js';
+import { erasureBodySchema, holdBodySchema, releaseBodySchema, subjectQuerySchema, subjectSearchQuerySchema } from '../subjects/schemas.js';
 import { buildOpenApiDocument, createOpenApiRouter, jsonSchemaOf } from './openapi.js';
 import type { JsonSchema, OperationSpec, ResponseSpec } from './openapi.js';
 import {
@@ -35,13 +37,6 @@ import {
 /** The session cookie over plain HTTP (`__Host-callrec` over HTTPS); checked against auth/sessions.ts by the OpenAPI test. */
 export const SESSION_COOKIE_NAME = 'callrec_session';
 
-// Provisional schemas of routes still being written (replaced by the handlers' own exports as they land).
-const phoneParam = z
-  .string()
-  .min(1)
-  .max(64)
-  .describe('E.164 (+31…) or national form in CALLREC_PHONE_REGION')
-  .meta({ examples: ['+31201234567', '020 123 4567'] });
 const escapeRegex = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 /**
@@ -70,21 +65,7 @@ function ingestFormSchema(): JsonSchema {
     required: [...required, 'audio'],
   };
 }
-const subjectQuerySchema = z.object({
-  phone: phoneParam,
-  cursor: z.string().optional(),
-  limit: z.string().regex(/^\d{1,4}$/).optional(),
-});
 const subjectPageSchema = z.object({ items: z.array(recordingSchema), nextCursor: z.string().nullable() });
-/**
- * Free text the handler trims before checking its length (1..max) and that must hold no
- * phone number: raw-length bounds would be wrong (" x " is valid), so the rule is described.
- */
-const trimmedText = (max: number) =>
-  z.string().describe(`1 to ${max} characters after trimming surrounding whitespace; no control characters, no phone number`);
-const erasureBodySchema = z.object({ reason: z.literal('erasure_request'), reference: trimmedText(256) });
-const holdBodySchema = z.object({ reason: trimmedText(500) });
-const releaseBodySchema = z.object({ reason: trimmedText(500).optional() });
 const json = (schema: z.ZodType, description: string): ResponseSpec => ({ description, content: { 'application/json': { schema } } });
 const ID_PARAM = { id: { description: 'Recording id (ULID)', schema: { type: 'string', minLength: 1, maxLength: 64 } } };
 
@@ -333,7 +314,7 @@ function operationsCore(): OperationSpec[] {
       summary: 'Subject access: every recording where the number is the caller or the callee',
       tags: ['privacy'],
       access: ['privacy'],
-      query: subjectQuerySchema,
+      query: subjectSearchQuerySchema,
       responses: { '200': json(subjectPageSchema, 'One page of recordings, unmasked') },
       problems: { '400': 'invalid_query (with fields)', ...AUTH_PROBLEMS, ...SERVER_PROBLEMS },
     },
@@ -344,7 +325,7 @@ function operationsCore(): OperationSpec[] {
       summary: 'Subject export (portability): a zip of the audio, metadata and access history',
       tags: ['privacy'],
       access: ['privacy'],
-      query: z.object({ phone: phoneParam }),
+      query: subjectQuerySchema,
       responses: {
         '200': {
           description: 'The zip (streamed)',
@@ -361,7 +342,7 @@ function operationsCore(): OperationSpec[] {
       summary: 'Erasure: delete every recording of a number now (each one logged in the deletion log)',
       tags: ['privacy'],
       access: ['privacy'],
-      query: z.object({ phone: phoneParam }),
+      query: subjectQuerySchema,
       body: { content: { 'application/json': { schema: erasureBodySchema } } },
       responses: { '200': json(subjectErasureResultSchema, 'What was erased (with its deletion-log entry) and what another process is finishing') },
       problems: {

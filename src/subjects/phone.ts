@@ -10,10 +10,24 @@
  */
 import { findPhoneNumbersInText, parsePhoneNumberFromString } from 'libphonenumber-js';
 import type { CountryCode } from 'libphonenumber-js';
+import { z } from 'zod';
 import { errors } from '../errors.js';
 
 /** Digits, spaces and the punctuation people write numbers with; nothing else. */
 const PHONE_CHARACTERS = /^[0-9+()\-./\s]{3,40}$/;
+const PHONE_REQUIRED = 'a phone number is required';
+
+/**
+ * The region-independent rules of a `phone` query parameter (present, not blank, only the
+ * characters numbers are written with). `normalizeQueryPhone` applies it first, then checks
+ * that the number is valid in its region; the OpenAPI document describes the parameter with it.
+ */
+export const phoneQuerySchema = z
+  .string({ error: PHONE_REQUIRED })
+  .refine((s) => s.trim() !== '', { message: PHONE_REQUIRED, abort: true })
+  .regex(PHONE_CHARACTERS, 'expects a phone number in international (+31…) or national form')
+  .describe('E.164 (+31…) or national form in CALLREC_PHONE_REGION')
+  .meta({ examples: ['+31201234567', '020 123 4567'] });
 
 function invalid(message: string) {
   return errors.invalidQuery([{ field: 'phone', message }]);
@@ -21,9 +35,10 @@ function invalid(message: string) {
 
 /** E.164 of `input` with `region` as the default for national numbers; throws `invalid_query`. */
 export function normalizeQueryPhone(input: unknown, region: string): string {
-  if (typeof input !== 'string' || input.trim() === '') throw invalid('a phone number is required');
-  if (!PHONE_CHARACTERS.test(input)) throw invalid('expects a phone number in international (+31…) or national form');
-  const parsed = parsePhoneNumberFromString(input, region as CountryCode);
+  const checked = phoneQuerySchema.safeParse(input);
+  // One problem, the first rule broken (the rules abort on a missing or blank number).
+  if (!checked.success) throw invalid(checked.error.issues[0]!.message);
+  const parsed = parsePhoneNumberFromString(checked.data, region as CountryCode);
   if (!parsed || !parsed.isValid()) throw invalid('not a valid phone number');
   return parsed.number;
 }

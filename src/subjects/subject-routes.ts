@@ -29,8 +29,16 @@ import type { FieldProblem } from '../errors.js';
 import { eraseRecording, eraseSubject } from './erasure.js';
 import { writeSubjectExport } from './export.js';
 import { placeHold, releaseHold } from './hold.js';
-import { containsPhoneNumber, normalizeQueryPhone } from './phone.js';
-import { collectExport, findSubjectRecordings, SEARCH_PAGE_MAX } from './search.js';
+import { normalizeQueryPhone } from './phone.js';
+import {
+  erasureBodySchema,
+  holdBodySchema,
+  refusingPhoneNumbers,
+  releaseBodySchema,
+  SUBJECT_PAGE_DEFAULT,
+  subjectPageQuerySchema,
+} from './schemas.js';
+import { collectExport, findSubjectRecordings } from './search.js';
 
 const ULID = /^[0-9A-HJKMNP-TV-Z]{26}$/;
 
@@ -41,17 +49,6 @@ function principalOf(req: Request): Principal {
 
 function issues(error: z.ZodError): FieldProblem[] {
   return error.issues.map((i) => ({ field: i.path.join('.') || 'body', message: i.message }));
-}
-
-/** Free text that must not carry a phone number (it is written to the logs). */
-function freeText(max: number, region: string) {
-  return z
-    .string()
-    .trim()
-    .min(1, 'is required')
-    .max(max, `at most ${max} characters`)
-    .refine((s) => !/[\p{Cc}]/u.test(s), 'must not contain control characters')
-    .refine((s) => !containsPhoneNumber(s, region), 'must not contain a phone number');
 }
 
 function parseBody<T>(schema: z.ZodType<T>, body: unknown): T {
@@ -74,29 +71,19 @@ export function createSubjectsRouter(deps: AppDeps): Router {
   const privacyOrAdmin = guards.requireRole('privacy', 'admin');
   const region = deps.config.phoneRegion;
 
-  const erasureBody = z.object({
-    reason: z.literal('erasure_request', { message: 'must be "erasure_request"' }),
-    reference: freeText(256, region),
-  });
-  const holdBody = z.object({ reason: freeText(500, region) });
-  const releaseBody = z.object({ reason: freeText(500, region).optional() });
+  // The request schemas of schemas.ts (also the OpenAPI document's), plus this region's phone-number rule.
+  const erasureBody = refusingPhoneNumbers(erasureBodySchema, region, ['reference']);
+  const holdBody = refusingPhoneNumbers(holdBodySchema, region, ['reason']);
+  const releaseBody = refusingPhoneNumbers(releaseBodySchema, region, ['reason']);
 
   router.get('/v1/subjects/recordings', privacy, async (req: Request, res: Response) => {
+    // The number first (a bad one is reported alone), then the page parameters.
     const number = normalizeQueryPhone(req.query.phone, region);
-    const cursor = req.query.cursor;
-    const limitText = req.query.limit;
-    const problems: FieldProblem[] = [];
-    if (cursor !== undefined && (typeof cursor !== 'string' || !ULID.test(cursor))) {
-      problems.push({ field: 'cursor', message: 'expects a cursor returned by a previous page' });
-    }
-    let limit = 100;
-    if (limitText !== undefined) {
-      limit = typeof limitText === 'string' && /^\d{1,4}$/.test(limitText) ? Number(limitText) : 0;
-      if (limit < 1 || limit > SEARCH_PAGE_MAX) problems.push({ field: 'limit', message: `expects 1 to ${SEARCH_PAGE_MAX}` });
-    }
-    if (problems.length > 0) throw errors.invalidQuery(problems);
+    const parsed = subjectPageQuerySchema.safeParse(req.query);
+    if (!parsed.success) throw errors.invalidQuery(issues(parsed.error));
+    const { cursor, limit = SUBJECT_PAGE_DEFAULT } = parsed.data;
 
-    const page = await findSubjectRecordings(deps.db.knex, { number, afterId: cursor as string | undefined, limit });
+    const page = await findSubjectRecordings(deps.db.knex, { number, afterId: cursor, limit });
     const principal = principalOf(req);
     await appendAccess(deps.db.knex, {
       principal,

@@ -1,0 +1,88 @@
+/**
+ * The request schemas of the privacy routes (subject-routes.ts), the single
+ * source for both the handlers and the OpenAPI document (http/openapi-operations.ts).
+ *
+ * What depends on the deployment's phone region is layered on by the handler:
+ * `normalizeQueryPhone` (phone.ts) checks that the number is valid in its region
+ * after `phoneQuerySchema`, and `refusingPhoneNumbers` adds the rule that free
+ * text holds no phone number. Free text is trimmed before its length is checked,
+ * so the document shows it as a described string, not with raw-length bounds.
+ */
+import { z } from 'zod';
+import { containsPhoneNumber, phoneQuerySchema } from './phone.js';
+import { SEARCH_PAGE_MAX } from './search.js';
+
+const ULID = /^[0-9A-HJKMNP-TV-Z]{26}$/;
+const CURSOR_MESSAGE = 'expects a cursor returned by a previous page';
+const LIMIT_MESSAGE = `expects 1 to ${SEARCH_PAGE_MAX}`;
+
+/** Default page size of the subject search. */
+export const SUBJECT_PAGE_DEFAULT = 100;
+
+/** Free text written to the access or deletion log: trimmed, 1..max characters, no control characters. */
+function freeText(max: number) {
+  return z
+    .string()
+    .transform((s) => s.trim())
+    .pipe(
+      z
+        .string()
+        .min(1, 'is required')
+        .max(max, `at most ${max} characters`)
+        .refine((s) => !/[\p{Cc}]/u.test(s), 'must not contain control characters'),
+    )
+    .describe(`1 to ${max} characters after trimming surrounding whitespace; no control characters, no phone number`);
+}
+
+/** `?phone=` of the export and the subject erasure. */
+export const subjectQuerySchema = z.object({ phone: phoneQuerySchema });
+
+/** `?cursor=&limit=` of the subject search (checked after the phone number). */
+export const subjectPageQuerySchema = z.object({
+  cursor: z
+    .string({ error: CURSOR_MESSAGE })
+    .regex(ULID, CURSOR_MESSAGE)
+    .optional()
+    .describe('`nextCursor` of the previous page'),
+  limit: z
+    .string({ error: LIMIT_MESSAGE })
+    .regex(/^\d{1,4}$/, LIMIT_MESSAGE)
+    .transform(Number)
+    .pipe(z.number().min(1, LIMIT_MESSAGE).max(SEARCH_PAGE_MAX, LIMIT_MESSAGE))
+    .optional()
+    .describe(`Page size, 1 to ${SEARCH_PAGE_MAX} (default ${SUBJECT_PAGE_DEFAULT})`),
+});
+
+/** The whole query of `GET /v1/subjects/recordings`. */
+export const subjectSearchQuerySchema = subjectQuerySchema.extend(subjectPageQuerySchema.shape);
+
+/** Body of an erasure (one recording or every recording of a number). */
+export const erasureBodySchema = z.object({
+  reason: z.literal('erasure_request', { message: 'must be "erasure_request"' }),
+  reference: freeText(256),
+});
+
+/** Body of placing a legal hold. */
+export const holdBodySchema = z.object({ reason: freeText(500) });
+
+/** Body of releasing a legal hold (optional as a whole). */
+export const releaseBodySchema = z.object({ reason: freeText(500).optional() });
+
+/**
+ * `schema` plus the rule that each of its free-text `fields` holds no phone number (read with
+ * `region` as the default region), reported on that field after its other problems. The rule
+ * runs even when other fields are invalid, so every problem is reported at once.
+ */
+export function refusingPhoneNumbers<T extends z.ZodObject>(schema: T, region: string, fields: ReadonlyArray<keyof T['shape'] & string>): T {
+  let out = schema;
+  for (const field of fields) {
+    out = out.refine(
+      (value: unknown) => {
+        const text = typeof value === 'object' && value !== null ? (value as Record<string, unknown>)[field] : undefined;
+        return typeof text !== 'string' || !containsPhoneNumber(text, region);
+      },
+      { message: 'must not contain a phone number', path: [field], when: () => true },
+    );
+  }
+  return out;
+}
