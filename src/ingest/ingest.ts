@@ -120,41 +120,14 @@ export async function ingestRecording(
   const limits = { timeoutMs: config.ingest.ffmpegTimeoutMs, signal };
   const format = config.ingest.playbackFormat;
   const playbackFile = path.join(input.dir, 'playback');
-  const { probe, rendition } = await input.ticket.runExclusive(async () => {
-    let probe: AudioProbe;
-    try {
-      probe = await probeAudio(audio.path, limits);
-    } catch (error) {
-      throw audioError(error, signal);
-    }
-    if (plausibleDurationMs(probe, audio.sizeBytes) > config.ingest.maxDurationMs) {
-      throw errors.tooLarge(`The call is longer than the maximum of ${Math.round(config.ingest.maxDurationMs / 1000)} s`);
-    }
-    const stopTimer = metrics.transcodeSeconds.startTimer();
-    try {
-      const rendition = await transcodeForPlayback(audio.path, playbackFile, { ...limits, format, source: probe, peaks: true });
-      return { probe, rendition };
-    } catch (error) {
-      throw audioError(error, signal);
-    } finally {
-      stopTimer();
-    }
-  }, signal);
-
-  const waveform = rendition.waveform!;
-  if (waveform.durationMs <= 0) throw errors.unsupportedAudio('The audio holds no samples');
-  if (waveform.durationMs > config.ingest.maxDurationMs) {
-    throw errors.tooLarge(`The call is longer than the maximum of ${Math.round(config.ingest.maxDurationMs / 1000)} s`);
-  }
-
   const id = ulid(now);
   const startedAtDate = new Date(meta.startedAt);
-  const original = originalTypeOf(probe);
-  const originalKey = recordingKey({ id, startedAt: startedAtDate, name: 'original', ext: original.ext });
-  const playbackKey = recordingKey({ id, startedAt: startedAtDate, name: 'playback', ext: rendition.ext });
   const tags = recordingTags(config.retention.tag, expiresAt);
   const written: string[] = [];
+  /** The original's put runs beside the transcode; it is settled before any cleanup reads `written`. */
+  let originalPut: Promise<void> | undefined;
   const cleanup = async () => {
+    await originalPut?.catch(() => undefined);
     if (written.length === 0) return;
     const result = await store.deleteMany(written).catch((error: unknown) => ({ deleted: [], failed: written.map((key) => ({ key, error: error as Error })) }));
     for (const failure of result.failed) {
@@ -162,30 +135,54 @@ export async function ingestRecording(
       deps.logger.error({ err: failure.error, key: failure.key, requestId: input.requestId }, 'ingest cleanup could not delete an object');
     }
   };
-
-  try {
-    const playbackSha256 = await sha256File(playbackFile, signal);
+  /** Puts one file under `key`, recorded in `written` first so that any failure deletes it. */
+  const putFile = async (key: string, file: string, options: { contentType: string; sizeBytes: number; kind: 'original' | 'playback' }) => {
+    written.push(key);
     try {
-      written.push(originalKey);
-      await store.put(originalKey, fs.createReadStream(audio.path), {
-        contentType: original.contentType,
-        contentLength: audio.sizeBytes,
-        tags,
-        signal,
-      });
-      metrics.bytesStored.inc({ kind: 'original' }, audio.sizeBytes);
-      written.push(playbackKey);
-      await store.put(playbackKey, fs.createReadStream(playbackFile), {
-        contentType: rendition.contentType,
-        contentLength: rendition.sizeBytes,
-        tags,
-        signal,
-      });
-      metrics.bytesStored.inc({ kind: 'playback' }, rendition.sizeBytes);
+      await store.put(key, fs.createReadStream(file), { contentType: options.contentType, contentLength: options.sizeBytes, tags, signal });
     } catch (error) {
       if (isAbort(error, signal)) throw error;
       throw storeError(error);
     }
+    metrics.bytesStored.inc({ kind: options.kind }, options.sizeBytes);
+  };
+
+  try {
+    const { probe, rendition, original, originalKey } = await input.ticket.runExclusive(async () => {
+      let probe: AudioProbe;
+      try {
+        probe = await probeAudio(audio.path, limits);
+      } catch (error) {
+        throw audioError(error, signal);
+      }
+      if (plausibleDurationMs(probe, audio.sizeBytes) > config.ingest.maxDurationMs) {
+        throw errors.tooLarge(`The call is longer than the maximum of ${Math.round(config.ingest.maxDurationMs / 1000)} s`);
+      }
+      // The original decodes, so it is final: store it while the rendition is being encoded.
+      const original = originalTypeOf(probe);
+      const originalKey = recordingKey({ id, startedAt: startedAtDate, name: 'original', ext: original.ext });
+      originalPut = putFile(originalKey, audio.path, { contentType: original.contentType, sizeBytes: audio.sizeBytes, kind: 'original' });
+      originalPut.catch(() => undefined); // observed here, awaited below (or by cleanup)
+      const stopTimer = metrics.transcodeSeconds.startTimer();
+      try {
+        const rendition = await transcodeForPlayback(audio.path, playbackFile, { ...limits, format, source: probe, peaks: true });
+        return { probe, rendition, original, originalKey };
+      } catch (error) {
+        throw audioError(error, signal);
+      } finally {
+        stopTimer();
+      }
+    }, signal);
+
+    const waveform = rendition.waveform!;
+    if (waveform.durationMs <= 0) throw errors.unsupportedAudio('The audio holds no samples');
+    if (waveform.durationMs > config.ingest.maxDurationMs) {
+      throw errors.tooLarge(`The call is longer than the maximum of ${Math.round(config.ingest.maxDurationMs / 1000)} s`);
+    }
+
+    const playbackKey = recordingKey({ id, startedAt: startedAtDate, name: 'playback', ext: rendition.ext });
+    const [playbackSha256] = await Promise.all([sha256File(playbackFile, signal), originalPut]);
+    await putFile(playbackKey, playbackFile, { contentType: rendition.contentType, sizeBytes: rendition.sizeBytes, kind: 'playback' });
 
     const row: NewRecordingRow = {
       id,
