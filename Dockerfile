@@ -19,11 +19,11 @@ COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund \
  && node -e "require('sqlite3')"
 COPY tsconfig.json tsconfig.build.json ./
+COPY scripts/build ./scripts/build
 COPY src ./src
-# Compile src/ to dist/ (imports already use .js), copy the non-TypeScript assets
+# Compile src/ to dist/ (imports already use .js) with the non-TypeScript assets
 # (web UI pages, styles, browser modules) beside them, then drop dev dependencies.
-RUN npx tsc -p tsconfig.build.json \
- && (cd src && find . -type f ! -name '*.ts' -exec install -D -m 0644 {} ../dist/{} \;) \
+RUN bash scripts/build dist \
  && npm prune --omit=dev --no-audit --no-fund \
  && node -e "require('sqlite3')"
 

@@ -251,7 +251,7 @@ async function bigUploadFigure(ctx: BenchContext): Promise<Figure> {
   // Measured on the service as it is deployed: compiled by `npm run build` and run by plain node
   // (the container runs dist/main.js), not under the tsx loader, whose compiler caches alone cost ~45 MB.
   ctx.progress('1 GB upload: compiling the service (npm run build)');
-  await promisify(execFile)('npx', ['tsc', '-p', 'tsconfig.build.json'], { cwd: path.join(import.meta.dirname, '..') });
+  await promisify(execFile)('bash', ['scripts/build'], { cwd: path.join(import.meta.dirname, '..') });
   ctx.progress('1 GB upload: starting the compiled service');
   const dataDir = fs.mkdtempSync(path.join(ctx.tmpDir, 'big-'));
   const child = spawn(process.execPath, [path.join(import.meta.dirname, '..', 'dist', 'main.js')], {
