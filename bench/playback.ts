@@ -26,6 +26,7 @@ import type { ObjectStore } from '../src/storage/object-store.js';
 import { setupBucket } from '../src/storage/setup-bucket.js';
 import { createStoredRecording } from '../test/support/recordings.js';
 import { createTestUser } from '../test/support/users.js';
+import { httpGet, percentile } from './http-client.js';
 import type { Bench, BenchContext, Figure } from './types.js';
 
 const OBJECT_BYTES = 16 * 1024 * 1024;
@@ -33,10 +34,6 @@ const RANGE_BYTES = 64 * 1024;
 const READS = 1000;
 const LISTENERS = 100;
 const ROUNDS = 5;
-
-function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
-}
 
 async function drain(body: NodeJS.ReadableStream): Promise<number> {
   let n = 0;
@@ -96,19 +93,6 @@ async function startServer(env: Record<string, string>): Promise<{ base: string;
       await exited;
     },
   };
-}
-
-/** GET with a keep-alive agent (lighter than fetch, so the client adds little): status and body length. */
-function httpGet(agent: http.Agent, url: string, headers: Record<string, string>): Promise<{ status: number; bytes: number }> {
-  return new Promise((resolve, reject) => {
-    const req = http.get(url, { agent, headers }, (res) => {
-      let bytes = 0;
-      res.on('data', (c: Buffer) => (bytes += c.length));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, bytes }));
-      res.on('error', reject);
-    });
-    req.on('error', reject);
-  });
 }
 
 async function runTarget(ctx: BenchContext, name: string, storeEnv: Record<string, string>): Promise<Figure[]> {

@@ -31,6 +31,7 @@ import { createObjectStore } from '../src/storage/create-store.js';
 import type { ObjectStore } from '../src/storage/object-store.js';
 import { buildRecordingRow, createStoredRecording, createStoredRecordings } from '../test/support/recordings.js';
 import { createTestUser } from '../test/support/users.js';
+import { httpGet, percentile } from './http-client.js';
 import type { Bench, BenchContext, Figure } from './types.js';
 
 const ROWS = 200_000;
@@ -38,10 +39,6 @@ const SEARCHES = 300;
 const EXPORT_RECORDINGS = 12;
 const EXPORT_MIB = 16;
 const DAY_MS = 86_400_000;
-
-function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
-}
 
 const dutchMobile = () => `+3161${String(randomInt(0, 10_000_000)).padStart(7, '0')}`;
 
@@ -71,18 +68,6 @@ async function startApp(ctx: BenchContext, name: string, dbConfig: DbConfig | un
       await db.close();
     },
   };
-}
-
-function httpGet(agent: http.Agent, url: string, headers: Record<string, string>): Promise<{ status: number; bytes: number }> {
-  return new Promise((resolve, reject) => {
-    const req = http.get(url, { agent, headers }, (res) => {
-      let bytes = 0;
-      res.on('data', (c: Buffer) => (bytes += c.length));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, bytes }));
-      res.on('error', reject);
-    });
-    req.on('error', reject);
-  });
 }
 
 async function searchTarget(ctx: BenchContext, name: string, dbConfig: DbConfig | undefined, store: ObjectStore): Promise<Figure[]> {
