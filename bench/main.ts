@@ -91,3 +91,6 @@ if (failures.length) {
   process.stderr.write(`${failures.length} benchmark(s) failed: ${failures.map((f) => f.bench).join(', ')}\n`);
   process.exitCode = 1;
 }
+// A benchmark that leaves a handle open (a pool, a worker, a socket) must not keep the
+// runner alive after the report is written: end with the status decided above.
+process.exit(process.exitCode ?? 0);

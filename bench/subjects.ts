@@ -40,7 +40,8 @@ const EXPORT_RECORDINGS = 12;
 const EXPORT_MIB = 16;
 const DAY_MS = 86_400_000;
 
-const dutchMobile = () => `+3161${String(randomInt(0, 10_000_000)).padStart(7, '0')}`;
+/** Filler callers are +3161…; the subject's own number is +3162… so that no filler can collide with it. */
+const dutchMobile = (prefix: '61' | '62' = '61') => `+31${prefix}${String(randomInt(0, 10_000_000)).padStart(7, '0')}`;
 
 async function startApp(ctx: BenchContext, name: string, dbConfig: DbConfig | undefined, store: ObjectStore) {
   const config = loadConfig({ CALLREC_DATA_DIR: path.join(ctx.tmpDir, name), CALLREC_LOG_LEVEL: 'warn' });
@@ -84,7 +85,7 @@ async function searchTarget(ctx: BenchContext, name: string, dbConfig: DbConfig 
         overrides: () => ({ writeObjects: false, started_at: started, caller_number: dutchMobile(), callee_number: dutchMobile() }),
       });
     }
-    const subject = dutchMobile();
+    const subject = dutchMobile('62');
     for (let i = 0; i < 5; i++) {
       await createStoredRecording({ db: app.db, store, overrides: { writeObjects: false, started_at: started, ...(i % 2 ? { callee_number: subject } : { caller_number: subject }) } });
     }
