@@ -1,6 +1,7 @@
 /** The audio toolbox: ffprobe/ffmpeg behind small functions, each under a hard timeout. */
 export { AudioDecodeError, AudioTimeoutError } from './errors.js';
-export { plausibleDurationMs, probeAudio } from './probe.js';
+export { identifyAudio, plausibleDurationMs, probeAudio } from './probe.js';
+export { parseWavHeader, readWavHeader } from './wav-header.js';
 export type { AudioProbe } from './probe.js';
 export type { RunLimits } from './process.js';
 export { PLAYBACK_RENDITIONS, encoderOptions, transcodeForPlayback } from './transcode.js';

@@ -5,6 +5,7 @@
 import { AudioDecodeError } from './errors.js';
 import { runCollect } from './process.js';
 import type { RunLimits } from './process.js';
+import { readWavHeader } from './wav-header.js';
 
 export interface AudioProbe {
   /** container as ffprobe names it, e.g. `wav`, `mp3`, `ogg` */
@@ -71,4 +72,13 @@ export function plausibleDurationMs(probe: AudioProbe, fileBytes: number): numbe
   if (!probe.bitRate) return probe.durationMs;
   const bySize = Math.ceil((fileBytes * 8 * 1000) / probe.bitRate);
   return probe.durationMs > 0 ? Math.min(probe.durationMs, bySize) : bySize;
+}
+
+/**
+ * What ingest asks: the WAV header when it is one `readWavHeader` knows (no
+ * process started), ffprobe otherwise. Same answer and same errors as
+ * `probeAudio`; like it, it does not prove that the samples decode.
+ */
+export async function identifyAudio(file: string, limits: RunLimits): Promise<AudioProbe> {
+  return (await readWavHeader(file, { signal: limits.signal })) ?? (await probeAudio(file, limits));
 }

@@ -1,7 +1,7 @@
 /**
  * The ingest flow after the body has been received and its signature verified:
- * metadata → retention → idempotency → (transcode slot) probe, transcode with
- * peaks → objects → row.
+ * metadata → retention → idempotency → (transcode slot) identify (the WAV header,
+ * else ffprobe), transcode with peaks (which proves the samples decode) → objects → row.
  *
  * Atomicity: objects are written first under fresh keys (a new ULID), then the
  * row in one transaction; when anything fails after the first put, every object
@@ -18,7 +18,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { ulid } from 'ulid';
-import { AudioDecodeError, AudioTimeoutError, plausibleDurationMs, probeAudio, transcodeForPlayback } from '../audio/index.js';
+import { AudioDecodeError, AudioTimeoutError, identifyAudio, plausibleDurationMs, transcodeForPlayback } from '../audio/index.js';
 import type { AudioProbe } from '../audio/index.js';
 import { findRecordingByCall, insertRecording, isUniqueViolation, toRecording } from '../db/recordings.js';
 import type { NewRecordingRow, Recording, RecordingRow } from '../db/recordings.js';
@@ -151,7 +151,7 @@ export async function ingestRecording(
     const { probe, rendition, original, originalKey } = await input.ticket.runExclusive(async () => {
       let probe: AudioProbe;
       try {
-        probe = await probeAudio(audio.path, limits);
+        probe = await identifyAudio(audio.path, limits);
       } catch (error) {
         throw audioError(error, signal);
       }

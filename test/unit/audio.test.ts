@@ -1,5 +1,7 @@
+import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import { expect } from 'chai';
 import {
   AudioDecodeError,
@@ -8,12 +10,15 @@ import {
   computePeaks,
   createPeakReducer,
   encoderOptions,
+  identifyAudio,
+  parseWavHeader,
   plausibleDurationMs,
   probeAudio,
+  readWavHeader,
   transcodeForPlayback,
 } from '../../src/audio/index.js';
 import { tempDir } from '../support/backends.js';
-import { AUDIO_FIXTURES, audioFixture, randomNoise, silentUlawWav, withLyingSizes } from '../support/fixtures.js';
+import { AUDIO_FIXTURES, audioFixture, randomNoise, silentUlawWav, truncated, wavHeader, withLyingSizes } from '../support/fixtures.js';
 import type { AudioFixtureName } from '../support/fixtures.js';
 
 const LIMITS = { timeoutMs: 20_000 };
@@ -69,6 +74,90 @@ describe('audio', function () {
       expect(plausibleDurationMs(probe, 24_000)).to.equal(3000);
       expect(plausibleDurationMs({ ...probe, bitRate: undefined }, 24_000)).to.equal(3_600_000);
       expect(plausibleDurationMs({ ...probe, durationMs: 1000 }, 24_000)).to.equal(1000);
+    });
+  });
+
+  describe('readWavHeader (the fast path of identifyAudio)', () => {
+    const run = promisify(execFile);
+    /** A WAV re-encoded by ffmpeg from the μ-law fixture with `args` (e.g. 24-bit, float, 6 channels). */
+    async function reencoded(name: string, args: string[]): Promise<string> {
+      const file = path.join(dir, `${name}.wav`);
+      await run('ffmpeg', ['-v', 'error', '-y', '-i', await audioFixture('ulaw-mono'), ...args, file]);
+      return file;
+    }
+    /** The file with a LIST chunk of odd size (plus its pad byte) between RIFF and `fmt `. */
+    function withListChunk(wav: Buffer): Buffer {
+      const list = Buffer.alloc(8 + 13 + 1);
+      list.write('LIST', 0, 'latin1');
+      list.writeUInt32LE(13, 4);
+      list.write('INFOISFT\u0001abcd', 8, 'latin1');
+      const out = Buffer.concat([wav.subarray(0, 12), list, wav.subarray(12)]);
+      out.writeUInt32LE(out.length - 8, 4);
+      return out;
+    }
+
+    const wavFixtures = (Object.keys(AUDIO_FIXTURES) as AudioFixtureName[]).filter((name) => AUDIO_FIXTURES[name].ext === 'wav');
+    for (const name of wavFixtures) {
+      it(`when reading the ${name} fixture, then it answers exactly what ffprobe answers`, async () => {
+        const file = await audioFixture(name);
+        expect(await readWavHeader(file)).to.deep.equal(await probeAudio(file, LIMITS));
+      });
+    }
+
+    for (const [name, args] of [
+      ['pcm24-stereo', ['-ac', '2', '-c:a', 'pcm_s24le']],
+      ['float-mono', ['-c:a', 'pcm_f32le']],
+      ['pcm16-6ch', ['-ac', '6', '-c:a', 'pcm_s16le']],
+      ['u8-mono', ['-c:a', 'pcm_u8']],
+    ] as const) {
+      it(`when ffmpeg writes ${name} (WAVE_FORMAT_EXTENSIBLE where it uses it), then it answers what ffprobe answers`, async () => {
+        const file = await reencoded(name, [...args]);
+        expect(await readWavHeader(file)).to.deep.equal(await probeAudio(file, LIMITS));
+      });
+    }
+
+    it('when a LIST chunk of odd size precedes fmt, then it is skipped with its pad byte', async () => {
+      const file = path.join(dir, 'with-list.wav');
+      fs.writeFileSync(file, withListChunk(fs.readFileSync(await audioFixture('ulaw-stereo'))));
+      expect(await readWavHeader(file)).to.deep.equal(await probeAudio(file, LIMITS));
+    });
+
+    it('when the header claims 1000× its data, then the claim is reported and the plausible duration is what the file holds', async () => {
+      const file = path.join(dir, 'lying-fast.wav');
+      fs.writeFileSync(file, withLyingSizes(fs.readFileSync(await audioFixture('ulaw-mono')), 1000));
+      const header = await readWavHeader(file);
+      expect(header!.durationMs).to.be.greaterThan(2_000_000);
+      expect(plausibleDurationMs(header!, fs.statSync(file).size)).to.be.within(2900, 3200);
+    });
+
+    it('when the data size was never filled in (0 or 0xFFFFFFFF), then the duration is what the file holds', () => {
+      const samples = Buffer.alloc(8000, 0xff);
+      for (const size of [0, 0xffffffff]) {
+        const head = wavHeader({ dataBytes: 8000 });
+        head.writeUInt32LE(size, 40);
+        expect(parseWavHeader(Buffer.concat([head, samples]), 44 + 8000)!.durationMs).to.equal(1000);
+      }
+      expect(parseWavHeader(wavHeader({ dataBytes: 0 }), 44)!.durationMs).to.equal(0);
+    });
+
+    it('when the file is not a WAV it knows (MP3, Ogg, noise, a cut header, an unknown format tag), then undefined, and identifyAudio asks ffprobe', async () => {
+      for (const name of ['mp3-mono', 'opus-mono'] as const) {
+        const file = await audioFixture(name);
+        expect(await readWavHeader(file), name).to.equal(undefined);
+        expect(await identifyAudio(file, LIMITS), name).to.deep.equal(await probeAudio(file, LIMITS));
+      }
+      const noise = randomNoise(4096);
+      expect(parseWavHeader(noise, noise.length)).to.equal(undefined);
+      const cut = truncated(silentUlawWav(1), 30);
+      expect(parseWavHeader(cut, cut.length)).to.equal(undefined);
+      const adpcm = silentUlawWav(1);
+      adpcm.writeUInt16LE(0x0002, 20); // MS ADPCM: left to ffprobe
+      expect(parseWavHeader(adpcm, adpcm.length)).to.equal(undefined);
+      const noFile = path.join(dir, 'noise.bin');
+      fs.writeFileSync(noFile, noise);
+      let caught: unknown;
+      await identifyAudio(noFile, LIMITS).catch((error: unknown) => (caught = error));
+      expect(caught).to.be.instanceOf(AudioDecodeError);
     });
   });
 
