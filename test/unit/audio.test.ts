@@ -219,6 +219,42 @@ describe('audio', function () {
       expect(w.peaks[1]![79]).to.equal(0.1);
     });
 
+    it('when the same random PCM arrives whole, in odd chunks or at odd byte offsets, then the peaks equal a sample-by-sample reference', () => {
+      const frames = 12_345;
+      const data = Buffer.alloc(frames * 4);
+      for (let i = 0; i < frames * 2; i++) data.writeInt16LE(Math.floor(Math.random() * 65536) - 32768, 2 * i);
+      const reference = [0, 1].map((c) => {
+        const peaks: number[] = [];
+        for (let f = 0; f < frames; f += 50) {
+          let peak = 0;
+          for (let g = f; g < Math.min(f + 50, frames); g++) peak = Math.max(peak, Math.abs(data.readInt16LE(4 * g + 2 * c)));
+          peaks.push(Math.round((Math.min(peak, 32767) / 32767) * 1000) / 1000);
+        }
+        return peaks;
+      });
+      const misaligned = (chunk: Buffer) => {
+        const holder = Buffer.alloc(chunk.length + 1);
+        chunk.copy(holder, 1);
+        return holder.subarray(1);
+      };
+      const feeds: Array<(push: (b: Buffer) => void) => void> = [
+        (push) => push(data),
+        (push) => {
+          for (let i = 0; i < data.length; i += 999) push(data.subarray(i, i + 999));
+        },
+        (push) => {
+          for (let i = 0; i < data.length; i += 4096) push(misaligned(data.subarray(i, i + 4096)));
+        },
+      ];
+      for (const feed of feeds) {
+        const reducer = createPeakReducer({ channels: 2, sampleRate: 8000, initialSamplesPerPeak: 50 });
+        feed((b) => reducer.push(b));
+        const w = reducer.finish();
+        expect(w.durationMs).to.equal(Math.round((frames * 1000) / 8000));
+        expect(w.peaks).to.deep.equal(reference);
+      }
+    });
+
     it('when the audio is long, then buckets double so that at most 2 × MAX_PEAKS peaks stay in memory', () => {
       const reducer = createPeakReducer({ channels: 1, sampleRate: 8000, initialSamplesPerPeak: 1 });
       const second = pcm(8000, [1000]);
