@@ -181,8 +181,15 @@ export async function ingestRecording(
     }
 
     const playbackKey = recordingKey({ id, startedAt: startedAtDate, name: 'playback', ext: rendition.ext });
-    const [playbackSha256] = await Promise.all([sha256File(playbackFile, signal), originalPut]);
-    await putFile(playbackKey, playbackFile, { contentType: rendition.contentType, sizeBytes: rendition.sizeBytes, kind: 'playback' });
+    // The rendition is hashed while it is put (the put does not need the digest). Every one of
+    // these settles before anything is rethrown, so that cleanup never races a put still in flight.
+    const [hashed, ...puts] = await Promise.allSettled([
+      sha256File(playbackFile, signal),
+      putFile(playbackKey, playbackFile, { contentType: rendition.contentType, sizeBytes: rendition.sizeBytes, kind: 'playback' }),
+      originalPut,
+    ]);
+    for (const settled of [...puts, hashed]) if (settled.status === 'rejected') throw settled.reason;
+    const playbackSha256 = (hashed as PromiseFulfilledResult<string>).value;
 
     const row: NewRecordingRow = {
       id,
