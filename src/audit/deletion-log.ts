@@ -10,7 +10,7 @@
  *
  * An entry holds no phone numbers, names or audio: ids, keys, digests, sizes, times.
  */
-import { createHash } from 'node:crypto';
+import crypto, { createHash } from 'node:crypto';
 import type { Knex } from 'knex';
 import type { Db } from '../db/db.js';
 import { insertLogRows, lockDeletionLog, readLogHead } from '../db/deletion-log.js';
@@ -93,6 +93,15 @@ export function rowToEntry(row: DeletionLogRow): DeletionEntry {
   };
 }
 
+/**
+ * sha256 of a text in lowercase hex: one-shot `crypto.hash` where Node has it (20.12+;
+ * several times cheaper per call than a Hash object), `createHash` otherwise. Same digest.
+ */
+const sha256Hex: (text: string) => string =
+  typeof (crypto as { hash?: unknown }).hash === 'function'
+    ? (text) => crypto.hash('sha256', text, 'hex')
+    : (text) => createHash('sha256').update(text).digest('hex');
+
 /** The hash of an entry (its own `hash` member, if any, is ignored). */
 export function hashEntry(entry: Omit<DeletionEntry, 'hash'> | DeletionEntry): string {
   const { hash: _ignored, ...body } = entry as DeletionEntry;
@@ -112,7 +121,7 @@ export function hashRow(row: DeletionLogRow): string {
     `"expiresAt":"${fastIso(Number(row.expires_at))}","objects":${row.objects},"prevHash":${s(row.prev_hash)},` +
     `"reason":${s(row.reason)},"recordingId":${s(row.recording_id)},"reference":${row.reference === null ? 'null' : s(row.reference)},` +
     `"seq":${Number(row.seq)},"source":${s(row.source)},"startedAt":"${fastIso(Number(row.started_at))}","verified":${row.verified ? 'true' : 'false'}}`;
-  return createHash('sha256').update(text).digest('hex');
+  return sha256Hex(text);
 }
 
 /** What the caller knows about a deletion; seq, hashes and the final deletedAt are assigned at append. */

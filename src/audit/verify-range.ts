@@ -2,12 +2,13 @@
  * One pass over the deletion log entries with from ≤ seq ≤ to, in pages: recomputes
  * each hash, checks seq contiguity, links and time order inside the range, and reports
  * the range's first and last entry (for stitching) and its hashes at the given sizes
- * (for checkpoints). The next page is fetched while the current one is hashed.
+ * (for checkpoints). The next page is fetched while the current one is hashed. Pages come
+ * from `readVerifyPage` (packed rows on SQLite, exactly the stored values).
  */
 import type { Db } from '../db/db.js';
-import { readLogPage } from '../db/deletion-log.js';
 import type { DeletionLogRow } from '../db/deletion-log.js';
 import { hashRow } from './deletion-log.js';
+import { readVerifyPage } from './verify-read.js';
 
 export interface RangeResult {
   first: { seq: number; prevHash: string; deletedAt: number } | null;
@@ -32,7 +33,7 @@ export async function verifyRange(
     if (!result.invalid) result.invalid = { seq, problem };
   };
   const fetch = (after: number) =>
-    readLogPage(db.knex, after, pageSize).then((rows) => rows.filter((r) => Number(r.seq) <= to));
+    readVerifyPage(db, after, pageSize).then((rows) => rows.filter((r) => Number(r.seq) <= to));
   let next: Promise<DeletionLogRow[]> | undefined = fetch(from - 1);
   while (next) {
     options.signal?.throwIfAborted();

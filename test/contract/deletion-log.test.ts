@@ -12,7 +12,9 @@ import { loadCheckpointKey } from '../../src/audit/checkpoint-key.js';
 import { maybeCheckpoint } from '../../src/audit/checkpoints.js';
 import { verifyDeletionLog } from '../../src/audit/verify.js';
 import type { Db } from '../../src/db/db.js';
+import { readLogPage } from '../../src/db/deletion-log.js';
 import type { DeletionLogRow } from '../../src/db/deletion-log.js';
+import { readPackedPage, readVerifyPage } from '../../src/audit/verify-read.js';
 import { isUniqueViolation } from '../../src/db/recordings.js';
 import { dbBackends, tempDir } from '../support/backends.js';
 import type { TestDb } from '../support/backends.js';
@@ -55,6 +57,28 @@ async function rehashFrom(db: Db, fromSeq: number): Promise<void> {
     await db.knex('deletion_log').where({ seq: row.seq }).update({ prev_hash: fixed.prev_hash, hash: fixed.hash });
     prev = fixed.hash;
   }
+}
+
+/** Deterministic generator of awkward field values (quotes, escapes, separators, non-ASCII, astral). */
+function awkwardStrings(seed: number, withNul: boolean) {
+  const alphabet = ['a', 'Z', '0', '9', '"', '\\', '/', '\n', '\t', '\u0001', '\u001f', '\u007f', ':', '-', ',', ' ', 'é', 'ß', '€', '\u2028', '\ufeff'];
+  // Characters that send a row down the verifier's slow path on SQLite; NUL only where storable.
+  const rare = ['\ufffd', '😀', '𝄞', ...(withNul ? ['\u0000'] : [])];
+  let state = seed;
+  const next = (n: number) => {
+    state = (state * 1_103_515_245 + 12_345) % 2_147_483_648;
+    return state % n;
+  };
+  return (maxLength: number, withRare = false) => {
+    const chars = Array.from({ length: next(maxLength + 1) }, () => alphabet[next(alphabet.length)]!);
+    if (withRare) chars.splice(next(chars.length + 1), 0, rare[next(rare.length)]!);
+    return chars.join('');
+  };
+}
+
+/** What the plain select returns, with `verified` as a boolean (SQLite returns 0/1). */
+async function storedRows(db: Db): Promise<DeletionLogRow[]> {
+  return (await readLogPage(db.knex, 0, 1_000_000)).map((r) => ({ ...r, verified: Boolean(r.verified) }));
 }
 
 for (const backend of dbBackends) {
@@ -184,6 +208,52 @@ for (const backend of dbBackends) {
       expect(parallel).to.include({ ok: false, firstInvalidSeq: 5, problem: 'gap' });
     });
 
+    it('when entries hold quotes, escapes, separators, non-ASCII and astral text, nulls and extreme numbers, then the verifier reads exactly the stored rows and the chain verifies', async () => {
+      const text = awkwardStrings(7, backend.name === 'sqlite');
+      const deletions = Array.from({ length: 60 }, (_, i) =>
+        newDeletion({
+          source: text(20),
+          callId: text(40, i % 6 === 0),
+          actor: text(12),
+          reference: i % 3 === 0 ? null : text(30),
+          reason: (['retention_expired', 'erasure_request', 'lifecycle_expired'] as const)[i % 3]!,
+          startedAt: [0, -86_400_001, 253_402_300_799_999, T0 + i][i % 4]!,
+          expiresAt: T0 + i * 997,
+          deletedAt: T0 + i,
+          verified: i % 5 !== 0,
+          objects: [{ key: `recordings/2026/01/02/${text(8)}/original.wav`, sha256: 'ef'.repeat(32), sizeBytes: [0, 1, 2 ** 40][i % 3]! }],
+        }),
+      );
+      await tdb.db.knex.transaction((trx) => appendDeletions(trx, tdb.db, deletions));
+      const stored = await storedRows(tdb.db);
+      expect(stored).to.have.length(60);
+      for (const pageSize of [1, 7, 100]) {
+        const read: DeletionLogRow[] = [];
+        for (let after = 0; ; ) {
+          const page = await readVerifyPage(tdb.db, after, pageSize);
+          if (page.length === 0) break;
+          read.push(...page.map((r) => ({ ...r, verified: Boolean(r.verified) })));
+          after = Number(page[page.length - 1]!.seq);
+        }
+        expect(read).to.deep.equal(stored);
+      }
+      if (tdb.db.client === 'sqlite') {
+        // The packed fast path: exact for every row it accepts, and it accepts every row
+        // without NUL, astral characters or U+FFFD.
+        const packed = await readPackedPage(tdb.db, 0, 100);
+        packed.forEach((row, i) => {
+          const s = stored[i]!;
+          const odd = /[\0\ud800-\udfff\ufffd]/.test([s.source, s.call_id, s.actor, s.reference ?? '', s.objects].join(''));
+          expect(row === undefined, `row ${i + 1}`).to.equal(odd);
+          if (row) expect(row, `row ${i + 1}`).to.deep.equal(s);
+        });
+        expect(packed.filter(Boolean).length).to.be.greaterThan(5);
+      }
+      expect(await verifyDeletionLog(tdb.db, { pageSize: 9 })).to.include({ ok: true, count: 60, firstInvalidSeq: null });
+      await tdb.db.knex('deletion_log').where({ seq: 33 }).update({ source: `${stored[32]!.source}x` });
+      expect(await verifyDeletionLog(tdb.db, { pageSize: 9 })).to.include({ ok: false, firstInvalidSeq: 33, problem: 'hash' });
+    });
+
     it('when checkpoints are due every N entries, then one is written per N and the key file is created with mode 0600', async () => {
       await append(tdb.db, 3);
       const first = await maybeCheckpoint({ db: tdb.db, config: config() }, { now: T0 });
@@ -202,3 +272,20 @@ for (const backend of dbBackends) {
     });
   });
 }
+
+describe('deletion log (sqlite): stored types the schema does not expect', () => {
+  let tdb: TestDb;
+  beforeEach(async () => {
+    tdb = await dbBackends.find((b) => b.name === 'sqlite')!.create();
+  });
+  afterEach(async () => {
+    await tdb?.dispose();
+  });
+
+  it('when a text column is replaced by the same bytes stored as a blob, then verification still fails naming that seq', async () => {
+    await append(tdb.db, 6);
+    await tdb.db.knex.raw('update deletion_log set call_id = cast(call_id as blob) where seq = 4');
+    expect((await readPackedPage(tdb.db, 0, 10)).map((r) => r === undefined)).to.deep.equal([false, false, false, true, false, false]);
+    expect(await verifyDeletionLog(tdb.db, { pageSize: 4 })).to.include({ ok: false, firstInvalidSeq: 4, problem: 'hash' });
+  });
+});
