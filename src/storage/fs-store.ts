@@ -496,7 +496,7 @@ export function createFsStore(options: { root: string }): ObjectStore {
       assertValidPrefix(prefix);
       throwIfAborted(opts.signal);
       const limit = Math.max(1, Math.min(opts.limit ?? MAX_LIST_LIMIT, MAX_LIST_LIMIT));
-      const after = opts.cursor ? decodeCursor(opts.cursor) : undefined;
+      const after = opts.cursor ? decodeCursor(opts.cursor) : opts.startAfter || undefined;
       const slash = prefix.lastIndexOf('/');
       const dirKey = prefix.slice(0, slash + 1);
       const namePrefix = prefix.slice(slash + 1);

@@ -62,6 +62,12 @@ export interface SignalOption {
 export interface ListOptions extends SignalOption {
   cursor?: string;
   limit?: number;
+  /**
+   * Only keys strictly greater than this string (byte order, like S3's StartAfter); it need
+   * not be an existing key. Applies to the first page: a `cursor` (which comes from a
+   * listing that already started after it) takes precedence.
+   */
+  startAfter?: string;
 }
 
 export interface ListPage {

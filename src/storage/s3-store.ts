@@ -489,7 +489,13 @@ export function createS3Store(config: S3StoreConfig, deps: { logger?: Logger } =
       const limit = Math.max(1, Math.min(opts.limit ?? MAX_LIST_LIMIT, MAX_LIST_LIMIT));
       try {
         const out = await client.send(
-          new ListObjectsV2Command({ Bucket, Prefix: prefix || undefined, MaxKeys: limit, ContinuationToken: opts.cursor }),
+          new ListObjectsV2Command({
+            Bucket,
+            Prefix: prefix || undefined,
+            MaxKeys: limit,
+            ContinuationToken: opts.cursor,
+            StartAfter: opts.cursor ? undefined : opts.startAfter || undefined,
+          }),
           sendOpts(opts.signal),
         );
         const items = (out.Contents ?? [])

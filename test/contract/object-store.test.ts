@@ -346,6 +346,28 @@ for (const backend of storeBackends) {
         expect(page.items[0]!.lastModified).to.be.instanceOf(Date);
         expect(await store.list('l/zzz/')).to.deep.equal({ items: [] });
       });
+
+      it('when listing with startAfter, then only keys strictly after it come, in order, whether or not it names a key', async function () {
+        const after = async (startAfter: string, prefix = 'l/', limit?: number) => {
+          const out: string[] = [];
+          let cursor: string | undefined;
+          do {
+            const page = await store.list(prefix, { startAfter, ...(limit ? { limit } : {}), ...(cursor ? { cursor } : {}) });
+            out.push(...page.items.map((i) => i.key));
+            cursor = page.nextCursor;
+          } while (cursor);
+          return out;
+        };
+        const sorted = [...keys].sort();
+        expect(await after('l/a/2')).to.deep.equal(sorted.filter((k) => k > 'l/a/2'));
+        expect(await after('l/a/2', 'l/', 2), 'paged: the cursor continues after startAfter').to.deep.equal(sorted.filter((k) => k > 'l/a/2'));
+        expect(await after('l/a', 'l/a/')).to.deep.equal(['l/a/1', 'l/a/2', 'l/a/3', 'l/a/4', 'l/a/5']);
+        expect(await after('l/a/25')).to.deep.equal(sorted.filter((k) => k > 'l/a/25'));
+        expect(await after('l/a/', 'l/a/')).to.deep.equal(['l/a/1', 'l/a/2', 'l/a/3', 'l/a/4', 'l/a/5']);
+        expect(await after('l/ab')).to.deep.equal(sorted.filter((k) => k > 'l/ab'));
+        expect(await after('l/zz')).to.deep.equal([]);
+        expect(await after('')).to.deep.equal(sorted);
+      });
     });
 
     describe('hostile keys', function () {
