@@ -69,7 +69,9 @@ const COMMIT_CHUNK = 100;
  * How absence is verified after the delete:
  * - `exists` (default): `store.exists` per key (HEAD on S3, versions and delete markers too
  *   on a versioned bucket; stat on fs).
- * - `list`: one listing of each recording's own prefix, which must not show any of its keys.
+ * - `list`: listings that must not show any of the keys: one contiguous key range per day
+ *   folder of the batch, few pages for a whole batch (see `verifyByListing`), falling back
+ *   to one listing of each recording's own folder for a sparse range.
  *   Exact only on an unversioned bucket (strongly consistent list-after-delete): use it for
  *   S3 with CALLREC_S3_VERSIONED=refuse, where a versioned bucket makes every delete throw
  *   so verification is never reached there. `verifyModeFor` decides.
@@ -110,6 +112,107 @@ async function mapLimit<T>(items: readonly T[], limit: number, fn: (item: T) => 
     while (next < items.length) await fn(items[next++]!);
   };
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+}
+
+/** Items one range listing may pass per claimed key before the rest of its folder is verified recording by recording. */
+const RANGE_LIST_BUDGET_PER_KEY = 2;
+const RANGE_LIST_BUDGET_MIN = 1000;
+const LIST_PAGE = 1000;
+const PLAIN_KEY = /^[\x21-\x7e]+$/;
+
+/**
+ * `list` verification of a batch (exact on an unversioned bucket, whose listings are
+ * strongly consistent after a delete). The keys of the recordings are grouped by the
+ * folder that holds their recordings' own folders (`recordings/YYYY/MM/DD/`); each group
+ * is listed once, in key order, from just before its smallest key (`startAfter`), every
+ * truncated page followed by its cursor, until a listed key passes its largest key or the
+ * listing ends. Every claimed key the contiguous listing passed without showing is absent;
+ * a claimed key it shows fails exactly its recording with `still_present`.
+ *
+ * A group whose range holds many other objects (a sparse batch) stops after
+ * `RANGE_LIST_BUDGET_PER_KEY` listed items per claimed key (at least
+ * `RANGE_LIST_BUDGET_MIN`); its keys not yet passed are verified by listing each
+ * recording's own folder, as are keys outside printable ASCII (where the store's byte
+ * order and JavaScript's string order could differ; valid keys never are). A listing
+ * that fails fails the recordings it had not yet cleared (`verify_failed`, or the
+ * store's error code).
+ */
+export async function verifyByListing(
+  store: ObjectStore,
+  rows: readonly ClaimedRecording[],
+  options: {
+    fail: (id: string, reason: string) => void;
+    signal?: AbortSignal;
+    /** Tuning (tests): items per listed page, and a fixed range budget instead of the per-key one. */
+    pageSize?: number;
+    budget?: number;
+  },
+): Promise<void> {
+  const { fail, signal } = options;
+  const pageSize = options.pageSize ?? LIST_PAGE;
+  const rowOfKey = new Map<string, ClaimedRecording>();
+  for (const row of rows) for (const o of objectsOf(row)) rowOfKey.set(o.key, row);
+  const groups = new Map<string, string[]>();
+  const oneByOne = new Set<ClaimedRecording>();
+  for (const key of rowOfKey.keys()) {
+    const own = key.lastIndexOf('/');
+    const group = own < 0 ? '' : key.slice(0, key.lastIndexOf('/', own - 1) + 1);
+    if (!PLAIN_KEY.test(key)) oneByOne.add(rowOfKey.get(key)!);
+    else groups.set(group, [...(groups.get(group) ?? []), key]);
+  }
+
+  await mapLimit([...groups.entries()], VERIFY_CONCURRENCY, async ([group, unsorted]) => {
+    const keys = unsorted.sort();
+    const last = keys[keys.length - 1]!;
+    const budget = options.budget ?? Math.max(RANGE_LIST_BUDGET_MIN, RANGE_LIST_BUDGET_PER_KEY * keys.length);
+    // Every claimed key <= passed has been cleared or failed; `done`: all of them have.
+    let passed = '';
+    let done = false;
+    let seen = 0;
+    let failure: string | undefined;
+    try {
+      let cursor: string | undefined;
+      do {
+        signal?.throwIfAborted();
+        const page = await store.list(group, { startAfter: keys[0]!.slice(0, -1), limit: pageSize, signal, ...(cursor ? { cursor } : {}) });
+        for (const item of page.items) {
+          if (item.key > last) {
+            done = true;
+            break;
+          }
+          const row = rowOfKey.get(item.key);
+          if (row) fail(row.id, 'still_present');
+          passed = item.key;
+        }
+        seen += page.items.length;
+        cursor = page.nextCursor;
+        if (!cursor) done = true;
+      } while (!done && seen < budget);
+    } catch (error) {
+      if ((error as { name?: string })?.name === 'AbortError') throw error;
+      failure = errorCode(error, 'verify_failed');
+    }
+    if (done) return;
+    for (const key of keys) {
+      if (key <= passed) continue;
+      if (failure) fail(rowOfKey.get(key)!.id, failure);
+      else oneByOne.add(rowOfKey.get(key)!);
+    }
+  });
+
+  await mapLimit([...oneByOne], VERIFY_CONCURRENCY, async (row) => {
+    try {
+      signal?.throwIfAborted();
+      const own = new Set(objectsOf(row).map((o) => o.key));
+      const prefixes = new Set([...own].map((key) => key.slice(0, key.lastIndexOf('/') + 1)));
+      for (const prefix of prefixes) {
+        const page = await store.list(prefix, { limit: 100, signal });
+        if (page.items.some((item) => own.has(item.key))) fail(row.id, 'still_present');
+      }
+    } catch (error) {
+      fail(row.id, errorCode(error, 'verify_failed'));
+    }
+  });
 }
 
 /**
@@ -160,23 +263,7 @@ export async function finishDeletions(
   // 2. Verify that no trace is left of any object.
   try {
     if (options.verify === 'list') {
-      await mapLimit(
-        claims.filter((row) => !failed.has(row.id)),
-        VERIFY_CONCURRENCY,
-        async (row) => {
-          try {
-            signal?.throwIfAborted();
-            const own = new Set(objectsOf(row).map((o) => o.key));
-            const prefixes = new Set([...own].map((key) => key.slice(0, key.lastIndexOf('/') + 1)));
-            for (const prefix of prefixes) {
-              const page = await deps.store.list(prefix, { limit: 100, signal });
-              if (page.items.some((item) => own.has(item.key))) fail(row.id, 'still_present');
-            }
-          } catch (error) {
-            fail(row.id, errorCode(error, 'verify_failed'));
-          }
-        },
-      );
+      await verifyByListing(deps.store, claims.filter((row) => !failed.has(row.id)), { fail, signal });
     } else {
       const toVerify = [...rowOfKey.entries()].filter(([, row]) => !failed.has(row.id));
       await mapLimit(toVerify, VERIFY_CONCURRENCY, async ([key, row]) => {
