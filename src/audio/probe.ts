@@ -18,6 +18,11 @@ export interface AudioProbe {
   durationMs: number;
   /** Bit rate of the audio stream in bit/s when the codec declares one (constant-rate codecs). */
   bitRate: number | undefined;
+  /**
+   * Where the samples lie, when the answer came from a WAV header (never from ffprobe):
+   * the byte offset of the `data` chunk's payload and its length as claimed, capped by the file.
+   */
+  wavData?: { offset: number; bytes: number };
 }
 
 interface FfprobeJson {

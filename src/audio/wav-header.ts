@@ -5,7 +5,8 @@
  *
  * Contract: `readWavHeader` answers an AudioProbe equal to what ffprobe reports
  * (container `wav`, ffprobe's codec names, sample rate, channels, bit rate and
- * the duration the header claims) for the WAV encodings it knows, and
+ * the duration the header claims), plus where the samples lie (`wavData`), for
+ * the WAV encodings it knows, and
  * `undefined` for anything else (not RIFF/WAVE, RF64, an unknown format tag, a
  * `fmt ` chunk that is cut or implausible, no `data` chunk within the first
  * 64 KiB): the caller then asks ffprobe. It never decides that audio is
@@ -81,6 +82,7 @@ export function parseWavHeader(head: Buffer, fileBytes: number): AudioProbe | un
         channels: fmt.channels,
         durationMs: Math.round((claimed * 1000) / fmt.byteRate),
         bitRate: fmt.byteRate * 8,
+        wavData: { offset: body, bytes: Math.min(claimed, available) },
       };
     }
     // Chunks are word-aligned: an odd size is followed by one pad byte.

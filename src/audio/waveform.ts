@@ -55,6 +55,7 @@ export function createPeakReducer(options: { channels: number; sampleRate: numbe
   let inBucket = 0;
   let frames = 0;
   let carry = Buffer.alloc(0);
+  let sampleCarry = new Int16Array(0);
   const frameBytes = 2 * channels;
 
   const halve = () => {
@@ -115,6 +116,18 @@ export function createPeakReducer(options: { channels: number; sampleRate: numbe
         }
       }
       carry = Buffer.from(data.subarray(usable));
+    },
+    /** Like `push`, for samples already decoded to 16-bit values (interleaved; a partial frame waits for the next call). */
+    pushSamples(samples: Int16Array): void {
+      let all = samples;
+      if (sampleCarry.length) {
+        all = new Int16Array(sampleCarry.length + samples.length);
+        all.set(sampleCarry);
+        all.set(samples, sampleCarry.length);
+      }
+      const usable = all.length - (all.length % channels);
+      if (usable > 0) reduce(usable === all.length ? all : all.subarray(0, usable));
+      sampleCarry = all.slice(usable);
     },
     /** Decoded frames so far (per channel). */
     get frames(): number {

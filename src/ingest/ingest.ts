@@ -16,9 +16,10 @@
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import type { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { ulid } from 'ulid';
-import { AudioDecodeError, AudioTimeoutError, identifyAudio, plausibleDurationMs, transcodeForPlayback } from '../audio/index.js';
+import { AudioDecodeError, AudioTimeoutError, identifyAudio, plausibleDurationMs, transcodeForPlayback, wavPeakTap } from '../audio/index.js';
 import type { AudioProbe } from '../audio/index.js';
 import { findRecordingByCall, insertRecording, isUniqueViolation, toRecording } from '../db/recordings.js';
 import type { NewRecordingRow, Recording, RecordingRow } from '../db/recordings.js';
@@ -135,11 +136,31 @@ export async function ingestRecording(
       deps.logger.error({ err: failure.error, key: failure.key, requestId: input.requestId }, 'ingest cleanup could not delete an object');
     }
   };
-  /** Puts one file under `key`, recorded in `written` first so that any failure deletes it. */
-  const putFile = async (key: string, file: string, options: { contentType: string; sizeBytes: number; kind: 'original' | 'playback' }) => {
+  /**
+   * Puts one file under `key`, recorded in `written` first so that any failure deletes it.
+   * With `through`, the bytes pass through that Transform on their way (the peaks tap).
+   */
+  const putFile = async (
+    key: string,
+    file: string,
+    options: { contentType: string; sizeBytes: number; kind: 'original' | 'playback'; through?: Transform },
+  ) => {
     written.push(key);
+    const putOptions = { contentType: options.contentType, contentLength: options.sizeBytes, tags, signal };
     try {
-      await store.put(key, fs.createReadStream(file), { contentType: options.contentType, contentLength: options.sizeBytes, tags, signal });
+      const through = options.through;
+      if (!through) await store.put(key, fs.createReadStream(file), putOptions);
+      else {
+        const [fed, put] = await Promise.allSettled([
+          pipeline(fs.createReadStream(file), through, { signal }),
+          store.put(key, through, putOptions).catch((error: unknown) => {
+            through.destroy(); // unblocks the feeding pipeline
+            throw error;
+          }),
+        ]);
+        if (put.status === 'rejected') throw put.reason;
+        if (fed.status === 'rejected') throw fed.reason;
+      }
     } catch (error) {
       if (isAbort(error, signal)) throw error;
       throw storeError(error);
@@ -148,7 +169,7 @@ export async function ingestRecording(
   };
 
   try {
-    const { probe, rendition, original, originalKey } = await input.ticket.runExclusive(async () => {
+    const { probe, rendition, original, originalKey, peaksTap } = await input.ticket.runExclusive(async () => {
       let probe: AudioProbe;
       try {
         probe = await identifyAudio(audio.path, limits);
@@ -161,12 +182,14 @@ export async function ingestRecording(
       // The original decodes, so it is final: store it while the rendition is being encoded.
       const original = originalTypeOf(probe);
       const originalKey = recordingKey({ id, startedAt: startedAtDate, name: 'original', ext: original.ext });
-      originalPut = putFile(originalKey, audio.path, { contentType: original.contentType, sizeBytes: audio.sizeBytes, kind: 'original' });
+      // PCM/G.711 WAVs: the peaks are read from the original on its way to the store; else ffmpeg makes them.
+      const peaksTap = wavPeakTap(probe);
+      originalPut = putFile(originalKey, audio.path, { contentType: original.contentType, sizeBytes: audio.sizeBytes, kind: 'original', through: peaksTap?.tap });
       originalPut.catch(() => undefined); // observed here, awaited below (or by cleanup)
       const stopTimer = metrics.transcodeSeconds.startTimer();
       try {
-        const rendition = await transcodeForPlayback(audio.path, playbackFile, { ...limits, format, source: probe, peaks: true });
-        return { probe, rendition, original, originalKey };
+        const rendition = await transcodeForPlayback(audio.path, playbackFile, { ...limits, format, source: probe, peaks: !peaksTap });
+        return { probe, rendition, original, originalKey, peaksTap };
       } catch (error) {
         throw audioError(error, signal);
       } finally {
@@ -174,7 +197,9 @@ export async function ingestRecording(
       }
     }, signal);
 
-    const waveform = rendition.waveform!;
+    // The transcode decoded every sample (so the audio is sound); the tapped peaks are complete once the original is stored.
+    if (peaksTap) await originalPut;
+    const waveform = peaksTap ? peaksTap.result() : rendition.waveform!;
     if (waveform.durationMs <= 0) throw errors.unsupportedAudio('The audio holds no samples');
     if (waveform.durationMs > config.ingest.maxDurationMs) {
       throw errors.tooLarge(`The call is longer than the maximum of ${Math.round(config.ingest.maxDurationMs / 1000)} s`);

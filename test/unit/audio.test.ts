@@ -1,6 +1,8 @@
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import { Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { promisify } from 'node:util';
 import { expect } from 'chai';
 import {
@@ -16,12 +18,21 @@ import {
   probeAudio,
   readWavHeader,
   transcodeForPlayback,
+  wavPeakTap,
 } from '../../src/audio/index.js';
+import type { AudioProbe } from '../../src/audio/index.js';
 import { tempDir } from '../support/backends.js';
 import { AUDIO_FIXTURES, audioFixture, randomNoise, silentUlawWav, truncated, wavHeader, withLyingSizes } from '../support/fixtures.js';
 import type { AudioFixtureName } from '../support/fixtures.js';
 
 const LIMITS = { timeoutMs: 20_000 };
+
+/** A header's answer without where its samples lie (which ffprobe does not report). */
+function withoutLayout(probe: AudioProbe | undefined): Omit<AudioProbe, 'wavData'> | undefined {
+  if (!probe) return probe;
+  const { wavData: _wavData, ...rest } = probe;
+  return rest;
+}
 
 /** Interleaved s16le PCM with `frames` frames; channel c carries amplitude amps[c]. */
 function pcm(frames: number, amps: number[]): Buffer {
@@ -100,7 +111,7 @@ describe('audio', function () {
     for (const name of wavFixtures) {
       it(`when reading the ${name} fixture, then it answers exactly what ffprobe answers`, async () => {
         const file = await audioFixture(name);
-        expect(await readWavHeader(file)).to.deep.equal(await probeAudio(file, LIMITS));
+        expect(withoutLayout(await readWavHeader(file))).to.deep.equal(await probeAudio(file, LIMITS));
       });
     }
 
@@ -112,14 +123,14 @@ describe('audio', function () {
     ] as const) {
       it(`when ffmpeg writes ${name} (WAVE_FORMAT_EXTENSIBLE where it uses it), then it answers what ffprobe answers`, async () => {
         const file = await reencoded(name, [...args]);
-        expect(await readWavHeader(file)).to.deep.equal(await probeAudio(file, LIMITS));
+        expect(withoutLayout(await readWavHeader(file))).to.deep.equal(await probeAudio(file, LIMITS));
       });
     }
 
     it('when a LIST chunk of odd size precedes fmt, then it is skipped with its pad byte', async () => {
       const file = path.join(dir, 'with-list.wav');
       fs.writeFileSync(file, withListChunk(fs.readFileSync(await audioFixture('ulaw-stereo'))));
-      expect(await readWavHeader(file)).to.deep.equal(await probeAudio(file, LIMITS));
+      expect(withoutLayout(await readWavHeader(file))).to.deep.equal(await probeAudio(file, LIMITS));
     });
 
     it('when the header claims 1000× its data, then the claim is reported and the plausible duration is what the file holds', async () => {
@@ -158,6 +169,49 @@ describe('audio', function () {
       let caught: unknown;
       await identifyAudio(noFile, LIMITS).catch((error: unknown) => (caught = error));
       expect(caught).to.be.instanceOf(AudioDecodeError);
+    });
+  });
+
+  describe('wavPeakTap (peaks read from the original while it is stored)', () => {
+    /** Streams `file` through the tap (bytes must come out unchanged) and answers the tapped waveform. */
+    async function tapped(file: string): Promise<{ waveform: ReturnType<NonNullable<ReturnType<typeof wavPeakTap>>['result']>; passed: Buffer }> {
+      const probe = await readWavHeader(file);
+      const peaks = wavPeakTap(probe!);
+      if (!peaks) throw new Error('no tap for this file');
+      const out: Buffer[] = [];
+      await pipeline(fs.createReadStream(file, { highWaterMark: 1001 }), peaks.tap, new Writable({ write: (c: Buffer, _e, cb) => (out.push(c), cb()) }));
+      return { waveform: peaks.result(), passed: Buffer.concat(out) };
+    }
+
+    for (const name of ['ulaw-mono', 'alaw-mono', 'pcm-stereo', 'ulaw-stereo'] as const) {
+      it(`when the ${name} fixture streams through, then its bytes pass unchanged and the peaks equal ffmpeg's decoding`, async () => {
+        const file = await audioFixture(name);
+        const { waveform, passed } = await tapped(file);
+        expect(passed.equals(fs.readFileSync(file))).to.equal(true);
+        const reference = await computePeaks(file, { ...LIMITS, channels: AUDIO_FIXTURES[name].channels });
+        expect(waveform).to.deep.equal(reference);
+      });
+    }
+
+    it('when the WAV is 8-bit PCM, then the peaks equal ffmpeg\'s decoding', async () => {
+      const file = path.join(dir, 'u8-tap.wav');
+      await promisify(execFile)('ffmpeg', ['-v', 'error', '-y', '-i', await audioFixture('ulaw-stereo'), '-c:a', 'pcm_u8', file]);
+      expect((await tapped(file)).waveform).to.deep.equal(await computePeaks(file, { ...LIMITS, channels: 2 }));
+    });
+
+    it('when the header claims 1000× its data, then the duration is what the file holds', async () => {
+      const file = path.join(dir, 'lying-tap.wav');
+      fs.writeFileSync(file, withLyingSizes(fs.readFileSync(await audioFixture('ulaw-mono')), 1000));
+      expect((await tapped(file)).waveform.durationMs).to.be.within(2900, 3100);
+    });
+
+    it('when the encoding is GSM, 24-bit, float, or more than two channels, or the layout came from ffprobe, then there is no tap', async () => {
+      const gsm = await readWavHeader(await audioFixture('gsm-mono'));
+      expect(wavPeakTap(gsm!)).to.equal(undefined);
+      const pcm = (await readWavHeader(await audioFixture('pcm-stereo')))!;
+      for (const codec of ['pcm_s24le', 'pcm_f32le']) expect(wavPeakTap({ ...pcm, codec }), codec).to.equal(undefined);
+      expect(wavPeakTap({ ...pcm, channels: 6 })).to.equal(undefined);
+      expect(wavPeakTap(await probeAudio(await audioFixture('pcm-stereo'), LIMITS))).to.equal(undefined);
     });
   });
 

@@ -1,0 +1,71 @@
+/**
+ * Waveform peaks read straight from a WAV's samples while its bytes stream past
+ * (ingest taps the original on its way to the object store), so that the ffmpeg
+ * run needs no second, PCM output piped back into this process.
+ *
+ * Contract: `wavPeakTap(probe)` answers a pass-through Transform and its result
+ * only for mono or stereo 16-bit PCM, 8-bit PCM, μ-law and A-law WAVs whose
+ * layout came from the header (`probe.wavData`); undefined otherwise (the
+ * caller takes peaks from ffmpeg). The bytes flow through unchanged. Samples are
+ * decoded exactly as ffmpeg decodes them (G.711 tables, u8 − 128 << 8), so the
+ * peaks equal those of ffmpeg's PCM output at the source rate; `durationMs`
+ * counts the whole frames present, which is the decoded duration of these
+ * codecs. `result()` is valid once the whole stream has passed.
+ */
+import { Transform } from 'node:stream';
+import type { AudioProbe } from './probe.js';
+import { createPeakReducer } from './waveform.js';
+import type { Waveform } from './waveform.js';
+
+/** G.711 μ-law byte → 16-bit linear (the ITU/Sun reference decoding ffmpeg uses). */
+function ulawToLinear(byte: number): number {
+  const u = ~byte & 0xff;
+  const t = (((u & 0x0f) << 3) + 0x84) << ((u & 0x70) >> 4);
+  return u & 0x80 ? 0x84 - t : t - 0x84;
+}
+
+/** G.711 A-law byte → 16-bit linear. */
+function alawToLinear(byte: number): number {
+  const a = byte ^ 0x55;
+  let t = (a & 0x0f) << 4;
+  const segment = (a & 0x70) >> 4;
+  if (segment === 0) t += 8;
+  else if (segment === 1) t += 0x108;
+  else t = (t + 0x108) << (segment - 1);
+  return a & 0x80 ? t : -t;
+}
+
+const TABLES: Record<string, Int16Array> = {
+  pcm_mulaw: Int16Array.from({ length: 256 }, (_, b) => ulawToLinear(b)),
+  pcm_alaw: Int16Array.from({ length: 256 }, (_, b) => alawToLinear(b)),
+  pcm_u8: Int16Array.from({ length: 256 }, (_, b) => (b - 128) << 8),
+};
+
+export function wavPeakTap(probe: AudioProbe): { tap: Transform; result: () => Waveform } | undefined {
+  const layout = probe.wavData;
+  const table = TABLES[probe.codec];
+  if (!layout || (probe.codec !== 'pcm_s16le' && !table) || probe.channels < 1 || probe.channels > 2) return undefined;
+  const reducer = createPeakReducer({ channels: probe.channels, sampleRate: probe.sampleRate });
+  const start = layout.offset;
+  const end = layout.offset + layout.bytes;
+  let position = 0;
+  const tap = new Transform({
+    transform(chunk: Buffer, _encoding, callback) {
+      const from = Math.max(start, position);
+      const to = Math.min(end, position + chunk.length);
+      if (to > from) {
+        const data = chunk.subarray(from - position, to - position);
+        if (table) {
+          const samples = new Int16Array(data.length);
+          for (let i = 0; i < data.length; i++) samples[i] = table[data[i]!]!;
+          reducer.pushSamples(samples);
+        } else {
+          reducer.push(data);
+        }
+      }
+      position += chunk.length;
+      callback(null, chunk);
+    },
+  });
+  return { tap, result: () => reducer.finish() };
+}
