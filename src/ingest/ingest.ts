@@ -179,7 +179,7 @@ export async function ingestRecording(
       if (plausibleDurationMs(probe, audio.sizeBytes) > config.ingest.maxDurationMs) {
         throw errors.tooLarge(`The call is longer than the maximum of ${Math.round(config.ingest.maxDurationMs / 1000)} s`);
       }
-      // The original decodes, so it is final: store it while the rendition is being encoded.
+      // The format is known: store the original while the rendition is encoded (any failure below deletes it).
       const original = originalTypeOf(probe);
       const originalKey = recordingKey({ id, startedAt: startedAtDate, name: 'original', ext: original.ext });
       // PCM/G.711 WAVs: the peaks are read from the original on its way to the store; else ffmpeg makes them.
