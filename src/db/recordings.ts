@@ -399,3 +399,25 @@ export async function listDueRecordings(knex: Knex, options: { now: number; limi
   const rows = (await whereDue(knex('recordings'), options.now).orderBy('expires_at', 'asc').limit(options.limit)) as RecordingRow[];
   return rows.map(normalizeRow);
 }
+
+/** Columns of `findPlaybackRowById`: what serving a recording's audio needs (never the waveform or phone numbers). */
+export const PLAYBACK_COLUMNS = [
+  'id',
+  'queue',
+  'status',
+  'legal_hold',
+  'expires_at',
+  'playback_key',
+  'playback_format',
+  'playback_content_type',
+  'playback_sha256',
+] as const;
+
+/** The playback columns of recording `id`, or undefined when there is no such row. */
+export async function findPlaybackRowById(
+  q: Knex | Knex.Transaction,
+  id: string,
+): Promise<Pick<RecordingRow, (typeof PLAYBACK_COLUMNS)[number]> | undefined> {
+  const row = (await q('recordings').where({ id }).first(...PLAYBACK_COLUMNS)) as Pick<RecordingRow, (typeof PLAYBACK_COLUMNS)[number]> | undefined;
+  return row && { ...row, legal_hold: Boolean(row.legal_hold), expires_at: Number(row.expires_at) };
+}

@@ -8,9 +8,10 @@
 import type { Principal, Role } from '../auth/principal.js';
 import { canSeeQueue } from '../auth/guard.js';
 import type { Db } from '../db/db.js';
-import { findRecordingById, toRecording } from '../db/recordings.js';
+import { findPlaybackRowById, findRecordingById, toRecording } from '../db/recordings.js';
 import type { Recording, RecordingRow } from '../db/recordings.js';
 import { errors } from '../errors.js';
+import type { PlaybackRow } from './audio.js';
 import { maskPhoneNumber } from './mask.js';
 
 /** Who may read recordings (list, detail, audio, waveform, notes). Auditors never. */
@@ -21,13 +22,20 @@ export const NOTE_ROLES: Role[] = ['trainer', 'admin'];
 const ID = /^[0-9A-HJKMNP-TV-Z]{26}$/;
 
 /** True when the row is playable now: stored, and not overdue (unless held). */
-export function isVisible(row: RecordingRow, now: number): boolean {
+export function isVisible(row: Pick<RecordingRow, 'status' | 'legal_hold' | 'expires_at'>, now: number): boolean {
   return row.status === 'stored' && (row.legal_hold || row.expires_at > now);
 }
 
 /** The recording `id` if `principal` may see it at `now`; otherwise 404 `not_found`. */
 export async function loadVisibleRecording(db: Db, principal: Principal, id: string, now: number): Promise<RecordingRow> {
   const row = ID.test(id) ? await findRecordingById(db.knex, id) : undefined;
+  if (!row || !isVisible(row, now) || !canSeeQueue(principal, row.queue)) throw errors.notFound('Recording');
+  return row;
+}
+
+/** As `loadVisibleRecording` (same checks, same 404), reading only the columns audio playback needs. */
+export async function loadPlayableRecording(db: Db, principal: Principal, id: string, now: number): Promise<PlaybackRow> {
+  const row = ID.test(id) ? await findPlaybackRowById(db.knex, id) : undefined;
   if (!row || !isVisible(row, now) || !canSeeQueue(principal, row.queue)) throw errors.notFound('Recording');
   return row;
 }

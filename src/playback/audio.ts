@@ -5,6 +5,17 @@
  * range (clamped to the object), 416 with `Content-Range: bytes *\/<size>` when
  * nothing is satisfiable. The store read is tied to the client: a disconnect
  * aborts it (AbortController on request/response close, plus the pipeline).
+ *
+ * Early reads (createAudioPrefetch): for a recording whose object this process
+ * served before, the store read may start at the same time as the recording's
+ * row is loaded and checked, instead of after it, so that a ranged request costs
+ * max(row lookup, store read) rather than their sum. The authorization decision
+ * is unchanged and comes first: every request still loads the row fresh and runs
+ * the role, scope and visibility checks, and not one header or byte of audio is
+ * sent (nor any access-log entry written) before they pass. The early read is
+ * used only when the fresh row still names the same object (key and sha256);
+ * otherwise, and whenever the checks refuse, it is aborted and discarded. The
+ * cost of a refused request is a store read started and aborted, never data.
  */
 import { pipeline } from 'node:stream/promises';
 import type { Request, Response } from 'express';
@@ -16,12 +27,89 @@ import type { GetResult, RangeRequest } from '../storage/object-store.js';
 import type { ListenLog } from './listen-log.js';
 import { storeErrorToAppError } from '../storage/store-errors.js';
 
+/** A store read started before the row check (see createAudioPrefetch). */
+export interface EarlyRead {
+  readonly key: string;
+  readonly sha256: string;
+  readonly got: Promise<GetResult>;
+  readonly controller: AbortController;
+}
+
+/** The columns a playback request needs (a subset of the row: never the waveform). */
+export type PlaybackRow = Pick<
+  RecordingRow,
+  'id' | 'queue' | 'status' | 'legal_hold' | 'expires_at' | 'playback_key' | 'playback_format' | 'playback_content_type' | 'playback_sha256'
+>;
+
+/** The most recordings whose object location is remembered for early reads. */
+export const PREFETCH_MAX_HINTS = 10_000;
+
+/** Aborts the read when the response closes before it finished (client gone). */
+function abortOnClose(res: Response, controller: AbortController): () => void {
+  const abort = () => {
+    if (!res.writableFinished) controller.abort();
+  };
+  res.once('close', abort);
+  return () => res.off('close', abort);
+}
+
+/** Aborts an early read that will not be used and releases its body, whenever it settles. */
+export function discardEarlyRead(early: EarlyRead | undefined): void {
+  if (!early) return;
+  early.controller.abort();
+  early.got.then(
+    (got) => got.body.destroy(),
+    () => undefined,
+  );
+}
+
+/**
+ * Remembers, per recording id, which object its audio is (key and sha256, as the
+ * row said when it was last served) and starts early reads from that hint. The
+ * hint is only a guess: `streamAudio` uses the early read only when the fresh
+ * row names the same object. Bounded (oldest hints dropped first).
+ */
+export function createAudioPrefetch(deps: Pick<AppDeps, 'store'>, options: { maxHints?: number } = {}) {
+  const maxHints = options.maxHints ?? PREFETCH_MAX_HINTS;
+  const hints = new Map<string, { key: string; sha256: string }>();
+  return {
+    remember(row: PlaybackRow): void {
+      const known = hints.get(row.id);
+      if (known && known.key === row.playback_key && known.sha256 === row.playback_sha256) return;
+      hints.delete(row.id);
+      hints.set(row.id, { key: row.playback_key, sha256: row.playback_sha256 });
+      while (hints.size > maxHints) hints.delete(hints.keys().next().value!);
+    },
+    /** Starts reading the hinted object for this GET (never for HEAD); undefined without a hint. */
+    start(id: string, req: Request, res: Response): EarlyRead | undefined {
+      const hint = req.method === 'GET' ? hints.get(id) : undefined;
+      if (!hint) return undefined;
+      const controller = new AbortController();
+      const release = abortOnClose(res, controller);
+      const range = requestedRange(req, `"${hint.sha256}"`);
+      const got = deps.store.get(hint.key, { range, signal: controller.signal });
+      // Settled by streamAudio or by discardEarlyRead; never an unhandled rejection.
+      got.then(release, release);
+      got.catch(() => undefined);
+      return { key: hint.key, sha256: hint.sha256, got, controller };
+    },
+  };
+}
+
+export type AudioPrefetch = ReturnType<typeof createAudioPrefetch>;
+
+/** The range to serve: none for no, a malformed or a multi-range header, or an If-Range that no longer matches `etag`. */
+function requestedRange(req: Request, etag: string): RangeRequest | undefined {
+  const parsed = parseRangeHeader(req.get('range'));
+  return parsed !== undefined && parsed !== 'ignore' && ifRangeMatches(req.get('if-range'), etag) ? parsed : undefined;
+}
+
 /** A strong ETag from the playback object's content hash (changes only with the bytes). */
-export function playbackEtag(row: Pick<RecordingRow, 'playback_sha256'>): string {
+export function playbackEtag(row: Pick<PlaybackRow, 'playback_sha256'>): string {
   return `"${row.playback_sha256}"`;
 }
 
-function extensionOf(row: RecordingRow): string {
+function extensionOf(row: PlaybackRow): string {
   const ext = row.playback_key.split('.').pop() ?? '';
   return /^[a-z0-9]{1,8}$/.test(ext) ? ext : /^[a-z0-9]{1,8}$/.test(row.playback_format) ? row.playback_format : 'bin';
 }
@@ -30,28 +118,27 @@ export async function streamAudio(options: {
   deps: AppDeps;
   listenLog: ListenLog;
   principal: Principal;
-  row: RecordingRow;
+  row: PlaybackRow;
   req: Request;
   res: Response;
+  /** A read started before the row check; used only when it reads the object this row names, else discarded. */
+  early?: EarlyRead;
 }): Promise<void> {
   const { deps, listenLog, principal, row, req, res } = options;
   const etag = playbackEtag(row);
   const download = req.query.download === '1';
+  const range = requestedRange(req, etag);
 
-  let range: RangeRequest | undefined;
-  const parsed = parseRangeHeader(req.get('range'));
-  if (parsed !== undefined && parsed !== 'ignore' && ifRangeMatches(req.get('if-range'), etag)) range = parsed;
-
-  const controller = new AbortController();
-  const abort = () => {
-    if (!res.writableFinished) controller.abort();
-  };
+  // The early read was started from the same headers with the same ETag: the same range.
+  const early = options.early && options.early.key === row.playback_key && options.early.sha256 === row.playback_sha256 ? options.early : undefined;
+  if (!early) discardEarlyRead(options.early);
+  const controller = early?.controller ?? new AbortController();
   // 'close' on the response fires when it finished or when the connection went away.
-  res.once('close', abort);
+  const release = abortOnClose(res, controller);
 
   let got: GetResult;
   try {
-    got = await deps.store.get(row.playback_key, { range, signal: controller.signal });
+    got = await (early ? early.got : deps.store.get(row.playback_key, { range, signal: controller.signal }));
   } catch (error) {
     const appError = storeErrorToAppError(error, { what: 'Recording' });
     deps.metrics.playbackRequests.inc({ status: String(appError.status) });
@@ -105,6 +192,6 @@ export async function streamAudio(options: {
     res.destroy();
   } finally {
     deps.metrics.playbackBytes.inc(sent);
-    res.off('close', abort);
+    release();
   }
 }

@@ -8,7 +8,8 @@
  * - `GET /v1/recordings/:id/waveform` peaks (from ingest, else computed once and cached in the row)
  * - `GET|POST /v1/recordings/:id/notes` training notes
  *
- * Role checks are the route guards; object-level checks are `loadVisibleRecording` (404, never 403).
+ * Role checks are the route guards; object-level checks are `loadVisibleRecording` (404, never 403;
+ * `loadPlayableRecording` for audio: the same checks on fewer columns).
  */
 import { Router } from 'express';
 import type { Request } from 'express';
@@ -20,8 +21,8 @@ import { insertNote, listNotes, NOTE_MAX_LENGTH } from '../db/notes.js';
 import { searchRecordings, setRecordingWaveform } from '../db/recordings.js';
 import { errors } from '../errors.js';
 import type { FieldProblem } from '../errors.js';
-import { loadVisibleRecording, NOTE_ROLES, presentRecording, READ_ROLES } from './access.js';
-import { streamAudio } from './audio.js';
+import { loadPlayableRecording, loadVisibleRecording, NOTE_ROLES, presentRecording, READ_ROLES } from './access.js';
+import { createAudioPrefetch, discardEarlyRead, streamAudio } from './audio.js';
 import { createListenLog } from './listen-log.js';
 import { storeErrorToAppError } from '../storage/store-errors.js';
 import { computePeaksFromStream, parseStoredWaveform } from './waveform.js';
@@ -88,6 +89,7 @@ export function createPlaybackRouter(deps: AppDeps): Router {
   const canRead = guards.requireRole(...READ_ROLES);
   const canWriteNotes = guards.requireRole(...NOTE_ROLES);
   const listenLog = createListenLog(deps);
+  const prefetch = createAudioPrefetch(deps);
   const computing = new Map<string, Promise<ServedWaveform>>();
 
   router.get('/v1/recordings', canRead, async (req, res) => {
@@ -130,8 +132,18 @@ export function createPlaybackRouter(deps: AppDeps): Router {
 
   router.get('/v1/recordings/:id/audio', canRead, async (req, res) => {
     const principal = principalOf(req);
-    const row = await loadVisibleRecording(deps.db, principal, String(req.params.id), deps.clock.now());
-    await streamAudio({ deps, listenLog, principal, row, req, res });
+    const id = String(req.params.id);
+    // Reads the object while the row is checked; nothing is sent unless the checks pass (audio.ts).
+    const early = prefetch.start(id, req, res);
+    let row;
+    try {
+      row = await loadPlayableRecording(deps.db, principal, id, deps.clock.now());
+    } catch (error) {
+      discardEarlyRead(early);
+      throw error;
+    }
+    prefetch.remember(row);
+    await streamAudio({ deps, listenLog, principal, row, req, res, early });
   });
 
   router.get('/v1/recordings/:id/waveform', canRead, async (req, res) => {

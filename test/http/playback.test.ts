@@ -226,6 +226,109 @@ describe('playback audio: access log, downloads, disconnects (sqlite, fs)', func
   });
 });
 
+for (const storeBackend of storeBackends) {
+  describe(`playback audio: early store reads (${storeBackend.name} store)`, function () {
+    let h: Harness;
+    let app: TestApp;
+    /** Every store read the app made: its key, signal and body (once it resolved). */
+    let reads: Array<{ key: string; signal?: AbortSignal; body?: Readable }>;
+
+    beforeEach(async () => {
+      h = await harness(sqlite, storeBackend);
+      reads = [];
+      const real = h.testStore.store;
+      const observed = new Proxy(real, {
+        get(target, prop) {
+          if (prop === 'get') {
+            return async (key: string, options?: GetOptions) => {
+              const read: (typeof reads)[number] = { key, signal: options?.signal };
+              reads.push(read);
+              const got = await target.get(key, options);
+              read.body = got.body;
+              return got;
+            };
+          }
+          const value: unknown = Reflect.get(target, prop, target);
+          return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+        },
+      });
+      app = await startTestApp({ db: h.testDb.db, store: observed, clock: h.clock });
+    });
+    afterEach(async () => {
+      await app?.close();
+      await h?.close();
+    });
+
+    const settled = async (check: () => boolean) => {
+      for (let i = 0; i < 100 && !check(); i++) await new Promise((r) => setTimeout(r, 20));
+    };
+
+    it('when a recording is played again, then each range request reads the store once and serves the right bytes', async () => {
+      const { token } = await createTestUser(h.testDb.db, { role: 'trainer' });
+      const body = randomBytes(10_000);
+      const rec = await h.record({ playbackBody: body });
+      const url = `${app.url}/v1/recordings/${rec.row.id}/audio`;
+      for (const [start, end] of [[0, 99], [5000, 5999], [9990, 9999]] as const) {
+        const res = await fetch(url, { headers: { ...h.auth(token), range: `bytes=${start}-${end}` } });
+        expect(res.status).to.equal(206);
+        expect(Buffer.from(await res.arrayBuffer()).equals(body.subarray(start, end + 1))).to.equal(true);
+      }
+      expect(reads.map((r) => r.key)).to.deep.equal([rec.row.playback_key, rec.row.playback_key, rec.row.playback_key]);
+    });
+
+    it('when a recording played before is refused now (being deleted, another queue), then 404 without audio or a play entry, and the early read is aborted', async () => {
+      const allowed = await createTestUser(h.testDb.db, { role: 'trainer', queues: ['sales'] });
+      const scopedOut = await createTestUser(h.testDb.db, { role: 'trainer', queues: ['billing'] });
+      const rec = await h.record({ queue: 'sales', playbackBody: randomBytes(200_000) });
+      const url = `${app.url}/v1/recordings/${rec.row.id}/audio`;
+      const first = await fetch(url, { headers: { ...h.auth(allowed.token), range: 'bytes=0-9' } });
+      await first.arrayBuffer();
+      expect(first.status).to.equal(206);
+
+      const other = await fetch(url, { headers: h.auth(scopedOut.token) });
+      expect(other.status).to.equal(404);
+      expect(other.headers.get('content-type')).to.match(/^application\/problem\+json/);
+      expect((await other.json()).code).to.equal('not_found');
+
+      await h.testDb.db.knex('recordings').where({ id: rec.row.id }).update({ status: 'deleting' });
+      const gone = await fetch(url, { headers: h.auth(allowed.token) });
+      expect(gone.status).to.equal(404);
+      expect((await gone.json()).code).to.equal('not_found');
+
+      const refused = reads.slice(1);
+      expect(refused).to.have.length(2);
+      await settled(() => refused.every((r) => r.signal?.aborted && (!r.body || r.body.destroyed)));
+      for (const r of refused) {
+        expect(r.signal?.aborted, 'early read aborted').to.equal(true);
+        if (r.body) expect(r.body.destroyed, 'early body released').to.equal(true);
+      }
+      const plays = await queryAccess(h.testDb.db.knex, { recordingId: rec.row.id, action: 'play', limit: 10 });
+      expect(plays.map((e) => e.username)).to.deep.equal([allowed.user.username]);
+    });
+
+    it('when the row names another object than the one read early, then the early read is discarded and the row\'s object is served', async () => {
+      const { token } = await createTestUser(h.testDb.db, { role: 'trainer' });
+      const rec = await h.record({ playbackBody: randomBytes(3000) });
+      const url = `${app.url}/v1/recordings/${rec.row.id}/audio`;
+      await (await fetch(url, { headers: { ...h.auth(token), range: 'bytes=0-9' } })).arrayBuffer();
+      // Another recording's object, swapped in behind the same id.
+      const replacement = randomBytes(4000);
+      const other = await h.record({ playbackBody: replacement });
+      await h.testDb.db
+        .knex('recordings')
+        .where({ id: rec.row.id })
+        .update({ playback_key: other.row.playback_key, playback_sha256: other.row.playback_sha256, playback_size: other.row.playback_size });
+      const res = await fetch(url, { headers: { ...h.auth(token), range: 'bytes=3000-3999' } });
+      expect(res.status).to.equal(206);
+      expect(res.headers.get('etag')).to.equal(`"${other.row.playback_sha256}"`);
+      expect(Buffer.from(await res.arrayBuffer()).equals(replacement.subarray(3000, 4000))).to.equal(true);
+      expect(reads.map((r) => r.key)).to.deep.equal([rec.row.playback_key, rec.row.playback_key, other.row.playback_key]);
+      await settled(() => Boolean(reads[1]!.signal?.aborted));
+      expect(reads[1]!.signal?.aborted, 'stale early read aborted').to.equal(true);
+    });
+  });
+}
+
 for (const dbBackend of dbBackends) {
   describe(`playback search, detail and notes (${dbBackend.name})`, function () {
     let h: Harness;
