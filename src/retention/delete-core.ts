@@ -132,7 +132,7 @@ const PLAIN_KEY = /^[\x21-\x7e]+$/;
  * A group whose range holds many other objects (a sparse batch) stops after
  * `RANGE_LIST_BUDGET_PER_KEY` listed items per claimed key (at least
  * `RANGE_LIST_BUDGET_MIN`); its keys not yet passed are verified by listing each
- * recording's own folder, as are keys outside printable ASCII (where the store's byte
+ * recording's own folder (every page of it), as are keys outside printable ASCII (where the store's byte
  * order and JavaScript's string order could differ; valid keys never are). A listing
  * that fails fails the recordings it had not yet cleared (`verify_failed`, or the
  * store's error code).
@@ -158,7 +158,8 @@ export async function verifyByListing(
     const own = key.lastIndexOf('/');
     const group = own < 0 ? '' : key.slice(0, key.lastIndexOf('/', own - 1) + 1);
     if (!PLAIN_KEY.test(key)) oneByOne.add(rowOfKey.get(key)!);
-    else groups.set(group, [...(groups.get(group) ?? []), key]);
+    else if (groups.has(group)) groups.get(group)!.push(key);
+    else groups.set(group, [key]);
   }
 
   await mapLimit([...groups.entries()], VERIFY_CONCURRENCY, async ([group, unsorted]) => {
@@ -206,8 +207,12 @@ export async function verifyByListing(
       const own = new Set(objectsOf(row).map((o) => o.key));
       const prefixes = new Set([...own].map((key) => key.slice(0, key.lastIndexOf('/') + 1)));
       for (const prefix of prefixes) {
-        const page = await store.list(prefix, { limit: 100, signal });
-        if (page.items.some((item) => own.has(item.key))) fail(row.id, 'still_present');
+        let cursor: string | undefined;
+        do {
+          const page = await store.list(prefix, { limit: 100, signal, ...(cursor ? { cursor } : {}) });
+          if (page.items.some((item) => own.has(item.key))) fail(row.id, 'still_present');
+          cursor = page.nextCursor;
+        } while (cursor);
       }
     } catch (error) {
       fail(row.id, errorCode(error, 'verify_failed'));
