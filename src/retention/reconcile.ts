@@ -25,7 +25,6 @@ import { RECORDINGS_PREFIX, recordingIdOfKey } from '../storage/keys.js';
 import { isAppError } from '../errors.js';
 import type { DeletionDeps } from './delete-core.js';
 import { deleteRecording } from './delete-recording.js';
-import { abortStaleUploads } from './multipart.js';
 
 export interface ReconcileResult {
   dryRun: boolean;
@@ -139,6 +138,8 @@ export async function reconcile(
 
   // 4. Stale multipart uploads (S3).
   if (deps.config.store.kind === 's3') {
+    // Loaded here: the embedded default (fs store) never loads the AWS SDK (about 22 MB of memory).
+    const { abortStaleUploads } = await import('./multipart.js');
     result.uploads = await abortStaleUploads(deps.config.store, { now, olderThanMs: options.staleUploadMs ?? 86_400_000, dryRun, signal });
   }
   return result;
