@@ -133,11 +133,13 @@ export function createPlaybackRouter(deps: AppDeps): Router {
   router.get('/v1/recordings/:id/audio', canRead, async (req, res) => {
     const principal = principalOf(req);
     const id = String(req.params.id);
-    // Reads the object while the row is checked; nothing is sent unless the checks pass (audio.ts).
+    // The row query first (it waits on the database), then the object read beside it;
+    // nothing is sent unless the row's checks pass (audio.ts).
+    const checked = loadPlayableRecording(deps.db, principal, id, deps.clock.now());
     const early = prefetch.start(id, req, res);
     let row;
     try {
-      row = await loadPlayableRecording(deps.db, principal, id, deps.clock.now());
+      row = await checked;
     } catch (error) {
       discardEarlyRead(early);
       throw error;
