@@ -68,6 +68,8 @@ export const QUEUE_SIZE = 2;
 export const DELETE_BATCH = 1000;
 export const MAX_LIST_LIMIT = 1000;
 const PING_TIMEOUT_MS = 5000;
+/** Concurrent connections to the S3 endpoint per client (kept alive between requests). */
+export const S3_MAX_SOCKETS = 256;
 const VERSIONING_CACHE_MS = 60_000;
 
 /** The bucket keeps versions, and CALLREC_S3_VERSIONED=refuse: deleting would only add a delete marker. */
@@ -92,7 +94,14 @@ export function createS3Client(config: S3StoreConfig): S3Client {
     maxAttempts: 3,
     // Connection refused fails at once; an endpoint that does not answer fails after
     // connectionTimeout; a stalled transfer after socketTimeout of silence.
-    requestHandler: { connectionTimeout: 3000, socketTimeout: 30_000 },
+    // Connections are kept alive (no TCP handshake per read); a streaming GET holds its
+    // socket until the listener has the body, so allow more than the SDK's default 50.
+    requestHandler: {
+      connectionTimeout: 3000,
+      socketTimeout: 30_000,
+      httpAgent: { keepAlive: true, maxSockets: S3_MAX_SOCKETS },
+      httpsAgent: { keepAlive: true, maxSockets: S3_MAX_SOCKETS },
+    },
     requestChecksumCalculation: 'WHEN_REQUIRED',
     responseChecksumValidation: 'WHEN_REQUIRED',
   });
