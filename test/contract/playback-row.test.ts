@@ -1,0 +1,70 @@
+/**
+ * The audio route's row lookup (src/playback/playback-row.ts: a prepared
+ * statement per pooled connection on SQLite, knex on PostgreSQL) returns what
+ * the general lookup returns, waits for an open transaction, and leaves the
+ * database closable.
+ */
+import { expect } from 'chai';
+import { findRecordingById, PLAYBACK_COLUMNS } from '../../src/db/recordings.js';
+import { findPlaybackRow } from '../../src/playback/playback-row.js';
+import { dbBackends, storeBackends } from '../support/backends.js';
+import type { TestDb, TestStore } from '../support/backends.js';
+import { createStoredRecording } from '../support/recordings.js';
+
+const fsStore = storeBackends.find((b) => b.name === 'fs')!;
+
+for (const backend of dbBackends) {
+  describe(`playback row lookup (${backend.name})`, function () {
+    let testDb: TestDb;
+    let testStore: TestStore;
+    beforeEach(async () => {
+      testDb = await backend.create();
+      testStore = await fsStore.create();
+    });
+    afterEach(async () => {
+      await testStore?.dispose();
+      await testDb?.dispose();
+    });
+
+    it('when the recording exists, then its playback columns equal the full row\'s; when it does not, then undefined', async () => {
+      const held = await createStoredRecording({ db: testDb.db, store: testStore.store, overrides: { legal_hold: true, hold_reason: 'case', hold_by: 'p', hold_at: 1, queue: 'sales' } });
+      const plain = await createStoredRecording({ db: testDb.db, store: testStore.store, overrides: { queue: null } });
+      for (const rec of [held, plain]) {
+        const full = (await findRecordingById(testDb.db.knex, rec.row.id))!;
+        const expected = Object.fromEntries(PLAYBACK_COLUMNS.map((c) => [c, full[c]]));
+        // Twice: the second call runs the already prepared statement.
+        expect(await findPlaybackRow(testDb.db, rec.row.id)).to.deep.equal(expected);
+        expect(await findPlaybackRow(testDb.db, rec.row.id)).to.deep.equal(expected);
+      }
+      expect(await findPlaybackRow(testDb.db, '01JAAAAAAAAAAAAAAAAAAAAAAA')).to.equal(undefined);
+    });
+
+    it('when a transaction changes the row, then the lookup sees the committed state only', async () => {
+      const rec = await createStoredRecording({ db: testDb.db, store: testStore.store });
+      let inside: Promise<unknown> | undefined;
+      await testDb.db.knex.transaction(async (trx) => {
+        await trx('recordings').where({ id: rec.row.id }).update({ status: 'deleting' });
+        inside = findPlaybackRow(testDb.db, rec.row.id);
+        // SQLite (one connection): the lookup waits for the commit; PostgreSQL: it reads the old state.
+        await new Promise((r) => setTimeout(r, 50));
+      });
+      const seen = (await inside) as { status: string };
+      expect(seen.status).to.equal(testDb.db.client === 'sqlite' ? 'deleting' : 'stored');
+      expect(((await findPlaybackRow(testDb.db, rec.row.id)) as { status: string }).status).to.equal('deleting');
+    });
+
+    // SQLite refuses to close a connection that still has a prepared statement.
+    if (backend.name === 'sqlite') {
+      it('when the lookup has prepared its statement, then the database still closes', async () => {
+        const rec = await createStoredRecording({ db: testDb.db, store: testStore.store });
+        await findPlaybackRow(testDb.db, rec.row.id);
+        const client = testDb.db.knex.client as { acquireConnection(): Promise<NodeJS.EventEmitter>; releaseConnection(c: unknown): void };
+        const connection = await client.acquireConnection();
+        client.releaseConnection(connection);
+        const closed = new Promise<string>((resolve) => connection.once('close', () => resolve('closed')));
+        await testDb.db.close();
+        expect(await Promise.race([closed, new Promise<string>((r) => setTimeout(() => r('still open'), 2000))])).to.equal('closed');
+      });
+    }
+  });
+}
