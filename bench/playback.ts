@@ -14,9 +14,14 @@
  * - For context, the HTTP floor measured with the same clients: GET /healthz (sequential, and
  *   100 concurrent). On the fs store a 64 KiB read from the page cache costs about as much as
  *   one bare HTTP round trip, so the API / store ratio there mostly measures HTTP itself.
+ * - Diagnostic: CPU time (user + system, /proc) the server process spends per ranged read,
+ *   beside the CPU time this process spends per direct store read of the same ranges. On a
+ *   machine whose cores are all busy, latency follows CPU time, so this shows how much work
+ *   the API adds to the store read itself.
  */
 import { spawn } from 'node:child_process';
 import { randomBytes, randomInt } from 'node:crypto';
+import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import { loadConfig } from '../src/config.js';
@@ -70,8 +75,20 @@ function firstChunkFromApi(url: string, headers: Record<string, string>): Promis
   });
 }
 
+/** CPU time (user + system) a process has used so far, in ms (Linux /proc; clock ticks of 10 ms). */
+function processCpuMs(pid: number): number {
+  const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10;
+}
+
+/** CPU time of this process so far, in ms. */
+function ownCpuMs(): number {
+  const usage = process.cpuUsage();
+  return (usage.user + usage.system) / 1000;
+}
+
 /** Starts the server process; resolves with its base URL once it listens. */
-async function startServer(env: Record<string, string>): Promise<{ base: string; stop(): Promise<void> }> {
+async function startServer(env: Record<string, string>): Promise<{ base: string; pid: number; stop(): Promise<void> }> {
   const child = spawn(process.execPath, ['--import', 'tsx', path.join(import.meta.dirname, 'ingest-server.ts')], {
     env: { PATH: process.env.PATH ?? '', ...env },
     stdio: ['ignore', 'pipe', 'inherit'],
@@ -88,6 +105,7 @@ async function startServer(env: Record<string, string>): Promise<{ base: string;
   });
   return {
     base: `http://127.0.0.1:${port}`,
+    pid: child.pid!,
     async stop() {
       child.kill('SIGTERM');
       await exited;
@@ -102,7 +120,7 @@ async function runTarget(ctx: BenchContext, name: string, storeEnv: Record<strin
   await db.migrate();
   if (config.store.kind === 's3') await setupBucket(config.store, { retentionDays: 30 });
   const store = await createObjectStore(config.store);
-  let server: { base: string; stop(): Promise<void> } | undefined;
+  let server: { base: string; pid: number; stop(): Promise<void> } | undefined;
   try {
     const { token } = await createTestUser(db, { role: 'trainer' });
     const headers = { authorization: `Bearer ${token}` };
@@ -121,6 +139,9 @@ async function runTarget(ctx: BenchContext, name: string, storeEnv: Record<strin
     const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
     const api: number[] = [];
     const direct: number[] = [];
+    // The server does nothing but the API reads meanwhile; this process's CPU is counted around the direct reads only.
+    const serverCpuBefore = processCpuMs(server.pid);
+    let directCpu = 0;
     for (let i = 0; i < READS; i++) {
       const start = randomInt(0, OBJECT_BYTES - RANGE_BYTES);
       const end = start + RANGE_BYTES - 1;
@@ -131,10 +152,12 @@ async function runTarget(ctx: BenchContext, name: string, storeEnv: Record<strin
         api.push(performance.now() - t);
       };
       const viaStore = async () => {
+        const cpu = ownCpuMs();
         const t = performance.now();
         const bytes = await drain((await store.get(key, { range: { start, end } })).body);
         if (bytes !== RANGE_BYTES) throw new Error(`store served ${bytes} bytes`);
         direct.push(performance.now() - t);
+        directCpu += ownCpuMs() - cpu;
       };
       if (i % 2) {
         await viaApi();
@@ -145,6 +168,8 @@ async function runTarget(ctx: BenchContext, name: string, storeEnv: Record<strin
       }
       if (i % 50 === 0) ctx.progress(`${name}: ranged reads ${i}/${READS}`, i / READS / 2);
     }
+    const serverCpuPerRead = (processCpuMs(server.pid) - serverCpuBefore) / READS;
+    const directCpuPerRead = directCpu / READS;
     // The HTTP floor: the same client on a route that does nothing (GET /healthz), for context.
     const floor: number[] = [];
     for (let i = 0; i < 300; i++) {
@@ -182,6 +207,7 @@ async function runTarget(ctx: BenchContext, name: string, storeEnv: Record<strin
       figure('64 KiB ranged read p50', percentile(api, 50), percentile(direct, 50), 'store.get same range p50', 1.3),
       figure('64 KiB ranged read p99', percentile(api, 99), percentile(direct, 99), 'store.get same range p99', 1.3),
       figure('64 KiB ranged read p50 vs the HTTP floor', percentile(api, 50), percentile(floor, 50), 'GET /healthz p50, same client'),
+      figure('server CPU per 64 KiB ranged read', serverCpuPerRead, directCpuPerRead, 'CPU per store.get of the same range, this process'),
       figure(`TTFB p50, ${LISTENERS} concurrent listeners`, percentile(ttfbApi, 50), percentile(ttfbStore, 50), `store first chunk p50, ${LISTENERS} concurrent`),
       figure(`TTFB p99, ${LISTENERS} concurrent listeners`, percentile(ttfbApi, 99), percentile(ttfbStore, 99), `store first chunk p99, ${LISTENERS} concurrent`),
       figure(`TTFB p50, ${LISTENERS} concurrent listeners vs the HTTP floor`, percentile(ttfbApi, 50), percentile(ttfbFloor, 50), `GET /healthz first byte p50, ${LISTENERS} concurrent`),
