@@ -77,7 +77,8 @@ export async function verifyDeletionLog(
     parallelThreshold?: number;
   } = {},
 ): Promise<VerifyResult> {
-  const pageSize = options.pageSize ?? 10_000;
+  // 2,500 rows a page: measured cheaper than 10,000 on both databases (less garbage per page).
+  const pageSize = options.pageSize ?? 2_500;
   const checkpoints = (await listCheckpoints(db.knex)).map((c) => ({ ...c, size: Number(c.size), at: Number(c.at) }));
   const knownKeyId = options.publicKey ? keyIdOf(options.publicKey) : undefined;
   let firstInvalidSeq: number | null = null;
