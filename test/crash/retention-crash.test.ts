@@ -92,7 +92,25 @@ for (const combo of COMBOS) {
       expect(seqs).to.deep.equal(seqs.map((_, i) => i + 1));
     };
 
+    /**
+     * PostgreSQL ends a SIGKILLed client's open transaction only once its backend notices the
+     * closed socket (later on a loaded machine); until then its row locks make the recovery's
+     * SKIP LOCKED claim pass those rows over. Wait for that, as a later sweep would.
+     */
+    const settle = async () => {
+      if (tdb.db.client !== 'pg') return;
+      for (let i = 0; i < 200; i++) {
+        const row = (await tdb.db.knex
+          .raw('select count(*)::int as n from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid() and xact_start is not null')
+          .then((r: { rows: Array<{ n: number }> }) => r.rows[0])) as { n: number };
+        if (row.n === 0) return;
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      throw new Error('a killed sweeper transaction is still open after 10 s');
+    };
+
     const recover = async (now: number) => {
+      await settle();
       const summary = await sweepAll(deletionDeps(tdb.db, tstore.store), { now: now + LEASE + 1, batchSize: 50, leaseMs: LEASE });
       expect(summary.failed, 'failures during recovery').to.deep.equal([]);
     };
