@@ -293,4 +293,10 @@ describe('deletion log (sqlite): stored types the schema does not expect', () =>
     expect((await readPackedPage(tdb.db, 0, 10)).map((r) => r === undefined)).to.deep.equal([false, false, false, true, false, false]);
     expect(await verifyDeletionLog(tdb.db, { pageSize: 4 })).to.include({ ok: false, firstInvalidSeq: 4, problem: 'hash' });
   });
+
+  it('when a time column holds text that is no number, then verification fails naming that seq instead of throwing', async () => {
+    await append(tdb.db, 6);
+    await tdb.db.knex.raw("update deletion_log set deleted_at = 'yesterday' where seq = 3");
+    expect(await verifyDeletionLog(tdb.db, { pageSize: 4 })).to.include({ ok: false, firstInvalidSeq: 3, problem: 'hash' });
+  });
 });
