@@ -306,6 +306,24 @@ for (const storeBackend of storeBackends) {
       expect(plays.map((e) => e.username)).to.deep.equal([allowed.user.username]);
     });
 
+    it('when the client of an early read disconnects mid-stream, then that store read is aborted and its body released', async () => {
+      const { token } = await createTestUser(h.testDb.db, { role: 'trainer' });
+      const rec = await h.record({ playbackBody: randomBytes(8 * 1024 * 1024) });
+      const url = `${app.url}/v1/recordings/${rec.row.id}/audio`;
+      await (await fetch(url, { headers: { ...h.auth(token), range: 'bytes=0-9' } })).arrayBuffer();
+      const controller = new AbortController();
+      const res = await fetch(url, { headers: h.auth(token), signal: controller.signal });
+      const reader = res.body!.getReader();
+      await reader.read();
+      controller.abort();
+      await reader.cancel().catch(() => undefined);
+      await settled(() => Boolean(reads[1]?.signal?.aborted && reads[1].body?.destroyed));
+      expect(reads).to.have.length(2);
+      expect(reads[1]!.signal?.aborted, 'store signal aborted').to.equal(true);
+      expect(reads[1]!.body?.destroyed, 'store body destroyed').to.equal(true);
+      expect(app.logs.filter((l) => /playback stream failed|request failed/.test(l))).to.deep.equal([]);
+    });
+
     it('when the row names another object than the one read early, then the early read is discarded and the row\'s object is served', async () => {
       const { token } = await createTestUser(h.testDb.db, { role: 'trainer' });
       const rec = await h.record({ playbackBody: randomBytes(3000) });
