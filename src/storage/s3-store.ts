@@ -10,8 +10,11 @@
  *   cleans up later; instead the body is destroyed, which runs Upload's failure path.) If the
  *   abort arrives after S3 already committed the object, `put` deletes it and rejects, so an
  *   aborted put leaves no object (keys are fresh: nothing older is lost).
- * - Ranged `get`: HEAD, `resolveRange`, then GET `Range: bytes=a-b` with `If-Match` the HEAD's
- *   ETag, so the served range and the reported info belong to the same object.
+ * - Ranged `get`: one GET with the request's own `Range` (one round trip per seek); the answer's
+ *   Content-Range gives the size, and it is used only when it is exactly what `resolveRange`
+ *   makes of the request at that size. Anything else (416, no or another Content-Range) falls
+ *   back to HEAD, `resolveRange`, then GET `Range: bytes=a-b` with `If-Match` the HEAD's ETag,
+ *   so the served range and the reported info always belong to the same object.
  * - `deleteMany`: DeleteObjects in batches of 1,000; per-key `Errors` are reported.
  * - `list`: ListObjectsV2; the cursor is the continuation token.
  * - Versioned bucket (versioning Enabled or Suspended), per CALLREC_S3_VERSIONED:
@@ -54,6 +57,8 @@ import type {
   ObjectInfo,
   ObjectStore,
   PutOptions,
+  RangeRequest,
+  ServedRange,
   SignalOption,
   Tags,
 } from './object-store.js';
@@ -197,6 +202,17 @@ export async function listKeyVersions(client: S3Client, bucket: string, key: str
   }
 }
 
+/** An aborted signal destroys the body (a client that went away stops the read). */
+function tieToSignal(body: Readable, signal: AbortSignal | undefined): void {
+  if (!signal) return;
+  const onAbort = () => body.destroy(abortError(signal));
+  if (signal.aborted) onAbort();
+  else {
+    signal.addEventListener('abort', onAbort, { once: true });
+    body.once('close', () => signal.removeEventListener('abort', onAbort));
+  }
+}
+
 function etagOf(value: string | undefined): string {
   return value ?? '""';
 }
@@ -221,6 +237,56 @@ export function createS3Store(config: S3StoreConfig, deps: { logger?: Logger } =
     if (status === 'Disabled') return false;
     if (config.versionedBucket === 'refuse') throw new VersionedBucketError(Bucket, status);
     return true;
+  }
+
+  /**
+   * The fast path of a ranged get: GET with the request's Range as it is. Answers undefined
+   * (nothing open) whenever the answer is not exactly the range `resolveRange` would serve,
+   * or S3 refused the range (416): the caller then takes the HEAD + If-Match path, which
+   * also produces the precise InvalidRangeError. Other failures throw as `get` does.
+   */
+  async function rangedGetInOneTrip(key: string, request: RangeRequest, signal?: AbortSignal): Promise<GetResult | undefined> {
+    const header =
+      'suffix' in request
+        ? request.suffix > 0
+          ? `bytes=-${request.suffix}`
+          : undefined
+        : request.end === undefined || request.end >= request.start
+          ? `bytes=${request.start}-${request.end ?? ''}`
+          : undefined;
+    if (!header) return undefined;
+    let out;
+    try {
+      out = await client.send(new GetObjectCommand({ Bucket, Key: key, Range: header }), sendOpts(signal));
+    } catch (error) {
+      if (sdkStatus(error) === 416 || sdkName(error) === 'InvalidRange') return undefined;
+      throw mapS3Error(error, 'get', key);
+    }
+    const body = out.Body as Readable | undefined;
+    const served = /^bytes (\d+)-(\d+)\/(\d+)$/.exec(out.ContentRange ?? '');
+    let range: ServedRange | undefined;
+    if (served) {
+      const [start, end, size] = [Number(served[1]), Number(served[2]), Number(served[3])];
+      try {
+        const expected = resolveRange(request, size);
+        if (expected.start === start && expected.end === end) range = expected;
+      } catch {
+        range = undefined;
+      }
+      if (range && body) {
+        tieToSignal(body, signal);
+        const info: ObjectInfo = {
+          key,
+          size,
+          contentType: out.ContentType ?? 'application/octet-stream',
+          etag: etagOf(out.ETag),
+          lastModified: out.LastModified ?? new Date(0),
+        };
+        return { body, info, range };
+      }
+    }
+    body?.destroy();
+    return undefined;
   }
 
   async function head(key: string, signal?: AbortSignal): Promise<ObjectInfo> {
@@ -339,6 +405,10 @@ export function createS3Store(config: S3StoreConfig, deps: { logger?: Logger } =
       assertValidKey(key);
       const { signal } = opts;
       throwIfAborted(signal);
+      if (opts.range) {
+        const direct = await rangedGetInOneTrip(key, opts.range, signal);
+        if (direct) return direct;
+      }
       for (let attempt = 0; ; attempt++) {
         let info: ObjectInfo | undefined;
         let range: { start: number; end: number } | undefined;
@@ -363,14 +433,7 @@ export function createS3Store(config: S3StoreConfig, deps: { logger?: Logger } =
         }
         const body = out.Body as Readable | undefined;
         if (!body) throw new StoreUnavailableError('s3 store: get returned no body');
-        if (signal) {
-          const onAbort = () => body.destroy(abortError(signal));
-          if (signal.aborted) onAbort();
-          else {
-            signal.addEventListener('abort', onAbort, { once: true });
-            body.once('close', () => signal.removeEventListener('abort', onAbort));
-          }
-        }
+        tieToSignal(body, signal);
         info ??= {
           key,
           size: out.ContentLength ?? 0,
