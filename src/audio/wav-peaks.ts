@@ -35,16 +35,18 @@ function alawToLinear(byte: number): number {
   return a & 0x80 ? t : -t;
 }
 
-const TABLES: Record<string, Int16Array> = {
-  pcm_mulaw: Int16Array.from({ length: 256 }, (_, b) => ulawToLinear(b)),
-  pcm_alaw: Int16Array.from({ length: 256 }, (_, b) => alawToLinear(b)),
-  pcm_u8: Int16Array.from({ length: 256 }, (_, b) => (b - 128) << 8),
+/** |16-bit value| of every 8-bit code, per codec: what the peaks are taken of. */
+const magnitudesOf = (decode: (code: number) => number) => Uint16Array.from({ length: 256 }, (_, code) => Math.abs(decode(code)));
+const MAGNITUDES: Record<string, Uint16Array> = {
+  pcm_mulaw: magnitudesOf(ulawToLinear),
+  pcm_alaw: magnitudesOf(alawToLinear),
+  pcm_u8: magnitudesOf((code) => (code - 128) << 8),
 };
 
 export function wavPeakTap(probe: AudioProbe): { tap: Transform; result: () => Waveform } | undefined {
   const layout = probe.wavData;
-  const table = TABLES[probe.codec];
-  if (!layout || (probe.codec !== 'pcm_s16le' && !table) || probe.channels < 1 || probe.channels > 2) return undefined;
+  const magnitudes = MAGNITUDES[probe.codec];
+  if (!layout || (probe.codec !== 'pcm_s16le' && !magnitudes) || probe.channels < 1 || probe.channels > 2) return undefined;
   const reducer = createPeakReducer({ channels: probe.channels, sampleRate: probe.sampleRate });
   const start = layout.offset;
   const end = layout.offset + layout.bytes;
@@ -55,13 +57,8 @@ export function wavPeakTap(probe: AudioProbe): { tap: Transform; result: () => W
       const to = Math.min(end, position + chunk.length);
       if (to > from) {
         const data = chunk.subarray(from - position, to - position);
-        if (table) {
-          const samples = new Int16Array(data.length);
-          for (let i = 0; i < data.length; i++) samples[i] = table[data[i]!]!;
-          reducer.pushSamples(samples);
-        } else {
-          reducer.push(data);
-        }
+        if (magnitudes) reducer.pushCodes(data, magnitudes);
+        else reducer.push(data);
       }
       position += chunk.length;
       callback(null, chunk);

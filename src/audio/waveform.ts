@@ -55,7 +55,7 @@ export function createPeakReducer(options: { channels: number; sampleRate: numbe
   let inBucket = 0;
   let frames = 0;
   let carry = Buffer.alloc(0);
-  let sampleCarry = new Int16Array(0);
+  let codeCarry = new Uint8Array(0);
   const frameBytes = 2 * channels;
 
   const halve = () => {
@@ -77,28 +77,34 @@ export function createPeakReducer(options: { channels: number; sampleRate: numbe
     if (peaks[0]!.length >= 2 * maxPeaks) halve();
   };
 
-  /** Reduces whole frames of `samples` (interleaved, native 16-bit). The hot loop of ingest: no allocation, no bounds checks beyond the array's. */
-  const reduce = (samples: Int16Array): void => {
+  /**
+   * Walks `total` interleaved values (whole frames) bucket by bucket; `scan` answers the
+   * larger of `peak` and the magnitudes at from, from + step, … below `to` (one call per
+   * bucket and channel, so the per-value loop stays a tight loop of its caller's kind).
+   */
+  const reduceWith = (total: number, scan: (from: number, to: number, step: number, peak: number) => number): void => {
     let i = 0;
-    const total = samples.length;
     while (i < total) {
       const frames_ = Math.min(samplesPerPeak - inBucket, (total - i) / channels);
       const end = i + frames_ * channels;
-      for (let c = 0; c < channels; c++) {
-        let peak = current[c]!;
-        for (let j = i + c; j < end; j += channels) {
-          const v = samples[j]!;
-          const a = v < 0 ? -v : v;
-          if (a > peak) peak = a;
-        }
-        current[c] = peak;
-      }
+      for (let c = 0; c < channels; c++) current[c] = scan(i + c, end, channels, current[c]!);
       i = end;
       frames += frames_;
       inBucket += frames_;
       if (inBucket === samplesPerPeak) closeBucket();
     }
   };
+
+  /** The hot loop of ingest over 16-bit samples: no allocation, no bounds checks beyond the array's. */
+  const reduce = (samples: Int16Array): void =>
+    reduceWith(samples.length, (from, to, step, peak) => {
+      for (let j = from; j < to; j += step) {
+        const v = samples[j]!;
+        const a = v < 0 ? -v : v;
+        if (a > peak) peak = a;
+      }
+      return peak;
+    });
 
   return {
     push(chunk: Buffer): void {
@@ -117,17 +123,29 @@ export function createPeakReducer(options: { channels: number; sampleRate: numbe
       }
       carry = Buffer.from(data.subarray(usable));
     },
-    /** Like `push`, for samples already decoded to 16-bit values (interleaved; a partial frame waits for the next call). */
-    pushSamples(samples: Int16Array): void {
-      let all = samples;
-      if (sampleCarry.length) {
-        all = new Int16Array(sampleCarry.length + samples.length);
-        all.set(sampleCarry);
-        all.set(samples, sampleCarry.length);
+    /**
+     * Like `push`, for 8-bit codes (μ-law, A-law, u8) and the magnitude of each code's
+     * 16-bit value (`magnitudes[code]`): one pass, nothing decoded into memory. A partial
+     * frame waits for the next call.
+     */
+    pushCodes(chunk: Uint8Array, magnitudes: Uint16Array): void {
+      let data = chunk;
+      if (codeCarry.length) {
+        data = new Uint8Array(codeCarry.length + chunk.length);
+        data.set(codeCarry);
+        data.set(chunk, codeCarry.length);
       }
-      const usable = all.length - (all.length % channels);
-      if (usable > 0) reduce(usable === all.length ? all : all.subarray(0, usable));
-      sampleCarry = all.slice(usable);
+      const usable = data.length - (data.length % channels);
+      if (usable > 0) {
+        reduceWith(usable, (from, to, step, peak) => {
+          for (let j = from; j < to; j += step) {
+            const a = magnitudes[data[j]!]!;
+            if (a > peak) peak = a;
+          }
+          return peak;
+        });
+      }
+      codeCarry = data.slice(usable);
     },
     /** Decoded frames so far (per channel). */
     get frames(): number {
