@@ -9,7 +9,9 @@
  *   rejects. (The signal is not handed to Upload itself, whose own abort rejects at once and
  *   cleans up later; instead the body is destroyed, which runs Upload's failure path.) If the
  *   abort arrives after S3 already committed the object, `put` deletes it and rejects, so an
- *   aborted put leaves no object (keys are fresh: nothing older is lost).
+ *   aborted put leaves no object (keys are fresh: nothing older is lost). The ObjectInfo `put`
+ *   answers is built from the upload's answer (the stored ETag) without a HEAD; its
+ *   `lastModified` is this client's clock at commit, not the server's.
  * - Ranged `get`: one GET with the request's own `Range` (one round trip per seek); the answer's
  *   Content-Range gives the size, and it is used only when it is exactly what `resolveRange`
  *   makes of the request at that size. Anything else (416, no or another Content-Range) falls
@@ -376,8 +378,9 @@ export function createS3Store(config: S3StoreConfig, deps: { logger?: Logger } =
           queueSize: QUEUE_SIZE,
           leavePartsOnError: false,
         });
+        let done;
         try {
-          await upload.done();
+          done = await upload.done();
         } catch (error) {
           if (signal?.aborted) throw abortError(signal);
           // The body failed (or had the wrong length): report that, not the upload's echo of it.
@@ -394,6 +397,10 @@ export function createS3Store(config: S3StoreConfig, deps: { logger?: Logger } =
           });
           throw abortError(signal);
         }
+        // PutObject and CompleteMultipartUpload answer the stored ETag: no HEAD needed. The
+        // server's Last-Modified is not in that answer; the client's clock at commit stands in.
+        const etag = (done as { ETag?: string }).ETag;
+        if (etag && opts.contentType) return { key, size, contentType: opts.contentType, etag: etagOf(etag), lastModified: new Date() };
         return await head(key);
       } finally {
         signal?.removeEventListener('abort', onAbort);
