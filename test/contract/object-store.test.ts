@@ -19,6 +19,7 @@ import type { ObjectStore, RangeRequest, Tags } from '../../src/storage/object-s
 import { PART_SIZE, createS3Client, createS3Store } from '../../src/storage/s3-store.js';
 import { minioStoreConfig, storeBackends, tempDir } from '../support/backends.js';
 import type { TestStore } from '../support/backends.js';
+import { rejection } from '../support/rejection.js';
 
 const sha256 = (data: Buffer) => createHash('sha256').update(data).digest('hex');
 
@@ -83,15 +84,6 @@ async function listAll(store: ObjectStore, prefix = '', limit?: number): Promise
     cursor = page.nextCursor;
   }
   throw new Error('list did not end');
-}
-
-async function rejection(promise: Promise<unknown>): Promise<Error> {
-  try {
-    await promise;
-  } catch (error) {
-    return error as Error;
-  }
-  throw new Error('expected a rejection');
 }
 
 /** Puts `count` tiny objects with bounded concurrency. */

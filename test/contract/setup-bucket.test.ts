@@ -23,18 +23,10 @@ import { VersionedBucketError, createS3Client, createS3Store } from '../../src/s
 import type { S3StoreConfig } from '../../src/storage/s3-store.js';
 import { checkBucket, retentionRuleId, setupBucket } from '../../src/storage/setup-bucket.js';
 import { destroyBucket, minioStoreConfig, tempDir, uniqueName } from '../support/backends.js';
+import { rejection } from '../support/rejection.js';
 
 const run = promisify(execFile);
 const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
-
-async function rejection(promise: Promise<unknown>): Promise<Error> {
-  try {
-    await promise;
-  } catch (error) {
-    return error as Error;
-  }
-  throw new Error('expected a rejection');
-}
 
 describe('setupBucket on MinIO', function () {
   let client: S3Client;

@@ -23,6 +23,7 @@ import {
 import type { AudioProbe } from '../../src/audio/index.js';
 import { tempDir } from '../support/backends.js';
 import { AUDIO_FIXTURES, audioFixture, randomNoise, silentUlawWav, truncated, wavHeader, withLyingSizes } from '../support/fixtures.js';
+import { rejection } from '../support/rejection.js';
 import type { AudioFixtureName } from '../support/fixtures.js';
 
 const LIMITS = { timeoutMs: 20_000 };
@@ -166,9 +167,7 @@ describe('audio', function () {
       expect(parseWavHeader(adpcm, adpcm.length)).to.equal(undefined);
       const noFile = path.join(dir, 'noise.bin');
       fs.writeFileSync(noFile, noise);
-      let caught: unknown;
-      await identifyAudio(noFile, LIMITS).catch((error: unknown) => (caught = error));
-      expect(caught).to.be.instanceOf(AudioDecodeError);
+      await expectRejection(identifyAudio(noFile, LIMITS), AudioDecodeError);
     });
   });
 
@@ -328,9 +327,5 @@ describe('audio', function () {
 });
 
 async function expectRejection(promise: Promise<unknown>, type: new (...args: never[]) => Error): Promise<void> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error, 'rejection').to.be.instanceOf(type);
+  expect(await rejection(promise), 'rejection').to.be.instanceOf(type);
 }
