@@ -215,6 +215,11 @@ function tieToSignal(body: Readable, signal: AbortSignal | undefined): void {
   }
 }
 
+/** ObjectInfo from a HEAD or GET answer; `size` is the whole object's (a ranged GET's ContentLength is the range's). */
+function infoOf(key: string, out: { ContentType?: string; ETag?: string; LastModified?: Date }, size: number): ObjectInfo {
+  return { key, size, contentType: out.ContentType ?? 'application/octet-stream', etag: etagOf(out.ETag), lastModified: out.LastModified ?? new Date(0) };
+}
+
 function etagOf(value: string | undefined): string {
   return value ?? '""';
 }
@@ -277,14 +282,7 @@ export function createS3Store(config: S3StoreConfig, deps: { logger?: Logger } =
       }
       if (range && body) {
         tieToSignal(body, signal);
-        const info: ObjectInfo = {
-          key,
-          size,
-          contentType: out.ContentType ?? 'application/octet-stream',
-          etag: etagOf(out.ETag),
-          lastModified: out.LastModified ?? new Date(0),
-        };
-        return { body, info, range };
+        return { body, info: infoOf(key, out, size), range };
       }
     }
     body?.destroy();
@@ -294,13 +292,7 @@ export function createS3Store(config: S3StoreConfig, deps: { logger?: Logger } =
   async function head(key: string, signal?: AbortSignal): Promise<ObjectInfo> {
     try {
       const out = await client.send(new HeadObjectCommand({ Bucket, Key: key }), sendOpts(signal));
-      return {
-        key,
-        size: out.ContentLength ?? 0,
-        contentType: out.ContentType ?? 'application/octet-stream',
-        etag: etagOf(out.ETag),
-        lastModified: out.LastModified ?? new Date(0),
-      };
+      return infoOf(key, out, out.ContentLength ?? 0);
     } catch (error) {
       throw mapS3Error(error, 'head', key);
     }
@@ -441,13 +433,7 @@ export function createS3Store(config: S3StoreConfig, deps: { logger?: Logger } =
         const body = out.Body as Readable | undefined;
         if (!body) throw new StoreUnavailableError('s3 store: get returned no body');
         tieToSignal(body, signal);
-        info ??= {
-          key,
-          size: out.ContentLength ?? 0,
-          contentType: out.ContentType ?? 'application/octet-stream',
-          etag: etagOf(out.ETag),
-          lastModified: out.LastModified ?? new Date(0),
-        };
+        info ??= infoOf(key, out, out.ContentLength ?? 0);
         return range ? { body, info, range } : { body, info };
       }
     },
