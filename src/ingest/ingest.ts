@@ -16,7 +16,7 @@
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import type { Transform } from 'node:stream';
+import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { ulid } from 'ulid';
 import { AudioDecodeError, AudioTimeoutError, identifyAudio, plausibleDurationMs, transcodeForPlayback, wavPeakTap } from '../audio/index.js';
@@ -73,12 +73,6 @@ function storeError(error: unknown): AppError {
 
 function isAbort(error: unknown, signal: AbortSignal): boolean {
   return signal.aborted || (error instanceof Error && error.name === 'AbortError');
-}
-
-async function sha256File(file: string, signal: AbortSignal): Promise<string> {
-  const hash = createHash('sha256');
-  await pipeline(fs.createReadStream(file), hash, { signal });
-  return hash.digest('hex');
 }
 
 /** 200 with the stored recording when the audio is the same, 409 otherwise. */
@@ -206,15 +200,21 @@ export async function ingestRecording(
     }
 
     const playbackKey = recordingKey({ id, startedAt: startedAtDate, name: 'playback', ext: rendition.ext });
-    // The rendition is hashed while it is put (the put does not need the digest). Every one of
-    // these settles before anything is rethrown, so that cleanup never races a put still in flight.
-    const [hashed, ...puts] = await Promise.allSettled([
-      sha256File(playbackFile, signal),
-      putFile(playbackKey, playbackFile, { contentType: rendition.contentType, sizeBytes: rendition.sizeBytes, kind: 'playback' }),
+    // The rendition is hashed on its way to the store (one read of the file). Both puts settle
+    // before anything is rethrown, so that cleanup never races a put still in flight.
+    const renditionHash = createHash('sha256');
+    const hashing = new Transform({
+      transform(chunk: Buffer, _encoding, callback) {
+        renditionHash.update(chunk);
+        callback(null, chunk);
+      },
+    });
+    const puts = await Promise.allSettled([
+      putFile(playbackKey, playbackFile, { contentType: rendition.contentType, sizeBytes: rendition.sizeBytes, kind: 'playback', through: hashing }),
       originalPut,
     ]);
-    for (const settled of [...puts, hashed]) if (settled.status === 'rejected') throw settled.reason;
-    const playbackSha256 = (hashed as PromiseFulfilledResult<string>).value;
+    for (const settled of puts) if (settled.status === 'rejected') throw settled.reason;
+    const playbackSha256 = renditionHash.digest('hex');
 
     const row: NewRecordingRow = {
       id,

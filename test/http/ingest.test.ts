@@ -4,6 +4,7 @@
  * behind: no object in the store, no row, no temp file.
  */
 import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
@@ -170,6 +171,13 @@ for (const dbBackend of dbBackends) {
         }
         const row = await testDb.db.knex('recordings').where({ id: rec.id }).first();
         expect(row.caller_number).to.equal(PHONE);
+        // The digests in the row are those of the stored bytes (the rendition's is taken on its way to the store).
+        for (const [key, digest] of [[row.original_key, row.original_sha256], [row.playback_key, row.playback_sha256]]) {
+          const stored = await testStore.store.get(key);
+          const hash = createHash('sha256');
+          await pipeline(stored.body, hash);
+          expect(hash.digest('hex'), key).to.equal(digest);
+        }
         const waveform = JSON.parse(row.waveform);
         expect(waveform).to.include({ version: 1, channels: 1 });
         expect(waveform.peaks[0].length).to.equal(waveform.length).and.be.greaterThan(100);
