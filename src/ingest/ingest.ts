@@ -3,6 +3,9 @@
  * metadata → retention → idempotency → (transcode slot) identify (the WAV header,
  * else ffprobe), transcode with peaks (which proves the samples decode) → objects → row.
  *
+ * Integrity: the original is stored with the sha256 taken as it arrived, and the store
+ * refuses it unless it holds exactly those bytes (on S3 the server checks the digest).
+ *
  * Atomicity: objects are written first under fresh keys (a new ULID), then the
  * row in one transaction; when anything fails after the first put, every object
  * this request wrote is deleted before the error propagates. Nothing points at a
@@ -137,10 +140,10 @@ export async function ingestRecording(
   const putFile = async (
     key: string,
     file: string,
-    options: { contentType: string; sizeBytes: number; kind: 'original' | 'playback'; through?: Transform },
+    options: { contentType: string; sizeBytes: number; kind: 'original' | 'playback'; sha256?: string; through?: Transform },
   ) => {
     written.push(key);
-    const putOptions = { contentType: options.contentType, contentLength: options.sizeBytes, tags, signal };
+    const putOptions = { contentType: options.contentType, contentLength: options.sizeBytes, tags, signal, ...(options.sha256 ? { sha256: options.sha256 } : {}) };
     try {
       const through = options.through;
       if (!through) await store.put(key, fs.createReadStream(file), putOptions);
@@ -178,7 +181,14 @@ export async function ingestRecording(
       const originalKey = recordingKey({ id, startedAt: startedAtDate, name: 'original', ext: original.ext });
       // PCM/G.711 WAVs: the peaks are read from the original on its way to the store; else ffmpeg makes them.
       const peaksTap = wavPeakTap(probe);
-      originalPut = putFile(originalKey, audio.path, { contentType: original.contentType, sizeBytes: audio.sizeBytes, kind: 'original', through: peaksTap?.tap });
+      // The digest taken as the audio arrived: the store refuses the original unless it holds exactly those bytes.
+      originalPut = putFile(originalKey, audio.path, {
+        contentType: original.contentType,
+        sizeBytes: audio.sizeBytes,
+        kind: 'original',
+        sha256: audio.sha256,
+        through: peaksTap?.tap,
+      });
       originalPut.catch(() => undefined); // observed here, awaited below (or by cleanup)
       const stopTimer = metrics.transcodeSeconds.startTimer();
       try {

@@ -33,6 +33,7 @@ import { assertValidKey, assertValidPrefix } from './keys.js';
 import { assertValidTags } from './tags.js';
 import {
   InvalidKeyError,
+  ObjectIntegrityError,
   ObjectNotFoundError,
   StoreUnavailableError,
   resolveRange,
@@ -338,6 +339,7 @@ export function createFsStore(options: { root: string }): ObjectStore {
         await ensureTmp();
         const hash = createHash('sha256');
         let size = 0;
+        let digest = '';
         const counter = new Transform({
           highWaterMark: STREAM_BUFFER,
           transform(chunk: Buffer, _encoding, callback) {
@@ -359,12 +361,14 @@ export function createFsStore(options: { root: string }): ObjectStore {
           if (opts.contentLength !== undefined && size !== opts.contentLength) {
             throw new Error(`body has ${size} bytes, expected contentLength ${opts.contentLength}`);
           }
+          digest = hash.digest('hex');
+          if (opts.sha256 !== undefined && digest !== opts.sha256.toLowerCase()) throw new ObjectIntegrityError(key);
           await handle.sync();
         } finally {
           await handle.close();
         }
         throwIfAborted(signal);
-        const meta: Meta = { contentType: opts.contentType || DEFAULT_CONTENT_TYPE, tags: { ...opts.tags }, size, sha256: hash.digest('hex') };
+        const meta: Meta = { contentType: opts.contentType || DEFAULT_CONTENT_TYPE, tags: { ...opts.tags }, size, sha256: digest };
         const metaHandle = await fsp.open(tempMeta, 'wx');
         try {
           await metaHandle.writeFile(JSON.stringify(meta));

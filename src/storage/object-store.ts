@@ -40,6 +40,14 @@ export interface PutOptions {
   contentType: string;
   contentLength?: number;
   tags: Tags;
+  /**
+   * The body's SHA-256 (hex), when the caller already knows it (ingest hashed the audio
+   * as it arrived). The put then succeeds only if the bytes stored are exactly those:
+   * otherwise it rejects with ObjectIntegrityError and leaves no object. On S3 a body of
+   * known length up to one part is checked by the server (the digest is the request's
+   * signed payload hash and its x-amz-checksum-sha256), larger ones as they stream out.
+   */
+  sha256?: string;
   signal?: AbortSignal;
 }
 
@@ -99,7 +107,7 @@ export interface ObjectStore {
 
 export class StoreError extends Error {
   constructor(
-    readonly code: 'object_not_found' | 'invalid_key' | 'invalid_range' | 'store_unavailable',
+    readonly code: 'object_not_found' | 'invalid_key' | 'invalid_range' | 'store_unavailable' | 'integrity',
     message: string,
     options?: { cause?: unknown },
   ) {
@@ -125,6 +133,14 @@ export class InvalidRangeError extends StoreError {
   override readonly name = 'InvalidRangeError';
   constructor(readonly size: number) {
     super('invalid_range', `range not satisfiable for an object of ${size} bytes`);
+  }
+}
+
+/** The bytes a put received are not the ones its `sha256` names; nothing was stored. */
+export class ObjectIntegrityError extends StoreError {
+  override readonly name = 'ObjectIntegrityError';
+  constructor(readonly key: string, options?: { cause?: unknown }) {
+    super('integrity', `the body of ${key} does not match its sha256`, options);
   }
 }
 

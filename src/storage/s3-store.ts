@@ -11,7 +11,10 @@
  *   abort arrives after S3 already committed the object, `put` deletes it and rejects, so an
  *   aborted put leaves no object (keys are fresh: nothing older is lost). The ObjectInfo `put`
  *   answers is built from the upload's answer (the stored ETag) without a HEAD; its
- *   `lastModified` is this client's clock at commit, not the server's.
+ *   `lastModified` is this client's clock at commit, not the server's. With a known `sha256`,
+ *   a single PutObject carries it as its checksum and signed payload hash (the server checks
+ *   the bytes, this process does not hash them again); a multipart upload hashes as it streams
+ *   and fails before completing when the digest differs.
  * - Ranged `get`: one GET with the request's own `Range` (one round trip per seek); the answer's
  *   Content-Range gives the size, and it is used only when it is exactly what `resolveRange`
  *   makes of the request at that size. Anything else (416, no or another Content-Range) falls
@@ -27,6 +30,7 @@
  *   timeout, 5xx, access denied, missing bucket) → StoreUnavailableError; an abort → AbortError.
  *   Timeouts and retries are modest so a dead endpoint fails in seconds.
  */
+import { createHash } from 'node:crypto';
 import { Transform } from 'node:stream';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -49,7 +53,7 @@ import type { StoreConfig } from '../config.js';
 import type { Logger } from '../logger.js';
 import { assertValidKey, assertValidPrefix } from './keys.js';
 import { assertValidTags } from './tags.js';
-import { ObjectNotFoundError, StoreError, StoreUnavailableError, resolveRange } from './object-store.js';
+import { ObjectIntegrityError, ObjectNotFoundError, StoreError, StoreUnavailableError, resolveRange } from './object-store.js';
 import type {
   DeleteManyResult,
   GetOptions,
@@ -78,6 +82,8 @@ const PING_TIMEOUT_MS = 5000;
 /** Concurrent connections to the S3 endpoint per client (kept alive between requests). */
 export const S3_MAX_SOCKETS = 256;
 const VERSIONING_CACHE_MS = 60_000;
+/** What S3 and MinIO answer when a body is not the one its checksum or signed payload hash names. */
+const DIGEST_MISMATCH = new Set(['XAmzContentSHA256Mismatch', 'BadDigest', 'InvalidDigest']);
 
 /** The bucket keeps versions, and CALLREC_S3_VERSIONED=refuse: deleting would only add a delete marker. */
 export class VersionedBucketError extends StoreUnavailableError {
@@ -91,7 +97,7 @@ export class VersionedBucketError extends StoreUnavailableError {
 
 /** The S3 client with the project's settings: path-style for MinIO, modest timeouts and retries. */
 export function createS3Client(config: S3StoreConfig): S3Client {
-  return new S3Client({
+  const client = new S3Client({
     ...(config.endpoint ? { endpoint: config.endpoint } : {}),
     region: config.region,
     forcePathStyle: config.forcePathStyle,
@@ -112,6 +118,21 @@ export function createS3Client(config: S3StoreConfig): S3Client {
     requestChecksumCalculation: 'WHEN_REQUIRED',
     responseChecksumValidation: 'WHEN_REQUIRED',
   });
+  // A PutObject that carries ChecksumSHA256 (a put with a known `sha256`) signs that digest as its
+  // payload hash (x-amz-content-sha256, hex) instead of having the signer hash the body again: the
+  // server then checks the bytes against it twice, and this process reads them once.
+  client.middlewareStack.add(
+    (next, context) => async (args) => {
+      const checksum = (args.input as { ChecksumSHA256?: unknown }).ChecksumSHA256;
+      const request = args.request as { headers?: Record<string, string> } | undefined;
+      if (context.commandName === 'PutObjectCommand' && typeof checksum === 'string' && request?.headers) {
+        request.headers['x-amz-content-sha256'] = Buffer.from(checksum, 'base64').toString('hex');
+      }
+      return next(args);
+    },
+    { step: 'build', name: 'callrecKnownPayloadHash' },
+  );
+  return client;
 }
 
 interface SdkErrorShape {
@@ -346,16 +367,23 @@ export function createS3Store(config: S3StoreConfig, deps: { logger?: Logger } =
         throw abortError(signal);
       }
       const expected = opts.contentLength;
+      const sha256 = opts.sha256?.toLowerCase();
+      // One PutObject (Upload's path for a body shorter than a part): the server checks the digest.
+      // A multipart upload: the parts are checked by their signatures, the whole here as it streams.
+      const serverChecks = sha256 !== undefined && expected !== undefined && expected < PART_SIZE;
+      const hash = sha256 !== undefined && !serverChecks ? createHash('sha256') : undefined;
       let size = 0;
       const counter = new Transform({
         highWaterMark: 1024 * 1024,
         transform(chunk: Buffer, _encoding, callback) {
           size += chunk.length;
+          hash?.update(chunk);
           if (expected !== undefined && size > expected) callback(new Error(`body is longer than contentLength ${expected}`));
           else callback(null, chunk);
         },
         flush(callback) {
           if (expected !== undefined && size !== expected) callback(new Error(`body has ${size} bytes, expected contentLength ${expected}`));
+          else if (hash && hash.digest('hex') !== sha256) callback(new ObjectIntegrityError(key));
           else callback();
         },
       });
@@ -365,7 +393,14 @@ export function createS3Store(config: S3StoreConfig, deps: { logger?: Logger } =
       try {
         const upload = new Upload({
           client,
-          params: { Bucket, Key: key, Body: counter, ContentType: opts.contentType, Tagging: encodeTagging(opts.tags) },
+          params: {
+            Bucket,
+            Key: key,
+            Body: counter,
+            ContentType: opts.contentType,
+            Tagging: encodeTagging(opts.tags),
+            ...(serverChecks ? { ChecksumSHA256: Buffer.from(sha256, 'hex').toString('base64') } : {}),
+          },
           partSize: PART_SIZE,
           queueSize: QUEUE_SIZE,
           leavePartsOnError: false,
@@ -380,6 +415,7 @@ export function createS3Store(config: S3StoreConfig, deps: { logger?: Logger } =
             const sourceError = await piping;
             if (sourceError instanceof Error) throw sourceError;
           }
+          if (serverChecks && DIGEST_MISMATCH.has(sdkName(error))) throw new ObjectIntegrityError(key, { cause: error });
           throw mapS3Error(error, 'put');
         }
         if (signal?.aborted) {

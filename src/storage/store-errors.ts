@@ -12,7 +12,8 @@ import type { InvalidRangeError } from './object-store.js';
  * ObjectNotFound → 404 `not_found` (`what` names the resource, e.g. 'Recording audio'),
  * InvalidRange → 416 `range_not_satisfiable` with `Content-Range: bytes *\/<size>`,
  * StoreUnavailable → 503 `store_unavailable` with Retry-After,
- * InvalidKey and anything else → 500 `internal` (keys are built by the service, so a bad key is a bug).
+ * InvalidKey, ObjectIntegrity and anything else → 500 `internal` (keys are built by the service, so a
+ * bad key is a bug; a digest mismatch means bytes changed inside this service).
  * An AppError is returned unchanged.
  */
 export function storeErrorToAppError(error: unknown, options: { what?: string } = {}): AppError {
@@ -43,6 +44,7 @@ export function storeErrorCode(error: unknown): StoreError['code'] | undefined {
     InvalidKeyError: 'invalid_key',
     InvalidRangeError: 'invalid_range',
     StoreUnavailableError: 'store_unavailable',
+    ObjectIntegrityError: 'integrity',
   };
   const byName = names[error.name];
   return byName !== undefined && byName === code ? byName : undefined;

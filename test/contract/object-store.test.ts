@@ -14,7 +14,7 @@ import { ListMultipartUploadsCommand } from '@aws-sdk/client-s3';
 import { expect } from 'chai';
 import type { StoreConfig } from '../../src/config.js';
 import { FS_STORE_TMP_DIR, createFsStore } from '../../src/storage/fs-store.js';
-import { InvalidKeyError, InvalidRangeError, ObjectNotFoundError, StoreUnavailableError } from '../../src/storage/object-store.js';
+import { InvalidKeyError, InvalidRangeError, ObjectIntegrityError, ObjectNotFoundError, StoreUnavailableError } from '../../src/storage/object-store.js';
 import type { ObjectStore, RangeRequest, Tags } from '../../src/storage/object-store.js';
 import { PART_SIZE, createS3Client, createS3Store } from '../../src/storage/s3-store.js';
 import { minioStoreConfig, storeBackends, tempDir } from '../support/backends.js';
@@ -24,7 +24,7 @@ import { rejection } from '../support/rejection.js';
 const sha256 = (data: Buffer) => createHash('sha256').update(data).digest('hex');
 
 /** Builds put options with overrides. */
-function putOptions(overrides: Partial<{ contentType: string; contentLength: number; tags: Tags; signal: AbortSignal }> = {}) {
+function putOptions(overrides: Partial<{ contentType: string; contentLength: number; tags: Tags; sha256: string; signal: AbortSignal }> = {}) {
   return { contentType: 'application/octet-stream', tags: { retention: '30d' }, ...overrides };
 }
 
@@ -184,6 +184,30 @@ for (const backend of storeBackends) {
         expect(error).to.be.instanceOf(Error);
         expect(await store.exists('rt/short.bin')).to.equal(false);
       });
+    });
+
+    describe('puts with a known sha256', function () {
+      // One PutObject checked by the server; the same without a length; a multipart upload.
+      for (const [label, size, knownLength] of [
+        ['1 KiB of known length', 1024, true],
+        ['1 KiB of unknown length', 1024, false],
+        ['more than a part', PART_SIZE + 4096, true],
+      ] as const) {
+        it(`when ${label} is put with its sha256, then it is stored; with another sha256, then ObjectIntegrityError and nothing is stored`, async function () {
+          const data = randomBytes(size);
+          const body = () => (knownLength ? Readable.from([data]) : chunked(data));
+          const length = knownLength ? { contentLength: size } : {};
+          const info = await store.put('sum/ok.bin', body(), putOptions({ ...length, sha256: sha256(data).toUpperCase() }));
+          expect(info.size).to.equal(size);
+          expect(sha256((await read(store, 'sum/ok.bin')).data)).to.equal(sha256(data));
+
+          const other = sha256(Buffer.concat([data, Buffer.from('x')]));
+          const error = await rejection(store.put('sum/bad.bin', body(), putOptions({ ...length, sha256: other })));
+          expect(error).to.be.instanceOf(ObjectIntegrityError);
+          expect(await store.exists('sum/bad.bin')).to.equal(false);
+          await store.delete('sum/ok.bin');
+        });
+      }
     });
 
     describe('ranges', function () {

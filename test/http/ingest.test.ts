@@ -361,6 +361,31 @@ for (const dbBackend of dbBackends) {
         }
       });
 
+      it('when the original changes on its way from the temp file to the store, then the store refuses it: 503 and nothing stays behind', async () => {
+        const real = testStore.store;
+        // One byte of the original flipped after it was received and hashed (a disk or memory fault).
+        async function* flipFirstByte(body: Readable) {
+          let first = true;
+          for await (const chunk of body) {
+            const out = Buffer.from(chunk as Buffer);
+            if (first && out.length > 0) {
+              out[0] = out[0]! ^ 0xff;
+              first = false;
+            }
+            yield out;
+          }
+        }
+        const corrupting: ObjectStore = {
+          ...real,
+          put: (key, body, options) => real.put(key, key.includes('/original.') ? Readable.from(flipFirstByte(body)) : body, options),
+        };
+        const other = await appWith({}, corrupting);
+        const res = await signedUpload({ url: other.url, fields: fieldsFor(), audio: await audioFixtureBytes('ulaw-mono') });
+        expect(res.status, res.text).to.equal(503);
+        expect(res.body.code).to.equal('store_unavailable');
+        await expectNothingBehind(ctx());
+      });
+
       if (storeBackend.name === 'minio') {
         it('when the object store is unreachable, then 503 store_unavailable with Retry-After and nothing stays behind', async () => {
           const down = await createObjectStore({ ...minioStoreConfig(testStore.config.kind === 's3' ? testStore.config.bucket : 'x'), endpoint: 'http://127.0.0.1:9' });
