@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { Writable } from 'node:stream';
@@ -305,6 +306,36 @@ describe('audio', function () {
         const w = reducer.finish();
         expect(w.durationMs).to.equal(Math.round((frames * 1000) / 8000));
         expect(w.peaks).to.deep.equal(reference);
+      }
+    });
+
+    it('when mono 8-bit codes arrive whole, in odd chunks or at odd byte offsets, then the peaks equal a code-by-code reference', () => {
+      const count = 20_011;
+      const codes = randomBytes(count);
+      const magnitudes = Uint16Array.from({ length: 256 }, () => Math.floor(Math.random() * 32768));
+      // An odd bucket size, so that buckets start and end at odd and even positions alike.
+      const perPeak = 51;
+      const reference: number[] = [];
+      for (let f = 0; f < count; f += perPeak) {
+        let peak = 0;
+        for (let g = f; g < Math.min(f + perPeak, count); g++) peak = Math.max(peak, magnitudes[codes[g]!]!);
+        reference.push(Math.round((Math.min(peak, 32767) / 32767) * 1000) / 1000);
+      }
+      const misaligned = (chunk: Buffer) => {
+        const holder = Buffer.alloc(chunk.length + 1);
+        chunk.copy(holder, 1);
+        return holder.subarray(1);
+      };
+      const inChunks = (size: number, shape: (b: Buffer) => Buffer = (b) => b) => (push: (b: Buffer) => void) => {
+        for (let i = 0; i < count; i += size) push(shape(codes.subarray(i, i + size)));
+      };
+      const feeds = [inChunks(count), inChunks(999), inChunks(63), inChunks(64), inChunks(4097, misaligned), inChunks(1000, misaligned)];
+      for (const feed of feeds) {
+        const reducer = createPeakReducer({ channels: 1, sampleRate: 8000, initialSamplesPerPeak: perPeak });
+        feed((b) => reducer.pushCodes(b, magnitudes));
+        const w = reducer.finish();
+        expect(w.durationMs).to.equal(Math.round((count * 1000) / 8000));
+        expect(w.peaks).to.deep.equal([reference]);
       }
     });
 
