@@ -2,7 +2,7 @@
 export { AudioDecodeError, AudioTimeoutError } from './errors.js';
 export { identifyAudio, plausibleDurationMs, probeAudio } from './probe.js';
 export { parseWavHeader, readWavHeader } from './wav-header.js';
-export { wavPeakTap } from './wav-peaks.js';
+export { wavPeakReader, wavPeakTap } from './wav-peaks.js';
 export type { AudioProbe } from './probe.js';
 export type { RunLimits } from './process.js';
 export { PLAYBACK_RENDITIONS, encoderOptions, transcodeForPlayback } from './transcode.js';

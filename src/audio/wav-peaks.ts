@@ -3,7 +3,8 @@
  * (ingest taps the original on its way to the object store), so that the ffmpeg
  * run needs no second, PCM output piped back into this process.
  *
- * Contract: `wavPeakTap(probe)` answers a pass-through Transform and its result
+ * Contract: `wavPeakReader(probe)` (bytes pushed in order) and `wavPeakTap(probe)` (a
+ * pass-through Transform) answer a result
  * only for mono or stereo 16-bit PCM, 8-bit PCM, μ-law and A-law WAVs whose
  * layout came from the header (`probe.wavData`); undefined otherwise (the
  * caller takes peaks from ffmpeg). The bytes flow through unchanged. Samples are
@@ -43,7 +44,11 @@ const MAGNITUDES: Record<string, Uint16Array> = {
   pcm_u8: magnitudesOf((code) => (code - 128) << 8),
 };
 
-export function wavPeakTap(probe: AudioProbe): { tap: Transform; result: () => Waveform } | undefined {
+/**
+ * The peaks of a WAV fed to `push` in order, from its first byte (any chunking);
+ * undefined for a WAV this module does not read (see the contract above).
+ */
+export function wavPeakReader(probe: AudioProbe): { push: (chunk: Uint8Array) => void; result: () => Waveform } | undefined {
   const layout = probe.wavData;
   const magnitudes = MAGNITUDES[probe.codec];
   if (!layout || (probe.codec !== 'pcm_s16le' && !magnitudes) || probe.channels < 1 || probe.channels > 2) return undefined;
@@ -51,18 +56,30 @@ export function wavPeakTap(probe: AudioProbe): { tap: Transform; result: () => W
   const start = layout.offset;
   const end = layout.offset + layout.bytes;
   let position = 0;
-  const tap = new Transform({
-    transform(chunk: Buffer, _encoding, callback) {
+  return {
+    push(chunk: Uint8Array): void {
       const from = Math.max(start, position);
       const to = Math.min(end, position + chunk.length);
       if (to > from) {
         const data = chunk.subarray(from - position, to - position);
         if (magnitudes) reducer.pushCodes(data, magnitudes);
-        else reducer.push(data);
+        else reducer.push(Buffer.from(data.buffer, data.byteOffset, data.length));
       }
       position += chunk.length;
+    },
+    result: () => reducer.finish(),
+  };
+}
+
+/** A pass-through Transform that reads the peaks of the WAV streaming through it (see wavPeakReader). */
+export function wavPeakTap(probe: AudioProbe): { tap: Transform; result: () => Waveform } | undefined {
+  const reader = wavPeakReader(probe);
+  if (!reader) return undefined;
+  const tap = new Transform({
+    transform(chunk: Buffer, _encoding, callback) {
+      reader.push(chunk);
       callback(null, chunk);
     },
   });
-  return { tap, result: () => reducer.finish() };
+  return { tap, result: reader.result };
 }

@@ -22,7 +22,7 @@ import path from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { ulid } from 'ulid';
-import { AudioDecodeError, AudioTimeoutError, identifyAudio, plausibleDurationMs, transcodeForPlayback, wavPeakTap } from '../audio/index.js';
+import { AudioDecodeError, AudioTimeoutError, identifyAudio, plausibleDurationMs, transcodeForPlayback, wavPeakReader, wavPeakTap } from '../audio/index.js';
 import type { AudioProbe } from '../audio/index.js';
 import { findRecordingByCall, insertRecording, isUniqueViolation, toRecording } from '../db/recordings.js';
 import type { NewRecordingRow, Recording, RecordingRow } from '../db/recordings.js';
@@ -36,6 +36,13 @@ import type { IngestMetadata } from './metadata.js';
 import type { ReceivedAudio } from './receive.js';
 
 export type { Recording } from '../db/recordings.js';
+
+/**
+ * Originals up to this size are read into memory once (stored from there, peaks from there)
+ * instead of streamed from their file: 17 minutes of 8 kHz μ-law. Memory: this much per
+ * transcode slot at most.
+ */
+export const ORIGINAL_IN_MEMORY_BYTES = 8 * 1024 * 1024;
 
 /** The body of 201 (created) and 200 (identical replay): the recording as the API shows it. */
 export type IngestResponse = Recording;
@@ -134,19 +141,21 @@ export async function ingestRecording(
     }
   };
   /**
-   * Puts one file under `key`, recorded in `written` first so that any failure deletes it.
-   * With `through`, the bytes pass through that Transform on their way (the peaks tap).
+   * Puts a file (or its bytes, already read) under `key`, recorded in `written` first so that
+   * any failure deletes it. With `through`, a file's bytes pass through that Transform on their
+   * way (the peaks tap).
    */
   const putFile = async (
     key: string,
-    file: string,
+    file: string | Buffer,
     options: { contentType: string; sizeBytes: number; kind: 'original' | 'playback'; sha256?: string; through?: Transform },
   ) => {
     written.push(key);
     const putOptions = { contentType: options.contentType, contentLength: options.sizeBytes, tags, signal, ...(options.sha256 ? { sha256: options.sha256 } : {}) };
     try {
       const through = options.through;
-      if (!through) await store.put(key, fs.createReadStream(file), putOptions);
+      if (Buffer.isBuffer(file)) await store.put(key, file, putOptions);
+      else if (!through) await store.put(key, fs.createReadStream(file), putOptions);
       else {
         const [fed, put] = await Promise.allSettled([
           pipeline(fs.createReadStream(file), through, { signal }),
@@ -179,21 +188,38 @@ export async function ingestRecording(
       // The format is known: store the original while the rendition is encoded (any failure below deletes it).
       const original = originalTypeOf(probe);
       const originalKey = recordingKey({ id, startedAt: startedAtDate, name: 'original', ext: original.ext });
-      // PCM/G.711 WAVs: the peaks are read from the original on its way to the store; else ffmpeg makes them.
-      const peaksTap = wavPeakTap(probe);
-      // The digest taken as the audio arrived: the store refuses the original unless it holds exactly those bytes.
-      originalPut = putFile(originalKey, audio.path, {
-        contentType: original.contentType,
-        sizeBytes: audio.sizeBytes,
-        kind: 'original',
-        sha256: audio.sha256,
-        through: peaksTap?.tap,
-      });
-      originalPut.catch(() => undefined); // observed here, awaited below (or by cleanup)
+      // A short original is read once into memory (at most ORIGINAL_IN_MEMORY_BYTES per transcode
+      // slot): stored from there, and its peaks read from there. A longer one streams from its file.
+      const inMemory = audio.sizeBytes <= ORIGINAL_IN_MEMORY_BYTES;
+      // PCM/G.711 WAVs: the peaks are read from the original's bytes (a long one's on their way
+      // to the store); other audio gets them from ffmpeg.
+      const reader = inMemory ? wavPeakReader(probe) : undefined;
+      const tap = inMemory ? undefined : wavPeakTap(probe);
+      const peaks = reader ?? tap;
       const stopTimer = metrics.transcodeSeconds.startTimer();
+      // The encode is the longest step: it starts first, and the original is stored meanwhile.
+      const transcoding = transcodeForPlayback(audio.path, playbackFile, { ...limits, format, source: probe, peaks: !peaks });
+      transcoding.catch(() => undefined); // awaited below, on every path
       try {
-        const rendition = await transcodeForPlayback(audio.path, playbackFile, { ...limits, format, source: probe, peaks: !peaksTap });
-        return { probe, rendition, original, originalKey, peaksTap };
+        let originalBytes: Buffer | undefined;
+        try {
+          originalBytes = inMemory ? await fs.promises.readFile(audio.path, { signal }) : undefined;
+        } catch (error) {
+          await transcoding.catch(() => undefined); // ffmpeg still reads the file: never leave it running
+          throw error;
+        }
+        // The digest taken as the audio arrived: the store refuses the original unless it holds exactly those bytes.
+        originalPut = putFile(originalKey, originalBytes ?? audio.path, {
+          contentType: original.contentType,
+          sizeBytes: audio.sizeBytes,
+          kind: 'original',
+          sha256: audio.sha256,
+          through: tap?.tap,
+        });
+        originalPut.catch(() => undefined); // observed here, awaited below (or by cleanup)
+        if (reader && originalBytes) reader.push(originalBytes); // while ffmpeg encodes in its own process
+        const rendition = await transcoding;
+        return { probe, rendition, original, originalKey, peaksTap: peaks };
       } catch (error) {
         throw audioError(error, signal);
       } finally {
@@ -201,7 +227,7 @@ export async function ingestRecording(
       }
     }, signal);
 
-    // The transcode decoded every sample (so the audio is sound); the tapped peaks are complete once the original is stored.
+    // The transcode decoded every sample (so the audio is sound); tapped peaks are complete once the original is stored.
     if (peaksTap) await originalPut;
     const waveform = peaksTap ? peaksTap.result() : rendition.waveform!;
     if (waveform.durationMs <= 0) throw errors.unsupportedAudio('The audio holds no samples');

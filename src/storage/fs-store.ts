@@ -26,8 +26,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
-import { Transform, Writable } from 'node:stream';
-import type { Readable } from 'node:stream';
+import { Readable, Transform, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { assertValidKey, assertValidPrefix } from './keys.js';
 import { assertValidTags } from './tags.js';
@@ -328,7 +327,8 @@ export function createFsStore(options: { root: string }): ObjectStore {
   const store: ObjectStore = {
     kind: 'fs',
 
-    async put(key: string, body: Readable, opts: PutOptions): Promise<ObjectInfo> {
+    async put(key: string, source: Readable | Buffer, opts: PutOptions): Promise<ObjectInfo> {
+      const body = Buffer.isBuffer(source) ? Readable.from([source]) : source;
       const file = objectPath(key);
       assertValidTags(opts.tags);
       const { signal } = opts;

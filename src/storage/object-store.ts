@@ -90,7 +90,12 @@ export interface DeleteManyResult {
 
 export interface ObjectStore {
   readonly kind: 'fs' | 's3';
-  put(key: string, body: Readable, options: PutOptions): Promise<ObjectInfo>;
+  /**
+   * Stores `body` under `key`, atomically: readers see the old object or the whole new one,
+   * never a part. A Buffer body is sent as it is (on S3 one PutObject when shorter than a
+   * part, which the SDK can retry on a reset connection; a stream cannot be retried).
+   */
+  put(key: string, body: Readable | Buffer, options: PutOptions): Promise<ObjectInfo>;
   get(key: string, options?: GetOptions): Promise<GetResult>;
   stat(key: string, options?: SignalOption): Promise<ObjectInfo>;
   getTags(key: string, options?: SignalOption): Promise<Tags>;

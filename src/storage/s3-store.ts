@@ -31,8 +31,7 @@
  *   Timeouts and retries are modest so a dead endpoint fails in seconds.
  */
 import { createHash } from 'node:crypto';
-import { Transform } from 'node:stream';
-import type { Readable } from 'node:stream';
+import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import {
   DeleteObjectCommand,
@@ -44,6 +43,7 @@ import {
   HeadObjectCommand,
   ListObjectVersionsCommand,
   ListObjectsV2Command,
+  PutObjectCommand,
   PutObjectTaggingCommand,
   S3Client,
 } from '@aws-sdk/client-s3';
@@ -355,12 +355,52 @@ export function createS3Store(config: S3StoreConfig, deps: { logger?: Logger } =
     }
   }
 
+  /** A body shorter than a part, in memory: one PutObject (retried by the SDK), no Upload. */
+  async function putBuffer(key: string, body: Buffer, opts: PutOptions): Promise<ObjectInfo> {
+    const { signal } = opts;
+    throwIfAborted(signal);
+    if (opts.contentLength !== undefined && opts.contentLength !== body.length) {
+      throw new Error(`body has ${body.length} bytes, expected contentLength ${opts.contentLength}`);
+    }
+    const sha256 = opts.sha256?.toLowerCase();
+    let out;
+    try {
+      out = await client.send(
+        new PutObjectCommand({
+          Bucket,
+          Key: key,
+          Body: body,
+          ContentLength: body.length,
+          ContentType: opts.contentType,
+          Tagging: encodeTagging(opts.tags),
+          ...(sha256 !== undefined ? { ChecksumSHA256: Buffer.from(sha256, 'hex').toString('base64') } : {}),
+        }),
+        sendOpts(signal),
+      );
+    } catch (error) {
+      if (signal?.aborted) throw abortError(signal);
+      if (sha256 !== undefined && DIGEST_MISMATCH.has(sdkName(error))) throw new ObjectIntegrityError(key, { cause: error });
+      throw mapS3Error(error, 'put');
+    }
+    if (signal?.aborted) {
+      // S3 committed the object after the caller gave up: remove it, then reject.
+      await store.delete(key).catch((error: unknown) => {
+        deps.logger?.warn({ err: error, key }, 'could not remove an object whose put was aborted');
+      });
+      throw abortError(signal);
+    }
+    if (out.ETag && opts.contentType) return { key, size: body.length, contentType: opts.contentType, etag: etagOf(out.ETag), lastModified: new Date() };
+    return head(key);
+  }
+
   const store: ObjectStore = {
     kind: 's3',
 
-    async put(key: string, body: Readable, opts: PutOptions): Promise<ObjectInfo> {
+    async put(key: string, source: Readable | Buffer, opts: PutOptions): Promise<ObjectInfo> {
       assertValidKey(key);
       assertValidTags(opts.tags);
+      if (Buffer.isBuffer(source) && source.length < PART_SIZE) return putBuffer(key, source, opts);
+      const body = Buffer.isBuffer(source) ? Readable.from([source]) : source;
       const { signal } = opts;
       if (signal?.aborted) {
         body.destroy();

@@ -179,6 +179,27 @@ for (const backend of storeBackends) {
         await store.delete('rt/over.bin');
       });
 
+      for (const [label, size] of [
+        ['0 B', 0],
+        ['1 KiB', 1024],
+        ['more than a part', PART_SIZE + 17],
+      ] as const) {
+        it(`when a Buffer of ${label} is put, then get returns the same bytes; with a contentLength that differs, then the put rejects and stores nothing`, async function () {
+          const data = randomBytes(size);
+          const info = await store.put(`rt/buffer-${size}.bin`, data, putOptions({ contentType: 'audio/wav', contentLength: size }));
+          expect(info).to.include({ size, contentType: 'audio/wav' });
+          const got = await read(store, `rt/buffer-${size}.bin`);
+          expect(sha256(got.data)).to.equal(sha256(data));
+          expect(got.info.etag).to.equal(info.etag);
+          expect(await store.getTags(`rt/buffer-${size}.bin`)).to.deep.equal({ retention: '30d' });
+          await store.delete(`rt/buffer-${size}.bin`);
+
+          const error = await rejection(store.put('rt/buffer-wrong.bin', data, putOptions({ contentLength: size + 1 })));
+          expect(error).to.be.instanceOf(Error);
+          expect(await store.exists('rt/buffer-wrong.bin')).to.equal(false);
+        });
+      }
+
       it('when the body is shorter than contentLength, then the put rejects and nothing is stored', async function () {
         const error = await rejection(store.put('rt/short.bin', Readable.from([Buffer.from('12345')]), putOptions({ contentLength: 10 })));
         expect(error).to.be.instanceOf(Error);
@@ -187,15 +208,18 @@ for (const backend of storeBackends) {
     });
 
     describe('puts with a known sha256', function () {
-      // One PutObject checked by the server; the same without a length; a multipart upload.
-      for (const [label, size, knownLength] of [
-        ['1 KiB of known length', 1024, true],
-        ['1 KiB of unknown length', 1024, false],
-        ['more than a part', PART_SIZE + 4096, true],
+      // One PutObject checked by the server (a stream, a Buffer); without a length; multipart uploads.
+      for (const [label, size, shape] of [
+        ['1 KiB of known length', 1024, 'stream'],
+        ['a 1 KiB Buffer', 1024, 'buffer'],
+        ['1 KiB of unknown length', 1024, 'chunks'],
+        ['more than a part', PART_SIZE + 4096, 'stream'],
+        ['a Buffer of more than a part', PART_SIZE + 4096, 'buffer'],
       ] as const) {
         it(`when ${label} is put with its sha256, then it is stored; with another sha256, then ObjectIntegrityError and nothing is stored`, async function () {
           const data = randomBytes(size);
-          const body = () => (knownLength ? Readable.from([data]) : chunked(data));
+          const knownLength = shape !== 'chunks';
+          const body = () => (shape === 'buffer' ? data : shape === 'stream' ? Readable.from([data]) : chunked(data));
           const length = knownLength ? { contentLength: size } : {};
           const info = await store.put('sum/ok.bin', body(), putOptions({ ...length, sha256: sha256(data).toUpperCase() }));
           expect(info.size).to.equal(size);
@@ -442,10 +466,12 @@ for (const backend of storeBackends) {
         }
       });
 
-      it('when the signal is already aborted, then put rejects with AbortError and stores nothing', async function () {
-        const error = await rejection(store.put('fail/pre.bin', Readable.from([Buffer.from('x')]), putOptions({ signal: AbortSignal.abort() })));
-        expect(error.name).to.equal('AbortError');
-        expect(await store.exists('fail/pre.bin')).to.equal(false);
+      it('when the signal is already aborted, then put (of a stream or a Buffer) rejects with AbortError and stores nothing', async function () {
+        for (const body of [Readable.from([Buffer.from('x')]), Buffer.from('x')]) {
+          const error = await rejection(store.put('fail/pre.bin', body, putOptions({ signal: AbortSignal.abort() })));
+          expect(error.name).to.equal('AbortError');
+          expect(await store.exists('fail/pre.bin')).to.equal(false);
+        }
       });
     });
 

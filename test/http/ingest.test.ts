@@ -377,7 +377,13 @@ for (const dbBackend of dbBackends) {
         }
         const corrupting: ObjectStore = {
           ...real,
-          put: (key, body, options) => real.put(key, key.includes('/original.') ? Readable.from(flipFirstByte(body)) : body, options),
+          put: (key, body, options) => {
+            if (!key.includes('/original.')) return real.put(key, body, options);
+            if (!Buffer.isBuffer(body)) return real.put(key, Readable.from(flipFirstByte(body)), options);
+            const flipped = Buffer.from(body);
+            flipped[0] = flipped[0]! ^ 0xff;
+            return real.put(key, flipped, options);
+          },
         };
         const other = await appWith({}, corrupting);
         const res = await signedUpload({ url: other.url, fields: fieldsFor(), audio: await audioFixtureBytes('ulaw-mono') });
