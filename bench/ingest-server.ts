@@ -1,7 +1,7 @@
 /**
- * A callrec server in a process of its own (embedded SQLite + fs store), for
- * measuring the ingest's peak RSS from outside (/proc/<pid>/status VmHWM).
- * Configured by CALLREC_* variables; prints `port=<n>` on stdout when listening.
+ * A callrec server in a process of its own, for the benchmarks that measure the
+ * service from outside (ingest, playback; started by bench/server-process.ts).
+ * Configured by CALLREC_* variables only; prints `port=<n>` on stdout when listening.
  */
 import { createApp } from '../src/app.js';
 import { systemClock } from '../src/clock.js';

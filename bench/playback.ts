@@ -19,9 +19,7 @@
  *   machine whose cores are all busy, latency follows CPU time, so this shows how much work
  *   the API adds to the store read itself.
  */
-import { spawn } from 'node:child_process';
 import { randomBytes, randomInt } from 'node:crypto';
-import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import { loadConfig } from '../src/config.js';
@@ -32,6 +30,8 @@ import { setupBucket } from '../src/storage/setup-bucket.js';
 import { createStoredRecording } from '../test/support/recordings.js';
 import { createTestUser } from '../test/support/users.js';
 import { httpGet, percentile } from './http-client.js';
+import { processCpuMs, startServerProcess } from './server-process.js';
+import type { ServerProcess } from './server-process.js';
 import type { Bench, BenchContext, Figure } from './types.js';
 
 const OBJECT_BYTES = 16 * 1024 * 1024;
@@ -75,42 +75,10 @@ function firstChunkFromApi(url: string, headers: Record<string, string>): Promis
   });
 }
 
-/** CPU time (user + system) a process has used so far, in ms (Linux /proc; clock ticks of 10 ms). */
-function processCpuMs(pid: number): number {
-  const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return (Number(fields[11]) + Number(fields[12])) * 10;
-}
-
 /** CPU time of this process so far, in ms. */
 function ownCpuMs(): number {
   const usage = process.cpuUsage();
   return (usage.user + usage.system) / 1000;
-}
-
-/** Starts the server process; resolves with its base URL once it listens. */
-async function startServer(env: Record<string, string>): Promise<{ base: string; pid: number; stop(): Promise<void> }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(import.meta.dirname, 'ingest-server.ts')], {
-    env: { PATH: process.env.PATH ?? '', ...env },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  const port = await new Promise<number>((resolve, reject) => {
-    let out = '';
-    child.stdout!.on('data', (c: Buffer) => {
-      out += c.toString();
-      const m = /port=(\d+)/.exec(out);
-      if (m) resolve(Number(m[1]));
-    });
-    child.once('exit', (code) => reject(new Error(`server exited ${code}`)));
-  });
-  return {
-    base: `http://127.0.0.1:${port}`,
-    pid: child.pid!,
-    async stop() {
-      child.kill('SIGTERM');
-      await exited;
-    },
-  };
 }
 
 async function runTarget(ctx: BenchContext, name: string, storeEnv: Record<string, string>): Promise<Figure[]> {
@@ -120,12 +88,12 @@ async function runTarget(ctx: BenchContext, name: string, storeEnv: Record<strin
   await db.migrate();
   if (config.store.kind === 's3') await setupBucket(config.store, { retentionDays: 30 });
   const store = await createObjectStore(config.store);
-  let server: { base: string; pid: number; stop(): Promise<void> } | undefined;
+  let server: ServerProcess | undefined;
   try {
     const { token } = await createTestUser(db, { role: 'trainer' });
     const headers = { authorization: `Bearer ${token}` };
     const rec = await createStoredRecording({ db, store, overrides: { playbackBody: randomBytes(OBJECT_BYTES), started_at: Date.now() - 3_600_000 } });
-    server = await startServer(env);
+    server = await startServerProcess(env);
     const base = server.base;
     const url = `${base}/v1/recordings/${rec.row.id}/audio`;
     const key = rec.row.playback_key;
