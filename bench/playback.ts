@@ -11,6 +11,9 @@
  * - Time to first byte with 100 concurrent listeners (`Range: bytes=0-`, each reads
  *   its first chunk and hangs up), 5 rounds, p50 and p99, beside 100 concurrent direct
  *   store reads (first chunk) as the baseline.
+ * - The floor of any HTTP API here: the same ranges through a bare node:http server that pipes
+ *   `store.get` (bench/proxy-floor-server.ts: no routing, authentication, checks or logging), read
+ *   in turn with the other two (every order), p50 beside the store's and beside the API's.
  * - For context, the HTTP floor measured with the same clients: GET /healthz (sequential, and
  *   100 concurrent). On the fs store a 64 KiB read from the page cache costs about as much as
  *   one bare HTTP round trip, so the API / store ratio there mostly measures HTTP itself.
@@ -89,24 +92,28 @@ async function runTarget(ctx: BenchContext, name: string, storeEnv: Record<strin
   if (config.store.kind === 's3') await setupBucket(config.store, { retentionDays: 30 });
   const store = await createObjectStore(config.store);
   let server: ServerProcess | undefined;
+  let proxy: ServerProcess | undefined;
   try {
     const { token } = await createTestUser(db, { role: 'trainer' });
     const headers = { authorization: `Bearer ${token}` };
     const rec = await createStoredRecording({ db, store, overrides: { playbackBody: randomBytes(OBJECT_BYTES), started_at: Date.now() - 3_600_000 } });
     server = await startServerProcess(env);
+    proxy = await startServerProcess(env, { script: 'proxy-floor-server.ts', args: [rec.row.playback_key] });
     const base = server.base;
     const url = `${base}/v1/recordings/${rec.row.id}/audio`;
     const key = rec.row.playback_key;
 
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
     // Warm-up (connections, JIT, the listening session's access-log entry).
     for (let i = 0; i < 20; i++) {
       await (await fetch(url, { headers: { ...headers, range: 'bytes=0-65535' } })).arrayBuffer();
       await drain((await store.get(key, { range: { start: 0, end: 65535 } })).body);
+      await httpGet(agent, proxy.base, { range: 'bytes=0-65535' });
     }
 
-    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
     const api: number[] = [];
     const direct: number[] = [];
+    const bare: number[] = [];
     // The server does nothing but the API reads meanwhile; this process's CPU is counted around the direct reads only.
     const serverCpuBefore = processCpuMs(server.pid);
     let directCpu = 0;
@@ -127,13 +134,22 @@ async function runTarget(ctx: BenchContext, name: string, storeEnv: Record<strin
         direct.push(performance.now() - t);
         directCpu += ownCpuMs() - cpu;
       };
-      if (i % 2) {
-        await viaApi();
-        await viaStore();
-      } else {
-        await viaStore();
-        await viaApi();
-      }
+      const viaProxy = async () => {
+        const t = performance.now();
+        const { status, bytes } = await httpGet(agent, proxy!.base, { range: `bytes=${start}-${end}` });
+        if (status !== 206 || bytes !== RANGE_BYTES) throw new Error(`proxy answered ${status} with ${bytes} bytes`);
+        bare.push(performance.now() - t);
+      };
+      // Every order of the three reads in turn, so that none always follows the same one.
+      const orders = [
+        [viaApi, viaStore, viaProxy],
+        [viaStore, viaProxy, viaApi],
+        [viaProxy, viaApi, viaStore],
+        [viaApi, viaProxy, viaStore],
+        [viaStore, viaApi, viaProxy],
+        [viaProxy, viaStore, viaApi],
+      ];
+      for (const read of orders[i % orders.length]!) await read();
       if (i % 50 === 0) ctx.progress(`${name}: ranged reads ${i}/${READS}`, i / READS / 2);
     }
     const serverCpuPerRead = (processCpuMs(server.pid) - serverCpuBefore) / READS;
@@ -149,6 +165,7 @@ async function runTarget(ctx: BenchContext, name: string, storeEnv: Record<strin
     agent.destroy();
     api.sort((a, b) => a - b);
     direct.sort((a, b) => a - b);
+    bare.sort((a, b) => a - b);
 
     const ttfbApi: number[] = [];
     const ttfbStore: number[] = [];
@@ -174,6 +191,8 @@ async function runTarget(ctx: BenchContext, name: string, storeEnv: Record<strin
     return [
       figure('64 KiB ranged read p50', percentile(api, 50), percentile(direct, 50), 'store.get same range p50', 1.3),
       figure('64 KiB ranged read p99', percentile(api, 99), percentile(direct, 99), 'store.get same range p99', 1.3),
+      figure('64 KiB ranged read p50 through a bare proxy', percentile(bare, 50), percentile(direct, 50), 'store.get same range p50'),
+      figure('64 KiB ranged read p50 vs a bare proxy', percentile(api, 50), percentile(bare, 50), 'bare node:http proxy of store.get p50'),
       figure('64 KiB ranged read p50 vs the HTTP floor', percentile(api, 50), percentile(floor, 50), 'GET /healthz p50, same client'),
       figure('server CPU per 64 KiB ranged read', serverCpuPerRead, directCpuPerRead, 'CPU per store.get of the same range, this process'),
       figure(`TTFB p50, ${LISTENERS} concurrent listeners`, percentile(ttfbApi, 50), percentile(ttfbStore, 50), `store first chunk p50, ${LISTENERS} concurrent`),
@@ -181,6 +200,7 @@ async function runTarget(ctx: BenchContext, name: string, storeEnv: Record<strin
       figure(`TTFB p50, ${LISTENERS} concurrent listeners vs the HTTP floor`, percentile(ttfbApi, 50), percentile(ttfbFloor, 50), `GET /healthz first byte p50, ${LISTENERS} concurrent`),
     ];
   } finally {
+    await proxy?.stop();
     await server?.stop();
     await store.close();
     await db.close();

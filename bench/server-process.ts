@@ -12,9 +12,13 @@ export interface ServerProcess {
   stop(): Promise<void>;
 }
 
-/** Starts the server with exactly `env` (plus PATH); resolves with its base URL once it listens. */
-export async function startServerProcess(env: Record<string, string>): Promise<ServerProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(import.meta.dirname, 'ingest-server.ts')], {
+/**
+ * Starts the server with exactly `env` (plus PATH); resolves with its base URL once it listens.
+ * `script` (in bench/, default the service) must print `port=<n>` when it listens.
+ */
+export async function startServerProcess(env: Record<string, string>, options: { script?: string; args?: string[] } = {}): Promise<ServerProcess> {
+  const script = path.join(import.meta.dirname, options.script ?? 'ingest-server.ts');
+  const child = spawn(process.execPath, ['--import', 'tsx', script, ...(options.args ?? [])], {
     env: { PATH: process.env.PATH ?? '', ...env },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
