@@ -55,11 +55,9 @@ async function main(): Promise<void> {
   const { port } = server.address() as AddressInfo;
   const shownHost = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host;
   const url = config.publicUrl ?? `http://${shownHost}:${port}`;
-  logger.info({ port, db: config.db.client, store: config.store.kind }, 'listening');
-  process.stdout.write(`callrec is listening on ${url}/ (database: ${config.db.client}, object store: ${config.store.kind})\n`);
-
-  const jobs = startBackgroundJobs(deps);
-
+  // The signal handlers come before the announcement: a SIGTERM sent as soon as the URL is
+  // printed must shut down cleanly, not kill the process by the signal's default action.
+  const background: { jobs?: ReturnType<typeof startBackgroundJobs> } = {};
   let stopping = false;
   const shutdown = async (signal: string) => {
     if (stopping) return;
@@ -72,7 +70,7 @@ async function main(): Promise<void> {
     force.unref();
     const closed = new Promise<void>((resolve) => server.close(() => resolve()));
     server.closeIdleConnections();
-    await jobs.stop();
+    await background.jobs?.stop();
     await closed;
     await store.close();
     await db.close();
@@ -82,6 +80,10 @@ async function main(): Promise<void> {
   };
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
   process.on('SIGINT', () => void shutdown('SIGINT'));
+
+  logger.info({ port, db: config.db.client, store: config.store.kind }, 'listening');
+  process.stdout.write(`callrec is listening on ${url}/ (database: ${config.db.client}, object store: ${config.store.kind})\n`);
+  background.jobs = startBackgroundJobs(deps);
 }
 
 main().catch((error: unknown) => {
