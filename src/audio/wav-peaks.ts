@@ -1,17 +1,17 @@
 /**
- * Waveform peaks read straight from a WAV's samples while its bytes stream past
- * (ingest taps the original on its way to the object store), so that the ffmpeg
+ * Waveform peaks read straight from a WAV's samples (ingest reads a short original's
+ * bytes once, or taps a long one on its way to the object store), so that the ffmpeg
  * run needs no second, PCM output piped back into this process.
  *
- * Contract: `wavPeakReader(probe)` (bytes pushed in order) and `wavPeakTap(probe)` (a
- * pass-through Transform) answer a result
- * only for mono or stereo 16-bit PCM, 8-bit PCM, μ-law and A-law WAVs whose
- * layout came from the header (`probe.wavData`); undefined otherwise (the
- * caller takes peaks from ffmpeg). The bytes flow through unchanged. Samples are
+ * Contract: `wavPeakReader(probe)` (the file's bytes pushed in order, any chunking) and
+ * `wavPeakTap(probe)` (a pass-through Transform over them) exist only for mono or
+ * stereo 16-bit PCM, 8-bit PCM, μ-law and A-law WAVs whose layout came from the
+ * header (`probe.wavData`); undefined otherwise (the caller takes peaks from
+ * ffmpeg). The tap passes the bytes through unchanged. Samples are
  * decoded exactly as ffmpeg decodes them (G.711 tables, u8 − 128 << 8), so the
  * peaks equal those of ffmpeg's PCM output at the source rate; `durationMs`
  * counts the whole frames present, which is the decoded duration of these
- * codecs. `result()` is valid once the whole stream has passed.
+ * codecs. `result()` is valid once the whole file has been pushed (or has passed).
  */
 import { Transform } from 'node:stream';
 import type { AudioProbe } from './probe.js';

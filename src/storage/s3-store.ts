@@ -355,6 +355,14 @@ export function createS3Store(config: S3StoreConfig, deps: { logger?: Logger } =
     }
   }
 
+  /** S3 committed a put after its caller gave up: removes the object, then rejects with the abort. */
+  async function discardAbortedPut(key: string, signal: AbortSignal): Promise<never> {
+    await store.delete(key).catch((error: unknown) => {
+      deps.logger?.warn({ err: error, key }, 'could not remove an object whose put was aborted');
+    });
+    throw abortError(signal);
+  }
+
   /** A body shorter than a part, in memory: one PutObject (retried by the SDK), no Upload. */
   async function putBuffer(key: string, body: Buffer, opts: PutOptions): Promise<ObjectInfo> {
     const { signal } = opts;
@@ -382,13 +390,7 @@ export function createS3Store(config: S3StoreConfig, deps: { logger?: Logger } =
       if (sha256 !== undefined && DIGEST_MISMATCH.has(sdkName(error))) throw new ObjectIntegrityError(key, { cause: error });
       throw mapS3Error(error, 'put');
     }
-    if (signal?.aborted) {
-      // S3 committed the object after the caller gave up: remove it, then reject.
-      await store.delete(key).catch((error: unknown) => {
-        deps.logger?.warn({ err: error, key }, 'could not remove an object whose put was aborted');
-      });
-      throw abortError(signal);
-    }
+    if (signal?.aborted) await discardAbortedPut(key, signal);
     if (out.ETag && opts.contentType) return { key, size: body.length, contentType: opts.contentType, etag: etagOf(out.ETag), lastModified: new Date() };
     return head(key);
   }
@@ -458,13 +460,7 @@ export function createS3Store(config: S3StoreConfig, deps: { logger?: Logger } =
           if (serverChecks && DIGEST_MISMATCH.has(sdkName(error))) throw new ObjectIntegrityError(key, { cause: error });
           throw mapS3Error(error, 'put');
         }
-        if (signal?.aborted) {
-          // S3 committed the object after the caller gave up: remove it, then reject.
-          await store.delete(key).catch((error: unknown) => {
-            deps.logger?.warn({ err: error, key }, 'could not remove an object whose put was aborted');
-          });
-          throw abortError(signal);
-        }
+        if (signal?.aborted) await discardAbortedPut(key, signal);
         // PutObject and CompleteMultipartUpload answer the stored ETag: no HEAD needed. The
         // server's Last-Modified is not in that answer; the client's clock at commit stands in.
         const etag = (done as { ETag?: string }).ETag;
