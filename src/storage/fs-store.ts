@@ -106,17 +106,26 @@ const WRITE_SLICE = 1024 * 1024;
 /** Bytes buffered between hashing and writing (bounded memory per put). */
 const STREAM_BUFFER = 1024 * 1024;
 
-/** Writes every byte of `chunks` in order, batching small chunks and slicing big ones to WRITE_SLICE. */
-async function writeAll(handle: fsp.FileHandle, chunks: Buffer[]): Promise<void> {
+/**
+ * Writes every byte of `chunks` in order: small chunks go together in one writev(2) of up to
+ * WRITE_SLICE (no copy into one buffer), big ones in WRITE_SLICE slices. A short write
+ * continues where it stopped.
+ */
+export async function writeAll(handle: Pick<fsp.FileHandle, 'write' | 'writev'>, chunks: Buffer[]): Promise<void> {
   let pending: Buffer[] = [];
   let pendingBytes = 0;
   const flush = async () => {
-    let buffer = pending.length === 1 ? pending[0]! : Buffer.concat(pending, pendingBytes);
+    let buffers = pending;
     pending = [];
     pendingBytes = 0;
-    while (buffer.length > 0) {
-      const { bytesWritten } = await handle.write(buffer);
-      buffer = buffer.subarray(bytesWritten);
+    while (buffers.length > 0) {
+      const { bytesWritten } = buffers.length === 1 ? await handle.write(buffers[0]!) : await handle.writev(buffers);
+      if (bytesWritten === 0 && buffers.some((b) => b.length > 0)) throw new Error('write(2) wrote nothing');
+      let left = bytesWritten;
+      let done = 0;
+      while (done < buffers.length && left >= buffers[done]!.length) left -= buffers[done++]!.length;
+      buffers = buffers.slice(done);
+      if (buffers.length > 0 && left > 0) buffers[0] = buffers[0]!.subarray(left);
     }
   };
   for (const chunk of chunks) {
