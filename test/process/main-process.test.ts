@@ -64,6 +64,24 @@ describe('the service process (src/main.ts)', () => {
     }
   });
 
+  it('when SIGTERM arrives the moment the URL is printed, then the process still stops cleanly', async () => {
+    const dataDir = tempDir();
+    try {
+      for (let round = 0; round < 3; round++) {
+        const child = startMain({ CALLREC_DATA_DIR: dataDir, CALLREC_PORT: '0', CALLREC_LOG_LEVEL: 'warn' });
+        const io = collect(child);
+        // Signalled from the data handler itself: no polling delay between the line and the signal.
+        child.stdout.on('data', (c: Buffer) => {
+          if (/listening on/.test(c.toString())) child.kill('SIGTERM');
+        });
+        expect(await io.exit, `round ${round}: ${io.err()}`).to.equal(0);
+        expect(io.out()).to.match(/listening on/);
+      }
+    } finally {
+      fs.rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+
   it('when started a second time on the same data dir, then no new admin password is printed', async () => {
     const dataDir = tempDir();
     try {
