@@ -63,7 +63,7 @@ export function wavPeakReader(probe: AudioProbe): { push: (chunk: Uint8Array) =>
       if (to > from) {
         const data = chunk.subarray(from - position, to - position);
         if (magnitudes) reducer.pushCodes(data, magnitudes);
-        else reducer.push(Buffer.from(data.buffer, data.byteOffset, data.length));
+        else reducer.push(Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.length));
       }
       position += chunk.length;
     },

@@ -147,18 +147,18 @@ export async function ingestRecording(
    */
   const putFile = async (
     key: string,
-    file: string | Buffer,
+    source: string | Buffer,
     options: { contentType: string; sizeBytes: number; kind: 'original' | 'playback'; sha256?: string; through?: Transform },
   ) => {
     written.push(key);
     const putOptions = { contentType: options.contentType, contentLength: options.sizeBytes, tags, signal, ...(options.sha256 ? { sha256: options.sha256 } : {}) };
     try {
       const through = options.through;
-      if (Buffer.isBuffer(file)) await store.put(key, file, putOptions);
-      else if (!through) await store.put(key, fs.createReadStream(file), putOptions);
+      if (Buffer.isBuffer(source)) await store.put(key, source, putOptions);
+      else if (!through) await store.put(key, fs.createReadStream(source), putOptions);
       else {
         const [fed, put] = await Promise.allSettled([
-          pipeline(fs.createReadStream(file), through, { signal }),
+          pipeline(fs.createReadStream(source), through, { signal }),
           store.put(key, through, putOptions).catch((error: unknown) => {
             through.destroy(); // unblocks the feeding pipeline
             throw error;
@@ -175,7 +175,7 @@ export async function ingestRecording(
   };
 
   try {
-    const { probe, rendition, original, originalKey, peaksTap } = await input.ticket.runExclusive(async () => {
+    const { probe, rendition, original, originalKey, ownPeaks } = await input.ticket.runExclusive(async () => {
       let probe: AudioProbe;
       try {
         probe = await identifyAudio(audio.path, limits);
@@ -219,7 +219,7 @@ export async function ingestRecording(
         originalPut.catch(() => undefined); // observed here, awaited below (or by cleanup)
         if (reader && originalBytes) reader.push(originalBytes); // while ffmpeg encodes in its own process
         const rendition = await transcoding;
-        return { probe, rendition, original, originalKey, peaksTap: peaks };
+        return { probe, rendition, original, originalKey, ownPeaks: peaks };
       } catch (error) {
         throw audioError(error, signal);
       } finally {
@@ -227,9 +227,10 @@ export async function ingestRecording(
       }
     }, signal);
 
-    // The transcode decoded every sample (so the audio is sound); tapped peaks are complete once the original is stored.
-    if (peaksTap) await originalPut;
-    const waveform = peaksTap ? peaksTap.result() : rendition.waveform!;
+    // The transcode decoded every sample (so the audio is sound). Peaks read here (from memory, or
+    // tapped from the original's stream) are complete once the original is stored.
+    if (ownPeaks) await originalPut;
+    const waveform = ownPeaks ? ownPeaks.result() : rendition.waveform!;
     if (waveform.durationMs <= 0) throw errors.unsupportedAudio('The audio holds no samples');
     if (waveform.durationMs > config.ingest.maxDurationMs) {
       throw errors.tooLarge(`The call is longer than the maximum of ${Math.round(config.ingest.maxDurationMs / 1000)} s`);
