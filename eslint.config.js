@@ -1,5 +1,6 @@
 // Lint: typescript-eslint's recommended rules, plus the project's own rules:
-// nothing but src/config.ts reads process.env, and imports of Node built-ins use `node:`.
+// nothing but src/config.ts reads process.env, imports of Node built-ins use `node:`, and
+// src/ holds no database statement or connection of its own.
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
@@ -30,6 +31,15 @@ export default tseslint.config(
     ignores: ['src/config.ts'],
     rules: {
       'no-restricted-properties': ['error', { object: 'process', property: 'env', message: 'Only src/config.ts reads the environment.' }],
+      // A statement or connection kept past its query pins an old SQLite snapshot (revocations unseen,
+      // writes refused): every query goes through knex, which finalizes and releases it.
+      'no-restricted-syntax': [
+        'error',
+        {
+          selector: 'MemberExpression[property.name=/^(acquireConnection|releaseConnection|prepare)$/]',
+          message: 'No statement or connection may outlive its query: query through knex.',
+        },
+      ],
     },
   },
   {

@@ -21,7 +21,6 @@ import { generatePassword, hashPassword } from './passwords.js';
 import type { ScryptParams } from './passwords.js';
 import { ROLES } from './principal.js';
 import type { Role } from './principal.js';
-import { credentialsChanged } from './token-cache.js';
 
 export const USERNAME_PATTERN = /^[a-z0-9][a-z0-9._-]{0,63}$/;
 export const QUEUE_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._:@ -]{0,127}$/;
@@ -97,24 +96,18 @@ export async function createUser(
 
 /**
  * Disables (or re-enables) a user. Disabling also ends every session of the
- * user at once; their tokens stop working because token lookups skip disabled users
- * (at once in this process; within TOKEN_CACHE_TTL_MS in a running server of
- * another process, see token-cache.ts).
+ * user at once; their tokens stop working at the next request, in every process,
+ * because token lookups skip disabled users.
  * Idempotent; a missing user → `not_found`.
  */
 export async function setDisabled(deps: AccountDeps, username: string, disabled: boolean): Promise<User> {
-  try {
-    return await deps.db.knex.transaction(async (trx) => {
-      const user = await findUserByUsername(trx, username);
-      if (!user) throw errors.notFound('User');
-      await setUserDisabled(trx, username, disabled);
-      if (disabled) await deleteUserSessions(trx, user.id);
-      return { ...user, disabled };
-    });
-  } finally {
-    // After the commit: this process's cached tokens end now (token-cache.ts).
-    credentialsChanged();
-  }
+  return deps.db.knex.transaction(async (trx) => {
+    const user = await findUserByUsername(trx, username);
+    if (!user) throw errors.notFound('User');
+    await setUserDisabled(trx, username, disabled);
+    if (disabled) await deleteUserSessions(trx, user.id);
+    return { ...user, disabled };
+  });
 }
 
 /** Gives a user a new generated password (returned once) and ends every session of theirs. Missing user → `not_found`. */
@@ -152,8 +145,7 @@ export async function createApiToken(
 /**
  * Revokes the token with this id, or the only token with this name. A name
  * shared by several not-yet-revoked tokens → `conflict` (use the id). Idempotent.
- * Takes effect at once in this process; a running server in another process
- * (the CLI's case) refuses the token within TOKEN_CACHE_TTL_MS (token-cache.ts).
+ * Takes effect at the next request in every process (tokens are never cached).
  */
 export async function revokeToken(deps: AccountDeps, idOrName: string): Promise<ApiToken> {
   const matches = await findApiTokensByIdOrName(deps.db.knex, idOrName);
@@ -166,11 +158,6 @@ export async function revokeToken(deps: AccountDeps, idOrName: string): Promise<
   }
   if (!target) throw errors.notFound('Token');
   const now = deps.clock.now();
-  try {
-    await revokeApiToken(deps.db.knex, target.id, now);
-  } finally {
-    // After the write: this process's cached copy of the token ends now (token-cache.ts).
-    credentialsChanged();
-  }
+  await revokeApiToken(deps.db.knex, target.id, now);
   return { ...target, revokedAt: target.revokedAt ?? now };
 }

@@ -19,8 +19,6 @@ import { sha256Hex, TOKEN_PREFIX } from './accounts.js';
 import { isStateChanging, originMatches } from './origin.js';
 import type { Principal } from './principal.js';
 import { clearSessionCookie, readSessionId, resolveSession } from './sessions.js';
-import { createTokenCache, credentialsEpoch } from './token-cache.js';
-import type { TokenCache } from './token-cache.js';
 
 /** last_used_at of a token is written at most once per this interval. */
 export const TOKEN_TOUCH_INTERVAL_MS = 60_000;
@@ -31,49 +29,34 @@ type AuthDeps = Pick<AppDeps, 'config' | 'db' | 'clock' | 'logger'>;
 
 /**
  * The principal of a bearer token, or undefined when the token authenticates nobody.
- * With a `cache`, a token that authenticated within its TTL is answered from memory
- * (see token-cache.ts); last_used_at is still written at most once per TOKEN_TOUCH_INTERVAL_MS.
+ * Looked up in the database on every request (never cached), so a revocation or a
+ * disabled user takes effect at the next request, whichever process made the change;
+ * last_used_at is written at most once per TOKEN_TOUCH_INTERVAL_MS.
  */
-export async function principalFromToken(deps: AuthDeps, token: string, cache?: TokenCache): Promise<Principal | undefined> {
+export async function principalFromToken(deps: AuthDeps, token: string): Promise<Principal | undefined> {
   if (!token.startsWith(TOKEN_PREFIX)) return undefined;
-  const hash = sha256Hex(token);
-  const now = deps.clock.now();
-  const cached = cache?.get(hash, now);
-  if (cached) {
-    if (cached.lastUsedAt === null || now - cached.lastUsedAt >= TOKEN_TOUCH_INTERVAL_MS) {
-      cached.lastUsedAt = now;
-      await touchApiToken(deps.db.knex, cached.tokenId, now, TOKEN_TOUCH_INTERVAL_MS);
-    }
-    return cached.principal;
-  }
-  const epochBefore = credentialsEpoch();
-  const found = await findActiveToken(deps.db.knex, hash);
+  const found = await findActiveToken(deps.db.knex, sha256Hex(token));
   if (!found) return undefined;
-  let lastUsedAt = found.lastUsedAt;
-  if (lastUsedAt === null || now - lastUsedAt >= TOKEN_TOUCH_INTERVAL_MS) {
+  const now = deps.clock.now();
+  if (found.lastUsedAt === null || now - found.lastUsedAt >= TOKEN_TOUCH_INTERVAL_MS) {
     await touchApiToken(deps.db.knex, found.tokenId, now, TOKEN_TOUCH_INTERVAL_MS);
-    lastUsedAt = now;
   }
-  // Frozen: one cached principal is shared by the requests of the TTL.
-  const principal: Principal = Object.freeze({
+  return {
     userId: found.user.id,
     username: found.user.username,
     role: found.user.role,
-    queues: found.user.queues === null ? null : Object.freeze([...found.user.queues]),
-    via: 'token' as const,
-  });
-  cache?.set(hash, { principal, tokenId: found.tokenId, lastUsedAt }, { now, epochBefore });
-  return principal;
+    queues: found.user.queues,
+    via: 'token',
+  };
 }
 
-export function createAuthenticate(deps: AuthDeps, options: { tokenCache?: TokenCache } = {}): RequestHandler {
-  const tokenCache = options.tokenCache ?? createTokenCache();
+export function createAuthenticate(deps: AuthDeps): RequestHandler {
   return async (req, res, next) => {
     try {
       const authorization = req.get('authorization');
       if (authorization !== undefined) {
         const match = BEARER.exec(authorization.trim());
-        const principal = match ? await principalFromToken(deps, match[1]!, tokenCache) : undefined;
+        const principal = match ? await principalFromToken(deps, match[1]!) : undefined;
         if (principal) req.principal = principal;
         else deps.logger.info({ requestId: req.id, method: req.method }, 'bearer credentials not accepted');
         return next();

@@ -8,12 +8,11 @@
 import type { Principal, Role } from '../auth/principal.js';
 import { canSeeQueue } from '../auth/guard.js';
 import type { Db } from '../db/db.js';
-import { findRecordingById, toRecording } from '../db/recordings.js';
+import { findPlaybackRowById, findRecordingById, toRecording } from '../db/recordings.js';
 import type { Recording, RecordingRow } from '../db/recordings.js';
 import { errors } from '../errors.js';
 import type { PlaybackRow } from './audio.js';
 import { maskPhoneNumber } from './mask.js';
-import { findPlaybackRow } from './playback-row.js';
 
 /** Who may read recordings (list, detail, audio, waveform, notes). Auditors never. */
 export const READ_ROLES: Role[] = ['trainer', 'privacy', 'admin'];
@@ -36,7 +35,7 @@ export async function loadVisibleRecording(db: Db, principal: Principal, id: str
 
 /** As `loadVisibleRecording` (same checks, same 404), reading only the columns audio playback needs. */
 export async function loadPlayableRecording(db: Db, principal: Principal, id: string, now: number): Promise<PlaybackRow> {
-  const row = ID.test(id) ? await findPlaybackRow(db, id) : undefined;
+  const row = ID.test(id) ? await findPlaybackRowById(db.knex, id) : undefined;
   if (!row || !isVisible(row, now) || !canSeeQueue(principal, row.queue)) throw errors.notFound('Recording');
   return row;
 }

@@ -1,32 +1,7 @@
-import { spawn } from 'node:child_process';
-import type { ChildProcessWithoutNullStreams } from 'node:child_process';
 import fs from 'node:fs';
 import { expect } from 'chai';
 import { tempDir } from '../support/backends.js';
-
-/** Runs `src/main.ts` as `npm start` does, with only the given CALLREC_* variables. */
-function startMain(env: Record<string, string>): ChildProcessWithoutNullStreams {
-  const base: Record<string, string> = {};
-  for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !k.startsWith('CALLREC_')) base[k] = v;
-  return spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], { env: { ...base, ...env } });
-}
-
-function collect(child: ChildProcessWithoutNullStreams): { out: () => string; err: () => string; exit: Promise<number | null> } {
-  let out = '';
-  let err = '';
-  child.stdout.on('data', (c: Buffer) => (out += c.toString()));
-  child.stderr.on('data', (c: Buffer) => (err += c.toString()));
-  const exit = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  return { out: () => out, err: () => err, exit };
-}
-
-async function waitFor(predicate: () => boolean, what: string, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!predicate()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+import { collect, startMain, waitFor } from '../support/process.js';
 
 describe('the service process (src/main.ts)', () => {
   it('when CALLREC_RETENTION is bogus, then the start stops with one line naming the variable and a non-zero exit', async () => {

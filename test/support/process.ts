@@ -1,0 +1,76 @@
+/**
+ * Spawning the real `callrec` processes: the service (`src/main.ts`, as `npm start`
+ * runs it) and the CLI (`src/cli/main.ts`), each with only the CALLREC_* variables given.
+ */
+import { spawn } from 'node:child_process';
+import type { ChildProcessWithoutNullStreams } from 'node:child_process';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+
+/** The environment of this process without any CALLREC_* variable, plus `env`. */
+function childEnv(env: Record<string, string>): Record<string, string> {
+  const base: Record<string, string> = {};
+  for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !k.startsWith('CALLREC_')) base[k] = v;
+  return { ...base, ...env };
+}
+
+/** Runs `src/main.ts` as `npm start` does. */
+export function startMain(env: Record<string, string>): ChildProcessWithoutNullStreams {
+  return spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], { cwd: ROOT, env: childEnv(env) });
+}
+
+export interface CollectedOutput {
+  out(): string;
+  err(): string;
+  exit: Promise<number | null>;
+}
+
+export function collect(child: ChildProcessWithoutNullStreams): CollectedOutput {
+  let out = '';
+  let err = '';
+  child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+  child.stderr.on('data', (c: Buffer) => (err += c.toString()));
+  const exit = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  return { out: () => out, err: () => err, exit };
+}
+
+/** Polls `predicate` every 50 ms; throws naming `what` after `timeoutMs`. */
+export async function waitFor(predicate: () => boolean | Promise<boolean>, what: string, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await predicate())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** Waits for the service's "listening on <url>" line and returns the URL. */
+export async function listeningUrl(io: CollectedOutput): Promise<string> {
+  const pattern = /listening on (http:\/\/\S+?)\/? /;
+  await waitFor(() => pattern.test(io.out()), `the URL line (stderr: ${io.err().slice(-500)})`);
+  return pattern.exec(io.out())![1]!;
+}
+
+export interface CliRun {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs one `callrec` CLI command to its end. */
+export function runCli(env: Record<string, string>, ...args: string[]): Promise<CliRun> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], {
+      cwd: ROOT,
+      env: childEnv({ CALLREC_LOG_LEVEL: 'warn', ...env }),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c: Buffer) => (stdout += c.toString('utf8')));
+    child.stderr.on('data', (c: Buffer) => (stderr += c.toString('utf8')));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
