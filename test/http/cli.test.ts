@@ -3,11 +3,8 @@
  * processes against a real SQLite file and a real PostgreSQL database, and the
  * first-start admin bootstrap.
  */
-import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
 import { ensureBootstrapAdmin } from '../../src/auth/bootstrap.js';
 import { verifyPassword } from '../../src/auth/passwords.js';
@@ -18,15 +15,9 @@ import { createLogger } from '../../src/logger.js';
 import { createLogCapture } from '../support/app.js';
 import { dbBackends, tempDir } from '../support/backends.js';
 import type { TestDb } from '../support/backends.js';
+import { runCli } from '../support/process.js';
+import type { CliRun } from '../support/process.js';
 import { createTestUser } from '../support/users.js';
-
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
 function dbUrl(testDb: TestDb): string {
   return testDb.config.client === 'pg' ? testDb.config.url : `sqlite:${testDb.config.filename}`;
@@ -37,20 +28,7 @@ for (const backend of dbBackends) {
     let testDb: TestDb;
     let dataDir: string;
 
-    const cli = (...args: string[]): Promise<Run> =>
-      new Promise((resolve, reject) => {
-        const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], {
-          cwd: ROOT,
-          env: { ...process.env, CALLREC_DB_URL: dbUrl(testDb), CALLREC_DATA_DIR: dataDir, CALLREC_LOG_LEVEL: 'warn' },
-          stdio: ['ignore', 'pipe', 'pipe'],
-        });
-        let stdout = '';
-        let stderr = '';
-        child.stdout.on('data', (c: Buffer) => (stdout += c.toString('utf8')));
-        child.stderr.on('data', (c: Buffer) => (stderr += c.toString('utf8')));
-        child.on('error', reject);
-        child.on('close', (code) => resolve({ code, stdout, stderr }));
-      });
+    const cli = (...args: string[]): Promise<CliRun> => runCli({ CALLREC_DB_URL: dbUrl(testDb), CALLREC_DATA_DIR: dataDir }, ...args);
     const userRow = (username: string) => testDb.db.knex('users').where({ username }).first() as Promise<Record<string, unknown> | undefined>;
 
     before(async () => {
