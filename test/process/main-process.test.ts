@@ -1,9 +1,29 @@
+/**
+ * The service as a process, started both ways it ships: `npm start`'s (tsx over
+ * src/main.ts) and the container's (the compiled `node dist/main.js`).
+ */
 import fs from 'node:fs';
 import { expect } from 'chai';
 import { tempDir } from '../support/backends.js';
-import { collect, startMain, waitFor } from '../support/process.js';
+import { audioFixtureBytes } from '../support/fixtures.js';
+import { buildDistEntry, collect, listeningUrl, startMain as startEntry, TSX_ENTRY, waitFor } from '../support/process.js';
+import type { MainEntry } from '../support/process.js';
+import { signedUpload, TEST_SECRET, TEST_SOURCE } from '../support/upload.js';
+import { signIn } from '../support/users.js';
 
-describe('the service process (src/main.ts)', () => {
+const ENTRIES: Array<{ name: string; entry: () => Promise<MainEntry> }> = [
+  { name: TSX_ENTRY.name, entry: async () => TSX_ENTRY },
+  { name: 'node dist/main.js', entry: buildDistEntry },
+];
+
+for (const { name, entry: makeEntry } of ENTRIES) describe(`the service process (${name})`, function () {
+  let entry: MainEntry;
+  before(async function () {
+    this.timeout(300_000);
+    entry = await makeEntry();
+  });
+  const startMain = (env: Record<string, string>) => startEntry(env, entry);
+
   it('when CALLREC_RETENTION is bogus, then the start stops with one line naming the variable and a non-zero exit', async () => {
     const dataDir = tempDir();
     const child = startMain({ CALLREC_RETENTION: 'forever', CALLREC_DATA_DIR: dataDir, CALLREC_PORT: '0' });
@@ -70,6 +90,32 @@ describe('the service process (src/main.ts)', () => {
         expect(await io.exit).to.equal(0);
       }
     } finally {
+      fs.rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+  it('when a signed upload arrives, then it is stored and the admin can play it back with a ranged request', async () => {
+    const dataDir = tempDir();
+    const child = startMain({
+      CALLREC_DATA_DIR: dataDir,
+      CALLREC_PORT: '0',
+      CALLREC_LOG_LEVEL: 'warn',
+      CALLREC_INGEST_SOURCES: `${TEST_SOURCE}:${TEST_SECRET}`,
+    });
+    const io = collect(child);
+    try {
+      const url = await listeningUrl(io);
+      const password = /password: (\S+)/.exec(io.out())![1]!;
+      const upload = await signedUpload({ url, fields: { callId: 'process-call-1', startedAt: new Date().toISOString() }, audio: await audioFixtureBytes('ulaw-mono') });
+      expect(upload.status, upload.text).to.equal(201);
+      const session = await signIn(url, 'admin', password);
+      const audio = await fetch(`${url}/v1/recordings/${upload.body.id}/audio`, { headers: { ...session.headers, range: 'bytes=0-3' } });
+      expect(audio.status).to.equal(206);
+      expect(audio.headers.get('content-range')).to.match(/^bytes 0-3\/\d+$/);
+      expect(Buffer.from(await audio.arrayBuffer()).toString('latin1')).to.equal('OggS');
+      child.kill('SIGTERM');
+      expect(await io.exit).to.equal(0);
+    } finally {
+      if (child.exitCode === null) child.kill('SIGKILL');
       fs.rmSync(dataDir, { recursive: true, force: true });
     }
   });

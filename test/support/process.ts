@@ -2,10 +2,13 @@
  * Spawning the real `callrec` processes: the service (`src/main.ts`, as `npm start`
  * runs it) and the CLI (`src/cli/main.ts`), each with only the CALLREC_* variables given.
  */
-import { spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import type { ChildProcessWithoutNullStreams } from 'node:child_process';
+import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { tempDir } from './backends.js';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -16,9 +19,38 @@ function childEnv(env: Record<string, string>): Record<string, string> {
   return { ...base, ...env };
 }
 
-/** Runs `src/main.ts` as `npm start` does. */
-export function startMain(env: Record<string, string>): ChildProcessWithoutNullStreams {
-  return spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], { cwd: ROOT, env: childEnv(env) });
+/** How the service is started: node arguments before any of its own. */
+export interface MainEntry {
+  name: string;
+  args: string[];
+}
+
+/** `npm start`'s way: the TypeScript sources through tsx. */
+export const TSX_ENTRY: MainEntry = { name: 'tsx src/main.ts', args: ['--import', 'tsx', 'src/main.ts'] };
+
+/**
+ * The container's way: `scripts/build` into a fresh folder (with this checkout's
+ * node_modules and package.json beside it, as in the image), then `node dist/main.js`.
+ * Built once per test process.
+ */
+export const buildDistEntry = (() => {
+  let built: Promise<MainEntry> | undefined;
+  return (): Promise<MainEntry> => {
+    built ??= (async () => {
+      const app = tempDir('callrec-dist-');
+      process.once('exit', () => fs.rmSync(app, { recursive: true, force: true }));
+      await promisify(execFile)('bash', ['scripts/build', path.join(app, 'dist')], { cwd: ROOT });
+      fs.symlinkSync(path.join(ROOT, 'node_modules'), path.join(app, 'node_modules'));
+      fs.copyFileSync(path.join(ROOT, 'package.json'), path.join(app, 'package.json'));
+      return { name: 'node dist/main.js', args: [path.join(app, 'dist', 'main.js')] };
+    })();
+    return built;
+  };
+})();
+
+/** Runs the service (default: as `npm start` does). */
+export function startMain(env: Record<string, string>, entry: MainEntry = TSX_ENTRY): ChildProcessWithoutNullStreams {
+  return spawn(process.execPath, entry.args, { cwd: ROOT, env: childEnv(env) });
 }
 
 export interface CollectedOutput {
