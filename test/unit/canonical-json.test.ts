@@ -62,6 +62,19 @@ describe('deletion-log entry hash', () => {
     );
   });
 
+  it('when hashed, then the entry matches a known answer written by hand from the documented format (not derived from the code)', () => {
+    // The README's rule: hash = sha256(prevHash ‖ canonicalJson(entry without "hash")), members sorted,
+    // times as ISO 8601 UTC with milliseconds. The digest below was computed with sha256sum over this text.
+    const text =
+      '{"actor":"sweeper","callId":"call \\"42\\"","deletedAt":"2023-12-14T22:14:20.000Z","expiresAt":"2023-12-14T22:13:20.123Z",' +
+      '"objects":[{"key":"recordings/2023/11/14/X/original.wav","sha256":"' + 'ab'.repeat(32) + '","sizeBytes":1234}],' +
+      '"prevHash":"' + '0'.repeat(64) + '","reason":"retention_expired","recordingId":"01JABCDEFGHJKMNPQRSTVWXYZ0","reference":null,' +
+      '"seq":1,"source":"pbx-1","startedAt":"2023-11-14T22:13:20.123Z","verified":true}';
+    const { hash: _hash, ...body } = rowToEntry(row);
+    expect(canonicalJson(body)).to.equal(text);
+    expect(hashRow(row)).to.equal('9ca8c36636e813a379cde6766cd73a1be43e61c9fd11fd6d4ec0400cac9ae2e9');
+  });
+
   it('when any member changes, then the hash changes', () => {
     const base = hashRow(row);
     expect(hashRow({ ...row, deleted_at: row.deleted_at + 1 })).to.not.equal(base);
