@@ -43,6 +43,9 @@ function allow(roles: RoleName[], ok: number, options: { scopedOut?: number } = 
   };
 }
 
+/** Open to everyone, credentials or not. */
+const PUBLIC: Expectation = Object.fromEntries(CALLERS.map((c) => [c, 200])) as Expectation;
+
 interface RouteRow {
   method: 'GET' | 'POST' | 'PUT' | 'DELETE';
   /** `:id` is the cell's recording, `{phone}` its caller number (URL-encoded). */
@@ -56,6 +59,11 @@ const PLAYBACK_READERS: RoleName[] = ['trainer', 'privacy', 'admin'];
 const erasure = { reason: 'erasure_request', reference: 'REQ-1' };
 
 const ROUTES: RouteRow[] = [
+  // operations: open by design (no personal data; see README "Observability")
+  { method: 'GET', path: '/healthz', expect: PUBLIC },
+  { method: 'GET', path: '/readyz', expect: PUBLIC },
+  { method: 'GET', path: '/metrics', expect: PUBLIC },
+  { method: 'GET', path: '/openapi.json', expect: PUBLIC },
   // sessions
   { method: 'GET', path: '/v1/session', expect: allow(['trainer', 'auditor', 'privacy', 'admin'], 200, { scopedOut: 200 }) },
   // playback
@@ -85,6 +93,34 @@ const ROUTES: RouteRow[] = [
   },
 ];
 
+/**
+ * Routes outside the matrix, each with the reason and the suite that covers it. Every other
+ * route, mounted or documented, must have a row in ROUTES.
+ */
+const EXEMPT: Record<string, string> = {
+  'POST /v1/recordings': 'the signed upload hook: no user credentials; test/http/ingest.test.ts',
+  'POST /v1/session': 'sign-in itself; test/http/auth.test.ts',
+  'DELETE /v1/session': 'sign-out of the caller\'s own session; test/http/auth.test.ts',
+  'GET /': 'static web page, its data comes through the API rows; test/http/web.test.ts',
+  'GET /:page': 'static web page; test/http/web.test.ts',
+  'GET /recordings/:id': 'static web page; test/http/web.test.ts',
+  'GET /assets/:file': 'static web asset; test/http/web.test.ts',
+  'GET /vendor/wavesurfer.esm.js': 'static web asset; test/http/web.test.ts',
+};
+
+interface RouterLayer {
+  route?: { path: string; methods: Record<string, boolean> };
+  handle?: { stack?: RouterLayer[] };
+}
+
+/** `METHOD /path` of every route mounted in the Express app (routers at the root, as app.ts mounts them). */
+function mountedRoutes(stack: RouterLayer[]): string[] {
+  return stack.flatMap((layer) => {
+    if (layer.route) return Object.keys(layer.route.methods).filter((m) => m !== '_all').map((m) => `${m.toUpperCase()} ${layer.route!.path}`);
+    return layer.handle?.stack ? mountedRoutes(layer.handle.stack) : [];
+  });
+}
+
 describe('authorization matrix: every route × every caller (sqlite, fs)', function () {
   this.timeout(120_000);
   let testDb: TestDb;
@@ -113,6 +149,20 @@ describe('authorization matrix: every route × every caller (sqlite, fs)', funct
     await app?.close();
     await testStore?.dispose();
     await testDb?.dispose();
+  });
+
+  it('when a route is mounted in the app or documented in the OpenAPI document, then it has a row in the matrix or a stated exemption', async () => {
+    const covered = new Set([...ROUTES.map((r) => `${r.method} ${r.path.split('?')[0]}`), ...Object.keys(EXEMPT)]);
+    const mounted = mountedRoutes((app.app as unknown as { router: { stack: RouterLayer[] } }).router.stack);
+    const doc = (await (await fetch(`${app.url}/openapi.json`)).json()) as { paths: Record<string, Record<string, unknown>> };
+    const documented = Object.entries(doc.paths).flatMap(([p, ops]) =>
+      Object.keys(ops)
+        .filter((m) => ['get', 'put', 'post', 'delete', 'patch'].includes(m))
+        .map((m) => `${m.toUpperCase()} ${p.replace(/\{(\w+)\}/g, ':$1')}`),
+    );
+    expect(mounted.length).to.be.greaterThan(20);
+    expect(documented.length).to.be.greaterThan(15);
+    expect([...new Set([...mounted, ...documented])].filter((r) => !covered.has(r)).sort()).to.deep.equal([]);
   });
 
   it('when each caller calls each route, then the status is the one in the table', async () => {

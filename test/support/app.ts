@@ -5,6 +5,7 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
+import type { Express } from 'express';
 import { createApp } from '../../src/app.js';
 import { createManualClock } from '../../src/clock.js';
 import type { Clock } from '../../src/clock.js';
@@ -41,6 +42,8 @@ export function createLogCapture(): { lines: string[]; stream: Writable } {
 
 export interface TestApp {
   url: string;
+  /** The Express app itself (for inspecting what is mounted). */
+  app: Express;
   deps: AppDeps;
   logs: string[];
   close(): Promise<void>;
@@ -62,11 +65,13 @@ export async function startTestApp(options: {
     clock: options.clock ?? createManualClock(Date.now()),
     metrics: createMetrics(),
   };
-  const server: Server = createApp(deps).listen(0, '127.0.0.1');
+  const app = createApp(deps);
+  const server: Server = app.listen(0, '127.0.0.1');
   await new Promise<void>((resolve) => server.once('listening', resolve));
   const { port } = server.address() as AddressInfo;
   return {
     url: `http://127.0.0.1:${port}`,
+    app,
     deps,
     logs: capture.lines,
     async close() {
