@@ -29,12 +29,21 @@ ensure_packages() {
   fi
 }
 
-# ensure_node_modules — installs npm dependencies when node_modules is missing or stale.
+# ensure_node_modules — installs npm dependencies unless node_modules was installed from this very
+# package-lock.json (its sha256 is stamped into node_modules after a successful `npm ci`; mtimes are
+# not trusted: `npm install` writes the lock after node_modules). One install at a time (flock), so
+# two test runs started together never delete each other's half-built node_modules.
 ensure_node_modules() {
-  if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  local stamp=node_modules/.callrec-lock.sha256 want
+  want="$(sha256sum package-lock.json | cut -d' ' -f1)"
+  [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ] && return 0
+  (
+    flock 9
+    [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ] && exit 0
     log "installing npm dependencies (npm ci)"
     npm ci --no-audit --no-fund >&2
-  fi
+    printf '%s\n' "$want" > "$stamp"
+  ) 9>"${TMPDIR:-/tmp}/callrec-npm-ci.lock"
 }
 
 pg_bindir() {
