@@ -76,21 +76,23 @@ export async function* meteredBody(
   const { clock } = options;
   let waited = 0;
   let waitingSince: number | undefined;
-  let trip: (error: Error) => void = () => undefined;
-  const tripped = new Promise<never>((_resolve, reject) => {
-    trip = reject;
-  });
-  tripped.catch(() => undefined); // raced below; a trip after the end is nobody's concern
+  // Rejects the wait in progress. A fresh promise per wait: racing every chunk against one
+  // long-lived promise would keep every chunk reachable until the body ends.
+  let trip: ((error: Error) => void) | undefined;
   const enabled = options.floor.bytesPerSecond > 0;
   const cancel = enabled
     ? (options.schedule ?? intervalScheduler)(() => {
-        if (waitingSince !== undefined && !floor.ok(waited + Math.max(0, clock.now() - waitingSince))) trip(options.tooSlow());
+        if (waitingSince !== undefined && !floor.ok(waited + Math.max(0, clock.now() - waitingSince))) trip?.(options.tooSlow());
       }, Math.max(1, Math.min(1000, Math.floor(options.floor.graceMs / 4))))
     : () => undefined;
   try {
     for (;;) {
       waitingSince = clock.now();
-      const next = await Promise.race([iterator.next(), tripped]);
+      const next = await new Promise<IteratorResult<Buffer>>((resolve, reject) => {
+        trip = reject;
+        iterator.next().then(resolve, reject);
+      });
+      trip = undefined;
       waited += Math.max(0, clock.now() - waitingSince);
       waitingSince = undefined;
       if (next.done) return;
