@@ -628,29 +628,56 @@ for (const dbBackend of dbBackends) {
           expect((await listKeys(testStore.store)).some((k) => k.endsWith('/playback.mp3'))).to.equal(true);
         });
 
-        it('when scripts/upload-recording posts a file, then it is stored, and with a wrong secret it fails with the 401', async () => {
-          const file = await audioFixture('ulaw-mono');
-          const runScript = (secret: string, callId: string) =>
-            new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+        /** Runs scripts/upload-recording against `url` with the test source; `extra` are further flags. */
+        const runScript = (options: { url?: string; secret?: string; callId?: string; extra?: string[] }) =>
+          new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
+            audioFixture('ulaw-mono').then((file) => {
               const child = spawn(
                 'bash',
-                [path.join(ROOT, 'scripts', 'upload-recording'), '--url', app.url, '--source', TEST_SOURCE, '--call-id', callId, '--started-at', fieldsFor().startedAt!, '--agent', 'agent-7', '--queue', 'sales', '--direction', 'outbound', '--caller', '+31612345678', '--callee', '+31201234567', file],
-                { env: { PATH: process.env.PATH, CALLREC_SECRET: secret } },
+                [
+                  path.join(ROOT, 'scripts', 'upload-recording'),
+                  ...['--url', options.url ?? app.url, '--source', TEST_SOURCE, '--call-id', options.callId ?? uniqueName('script-'), '--started-at', fieldsFor().startedAt!],
+                  ...['--agent', 'agent-7', '--queue', 'sales', '--direction', 'outbound', '--caller', '+31612345678', '--callee', '+31201234567'],
+                  ...(options.extra ?? []),
+                  file,
+                ],
+                { env: { PATH: process.env.PATH, CALLREC_SECRET: options.secret ?? TEST_SECRET } },
               );
               let stdout = '';
               let stderr = '';
               child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
               child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
               child.on('close', (code) => resolve({ code, stdout, stderr }));
-            });
+            }, reject);
+          });
+
+        it('when scripts/upload-recording posts a file, then it is stored (signed v2, or v1 with --signature v1), and with a wrong secret it fails with the 401', async () => {
           const callId = uniqueName('script-');
-          const ok = await runScript(TEST_SECRET, callId);
+          const ok = await runScript({ callId });
           expect(ok.code, ok.stderr).to.equal(0);
           expect(JSON.parse(ok.stdout)).to.include({ callId, queue: 'sales', direction: 'outbound', callerNumber: PHONE });
-          const bad = await runScript('wrong-secret-0123456789abcdef', uniqueName('script-'));
+          const v1 = await runScript({ extra: ['--signature', 'v1'] });
+          expect(v1.code, v1.stderr).to.equal(0);
+          const bad = await runScript({ secret: 'wrong-secret-0123456789abcdef' });
           expect(bad.code).to.not.equal(0);
           expect(bad.stderr).to.contain('401');
-          expect(await countRows(testDb)).to.equal(1);
+          expect(await countRows(testDb)).to.equal(2);
+        });
+
+        it('when the unverified places of its address are taken, then scripts/upload-recording still stores (v2 is checked before the body) and --signature v1 is refused 503', async () => {
+          const target = await appWith({ CALLREC_UNVERIFIED_UPLOADS_PER_ADDRESS: '1' });
+          const stall = stalledUpload({ url: target.url, secret: FORGED_SECRET, localAddress: '127.0.0.1' });
+          try {
+            await stall.sent;
+            await eventually(async () => (await inFlight(target, 'unverified')) === 1, 'the forged upload is in');
+            const v2 = await runScript({ url: target.url });
+            expect(v2.code, v2.stderr).to.equal(0);
+            const v1 = await runScript({ url: target.url, extra: ['--signature', 'v1', '--retries', '0'] });
+            expect(v1.code).to.equal(1);
+            expect(v1.stderr).to.contain('HTTP 503').and.contain('too_many_unverified');
+          } finally {
+            stall.close();
+          }
         });
 
         it('when a 1 GB WAV streams in, then the server stays within +150 MB of memory and nothing stays behind', async function () {
