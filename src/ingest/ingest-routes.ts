@@ -171,7 +171,7 @@ export function createIngestRouter(
       if (!limiter.hasRoom) return answer(errors.overloaded(OVERLOAD_RETRY_AFTER_S));
       const entry = unverified.enter({ source: sourceHeader!, address: addressKey(req.ip) });
       if ('refused' in entry) {
-        logger.warn({ event: 'ingest_unverified_limit', bound: entry.refused, source: safeSourceId(sourceHeader), requestId: req.id }, 'upload refused: too many unverified bodies in flight');
+        logger.warn({ event: 'ingest_unverified_limit', bound: entry.refused, source: safeSourceId(sourceHeader), requestId: req.id, ip: req.ip }, 'upload refused: too many unverified bodies in flight');
         return answer(errors.tooManyUnverified(UNVERIFIED_RETRY_AFTER_S));
       }
       pass = entry.pass;
