@@ -30,6 +30,25 @@ const duration = (what: string) =>
     return ms;
   });
 
+const RATE_UNITS = { B: 1, KiB: 1024, MiB: 1024 ** 2 } as const;
+
+/** Parses `32KiB/s`, `1MiB/s`, `65536` (bytes per second) into bytes per second; undefined when malformed. */
+export function parseByteRate(text: string): number | undefined {
+  const match = /^(\d{1,12})(B|KiB|MiB)?(\/s)?$/.exec(text.trim());
+  if (!match) return undefined;
+  return Number(match[1]) * RATE_UNITS[(match[2] ?? 'B') as keyof typeof RATE_UNITS];
+}
+
+const byteRate = (what: string) =>
+  z.string().transform((text, ctx) => {
+    const rate = parseByteRate(text);
+    if (rate === undefined) {
+      ctx.addIssue({ code: 'custom', message: `expects a rate such as 32KiB/s, 1MiB/s or 65536 bytes per second, 0 for none (${what})` });
+      return z.NEVER;
+    }
+    return rate;
+  });
+
 const integer = (min: number, max: number) =>
   z
     .string()
@@ -91,6 +110,10 @@ const envSchema = z.object({
   CALLREC_MAX_DURATION: duration('the longest call accepted').default(4 * 3_600_000),
   CALLREC_TRANSCODE_CONCURRENCY: integer(1, 64).default(2),
   CALLREC_INGEST_QUEUE: integer(0, 10_000).default(16),
+  CALLREC_UNVERIFIED_UPLOADS_PER_SOURCE: integer(1, 10_000).default(16),
+  CALLREC_UNVERIFIED_UPLOADS_PER_ADDRESS: integer(1, 10_000).default(8),
+  CALLREC_UPLOAD_MIN_RATE: byteRate('the slowest an upload body may arrive').default(32 * 1024),
+  CALLREC_UPLOAD_RATE_GRACE: duration('how long an upload body may arrive slower than the minimum rate at first').default(10_000),
   CALLREC_FFMPEG_TIMEOUT: duration('the hard limit of one ffmpeg or ffprobe run').default(10 * 60_000),
   CALLREC_PLAYBACK_FORMAT: z.enum(['opus', 'mp3'], { message: 'expects opus or mp3' }).default('opus'),
   CALLREC_PHONE_REGION: z.string().regex(/^[A-Z]{2}$/, 'expects a two-letter region code such as NL').default('NL'),
@@ -136,6 +159,12 @@ export interface Config {
     readonly maxDurationMs: number;
     readonly transcodeConcurrency: number;
     readonly queueLimit: number;
+    /** Bodies received before their (v1) signature can be checked, at most, per source id and per client address. */
+    readonly unverifiedPerSource: number;
+    readonly unverifiedPerAddress: number;
+    /** The slowest a body may arrive once `rateGraceMs` of waiting for it have passed (0: no minimum). */
+    readonly minBytesPerSecond: number;
+    readonly rateGraceMs: number;
     readonly ffmpegTimeoutMs: number;
     readonly playbackFormat: 'opus' | 'mp3';
   };
@@ -223,6 +252,10 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
       maxDurationMs: e.CALLREC_MAX_DURATION,
       transcodeConcurrency: e.CALLREC_TRANSCODE_CONCURRENCY,
       queueLimit: e.CALLREC_INGEST_QUEUE,
+      unverifiedPerSource: e.CALLREC_UNVERIFIED_UPLOADS_PER_SOURCE,
+      unverifiedPerAddress: e.CALLREC_UNVERIFIED_UPLOADS_PER_ADDRESS,
+      minBytesPerSecond: e.CALLREC_UPLOAD_MIN_RATE,
+      rateGraceMs: e.CALLREC_UPLOAD_RATE_GRACE,
       ffmpegTimeoutMs: e.CALLREC_FFMPEG_TIMEOUT,
       playbackFormat: e.CALLREC_PLAYBACK_FORMAT,
     },

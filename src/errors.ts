@@ -73,12 +73,15 @@ export const errors = {
   originMismatch: (o: Opts = {}) => new AppError('origin_mismatch', 403, 'Cross-origin request refused', o),
   // 404
   notFound: (what = 'Resource', o: Opts = {}) => new AppError('not_found', 404, `${what} not found`, o),
+  // 408
+  requestTimeout: (detail: string, o: Opts = {}) => new AppError('request_timeout', 408, 'Request body too slow', { ...o, detail }),
   // 409
   duplicateCallId: (o: Opts = {}) =>
     new AppError('duplicate_call_id', 409, 'A recording with this callId but other audio exists', o),
   conflict: (detail: string, o: Opts = {}) => new AppError('conflict', 409, 'Conflict', { ...o, detail }),
   onLegalHold: (o: Opts = {}) => new AppError('legal_hold', 409, 'The recording is under legal hold', o),
-  // 413, 415, 416, 422
+  // 411, 413, 415, 416, 422
+  lengthRequired: (detail: string, o: Opts = {}) => new AppError('length_required', 411, 'Length required', { ...o, detail }),
   tooLarge: (detail: string, o: Opts = {}) => new AppError('too_large', 413, 'Payload too large', { ...o, detail }),
   unsupportedAudio: (detail: string, o: Opts = {}) =>
     new AppError('unsupported_audio', 415, 'Unsupported audio', { ...o, detail }),
@@ -101,6 +104,11 @@ export const errors = {
   internal: (o: Opts = {}) => new AppError('internal', 500, 'Internal server error', o),
   overloaded: (retryAfterSeconds: number, o: Opts = {}) =>
     new AppError('overloaded', 503, 'Service overloaded', {
+      ...o,
+      headers: { 'Retry-After': String(retryAfterSeconds), ...o.headers },
+    }),
+  tooManyUnverified: (retryAfterSeconds: number, o: Opts = {}) =>
+    new AppError('too_many_unverified', 503, 'Too many unverified uploads in flight', {
       ...o,
       headers: { 'Retry-After': String(retryAfterSeconds), ...o.headers },
     }),

@@ -32,6 +32,12 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
       buckets: [0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300],
       registers,
     }),
+    ingestInFlight: new Gauge({
+      name: 'callrec_ingest_in_flight',
+      help: 'Uploads in flight by stage: unverified (v1 bodies being received before their signature can be checked), admitted (holding a transcode slot or queue place)',
+      labelNames: ['stage'] as const,
+      registers,
+    }),
     transcodeSeconds: new Histogram({
       name: 'callrec_transcode_seconds',
       help: 'Wall time of one playback transcode',

@@ -284,9 +284,19 @@ function operationsCore(): OperationSpec[] {
       summary: 'Upload hook: one recording with its call metadata (HMAC-signed by the telephony source)',
       description:
         'multipart/form-data with the text fields first and the file part `audio` last. Idempotent per (source, callId): ' +
-        'the same audio again answers 200 with the same recording, other audio 409. Whatever fails, nothing stays behind.',
+        'the same audio again answers 200 with the same recording, other audio 409. Whatever fails, nothing stays behind.\n\n' +
+        'Signed `v2` (recommended), the request is verified from its headers before the body is read, and the body is then ' +
+        'held to its Content-Length and Content-Digest. Signed `v1`, the body must arrive before the signature can be checked: ' +
+        'such bodies are bounded per source and per client address (503 `too_many_unverified`). A body that arrives slower ' +
+        'than CALLREC_UPLOAD_MIN_RATE after CALLREC_UPLOAD_RATE_GRACE is dropped with 408.',
       tags: ['ingest'],
       access: 'hook',
+      headers: {
+        'Content-Digest': {
+          description:
+            'RFC 9530 digest of the raw body, `sha-256=:<base64 of the sha256>:`; required with a `v2` signature (which covers it), ignored with `v1`.',
+        },
+      },
       body: { content: { 'multipart/form-data': { schema: ingestFormSchema() } } },
       responses: {
         '201': {
@@ -298,11 +308,13 @@ function operationsCore(): OperationSpec[] {
       problems: {
         '400': 'invalid_metadata (with fields), invalid_request (malformed multipart)',
         '401': 'invalid_signature, stale_timestamp, unknown_source',
+        '408': 'request_timeout (the body arrived slower than the minimum rate)',
         '409': 'duplicate_call_id',
+        '411': 'length_required (a v2 signature without Content-Length)',
         '413': 'too_large',
         '415': 'unsupported_audio, unsupported_media_type',
         '422': 'retention_elapsed',
-        '503': 'overloaded, store_unavailable, db_unavailable (with Retry-After)',
+        '503': 'overloaded, too_many_unverified, store_unavailable, db_unavailable (with Retry-After)',
       },
     },
 

@@ -102,7 +102,9 @@ const HTTP_TITLES: Record<string, string> = {
   '403': 'Forbidden',
   '404': 'Not found',
   '406': 'Not acceptable',
+  '408': 'Request timeout',
   '409': 'Conflict',
+  '411': 'Length required',
   '413': 'Payload too large',
   '415': 'Unsupported media type',
   '416': 'Range not satisfiable',
@@ -265,7 +267,10 @@ export function buildOpenApiDocument(operations: readonly OperationSpec[], info:
           in: 'header',
           name: 'X-Callrec-Signature',
           description:
-            '`v1=<hex>` where hex is HMAC-SHA256(source secret, `<timestamp>.<sha256 hex of the raw request body>`). ' +
+            '`v2=<hex>` where hex is HMAC-SHA256(source secret, `v2.<timestamp>.<source>.<Content-Length>.<sha256 hex of the raw request body>`), ' +
+            'with that sha256 also sent as `Content-Digest: sha-256=:<base64>:` (RFC 9530): checked before the body is read. ' +
+            'Or `v1=<hex>` where hex is HMAC-SHA256(source secret, `<timestamp>.<sha256 hex of the raw request body>`): checked once the body is in. ' +
+            'Several comma-separated entries may be sent (secret rotation; when any is `v2`, only `v2` entries count). ' +
             'All three hook headers are required together.',
         },
         bearerToken: {

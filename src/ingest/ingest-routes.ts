@@ -3,14 +3,25 @@
  * (see DESIGN.md, "Upload hook"). Mounted before any body parser: the body is
  * streamed by `receiveUpload`.
  *
- * Order of checks, so that an unauthenticated client learns nothing and costs little:
- * 1. admission (503 `overloaded` + Retry-After beyond concurrency + queue), source,
- *    signature and timestamp headers, Content-Length: all before reading the body;
- * 2. the body streams to `<dataDir>/tmp/ingest-*` while it is hashed;
- * 3. the signature over the body digest (401), then multipart problems (400);
- * 4. `ingestRecording` (metadata, retention, idempotency, audio, objects, row).
- * Whatever the outcome, the temp directory is removed before the answer is sent.
- * A client that disconnects aborts the flow (ffmpeg is killed, puts are aborted).
+ * Order of checks, so that a client without the secret learns nothing, costs little
+ * and can never take a place a genuine upload needs:
+ * 1. source, signature and timestamp headers, Content-Length (413): before the body;
+ * 2. by signature version, still before the body:
+ *    - `v2` (signed over timestamp, source, Content-Length and Content-Digest): 411
+ *      without Content-Length, 401 unless the signature verifies; then admission to a
+ *      transcode slot or queue place (503 `overloaded` + Retry-After when full);
+ *    - `v1` (signed over the body itself): 503 `overloaded` when no place is free now
+ *      (nothing is taken), then a place among the bodies received unverified, bounded
+ *      per source and per client address (503 `too_many_unverified` + Retry-After);
+ * 3. the body streams to `<dataDir>/tmp/ingest-*` while it is hashed, held to the minimum
+ *    rate (408 `request_timeout`) and to CALLREC_MAX_UPLOAD_BYTES (413);
+ * 4. the body digest: `v2` against Content-Digest, `v1` against the signature (401); a
+ *    `v1` upload gives its unverified place back and is admitted only now (503);
+ * 5. multipart problems (400), then `ingestRecording` (metadata, retention,
+ *    idempotency, audio, objects, row).
+ * Whatever the outcome, the temp directory is removed and every place given back
+ * before the answer is sent. A client that disconnects aborts the flow (ffmpeg is
+ * killed, puts are aborted).
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -20,9 +31,12 @@ import type { AppDeps } from '../deps.js';
 import { AppError, errors, isAppError } from '../errors.js';
 import { ingestRecording } from './ingest.js';
 import { createIngestLimiter } from './limiter.js';
-import type { IngestLimiter } from './limiter.js';
+import type { IngestLimiter, Ticket } from './limiter.js';
+import type { Scheduler } from './rate-floor.js';
 import { FRAMING_ALLOWANCE_BYTES, receiveUpload } from './receive.js';
-import { checkTimestamp, secretOf, verifySignature } from './signature.js';
+import { checkTimestamp, parseContentDigest, secretOf, signatureVersionOf, verifyHeaderSignature, verifySignature } from './signature.js';
+import { addressKey, createUnverifiedGate } from './unverified.js';
+import type { UnverifiedGate, UnverifiedPass } from './unverified.js';
 
 export { ingestFieldsSchema, parseIngestMetadata } from './metadata.js';
 export type { IngestFields, IngestMetadata } from './metadata.js';
@@ -30,6 +44,8 @@ export type { IngestResponse } from './ingest.js';
 
 export const INGEST_PATH = '/v1/recordings';
 const OVERLOAD_RETRY_AFTER_S = 5;
+/** A refused unverified body: soon, a place among them is likely free again. */
+const UNVERIFIED_RETRY_AFTER_S = 5;
 
 /** The temp root of ingest; every request gets its own `ingest-*` folder inside. */
 export function ingestTempRoot(dataDir: string): string {
@@ -49,12 +65,28 @@ function safeSourceId(value: unknown): string | undefined {
   return value.replace(/[^A-Za-z0-9._-]/g, '?').slice(0, 64);
 }
 
-export function createIngestRouter(deps: AppDeps, options: { limiter?: IngestLimiter } = {}): Router {
+export function createIngestRouter(
+  deps: AppDeps,
+  options: { limiter?: IngestLimiter; unverified?: UnverifiedGate; schedule?: Scheduler } = {},
+): Router {
   const { config, logger, metrics, clock } = deps;
   const limiter =
     options.limiter ?? createIngestLimiter({ concurrency: config.ingest.transcodeConcurrency, queueLimit: config.ingest.queueLimit });
+  const unverified =
+    options.unverified ?? createUnverifiedGate({ perSource: config.ingest.unverifiedPerSource, perAddress: config.ingest.unverifiedPerAddress });
+  const rateFloor = {
+    bytesPerSecond: config.ingest.minBytesPerSecond,
+    graceMs: config.ingest.rateGraceMs,
+    clock,
+    ...(options.schedule ? { schedule: options.schedule } : {}),
+  };
   const tempRoot = ingestTempRoot(config.dataDir);
   const router = Router();
+  const publishInFlight = () => {
+    metrics.ingestInFlight.set({ stage: 'unverified' }, unverified.inFlight);
+    metrics.ingestInFlight.set({ stage: 'admitted' }, limiter.admitted);
+  };
+  publishInFlight();
 
   const securityEvent = (req: Request, reason: string, source: string | undefined) => {
     logger.warn({ event: 'ingest_auth_failed', reason, source: safeSourceId(source), requestId: req.id, ip: req.socket.remoteAddress }, 'upload refused');
@@ -71,7 +103,8 @@ export function createIngestRouter(deps: AppDeps, options: { limiter?: IngestLim
       // An unread body is not drained: the connection closes after the answer.
       if (!bodyFinished) res.setHeader('Connection', 'close');
       if (isAppError(outcome)) {
-        if (outcome.status >= 500) logger.error({ err: outcome.cause ?? outcome, code: outcome.code, requestId: req.id }, 'upload failed');
+        // A refused unverified body was logged as a warning already (an attack would flood the error log).
+        if (outcome.status >= 500 && outcome.code !== 'too_many_unverified') logger.error({ err: outcome.cause ?? outcome, code: outcome.code, requestId: req.id }, 'upload failed');
         else if (outcome.code === 'unsupported_audio') {
           // The cause (ffmpeg's message) helps tell hostile input from a broken toolchain; it holds no personal data.
           const cause = outcome.cause as { message?: string; cause?: { message?: string } } | undefined;
@@ -85,9 +118,6 @@ export function createIngestRouter(deps: AppDeps, options: { limiter?: IngestLim
       for (const [name, value] of Object.entries(outcome.headers ?? {})) res.setHeader(name, value);
       res.status(outcome.status).json(outcome.body);
     };
-
-    const ticket = limiter.admit();
-    if (!ticket) return answer(errors.overloaded(OVERLOAD_RETRY_AFTER_S));
 
     const sourceHeader = req.get('x-callrec-source');
     const timestamp = req.get('x-callrec-timestamp');
@@ -110,14 +140,43 @@ export function createIngestRouter(deps: AppDeps, options: { limiter?: IngestLim
         early = errors.staleTimestamp({ detail: 'The timestamp is more than 300 s from the server clock' });
       }
     }
-    const declared = Number(req.get('content-length'));
+    const contentLength = req.get('content-length');
+    const declared = Number(contentLength);
     if (!early && Number.isFinite(declared) && declared > config.ingest.maxUploadBytes + FRAMING_ALLOWANCE_BYTES) {
       early = errors.tooLarge(`The upload exceeds ${config.ingest.maxUploadBytes} bytes`);
     }
-    if (early) {
-      ticket.release();
-      return answer(early);
+    if (early) return answer(early);
+
+    // Past this point: a known source, a timestamp in the window, a signature header.
+    const version = signatureVersionOf(signature!);
+    let declaredDigest: string | undefined;
+    let ticket: Ticket | undefined;
+    let pass: UnverifiedPass | undefined;
+    if (version === 'v2') {
+      if (contentLength === undefined) return answer(errors.lengthRequired('A v2 signature covers Content-Length: send the body with one, not chunked'));
+      declaredDigest = parseContentDigest(req.get('content-digest'));
+      if (!declaredDigest) {
+        securityEvent(req, 'missing_content_digest', sourceHeader);
+        return answer(errors.invalidSignature({ detail: 'A v2 signature needs Content-Digest: sha-256=:<base64>:' }));
+      }
+      const signed = { timestamp: timestamp!, source: sourceHeader!, contentLength, bodySha256Hex: declaredDigest };
+      if (!verifyHeaderSignature({ secret: secret!, header: signature!, ...signed })) {
+        securityEvent(req, 'signature_mismatch', sourceHeader);
+        return answer(errors.invalidSignature());
+      }
+      ticket = limiter.admit();
+      if (!ticket) return answer(errors.overloaded(OVERLOAD_RETRY_AFTER_S));
+    } else {
+      // The body would be refused once received: say so now, while it costs nothing (nothing is taken).
+      if (!limiter.hasRoom) return answer(errors.overloaded(OVERLOAD_RETRY_AFTER_S));
+      const entry = unverified.enter({ source: sourceHeader!, address: addressKey(req.ip) });
+      if ('refused' in entry) {
+        logger.warn({ event: 'ingest_unverified_limit', bound: entry.refused, source: safeSourceId(sourceHeader), requestId: req.id, ip: req.ip }, 'upload refused: too many unverified bodies in flight');
+        return answer(errors.tooManyUnverified(UNVERIFIED_RETRY_AFTER_S));
+      }
+      pass = entry.pass;
     }
+    publishInFlight();
 
     const controller = new AbortController();
     const onClose = () => {
@@ -129,12 +188,16 @@ export function createIngestRouter(deps: AppDeps, options: { limiter?: IngestLim
     try {
       await fs.promises.mkdir(tempRoot, { recursive: true });
       dir = await fs.promises.mkdtemp(path.join(tempRoot, 'ingest-'));
-      const received = await receiveUpload(req, { dir, maxUploadBytes: config.ingest.maxUploadBytes, signal: controller.signal });
+      const received = await receiveUpload(req, { dir, maxUploadBytes: config.ingest.maxUploadBytes, signal: controller.signal, rateFloor });
       bodyFinished = true;
-      if (!verifySignature({ secret: secret!, timestamp: timestamp!, bodySha256Hex: received.bodySha256, header: signature! })) {
-        securityEvent(req, 'signature_mismatch', sourceHeader);
+      pass?.release();
+      if (declaredDigest !== undefined ? received.bodySha256 !== declaredDigest : !verifySignature({ secret: secret!, timestamp: timestamp!, bodySha256Hex: received.bodySha256, header: signature! })) {
+        securityEvent(req, declaredDigest !== undefined ? 'content_digest_mismatch' : 'signature_mismatch', sourceHeader);
         throw errors.invalidSignature();
       }
+      ticket ??= limiter.admit();
+      publishInFlight();
+      if (!ticket) throw errors.overloaded(OVERLOAD_RETRY_AFTER_S);
       if (received.parseProblem) {
         const { field, message } = received.parseProblem;
         throw field ? errors.invalidMetadata([{ field, message }]) : errors.invalidRequest(message);
@@ -154,7 +217,9 @@ export function createIngestRouter(deps: AppDeps, options: { limiter?: IngestLim
     } catch (error) {
       outcome = isAppError(error) ? error : controller.signal.aborted ? errors.invalidRequest('The client went away', { cause: error }) : errors.internal({ cause: error });
     } finally {
-      ticket.release();
+      ticket?.release();
+      pass?.release();
+      publishInFlight();
       res.off('close', onClose);
       if (dir) await fs.promises.rm(dir, { recursive: true, force: true }).catch((error: unknown) => logger.error({ err: error }, 'could not remove an ingest temp dir'));
     }

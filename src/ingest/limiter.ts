@@ -1,8 +1,10 @@
 /**
  * Backpressure for the upload hook: at most `concurrency` transcodes run at
- * once, at most `queueLimit` admitted uploads wait for one. An upload is
- * admitted (or refused with 503) before its body is read, so a refused client
- * costs nothing; an admitted one holds its ticket until it is answered.
+ * once, at most `queueLimit` admitted uploads wait for one. Only an upload whose
+ * signature has been verified is admitted: a `v2` upload (signed over its headers)
+ * before its body is read, a `v1` upload once its body is in and verified (while it
+ * is received, unverified.ts bounds it instead). A refused client costs nothing; an
+ * admitted one holds its ticket until it is answered.
  */
 export interface Ticket {
   /** Runs `work` in a transcode slot, waiting for one; rejects with the abort reason if aborted while waiting. */
@@ -14,6 +16,8 @@ export interface Ticket {
 export interface IngestLimiter {
   /** A ticket, or undefined when `concurrency + queueLimit` uploads are already admitted. */
   admit(): Ticket | undefined;
+  /** Whether `admit()` would give a ticket right now (takes nothing). */
+  readonly hasRoom: boolean;
   readonly admitted: number;
   readonly running: number;
 }
@@ -71,6 +75,9 @@ export function createIngestLimiter(options: { concurrency: number; queueLimit: 
           admitted--;
         },
       };
+    },
+    get hasRoom() {
+      return admitted < capacity;
     },
     get admitted() {
       return admitted;

@@ -13,6 +13,8 @@
  * - A body that is not valid multipart does not reject: parsing stops, the rest
  *   is still hashed (bounded by the same limit), and `parseProblem` says what was
  *   wrong, so that an unsigned or altered body is answered 401 before any 400.
+ * - With `rateFloor`, a body that arrives slower than its minimum (rate-floor.ts) rejects
+ *   with 408 `request_timeout` at once, also while the client sends nothing at all.
  * - The caller owns `dir` and removes it whatever happens.
  */
 import { createHash } from 'node:crypto';
@@ -23,7 +25,10 @@ import { Transform, Writable } from 'node:stream';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import busboy from 'busboy';
+import type { Clock } from '../clock.js';
 import { errors, isAppError } from '../errors.js';
+import { meteredBody } from './rate-floor.js';
+import type { RateFloorOptions, Scheduler } from './rate-floor.js';
 
 /** Allowance for multipart framing and text fields on top of the audio limit. */
 export const FRAMING_ALLOWANCE_BYTES = 256 * 1024;
@@ -50,7 +55,12 @@ const LIMITS = { fields: 16, fieldSize: 1024, fieldNameSize: 64, files: 1, parts
 
 export async function receiveUpload(
   req: IncomingMessage,
-  options: { dir: string; maxUploadBytes: number; signal: AbortSignal },
+  options: {
+    dir: string;
+    maxUploadBytes: number;
+    signal: AbortSignal;
+    rateFloor?: RateFloorOptions & { clock: Clock; schedule?: Scheduler };
+  },
 ): Promise<ReceivedUpload> {
   const bodyHash = createHash('sha256');
   const maxBody = options.maxUploadBytes + FRAMING_ALLOWANCE_BYTES;
@@ -153,8 +163,18 @@ export async function receiveUpload(
 
   // The request is iterated without destroyOnReturn: on a refusal (413) the socket must
   // stay open long enough to carry the answer; the route closes it after responding.
+  const chunks = req.iterator({ destroyOnReturn: false }) as AsyncIterableIterator<Buffer>;
+  const floor = options.rateFloor;
+  const body = floor
+    ? meteredBody(chunks, {
+        floor,
+        clock: floor.clock,
+        ...(floor.schedule ? { schedule: floor.schedule } : {}),
+        tooSlow: () => errors.requestTimeout(`The body arrived slower than ${floor.bytesPerSecond} bytes per second`),
+      })
+    : chunks;
   try {
-    await pipeline(req.iterator({ destroyOnReturn: false }), hasher, forward, { signal: options.signal });
+    await pipeline(body, hasher, forward, { signal: options.signal });
     await parserDone;
   } catch (error) {
     stop.abort(error);

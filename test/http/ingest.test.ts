@@ -6,7 +6,6 @@
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
-import http from 'node:http';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
@@ -20,12 +19,13 @@ import type { ObjectStore } from '../../src/storage/object-store.js';
 import { pipeline } from 'node:stream/promises';
 import { dbBackends, minioStoreConfig, storeBackends, tempDir, uniqueName } from '../support/backends.js';
 import type { TestDb, TestStore } from '../support/backends.js';
+import { createManualClock } from '../../src/clock.js';
 import { startTestApp, testConfig } from '../support/app.js';
 import type { TestApp } from '../support/app.js';
 import { AUDIO_FIXTURES, audioFixture, audioFixtureBytes, randomNoise, silentUlawWav, truncated, wavHeader, withLyingSizes } from '../support/fixtures.js';
 import type { AudioFixtureName } from '../support/fixtures.js';
-import { TEST_SECRET, TEST_SOURCE, multipartParts, signBody, signedStreamUpload, signedUpload } from '../support/upload.js';
-import type { SignedUploadOptions } from '../support/upload.js';
+import { TEST_SECRET, TEST_SOURCE, signedStreamUpload, signedUpload, stalledUpload } from '../support/upload.js';
+import type { SignedUploadOptions, StalledUpload } from '../support/upload.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const DAY_MS = 86_400_000;
@@ -91,6 +91,13 @@ async function eventually(check: () => Promise<boolean> | boolean, what: string,
 }
 
 const FULL = (db: string, store: string) => db === 'sqlite' && store === 'fs';
+const FORGED_SECRET = 'made-up-secret-0123456789abcdef';
+
+/** Uploads in flight at `stage` in an app, as its gauge shows them. */
+async function inFlight(target: TestApp, stage: 'unverified' | 'admitted'): Promise<number> {
+  const gauge = await target.deps.metrics.ingestInFlight.get();
+  return gauge.values.find((v) => v.labels.stage === stage)?.value ?? 0;
+}
 
 for (const dbBackend of dbBackends) {
   for (const storeBackend of storeBackends) {
@@ -426,33 +433,166 @@ for (const dbBackend of dbBackends) {
 
       it('when every slot and queue place is taken, then 503 overloaded with Retry-After; a client that disconnects leaves nothing behind', async () => {
         const tight = await appWith({ CALLREC_TRANSCODE_CONCURRENCY: '1', CALLREC_INGEST_QUEUE: '0' });
-        const fields = fieldsFor();
-        const parts = multipartParts({ fields });
-        const timestamp = Math.floor(Date.now() / 1000);
-        // A client that sends half a body and stalls: admitted, holding the only place.
-        const stalled = http.request(new URL('/v1/recordings', tight.url), {
-          method: 'POST',
-          headers: {
-            'content-type': parts.contentType,
-            'x-callrec-source': TEST_SOURCE,
-            'x-callrec-timestamp': String(timestamp),
-            'x-callrec-signature': signBody({ secret: TEST_SECRET, timestamp, bodySha256: '0'.repeat(64) }),
-            'transfer-encoding': 'chunked',
-          },
-        });
-        stalled.on('error', () => undefined);
-        stalled.write(Buffer.concat([parts.head, (await audioFixtureBytes('ulaw-mono')).subarray(0, 10_000)]));
-        await eventually(() => tempEntries(config).some((e) => e.startsWith('ingest-')), 'the stalled upload is being received');
-        const refused = await signedUpload({ url: tight.url, fields: fieldsFor(), audio: await audioFixtureBytes('ulaw-mono') });
-        expect(refused.status, refused.text).to.equal(503);
-        expect(refused.body.code).to.equal('overloaded');
-        expect(refused.headers['retry-after']).to.match(/^\d+$/);
-        stalled.destroy();
-        await eventually(() => tempEntries(config).length === 0, 'the abandoned upload cleaned up');
+        // A genuine v2 client (verified from its headers, so admitted at once) that sends part of its body and stalls.
+        const stalled = stalledUpload({ url: tight.url, version: 'v2' });
+        await stalled.sent;
+        await eventually(async () => (await inFlight(tight, 'admitted')) === 1, 'the stalled upload holds the only place');
+        for (const version of ['v1', 'v2'] as const) {
+          const refused = await signedUpload({ url: tight.url, version, fields: fieldsFor(), audio: await audioFixtureBytes('ulaw-mono') });
+          expect(refused.status, refused.text).to.equal(503);
+          expect(refused.body.code).to.equal('overloaded');
+          expect(refused.headers['retry-after']).to.match(/^\d+$/);
+        }
+        stalled.close();
+        await eventually(async () => (await inFlight(tight, 'admitted')) === 0 && tempEntries(config).length === 0, 'the abandoned upload cleaned up');
         await expectNothingBehind(ctx());
         const later = await signedUpload({ url: tight.url, fields: fieldsFor(), audio: await audioFixtureBytes('ulaw-mono') });
         expect(later.status, later.text).to.equal(201);
       });
+
+      if (FULL(dbBackend.name, storeBackend.name)) {
+        /** Starts `count` forged uploads (a known source, a made-up secret) that stall half-sent, from `addresses` in turn. */
+        const forgedStalls = async (target: TestApp, count: number, addresses: string[]): Promise<StalledUpload[]> => {
+          const stalls = Array.from({ length: count }, (_, i) => stalledUpload({ url: target.url, secret: FORGED_SECRET, localAddress: addresses[i % addresses.length] }));
+          await Promise.all(stalls.map((s) => s.sent));
+          // Each one is either being received (unverified) or already answered.
+          await eventually(async () => (await inFlight(target, 'unverified')) + stalls.filter((s) => s.answered).length === count, 'the forged uploads are in');
+          return stalls;
+        };
+
+        it('when 18 forged uploads of a known source stall half-sent from several addresses, then a genuine upload is stored at once and they hold no transcode place', async () => {
+          const target = await appWith({
+            CALLREC_TRANSCODE_CONCURRENCY: '2',
+            CALLREC_INGEST_QUEUE: '16',
+            CALLREC_UNVERIFIED_UPLOADS_PER_SOURCE: '16',
+            CALLREC_UNVERIFIED_UPLOADS_PER_ADDRESS: '8',
+          });
+          const stalls = await forgedStalls(target, 18, ['127.0.0.2', '127.0.0.3', '127.0.0.4']);
+          try {
+            expect(await inFlight(target, 'admitted'), 'transcode slots and queue places taken').to.equal(0);
+            expect(await inFlight(target, 'unverified')).to.equal(16);
+            const refused = await Promise.all(stalls.filter((s) => s.answered).map((s) => s.answer));
+            expect(refused.map((r) => [r?.status, r?.body.code])).to.deep.equal([
+              [503, 'too_many_unverified'],
+              [503, 'too_many_unverified'],
+            ]);
+            expect(refused[0]?.headers['retry-after']).to.match(/^\d+$/);
+
+            // The server clock stands still (manual): none of the stalled bodies can have timed out.
+            const genuine = await signedUpload({ url: target.url, version: 'v2', fields: fieldsFor(), audio: await audioFixtureBytes('ulaw-mono') });
+            expect(genuine.status, genuine.text).to.equal(201);
+            expect(stalls.filter((s) => s.answered)).to.have.length(2);
+            const events = target.logs.map((l) => JSON.parse(l)).filter((l) => l.event === 'ingest_unverified_limit');
+            expect(events.map((e) => e.bound)).to.deep.equal(['source', 'source']);
+          } finally {
+            for (const stall of stalls) stall.close();
+          }
+          await eventually(async () => (await inFlight(target, 'unverified')) === 0 && tempEntries(config).length === 0, 'the forged uploads cleaned up');
+          expect(await countRows(testDb)).to.equal(1);
+          const refusedTotal = (await target.deps.metrics.ingestTotal.get()).values.find((v) => v.labels.outcome === 'too_many_unverified');
+          expect(refusedTotal?.value).to.equal(2);
+        });
+
+        it('when one address has its bound of unverified bodies stalled, then its next is refused 503 too_many_unverified and a v1 upload from elsewhere is stored', async () => {
+          const target = await appWith({ CALLREC_UNVERIFIED_UPLOADS_PER_SOURCE: '16', CALLREC_UNVERIFIED_UPLOADS_PER_ADDRESS: '8' });
+          const stalls = await forgedStalls(target, 8, ['127.0.0.2']);
+          try {
+            expect(await inFlight(target, 'unverified')).to.equal(8);
+            const ninth = await signedUpload({ url: target.url, localAddress: '127.0.0.2', fields: fieldsFor(), audio: await audioFixtureBytes('ulaw-mono') });
+            expect(ninth.status, ninth.text).to.equal(503);
+            expect(ninth.body.code).to.equal('too_many_unverified');
+            expect(ninth.headers['retry-after']).to.match(/^\d+$/);
+            const elsewhere = await signedUpload({ url: target.url, localAddress: '127.0.0.1', fields: fieldsFor(), audio: await audioFixtureBytes('ulaw-mono') });
+            expect(elsewhere.status, elsewhere.text).to.equal(201);
+            expect(stalls.some((s) => s.answered)).to.equal(false);
+          } finally {
+            for (const stall of stalls) stall.close();
+          }
+          await eventually(async () => (await inFlight(target, 'unverified')) === 0 && tempEntries(config).length === 0, 'the forged uploads cleaned up');
+        });
+
+        it('when bodies arrive slower than CALLREC_UPLOAD_MIN_RATE past the grace, then 408 request_timeout, their places are freed and nothing stays behind', async () => {
+          const target = await appWith({ CALLREC_UPLOAD_MIN_RATE: '32KiB/s', CALLREC_UPLOAD_RATE_GRACE: '10s' });
+          const clock = target.deps.clock as ReturnType<typeof createManualClock>;
+          const v1 = stalledUpload({ url: target.url, version: 'v1' });
+          const v2 = stalledUpload({ url: target.url, version: 'v2' });
+          await Promise.all([v1.sent, v2.sent]);
+          await eventually(async () => (await inFlight(target, 'unverified')) === 1 && (await inFlight(target, 'admitted')) === 1, 'both are being received');
+          clock.advance(9_000);
+          // Within the grace: still waiting (the meter ticks at least every second).
+          await new Promise((r) => setTimeout(r, 1_500));
+          expect(v1.answered || v2.answered, 'refused within the grace').to.equal(false);
+          clock.advance(1_001);
+          const answers = await Promise.all([v1.answer, v2.answer]);
+          for (const answer of answers) {
+            expect(answer?.status, answer?.text).to.equal(408);
+            expect(answer?.headers['content-type']).to.match(/^application\/problem\+json/);
+            expect(answer?.body.code).to.equal('request_timeout');
+          }
+          expect(await inFlight(target, 'unverified')).to.equal(0);
+          expect(await inFlight(target, 'admitted')).to.equal(0);
+          await expectNothingBehind(ctx());
+          const later = await signedUpload({ url: target.url, version: 'v2', fields: fieldsFor(), audio: await audioFixtureBytes('ulaw-mono'), nowMs: clock.now() });
+          expect(later.status, later.text).to.equal(201);
+        });
+
+        it('when a v2 upload is signed over its headers, then it is stored; with a v1 entry beside it, v2 decides', async () => {
+          const audio = await audioFixtureBytes('ulaw-mono');
+          const res = await upload({ version: 'v2', fields: fieldsFor(), audio });
+          expect(res.status, res.text).to.equal(201);
+          // An old server would check the v1 entry (wrong here); this one checks v2 only.
+          const withV1 = await upload({ version: 'v2', fields: fieldsFor(), audio: await audioFixtureBytes('alaw-mono'), overrides: { signature: (v2) => `v1=${'0'.repeat(64)}, ${v2}` } });
+          expect(withV1.status, withV1.text).to.equal(201);
+        });
+
+        const v2Refusals: Array<{ name: string; status: number; code: string; reason?: string; overrides: SignedUploadOptions['overrides'] }> = [
+          {
+            name: 'the body was altered after signing (same length)',
+            status: 401,
+            code: 'invalid_signature',
+            reason: 'content_digest_mismatch',
+            overrides: {
+              alterBody: (b: Buffer) => {
+                const copy = Buffer.from(b);
+                copy[copy.length - 200] = copy[copy.length - 200]! ^ 0xff;
+                return copy;
+              },
+            },
+          },
+          { name: 'the signature covers another Content-Length', status: 401, code: 'invalid_signature', reason: 'signature_mismatch', overrides: { signedLength: 12345 } },
+          { name: 'Content-Digest is another than the one signed', status: 401, code: 'invalid_signature', reason: 'signature_mismatch', overrides: { contentDigest: `sha-256=:${createHash('sha256').update('other').digest('base64')}:` } },
+          { name: 'Content-Digest is missing', status: 401, code: 'invalid_signature', reason: 'missing_content_digest', overrides: { omit: ['content-digest'] } },
+          { name: 'the secret is wrong', status: 401, code: 'invalid_signature', reason: 'signature_mismatch', overrides: { secret: FORGED_SECRET } },
+          { name: 'the body is sent chunked, without Content-Length', status: 411, code: 'length_required', overrides: { omit: ['content-length'], headers: { 'transfer-encoding': 'chunked' } } },
+        ];
+        for (const refusal of v2Refusals) {
+          it(`when a v2 upload comes and ${refusal.name}, then ${refusal.status} ${refusal.code} and nothing stays behind`, async () => {
+            const res = await upload({ version: 'v2', fields: fieldsFor(), audio: await audioFixtureBytes('ulaw-mono'), overrides: refusal.overrides });
+            expect(res.status, res.text).to.equal(refusal.status);
+            expect(res.headers['content-type']).to.match(/^application\/problem\+json/);
+            expect(res.body.code).to.equal(refusal.code);
+            await expectNothingBehind(ctx());
+            if (refusal.reason) {
+              const events = app.logs.map((l) => JSON.parse(l)).filter((l) => l.event === 'ingest_auth_failed');
+              expect(events.map((e) => e.reason)).to.deep.equal([refusal.reason]);
+            }
+          });
+        }
+
+        it('when a forged v2 upload stalls half-sent, then it is refused 401 at once, before its body, holding nothing', async () => {
+          const forged = stalledUpload({ url: app.url, version: 'v2', secret: FORGED_SECRET });
+          try {
+            const answer = await forged.answer;
+            expect(answer?.status, answer?.text).to.equal(401);
+            expect(answer?.body.code).to.equal('invalid_signature');
+            expect(await inFlight(app, 'admitted')).to.equal(0);
+            expect(await inFlight(app, 'unverified')).to.equal(0);
+            expect(tempEntries(config)).to.deep.equal([]);
+          } finally {
+            forged.close();
+          }
+        });
+      }
 
       if (FULL(dbBackend.name, storeBackend.name) || (dbBackend.name === 'postgres' && storeBackend.name === 'minio')) {
         const formats = Object.keys(AUDIO_FIXTURES) as AudioFixtureName[];
@@ -488,29 +628,56 @@ for (const dbBackend of dbBackends) {
           expect((await listKeys(testStore.store)).some((k) => k.endsWith('/playback.mp3'))).to.equal(true);
         });
 
-        it('when scripts/upload-recording posts a file, then it is stored, and with a wrong secret it fails with the 401', async () => {
-          const file = await audioFixture('ulaw-mono');
-          const runScript = (secret: string, callId: string) =>
-            new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+        /** Runs scripts/upload-recording against `url` with the test source; `extra` are further flags. */
+        const runScript = (options: { url?: string; secret?: string; callId?: string; extra?: string[] }) =>
+          new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
+            audioFixture('ulaw-mono').then((file) => {
               const child = spawn(
                 'bash',
-                [path.join(ROOT, 'scripts', 'upload-recording'), '--url', app.url, '--source', TEST_SOURCE, '--call-id', callId, '--started-at', fieldsFor().startedAt!, '--agent', 'agent-7', '--queue', 'sales', '--direction', 'outbound', '--caller', '+31612345678', '--callee', '+31201234567', file],
-                { env: { PATH: process.env.PATH, CALLREC_SECRET: secret } },
+                [
+                  path.join(ROOT, 'scripts', 'upload-recording'),
+                  ...['--url', options.url ?? app.url, '--source', TEST_SOURCE, '--call-id', options.callId ?? uniqueName('script-'), '--started-at', fieldsFor().startedAt!],
+                  ...['--agent', 'agent-7', '--queue', 'sales', '--direction', 'outbound', '--caller', '+31612345678', '--callee', '+31201234567'],
+                  ...(options.extra ?? []),
+                  file,
+                ],
+                { env: { PATH: process.env.PATH, CALLREC_SECRET: options.secret ?? TEST_SECRET } },
               );
               let stdout = '';
               let stderr = '';
               child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
               child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
               child.on('close', (code) => resolve({ code, stdout, stderr }));
-            });
+            }, reject);
+          });
+
+        it('when scripts/upload-recording posts a file, then it is stored (signed v2, or v1 with --signature v1), and with a wrong secret it fails with the 401', async () => {
           const callId = uniqueName('script-');
-          const ok = await runScript(TEST_SECRET, callId);
+          const ok = await runScript({ callId });
           expect(ok.code, ok.stderr).to.equal(0);
           expect(JSON.parse(ok.stdout)).to.include({ callId, queue: 'sales', direction: 'outbound', callerNumber: PHONE });
-          const bad = await runScript('wrong-secret-0123456789abcdef', uniqueName('script-'));
+          const v1 = await runScript({ extra: ['--signature', 'v1'] });
+          expect(v1.code, v1.stderr).to.equal(0);
+          const bad = await runScript({ secret: 'wrong-secret-0123456789abcdef' });
           expect(bad.code).to.not.equal(0);
           expect(bad.stderr).to.contain('401');
-          expect(await countRows(testDb)).to.equal(1);
+          expect(await countRows(testDb)).to.equal(2);
+        });
+
+        it('when the unverified places of its address are taken, then scripts/upload-recording still stores (v2 is checked before the body) and --signature v1 is refused 503', async () => {
+          const target = await appWith({ CALLREC_UNVERIFIED_UPLOADS_PER_ADDRESS: '1' });
+          const stall = stalledUpload({ url: target.url, secret: FORGED_SECRET, localAddress: '127.0.0.1' });
+          try {
+            await stall.sent;
+            await eventually(async () => (await inFlight(target, 'unverified')) === 1, 'the forged upload is in');
+            const v2 = await runScript({ url: target.url });
+            expect(v2.code, v2.stderr).to.equal(0);
+            const v1 = await runScript({ url: target.url, extra: ['--signature', 'v1', '--retries', '0'] });
+            expect(v1.code).to.equal(1);
+            expect(v1.stderr).to.contain('HTTP 503').and.contain('too_many_unverified');
+          } finally {
+            stall.close();
+          }
         });
 
         it('when a 1 GB WAV streams in, then the server stays within +150 MB of memory and nothing stays behind', async function () {

@@ -4,7 +4,8 @@
  *   const res = await signedUpload({ url: app.url, fields: { callId: 'c1', startedAt }, audio: bytes });
  *   const res = await signedUpload({ url, fields, audio, overrides: { secret: 'wrong-secret-0123456789' } });
  *
- * Defaults match `testConfig()` (source `pbx-test` with its secret). It speaks
+ * Defaults match `testConfig()` (source `pbx-test` with its secret) and sign `v1`
+ * (`version: 'v2'` signs over the headers, with Content-Digest). It speaks
  * node:http directly so that an early answer (413 while the body is still
  * being sent) is still seen: once a response has arrived, later write errors
  * (EPIPE, ECONNRESET) are ignored.
@@ -33,16 +34,20 @@ export interface UploadOverrides {
   secret?: string;
   /** X-Callrec-Timestamp value (unix seconds, or any string). */
   timestamp?: number | string;
-  /** The whole X-Callrec-Signature header value. */
-  signature?: string;
+  /** The whole X-Callrec-Signature header value, or a function of the one computed. */
+  signature?: string | ((computed: string) => string);
   /** Headers to leave out. */
-  omit?: Array<'source' | 'timestamp' | 'signature' | 'content-length'>;
+  omit?: Array<'source' | 'timestamp' | 'signature' | 'content-length' | 'content-digest'>;
   /** Extra or replaced request headers. */
   headers?: Record<string, string>;
   /** Replaces the body BEFORE it is signed (a validly signed malformed body). */
   signedBody?: (body: Buffer) => Buffer;
   /** Changes the body AFTER it was signed (an altered body). */
   alterBody?: (body: Buffer) => Buffer;
+  /** The Content-Digest header value (v2), instead of the body's own. */
+  contentDigest?: string;
+  /** The Content-Length a v2 signature covers, instead of the body's own. */
+  signedLength?: number;
   /** Multipart boundary. */
   boundary?: string;
   /** Put the audio part before the text fields. */
@@ -63,13 +68,43 @@ export interface SignedUploadOptions {
   audioContentType?: string;
   /** The signer's clock (ms), default Date.now(). */
   nowMs?: number;
+  /** Signature version: `v1` (over the body; default) or `v2` (over the headers). */
+  version?: SignatureVersion;
+  /** The client's own address (any 127.0.0.x is loopback on Linux): to be another client. */
+  localAddress?: string;
   signal?: AbortSignal;
   overrides?: UploadOverrides;
 }
 
+export type SignatureVersion = 'v1' | 'v2';
+
 export function signBody(options: { secret: string; timestamp: number | string; bodySha256: string }): string {
   const mac = createHmac('sha256', options.secret).update(`${options.timestamp}.${options.bodySha256}`).digest('hex');
   return `v1=${mac}`;
+}
+
+/** `v2=<hex>`: HMAC-SHA256(secret, `v2.<timestamp>.<source>.<content-length>.<body sha256 hex>`). */
+export function signHeaders(options: { secret: string; timestamp: number | string; source: string; contentLength: number | string; bodySha256: string }): string {
+  const text = `v2.${options.timestamp}.${options.source}.${options.contentLength}.${options.bodySha256}`;
+  return `v2=${createHmac('sha256', options.secret).update(text).digest('hex')}`;
+}
+
+/** The RFC 9530 Content-Digest value of a sha256 in hex. */
+export function contentDigestOf(bodySha256: string): string {
+  return `sha-256=:${Buffer.from(bodySha256, 'hex').toString('base64')}:`;
+}
+
+/** The signature headers of `version` for a body of `contentLength` bytes with digest `bodySha256`. */
+function signatureHeaders(options: {
+  version: SignatureVersion;
+  secret: string;
+  source: string;
+  timestamp: number | string;
+  contentLength: number;
+  bodySha256: string;
+}): Record<string, string> {
+  if (options.version === 'v1') return { 'x-callrec-signature': signBody(options) };
+  return { 'x-callrec-signature': signHeaders(options), 'content-digest': contentDigestOf(options.bodySha256) };
 }
 
 export interface MultipartParts {
@@ -129,12 +164,14 @@ function send(options: {
   url: string;
   headers: Record<string, string>;
   body: Buffer | (() => Readable);
+  localAddress?: string;
   signal?: AbortSignal;
 }): Promise<UploadResponse> {
   return new Promise((resolve, reject) => {
     const target = new URL('/v1/recordings', options.url);
     let answered = false;
-    const req = http.request(target, { method: 'POST', headers: options.headers, signal: options.signal }, (res) => {
+    const request = { method: 'POST', headers: options.headers, signal: options.signal, ...(options.localAddress ? { localAddress: options.localAddress } : {}) };
+    const req = http.request(target, request, (res) => {
       answered = true;
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
@@ -178,20 +215,28 @@ export async function signedUpload(options: SignedUploadOptions): Promise<Upload
   const contentType = built.contentType;
   const body = o.signedBody ? o.signedBody(built.body) : built.body;
   const timestamp = o.timestamp ?? Math.floor((options.nowMs ?? Date.now()) / 1000);
-  const signature =
-    o.signature ??
-    signBody({ secret: o.secret ?? options.secret ?? TEST_SECRET, timestamp, bodySha256: createHash('sha256').update(body).digest('hex') });
+  const source = options.source ?? TEST_SOURCE;
+  const signed = signatureHeaders({
+    version: options.version ?? 'v1',
+    secret: o.secret ?? options.secret ?? TEST_SECRET,
+    source,
+    timestamp,
+    contentLength: o.signedLength ?? body.length,
+    bodySha256: createHash('sha256').update(body).digest('hex'),
+  });
+  if (o.signature !== undefined) signed['x-callrec-signature'] = typeof o.signature === 'string' ? o.signature : o.signature(signed['x-callrec-signature']!);
+  if (o.contentDigest !== undefined) signed['content-digest'] = o.contentDigest;
   const sent = o.alterBody ? o.alterBody(body) : body;
   const headers: Record<string, string> = {
     'content-type': contentType,
     'content-length': String(sent.length),
-    'x-callrec-source': options.source ?? TEST_SOURCE,
+    'x-callrec-source': source,
     'x-callrec-timestamp': String(timestamp),
-    'x-callrec-signature': signature,
+    ...signed,
   };
-  for (const name of o.omit ?? []) delete headers[name === 'content-length' ? name : `x-callrec-${name}`];
+  for (const name of o.omit ?? []) delete headers[name === 'content-length' || name === 'content-digest' ? name : `x-callrec-${name}`];
   Object.assign(headers, o.headers ?? {});
-  return send({ url: options.url, headers, body: sent, signal: options.signal });
+  return send({ url: options.url, headers, body: sent, signal: options.signal, localAddress: options.localAddress });
 }
 
 /**
@@ -208,6 +253,7 @@ export async function signedStreamUpload(options: {
   audioBytes?: number;
   chunked?: boolean;
   nowMs?: number;
+  version?: SignatureVersion;
   signal?: AbortSignal;
   /** Skip the signing pass (sends a wrong signature): for uploads refused before the signature matters. */
   unsigned?: boolean;
@@ -228,14 +274,100 @@ export async function signedStreamUpload(options: {
     for await (const chunk of whole()) hash.update(chunk as Buffer);
     bodySha256 = hash.digest('hex');
   }
+  const source = options.source ?? TEST_SOURCE;
+  const contentLength = parts.head.length + (options.audioBytes ?? 0) + parts.tail.length;
   const headers: Record<string, string> = {
     'content-type': parts.contentType,
-    'x-callrec-source': options.source ?? TEST_SOURCE,
+    'x-callrec-source': source,
     'x-callrec-timestamp': String(timestamp),
-    'x-callrec-signature': signBody({ secret: options.secret ?? TEST_SECRET, timestamp, bodySha256 }),
+    ...signatureHeaders({ version: options.version ?? 'v1', secret: options.secret ?? TEST_SECRET, source, timestamp, contentLength, bodySha256 }),
   };
-  if (!options.chunked && options.audioBytes !== undefined) {
-    headers['content-length'] = String(parts.head.length + options.audioBytes + parts.tail.length);
-  }
+  if (!options.chunked && options.audioBytes !== undefined) headers['content-length'] = String(contentLength);
   return send({ url: options.url, headers, body: whole, signal: options.signal });
+}
+
+/** An upload that sent part of its body and waits (see `stalledUpload`). */
+export interface StalledUpload {
+  /** Resolves once the part was handed to the socket. */
+  sent: Promise<void>;
+  /** The server's answer, or undefined when the connection ended without one. */
+  answer: Promise<UploadResponse | undefined>;
+  /** Whether an answer has arrived. */
+  readonly answered: boolean;
+  /** Drops the connection (a client that gives up). */
+  close(): void;
+}
+
+/**
+ * A slow-loris client: sends the headers of an upload declaring `declaredBytes` of
+ * audio (Content-Length set) and only the first `sendBytes` of the body, then waits.
+ * It is signed for the body it would have sent (so it fails on its slowness, not its
+ * signature) with `secret`: pass a wrong one to forge it. From `localAddress` when given.
+ */
+export function stalledUpload(options: {
+  url: string;
+  source?: string;
+  secret?: string;
+  version?: SignatureVersion;
+  fields?: Record<string, string | undefined>;
+  declaredBytes?: number;
+  sendBytes?: number;
+  localAddress?: string;
+  nowMs?: number;
+}): StalledUpload {
+  const declared = options.declaredBytes ?? 256 * 1024;
+  const parts = multipartParts({ fields: options.fields ?? { callId: `stalled-${randomBytes(6).toString('hex')}`, startedAt: new Date(Date.now() - 60_000).toISOString() } });
+  const body = Buffer.concat([parts.head, Buffer.alloc(declared, 0xff), parts.tail]);
+  const timestamp = Math.floor((options.nowMs ?? Date.now()) / 1000);
+  const source = options.source ?? TEST_SOURCE;
+  const headers: Record<string, string> = {
+    'content-type': parts.contentType,
+    'content-length': String(body.length),
+    'x-callrec-source': source,
+    'x-callrec-timestamp': String(timestamp),
+    ...signatureHeaders({
+      version: options.version ?? 'v1',
+      secret: options.secret ?? TEST_SECRET,
+      source,
+      timestamp,
+      contentLength: body.length,
+      bodySha256: createHash('sha256').update(body).digest('hex'),
+    }),
+  };
+  let answered = false;
+  let responded = false;
+  let req: http.ClientRequest | undefined;
+  const answer = new Promise<UploadResponse | undefined>((resolve) => {
+    req = http.request(new URL('/v1/recordings', options.url), { method: 'POST', headers, ...(options.localAddress ? { localAddress: options.localAddress } : {}) }, (res) => {
+      responded = true;
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('close', () => resolve(undefined)); // after 'end' (then a no-op), or cut off
+      res.on('end', () => {
+        answered = true;
+        const text = Buffer.concat(chunks).toString('utf8');
+        let parsed: unknown;
+        try {
+          parsed = JSON.parse(text);
+        } catch {
+          parsed = undefined;
+        }
+        resolve({ status: res.statusCode ?? 0, headers: res.headers, text, body: parsed });
+      });
+    });
+    req.on('error', () => undefined); // a cut connection shows as 'close'
+    req.on('close', () => {
+      if (!responded) resolve(undefined);
+    });
+  });
+  const part = body.subarray(0, parts.head.length + Math.min(options.sendBytes ?? 8 * 1024, declared));
+  const sent = new Promise<void>((resolve) => req!.write(part, () => resolve()));
+  return {
+    sent,
+    answer,
+    get answered() {
+      return answered;
+    },
+    close: () => req!.destroy(),
+  };
 }

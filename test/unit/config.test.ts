@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { ConfigError, DAY_MS, loadConfig, parseDuration } from '../../src/config.js';
+import { ConfigError, DAY_MS, loadConfig, parseByteRate, parseDuration } from '../../src/config.js';
 
 function configError(env: Record<string, string>): ConfigError {
   try {
@@ -30,6 +30,19 @@ describe('config', () => {
     expect(parseDuration('250ms')).to.equal(250);
     expect(parseDuration('0d')).to.equal(undefined);
     expect(parseDuration('30 days')).to.equal(undefined);
+  });
+
+  it('when upload rates are given in B, KiB or MiB per second (or bare bytes), then they parse to bytes per second', () => {
+    expect(parseByteRate('32KiB/s')).to.equal(32 * 1024);
+    expect(parseByteRate('1MiB/s')).to.equal(1024 ** 2);
+    expect(parseByteRate('65536')).to.equal(65536);
+    expect(parseByteRate('512B/s')).to.equal(512);
+    expect(parseByteRate('0')).to.equal(0);
+    for (const bad of ['fast', '32 KiB/s', '32kb/s', '-1', '1.5KiB/s']) expect(parseByteRate(bad), bad).to.equal(undefined);
+    const config = loadConfig({ CALLREC_UPLOAD_MIN_RATE: '64KiB/s', CALLREC_UPLOAD_RATE_GRACE: '30s', CALLREC_UNVERIFIED_UPLOADS_PER_SOURCE: '4', CALLREC_UNVERIFIED_UPLOADS_PER_ADDRESS: '2' });
+    expect(config.ingest).to.include({ minBytesPerSecond: 65536, rateGraceMs: 30_000, unverifiedPerSource: 4, unverifiedPerAddress: 2 });
+    expect(() => loadConfig({ CALLREC_UPLOAD_MIN_RATE: 'fast' })).to.throw(/^CALLREC_UPLOAD_MIN_RATE expects a rate/);
+    expect(() => loadConfig({ CALLREC_UNVERIFIED_UPLOADS_PER_ADDRESS: '0' })).to.throw(/^CALLREC_UNVERIFIED_UPLOADS_PER_ADDRESS /);
   });
 
   it('when CALLREC_RETENTION is bogus, then the error is one line naming the variable and what it expects', () => {

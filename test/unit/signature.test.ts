@@ -1,7 +1,20 @@
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { expect } from 'chai';
-import { checkTimestamp, computeSignature, secretOf, signatureHeader, verifySignature } from '../../src/ingest/signature.js';
+import {
+  checkTimestamp,
+  computeHeaderSignature,
+  computeSignature,
+  contentDigestHeader,
+  headerSignatureHeader,
+  parseContentDigest,
+  secretOf,
+  signatureHeader,
+  signatureVersionOf,
+  verifyHeaderSignature,
+  verifySignature,
+} from '../../src/ingest/signature.js';
+import type { SignedHeaders } from '../../src/ingest/signature.js';
 
 const SECRET = 'unit-secret-0123456789abcdef';
 const digestOf = (text: string) => createHash('sha256').update(text).digest('hex');
@@ -61,5 +74,70 @@ describe('ingest signature', () => {
     expect(secretOf(sources, 'pbx-2')).to.equal(undefined);
     expect(secretOf(sources, 'constructor')).to.equal(undefined);
     expect(secretOf(sources, '__proto__')).to.equal(undefined);
+  });
+
+  describe('v2 (over the headers)', () => {
+    /** The signed headers of a v2 request, with overrides. */
+    const signedHeaders = (overrides: Partial<SignedHeaders> = {}): SignedHeaders => ({
+      timestamp,
+      source: 'pbx.1',
+      contentLength: '48213',
+      bodySha256Hex,
+      ...overrides,
+    });
+
+    it('when computed, then it equals what openssl computes for HMAC-SHA256 of "v2.<timestamp>.<source>.<content-length>.<body sha256>"', () => {
+      const openssl = execFileSync('openssl', ['dgst', '-sha256', '-mac', 'HMAC', '-macopt', `key:${SECRET}`, '-r'], {
+        input: `v2.${timestamp}.pbx.1.48213.${bodySha256Hex}`,
+      })
+        .toString()
+        .split(' ')[0];
+      expect(computeHeaderSignature(SECRET, signedHeaders())).to.equal(openssl);
+    });
+
+    it('when the header is the v2 signature of the same headers, then it verifies, also beside an old v2 or a v1 entry', () => {
+      const header = headerSignatureHeader(SECRET, signedHeaders());
+      expect(header).to.match(/^v2=[0-9a-f]{64}$/);
+      expect(verifyHeaderSignature({ secret: SECRET, header, ...signedHeaders() })).to.equal(true);
+      const rotated = `${headerSignatureHeader('old-secret-0123456789abcdef', signedHeaders())},${header}`;
+      expect(verifyHeaderSignature({ secret: SECRET, header: rotated, ...signedHeaders() })).to.equal(true);
+      const both = `${signatureHeader(SECRET, timestamp, bodySha256Hex)}, ${header}`;
+      expect(verifyHeaderSignature({ secret: SECRET, header: both, ...signedHeaders() })).to.equal(true);
+    });
+
+    it('when the secret, timestamp, source, length or digest differs, then it does not verify', () => {
+      const header = headerSignatureHeader(SECRET, signedHeaders());
+      expect(verifyHeaderSignature({ secret: `${SECRET}x`, header, ...signedHeaders() })).to.equal(false);
+      for (const changed of [{ timestamp: '1790000001' }, { source: 'pbx.2' }, { contentLength: '48214' }, { bodySha256Hex: digestOf('another body') }]) {
+        expect(verifyHeaderSignature({ secret: SECRET, header, ...signedHeaders(changed) }), JSON.stringify(changed)).to.equal(false);
+      }
+    });
+
+    it('when a v1 signature is checked as v2 or a v2 one as v1, then neither verifies', () => {
+      const v1 = signatureHeader(SECRET, timestamp, bodySha256Hex);
+      const v2 = headerSignatureHeader(SECRET, signedHeaders());
+      expect(verifyHeaderSignature({ secret: SECRET, header: v1, ...signedHeaders() })).to.equal(false);
+      expect(verifyHeaderSignature({ secret: SECRET, header: v1.replace('v1=', 'v2='), ...signedHeaders() })).to.equal(false);
+      expect(verifySignature({ secret: SECRET, timestamp, bodySha256Hex, header: v2 })).to.equal(false);
+    });
+
+    it('when a header holds any v2 entry, then its version is v2; otherwise v1', () => {
+      expect(signatureVersionOf('v1=ab')).to.equal('v1');
+      expect(signatureVersionOf('')).to.equal('v1');
+      expect(signatureVersionOf('v2=ab')).to.equal('v2');
+      expect(signatureVersionOf('v1=ab, v2=cd')).to.equal('v2');
+      expect(signatureVersionOf('v1=v2=cd')).to.equal('v1');
+    });
+
+    it('when Content-Digest holds sha-256 (RFC 9530), then its hex is read back, also beside other algorithms; otherwise none', () => {
+      const header = contentDigestHeader(bodySha256Hex);
+      const base64 = execFileSync('openssl', ['dgst', '-sha256', '-binary'], { input: 'a multipart body' }).toString('base64');
+      expect(header).to.equal(`sha-256=:${base64}:`);
+      expect(parseContentDigest(header)).to.equal(bodySha256Hex);
+      expect(parseContentDigest(`sha-512=:${Buffer.alloc(64).toString('base64')}:, ${header}`)).to.equal(bodySha256Hex);
+      for (const bad of [undefined, '', `sha-256=${base64}`, `sha-256=:${base64.slice(4)}:`, `sha-512=:${base64}:`, `md5=:${base64}:`]) {
+        expect(parseContentDigest(bad), String(bad)).to.equal(undefined);
+      }
+    });
   });
 });
