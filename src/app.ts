@@ -13,7 +13,7 @@ import { createOpenApiRoute } from './http/openapi-operations.js';
 import { createErrorMiddleware, notFoundHandler } from './http/problem.js';
 import { requestId } from './http/request-id.js';
 import { createRequestLog } from './http/request-log.js';
-import { securityHeaders } from './http/security-headers.js';
+import { createSecurityHeaders } from './http/security-headers.js';
 import { createIngestRouter } from './ingest/ingest-routes.js';
 import { createPlaybackRouter } from './playback/playback-routes.js';
 import { createSubjectsRouter } from './subjects/subject-routes.js';
@@ -30,7 +30,7 @@ export function createApp(deps: AppDeps): Express {
 
   app.use(requestId);
   app.use(createRequestLog(deps));
-  app.use(securityHeaders);
+  app.use(createSecurityHeaders(deps.config));
   app.use((req, res, next) => {
     const end = deps.metrics.httpDuration.startTimer({ method: req.method });
     res.on('finish', () => end({ route: req.route?.path ? `${req.baseUrl}${req.route.path}` : 'unmatched', status: String(res.statusCode) }));

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { dbBackends, storeBackends } from '../support/backends.js';
 import type { TestDb, TestStore } from '../support/backends.js';
-import { startTestApp } from '../support/app.js';
+import { startTestApp, testConfig } from '../support/app.js';
 import type { TestApp } from '../support/app.js';
 
 for (const dbBackend of dbBackends) {
@@ -56,6 +56,21 @@ for (const dbBackend of dbBackends) {
         expect(res.headers.get('x-content-type-options')).to.equal('nosniff');
         expect(res.headers.get('referrer-policy')).to.equal('no-referrer');
         expect(res.headers.get('x-request-id')).to.match(/^[0-9a-f-]{36}$/);
+      });
+
+      it('when CALLREC_PUBLIC_URL is https, then every response carries Strict-Transport-Security; when it is http or unset, then none does', async () => {
+        const https = await startTestApp({ db: db.db, store: store.store, config: testConfig({ CALLREC_PUBLIC_URL: 'https://callrec.example.com' }) });
+        const http = await startTestApp({ db: db.db, store: store.store, config: testConfig({ CALLREC_PUBLIC_URL: 'http://callrec.internal:3000' }) });
+        try {
+          for (const path of ['/healthz', '/v1/nothing-here', '/login']) {
+            expect((await fetch(`${https.url}${path}`)).headers.get('strict-transport-security'), path).to.equal('max-age=31536000; includeSubDomains');
+            expect((await fetch(`${http.url}${path}`)).headers.get('strict-transport-security'), path).to.equal(null);
+            expect((await fetch(`${app.url}${path}`)).headers.get('strict-transport-security'), path).to.equal(null);
+          }
+        } finally {
+          await https.close();
+          await http.close();
+        }
       });
     });
   }
