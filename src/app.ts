@@ -24,7 +24,8 @@ export type { AppDeps } from './deps.js';
 export function createApp(deps: AppDeps): Express {
   const app = express();
   app.disable('x-powered-by');
-  app.set('trust proxy', false);
+  // X-Forwarded-* only from the configured proxies: req.ip, req.protocol and req.hostname follow them.
+  app.set('trust proxy', deps.config.trustedProxies.length > 0 ? [...deps.config.trustedProxies] : false);
   app.set('etag', false);
   app.set('query parser', 'simple');
 
