@@ -92,6 +92,7 @@ const envSchema = z.object({
   CALLREC_PUBLIC_URL: z.url({ message: 'expects an absolute URL such as https://callrec.example.com' }).optional(),
   CALLREC_TRUSTED_PROXIES: trustedProxies.optional(),
   CALLREC_DATA_DIR: z.string().min(1).default('./storage'),
+  CALLREC_MIN_FREE_BYTES: integer(0, Number.MAX_SAFE_INTEGER).default(256 * 1024 ** 2),
   CALLREC_DB_URL: z
     .string()
     .regex(/^(postgres(ql)?:\/\/|sqlite:)/, 'expects postgres://user:pass@host:port/db or sqlite:<file>')
@@ -158,6 +159,8 @@ export interface Config {
    */
   readonly trustedProxies: readonly string[];
   readonly dataDir: string;
+  /** /readyz reports the disk `full` when the data dir's (or the SQLite file's) filesystem has less free. */
+  readonly minFreeBytes: number;
   readonly db: DbConfig;
   readonly store: StoreConfig;
   readonly retention: { readonly ms: number; readonly days: number; readonly tag: string };
@@ -246,6 +249,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
     publicUrl: e.CALLREC_PUBLIC_URL,
     trustedProxies: e.CALLREC_TRUSTED_PROXIES ?? [],
     dataDir,
+    minFreeBytes: e.CALLREC_MIN_FREE_BYTES,
     db,
     store,
     retention: { ms: e.CALLREC_RETENTION, days, tag: `${days}d` },

@@ -99,3 +99,13 @@ export function dbErrorSummary(error: unknown): DbErrorSummary | undefined {
     .join(' ');
   return { code, message, ...(table ? { table } : {}), ...(constraint ? { constraint } : {}), ...(operation ? { operation } : {}) };
 }
+
+/**
+ * True when the database refused a write because its disk is full: SQLite `SQLITE_FULL`,
+ * PostgreSQL SQLSTATE 53100 (`disk_full`).
+ */
+export function isDbFull(error: unknown): boolean {
+  if (!isDbError(error)) return false;
+  const code = (error as DriverError).code;
+  return code === 'SQLITE_FULL' || code === '53100';
+}

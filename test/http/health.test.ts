@@ -31,7 +31,7 @@ for (const dbBackend of dbBackends) {
       it('when the database and the store answer, then /readyz answers 200', async () => {
         const res = await fetch(`${app.url}/readyz`);
         expect(res.status).to.equal(200);
-        expect(await res.json()).to.deep.equal({ status: 'ready', checks: { db: 'ok', store: 'ok' } });
+        expect(await res.json()).to.deep.equal({ status: 'ready', checks: { db: 'ok', store: 'ok', disk: 'ok' } });
       });
 
       it('when the database is gone, then /readyz answers 503 naming the database and no error text', async () => {
@@ -39,7 +39,7 @@ for (const dbBackend of dbBackends) {
         const res = await fetch(`${app.url}/readyz`);
         expect(res.status).to.equal(503);
         const body = await res.json();
-        expect(body).to.deep.equal({ status: 'unavailable', checks: { db: 'fail', store: 'ok' } });
+        expect(body).to.deep.equal({ status: 'unavailable', checks: { db: 'fail', store: 'ok', disk: 'ok' } });
       });
 
       it('when a route does not exist, then the answer is problem+json 404 with code not_found', async () => {
