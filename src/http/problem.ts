@@ -35,7 +35,7 @@ const NO_SPACE_ERRNO = new Set(['ENOSPC', 'EDQUOT']);
 
 /**
  * True when `error`, or an error in its `cause` chain, says a disk is full: ENOSPC/EDQUOT
- * (temp files; ffmpeg's AudioNoSpaceError carries ENOSPC), a full object store
+ * (temp files; ffmpeg's AudioOutputError carries ENOSPC), a full object store
  * (StoreFullError), SQLite `SQLITE_FULL`, PostgreSQL `disk_full`.
  */
 export function isStorageFull(error: unknown): boolean {
