@@ -13,7 +13,7 @@ import { createOpenApiRoute } from './http/openapi-operations.js';
 import { createErrorMiddleware, notFoundHandler } from './http/problem.js';
 import { requestId } from './http/request-id.js';
 import { createRequestLog } from './http/request-log.js';
-import { securityHeaders } from './http/security-headers.js';
+import { createSecurityHeaders } from './http/security-headers.js';
 import { createIngestRouter } from './ingest/ingest-routes.js';
 import { createPlaybackRouter } from './playback/playback-routes.js';
 import { createSubjectsRouter } from './subjects/subject-routes.js';
@@ -24,13 +24,14 @@ export type { AppDeps } from './deps.js';
 export function createApp(deps: AppDeps): Express {
   const app = express();
   app.disable('x-powered-by');
-  app.set('trust proxy', false);
+  // X-Forwarded-* only from the configured proxies: req.ip, req.protocol and req.hostname follow them.
+  app.set('trust proxy', deps.config.trustedProxies.length > 0 ? [...deps.config.trustedProxies] : false);
   app.set('etag', false);
   app.set('query parser', 'simple');
 
   app.use(requestId);
   app.use(createRequestLog(deps));
-  app.use(securityHeaders);
+  app.use(createSecurityHeaders(deps.config));
   app.use((req, res, next) => {
     const end = deps.metrics.httpDuration.startTimer({ method: req.method });
     res.on('finish', () => end({ route: req.route?.path ? `${req.baseUrl}${req.route.path}` : 'unmatched', status: String(res.statusCode) }));

@@ -6,6 +6,7 @@
  * a Config; anything invalid throws a ConfigError whose message is one line
  * naming the variable and what it expects.
  */
+import net from 'node:net';
 import path from 'node:path';
 import { z } from 'zod';
 
@@ -78,12 +79,39 @@ const ingestSources = z.string().transform((text, ctx) => {
   return sources;
 });
 
+/** Names Express's `trust proxy` understands for address ranges. */
+const PROXY_RANGE_NAMES = new Set(['loopback', 'linklocal', 'uniquelocal']);
+
+/** One trusted-proxy entry: an IP address, a CIDR range (`10.0.0.0/8`, `fd00::/8`) or a range name. */
+export function isProxyEntry(entry: string): boolean {
+  if (PROXY_RANGE_NAMES.has(entry)) return true;
+  const [address = '', prefix, ...rest] = entry.split('/');
+  const family = net.isIP(address);
+  if (family === 0 || rest.length > 0) return false;
+  if (prefix === undefined) return true;
+  return /^\d{1,3}$/.test(prefix) && Number(prefix) <= (family === 4 ? 32 : 128);
+}
+
+const trustedProxies = z.string().transform((text, ctx) => {
+  const entries = text.split(',').map((e) => e.trim()).filter(Boolean);
+  if (!entries.every(isProxyEntry)) {
+    ctx.addIssue({
+      code: 'custom',
+      message: 'expects IP addresses, CIDR ranges (10.0.0.0/8) or loopback, linklocal, uniquelocal, separated by commas',
+    });
+    return z.NEVER;
+  }
+  return entries;
+});
+
 /** The environment as the schema sees it: every variable optional, defaults applied in `loadConfig`. */
 const envSchema = z.object({
   CALLREC_PORT: integer(0, 65535).default(3000),
   CALLREC_HOST: z.string().min(1).default('127.0.0.1'),
   CALLREC_PUBLIC_URL: z.url({ message: 'expects an absolute URL such as https://callrec.example.com' }).optional(),
+  CALLREC_TRUSTED_PROXIES: trustedProxies.optional(),
   CALLREC_DATA_DIR: z.string().min(1).default('./storage'),
+  CALLREC_MIN_FREE_BYTES: integer(0, Number.MAX_SAFE_INTEGER).default(256 * 1024 ** 2),
   CALLREC_DB_URL: z
     .string()
     .regex(/^(postgres(ql)?:\/\/|sqlite:)/, 'expects postgres://user:pass@host:port/db or sqlite:<file>')
@@ -148,7 +176,14 @@ export interface Config {
   readonly port: number;
   readonly host: string;
   readonly publicUrl: string | undefined;
+  /**
+   * Reverse proxies whose `X-Forwarded-For`/`-Proto`/`-Host` are believed (Express `trust
+   * proxy`): addresses, CIDR ranges, `loopback`/`linklocal`/`uniquelocal`. Empty: none.
+   */
+  readonly trustedProxies: readonly string[];
   readonly dataDir: string;
+  /** /readyz reports the disk `full` when the data dir's (or the SQLite file's) filesystem has less free. */
+  readonly minFreeBytes: number;
   readonly db: DbConfig;
   readonly store: StoreConfig;
   readonly retention: { readonly ms: number; readonly days: number; readonly tag: string };
@@ -241,7 +276,9 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
     port: e.CALLREC_PORT,
     host: e.CALLREC_HOST,
     publicUrl: e.CALLREC_PUBLIC_URL,
+    trustedProxies: e.CALLREC_TRUSTED_PROXIES ?? [],
     dataDir,
+    minFreeBytes: e.CALLREC_MIN_FREE_BYTES,
     db,
     store,
     retention: { ms: e.CALLREC_RETENTION, days, tag: `${days}d` },

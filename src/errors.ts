@@ -46,6 +46,9 @@ export interface FieldProblem {
 
 type Opts = AppErrorOptions;
 
+/** Retry-After of 507 `insufficient_storage`: freeing space takes an operator, not a moment. */
+export const INSUFFICIENT_STORAGE_RETRY_AFTER_S = 60;
+
 /** The table of error factories: one per stable code. */
 export const errors = {
   // 400
@@ -116,6 +119,15 @@ export const errors = {
     new AppError('store_unavailable', 503, 'Object storage unavailable', {
       ...o,
       headers: { 'Retry-After': '5', ...o.headers },
+    }),
+  /**
+   * A disk the service writes to is full (temp files, the object store, the database): 507,
+   * with Retry-After as a hint; nothing of the request was kept. /readyz reports it too.
+   */
+  insufficientStorage: (o: Opts = {}) =>
+    new AppError('insufficient_storage', 507, 'Insufficient storage', {
+      ...o,
+      headers: { 'Retry-After': String(INSUFFICIENT_STORAGE_RETRY_AFTER_S), ...o.headers },
     }),
   dbUnavailable: (o: Opts = {}) =>
     new AppError('db_unavailable', 503, 'Database unavailable', { ...o, headers: { 'Retry-After': '5', ...o.headers } }),

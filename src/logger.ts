@@ -12,11 +12,18 @@
  *   become `[phone]`, the query string of any URL becomes `?[redacted]`
  *   (signed URLs carry their signature there), and `Bearer <token>` loses its
  *   token.
+ * - A database error (SQLite, PostgreSQL, a knex pool timeout), at any depth
+ *   (also as the `cause` of an AppError), is logged as its `dbErrorSummary`:
+ *   the error code, table, constraint and operation, and the stack frames;
+ *   never the statement, a bound value, or PostgreSQL's `detail`/`where`.
+ *   Keys named `sql` and `bindings` are redacted wherever they appear.
  * Code must still never put such values into a log on purpose; this is the
  * safety net, not the policy.
  */
 import type { DestinationStream, Logger } from 'pino';
 import { pino } from 'pino';
+import { dbErrorSummary } from './db/db-errors.js';
+import type { DbErrorSummary } from './db/db-errors.js';
 
 export type { Logger } from 'pino';
 
@@ -36,6 +43,8 @@ const SENSITIVE_KEYS = [
   'callee_number',
   'signedUrl',
   'url',
+  'sql',
+  'bindings',
 ];
 
 const SENSITIVE = new Set(SENSITIVE_KEYS.map((k) => k.toLowerCase()));
@@ -73,6 +82,19 @@ export function scrubText(text: string): string {
   return out;
 }
 
+/** A database error reduced to its summary: the same class, code/table/constraint/operation, stack frames only. */
+function summarizedDbError(error: Error, summary: DbErrorSummary, depth: number, seen: WeakSet<object>): Error {
+  const out = Object.create(Object.getPrototypeOf(error) as object) as Record<string, unknown>;
+  const hidden = (key: string, inner: unknown) => Object.defineProperty(out, key, { value: inner, enumerable: false, writable: true, configurable: true });
+  const frames = (error.stack ?? '').split('\n').filter((line) => /^\s+at /.test(line));
+  hidden('message', summary.message);
+  hidden('stack', [`${error.name}: ${summary.message}`, ...frames].map(scrubText).join('\n'));
+  if (error.cause !== undefined) hidden('cause', scrubValue(error.cause, depth + 1, seen));
+  const { message: _message, ...members } = summary;
+  Object.assign(out, members);
+  return out as unknown as Error;
+}
+
 /**
  * A deep copy of `value` with sensitive keys censored and strings scrubbed.
  * Errors are copied as errors of the same class with scrubbed message, stack and
@@ -87,6 +109,8 @@ export function scrubValue(value: unknown, depth = 0, seen = new WeakSet<object>
   if (Buffer.isBuffer(value) || ArrayBuffer.isView(value)) return `[${value.byteLength} bytes]`;
   if (Array.isArray(value)) return value.map((item) => scrubValue(item, depth + 1, seen));
   if (value instanceof Date) return value;
+  const db = value instanceof Error ? dbErrorSummary(value) : undefined;
+  if (db) return summarizedDbError(value as Error, db, depth, seen);
   // An Error stays an Error of its own class (so pino's serializer names its type), with scrubbed texts.
   const out = (value instanceof Error ? Object.create(Object.getPrototypeOf(value) as object) : {}) as Record<string, unknown>;
   if (value instanceof Error) {

@@ -1,5 +1,5 @@
 /** The audio toolbox: ffprobe/ffmpeg behind small functions, each under a hard timeout. */
-export { AudioDecodeError, AudioTimeoutError } from './errors.js';
+export { AudioDecodeError, AudioOutputError, AudioTimeoutError } from './errors.js';
 export { identifyAudio, plausibleDurationMs, probeAudio } from './probe.js';
 export { parseWavHeader, readWavHeader } from './wav-header.js';
 export { wavPeakReader, wavPeakTap } from './wav-peaks.js';

@@ -7,7 +7,7 @@ import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import type { Writable } from 'node:stream';
 import type { FfmpegCommand } from 'fluent-ffmpeg';
-import { AudioTimeoutError, abortReason } from './errors.js';
+import { AudioTimeoutError, abortReason, outputFailure } from './errors.js';
 
 export interface RunLimits {
   /** Hard limit of the run; the process is SIGKILLed when it passes. */
@@ -55,7 +55,8 @@ export function runCollect(
 
 /**
  * Runs a fluent-ffmpeg command under the limits. Resolves when ffmpeg exits
- * successfully; rejects with AudioTimeoutError, the abort reason, or ffmpeg's
+ * successfully; rejects with AudioTimeoutError, the abort reason, AudioOutputError
+ * when stderr says the output could not be written (also on exit 0), or ffmpeg's
  * error (its stderr tail in `stderr`).
  */
 export function runFfmpeg(command: FfmpegCommand, limits: RunLimits): Promise<void> {
@@ -79,9 +80,10 @@ export function runFfmpeg(command: FfmpegCommand, limits: RunLimits): Promise<vo
     const onAbort = () => kill(abortReason(limits.signal!));
     limits.signal?.addEventListener('abort', onAbort, { once: true });
     command.on('error', (error: Error, _stdout: string | null, stderr: string | null) => {
-      done(failure ?? Object.assign(error, { stderr: stderr?.slice(-2048) }));
+      done(failure ?? outputFailure(stderr) ?? Object.assign(error, { stderr: stderr?.slice(-2048) }));
     });
-    command.on('end', () => done(failure));
+    // ffmpeg exits 0 when it could not write its output (a full disk): only stderr tells.
+    command.on('end', (_stdout: string | null, stderr: string | null) => done(failure ?? outputFailure(stderr)));
     command.run();
   });
 }

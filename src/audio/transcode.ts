@@ -12,7 +12,7 @@
  */
 import fs from 'node:fs';
 import ffmpeg from 'fluent-ffmpeg';
-import { AudioDecodeError } from './errors.js';
+import { AudioDecodeError, AudioOutputError } from './errors.js';
 import { runFfmpeg, runFfmpegToSink } from './process.js';
 import type { RunLimits } from './process.js';
 import { PEAK_SAMPLE_RATE, peakOutputOptions, peakSink } from './waveform.js';
@@ -50,7 +50,8 @@ export interface TranscodeResult {
  * Transcodes `input` into the playback rendition at `output` (overwritten).
  * With `peaks: true` the same run also yields the waveform (whose `durationMs`
  * is the decoded duration). Throws AudioDecodeError when ffmpeg fails on the input
- * or produces nothing; AudioTimeoutError or the abort reason when killed. On
+ * or produces nothing; AudioOutputError when it cannot write the output (code `ENOSPC`:
+ * the disk is full); AudioTimeoutError or the abort reason when killed. On
  * failure `output` may be partial: the caller owns and removes it.
  */
 export async function transcodeForPlayback(
@@ -69,6 +70,7 @@ export async function transcodeForPlayback(
     else await runFfmpeg(command, options);
   } catch (error) {
     if (error instanceof Error && (error.name === 'AudioTimeoutError' || error.name === 'AbortError' || options.signal?.aborted)) throw error;
+    if (error instanceof AudioOutputError) throw error;
     throw new AudioDecodeError('ffmpeg could not decode the audio', { cause: error });
   }
   const { size } = await fs.promises.stat(output);

@@ -1,5 +1,6 @@
 /**
- * A sliding-window failure counter per key (username, IP), in memory.
+ * Failure limiters per key (user + address, address), in memory: a sliding
+ * window (`createFailureLimiter`) and an exponential backoff (`createBackoffLimiter`).
  *
  * In memory means per process: with several instances behind a balancer each
  * counts on its own, so the effective limit is multiplied by the instance
@@ -53,6 +54,64 @@ export function createFailureLimiter(options: { clock: Clock; maxFailures: numbe
       const list = failures.get(key);
       list?.pop();
       if (list?.length === 0) failures.delete(key);
+    },
+  };
+}
+
+/**
+ * Exponential backoff per key: the first `freeFailures` failures cost nothing; from then
+ * on the key must wait `baseDelayMs · 2^(failures − freeFailures)` (at most `maxDelayMs`)
+ * after its latest failure before the next attempt. A key with no failure for
+ * `forgetAfterMs` (longer than `maxDelayMs`, so that waiting out the longest delay does not
+ * start the count over) is forgotten. It slows one key down without ever locking it for
+ * longer than `maxDelayMs`. Memory is bounded by `maxKeys` (the least recently failed
+ * keys are dropped first).
+ */
+export function createBackoffLimiter(options: {
+  clock: Clock;
+  freeFailures: number;
+  baseDelayMs: number;
+  maxDelayMs: number;
+  forgetAfterMs: number;
+  maxKeys?: number;
+}): FailureLimiter {
+  const maxKeys = options.maxKeys ?? 10_000;
+  const entries = new Map<string, { failures: number; lastAt: number }>();
+
+  const live = (key: string) => {
+    const entry = entries.get(key);
+    if (entry && options.clock.now() - entry.lastAt >= options.forgetAfterMs) {
+      entries.delete(key);
+      return undefined;
+    }
+    return entry;
+  };
+
+  return {
+    retryAfterMs(key) {
+      const entry = live(key);
+      if (!entry || entry.failures < options.freeFailures) return 0;
+      const doublings = Math.min(entry.failures - options.freeFailures, 40);
+      const delay = Math.min(options.maxDelayMs, options.baseDelayMs * 2 ** doublings);
+      const wait = entry.lastAt + delay - options.clock.now();
+      return wait > 0 ? Math.max(1, wait) : 0;
+    },
+    fail(key) {
+      const entry = live(key) ?? { failures: 0, lastAt: 0 };
+      entry.failures += 1;
+      entry.lastAt = options.clock.now();
+      entries.delete(key);
+      entries.set(key, entry);
+      while (entries.size > maxKeys) entries.delete(entries.keys().next().value!);
+    },
+    reset(key) {
+      entries.delete(key);
+    },
+    forgive(key) {
+      const entry = entries.get(key);
+      if (!entry) return;
+      entry.failures -= 1;
+      if (entry.failures <= 0) entries.delete(key);
     },
   };
 }

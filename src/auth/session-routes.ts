@@ -2,10 +2,16 @@
  * Sign in and out: `POST /v1/session`, `GET /v1/session`, `DELETE /v1/session`.
  *
  * Wrong username, wrong password and disabled user give the same 401
- * `invalid_credentials` after the same scrypt work. Failed logins are limited
- * per username (LOGIN_LIMITS.perUser) and per client IP (LOGIN_LIMITS.perIp)
- * in memory of this process (see rate-limit.ts); over the limit → 429
- * `rate_limited` with Retry-After, before any password is checked. Each
+ * `invalid_credentials` after the same scrypt work. Failed logins are limited in
+ * memory of this process (see rate-limit.ts), never per username alone, so that
+ * nobody can lock another user (the admin included) out from elsewhere:
+ * - per username + client address (LOGIN_LIMITS.perUserAddress): an exponential
+ *   backoff after a few free failures, capped;
+ * - per client address across usernames (LOGIN_LIMITS.perAddress), a sliding window.
+ * Waiting → 429 `rate_limited` with Retry-After, before any password is checked.
+ * The client address is `req.ip`: the peer, or the `X-Forwarded-For` address
+ * behind the proxies of CALLREC_TRUSTED_PROXIES (Express `trust proxy`, set in
+ * app.ts); a forwarded header from any other peer is ignored. Each
  * attempt is counted as a failure before its password is checked (and taken
  * back when it succeeds), so parallel guesses cannot overrun the limit. Every login
  * attempt is logged with username, IP and request id, never the password.
@@ -19,14 +25,17 @@ import { errors } from '../errors.js';
 import { sha256Hex, USERNAME_PATTERN } from './accounts.js';
 import { originMatches } from './origin.js';
 import { dummyVerify, prepareDummyHash, verifyPassword } from './passwords.js';
-import { createFailureLimiter } from './rate-limit.js';
+import { createBackoffLimiter, createFailureLimiter } from './rate-limit.js';
 import { clearSessionCookie, createSession, endSession, readSessionId, setSessionCookie } from './sessions.js';
 
 export const LOGIN_LIMITS = {
-  /** Failures per username within the window before 429. */
-  perUser: 5,
-  /** Failures per client IP within the window (higher: offices share one address). */
-  perIp: 20,
+  /**
+   * One username from one address: 5 failures are free, then each further one doubles the
+   * wait (1 s, 2 s, 4 s, … at most 15 min); forgotten after an hour without failure.
+   */
+  perUserAddress: { freeFailures: 5, baseDelayMs: 1_000, maxDelayMs: 15 * 60_000, forgetAfterMs: 60 * 60_000 },
+  /** Failures per client address, any usernames, within the window before 429 (offices share one address). */
+  perAddress: 20,
   windowMs: 15 * 60_000,
 } as const;
 
@@ -42,8 +51,8 @@ function clientIp(req: Request): string {
 export function createSessionRouter(deps: AppDeps): Router {
   const router = Router();
   prepareDummyHash();
-  const perUser = createFailureLimiter({ clock: deps.clock, maxFailures: LOGIN_LIMITS.perUser, windowMs: LOGIN_LIMITS.windowMs });
-  const perIp = createFailureLimiter({ clock: deps.clock, maxFailures: LOGIN_LIMITS.perIp, windowMs: LOGIN_LIMITS.windowMs });
+  const perUserAddress = createBackoffLimiter({ clock: deps.clock, ...LOGIN_LIMITS.perUserAddress });
+  const perAddress = createFailureLimiter({ clock: deps.clock, maxFailures: LOGIN_LIMITS.perAddress, windowMs: LOGIN_LIMITS.windowMs });
 
   router.post('/v1/session', async (req, res) => {
     const parsed = loginBody.safeParse(req.body);
@@ -53,9 +62,9 @@ export function createSessionRouter(deps: AppDeps): Router {
     if (req.get('origin') !== undefined && !originMatches(req, deps.config)) throw errors.originMismatch();
 
     const ip = clientIp(req);
-    const userKey = username.toLowerCase().slice(0, 64);
+    const userKey = `${username.toLowerCase().slice(0, 64)}\u0000${ip}`;
     const log = { requestId: req.id, username: username.slice(0, 64), ip };
-    const waitMs = Math.max(perUser.retryAfterMs(userKey), perIp.retryAfterMs(ip));
+    const waitMs = Math.max(perUserAddress.retryAfterMs(userKey), perAddress.retryAfterMs(ip));
     if (waitMs > 0) {
       deps.metrics.logins.inc({ outcome: 'rate_limited' });
       deps.logger.warn(log, 'login rate limited');
@@ -63,8 +72,8 @@ export function createSessionRouter(deps: AppDeps): Router {
     }
 
     // Counted before any await: concurrent attempts see each other.
-    perUser.fail(userKey);
-    perIp.fail(ip);
+    perUserAddress.fail(userKey);
+    perAddress.fail(ip);
     const credentials = USERNAME_PATTERN.test(username) ? await findUserCredentials(deps.db.knex, username) : undefined;
     const ok = credentials ? await verifyPassword(password, credentials.passwordHash) : await dummyVerify(password);
     if (!credentials || !ok || credentials.user.disabled) {
@@ -73,8 +82,8 @@ export function createSessionRouter(deps: AppDeps): Router {
       throw errors.invalidCredentials();
     }
 
-    perUser.reset(userKey);
-    perIp.forgive(ip);
+    perUserAddress.reset(userKey);
+    perAddress.forgive(ip);
     const previous = readSessionId(req, deps.config);
     if (previous !== undefined) await endSession(deps, sha256Hex(previous));
     const sessionId = await createSession(deps, credentials.user.id);

@@ -46,15 +46,27 @@ class MigrationSource implements Knex.MigrationSource<string> {
   }
 }
 
+/**
+ * The knex configuration. `compileSqlOnError: false`: a failed statement's message carries
+ * its placeholders, not its values (knex would otherwise inline every bound value into
+ * `error.message`; see db-errors.ts for what a log may carry).
+ */
 export function knexConfig(config: DbConfig): Knex.Config {
   if (config.client === 'pg') {
-    return { client: 'pg', connection: config.url, pool: { min: 0, max: 10 }, migrations: { migrationSource: new MigrationSource() } };
+    return {
+      client: 'pg',
+      connection: config.url,
+      pool: { min: 0, max: 10 },
+      compileSqlOnError: false,
+      migrations: { migrationSource: new MigrationSource() },
+    };
   }
   if (config.filename !== ':memory:') fs.mkdirSync(path.dirname(config.filename), { recursive: true });
   return {
     client: 'sqlite3',
     connection: { filename: config.filename },
     useNullAsDefault: true,
+    compileSqlOnError: false,
     // One connection: SQLite serializes writers anyway, and one connection makes
     // BEGIN IMMEDIATE claims and the log's single writer lock simple and exact.
     pool: {

@@ -74,7 +74,10 @@ const AUTH_PROBLEMS = {
   '401': 'unauthenticated (no or an invalid token or session)',
   '403': 'forbidden (the role may not call this), origin_mismatch (cookie-authenticated unsafe request from another origin)',
 } as const;
-const SERVER_PROBLEMS = { '503': 'db_unavailable, store_unavailable, overloaded (with Retry-After)' } as const;
+const SERVER_PROBLEMS = {
+  '503': 'db_unavailable, store_unavailable, overloaded (with Retry-After)',
+  '507': 'insufficient_storage (a disk the service writes to is full; with Retry-After)',
+} as const;
 
 function operationsCore(): OperationSpec[] {
   return [
@@ -93,7 +96,7 @@ function operationsCore(): OperationSpec[] {
       method: 'get',
       path: '/readyz',
       operationId: 'getReadiness',
-      summary: 'Readiness: the database and the object store answer',
+      summary: 'Readiness: the database and the object store answer, and the disk has room',
       tags: ['operations'],
       access: 'public',
       responses: { '200': json(readinessSchema, 'Ready'), '503': json(readinessSchema, 'Not ready (names which check failed)') },
@@ -315,6 +318,7 @@ function operationsCore(): OperationSpec[] {
         '415': 'unsupported_audio, unsupported_media_type',
         '422': 'retention_elapsed',
         '503': 'overloaded, too_many_unverified, store_unavailable, db_unavailable (with Retry-After)',
+        '507': 'insufficient_storage (temp files, the object store or the database out of space; nothing kept; with Retry-After)',
       },
     },
 

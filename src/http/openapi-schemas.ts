@@ -164,7 +164,11 @@ export const sessionUserSchema = z.object({
 export const healthSchema = z.object({ status: z.literal('ok') });
 export const readinessSchema = z.object({
   status: z.enum(['ready', 'unavailable']),
-  checks: z.object({ db: z.enum(['ok', 'fail']), store: z.enum(['ok', 'fail']) }),
+  checks: z.object({
+    db: z.enum(['ok', 'fail']),
+    store: z.enum(['ok', 'fail', 'full']),
+    disk: z.enum(['ok', 'fail', 'full']).describe('free space under the data dir and the SQLite file against CALLREC_MIN_FREE_BYTES'),
+  }),
 });
 
 /** Keeps the compile-time checks referenced (they exist for their types only). */

@@ -112,6 +112,7 @@ const HTTP_TITLES: Record<string, string> = {
   '429': 'Too many requests',
   '500': 'Internal server error',
   '503': 'Unavailable',
+  '507': 'Insufficient storage',
 };
 
 function securityOf(access: Access): Array<Record<string, string[]>> | undefined {

@@ -29,6 +29,7 @@ import { Router } from 'express';
 import type { Request, Response } from 'express';
 import type { AppDeps } from '../deps.js';
 import { AppError, errors, isAppError } from '../errors.js';
+import { toAppError } from '../http/problem.js';
 import { ingestRecording } from './ingest.js';
 import { createIngestLimiter } from './limiter.js';
 import type { IngestLimiter, Ticket } from './limiter.js';
@@ -215,7 +216,7 @@ export function createIngestRouter(
         ? { status: 201, body: result.recording, headers: { Location: `${INGEST_PATH}/${result.recording.id}` } }
         : { status: 200, body: result.recording, headers: { 'Content-Location': `${INGEST_PATH}/${result.recording.id}` } };
     } catch (error) {
-      outcome = isAppError(error) ? error : controller.signal.aborted ? errors.invalidRequest('The client went away', { cause: error }) : errors.internal({ cause: error });
+      outcome = isAppError(error) ? error : controller.signal.aborted ? errors.invalidRequest('The client went away', { cause: error }) : toAppError(error);
     } finally {
       ticket?.release();
       pass?.release();

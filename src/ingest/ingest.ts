@@ -28,6 +28,7 @@ import { findRecordingByCall, insertRecording, isUniqueViolation, toRecording } 
 import type { NewRecordingRow, Recording, RecordingRow } from '../db/recordings.js';
 import type { AppDeps } from '../deps.js';
 import { AppError, errors } from '../errors.js';
+import { isStorageFull } from '../http/problem.js';
 import { recordingKey } from '../storage/keys.js';
 import type { Tags } from '../storage/object-store.js';
 import type { Ticket } from './limiter.js';
@@ -71,14 +72,19 @@ export function recordingTags(retentionTag: string, expiresAt: number): Tags {
   return { retention: retentionTag, 'expires-at': new Date(expiresAt).toISOString().slice(0, 10), purpose: 'training' };
 }
 
+/** A full database disk is 507 `insufficient_storage`; any other database failure 503. */
 function dbError(error: unknown): AppError {
-  return error instanceof AppError ? error : errors.dbUnavailable({ cause: error });
+  if (error instanceof AppError) return error;
+  return isStorageFull(error) ? errors.insufficientStorage({ cause: error }) : errors.dbUnavailable({ cause: error });
 }
 
-/** Any failure of a put (StoreUnavailableError or worse) is 503: the client may retry; never 500. */
+/**
+ * A put that failed for want of space (a full store, or ENOSPC reading the temp file) is 507;
+ * any other failure (StoreUnavailableError or worse) is 503: the client may retry; never 500.
+ */
 function storeError(error: unknown): AppError {
   if (error instanceof AppError) return error;
-  return errors.storeUnavailable({ cause: error });
+  return isStorageFull(error) ? errors.insufficientStorage({ cause: error }) : errors.storeUnavailable({ cause: error });
 }
 
 function isAbort(error: unknown, signal: AbortSignal): boolean {

@@ -14,6 +14,7 @@ export const STARTED_AT_SKEW_MS = 5 * 60_000;
 export const CALL_ID_PATTERN = /^[A-Za-z0-9._:@-]{1,128}$/;
 const LABEL = /^[\p{L}\p{N} ._:@/+-]{1,128}$/u;
 const ISO_8601 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})$/;
+const ISO_8601_PARTS = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?(?:Z|([+-])(\d{2}):?(\d{2}))$/;
 const PHONE_CHARACTERS = /^[0-9+()\-./\s]{3,40}$/;
 
 export const METADATA_FIELDS = ['callId', 'startedAt', 'agentId', 'queue', 'direction', 'callerNumber', 'calleeNumber'] as const;
@@ -41,6 +42,37 @@ export interface IngestMetadata {
   /** E.164 */
   callerNumber: string | null;
   calleeNumber: string | null;
+}
+
+function daysInMonth(year: number, month: number): number {
+  if (month === 2) return year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0) ? 29 : 28;
+  return [4, 6, 9, 11].includes(month) ? 30 : 31;
+}
+
+/**
+ * Epoch ms of an ISO 8601 date-time with a time zone (`2026-11-27T09:30:00Z`, `…+01:00`,
+ * `…+0100`, seconds and a fraction optional; digits past milliseconds are truncated), or
+ * undefined when it is malformed or names no real instant of the (proleptic Gregorian)
+ * calendar: 30 February, 31 April, 29 February outside leap years, hour 24, minute or
+ * second 60 (no leap seconds), an offset beyond ±23:59. Never shifts an impossible date
+ * into the next month, as `Date.parse` does.
+ */
+export function parseIsoDateTime(text: string): number | undefined {
+  const m = ISO_8601_PARTS.exec(text);
+  if (!m) return undefined;
+  const [year, month, day, hour, minute] = [m[1], m[2], m[3], m[4], m[5]].map(Number) as [number, number, number, number, number];
+  const second = m[6] === undefined ? 0 : Number(m[6]);
+  const millis = m[7] === undefined ? 0 : Number(m[7].slice(0, 3).padEnd(3, '0'));
+  const offsetHours = m[9] === undefined ? 0 : Number(m[9]);
+  const offsetMinutes = m[10] === undefined ? 0 : Number(m[10]);
+  if (month < 1 || month > 12 || day < 1 || day > daysInMonth(year, month)) return undefined;
+  if (hour > 23 || minute > 59 || second > 59 || offsetHours > 23 || offsetMinutes > 59) return undefined;
+  // setUTCFullYear, not Date.UTC: Date.UTC maps years 0-99 to 1900-1999.
+  const date = new Date(0);
+  date.setUTCFullYear(year, month - 1, day);
+  date.setUTCHours(hour, minute, second, millis);
+  const offsetMs = (offsetHours * 60 + offsetMinutes) * 60_000 * (m[8] === '-' ? -1 : 1);
+  return date.getTime() - offsetMs;
 }
 
 function normalizePhone(value: string, region: string): string | undefined {
@@ -73,8 +105,8 @@ export function parseIngestMetadata(
   }
   let startedAt = Number.NaN;
   if (parsed.success) {
-    startedAt = Date.parse(parsed.data.startedAt);
-    if (!Number.isFinite(startedAt)) problems.push({ field: 'startedAt', message: 'is not a valid date-time' });
+    startedAt = parseIsoDateTime(parsed.data.startedAt) ?? Number.NaN;
+    if (!Number.isFinite(startedAt)) problems.push({ field: 'startedAt', message: 'is not a date-time of the calendar (e.g. 30 February or 24:00)' });
     else if (startedAt > context.nowMs + STARTED_AT_SKEW_MS) problems.push({ field: 'startedAt', message: 'lies in the future' });
   }
   const phones: Record<'callerNumber' | 'calleeNumber', string | null> = { callerNumber: null, calleeNumber: null };

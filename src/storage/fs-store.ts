@@ -34,6 +34,7 @@ import {
   InvalidKeyError,
   ObjectIntegrityError,
   ObjectNotFoundError,
+  StoreFullError,
   StoreUnavailableError,
   resolveRange,
 } from './object-store.js';
@@ -75,9 +76,16 @@ function isAbort(error: unknown): boolean {
   return error instanceof Error && (error.name === 'AbortError' || errno(error) === 'ABORT_ERR');
 }
 
-/** Maps an unexpected I/O error: unreachable storage → StoreUnavailableError, anything else unchanged. */
+/** Errors that mean the disk is full. */
+const FULL_CODES = new Set(['ENOSPC', 'EDQUOT']);
+
+/**
+ * Maps an unexpected I/O error: a full disk → StoreFullError, unreachable storage →
+ * StoreUnavailableError, anything else unchanged.
+ */
 function mapIoError(error: unknown, what: string): unknown {
   const code = errno(error);
+  if (code && FULL_CODES.has(code)) return new StoreFullError(`filesystem store: ${what} failed (${code})`, { cause: error });
   if (code && UNAVAILABLE_CODES.has(code)) return new StoreUnavailableError(`filesystem store: ${what} failed (${code})`, { cause: error });
   return error;
 }
@@ -546,7 +554,8 @@ export function createFsStore(options: { root: string }): ObjectStore {
         await fsp.rm(probe);
       } catch (error) {
         await removeQuietly(probe);
-        throw new StoreUnavailableError(`filesystem store at ${root} is not writable (${errno(error) ?? 'error'})`, { cause: error });
+        const Failure = FULL_CODES.has(errno(error) ?? '') ? StoreFullError : StoreUnavailableError;
+        throw new Failure(`filesystem store at ${root} is not writable (${errno(error) ?? 'error'})`, { cause: error });
       }
     },
 

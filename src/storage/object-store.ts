@@ -150,10 +150,24 @@ export class ObjectIntegrityError extends StoreError {
 }
 
 export class StoreUnavailableError extends StoreError {
-  override readonly name = 'StoreUnavailableError';
+  override readonly name: string = 'StoreUnavailableError';
   constructor(message: string, options?: { cause?: unknown }) {
     super('store_unavailable', message, options);
   }
+}
+
+/**
+ * The backend has no space left for a put (a full disk under the fs store, a full MinIO).
+ * A StoreUnavailableError (code `store_unavailable`, so retries treat it alike), told apart
+ * by `isStoreFull` so that the edge can answer 507 `insufficient_storage`.
+ */
+export class StoreFullError extends StoreUnavailableError {
+  override readonly name: string = 'StoreFullError';
+}
+
+/** True for a StoreFullError (also one from a second copy of this module). */
+export function isStoreFull(error: unknown): boolean {
+  return error instanceof StoreFullError || (error instanceof Error && error.name === 'StoreFullError' && (error as { code?: unknown }).code === 'store_unavailable');
 }
 
 /**

@@ -53,7 +53,7 @@ import type { StoreConfig } from '../config.js';
 import type { Logger } from '../logger.js';
 import { assertValidKey, assertValidPrefix } from './keys.js';
 import { assertValidTags } from './tags.js';
-import { ObjectIntegrityError, ObjectNotFoundError, StoreError, StoreUnavailableError, resolveRange } from './object-store.js';
+import { ObjectIntegrityError, ObjectNotFoundError, StoreError, StoreFullError, StoreUnavailableError, resolveRange } from './object-store.js';
 import type {
   DeleteManyResult,
   GetOptions,
@@ -172,7 +172,8 @@ function throwIfAborted(signal: AbortSignal | undefined): void {
 
 /**
  * Maps an SDK error: our own StoreErrors and aborts pass through, a missing object becomes
- * ObjectNotFoundError when `key` is given, everything else StoreUnavailableError.
+ * ObjectNotFoundError when `key` is given, a full backend (HTTP 507, MinIO's
+ * `XMinioStorageFull`) StoreFullError, everything else StoreUnavailableError.
  */
 export function mapS3Error(error: unknown, what: string, key?: string): Error {
   if (error instanceof StoreError) return error;
@@ -183,6 +184,9 @@ export function mapS3Error(error: unknown, what: string, key?: string): Error {
   const detail = [sdkName(error), status ? `HTTP ${status}` : undefined, code && code !== sdkName(error) ? code : undefined]
     .filter(Boolean)
     .join(', ');
+  if (status === 507 || sdkName(error) === 'XMinioStorageFull' || code === 'XMinioStorageFull') {
+    return new StoreFullError(`s3 store: ${what} failed (${detail})`, { cause: error });
+  }
   return new StoreUnavailableError(`s3 store: ${what} failed (${detail})`, { cause: error });
 }
 

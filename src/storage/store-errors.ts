@@ -4,20 +4,21 @@
  * never sends to a client.
  */
 import { AppError, errors } from '../errors.js';
-import { StoreError } from './object-store.js';
+import { StoreError, isStoreFull } from './object-store.js';
 import type { InvalidRangeError } from './object-store.js';
 
 /**
  * Maps a store failure to the client-facing error:
  * ObjectNotFound → 404 `not_found` (`what` names the resource, e.g. 'Recording audio'),
  * InvalidRange → 416 `range_not_satisfiable` with `Content-Range: bytes *\/<size>`,
- * StoreUnavailable → 503 `store_unavailable` with Retry-After,
+ * StoreFull → 507 `insufficient_storage`, StoreUnavailable → 503 `store_unavailable` with Retry-After,
  * InvalidKey, ObjectIntegrity and anything else → 500 `internal` (keys are built by the service, so a
  * bad key is a bug; a digest mismatch means bytes changed inside this service).
  * An AppError is returned unchanged.
  */
 export function storeErrorToAppError(error: unknown, options: { what?: string } = {}): AppError {
   if (error instanceof AppError) return error;
+  if (isStoreFull(error)) return errors.insufficientStorage({ cause: error });
   switch (storeErrorCode(error)) {
     case 'object_not_found':
       return errors.notFound(options.what ?? 'Object', { cause: error });
@@ -44,6 +45,7 @@ export function storeErrorCode(error: unknown): StoreError['code'] | undefined {
     InvalidKeyError: 'invalid_key',
     InvalidRangeError: 'invalid_range',
     StoreUnavailableError: 'store_unavailable',
+    StoreFullError: 'store_unavailable',
     ObjectIntegrityError: 'integrity',
   };
   const byName = names[error.name];

@@ -1,9 +1,11 @@
 /**
  * The audio route's row lookup (`findPlaybackRowById`, a plain knex query) returns
- * what the general lookup returns and sees only committed state.
+ * what the general lookup returns, sees only committed state, and leaves no read
+ * transaction open behind it (another process's commit is seen at once).
  */
 import { expect } from 'chai';
 import { findPlaybackRowById, findRecordingById, PLAYBACK_COLUMNS } from '../../src/db/recordings.js';
+import { createDb } from '../../src/db/db.js';
 import type { Db } from '../../src/db/db.js';
 import { dbBackends, storeBackends } from '../support/backends.js';
 import type { TestDb, TestStore } from '../support/backends.js';
@@ -49,6 +51,25 @@ for (const backend of dbBackends) {
       const seen = (await inside) as { status: string };
       expect(seen.status).to.equal(testDb.db.client === 'sqlite' ? 'deleting' : 'stored');
       expect(((await findPlaybackRow(testDb.db, rec.row.id)) as { status: string }).status).to.equal('deleting');
+    });
+
+    it('when another process commits after a lookup, then this process sees the commit, can still write, and its log can be checkpointed', async () => {
+      const rec = await createStoredRecording({ db: testDb.db, store: testStore.store, overrides: { agent_id: 'before' } });
+      expect(await findPlaybackRow(testDb.db, rec.row.id)).to.not.equal(undefined);
+      // Another process on the same database (the CLI, a second instance).
+      const other = createDb(testDb.config);
+      try {
+        await other.knex('recordings').where({ id: rec.row.id }).update({ agent_id: 'changed-elsewhere' });
+      } finally {
+        await other.close();
+      }
+      expect((await findRecordingById(testDb.db.knex, rec.row.id))!.agent_id, 'a stale snapshot').to.equal('changed-elsewhere');
+      await testDb.db.knex('recordings').where({ id: rec.row.id }).update({ queue: 'written-after' });
+      expect((await findRecordingById(testDb.db.knex, rec.row.id))!.queue).to.equal('written-after');
+      if (testDb.db.client === 'sqlite') {
+        const [checkpoint] = (await testDb.db.knex.raw('PRAGMA wal_checkpoint(TRUNCATE)')) as Array<{ busy: number }>;
+        expect(checkpoint!.busy, 'the WAL could be reset').to.equal(0);
+      }
     });
   });
 }

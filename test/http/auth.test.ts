@@ -67,7 +67,7 @@ for (const backend of dbBackends) {
     const whoami = (headers: Record<string, string>) => call(`${app.url}/v1/session`, { headers });
     /** Usernames to fail against from one IP, each staying under the per-user limit (real users: cheap test hashes). */
     const guessTargets = async () => {
-      const count = Math.ceil(LOGIN_LIMITS.perIp / (LOGIN_LIMITS.perUser - 1));
+      const count = Math.ceil(LOGIN_LIMITS.perAddress / (LOGIN_LIMITS.perUserAddress.freeFailures - 1));
       return Promise.all(Array.from({ length: count }, async () => (await createTestUser(testDb.db)).user.username));
     };
     const sessionRows = async (userId: string) => Number(((await testDb.db.knex('sessions').where({ user_id: userId }).count({ n: '*' }).first()) as { n: number | string }).n);
@@ -186,34 +186,41 @@ for (const backend of dbBackends) {
       expect(await sessionRows(user.id)).to.equal(0);
     });
 
-    it('when a username fails too often, then 429 rate_limited with Retry-After even for the right password, until the window passes', async () => {
+    it('when a username fails too often from one address, then 429 rate_limited with Retry-After even for the right password, each further failure doubling the wait', async () => {
       const { user, password } = await createTestUser(testDb.db);
-      for (let i = 0; i < LOGIN_LIMITS.perUser; i++) expect((await login(user.username, 'wrong-password')).status).to.equal(401);
+      const { freeFailures, baseDelayMs } = LOGIN_LIMITS.perUserAddress;
+      for (let i = 0; i < freeFailures; i++) expect((await login(user.username, 'wrong-password')).status).to.equal(401);
       const limited = await login(user.username, password);
       expect(limited.status).to.equal(429);
       expect(limited.body.code).to.equal('rate_limited');
-      expect(Number(limited.headers.get('retry-after'))).to.be.within(1, LOGIN_LIMITS.windowMs / 1000);
+      expect(limited.headers.get('retry-after')).to.equal(String(baseDelayMs / 1000));
       expect(limited.headers.getSetCookie()).to.deep.equal([]);
-      clock.advance(LOGIN_LIMITS.windowMs);
+      clock.advance(baseDelayMs);
+      expect((await login(user.username, 'wrong-password')).status).to.equal(401);
+      const doubled = await login(user.username, password);
+      expect(doubled.status).to.equal(429);
+      expect(doubled.headers.get('retry-after')).to.equal(String((2 * baseDelayMs) / 1000));
+      clock.advance(2 * baseDelayMs);
       expect((await login(user.username, password)).status).to.equal(200);
       const metrics = await (await fetch(`${app.url}/metrics`)).text();
-      expect(metrics).to.match(/callrec_logins_total\{outcome="invalid_credentials"\} 5\b/);
-      expect(metrics).to.match(/callrec_logins_total\{outcome="rate_limited"\} 1\b/);
+      expect(metrics).to.match(new RegExp(`callrec_logins_total\\{outcome="invalid_credentials"\\} ${freeFailures + 1}\\b`));
+      expect(metrics).to.match(/callrec_logins_total\{outcome="rate_limited"\} 2\b/);
       expect(metrics).to.match(/callrec_logins_total\{outcome="success"\} 1\b/);
     });
 
     it('when many wrong passwords arrive at once, then no more than the limit are checked and the rest get 429', async () => {
       const { user } = await createTestUser(testDb.db);
-      const answers = await Promise.all(Array.from({ length: LOGIN_LIMITS.perUser * 2 }, () => login(user.username, 'parallel-guess')));
+      const { freeFailures } = LOGIN_LIMITS.perUserAddress;
+      const answers = await Promise.all(Array.from({ length: freeFailures * 2 }, () => login(user.username, 'parallel-guess')));
       const statuses = answers.map((a) => a.status).sort();
-      expect(statuses.filter((s) => s === 401)).to.have.length(LOGIN_LIMITS.perUser);
-      expect(statuses.filter((s) => s === 429)).to.have.length(LOGIN_LIMITS.perUser);
+      expect(statuses.filter((s) => s === 401)).to.have.length(freeFailures);
+      expect(statuses.filter((s) => s === 429)).to.have.length(freeFailures);
     });
 
     it('when a user signs in successfully between failures, then the success does not count against the IP', async () => {
       const { user, password } = await createTestUser(testDb.db);
       const guessed = await guessTargets();
-      for (let i = 0; i < LOGIN_LIMITS.perIp - 1; i++) {
+      for (let i = 0; i < LOGIN_LIMITS.perAddress - 1; i++) {
         expect((await login(user.username, password)).status).to.equal(200);
         expect((await login(guessed[i % guessed.length]!, 'wrong-password')).status).to.equal(401);
       }
@@ -223,10 +230,46 @@ for (const backend of dbBackends) {
     it('when one client IP fails across many usernames, then it is limited too', async () => {
       const { user, password } = await createTestUser(testDb.db);
       const guessed = await guessTargets();
-      for (let i = 0; i < LOGIN_LIMITS.perIp; i++) expect((await login(guessed[i % guessed.length]!, 'wrong-password')).status).to.equal(401);
+      for (let i = 0; i < LOGIN_LIMITS.perAddress; i++) expect((await login(guessed[i % guessed.length]!, 'wrong-password')).status).to.equal(401);
       const limited = await login(user.username, password);
       expect(limited.status).to.equal(429);
       expect(limited.body.code).to.equal('rate_limited');
+    });
+
+    it('when 20 wrong passwords for the admin come from one forwarded address, then the admin signs in from another address at once, and the attacker waits', async () => {
+      app = await start({ CALLREC_TRUSTED_PROXIES: 'loopback' });
+      const { user, password } = await createTestUser(testDb.db, { role: 'admin' });
+      const attacker = { 'x-forwarded-for': '203.0.113.9' };
+      const statuses: number[] = [];
+      for (let i = 0; i < 20; i++) statuses.push((await login(user.username, `guess-${i}`, attacker)).status);
+      expect(statuses.filter((s) => s === 401)).to.have.length(LOGIN_LIMITS.perUserAddress.freeFailures);
+      expect(statuses.filter((s) => s === 429)).to.have.length(20 - LOGIN_LIMITS.perUserAddress.freeFailures);
+      expect((await login(user.username, password, attacker)).status, 'the attacker address, even with the password').to.equal(429);
+      const admin = await login(user.username, password, { 'x-forwarded-for': '198.51.100.7' });
+      expect(admin.status).to.equal(200);
+      expect(admin.body).to.deep.include({ user: { username: user.username, role: 'admin', queues: null } });
+    });
+
+    it('when the peer is a trusted proxy, then the login is counted and logged under the X-Forwarded-For client, the rightmost untrusted hop', async () => {
+      app = await start({ CALLREC_TRUSTED_PROXIES: '127.0.0.1/8,::1,10.0.0.0/8' });
+      const { user } = await createTestUser(testDb.db);
+      await login(user.username, 'wrong-password', { 'x-forwarded-for': '192.0.2.1, 203.0.113.9, 10.1.2.3' });
+      const failed = app.logs.map((l) => JSON.parse(l) as Record<string, unknown>).find((e) => e.msg === 'login failed');
+      expect(failed).to.include({ ip: '203.0.113.9', username: user.username });
+    });
+
+    it('when the peer is not a trusted proxy, then X-Forwarded-For is ignored: a spoofed address neither escapes the backoff nor is logged', async () => {
+      for (const trusted of [undefined, '10.0.0.0/8']) {
+        app = await start(trusted ? { CALLREC_TRUSTED_PROXIES: trusted } : {});
+        const { user, password } = await createTestUser(testDb.db);
+        for (let i = 0; i < LOGIN_LIMITS.perUserAddress.freeFailures; i++) {
+          expect((await login(user.username, 'wrong-password', { 'x-forwarded-for': `203.0.113.${i}` })).status).to.equal(401);
+        }
+        expect((await login(user.username, password, { 'x-forwarded-for': '198.51.100.7' })).status, `trusted: ${trusted}`).to.equal(429);
+        const ips = app.logs.map((l) => JSON.parse(l) as Record<string, unknown>).filter((e) => e.msg === 'login failed').map((e) => e.ip);
+        expect(ips, `trusted: ${trusted}`).to.have.length(LOGIN_LIMITS.perUserAddress.freeFailures);
+        for (const ip of ips) expect(ip).to.match(/^(::ffff:)?127\.0\.0\.1$/);
+      }
     });
 
     it('when a cookie-authenticated state-changing request has no or a foreign Origin, then 403 origin_mismatch and nothing changes', async () => {

@@ -79,4 +79,25 @@ describe('config', () => {
     expect(configError({ CALLREC_PORT: 'eighty' }).variable).to.equal('CALLREC_PORT');
     expect(configError({ CALLREC_PORT: '70000' }).variable).to.equal('CALLREC_PORT');
   });
+
+  it('when CALLREC_TRUSTED_PROXIES lists addresses, CIDR ranges and range names, then they are kept in order; unset, none is trusted', () => {
+    expect(loadConfig({}).trustedProxies).to.deep.equal([]);
+    expect(loadConfig({ CALLREC_TRUSTED_PROXIES: ' loopback, 10.0.0.0/8,192.168.1.7 ,fd00::/8, ::1, uniquelocal,linklocal' }).trustedProxies).to.deep.equal([
+      'loopback',
+      '10.0.0.0/8',
+      '192.168.1.7',
+      'fd00::/8',
+      '::1',
+      'uniquelocal',
+      'linklocal',
+    ]);
+  });
+
+  it('when CALLREC_TRUSTED_PROXIES holds something that is no address, range or range name, then the start fails naming the variable', () => {
+    for (const bad of ['proxy.example.com', '10.0.0.0/33', 'fd00::/129', '10.0.0.1/8/8', '10.0.0.0/', '300.1.1.1', 'everyone', '10.0.0.0/255.0.0.0']) {
+      const error = configError({ CALLREC_TRUSTED_PROXIES: bad });
+      expect(error.variable, bad).to.equal('CALLREC_TRUSTED_PROXIES');
+      expect(error.message, bad).to.match(/^CALLREC_TRUSTED_PROXIES expects IP addresses, CIDR ranges/);
+    }
+  });
 });

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { createIngestLimiter } from '../../src/ingest/limiter.js';
-import { STARTED_AT_SKEW_MS, parseIngestMetadata } from '../../src/ingest/metadata.js';
+import { STARTED_AT_SKEW_MS, parseIngestMetadata, parseIsoDateTime } from '../../src/ingest/metadata.js';
 
 const NOW = Date.parse('2026-11-27T12:00:00Z');
 const ctx = { nowMs: NOW, region: 'NL' };
@@ -43,6 +43,63 @@ describe('ingest metadata', () => {
     expect(parseIngestMetadata(valid({ startedAt: ahead(STARTED_AT_SKEW_MS + 1000) }), ctx).ok).to.equal(false);
     expect(parseIngestMetadata(valid({ startedAt: '2026-11-27T11:00:00' }), ctx).ok, 'no time zone').to.equal(false);
     expect(parseIngestMetadata(valid({ startedAt: '2026-11-27T12:30:00+02:00' }), ctx).ok, 'offset').to.equal(true);
+  });
+});
+
+describe('ingest startedAt calendar', () => {
+  /** A context whose clock is far ahead, so that only the calendar decides. */
+  const later = { nowMs: Date.parse('2030-01-01T00:00:00Z'), region: 'NL' };
+  const problemsOf = (startedAt: string) => {
+    const result = parseIngestMetadata(valid({ startedAt }), later);
+    return result.ok ? [] : result.problems.map((p) => p.field);
+  };
+
+  it('when startedAt names a day or time the calendar does not have, then it is refused naming startedAt, not shifted', () => {
+    for (const impossible of [
+      '2026-02-30T10:00:00Z',
+      '2026-04-31T10:00:00Z',
+      '2027-02-29T10:00:00Z',
+      '1900-02-29T10:00:00Z',
+      '2026-13-01T10:00:00Z',
+      '2026-00-10T10:00:00Z',
+      '2026-01-00T10:00:00Z',
+      '2026-01-32T10:00:00Z',
+      '2026-01-10T24:00:00Z',
+      '2026-01-10T23:60:00Z',
+      '2026-01-10T23:59:60Z',
+      '2026-01-10T10:00:00+24:00',
+      '2026-01-10T10:00:00+01:60',
+    ]) {
+      expect(problemsOf(impossible), impossible).to.deep.equal(['startedAt']);
+      expect(parseIsoDateTime(impossible), impossible).to.equal(undefined);
+    }
+  });
+
+  it('when startedAt is a leap day of a leap year, then it is accepted as that day', () => {
+    for (const leap of ['2028-02-29T10:00:00Z', '2000-02-29T10:00:00Z']) {
+      const result = parseIngestMetadata(valid({ startedAt: leap }), later);
+      expect(result.ok, leap).to.equal(true);
+      if (result.ok) expect(new Date(result.value.startedAt).toISOString(), leap).to.equal(leap.replace('Z', '.000Z'));
+    }
+  });
+
+  it('when startedAt carries an offset, seconds or a fraction, then it is the same instant Date.parse gives for a valid date', () => {
+    for (const text of [
+      '2026-11-27T09:30Z',
+      '2026-11-27T09:30:15Z',
+      '2026-11-27T09:30:15.5Z',
+      '2026-11-27T09:30:15.123Z',
+      '2026-11-27T09:30:15.123456789Z',
+      '2026-11-27T09:30:00+01:00',
+      '2026-11-27T09:30:00+0100',
+      '2026-11-27T09:30:00-05:30',
+      '2026-12-31T23:59:59-10:00',
+      '2026-11-27T00:00:00+23:59',
+    ]) {
+      const iso = text.replace(/(\.\d{3})\d+/, '$1').replace(/([+-]\d{2})(\d{2})$/, '$1:$2');
+      expect(parseIsoDateTime(text), text).to.equal(Date.parse(iso));
+    }
+    expect(parseIsoDateTime('0099-03-01T00:00:00Z')).to.equal(new Date('0099-03-01T00:00:00Z').getTime());
   });
 });
 

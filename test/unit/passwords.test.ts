@@ -2,7 +2,7 @@
 import { expect } from 'chai';
 import { generateApiToken, parseQueueList, sha256Hex } from '../../src/auth/accounts.js';
 import { DEFAULT_SCRYPT_PARAMS, dummyVerify, generatePassword, hashPassword, verifyPassword } from '../../src/auth/passwords.js';
-import { createFailureLimiter } from '../../src/auth/rate-limit.js';
+import { createBackoffLimiter, createFailureLimiter } from '../../src/auth/rate-limit.js';
 import { createManualClock } from '../../src/clock.js';
 import { isAppError } from '../../src/errors.js';
 
@@ -129,5 +129,67 @@ describe('login failure limiter', function () {
     expect(limiter.retryAfterMs('a')).to.equal(0);
     expect(limiter.retryAfterMs('d')).to.be.greaterThan(0);
     expect(limiter.retryAfterMs('b')).to.be.greaterThan(0);
+  });
+});
+
+describe('login backoff limiter', function () {
+  const backoff = (clock: ReturnType<typeof createManualClock>, overrides: Partial<Parameters<typeof createBackoffLimiter>[0]> = {}) =>
+    createBackoffLimiter({ clock, freeFailures: 3, baseDelayMs: 1_000, maxDelayMs: 60_000, forgetAfterMs: 600_000, ...overrides });
+
+  it('when a key fails past its free failures, then each further failure doubles the wait after it, up to the cap', () => {
+    const clock = createManualClock(1_000_000);
+    const limiter = backoff(clock);
+    for (let i = 0; i < 3; i++) {
+      expect(limiter.retryAfterMs('k'), `free failure ${i}`).to.equal(0);
+      limiter.fail('k');
+    }
+    const waits: number[] = [];
+    for (let i = 0; i < 9; i++) {
+      const wait = limiter.retryAfterMs('k');
+      waits.push(wait);
+      clock.advance(wait - 1);
+      expect(limiter.retryAfterMs('k'), 'one ms before the wait ends').to.equal(1);
+      clock.advance(1);
+      expect(limiter.retryAfterMs('k')).to.equal(0);
+      limiter.fail('k');
+    }
+    expect(waits).to.deep.equal([1_000, 2_000, 4_000, 8_000, 16_000, 32_000, 60_000, 60_000, 60_000]);
+    expect(limiter.retryAfterMs('other')).to.equal(0);
+  });
+
+  it('when a key has not failed for forgetAfterMs, then it starts over with free failures; waiting out the cap is not enough', () => {
+    const clock = createManualClock(0);
+    const limiter = backoff(clock);
+    for (let i = 0; i < 12; i++) limiter.fail('k');
+    clock.advance(60_000);
+    expect(limiter.retryAfterMs('k')).to.equal(0);
+    limiter.fail('k');
+    expect(limiter.retryAfterMs('k'), 'still counted after the capped wait').to.equal(60_000);
+    clock.advance(600_000);
+    limiter.fail('k');
+    expect(limiter.retryAfterMs('k'), 'forgotten, then one free failure').to.equal(0);
+  });
+
+  it('when a key succeeds (reset) or its latest failure is forgiven, then the count goes back accordingly', () => {
+    const clock = createManualClock(0);
+    const limiter = backoff(clock);
+    for (let i = 0; i < 3; i++) limiter.fail('k');
+    expect(limiter.retryAfterMs('k')).to.equal(1_000);
+    limiter.forgive('k');
+    expect(limiter.retryAfterMs('k')).to.equal(0);
+    limiter.fail('k');
+    limiter.reset('k');
+    expect(limiter.retryAfterMs('k')).to.equal(0);
+    limiter.forgive('never-failed');
+    expect(limiter.retryAfterMs('never-failed')).to.equal(0);
+  });
+
+  it('when more keys fail than it may remember, then the least recently failed are dropped', () => {
+    const clock = createManualClock(0);
+    const limiter = backoff(clock, { freeFailures: 1, maxKeys: 3 });
+    for (const key of ['a', 'b', 'c', 'd']) limiter.fail(key);
+    expect(limiter.retryAfterMs('a')).to.equal(0);
+    expect(limiter.retryAfterMs('b')).to.be.greaterThan(0);
+    expect(limiter.retryAfterMs('d')).to.be.greaterThan(0);
   });
 });
