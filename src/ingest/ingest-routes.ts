@@ -90,7 +90,7 @@ export function createIngestRouter(
   publishInFlight();
 
   const securityEvent = (req: Request, reason: string, source: string | undefined) => {
-    logger.warn({ event: 'ingest_auth_failed', reason, source: safeSourceId(source), requestId: req.id, ip: req.socket.remoteAddress }, 'upload refused');
+    logger.warn({ event: 'ingest_auth_failed', reason, source: safeSourceId(source), requestId: req.id, ip: req.ip }, 'upload refused');
   };
 
   router.post(INGEST_PATH, async (req: Request, res: Response) => {
