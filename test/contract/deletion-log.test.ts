@@ -17,6 +17,7 @@ import type { DeletionLogRow } from '../../src/db/deletion-log.js';
 import { readPackedPage, readVerifyPage } from '../../src/audit/verify-read.js';
 import { isUniqueViolation } from '../../src/db/recordings.js';
 import { dbBackends, tempDir } from '../support/backends.js';
+import { asDatabaseOwner, tamperLog } from '../support/tamper.js';
 import type { TestDb } from '../support/backends.js';
 
 const T0 = Date.UTC(2026, 1, 1);
@@ -51,12 +52,14 @@ async function rows(db: Db): Promise<DeletionLogRow[]> {
 async function rehashFrom(db: Db, fromSeq: number): Promise<void> {
   const all = await rows(db);
   let prev = fromSeq === 1 ? GENESIS_HASH : all.find((r) => Number(r.seq) === fromSeq - 1)!.hash;
-  for (const row of all.filter((r) => Number(r.seq) >= fromSeq)) {
-    const fixed = { ...row, verified: Boolean(row.verified), prev_hash: prev };
-    fixed.hash = hashRow(fixed);
-    await db.knex('deletion_log').where({ seq: row.seq }).update({ prev_hash: fixed.prev_hash, hash: fixed.hash });
-    prev = fixed.hash;
-  }
+  await asDatabaseOwner(db, async (knex) => {
+    for (const row of all.filter((r) => Number(r.seq) >= fromSeq)) {
+      const fixed = { ...row, verified: Boolean(row.verified), prev_hash: prev };
+      fixed.hash = hashRow(fixed);
+      await knex('deletion_log').where({ seq: row.seq }).update({ prev_hash: fixed.prev_hash, hash: fixed.hash });
+      prev = fixed.hash;
+    }
+  });
 }
 
 /** Deterministic generator of awkward field values (quotes, escapes, separators, non-ASCII, astral). */
@@ -133,14 +136,14 @@ for (const backend of dbBackends) {
 
     it('when one entry is edited, then verification fails naming that seq', async () => {
       await append(tdb.db, 6);
-      await tdb.db.knex('deletion_log').where({ seq: 4 }).update({ call_id: 'someone-else' });
+      await tamperLog(tdb.db, (log) => log.where({ seq: 4 }).update({ call_id: 'someone-else' }));
       const result = await verifyDeletionLog(tdb.db, { pageSize: 4 });
       expect(result).to.include({ ok: false, firstInvalidSeq: 4, problem: 'hash', count: 6 });
     });
 
     it('when a middle entry is deleted, then verification names the missing seq', async () => {
       await append(tdb.db, 6);
-      await tdb.db.knex('deletion_log').where({ seq: 3 }).del();
+      await tamperLog(tdb.db, (log) => log.where({ seq: 3 }).del());
       expect(await verifyDeletionLog(tdb.db)).to.include({ ok: false, firstInvalidSeq: 3, problem: 'gap' });
     });
 
@@ -148,7 +151,7 @@ for (const backend of dbBackends) {
       await append(tdb.db, 10);
       const key = loadCheckpointKey(keyFile);
       expect(await maybeCheckpoint({ db: tdb.db, config: config() }, { now: T0 + 10_000 })).to.include({ size: 10 });
-      await tdb.db.knex('deletion_log').where('seq', '>', 8).del();
+      await tamperLog(tdb.db, (log) => log.where('seq', '>', 8).del());
       const result = await verifyDeletionLog(tdb.db, { publicKey: key.publicKey });
       expect(result).to.include({ ok: false, firstInvalidSeq: 9, problem: 'truncated', count: 8 });
     });
@@ -161,13 +164,13 @@ for (const backend of dbBackends) {
       const key = loadCheckpointKey(keyFile);
       expect((await verifyDeletionLog(tdb.db, { publicKey: key.publicKey })).ok).to.equal(true);
 
-      await tdb.db.knex('deletion_log').where({ seq: 7 }).update({ reason: 'lifecycle_expired' });
+      await tamperLog(tdb.db, (log) => log.where({ seq: 7 }).update({ reason: 'lifecycle_expired' }));
       await rehashFrom(tdb.db, 7);
       const result = await verifyDeletionLog(tdb.db, { publicKey: key.publicKey });
       expect(result).to.include({ ok: false, firstInvalidSeq: 6, problem: 'checkpoint_mismatch' });
 
       // Re-hashing from the very first entry is caught by the first checkpoint.
-      await tdb.db.knex('deletion_log').where({ seq: 2 }).update({ actor: 'nobody' });
+      await tamperLog(tdb.db, (log) => log.where({ seq: 2 }).update({ actor: 'nobody' }));
       await rehashFrom(tdb.db, 1);
       expect(await verifyDeletionLog(tdb.db, { publicKey: key.publicKey })).to.include({ ok: false, firstInvalidSeq: 1 });
     });
@@ -175,10 +178,10 @@ for (const backend of dbBackends) {
     it('when a checkpoint is altered to match a rewritten log, then its signature fails', async () => {
       await append(tdb.db, 5);
       await maybeCheckpoint({ db: tdb.db, config: config() }, { now: T0 });
-      await tdb.db.knex('deletion_log').where({ seq: 5 }).update({ actor: 'x' });
+      await tamperLog(tdb.db, (log) => log.where({ seq: 5 }).update({ actor: 'x' }));
       await rehashFrom(tdb.db, 5);
       const head = (await rows(tdb.db))[4]!;
-      await tdb.db.knex('deletion_checkpoints').update({ head_hash: head.hash });
+      await asDatabaseOwner(tdb.db, (knex) => knex('deletion_checkpoints').update({ head_hash: head.hash }));
       const key = loadCheckpointKey(keyFile);
       expect(await verifyDeletionLog(tdb.db, { publicKey: key.publicKey })).to.include({ ok: false, problem: 'checkpoint_signature' });
     });
@@ -194,20 +197,20 @@ for (const backend of dbBackends) {
         return single;
       };
       expect(await both()).to.include({ ok: true, count: 12 });
-      await tdb.db.knex('deletion_log').where({ seq: 5 }).update({ actor: 'edited' }); // first entry of the second range
+      await tamperLog(tdb.db, (log) => log.where({ seq: 5 }).update({ actor: 'edited' })); // first entry of the second range
       expect(await both()).to.include({ ok: false, firstInvalidSeq: 5, problem: 'hash' });
       await rehashFrom(tdb.db, 5);
       expect(await both()).to.include({ ok: false, firstInvalidSeq: 1, problem: 'checkpoint_mismatch' });
-      await tdb.db.knex('deletion_log').where({ seq: 9 }).del();
+      await tamperLog(tdb.db, (log) => log.where({ seq: 9 }).del());
       expect(await both()).to.include({ ok: false, firstInvalidSeq: 1 });
-      await tdb.db.knex('deletion_log').where('seq', '>', 10).del();
+      await tamperLog(tdb.db, (log) => log.where('seq', '>', 10).del());
       // The checkpoint (size 12) now lies beyond the end: truncation from 11, and the gap at 9 comes first.
       expect(await both()).to.include({ ok: false, firstInvalidSeq: 9, problem: 'gap' });
     });
 
     it('when a gap sits exactly at a range border, then the parallel verifier names it', async () => {
       await append(tdb.db, 12);
-      await tdb.db.knex('deletion_log').where({ seq: 5 }).del();
+      await tamperLog(tdb.db, (log) => log.where({ seq: 5 }).del());
       const parallel = await verifyDeletionLog(tdb.db, { dbConfig: tdb.config, workers: 3, parallelThreshold: 1 });
       expect(parallel).to.include({ ok: false, firstInvalidSeq: 5, problem: 'gap' });
     });
@@ -255,7 +258,7 @@ for (const backend of dbBackends) {
         expect(packed.filter(Boolean).length).to.be.greaterThan(5);
       }
       expect(await verifyDeletionLog(tdb.db, { pageSize: 9 })).to.include({ ok: true, count: 60, firstInvalidSeq: null });
-      await tdb.db.knex('deletion_log').where({ seq: 33 }).update({ source: `${stored[32]!.source}x` });
+      await tamperLog(tdb.db, (log) => log.where({ seq: 33 }).update({ source: `${stored[32]!.source}x` }));
       expect(await verifyDeletionLog(tdb.db, { pageSize: 9 })).to.include({ ok: false, firstInvalidSeq: 33, problem: 'hash' });
     });
 
@@ -289,14 +292,14 @@ describe('deletion log (sqlite): stored types the schema does not expect', () =>
 
   it('when a text column is replaced by the same bytes stored as a blob, then verification still fails naming that seq', async () => {
     await append(tdb.db, 6);
-    await tdb.db.knex.raw('update deletion_log set call_id = cast(call_id as blob) where seq = 4');
+    await asDatabaseOwner(tdb.db, (knex) => knex.raw('update deletion_log set call_id = cast(call_id as blob) where seq = 4'));
     expect((await readPackedPage(tdb.db, 0, 10)).map((r) => r === undefined)).to.deep.equal([false, false, false, true, false, false]);
     expect(await verifyDeletionLog(tdb.db, { pageSize: 4 })).to.include({ ok: false, firstInvalidSeq: 4, problem: 'hash' });
   });
 
   it('when a time column holds text that is no number, then verification fails naming that seq instead of throwing', async () => {
     await append(tdb.db, 6);
-    await tdb.db.knex.raw("update deletion_log set deleted_at = 'yesterday' where seq = 3");
+    await asDatabaseOwner(tdb.db, (knex) => knex.raw("update deletion_log set deleted_at = 'yesterday' where seq = 3"));
     expect(await verifyDeletionLog(tdb.db, { pageSize: 4 })).to.include({ ok: false, firstInvalidSeq: 3, problem: 'hash' });
   });
 });

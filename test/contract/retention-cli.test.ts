@@ -9,6 +9,7 @@ import { createDb } from '../../src/db/db.js';
 import { createFsStore } from '../../src/storage/fs-store.js';
 import { tempDir } from '../support/backends.js';
 import { createStoredRecording } from '../support/recordings.js';
+import { tamperLog } from '../support/tamper.js';
 
 function callrec(dataDir: string, ...args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
@@ -58,7 +59,7 @@ describe('retention CLI (sqlite, fs)', function () {
     const again = createDb({ client: 'sqlite', filename: path.join(dataDir, 'callrec.sqlite') });
     try {
       expect(await again.knex('recordings').where({ id: future.row.id }).first()).to.not.equal(undefined);
-      await again.knex('deletion_log').where({ seq: 2 }).update({ actor: 'someone' });
+      await tamperLog(again, (log) => log.where({ seq: 2 }).update({ actor: 'someone' }));
     } finally {
       await again.close();
     }

@@ -16,6 +16,7 @@ import type { TestApp } from '../support/app.js';
 import { createStoredRecording } from '../support/recordings.js';
 import { DAY, LEASE } from '../support/retention.js';
 import { createTestUser } from '../support/users.js';
+import { tamperLog } from '../support/tamper.js';
 
 const NOW = Date.UTC(2026, 10, 20, 12, 0, 0);
 const fsBackend = storeBackends.find((s) => s.name === 'fs')!;
@@ -142,12 +143,12 @@ for (const dbBackend of dbBackends) {
       const last = await tdb.db.knex('deletion_log').where({ seq: 5 }).first();
       expect(ok.headHash).to.equal(last.hash);
 
-      await tdb.db.knex('deletion_log').where({ seq: 2 }).update({ source: 'forged' });
+      await tamperLog(tdb.db, (log) => log.where({ seq: 2 }).update({ source: 'forged' }));
       try {
         const bad = (await (await get('/v1/deletions/verify', auditor)).json()) as Record<string, unknown>;
         expect(bad).to.include({ ok: false, firstInvalidSeq: 2 });
       } finally {
-        await tdb.db.knex('deletion_log').where({ seq: 2 }).update({ source: 'pbx-test' });
+        await tamperLog(tdb.db, (log) => log.where({ seq: 2 }).update({ source: 'pbx-test' }));
       }
     });
 
