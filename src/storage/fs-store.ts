@@ -48,6 +48,7 @@ import type {
   PutOptions,
   ServedRange,
   SignalOption,
+  StoreCapabilities,
   Tags,
 } from './object-store.js';
 
@@ -340,6 +341,7 @@ export function createFsStore(options: { root: string }): ObjectStore {
       const body = Buffer.isBuffer(source) ? Readable.from([source]) : source;
       const file = objectPath(key);
       assertValidTags(opts.tags);
+      if (opts.lock) throw new TypeError('the fs store cannot lock objects (capabilities().objectLock is false)');
       const { signal } = opts;
       const tempObject = path.join(tmpDir, `${randomUUID()}.part`);
       const tempMeta = path.join(tmpDir, `${randomUUID()}.meta`);
@@ -548,6 +550,10 @@ export function createFsStore(options: { root: string }): ObjectStore {
         await removeQuietly(probe);
         throw new StoreUnavailableError(`filesystem store at ${root} is not writable (${errno(error) ?? 'error'})`, { cause: error });
       }
+    },
+
+    async capabilities(): Promise<StoreCapabilities> {
+      return { objectLock: false };
     },
 
     async close(): Promise<void> {
