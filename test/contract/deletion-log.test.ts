@@ -5,44 +5,24 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { expect } from 'chai';
-import { ulid } from 'ulid';
 import { GENESIS_HASH, appendDeletions, hashRow } from '../../src/audit/deletion-log.js';
-import type { NewDeletion } from '../../src/audit/deletion-log.js';
 import { loadCheckpointKey } from '../../src/audit/checkpoint-key.js';
 import { maybeCheckpoint } from '../../src/audit/checkpoints.js';
+import type { CheckpointDeps } from '../../src/audit/checkpoints.js';
 import { verifyDeletionLog } from '../../src/audit/verify.js';
 import type { Db } from '../../src/db/db.js';
 import { readLogPage } from '../../src/db/deletion-log.js';
 import type { DeletionLogRow } from '../../src/db/deletion-log.js';
 import { readPackedPage, readVerifyPage } from '../../src/audit/verify-read.js';
 import { isUniqueViolation } from '../../src/db/recordings.js';
-import { dbBackends, tempDir } from '../support/backends.js';
+import { dbBackends, storeBackends, tempDir } from '../support/backends.js';
+import type { TestDb, TestStore } from '../support/backends.js';
+import { LOG_T0, appendEntries, buildDeletion, checkpointDeps } from '../support/retention.js';
 import { asDatabaseOwner, tamperLog } from '../support/tamper.js';
-import type { TestDb } from '../support/backends.js';
 
-const T0 = Date.UTC(2026, 1, 1);
-
-function newDeletion(overrides: Partial<NewDeletion> = {}): NewDeletion {
-  const id = ulid();
-  return {
-    recordingId: id,
-    source: 'pbx-test',
-    callId: `call-${id}`,
-    reason: 'retention_expired',
-    actor: 'sweeper',
-    reference: null,
-    startedAt: T0 - 30 * 86_400_000,
-    expiresAt: T0,
-    deletedAt: T0 + 1000,
-    objects: [{ key: `recordings/2026/01/02/${id}/original.wav`, sha256: 'cd'.repeat(32), sizeBytes: 100 }],
-    verified: true,
-    ...overrides,
-  };
-}
-
-async function append(db: Db, count: number, overrides: Partial<NewDeletion> = {}): Promise<DeletionLogRow[]> {
-  return db.knex.transaction((trx) => appendDeletions(trx, db, Array.from({ length: count }, () => newDeletion(overrides))));
-}
+const T0 = LOG_T0;
+const newDeletion = buildDeletion;
+const append = appendEntries;
 
 async function rows(db: Db): Promise<DeletionLogRow[]> {
   return (await db.knex('deletion_log').orderBy('seq', 'asc')) as DeletionLogRow[];
@@ -91,14 +71,19 @@ async function storedRows(db: Db): Promise<DeletionLogRow[]> {
 for (const backend of dbBackends) {
   describe(`deletion log (${backend.name})`, function () {
     let tdb: TestDb;
+    let tstore: TestStore;
     let keyFile: string;
-    const config = () => ({ audit: { checkpointEvery: 5, checkpointKeyFile: keyFile } });
+    let deps: () => CheckpointDeps;
 
     beforeEach(async () => {
       tdb = await backend.create();
+      tstore = await storeBackends.find((s) => s.name === 'fs')!.create();
       keyFile = path.join(tempDir('callrec-key-'), 'checkpoint-key.pem');
+      const built = checkpointDeps(tdb.db, tstore.store, { CALLREC_CHECKPOINT_KEY_FILE: keyFile });
+      deps = () => built;
     });
     afterEach(async () => {
+      await tstore?.dispose();
       await tdb?.dispose();
     });
 
@@ -150,7 +135,7 @@ for (const backend of dbBackends) {
     it('when the last entries are deleted, then the chain alone looks fine but a stored checkpoint names the first dropped seq', async () => {
       await append(tdb.db, 10);
       const key = loadCheckpointKey(keyFile);
-      expect(await maybeCheckpoint({ db: tdb.db, config: config() }, { now: T0 + 10_000 })).to.include({ size: 10 });
+      expect(await maybeCheckpoint(deps(), { now: T0 + 10_000 })).to.include({ size: 10 });
       await tamperLog(tdb.db, (log) => log.where('seq', '>', 8).del());
       const result = await verifyDeletionLog(tdb.db, { publicKey: key.publicKey });
       expect(result).to.include({ ok: false, firstInvalidSeq: 9, problem: 'truncated', count: 8 });
@@ -158,9 +143,9 @@ for (const backend of dbBackends) {
 
     it('when the whole chain is rewritten and re-hashed, then the chain is self-consistent but checkpoints expose it from the last matching one', async () => {
       await append(tdb.db, 5);
-      await maybeCheckpoint({ db: tdb.db, config: config() }, { now: T0 + 5_000 });
+      await maybeCheckpoint(deps(), { now: T0 + 5_000 });
       await append(tdb.db, 5);
-      await maybeCheckpoint({ db: tdb.db, config: config() }, { now: T0 + 10_000 });
+      await maybeCheckpoint(deps(), { now: T0 + 10_000 });
       const key = loadCheckpointKey(keyFile);
       expect((await verifyDeletionLog(tdb.db, { publicKey: key.publicKey })).ok).to.equal(true);
 
@@ -177,7 +162,7 @@ for (const backend of dbBackends) {
 
     it('when a checkpoint is altered to match a rewritten log, then its signature fails', async () => {
       await append(tdb.db, 5);
-      await maybeCheckpoint({ db: tdb.db, config: config() }, { now: T0 });
+      await maybeCheckpoint(deps(), { now: T0 });
       await tamperLog(tdb.db, (log) => log.where({ seq: 5 }).update({ actor: 'x' }));
       await rehashFrom(tdb.db, 5);
       const head = (await rows(tdb.db))[4]!;
@@ -188,7 +173,7 @@ for (const backend of dbBackends) {
 
     it('when verified in parallel ranges (worker threads), then each verdict equals the single pass: intact, edited at a border, re-hashed, gap, truncated', async () => {
       await append(tdb.db, 12);
-      await maybeCheckpoint({ db: tdb.db, config: config() }, { now: T0 + 1 });
+      await maybeCheckpoint(deps(), { now: T0 + 1 });
       const key = loadCheckpointKey(keyFile);
       const both = async () => {
         const single = await verifyDeletionLog(tdb.db, { publicKey: key.publicKey, pageSize: 5 });
@@ -264,19 +249,37 @@ for (const backend of dbBackends) {
 
     it('when checkpoints are due every N entries, then one is written per N and the key file is created with mode 0600', async () => {
       await append(tdb.db, 3);
-      const first = await maybeCheckpoint({ db: tdb.db, config: config() }, { now: T0 });
+      const first = await maybeCheckpoint(deps(), { now: T0 });
       expect(first).to.include({ size: 3 });
       expect(fs.statSync(keyFile).mode & 0o777).to.equal(0o600);
       await append(tdb.db, 3);
-      expect(await maybeCheckpoint({ db: tdb.db, config: config() }, { now: T0 + 1000 })).to.equal(undefined);
+      expect(await maybeCheckpoint(deps(), { now: T0 + 1000 })).to.equal(undefined);
       await append(tdb.db, 2);
-      expect(await maybeCheckpoint({ db: tdb.db, config: config() }, { now: T0 + 2000 })).to.include({ size: 8 });
+      expect(await maybeCheckpoint(deps(), { now: T0 + 2000 })).to.include({ size: 8 });
       await append(tdb.db, 1);
-      expect(await maybeCheckpoint({ db: tdb.db, config: config() }, { now: T0 + 2000 + 3_600_000 })).to.include({ size: 9 });
+      expect(await maybeCheckpoint(deps(), { now: T0 + 2000 + 3_600_000 })).to.include({ size: 9 });
       const key = loadCheckpointKey(keyFile);
       const result = await verifyDeletionLog(tdb.db, { publicKey: key.publicKey });
       expect(result).to.include({ ok: true, count: 9 });
       expect(result.checkpoints).to.deep.equal({ count: 3, verified: 3 });
+    });
+
+    it('when the log grows by one entry a minute for 100 minutes and a checkpoint is considered after each, then one is signed every CALLREC_CHECKPOINT_INTERVAL, not only the first', async () => {
+      const every5m = checkpointDeps(tdb.db, tstore.store, { CALLREC_CHECKPOINT_KEY_FILE: keyFile, CALLREC_CHECKPOINT_EVERY: '1000', CALLREC_CHECKPOINT_INTERVAL: '5m' });
+      for (let minute = 0; minute < 100; minute++) {
+        await append(tdb.db, 1);
+        await maybeCheckpoint(every5m, { now: T0 + minute * 60_000 });
+      }
+      const signed = (await tdb.db.knex('deletion_checkpoints').orderBy('id')) as Array<{ size: number; at: number }>;
+      expect(signed.map((c) => Number(c.size))).to.deep.equal(Array.from({ length: 20 }, (_, i) => 1 + 5 * i));
+      expect(signed.map((c) => Number(c.at) - T0)).to.deep.equal(Array.from({ length: 20 }, (_, i) => i * 5 * 60_000));
+    });
+
+    it('when several instances consider a checkpoint at the same moment, then exactly one is signed for that size', async () => {
+      await append(tdb.db, 7);
+      const results = await Promise.all(Array.from({ length: 6 }, () => maybeCheckpoint(deps(), { now: T0 })));
+      expect(results.filter(Boolean)).to.have.length(1);
+      expect(await tdb.db.knex('deletion_checkpoints').select('size')).to.deep.equal([{ size: 7 }]);
     });
   });
 }
