@@ -3,7 +3,9 @@
  * deletion log is caught against a copy the database cannot change:
  *
  * - the object store, one object per checkpoint under `checkpoints/`, named
- *   `checkpoints/<size, 15 digits>-<headHash>.json` and holding the signed document
+ *   `checkpoints/<first 11 of the size's 15 digits>/<size, 15 digits>-<headHash>.json` (a
+ *   folder per 10,000 entries of the log, so that the fs store lists a large set page by
+ *   page without reading one huge folder for each page) and holding the signed document
  *   `{at, headHash, keyId, signature, size}` (canonical JSON). No tags: the retention
  *   lifecycle rule (which matches the `retention` tag) never expires them, and the
  *   reconciler and the sweeper only ever list `recordings/`. On a bucket with Object Lock
@@ -28,7 +30,8 @@ import type { Checkpoint } from './checkpoints.js';
 
 export const CHECKPOINTS_PREFIX = 'checkpoints/';
 const SIZE_DIGITS = 15;
-const KEY = /^checkpoints\/(\d{15})-([0-9a-f]{64})\.json$/;
+const FOLDER_DIGITS = 11;
+const KEY = /^checkpoints\/(\d{11})\/(\d{15})-([0-9a-f]{64})\.json$/;
 /** A published document is a few hundred bytes; anything much larger is not one. */
 const MAX_DOCUMENT_BYTES = 4096;
 
@@ -39,19 +42,20 @@ export interface PublishedCheckpoint {
   headHash: string;
 }
 
-/** `checkpoints/000000000001234-<headHash>.json` */
+/** `checkpoints/00000000000/000000000001234-<headHash>.json` */
 export function checkpointObjectKey(c: { size: number; headHash: string }): string {
   if (!Number.isSafeInteger(c.size) || c.size < 1 || String(c.size).length > SIZE_DIGITS) throw new RangeError(`checkpoint size out of range: ${c.size}`);
   if (!/^[0-9a-f]{64}$/.test(c.headHash)) throw new TypeError('checkpoint head hash must be 64 lowercase hex digits');
-  return `${CHECKPOINTS_PREFIX}${String(c.size).padStart(SIZE_DIGITS, '0')}-${c.headHash}.json`;
+  const digits = String(c.size).padStart(SIZE_DIGITS, '0');
+  return `${CHECKPOINTS_PREFIX}${digits.slice(0, FOLDER_DIGITS)}/${digits}-${c.headHash}.json`;
 }
 
 /** The size and head hash a key names, or undefined for a key of any other shape. */
 export function parseCheckpointKey(key: string): PublishedCheckpoint | undefined {
   const match = KEY.exec(key);
-  if (!match) return undefined;
-  const size = Number(match[1]);
-  return size >= 1 ? { key, size, headHash: match[2]! } : undefined;
+  if (!match || !match[2]!.startsWith(match[1]!)) return undefined;
+  const size = Number(match[2]);
+  return size >= 1 ? { key, size, headHash: match[3]! } : undefined;
 }
 
 /** The published document: the checkpoint exactly as the API shows it, in canonical JSON. */

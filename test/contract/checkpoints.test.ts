@@ -105,7 +105,7 @@ for (const dbBackend of dbBackends) {
         await appendEntries(tdb.db, 3);
         const checkpoint = (await maybeCheckpoint(deps, { now: T0 }))!;
         const key = checkpointObjectKey(checkpoint);
-        expect(key).to.match(/^checkpoints\/000000000000003-[0-9a-f]{64}\.json$/);
+        expect(key).to.match(/^checkpoints\/00000000000\/000000000000003-[0-9a-f]{64}\.json$/);
         expect(await publishedKeys(tstore.store)).to.deep.equal([key]);
         expect(await tstore.store.getTags(key)).to.deep.equal({});
         const document = JSON.parse((await buffer((await tstore.store.get(key)).body)).toString('utf8')) as Checkpoint;
@@ -263,7 +263,7 @@ for (const dbBackend of dbBackends) {
           await jobs.stop();
         }
         expect(await sizes()).to.deep.equal([1, 3]);
-        expect((await publishedKeys(tstore.store)).map((k) => k.slice(CHECKPOINTS_PREFIX.length, CHECKPOINTS_PREFIX.length + 15))).to.deep.equal(['000000000000001', '000000000000003']);
+        expect((await publishedKeys(tstore.store)).map((k) => k.slice(CHECKPOINTS_PREFIX.length, CHECKPOINTS_PREFIX.length + 27))).to.deep.equal(['00000000000/000000000000001', '00000000000/000000000000003']);
       } finally {
         await tstore.dispose();
         await tdb.dispose();
