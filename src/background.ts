@@ -1,7 +1,8 @@
 /**
  * The in-process background jobs: the retention sweeper (every
- * CALLREC_SWEEP_INTERVAL ± 10 %), deletion-log checkpoints (hourly, and after
- * every sweep when N entries accumulated) and the reconciler (daily). Each job
+ * CALLREC_SWEEP_INTERVAL ± 10 %), deletion-log checkpoints (checked every fifth of
+ * CALLREC_CHECKPOINT_INTERVAL: signed once the newest is that old and the log grew; also
+ * after every sweep) and the reconciler (daily). Each job
  * never overlaps itself; several instances may run side by side (claims and the
  * log lock keep them apart). `stop()` aborts the running jobs and resolves when
  * every current run has returned.
@@ -32,10 +33,10 @@ export function startBackgroundJobs(deps: AppDeps): BackgroundJobs {
     }),
     startPeriodicJob({
       name: 'checkpoint',
-      intervalMs: HOUR_MS,
+      intervalMs: Math.ceil(deps.config.audit.checkpointIntervalMs / 5),
       logger: deps.logger,
-      run: async () => {
-        await maybeCheckpoint(deps, { now: deps.clock.now() });
+      run: async (signal) => {
+        await maybeCheckpoint(deps, { now: deps.clock.now(), signal });
       },
     }),
     startPeriodicJob({

@@ -150,6 +150,11 @@ const envSchema = z.object({
   CALLREC_SESSION_MAX: duration('the absolute lifetime of a session').default(12 * 3_600_000),
   CALLREC_CHECKPOINT_EVERY: integer(1, 1_000_000).default(1000),
   CALLREC_CHECKPOINT_KEY_FILE: z.string().min(1).optional(),
+  CALLREC_CHECKPOINT_INTERVAL: duration('how often a checkpoint is signed while the deletion log grows').default(5 * 60_000),
+  CALLREC_CHECKPOINT_LOCK_MODE: z
+    .enum(['compliance', 'governance'], { message: 'expects compliance or governance' })
+    .default('compliance'),
+  CALLREC_CHECKPOINT_RETAIN: duration('how long a published checkpoint stays locked in an Object Lock bucket').default(365 * DAY_MS),
   CALLREC_LOG_LEVEL: z
     .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], {
       message: 'expects fatal, error, warn, info, debug, trace or silent',
@@ -205,7 +210,13 @@ export interface Config {
   };
   readonly phoneRegion: string;
   readonly session: { readonly secret: string | undefined; readonly idleMs: number; readonly maxMs: number };
-  readonly audit: { readonly checkpointEvery: number; readonly checkpointKeyFile: string };
+  readonly audit: {
+    readonly checkpointEvery: number;
+    readonly checkpointIntervalMs: number;
+    readonly checkpointKeyFile: string;
+    /** S3 Object Lock of published checkpoints (only on a bucket with Object Lock enabled). */
+    readonly checkpointLock: { readonly mode: 'COMPLIANCE' | 'GOVERNANCE'; readonly retainMs: number };
+  };
   readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 }
 
@@ -300,7 +311,9 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
     session: { secret: e.CALLREC_SESSION_SECRET, idleMs: e.CALLREC_SESSION_IDLE, maxMs: e.CALLREC_SESSION_MAX },
     audit: {
       checkpointEvery: e.CALLREC_CHECKPOINT_EVERY,
+      checkpointIntervalMs: e.CALLREC_CHECKPOINT_INTERVAL,
       checkpointKeyFile: path.resolve(e.CALLREC_CHECKPOINT_KEY_FILE ?? path.join(dataDir, 'checkpoint-key.pem')),
+      checkpointLock: { mode: e.CALLREC_CHECKPOINT_LOCK_MODE === 'compliance' ? 'COMPLIANCE' : 'GOVERNANCE', retainMs: e.CALLREC_CHECKPOINT_RETAIN },
     },
     logLevel: e.CALLREC_LOG_LEVEL,
   };

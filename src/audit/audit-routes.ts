@@ -5,7 +5,9 @@
  *   with `Accept: text/csv` the same entries as CSV (header row; `objects` as JSON text). A CSV
  *   request without `limit` streams every matching entry from the cursor on, page by page; with
  *   `limit` it is one page and the next cursor is in `X-Next-Cursor`.
- * - `GET /v1/deletions/verify` → `{ok, count, headHash, firstInvalidSeq, problem, checkpoints}`.
+ * - `GET /v1/deletions/verify` → `{ok, count, headHash, firstInvalidSeq, problem, checkpoints, external}`: the chain,
+ *   the stored checkpoints and the checkpoints published in the object store (503 `store_unavailable`
+ *   when the store cannot be listed: the log is not declared valid without its external copies).
  * - `GET /v1/deletions/checkpoints` → `{publicKey (SPKI PEM), keyId, items}`: the signed checkpoints
  *   an auditor can keep to detect later rewriting or truncation.
  * - `GET /v1/access-log?from=&to=&recordingId=&user=&action=&cursor=&limit=` → `{items, nextCursor}` (CSV too).
@@ -23,6 +25,7 @@ import type { AccessAction, AccessEntry } from '../db/access-log.js';
 import { DELETION_REASONS, queryDeletionRows } from '../db/deletion-log.js';
 import type { DeletionQuery } from '../db/deletion-log.js';
 import { errors } from '../errors.js';
+import { storeErrorCode, storeErrorToAppError } from '../storage/store-errors.js';
 import type { FieldProblem } from '../errors.js';
 import { allCheckpoints } from './checkpoints.js';
 import { loadCheckpointKey } from './checkpoint-key.js';
@@ -184,7 +187,12 @@ export function createAuditRouter(deps: AppDeps): Router {
     res.on('close', onClose);
     try {
       const key = loadCheckpointKey(deps.config.audit.checkpointKeyFile);
-      const result = await verifyDeletionLog(deps.db, { publicKey: key.publicKey, signal: controller.signal, dbConfig: deps.config.db });
+      let result;
+      try {
+        result = await verifyDeletionLog(deps.db, { publicKey: key.publicKey, signal: controller.signal, dbConfig: deps.config.db, store: deps.store });
+      } catch (error) {
+        throw storeErrorCode(error) === undefined ? error : storeErrorToAppError(error);
+      }
       if (!result.ok) deps.logger.warn({ firstInvalidSeq: result.firstInvalidSeq, problem: result.problem }, 'deletion log verification failed');
       res.setHeader('Cache-Control', 'no-store');
       res.json(result);

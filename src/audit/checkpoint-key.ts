@@ -8,6 +8,7 @@ import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, sig
 import type { KeyObject } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import { canonicalJson } from './canonical-json.js';
 
 export interface CheckpointKey {
   privateKey: KeyObject;
@@ -66,4 +67,10 @@ export function verifyText(publicKey: KeyObject, text: string, signatureBase64: 
   } catch {
     return false;
   }
+}
+
+/** The exact text a checkpoint's signature covers: canonical JSON of {size, headHash, at}, `at` ISO 8601 UTC. */
+export function checkpointText(c: { size: number; headHash: string; at: number | string }): string {
+  const at = typeof c.at === 'number' ? new Date(c.at).toISOString() : c.at;
+  return canonicalJson({ size: c.size, headHash: c.headHash, at });
 }

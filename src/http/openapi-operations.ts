@@ -438,11 +438,11 @@ function operationsCore(): OperationSpec[] {
       method: 'get',
       path: '/v1/deletions/verify',
       operationId: 'verifyDeletions',
-      summary: 'Recompute the hash chain and check it against the signed checkpoints',
+      summary: 'Recompute the hash chain and check it against the signed checkpoints, stored and published in the object store',
       tags: ['audit'],
       access: ['auditor', 'admin'],
       responses: { '200': json(verifyResultSchema, 'The verdict (ok false names the first invalid entry and the problem)') },
-      problems: { '400': 'invalid_query (no parameters are accepted)', ...AUTH_PROBLEMS, ...SERVER_PROBLEMS },
+      problems: { '400': 'invalid_query (no parameters are accepted)', ...AUTH_PROBLEMS, ...SERVER_PROBLEMS, '503': 'store_unavailable when the published checkpoints cannot be listed; db_unavailable, overloaded (with Retry-After)' },
     },
     {
       method: 'get',

@@ -121,8 +121,15 @@ export const verifyResultSchema = z.object({
   count: z.number().int().min(0).describe('Entries checked'),
   headHash: z.string().describe('hash of the last entry (64 zeros for an empty log)'),
   firstInvalidSeq: nullable(z.number().int()),
-  problem: nullable(z.enum(['gap', 'prev_hash', 'hash', 'time', 'checkpoint_mismatch', 'checkpoint_signature', 'truncated'])),
+  problem: nullable(
+    z.enum(['gap', 'prev_hash', 'hash', 'time', 'checkpoint_mismatch', 'checkpoint_signature', 'truncated', 'external_checkpoint_signature']),
+  ),
   checkpoints: z.object({ count: z.number().int().min(0), verified: z.number().int().min(0) }),
+  external: nullable(
+    z
+      .object({ count: z.number().int().min(0), matched: z.number().int().min(0), largestSize: nullable(z.number().int().min(1)) })
+      .describe('The checkpoints published in the object store (under checkpoints/), which the log was also checked against'),
+  ),
 });
 const _verify: SameShape<z.output<typeof verifyResultSchema>, VerifyResult> = true;
 

@@ -49,6 +49,7 @@ import type {
   PutOptions,
   ServedRange,
   SignalOption,
+  StoreCapabilities,
   Tags,
 } from './object-store.js';
 
@@ -348,6 +349,7 @@ export function createFsStore(options: { root: string }): ObjectStore {
       const body = Buffer.isBuffer(source) ? Readable.from([source]) : source;
       const file = objectPath(key);
       assertValidTags(opts.tags);
+      if (opts.lock) throw new TypeError('the fs store cannot lock objects (capabilities().objectLock is false)');
       const { signal } = opts;
       const tempObject = path.join(tmpDir, `${randomUUID()}.part`);
       const tempMeta = path.join(tmpDir, `${randomUUID()}.meta`);
@@ -557,6 +559,10 @@ export function createFsStore(options: { root: string }): ObjectStore {
         const Failure = FULL_CODES.has(errno(error) ?? '') ? StoreFullError : StoreUnavailableError;
         throw new Failure(`filesystem store at ${root} is not writable (${errno(error) ?? 'error'})`, { cause: error });
       }
+    },
+
+    async capabilities(): Promise<StoreCapabilities> {
+      return { objectLock: false };
     },
 
     async close(): Promise<void> {

@@ -48,7 +48,21 @@ export interface PutOptions {
    * signed payload hash and its x-amz-checksum-sha256), larger ones as they stream out.
    */
   sha256?: string;
+  /**
+   * Write-once retention (S3 Object Lock): no version of the object can be deleted or
+   * overwritten before `retainUntil` (in GOVERNANCE mode, except by a principal allowed to
+   * bypass governance retention). Only for a store whose `capabilities()` has `objectLock`
+   * (any other store rejects the put and stores nothing), and only with a Buffer body
+   * shorter than one part (8 MiB), which goes as one PutObject carrying its checksum.
+   */
+  lock?: { mode: 'COMPLIANCE' | 'GOVERNANCE'; retainUntil: Date };
   signal?: AbortSignal;
+}
+
+/** What a backend can do beyond the contract, as detected from it. */
+export interface StoreCapabilities {
+  /** S3 Object Lock is enabled on the bucket: puts may carry `lock`. */
+  objectLock: boolean;
 }
 
 export interface GetOptions {
@@ -107,6 +121,8 @@ export interface ObjectStore {
   list(prefix: string, options?: ListOptions): Promise<ListPage>;
   /** Resolves when the backend answers; throws StoreUnavailableError otherwise. */
   ping(options?: SignalOption): Promise<void>;
+  /** What the backend supports beyond the contract (S3: asked of the bucket, cached for a minute). */
+  capabilities(options?: SignalOption): Promise<StoreCapabilities>;
   close(): Promise<void>;
 }
 

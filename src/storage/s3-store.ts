@@ -26,6 +26,9 @@
  *   `delete-versions` deletes every version and delete marker of a key; `refuse` makes every
  *   delete throw VersionedBucketError (a delete would only add a delete marker and keep the
  *   audio). `exists` also looks for versions and delete markers on a versioned bucket.
+ * - Object Lock: `capabilities()` asks GetObjectLockConfiguration (cached for a minute); a put
+ *   with `lock` (a Buffer shorter than a part) sends ObjectLockMode and ObjectLockRetainUntilDate
+ *   with its sha256 checksum, which S3 requires of a locked put.
  * - Errors: missing key → ObjectNotFoundError; anything else from the SDK (refused connection,
  *   timeout, 5xx, access denied, missing bucket) → StoreUnavailableError; an abort → AbortError.
  *   Timeouts and retries are modest so a dead endpoint fails in seconds.
@@ -38,6 +41,7 @@ import {
   DeleteObjectsCommand,
   GetBucketVersioningCommand,
   GetObjectCommand,
+  GetObjectLockConfigurationCommand,
   GetObjectTaggingCommand,
   HeadBucketCommand,
   HeadObjectCommand,
@@ -66,6 +70,7 @@ import type {
   RangeRequest,
   ServedRange,
   SignalOption,
+  StoreCapabilities,
   Tags,
 } from './object-store.js';
 
@@ -208,6 +213,24 @@ export async function getVersioningStatus(client: S3Client, bucket: string, sign
   }
 }
 
+/**
+ * Whether Object Lock is enabled on the bucket (GetObjectLockConfiguration). A bucket without
+ * a lock configuration answers false; so does one whose configuration this principal may not
+ * read (then a locked put could not be relied on anyway). Other failures throw.
+ */
+export async function getObjectLockEnabled(client: S3Client, bucket: string, signal?: AbortSignal): Promise<boolean> {
+  try {
+    const out = await client.send(new GetObjectLockConfigurationCommand({ Bucket: bucket }), signal ? { abortSignal: signal } : {});
+    return out.ObjectLockConfiguration?.ObjectLockEnabled === 'Enabled';
+  } catch (error) {
+    if (isAbortError(error)) throw error;
+    const name = sdkName(error);
+    const status = sdkStatus(error);
+    if (name === 'ObjectLockConfigurationNotFoundError' || name === 'AccessDenied' || (status === 404 && name !== 'NoSuchBucket') || status === 403) return false;
+    throw mapS3Error(error, 'reading the object lock configuration');
+  }
+}
+
 /** Every version id and delete marker id of exactly `key`. */
 export async function listKeyVersions(client: S3Client, bucket: string, key: string, signal?: AbortSignal): Promise<ObjectIdentifier[]> {
   const found: ObjectIdentifier[] = [];
@@ -254,6 +277,7 @@ export function createS3Store(config: S3StoreConfig, deps: { logger?: Logger } =
   const Bucket = config.bucket;
   const sendOpts = (signal: AbortSignal | undefined) => (signal ? { abortSignal: signal } : {});
   let versioning: { status: VersioningStatus; at: number } | undefined;
+  let capabilities: { value: StoreCapabilities; at: number } | undefined;
 
   async function versioningStatus(signal?: AbortSignal): Promise<VersioningStatus> {
     const now = performance.now();
@@ -374,7 +398,8 @@ export function createS3Store(config: S3StoreConfig, deps: { logger?: Logger } =
     if (opts.contentLength !== undefined && opts.contentLength !== body.length) {
       throw new Error(`body has ${body.length} bytes, expected contentLength ${opts.contentLength}`);
     }
-    const sha256 = opts.sha256?.toLowerCase();
+    // A locked put must carry a checksum (S3 requires Content-MD5 or an x-amz-checksum): its sha256.
+    const sha256 = opts.sha256?.toLowerCase() ?? (opts.lock ? createHash('sha256').update(body).digest('hex') : undefined);
     let out;
     try {
       out = await client.send(
@@ -386,6 +411,7 @@ export function createS3Store(config: S3StoreConfig, deps: { logger?: Logger } =
           ContentType: opts.contentType,
           Tagging: encodeTagging(opts.tags),
           ...(sha256 !== undefined ? { ChecksumSHA256: Buffer.from(sha256, 'hex').toString('base64') } : {}),
+          ...(opts.lock ? { ObjectLockMode: opts.lock.mode, ObjectLockRetainUntilDate: opts.lock.retainUntil } : {}),
         }),
         sendOpts(signal),
       );
@@ -406,6 +432,10 @@ export function createS3Store(config: S3StoreConfig, deps: { logger?: Logger } =
       assertValidKey(key);
       assertValidTags(opts.tags);
       if (Buffer.isBuffer(source) && source.length < PART_SIZE) return putBuffer(key, source, opts);
+      if (opts.lock) {
+        if (!Buffer.isBuffer(source)) source.destroy();
+        throw new TypeError(`a locked put takes a Buffer body shorter than ${PART_SIZE} bytes`);
+      }
       const body = Buffer.isBuffer(source) ? Readable.from([source]) : source;
       const { signal } = opts;
       if (signal?.aborted) {
@@ -662,6 +692,15 @@ export function createS3Store(config: S3StoreConfig, deps: { logger?: Logger } =
         }
         throw mapS3Error(error, 'ping');
       }
+    },
+
+    async capabilities(opts: SignalOption = {}): Promise<StoreCapabilities> {
+      throwIfAborted(opts.signal);
+      const now = performance.now();
+      if (!capabilities || now - capabilities.at > VERSIONING_CACHE_MS) {
+        capabilities = { value: { objectLock: await getObjectLockEnabled(client, Bucket, opts.signal) }, at: now };
+      }
+      return { ...capabilities.value };
     },
 
     async close(): Promise<void> {

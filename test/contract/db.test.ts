@@ -5,7 +5,9 @@
  * and the user / API token / session store functions.
  */
 import { expect } from 'chai';
+import pg from 'pg';
 import { ulid } from 'ulid';
+import { createDb } from '../../src/db/db.js';
 import type { Db } from '../../src/db/db.js';
 import { findActiveToken, insertApiToken, listApiTokens, revokeApiToken, touchApiToken } from '../../src/db/api-tokens.js';
 import { findRecordingById, insertRecording, isUniqueViolation } from '../../src/db/recordings.js';
@@ -172,7 +174,50 @@ for (const backend of dbBackends) {
         const rows = (await db.knex('deletion_log').select('seq', 'verified')) as Array<{ seq: number; verified: boolean | number }>;
         expect(rows.map((r) => r.seq)).to.deep.equal([1]);
         expect(Boolean(rows[0]!.verified)).to.equal(true);
-        await db.knex('deletion_log').delete();
+      });
+
+      it('when a deletion_log or deletion_checkpoints row is updated or deleted by a raw statement, then the database refuses it and the row stays', async () => {
+        const fresh = await backend.create();
+        try {
+          const { knex } = fresh.db;
+          await knex('deletion_log').insert({
+            seq: 1,
+            recording_id: '01JAPPENDONLY0000000000000',
+            source: 'pbx-test',
+            call_id: 'call-1',
+            reason: 'retention_expired',
+            actor: 'sweeper',
+            started_at: 1,
+            expires_at: 2,
+            deleted_at: 3,
+            objects: '[]',
+            verified: true,
+            prev_hash: '0'.repeat(64),
+            hash: 'a'.repeat(64),
+          });
+          await knex('deletion_checkpoints').insert({ size: 1, head_hash: 'a'.repeat(64), at: 4, signature: 'c2ln', key_id: 'b'.repeat(64) });
+          const attempts: Array<[string, () => Promise<unknown>]> = [
+            ['update deletion_log', () => knex('deletion_log').where({ seq: 1 }).update({ call_id: 'call-2' })],
+            ['delete deletion_log', () => knex('deletion_log').where({ seq: 1 }).delete()],
+            ['delete all deletion_log', () => knex.raw('delete from deletion_log')],
+            ['update deletion_checkpoints', () => knex('deletion_checkpoints').update({ size: 2 })],
+            ['delete deletion_checkpoints', () => knex('deletion_checkpoints').delete()],
+            ...(fresh.db.client === 'pg'
+              ? ([
+                  ['truncate deletion_log', () => knex.raw('truncate deletion_log')],
+                  ['truncate deletion_checkpoints', () => knex.raw('truncate deletion_checkpoints')],
+                ] as Array<[string, () => Promise<unknown>]>)
+              : []),
+          ];
+          for (const [what, attempt] of attempts) {
+            const error = (await caught(attempt)) as Error;
+            expect(error.message, what).to.match(/append-only/);
+          }
+          expect(await knex('deletion_log').select('seq', 'call_id')).to.deep.equal([{ seq: 1, call_id: 'call-1' }]);
+          expect(await knex('deletion_checkpoints').select('size')).to.deep.equal([{ size: 1 }]);
+        } finally {
+          await fresh.dispose();
+        }
       });
 
       it('when a recording is deleted, then its notes go with it', async () => {
@@ -328,3 +373,55 @@ for (const backend of dbBackends) {
     });
   });
 }
+
+describe('database contract (postgres): the append-only log under an ordinary owner role', function () {
+  it('when migrated by a role that owns the database but is no superuser, then that role holds no UPDATE, DELETE or TRUNCATE on the log tables, until the migration is rolled back', async () => {
+    const adminUrl = process.env.CALLREC_TEST_PG_URL;
+    if (!adminUrl) throw new Error('CALLREC_TEST_PG_URL is not set: run the tests with `npm test`');
+    const role = uniqueName('callrec_owner_');
+    const database = uniqueName('callrec_test_');
+    const password = uniqueName('pw');
+    const admin = new pg.Client({ connectionString: adminUrl });
+    await admin.connect();
+    try {
+      await admin.query(`CREATE ROLE ${role} LOGIN NOSUPERUSER PASSWORD '${password}'`);
+      await admin.query(`CREATE DATABASE ${database} OWNER ${role}`);
+      const url = new URL(adminUrl);
+      url.pathname = `/${database}`;
+      url.username = role;
+      url.password = password;
+      const owned = createDb({ client: 'pg', url: url.toString() });
+      try {
+        await owned.migrate();
+        const privileges = async () => {
+          const result = (await owned.knex.raw(
+            `select t.name, p.name as privilege, has_table_privilege(current_user, t.name, p.name) as held
+               from (values ('deletion_log'), ('deletion_checkpoints'), ('recordings')) as t(name),
+                    (values ('INSERT'), ('SELECT'), ('UPDATE'), ('DELETE'), ('TRUNCATE')) as p(name)`,
+          )) as { rows: Array<{ name: string; privilege: string; held: boolean }> };
+          return result.rows.filter((r) => !r.held).map((r) => `${r.name} ${r.privilege}`).sort();
+        };
+        expect(await privileges()).to.deep.equal([
+          'deletion_checkpoints DELETE',
+          'deletion_checkpoints TRUNCATE',
+          'deletion_checkpoints UPDATE',
+          'deletion_log DELETE',
+          'deletion_log TRUNCATE',
+          'deletion_log UPDATE',
+        ]);
+        const error = (await caught(() => owned.knex.raw('delete from deletion_log'))) as Error;
+        expect(error.message).to.match(/permission denied/);
+        await owned.knex.migrate.down({ name: '20261201000000_append-only-log' });
+        expect(await privileges()).to.deep.equal([]);
+        await owned.migrate();
+        expect(await privileges()).to.have.length(6);
+      } finally {
+        await owned.close();
+      }
+    } finally {
+      await admin.query(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
+      await admin.query(`DROP ROLE IF EXISTS ${role}`);
+      await admin.end();
+    }
+  });
+});

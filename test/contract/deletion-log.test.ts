@@ -5,43 +5,24 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { expect } from 'chai';
-import { ulid } from 'ulid';
 import { GENESIS_HASH, appendDeletions, hashRow } from '../../src/audit/deletion-log.js';
-import type { NewDeletion } from '../../src/audit/deletion-log.js';
 import { loadCheckpointKey } from '../../src/audit/checkpoint-key.js';
 import { maybeCheckpoint } from '../../src/audit/checkpoints.js';
+import type { CheckpointDeps } from '../../src/audit/checkpoints.js';
 import { verifyDeletionLog } from '../../src/audit/verify.js';
 import type { Db } from '../../src/db/db.js';
 import { readLogPage } from '../../src/db/deletion-log.js';
 import type { DeletionLogRow } from '../../src/db/deletion-log.js';
 import { readPackedPage, readVerifyPage } from '../../src/audit/verify-read.js';
 import { isUniqueViolation } from '../../src/db/recordings.js';
-import { dbBackends, tempDir } from '../support/backends.js';
-import type { TestDb } from '../support/backends.js';
+import { dbBackends, storeBackends, tempDir } from '../support/backends.js';
+import type { TestDb, TestStore } from '../support/backends.js';
+import { LOG_T0, appendEntries, buildDeletion, checkpointDeps } from '../support/retention.js';
+import { asDatabaseOwner, tamperLog } from '../support/tamper.js';
 
-const T0 = Date.UTC(2026, 1, 1);
-
-function newDeletion(overrides: Partial<NewDeletion> = {}): NewDeletion {
-  const id = ulid();
-  return {
-    recordingId: id,
-    source: 'pbx-test',
-    callId: `call-${id}`,
-    reason: 'retention_expired',
-    actor: 'sweeper',
-    reference: null,
-    startedAt: T0 - 30 * 86_400_000,
-    expiresAt: T0,
-    deletedAt: T0 + 1000,
-    objects: [{ key: `recordings/2026/01/02/${id}/original.wav`, sha256: 'cd'.repeat(32), sizeBytes: 100 }],
-    verified: true,
-    ...overrides,
-  };
-}
-
-async function append(db: Db, count: number, overrides: Partial<NewDeletion> = {}): Promise<DeletionLogRow[]> {
-  return db.knex.transaction((trx) => appendDeletions(trx, db, Array.from({ length: count }, () => newDeletion(overrides))));
-}
+const T0 = LOG_T0;
+const newDeletion = buildDeletion;
+const append = appendEntries;
 
 async function rows(db: Db): Promise<DeletionLogRow[]> {
   return (await db.knex('deletion_log').orderBy('seq', 'asc')) as DeletionLogRow[];
@@ -51,12 +32,14 @@ async function rows(db: Db): Promise<DeletionLogRow[]> {
 async function rehashFrom(db: Db, fromSeq: number): Promise<void> {
   const all = await rows(db);
   let prev = fromSeq === 1 ? GENESIS_HASH : all.find((r) => Number(r.seq) === fromSeq - 1)!.hash;
-  for (const row of all.filter((r) => Number(r.seq) >= fromSeq)) {
-    const fixed = { ...row, verified: Boolean(row.verified), prev_hash: prev };
-    fixed.hash = hashRow(fixed);
-    await db.knex('deletion_log').where({ seq: row.seq }).update({ prev_hash: fixed.prev_hash, hash: fixed.hash });
-    prev = fixed.hash;
-  }
+  await asDatabaseOwner(db, async (knex) => {
+    for (const row of all.filter((r) => Number(r.seq) >= fromSeq)) {
+      const fixed = { ...row, verified: Boolean(row.verified), prev_hash: prev };
+      fixed.hash = hashRow(fixed);
+      await knex('deletion_log').where({ seq: row.seq }).update({ prev_hash: fixed.prev_hash, hash: fixed.hash });
+      prev = fixed.hash;
+    }
+  });
 }
 
 /** Deterministic generator of awkward field values (quotes, escapes, separators, non-ASCII, astral). */
@@ -88,14 +71,19 @@ async function storedRows(db: Db): Promise<DeletionLogRow[]> {
 for (const backend of dbBackends) {
   describe(`deletion log (${backend.name})`, function () {
     let tdb: TestDb;
+    let tstore: TestStore;
     let keyFile: string;
-    const config = () => ({ audit: { checkpointEvery: 5, checkpointKeyFile: keyFile } });
+    let deps: () => CheckpointDeps;
 
     beforeEach(async () => {
       tdb = await backend.create();
+      tstore = await storeBackends.find((s) => s.name === 'fs')!.create();
       keyFile = path.join(tempDir('callrec-key-'), 'checkpoint-key.pem');
+      const built = checkpointDeps(tdb.db, tstore.store, { CALLREC_CHECKPOINT_KEY_FILE: keyFile });
+      deps = () => built;
     });
     afterEach(async () => {
+      await tstore?.dispose();
       await tdb?.dispose();
     });
 
@@ -133,59 +121,59 @@ for (const backend of dbBackends) {
 
     it('when one entry is edited, then verification fails naming that seq', async () => {
       await append(tdb.db, 6);
-      await tdb.db.knex('deletion_log').where({ seq: 4 }).update({ call_id: 'someone-else' });
+      await tamperLog(tdb.db, (log) => log.where({ seq: 4 }).update({ call_id: 'someone-else' }));
       const result = await verifyDeletionLog(tdb.db, { pageSize: 4 });
       expect(result).to.include({ ok: false, firstInvalidSeq: 4, problem: 'hash', count: 6 });
     });
 
     it('when a middle entry is deleted, then verification names the missing seq', async () => {
       await append(tdb.db, 6);
-      await tdb.db.knex('deletion_log').where({ seq: 3 }).del();
+      await tamperLog(tdb.db, (log) => log.where({ seq: 3 }).del());
       expect(await verifyDeletionLog(tdb.db)).to.include({ ok: false, firstInvalidSeq: 3, problem: 'gap' });
     });
 
     it('when the last entries are deleted, then the chain alone looks fine but a stored checkpoint names the first dropped seq', async () => {
       await append(tdb.db, 10);
       const key = loadCheckpointKey(keyFile);
-      expect(await maybeCheckpoint({ db: tdb.db, config: config() }, { now: T0 + 10_000 })).to.include({ size: 10 });
-      await tdb.db.knex('deletion_log').where('seq', '>', 8).del();
+      expect(await maybeCheckpoint(deps(), { now: T0 + 10_000 })).to.include({ size: 10 });
+      await tamperLog(tdb.db, (log) => log.where('seq', '>', 8).del());
       const result = await verifyDeletionLog(tdb.db, { publicKey: key.publicKey });
       expect(result).to.include({ ok: false, firstInvalidSeq: 9, problem: 'truncated', count: 8 });
     });
 
     it('when the whole chain is rewritten and re-hashed, then the chain is self-consistent but checkpoints expose it from the last matching one', async () => {
       await append(tdb.db, 5);
-      await maybeCheckpoint({ db: tdb.db, config: config() }, { now: T0 + 5_000 });
+      await maybeCheckpoint(deps(), { now: T0 + 5_000 });
       await append(tdb.db, 5);
-      await maybeCheckpoint({ db: tdb.db, config: config() }, { now: T0 + 10_000 });
+      await maybeCheckpoint(deps(), { now: T0 + 10_000 });
       const key = loadCheckpointKey(keyFile);
       expect((await verifyDeletionLog(tdb.db, { publicKey: key.publicKey })).ok).to.equal(true);
 
-      await tdb.db.knex('deletion_log').where({ seq: 7 }).update({ reason: 'lifecycle_expired' });
+      await tamperLog(tdb.db, (log) => log.where({ seq: 7 }).update({ reason: 'lifecycle_expired' }));
       await rehashFrom(tdb.db, 7);
       const result = await verifyDeletionLog(tdb.db, { publicKey: key.publicKey });
       expect(result).to.include({ ok: false, firstInvalidSeq: 6, problem: 'checkpoint_mismatch' });
 
       // Re-hashing from the very first entry is caught by the first checkpoint.
-      await tdb.db.knex('deletion_log').where({ seq: 2 }).update({ actor: 'nobody' });
+      await tamperLog(tdb.db, (log) => log.where({ seq: 2 }).update({ actor: 'nobody' }));
       await rehashFrom(tdb.db, 1);
       expect(await verifyDeletionLog(tdb.db, { publicKey: key.publicKey })).to.include({ ok: false, firstInvalidSeq: 1 });
     });
 
     it('when a checkpoint is altered to match a rewritten log, then its signature fails', async () => {
       await append(tdb.db, 5);
-      await maybeCheckpoint({ db: tdb.db, config: config() }, { now: T0 });
-      await tdb.db.knex('deletion_log').where({ seq: 5 }).update({ actor: 'x' });
+      await maybeCheckpoint(deps(), { now: T0 });
+      await tamperLog(tdb.db, (log) => log.where({ seq: 5 }).update({ actor: 'x' }));
       await rehashFrom(tdb.db, 5);
       const head = (await rows(tdb.db))[4]!;
-      await tdb.db.knex('deletion_checkpoints').update({ head_hash: head.hash });
+      await asDatabaseOwner(tdb.db, (knex) => knex('deletion_checkpoints').update({ head_hash: head.hash }));
       const key = loadCheckpointKey(keyFile);
       expect(await verifyDeletionLog(tdb.db, { publicKey: key.publicKey })).to.include({ ok: false, problem: 'checkpoint_signature' });
     });
 
     it('when verified in parallel ranges (worker threads), then each verdict equals the single pass: intact, edited at a border, re-hashed, gap, truncated', async () => {
       await append(tdb.db, 12);
-      await maybeCheckpoint({ db: tdb.db, config: config() }, { now: T0 + 1 });
+      await maybeCheckpoint(deps(), { now: T0 + 1 });
       const key = loadCheckpointKey(keyFile);
       const both = async () => {
         const single = await verifyDeletionLog(tdb.db, { publicKey: key.publicKey, pageSize: 5 });
@@ -194,20 +182,20 @@ for (const backend of dbBackends) {
         return single;
       };
       expect(await both()).to.include({ ok: true, count: 12 });
-      await tdb.db.knex('deletion_log').where({ seq: 5 }).update({ actor: 'edited' }); // first entry of the second range
+      await tamperLog(tdb.db, (log) => log.where({ seq: 5 }).update({ actor: 'edited' })); // first entry of the second range
       expect(await both()).to.include({ ok: false, firstInvalidSeq: 5, problem: 'hash' });
       await rehashFrom(tdb.db, 5);
       expect(await both()).to.include({ ok: false, firstInvalidSeq: 1, problem: 'checkpoint_mismatch' });
-      await tdb.db.knex('deletion_log').where({ seq: 9 }).del();
+      await tamperLog(tdb.db, (log) => log.where({ seq: 9 }).del());
       expect(await both()).to.include({ ok: false, firstInvalidSeq: 1 });
-      await tdb.db.knex('deletion_log').where('seq', '>', 10).del();
+      await tamperLog(tdb.db, (log) => log.where('seq', '>', 10).del());
       // The checkpoint (size 12) now lies beyond the end: truncation from 11, and the gap at 9 comes first.
       expect(await both()).to.include({ ok: false, firstInvalidSeq: 9, problem: 'gap' });
     });
 
     it('when a gap sits exactly at a range border, then the parallel verifier names it', async () => {
       await append(tdb.db, 12);
-      await tdb.db.knex('deletion_log').where({ seq: 5 }).del();
+      await tamperLog(tdb.db, (log) => log.where({ seq: 5 }).del());
       const parallel = await verifyDeletionLog(tdb.db, { dbConfig: tdb.config, workers: 3, parallelThreshold: 1 });
       expect(parallel).to.include({ ok: false, firstInvalidSeq: 5, problem: 'gap' });
     });
@@ -255,25 +243,43 @@ for (const backend of dbBackends) {
         expect(packed.filter(Boolean).length).to.be.greaterThan(5);
       }
       expect(await verifyDeletionLog(tdb.db, { pageSize: 9 })).to.include({ ok: true, count: 60, firstInvalidSeq: null });
-      await tdb.db.knex('deletion_log').where({ seq: 33 }).update({ source: `${stored[32]!.source}x` });
+      await tamperLog(tdb.db, (log) => log.where({ seq: 33 }).update({ source: `${stored[32]!.source}x` }));
       expect(await verifyDeletionLog(tdb.db, { pageSize: 9 })).to.include({ ok: false, firstInvalidSeq: 33, problem: 'hash' });
     });
 
     it('when checkpoints are due every N entries, then one is written per N and the key file is created with mode 0600', async () => {
       await append(tdb.db, 3);
-      const first = await maybeCheckpoint({ db: tdb.db, config: config() }, { now: T0 });
+      const first = await maybeCheckpoint(deps(), { now: T0 });
       expect(first).to.include({ size: 3 });
       expect(fs.statSync(keyFile).mode & 0o777).to.equal(0o600);
       await append(tdb.db, 3);
-      expect(await maybeCheckpoint({ db: tdb.db, config: config() }, { now: T0 + 1000 })).to.equal(undefined);
+      expect(await maybeCheckpoint(deps(), { now: T0 + 1000 })).to.equal(undefined);
       await append(tdb.db, 2);
-      expect(await maybeCheckpoint({ db: tdb.db, config: config() }, { now: T0 + 2000 })).to.include({ size: 8 });
+      expect(await maybeCheckpoint(deps(), { now: T0 + 2000 })).to.include({ size: 8 });
       await append(tdb.db, 1);
-      expect(await maybeCheckpoint({ db: tdb.db, config: config() }, { now: T0 + 2000 + 3_600_000 })).to.include({ size: 9 });
+      expect(await maybeCheckpoint(deps(), { now: T0 + 2000 + 3_600_000 })).to.include({ size: 9 });
       const key = loadCheckpointKey(keyFile);
       const result = await verifyDeletionLog(tdb.db, { publicKey: key.publicKey });
       expect(result).to.include({ ok: true, count: 9 });
       expect(result.checkpoints).to.deep.equal({ count: 3, verified: 3 });
+    });
+
+    it('when the log grows by one entry a minute for 100 minutes and a checkpoint is considered after each, then one is signed every CALLREC_CHECKPOINT_INTERVAL, not only the first', async () => {
+      const every5m = checkpointDeps(tdb.db, tstore.store, { CALLREC_CHECKPOINT_KEY_FILE: keyFile, CALLREC_CHECKPOINT_EVERY: '1000', CALLREC_CHECKPOINT_INTERVAL: '5m' });
+      for (let minute = 0; minute < 100; minute++) {
+        await append(tdb.db, 1);
+        await maybeCheckpoint(every5m, { now: T0 + minute * 60_000 });
+      }
+      const signed = (await tdb.db.knex('deletion_checkpoints').orderBy('id')) as Array<{ size: number; at: number }>;
+      expect(signed.map((c) => Number(c.size))).to.deep.equal(Array.from({ length: 20 }, (_, i) => 1 + 5 * i));
+      expect(signed.map((c) => Number(c.at) - T0)).to.deep.equal(Array.from({ length: 20 }, (_, i) => i * 5 * 60_000));
+    });
+
+    it('when several instances consider a checkpoint at the same moment, then exactly one is signed for that size', async () => {
+      await append(tdb.db, 7);
+      const results = await Promise.all(Array.from({ length: 6 }, () => maybeCheckpoint(deps(), { now: T0 })));
+      expect(results.filter(Boolean)).to.have.length(1);
+      expect(await tdb.db.knex('deletion_checkpoints').select('size')).to.deep.equal([{ size: 7 }]);
     });
   });
 }
@@ -289,14 +295,14 @@ describe('deletion log (sqlite): stored types the schema does not expect', () =>
 
   it('when a text column is replaced by the same bytes stored as a blob, then verification still fails naming that seq', async () => {
     await append(tdb.db, 6);
-    await tdb.db.knex.raw('update deletion_log set call_id = cast(call_id as blob) where seq = 4');
+    await asDatabaseOwner(tdb.db, (knex) => knex.raw('update deletion_log set call_id = cast(call_id as blob) where seq = 4'));
     expect((await readPackedPage(tdb.db, 0, 10)).map((r) => r === undefined)).to.deep.equal([false, false, false, true, false, false]);
     expect(await verifyDeletionLog(tdb.db, { pageSize: 4 })).to.include({ ok: false, firstInvalidSeq: 4, problem: 'hash' });
   });
 
   it('when a time column holds text that is no number, then verification fails naming that seq instead of throwing', async () => {
     await append(tdb.db, 6);
-    await tdb.db.knex.raw("update deletion_log set deleted_at = 'yesterday' where seq = 3");
+    await asDatabaseOwner(tdb.db, (knex) => knex.raw("update deletion_log set deleted_at = 'yesterday' where seq = 3"));
     expect(await verifyDeletionLog(tdb.db, { pageSize: 4 })).to.include({ ok: false, firstInvalidSeq: 3, problem: 'hash' });
   });
 });

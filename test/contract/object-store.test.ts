@@ -10,14 +10,14 @@ import path from 'node:path';
 import { Readable, Writable } from 'node:stream';
 import { buffer } from 'node:stream/consumers';
 import { pipeline } from 'node:stream/promises';
-import { ListMultipartUploadsCommand } from '@aws-sdk/client-s3';
+import { DeleteObjectCommand, GetObjectRetentionCommand, ListMultipartUploadsCommand, ListObjectVersionsCommand } from '@aws-sdk/client-s3';
 import { expect } from 'chai';
 import type { StoreConfig } from '../../src/config.js';
 import { FS_STORE_TMP_DIR, createFsStore } from '../../src/storage/fs-store.js';
 import { InvalidKeyError, InvalidRangeError, ObjectIntegrityError, ObjectNotFoundError, StoreUnavailableError } from '../../src/storage/object-store.js';
 import type { ObjectStore, RangeRequest, Tags } from '../../src/storage/object-store.js';
 import { PART_SIZE, createS3Client, createS3Store } from '../../src/storage/s3-store.js';
-import { minioStoreConfig, storeBackends, tempDir } from '../support/backends.js';
+import { createLockedMinioStore, minioStoreConfig, storeBackends, tempDir } from '../support/backends.js';
 import type { TestStore } from '../support/backends.js';
 import { rejection } from '../support/rejection.js';
 
@@ -501,9 +501,58 @@ for (const backend of storeBackends) {
       it('when the backend is up, then ping resolves', async function () {
         await store.ping();
       });
+
+      it('when asked for its capabilities (fs, or a bucket created without Object Lock), then objectLock is false and a locked put is refused, storing nothing', async function () {
+        expect(await store.capabilities()).to.deep.equal({ objectLock: false });
+        const retainUntil = new Date(Date.now() + 86_400_000);
+        expect(await rejection(store.put('locked/a.json', Buffer.from('{}'), { contentType: 'application/json', tags: {}, lock: { mode: 'GOVERNANCE', retainUntil } }))).to.be.instanceOf(Error);
+        expect(await store.exists('locked/a.json')).to.equal(false);
+      });
     });
   });
 }
+
+describe('ObjectStore on a MinIO bucket created with Object Lock', function () {
+  let t: TestStore;
+  before(async function () {
+    t = await createLockedMinioStore();
+  });
+  after(async function () {
+    await t?.dispose();
+  });
+
+  it('when an object is put with a lock, then the bucket reports objectLock, the version keeps its retention, and deleting that version is refused', async function () {
+    expect(await t.store.capabilities()).to.deep.equal({ objectLock: true });
+    const retainUntil = new Date(Date.now() + 86_400_000);
+    const body = Buffer.from('{"size":1}');
+    await t.store.put('locked/a.json', body, { contentType: 'application/json', tags: {}, lock: { mode: 'GOVERNANCE', retainUntil } });
+    const config = t.config as Extract<StoreConfig, { kind: 's3' }>;
+    const client = createS3Client(config);
+    try {
+      const versions = await client.send(new ListObjectVersionsCommand({ Bucket: config.bucket, Prefix: 'locked/a.json' }));
+      const versionId = versions.Versions?.[0]?.VersionId;
+      expect(versionId, 'a version').to.be.a('string');
+      const retention = await client.send(new GetObjectRetentionCommand({ Bucket: config.bucket, Key: 'locked/a.json', VersionId: versionId }));
+      expect(retention.Retention?.Mode).to.equal('GOVERNANCE');
+      expect(retention.Retention?.RetainUntilDate?.getTime()).to.be.closeTo(retainUntil.getTime(), 1000);
+      const refused = await rejection(client.send(new DeleteObjectCommand({ Bucket: config.bucket, Key: 'locked/a.json', VersionId: versionId })));
+      // AWS answers AccessDenied; MinIO InvalidRequest ("Object is WORM protected and cannot be overwritten").
+      expect((refused as { name?: string }).name, (refused as Error).message).to.be.oneOf(['AccessDenied', 'InvalidRequest']);
+    } finally {
+      client.destroy();
+    }
+    // The store's own delete (every version, on this versioned bucket) cannot remove it either.
+    expect(await rejection(t.store.delete('locked/a.json'))).to.be.instanceOf(StoreUnavailableError);
+    expect((await read(t.store, 'locked/a.json')).data.toString()).to.equal(body.toString());
+  });
+
+  it('when a locked put is asked for with a stream body, then it is refused before anything is sent', async function () {
+    const retainUntil = new Date(Date.now() + 86_400_000);
+    const error = await rejection(t.store.put('locked/b.json', Readable.from([Buffer.from('{}')]), { contentType: 'application/json', tags: {}, lock: { mode: 'GOVERNANCE', retainUntil } }));
+    expect(error).to.be.instanceOf(TypeError);
+    expect(await t.store.exists('locked/b.json')).to.equal(false);
+  });
+});
 
 describe('ObjectStore failures outside the contract loop', function () {
   async function closedPort(): Promise<number> {

@@ -9,6 +9,7 @@ import { createDb } from '../../src/db/db.js';
 import { createFsStore } from '../../src/storage/fs-store.js';
 import { tempDir } from '../support/backends.js';
 import { createStoredRecording } from '../support/recordings.js';
+import { asDatabaseOwner, tamperLog } from '../support/tamper.js';
 
 function callrec(dataDir: string, ...args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
@@ -58,7 +59,7 @@ describe('retention CLI (sqlite, fs)', function () {
     const again = createDb({ client: 'sqlite', filename: path.join(dataDir, 'callrec.sqlite') });
     try {
       expect(await again.knex('recordings').where({ id: future.row.id }).first()).to.not.equal(undefined);
-      await again.knex('deletion_log').where({ seq: 2 }).update({ actor: 'someone' });
+      await tamperLog(again, (log) => log.where({ seq: 2 }).update({ actor: 'someone' }));
     } finally {
       await again.close();
     }
@@ -66,5 +67,30 @@ describe('retention CLI (sqlite, fs)', function () {
     expect(tampered.code).to.equal(1);
     expect(JSON.parse(tampered.stdout)).to.include({ ok: false, firstInvalidSeq: 2 });
     expect(tampered.stderr).to.include('INVALID from seq 2');
+  });
+
+  it('when the log is cut at its tail and its checkpoints deleted in the database, then verify-log catches it against the checkpoint published in the object store and says what it checked', async () => {
+    const dataDir = tempDir('callrec-cli-');
+    const db = createDb({ client: 'sqlite', filename: path.join(dataDir, 'callrec.sqlite') });
+    await db.migrate();
+    const store = createFsStore({ root: path.join(dataDir, 'objects') });
+    for (let i = 0; i < 3; i++) await createStoredRecording({ db, store, overrides: { expires_at: Date.now() - 60_000 - i } });
+    await db.close();
+    const sweep = await callrec(dataDir, 'sweep');
+    expect(sweep.code, sweep.stderr).to.equal(0);
+
+    const again = createDb({ client: 'sqlite', filename: path.join(dataDir, 'callrec.sqlite') });
+    try {
+      await asDatabaseOwner(again, async (knex) => {
+        await knex('deletion_log').where('seq', '>', 1).del();
+        await knex('deletion_checkpoints').del();
+      });
+    } finally {
+      await again.close();
+    }
+    const verify = await callrec(dataDir, 'verify-log');
+    expect(verify.code, verify.stderr).to.equal(1);
+    expect(JSON.parse(verify.stdout)).to.deep.include({ ok: false, count: 1, firstInvalidSeq: 2, problem: 'truncated', external: { count: 1, matched: 0, largestSize: 3 } });
+    expect(verify.stderr).to.include('0 checkpoints in the database').and.include('1 published in the object store').and.include('INVALID from seq 2 (truncated)');
   });
 });

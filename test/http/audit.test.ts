@@ -9,6 +9,8 @@ import { canonicalJson } from '../../src/audit/canonical-json.js';
 import { appendAccess } from '../../src/db/access-log.js';
 import { deleteRecording } from '../../src/retention/delete-recording.js';
 import { sweepOnce } from '../../src/retention/sweep.js';
+import { StoreUnavailableError } from '../../src/storage/object-store.js';
+import type { ObjectStore } from '../../src/storage/object-store.js';
 import { dbBackends, storeBackends } from '../support/backends.js';
 import type { TestDb, TestStore } from '../support/backends.js';
 import { startTestApp, testConfig } from '../support/app.js';
@@ -16,6 +18,7 @@ import type { TestApp } from '../support/app.js';
 import { createStoredRecording } from '../support/recordings.js';
 import { DAY, LEASE } from '../support/retention.js';
 import { createTestUser } from '../support/users.js';
+import { asDatabaseOwner, tamperLog } from '../support/tamper.js';
 
 const NOW = Date.UTC(2026, 10, 20, 12, 0, 0);
 const fsBackend = storeBackends.find((s) => s.name === 'fs')!;
@@ -142,12 +145,43 @@ for (const dbBackend of dbBackends) {
       const last = await tdb.db.knex('deletion_log').where({ seq: 5 }).first();
       expect(ok.headHash).to.equal(last.hash);
 
-      await tdb.db.knex('deletion_log').where({ seq: 2 }).update({ source: 'forged' });
+      await tamperLog(tdb.db, (log) => log.where({ seq: 2 }).update({ source: 'forged' }));
       try {
         const bad = (await (await get('/v1/deletions/verify', auditor)).json()) as Record<string, unknown>;
         expect(bad).to.include({ ok: false, firstInvalidSeq: 2 });
       } finally {
-        await tdb.db.knex('deletion_log').where({ seq: 2 }).update({ source: 'pbx-test' });
+        await tamperLog(tdb.db, (log) => log.where({ seq: 2 }).update({ source: 'pbx-test' }));
+      }
+    });
+
+    it('when the log is cut at its tail in the database, stored checkpoints included, then verify names the first dropped seq against the checkpoint published in the object store', async () => {
+      const intact = (await (await get('/v1/deletions/verify', auditor)).json()) as Record<string, unknown>;
+      expect(intact).to.deep.include({ ok: true, count: 5, external: { count: 1, matched: 1, largestSize: 5 } });
+      const dropped = await tdb.db.knex('deletion_log').where('seq', '>', 3).orderBy('seq');
+      const checkpoints = await tdb.db.knex('deletion_checkpoints').orderBy('id');
+      await asDatabaseOwner(tdb.db, async (knex) => {
+        await knex('deletion_log').where('seq', '>', 3).del();
+        await knex('deletion_checkpoints').del();
+      });
+      try {
+        const cut = (await (await get('/v1/deletions/verify', auditor)).json()) as Record<string, unknown>;
+        expect(cut).to.deep.include({ ok: false, count: 3, firstInvalidSeq: 4, problem: 'truncated', external: { count: 1, matched: 0, largestSize: 5 } });
+      } finally {
+        await tdb.db.knex('deletion_log').insert(dropped);
+        await tdb.db.knex('deletion_checkpoints').insert(checkpoints);
+      }
+    });
+
+    it('when the object store cannot be listed, then verify answers 503 store_unavailable instead of a verdict without the published checkpoints', async () => {
+      const down: ObjectStore = { ...tstore.store, list: () => Promise.reject(new StoreUnavailableError('down')) };
+      const other = await startTestApp({ db: tdb.db, store: down, config: app.deps.config });
+      try {
+        const res = await fetch(`${other.url}/v1/deletions/verify`, { headers: { authorization: `Bearer ${auditor}` } });
+        expect(res.status).to.equal(503);
+        expect(res.headers.get('content-type')).to.match(/^application\/problem\+json/);
+        expect(((await res.json()) as { code: string }).code).to.equal('store_unavailable');
+      } finally {
+        await other.close();
       }
     });
 

@@ -18,6 +18,7 @@ import type { TestDb, TestStore } from '../support/backends.js';
 import { audioFixtureBytes } from '../support/fixtures.js';
 import { signedUpload } from '../support/upload.js';
 import { createTestUser } from '../support/users.js';
+import { tamperLog } from '../support/tamper.js';
 
 const run = promisify(execFile);
 const ROOT = path.resolve(import.meta.dirname, '..', '..');
@@ -78,7 +79,7 @@ describe('README auditor recipe (sqlite, fs)', function () {
   });
 
   it('when an entry was rewritten in the database, then the recomputed chain fails at that entry', async function () {
-    await testDb.db.knex('deletion_log').where({ seq: 2 }).update({ call_id: 'rewritten' });
+    await tamperLog(testDb.db, (log) => log.where({ seq: 2 }).update({ call_id: 'rewritten' }));
     const failed = await run('bash', [script], { cwd: work }).then(
       () => undefined,
       (error: { code: number; stdout: string }) => error,

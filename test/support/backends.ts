@@ -152,6 +152,34 @@ export const storeBackends: StoreBackend[] = [
 ];
 
 /**
+ * A fresh MinIO bucket created with Object Lock enabled (which also turns versioning on, so
+ * the store deletes every version: CALLREC_S3_VERSIONED=delete-versions), set up like the
+ * others. Tests lock objects in GOVERNANCE mode only, so that `dispose` can still remove them.
+ */
+export async function createLockedMinioStore(): Promise<TestStore> {
+  const config: Extract<StoreConfig, { kind: 's3' }> = { ...minioStoreConfig(uniqueName('callrec-lock-')), versionedBucket: 'delete-versions' };
+  const { CreateBucketCommand } = await import('@aws-sdk/client-s3');
+  const { createS3Client } = await import('../../src/storage/s3-store.js');
+  const client = createS3Client(config);
+  try {
+    await client.send(new CreateBucketCommand({ Bucket: config.bucket, ObjectLockEnabledForBucket: true }));
+  } finally {
+    client.destroy();
+  }
+  const { setupBucket } = await import('../../src/storage/setup-bucket.js');
+  await setupBucket(config, { retentionDays: 30 });
+  const store = await createObjectStore(config);
+  return {
+    store,
+    config,
+    async dispose() {
+      await store.close();
+      await destroyBucket(config);
+    },
+  };
+}
+
+/**
  * Empties a test bucket (every version, delete marker and incomplete multipart upload) and
  * deletes it. A missing bucket is fine.
  */
@@ -177,7 +205,8 @@ export async function destroyBucket(config: Extract<StoreConfig, { kind: 's3' }>
       const page = await client.send(new s3.ListObjectVersionsCommand({ Bucket, MaxKeys: 1000 }));
       const ids = [...(page.Versions ?? []), ...(page.DeleteMarkers ?? [])].map((v) => ({ Key: v.Key!, VersionId: v.VersionId }));
       if (ids.length === 0) break;
-      await client.send(new s3.DeleteObjectsCommand({ Bucket, Delete: { Objects: ids, Quiet: true } }));
+      // Objects locked in GOVERNANCE mode (tests never use COMPLIANCE) go with the bypass.
+      await client.send(new s3.DeleteObjectsCommand({ Bucket, Delete: { Objects: ids, Quiet: true }, BypassGovernanceRetention: true }));
     }
     await client.send(new s3.DeleteBucketCommand({ Bucket }));
   } finally {
