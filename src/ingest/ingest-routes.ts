@@ -6,41 +6,58 @@
  * Order of checks, so that an unauthenticated client learns nothing and costs little:
  * 1. admission (503 `overloaded` + Retry-After beyond concurrency + queue), source,
  *    signature and timestamp headers, Content-Length: all before reading the body;
- * 2. the body streams to `<dataDir>/tmp/ingest-*` while it is hashed;
+ * 2. the body streams to `<dataDir>/tmp/<process>/ingest-*` while it is hashed (./temp.ts);
  * 3. the signature over the body digest (401), then multipart problems (400);
  * 4. `ingestRecording` (metadata, retention, idempotency, audio, objects, row).
  * Whatever the outcome, the temp directory is removed before the answer is sent.
  * A client that disconnects aborts the flow (ffmpeg is killed, puts are aborted).
+ *
+ * Shutdown (`stop`): uploads in flight get `drainMs` to finish; then the rest are aborted
+ * like a disconnect (temp files, objects and in-flight markers removed) and answered 503
+ * `shutting_down`; new uploads meanwhile are answered 503 at once. `stop` resolves when every
+ * upload has cleaned up, and removes the process's temp folder.
  */
 import fs from 'node:fs';
-import path from 'node:path';
 import { Router } from 'express';
 import type { Request, Response } from 'express';
 import type { AppDeps } from '../deps.js';
 import { AppError, errors, isAppError } from '../errors.js';
 import { ingestRecording } from './ingest.js';
+import { createInflightTracker } from './inflight.js';
 import { createIngestLimiter } from './limiter.js';
 import type { IngestLimiter } from './limiter.js';
 import { FRAMING_ALLOWANCE_BYTES, receiveUpload } from './receive.js';
 import { checkTimestamp, secretOf, verifySignature } from './signature.js';
+import { createIngestTemp } from './temp.js';
 
 export { ingestFieldsSchema, parseIngestMetadata } from './metadata.js';
 export type { IngestFields, IngestMetadata } from './metadata.js';
 export type { IngestResponse } from './ingest.js';
 
+export { ingestTempRoot } from './temp.js';
+
 export const INGEST_PATH = '/v1/recordings';
 const OVERLOAD_RETRY_AFTER_S = 5;
-
-/** The temp root of ingest; every request gets its own `ingest-*` folder inside. */
-export function ingestTempRoot(dataDir: string): string {
-  return path.join(dataDir, 'tmp');
-}
+const SHUTDOWN_RETRY_AFTER_S = 5;
 
 class ClientGoneError extends Error {
   override readonly name = 'AbortError';
   constructor() {
     super('the client went away');
   }
+}
+
+class ShutdownAbort extends Error {
+  override readonly name = 'AbortError';
+  constructor() {
+    super('the service is shutting down');
+  }
+}
+
+export interface IngestService {
+  router: Router;
+  /** Drains, then aborts, the uploads in flight (see the module comment); resolves once they cleaned up. */
+  stop(options: { drainMs: number }): Promise<void>;
 }
 
 /** A printable, bounded form of a client-supplied source id for logs. */
@@ -50,10 +67,18 @@ function safeSourceId(value: unknown): string | undefined {
 }
 
 export function createIngestRouter(deps: AppDeps, options: { limiter?: IngestLimiter } = {}): Router {
+  return createIngestService(deps, options).router;
+}
+
+export function createIngestService(deps: AppDeps, options: { limiter?: IngestLimiter } = {}): IngestService {
   const { config, logger, metrics, clock } = deps;
   const limiter =
     options.limiter ?? createIngestLimiter({ concurrency: config.ingest.transcodeConcurrency, queueLimit: config.ingest.queueLimit });
-  const tempRoot = ingestTempRoot(config.dataDir);
+  const temp = createIngestTemp({ dataDir: config.dataDir, clock });
+  const inflight = createInflightTracker(deps);
+  /** Uploads past admission, each with its abort for shutdown and a promise settled once it cleaned up. */
+  const running = new Set<{ abort(): void; done: Promise<void> }>();
+  let stopping = false;
   const router = Router();
 
   const securityEvent = (req: Request, reason: string, source: string | undefined) => {
@@ -68,8 +93,8 @@ export function createIngestRouter(deps: AppDeps, options: { limiter?: IngestLim
       metrics.ingestTotal.inc({ outcome: code });
       stopTimer({ outcome: code });
       if (res.headersSent || res.destroyed) return;
-      // An unread body is not drained: the connection closes after the answer.
-      if (!bodyFinished) res.setHeader('Connection', 'close');
+      // An unread body is not drained: the connection closes after the answer (and during shutdown).
+      if (!bodyFinished || stopping) res.setHeader('Connection', 'close');
       if (isAppError(outcome)) {
         if (outcome.status >= 500) logger.error({ err: outcome.cause ?? outcome, code: outcome.code, requestId: req.id }, 'upload failed');
         else if (outcome.code === 'unsupported_audio') {
@@ -86,6 +111,7 @@ export function createIngestRouter(deps: AppDeps, options: { limiter?: IngestLim
       res.status(outcome.status).json(outcome.body);
     };
 
+    if (stopping) return answer(errors.shuttingDown(SHUTDOWN_RETRY_AFTER_S));
     const ticket = limiter.admit();
     if (!ticket) return answer(errors.overloaded(OVERLOAD_RETRY_AFTER_S));
 
@@ -124,11 +150,13 @@ export function createIngestRouter(deps: AppDeps, options: { limiter?: IngestLim
       if (!res.writableFinished) controller.abort(new ClientGoneError());
     };
     res.on('close', onClose);
+    let finished!: () => void;
+    const upload = { abort: () => controller.abort(new ShutdownAbort()), done: new Promise<void>((resolve) => (finished = resolve)) };
+    running.add(upload);
     let dir: string | undefined;
     let outcome: Parameters<typeof answer>[0];
     try {
-      await fs.promises.mkdir(tempRoot, { recursive: true });
-      dir = await fs.promises.mkdtemp(path.join(tempRoot, 'ingest-'));
+      dir = await temp.requestDir();
       const received = await receiveUpload(req, { dir, maxUploadBytes: config.ingest.maxUploadBytes, signal: controller.signal });
       bodyFinished = true;
       if (!verifySignature({ secret: secret!, timestamp: timestamp!, bodySha256Hex: received.bodySha256, header: signature! })) {
@@ -145,6 +173,7 @@ export function createIngestRouter(deps: AppDeps, options: { limiter?: IngestLim
         audio: received.audio,
         dir,
         ticket,
+        inflight,
         signal: controller.signal,
         requestId: req.id,
       });
@@ -157,15 +186,36 @@ export function createIngestRouter(deps: AppDeps, options: { limiter?: IngestLim
       ticket.release();
       res.off('close', onClose);
       if (dir) await fs.promises.rm(dir, { recursive: true, force: true }).catch((error: unknown) => logger.error({ err: error }, 'could not remove an ingest temp dir'));
+      running.delete(upload);
+      finished();
     }
-    if (controller.signal.aborted) {
+    const stored = !isAppError(outcome);
+    if (controller.signal.reason instanceof ClientGoneError) {
       metrics.ingestTotal.inc({ outcome: 'client_gone' });
       stopTimer({ outcome: 'client_gone' });
-      logger.info({ requestId: req.id }, 'upload abandoned by the client; nothing kept');
+      logger.info({ requestId: req.id }, stored ? 'the client went away after its upload was stored' : 'upload abandoned by the client; nothing kept');
       return;
+    }
+    // Stopped by a shutdown: a recording already stored is still answered as such.
+    if (controller.signal.reason instanceof ShutdownAbort && !stored) {
+      logger.info({ requestId: req.id }, 'upload aborted by the shutdown; nothing kept');
+      outcome = errors.shuttingDown(SHUTDOWN_RETRY_AFTER_S);
     }
     answer(outcome);
   });
 
-  return router;
+  const settled = () => Promise.all([...running].map((upload) => upload.done));
+  return {
+    router,
+    async stop({ drainMs }) {
+      stopping = true;
+      let timer: NodeJS.Timeout | undefined;
+      const deadline = new Promise<void>((resolve) => (timer = setTimeout(resolve, drainMs)));
+      await Promise.race([settled(), deadline]);
+      clearTimeout(timer);
+      for (const upload of running) upload.abort();
+      await settled();
+      await temp.release();
+    },
+  };
 }
