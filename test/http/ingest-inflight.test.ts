@@ -3,13 +3,17 @@
  * taken by the row's transaction, removed after a failed upload's objects, left for crash
  * recovery when those objects cannot be deleted, and a takeover by crash recovery keeps the row
  * from being written. On SQLite × fs and PostgreSQL × MinIO, through the real upload hook.
+ * Also: the lease of uploads in flight is renewed while they run.
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import { expect } from 'chai';
+import { createManualClock } from '../../src/clock.js';
 import type { Config } from '../../src/config.js';
 import type { InflightRow } from '../../src/db/ingest-inflight.js';
 import { takeOverInflight } from '../../src/db/ingest-inflight.js';
+import { createInflightTracker } from '../../src/ingest/inflight.js';
+import { createLogger } from '../../src/logger.js';
 import { OWNER_LEASE_MS, currentOwner, formatOwner, parseOwner } from '../../src/process-owner.js';
 import { removeAbandonedUploads } from '../../src/retention/abandoned.js';
 import { StoreUnavailableError } from '../../src/storage/object-store.js';
@@ -170,3 +174,29 @@ for (const combo of COMBOS) {
     });
   });
 }
+
+describe('the lease of uploads in flight', function () {
+  let tdb: TestDb;
+  before(async () => {
+    tdb = await dbBackends.find((b) => b.name === 'sqlite')!.create();
+  });
+  after(async () => {
+    await tdb?.dispose();
+  });
+
+  it('when an upload runs past a heartbeat, then its lease is renewed from the clock; once it ended, it is no longer renewed', async () => {
+    const clock = createManualClock(Date.UTC(2026, 10, 30));
+    const tracker = createInflightTracker({ db: tdb.db, clock, logger: createLogger({ level: 'silent' }) }, { heartbeatMs: 20, leaseMs: 1000 });
+    const lease = async (id: string) => Number((await tdb.db.knex('ingest_inflight').where({ recording_id: id }).first())?.lease_expires_at);
+    await tracker.begin({ recordingId: 'A0000000000000000000000001', objectPrefix: 'recordings/2026/11/30/A0000000000000000000000001/' });
+    await tracker.begin({ recordingId: 'A0000000000000000000000002', objectPrefix: 'recordings/2026/11/30/A0000000000000000000000002/' });
+    expect(await lease('A0000000000000000000000001')).to.equal(clock.now() + 1000);
+    clock.advance(5000);
+    await tracker.end('A0000000000000000000000002', { deleteMarker: false });
+    for (let i = 0; i < 200 && (await lease('A0000000000000000000000001')) !== clock.now() + 1000; i++) await new Promise((r) => setTimeout(r, 10));
+    expect(await lease('A0000000000000000000000001')).to.equal(clock.now() + 1000);
+    expect(await lease('A0000000000000000000000002'), 'an ended upload keeps its old lease').to.equal(clock.now() - 5000 + 1000);
+    await tracker.end('A0000000000000000000000001', { deleteMarker: true });
+    expect(await tdb.db.knex('ingest_inflight').select('recording_id')).to.deep.equal([{ recording_id: 'A0000000000000000000000002' }]);
+  });
+});
