@@ -114,7 +114,7 @@ describe('the service process and what crashes leave', function () {
         stalled.on('error', (error) => resolve({ error: error.message }));
       });
       stalled.write(Buffer.concat([parts.head, (await audioFixtureBytes('ulaw-mono')).subarray(0, 20_000)]));
-      for (let i = 0; !tempLeftovers(tmp()).some((rel) => /\/ingest-[^/]+\/original$/.test(rel)); i++) {
+      for (let i = 0; !tempLeftovers(tmp()).some((rel) => /(^|\/)ingest-[^/]+\/original$/.test(rel)); i++) {
         if (i > 600) throw new Error('the stalled upload never reached its temp file');
         await new Promise((r) => setTimeout(r, 50));
       }
