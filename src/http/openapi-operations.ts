@@ -302,7 +302,7 @@ function operationsCore(): OperationSpec[] {
         '413': 'too_large',
         '415': 'unsupported_audio, unsupported_media_type',
         '422': 'retention_elapsed',
-        '503': 'overloaded, store_unavailable, db_unavailable (with Retry-After)',
+        '503': 'overloaded, shutting_down, store_unavailable, db_unavailable (with Retry-After)',
       },
     },
 
