@@ -81,10 +81,11 @@ export async function removeAbandonedUploads(deps: AbandonedDeps, options: { now
   const verb = dryRun ? 'would remove' : 'removed';
 
   // 1 + 2. Temp folders of dead processes.
-  const tempSteps = [
-    { name: 'ingestTemp' as const, run: () => removeStaleIngestTemp({ dataDir: deps.config.dataDir, now, dryRun }) },
-    ...(deps.config.store.kind === 'fs' ? [{ name: 'storeTemp' as const, run: () => removeStaleFsTemp({ root: (deps.config.store as { root: string }).root, now, dryRun }) }] : []),
+  const storeConfig = deps.config.store;
+  const tempSteps: Array<{ name: 'ingestTemp' | 'storeTemp'; run: () => Promise<StaleRemoval> }> = [
+    { name: 'ingestTemp', run: () => removeStaleIngestTemp({ dataDir: deps.config.dataDir, now, dryRun }) },
   ];
+  if (storeConfig.kind === 'fs') tempSteps.push({ name: 'storeTemp', run: () => removeStaleFsTemp({ root: storeConfig.root, now, dryRun }) });
   for (const step of tempSteps) {
     signal?.throwIfAborted();
     try {
