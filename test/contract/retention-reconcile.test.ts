@@ -43,11 +43,19 @@ for (const dbBackend of dbBackends) {
         await tdb?.dispose();
       });
 
-      const run = (options: { now?: number; dryRun?: boolean } = {}) =>
-        reconcile(
-          { ...deletionDeps(tdb.db, tstore.store), config: { sweep: { leaseMs: LEASE, batchSize: 10, intervalMs: 60_000 }, retention: config.retention, store: tstore.config, dataDir: config.dataDir } },
+      /** The application log lines of the runs so far. */
+      let logs: string[] = [];
+      beforeEach(() => {
+        logs = [];
+      });
+      const run = (options: { now?: number; dryRun?: boolean } = {}) => {
+        const deps = deletionDeps(tdb.db, tstore.store);
+        logs = deps.logs;
+        return reconcile(
+          { ...deps, config: { sweep: { leaseMs: LEASE, batchSize: 10, intervalMs: 60_000 }, retention: config.retention, store: tstore.config, dataDir: config.dataDir } },
           { now: options.now ?? Date.now() + 2 * HOUR, dryRun: options.dryRun },
         );
+      };
 
       const putOrphan = async (id = ulid()) => {
         const key = recordingKey({ id, startedAt: new Date(), name: 'original', ext: 'wav' });
@@ -78,6 +86,7 @@ for (const dbBackend of dbBackends) {
         expect(result.orphans).to.deep.equal({ found: 1, deleted: 1 });
         expect(await tstore.store.exists(orphan)).to.equal(false);
         expect(await tstore.store.exists(uploading)).to.equal(true);
+        expect(logs.filter((l) => l.includes('orphan object deleted')).join('\n')).to.contain(orphan).and.not.contain(uploading);
         for (const key of kept.keys) expect(await tstore.store.exists(key)).to.equal(true);
         expect(await tdb.db.knex('deletion_log')).to.have.length(0);
       });
@@ -101,6 +110,10 @@ for (const dbBackend of dbBackends) {
         expect(await tstore.store.exists(live)).to.equal(true);
         expect((await tdb.db.knex('ingest_inflight').select('recording_id')).map((m: { recording_id: string }) => m.recording_id)).to.deep.equal([liveId]);
         expect(result.errors).to.equal(0);
+        // What went is logged by key (keys hold no personal data), the live upload is not.
+        const removed = logs.filter((l) => l.includes('crash recovery')).join('\n');
+        for (const key of [killed, lapsed]) expect(removed).to.contain(key);
+        expect(removed).not.to.contain(live);
       });
 
       it('when a killed process left ingest temp folders (and partial objects in an fs store), then reconcile reports and removes them', async () => {
