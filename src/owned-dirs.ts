@@ -60,18 +60,24 @@ export async function claimOwnedDir(root: string, options: { now?: () => number;
   const dir = path.join(root, `${owner.pid}-${randomBytes(4).toString('hex')}`);
   const file = path.join(dir, OWNER_FILE);
   let released = false;
-  const ensure = async () => {
+  /** Creates the folder and its owner file; the root too unless `withinRoot` (a removed root stays removed). */
+  const create = async (options: { withinRoot: boolean }) => {
     if (released) return;
-    await fsp.mkdir(dir, { recursive: true, mode: 0o700 });
+    if (!options.withinRoot) await fsp.mkdir(root, { recursive: true });
+    await fsp.mkdir(dir, { mode: 0o700 }).catch((error: unknown) => {
+      if (errno(error) !== 'EEXIST') throw error;
+    });
     await writeOwnerFile(dir, owner, now());
   };
+  const ensure = () => create({ withinRoot: false });
   await ensure();
   const touch = async () => {
     const seconds = now() / 1000;
     try {
       await fsp.utimes(file, seconds, seconds);
     } catch (error) {
-      if (errno(error) === 'ENOENT') await ensure().catch(() => undefined);
+      // Removed by a peer after a lapsed lease: back, as long as the root itself is still there.
+      if (errno(error) === 'ENOENT') await create({ withinRoot: true }).catch(() => undefined);
     }
   };
   const timer = setInterval(() => void touch(), options.heartbeatMs ?? OWNER_HEARTBEAT_MS);

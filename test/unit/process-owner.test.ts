@@ -80,6 +80,25 @@ describe('per-process temp folders', () => {
     expect(fs.readdirSync(root)).to.deep.equal([]);
   });
 
+  it('when the heartbeat ticks, then the owner file\'s mtime follows the clock, a folder a peer removed comes back, and a removed root stays removed', async () => {
+    let clock = Date.UTC(2026, 10, 30, 12);
+    const owned = await claimOwnedDir(root, { now: () => clock, heartbeatMs: 10 });
+    const mtime = () => fs.statSync(path.join(owned.path, OWNER_FILE)).mtimeMs;
+    const until = async (check: () => boolean, what: string) => {
+      for (let i = 0; i < 300 && !check(); i++) await new Promise((r) => setTimeout(r, 10));
+      expect(check(), what).to.equal(true);
+    };
+    expect(mtime()).to.equal(clock);
+    clock += 60_000;
+    await until(() => mtime() === clock, 'the heartbeat');
+    fs.rmSync(owned.path, { recursive: true });
+    await until(() => fs.existsSync(path.join(owned.path, OWNER_FILE)), 'the folder back');
+    fs.rmSync(root, { recursive: true });
+    await new Promise((r) => setTimeout(r, 100));
+    expect(fs.existsSync(root)).to.equal(false);
+    await owned.release();
+  });
+
   it('when a peer removed a folder whose lease lapsed, then ensure re-creates it with its owner file', async () => {
     const owned = await claimOwnedDir(root);
     fs.rmSync(owned.path, { recursive: true });
