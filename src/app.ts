@@ -1,6 +1,7 @@
 /**
  * Assembles the Express app from its features. Never listens, never reads the
- * environment: everything comes in through `deps`.
+ * environment: everything comes in through `deps`. `createAppService` also hands
+ * back `stop`, which the process runs on shutdown (uploads in flight).
  */
 import express from 'express';
 import type { Express } from 'express';
@@ -14,14 +15,24 @@ import { createErrorMiddleware, notFoundHandler } from './http/problem.js';
 import { requestId } from './http/request-id.js';
 import { createRequestLog } from './http/request-log.js';
 import { createSecurityHeaders } from './http/security-headers.js';
-import { createIngestRouter } from './ingest/ingest-routes.js';
+import { createIngestService } from './ingest/ingest-routes.js';
 import { createPlaybackRouter } from './playback/playback-routes.js';
 import { createSubjectsRouter } from './subjects/subject-routes.js';
 import { createWebRouter } from './web/web-routes.js';
 
 export type { AppDeps } from './deps.js';
 
+export interface AppService {
+  app: Express;
+  /** Lets uploads in flight finish for `drainMs`, then aborts and cleans up the rest. */
+  stop(options: { drainMs: number }): Promise<void>;
+}
+
 export function createApp(deps: AppDeps): Express {
+  return createAppService(deps).app;
+}
+
+export function createAppService(deps: AppDeps): AppService {
   const app = express();
   app.disable('x-powered-by');
   // X-Forwarded-* only from the configured proxies: req.ip, req.protocol and req.hostname follow them.
@@ -44,7 +55,8 @@ export function createApp(deps: AppDeps): Express {
   app.use(createOpenApiRoute(deps));
 
   // The upload hook streams its multipart body itself: mounted before any body parser.
-  app.use(createIngestRouter(deps));
+  const ingest = createIngestService(deps);
+  app.use(ingest.router);
 
   app.use(express.json({ limit: '64kb' }));
   app.use(createAuthenticate(deps));
@@ -56,5 +68,5 @@ export function createApp(deps: AppDeps): Express {
 
   app.use(notFoundHandler);
   app.use(createErrorMiddleware(deps));
-  return app;
+  return { app, stop: (options) => ingest.stop(options) };
 }

@@ -2,13 +2,17 @@
  * The in-process background jobs: the retention sweeper (every
  * CALLREC_SWEEP_INTERVAL ± 10 %), deletion-log checkpoints (checked every fifth of
  * CALLREC_CHECKPOINT_INTERVAL: signed once the newest is that old and the log grew; also
- * after every sweep) and the reconciler (daily). Each job
+ * after every sweep), crash recovery of uploads (every OWNER_LEASE_MS: what processes on
+ * other hosts or in other containers left once their leases ran out) and the reconciler
+ * (daily). Each job
  * never overlaps itself; several instances may run side by side (claims and the
  * log lock keep them apart). `stop()` aborts the running jobs and resolves when
  * every current run has returned.
  */
 import { maybeCheckpoint } from './audit/checkpoints.js';
 import type { AppDeps } from './deps.js';
+import { OWNER_LEASE_MS } from './process-owner.js';
+import { removeAbandonedUploads } from './retention/abandoned.js';
 import { runSweepJob } from './retention/jobs.js';
 import { reconcile } from './retention/reconcile.js';
 import { startPeriodicJob } from './retention/scheduler.js';
@@ -37,6 +41,14 @@ export function startBackgroundJobs(deps: AppDeps): BackgroundJobs {
       logger: deps.logger,
       run: async (signal) => {
         await maybeCheckpoint(deps, { now: deps.clock.now(), signal });
+      },
+    }),
+    startPeriodicJob({
+      name: 'crash-recovery',
+      intervalMs: OWNER_LEASE_MS,
+      logger: deps.logger,
+      run: async (signal) => {
+        await removeAbandonedUploads(deps, { now: deps.clock.now(), signal });
       },
     }),
     startPeriodicJob({

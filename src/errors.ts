@@ -115,6 +115,11 @@ export const errors = {
       ...o,
       headers: { 'Retry-After': String(retryAfterSeconds), ...o.headers },
     }),
+  shuttingDown: (retryAfterSeconds: number, o: Opts = {}) =>
+    new AppError('shutting_down', 503, 'Service shutting down', {
+      ...o,
+      headers: { 'Retry-After': String(retryAfterSeconds), ...o.headers },
+    }),
   storeUnavailable: (o: Opts = {}) =>
     new AppError('store_unavailable', 503, 'Object storage unavailable', {
       ...o,

@@ -1,11 +1,13 @@
 /**
- * Process entry: loadConfig → open db and store → createApp → listen → start
- * the sweeper → graceful shutdown on SIGTERM/SIGINT (stop accepting, finish
- * in-flight requests, stop the sweeper, close store and db).
+ * Process entry: loadConfig → open db and store → crash recovery (what killed processes left:
+ * temp files, partial objects, abandoned uploads) → createApp → listen → start the background
+ * jobs → graceful shutdown on SIGTERM/SIGINT (stop accepting; uploads in flight get
+ * UPLOAD_DRAIN_MS, then are aborted and cleaned up; stop the jobs; close store and db), all
+ * within SHUTDOWN_GRACE_MS.
  */
 import fs from 'node:fs';
 import type { AddressInfo } from 'node:net';
-import { createApp } from './app.js';
+import { createAppService } from './app.js';
 import { systemClock } from './clock.js';
 import { ConfigError, loadConfigFromEnvironment } from './config.js';
 import type { Config } from './config.js';
@@ -16,8 +18,11 @@ import { createMetrics } from './metrics.js';
 import { createObjectStore } from './storage/create-store.js';
 import { startBackgroundJobs } from './background.js';
 import { ensureBootstrapAdmin } from './auth/bootstrap.js';
+import { removeAbandonedUploads } from './retention/abandoned.js';
 
 const SHUTDOWN_GRACE_MS = 15_000;
+/** How long uploads in flight may still finish after SIGTERM; the rest of the grace is for their cleanup. */
+const UPLOAD_DRAIN_MS = 10_000;
 
 async function main(): Promise<void> {
   let config: Config;
@@ -46,7 +51,11 @@ async function main(): Promise<void> {
 
   await ensureBootstrapAdmin(deps, (line) => process.stdout.write(`${line}\n`));
 
-  const app = createApp(deps);
+  // Before serving: what killed processes left (their temp files, partial objects, uploads without a row).
+  const recovered = await removeAbandonedUploads(deps, { now: deps.clock.now() });
+  logger.info({ ...recovered }, 'crash recovery at start finished');
+
+  const { app, stop: stopApp } = createAppService(deps);
   const server = app.listen(config.port, config.host);
   await new Promise<void>((resolve, reject) => {
     server.once('listening', resolve);
@@ -70,7 +79,7 @@ async function main(): Promise<void> {
     force.unref();
     const closed = new Promise<void>((resolve) => server.close(() => resolve()));
     server.closeIdleConnections();
-    await background.jobs?.stop();
+    await Promise.all([stopApp({ drainMs: UPLOAD_DRAIN_MS }), background.jobs?.stop()]);
     await closed;
     await store.close();
     await db.close();

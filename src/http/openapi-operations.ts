@@ -317,7 +317,7 @@ function operationsCore(): OperationSpec[] {
         '413': 'too_large',
         '415': 'unsupported_audio, unsupported_media_type',
         '422': 'retention_elapsed',
-        '503': 'overloaded, too_many_unverified, store_unavailable, db_unavailable (with Retry-After)',
+        '503': 'overloaded, too_many_unverified, shutting_down, store_unavailable, db_unavailable (with Retry-After)',
         '507': 'insufficient_storage (temp files, the object store or the database out of space; nothing kept; with Retry-After)',
       },
     },

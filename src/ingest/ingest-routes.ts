@@ -13,7 +13,7 @@
  *    - `v1` (signed over the body itself): 503 `overloaded` when no place is free now
  *      (nothing is taken), then a place among the bodies received unverified, bounded
  *      per source and per client address (503 `too_many_unverified` + Retry-After);
- * 3. the body streams to `<dataDir>/tmp/ingest-*` while it is hashed, held to the minimum
+ * 3. the body streams to `<dataDir>/tmp/<process>/ingest-*` (./temp.ts) while it is hashed, held to the minimum
  *    rate (408 `request_timeout`) and to CALLREC_MAX_UPLOAD_BYTES (413);
  * 4. the body digest: `v2` against Content-Digest, `v1` against the signature (401); a
  *    `v1` upload gives its unverified place back and is admitted only now (503);
@@ -22,15 +22,20 @@
  * Whatever the outcome, the temp directory is removed and every place given back
  * before the answer is sent. A client that disconnects aborts the flow (ffmpeg is
  * killed, puts are aborted).
+ *
+ * Shutdown (`stop`): uploads in flight get `drainMs` to finish; then the rest are aborted
+ * like a disconnect (temp files, objects and in-flight markers removed) and answered 503
+ * `shutting_down`; new uploads meanwhile are answered 503 at once. `stop` resolves when every
+ * upload has cleaned up, and removes the process's temp folder.
  */
 import fs from 'node:fs';
-import path from 'node:path';
 import { Router } from 'express';
 import type { Request, Response } from 'express';
 import type { AppDeps } from '../deps.js';
 import { AppError, errors, isAppError } from '../errors.js';
 import { toAppError } from '../http/problem.js';
 import { ingestRecording } from './ingest.js';
+import { createInflightTracker } from './inflight.js';
 import { createIngestLimiter } from './limiter.js';
 import type { IngestLimiter, Ticket } from './limiter.js';
 import type { Scheduler } from './rate-floor.js';
@@ -38,6 +43,7 @@ import { FRAMING_ALLOWANCE_BYTES, receiveUpload } from './receive.js';
 import { checkTimestamp, parseContentDigest, secretOf, signatureVersionOf, verifyHeaderSignature, verifySignature } from './signature.js';
 import { addressKey, createUnverifiedGate } from './unverified.js';
 import type { UnverifiedGate, UnverifiedPass } from './unverified.js';
+import { createIngestTemp } from './temp.js';
 
 export { ingestFieldsSchema, parseIngestMetadata } from './metadata.js';
 export type { IngestFields, IngestMetadata } from './metadata.js';
@@ -48,10 +54,9 @@ const OVERLOAD_RETRY_AFTER_S = 5;
 /** A refused unverified body: soon, a place among them is likely free again. */
 const UNVERIFIED_RETRY_AFTER_S = 5;
 
-/** The temp root of ingest; every request gets its own `ingest-*` folder inside. */
-export function ingestTempRoot(dataDir: string): string {
-  return path.join(dataDir, 'tmp');
-}
+const SHUTDOWN_RETRY_AFTER_S = 5;
+
+export { ingestTempRoot } from './temp.js';
 
 class ClientGoneError extends Error {
   override readonly name = 'AbortError';
@@ -60,16 +65,36 @@ class ClientGoneError extends Error {
   }
 }
 
+class ShutdownAbort extends Error {
+  override readonly name = 'AbortError';
+  constructor() {
+    super('the service is shutting down');
+  }
+}
+
+export interface IngestService {
+  router: Router;
+  /** Drains, then aborts, the uploads in flight (see the module comment); resolves once they cleaned up. */
+  stop(options: { drainMs: number }): Promise<void>;
+}
+
 /** A printable, bounded form of a client-supplied source id for logs. */
 function safeSourceId(value: unknown): string | undefined {
   if (typeof value !== 'string') return undefined;
   return value.replace(/[^A-Za-z0-9._-]/g, '?').slice(0, 64);
 }
 
-export function createIngestRouter(
-  deps: AppDeps,
-  options: { limiter?: IngestLimiter; unverified?: UnverifiedGate; schedule?: Scheduler } = {},
-): Router {
+interface IngestOptions {
+  limiter?: IngestLimiter;
+  unverified?: UnverifiedGate;
+  schedule?: Scheduler;
+}
+
+export function createIngestRouter(deps: AppDeps, options: IngestOptions = {}): Router {
+  return createIngestService(deps, options).router;
+}
+
+export function createIngestService(deps: AppDeps, options: IngestOptions = {}): IngestService {
   const { config, logger, metrics, clock } = deps;
   const limiter =
     options.limiter ?? createIngestLimiter({ concurrency: config.ingest.transcodeConcurrency, queueLimit: config.ingest.queueLimit });
@@ -81,7 +106,11 @@ export function createIngestRouter(
     clock,
     ...(options.schedule ? { schedule: options.schedule } : {}),
   };
-  const tempRoot = ingestTempRoot(config.dataDir);
+  const temp = createIngestTemp({ dataDir: config.dataDir, clock });
+  const inflight = createInflightTracker(deps);
+  /** Uploads past admission, each with its abort for shutdown and a promise settled once it cleaned up. */
+  const running = new Set<{ abort(): void; done: Promise<void> }>();
+  let stopping = false;
   const router = Router();
   const publishInFlight = () => {
     metrics.ingestInFlight.set({ stage: 'unverified' }, unverified.inFlight);
@@ -101,8 +130,8 @@ export function createIngestRouter(
       metrics.ingestTotal.inc({ outcome: code });
       stopTimer({ outcome: code });
       if (res.headersSent || res.destroyed) return;
-      // An unread body is not drained: the connection closes after the answer.
-      if (!bodyFinished) res.setHeader('Connection', 'close');
+      // An unread body is not drained: the connection closes after the answer (and during shutdown).
+      if (!bodyFinished || stopping) res.setHeader('Connection', 'close');
       if (isAppError(outcome)) {
         // A refused unverified body was logged as a warning already (an attack would flood the error log).
         if (outcome.status >= 500 && outcome.code !== 'too_many_unverified') logger.error({ err: outcome.cause ?? outcome, code: outcome.code, requestId: req.id }, 'upload failed');
@@ -119,6 +148,8 @@ export function createIngestRouter(
       for (const [name, value] of Object.entries(outcome.headers ?? {})) res.setHeader(name, value);
       res.status(outcome.status).json(outcome.body);
     };
+
+    if (stopping) return answer(errors.shuttingDown(SHUTDOWN_RETRY_AFTER_S));
 
     const sourceHeader = req.get('x-callrec-source');
     const timestamp = req.get('x-callrec-timestamp');
@@ -184,11 +215,13 @@ export function createIngestRouter(
       if (!res.writableFinished) controller.abort(new ClientGoneError());
     };
     res.on('close', onClose);
+    let finished!: () => void;
+    const upload = { abort: () => controller.abort(new ShutdownAbort()), done: new Promise<void>((resolve) => (finished = resolve)) };
+    running.add(upload);
     let dir: string | undefined;
     let outcome: Parameters<typeof answer>[0];
     try {
-      await fs.promises.mkdir(tempRoot, { recursive: true });
-      dir = await fs.promises.mkdtemp(path.join(tempRoot, 'ingest-'));
+      dir = await temp.requestDir();
       const received = await receiveUpload(req, { dir, maxUploadBytes: config.ingest.maxUploadBytes, signal: controller.signal, rateFloor });
       bodyFinished = true;
       pass?.release();
@@ -209,6 +242,7 @@ export function createIngestRouter(
         audio: received.audio,
         dir,
         ticket,
+        inflight,
         signal: controller.signal,
         requestId: req.id,
       });
@@ -223,15 +257,37 @@ export function createIngestRouter(
       publishInFlight();
       res.off('close', onClose);
       if (dir) await fs.promises.rm(dir, { recursive: true, force: true }).catch((error: unknown) => logger.error({ err: error }, 'could not remove an ingest temp dir'));
+      running.delete(upload);
+      finished();
     }
-    if (controller.signal.aborted) {
+    const stored = !isAppError(outcome);
+    if (controller.signal.reason instanceof ClientGoneError) {
       metrics.ingestTotal.inc({ outcome: 'client_gone' });
       stopTimer({ outcome: 'client_gone' });
-      logger.info({ requestId: req.id }, 'upload abandoned by the client; nothing kept');
+      logger.info({ requestId: req.id }, stored ? 'the client went away after its upload was stored' : 'upload abandoned by the client; nothing kept');
       return;
+    }
+    // Stopped by a shutdown: a recording already stored is still answered as such.
+    if (controller.signal.reason instanceof ShutdownAbort && !stored) {
+      logger.info({ requestId: req.id }, 'upload aborted by the shutdown; nothing kept');
+      outcome = errors.shuttingDown(SHUTDOWN_RETRY_AFTER_S);
     }
     answer(outcome);
   });
 
-  return router;
+  const settled = () => Promise.all([...running].map((upload) => upload.done));
+  return {
+    router,
+    async stop({ drainMs }) {
+      stopping = true;
+      let timer: NodeJS.Timeout | undefined;
+      const deadline = new Promise<void>((resolve) => (timer = setTimeout(resolve, drainMs)));
+      await Promise.race([settled(), deadline]);
+      clearTimeout(timer);
+      for (const upload of running) upload.abort();
+      await settled();
+      await temp.release();
+    },
+  };
 }
+

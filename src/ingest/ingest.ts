@@ -11,6 +11,11 @@
  * this request wrote is deleted before the error propagates. Nothing points at a
  * missing object, and a refused upload leaves no object and no row.
  *
+ * Crash safety: before the first put, the upload is recorded as in flight (a marker row
+ * naming the recording's key prefix and this process, see ./inflight.ts); the transaction
+ * that inserts the row removes the marker. Objects with neither a row nor a live marker are
+ * what a crash left, and crash recovery deletes them at once.
+ *
  * Idempotency: (source, callId) is unique. The same audio (sha256 of the audio
  * part) again answers the stored recording (`created: false`), also when two
  * identical uploads race: the loser of the insert deletes its own objects and
@@ -29,8 +34,9 @@ import type { NewRecordingRow, Recording, RecordingRow } from '../db/recordings.
 import type { AppDeps } from '../deps.js';
 import { AppError, errors } from '../errors.js';
 import { isStorageFull } from '../http/problem.js';
-import { recordingKey } from '../storage/keys.js';
+import { recordingKey, recordingPrefix } from '../storage/keys.js';
 import type { Tags } from '../storage/object-store.js';
+import type { InflightTracker } from './inflight.js';
 import type { Ticket } from './limiter.js';
 import { parseIngestMetadata } from './metadata.js';
 import type { IngestMetadata } from './metadata.js';
@@ -105,6 +111,7 @@ export async function ingestRecording(
     audio: ReceivedAudio | undefined;
     dir: string;
     ticket: Ticket;
+    inflight: InflightTracker;
     signal: AbortSignal;
     requestId?: string;
   },
@@ -137,13 +144,23 @@ export async function ingestRecording(
   const written: string[] = [];
   /** The original's put runs beside the transcode; it is settled before any cleanup reads `written`. */
   let originalPut: Promise<void> | undefined;
+  /** Whether this upload's in-flight marker exists and is not yet taken by the row's transaction. */
+  let marked = false;
   const cleanup = async () => {
     await originalPut?.catch(() => undefined);
-    if (written.length === 0) return;
-    const result = await store.deleteMany(written).catch((error: unknown) => ({ deleted: [], failed: written.map((key) => ({ key, error: error as Error })) }));
-    for (const failure of result.failed) {
-      // The reconciler finds orphans; say so loudly but keep the client's answer.
-      deps.logger.error({ err: failure.error, key: failure.key, requestId: input.requestId }, 'ingest cleanup could not delete an object');
+    let objectsGone = true;
+    if (written.length > 0) {
+      const result = await store.deleteMany(written).catch((error: unknown) => ({ deleted: [], failed: written.map((key) => ({ key, error: error as Error })) }));
+      for (const failure of result.failed) {
+        // The marker stays: crash recovery deletes the object once its lease runs out. Say so loudly but keep the client's answer.
+        deps.logger.error({ err: failure.error, key: failure.key, requestId: input.requestId }, 'ingest cleanup could not delete an object');
+      }
+      objectsGone = result.failed.length === 0;
+      written.length = 0;
+    }
+    if (marked) {
+      marked = false;
+      await input.inflight.end(id, { deleteMarker: objectsGone });
     }
   };
   /**
@@ -181,6 +198,8 @@ export async function ingestRecording(
   };
 
   try {
+    await input.inflight.begin({ recordingId: id, objectPrefix: recordingPrefix(id, startedAtDate) });
+    marked = true;
     const { probe, rendition, original, originalKey, ownPeaks } = await input.ticket.runExclusive(async () => {
       let probe: AudioProbe;
       try {
@@ -289,21 +308,24 @@ export async function ingestRecording(
     if (signal.aborted) throw signal.reason;
     try {
       await db.knex.transaction(async (trx) => {
+        await input.inflight.commitIn(trx, id);
         await insertRecording(trx, row);
       });
     } catch (error) {
       if (!isUniqueViolation(error)) throw dbError(error);
       // Lost a race against an upload of the same call: answer as a replay (or 409), keep nothing.
       await cleanup();
-      written.length = 0;
       const winner = await findRecordingByCall(db.knex, input.source, meta.callId).catch((e: unknown) => {
         throw dbError(e);
       });
       if (!winner) throw errors.dbUnavailable({ cause: error });
       return replayOf(winner, audio.sha256);
     }
-    const stored = { ...row, status: 'stored', legal_hold: false, hold_reason: null, hold_by: null, hold_at: null, claimed_by: null, claim_expires_at: null, delete_attempts: 0, next_attempt_at: null, last_error: null } satisfies RecordingRow;
+    // Stored: the objects belong to the row now, and the transaction took the marker.
     written.length = 0;
+    marked = false;
+    await input.inflight.end(id, { deleteMarker: false });
+    const stored = { ...row, status: 'stored', legal_hold: false, hold_reason: null, hold_by: null, hold_at: null, claimed_by: null, claim_expires_at: null, delete_attempts: 0, next_attempt_at: null, last_error: null } satisfies RecordingRow;
     return { created: true, recording: toRecording(stored) };
   } finally {
     await cleanup();

@@ -6,8 +6,11 @@
  *   `assertValidKey` and then checked to resolve inside root).
  * - `<dir>/.<name>.meta.json`: the sidecar of `<dir>/<name>` with content type, tags, size and
  *   sha256. A valid key segment never starts with `.`, so a sidecar can never collide with a key.
- * - `.tmp/`: temp files of puts in flight; never listed. Temp files older than a day (left by a
- *   crash) are removed the first time a store instance writes or pings.
+ * - `.tmp/<pid>-<random>/`: temp files of this process's puts in flight, in a folder owned by the
+ *   process (src/owned-dirs.ts); never listed. What dead processes left there (a kill -9 during a
+ *   put) is removed the first time a store instance writes or pings, and by `removeStaleFsTemp`
+ *   (startup, reconcile); the folders of live processes (other instances on the same data dir)
+ *   are left alone. `close()` removes the store's own folder.
  *
  * Atomicity: `put` streams into `.tmp/`, hashing as it goes, fsyncs, then renames the sidecar
  * into place, renames the object into place and fsyncs the folder. Readers see the old object
@@ -28,6 +31,8 @@ import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { Readable, Transform, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { claimOwnedDir, removeStaleOwnedDirs } from '../owned-dirs.js';
+import type { OwnedDir, StaleRemoval } from '../owned-dirs.js';
 import { assertValidKey, assertValidPrefix } from './keys.js';
 import { assertValidTags } from './tags.js';
 import {
@@ -54,8 +59,6 @@ import type {
 } from './object-store.js';
 
 const TMP_DIR = '.tmp';
-/** A temp file older than this belongs to no put in flight (a crash left it). */
-const STALE_TEMP_MS = 24 * 3_600_000;
 const DEFAULT_CONTENT_TYPE = 'application/octet-stream';
 export const MAX_LIST_LIMIT = 1000;
 
@@ -171,32 +174,43 @@ function compareKeys(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
+/**
+ * Removes the temp files of puts whose process is dead (kill -9 during a put) from the fs store
+ * at `root`; the folders of live processes stay. `dryRun` only reports.
+ */
+export async function removeStaleFsTemp(options: { root: string; now: number; dryRun?: boolean }): Promise<StaleRemoval> {
+  return removeStaleOwnedDirs(path.join(path.resolve(options.root), TMP_DIR), { now: options.now, dryRun: options.dryRun });
+}
+
 export function createFsStore(options: { root: string }): ObjectStore {
   const root = path.resolve(options.root);
   const tmpDir = path.join(root, TMP_DIR);
-  let tmpReady: Promise<void> | undefined;
+  let tmpReady: Promise<OwnedDir> | undefined;
 
-  /** Removes temp files a crashed process left behind (older than STALE_TEMP_MS); best effort. */
-  async function removeStaleTemp(): Promise<void> {
-    const entries = await fsp.readdir(tmpDir).catch(() => [] as string[]);
-    const cutoff = Date.now() - STALE_TEMP_MS;
-    for (const name of entries) {
-      const file = path.join(tmpDir, name);
-      const stats = await fsp.lstat(file).catch(() => undefined);
-      if (stats?.isFile() && stats.mtimeMs < cutoff) await removeQuietly(file);
-    }
+  /**
+   * Creates root, `.tmp/` and this store's own temp folder once per store, clearing what dead
+   * processes left there the first time (best effort: a failure there never fails a put).
+   */
+  function ensureTmp(): Promise<OwnedDir> {
+    tmpReady ??= (async () => {
+      await removeStaleFsTemp({ root, now: Date.now() }).catch(() => undefined);
+      return claimOwnedDir(tmpDir);
+    })().catch((error: unknown) => {
+      tmpReady = undefined;
+      throw mapIoError(error, 'creating the store folder');
+    });
+    return tmpReady;
   }
 
-  /** Creates root and `.tmp/` once per store, clearing stale temp files the first time. */
-  function ensureTmp(): Promise<void> {
-    tmpReady ??= fsp.mkdir(tmpDir, { recursive: true }).then(
-      () => removeStaleTemp(),
-      (error: unknown) => {
-        tmpReady = undefined;
-        throw mapIoError(error, 'creating the store folder');
-      },
-    );
-    return tmpReady;
+  /** Opens a new temp file in the store's own folder; re-creates the folder if a peer removed it. */
+  async function openTemp(owned: OwnedDir, file: string): Promise<fsp.FileHandle> {
+    try {
+      return await fsp.open(file, 'wx');
+    } catch (error) {
+      if (errno(error) !== 'ENOENT') throw error;
+      await owned.ensure();
+      return fsp.open(file, 'wx');
+    }
   }
 
   /** The object's path, after validating the key and checking it resolves inside root. */
@@ -244,9 +258,10 @@ export function createFsStore(options: { root: string }): ObjectStore {
 
   /** Writes `data` to a temp file and renames it to `target` (the caller fsyncs the folder). */
   async function writeFileAtomic(target: string, data: string): Promise<void> {
-    const temp = path.join(tmpDir, `${randomUUID()}.meta`);
+    const owned = await ensureTmp();
+    const temp = path.join(owned.path, `${randomUUID()}.meta`);
     try {
-      const handle = await fsp.open(temp, 'wx');
+      const handle = await openTemp(owned, temp);
       try {
         await handle.writeFile(data);
         await handle.sync();
@@ -351,11 +366,13 @@ export function createFsStore(options: { root: string }): ObjectStore {
       assertValidTags(opts.tags);
       if (opts.lock) throw new TypeError('the fs store cannot lock objects (capabilities().objectLock is false)');
       const { signal } = opts;
-      const tempObject = path.join(tmpDir, `${randomUUID()}.part`);
-      const tempMeta = path.join(tmpDir, `${randomUUID()}.meta`);
+      let tempObject: string | undefined;
+      let tempMeta: string | undefined;
       try {
         throwIfAborted(signal);
-        await ensureTmp();
+        const owned = await ensureTmp();
+        tempObject = path.join(owned.path, `${randomUUID()}.part`);
+        tempMeta = path.join(owned.path, `${randomUUID()}.meta`);
         const hash = createHash('sha256');
         let size = 0;
         let digest = '';
@@ -367,7 +384,7 @@ export function createFsStore(options: { root: string }): ObjectStore {
             callback(null, chunk);
           },
         });
-        const handle = await fsp.open(tempObject, 'wx');
+        const handle = await openTemp(owned, tempObject);
         try {
           const out = new Writable({
             // Let chunks gather while a write is in flight, so that writev batches them.
@@ -401,8 +418,8 @@ export function createFsStore(options: { root: string }): ObjectStore {
         const stats = await fsp.stat(file);
         return infoOf(key, stats, meta);
       } catch (error) {
-        await removeQuietly(tempObject);
-        await removeQuietly(tempMeta);
+        if (tempObject) await removeQuietly(tempObject);
+        if (tempMeta) await removeQuietly(tempMeta);
         if (!body.destroyed) body.destroy();
         if (isAbort(error) && signal?.aborted) throw abortError(signal);
         throw mapIoError(error, 'put');
@@ -463,7 +480,6 @@ export function createFsStore(options: { root: string }): ObjectStore {
       assertValidTags(tags);
       throwIfAborted(opts.signal);
       const stats = await statObject(key, file);
-      await ensureTmp();
       const current = await readMeta(file);
       let meta: Meta;
       if (current && current.size === stats.size) meta = { ...current, tags: { ...tags } };
@@ -549,13 +565,14 @@ export function createFsStore(options: { root: string }): ObjectStore {
 
     async ping(opts: SignalOption = {}): Promise<void> {
       throwIfAborted(opts.signal);
-      const probe = path.join(tmpDir, `${randomUUID()}.ping`);
+      let probe: string | undefined;
       try {
-        await ensureTmp();
-        await fsp.writeFile(probe, 'ok', { flag: 'wx' });
+        const owned = await ensureTmp();
+        probe = path.join(owned.path, `${randomUUID()}.ping`);
+        await (await openTemp(owned, probe)).close();
         await fsp.rm(probe);
       } catch (error) {
-        await removeQuietly(probe);
+        if (probe) await removeQuietly(probe);
         const Failure = FULL_CODES.has(errno(error) ?? '') ? StoreFullError : StoreUnavailableError;
         throw new Failure(`filesystem store at ${root} is not writable (${errno(error) ?? 'error'})`, { cause: error });
       }
@@ -566,7 +583,10 @@ export function createFsStore(options: { root: string }): ObjectStore {
     },
 
     async close(): Promise<void> {
-      // Nothing is held open between calls.
+      // Nothing else is held open between calls: the store's temp folder goes (puts in flight fail).
+      const owned = tmpReady;
+      tmpReady = undefined;
+      await owned?.then((dir) => dir.release(), () => undefined);
     },
   };
   return store;

@@ -138,7 +138,7 @@ for (const dbBackend of dbBackends) {
         const checkpoint = (await maybeCheckpoint(deps, { now: T0 }))!;
         const config = testConfig();
         const result = await reconcile(
-          { ...deletionDeps(tdb.db, tstore.store), config: { sweep: { leaseMs: LEASE, batchSize: 10, intervalMs: 60_000 }, retention: config.retention, store: tstore.config } },
+          { ...deletionDeps(tdb.db, tstore.store), config: { sweep: { leaseMs: LEASE, batchSize: 10, intervalMs: 60_000 }, retention: config.retention, store: tstore.config, dataDir: config.dataDir } },
           { now: Date.now() + 400 * DAY },
         );
         expect(result.orphans.found).to.equal(0);

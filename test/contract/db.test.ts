@@ -37,7 +37,7 @@ import { buildRecordingRow } from '../support/recordings.js';
 
 /** 2100-01-01T00:00:00.123Z: beyond 2^32 seconds and 2^31 ms, with a millisecond part. */
 const FAR_MS = 4102444800123;
-const EXPECTED_TABLES = ['users', 'api_tokens', 'sessions', 'recordings', 'notes', 'deletion_log', 'deletion_checkpoints', 'access_log'];
+const EXPECTED_TABLES = ['users', 'api_tokens', 'sessions', 'recordings', 'notes', 'deletion_log', 'deletion_checkpoints', 'access_log', 'ingest_inflight'];
 
 const newRecording = (overrides: Parameters<typeof buildRecordingRow>[0] = {}): NewRecordingRow => buildRecordingRow(overrides).row;
 

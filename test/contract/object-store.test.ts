@@ -13,12 +13,14 @@ import { pipeline } from 'node:stream/promises';
 import { DeleteObjectCommand, GetObjectRetentionCommand, ListMultipartUploadsCommand, ListObjectVersionsCommand } from '@aws-sdk/client-s3';
 import { expect } from 'chai';
 import type { StoreConfig } from '../../src/config.js';
-import { FS_STORE_TMP_DIR, createFsStore } from '../../src/storage/fs-store.js';
+import { UNOWNED_GRACE_MS } from '../../src/owned-dirs.js';
+import { FS_STORE_TMP_DIR, createFsStore, removeStaleFsTemp } from '../../src/storage/fs-store.js';
 import { InvalidKeyError, InvalidRangeError, ObjectIntegrityError, ObjectNotFoundError, StoreUnavailableError } from '../../src/storage/object-store.js';
 import type { ObjectStore, RangeRequest, Tags } from '../../src/storage/object-store.js';
 import { PART_SIZE, createS3Client, createS3Store } from '../../src/storage/s3-store.js';
 import { createLockedMinioStore, minioStoreConfig, storeBackends, tempDir } from '../support/backends.js';
 import type { TestStore } from '../support/backends.js';
+import { age, deadOwner, liveProcess, tempLeftovers, tempOwners, writeOwnedDir } from '../support/owners.js';
 import { rejection } from '../support/rejection.js';
 
 const sha256 = (data: Buffer) => createHash('sha256').update(data).digest('hex');
@@ -102,10 +104,7 @@ async function putMany(store: ObjectStore, keys: string[], concurrency = 16): Pr
 /** What a backend may leave behind besides objects: fs temp files, s3 incomplete multipart uploads. */
 async function leftoverUploads(t: TestStore): Promise<string[]> {
   const config: StoreConfig = t.config;
-  if (config.kind === 'fs') {
-    const tmp = path.join(config.root, FS_STORE_TMP_DIR);
-    return fs.existsSync(tmp) ? fs.readdirSync(tmp) : [];
-  }
+  if (config.kind === 'fs') return tempLeftovers(path.join(config.root, FS_STORE_TMP_DIR));
   const client = createS3Client(config);
   try {
     const out = await client.send(new ListMultipartUploadsCommand({ Bucket: config.bucket }));
@@ -596,7 +595,7 @@ describe('ObjectStore failures outside the contract loop', function () {
       expect(await rejection(store.put('a/b/c', Readable.from([Buffer.from('z')]), putOptions()))).to.be.instanceOf(InvalidKeyError);
       expect(await store.exists('a')).to.equal(false);
       expect(await listAll(store)).to.deep.equal(['a/b']);
-      expect(fs.readdirSync(path.join(root, FS_STORE_TMP_DIR))).to.deep.equal([]);
+      expect(tempLeftovers(path.join(root, FS_STORE_TMP_DIR))).to.deep.equal([]);
       await store.delete('a/b');
       expect(fs.readdirSync(root)).to.deep.equal([FS_STORE_TMP_DIR]);
     } finally {
@@ -604,19 +603,43 @@ describe('ObjectStore failures outside the contract loop', function () {
     }
   });
 
-  it('when a crash left temp files in the fs store, then the first write of a new store removes those older than a day', async function () {
+  it('when a killed process left partial objects in the fs store, then the first write of a new store removes them; a live process\'s and a fresh unowned one stay', async function () {
+    const dir = tempDir();
+    const other = await liveProcess();
+    try {
+      const root = path.join(dir, 'objects');
+      const tmp = path.join(root, FS_STORE_TMP_DIR);
+      const dead = writeOwnedDir(tmp, await deadOwner(), { files: { 'a.part': 'partial audio', 'a.meta': '{}' } });
+      const live = writeOwnedDir(tmp, other.owner, { files: { 'b.part': 'in flight' } });
+      fs.writeFileSync(path.join(tmp, 'old.part'), 'x'); // the flat layout of older versions
+      age(path.join(tmp, 'old.part'), Date.now() - UNOWNED_GRACE_MS - 1000);
+      fs.writeFileSync(path.join(tmp, 'recent.part'), 'y');
+      const store = createFsStore({ root });
+      await store.ping();
+      expect(fs.existsSync(dead)).to.equal(false);
+      expect(tempLeftovers(tmp)).to.deep.equal([`${path.basename(live)}/b.part`, 'recent.part']);
+      // The new store works in a folder of its own, which close() removes.
+      expect(tempOwners(tmp).map((o) => o.pid).sort()).to.deep.equal([other.owner.pid, process.pid].sort());
+      await store.close();
+      expect(tempOwners(tmp).map((o) => o.pid)).to.deep.equal([other.owner.pid]);
+    } finally {
+      await other.kill();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('when removeStaleFsTemp runs (start, reconcile), then it removes a killed process\'s partial objects and reports them; a dry run only reports', async function () {
     const dir = tempDir();
     try {
       const root = path.join(dir, 'objects');
       const tmp = path.join(root, FS_STORE_TMP_DIR);
-      fs.mkdirSync(tmp, { recursive: true });
-      fs.writeFileSync(path.join(tmp, 'old.part'), 'x');
-      const twoDaysAgo = new Date(Date.now() - 2 * 86_400_000);
-      fs.utimesSync(path.join(tmp, 'old.part'), twoDaysAgo, twoDaysAgo);
-      fs.writeFileSync(path.join(tmp, 'recent.part'), 'y');
-      const store = createFsStore({ root });
-      await store.ping();
-      expect(fs.readdirSync(tmp)).to.deep.equal(['recent.part']);
+      const dead = writeOwnedDir(tmp, await deadOwner(), { files: { 'a.part': 'partial audio' } });
+      const dry = await removeStaleFsTemp({ root, now: Date.now(), dryRun: true });
+      expect(dry.removed.map((r) => r.name)).to.deep.equal([path.basename(dead)]);
+      expect(fs.existsSync(dead)).to.equal(true);
+      const result = await removeStaleFsTemp({ root, now: Date.now() });
+      expect(result.removed.map((r) => r.name)).to.deep.equal([path.basename(dead)]);
+      expect(fs.readdirSync(tmp)).to.deep.equal([]);
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }

@@ -14,6 +14,7 @@ import { expect } from 'chai';
 import { probeAudio } from '../../src/audio/index.js';
 import { createDb } from '../../src/db/db.js';
 import type { Config } from '../../src/config.js';
+import { removeAbandonedUploads } from '../../src/retention/abandoned.js';
 import { createObjectStore } from '../../src/storage/create-store.js';
 import type { ObjectStore } from '../../src/storage/object-store.js';
 import { pipeline } from 'node:stream/promises';
@@ -24,6 +25,7 @@ import { startTestApp, testConfig } from '../support/app.js';
 import type { TestApp } from '../support/app.js';
 import { AUDIO_FIXTURES, audioFixture, audioFixtureBytes, randomNoise, silentUlawWav, truncated, wavHeader, withLyingSizes } from '../support/fixtures.js';
 import type { AudioFixtureName } from '../support/fixtures.js';
+import { tempLeftovers } from '../support/owners.js';
 import { TEST_SECRET, TEST_SOURCE, signedStreamUpload, signedUpload, stalledUpload } from '../support/upload.js';
 import type { SignedUploadOptions, StalledUpload } from '../support/upload.js';
 
@@ -63,19 +65,21 @@ async function listKeys(store: ObjectStore): Promise<string[]> {
   return keys;
 }
 
+/** What ingest holds in its temp root, inside the per-process folders (their owner files aside). */
 function tempEntries(config: Config): string[] {
-  const dir = path.join(config.dataDir, 'tmp');
-  return fs.existsSync(dir) ? fs.readdirSync(dir) : [];
+  return tempLeftovers(path.join(config.dataDir, 'tmp')).map((rel) => rel.slice(rel.indexOf('/') + 1));
 }
 
 async function expectNothingBehind(ctx: { db: TestDb; store: ObjectStore; config: Config }): Promise<void> {
   expect(await listKeys(ctx.store), 'objects left in the store').to.deep.equal([]);
   expect(await countRows(ctx.db), 'rows left').to.equal(0);
+  expect(await ctx.db.db.knex('ingest_inflight').select('recording_id'), 'in-flight markers left').to.deep.equal([]);
   expect(tempEntries(ctx.config), 'temp files left').to.deep.equal([]);
 }
 
 async function wipe(testDb: TestDb, store: ObjectStore): Promise<void> {
   await testDb.db.knex('recordings').del();
+  await testDb.db.knex('ingest_inflight').del();
   const keys = await listKeys(store);
   if (keys.length) await store.deleteMany(keys);
 }
@@ -400,7 +404,7 @@ for (const dbBackend of dbBackends) {
       });
 
       if (storeBackend.name === 'minio') {
-        it('when the object store is unreachable, then 503 store_unavailable with Retry-After and nothing stays behind', async () => {
+        it('when the object store is unreachable, then 503 store_unavailable with Retry-After, and only the marker stays, for crash recovery once its lease ran out', async () => {
           const down = await createObjectStore({ ...minioStoreConfig(testStore.config.kind === 's3' ? testStore.config.bucket : 'x'), endpoint: 'http://127.0.0.1:9' });
           try {
             const other = await appWith({}, down);
@@ -408,6 +412,11 @@ for (const dbBackend of dbBackends) {
             expect(res.status, res.text).to.equal(503);
             expect(res.body.code).to.equal('store_unavailable');
             expect(res.headers['retry-after']).to.match(/^\d+$/);
+            // Whether the failed put left an object cannot be known while the store is down.
+            const [marker, ...more] = (await testDb.db.knex('ingest_inflight').select('*')) as Array<{ lease_expires_at: number | string }>;
+            expect(more).to.deep.equal([]);
+            const recovered = await removeAbandonedUploads({ ...app.deps, config }, { now: Number(marker!.lease_expires_at) + 1 });
+            expect(recovered.uploads).to.include({ found: 1, objects: 0 });
             await expectNothingBehind(ctx());
           } finally {
             await down.close();

@@ -7,6 +7,7 @@
  *   const file = await audioFixture('ulaw-mono');                 // 3 s μ-law WAV, 8 kHz mono
  *   const long = await audioFixture('ulaw-mono', { seconds: 300 }); // 5-minute call for the bench
  *   const bytes = await audioFixtureBytes('pcm-stereo');
+ *   const big = await largeCallFixture({ megabytes: 50 });         // ~50 MB of stereo noise (sox)
  *
  * Broken inputs (truncated header, lying sizes, random bytes) are built from
  * these by the helpers at the bottom, in memory.
@@ -100,6 +101,19 @@ export async function audioFixture(name: AudioFixtureName, options: { seconds?: 
 
 export async function audioFixtureBytes(name: AudioFixtureName, options: { seconds?: number } = {}): Promise<Buffer> {
   return fs.promises.readFile(await audioFixture(name, options));
+}
+
+/**
+ * A large call: about `megabytes` (default 50) of 16-bit stereo 48 kHz noise (sox), generated
+ * once and cached. Many bytes, yet few seconds to transcode (the crash tests upload it dozens
+ * of times).
+ */
+export async function largeCallFixture(options: { megabytes?: number } = {}): Promise<string> {
+  const seconds = Math.round(((options.megabytes ?? 50) * 1024 * 1024) / (48_000 * 2 * 2));
+  const target = path.join(FIXTURE_DIR, `noise-stereo-48k-${seconds}s.wav`);
+  return atomicGenerate(target, async (tmp) => {
+    await run('sox', ['-n', '-r', '48000', '-c', '2', '-b', '16', '-e', 'signed-integer', tmp, 'synth', String(seconds), 'whitenoise', 'vol', '0.1']);
+  });
 }
 
 /** Deterministic-length random bytes: certainly not audio. */
