@@ -80,7 +80,7 @@ export async function waitFor(predicate: () => boolean | Promise<boolean>, what:
 /** Waits for the service's "listening on <url>" line and returns the URL. */
 export async function listeningUrl(io: CollectedOutput): Promise<string> {
   const pattern = /listening on (http:\/\/\S+?)\/? /;
-  await waitFor(() => pattern.test(io.out()), `the URL line (stderr: ${io.err().slice(-500)})`);
+  await waitFor(() => pattern.test(io.out()), `the URL line (stderr: ${io.err().slice(-500)})`, 120_000);
   return pattern.exec(io.out())![1]!;
 }
 
