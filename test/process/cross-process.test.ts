@@ -20,6 +20,7 @@ const dbUrl = (testDb: TestDb) => (testDb.config.client === 'pg' ? testDb.config
 
 for (const backend of dbBackends) {
   describe(`the service beside other processes on one database (${backend.name})`, function () {
+    this.timeout(180_000);
     let testDb: TestDb;
     let dataDir: string;
     let store: ObjectStore;
