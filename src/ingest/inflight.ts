@@ -15,6 +15,7 @@ import { deleteInflight, insertInflight, renewInflight, takeInflight } from '../
 import { errors } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { OWNER_HEARTBEAT_MS, OWNER_LEASE_MS, currentOwner, formatOwner } from '../process-owner.js';
+import { dbError } from './db-failure.js';
 
 export interface InflightTracker {
   /** Records the upload as in flight (committed before it returns). */
@@ -68,7 +69,7 @@ export function createInflightTracker(deps: { db: Db; clock: Clock; logger: Logg
       try {
         await insertInflight(deps.db.knex, { recording_id: recordingId, object_prefix: objectPrefix, owner, created_at: now, lease_expires_at: now + leaseMs });
       } catch (error) {
-        throw errors.dbUnavailable({ cause: error });
+        throw dbError(error);
       }
       track(recordingId);
     },

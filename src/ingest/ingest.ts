@@ -34,6 +34,7 @@ import type { NewRecordingRow, Recording, RecordingRow } from '../db/recordings.
 import type { AppDeps } from '../deps.js';
 import { AppError, errors } from '../errors.js';
 import { isStorageFull } from '../http/problem.js';
+import { dbError } from './db-failure.js';
 import { recordingKey, recordingPrefix } from '../storage/keys.js';
 import type { Tags } from '../storage/object-store.js';
 import type { InflightTracker } from './inflight.js';
@@ -78,11 +79,6 @@ export function recordingTags(retentionTag: string, expiresAt: number): Tags {
   return { retention: retentionTag, 'expires-at': new Date(expiresAt).toISOString().slice(0, 10), purpose: 'training' };
 }
 
-/** A full database disk is 507 `insufficient_storage`; any other database failure 503. */
-function dbError(error: unknown): AppError {
-  if (error instanceof AppError) return error;
-  return isStorageFull(error) ? errors.insufficientStorage({ cause: error }) : errors.dbUnavailable({ cause: error });
-}
 
 /**
  * A put that failed for want of space (a full store, or ENOSPC reading the temp file) is 507;

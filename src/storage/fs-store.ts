@@ -569,7 +569,13 @@ export function createFsStore(options: { root: string }): ObjectStore {
       try {
         const owned = await ensureTmp();
         probe = path.join(owned.path, `${randomUUID()}.ping`);
-        await (await openTemp(owned, probe)).close();
+        // A few bytes, not an empty file: a full disk still has inodes for empty files.
+        const handle = await openTemp(owned, probe);
+        try {
+          await handle.writeFile('ok');
+        } finally {
+          await handle.close();
+        }
         await fsp.rm(probe);
       } catch (error) {
         if (probe) await removeQuietly(probe);

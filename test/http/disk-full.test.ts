@@ -29,6 +29,7 @@ import { silentUlawWav } from '../support/fixtures.js';
 import { createStoredRecording } from '../support/recordings.js';
 import { signedUpload } from '../support/upload.js';
 import { createTestUser } from '../support/users.js';
+import { tempLeftovers } from '../support/owners.js';
 
 const TMPFS_SIZE = '8m';
 const MIN_FREE_BYTES = 1024 * 1024;
@@ -227,7 +228,8 @@ describe('a full disk under the data dir (sqlite + fs on a tmpfs)', function () 
     const put = store.put('recordings/2026/01/01/FULL/original.wav', Readable.from([Buffer.alloc(64 * 1024, 1)]), { contentType: 'audio/wav', tags: { retention: '30d' } });
     const putError = await put.then(() => undefined, (error: unknown) => error);
     expect(isStoreFull(putError), String(putError)).to.equal(true);
-    expect(fs.readdirSync(path.join(dir, 'objects', FS_STORE_TMP_DIR))).to.deep.equal([]);
+    // The store's own per-process folder stays while the store is open; nothing may be inside it.
+    expect(tempLeftovers(path.join(dir, 'objects', FS_STORE_TMP_DIR))).to.deep.equal([]);
     const insertError = await db
       .knex('notes')
       .insert({ id: 'note-full', recording_id: recordingId, author: trainer.user.username, offset_ms: 0, text: 'x'.repeat(8192), created_at: Date.now() })
