@@ -50,6 +50,12 @@ type Opts = AppErrorOptions;
 export const INSUFFICIENT_STORAGE_RETRY_AFTER_S = 60;
 
 /** The table of error factories: one per stable code. */
+/** A 503 factory whose answer says, in Retry-After, when to try again. */
+function retryLater(code: string, title: string) {
+  return (retryAfterSeconds: number, o: Opts = {}) =>
+    new AppError(code, 503, title, { ...o, headers: { 'Retry-After': String(retryAfterSeconds), ...o.headers } });
+}
+
 export const errors = {
   // 400
   invalidRequest: (detail: string, o: Opts = {}) => new AppError('invalid_request', 400, 'Invalid request', { ...o, detail }),
@@ -105,21 +111,9 @@ export const errors = {
     }),
   // 5xx
   internal: (o: Opts = {}) => new AppError('internal', 500, 'Internal server error', o),
-  overloaded: (retryAfterSeconds: number, o: Opts = {}) =>
-    new AppError('overloaded', 503, 'Service overloaded', {
-      ...o,
-      headers: { 'Retry-After': String(retryAfterSeconds), ...o.headers },
-    }),
-  tooManyUnverified: (retryAfterSeconds: number, o: Opts = {}) =>
-    new AppError('too_many_unverified', 503, 'Too many unverified uploads in flight', {
-      ...o,
-      headers: { 'Retry-After': String(retryAfterSeconds), ...o.headers },
-    }),
-  shuttingDown: (retryAfterSeconds: number, o: Opts = {}) =>
-    new AppError('shutting_down', 503, 'Service shutting down', {
-      ...o,
-      headers: { 'Retry-After': String(retryAfterSeconds), ...o.headers },
-    }),
+  overloaded: retryLater('overloaded', 'Service overloaded'),
+  tooManyUnverified: retryLater('too_many_unverified', 'Too many unverified uploads in flight'),
+  shuttingDown: retryLater('shutting_down', 'Service shutting down'),
   storeUnavailable: (o: Opts = {}) =>
     new AppError('store_unavailable', 503, 'Object storage unavailable', {
       ...o,
