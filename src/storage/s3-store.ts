@@ -82,8 +82,11 @@ const PING_TIMEOUT_MS = 5000;
 /** Concurrent connections to the S3 endpoint per client (kept alive between requests). */
 export const S3_MAX_SOCKETS = 256;
 const VERSIONING_CACHE_MS = 60_000;
-/** What S3 and MinIO answer when a body is not the one its checksum or signed payload hash names. */
-const DIGEST_MISMATCH = new Set(['XAmzContentSHA256Mismatch', 'BadDigest', 'InvalidDigest']);
+/**
+ * What S3 and MinIO answer when a body is not the one its checksum or signed payload hash names
+ * (MinIO: XAmzContentChecksumMismatch for a wrong x-amz-checksum-sha256).
+ */
+export const DIGEST_MISMATCH: ReadonlySet<string> = new Set(['XAmzContentSHA256Mismatch', 'XAmzContentChecksumMismatch', 'BadDigest', 'InvalidDigest']);
 
 /** The bucket keeps versions, and CALLREC_S3_VERSIONED=refuse: deleting would only add a delete marker. */
 export class VersionedBucketError extends StoreUnavailableError {

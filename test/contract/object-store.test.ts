@@ -5,19 +5,20 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
+import http from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
 import { Readable, Writable } from 'node:stream';
 import { buffer } from 'node:stream/consumers';
 import { pipeline } from 'node:stream/promises';
-import { ListMultipartUploadsCommand } from '@aws-sdk/client-s3';
+import { CreateBucketCommand, ListMultipartUploadsCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { expect } from 'chai';
 import type { StoreConfig } from '../../src/config.js';
 import { FS_STORE_TMP_DIR, createFsStore } from '../../src/storage/fs-store.js';
 import { InvalidKeyError, InvalidRangeError, ObjectIntegrityError, ObjectNotFoundError, StoreUnavailableError } from '../../src/storage/object-store.js';
 import type { ObjectStore, RangeRequest, Tags } from '../../src/storage/object-store.js';
 import { PART_SIZE, createS3Client, createS3Store } from '../../src/storage/s3-store.js';
-import { minioStoreConfig, storeBackends, tempDir } from '../support/backends.js';
+import { destroyBucket, minioStoreConfig, storeBackends, tempDir, uniqueName } from '../support/backends.js';
 import type { TestStore } from '../support/backends.js';
 import { rejection } from '../support/rejection.js';
 
@@ -534,6 +535,49 @@ describe('ObjectStore failures outside the contract loop', function () {
       expect(await rejection(store.stat('../x'))).to.be.instanceOf(InvalidKeyError);
     } finally {
       await store.close();
+    }
+  });
+
+  it('when the server answers a put of known sha256 with XAmzContentChecksumMismatch (MinIO, for a wrong x-amz-checksum-sha256), then it rejects with ObjectIntegrityError', async function () {
+    // MinIO's own answer when the checksum header alone is wrong (the SDK's client signs the real payload hash).
+    const config = minioStoreConfig(uniqueName('callrec-checksum-'));
+    const plain = new S3Client({
+      endpoint: config.endpoint,
+      region: config.region,
+      forcePathStyle: true,
+      credentials: { accessKeyId: config.accessKeyId!, secretAccessKey: config.secretAccessKey! },
+    });
+    const wrong = sha256(Buffer.from('other bytes'));
+    let answer: Error;
+    try {
+      await plain.send(new CreateBucketCommand({ Bucket: config.bucket }));
+      answer = await rejection(
+        plain.send(new PutObjectCommand({ Bucket: config.bucket, Key: 'sum/x.bin', Body: Buffer.from('hello'), ChecksumSHA256: Buffer.from(wrong, 'hex').toString('base64') })),
+      );
+    } finally {
+      plain.destroy();
+      await destroyBucket(config);
+    }
+    expect(answer.name).to.equal('XAmzContentChecksumMismatch');
+    // A server that gives that answer to the store's own puts (MinIO checks the signed payload hash first).
+    const xml = (text: string) => text.replace(/&/g, '&amp;').replace(/</g, '&lt;');
+    const server = http.createServer((req, res) => {
+      req.resume();
+      req.on('end', () => {
+        res.writeHead(400, { 'content-type': 'application/xml' });
+        res.end(`<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${answer.name}</Code><Message>${xml(answer.message)}</Message><RequestId>1</RequestId></Error>`);
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const store = createS3Store({ ...config, endpoint: `http://127.0.0.1:${(server.address() as net.AddressInfo).port}` });
+    try {
+      for (const body of [() => Buffer.from('hello'), () => Readable.from([Buffer.from('hello')])]) {
+        const error = await rejection(store.put('sum/x.bin', body(), putOptions({ contentLength: 5, sha256: wrong })));
+        expect(error).to.be.instanceOf(ObjectIntegrityError);
+      }
+    } finally {
+      await store.close();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
     }
   });
 
