@@ -49,6 +49,7 @@ import type {
   ServedRange,
   SignalOption,
   Tags,
+  VersionPage,
 } from './object-store.js';
 
 const TMP_DIR = '.tmp';
@@ -335,6 +336,8 @@ export function createFsStore(options: { root: string }): ObjectStore {
 
   const store: ObjectStore = {
     kind: 'fs',
+    // A file has no older versions and a delete leaves no marker: its listing is every trace.
+    capabilities: { versions: false },
 
     async put(key: string, source: Readable | Buffer, opts: PutOptions): Promise<ObjectInfo> {
       const body = Buffer.isBuffer(source) ? Readable.from([source]) : source;
@@ -535,6 +538,12 @@ export function createFsStore(options: { root: string }): ObjectStore {
       }
       const last = keys.at(-1);
       return more && last !== undefined ? { items, nextCursor: encodeCursor(last) } : { items };
+    },
+
+    async listVersions(prefix: string, opts: ListOptions = {}): Promise<VersionPage> {
+      const page = await store.list(prefix, opts);
+      const items = page.items.map((i) => ({ key: i.key, versionId: 'null', deleteMarker: false, latest: true, lastModified: i.lastModified }));
+      return page.nextCursor ? { items, nextCursor: page.nextCursor } : { items };
     },
 
     async ping(opts: SignalOption = {}): Promise<void> {

@@ -13,7 +13,12 @@
  * - `delete` is idempotent: deleting a missing key succeeds.
  * - `deleteMany` deletes in batches and reports per-key failures instead of throwing.
  * - `exists` is the verification after a delete: false only when no trace of the key remains
- *   (on a versioned bucket: no version and no delete marker).
+ *   (no version and no delete marker either, whatever the bucket's versioning was thought to be).
+ * - `listVersions` lists every trace of the keys under a prefix: on a store with
+ *   `capabilities.versions`, each version and each delete marker, as the backend holds them at
+ *   the time of the call (never from a cached idea of its versioning); on one without, each key
+ *   once, as its current version. An absence proof by listing uses it, never `list`.
+ * - Callers ask `capabilities`, never `kind`, what a store can do.
  * - Any failure to reach the backend throws StoreUnavailableError, never a raw SDK error.
  */
 import type { Readable } from 'node:stream';
@@ -83,6 +88,34 @@ export interface ListPage {
   nextCursor?: string;
 }
 
+/** One trace of a key: a version (the current one or an older one) or a delete marker. */
+export interface VersionItem {
+  key: string;
+  /** The backend's version id; `null` for the version written while versioning was off (and on a store without versions). */
+  versionId: string;
+  /** A delete marker: no bytes, but a trace of the key (and what hides its older versions). */
+  deleteMarker: boolean;
+  /** The key's current version (or current delete marker). */
+  latest: boolean;
+  lastModified: Date;
+}
+
+export interface VersionPage {
+  /** In key order; the traces of one key newest first. One key's traces may span pages. */
+  items: VersionItem[];
+  nextCursor?: string;
+}
+
+/** What a store can do, declared by the driver; callers test these, never `kind`. */
+export interface StoreCapabilities {
+  /**
+   * The backend can keep older versions and delete markers of a key: a delete may leave the
+   * bytes behind. True for every S3 bucket, since anyone with the right can switch versioning
+   * on while callrec runs; an absence proof there must list versions (`listVersions`).
+   */
+  readonly versions: boolean;
+}
+
 export interface DeleteManyResult {
   deleted: string[];
   failed: Array<{ key: string; error: Error }>;
@@ -90,6 +123,7 @@ export interface DeleteManyResult {
 
 export interface ObjectStore {
   readonly kind: 'fs' | 's3';
+  readonly capabilities: StoreCapabilities;
   /**
    * Stores `body` under `key`, atomically: readers see the old object or the whole new one,
    * never a part. A Buffer body is sent as it is (on S3 one PutObject when shorter than a
@@ -105,6 +139,12 @@ export interface ObjectStore {
   deleteMany(keys: readonly string[], options?: SignalOption): Promise<DeleteManyResult>;
   exists(key: string, options?: SignalOption): Promise<boolean>;
   list(prefix: string, options?: ListOptions): Promise<ListPage>;
+  /**
+   * Every trace (version, delete marker) of the keys under `prefix`, in key order, paged like
+   * `list` (`limit` counts traces; `startAfter`: only keys strictly greater). Asks the backend
+   * each time: an empty listing proves that no trace of those keys remains.
+   */
+  listVersions(prefix: string, options?: ListOptions): Promise<VersionPage>;
   /** Resolves when the backend answers; throws StoreUnavailableError otherwise. */
   ping(options?: SignalOption): Promise<void>;
   close(): Promise<void>;
@@ -112,7 +152,7 @@ export interface ObjectStore {
 
 export class StoreError extends Error {
   constructor(
-    readonly code: 'object_not_found' | 'invalid_key' | 'invalid_range' | 'store_unavailable' | 'integrity',
+    readonly code: 'object_not_found' | 'invalid_key' | 'invalid_range' | 'store_unavailable' | 'versioned_bucket' | 'integrity',
     message: string,
     options?: { cause?: unknown },
   ) {
@@ -150,7 +190,7 @@ export class ObjectIntegrityError extends StoreError {
 }
 
 export class StoreUnavailableError extends StoreError {
-  override readonly name = 'StoreUnavailableError';
+  override readonly name: string = 'StoreUnavailableError';
   constructor(message: string, options?: { cause?: unknown }) {
     super('store_unavailable', message, options);
   }

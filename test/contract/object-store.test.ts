@@ -16,7 +16,7 @@ import { expect } from 'chai';
 import type { StoreConfig } from '../../src/config.js';
 import { FS_STORE_TMP_DIR, createFsStore } from '../../src/storage/fs-store.js';
 import { InvalidKeyError, InvalidRangeError, ObjectIntegrityError, ObjectNotFoundError, StoreUnavailableError } from '../../src/storage/object-store.js';
-import type { ObjectStore, RangeRequest, Tags } from '../../src/storage/object-store.js';
+import type { ObjectStore, RangeRequest, Tags, VersionItem } from '../../src/storage/object-store.js';
 import { PART_SIZE, createS3Client, createS3Store } from '../../src/storage/s3-store.js';
 import { destroyBucket, minioStoreConfig, storeBackends, tempDir, uniqueName } from '../support/backends.js';
 import type { TestStore } from '../support/backends.js';
@@ -409,6 +409,35 @@ for (const backend of storeBackends) {
         expect(await after('l/zz')).to.deep.equal([]);
         expect(await after('')).to.deep.equal(sorted);
       });
+
+      it('when listing versions where nothing was versioned, then each key comes once as its current version, paged in key order, startAfter strict', async function () {
+        const versions = async (prefix: string, options: { startAfter?: string; limit?: number } = {}) => {
+          const out: VersionItem[] = [];
+          let cursor: string | undefined;
+          do {
+            const page = await store.listVersions(prefix, { ...options, ...(cursor ? { cursor } : {}) });
+            out.push(...page.items);
+            cursor = page.nextCursor;
+          } while (cursor);
+          return out;
+        };
+        const sorted = [...keys].sort();
+        const all = await versions('l/', { limit: 2 });
+        expect(all.map((v) => v.key)).to.deep.equal(sorted);
+        for (const v of all) {
+          expect(v).to.include({ deleteMarker: false, latest: true });
+          expect(v.versionId).to.be.a('string');
+          expect(v.lastModified).to.be.instanceOf(Date);
+        }
+        expect((await versions('l/', { startAfter: 'l/a/2', limit: 2 })).map((v) => v.key)).to.deep.equal(sorted.filter((k) => k > 'l/a/2'));
+        expect((await versions('l/a/', { startAfter: 'l/a' })).map((v) => v.key)).to.deep.equal(['l/a/1', 'l/a/2', 'l/a/3', 'l/a/4', 'l/a/5']);
+        expect(await versions('l/a/', { startAfter: 'l/b' })).to.deep.equal([]);
+        await store.delete('l/a/3');
+        expect((await versions('l/a/')).map((v) => v.key), 'a deleted key leaves no trace').to.deep.equal(['l/a/1', 'l/a/2', 'l/a/4', 'l/a/5']);
+        expect(await store.listVersions('l/zzz/')).to.deep.equal({ items: [] });
+        // Only a bucket can keep versions (and have versioning switched on while callrec runs).
+        expect(store.capabilities.versions).to.equal(t.config.kind === 's3');
+      });
     });
 
     describe('hostile keys', function () {
@@ -524,6 +553,8 @@ describe('ObjectStore failures outside the contract loop', function () {
         () => store.stat('a/b'),
         () => store.get('a/b', { range: { start: 0 } }),
         () => store.list(''),
+        () => store.listVersions(''),
+        () => store.exists('a/b'),
         () => store.put('a/b', Readable.from([Buffer.from('x')]), putOptions()),
         () => store.delete('a/b'),
       ]) {
