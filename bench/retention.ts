@@ -2,9 +2,9 @@
  * Retention: (1) sweeper deletions/s over 10,000 expired recordings (2 objects each) beside
  * raw deletes of the same keys in the same run — MinIO (PostgreSQL rows): DeleteObjects in
  * batches of 1,000; fs (SQLite rows, the embedded default): unlinking each object file and
- * its sidecar. The sweeper's figure includes claiming, deleting, verifying absence (a HEAD /
- * stat per key on fs; on an unversioned bucket, one contiguous listing per day folder of each
- * batch, see `verifyByListing`) and one
+ * its sidecar. The sweeper's figure includes claiming, deleting, verifying absence (a stat per
+ * key on fs; on S3, one contiguous version listing per day folder of each batch, which sees
+ * every version and delete marker, see `verifyByListing`) and one
  * transaction per 100 recordings appending the hash-chained entries.
  * (2) Time to verify a deletion log of 1,000,000 entries (streamed in pages) on SQLite and
  * PostgreSQL.
@@ -220,7 +220,7 @@ export const retentionBench: Bench = {
         figures.push(
           await sweeperFigure(ctx, {
             driver: 'minio',
-            verify: verifyModeFor(s3),
+            verify: verifyModeFor(store),
             db,
             store,
             rawName: 'DeleteObjects, batches of 1,000',

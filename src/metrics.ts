@@ -6,11 +6,14 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 
 export type Metrics = ReturnType<typeof createMetrics>;
 
+/** Deletion failure reasons exported at 0 before any failure (deploy/prometheus-alerts.yml watches them). */
+export const FAILURE_REASONS_ALERTED = ['store_unavailable', 'versions_remain', 'versioned_bucket'] as const;
+
 export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
   const registry = new Registry();
   if (options.defaultMetrics) collectDefaultMetrics({ register: registry, prefix: 'callrec_process_' });
   const registers = [registry];
-  return {
+  const metrics = {
     registry,
     httpDuration: new Histogram({
       name: 'callrec_http_request_duration_seconds',
@@ -63,7 +66,12 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
       labelNames: ['reason'] as const,
       registers,
     }),
-    sweeperFailures: new Counter({ name: 'callrec_sweeper_failures_total', help: 'Failed deletion attempts', registers }),
+    sweeperFailures: new Counter({
+      name: 'callrec_sweeper_failures_total',
+      help: 'Failed deletion attempts, by reason (a short code such as store_unavailable, versions_remain, versioned_bucket)',
+      labelNames: ['reason'] as const,
+      registers,
+    }),
     sweeperBacklog: new Gauge({ name: 'callrec_sweeper_backlog', help: 'Recordings past their deadline, not yet deleted', registers }),
     sweeperOldestOverdue: new Gauge({
       name: 'callrec_sweeper_oldest_overdue_seconds',
@@ -78,4 +86,7 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
       registers,
     }),
   };
+  // Failure series the alerts watch exist from the start at 0, so that `increase()` sees their first failure.
+  for (const reason of FAILURE_REASONS_ALERTED) metrics.sweeperFailures.inc({ reason }, 0);
+  return metrics;
 }

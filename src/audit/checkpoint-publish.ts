@@ -95,7 +95,7 @@ export async function publishCheckpoint(
   let published = false;
   let locked = false;
   try {
-    const lockable = (await deps.store.capabilities({ signal: options.signal })).objectLock;
+    const lockable = await deps.store.objectLock({ signal: options.signal });
     const { mode, retainMs } = deps.config.audit.checkpointLock;
     await deps.store.put(key, body, {
       contentType: 'application/json',

@@ -35,7 +35,7 @@ export const sweepCommand: CliCommand = {
         leaseMs: ctx.config.sweep.leaseMs,
         dryRun: Boolean(values['dry-run']),
         signal: controller.signal,
-        verify: verifyModeFor(ctx.config.store),
+        verify: verifyModeFor(ctx.store),
         onPass: (_pass, s) => {
           const seconds = (Date.now() - started) / 1000;
           ctx.err(

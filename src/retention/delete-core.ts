@@ -14,7 +14,6 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Knex } from 'knex';
-import type { StoreConfig } from '../config.js';
 import type { Db } from '../db/db.js';
 import { lockDeletionLog } from '../db/deletion-log.js';
 import type { DeletionLogRow, DeletionReason } from '../db/deletion-log.js';
@@ -22,7 +21,7 @@ import { releaseClaimForRetry } from '../db/recordings.js';
 import type { ClaimedRecording } from '../db/recordings.js';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
-import type { ObjectStore } from '../storage/object-store.js';
+import type { ObjectStore, VersionItem } from '../storage/object-store.js';
 import { appendDeletions } from '../audit/deletion-log.js';
 import type { NewDeletion } from '../audit/deletion-log.js';
 
@@ -49,7 +48,12 @@ export interface DeletedRecording {
 
 export interface DeletionFailure {
   id: string;
-  /** A short code: store_unavailable, delete_failed, still_present, verify_failed, db_error, aborted, claim_lost. */
+  /**
+   * A short code: store_unavailable, versioned_bucket (the bucket keeps versions and
+   * CALLREC_S3_VERSIONED=refuse), delete_failed, still_present (the object is still there),
+   * versions_remain (older versions or delete markers of it are), verify_failed, db_error,
+   * aborted, claim_lost.
+   */
   reason: string;
 }
 
@@ -66,20 +70,21 @@ const VERIFY_CONCURRENCY = 32;
 const COMMIT_CHUNK = 100;
 
 /**
- * How absence is verified after the delete:
- * - `exists` (default): `store.exists` per key (HEAD on S3, versions and delete markers too
- *   on a versioned bucket; stat on fs).
- * - `list`: listings that must not show any of the keys: one contiguous key range per day
- *   folder of the batch, few pages for a whole batch (see `verifyByListing`), falling back
- *   to one listing of each recording's own folder for a sparse range.
- *   Exact only on an unversioned bucket (strongly consistent list-after-delete): use it for
- *   S3 with CALLREC_S3_VERSIONED=refuse, where a versioned bucket makes every delete throw
- *   so verification is never reached there. `verifyModeFor` decides.
+ * How absence is verified after the delete. Both ask the store every time and see every
+ * version and delete marker, never relying on what the bucket's versioning is thought to be:
+ * - `exists`: `store.exists` per key (one version listing of the key on S3; stat on fs).
+ * - `list`: version listings (`store.listVersions`) that must not show any trace of the keys:
+ *   one contiguous key range per day folder of the batch, few pages for a whole batch (see
+ *   `verifyByListing`), falling back to one listing of each recording's own folder for a
+ *   sparse range.
+ * `verifyModeFor` (the default) picks `list` for a store that can hold versions (a round trip
+ * per day folder instead of one per key), `exists` for one that cannot (fs: a stat per key is
+ * cheaper than a walk).
  */
 export type VerifyMode = 'exists' | 'list';
 
-export function verifyModeFor(store: StoreConfig): VerifyMode {
-  return store.kind === 's3' && store.versionedBucket === 'refuse' ? 'list' : 'exists';
+export function verifyModeFor(store: Pick<ObjectStore, 'capabilities'>): VerifyMode {
+  return store.capabilities.versions ? 'list' : 'exists';
 }
 
 /** A claim token unique to one claim: who (host, pid) plus randomness. */
@@ -120,14 +125,21 @@ const RANGE_LIST_BUDGET_MIN = 1000;
 const LIST_PAGE = 1000;
 const PLAIN_KEY = /^[\x21-\x7e]+$/;
 
+/** Why a listed trace of a claimed key fails its recording. */
+function traceReason(trace: VersionItem): string {
+  return trace.latest && !trace.deleteMarker ? 'still_present' : 'versions_remain';
+}
+
 /**
- * `list` verification of a batch (exact on an unversioned bucket, whose listings are
- * strongly consistent after a delete). The keys of the recordings are grouped by the
- * folder that holds their recordings' own folders (`recordings/YYYY/MM/DD/`); each group
- * is listed once, in key order, from just before its smallest key (`startAfter`), every
- * truncated page followed by its cursor, until a listed key passes its largest key or the
- * listing ends. Every claimed key the contiguous listing passed without showing is absent;
- * a claimed key it shows fails exactly its recording with `still_present`.
+ * `list` verification of a batch, by version listings (S3 and MinIO list strongly consistently
+ * after a delete, versions and delete markers included). The keys of the recordings are
+ * grouped by the folder that holds their recordings' own folders (`recordings/YYYY/MM/DD/`);
+ * each group is listed once, in key order, from just before its smallest key (`startAfter`),
+ * every truncated page followed by its cursor, until a listed key passes its largest key or
+ * the listing ends. Every claimed key the contiguous listing passed without showing is absent
+ * (no version, no delete marker); a claimed key it shows fails exactly its recording:
+ * `still_present` when its current version is there, `versions_remain` when only older
+ * versions or delete markers are (a delete on a bucket that became versioned).
  *
  * A group whose range holds many other objects (a sparse batch) stops after
  * `RANGE_LIST_BUDGET_PER_KEY` listed items per claimed key (at least
@@ -175,14 +187,14 @@ export async function verifyByListing(
       let cursor: string | undefined;
       do {
         signal?.throwIfAborted();
-        const page = await store.list(group, { startAfter: keys[0]!.slice(0, -1), limit: pageSize, signal, ...(cursor ? { cursor } : {}) });
+        const page = await store.listVersions(group, { startAfter: keys[0]!.slice(0, -1), limit: pageSize, signal, ...(cursor ? { cursor } : {}) });
         for (const item of page.items) {
           if (item.key > last) {
             done = true;
             break;
           }
           const row = rowOfKey.get(item.key);
-          if (row) fail(row.id, 'still_present');
+          if (row) fail(row.id, traceReason(item));
           passed = item.key;
         }
         seen += page.items.length;
@@ -209,8 +221,9 @@ export async function verifyByListing(
       for (const prefix of prefixes) {
         let cursor: string | undefined;
         do {
-          const page = await store.list(prefix, { limit: 100, signal, ...(cursor ? { cursor } : {}) });
-          if (page.items.some((item) => own.has(item.key))) fail(row.id, 'still_present');
+          const page = await store.listVersions(prefix, { limit: 100, signal, ...(cursor ? { cursor } : {}) });
+          const trace = page.items.find((item) => own.has(item.key));
+          if (trace) fail(row.id, traceReason(trace));
           cursor = page.nextCursor;
         } while (cursor);
       }
@@ -228,7 +241,14 @@ export async function verifyByListing(
 export async function finishDeletions(
   deps: DeletionDeps,
   claims: readonly ClaimedRecording[],
-  options: { claimant: string; now: number; signal?: AbortSignal; failpoint?: Failpoint; verify?: VerifyMode },
+  options: {
+    claimant: string;
+    now: number;
+    signal?: AbortSignal;
+    failpoint?: Failpoint;
+    /** Default: `verifyModeFor(deps.store)`. */
+    verify?: VerifyMode;
+  },
 ): Promise<FinishResult> {
   const { claimant, now, signal, failpoint } = options;
   const failed = new Map<string, string>();
@@ -267,7 +287,7 @@ export async function finishDeletions(
 
   // 2. Verify that no trace is left of any object.
   try {
-    if (options.verify === 'list') {
+    if ((options.verify ?? verifyModeFor(deps.store)) === 'list') {
       await verifyByListing(deps.store, claims.filter((row) => !failed.has(row.id)), { fail, signal });
     } else {
       const toVerify = [...rowOfKey.entries()].filter(([, row]) => !failed.has(row.id));
@@ -356,7 +376,7 @@ export async function finishDeletions(
     if (reason === undefined) continue;
     failures.push({ id: row.id, reason });
     if (reason === 'claim_lost') continue;
-    deps.metrics.sweeperFailures.inc();
+    deps.metrics.sweeperFailures.inc({ reason });
     try {
       await releaseClaimForRetry(deps.db.knex, {
         id: row.id,

@@ -25,7 +25,7 @@ export async function runSweepJob(deps: AppDeps, signal: AbortSignal): Promise<S
     batchSize: deps.config.sweep.batchSize,
     leaseMs: deps.config.sweep.leaseMs,
     signal,
-    verify: verifyModeFor(deps.config.store),
+    verify: verifyModeFor(deps.store),
   });
   if (summary.deleted || summary.failed.length) {
     deps.logger.info({ deleted: summary.deleted, failed: summary.failed.length, held: summary.held, passes: summary.passes }, 'retention sweep');

@@ -18,7 +18,7 @@ export interface SweepOptions {
   signal?: AbortSignal;
   /** Test-only hook called after each step (the crash tests SIGKILL the process there). */
   failpoint?: Failpoint;
-  /** How absence is verified (see `verifyModeFor`); default `exists`. */
+  /** How absence is verified; default `verifyModeFor(deps.store)`. */
   verify?: VerifyMode;
 }
 

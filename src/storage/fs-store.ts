@@ -54,8 +54,8 @@ import type {
   PutOptions,
   ServedRange,
   SignalOption,
-  StoreCapabilities,
   Tags,
+  VersionPage,
 } from './object-store.js';
 
 const TMP_DIR = '.tmp';
@@ -359,12 +359,14 @@ export function createFsStore(options: { root: string }): ObjectStore {
 
   const store: ObjectStore = {
     kind: 'fs',
+    // A file has no older versions and a delete leaves no marker: its listing is every trace.
+    capabilities: { versions: false },
 
     async put(key: string, source: Readable | Buffer, opts: PutOptions): Promise<ObjectInfo> {
       const body = Buffer.isBuffer(source) ? Readable.from([source]) : source;
       const file = objectPath(key);
       assertValidTags(opts.tags);
-      if (opts.lock) throw new TypeError('the fs store cannot lock objects (capabilities().objectLock is false)');
+      if (opts.lock) throw new TypeError('the fs store cannot lock objects (objectLock() is false)');
       const { signal } = opts;
       let tempObject: string | undefined;
       let tempMeta: string | undefined;
@@ -563,6 +565,12 @@ export function createFsStore(options: { root: string }): ObjectStore {
       return more && last !== undefined ? { items, nextCursor: encodeCursor(last) } : { items };
     },
 
+    async listVersions(prefix: string, opts: ListOptions = {}): Promise<VersionPage> {
+      const page = await store.list(prefix, opts);
+      const items = page.items.map((i) => ({ key: i.key, versionId: 'null', deleteMarker: false, latest: true, lastModified: i.lastModified }));
+      return page.nextCursor ? { items, nextCursor: page.nextCursor } : { items };
+    },
+
     async ping(opts: SignalOption = {}): Promise<void> {
       throwIfAborted(opts.signal);
       let probe: string | undefined;
@@ -584,8 +592,8 @@ export function createFsStore(options: { root: string }): ObjectStore {
       }
     },
 
-    async capabilities(): Promise<StoreCapabilities> {
-      return { objectLock: false };
+    async objectLock(): Promise<boolean> {
+      return false;
     },
 
     async close(): Promise<void> {

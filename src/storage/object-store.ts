@@ -13,7 +13,12 @@
  * - `delete` is idempotent: deleting a missing key succeeds.
  * - `deleteMany` deletes in batches and reports per-key failures instead of throwing.
  * - `exists` is the verification after a delete: false only when no trace of the key remains
- *   (on a versioned bucket: no version and no delete marker).
+ *   (no version and no delete marker either, whatever the bucket's versioning was thought to be).
+ * - `listVersions` lists every trace of the keys under a prefix: on a store with
+ *   `capabilities.versions`, each version and each delete marker, as the backend holds them at
+ *   the time of the call (never from a cached idea of its versioning); on one without, each key
+ *   once, as its current version. An absence proof by listing uses it, never `list`.
+ * - Callers ask `capabilities`, never `kind`, what a store can do.
  * - Any failure to reach the backend throws StoreUnavailableError, never a raw SDK error.
  */
 import type { Readable } from 'node:stream';
@@ -51,18 +56,12 @@ export interface PutOptions {
   /**
    * Write-once retention (S3 Object Lock): no version of the object can be deleted or
    * overwritten before `retainUntil` (in GOVERNANCE mode, except by a principal allowed to
-   * bypass governance retention). Only for a store whose `capabilities()` has `objectLock`
+   * bypass governance retention). Only for a store whose `objectLock()` is true
    * (any other store rejects the put and stores nothing), and only with a Buffer body
    * shorter than one part (8 MiB), which goes as one PutObject carrying its checksum.
    */
   lock?: { mode: 'COMPLIANCE' | 'GOVERNANCE'; retainUntil: Date };
   signal?: AbortSignal;
-}
-
-/** What a backend can do beyond the contract, as detected from it. */
-export interface StoreCapabilities {
-  /** S3 Object Lock is enabled on the bucket: puts may carry `lock`. */
-  objectLock: boolean;
 }
 
 export interface GetOptions {
@@ -97,6 +96,34 @@ export interface ListPage {
   nextCursor?: string;
 }
 
+/** One trace of a key: a version (the current one or an older one) or a delete marker. */
+export interface VersionItem {
+  key: string;
+  /** The backend's version id; `null` for the version written while versioning was off (and on a store without versions). */
+  versionId: string;
+  /** A delete marker: no bytes, but a trace of the key (and what hides its older versions). */
+  deleteMarker: boolean;
+  /** The key's current version (or current delete marker). */
+  latest: boolean;
+  lastModified: Date;
+}
+
+export interface VersionPage {
+  /** In key order; the traces of one key newest first. One key's traces may span pages. */
+  items: VersionItem[];
+  nextCursor?: string;
+}
+
+/** What a store can do, declared by the driver; callers test these, never `kind`. */
+export interface StoreCapabilities {
+  /**
+   * The backend can keep older versions and delete markers of a key: a delete may leave the
+   * bytes behind. True for every S3 bucket, since anyone with the right can switch versioning
+   * on while callrec runs; an absence proof there must list versions (`listVersions`).
+   */
+  readonly versions: boolean;
+}
+
 export interface DeleteManyResult {
   deleted: string[];
   failed: Array<{ key: string; error: Error }>;
@@ -104,6 +131,7 @@ export interface DeleteManyResult {
 
 export interface ObjectStore {
   readonly kind: 'fs' | 's3';
+  readonly capabilities: StoreCapabilities;
   /**
    * Stores `body` under `key`, atomically: readers see the old object or the whole new one,
    * never a part. A Buffer body is sent as it is (on S3 one PutObject when shorter than a
@@ -119,16 +147,25 @@ export interface ObjectStore {
   deleteMany(keys: readonly string[], options?: SignalOption): Promise<DeleteManyResult>;
   exists(key: string, options?: SignalOption): Promise<boolean>;
   list(prefix: string, options?: ListOptions): Promise<ListPage>;
+  /**
+   * Every trace (version, delete marker) of the keys under `prefix`, in key order, paged like
+   * `list` (`limit` counts traces; `startAfter`: only keys strictly greater). Asks the backend
+   * each time: an empty listing proves that no trace of those keys remains.
+   */
+  listVersions(prefix: string, options?: ListOptions): Promise<VersionPage>;
   /** Resolves when the backend answers; throws StoreUnavailableError otherwise. */
   ping(options?: SignalOption): Promise<void>;
-  /** What the backend supports beyond the contract (S3: asked of the bucket, cached for a minute). */
-  capabilities(options?: SignalOption): Promise<StoreCapabilities>;
+  /**
+   * Whether puts may carry `lock`: S3 Object Lock is enabled on the bucket (asked of the
+   * bucket, cached for a minute; it cannot be switched off once on). Always false on fs.
+   */
+  objectLock(options?: SignalOption): Promise<boolean>;
   close(): Promise<void>;
 }
 
 export class StoreError extends Error {
   constructor(
-    readonly code: 'object_not_found' | 'invalid_key' | 'invalid_range' | 'store_unavailable' | 'integrity',
+    readonly code: 'object_not_found' | 'invalid_key' | 'invalid_range' | 'store_unavailable' | 'versioned_bucket' | 'integrity',
     message: string,
     options?: { cause?: unknown },
   ) {

@@ -22,11 +22,16 @@
  *   so the served range and the reported info always belong to the same object.
  * - `deleteMany`: DeleteObjects in batches of 1,000; per-key `Errors` are reported.
  * - `list`: ListObjectsV2; the cursor is the continuation token.
+ * - `listVersions` and `exists`: ListObjectVersions (every page), so they see every version and
+ *   delete marker whatever the bucket's versioning is thought to be: `capabilities.versions` is
+ *   true, since versioning can be switched on at any time while callrec runs.
  * - Versioned bucket (versioning Enabled or Suspended), per CALLREC_S3_VERSIONED:
  *   `delete-versions` deletes every version and delete marker of a key; `refuse` makes every
  *   delete throw VersionedBucketError (a delete would only add a delete marker and keep the
- *   audio). `exists` also looks for versions and delete markers on a versioned bucket.
- * - Object Lock: `capabilities()` asks GetObjectLockConfiguration (cached for a minute); a put
+ *   audio). Each `delete`/`deleteMany` call reads the versioning status anew (one
+ *   GetBucketVersioning, no cache); a bucket switched between that read and the delete is
+ *   caught by the caller's absence proof (`listVersions`), which then finds the versions left.
+ * - Object Lock: `objectLock()` asks GetObjectLockConfiguration (cached for a minute); a put
  *   with `lock` (a Buffer shorter than a part) sends ObjectLockMode and ObjectLockRetainUntilDate
  *   with its sha256 checksum, which S3 requires of a locked put.
  * - Errors: missing key → ObjectNotFoundError; anything else from the SDK (refused connection,
@@ -70,8 +75,9 @@ import type {
   RangeRequest,
   ServedRange,
   SignalOption,
-  StoreCapabilities,
   Tags,
+  VersionItem,
+  VersionPage,
 } from './object-store.js';
 
 export type S3StoreConfig = Extract<StoreConfig, { kind: 's3' }>;
@@ -84,14 +90,23 @@ export const QUEUE_SIZE = 2;
 export const DELETE_BATCH = 1000;
 export const MAX_LIST_LIMIT = 1000;
 const PING_TIMEOUT_MS = 5000;
+/** How long the bucket's Object Lock status is trusted (it can be switched on, never off). */
+const OBJECT_LOCK_CACHE_MS = 60_000;
 /** Concurrent connections to the S3 endpoint per client (kept alive between requests). */
 export const S3_MAX_SOCKETS = 256;
-const VERSIONING_CACHE_MS = 60_000;
-/** What S3 and MinIO answer when a body is not the one its checksum or signed payload hash names. */
-const DIGEST_MISMATCH = new Set(['XAmzContentSHA256Mismatch', 'BadDigest', 'InvalidDigest']);
+/**
+ * What S3 and MinIO answer when a body is not the one its checksum or signed payload hash names
+ * (MinIO: XAmzContentChecksumMismatch for a wrong x-amz-checksum-sha256).
+ */
+export const DIGEST_MISMATCH: ReadonlySet<string> = new Set(['XAmzContentSHA256Mismatch', 'XAmzContentChecksumMismatch', 'BadDigest', 'InvalidDigest']);
 
-/** The bucket keeps versions, and CALLREC_S3_VERSIONED=refuse: deleting would only add a delete marker. */
+/**
+ * The bucket keeps versions, and CALLREC_S3_VERSIONED=refuse: deleting would only add a delete
+ * marker. A StoreUnavailableError (the store cannot do what is asked) with its own code.
+ */
 export class VersionedBucketError extends StoreUnavailableError {
+  override readonly name = 'VersionedBucketError';
+  override readonly code = 'versioned_bucket';
   constructor(bucket: string, status: string) {
     super(
       `bucket ${bucket} has versioning ${status}: a delete would only add a delete marker and keep the recording. ` +
@@ -231,25 +246,80 @@ export async function getObjectLockEnabled(client: S3Client, bucket: string, sig
   }
 }
 
-/** Every version id and delete marker id of exactly `key`. */
+/** One page of ListObjectVersions: versions and delete markers merged in key order, each key's newest first. */
+async function versionsPage(
+  client: S3Client,
+  input: { bucket: string; prefix: string; keyMarker?: string; versionIdMarker?: string; limit?: number },
+  signal?: AbortSignal,
+): Promise<{ items: VersionItem[]; next?: { keyMarker: string; versionIdMarker?: string } }> {
+  const out = await client.send(
+    new ListObjectVersionsCommand({
+      Bucket: input.bucket,
+      Prefix: input.prefix || undefined,
+      KeyMarker: input.keyMarker,
+      VersionIdMarker: input.keyMarker === undefined ? undefined : input.versionIdMarker,
+      MaxKeys: input.limit,
+    }),
+    signal ? { abortSignal: signal } : {},
+  );
+  const entry = (deleteMarker: boolean) => (v: { Key?: string; VersionId?: string; IsLatest?: boolean; LastModified?: Date }): VersionItem => ({
+    key: v.Key!,
+    versionId: v.VersionId ?? 'null',
+    deleteMarker,
+    latest: v.IsLatest === true,
+    lastModified: v.LastModified ?? new Date(0),
+  });
+  const items = [
+    ...(out.Versions ?? []).filter((v) => v.Key !== undefined).map(entry(false)),
+    ...(out.DeleteMarkers ?? []).filter((v) => v.Key !== undefined).map(entry(true)),
+  ].sort(
+    (a, b) =>
+      compareBytes(a.key, b.key) || Number(b.latest) - Number(a.latest) || b.lastModified.getTime() - a.lastModified.getTime(),
+  );
+  if (!out.IsTruncated) return { items };
+  // A truncated page without a marker cannot be followed; ending there would prove absence falsely.
+  if (!out.NextKeyMarker) throw new StoreUnavailableError('s3 store: a truncated version listing named no next marker');
+  // The markers are opaque (MinIO appends its own state to NextKeyMarker): handed back as they are.
+  return { items, next: { keyMarker: out.NextKeyMarker, ...(out.NextVersionIdMarker ? { versionIdMarker: out.NextVersionIdMarker } : {}) } };
+}
+
+/** Byte order of keys (S3's order); valid keys are ASCII, where it is JavaScript's string order. */
+function compareBytes(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/**
+ * Every version id and delete marker id of exactly `key`, asked of the bucket (every page, until
+ * the listing passes `key`): whatever its versioning is, an empty answer means no trace is left.
+ */
 export async function listKeyVersions(client: S3Client, bucket: string, key: string, signal?: AbortSignal): Promise<ObjectIdentifier[]> {
   const found: ObjectIdentifier[] = [];
-  let keyMarker: string | undefined;
-  let versionIdMarker: string | undefined;
+  let marker: { keyMarker: string; versionIdMarker?: string } | undefined;
   for (;;) {
-    const out = await client.send(
-      new ListObjectVersionsCommand({ Bucket: bucket, Prefix: key, KeyMarker: keyMarker, VersionIdMarker: versionIdMarker }),
-      signal ? { abortSignal: signal } : {},
-    );
-    for (const v of [...(out.Versions ?? []), ...(out.DeleteMarkers ?? [])]) {
-      if (v.Key === key) found.push({ Key: key, VersionId: v.VersionId ?? 'null' });
-    }
-    if (!out.IsTruncated) return found;
-    keyMarker = out.NextKeyMarker;
-    versionIdMarker = out.NextVersionIdMarker;
-    // Versions are listed in key order: once past `key`, nothing more of it follows.
-    if (keyMarker !== undefined && keyMarker > key) return found;
+    const page = await versionsPage(client, { bucket, prefix: key, ...marker }, signal);
+    for (const v of page.items) if (v.key === key) found.push({ Key: key, VersionId: v.versionId });
+    // Listed in key order: once a longer key sharing the prefix shows, nothing more of `key` follows.
+    // (Not judged from NextKeyMarker, which MinIO extends with its own state.)
+    if (!page.next || page.items.some((v) => v.key > key)) return found;
+    marker = page.next;
   }
+}
+
+/** The `listVersions` cursor: the opaque markers of the next page. */
+function encodeVersionCursor(next: { keyMarker: string; versionIdMarker?: string }): string {
+  return Buffer.from(JSON.stringify([next.keyMarker, next.versionIdMarker ?? null])).toString('base64url');
+}
+
+function decodeVersionCursor(cursor: string): { keyMarker: string; versionIdMarker?: string } {
+  try {
+    const value: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+    if (Array.isArray(value) && typeof value[0] === 'string' && (value[1] === null || typeof value[1] === 'string')) {
+      return { keyMarker: value[0], ...(typeof value[1] === 'string' ? { versionIdMarker: value[1] } : {}) };
+    }
+  } catch {
+    // fall through
+  }
+  throw new StoreUnavailableError('s3 store: invalid listVersions cursor');
 }
 
 /** An aborted signal destroys the body (a client that went away stops the read). */
@@ -276,20 +346,15 @@ export function createS3Store(config: S3StoreConfig, deps: { logger?: Logger } =
   const client = createS3Client(config);
   const Bucket = config.bucket;
   const sendOpts = (signal: AbortSignal | undefined) => (signal ? { abortSignal: signal } : {});
-  let versioning: { status: VersioningStatus; at: number } | undefined;
-  let capabilities: { value: StoreCapabilities; at: number } | undefined;
+  let objectLockCache: { value: boolean; at: number } | undefined;
 
-  async function versioningStatus(signal?: AbortSignal): Promise<VersioningStatus> {
-    const now = performance.now();
-    if (!versioning || now - versioning.at > VERSIONING_CACHE_MS) {
-      versioning = { status: await getVersioningStatus(client, Bucket, signal), at: now };
-    }
-    return versioning.status;
-  }
-
-  /** Whether deletes must remove versions; throws VersionedBucketError under `refuse`. */
+  /**
+   * Whether deletes must remove versions; throws VersionedBucketError under `refuse`. Reads the
+   * bucket's status at every call: versioning can be switched on while callrec runs, and a
+   * cached `Disabled` would turn this call's deletes into delete markers.
+   */
   async function mustDeleteVersions(signal?: AbortSignal): Promise<boolean> {
-    const status = await versioningStatus(signal);
+    const status = await getVersioningStatus(client, Bucket, signal);
     if (status === 'Disabled') return false;
     if (config.versionedBucket === 'refuse') throw new VersionedBucketError(Bucket, status);
     return true;
@@ -427,6 +492,7 @@ export function createS3Store(config: S3StoreConfig, deps: { logger?: Logger } =
 
   const store: ObjectStore = {
     kind: 's3',
+    capabilities: { versions: true },
 
     async put(key: string, source: Readable | Buffer, opts: PutOptions): Promise<ObjectInfo> {
       assertValidKey(key);
@@ -640,13 +706,8 @@ export function createS3Store(config: S3StoreConfig, deps: { logger?: Logger } =
     async exists(key: string, opts: SignalOption = {}): Promise<boolean> {
       assertValidKey(key);
       throwIfAborted(opts.signal);
-      try {
-        await head(key, opts.signal);
-        return true;
-      } catch (error) {
-        if (!(error instanceof ObjectNotFoundError)) throw error;
-      }
-      if ((await versioningStatus(opts.signal)) === 'Disabled') return false;
+      // One listing of the key's versions and delete markers (the current object is one of
+      // them): true while any trace is left, on any bucket, without trusting its status.
       try {
         return (await listKeyVersions(client, Bucket, key, opts.signal)).length > 0;
       } catch (error) {
@@ -678,6 +739,29 @@ export function createS3Store(config: S3StoreConfig, deps: { logger?: Logger } =
       }
     },
 
+    async listVersions(prefix: string, opts: ListOptions = {}): Promise<VersionPage> {
+      assertValidPrefix(prefix);
+      throwIfAborted(opts.signal);
+      const limit = Math.max(1, Math.min(opts.limit ?? MAX_LIST_LIMIT, MAX_LIST_LIMIT));
+      const after = opts.cursor ? undefined : opts.startAfter || undefined;
+      // MinIO refuses a key marker outside the prefix (NotImplemented); one before every key
+      // under the prefix changes nothing, one after all of them leaves nothing.
+      if (after !== undefined && !after.startsWith(prefix) && after > prefix) return { items: [] };
+      const marker = opts.cursor
+        ? decodeVersionCursor(opts.cursor)
+        : after !== undefined && after.startsWith(prefix)
+          ? { keyMarker: after }
+          : undefined;
+      try {
+        const page = await versionsPage(client, { bucket: Bucket, prefix, limit, ...marker }, opts.signal);
+        // KeyMarker alone lists keys after it (S3, MinIO); kept exact here whatever the server does.
+        const items = after === undefined ? page.items : page.items.filter((v) => v.key > after);
+        return page.next ? { items, nextCursor: encodeVersionCursor(page.next) } : { items };
+      } catch (error) {
+        throw mapS3Error(error, 'listing versions');
+      }
+    },
+
     async ping(opts: SignalOption = {}): Promise<void> {
       throwIfAborted(opts.signal);
       const timeout = AbortSignal.timeout(PING_TIMEOUT_MS);
@@ -694,13 +778,14 @@ export function createS3Store(config: S3StoreConfig, deps: { logger?: Logger } =
       }
     },
 
-    async capabilities(opts: SignalOption = {}): Promise<StoreCapabilities> {
+    async objectLock(opts: SignalOption = {}): Promise<boolean> {
       throwIfAborted(opts.signal);
       const now = performance.now();
-      if (!capabilities || now - capabilities.at > VERSIONING_CACHE_MS) {
-        capabilities = { value: { objectLock: await getObjectLockEnabled(client, Bucket, opts.signal) }, at: now };
+      // Cached: Object Lock, once enabled on a bucket, cannot be switched off again.
+      if (!objectLockCache || now - objectLockCache.at > OBJECT_LOCK_CACHE_MS) {
+        objectLockCache = { value: await getObjectLockEnabled(client, Bucket, opts.signal), at: now };
       }
-      return { ...capabilities.value };
+      return objectLockCache.value;
     },
 
     async close(): Promise<void> {

@@ -15,7 +15,9 @@
  *
  * Versioning: a versioned (or suspended) bucket turns a delete into a delete marker. Under
  * CALLREC_S3_VERSIONED=refuse, setup and `checkBucket` throw VersionedBucketError; under
- * `delete-versions` they report it and the store deletes every version.
+ * `delete-versions` they report it and the store deletes every version. Versioning can also be
+ * switched on later, while callrec runs: every delete reads the status anew, and the absence
+ * proof lists versions, so `checkBucket` also makes sure this service may list them.
  *
  * Idempotent: running it again changes nothing when everything is in place.
  */
@@ -23,10 +25,12 @@ import {
   CreateBucketCommand,
   GetBucketLifecycleConfigurationCommand,
   HeadBucketCommand,
+  ListObjectVersionsCommand,
   PutBucketLifecycleConfigurationCommand,
 } from '@aws-sdk/client-s3';
 import type { LifecycleRule, S3Client } from '@aws-sdk/client-s3';
 import type { StoreConfig } from '../config.js';
+import { RECORDINGS_PREFIX } from './keys.js';
 import { StoreUnavailableError } from './object-store.js';
 import { VersionedBucketError, createS3Client, getVersioningStatus, isNotFound, mapS3Error } from './s3-store.js';
 import type { VersioningStatus } from './s3-store.js';
@@ -113,8 +117,22 @@ function refuseIfVersioned(config: S3StoreConfig, versioning: VersioningStatus):
 }
 
 /**
- * Checks, without changing anything, that the bucket exists and that its versioning is
- * acceptable under CALLREC_S3_VERSIONED. For main.ts before serving.
+ * The deletion proof lists versions and delete markers (ListObjectVersions, IAM
+ * `s3:ListBucketVersions`) on every bucket: without that right no deletion could be verified.
+ */
+async function assertCanListVersions(client: S3Client, bucket: string): Promise<void> {
+  try {
+    await client.send(new ListObjectVersionsCommand({ Bucket: bucket, Prefix: RECORDINGS_PREFIX, MaxKeys: 1 }));
+  } catch (error) {
+    const mapped = mapS3Error(error, 'listing object versions');
+    throw new StoreUnavailableError(`bucket ${bucket}: ${mapped.message}; proving deletions needs s3:ListBucketVersions`, { cause: error });
+  }
+}
+
+/**
+ * Checks, without changing anything, that the bucket exists, that its versioning is
+ * acceptable under CALLREC_S3_VERSIONED, and that its versions can be listed (the deletion
+ * proof). For main.ts before serving.
  */
 export async function checkBucket(config: S3StoreConfig, options: { client?: S3Client } = {}): Promise<BucketCheck> {
   const client = options.client ?? createS3Client(config);
@@ -124,6 +142,7 @@ export async function checkBucket(config: S3StoreConfig, options: { client?: S3C
     }
     const versioning = await getVersioningStatus(client, config.bucket);
     refuseIfVersioned(config, versioning);
+    await assertCanListVersions(client, config.bucket);
     return { bucket: config.bucket, versioning };
   } finally {
     if (!options.client) client.destroy();

@@ -11,7 +11,8 @@ import type { InvalidRangeError } from './object-store.js';
  * Maps a store failure to the client-facing error:
  * ObjectNotFound → 404 `not_found` (`what` names the resource, e.g. 'Recording audio'),
  * InvalidRange → 416 `range_not_satisfiable` with `Content-Range: bytes *\/<size>`,
- * StoreFull → 507 `insufficient_storage`, StoreUnavailable → 503 `store_unavailable` with Retry-After,
+ * StoreFull → 507 `insufficient_storage`, StoreUnavailable (also a versioned bucket that refuses
+ * deletes) → 503 `store_unavailable` with Retry-After,
  * InvalidKey, ObjectIntegrity and anything else → 500 `internal` (keys are built by the service, so a
  * bad key is a bug; a digest mismatch means bytes changed inside this service).
  * An AppError is returned unchanged.
@@ -25,6 +26,7 @@ export function storeErrorToAppError(error: unknown, options: { what?: string } 
     case 'invalid_range':
       return errors.rangeNotSatisfiable((error as InvalidRangeError).size, { cause: error });
     case 'store_unavailable':
+    case 'versioned_bucket':
       return errors.storeUnavailable({ cause: error });
     default:
       return errors.internal({ cause: error });
@@ -46,6 +48,7 @@ export function storeErrorCode(error: unknown): StoreError['code'] | undefined {
     InvalidRangeError: 'invalid_range',
     StoreUnavailableError: 'store_unavailable',
     StoreFullError: 'store_unavailable',
+    VersionedBucketError: 'versioned_bucket',
     ObjectIntegrityError: 'integrity',
   };
   const byName = names[error.name];

@@ -5,20 +5,21 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
+import http from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
 import { Readable, Writable } from 'node:stream';
 import { buffer } from 'node:stream/consumers';
 import { pipeline } from 'node:stream/promises';
-import { DeleteObjectCommand, GetObjectRetentionCommand, ListMultipartUploadsCommand, ListObjectVersionsCommand } from '@aws-sdk/client-s3';
+import { CreateBucketCommand, DeleteObjectCommand, GetObjectRetentionCommand, ListMultipartUploadsCommand, ListObjectVersionsCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { expect } from 'chai';
 import type { StoreConfig } from '../../src/config.js';
 import { UNOWNED_GRACE_MS } from '../../src/owned-dirs.js';
 import { FS_STORE_TMP_DIR, createFsStore, removeStaleFsTemp } from '../../src/storage/fs-store.js';
 import { InvalidKeyError, InvalidRangeError, ObjectIntegrityError, ObjectNotFoundError, StoreUnavailableError } from '../../src/storage/object-store.js';
-import type { ObjectStore, RangeRequest, Tags } from '../../src/storage/object-store.js';
+import type { ObjectStore, RangeRequest, Tags, VersionItem } from '../../src/storage/object-store.js';
 import { PART_SIZE, createS3Client, createS3Store } from '../../src/storage/s3-store.js';
-import { createLockedMinioStore, minioStoreConfig, storeBackends, tempDir } from '../support/backends.js';
+import { createLockedMinioStore, destroyBucket, minioStoreConfig, storeBackends, tempDir, uniqueName } from '../support/backends.js';
 import type { TestStore } from '../support/backends.js';
 import { age, deadOwner, liveProcess, tempLeftovers, tempOwners, writeOwnedDir } from '../support/owners.js';
 import { rejection } from '../support/rejection.js';
@@ -407,6 +408,35 @@ for (const backend of storeBackends) {
         expect(await after('l/zz')).to.deep.equal([]);
         expect(await after('')).to.deep.equal(sorted);
       });
+
+      it('when listing versions where nothing was versioned, then each key comes once as its current version, paged in key order, startAfter strict', async function () {
+        const versions = async (prefix: string, options: { startAfter?: string; limit?: number } = {}) => {
+          const out: VersionItem[] = [];
+          let cursor: string | undefined;
+          do {
+            const page = await store.listVersions(prefix, { ...options, ...(cursor ? { cursor } : {}) });
+            out.push(...page.items);
+            cursor = page.nextCursor;
+          } while (cursor);
+          return out;
+        };
+        const sorted = [...keys].sort();
+        const all = await versions('l/', { limit: 2 });
+        expect(all.map((v) => v.key)).to.deep.equal(sorted);
+        for (const v of all) {
+          expect(v).to.include({ deleteMarker: false, latest: true });
+          expect(v.versionId).to.be.a('string');
+          expect(v.lastModified).to.be.instanceOf(Date);
+        }
+        expect((await versions('l/', { startAfter: 'l/a/2', limit: 2 })).map((v) => v.key)).to.deep.equal(sorted.filter((k) => k > 'l/a/2'));
+        expect((await versions('l/a/', { startAfter: 'l/a' })).map((v) => v.key)).to.deep.equal(['l/a/1', 'l/a/2', 'l/a/3', 'l/a/4', 'l/a/5']);
+        expect(await versions('l/a/', { startAfter: 'l/b' })).to.deep.equal([]);
+        await store.delete('l/a/3');
+        expect((await versions('l/a/')).map((v) => v.key), 'a deleted key leaves no trace').to.deep.equal(['l/a/1', 'l/a/2', 'l/a/4', 'l/a/5']);
+        expect(await store.listVersions('l/zzz/')).to.deep.equal({ items: [] });
+        // Only a bucket can keep versions (and have versioning switched on while callrec runs).
+        expect(store.capabilities.versions).to.equal(t.config.kind === 's3');
+      });
     });
 
     describe('hostile keys', function () {
@@ -502,7 +532,7 @@ for (const backend of storeBackends) {
       });
 
       it('when asked for its capabilities (fs, or a bucket created without Object Lock), then objectLock is false and a locked put is refused, storing nothing', async function () {
-        expect(await store.capabilities()).to.deep.equal({ objectLock: false });
+        expect(await store.objectLock()).to.equal(false);
         const retainUntil = new Date(Date.now() + 86_400_000);
         expect(await rejection(store.put('locked/a.json', Buffer.from('{}'), { contentType: 'application/json', tags: {}, lock: { mode: 'GOVERNANCE', retainUntil } }))).to.be.instanceOf(Error);
         expect(await store.exists('locked/a.json')).to.equal(false);
@@ -521,7 +551,7 @@ describe('ObjectStore on a MinIO bucket created with Object Lock', function () {
   });
 
   it('when an object is put with a lock, then the bucket reports objectLock, the version keeps its retention, and deleting that version is refused', async function () {
-    expect(await t.store.capabilities()).to.deep.equal({ objectLock: true });
+    expect(await t.store.objectLock()).to.equal(true);
     const retainUntil = new Date(Date.now() + 86_400_000);
     const body = Buffer.from('{"size":1}');
     await t.store.put('locked/a.json', body, { contentType: 'application/json', tags: {}, lock: { mode: 'GOVERNANCE', retainUntil } });
@@ -571,6 +601,8 @@ describe('ObjectStore failures outside the contract loop', function () {
         () => store.stat('a/b'),
         () => store.get('a/b', { range: { start: 0 } }),
         () => store.list(''),
+        () => store.listVersions(''),
+        () => store.exists('a/b'),
         () => store.put('a/b', Readable.from([Buffer.from('x')]), putOptions()),
         () => store.delete('a/b'),
       ]) {
@@ -582,6 +614,49 @@ describe('ObjectStore failures outside the contract loop', function () {
       expect(await rejection(store.stat('../x'))).to.be.instanceOf(InvalidKeyError);
     } finally {
       await store.close();
+    }
+  });
+
+  it('when the server answers a put of known sha256 with XAmzContentChecksumMismatch (MinIO, for a wrong x-amz-checksum-sha256), then it rejects with ObjectIntegrityError', async function () {
+    // MinIO's own answer when the checksum header alone is wrong (the SDK's client signs the real payload hash).
+    const config = minioStoreConfig(uniqueName('callrec-checksum-'));
+    const plain = new S3Client({
+      endpoint: config.endpoint,
+      region: config.region,
+      forcePathStyle: true,
+      credentials: { accessKeyId: config.accessKeyId!, secretAccessKey: config.secretAccessKey! },
+    });
+    const wrong = sha256(Buffer.from('other bytes'));
+    let answer: Error;
+    try {
+      await plain.send(new CreateBucketCommand({ Bucket: config.bucket }));
+      answer = await rejection(
+        plain.send(new PutObjectCommand({ Bucket: config.bucket, Key: 'sum/x.bin', Body: Buffer.from('hello'), ChecksumSHA256: Buffer.from(wrong, 'hex').toString('base64') })),
+      );
+    } finally {
+      plain.destroy();
+      await destroyBucket(config);
+    }
+    expect(answer.name).to.equal('XAmzContentChecksumMismatch');
+    // A server that gives that answer to the store's own puts (MinIO checks the signed payload hash first).
+    const xml = (text: string) => text.replace(/&/g, '&amp;').replace(/</g, '&lt;');
+    const server = http.createServer((req, res) => {
+      req.resume();
+      req.on('end', () => {
+        res.writeHead(400, { 'content-type': 'application/xml' });
+        res.end(`<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${answer.name}</Code><Message>${xml(answer.message)}</Message><RequestId>1</RequestId></Error>`);
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const store = createS3Store({ ...config, endpoint: `http://127.0.0.1:${(server.address() as net.AddressInfo).port}` });
+    try {
+      for (const body of [() => Buffer.from('hello'), () => Readable.from([Buffer.from('hello')])]) {
+        const error = await rejection(store.put('sum/x.bin', body(), putOptions({ contentLength: 5, sha256: wrong })));
+        expect(error).to.be.instanceOf(ObjectIntegrityError);
+      }
+    } finally {
+      await store.close();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
     }
   });
 

@@ -1,6 +1,7 @@
 /**
- * Verification of absence by listing (`verifyByListing`, the sweeper's mode on an
- * unversioned bucket): exact per recording, on every store.
+ * Verification of absence by listing (`verifyByListing`, the sweeper's mode on a store that can
+ * hold versions): exact per recording, on every store. (Versions and delete markers left on a
+ * bucket switched to versioning: test/contract/versioned-bucket.test.ts.)
  */
 import { Readable } from 'node:stream';
 import { expect } from 'chai';
@@ -21,16 +22,16 @@ function claimed(startedAt: number): ClaimedRecording {
 
 const keysOf = (r: ClaimedRecording) => [r.original_key, r.playback_key];
 
-/** The store, with every `list` call recorded. */
+/** The store, with every `listVersions` call recorded. */
 function counting(store: ObjectStore): { store: ObjectStore; lists: Array<{ prefix: string; options: ListOptions | undefined }> } {
   const lists: Array<{ prefix: string; options: ListOptions | undefined }> = [];
   return {
     lists,
     store: {
       ...store,
-      list: (prefix, options) => {
+      listVersions: (prefix, options) => {
         lists.push({ prefix, options });
-        return store.list(prefix, options);
+        return store.listVersions(prefix, options);
       },
     },
   };
@@ -111,7 +112,7 @@ for (const backend of storeBackends) {
     it('when the store fails while listing, then every recording not yet cleared fails with the store error and none passes', async () => {
       const broken: ObjectStore = {
         ...t.store,
-        list: () => Promise.reject(Object.assign(new Error('down'), { code: 'store_unavailable' })),
+        listVersions: () => Promise.reject(Object.assign(new Error('down'), { code: 'store_unavailable' })),
       };
       const failed = await failuresOf(broken, batch, { pageSize: 2 });
       expect([...failed.keys()].sort()).to.deep.equal(batch.map((r) => r.id).sort());

@@ -35,7 +35,7 @@ for (const dbBackend of dbBackends) {
       });
 
       const sweep = (now: number, extra: { dryRun?: boolean; batchSize?: number } = {}) =>
-        sweepOnce(deps, { now, batchSize: extra.batchSize ?? 50, leaseMs: LEASE, dryRun: extra.dryRun, verify: verifyModeFor(tstore.config) });
+        sweepOnce(deps, { now, batchSize: extra.batchSize ?? 50, leaseMs: LEASE, dryRun: extra.dryRun, verify: verifyModeFor(tstore.store) });
 
       const anyKeyExists = async (keys: string[]) => (await Promise.all(keys.map((k) => tstore.store.exists(k)))).some(Boolean);
 

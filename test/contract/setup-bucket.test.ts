@@ -4,6 +4,8 @@
  */
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { Readable } from 'node:stream';
 import { promisify } from 'node:util';
@@ -158,6 +160,30 @@ describe('setupBucket on MinIO', function () {
       expect(await store.exists('v/many-2.bin')).to.equal(false);
     } finally {
       await store.close();
+    }
+  });
+
+  it('when the service may not list object versions (no s3:ListBucketVersions), then checkBucket refuses naming it', async function () {
+    // An S3 endpoint whose policy allows HeadBucket and GetBucketVersioning but denies ListObjectVersions.
+    const requests: string[] = [];
+    const server = http.createServer((req, res) => {
+      requests.push(`${req.method} ${req.url}`);
+      req.resume();
+      const url = new URL(req.url ?? '/', 'http://x');
+      res.setHeader('content-type', 'application/xml');
+      if (req.method === 'HEAD') res.writeHead(200).end();
+      else if (url.searchParams.has('versioning')) res.writeHead(200).end('<VersioningConfiguration xmlns="http://s3.amazonaws.com/doc/2006-03-01/"/>');
+      else res.writeHead(403).end('<Error><Code>AccessDenied</Code><Message>Access Denied.</Message><RequestId>1</RequestId></Error>');
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const config = { ...minioStoreConfig('callrec-denied'), endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}` };
+      const error = await rejection(checkBucket(config));
+      expect(error).to.be.instanceOf(StoreUnavailableError);
+      expect(error.message).to.contain('s3:ListBucketVersions').and.contain('AccessDenied');
+      expect(requests.some((r) => r.includes('versions'))).to.equal(true);
+    } finally {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
     }
   });
 

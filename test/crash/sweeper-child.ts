@@ -56,7 +56,7 @@ try {
     });
     process.stdout.write(`${JSON.stringify({ erased: entry.recordingId, seq: entry.seq })}\n`);
   } else {
-    const summary = await sweepAll(deps, { now, batchSize, leaseMs, failpoint, verify: verifyModeFor(storeConfig) });
+    const summary = await sweepAll(deps, { now, batchSize, leaseMs, failpoint, verify: verifyModeFor(store) });
     process.stdout.write(`${JSON.stringify(summary)}\n`);
   }
 } finally {

@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import { AppError, errors } from '../../src/errors.js';
 import { InvalidKeyError, InvalidRangeError, ObjectNotFoundError, StoreUnavailableError } from '../../src/storage/object-store.js';
+import { VersionedBucketError } from '../../src/storage/s3-store.js';
 import { storeErrorCode, storeErrorToAppError } from '../../src/storage/store-errors.js';
 
 describe('storeErrorToAppError', function () {
@@ -23,6 +24,15 @@ describe('storeErrorToAppError', function () {
     expect(error).to.include({ code: 'store_unavailable', status: 503 });
     expect(error.headers['Retry-After']).to.equal('5');
     expect(error.message).to.not.contain('ECONNREFUSED');
+  });
+
+  it('when a versioned bucket refuses a delete, then its code is versioned_bucket and it is 503 store_unavailable like an unavailable store', function () {
+    const cause = new VersionedBucketError('b', 'Enabled');
+    expect(cause).to.be.instanceOf(StoreUnavailableError);
+    expect(storeErrorCode(cause)).to.equal('versioned_bucket');
+    expect(storeErrorToAppError(cause)).to.include({ code: 'store_unavailable', status: 503 });
+    const foreign = Object.assign(new Error('versioned'), { name: 'VersionedBucketError', code: 'versioned_bucket' });
+    expect(storeErrorCode(foreign)).to.equal('versioned_bucket');
   });
 
   it('when the key is invalid or the error is unknown, then it is 500 internal; an AppError passes through', function () {
