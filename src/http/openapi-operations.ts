@@ -15,6 +15,7 @@ import { accessQuerySchema, deletionQuerySchema } from '../audit/audit-routes.js
 import { loginBody } from '../auth/session-routes.js';
 import { ingestFieldsSchema } from '../ingest/ingest-routes.js';
 import { listQuerySchema, noteSchema as noteBodySchema } from '../playback/playback-routes.js';
+import { WEB_ASSETS, WEB_PAGES } from '../web/web-routes.js';
 import { erasureBodySchema, holdBodySchema, releaseBodySchema, subjectQuerySchema, subjectSearchQuerySchema } from '../subjects/schemas.js';
 import { buildOpenApiDocument, createOpenApiRouter, jsonSchemaOf } from './openapi.js';
 import type { JsonSchema, OperationSpec, ResponseSpec } from './openapi.js';
@@ -495,7 +496,7 @@ function operationsCore(): OperationSpec[] {
       summary: 'A page of the web UI (`login`, `recordings`, …)',
       tags: ['web'],
       access: 'public',
-      params: { page: { description: 'Page name (the operational endpoints /healthz, /readyz and /metrics are matched first)', schema: { type: 'string', pattern: '^(?!(healthz|readyz|metrics)$)[a-z][a-z0-9-]*$' } } },
+      params: { page: { description: 'Page name', schema: { type: 'string', enum: [...WEB_PAGES] } } },
       responses: { '200': { description: 'HTML page', content: { 'text/html': { schema: { type: 'string' } } } } },
       problems: { '404': 'not_found (no such page)' },
     },
@@ -506,7 +507,7 @@ function operationsCore(): OperationSpec[] {
       summary: 'A browser module or stylesheet of the web UI',
       tags: ['web'],
       access: 'public',
-      params: { file: { description: 'File name, e.g. `player.js`, `app.css`', schema: { type: 'string', pattern: '^[a-z0-9][a-z0-9-]*\\.(js|css)$' } } },
+      params: { file: { description: 'File name', schema: { type: 'string', enum: [...WEB_ASSETS] } } },
       responses: {
         '200': {
           description: 'The file',
