@@ -231,7 +231,9 @@ export function buildOpenApiDocument(operations: readonly OperationSpec[], info:
       description:
         'Errors are `application/problem+json` (RFC 9457) with a stable `code` member. ' +
         'Programmatic clients authenticate with `Authorization: Bearer <token>` (tokens are made with `callrec token create`); ' +
-        'the web UI uses the session cookie set by `POST /v1/session`. Telephony sources sign uploads with HMAC-SHA256.',
+        'the web UI uses the session cookie set by `POST /v1/session`. Telephony sources sign uploads with HMAC-SHA256. ' +
+        'Every GET also answers HEAD. OPTIONS on a documented path answers 204 with `Allow` (its methods, HEAD with GET, OPTIONS); ' +
+        'another method answers 405 `method_not_allowed` with the same `Allow`. A path not documented here is 404 `not_found`.',
     },
     jsonSchemaDialect: 'https://spec.openapis.org/oas/3.1/dialect/base',
     servers: [{ url: info.serverUrl ?? '/' }],
