@@ -1,0 +1,77 @@
+/**
+ * Building blocks of request validation whose OpenAPI form is exact: each
+ * returns the zod schema a handler parses with, and the JSON Schema that
+ * `openapi.ts` derives from it accepts exactly the values the handler accepts
+ * (`test/unit/request-schemas.test.ts` checks both on the edge cases). The
+ * document can then be fuzzed both ways: schema-valid input is accepted,
+ * schema-invalid input refused.
+ *
+ * - `wholeNumber`: a query value of decimal digits, documented by its value
+ *   (`type: integer` with `minimum`/`maximum`), as OpenAPI deserializes it.
+ * - `isoInstant`: an RFC 3339 full-date (UTC midnight) or date-time with `Z` or
+ *   an offset, calendar-checked (no 2026-02-30), documented as `anyOf` of the
+ *   `date` and `date-time` formats with the very patterns it is checked with.
+ * - `trimmedText`: free text that is trimmed (as `String.prototype.trim` does)
+ *   before its length (in characters, i.e. code points, as JSON Schema counts)
+ *   and, optionally, control characters are checked; documented with a pattern
+ *   spelling out that rule.
+ */
+import { z } from 'zod';
+
+/** Schemas documented by their parsed value (io `output`) instead of their wire form; read by `jsonSchemaOf`. */
+export const documentedByValue = z.registry<Record<string, never>>();
+
+/** A whole number in canonical decimal form (no sign, exponent or leading zero; at most 15 digits) within [min, max]. */
+export function wholeNumber(min: number, max: number, message = `expects a whole number from ${min} to ${max}`) {
+  const schema = z
+    .string({ error: message })
+    .regex(/^(?:0|[1-9][0-9]{0,14})$/, message)
+    .transform(Number)
+    .pipe(z.number().int().min(min, message).max(max, message));
+  documentedByValue.add(schema, {});
+  return schema;
+}
+
+/** An RFC 3339 date or date-time with offset, as epoch milliseconds (a date is UTC midnight). */
+export const isoInstant = z
+  .union([z.iso.date(), z.iso.datetime({ offset: true })], {
+    error: 'expects an ISO 8601 date (2026-11-27) or date-time with Z or an offset (2026-11-27T09:30:00Z)',
+  })
+  .transform((s) => Date.parse(s))
+  .describe('An RFC 3339 date (UTC midnight), e.g. 2026-11-27, or date-time with Z or an offset, e.g. 2026-11-27T09:30:00+01:00');
+
+/** What `String.prototype.trim` removes (ECMAScript WhiteSpace and LineTerminator), as a class body. */
+export const TRIMMED_WHITESPACE = '\\t\\n\\v\\f\\r \\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000\\ufeff';
+/** Unicode control characters (category Cc), as a class body. */
+const CONTROL = '\\u0000-\\u001f\\u007f-\\u009f';
+
+/**
+ * The pattern of text that, after trimming, holds 1 to `max` characters (code points), none of
+ * them a control character when `controls` is `refused`.
+ */
+export function trimmedTextPattern(max: number, controls: 'refused' | 'allowed'): string {
+  const ws = `[${TRIMMED_WHITESPACE}]`;
+  const edge = controls === 'refused' ? `[^${TRIMMED_WHITESPACE}${CONTROL}]` : `[^${TRIMMED_WHITESPACE}]`;
+  const inner = controls === 'refused' ? `[^${CONTROL}]` : '[\\s\\S]';
+  const core = max === 1 ? edge : `${edge}(?:${inner}{0,${max - 2}}${edge})?`;
+  return `^${ws}*${core}${ws}*$`;
+}
+
+/**
+ * Free text: trimmed, then 1 to `max` characters (code points), with no control character when
+ * `controls` is `refused`. Parses to the trimmed text; one message per broken rule.
+ */
+export function trimmedText(max: number, options: { controls: 'refused' | 'allowed'; messages?: { empty?: string; long?: string } }) {
+  const empty = options.messages?.empty ?? 'is required';
+  const long = options.messages?.long ?? `at most ${max} characters`;
+  let inner = z
+    .string()
+    .min(1, empty)
+    .refine((s) => [...s].length <= max, long);
+  if (options.controls === 'refused') inner = inner.refine((s) => !/[\p{Cc}]/u.test(s), 'must not contain control characters');
+  return z
+    .string()
+    .transform((s) => s.trim())
+    .pipe(inner)
+    .meta({ pattern: trimmedTextPattern(max, options.controls) });
+}
