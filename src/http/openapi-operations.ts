@@ -14,10 +14,12 @@ import type { AppDeps } from '../deps.js';
 import { accessQuerySchema, deletionQuerySchema } from '../audit/audit-routes.js';
 import { loginBody } from '../auth/session-routes.js';
 import { ingestFieldsSchema } from '../ingest/ingest-routes.js';
+import { STARTED_AT_SKEW_MS } from '../ingest/metadata.js';
 import { listQuerySchema, noteSchema as noteBodySchema } from '../playback/playback-routes.js';
 import { WEB_ASSETS, WEB_PAGES } from '../web/web-routes.js';
 import { erasureBodySchema, holdBodySchema, releaseBodySchema, subjectQuerySchema, subjectSearchQuerySchema } from '../subjects/schemas.js';
 import { buildOpenApiDocument, createOpenApiRouter, jsonSchemaOf } from './openapi.js';
+import { TRIMMED_WHITESPACE } from './request-schemas.js';
 import type { JsonSchema, OperationSpec, ResponseSpec } from './openapi.js';
 import {
   accessEntrySchema,
@@ -49,6 +51,8 @@ const escapeRegex = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'
 function ingestFormSchema(): JsonSchema {
   const fields = jsonSchemaOf(ingestFieldsSchema, 'input') as { properties: Record<string, JsonSchema>; required?: string[] };
   const required = new Set(fields.required ?? []);
+  // Exactly what the handler's `trim()` removes (a bare `\s` differs between regex dialects).
+  const ws = `[${TRIMMED_WHITESPACE}]`;
   const properties: Record<string, JsonSchema> = {};
   for (const [name, schema] of Object.entries(fields.properties)) {
     const { pattern, enum: values, ...rest } = schema as { pattern?: string; enum?: string[] };
@@ -56,7 +60,14 @@ function ingestFormSchema(): JsonSchema {
     properties[name] =
       inner === undefined
         ? rest
-        : { ...rest, type: 'string', pattern: required.has(name) ? `^\\s*(?:${inner})\\s*$` : `^\\s*(?:(?:${inner}))?\\s*$` };
+        : { ...rest, type: 'string', pattern: required.has(name) ? `^${ws}*(?:${inner})${ws}*$` : `^${ws}*(?:(?:${inner}))?${ws}*$` };
+  }
+  properties.startedAt = {
+    ...properties.startedAt,
+    description: `When the call started; at most ${STARTED_AT_SKEW_MS / 60_000} minutes ahead of the server clock (else 400), and its retention not yet elapsed (else 422 retention_elapsed)`,
+  };
+  for (const name of ['callerNumber', 'calleeNumber']) {
+    properties[name] = { ...properties[name], description: 'A phone number (format `phone`): E.164 or national in CALLREC_PHONE_REGION, valid for its region; stored as E.164' };
   }
   properties.audio = { type: 'string', format: 'binary', contentMediaType: 'application/octet-stream', description: 'The recording (WAV, MP3, Opus, …); last part' };
   return {

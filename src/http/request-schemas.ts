@@ -40,6 +40,18 @@ export const isoInstant = z
   .transform((s) => Date.parse(s))
   .describe('An RFC 3339 date (UTC midnight), e.g. 2026-11-27, or date-time with Z or an offset, e.g. 2026-11-27T09:30:00+01:00');
 
+/** zod's calendar date `YYYY-MM-DD` (month lengths and leap years checked), unanchored. */
+const CALENDAR_DATE = z.core.regexes.date.source.replace(/^\^/, '').replace(/\$$/, '');
+
+/**
+ * A date-time with a zone as telephony platforms send it: a calendar date, `T`, hours and minutes,
+ * optional seconds with up to 9 fraction digits, then `Z` or an offset (colon optional). Every match
+ * is a real instant (`Date.parse` is finite), so a document showing this pattern is exact.
+ */
+export const ISO_DATE_TIME_WITH_ZONE = new RegExp(
+  `^${CALENDAR_DATE}T(?:[01]\\d|2[0-3]):[0-5]\\d(?::[0-5]\\d(?:\\.\\d{1,9})?)?(?:Z|[+-](?:[01]\\d|2[0-3]):?[0-5]\\d)$`,
+);
+
 /** What `String.prototype.trim` removes (ECMAScript WhiteSpace and LineTerminator), as a class body. */
 export const TRIMMED_WHITESPACE = '\\t\\n\\v\\f\\r \\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000\\ufeff';
 /** Unicode control characters (category Cc), as a class body. */

@@ -7,7 +7,7 @@
 import { expect } from 'chai';
 import { z } from 'zod';
 import { jsonSchemaOf } from '../../src/http/openapi.js';
-import { isoInstant, trimmedText, wholeNumber } from '../../src/http/request-schemas.js';
+import { ISO_DATE_TIME_WITH_ZONE, isoInstant, trimmedText, wholeNumber } from '../../src/http/request-schemas.js';
 
 type Json = { type?: string; pattern?: string; minimum?: number; maximum?: number; anyOf?: Json[]; description?: string };
 
@@ -63,6 +63,33 @@ describe('request schemas and their OpenAPI form', () => {
       expect(jsonSchemaOf(schema, 'input')).to.deep.equal({ type: 'integer', minimum: 1, maximum: 200 });
       for (let n = -3; n <= 203; n++) expect(schema.safeParse(String(n)).success, String(n)).to.equal(n >= 1 && n <= 200);
       for (const bad of ['', '1.5', '1e2', '+5', ' 5', '0x10', 'abc', '007', '00']) expect(schema.safeParse(bad).success, bad).to.equal(false);
+    });
+  });
+
+  describe('ISO_DATE_TIME_WITH_ZONE (the upload hook\'s startedAt)', () => {
+    it('when a date-time is sampled over every month, day, hour and zone form, then it matches exactly when Date.parse reads the same calendar day', () => {
+      const random = prng(2026);
+      let matched = 0;
+      for (let i = 0; i < 20_000; i++) {
+        const pad = (n: number, w = 2) => String(n).padStart(w, '0');
+        const year = [0, 1900, 2000, 2023, 2024, 2100, 9999][Math.floor(random() * 7)]!;
+        const month = Math.floor(random() * 14);
+        const day = Math.floor(random() * 33);
+        const hour = Math.floor(random() * 26);
+        const minute = Math.floor(random() * 61);
+        const seconds = random() < 0.3 ? '' : `:${pad(Math.floor(random() * 61))}${random() < 0.5 ? '' : `.${'123456789'.slice(0, 1 + Math.floor(random() * 9))}`}`;
+        const zone = ['Z', '+01:00', '-0530', '+23:59', '+24:00', ''][Math.floor(random() * 6)]!;
+        const text = `${pad(year, 4)}-${pad(month)}-${pad(day)}T${pad(hour)}:${pad(minute)}${seconds}${zone}`;
+        const calendarDay = new Date(Date.UTC(2000, month - 1, day));
+        const real = month >= 1 && month <= 12 && day >= 1 && calendarDay.getUTCMonth() === month - 1 && !(month === 2 && day === 29 && !(year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0)));
+        const expected = real && hour < 24 && minute < 60 && !/:6\d/.test(seconds) && zone !== '' && zone !== '+24:00';
+        expect(ISO_DATE_TIME_WITH_ZONE.test(text), text).to.equal(expected);
+        if (expected) {
+          matched += 1;
+          expect(Number.isFinite(Date.parse(text)), text).to.equal(true);
+        }
+      }
+      expect(matched).to.be.greaterThan(1000);
     });
   });
 
