@@ -47,6 +47,7 @@ const escapeRegex = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'
  * (`ingestFieldsSchema`) as the wire sees it: the handler trims every field and
  * treats an empty one as absent, so each pattern (or enum) is widened to allow
  * surrounding whitespace, and an optional field may be empty. Then the file part.
+ * Other fields are ignored by the handler but not part of the contract.
  */
 function ingestFormSchema(): JsonSchema {
   const fields = jsonSchemaOf(ingestFieldsSchema, 'input') as { properties: Record<string, JsonSchema>; required?: string[] };
@@ -72,9 +73,12 @@ function ingestFormSchema(): JsonSchema {
   properties.audio = { type: 'string', format: 'binary', contentMediaType: 'application/octet-stream', description: 'The recording (WAV, MP3, Opus, …); last part' };
   return {
     type: 'object',
-    description: 'Text fields first (trimmed; an empty optional field counts as absent), the file part `audio` last.',
+    description:
+      'Text fields first (trimmed; an empty optional field counts as absent), the file part `audio` last. ' +
+      'The server ignores other text fields (within the multipart limits: few, short, each given once); send none.',
     properties,
     required: [...required, 'audio'],
+    additionalProperties: false,
   };
 }
 const subjectPageSchema = z.object({ items: z.array(recordingSchema), nextCursor: z.string().nullable() });
