@@ -9,9 +9,10 @@
  * response_headers_conformance and response_schema_conformance (answers are
  * what the document says), negative_data_rejection (schema-violating input is
  * refused with 4xx), positive_data_acceptance (schema-valid input is not
- * refused as malformed: 2xx, or 401/403/404/409/429; the hooks give positive
- * cases real audio, a recent startedAt and an offset within the recording:
- * the rules no schema can state), unsupported_method (an undeclared method is
+ * refused as malformed: 2xx, or 401/403/404/409/429, and 416 for a Range
+ * beyond the stored audio (scripts/schemathesis/schemathesis.toml); the hooks
+ * give positive cases real audio, a recent startedAt and an offset within the
+ * recording: the rules no schema can state), unsupported_method (an undeclared method is
  * 405 with Allow), allow_header_conformance (OPTIONS lists exactly the
  * documented methods, plus HEAD and OPTIONS), missing_required_header and
  * ignored_auth (a secured operation refuses a request without credentials).
@@ -122,6 +123,8 @@ for (const combo of combos) describe(`schemathesis against /openapi.json (${comb
     result = await runSchemathesis(
       st,
       [
+        '--config-file',
+        path.join(ROOT, 'scripts/schemathesis/schemathesis.toml'),
         'run',
         `${app.url}/openapi.json`,
         '--checks',
