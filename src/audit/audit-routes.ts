@@ -17,6 +17,7 @@
 import { Router } from 'express';
 import type { Request, Response } from 'express';
 import { z } from 'zod';
+import { USERNAME_PATTERN } from '../auth/accounts.js';
 import { createGuards } from '../auth/guard.js';
 import type { AppDeps } from '../deps.js';
 import { queryAccess } from '../db/access-log.js';
@@ -59,7 +60,7 @@ export const accessQuerySchema = z.strictObject({
   from: isoInstant.optional(),
   to: isoInstant.optional(),
   recordingId: z.string().regex(/^[0-9A-Za-z]{1,26}$/, 'expects a recording id').optional(),
-  user: z.string().min(1).max(64).optional(),
+  user: z.string().regex(USERNAME_PATTERN, 'expects a username').optional(),
   action: z.enum(ACCESS_ACTIONS, { message: `expects one of ${ACCESS_ACTIONS.join(', ')}` }).optional(),
   cursor: cursor.optional(),
   limit: limit.optional(),

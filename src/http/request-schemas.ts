@@ -13,8 +13,11 @@
  *   `date` and `date-time` formats with the very patterns it is checked with.
  * - `trimmedText`: free text that is trimmed (as `String.prototype.trim` does)
  *   before its length (in characters, i.e. code points, as JSON Schema counts)
- *   and, optionally, control characters are checked; documented with a pattern
- *   spelling out that rule.
+ *   and its control characters are checked; documented with a pattern spelling
+ *   out that rule.
+ * - `filterText`: a free-form filter value without control characters.
+ * No control character but tab and line breaks reaches the database: PostgreSQL
+ * refuses NUL in text (a 500 otherwise).
  */
 import { z } from 'zod';
 
@@ -52,38 +55,60 @@ export const ISO_DATE_TIME_WITH_ZONE = new RegExp(
   `^${CALENDAR_DATE}T(?:[01]\\d|2[0-3]):[0-5]\\d(?::[0-5]\\d(?:\\.\\d{1,9})?)?(?:Z|[+-](?:[01]\\d|2[0-3]):?[0-5]\\d)$`,
 );
 
+/** Text without control characters (category Cc): what a filter value may hold (PostgreSQL refuses NUL in text). */
+// eslint-disable-next-line no-control-regex -- the point of the pattern; it is also the document's
+export const NO_CONTROL_CHARACTERS = /^[^\u0000-\u001f\u007f-\u009f]*$/;
+
+/** A free-form filter value (an agent, a queue): 1 to `max` characters, no control character. */
+export function filterText(max: number) {
+  return z.string().min(1).max(max).regex(NO_CONTROL_CHARACTERS, 'must not contain control characters');
+}
+
 /** What `String.prototype.trim` removes (ECMAScript WhiteSpace and LineTerminator), as a class body. */
 export const TRIMMED_WHITESPACE = '\\t\\n\\v\\f\\r \\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000\\ufeff';
 /** Unicode control characters (category Cc), as a class body. */
 const CONTROL = '\\u0000-\\u001f\\u007f-\\u009f';
+/** The control characters but tab, line feed and carriage return, as a class body. */
+const CONTROL_BUT_LINE_BREAKS = '\\u0000-\\u0008\\u000b\\u000c\\u000e-\\u001f\\u007f-\\u009f';
 
 /**
- * The pattern of text that, after trimming, holds 1 to `max` characters (code points), none of
- * them a control character when `controls` is `refused`.
+ * Which control characters free text may hold inside (surrounding ones are trimmed away if they are
+ * whitespace): `refused` none (text for the logs), `line-breaks` tab, LF and CR only (a note).
  */
-export function trimmedTextPattern(max: number, controls: 'refused' | 'allowed'): string {
+export type TextControls = 'refused' | 'line-breaks';
+const REFUSED_CONTROLS: Record<TextControls, string> = { refused: CONTROL, 'line-breaks': CONTROL_BUT_LINE_BREAKS };
+
+/**
+ * The pattern of text that, after trimming, holds 1 to `max` characters (code points) and none of
+ * the control characters `controls` refuses.
+ */
+export function trimmedTextPattern(max: number, controls: TextControls): string {
+  const refused = REFUSED_CONTROLS[controls];
   const ws = `[${TRIMMED_WHITESPACE}]`;
-  const edge = controls === 'refused' ? `[^${TRIMMED_WHITESPACE}${CONTROL}]` : `[^${TRIMMED_WHITESPACE}]`;
-  const inner = controls === 'refused' ? `[^${CONTROL}]` : '[\\s\\S]';
+  const edge = `[^${TRIMMED_WHITESPACE}${refused}]`;
+  const inner = `[^${refused}]`;
   const core = max === 1 ? edge : `${edge}(?:${inner}{0,${max - 2}}${edge})?`;
   return `^${ws}*${core}${ws}*$`;
 }
 
 /**
- * Free text: trimmed, then 1 to `max` characters (code points), with no control character when
- * `controls` is `refused`. Parses to the trimmed text; one message per broken rule.
+ * Free text: trimmed, then 1 to `max` characters (code points), with none of the control characters
+ * `controls` refuses. Parses to the trimmed text; one message per broken rule.
  */
-export function trimmedText(max: number, options: { controls: 'refused' | 'allowed'; messages?: { empty?: string; long?: string } }) {
+export function trimmedText(max: number, options: { controls: TextControls; messages?: { empty?: string; long?: string } }) {
   const empty = options.messages?.empty ?? 'is required';
   const long = options.messages?.long ?? `at most ${max} characters`;
-  let inner = z
-    .string()
-    .min(1, empty)
-    .refine((s) => [...s].length <= max, long);
-  if (options.controls === 'refused') inner = inner.refine((s) => !/[\p{Cc}]/u.test(s), 'must not contain control characters');
+  const refused = new RegExp(`[${REFUSED_CONTROLS[options.controls]}]`);
+  const controls = options.controls === 'refused' ? 'must not contain control characters' : 'must not contain control characters other than tabs and line breaks';
   return z
     .string()
     .transform((s) => s.trim())
-    .pipe(inner)
+    .pipe(
+      z
+        .string()
+        .min(1, empty)
+        .refine((s) => [...s].length <= max, long)
+        .refine((s) => !refused.test(s), controls),
+    )
     .meta({ pattern: trimmedTextPattern(max, options.controls) });
 }

@@ -21,7 +21,7 @@ import { insertNote, listNotes, NOTE_MAX_LENGTH } from '../db/notes.js';
 import { searchRecordings, setRecordingWaveform } from '../db/recordings.js';
 import { errors } from '../errors.js';
 import type { FieldProblem } from '../errors.js';
-import { isoInstant, trimmedText, wholeNumber } from '../http/request-schemas.js';
+import { filterText, isoInstant, trimmedText, wholeNumber } from '../http/request-schemas.js';
 import { loadPlayableRecording, loadVisibleRecording, NOTE_ROLES, presentRecording, READ_ROLES } from './access.js';
 import { createAudioPrefetch, discardEarlyRead, streamAudio } from './audio.js';
 import { createListenLog } from './listen-log.js';
@@ -32,7 +32,7 @@ import type { ServedWaveform } from './waveform.js';
 const DEFAULT_LIMIT = 50;
 const MAX_LIMIT = 200;
 
-const name = z.string().min(1).max(128);
+const name = filterText(128);
 /** `<startedAt ms>.<id>` of the previous page's last recording: the keyset position after which a page starts. */
 const CURSOR = /^([0-9]{1,16})\.([0-9A-Z]{26})$/;
 
@@ -61,9 +61,9 @@ export const noteSchema = z.strictObject({
     .min(0, 'expects 0 or more')
     .describe("Milliseconds from the start of the call; at most the recording's durationMs (else 400 invalid_request)"),
   text: trimmedText(NOTE_MAX_LENGTH, {
-    controls: 'allowed',
+    controls: 'line-breaks',
     messages: { empty: 'expects some text', long: `expects at most ${NOTE_MAX_LENGTH} characters` },
-  }).describe(`1 to ${NOTE_MAX_LENGTH} characters after trimming surrounding whitespace`),
+  }).describe(`1 to ${NOTE_MAX_LENGTH} characters after trimming surrounding whitespace; no control characters but tabs and line breaks`),
 });
 
 function fieldProblems(error: z.ZodError): FieldProblem[] {
