@@ -10,7 +10,8 @@ import { createAuthenticate } from './auth/authenticate.js';
 import { createSessionRouter } from './auth/session-routes.js';
 import type { AppDeps } from './deps.js';
 import { createHealthRouter } from './http/health-routes.js';
-import { createOpenApiRoute } from './http/openapi-operations.js';
+import { allowedMethods } from './http/allowed-methods.js';
+import { callrecOperations, createOpenApiRoute } from './http/openapi-operations.js';
 import { createErrorMiddleware, notFoundHandler } from './http/problem.js';
 import { requestId } from './http/request-id.js';
 import { createRequestLog } from './http/request-log.js';
@@ -48,6 +49,8 @@ export function createAppService(deps: AppDeps): AppService {
     res.on('finish', () => end({ route: req.route?.path ? `${req.baseUrl}${req.route.path}` : 'unmatched', status: String(res.statusCode) }));
     next();
   });
+  // OPTIONS and undeclared methods on documented paths (204 / 405 with Allow), from the OpenAPI catalog.
+  app.use(allowedMethods(callrecOperations()));
   app.use(createHealthRouter(deps));
   app.get('/metrics', async (_req, res) => {
     res.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics());

@@ -82,6 +82,13 @@ export const errors = {
   originMismatch: (o: Opts = {}) => new AppError('origin_mismatch', 403, 'Cross-origin request refused', o),
   // 404
   notFound: (what = 'Resource', o: Opts = {}) => new AppError('not_found', 404, `${what} not found`, o),
+  // 405
+  methodNotAllowed: (allow: readonly string[], o: Opts = {}) =>
+    new AppError('method_not_allowed', 405, 'Method not allowed', {
+      ...o,
+      detail: `This path answers ${allow.join(', ')}`,
+      headers: { Allow: allow.join(', '), ...o.headers },
+    }),
   // 408
   requestTimeout: (detail: string, o: Opts = {}) => new AppError('request_timeout', 408, 'Request body too slow', { ...o, detail }),
   // 409

@@ -12,12 +12,14 @@
  *   an auditor can keep to detect later rewriting or truncation.
  * - `GET /v1/access-log?from=&to=&recordingId=&user=&action=&cursor=&limit=` → `{items, nextCursor}` (CSV too).
  *
- * Times in queries are ISO 8601; `from` is inclusive, `to` exclusive. Entries hold no phone
- * numbers, names or audio.
+ * Times in queries are an RFC 3339 date (UTC midnight) or date-time with an offset; `from` is
+ * inclusive, `to` exclusive. A cursor is the seq (deletions) or id (access log) after which the
+ * page starts. Entries hold no phone numbers, names or audio.
  */
 import { Router } from 'express';
 import type { Request, Response } from 'express';
 import { z } from 'zod';
+import { USERNAME_PATTERN } from '../auth/accounts.js';
 import { createGuards } from '../auth/guard.js';
 import type { AppDeps } from '../deps.js';
 import { queryAccess } from '../db/access-log.js';
@@ -27,6 +29,7 @@ import type { DeletionQuery } from '../db/deletion-log.js';
 import { errors } from '../errors.js';
 import { storeErrorCode, storeErrorToAppError } from '../storage/store-errors.js';
 import type { FieldProblem } from '../errors.js';
+import { isoInstant, wholeNumber } from '../http/request-schemas.js';
 import { allCheckpoints } from './checkpoints.js';
 import { loadCheckpointKey } from './checkpoint-key.js';
 import { rowToEntry } from './deletion-log.js';
@@ -37,31 +40,18 @@ const DEFAULT_LIMIT = 100;
 const MAX_LIMIT = 1000;
 const CSV_PAGE = 1000;
 
-const instant = z
-  .string()
-  .refine((s) => /^\d{4}-\d{2}-\d{2}([T ][0-9:.]+(Z|[+-]\d{2}:?\d{2})?)?$/.test(s) && !Number.isNaN(Date.parse(s)), 'expects an ISO 8601 date or date-time')
-  .transform((s) => Date.parse(s));
-const limit = z
-  .string()
-  .regex(/^\d{1,5}$/, `expects a whole number from 1 to ${MAX_LIMIT}`)
-  .transform(Number)
-  .pipe(z.number().int().min(1, `expects a whole number from 1 to ${MAX_LIMIT}`).max(MAX_LIMIT, `expects a whole number from 1 to ${MAX_LIMIT}`));
+const limit = wholeNumber(1, MAX_LIMIT);
+/** The position after which a page starts: the seq (deletions) or id (access log) of the previous page's last entry. */
 const cursor = z
   .string()
-  .max(40)
-  .transform((s, ctx) => {
-    const m = /^(\d{1,15})$/.exec(Buffer.from(s, 'base64url').toString('utf8'));
-    if (!m) {
-      ctx.addIssue({ code: 'custom', message: 'expects a cursor returned by a previous page' });
-      return z.NEVER;
-    }
-    return Number(m[1]);
-  });
-const encodeCursor = (n: number) => Buffer.from(String(n), 'utf8').toString('base64url');
+  .regex(/^[0-9]{1,15}$/, 'expects a cursor returned by a previous page')
+  .transform(Number)
+  .describe('`nextCursor` of the previous page');
+const encodeCursor = (n: number) => String(n);
 
 export const deletionQuerySchema = z.strictObject({
-  from: instant.optional(),
-  to: instant.optional(),
+  from: isoInstant.optional(),
+  to: isoInstant.optional(),
   reason: z.enum(DELETION_REASONS as [string, ...string[]], { message: `expects one of ${DELETION_REASONS.join(', ')}` }).optional(),
   recordingId: z.string().regex(/^[0-9A-Za-z]{1,26}$/, 'expects a recording id').optional(),
   cursor: cursor.optional(),
@@ -70,10 +60,10 @@ export const deletionQuerySchema = z.strictObject({
 
 const ACCESS_ACTIONS = ['play', 'download', 'export', 'view', 'hold', 'release', 'erase', 'search'] as const;
 export const accessQuerySchema = z.strictObject({
-  from: instant.optional(),
-  to: instant.optional(),
+  from: isoInstant.optional(),
+  to: isoInstant.optional(),
   recordingId: z.string().regex(/^[0-9A-Za-z]{1,26}$/, 'expects a recording id').optional(),
-  user: z.string().min(1).max(64).optional(),
+  user: z.string().regex(USERNAME_PATTERN, 'expects a username').optional(),
   action: z.enum(ACCESS_ACTIONS, { message: `expects one of ${ACCESS_ACTIONS.join(', ')}` }).optional(),
   cursor: cursor.optional(),
   limit: limit.optional(),

@@ -59,7 +59,10 @@ export interface AccessQuery {
   limit: number;
 }
 
-/** Entries in id order (oldest first), at most `limit`. */
+/** The largest id the column can hold (`increments`: a 32-bit integer on PostgreSQL); no entry lies after it. */
+const MAX_ID = 2_147_483_647;
+
+/** Entries in id order (oldest first), at most `limit`. An `afterId` past every possible id gives none. */
 export async function queryAccess(q: Knex | Knex.Transaction, query: AccessQuery): Promise<AccessEntry[]> {
   let builder = q<AccessRow>('access_log').orderBy('id', 'asc').limit(query.limit);
   if (query.from !== undefined) builder = builder.where('at', '>=', query.from);
@@ -67,7 +70,7 @@ export async function queryAccess(q: Knex | Knex.Transaction, query: AccessQuery
   if (query.recordingId) builder = builder.where('recording_id', query.recordingId);
   if (query.username) builder = builder.where('username', query.username);
   if (query.action) builder = builder.where('action', query.action);
-  if (query.afterId !== undefined) builder = builder.where('id', '>', query.afterId);
+  if (query.afterId !== undefined) builder = builder.where('id', '>', Math.min(query.afterId, MAX_ID));
   const rows = (await builder) as AccessRow[];
   return rows.map((r) => ({
     id: r.id,

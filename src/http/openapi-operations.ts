@@ -14,9 +14,12 @@ import type { AppDeps } from '../deps.js';
 import { accessQuerySchema, deletionQuerySchema } from '../audit/audit-routes.js';
 import { loginBody } from '../auth/session-routes.js';
 import { ingestFieldsSchema } from '../ingest/ingest-routes.js';
+import { STARTED_AT_SKEW_MS } from '../ingest/metadata.js';
 import { listQuerySchema, noteSchema as noteBodySchema } from '../playback/playback-routes.js';
+import { WEB_ASSETS, WEB_PAGES } from '../web/web-routes.js';
 import { erasureBodySchema, holdBodySchema, releaseBodySchema, subjectQuerySchema, subjectSearchQuerySchema } from '../subjects/schemas.js';
 import { buildOpenApiDocument, createOpenApiRouter, jsonSchemaOf } from './openapi.js';
+import { TRIMMED_WHITESPACE } from './request-schemas.js';
 import type { JsonSchema, OperationSpec, ResponseSpec } from './openapi.js';
 import {
   accessEntrySchema,
@@ -44,10 +47,13 @@ const escapeRegex = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'
  * (`ingestFieldsSchema`) as the wire sees it: the handler trims every field and
  * treats an empty one as absent, so each pattern (or enum) is widened to allow
  * surrounding whitespace, and an optional field may be empty. Then the file part.
+ * Other fields are ignored by the handler but not part of the contract.
  */
 function ingestFormSchema(): JsonSchema {
   const fields = jsonSchemaOf(ingestFieldsSchema, 'input') as { properties: Record<string, JsonSchema>; required?: string[] };
   const required = new Set(fields.required ?? []);
+  // Exactly what the handler's `trim()` removes (a bare `\s` differs between regex dialects).
+  const ws = `[${TRIMMED_WHITESPACE}]`;
   const properties: Record<string, JsonSchema> = {};
   for (const [name, schema] of Object.entries(fields.properties)) {
     const { pattern, enum: values, ...rest } = schema as { pattern?: string; enum?: string[] };
@@ -55,14 +61,24 @@ function ingestFormSchema(): JsonSchema {
     properties[name] =
       inner === undefined
         ? rest
-        : { ...rest, type: 'string', pattern: required.has(name) ? `^\\s*(?:${inner})\\s*$` : `^\\s*(?:(?:${inner}))?\\s*$` };
+        : { ...rest, type: 'string', pattern: required.has(name) ? `^${ws}*(?:${inner})${ws}*$` : `^${ws}*(?:(?:${inner}))?${ws}*$` };
+  }
+  properties.startedAt = {
+    ...properties.startedAt,
+    description: `When the call started; at most ${STARTED_AT_SKEW_MS / 60_000} minutes ahead of the server clock (else 400), and its retention not yet elapsed (else 422 retention_elapsed)`,
+  };
+  for (const name of ['callerNumber', 'calleeNumber']) {
+    properties[name] = { ...properties[name], description: 'A phone number (format `phone`): E.164 or national in CALLREC_PHONE_REGION, valid for its region; stored as E.164' };
   }
   properties.audio = { type: 'string', format: 'binary', contentMediaType: 'application/octet-stream', description: 'The recording (WAV, MP3, Opus, …); last part' };
   return {
     type: 'object',
-    description: 'Text fields first (trimmed; an empty optional field counts as absent), the file part `audio` last.',
+    description:
+      'Text fields first (trimmed; an empty optional field counts as absent), the file part `audio` last. ' +
+      'The server ignores other text fields (within the multipart limits: few, short, each given once); send none.',
     properties,
     required: [...required, 'audio'],
+    additionalProperties: false,
   };
 }
 const subjectPageSchema = z.object({ items: z.array(recordingSchema), nextCursor: z.string().nullable() });
@@ -511,7 +527,7 @@ function operationsCore(): OperationSpec[] {
       summary: 'A page of the web UI (`login`, `recordings`, …)',
       tags: ['web'],
       access: 'public',
-      params: { page: { description: 'Page name (the operational endpoints /healthz, /readyz and /metrics are matched first)', schema: { type: 'string', pattern: '^(?!(healthz|readyz|metrics)$)[a-z][a-z0-9-]*$' } } },
+      params: { page: { description: 'Page name', schema: { type: 'string', enum: [...WEB_PAGES] } } },
       responses: { '200': { description: 'HTML page', content: { 'text/html': { schema: { type: 'string' } } } } },
       problems: { '404': 'not_found (no such page)' },
     },
@@ -522,7 +538,7 @@ function operationsCore(): OperationSpec[] {
       summary: 'A browser module or stylesheet of the web UI',
       tags: ['web'],
       access: 'public',
-      params: { file: { description: 'File name, e.g. `player.js`, `app.css`', schema: { type: 'string', pattern: '^[a-z0-9][a-z0-9-]*\\.(js|css)$' } } },
+      params: { file: { description: 'File name', schema: { type: 'string', enum: [...WEB_ASSETS] } } },
       responses: {
         '200': {
           description: 'The file',

@@ -13,6 +13,7 @@
 import { Router } from 'express';
 import { z } from 'zod';
 import type { Role } from '../auth/principal.js';
+import { documentedByValue } from './request-schemas.js';
 
 export type HttpMethod = 'get' | 'post' | 'put' | 'delete' | 'patch';
 export type JsonSchema = Record<string, unknown>;
@@ -75,10 +76,27 @@ function isZod(schema: SchemaLike): schema is z.ZodType {
   return schema instanceof z.ZodType;
 }
 
-/** JSON Schema (2020-12, the dialect of OpenAPI 3.1) of a zod schema, as input (requests) or output (responses). */
+/**
+ * JSON Schema (2020-12, the dialect of OpenAPI 3.1) of a zod schema, as input (requests) or output (responses).
+ * A request schema registered in `documentedByValue` (e.g. a whole-number query value) is shown by the value
+ * it parses to, as OpenAPI describes a deserialized parameter.
+ */
 export function jsonSchemaOf(schema: SchemaLike, io: 'input' | 'output'): JsonSchema {
   if (!isZod(schema)) return schema;
-  const out = z.toJSONSchema(schema, { target: 'draft-2020-12', io, unrepresentable: 'any', reused: 'inline' }) as JsonSchema;
+  const out = z.toJSONSchema(schema, {
+    target: 'draft-2020-12',
+    io,
+    unrepresentable: 'any',
+    reused: 'inline',
+    override: (ctx) => {
+      if (io !== 'input' || !documentedByValue.has(ctx.zodSchema)) return;
+      const value = z.toJSONSchema(ctx.zodSchema, { target: 'draft-2020-12', io: 'output', unrepresentable: 'any', reused: 'inline' }) as JsonSchema;
+      delete value.$schema;
+      const target = ctx.jsonSchema as JsonSchema;
+      for (const key of Object.keys(target)) delete target[key];
+      Object.assign(target, value);
+    },
+  }) as JsonSchema;
   delete out.$schema;
   return out;
 }
@@ -234,7 +252,9 @@ export function buildOpenApiDocument(operations: readonly OperationSpec[], info:
       description:
         'Errors are `application/problem+json` (RFC 9457) with a stable `code` member. ' +
         'Programmatic clients authenticate with `Authorization: Bearer <token>` (tokens are made with `callrec token create`); ' +
-        'the web UI uses the session cookie set by `POST /v1/session`. Telephony sources sign uploads with HMAC-SHA256.',
+        'the web UI uses the session cookie set by `POST /v1/session`. Telephony sources sign uploads with HMAC-SHA256. ' +
+        'Every GET also answers HEAD. OPTIONS on a documented path answers 204 with `Allow` (its methods, HEAD with GET, OPTIONS); ' +
+        'another method answers 405 `method_not_allowed` with the same `Allow`. A path not documented here is 404 `not_found`.',
     },
     jsonSchemaDialect: 'https://spec.openapis.org/oas/3.1/dialect/base',
     servers: [{ url: info.serverUrl ?? '/' }],

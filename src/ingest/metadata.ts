@@ -7,13 +7,15 @@ import { parsePhoneNumberFromString } from 'libphonenumber-js';
 import type { CountryCode } from 'libphonenumber-js';
 import { z } from 'zod';
 import type { FieldProblem } from '../errors.js';
+import { ISO_DATE_TIME_WITH_ZONE } from '../http/request-schemas.js';
 
 /** Clock skew tolerated for `startedAt` in the future. */
 export const STARTED_AT_SKEW_MS = 5 * 60_000;
 
 export const CALL_ID_PATTERN = /^[A-Za-z0-9._:@-]{1,128}$/;
 const LABEL = /^[\p{L}\p{N} ._:@/+-]{1,128}$/u;
-const ISO_8601 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})$/;
+/** Calendar-checked (no 2026-02-30, no 24:00), so that every match is an instant and the document is exact. */
+const ISO_8601 = ISO_DATE_TIME_WITH_ZONE;
 const ISO_8601_PARTS = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?(?:Z|([+-])(\d{2}):?(\d{2}))$/;
 const PHONE_CHARACTERS = /^[0-9+()\-./\s]{3,40}$/;
 
@@ -26,8 +28,9 @@ export const ingestFieldsSchema = z.object({
   agentId: z.string().regex(LABEL, 'expects 1-128 letters, digits, spaces or . _ : @ / + -').optional(),
   queue: z.string().regex(LABEL, 'expects 1-128 letters, digits, spaces or . _ : @ / + -').optional(),
   direction: z.enum(['inbound', 'outbound'], { message: 'expects inbound or outbound' }).optional(),
-  callerNumber: z.string().optional(),
-  calleeNumber: z.string().optional(),
+  // Checked by normalizePhone below; the document shows the characters and names the region rule (format `phone`).
+  callerNumber: z.string().meta({ format: 'phone', pattern: PHONE_CHARACTERS.source }).optional(),
+  calleeNumber: z.string().meta({ format: 'phone', pattern: PHONE_CHARACTERS.source }).optional(),
 });
 
 export type IngestFields = z.infer<typeof ingestFieldsSchema>;

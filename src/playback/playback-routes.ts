@@ -21,6 +21,7 @@ import { insertNote, listNotes, NOTE_MAX_LENGTH } from '../db/notes.js';
 import { searchRecordings, setRecordingWaveform } from '../db/recordings.js';
 import { errors } from '../errors.js';
 import type { FieldProblem } from '../errors.js';
+import { filterText, isoInstant, trimmedText, wholeNumber } from '../http/request-schemas.js';
 import { loadPlayableRecording, loadVisibleRecording, NOTE_ROLES, presentRecording, READ_ROLES } from './access.js';
 import { createAudioPrefetch, discardEarlyRead, streamAudio } from './audio.js';
 import { createListenLog } from './listen-log.js';
@@ -31,37 +32,38 @@ import type { ServedWaveform } from './waveform.js';
 const DEFAULT_LIMIT = 50;
 const MAX_LIMIT = 200;
 
-const instant = z
-  .string()
-  .refine((s) => /^\d{4}-\d{2}-\d{2}([T ][0-9:.]+(Z|[+-]\d{2}:?\d{2})?)?$/.test(s) && !Number.isNaN(Date.parse(s)), 'expects an ISO 8601 date or date-time')
-  .transform((s) => Date.parse(s));
-const count = (max: number) =>
-  z
-    .string()
-    .regex(/^\d{1,12}$/, `expects a whole number from 0 to ${max}`)
-    .transform(Number)
-    .pipe(z.number().int().min(0).max(max, `expects a whole number from 0 to ${max}`));
-const name = z.string().min(1).max(128);
+const name = filterText(128);
+/** `<startedAt ms>.<id>` of the previous page's last recording: the keyset position after which a page starts. */
+const CURSOR = /^([0-9]{1,16})\.([0-9A-Z]{26})$/;
 
 export const listQuerySchema = z.strictObject({
-  from: instant.optional(),
-  to: instant.optional(),
+  from: isoInstant.optional(),
+  to: isoInstant.optional(),
   agentId: name.optional(),
   queue: name.optional(),
   direction: z.enum(['inbound', 'outbound'], { message: 'expects inbound or outbound' }).optional(),
   // duration_ms is a 32-bit integer column: a larger bound would be a database error (500) on PostgreSQL.
-  minDurationMs: count(2_147_483_647).optional(),
-  maxDurationMs: count(2_147_483_647).optional(),
-  cursor: z.string().max(200).optional(),
-  limit: count(MAX_LIMIT).pipe(z.number().min(1, `expects a whole number from 1 to ${MAX_LIMIT}`)).optional(),
+  minDurationMs: wholeNumber(0, 2_147_483_647).optional(),
+  maxDurationMs: wholeNumber(0, 2_147_483_647).optional(),
+  cursor: z
+    .string()
+    .regex(CURSOR, 'expects a cursor from a previous page')
+    .transform((s) => decodeCursor(s)!)
+    .optional()
+    .describe('`nextCursor` of the previous page'),
+  limit: wholeNumber(1, MAX_LIMIT).optional(),
 });
 
 export const noteSchema = z.strictObject({
-  offsetMs: z.number().int('expects a whole number of milliseconds').min(0, 'expects 0 or more'),
-  text: z
-    .string()
-    .transform((s) => s.trim())
-    .pipe(z.string().min(1, 'expects some text').max(NOTE_MAX_LENGTH, `expects at most ${NOTE_MAX_LENGTH} characters`)),
+  offsetMs: z
+    .number()
+    .int('expects a whole number of milliseconds')
+    .min(0, 'expects 0 or more')
+    .describe("Milliseconds from the start of the call; at most the recording's durationMs (else 400 invalid_request)"),
+  text: trimmedText(NOTE_MAX_LENGTH, {
+    controls: 'line-breaks',
+    messages: { empty: 'expects some text', long: `expects at most ${NOTE_MAX_LENGTH} characters` },
+  }).describe(`1 to ${NOTE_MAX_LENGTH} characters after trimming surrounding whitespace; no control characters but tabs and line breaks`),
 });
 
 function fieldProblems(error: z.ZodError): FieldProblem[] {
@@ -69,11 +71,11 @@ function fieldProblems(error: z.ZodError): FieldProblem[] {
 }
 
 export function encodeCursor(row: { started_at: number; id: string }): string {
-  return Buffer.from(`${row.started_at}.${row.id}`, 'utf8').toString('base64url');
+  return `${row.started_at}.${row.id}`;
 }
 
 export function decodeCursor(cursor: string): { startedAt: number; id: string } | undefined {
-  const match = /^(\d{1,16})\.([0-9A-Z]{26})$/.exec(Buffer.from(cursor, 'base64url').toString('utf8'));
+  const match = CURSOR.exec(cursor);
   return match ? { startedAt: Number(match[1]), id: match[2]! } : undefined;
 }
 
@@ -97,8 +99,7 @@ export function createPlaybackRouter(deps: AppDeps): Router {
     const parsed = listQuerySchema.safeParse(req.query);
     if (!parsed.success) throw errors.invalidQuery(fieldProblems(parsed.error));
     const q = parsed.data;
-    const after = q.cursor === undefined ? undefined : decodeCursor(q.cursor);
-    if (q.cursor !== undefined && !after) throw errors.invalidQuery([{ field: 'cursor', message: 'expects a cursor from a previous page' }]);
+    const after = q.cursor;
     const limit = q.limit ?? DEFAULT_LIMIT;
     const rows = await searchRecordings(deps.db.knex, {
       from: q.from,

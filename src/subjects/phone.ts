@@ -20,14 +20,17 @@ const PHONE_REQUIRED = 'a phone number is required';
 /**
  * The region-independent rules of a `phone` query parameter (present, not blank, only the
  * characters numbers are written with). `normalizeQueryPhone` applies it first, then checks
- * that the number is valid in its region; the OpenAPI document describes the parameter with it.
+ * that the number is valid in its region; the OpenAPI document describes the parameter with it,
+ * naming that last rule (which no pattern can spell) by the custom format `phone`.
  */
 export const phoneQuerySchema = z
   .string({ error: PHONE_REQUIRED })
   .refine((s) => s.trim() !== '', { message: PHONE_REQUIRED, abort: true })
   .regex(PHONE_CHARACTERS, 'expects a phone number in international (+31…) or national form')
-  .describe('E.164 (+31…) or national form in CALLREC_PHONE_REGION')
-  .meta({ examples: ['+31201234567', '020 123 4567'] });
+  .describe(
+    'A phone number (format `phone`): E.164 (+31…) or national form in CALLREC_PHONE_REGION, that libphonenumber finds valid for its region',
+  )
+  .meta({ format: 'phone', examples: ['+31201234567', '020 123 4567'] });
 
 function invalid(message: string) {
   return errors.invalidQuery([{ field: 'phone', message }]);

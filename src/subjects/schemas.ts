@@ -5,10 +5,11 @@
  * What depends on the deployment's phone region is layered on by the handler:
  * `normalizeQueryPhone` (phone.ts) checks that the number is valid in its region
  * after `phoneQuerySchema`, and `refusingPhoneNumbers` adds the rule that free
- * text holds no phone number. Free text is trimmed before its length is checked,
- * so the document shows it as a described string, not with raw-length bounds.
+ * text holds no phone number (which the document can only describe). Free text is
+ * trimmed before its length is checked; its pattern in the document says so.
  */
 import { z } from 'zod';
+import { trimmedText, wholeNumber } from '../http/request-schemas.js';
 import { containsPhoneNumber, phoneQuerySchema } from './phone.js';
 import { SEARCH_PAGE_MAX } from './search.js';
 
@@ -21,17 +22,9 @@ export const SUBJECT_PAGE_DEFAULT = 100;
 
 /** Free text written to the access or deletion log: trimmed, 1..max characters, no control characters. */
 function freeText(max: number) {
-  return z
-    .string()
-    .transform((s) => s.trim())
-    .pipe(
-      z
-        .string()
-        .min(1, 'is required')
-        .max(max, `at most ${max} characters`)
-        .refine((s) => !/[\p{Cc}]/u.test(s), 'must not contain control characters'),
-    )
-    .describe(`1 to ${max} characters after trimming surrounding whitespace; no control characters, no phone number`);
+  return trimmedText(max, { controls: 'refused' }).describe(
+    `1 to ${max} characters after trimming surrounding whitespace; no control characters, no phone number`,
+  );
 }
 
 /** `?phone=` of the export and the subject erasure. */
@@ -44,11 +37,7 @@ export const subjectPageQuerySchema = z.object({
     .regex(ULID, CURSOR_MESSAGE)
     .optional()
     .describe('`nextCursor` of the previous page'),
-  limit: z
-    .string({ error: LIMIT_MESSAGE })
-    .regex(/^\d{1,4}$/, LIMIT_MESSAGE)
-    .transform(Number)
-    .pipe(z.number().min(1, LIMIT_MESSAGE).max(SEARCH_PAGE_MAX, LIMIT_MESSAGE))
+  limit: wholeNumber(1, SEARCH_PAGE_MAX, LIMIT_MESSAGE)
     .optional()
     .describe(`Page size, 1 to ${SEARCH_PAGE_MAX} (default ${SUBJECT_PAGE_DEFAULT})`),
 });

@@ -6,8 +6,9 @@
  *
  * URL map:
  * - `/` → `/recordings`; `/login`; `/recordings`; `/recordings/:id` (the player)
- * - `/<page>` → `src/web/<page>.html` when it exists (e.g. the privacy page, `privacy.html`)
- * - `/assets/<file>.js|.css` → `src/web/<file>` (browser modules and styles)
+ * - `/<page>` → `src/web/<page>.html` for each page of `WEB_PAGES` (e.g. the privacy page, `privacy.html`)
+ * - `/assets/<file>.js|.css` → `src/web/<file>` for each file of `WEB_ASSETS` (browser modules and styles)
+ * Both lists are read from this folder once at start; the OpenAPI document enumerates them.
  * - `/vendor/wavesurfer.esm.js` → the wavesurfer.js ES module bundle
  */
 import fs from 'node:fs';
@@ -29,6 +30,16 @@ function wavesurferDist(): string {
 const ASSET = /^[a-z0-9][a-z0-9-]*\.(js|css)$/;
 const PAGE = /^[a-z][a-z0-9-]*$/;
 const TYPES: Record<string, string> = { js: 'text/javascript; charset=utf-8', css: 'text/css; charset=utf-8' };
+/** This module's own file: `web-routes.js` in a build sits beside the browser modules and is no asset. */
+const SELF = path.basename(fileURLToPath(import.meta.url));
+const FILES = fs.readdirSync(WEB_DIR).sort();
+
+/** The pages served at `/<page>`: every `<page>.html` here but the player (served at `/recordings/:id`). Read once at start. */
+export const WEB_PAGES: readonly string[] = FILES.filter((f) => f.endsWith('.html'))
+  .map((f) => f.slice(0, -'.html'.length))
+  .filter((page) => PAGE.test(page) && page !== 'player');
+/** The browser modules and stylesheets served at `/assets/<file>`. Read once at start. */
+export const WEB_ASSETS: readonly string[] = FILES.filter((f) => ASSET.test(f) && f !== SELF);
 
 async function sendFile(res: Response, file: string, type: string): Promise<void> {
   const stat = await fs.promises.stat(file);
@@ -55,14 +66,12 @@ export function createWebRouter(_deps: AppDeps): Router {
   router.get('/vendor/wavesurfer.esm.js', (_req, res) => sendFile(res, path.join(vendorDir, 'wavesurfer.esm.js'), TYPES.js!));
   router.get('/assets/:file', (req, res, next) => {
     const file = String(req.params.file);
-    const match = ASSET.exec(file);
-    const full = path.join(WEB_DIR, file);
-    if (!match || !fs.existsSync(full)) return next();
-    sendFile(res, full, TYPES[match[1]!]!);
+    if (!WEB_ASSETS.includes(file)) return next();
+    sendFile(res, path.join(WEB_DIR, file), TYPES[path.extname(file).slice(1)]!);
   });
   router.get('/:page', (req, res, next) => {
     const page = String(req.params.page);
-    if (!PAGE.test(page) || page === 'player' || !fs.existsSync(path.join(WEB_DIR, `${page}.html`))) return next();
+    if (!WEB_PAGES.includes(page)) return next();
     sendPage(res, page);
   });
   return router;

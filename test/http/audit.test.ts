@@ -214,5 +214,23 @@ for (const dbBackend of dbBackends) {
       const csv = await (await get('/v1/access-log', auditor, { accept: 'text/csv' })).text();
       expect(csv.trimEnd().split('\r\n')).to.have.length(5);
     });
+
+    it('when the access-log user filter cannot be a username (a NUL, capitals, spaces), then 400 invalid_query (not a PostgreSQL 500)', async () => {
+      for (const user of ['a%00b', 'Trainer-A', 'trainer%20a']) {
+        const res = await get(`/v1/access-log?user=${user}`, auditor);
+        expect(res.status, user).to.equal(400);
+        expect((await res.json()).fields).to.deep.equal([{ field: 'user', message: 'expects a username' }]);
+      }
+    });
+
+    it('when a cursor lies past every entry (beyond a 32-bit id, and the largest the document allows), then the page is empty, not a 500', async () => {
+      for (const path of ['/v1/access-log', '/v1/deletions']) {
+        for (const cursor of ['2147483648', '82382167113412', '999999999999999']) {
+          const res = await get(`${path}?cursor=${cursor}`, auditor);
+          expect(res.status, `${path}?cursor=${cursor}`).to.equal(200);
+          expect(await res.json()).to.deep.equal({ items: [], nextCursor: null });
+        }
+      }
+    });
   });
 }

@@ -13,6 +13,7 @@ import { dbBackends, storeBackends } from '../support/backends.js';
 import type { TestDb, TestStore } from '../support/backends.js';
 import { startTestApp, testConfig } from '../support/app.js';
 import type { TestApp } from '../support/app.js';
+import { createTestUser } from '../support/users.js';
 
 interface LayerLike {
   route?: { path: unknown; methods: Record<string, boolean> };
@@ -56,9 +57,54 @@ type OperationObject = {
   operationId: string;
   security?: Array<Record<string, string[]>>;
   responses: Record<string, { content?: Record<string, { schema?: unknown }> }>;
-  parameters?: Array<{ name: string; in: string }>;
+  parameters?: Array<{ name: string; in: string; required?: boolean; schema: ParamSchema }>;
   'x-callrec-roles'?: string[];
 };
+type ParamSchema = {
+  type?: string;
+  pattern?: string;
+  format?: string;
+  enum?: string[];
+  minLength?: number;
+  maxLength?: number;
+  minimum?: number;
+  maximum?: number;
+  anyOf?: ParamSchema[];
+  examples?: string[];
+};
+
+/**
+ * Whether a query value (as sent) is valid for a documented parameter schema, for the keywords query
+ * parameters use. An integer is valid as its plain decimal form (OpenAPI's deserialization); formats
+ * other than the patterns they come with are not judged here (undefined).
+ */
+function queryValueValid(schema: ParamSchema, value: string): boolean | undefined {
+  if (schema.anyOf) {
+    const results = schema.anyOf.map((s) => queryValueValid(s, value));
+    return results.includes(true) ? true : results.includes(undefined) ? undefined : false;
+  }
+  if (schema.format === 'phone') return undefined;
+  if (schema.type === 'integer') {
+    if (!/^-?(0|[1-9][0-9]*)$/.test(value)) return false;
+    const n = Number(value);
+    return (schema.minimum === undefined || n >= schema.minimum) && (schema.maximum === undefined || n <= schema.maximum);
+  }
+  const length = [...value].length;
+  if (schema.minLength !== undefined && length < schema.minLength) return false;
+  if (schema.maxLength !== undefined && length > schema.maxLength) return false;
+  if (schema.enum && !schema.enum.includes(value)) return false;
+  if (schema.pattern && !new RegExp(schema.pattern, 'u').test(value)) return false;
+  return true;
+}
+
+/** Boundary and everyday values for a query parameter of `schema`. */
+function probeValues(schema: ParamSchema): string[] {
+  const values = ['', ' ', '0', '1', '-1', '1.5', 'x', 'abc', '000', '2026-11-27', '2026-02-30', '2026-11-27T09:30:00Z', '2026-11-27 09:30', 'x'.repeat(300)];
+  for (const bound of [schema.minimum, schema.maximum]) if (bound !== undefined) values.push(String(bound - 1), String(bound), String(bound + 1));
+  for (const bound of [schema.minLength, schema.maxLength]) if (bound !== undefined) values.push('a'.repeat(bound - 1), 'a'.repeat(bound), 'a'.repeat(bound + 1));
+  values.push(...(schema.enum ?? []), ...(schema.examples ?? []));
+  return values;
+}
 
 function documented(doc: Doc): Set<string> {
   const out = new Set<string>();
@@ -148,6 +194,45 @@ describe('OpenAPI document', function () {
         const inPath = (op.parameters ?? []).filter((p) => p.in === 'path').map((p) => p.name);
         expect(inPath, `${method} ${path}`).to.deep.equal(names);
       }
+    }
+  });
+
+  it('when a query parameter gets boundary values, then the handler refuses (400) exactly the values its documented schema refuses', async function () {
+    const admin = await createTestUser(testDb.db, { role: 'admin' });
+    const privacy = await createTestUser(testDb.db, { role: 'privacy' });
+    const base: Record<string, string> = { phone: '+31201234567' };
+    let probed = 0;
+    const mismatches: string[] = [];
+    for (const [path, item] of Object.entries(doc.paths)) {
+      const op = item.get;
+      if (!op || path.includes('{')) continue;
+      const query = (op.parameters ?? []).filter((p) => p.in === 'query');
+      const token = op['x-callrec-roles']?.includes('admin') ? admin.token : privacy.token;
+      for (const param of query) {
+        for (const value of probeValues(param.schema)) {
+          const valid = queryValueValid(param.schema, value);
+          if (valid === undefined) continue;
+          const params = new URLSearchParams({ ...Object.fromEntries(query.filter((p) => p.required && p !== param).map((p) => [p.name, base[p.name]!])), [param.name]: value });
+          const res = await fetch(`${app.url}${path}?${params}`, { headers: { authorization: `Bearer ${token}` } });
+          await res.arrayBuffer();
+          probed += 1;
+          if ((res.status === 400) === valid) mismatches.push(`${path}?${param.name}=${JSON.stringify(value)}: document says ${valid ? 'valid' : 'invalid'}, handler ${res.status}`);
+        }
+      }
+    }
+    expect(mismatches).to.deep.equal([]);
+    expect(probed).to.be.greaterThan(100);
+  });
+
+  it('when the phone of a subject query is 000, then the handler refuses it and the document names the rule (format phone) beside the characters it allows', async function () {
+    const privacy = await createTestUser(testDb.db, { role: 'privacy' });
+    const res = await fetch(`${app.url}/v1/subjects/recordings?phone=000`, { headers: { authorization: `Bearer ${privacy.token}` } });
+    expect(res.status).to.equal(400);
+    for (const op of [doc.paths['/v1/subjects/recordings']!.get!, doc.paths['/v1/subjects/recordings']!.delete!, doc.paths['/v1/subjects/export']!.get!]) {
+      const phone = op.parameters!.find((p) => p.name === 'phone')!;
+      expect(phone.required).to.equal(true);
+      expect(phone.schema).to.include({ type: 'string', format: 'phone' });
+      for (const example of phone.schema.examples!) expect(new RegExp(phone.schema.pattern!, 'u').test(example), example).to.equal(true);
     }
   });
 

@@ -463,6 +463,33 @@ for (const dbBackend of dbBackends) {
       ]);
     });
 
+    it('when a note holds a control character (NUL, ESC), then it is refused with 400 (PostgreSQL stores no NUL); tabs and line breaks are kept', async () => {
+      const rec = await h.record({ duration_ms: 60_000 });
+      const { token } = await createTestUser(h.testDb.db, { role: 'trainer' });
+      const url = `${h.app.url}/v1/recordings/${rec.row.id}/notes`;
+      const post = (text: string) =>
+        fetch(url, { method: 'POST', headers: { ...h.auth(token), 'content-type': 'application/json' }, body: JSON.stringify({ offsetMs: 0, text }) });
+      for (const text of ['a\u0000b', 'a\u001bb', 'a\u0085b']) {
+        const res = await post(text);
+        expect(res.status, JSON.stringify(text)).to.equal(400);
+        expect((await res.json()).fields).to.deep.equal([{ field: 'text', message: 'must not contain control characters other than tabs and line breaks' }]);
+      }
+      const kept = await post('line one\n\tline two\r\n');
+      expect(kept.status).to.equal(201);
+      expect((await kept.json()).text).to.equal('line one\n\tline two');
+      const notes = await (await fetch(url, { headers: h.auth(token) })).json();
+      expect(notes.items).to.have.length(1);
+    });
+
+    it('when an agent or queue filter holds a control character, then the search answers 400 invalid_query (not a PostgreSQL 500)', async () => {
+      const { token } = await createTestUser(h.testDb.db, { role: 'trainer' });
+      for (const qs of ['agentId=a%00b', 'queue=a%00b', 'queue=%1B']) {
+        const res = await fetch(`${h.app.url}/v1/recordings?${qs}`, { headers: h.auth(token) });
+        expect(res.status, qs).to.equal(400);
+        expect((await res.json()).fields).to.deep.equal([{ field: qs.split('=')[0], message: 'must not contain control characters' }]);
+      }
+    });
+
     it('when the row carries waveform peaks, then they are served as stored', async () => {
       const { token } = await createTestUser(h.testDb.db, { role: 'trainer' });
       const waveform = { durationMs: 4000, channels: 2, peaks: [[0.1, 0.5], [0.2, 0.9]] };

@@ -59,6 +59,26 @@ for (const { name, entry: makeEntry } of ENTRIES) describe(`the service process 
     }
   });
 
+  it('when the web UI is asked for its files, then it serves the pages and assets the document lists and not the router module beside them', async () => {
+    const dataDir = tempDir();
+    const child = startMain({ CALLREC_DATA_DIR: dataDir, CALLREC_PORT: '0', CALLREC_LOG_LEVEL: 'warn' });
+    const io = collect(child);
+    try {
+      const url = await listeningUrl(io);
+      const doc = (await (await fetch(`${url}/openapi.json`)).json()) as { paths: Record<string, { get: { parameters: Array<{ schema: { enum: string[] } }> } }> };
+      const assets = doc.paths['/assets/{file}']!.get.parameters[0]!.schema.enum;
+      expect(assets).to.include.members(['app.css', 'player.js']).and.not.include('web-routes.js');
+      for (const file of assets) expect((await fetch(`${url}/assets/${file}`)).status, file).to.equal(200);
+      for (const page of doc.paths['/{page}']!.get.parameters[0]!.schema.enum) expect((await fetch(`${url}/${page}`)).status, page).to.equal(200);
+      for (const file of ['web-routes.js', 'web-routes.js.map', 'web-routes.ts']) expect((await fetch(`${url}/assets/${file}`)).status, file).to.equal(404);
+      child.kill('SIGTERM');
+      expect(await io.exit).to.equal(0);
+    } finally {
+      if (child.exitCode === null) child.kill('SIGKILL');
+      fs.rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+
   it('when SIGTERM arrives the moment the URL is printed, then the process still stops cleanly', async () => {
     const dataDir = tempDir();
     try {
