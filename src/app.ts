@@ -16,6 +16,7 @@ import { createRequestLog } from './http/request-log.js';
 import { securityHeaders } from './http/security-headers.js';
 import { createIngestRouter } from './ingest/ingest-routes.js';
 import { createPlaybackRouter } from './playback/playback-routes.js';
+import { registerRetentionGauges } from './retention/jobs.js';
 import { createSubjectsRouter } from './subjects/subject-routes.js';
 import { createWebRouter } from './web/web-routes.js';
 
@@ -37,6 +38,7 @@ export function createApp(deps: AppDeps): Express {
     next();
   });
   app.use(createHealthRouter(deps));
+  registerRetentionGauges(deps);
   app.get('/metrics', async (_req, res) => {
     res.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics());
   });

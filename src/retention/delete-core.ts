@@ -356,7 +356,7 @@ export async function finishDeletions(
     if (reason === undefined) continue;
     failures.push({ id: row.id, reason });
     if (reason === 'claim_lost') continue;
-    deps.metrics.sweeperFailures.inc();
+    deps.metrics.sweeperFailures.inc({ kind: 'deletion' });
     try {
       await releaseClaimForRetry(deps.db.knex, {
         id: row.id,

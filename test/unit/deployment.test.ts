@@ -11,6 +11,7 @@ import path from 'node:path';
 import { expect } from 'chai';
 import { commands } from '../../src/cli/commands.js';
 import { loadConfig } from '../../src/config.js';
+import { parseYamlSubset } from '../support/prometheus.js';
 
 const ROOT = path.resolve(import.meta.dirname, '..', '..');
 const read = (file: string) => fs.readFileSync(path.join(ROOT, file), 'utf8');
@@ -130,6 +131,10 @@ describe('deployment files', function () {
       expect(used.length, alert).to.be.greaterThan(0);
       for (const metric of used) expect([...defined], `${alert}: ${metric}`).to.include(metric);
     }
+  });
+
+  it('when the alert rules are read by the alert tests\' YAML subset, then they read exactly as PyYAML reads them', function () {
+    expect(parseYamlSubset(read('deploy/prometheus-alerts.yml'))).to.deep.equal(parseYaml('deploy/prometheus-alerts.yml'));
   });
 
   it('when the Dockerfile is read, then it builds on Node 24 in two stages and runs ffmpeg-equipped, unprivileged and health-checked', function () {
