@@ -92,7 +92,7 @@ function replayOf(existing: RecordingRow, audioSha256: string): IngestOutcome {
 }
 
 export async function ingestRecording(
-  deps: Pick<AppDeps, 'config' | 'db' | 'store' | 'logger' | 'clock' | 'metrics'>,
+  deps: Pick<AppDeps, 'config' | 'db' | 'store' | 'logger' | 'clock' | 'metrics' | 'retentionWakeup'>,
   input: {
     source: string;
     fields: Record<string, string>;
@@ -298,6 +298,7 @@ export async function ingestRecording(
     }
     const stored = { ...row, status: 'stored', legal_hold: false, hold_reason: null, hold_by: null, hold_at: null, claimed_by: null, claim_expires_at: null, delete_attempts: 0, next_attempt_at: null, last_error: null } satisfies RecordingRow;
     written.length = 0;
+    deps.retentionWakeup?.deadlineAdded(expiresAt);
     return { created: true, recording: toRecording(stored) };
   } finally {
     await cleanup();

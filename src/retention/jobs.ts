@@ -4,7 +4,7 @@
  */
 import type { AppDeps } from '../deps.js';
 import { readLogHead } from '../db/deletion-log.js';
-import { retentionBacklog } from '../db/recordings.js';
+import { nextDueAt, retentionBacklog } from '../db/recordings.js';
 import { maybeCheckpoint } from '../audit/checkpoints.js';
 import { verifyModeFor } from './delete-core.js';
 import { sweepAll } from './sweep.js';
@@ -42,13 +42,19 @@ export function registerRetentionGauges(deps: Pick<AppDeps, 'db' | 'metrics' | '
   });
 }
 
+export interface SweepJobResult extends SweepSummary {
+  /** When the next recording becomes due (see `nextDueAt`), read after the sweep; null when none will. */
+  nextDueAt: number | null;
+}
+
 /**
- * A full sweep of the backlog, then a checkpoint when due. A run that throws (the claim query failing, the database
+ * A full sweep of the backlog, then a checkpoint when due, then when the next recording falls
+ * due (the scheduler wakes then). A run that throws (the claim query failing, the database
  * unreachable) counts once in `callrec_sweeper_failures_total{kind="run"}` unless it was
  * stopped; a sweep that finished sets `callrec_sweeper_last_success_timestamp_seconds`, even
  * when some deletions in it failed (those count as kind="deletion").
  */
-export async function runSweepJob(deps: AppDeps, signal: AbortSignal): Promise<SweepSummary> {
+export async function runSweepJob(deps: AppDeps, signal: AbortSignal): Promise<SweepJobResult> {
   try {
     const now = deps.clock.now();
     const summary = await sweepAll(deps, {
@@ -63,7 +69,7 @@ export async function runSweepJob(deps: AppDeps, signal: AbortSignal): Promise<S
       deps.logger.info({ deleted: summary.deleted, failed: summary.failed.length, held: summary.held, passes: summary.passes }, 'retention sweep');
     }
     await maybeCheckpoint(deps, { now: deps.clock.now() });
-    return summary;
+    return { ...summary, nextDueAt: await nextDueAt(deps.db.knex) };
   } catch (error) {
     if (!signal.aborted) deps.metrics.sweeperFailures.inc({ kind: 'run' });
     throw error;
