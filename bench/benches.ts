@@ -12,3 +12,5 @@ import { playbackBench } from './playback.js';
 benches.push(playbackBench);
 import { subjectsBench } from './subjects.js';
 benches.push(subjectsBench);
+import { retentionDeadlinesBench } from './retention-deadlines.js';
+benches.push(retentionDeadlinesBench);

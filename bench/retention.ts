@@ -51,7 +51,8 @@ async function mapLimit<T>(items: readonly T[], limit: number, fn: (item: T, i: 
   );
 }
 
-async function pgDatabase(env: BenchContext['env'], name: string): Promise<{ config: DbConfig; drop(): Promise<void> }> {
+/** A fresh PostgreSQL database on the benchmark server (dropped first if left over); `drop()` removes it. */
+export async function pgDatabase(env: BenchContext['env'], name: string): Promise<{ config: DbConfig; drop(): Promise<void> }> {
   const adminUrl = env.CALLREC_TEST_PG_URL;
   if (!adminUrl) throw new Error('CALLREC_TEST_PG_URL is not set (run through `npm run bench`)');
   const admin = new pg.Client({ connectionString: adminUrl });

@@ -6,6 +6,9 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 
+/** What src/main.ts prints once it listens: `callrec is listening on http://host:port/ …`. */
+export const MAIN_READY = /callrec is listening on http:\/\/[^/\s]*:(\d+)\//;
+
 export interface ServerProcess {
   base: string;
   pid: number;
@@ -14,9 +17,14 @@ export interface ServerProcess {
 
 /**
  * Starts the server with exactly `env` (plus PATH); resolves with its base URL once it listens.
- * `script` (in bench/, default the service) must print `port=<n>` when it listens.
+ * `script` (relative to bench/, default the service without background jobs) must print a line
+ * matching `ready` (default `port=<n>`; the port is its first group) when it listens; the
+ * production entry is `{ script: '../src/main.ts', ready: MAIN_READY }`.
  */
-export async function startServerProcess(env: Record<string, string>, options: { script?: string; args?: string[] } = {}): Promise<ServerProcess> {
+export async function startServerProcess(
+  env: Record<string, string>,
+  options: { script?: string; args?: string[]; ready?: RegExp } = {},
+): Promise<ServerProcess> {
   const script = path.join(import.meta.dirname, options.script ?? 'ingest-server.ts');
   const child = spawn(process.execPath, ['--import', 'tsx', script, ...(options.args ?? [])], {
     env: { PATH: process.env.PATH ?? '', ...env },
@@ -27,8 +35,13 @@ export async function startServerProcess(env: Record<string, string>, options: {
     let out = '';
     child.stdout!.on('data', (c: Buffer) => {
       out += c.toString();
-      const m = /port=(\d+)/.exec(out);
-      if (m) resolve(Number(m[1]));
+      const m = (options.ready ?? /port=(\d+)/).exec(out);
+      if (m) {
+        resolve(Number(m[1]));
+        out = '';
+      } else if (out.length > 65_536) {
+        out = out.slice(-4096);
+      }
     });
     child.once('exit', (code) => reject(new Error(`server exited ${code}`)));
   });

@@ -18,6 +18,7 @@ import { createRequestLog } from './http/request-log.js';
 import { createSecurityHeaders } from './http/security-headers.js';
 import { createIngestService } from './ingest/ingest-routes.js';
 import { createPlaybackRouter } from './playback/playback-routes.js';
+import { registerRetentionGauges } from './retention/jobs.js';
 import { createSubjectsRouter } from './subjects/subject-routes.js';
 import { createWebRouter } from './web/web-routes.js';
 
@@ -52,6 +53,7 @@ export function createAppService(deps: AppDeps): AppService {
   // OPTIONS and undeclared methods on documented paths (204 / 405 with Allow), from the OpenAPI catalog.
   app.use(allowedMethods(callrecOperations()));
   app.use(createHealthRouter(deps));
+  registerRetentionGauges(deps);
   app.get('/metrics', async (_req, res) => {
     res.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics());
   });

@@ -1,23 +1,23 @@
 /**
  * The in-process background jobs: the retention sweeper (every
- * CALLREC_SWEEP_INTERVAL ± 10 %), deletion-log checkpoints (checked every fifth of
+ * CALLREC_SWEEP_INTERVAL ± 10 % at the latest, and shortly after each
+ * recording's deadline), deletion-log checkpoints (checked every fifth of
  * CALLREC_CHECKPOINT_INTERVAL: signed once the newest is that old and the log grew; also
  * after every sweep), crash recovery of uploads (every OWNER_LEASE_MS: what processes on
  * other hosts or in other containers left once their leases ran out) and the reconciler
- * (daily). Each job
- * never overlaps itself; several instances may run side by side (claims and the
- * log lock keep them apart). `stop()` aborts the running jobs and resolves when
+ * (daily). Each job never overlaps itself; several instances may run side by side (claims
+ * and the log lock keep them apart). `stop()` aborts the running jobs and resolves when
  * every current run has returned.
  */
 import { maybeCheckpoint } from './audit/checkpoints.js';
-import type { AppDeps } from './deps.js';
+import type { AppDeps, RetentionWakeup } from './deps.js';
 import { OWNER_LEASE_MS } from './process-owner.js';
 import { removeAbandonedUploads } from './retention/abandoned.js';
 import { runSweepJob } from './retention/jobs.js';
 import { reconcile } from './retention/reconcile.js';
 import { startPeriodicJob } from './retention/scheduler.js';
 
-export interface BackgroundJobs {
+export interface BackgroundJobs extends RetentionWakeup {
   stop(): Promise<void>;
 }
 
@@ -25,16 +25,19 @@ const HOUR_MS = 3_600_000;
 const DAY_MS = 24 * HOUR_MS;
 
 export function startBackgroundJobs(deps: AppDeps): BackgroundJobs {
+  const sweep = startPeriodicJob({
+    name: 'sweep',
+    intervalMs: deps.config.sweep.intervalMs,
+    initialDelayMs: Math.min(5_000, deps.config.sweep.intervalMs),
+    logger: deps.logger,
+    clock: deps.clock,
+    run: async (signal) => {
+      const result = await runSweepJob(deps, signal);
+      return { nextDueAt: result.nextDueAt };
+    },
+  });
   const jobs = [
-    startPeriodicJob({
-      name: 'sweep',
-      intervalMs: deps.config.sweep.intervalMs,
-      initialDelayMs: Math.min(5_000, deps.config.sweep.intervalMs),
-      logger: deps.logger,
-      run: async (signal) => {
-        await runSweepJob(deps, signal);
-      },
-    }),
+    sweep,
     startPeriodicJob({
       name: 'checkpoint',
       intervalMs: Math.ceil(deps.config.audit.checkpointIntervalMs / 5),
@@ -63,8 +66,28 @@ export function startBackgroundJobs(deps: AppDeps): BackgroundJobs {
     }),
   ];
   return {
+    deadlineAdded(expiresAtMs) {
+      sweep.wakeAt(expiresAtMs);
+    },
     async stop() {
       await Promise.all(jobs.map((job) => job.stop()));
+    },
+  };
+}
+
+/**
+ * A `RetentionWakeup` to put in the deps before the jobs exist: it forwards to whatever
+ * `connect` was given (the started jobs), and drops calls until then (the first sweep reads
+ * every deadline from the database anyway).
+ */
+export function createWakeupRelay(): RetentionWakeup & { connect(target: RetentionWakeup | undefined): void } {
+  let target: RetentionWakeup | undefined;
+  return {
+    deadlineAdded(expiresAtMs) {
+      target?.deadlineAdded(expiresAtMs);
+    },
+    connect(next) {
+      target = next;
     },
   };
 }

@@ -16,7 +16,7 @@ import type { AppDeps } from './deps.js';
 import { createLogger } from './logger.js';
 import { createMetrics } from './metrics.js';
 import { createObjectStore } from './storage/create-store.js';
-import { startBackgroundJobs } from './background.js';
+import { createWakeupRelay, startBackgroundJobs } from './background.js';
 import { ensureBootstrapAdmin } from './auth/bootstrap.js';
 import { removeAbandonedUploads } from './retention/abandoned.js';
 
@@ -47,7 +47,8 @@ async function main(): Promise<void> {
     await checkBucket(config.store);
   }
   const store = await createObjectStore(config.store, { logger });
-  const deps: AppDeps = { config, db, store, logger, clock: systemClock, metrics: createMetrics({ defaultMetrics: true }) };
+  const retentionWakeup = createWakeupRelay();
+  const deps: AppDeps = { config, db, store, logger, clock: systemClock, metrics: createMetrics({ defaultMetrics: true }), retentionWakeup };
 
   await ensureBootstrapAdmin(deps, (line) => process.stdout.write(`${line}\n`));
 
@@ -93,6 +94,7 @@ async function main(): Promise<void> {
   logger.info({ port, db: config.db.client, store: config.store.kind }, 'listening');
   process.stdout.write(`callrec is listening on ${url}/ (database: ${config.db.client}, object store: ${config.store.kind})\n`);
   background.jobs = startBackgroundJobs(deps);
+  retentionWakeup.connect(background.jobs);
 }
 
 main().catch((error: unknown) => {

@@ -1,6 +1,10 @@
 /**
  * Prometheus metrics (prom-client), one registry per app instance. Labels
  * never carry personal data: no numbers, no call ids, no user names.
+ *
+ * The retention gauges (backlog, oldest overdue, log length) are read from the
+ * database when scraped, through the refresh the retention feature registers
+ * with `setScrapeRefresh`: they do not depend on a sweep having succeeded.
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
@@ -8,13 +12,54 @@ export type Metrics = ReturnType<typeof createMetrics>;
 
 /** Deletion failure reasons exported at 0 before any failure (deploy/prometheus-alerts.yml watches them). */
 export const FAILURE_REASONS_ALERTED = ['store_unavailable', 'versions_remain', 'versioned_bucket'] as const;
+/** How long a scrape waits for the database-derived gauges before it answers with their previous values. */
+export const SCRAPE_REFRESH_WAIT_MS = 2_000;
 
 export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
   const registry = new Registry();
   if (options.defaultMetrics) collectDefaultMetrics({ register: registry, prefix: 'callrec_process_' });
   const registers = [registry];
-  const metrics = {
+
+  // At most one refresh runs at a time; the three gauges of one scrape share it. A scrape waits for
+  // it at most SCRAPE_REFRESH_WAIT_MS (SQLite has one connection, which a sweep may hold); a refresh
+  // still running then goes on, and the next scrape waits for that one instead of starting another.
+  let scrapeRefresh: (() => Promise<void>) | undefined;
+  let refreshing: Promise<void> | undefined;
+  const collect = async (): Promise<void> => {
+    if (!scrapeRefresh) return;
+    refreshing ??= scrapeRefresh()
+      .catch(() => undefined)
+      .finally(() => {
+        refreshing = undefined;
+      });
+    let timer: NodeJS.Timeout | undefined;
+    const waited = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, SCRAPE_REFRESH_WAIT_MS);
+      timer.unref();
+    });
+    await Promise.race([refreshing, waited]);
+    clearTimeout(timer);
+  };
+
+  const sweeperFailures = new Counter({
+    name: 'callrec_sweeper_failures_total',
+    help: 'Retention sweeper failures: kind="deletion" per recording whose deletion failed (retried with backoff; reason: a short code such as store_unavailable, versions_remain, versioned_bucket), kind="run" per sweep that failed as a whole (reason="run": nothing deleted)',
+    labelNames: ['kind', 'reason'] as const,
+    registers,
+  });
+  // The series the alerts watch exist from the start at 0, so that rate() and increase() see the first failure.
+  sweeperFailures.inc({ kind: 'run', reason: 'run' }, 0);
+  for (const reason of FAILURE_REASONS_ALERTED) sweeperFailures.inc({ kind: 'deletion', reason }, 0);
+
+  return {
     registry,
+    /**
+     * Sets the function that recomputes the database-derived gauges on each scrape. It must
+     * leave the previous values when the database cannot be read; a rejection is ignored.
+     */
+    setScrapeRefresh(refresh: (() => Promise<void>) | undefined): void {
+      scrapeRefresh = refresh;
+    },
     httpDuration: new Histogram({
       name: 'callrec_http_request_duration_seconds',
       help: 'HTTP request durations by route and status',
@@ -66,19 +111,25 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
       labelNames: ['reason'] as const,
       registers,
     }),
-    sweeperFailures: new Counter({
-      name: 'callrec_sweeper_failures_total',
-      help: 'Failed deletion attempts, by reason (a short code such as store_unavailable, versions_remain, versioned_bucket)',
-      labelNames: ['reason'] as const,
+    sweeperFailures,
+    sweeperLastSuccess: new Gauge({
+      name: 'callrec_sweeper_last_success_timestamp_seconds',
+      help: 'When this instance last finished a sweep without error (Unix seconds; 0 before the first)',
       registers,
     }),
-    sweeperBacklog: new Gauge({ name: 'callrec_sweeper_backlog', help: 'Recordings past their deadline, not yet deleted', registers }),
+    sweeperBacklog: new Gauge({
+      name: 'callrec_sweeper_backlog',
+      help: 'Recordings past their deadline, not yet deleted (read when scraped; the last value read while the database cannot be read)',
+      registers,
+      collect,
+    }),
     sweeperOldestOverdue: new Gauge({
       name: 'callrec_sweeper_oldest_overdue_seconds',
-      help: 'Age past its deadline of the oldest recording not yet deleted',
+      help: 'Age past its deadline of the oldest recording not yet deleted (read when scraped; the last value read while the database cannot be read)',
       registers,
+      collect,
     }),
-    deletionLogLength: new Gauge({ name: 'callrec_deletion_log_entries', help: 'Entries in the deletion log', registers }),
+    deletionLogLength: new Gauge({ name: 'callrec_deletion_log_entries', help: 'Entries in the deletion log', registers, collect }),
     logins: new Counter({
       name: 'callrec_logins_total',
       help: 'Sign-in attempts by outcome (success, invalid_credentials, rate_limited)',
@@ -86,7 +137,4 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
       registers,
     }),
   };
-  // Failure series the alerts watch exist from the start at 0, so that `increase()` sees their first failure.
-  for (const reason of FAILURE_REASONS_ALERTED) metrics.sweeperFailures.inc({ reason }, 0);
-  return metrics;
 }

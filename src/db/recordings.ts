@@ -394,6 +394,35 @@ export async function retentionBacklog(knex: Knex, now: number): Promise<{ count
   };
 }
 
+/**
+ * When the sweeper's due condition (`whereDue`) next becomes true for some row, or null when no
+ * row will become due without a change (none left, or only held ones). At or before `now` means
+ * rows are due now. A stored row is due at its deadline; a claimed one (in flight elsewhere, or
+ * backing off after a failure) when its lease has run out and its backoff has ended.
+ *
+ * Two indexed reads: the first stored row in (status, expires_at) order that is not on hold
+ * (held rows past their deadline are skipped in the index; there are few), and the minimum over
+ * the `deleting` rows, which are only those in flight or backing off.
+ */
+export async function nextDueAt(knex: Knex): Promise<number | null> {
+  const stored = (await knex('recordings')
+    .select('expires_at')
+    .where({ status: 'stored', legal_hold: false })
+    .orderBy('expires_at', 'asc')
+    .limit(1)
+    .first()) as { expires_at: number | string } | undefined;
+  const claimed = (await knex('recordings')
+    .where({ status: 'deleting', legal_hold: false })
+    .select(
+      knex.raw(
+        'min(case when next_attempt_at is not null and next_attempt_at > claim_expires_at then next_attempt_at else claim_expires_at + 1 end) as due_at',
+      ),
+    )
+    .first()) as { due_at: number | string | null } | undefined;
+  const times = [stored?.expires_at, claimed?.due_at].filter((t): t is number | string => t !== null && t !== undefined).map(Number);
+  return times.length ? Math.min(...times) : null;
+}
+
 /** Due recordings without claiming them (dry run), oldest deadline first. */
 export async function listDueRecordings(knex: Knex, options: { now: number; limit: number }): Promise<RecordingRow[]> {
   const rows = (await whereDue(knex('recordings'), options.now).orderBy('expires_at', 'asc').limit(options.limit)) as RecordingRow[];

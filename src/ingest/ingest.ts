@@ -100,7 +100,7 @@ function replayOf(existing: RecordingRow, audioSha256: string): IngestOutcome {
 }
 
 export async function ingestRecording(
-  deps: Pick<AppDeps, 'config' | 'db' | 'store' | 'logger' | 'clock' | 'metrics'>,
+  deps: Pick<AppDeps, 'config' | 'db' | 'store' | 'logger' | 'clock' | 'metrics' | 'retentionWakeup'>,
   input: {
     source: string;
     fields: Record<string, string>;
@@ -322,6 +322,7 @@ export async function ingestRecording(
     marked = false;
     await input.inflight.end(id, { deleteMarker: false });
     const stored = { ...row, status: 'stored', legal_hold: false, hold_reason: null, hold_by: null, hold_at: null, claimed_by: null, claim_expires_at: null, delete_attempts: 0, next_attempt_at: null, last_error: null } satisfies RecordingRow;
+    deps.retentionWakeup?.deadlineAdded(expiresAt);
     return { created: true, recording: toRecording(stored) };
   } finally {
     await cleanup();

@@ -376,7 +376,7 @@ export async function finishDeletions(
     if (reason === undefined) continue;
     failures.push({ id: row.id, reason });
     if (reason === 'claim_lost') continue;
-    deps.metrics.sweeperFailures.inc({ reason });
+    deps.metrics.sweeperFailures.inc({ kind: 'deletion', reason });
     try {
       await releaseClaimForRetry(deps.db.knex, {
         id: row.id,

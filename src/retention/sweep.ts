@@ -81,7 +81,9 @@ export interface SweepSummary {
  * only failing/held recordings remain) or `signal` aborts. `parallel` passes (default 2)
  * run side by side, so that one batch's store round trips overlap another's: they claim
  * disjoint rows exactly as two sweeper instances would. `onPass` sees each pass (progress
- * for a large backlog). A dry run makes one pass.
+ * for a large backlog). A dry run makes one pass. When a pass throws, no further pass starts,
+ * and the error is thrown once every pass in progress has returned (a failed sweep never
+ * leaves a pass running behind the scheduler's back).
  */
 export async function sweepAll(
   deps: DeletionDeps,
@@ -110,6 +112,15 @@ export async function sweepAll(
     }
   };
   const parallel = options.dryRun ? 1 : Math.max(1, options.parallel ?? 2);
-  await Promise.all(Array.from({ length: parallel }, loop));
+  const outcomes = await Promise.allSettled(
+    Array.from({ length: parallel }, () =>
+      loop().catch((error: unknown) => {
+        done = true;
+        throw error;
+      }),
+    ),
+  );
+  const failed = outcomes.find((o): o is PromiseRejectedResult => o.status === 'rejected');
+  if (failed) throw failed.reason;
   return summary;
 }

@@ -11,7 +11,8 @@
  * - `releaseHold` clears the hold and writes one `release` entry (detail = the given reason, or
  *   the reason of the hold released). Releasing a recording that is not held changes nothing,
  *   logs nothing and answers the recording (idempotent). A released recording whose deadline
- *   has passed is deleted by the next sweep.
+ *   has passed is deleted by the next sweep, which the release wakes (`retentionWakeup`) once
+ *   its transaction has committed.
  */
 import { appendAccess } from '../db/access-log.js';
 import { clearLegalHold, findRecordingById, setLegalHold } from '../db/recordings.js';
@@ -20,7 +21,7 @@ import type { Principal } from '../auth/principal.js';
 import type { AppDeps } from '../deps.js';
 import { errors } from '../errors.js';
 
-type HoldDeps = Pick<AppDeps, 'db' | 'clock'>;
+type HoldDeps = Pick<AppDeps, 'db' | 'clock' | 'retentionWakeup'>;
 
 export async function placeHold(
   deps: HoldDeps,
@@ -49,12 +50,14 @@ export async function releaseHold(
   options: { id: string; principal: Principal; reason?: string; requestId?: string },
 ): Promise<RecordingRow> {
   const at = deps.clock.now();
-  return deps.db.knex.transaction(async (trx) => {
+  let released = false;
+  const row = await deps.db.knex.transaction(async (trx) => {
     const before = await findRecordingById(trx, options.id);
     if (!before) throw errors.notFound('Recording');
     if (!before.legal_hold) return before;
     const changed = await clearLegalHold(trx, options.id);
     if (changed > 0) {
+      released = true;
       await appendAccess(trx, {
         principal: options.principal,
         recordingId: options.id,
@@ -66,4 +69,6 @@ export async function releaseHold(
     }
     return (await findRecordingById(trx, options.id))!;
   });
+  if (released) deps.retentionWakeup?.deadlineAdded(Number(row.expires_at));
+  return row;
 }

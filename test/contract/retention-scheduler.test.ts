@@ -8,6 +8,7 @@ import { createManualClock } from '../../src/clock.js';
 import type { AppDeps } from '../../src/deps.js';
 import { createLogger } from '../../src/logger.js';
 import { createMetrics } from '../../src/metrics.js';
+import { registerRetentionGauges } from '../../src/retention/jobs.js';
 import { startPeriodicJob } from '../../src/retention/scheduler.js';
 import { dbBackends, storeBackends } from '../support/backends.js';
 import { createLogCapture, testConfig } from '../support/app.js';
@@ -104,6 +105,7 @@ for (const dbBackend of dbBackends) {
         clock: createManualClock(now),
         metrics: createMetrics(),
       };
+      registerRetentionGauges(deps);
       try {
         const due = await createStoredRecording({ db: tdb.db, store: tstore.store, overrides: { expires_at: now - 1 } });
         const later = await createStoredRecording({ db: tdb.db, store: tstore.store, overrides: { expires_at: now + 1 } });

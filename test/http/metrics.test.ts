@@ -13,6 +13,8 @@ import type { TestApp } from '../support/app.js';
 import { dbBackends, storeBackends, uniqueName } from '../support/backends.js';
 import type { TestDb, TestStore } from '../support/backends.js';
 import { audioFixtureBytes } from '../support/fixtures.js';
+import { parseExposition } from '../support/prometheus.js';
+import type { Sample } from '../support/prometheus.js';
 import { signedUpload } from '../support/upload.js';
 import { createTestUser } from '../support/users.js';
 
@@ -28,33 +30,12 @@ const REQUIRED = [
   'callrec_playback_bytes_total',
   'callrec_sweeper_deletions_total',
   'callrec_sweeper_failures_total',
+  'callrec_sweeper_last_success_timestamp_seconds',
   'callrec_sweeper_backlog',
   'callrec_sweeper_oldest_overdue_seconds',
   'callrec_deletion_log_entries',
   'callrec_http_request_duration_seconds',
 ];
-
-interface Sample {
-  name: string;
-  labels: Record<string, string>;
-  value: number;
-}
-
-function parseExposition(text: string): { families: Set<string>; samples: Sample[] } {
-  const families = new Set<string>();
-  const samples: Sample[] = [];
-  for (const line of text.split('\n')) {
-    const type = /^# TYPE (\S+) /.exec(line);
-    if (type) families.add(type[1]!);
-    if (!line || line.startsWith('#')) continue;
-    const match = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
-    if (!match) throw new Error(`unparsable metrics line: ${line}`);
-    const labels: Record<string, string> = {};
-    for (const pair of (match[2] ?? '').matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g)) labels[pair[1]!] = pair[2]!;
-    samples.push({ name: match[1]!, labels, value: Number(match[3]) });
-  }
-  return { families, samples };
-}
 
 function value(samples: Sample[], name: string, labels: Record<string, string> = {}): number | undefined {
   const found = samples.filter((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v));
@@ -149,6 +130,7 @@ for (const combo of combos) {
       const s = parsed.samples;
       expect(value(s, 'callrec_sweeper_deletions_total', { reason: 'retention_expired' })).to.equal(1);
       expect(value(s, 'callrec_sweeper_failures_total')).to.equal(0);
+      expect(value(s, 'callrec_sweeper_last_success_timestamp_seconds')).to.equal(clock.now() / 1000);
       expect(value(s, 'callrec_sweeper_backlog')).to.equal(0);
       expect(value(s, 'callrec_sweeper_oldest_overdue_seconds')).to.equal(0);
       expect(value(s, 'callrec_deletion_log_entries')).to.equal(1);
