@@ -14,11 +14,12 @@
  * objects gone, and the log must verify.
  *
  * Knobs (environment of `npm run bench`), for a short smoke run:
- *   CALLREC_BENCH_DEADLINES        number of recordings (default 1000)
- *   CALLREC_BENCH_DEADLINE_SPREAD  window the deadlines fall in (default 10m)
- *   CALLREC_BENCH_DEADLINE_LEAD    from the rows' insertion to the first deadline (default 75s: more
- *                                  than one sweep interval, so that the service has seen them)
- *   CALLREC_BENCH_DEADLINE_SCENARIOS  comma list of fs, minio, minio-3 (default all three)
+ *   BENCH_DEADLINES           number of recordings (default 1000)
+ *   BENCH_DEADLINE_SPREAD     window the deadlines fall in (default 10m)
+ *   BENCH_DEADLINE_LEAD       from the rows' insertion to the first deadline (default 75s: more
+ *                             than one sweep interval, so that the service has seen them)
+ *   BENCH_DEADLINE_SCENARIOS  comma list of fs, minio, minio-3 (default all three)
+ * (not CALLREC_*: those name the service's settings only, see test/unit/readme.test.ts)
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -90,11 +91,11 @@ function durationKnob(env: BenchContext['env'], name: string, fallback: string):
 }
 
 function knobs(env: BenchContext['env']) {
-  const count = Number(env.CALLREC_BENCH_DEADLINES ?? 1000);
-  if (!Number.isInteger(count) || count < 1) throw new Error('CALLREC_BENCH_DEADLINES expects a whole number ≥ 1');
-  const spreadMs = durationKnob(env, 'CALLREC_BENCH_DEADLINE_SPREAD', '10m');
-  const leadMs = durationKnob(env, 'CALLREC_BENCH_DEADLINE_LEAD', '75s');
-  const names = (env.CALLREC_BENCH_DEADLINE_SCENARIOS ?? 'fs,minio,minio-3').split(',').map((s) => s.trim());
+  const count = Number(env.BENCH_DEADLINES ?? 1000);
+  if (!Number.isInteger(count) || count < 1) throw new Error('BENCH_DEADLINES expects a whole number ≥ 1');
+  const spreadMs = durationKnob(env, 'BENCH_DEADLINE_SPREAD', '10m');
+  const leadMs = durationKnob(env, 'BENCH_DEADLINE_LEAD', '75s');
+  const names = (env.BENCH_DEADLINE_SCENARIOS ?? 'fs,minio,minio-3').split(',').map((s) => s.trim());
   const scenarios = names.map((n) => {
     const found = SCENARIOS.find((s) => s.name === n);
     if (!found) throw new Error(`unknown scenario ${n}; known: ${SCENARIOS.map((s) => s.name).join(', ')}`);
@@ -182,7 +183,7 @@ async function scenarioFigures(ctx: BenchContext, scenario: Scenario, k: ReturnT
     for (let i = 0; i < rows.length; i += 500) await setup.db.knex('recordings').insert(rows.slice(i, i + 500));
     const known = Date.now() + 1.1 * setup.config.sweep.intervalMs;
     if (known > firstDeadline) {
-      throw new Error(`the rows went in ${((firstDeadline - Date.now()) / 1000).toFixed(0)} s before the first deadline, less than one sweep interval: raise CALLREC_BENCH_DEADLINE_LEAD`);
+      throw new Error(`the rows went in ${((firstDeadline - Date.now()) / 1000).toFixed(0)} s before the first deadline, less than one sweep interval: raise BENCH_DEADLINE_LEAD`);
     }
     ctx.progress(`${label}: first deadline in ${((firstDeadline - Date.now()) / 1000).toFixed(0)} s`);
 
