@@ -35,6 +35,26 @@ import { dbBackends, uniqueName } from '../support/backends.js';
 import type { TestDb } from '../support/backends.js';
 import { buildRecordingRow } from '../support/recordings.js';
 
+/** A raw deletion_log row (seq 1, a valid-looking hash) with overrides. */
+function deletionLogRow(overrides: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    seq: 1,
+    recording_id: '01JDELETED0000000000000000',
+    source: 'pbx-test',
+    call_id: 'call-1',
+    reason: 'retention_expired',
+    actor: 'sweeper',
+    started_at: 1,
+    expires_at: 2,
+    deleted_at: 3,
+    objects: '[]',
+    verified: true,
+    prev_hash: '0'.repeat(64),
+    hash: 'a'.repeat(64),
+    ...overrides,
+  };
+}
+
 /** 2100-01-01T00:00:00.123Z: beyond 2^32 seconds and 2^31 ms, with a millisecond part. */
 const FAR_MS = 4102444800123;
 const EXPECTED_TABLES = ['users', 'api_tokens', 'sessions', 'recordings', 'notes', 'deletion_log', 'deletion_checkpoints', 'access_log', 'ingest_inflight'];
@@ -153,21 +173,7 @@ for (const backend of dbBackends) {
       });
 
       it('when a second deletion_log entry names the same recording, then a unique violation is raised', async () => {
-        const entry = (seq: number, hash: string) => ({
-          seq,
-          recording_id: '01JDELETED0000000000000000',
-          source: 'pbx-test',
-          call_id: 'call-1',
-          reason: 'retention_expired',
-          actor: 'sweeper',
-          started_at: 1,
-          expires_at: 2,
-          deleted_at: 3,
-          objects: '[]',
-          verified: true,
-          prev_hash: '0'.repeat(64),
-          hash,
-        });
+        const entry = (seq: number, hash: string) => deletionLogRow({ seq, recording_id: '01JDELETED0000000000000000', hash });
         await db.knex('deletion_log').insert(entry(1, 'a'.repeat(64)));
         const error = await caught(() => db.knex('deletion_log').insert(entry(2, 'b'.repeat(64))));
         expect(isUniqueViolation(error)).to.equal(true);
@@ -180,21 +186,7 @@ for (const backend of dbBackends) {
         const fresh = await backend.create();
         try {
           const { knex } = fresh.db;
-          await knex('deletion_log').insert({
-            seq: 1,
-            recording_id: '01JAPPENDONLY0000000000000',
-            source: 'pbx-test',
-            call_id: 'call-1',
-            reason: 'retention_expired',
-            actor: 'sweeper',
-            started_at: 1,
-            expires_at: 2,
-            deleted_at: 3,
-            objects: '[]',
-            verified: true,
-            prev_hash: '0'.repeat(64),
-            hash: 'a'.repeat(64),
-          });
+          await knex('deletion_log').insert(deletionLogRow({ recording_id: '01JAPPENDONLY0000000000000' }));
           await knex('deletion_checkpoints').insert({ size: 1, head_hash: 'a'.repeat(64), at: 4, signature: 'c2ln', key_id: 'b'.repeat(64) });
           const attempts: Array<[string, () => Promise<unknown>]> = [
             ['update deletion_log', () => knex('deletion_log').where({ seq: 1 }).update({ call_id: 'call-2' })],

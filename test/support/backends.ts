@@ -135,18 +135,7 @@ export const storeBackends: StoreBackend[] = [
   {
     name: 'minio',
     async create() {
-      const config = minioStoreConfig(uniqueName('callrec-test-'));
-      const { setupBucket } = await import('../../src/storage/setup-bucket.js');
-      await setupBucket(config, { retentionDays: 30 });
-      const store = await createObjectStore(config);
-      return {
-        store,
-        config,
-        async dispose() {
-          await store.close();
-          await destroyBucket(config);
-        },
-      };
+      return setUpMinioStore(minioStoreConfig(uniqueName('callrec-test-')));
     },
   },
 ];
@@ -166,6 +155,11 @@ export async function createLockedMinioStore(): Promise<TestStore> {
   } finally {
     client.destroy();
   }
+  return setUpMinioStore(config);
+}
+
+/** Sets up an existing or new bucket as `callrec setup-bucket` does and opens the store; dispose removes the bucket. */
+async function setUpMinioStore(config: Extract<StoreConfig, { kind: 's3' }>): Promise<TestStore> {
   const { setupBucket } = await import('../../src/storage/setup-bucket.js');
   await setupBucket(config, { retentionDays: 30 });
   const store = await createObjectStore(config);
