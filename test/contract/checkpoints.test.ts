@@ -27,7 +27,7 @@ import { StoreUnavailableError } from '../../src/storage/object-store.js';
 import type { ObjectStore } from '../../src/storage/object-store.js';
 import { createS3Client } from '../../src/storage/s3-store.js';
 import { testConfig } from '../support/app.js';
-import { createLockedMinioStore, dbBackends, storeBackends, tempDir } from '../support/backends.js';
+import { createLockedMinioStore, dbBackends, storeBackends, storeKeys, tempDir } from '../support/backends.js';
 import type { TestDb, TestStore } from '../support/backends.js';
 import { rejection } from '../support/rejection.js';
 import { DAY, LEASE, LOG_T0, appendEntries, checkpointDeps, deletionDeps } from '../support/retention.js';
@@ -35,17 +35,6 @@ import { asDatabaseOwner } from '../support/tamper.js';
 
 const T0 = LOG_T0;
 const HOUR = 3_600_000;
-
-async function publishedKeys(store: ObjectStore): Promise<string[]> {
-  const keys: string[] = [];
-  let cursor: string | undefined;
-  do {
-    const page = await store.list(CHECKPOINTS_PREFIX, cursor ? { cursor } : {});
-    keys.push(...page.items.map((i) => i.key));
-    cursor = page.nextCursor;
-  } while (cursor);
-  return keys;
-}
 
 /** The attacker with the database owner's rights: drops entries above `size` and every checkpoint row above it. */
 async function cutTail(db: Db, size: number): Promise<void> {
@@ -106,7 +95,7 @@ for (const dbBackend of dbBackends) {
         const checkpoint = (await maybeCheckpoint(deps, { now: T0 }))!;
         const key = checkpointObjectKey(checkpoint);
         expect(key).to.match(/^checkpoints\/00000000000\/000000000000003-[0-9a-f]{64}\.json$/);
-        expect(await publishedKeys(tstore.store)).to.deep.equal([key]);
+        expect(await storeKeys(tstore.store, CHECKPOINTS_PREFIX)).to.deep.equal([key]);
         expect(await tstore.store.getTags(key)).to.deep.equal({});
         const document = JSON.parse((await buffer((await tstore.store.get(key)).body)).toString('utf8')) as Checkpoint;
         expect(document).to.deep.equal(checkpoint);
@@ -126,11 +115,11 @@ for (const dbBackend of dbBackends) {
         const down: ObjectStore = { ...tstore.store, put: () => Promise.reject(new StoreUnavailableError('down')) };
         const checkpoint = (await maybeCheckpoint({ ...deps, store: down }, { now: T0 }))!;
         expect(checkpoint).to.include({ size: 2 });
-        expect(await publishedKeys(tstore.store)).to.deep.equal([]);
+        expect(await storeKeys(tstore.store, CHECKPOINTS_PREFIX)).to.deep.equal([]);
         expect(deps.logs.join('\n')).to.include('not written to the object store').and.include(Buffer.from(checkpoint.signature, 'base64').toString('hex'));
 
         expect(await maybeCheckpoint(deps, { now: T0 + 1000 })).to.equal(undefined);
-        expect(await publishedKeys(tstore.store)).to.deep.equal([checkpointObjectKey(checkpoint)]);
+        expect(await storeKeys(tstore.store, CHECKPOINTS_PREFIX)).to.deep.equal([checkpointObjectKey(checkpoint)]);
       });
 
       it('when the reconciler runs long after checkpoints were published, then it leaves them in place', async () => {
@@ -142,7 +131,7 @@ for (const dbBackend of dbBackends) {
           { now: Date.now() + 400 * DAY },
         );
         expect(result.orphans.found).to.equal(0);
-        expect(await publishedKeys(tstore.store)).to.deep.equal([checkpointObjectKey(checkpoint)]);
+        expect(await storeKeys(tstore.store, CHECKPOINTS_PREFIX)).to.deep.equal([checkpointObjectKey(checkpoint)]);
       });
 
       it("when the log's tail is cut and the stored checkpoints beyond it deleted, then only the published copy shows it: truncated from the first dropped seq", async () => {
@@ -258,12 +247,12 @@ for (const dbBackend of dbBackends) {
           await until(async () => (await sizes()).length === 1, 'the first checkpoint');
           await appendEntries(tdb.db, 2);
           clock.advance(200);
-          await until(async () => (await publishedKeys(tstore.store)).length === 2, 'the checkpoint after the interval, published');
+          await until(async () => (await storeKeys(tstore.store, CHECKPOINTS_PREFIX)).length === 2, 'the checkpoint after the interval, published');
         } finally {
           await jobs.stop();
         }
         expect(await sizes()).to.deep.equal([1, 3]);
-        expect((await publishedKeys(tstore.store)).map((k) => k.slice(CHECKPOINTS_PREFIX.length, CHECKPOINTS_PREFIX.length + 27))).to.deep.equal(['00000000000/000000000000001', '00000000000/000000000000003']);
+        expect((await storeKeys(tstore.store, CHECKPOINTS_PREFIX)).map((k) => k.slice(CHECKPOINTS_PREFIX.length, CHECKPOINTS_PREFIX.length + 27))).to.deep.equal(['00000000000/000000000000001', '00000000000/000000000000003']);
       } finally {
         await tstore.dispose();
         await tdb.dispose();

@@ -23,7 +23,7 @@ import { FS_STORE_TMP_DIR, createFsStore } from '../../src/storage/fs-store.js';
 import { recordingIdOfKey } from '../../src/storage/keys.js';
 import type { ObjectStore } from '../../src/storage/object-store.js';
 import { createS3Client } from '../../src/storage/s3-store.js';
-import { dbBackends, storeBackends, tempDir } from '../support/backends.js';
+import { dbBackends, storeBackends, storeKeys, tempDir } from '../support/backends.js';
 import type { TestDb, TestStore } from '../support/backends.js';
 import { largeCallFixture } from '../support/fixtures.js';
 import { startService } from '../support/main-process.js';
@@ -132,17 +132,6 @@ for (const combo of COMBOS) {
       fs.rmSync(dataDir, { recursive: true, force: true });
     });
 
-    async function listKeys(): Promise<string[]> {
-      const keys: string[] = [];
-      let cursor: string | undefined;
-      do {
-        const page = await store.list('recordings/', { cursor });
-        keys.push(...page.items.map((i) => i.key));
-        cursor = page.nextCursor;
-      } while (cursor);
-      return keys;
-    }
-
     async function multipartUploads(): Promise<string[]> {
       if (!tstore) return [];
       const client = createS3Client(tstore.config as Extract<StoreConfig, { kind: 's3' }>);
@@ -169,7 +158,7 @@ for (const combo of COMBOS) {
 
       const rows = (await db.knex('recordings').select('id', 'original_key', 'playback_key')) as Array<{ id: string; original_key: string; playback_key: string }>;
       const rowKeys = new Set(rows.flatMap((r) => [r.original_key, r.playback_key]));
-      const keys = await listKeys();
+      const keys = await storeKeys(store, 'recordings/');
       expect(keys.filter((k) => !rowKeys.has(k)), `${label}: orphan objects`).to.deep.equal([]);
       expect([...rowKeys].filter((k) => !keys.includes(k)), `${label}: rows missing objects`).to.deep.equal([]);
       const ids = new Set(rows.map((r) => r.id));

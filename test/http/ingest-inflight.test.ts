@@ -20,7 +20,7 @@ import { StoreUnavailableError } from '../../src/storage/object-store.js';
 import type { ObjectStore } from '../../src/storage/object-store.js';
 import { startTestApp, testConfig } from '../support/app.js';
 import type { TestApp } from '../support/app.js';
-import { dbBackends, storeBackends } from '../support/backends.js';
+import { dbBackends, storeBackends, storeKeys } from '../support/backends.js';
 import type { TestDb, TestStore } from '../support/backends.js';
 import { audioFixtureBytes } from '../support/fixtures.js';
 import { tempLeftovers } from '../support/owners.js';
@@ -33,17 +33,6 @@ const COMBOS = [
 
 let seq = 0;
 const fieldsFor = () => ({ callId: `inflight-${Date.now()}-${++seq}`, startedAt: new Date(Date.now() - 60_000).toISOString() });
-
-async function listKeys(store: ObjectStore): Promise<string[]> {
-  const keys: string[] = [];
-  let cursor: string | undefined;
-  do {
-    const page = await store.list('recordings/', { cursor });
-    keys.push(...page.items.map((i) => i.key));
-    cursor = page.nextCursor;
-  } while (cursor);
-  return keys;
-}
 
 for (const combo of COMBOS) {
   describe(`in-flight markers of uploads (${combo.db.name} × ${combo.store.name})`, function () {
@@ -62,7 +51,7 @@ for (const combo of COMBOS) {
       for (const app of apps.splice(0)) await app.close();
       await tdb.db.knex('recordings').del();
       await tdb.db.knex('ingest_inflight').del();
-      const keys = await listKeys(tstore.store);
+      const keys = await storeKeys(tstore.store, 'recordings/');
       if (keys.length) await tstore.store.deleteMany(keys);
     });
     after(async () => {
@@ -116,7 +105,7 @@ for (const combo of COMBOS) {
       });
       const res = await upload(app);
       expect(res.status, res.text).to.equal(503);
-      expect(await listKeys(real)).to.deep.equal([]);
+      expect(await storeKeys(real, 'recordings/')).to.deep.equal([]);
       expect(await markers()).to.deep.equal([]);
       expect(await rowCount()).to.equal(0);
     });
@@ -139,7 +128,7 @@ for (const combo of COMBOS) {
       expect(res.status, res.text).to.equal(503);
       expect(res.body.code).to.equal('db_unavailable');
       expect(await rowCount()).to.equal(0);
-      expect(await listKeys(real)).to.deep.equal([]);
+      expect(await storeKeys(real, 'recordings/')).to.deep.equal([]);
       // The marker is the recoverer's now; the upload left it to that recovery.
       expect((await markers()).map((m) => m.owner)).to.deep.equal([recoverer]);
     });
@@ -156,7 +145,7 @@ for (const combo of COMBOS) {
       });
       const res = await upload(app);
       expect(res.status, res.text).to.equal(503);
-      const left = await listKeys(real);
+      const left = await storeKeys(real, 'recordings/');
       expect(left).to.have.length(1);
       const [marker] = await markers();
       expect(marker?.recording_id).to.equal(left[0]!.split('/')[4]);
@@ -164,11 +153,11 @@ for (const combo of COMBOS) {
       // While the lease holds, the upload counts as in flight (its process lives).
       const early = await removeAbandonedUploads(recoveryDeps(), { now: Date.now() });
       expect(early.uploads.found).to.equal(0);
-      expect(await listKeys(real)).to.deep.equal(left);
+      expect(await storeKeys(real, 'recordings/')).to.deep.equal(left);
 
       const later = await removeAbandonedUploads(recoveryDeps(), { now: marker!.lease_expires_at + 1 });
       expect(later.uploads).to.include({ found: 1, objects: 1 });
-      expect(await listKeys(real)).to.deep.equal([]);
+      expect(await storeKeys(real, 'recordings/')).to.deep.equal([]);
       expect(await markers()).to.deep.equal([]);
       expect(tempLeftovers(path.join(config.dataDir, 'tmp'))).to.deep.equal([]);
     });

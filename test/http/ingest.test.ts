@@ -18,7 +18,7 @@ import { removeAbandonedUploads } from '../../src/retention/abandoned.js';
 import { createObjectStore } from '../../src/storage/create-store.js';
 import type { ObjectStore } from '../../src/storage/object-store.js';
 import { pipeline } from 'node:stream/promises';
-import { dbBackends, minioStoreConfig, storeBackends, tempDir, uniqueName } from '../support/backends.js';
+import { dbBackends, minioStoreConfig, storeBackends, storeKeys, tempDir, uniqueName } from '../support/backends.js';
 import type { TestDb, TestStore } from '../support/backends.js';
 import { createManualClock } from '../../src/clock.js';
 import { startTestApp, testConfig } from '../support/app.js';
@@ -54,24 +54,13 @@ async function countRows(testDb: TestDb): Promise<number> {
   return Number(row!.n);
 }
 
-async function listKeys(store: ObjectStore): Promise<string[]> {
-  const keys: string[] = [];
-  let cursor: string | undefined;
-  do {
-    const page = await store.list('recordings/', { cursor, limit: 1000 });
-    keys.push(...page.items.map((i) => i.key));
-    cursor = page.nextCursor;
-  } while (cursor);
-  return keys;
-}
-
 /** What ingest holds in its temp root, inside the per-process folders (their owner files aside). */
 function tempEntries(config: Config): string[] {
   return tempLeftovers(path.join(config.dataDir, 'tmp')).map((rel) => rel.slice(rel.indexOf('/') + 1));
 }
 
 async function expectNothingBehind(ctx: { db: TestDb; store: ObjectStore; config: Config }): Promise<void> {
-  expect(await listKeys(ctx.store), 'objects left in the store').to.deep.equal([]);
+  expect(await storeKeys(ctx.store, 'recordings/'), 'objects left in the store').to.deep.equal([]);
   expect(await countRows(ctx.db), 'rows left').to.equal(0);
   expect(await ctx.db.db.knex('ingest_inflight').select('recording_id'), 'in-flight markers left').to.deep.equal([]);
   expect(tempEntries(ctx.config), 'temp files left').to.deep.equal([]);
@@ -80,7 +69,7 @@ async function expectNothingBehind(ctx: { db: TestDb; store: ObjectStore; config
 async function wipe(testDb: TestDb, store: ObjectStore): Promise<void> {
   await testDb.db.knex('recordings').del();
   await testDb.db.knex('ingest_inflight').del();
-  const keys = await listKeys(store);
+  const keys = await storeKeys(store, 'recordings/');
   if (keys.length) await store.deleteMany(keys);
 }
 
@@ -158,7 +147,7 @@ for (const dbBackend of dbBackends) {
         expect(rec.playback.format).to.equal('opus');
         expect(rec.playback.sizeBytes).to.be.greaterThan(0).and.lessThan(audio.length);
 
-        const keys = (await listKeys(testStore.store)).sort();
+        const keys = (await storeKeys(testStore.store, 'recordings/')).sort();
         expect(keys).to.have.length(2);
         for (const key of keys) expect(key).to.match(new RegExp(`^recordings/\\d{4}/\\d{2}/\\d{2}/${rec.id}/(original\\.wav|playback\\.ogg)$`));
         const expectedTags = { retention: config.retention.tag, 'expires-at': rec.expiresAt.slice(0, 10), purpose: 'training' };
@@ -208,7 +197,7 @@ for (const dbBackend of dbBackends) {
         expect(again.status, again.text).to.equal(200);
         expect(again.body.id).to.equal(first.body.id);
         expect(await countRows(testDb)).to.equal(1);
-        expect(await listKeys(testStore.store)).to.have.length(2);
+        expect(await storeKeys(testStore.store, 'recordings/')).to.have.length(2);
         expect(tempEntries(config)).to.deep.equal([]);
       });
 
@@ -216,11 +205,11 @@ for (const dbBackend of dbBackends) {
         const fields = fieldsFor();
         const first = await upload({ fields, audio: await audioFixtureBytes('ulaw-mono') });
         expect(first.status, first.text).to.equal(201);
-        const before = (await listKeys(testStore.store)).sort();
+        const before = (await storeKeys(testStore.store, 'recordings/')).sort();
         const other = await upload({ fields, audio: await audioFixtureBytes('alaw-mono') });
         expect(other.status, other.text).to.equal(409);
         expect(other.body.code).to.equal('duplicate_call_id');
-        expect((await listKeys(testStore.store)).sort()).to.deep.equal(before);
+        expect((await storeKeys(testStore.store, 'recordings/')).sort()).to.deep.equal(before);
         expect(await countRows(testDb)).to.equal(1);
         expect(tempEntries(config)).to.deep.equal([]);
       });
@@ -232,7 +221,7 @@ for (const dbBackend of dbBackends) {
         expect(answers.map((a) => a.status).sort(), answers.map((a) => a.text).join('\n')).to.deep.equal([200, 201]);
         expect(answers[0]!.body.id).to.equal(answers[1]!.body.id);
         expect(await countRows(testDb)).to.equal(1);
-        expect(await listKeys(testStore.store)).to.have.length(2);
+        expect(await storeKeys(testStore.store, 'recordings/')).to.have.length(2);
         expect(tempEntries(config)).to.deep.equal([]);
       });
 
@@ -634,7 +623,7 @@ for (const dbBackend of dbBackends) {
           const res = await signedUpload({ url: mp3.url, fields: fieldsFor(), audio: await audioFixtureBytes('pcm-stereo') });
           expect(res.status, res.text).to.equal(201);
           expect(res.body.playback).to.include({ format: 'mp3', contentType: 'audio/mpeg' });
-          expect((await listKeys(testStore.store)).some((k) => k.endsWith('/playback.mp3'))).to.equal(true);
+          expect((await storeKeys(testStore.store, 'recordings/')).some((k) => k.endsWith('/playback.mp3'))).to.equal(true);
         });
 
         /** Runs scripts/upload-recording against `url` with the test source; `extra` are further flags. */

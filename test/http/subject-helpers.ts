@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Db } from '../../src/db/db.js';
 import type { ObjectStore } from '../../src/storage/object-store.js';
-import { tempDir } from '../support/backends.js';
+import { storeKeys, tempDir } from '../support/backends.js';
 
 export interface TestPhone {
   /** +3161xxxxxxx */
@@ -71,14 +71,7 @@ export function readZip(file: string): Map<string, Buffer> {
 
 /** Every key in the store. */
 export async function listAllKeys(store: ObjectStore): Promise<string[]> {
-  const keys: string[] = [];
-  let cursor: string | undefined;
-  do {
-    const page = await store.list('', { cursor, limit: 1000 });
-    keys.push(...page.items.map((i) => i.key));
-    cursor = page.nextCursor;
-  } while (cursor);
-  return keys;
+  return storeKeys(store);
 }
 
 export interface LogRow {

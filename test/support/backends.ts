@@ -207,3 +207,15 @@ export async function destroyBucket(config: Extract<StoreConfig, { kind: 's3' }>
     client.destroy();
   }
 }
+
+/** Every key under `prefix` in the store, following every page. */
+export async function storeKeys(store: ObjectStore, prefix = ''): Promise<string[]> {
+  const keys: string[] = [];
+  let cursor: string | undefined;
+  do {
+    const page = await store.list(prefix, { cursor, limit: 1000 });
+    keys.push(...page.items.map((i) => i.key));
+    cursor = page.nextCursor;
+  } while (cursor);
+  return keys;
+}
