@@ -89,7 +89,9 @@ describe('the service process and what crashes leave', function () {
   });
 
   it('when SIGTERM arrives while a client stalls half-way through an upload, then the upload is answered 503 shutting_down, its temp files are removed and the process exits 0 within the grace period', async () => {
-    const service = startService({ CALLREC_DATA_DIR: dataDir, CALLREC_INGEST_SOURCES: SOURCES });
+    // The minimum body rate is off here: it would answer the stalled client 408 on its own (after
+    // CALLREC_UPLOAD_RATE_GRACE, 10 s, as long as the drain), racing the shutdown under test.
+    const service = startService({ CALLREC_DATA_DIR: dataDir, CALLREC_INGEST_SOURCES: SOURCES, CALLREC_UPLOAD_MIN_RATE: '0' });
     try {
       const url = await service.url();
       const parts = multipartParts({ fields: { callId: `stall-${ulid()}`, startedAt: new Date(Date.now() - 60_000).toISOString() } });
