@@ -31,6 +31,14 @@ const COMBOS = [
   { db: dbBackends.find((b) => b.name === 'postgres')!, store: storeBackends.find((b) => b.name === 'minio')! },
 ];
 
+/** A put that stores everything but the playback rendition (refused as a store outage). */
+function refusingPlaybackPut(real: ObjectStore): ObjectStore['put'] {
+  return async (key, body, options) => {
+    if (key.includes('/playback.')) throw new StoreUnavailableError('refused by test');
+    return real.put(key, body, options);
+  };
+}
+
 let seq = 0;
 const fieldsFor = () => ({ callId: `inflight-${Date.now()}-${++seq}`, startedAt: new Date(Date.now() - 60_000).toISOString() });
 
@@ -98,10 +106,7 @@ for (const combo of COMBOS) {
       const real = tstore.store;
       const app = await appOver({
         ...real,
-        put: async (key, body, options) => {
-          if (key.includes('/playback.')) throw new StoreUnavailableError('refused by test');
-          return real.put(key, body, options);
-        },
+        put: refusingPlaybackPut(real),
       });
       const res = await upload(app);
       expect(res.status, res.text).to.equal(503);
@@ -137,10 +142,7 @@ for (const combo of COMBOS) {
       const real = tstore.store;
       const app = await appOver({
         ...real,
-        put: async (key, body, options) => {
-          if (key.includes('/playback.')) throw new StoreUnavailableError('refused by test');
-          return real.put(key, body, options);
-        },
+        put: refusingPlaybackPut(real),
         deleteMany: async (keys) => ({ deleted: [], failed: keys.map((key) => ({ key, error: new StoreUnavailableError('refused by test') })) }),
       });
       const res = await upload(app);
