@@ -163,7 +163,7 @@ export async function receiveUpload(
 
   // The request is iterated without destroyOnReturn: on a refusal (413) the socket must
   // stay open long enough to carry the answer; the route closes it after responding.
-  const chunks = req.iterator({ destroyOnReturn: false }) as AsyncIterableIterator<Buffer>;
+  const chunks = untilAborted(req.iterator({ destroyOnReturn: false }) as AsyncIterableIterator<Buffer>, options.signal);
   const floor = options.rateFloor;
   const body = floor
     ? meteredBody(chunks, {
@@ -185,4 +185,26 @@ export async function receiveUpload(
   await Promise.all(fileWrites);
   if (fatal) throw fatal;
   return { bodySha256: bodyHash.digest('hex'), bodyBytes, fields, audio, parseProblem };
+}
+
+/**
+ * Passes the chunks of `source` on until `signal` aborts, and then throws its reason at once,
+ * also while waiting for a chunk a stalled client never sends (pipeline's own signal does not
+ * end such a wait on every Node version: Node 24 waits for the pending read). Like meteredBody,
+ * it never calls `source.return()`.
+ */
+export async function* untilAborted(source: AsyncIterable<Buffer>, signal: AbortSignal): AsyncGenerator<Buffer> {
+  const iterator = source[Symbol.asyncIterator]();
+  for (;;) {
+    signal.throwIfAborted();
+    let onAbort: (() => void) | undefined;
+    // A fresh promise and listener per wait, removed after it: nothing accumulates on the signal.
+    const next = await new Promise<IteratorResult<Buffer>>((resolve, reject) => {
+      onAbort = () => reject(signal.reason);
+      signal.addEventListener('abort', onAbort, { once: true });
+      iterator.next().then(resolve, reject);
+    }).finally(() => signal.removeEventListener('abort', onAbort!));
+    if (next.done) return;
+    yield next.value;
+  }
 }

@@ -123,7 +123,7 @@ describe('the service process and what crashes leave', function () {
 
       service.child.kill('SIGTERM');
       const exit = await service.exit;
-      expect(exit, service.err()).to.deep.equal({ code: 0, signal: null });
+      expect(exit, `${service.out().slice(-3000)}${service.err().slice(-1000)}`).to.deep.equal({ code: 0, signal: null });
       const answered = await answer;
       expect(answered).to.include({ status: 503 });
       expect(JSON.parse((answered as { body: string }).body)).to.include({ code: 'shutting_down' });
