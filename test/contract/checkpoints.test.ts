@@ -4,7 +4,6 @@
  * job, and the verifier catching a cut, wiped or re-chained log against the published
  * copies — on every database × store, and on a MinIO bucket with Object Lock.
  */
-import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { buffer } from 'node:stream/consumers';
 import { GetObjectRetentionCommand, ListObjectVersionsCommand, DeleteObjectCommand } from '@aws-sdk/client-s3';
@@ -32,6 +31,7 @@ import type { TestDb, TestStore } from '../support/backends.js';
 import { rejection } from '../support/rejection.js';
 import { DAY, LEASE, LOG_T0, appendEntries, checkpointDeps, deletionDeps } from '../support/retention.js';
 import { asDatabaseOwner } from '../support/tamper.js';
+import { seededBytes } from '../support/random.js';
 
 const T0 = LOG_T0;
 const HOUR = 3_600_000;
@@ -173,7 +173,7 @@ for (const dbBackend of dbBackends) {
       it('when an object no key signed is planted under checkpoints/, then verification reports external_checkpoint_signature at its size instead of calling the log truncated', async () => {
         await appendEntries(tdb.db, 4);
         await maybeCheckpoint(deps, { now: T0 });
-        const planted = checkpointObjectKey({ size: 9, headHash: randomBytes(32).toString('hex') });
+        const planted = checkpointObjectKey({ size: 9, headHash: seededBytes('checkpoints-1', 32).toString('hex') });
         await tstore.store.put(planted, Buffer.from('{"size":9}'), { contentType: 'application/json', tags: {} });
         expect(await verifyWithStore()).to.deep.include({ ok: false, firstInvalidSeq: 9, problem: 'external_checkpoint_signature', external: { count: 2, matched: 1, largestSize: 9 } });
       });

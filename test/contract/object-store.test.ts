@@ -3,7 +3,7 @@
  * An afterEach fails the suite when a test left an object, a temp file or an incomplete
  * multipart upload behind.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
@@ -23,6 +23,7 @@ import { createLockedMinioStore, destroyBucket, minioStoreConfig, storeBackends,
 import type { TestStore } from '../support/backends.js';
 import { age, deadOwner, liveProcess, tempLeftovers, tempOwners, writeOwnedDir } from '../support/owners.js';
 import { rejection } from '../support/rejection.js';
+import { seededBytes } from '../support/random.js';
 
 const sha256 = (data: Buffer) => createHash('sha256').update(data).digest('hex');
 
@@ -146,7 +147,7 @@ for (const backend of storeBackends) {
         ['3 MiB', 3 * 1024 * 1024],
       ] as const) {
         it(`when ${label} of random bytes are put with a known length, then get returns the same bytes, type and ETag`, async function () {
-          const data = randomBytes(size);
+          const data = seededBytes('object-store-1', size);
           const info = await put(store, `rt/known-${size}.bin`, data, { contentType: 'audio/ogg' });
           expect(info).to.include({ key: `rt/known-${size}.bin`, size, contentType: 'audio/ogg' });
           expect(info.etag).to.match(/^".+"$/);
@@ -161,7 +162,7 @@ for (const backend of storeBackends) {
       }
 
       it('when several MB arrive in small chunks of unknown length, then they are stored whole (multipart on s3)', async function () {
-        const data = randomBytes(PART_SIZE + 1024 * 1024 + 17);
+        const data = seededBytes('object-store-2', PART_SIZE + 1024 * 1024 + 17);
         const info = await store.put('rt/unknown.bin', chunked(data), putOptions({ contentType: 'audio/wav' }));
         expect(info.size).to.equal(data.length);
         const got = await read(store, 'rt/unknown.bin');
@@ -185,7 +186,7 @@ for (const backend of storeBackends) {
         ['more than a part', PART_SIZE + 17],
       ] as const) {
         it(`when a Buffer of ${label} is put, then get returns the same bytes; with a contentLength that differs, then the put rejects and stores nothing`, async function () {
-          const data = randomBytes(size);
+          const data = seededBytes('object-store-3', size);
           const info = await store.put(`rt/buffer-${size}.bin`, data, putOptions({ contentType: 'audio/wav', contentLength: size }));
           expect(info).to.include({ size, contentType: 'audio/wav' });
           const got = await read(store, `rt/buffer-${size}.bin`);
@@ -217,7 +218,7 @@ for (const backend of storeBackends) {
         ['a Buffer of more than a part', PART_SIZE + 4096, 'buffer'],
       ] as const) {
         it(`when ${label} is put with its sha256, then it is stored; with another sha256, then ObjectIntegrityError and nothing is stored`, async function () {
-          const data = randomBytes(size);
+          const data = seededBytes('object-store-4', size);
           const knownLength = shape !== 'chunks';
           const body = () => (shape === 'buffer' ? data : shape === 'stream' ? Readable.from([data]) : chunked(data));
           const length = knownLength ? { contentLength: size } : {};
@@ -506,7 +507,7 @@ for (const backend of storeBackends) {
 
     describe('aborted reads, ping', function () {
       it('when the signal aborts a get while the body streams, then the body stops with AbortError', async function () {
-        const data = randomBytes(4 * 1024 * 1024);
+        const data = seededBytes('object-store-5', 4 * 1024 * 1024);
         await put(store, 'get/abort.bin', data);
         const controller = new AbortController();
         const { body } = await store.get('get/abort.bin', { signal: controller.signal });

@@ -13,6 +13,7 @@ import { startPeriodicJob } from '../../src/retention/scheduler.js';
 import { dbBackends, storeBackends } from '../support/backends.js';
 import { createLogCapture, testConfig } from '../support/app.js';
 import { createStoredRecording } from '../support/recordings.js';
+import { createManualTimers } from '../support/timers.js';
 
 const silent = createLogger({ level: 'silent' });
 
@@ -48,27 +49,39 @@ describe('periodic job', () => {
   });
 
   it('when stopped during a run, then its signal aborts, stop waits for it to return, and no run starts afterwards', async () => {
+    // Manual timers: "afterwards" is every timer the job could still have armed, not a real-time sleep.
+    const timers = createManualTimers(Date.UTC(2026, 10, 30));
     let started = 0;
     let finished = false;
     let sawAbort = false;
+    let release!: () => void;
     const job = startPeriodicJob({
       name: 'test',
-      intervalMs: 1,
+      intervalMs: 1000,
       initialDelayMs: 0,
       logger: silent,
+      clock: timers.clock,
+      timers,
       run: async (signal) => {
         started += 1;
         await new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
         sawAbort = signal.aborted;
-        await new Promise((r) => setTimeout(r, 20));
+        await new Promise<void>((resolve) => (release = resolve));
         finished = true;
       },
     });
-    await until(() => started === 1, 'the first run');
-    await job.stop();
+    await timers.advance(0);
+    expect(started).to.equal(1);
+    let stopped = false;
+    const stopping = job.stop().then(() => (stopped = true));
+    await timers.settle();
     expect(sawAbort).to.equal(true);
+    expect(stopped, 'stop resolved before the run returned').to.equal(false);
+    release();
+    await stopping;
     expect(finished).to.equal(true);
-    await new Promise((r) => setTimeout(r, 30));
+    expect(timers.pending(), 'timers still armed after stop').to.deep.equal([]);
+    await timers.advance(10 * 1000);
     expect(started).to.equal(1);
   });
 

@@ -7,7 +7,6 @@
  * user. Each cell gets a fresh recording (queue `billing`, a unique caller
  * number), so destructive routes (erasure, holds) never affect another cell.
  */
-import { randomInt } from 'node:crypto';
 import { expect } from 'chai';
 import { revokeToken } from '../../src/auth/accounts.js';
 import { createManualClock } from '../../src/clock.js';
@@ -18,6 +17,9 @@ import type { TestApp } from '../support/app.js';
 import { createStoredRecording } from '../support/recordings.js';
 import type { StoredRecordingOverrides } from '../support/recordings.js';
 import { createTestUser } from '../support/users.js';
+import { seededRandom } from '../support/random.js';
+
+const matrixPhones = seededRandom('authorization-matrix-phones');
 
 const CALLERS = ['trainer', 'scopedOut', 'auditor', 'privacy', 'admin', 'anonymous', 'revoked', 'disabled'] as const;
 type Caller = (typeof CALLERS)[number];
@@ -173,7 +175,7 @@ describe('authorization matrix: every route × every caller (sqlite, fs)', funct
       expected[label] = route.expect;
       actual[label] = {} as Expectation;
       for (const caller of CALLERS) {
-        const phone = `+3161${String(randomInt(1_000_000, 9_999_999))}`;
+        const phone = `+3161${String(matrixPhones.int(1_000_000, 9_999_999))}`;
         const rec = await createStoredRecording({
           db: testDb.db,
           store: testStore.store,

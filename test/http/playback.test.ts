@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import type { Readable } from 'node:stream';
 import { expect } from 'chai';
@@ -16,6 +15,7 @@ import { audioFixture } from '../support/fixtures.js';
 import { createStoredRecording } from '../support/recordings.js';
 import type { StoredRecordingOverrides } from '../support/recordings.js';
 import { createTestUser } from '../support/users.js';
+import { seededBytes } from '../support/random.js';
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
@@ -67,7 +67,7 @@ for (const storeBackend of storeBackends) {
     before(async () => {
       h = await harness(sqlite, storeBackend);
       token = (await createTestUser(h.testDb.db, { role: 'trainer' })).token;
-      body = randomBytes(SIZE);
+      body = seededBytes('playback-1', SIZE);
       const rec = await h.record({ playbackBody: body });
       id = rec.row.id;
       url = `${h.app.url}/v1/recordings/${id}/audio`;
@@ -141,7 +141,7 @@ describe('playback audio: access log, downloads, disconnects (sqlite, fs)', func
 
   it('when a trainer issues many range requests, then exactly one play is logged until the listening session lapses', async () => {
     const { token, user } = await createTestUser(h.testDb.db, { role: 'trainer' });
-    const rec = await h.record({ playbackBody: randomBytes(5000) });
+    const rec = await h.record({ playbackBody: seededBytes('playback-2', 5000) });
     const url = `${h.app.url}/v1/recordings/${rec.row.id}/audio`;
     for (const range of ['bytes=0-', 'bytes=1000-', 'bytes=4000-4999', 'bytes=0-']) {
       const res = await fetch(url, { headers: { ...h.auth(token), range } });
@@ -177,7 +177,7 @@ describe('playback audio: access log, downloads, disconnects (sqlite, fs)', func
 
   it('when the client disconnects mid-stream, then the store read is aborted and the server keeps serving', async () => {
     const { token } = await createTestUser(h.testDb.db, { role: 'trainer' });
-    const big = randomBytes(8 * 1024 * 1024);
+    const big = seededBytes('playback-3', 8 * 1024 * 1024);
     const rec = await h.record({ playbackBody: big });
     // The real store, observed: which signal each get() received and which body it returned.
     const reads: Array<{ signal?: AbortSignal; body: Readable }> = [];
@@ -265,7 +265,7 @@ for (const storeBackend of storeBackends) {
 
     it('when a recording is played again, then each range request reads the store once and serves the right bytes', async () => {
       const { token } = await createTestUser(h.testDb.db, { role: 'trainer' });
-      const body = randomBytes(10_000);
+      const body = seededBytes('playback-4', 10_000);
       const rec = await h.record({ playbackBody: body });
       const url = `${app.url}/v1/recordings/${rec.row.id}/audio`;
       for (const [start, end] of [[0, 99], [5000, 5999], [9990, 9999]] as const) {
@@ -279,7 +279,7 @@ for (const storeBackend of storeBackends) {
     it('when a recording played before is refused now (being deleted, another queue), then 404 without audio or a play entry, and the early read is aborted', async () => {
       const allowed = await createTestUser(h.testDb.db, { role: 'trainer', queues: ['sales'] });
       const scopedOut = await createTestUser(h.testDb.db, { role: 'trainer', queues: ['billing'] });
-      const rec = await h.record({ queue: 'sales', playbackBody: randomBytes(200_000) });
+      const rec = await h.record({ queue: 'sales', playbackBody: seededBytes('playback-5', 200_000) });
       const url = `${app.url}/v1/recordings/${rec.row.id}/audio`;
       const first = await fetch(url, { headers: { ...h.auth(allowed.token), range: 'bytes=0-9' } });
       await first.arrayBuffer();
@@ -308,7 +308,7 @@ for (const storeBackend of storeBackends) {
 
     it('when the client of an early read disconnects mid-stream, then that store read is aborted and its body released', async () => {
       const { token } = await createTestUser(h.testDb.db, { role: 'trainer' });
-      const rec = await h.record({ playbackBody: randomBytes(8 * 1024 * 1024) });
+      const rec = await h.record({ playbackBody: seededBytes('playback-6', 8 * 1024 * 1024) });
       const url = `${app.url}/v1/recordings/${rec.row.id}/audio`;
       await (await fetch(url, { headers: { ...h.auth(token), range: 'bytes=0-9' } })).arrayBuffer();
       const controller = new AbortController();
@@ -326,11 +326,11 @@ for (const storeBackend of storeBackends) {
 
     it('when the row names another object than the one read early, then the early read is discarded and the row\'s object is served', async () => {
       const { token } = await createTestUser(h.testDb.db, { role: 'trainer' });
-      const rec = await h.record({ playbackBody: randomBytes(3000) });
+      const rec = await h.record({ playbackBody: seededBytes('playback-7', 3000) });
       const url = `${app.url}/v1/recordings/${rec.row.id}/audio`;
       await (await fetch(url, { headers: { ...h.auth(token), range: 'bytes=0-9' } })).arrayBuffer();
       // Another recording's object, swapped in behind the same id.
-      const replacement = randomBytes(4000);
+      const replacement = seededBytes('playback-8', 4000);
       const other = await h.record({ playbackBody: replacement });
       await h.testDb.db
         .knex('recordings')
@@ -357,7 +357,7 @@ for (const dbBackend of dbBackends) {
 
     it('when a trainer pages through filtered recordings, then the pages are disjoint, newest first, and filters apply', async () => {
       const { token } = await createTestUser(h.testDb.db, { role: 'trainer' });
-      const queue = `q-${randomBytes(3).toString('hex')}`;
+      const queue = `q-${seededBytes('playback-9', 3).toString('hex')}`;
       const made = [];
       for (let i = 0; i < 5; i++) {
         made.push(

@@ -4,12 +4,12 @@
  * the service persisted (store listing, deletion log, access log).
  */
 import { execFileSync } from 'node:child_process';
-import { randomInt } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Db } from '../../src/db/db.js';
 import type { ObjectStore } from '../../src/storage/object-store.js';
 import { storeKeys, tempDir } from '../support/backends.js';
+import { seededRandom } from '../support/random.js';
 
 export interface TestPhone {
   /** +3161xxxxxxx */
@@ -20,9 +20,11 @@ export interface TestPhone {
   digits: string;
 }
 
-/** A fresh, valid Dutch mobile number (unique enough per test). */
+const phoneDigits = seededRandom('subject-phones');
+
+/** A fresh, valid Dutch mobile number (one seeded sequence per test process: unique enough, the same every run). */
 export function newPhone(): TestPhone {
-  const rest = String(randomInt(0, 10_000_000)).padStart(7, '0');
+  const rest = String(phoneDigits.int(0, 10_000_000)).padStart(7, '0');
   return { e164: `+3161${rest}`, national: `06 1${rest}`, digits: `61${rest}` };
 }
 

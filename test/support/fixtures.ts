@@ -14,6 +14,7 @@
  */
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { seededBytes } from './random.js';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -117,8 +118,8 @@ export async function largeCallFixture(options: { megabytes?: number } = {}): Pr
 }
 
 /** Deterministic-length random bytes: certainly not audio. */
-export function randomNoise(size = 4096): Buffer {
-  return randomBytes(size);
+export function randomNoise(size = 4096, seed = 'noise'): Buffer {
+  return seededBytes(seed, size);
 }
 
 /** A canonical 44-byte RIFF/WAVE header for `dataBytes` of audio (8-bit μ-law by default). */

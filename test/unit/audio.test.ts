@@ -1,5 +1,4 @@
 import { execFile } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { Writable } from 'node:stream';
@@ -26,6 +25,7 @@ import { tempDir } from '../support/backends.js';
 import { AUDIO_FIXTURES, audioFixture, randomNoise, silentUlawWav, truncated, wavHeader, withLyingSizes } from '../support/fixtures.js';
 import { rejection } from '../support/rejection.js';
 import type { AudioFixtureName } from '../support/fixtures.js';
+import { seededBytes, seededRandom } from '../support/random.js';
 
 const LIMITS = { timeoutMs: 20_000 };
 
@@ -275,8 +275,7 @@ describe('audio', function () {
 
     it('when the same random PCM arrives whole, in odd chunks or at odd byte offsets, then the peaks equal a sample-by-sample reference', () => {
       const frames = 12_345;
-      const data = Buffer.alloc(frames * 4);
-      for (let i = 0; i < frames * 2; i++) data.writeInt16LE(Math.floor(Math.random() * 65536) - 32768, 2 * i);
+      const data = seededBytes('audio-peaks-pcm', frames * 4);
       const reference = [0, 1].map((c) => {
         const peaks: number[] = [];
         for (let f = 0; f < frames; f += 50) {
@@ -311,8 +310,9 @@ describe('audio', function () {
 
     it('when mono 8-bit codes arrive whole, in odd chunks or at odd byte offsets, then the peaks equal a code-by-code reference', () => {
       const count = 20_011;
-      const codes = randomBytes(count);
-      const magnitudes = Uint16Array.from({ length: 256 }, () => Math.floor(Math.random() * 32768));
+      const codes = seededBytes('audio-peaks-codes', count);
+      const random = seededRandom('audio-peaks-magnitudes');
+      const magnitudes = Uint16Array.from({ length: 256 }, () => random.int(0, 32768));
       // An odd bucket size, so that buckets start and end at odd and even positions alike.
       const perPeak = 51;
       const reference: number[] = [];

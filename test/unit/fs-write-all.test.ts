@@ -2,9 +2,9 @@
  * writeAll (the fs store's writer) against a file handle that writes at most a few bytes
  * per call: every byte lands once, in order, whatever the chunks and short writes.
  */
-import { randomBytes } from 'node:crypto';
 import { expect } from 'chai';
 import { writeAll } from '../../src/storage/fs-store.js';
+import { seededBytes } from '../support/random.js';
 
 /** A handle that keeps what it is given, taking at most `perCall` bytes of each write or writev. */
 function shortWritingHandle(perCall: number) {
@@ -50,7 +50,7 @@ describe('writeAll (fs store)', () => {
   ] as const) {
     for (const perCall of [5, 4093, 8 * 1024 * 1024]) {
       it(`when ${label} go through writes of at most ${perCall} bytes, then every byte is written once, in order`, async () => {
-        const data = randomBytes(perCall === 5 ? 20_000 : 5 * 1024 * 1024 + 11);
+        const data = seededBytes('fs-write-all-1', perCall === 5 ? 20_000 : 5 * 1024 * 1024 + 11);
         const target = shortWritingHandle(perCall);
         await writeAll(target.handle, cut(data, [...sizes]));
         expect(target.bytes().equals(data)).to.equal(true);
