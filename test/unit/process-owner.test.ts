@@ -82,7 +82,14 @@ describe('per-process temp folders', () => {
 
   it('when the heartbeat ticks, then the owner file\'s mtime follows the clock, a folder a peer removed comes back, and a removed root stays removed', async () => {
     let clock = Date.UTC(2026, 10, 30, 12);
-    const owned = await claimOwnedDir(root, { now: () => clock, heartbeatMs: 10 });
+    let reads = 0;
+    const owned = await claimOwnedDir(root, {
+      now: () => {
+        reads += 1;
+        return clock;
+      },
+      heartbeatMs: 10,
+    });
     const mtime = () => fs.statSync(path.join(owned.path, OWNER_FILE)).mtimeMs;
     const until = async (check: () => boolean, what: string) => {
       for (let i = 0; i < 300 && !check(); i++) await new Promise((r) => setTimeout(r, 10));
@@ -94,7 +101,10 @@ describe('per-process temp folders', () => {
     fs.rmSync(owned.path, { recursive: true });
     await until(() => fs.existsSync(path.join(owned.path, OWNER_FILE)), 'the folder back');
     fs.rmSync(root, { recursive: true });
-    await new Promise((r) => setTimeout(r, 100));
+    // Counted heartbeats, not a sleep: each tick reads the clock once or twice, so six more reads
+    // mean at least two ticks started and finished after the removal.
+    const readsAtRemoval = reads;
+    await until(() => reads >= readsAtRemoval + 6, 'two more heartbeats');
     expect(fs.existsSync(root)).to.equal(false);
     await owned.release();
   });
