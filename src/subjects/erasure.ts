@@ -23,7 +23,7 @@
  * No phone number is ever passed on: the deletion log and access log get ids, the username and
  * the reference (which the routes check for phone numbers).
  */
-import type { Principal } from '../auth/principal.js';
+import type { Principal } from '../domain/roles.js';
 import type { DeletionEntry } from '../audit/deletion-log.js';
 import { appendAccess } from '../db/access-log.js';
 import type { AppDeps } from '../deps.js';
