@@ -19,8 +19,8 @@
 import { Router } from 'express';
 import type { Request, Response } from 'express';
 import { z } from 'zod';
-import { USERNAME_PATTERN } from '../auth/accounts.js';
-import { createGuards } from '../auth/guard.js';
+import { USERNAME_PATTERN } from '../auth/index.js';
+import { createGuards } from '../auth/index.js';
 import type { AppDeps } from '../deps.js';
 import { queryAccess } from '../db/access-log.js';
 import type { AccessAction, AccessEntry } from '../db/access-log.js';

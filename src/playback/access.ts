@@ -6,7 +6,7 @@
  * its deadline without a legal hold.
  */
 import type { Principal, Role } from '../domain/roles.js';
-import { canSeeQueue } from '../auth/guard.js';
+import { canSeeQueue } from '../auth/index.js';
 import type { Db } from '../db/db.js';
 import { findPlaybackRowById, findRecordingById, toRecording } from '../db/recordings.js';
 import type { Recording, RecordingRow } from '../db/recordings.js';

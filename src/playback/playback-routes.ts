@@ -14,7 +14,7 @@
 import { Router } from 'express';
 import type { Request } from 'express';
 import { z } from 'zod';
-import { createGuards } from '../auth/guard.js';
+import { createGuards } from '../auth/index.js';
 import type { Principal } from '../domain/roles.js';
 import type { AppDeps } from '../deps.js';
 import { insertNote, listNotes, NOTE_MAX_LENGTH } from '../db/notes.js';

@@ -24,11 +24,11 @@
  * the reference (which the routes check for phone numbers).
  */
 import type { Principal } from '../domain/roles.js';
-import type { DeletionEntry } from '../audit/deletion-log.js';
+import type { DeletionEntry } from '../audit/index.js';
 import { appendAccess } from '../db/access-log.js';
 import type { AppDeps } from '../deps.js';
 import { errors, isAppError } from '../errors.js';
-import { deleteRecording } from '../retention/delete-recording.js';
+import { deleteRecording } from '../retention/index.js';
 import { findAllSubjectRecordings } from './search.js';
 
 export interface ErasureOptions {
