@@ -11,7 +11,7 @@ import { createSessionRouter } from './auth/session-routes.js';
 import type { AppDeps } from './deps.js';
 import { createHealthRouter } from './http/health-routes.js';
 import { allowedMethods } from './http/allowed-methods.js';
-import { callrecOperations, createOpenApiRoute } from './http/openapi-operations.js';
+import { callrecOperations, createOpenApiRoute } from './openapi-operations.js';
 import { createErrorMiddleware, notFoundHandler } from './http/problem.js';
 import { requestId } from './http/request-id.js';
 import { createRequestLog } from './http/request-log.js';

@@ -9,7 +9,7 @@
  * Errors go to stderr with exit code 1 (2 for usage errors).
  */
 import { createUser, parseQueueList, resetPassword, setDisabled } from '../auth/accounts.js';
-import { ROLES } from '../auth/principal.js';
+import { ROLES } from '../domain/roles.js';
 import { listUsers } from '../db/users.js';
 import type { User } from '../db/users.js';
 import { isAppError } from '../errors.js';

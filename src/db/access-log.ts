@@ -4,7 +4,7 @@
  * phone numbers or audio.
  */
 import type { Knex } from 'knex';
-import type { Principal } from '../auth/principal.js';
+import type { Principal } from '../domain/roles.js';
 
 export type AccessAction = 'play' | 'download' | 'export' | 'view' | 'hold' | 'release' | 'erase' | 'search';
 

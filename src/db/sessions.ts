@@ -7,7 +7,7 @@
  * Inside a transaction pass `trx` as `q` (SQLite has one connection).
  */
 import type { Knex } from 'knex';
-import type { Role } from '../auth/principal.js';
+import type { Role } from '../domain/roles.js';
 import { parseQueues } from './users.js';
 
 type Q = Knex | Knex.Transaction;

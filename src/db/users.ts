@@ -6,7 +6,7 @@
  * Inside a transaction pass `trx` as `q` (SQLite has one connection).
  */
 import type { Knex } from 'knex';
-import type { Role } from '../auth/principal.js';
+import type { Role } from '../domain/roles.js';
 
 export interface User {
   id: string;

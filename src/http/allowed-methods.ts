@@ -1,6 +1,6 @@
 /**
  * Method dispatch at the HTTP edge, from the route table of the OpenAPI
- * catalog (`openapi-operations.ts`, which `test/http/openapi.test.ts` keeps
+ * catalog (`src/openapi-operations.ts`, which `test/http/openapi.test.ts` keeps
  * equal to the routes Express mounts).
  *
  * Contract, for a request whose path is a documented path (matched like

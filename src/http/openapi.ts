@@ -2,7 +2,7 @@
  * The OpenAPI 3.1 document of the HTTP interface, built from zod schemas.
  *
  * Contract: `buildOpenApiDocument(operations)` is a pure function of the
- * operation catalog (`openapi-operations.ts`), whose request and response
+ * operation catalog (`src/openapi-operations.ts`), whose request and response
  * schemas are the zod schemas the handlers themselves parse or produce, so the
  * document cannot drift from the code without a type error or a failing test
  * (`test/http/openapi.test.ts` compares it with the routes Express actually
@@ -12,7 +12,7 @@
  */
 import { Router } from 'express';
 import { z } from 'zod';
-import type { Role } from '../auth/principal.js';
+import type { Role } from '../domain/roles.js';
 import { documentedByValue } from './request-schemas.js';
 
 export type HttpMethod = 'get' | 'post' | 'put' | 'delete' | 'patch';

@@ -36,7 +36,7 @@ import { AppError, errors } from '../errors.js';
 import { isStorageFull } from '../http/problem.js';
 import { dbError } from './db-failure.js';
 import { recordingKey, recordingPrefix } from '../storage/keys.js';
-import type { Tags } from '../storage/object-store.js';
+import { recordingTags } from '../storage/tags.js';
 import type { InflightTracker } from './inflight.js';
 import type { Ticket } from './limiter.js';
 import { parseIngestMetadata } from './metadata.js';
@@ -73,12 +73,6 @@ const ORIGINAL_TYPES: Record<string, { ext: string; contentType: string }> = {
 export function originalTypeOf(probe: Pick<AudioProbe, 'container'>): { ext: string; contentType: string } {
   return ORIGINAL_TYPES[probe.container] ?? { ext: 'bin', contentType: 'application/octet-stream' };
 }
-
-/** The tags both objects carry (the lifecycle rule and the reconciler read them). */
-export function recordingTags(retentionTag: string, expiresAt: number): Tags {
-  return { retention: retentionTag, 'expires-at': new Date(expiresAt).toISOString().slice(0, 10), purpose: 'training' };
-}
-
 
 /**
  * A put that failed for want of space (a full store, or ENOSPC reading the temp file) is 507;

@@ -5,8 +5,8 @@
  * cannot be probed: outside a trainer's queue scope, being deleted, or past
  * its deadline without a legal hold.
  */
-import type { Principal, Role } from '../auth/principal.js';
-import { canSeeQueue } from '../auth/guard.js';
+import type { Principal, Role } from '../domain/roles.js';
+import { canSeeQueue } from '../auth/index.js';
 import type { Db } from '../db/db.js';
 import { findPlaybackRowById, findRecordingById, toRecording } from '../db/recordings.js';
 import type { Recording, RecordingRow } from '../db/recordings.js';

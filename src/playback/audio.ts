@@ -19,13 +19,13 @@
  */
 import { pipeline } from 'node:stream/promises';
 import type { Request, Response } from 'express';
-import type { Principal } from '../auth/principal.js';
+import type { Principal } from '../domain/roles.js';
 import type { RecordingRow } from '../db/recordings.js';
 import type { AppDeps } from '../deps.js';
-import { ifRangeMatches, parseRangeHeader } from '../http/range.js';
+import { ifRangeMatches, parseRangeHeader } from './range.js';
 import type { GetResult, RangeRequest } from '../storage/object-store.js';
 import type { ListenLog } from './listen-log.js';
-import { storeErrorToAppError } from '../storage/store-errors.js';
+import { storeErrorToAppError } from '../http/store-errors.js';
 
 /** A store read started before the row check (see createAudioPrefetch). */
 export interface EarlyRead {

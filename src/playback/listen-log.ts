@@ -13,7 +13,7 @@
  * A `download` (`?download=1`) is logged for every request that starts at
  * byte 0 (or has no Range): a resumed download is not a new download.
  */
-import type { Principal } from '../auth/principal.js';
+import type { Principal } from '../domain/roles.js';
 import type { Clock } from '../clock.js';
 import type { Db } from '../db/db.js';
 import { appendAccess } from '../db/access-log.js';

@@ -14,8 +14,8 @@
 import { Router } from 'express';
 import type { Request } from 'express';
 import { z } from 'zod';
-import { createGuards } from '../auth/guard.js';
-import type { Principal } from '../auth/principal.js';
+import { createGuards } from '../auth/index.js';
+import type { Principal } from '../domain/roles.js';
 import type { AppDeps } from '../deps.js';
 import { insertNote, listNotes, NOTE_MAX_LENGTH } from '../db/notes.js';
 import { searchRecordings, setRecordingWaveform } from '../db/recordings.js';
@@ -25,7 +25,7 @@ import { filterText, isoInstant, trimmedText, wholeNumber } from '../http/reques
 import { loadPlayableRecording, loadVisibleRecording, NOTE_ROLES, presentRecording, READ_ROLES } from './access.js';
 import { createAudioPrefetch, discardEarlyRead, streamAudio } from './audio.js';
 import { createListenLog } from './listen-log.js';
-import { storeErrorToAppError } from '../storage/store-errors.js';
+import { storeErrorToAppError } from '../http/store-errors.js';
 import { computePeaksFromStream, parseStoredWaveform } from './waveform.js';
 import type { ServedWaveform } from './waveform.js';
 

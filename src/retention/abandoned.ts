@@ -19,7 +19,7 @@ import type { Config } from '../config.js';
 import type { Db } from '../db/db.js';
 import { deleteInflight, listInflight, takeOverInflight } from '../db/ingest-inflight.js';
 import type { InflightRow } from '../db/ingest-inflight.js';
-import { removeStaleIngestTemp } from '../ingest/temp.js';
+import { removeStaleIngestTemp } from '../ingest/index.js';
 import type { Logger } from '../logger.js';
 import type { StaleRemoval } from '../owned-dirs.js';
 import { OWNER_LEASE_MS, currentOwner, formatOwner, isOwnerAlive, parseOwner } from '../process-owner.js';

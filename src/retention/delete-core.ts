@@ -22,8 +22,8 @@ import type { ClaimedRecording } from '../db/recordings.js';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
 import type { ObjectStore, VersionItem } from '../storage/object-store.js';
-import { appendDeletions } from '../audit/deletion-log.js';
-import type { NewDeletion } from '../audit/deletion-log.js';
+import { appendDeletions } from '../audit/index.js';
+import type { NewDeletion } from '../audit/index.js';
 
 /** The steps after which a test failpoint may fire (the crash-safety tests kill the process there). */
 export const DELETION_STEPS = ['claimed', 'deleted', 'verified', 'beforeCommit', 'afterCommit'] as const;

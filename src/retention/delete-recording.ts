@@ -16,8 +16,8 @@ import { readLogPage } from '../db/deletion-log.js';
 import type { DeletionReason } from '../db/deletion-log.js';
 import { claimRecordingById } from '../db/recordings.js';
 import { errors } from '../errors.js';
-import { rowToEntry } from '../audit/deletion-log.js';
-import type { DeletionEntry } from '../audit/deletion-log.js';
+import { rowToEntry } from '../audit/index.js';
+import type { DeletionEntry } from '../audit/index.js';
 import { finishDeletions, newClaimant } from './delete-core.js';
 import type { DeletionDeps, Failpoint } from './delete-core.js';
 

@@ -5,7 +5,7 @@
 import type { AppDeps } from '../deps.js';
 import { readLogHead } from '../db/deletion-log.js';
 import { nextDueAt, retentionBacklog } from '../db/recordings.js';
-import { maybeCheckpoint } from '../audit/checkpoints.js';
+import { maybeCheckpoint } from '../audit/index.js';
 import { verifyModeFor } from './delete-core.js';
 import { sweepAll } from './sweep.js';
 import type { SweepSummary } from './sweep.js';

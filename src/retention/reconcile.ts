@@ -23,7 +23,7 @@ import type { Config } from '../config.js';
 import { findInflight } from '../db/ingest-inflight.js';
 import type { RecordingRow } from '../db/recordings.js';
 import { normalizeRow, objectKeysOf } from '../db/recordings.js';
-import { recordingTags } from '../ingest/ingest.js';
+import { recordingTags } from '../storage/tags.js';
 import { ObjectNotFoundError } from '../storage/object-store.js';
 import { RECORDINGS_PREFIX, recordingIdOfKey } from '../storage/keys.js';
 import { isAppError } from '../errors.js';

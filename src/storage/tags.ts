@@ -2,7 +2,8 @@
  * Object tags: the one validation both drivers run before any I/O, so that fs accepts exactly
  * what S3 accepts (at most 10 tags; key 1-128, value 0-256 characters of letters, digits,
  * spaces and `+ - = . _ : / @`). Tags are built by the service, never taken from a client, so a
- * bad tag is a programming error: it throws a TypeError.
+ * bad tag is a programming error: it throws a TypeError. `recordingTags` builds the tags every
+ * recording object carries (ingest writes them, the reconciler restores them).
  */
 import type { Tags } from './object-store.js';
 
@@ -18,4 +19,9 @@ export function assertValidTags(tags: Tags): void {
       throw new TypeError(`invalid value of tag ${JSON.stringify(key)}`);
     }
   }
+}
+
+/** The tags both objects carry (the lifecycle rule and the reconciler read them). */
+export function recordingTags(retentionTag: string, expiresAt: number): Tags {
+  return { retention: retentionTag, 'expires-at': new Date(expiresAt).toISOString().slice(0, 10), purpose: 'training' };
 }

@@ -23,12 +23,12 @@
  * No phone number is ever passed on: the deletion log and access log get ids, the username and
  * the reference (which the routes check for phone numbers).
  */
-import type { Principal } from '../auth/principal.js';
-import type { DeletionEntry } from '../audit/deletion-log.js';
+import type { Principal } from '../domain/roles.js';
+import type { DeletionEntry } from '../audit/index.js';
 import { appendAccess } from '../db/access-log.js';
 import type { AppDeps } from '../deps.js';
 import { errors, isAppError } from '../errors.js';
-import { deleteRecording } from '../retention/delete-recording.js';
+import { deleteRecording } from '../retention/index.js';
 import { findAllSubjectRecordings } from './search.js';
 
 export interface ErasureOptions {

@@ -17,7 +17,7 @@
 import { appendAccess } from '../db/access-log.js';
 import { clearLegalHold, findRecordingById, setLegalHold } from '../db/recordings.js';
 import type { RecordingRow } from '../db/recordings.js';
-import type { Principal } from '../auth/principal.js';
+import type { Principal } from '../domain/roles.js';
 import type { AppDeps } from '../deps.js';
 import { errors } from '../errors.js';
 

@@ -1,6 +1,6 @@
 /**
  * The request schemas of the privacy routes (subject-routes.ts), the single
- * source for both the handlers and the OpenAPI document (http/openapi-operations.ts).
+ * source for both the handlers and the OpenAPI document (src/openapi-operations.ts).
  *
  * What depends on the deployment's phone region is layered on by the handler:
  * `normalizeQueryPhone` (phone.ts) checks that the number is valid in its region

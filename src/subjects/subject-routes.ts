@@ -19,8 +19,8 @@
 import { Router } from 'express';
 import type { Request, Response } from 'express';
 import { z } from 'zod';
-import type { Principal } from '../auth/principal.js';
-import { createGuards } from '../auth/guard.js';
+import type { Principal } from '../domain/roles.js';
+import { createGuards } from '../auth/index.js';
 import type { AppDeps } from '../deps.js';
 import { appendAccess } from '../db/access-log.js';
 import { toRecording } from '../db/recordings.js';

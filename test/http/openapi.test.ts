@@ -7,7 +7,7 @@ import { expect } from 'chai';
 import type { Express } from 'express';
 import { createApp } from '../../src/app.js';
 import { PLAIN_COOKIE_NAME } from '../../src/auth/sessions.js';
-import { buildCallrecDocument, SESSION_COOKIE_NAME } from '../../src/http/openapi-operations.js';
+import { buildCallrecDocument, SESSION_COOKIE_NAME } from '../../src/openapi-operations.js';
 import { toOpenApiPath } from '../../src/http/openapi.js';
 import { dbBackends, storeBackends } from '../support/backends.js';
 import type { TestDb, TestStore } from '../support/backends.js';

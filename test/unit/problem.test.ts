@@ -5,7 +5,7 @@ import { errors } from '../../src/errors.js';
 import { createErrorMiddleware, isStorageFull, toAppError } from '../../src/http/problem.js';
 import { StoreFullError, StoreUnavailableError } from '../../src/storage/object-store.js';
 import { mapS3Error } from '../../src/storage/s3-store.js';
-import { storeErrorToAppError } from '../../src/storage/store-errors.js';
+import { storeErrorToAppError } from '../../src/http/store-errors.js';
 import { createLogger } from '../../src/logger.js';
 import { createLogCapture } from '../support/app.js';
 

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { ifRangeMatches, parseRangeHeader } from '../../src/http/range.js';
+import { ifRangeMatches, parseRangeHeader } from '../../src/playback/range.js';
 
 describe('parseRangeHeader (RFC 9110 single byte ranges)', () => {
   const cases: Array<[string | undefined, ReturnType<typeof parseRangeHeader>]> = [

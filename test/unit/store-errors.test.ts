@@ -2,7 +2,8 @@ import { expect } from 'chai';
 import { AppError, errors } from '../../src/errors.js';
 import { InvalidKeyError, InvalidRangeError, ObjectNotFoundError, StoreUnavailableError } from '../../src/storage/object-store.js';
 import { VersionedBucketError } from '../../src/storage/s3-store.js';
-import { storeErrorCode, storeErrorToAppError } from '../../src/storage/store-errors.js';
+import { storeErrorToAppError } from '../../src/http/store-errors.js';
+import { storeErrorCode } from '../../src/storage/store-errors.js';
 
 describe('storeErrorToAppError', function () {
   it('when the object is missing, then it is 404 not_found naming the resource, and the key stays in the cause only', function () {

@@ -6,16 +6,16 @@
  * document cannot drift from what the handlers send.
  */
 import { z } from 'zod';
-import { ROLES } from '../auth/principal.js';
-import type { Checkpoint } from '../audit/checkpoints.js';
-import type { DeletedObject, DeletionEntry } from '../audit/deletion-log.js';
-import type { VerifyResult } from '../audit/verify.js';
-import type { AccessAction, AccessEntry } from '../db/access-log.js';
-import type { Note } from '../db/notes.js';
-import type { Recording } from '../db/recordings.js';
-import type { Waveform as StoredWaveform } from '../audio/waveform.js';
-import type { Waveform } from '../playback/waveform.js';
-import type { ErasureResult, SubjectErasureResult } from '../subjects/erasure.js';
+import { ROLES } from './domain/roles.js';
+import type { Checkpoint } from './audit/checkpoints.js';
+import type { DeletedObject, DeletionEntry } from './audit/deletion-log.js';
+import type { VerifyResult } from './audit/verify.js';
+import type { AccessAction, AccessEntry } from './db/access-log.js';
+import type { Note } from './db/notes.js';
+import type { Recording } from './db/recordings.js';
+import type { Waveform as StoredWaveform } from './audio/waveform.js';
+import type { Waveform } from './playback/waveform.js';
+import type { ErasureResult, SubjectErasureResult } from './subjects/erasure.js';
 
 /** `true` only when A and B are mutually assignable; used as `const _x: SameShape<A, B> = true`. */
 export type SameShape<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;

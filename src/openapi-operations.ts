@@ -10,17 +10,17 @@
  */
 import type { Router } from 'express';
 import { z } from 'zod';
-import type { AppDeps } from '../deps.js';
-import { accessQuerySchema, deletionQuerySchema } from '../audit/audit-routes.js';
-import { loginBody } from '../auth/session-routes.js';
-import { ingestFieldsSchema } from '../ingest/ingest-routes.js';
-import { STARTED_AT_SKEW_MS } from '../ingest/metadata.js';
-import { listQuerySchema, noteSchema as noteBodySchema } from '../playback/playback-routes.js';
-import { WEB_ASSETS, WEB_PAGES } from '../web/web-routes.js';
-import { erasureBodySchema, holdBodySchema, releaseBodySchema, subjectQuerySchema, subjectSearchQuerySchema } from '../subjects/schemas.js';
-import { buildOpenApiDocument, createOpenApiRouter, jsonSchemaOf } from './openapi.js';
-import { TRIMMED_WHITESPACE } from './request-schemas.js';
-import type { JsonSchema, OperationSpec, ResponseSpec } from './openapi.js';
+import type { AppDeps } from './deps.js';
+import { accessQuerySchema, deletionQuerySchema } from './audit/audit-routes.js';
+import { loginBody } from './auth/session-routes.js';
+import { ingestFieldsSchema } from './ingest/ingest-routes.js';
+import { STARTED_AT_SKEW_MS } from './ingest/metadata.js';
+import { listQuerySchema, noteSchema as noteBodySchema } from './playback/playback-routes.js';
+import { WEB_ASSETS, WEB_PAGES } from './web/web-routes.js';
+import { erasureBodySchema, holdBodySchema, releaseBodySchema, subjectQuerySchema, subjectSearchQuerySchema } from './subjects/schemas.js';
+import { buildOpenApiDocument, createOpenApiRouter, jsonSchemaOf } from './http/openapi.js';
+import { TRIMMED_WHITESPACE } from './http/request-schemas.js';
+import type { JsonSchema, OperationSpec, ResponseSpec } from './http/openapi.js';
 import {
   accessEntrySchema,
   checkpointListSchema,

@@ -1,0 +1,5 @@
+/**
+ * What other features use from ingest: removal of a dead process's ingest temp folders (the
+ * abandoned-upload sweep). Features import ingest only through this file (lint: eslint.config.js).
+ */
+export { removeStaleIngestTemp } from './temp.js';
