@@ -103,6 +103,13 @@ export default tseslint.config(
   boundary(FEATURES, FEATURE_FORBIDDEN),
   boundary(['http'], HTTP_FORBIDDEN),
   {
+    // Test and benchmark inputs are seeded (test/support/random.ts), so a failure replays exactly.
+    files: ['test/**/*.ts', 'bench/**/*.ts'],
+    rules: {
+      'no-restricted-properties': ['error', { object: 'Math', property: 'random', message: 'Seed random inputs: use seededRandom/seededBytes from test/support/random.ts.' }],
+    },
+  },
+  {
     files: ['src/web/**/*.js'],
     languageOptions: { globals: { window: 'readonly', document: 'readonly', fetch: 'readonly', URL: 'readonly', console: 'readonly' } },
   },
