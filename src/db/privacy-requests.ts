@@ -83,7 +83,7 @@ export async function insertPrivacyRequest(
 ): Promise<PrivacyRequestRow> {
   return knex.transaction(async (trx) => {
     // A unique placeholder until the sequence number is known (same transaction).
-    await trx('privacy_requests').insert({ ...options.row, reference: `pending-${options.row.id}`, status: 'open', extension_months: 0 });
+    await trx('privacy_requests').insert({ ...options.row, reference: `~${options.row.id}`, status: 'open', extension_months: 0 });
     const inserted = (await trx('privacy_requests').where({ id: options.row.id }).first('seq')) as { seq: number | string };
     const seq = Number(inserted.seq);
     await trx('privacy_requests').where({ id: options.row.id }).update({ reference: options.referenceOf(seq) });
