@@ -28,7 +28,7 @@ import {
   subjectQuerySchema,
   subjectSearchQuerySchema,
 } from '../subjects/schemas.js';
-import { closeBodySchema, createRequestBodySchema, extendBodySchema, registerQuerySchema } from '../privacy/schemas.js';
+import { closeBodySchema, createRequestBodySchema, extendBodySchema, letterQuerySchema, registerQuerySchema } from '../privacy/schemas.js';
 import { buildOpenApiDocument, createOpenApiRouter, jsonSchemaOf } from './openapi.js';
 import { TRIMMED_WHITESPACE } from './request-schemas.js';
 import type { JsonSchema, OperationSpec, ResponseSpec } from './openapi.js';
@@ -570,6 +570,18 @@ function operationsCore(): OperationSpec[] {
       body: { content: { 'application/json': { schema: closeBodySchema } } },
       responses: { '200': json(privacyRequestDetailSchema, 'The closed request') },
       problems: { '400': 'invalid_request (with fields)', ...AUTH_PROBLEMS, '404': 'not_found', '409': 'request_closed', '413': 'too_large', ...SERVER_PROBLEMS },
+    },
+    {
+      method: 'get',
+      path: '/v1/privacy-requests/:id/letter',
+      operationId: 'getPrivacyRequestLetter',
+      summary: 'The answer to the data subject: a printable HTML letter (Dutch or English) of what was asked, found, done and refused, and the right to complain',
+      tags: ['privacy'],
+      access: ['privacy'],
+      params: REQUEST_ID_PARAM,
+      query: letterQuerySchema,
+      responses: { '200': { description: 'The letter (HTML with a print stylesheet)', content: { 'text/html': { schema: { type: 'string' } } } } },
+      problems: { '400': 'invalid_query (with fields)', ...AUTH_PROBLEMS, '404': 'not_found', ...SERVER_PROBLEMS },
     },
 
     // --- audit ------------------------------------------------------------------------------

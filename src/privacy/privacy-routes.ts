@@ -7,6 +7,7 @@
  * - `GET  /v1/privacy-requests/:id`            one request with its numbers and timeline
  * - `POST /v1/privacy-requests/:id/extend`     extend the deadline by 1 or 2 months, with a reason
  * - `POST /v1/privacy-requests/:id/close`      close with an outcome and a reason (required unless fulfilled)
+ * - `GET  /v1/privacy-requests/:id/letter`     the answer to the subject, printable HTML (`?lang=nl|en`; letter.ts)
  *
  * List items and the CSV leave the phone numbers out (data minimisation: a register export
  * travels); a single request shows them. No route writes a number to the application log.
@@ -22,6 +23,8 @@ import type { PrivacyRequestRow, RegisterQuery, RequestOutcome } from '../db/pri
 import { errors } from '../errors.js';
 import type { FieldProblem } from '../errors.js';
 import { normalizeBodyPhone, normalizeQueryPhone } from '../subjects/phone.js';
+import { CONTENT_SECURITY_POLICY } from '../http/security-headers.js';
+import { LETTER_STYLE_HASH, renderLetter } from './letter.js';
 import { closeRequest, createRequest, DUE_SOON_MS, extendRequest, getRequest, toPrivacyRequest } from './register.js';
 import type { PrivacyRequest } from './register.js';
 import {
@@ -30,8 +33,12 @@ import {
   encodeRegisterCursor,
   extendBodySchema,
   REGISTER_PAGE_DEFAULT,
+  letterQuerySchema,
   registerQuerySchema,
 } from './schemas.js';
+
+/** The service's policy with the letter's one inline stylesheet allowed by its hash. */
+const LETTER_CSP = CONTENT_SECURITY_POLICY.replace("style-src 'self'", `style-src 'self' ${LETTER_STYLE_HASH}`);
 
 const ULID = /^[0-9A-HJKMNP-TV-Z]{26}$/;
 const CSV_PAGE = 500;
@@ -173,6 +180,17 @@ export function createPrivacyRouter(deps: AppDeps): Router {
     const detail = await closeRequest(deps, { id, principal: principalOf(req), outcome: body.outcome as RequestOutcome, reason: body.reason });
     res.setHeader('Cache-Control', 'private, no-store');
     res.json(detail);
+  });
+
+  router.get('/v1/privacy-requests/:id/letter', privacy, async (req: Request, res: Response) => {
+    const id = requestIdParam(req);
+    const parsed = letterQuerySchema.safeParse(req.query);
+    if (!parsed.success) throw errors.invalidQuery(fields(parsed.error));
+    const detail = await getRequest(deps, id);
+    const html = renderLetter({ request: detail, lang: parsed.data.lang ?? 'nl', now: deps.clock.now() });
+    res.setHeader('Content-Security-Policy', LETTER_CSP);
+    res.setHeader('Cache-Control', 'private, no-store');
+    res.type('text/html; charset=utf-8').send(html);
   });
 
   return router;

@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { REQUEST_CHANNELS, REQUEST_KINDS, REQUEST_OUTCOMES } from '../db/privacy-requests.js';
 import { isoInstant, trimmedText, wholeNumber } from '../http/request-schemas.js';
 import { phoneQuerySchema } from '../subjects/phone.js';
+import { LETTER_LANGUAGES } from './letter.js';
 
 export const REGISTER_PAGE_DEFAULT = 50;
 export const REGISTER_PAGE_MAX = 500;
@@ -76,3 +77,7 @@ export const closeBodySchema = z.union([
     reason: reasonText(2000).describe('Why the request was not (fully) fulfilled; required unless the outcome is fulfilled'),
   }),
 ]);
+
+export const letterQuerySchema = z.strictObject({
+  lang: oneOf(LETTER_LANGUAGES).optional().describe('nl (default) or en'),
+});

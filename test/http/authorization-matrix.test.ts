@@ -108,6 +108,7 @@ const ROUTES: RouteRow[] = [
   { method: 'GET', path: '/v1/privacy-requests/:id', id: 'request', expect: allow(['privacy'], 200) },
   { method: 'POST', path: '/v1/privacy-requests/:id/extend', id: 'request', body: { months: 1, reason: 'many recordings to review' }, expect: allow(['privacy'], 200) },
   { method: 'POST', path: '/v1/privacy-requests/:id/close', id: 'request', body: { outcome: 'fulfilled' }, expect: allow(['privacy'], 200) },
+  { method: 'GET', path: '/v1/privacy-requests/:id/letter?lang=en', id: 'request', expect: allow(['privacy'], 200) },
 ];
 
 /**

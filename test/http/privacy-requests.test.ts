@@ -506,6 +506,83 @@ for (const [dbBackend, storeBackend] of combos) {
       });
     });
 
+    describe('the letter', () => {
+      const letter = async (id: string, lang: string) => {
+        const res = await fetch(`${app.url}/v1/privacy-requests/${id}/letter?lang=${lang}`, { headers: { authorization: `Bearer ${as('privacy')}` } });
+        return { status: res.status, headers: res.headers, text: await res.text() };
+      };
+
+      it('when an erasure request was carried out and closed, then the Dutch letter names every deletion-log entry, the outcome and the Autoriteit Persoonsgegevens', async () => {
+        const phone = newPhone();
+        const recs = [await record({ caller_number: phone.e164 }), await record({ callee_number: phone.e164 })];
+        const req = await openRequest([phone.e164], { kind: 'erasure', received_at: Date.parse('2027-01-20T09:00:00+01:00') });
+        await api(app.url, `/v1/subjects/recordings?phone=${encodeURIComponent(phone.e164)}&requestId=${req.id}`, { token: as('privacy') });
+        const erased = await api<{ erased: Array<{ id: string; seq: number }> }>(app.url, `/v1/subjects/recordings?phone=${encodeURIComponent(phone.e164)}`, {
+          token: as('privacy'),
+          method: 'DELETE',
+          body: { reason: 'erasure_request', reference: req.reference, requestId: req.id },
+        });
+        expect(erased.body.erased).to.have.length(2);
+        await api(app.url, `/v1/privacy-requests/${req.id}/close`, { token: as('privacy'), method: 'POST', body: { outcome: 'fulfilled' } });
+
+        const nl = await letter(req.id, 'nl');
+        expect(nl.status).to.equal(200);
+        expect(nl.headers.get('content-type')).to.match(/^text\/html; charset=utf-8/);
+        expect(nl.text).to.contain('<html lang="nl">');
+        expect(nl.text).to.contain(`Op 20 januari 2027 ontvingen wij uw verzoek om het wissen van de gespreksopnamen waarin uw telefoonnummer voorkomt. Wij hebben uw verzoek geregistreerd onder kenmerk ${req.reference}.`);
+        expect(nl.text).to.contain('Wij hebben 2 opnamen gevonden.');
+        expect(nl.text).to.contain('hebben wij 2 opnamen gewist.');
+        for (const { id, seq } of erased.body.erased) {
+          expect(nl.text).to.contain(`opname <code>${id}</code>: vermelding nr. ${seq} in het wislogboek`);
+        }
+        expect(recs.map((r) => r.row.id).every((id) => nl.text.includes(id))).to.equal(true);
+        expect(nl.text).to.contain('Wij hebben uw verzoek volledig uitgevoerd.');
+        expect(nl.text).to.contain('een klacht indienen bij de Autoriteit Persoonsgegevens');
+        expect(nl.text).to.contain('@media print');
+
+        const en = await letter(req.id, 'en');
+        expect(en.text).to.contain('<html lang="en">');
+        expect(en.text).to.contain('On 20 January 2027 we received your request for erasure of the call recordings in which your phone number appears.');
+        for (const { seq } of erased.body.erased) expect(en.text).to.contain(`entry no. ${seq} in the deletion log`);
+        expect(en.text).to.contain('Autoriteit Persoonsgegevens');
+      });
+
+      it('when a request was refused with a reason and an erasure was refused for a hold, then the letter gives both reasons, HTML-escaped', async () => {
+        const phone = newPhone().e164;
+        await record({ caller_number: phone, legal_hold: true, hold_reason: 'claim', hold_by: 'x', hold_at: clock.now() });
+        const req = await openRequest([phone], { kind: 'erasure' });
+        await api(app.url, `/v1/subjects/recordings?phone=${encodeURIComponent(phone)}`, {
+          token: as('privacy'),
+          method: 'DELETE',
+          body: { reason: 'erasure_request', reference: req.reference, requestId: req.id },
+        });
+        await api(app.url, `/v1/privacy-requests/${req.id}/close`, { token: as('privacy'), method: 'POST', body: { outcome: 'partially_fulfilled', reason: 'De opname is nodig in een <lopende> procedure' } });
+        const nl = await letter(req.id, 'nl');
+        expect(nl.text).to.contain('Eén opname hebben wij niet gewist, omdat wij deze moeten bewaren voor een juridische procedure (artikel 17, derde lid, onder e, AVG).');
+        expect(nl.text).to.contain('Wij hebben uw verzoek gedeeltelijk uitgevoerd.');
+        expect(nl.text).to.contain('Toelichting: De opname is nodig in een &lt;lopende&gt; procedure');
+        expect(nl.text).not.to.contain('<lopende>');
+      });
+
+      it('when the letter is served, then its CSP allows its one stylesheet by hash and nothing inline else', async () => {
+        const req = await openRequest([newPhone().e164]);
+        const res = await letter(req.id, 'nl');
+        const csp = res.headers.get('content-security-policy') ?? '';
+        expect(csp).to.match(/style-src 'self' 'sha256-[A-Za-z0-9+/=]+'/);
+        expect(csp).not.to.contain('unsafe-inline');
+        expect(csp).to.contain("script-src 'self'");
+        expect(res.text).not.to.contain('<script');
+        expect(res.text).to.contain('Uw verzoek is nog in behandeling.');
+      });
+
+      it('when the language is not nl or en, then 400 invalid_query', async () => {
+        const req = await openRequest([newPhone().e164]);
+        const res = await letter(req.id, 'de');
+        expect(res.status).to.equal(400);
+        expect(JSON.parse(res.text).code).to.equal('invalid_query');
+      });
+    });
+
     describe('gauges', () => {
       it('when the clock passes a request\'s dueAt, then the overdue gauge counts it; once closed, it leaves the open gauges', async () => {
         const gauges = async () => {
