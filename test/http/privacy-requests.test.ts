@@ -400,7 +400,7 @@ for (const [dbBackend, storeBackend] of combos) {
         expect(res.body).to.deep.include({ restricted: true, mode: 'restrict', recordingIds: [rec.row.id] });
         expect(await trainerSees(rec.row.id)).to.deep.equal(all(404));
         expect(await trainerSees(rec.row.id, 'admin')).to.deep.equal(all(404));
-        expect(await trainerSees(rec.row.id, 'privacy')).to.deep.equal({ ...all(200), '/notes': 200 });
+        expect(await trainerSees(rec.row.id, 'privacy')).to.deep.equal(all(200));
         expect(await trainerSees(bystander.row.id)).to.deep.equal(all(200));
 
         const restrictEntry = (await accessLogRows(db.db)).filter((r) => r.action === 'restrict').at(-1)!;
