@@ -18,6 +18,8 @@ import { createRequestLog } from './http/request-log.js';
 import { createSecurityHeaders } from './http/security-headers.js';
 import { createIngestService } from './ingest/ingest-routes.js';
 import { createPlaybackRouter } from './playback/playback-routes.js';
+import { registerPrivacyGauges } from './privacy/gauges.js';
+import { createPrivacyRouter } from './privacy/privacy-routes.js';
 import { registerRetentionGauges } from './retention/jobs.js';
 import { createSubjectsRouter } from './subjects/subject-routes.js';
 import { createWebRouter } from './web/web-routes.js';
@@ -54,6 +56,7 @@ export function createAppService(deps: AppDeps): AppService {
   app.use(allowedMethods(callrecOperations()));
   app.use(createHealthRouter(deps));
   registerRetentionGauges(deps);
+  registerPrivacyGauges(deps);
   app.get('/metrics', async (_req, res) => {
     res.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics());
   });
@@ -69,6 +72,7 @@ export function createAppService(deps: AppDeps): AppService {
   app.use(createPlaybackRouter(deps));
   app.use(createAuditRouter(deps));
   app.use(createSubjectsRouter(deps));
+  app.use(createPrivacyRouter(deps));
   app.use(createWebRouter(deps));
 
   app.use(notFoundHandler);

@@ -96,6 +96,13 @@ export const errors = {
     new AppError('duplicate_call_id', 409, 'A recording with this callId but other audio exists', o),
   conflict: (detail: string, o: Opts = {}) => new AppError('conflict', 409, 'Conflict', { ...o, detail }),
   onLegalHold: (o: Opts = {}) => new AppError('legal_hold', 409, 'The recording is under legal hold', o),
+  requestClosed: (o: Opts = {}) => new AppError('request_closed', 409, 'The privacy request is closed', o),
+  extensionNotAllowed: (detail: string, o: Opts = {}) => new AppError('extension_not_allowed', 409, 'The deadline cannot be extended', { ...o, detail }),
+  notInRequest: (o: Opts = {}) =>
+    new AppError('not_in_request', 409, 'The phone number is not one of the privacy request', {
+      ...o,
+      detail: 'Act under a request only for its own numbers; add a request for this number',
+    }),
   // 411, 413, 415, 416, 422
   lengthRequired: (detail: string, o: Opts = {}) => new AppError('length_required', 411, 'Length required', { ...o, detail }),
   tooLarge: (detail: string, o: Opts = {}) => new AppError('too_large', 413, 'Payload too large', { ...o, detail }),
@@ -110,6 +117,7 @@ export const errors = {
     }),
   retentionElapsed: (o: Opts = {}) =>
     new AppError('retention_elapsed', 422, 'The retention period of this call has already elapsed', o),
+  receivedInFuture: (o: Opts = {}) => new AppError('received_in_future', 422, 'receivedAt lies in the future', o),
   // 429
   rateLimited: (retryAfterSeconds: number, o: Opts = {}) =>
     new AppError('rate_limited', 429, 'Too many requests', {

@@ -24,11 +24,14 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
   // it at most SCRAPE_REFRESH_WAIT_MS (SQLite has one connection, which a sweep may hold); a refresh
   // still running then goes on, and the next scrape waits for that one instead of starting another.
   let scrapeRefresh: (() => Promise<void>) | undefined;
+  // Further refreshes by feature (the privacy register's gauges), run beside the retention one.
+  const namedRefreshes = new Map<string, () => Promise<void>>();
   let refreshing: Promise<void> | undefined;
   const collect = async (): Promise<void> => {
-    if (!scrapeRefresh) return;
-    refreshing ??= scrapeRefresh()
-      .catch(() => undefined)
+    if (!scrapeRefresh && namedRefreshes.size === 0) return;
+    const all = [scrapeRefresh, ...namedRefreshes.values()].filter((f): f is () => Promise<void> => f !== undefined);
+    refreshing ??= Promise.all(all.map((f) => f().catch(() => undefined)))
+      .then(() => undefined)
       .finally(() => {
         refreshing = undefined;
       });
@@ -59,6 +62,10 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
      */
     setScrapeRefresh(refresh: (() => Promise<void>) | undefined): void {
       scrapeRefresh = refresh;
+    },
+    /** As `setScrapeRefresh`, for a further feature's gauges under `name` (set again: replaced). */
+    setNamedScrapeRefresh(name: string, refresh: () => Promise<void>): void {
+      namedRefreshes.set(name, refresh);
     },
     httpDuration: new Histogram({
       name: 'callrec_http_request_duration_seconds',
@@ -130,6 +137,13 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
       collect,
     }),
     deletionLogLength: new Gauge({ name: 'callrec_deletion_log_entries', help: 'Entries in the deletion log', registers, collect }),
+    privacyRequests: new Gauge({
+      name: 'callrec_privacy_requests',
+      help: 'Privacy requests not yet closed, by state: open (every one not closed), due_soon (due within 7 days), overdue (past dueAt); read when scraped',
+      labelNames: ['state'] as const,
+      registers,
+      collect,
+    }),
     logins: new Counter({
       name: 'callrec_logins_total',
       help: 'Sign-in attempts by outcome (success, invalid_credentials, rate_limited)',

@@ -17,7 +17,18 @@ import { ingestFieldsSchema } from './ingest/ingest-routes.js';
 import { STARTED_AT_SKEW_MS } from './ingest/metadata.js';
 import { listQuerySchema, noteSchema as noteBodySchema } from './playback/playback-routes.js';
 import { WEB_ASSETS, WEB_PAGES } from './web/web-routes.js';
-import { erasureBodySchema, holdBodySchema, releaseBodySchema, subjectQuerySchema, subjectSearchQuerySchema } from './subjects/schemas.js';
+import {
+  correctionBodySchema,
+  erasureBodySchema,
+  holdBodySchema,
+  liftRestrictionBodySchema,
+  releaseBodySchema,
+  restrictionBodySchema,
+  restrictionQuerySchema,
+  subjectQuerySchema,
+  subjectSearchQuerySchema,
+} from './subjects/schemas.js';
+import { closeBodySchema, createRequestBodySchema, extendBodySchema, letterQuerySchema, registerQuerySchema } from './privacy/schemas.js';
 import { buildOpenApiDocument, createOpenApiRouter, jsonSchemaOf } from './http/openapi.js';
 import { TRIMMED_WHITESPACE } from './http/request-schemas.js';
 import type { JsonSchema, OperationSpec, ResponseSpec } from './http/openapi.js';
@@ -28,7 +39,10 @@ import {
   erasureResultSchema,
   healthSchema,
   noteSchema,
+  privacyRequestDetailSchema,
+  privacyRequestPageSchema,
   readinessSchema,
+  restrictionStatusSchema,
   recordingPageSchema,
   recordingSchema,
   sessionUserSchema,
@@ -84,6 +98,11 @@ function ingestFormSchema(): JsonSchema {
 const subjectPageSchema = z.object({ items: z.array(recordingSchema), nextCursor: z.string().nullable() });
 const json = (schema: z.ZodType, description: string): ResponseSpec => ({ description, content: { 'application/json': { schema } } });
 const ID_PARAM = { id: { description: 'Recording id (ULID)', schema: { type: 'string', minLength: 1, maxLength: 64 } } };
+const REQUEST_ID_PARAM = { id: { description: 'Privacy request id (ULID)', schema: { type: 'string', minLength: 1, maxLength: 64 } } };
+const CASE_PROBLEMS = {
+  '404': 'not_found (no such recording, or no such privacy request)',
+  '409': 'request_closed (the privacy request is closed), not_in_request (the number is not one of the request)',
+} as const;
 
 /** Statuses every authenticated operation may answer with. */
 const AUTH_PROBLEMS = {
@@ -348,7 +367,7 @@ function operationsCore(): OperationSpec[] {
       access: ['privacy'],
       query: subjectSearchQuerySchema,
       responses: { '200': json(subjectPageSchema, 'One page of recordings, unmasked') },
-      problems: { '400': 'invalid_query (with fields)', ...AUTH_PROBLEMS, ...SERVER_PROBLEMS },
+      problems: { '400': 'invalid_query (with fields)', ...AUTH_PROBLEMS, '404': 'not_found (no such privacy request)', '409': CASE_PROBLEMS['409'], ...SERVER_PROBLEMS },
     },
     {
       method: 'get',
@@ -365,7 +384,7 @@ function operationsCore(): OperationSpec[] {
           headers: { 'Content-Disposition': { description: 'attachment; filename="callrec-export-<time>.zip"', schema: { type: 'string' } } },
         },
       },
-      problems: { '400': 'invalid_query (with fields)', ...AUTH_PROBLEMS, ...SERVER_PROBLEMS },
+      problems: { '400': 'invalid_query (with fields)', ...AUTH_PROBLEMS, '404': 'not_found (no such privacy request)', '409': CASE_PROBLEMS['409'], ...SERVER_PROBLEMS },
     },
     {
       method: 'delete',
@@ -380,8 +399,8 @@ function operationsCore(): OperationSpec[] {
       problems: {
         '400': 'invalid_query, invalid_request (with fields)',
         ...AUTH_PROBLEMS,
-        '404': 'not_found (no recording of this number)',
-        '409': 'legal_hold (lists the held ids; nothing erased)',
+        '404': 'not_found (no recording of this number, or no such privacy request)',
+        '409': 'legal_hold (lists the held ids; nothing erased; recorded on the request\'s timeline), request_closed, not_in_request',
         '413': 'too_large',
         ...SERVER_PROBLEMS,
       },
@@ -399,8 +418,8 @@ function operationsCore(): OperationSpec[] {
       problems: {
         '400': 'invalid_request (with fields)',
         ...AUTH_PROBLEMS,
-        '404': 'not_found',
-        '409': 'legal_hold, conflict',
+        '404': CASE_PROBLEMS['404'],
+        '409': 'legal_hold (recorded on the request\'s timeline), conflict, request_closed',
         '413': 'too_large',
         ...SERVER_PROBLEMS,
       },
@@ -415,7 +434,7 @@ function operationsCore(): OperationSpec[] {
       params: ID_PARAM,
       body: { content: { 'application/json': { schema: holdBodySchema } } },
       responses: { '200': json(recordingSchema, 'The recording, now held') },
-      problems: { '400': 'invalid_request (with fields)', ...AUTH_PROBLEMS, '404': 'not_found', '413': 'too_large', ...SERVER_PROBLEMS },
+      problems: { '400': 'invalid_request (with fields)', ...AUTH_PROBLEMS, '404': CASE_PROBLEMS['404'], '409': 'conflict, request_closed', '413': 'too_large', ...SERVER_PROBLEMS },
     },
     {
       method: 'delete',
@@ -427,7 +446,142 @@ function operationsCore(): OperationSpec[] {
       params: ID_PARAM,
       body: { required: false, content: { 'application/json': { schema: releaseBodySchema } } },
       responses: { '200': json(recordingSchema, 'The recording, released') },
-      problems: { '400': 'invalid_request (with fields)', ...AUTH_PROBLEMS, '404': 'not_found', '413': 'too_large', ...SERVER_PROBLEMS },
+      problems: { '400': 'invalid_request (with fields)', ...AUTH_PROBLEMS, '404': CASE_PROBLEMS['404'], '409': 'request_closed', '413': 'too_large', ...SERVER_PROBLEMS },
+    },
+    {
+      method: 'get',
+      path: '/v1/subjects/restriction',
+      operationId: 'getSubjectRestriction',
+      summary: 'Whether a number is under restriction (Art. 18) or objection (Art. 21), and its recordings',
+      tags: ['privacy'],
+      access: ['privacy'],
+      query: restrictionQuerySchema,
+      responses: { '200': json(restrictionStatusSchema, 'The restriction of the number, if any') },
+      problems: { '400': 'invalid_query (with fields)', ...AUTH_PROBLEMS, ...SERVER_PROBLEMS },
+    },
+    {
+      method: 'put',
+      path: '/v1/subjects/restriction',
+      operationId: 'restrictSubject',
+      summary: 'Restrict a number under a privacy request: its recordings (also later ones) are hidden from trainers and admins',
+      description: 'The sweeper still deletes restricted recordings at their deadline; privacy officers still see them. Logged as `restrict` (access log) and on the request\'s timeline.',
+      tags: ['privacy'],
+      access: ['privacy'],
+      body: { content: { 'application/json': { schema: restrictionBodySchema } } },
+      responses: { '200': json(restrictionStatusSchema, 'The number, now restricted') },
+      problems: { '400': 'invalid_request (with fields)', ...AUTH_PROBLEMS, ...CASE_PROBLEMS, '413': 'too_large', ...SERVER_PROBLEMS },
+    },
+    {
+      method: 'delete',
+      path: '/v1/subjects/restriction',
+      operationId: 'liftSubjectRestriction',
+      summary: 'Lift the restriction of a number (a logged step: `unrestrict` and the request\'s timeline)',
+      tags: ['privacy'],
+      access: ['privacy'],
+      body: { content: { 'application/json': { schema: liftRestrictionBodySchema } } },
+      responses: { '200': json(restrictionStatusSchema.extend({ lifted: z.boolean().describe('false when the number was not restricted') }), 'The number, no longer restricted') },
+      problems: { '400': 'invalid_request (with fields)', ...AUTH_PROBLEMS, ...CASE_PROBLEMS, '413': 'too_large', ...SERVER_PROBLEMS },
+    },
+    {
+      method: 'patch',
+      path: '/v1/recordings/:id',
+      operationId: 'correctRecording',
+      summary: 'Correct call metadata (Art. 16) under a privacy request: numbers, agent, queue',
+      description: 'Fields left out stay as they are; null clears one. The access log gets one `correct` entry naming the fields changed, never their values.',
+      tags: ['privacy'],
+      access: ['privacy'],
+      params: ID_PARAM,
+      body: { content: { 'application/json': { schema: correctionBodySchema } } },
+      responses: { '200': json(recordingSchema, 'The recording as corrected') },
+      problems: { '400': 'invalid_request (with fields)', ...AUTH_PROBLEMS, '404': CASE_PROBLEMS['404'], '409': 'conflict (being deleted), request_closed', '413': 'too_large', ...SERVER_PROBLEMS },
+    },
+
+    // --- privacy request register --------------------------------------------------------------
+    {
+      method: 'post',
+      path: '/v1/privacy-requests',
+      operationId: 'createPrivacyRequest',
+      summary: 'Register a request of a data subject; it is due at the end of the Amsterdam day one calendar month after receipt',
+      tags: ['privacy'],
+      access: ['privacy'],
+      body: { content: { 'application/json': { schema: createRequestBodySchema } } },
+      responses: {
+        '201': {
+          ...json(privacyRequestDetailSchema, 'The request with its deadline and timeline'),
+          headers: { Location: { description: '`/v1/privacy-requests/<id>`', schema: { type: 'string' } } },
+        },
+      },
+      problems: { '400': 'invalid_request (with fields)', ...AUTH_PROBLEMS, '413': 'too_large', '422': 'received_in_future', ...SERVER_PROBLEMS },
+    },
+    {
+      method: 'get',
+      path: '/v1/privacy-requests',
+      operationId: 'listPrivacyRequests',
+      summary: 'The register of privacy requests; `Accept: text/csv` gives CSV',
+      tags: ['privacy'],
+      access: ['privacy'],
+      query: registerQuerySchema,
+      responses: {
+        '200': {
+          description: 'One page (JSON, without phone numbers), or with `Accept: text/csv` and no `limit` every matching request as CSV',
+          content: { 'application/json': { schema: privacyRequestPageSchema }, 'text/csv': { schema: { type: 'string' } } },
+        },
+      },
+      problems: { '400': 'invalid_query (with fields)', ...AUTH_PROBLEMS, ...SERVER_PROBLEMS },
+    },
+    {
+      method: 'get',
+      path: '/v1/privacy-requests/:id',
+      operationId: 'getPrivacyRequest',
+      summary: 'One privacy request with its numbers and timeline',
+      tags: ['privacy'],
+      access: ['privacy'],
+      params: REQUEST_ID_PARAM,
+      responses: { '200': json(privacyRequestDetailSchema, 'The request') },
+      problems: { ...AUTH_PROBLEMS, '404': 'not_found', ...SERVER_PROBLEMS },
+    },
+    {
+      method: 'post',
+      path: '/v1/privacy-requests/:id/extend',
+      operationId: 'extendPrivacyRequest',
+      summary: 'Extend the deadline by one or two months, with the reason (Art. 12(3); at most two in all, before the first deadline)',
+      tags: ['privacy'],
+      access: ['privacy'],
+      params: REQUEST_ID_PARAM,
+      body: { content: { 'application/json': { schema: extendBodySchema } } },
+      responses: { '200': json(privacyRequestDetailSchema, 'The request with its new deadline') },
+      problems: {
+        '400': 'invalid_request (with fields)',
+        ...AUTH_PROBLEMS,
+        '404': 'not_found',
+        '409': 'extension_not_allowed (more than two months in all, or already overdue), request_closed',
+        '413': 'too_large',
+        ...SERVER_PROBLEMS,
+      },
+    },
+    {
+      method: 'post',
+      path: '/v1/privacy-requests/:id/close',
+      operationId: 'closePrivacyRequest',
+      summary: 'Close a request with its outcome and the reason (required unless fulfilled)',
+      tags: ['privacy'],
+      access: ['privacy'],
+      params: REQUEST_ID_PARAM,
+      body: { content: { 'application/json': { schema: closeBodySchema } } },
+      responses: { '200': json(privacyRequestDetailSchema, 'The closed request') },
+      problems: { '400': 'invalid_request (with fields)', ...AUTH_PROBLEMS, '404': 'not_found', '409': 'request_closed', '413': 'too_large', ...SERVER_PROBLEMS },
+    },
+    {
+      method: 'get',
+      path: '/v1/privacy-requests/:id/letter',
+      operationId: 'getPrivacyRequestLetter',
+      summary: 'The answer to the data subject: a printable HTML letter (Dutch or English) of what was asked, found, done and refused, and the right to complain',
+      tags: ['privacy'],
+      access: ['privacy'],
+      params: REQUEST_ID_PARAM,
+      query: letterQuerySchema,
+      responses: { '200': { description: 'The letter (HTML with a print stylesheet)', content: { 'text/html': { schema: { type: 'string' } } } } },
+      problems: { '400': 'invalid_query (with fields)', ...AUTH_PROBLEMS, '404': 'not_found', ...SERVER_PROBLEMS },
     },
 
     // --- audit ------------------------------------------------------------------------------

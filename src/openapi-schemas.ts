@@ -16,6 +16,9 @@ import type { Recording } from './db/recordings.js';
 import type { Waveform as StoredWaveform } from './audio/waveform.js';
 import type { Waveform } from './playback/waveform.js';
 import type { ErasureResult, SubjectErasureResult } from './subjects/erasure.js';
+import { REQUEST_CHANNELS, REQUEST_KINDS, REQUEST_OUTCOMES, RESTRICTION_MODES } from './db/privacy-requests.js';
+import type { PrivacyRequest, PrivacyRequestDetail, TimelineEvent } from './privacy/register.js';
+import type { RestrictionStatus } from './subjects/restriction.js';
 
 /** `true` only when A and B are mutually assignable; used as `const _x: SameShape<A, B> = true`. */
 export type SameShape<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
@@ -100,7 +103,7 @@ export const deletionEntrySchema = z.object({
 });
 const _deletion: SameShape<z.output<typeof deletionEntrySchema>, DeletionEntry> = true;
 
-const ACCESS_ACTIONS = ['play', 'download', 'export', 'view', 'hold', 'release', 'erase', 'search'] as const;
+const ACCESS_ACTIONS = ['play', 'download', 'export', 'view', 'hold', 'release', 'erase', 'search', 'restrict', 'unrestrict', 'correct'] as const;
 const _actions: SameShape<(typeof ACCESS_ACTIONS)[number], AccessAction> = true;
 
 export const accessEntrySchema = z.object({
@@ -162,6 +165,58 @@ export const subjectErasureResultSchema = z.object({
 });
 const _subjectErasure: SameShape<z.output<typeof subjectErasureResultSchema>, SubjectErasureResult> = true;
 
+export const privacyRequestSchema = z.object({
+  id: z.string().describe('ULID'),
+  reference: z.string().describe('Human reference, PR-<year of receipt>-<sequence>'),
+  kind: z.enum(REQUEST_KINDS),
+  channel: z.enum(REQUEST_CHANNELS),
+  identityVerified: z.boolean(),
+  caseReference: nullable(z.string()),
+  receivedAt: isoDateTime,
+  dueAt: isoDateTime.describe('End of the Europe/Amsterdam day one calendar month after receipt (plus extensions)'),
+  extensionMonths: z.number().int().min(0).max(2),
+  status: z.enum(['open', 'due_soon', 'overdue', 'closed']).describe('From the clock: due_soon within 7 days of dueAt, overdue past it'),
+  daysLeft: nullable(z.number().int()).describe('Amsterdam calendar days to the due date (negative when overdue); null once closed'),
+  outcome: nullable(z.enum(REQUEST_OUTCOMES)),
+  closeReason: nullable(z.string()),
+  closedAt: nullable(isoDateTime),
+  closedBy: nullable(z.string()),
+  createdBy: z.string(),
+  createdAt: isoDateTime,
+});
+const _privacyRequest: SameShape<z.output<typeof privacyRequestSchema>, PrivacyRequest> = true;
+
+const timelineEventSchema = z.object({
+  at: isoDateTime,
+  actor: z.string(),
+  role: z.string(),
+  action: z.string().describe('created, search, export, erase, erase_refused, hold, release, restrict, unrestrict, correct, extended, closed'),
+  recordingIds: z.array(z.string()),
+  deletionSeqs: z.array(z.number().int().min(1)).describe('Deletion-log entries of the erasures done'),
+  detail: nullable(z.string()),
+});
+const _timelineEvent: SameShape<z.output<typeof timelineEventSchema>, TimelineEvent> = true;
+
+export const privacyRequestDetailSchema = privacyRequestSchema.extend({
+  phones: z.array(z.string()).describe('E.164 numbers the request concerns'),
+  timeline: z.array(timelineEventSchema).describe('Oldest first'),
+});
+const _privacyRequestDetail: SameShape<z.output<typeof privacyRequestDetailSchema>, PrivacyRequestDetail> = true;
+
+export const privacyRequestPageSchema = z.object({
+  items: z.array(privacyRequestSchema).describe('Without phone numbers'),
+  nextCursor: nullable(z.string()).describe('Pass as `cursor` (with the same sort) for the next page; null on the last page'),
+});
+
+export const restrictionStatusSchema = z.object({
+  restricted: z.boolean(),
+  mode: nullable(z.enum(RESTRICTION_MODES)),
+  requestId: nullable(z.string()),
+  since: nullable(isoDateTime),
+  recordingIds: z.array(z.string()).describe('Recordings stored now where the number is the caller or the callee'),
+});
+const _restriction: SameShape<z.output<typeof restrictionStatusSchema>, RestrictionStatus> = true;
+
 export const sessionUserSchema = z.object({
   username: z.string(),
   role: z.enum(ROLES),
@@ -179,4 +234,4 @@ export const readinessSchema = z.object({
 });
 
 /** Keeps the compile-time checks referenced (they exist for their types only). */
-export const SHAPE_CHECKS = [_recording, _note, _waveform, _storedWaveform, _deletedObject, _deletion, _actions, _access, _verify, _checkpoint, _erasure, _subjectErasure] as const;
+export const SHAPE_CHECKS = [_recording, _note, _waveform, _storedWaveform, _deletedObject, _deletion, _actions, _access, _verify, _checkpoint, _erasure, _subjectErasure, _privacyRequest, _timelineEvent, _privacyRequestDetail, _restriction] as const;

@@ -59,7 +59,7 @@ export const deletionQuerySchema = z.strictObject({
   limit: limit.optional(),
 });
 
-const ACCESS_ACTIONS = ['play', 'download', 'export', 'view', 'hold', 'release', 'erase', 'search'] as const;
+const ACCESS_ACTIONS = ['play', 'download', 'export', 'view', 'hold', 'release', 'erase', 'search', 'restrict', 'unrestrict', 'correct'] as const;
 export const accessQuerySchema = z.strictObject({
   from: isoInstant.optional(),
   to: isoInstant.optional(),

@@ -6,7 +6,7 @@
 import type { Knex } from 'knex';
 import type { Principal } from '../domain/roles.js';
 
-export type AccessAction = 'play' | 'download' | 'export' | 'view' | 'hold' | 'release' | 'erase' | 'search';
+export type AccessAction = 'play' | 'download' | 'export' | 'view' | 'hold' | 'release' | 'erase' | 'search' | 'restrict' | 'unrestrict' | 'correct';
 
 export interface AccessEntry {
   id: number;

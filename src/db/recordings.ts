@@ -7,6 +7,7 @@
  * one connection, and a query on the outer handle would wait for it forever.
  */
 import type { Knex } from 'knex';
+import { whereNotRestricted } from './privacy-requests.js';
 
 export type Direction = 'inbound' | 'outbound';
 export type RecordingStatus = 'stored' | 'deleting';
@@ -193,6 +194,17 @@ export async function clearLegalHold(q: Knex | Knex.Transaction, id: string): Pr
     .update({ legal_hold: false, hold_reason: null, hold_by: null, hold_at: null });
 }
 
+/** Call metadata a correction (Art. 16) may change, by column. */
+export type CorrectableColumns = Partial<Pick<RecordingRow, 'caller_number' | 'callee_number' | 'agent_id' | 'queue'>>;
+
+/**
+ * Corrects call metadata of a `stored` recording (one being deleted is not touched); returns the
+ * number of rows changed (0 or 1).
+ */
+export async function correctRecording(q: Knex | Knex.Transaction, id: string, changes: CorrectableColumns): Promise<number> {
+  return q('recordings').where({ id, status: 'stored' }).update(changes);
+}
+
 // ---------------------------------------------------------------------------
 // Playback: search with keyset pagination, waveform cache.
 
@@ -212,6 +224,8 @@ export interface RecordingSearch {
   visibleAt: number;
   /** Keyset cursor: rows strictly after (startedAt desc, id desc). */
   after?: { startedAt: number; id: string };
+  /** Leave out recordings whose caller or callee number is under restriction (Art. 18/21). */
+  hideRestricted?: boolean;
   limit: number;
 }
 
@@ -237,6 +251,7 @@ export async function searchRecordings(q: Knex | Knex.Transaction, search: Recor
   if (search.minDurationMs !== undefined) b = b.where('duration_ms', '>=', search.minDurationMs);
   if (search.maxDurationMs !== undefined) b = b.where('duration_ms', '<=', search.maxDurationMs);
   if (search.queues) b = b.whereIn('queue', [...search.queues]);
+  if (search.hideRestricted) b = whereNotRestricted(b, q);
   if (search.after) {
     const { startedAt, id } = search.after;
     b = b.andWhere((w) => void w.where('started_at', '<', startedAt).orWhere((w2) => void w2.where('started_at', startedAt).andWhere('id', '<', id)));

@@ -2,12 +2,14 @@
  * Object-level access to recordings: the one place that decides whether a
  * principal may see a given recording. Anything a principal may not see is
  * reported exactly like a recording that does not exist (404), so that ids
- * cannot be probed: outside a trainer's queue scope, being deleted, or past
- * its deadline without a legal hold.
+ * cannot be probed: outside a trainer's queue scope, being deleted, past
+ * its deadline without a legal hold, or restricted (a caller or callee number under
+ * restriction or objection, Art. 18/21) for anyone but a privacy officer.
  */
 import type { Principal, Role } from '../domain/roles.js';
 import { canSeeQueue } from '../auth/index.js';
 import type { Db } from '../db/db.js';
+import { isRecordingRestricted } from '../db/privacy-requests.js';
 import { findPlaybackRowById, findRecordingById, toRecording } from '../db/recordings.js';
 import type { Recording, RecordingRow } from '../db/recordings.js';
 import { errors } from '../errors.js';
@@ -26,10 +28,21 @@ export function isVisible(row: Pick<RecordingRow, 'status' | 'legal_hold' | 'exp
   return row.status === 'stored' && (row.legal_hold || row.expires_at > now);
 }
 
+/** True when `principal` sees restricted recordings: privacy officers only (they act on the restriction). */
+export function seesRestricted(principal: Principal): boolean {
+  return principal.role === 'privacy';
+}
+
+/** 404 when the recording is restricted and `principal` may not see restricted recordings. */
+async function refuseRestricted(db: Db, principal: Principal, id: string): Promise<void> {
+  if (!seesRestricted(principal) && (await isRecordingRestricted(db.knex, id))) throw errors.notFound('Recording');
+}
+
 /** The recording `id` if `principal` may see it at `now`; otherwise 404 `not_found`. */
 export async function loadVisibleRecording(db: Db, principal: Principal, id: string, now: number): Promise<RecordingRow> {
   const row = ID.test(id) ? await findRecordingById(db.knex, id) : undefined;
   if (!row || !isVisible(row, now) || !canSeeQueue(principal, row.queue)) throw errors.notFound('Recording');
+  await refuseRestricted(db, principal, row.id);
   return row;
 }
 
@@ -37,6 +50,7 @@ export async function loadVisibleRecording(db: Db, principal: Principal, id: str
 export async function loadPlayableRecording(db: Db, principal: Principal, id: string, now: number): Promise<PlaybackRow> {
   const row = ID.test(id) ? await findPlaybackRowById(db.knex, id) : undefined;
   if (!row || !isVisible(row, now) || !canSeeQueue(principal, row.queue)) throw errors.notFound('Recording');
+  await refuseRestricted(db, principal, row.id);
   return row;
 }
 

@@ -22,7 +22,7 @@ import { searchRecordings, setRecordingWaveform } from '../db/recordings.js';
 import { errors } from '../errors.js';
 import type { FieldProblem } from '../errors.js';
 import { filterText, isoInstant, trimmedText, wholeNumber } from '../http/request-schemas.js';
-import { loadPlayableRecording, loadVisibleRecording, NOTE_ROLES, presentRecording, READ_ROLES } from './access.js';
+import { loadPlayableRecording, loadVisibleRecording, NOTE_ROLES, presentRecording, READ_ROLES, seesRestricted } from './access.js';
 import { createAudioPrefetch, discardEarlyRead, streamAudio } from './audio.js';
 import { createListenLog } from './listen-log.js';
 import { storeErrorToAppError } from '../http/store-errors.js';
@@ -110,6 +110,7 @@ export function createPlaybackRouter(deps: AppDeps): Router {
       minDurationMs: q.minDurationMs,
       maxDurationMs: q.maxDurationMs,
       queues: principal.role === 'trainer' ? principal.queues : null,
+      hideRestricted: !seesRestricted(principal),
       visibleAt: deps.clock.now(),
       after,
       limit: limit + 1,

@@ -54,3 +54,13 @@ export function containsPhoneNumber(text: string, region: string): boolean {
   // Short service numbers (fewer than 8 national digits) read like ticket numbers ("ZD#123456"): ignored.
   return findPhoneNumbersInText(text, region as CountryCode).some((found) => found.number.nationalNumber.length >= 8);
 }
+
+/** As `normalizeQueryPhone` for a number in a JSON body: a problem is 400 `invalid_request` naming `field`. */
+export function normalizeBodyPhone(input: unknown, region: string, field: string): string {
+  try {
+    return normalizeQueryPhone(input, region);
+  } catch (error) {
+    const message = (error as { extra?: { fields?: Array<{ message: string }> } }).extra?.fields?.[0]?.message ?? 'not a valid phone number';
+    throw errors.invalidRequest('Invalid request body', { extra: { fields: [{ field, message }] } });
+  }
+}

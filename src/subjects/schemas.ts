@@ -9,7 +9,8 @@
  * trimmed before its length is checked; its pattern in the document says so.
  */
 import { z } from 'zod';
-import { trimmedText, wholeNumber } from '../http/request-schemas.js';
+import { RESTRICTION_MODES } from '../db/privacy-requests.js';
+import { filterText, trimmedText, wholeNumber } from '../http/request-schemas.js';
 import { containsPhoneNumber, phoneQuerySchema } from './phone.js';
 import { SEARCH_PAGE_MAX } from './search.js';
 
@@ -27,8 +28,14 @@ function freeText(max: number) {
   );
 }
 
-/** `?phone=` of the export and the subject erasure. */
-export const subjectQuerySchema = z.object({ phone: phoneQuerySchema });
+/** A privacy request's id: the action is checked against that request and lands on its timeline (case.ts). */
+export const requestIdSchema = z
+  .string({ error: 'expects the id of a privacy request' })
+  .regex(ULID, 'expects the id of a privacy request')
+  .describe('Id of the open privacy request this action is done under (ULID); the action is appended to its timeline');
+
+/** `?phone=` of the export and the subject erasure, and the optional `requestId` they are done under. */
+export const subjectQuerySchema = z.object({ phone: phoneQuerySchema, requestId: requestIdSchema.optional() });
 
 /** `?cursor=&limit=` of the subject search (checked after the phone number). */
 export const subjectPageQuerySchema = z.object({
@@ -49,13 +56,48 @@ export const subjectSearchQuerySchema = subjectQuerySchema.extend(subjectPageQue
 export const erasureBodySchema = z.object({
   reason: z.literal('erasure_request', { message: 'must be "erasure_request"' }),
   reference: freeText(256),
+  requestId: requestIdSchema.optional(),
 });
 
 /** Body of placing a legal hold. */
-export const holdBodySchema = z.object({ reason: freeText(500) });
+export const holdBodySchema = z.object({ reason: freeText(500), requestId: requestIdSchema.optional() });
 
 /** Body of releasing a legal hold (optional as a whole). */
-export const releaseBodySchema = z.object({ reason: freeText(500).optional() });
+export const releaseBodySchema = z.object({ reason: freeText(500).optional(), requestId: requestIdSchema.optional() });
+
+/** A phone number in a JSON body: the `phone` rules of the query parameter (region checked by the handler). */
+export const bodyPhoneSchema = phoneQuerySchema;
+
+/** Body of `PUT /v1/subjects/restriction`. */
+export const restrictionBodySchema = z.strictObject({
+  phone: bodyPhoneSchema,
+  requestId: requestIdSchema,
+  mode: z
+    .enum(RESTRICTION_MODES, { message: `expects one of ${RESTRICTION_MODES.join(', ')}` })
+    .optional()
+    .describe('`restrict` (Art. 18, default) or `object` (Art. 21); both make the recordings restricted'),
+});
+
+/** Body of `DELETE /v1/subjects/restriction`. */
+export const liftRestrictionBodySchema = z.strictObject({
+  phone: bodyPhoneSchema,
+  requestId: requestIdSchema,
+  reason: freeText(500).optional(),
+});
+
+/** `?phone=` of `GET /v1/subjects/restriction`. */
+export const restrictionQuerySchema = z.strictObject({ phone: phoneQuerySchema });
+
+const correctedText = filterText(128).nullable();
+
+/** Body of `PATCH /v1/recordings/:id` (correction, Art. 16): the fields to change; null clears one. */
+export const correctionBodySchema = z.strictObject({
+  requestId: requestIdSchema,
+  callerNumber: bodyPhoneSchema.nullable().optional().describe('The corrected caller number (stored as E.164), or null'),
+  calleeNumber: bodyPhoneSchema.nullable().optional().describe('The corrected callee number (stored as E.164), or null'),
+  agentId: correctedText.optional(),
+  queue: correctedText.optional(),
+});
 
 /**
  * `schema` plus the rule that each of its free-text `fields` holds no phone number (read with

@@ -14,6 +14,7 @@ import { dbBackends, storeBackends } from '../support/backends.js';
 import type { TestDb, TestStore } from '../support/backends.js';
 import { startTestApp } from '../support/app.js';
 import type { TestApp } from '../support/app.js';
+import { createStoredPrivacyRequest, privacyRequestBody } from '../support/privacy-requests.js';
 import { createStoredRecording } from '../support/recordings.js';
 import type { StoredRecordingOverrides } from '../support/recordings.js';
 import { createTestUser } from '../support/users.js';
@@ -49,9 +50,14 @@ function allow(roles: RoleName[], ok: number, options: { scopedOut?: number } = 
 const PUBLIC: Expectation = Object.fromEntries(CALLERS.map((c) => [c, 200])) as Expectation;
 
 interface RouteRow {
-  method: 'GET' | 'POST' | 'PUT' | 'DELETE';
-  /** `:id` is the cell's recording, `{phone}` its caller number (URL-encoded). */
+  method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+  /**
+   * `:id` is the cell's recording (or its privacy request with `id: 'request'`), `{phone}` its
+   * caller number (URL-encoded). In a body, `{phone}` and `{requestId}` are replaced too: every
+   * cell also gets an open privacy request for its number.
+   */
   path: string;
+  id?: 'recording' | 'request';
   body?: unknown;
   recording?: StoredRecordingOverrides;
   expect: Expectation;
@@ -93,6 +99,18 @@ const ROUTES: RouteRow[] = [
     recording: { legal_hold: true, hold_reason: 'litigation', hold_by: 'someone', hold_at: Date.now() - 1000 },
     expect: allow(['privacy', 'admin'], 200),
   },
+  // restriction and correction (privacy only, under a request)
+  { method: 'GET', path: '/v1/subjects/restriction?phone={phone}', expect: allow(['privacy'], 200) },
+  { method: 'PUT', path: '/v1/subjects/restriction', body: { phone: '{phone}', requestId: '{requestId}', mode: 'object' }, expect: allow(['privacy'], 200) },
+  { method: 'DELETE', path: '/v1/subjects/restriction', body: { phone: '{phone}', requestId: '{requestId}' }, expect: allow(['privacy'], 200) },
+  { method: 'PATCH', path: '/v1/recordings/:id', body: { requestId: '{requestId}', agentId: 'agent-2' }, expect: allow(['privacy'], 200) },
+  // the privacy-request register: privacy officers only (trainers, auditors and admins 403)
+  { method: 'POST', path: '/v1/privacy-requests', body: privacyRequestBody({ phone: '{phone}' }), expect: allow(['privacy'], 201) },
+  { method: 'GET', path: '/v1/privacy-requests', expect: allow(['privacy'], 200) },
+  { method: 'GET', path: '/v1/privacy-requests/:id', id: 'request', expect: allow(['privacy'], 200) },
+  { method: 'POST', path: '/v1/privacy-requests/:id/extend', id: 'request', body: { months: 1, reason: 'many recordings to review' }, expect: allow(['privacy'], 200) },
+  { method: 'POST', path: '/v1/privacy-requests/:id/close', id: 'request', body: { outcome: 'fulfilled' }, expect: allow(['privacy'], 200) },
+  { method: 'GET', path: '/v1/privacy-requests/:id/letter?lang=en', id: 'request', expect: allow(['privacy'], 200) },
 ];
 
 /**
@@ -186,11 +204,13 @@ describe('authorization matrix: every route × every caller (sqlite, fs)', funct
             ...route.recording,
           },
         });
-        const path = route.path.replace(':id', rec.row.id).replace('{phone}', encodeURIComponent(phone));
+        const request = await createStoredPrivacyRequest(testDb.db, { numbers: [phone] });
+        const path = route.path.replace(':id', route.id === 'request' ? request.id : rec.row.id).replace('{phone}', encodeURIComponent(phone));
+        const body = route.body === undefined ? undefined : JSON.stringify(route.body).replace('{phone}', phone).replace('{requestId}', request.id);
         const res = await fetch(`${app.url}${path}`, {
           method: route.method,
           headers: { ...headers[caller], ...(route.body === undefined ? {} : { 'content-type': 'application/json' }) },
-          body: route.body === undefined ? undefined : JSON.stringify(route.body),
+          body,
         });
         await res.arrayBuffer();
         actual[label]![caller] = res.status;

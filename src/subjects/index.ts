@@ -1,0 +1,2 @@
+/** What other features use of the subjects feature: phone-number parsing of query and body fields. */
+export { normalizeBodyPhone, normalizeQueryPhone, phoneQuerySchema } from './phone.js';
