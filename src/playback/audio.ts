@@ -88,8 +88,13 @@ export function createAudioPrefetch(deps: Pick<AppDeps, 'store'>, options: { max
       const release = abortOnClose(res, controller);
       const range = requestedRange(req, `"${hint.sha256}"`);
       const got = deps.store.get(hint.key, { range, signal: controller.signal });
-      // Settled by streamAudio or by discardEarlyRead; never an unhandled rejection.
-      got.then(release, release);
+      // Settled by streamAudio or by discardEarlyRead; never an unhandled rejection. The body gets an
+      // error listener at once: a read discarded after its row was refused is destroyed with an
+      // AbortError that nobody else listens to (that crashed the process).
+      got.then((opened) => {
+        opened.body.on('error', () => undefined);
+        release();
+      }, release);
       got.catch(() => undefined);
       return { key: hint.key, sha256: hint.sha256, got, controller };
     },
