@@ -218,7 +218,7 @@ async function ingestFigures(ctx: BenchContext, call: string, target: Target, co
     if (service.requestLines() === 0) throw new Error('the service wrote no request log line');
     const calls = sizing.rounds * concurrency;
     const wall = rowFromRuns({
-      name: `ingest wall per ${sizing.seconds / 60}-min call (${label})`,
+      name: `ingest wall per ${sizing.seconds % 60 ? `${sizing.seconds}-s` : `${sizing.seconds / 60}-min`} call (${label})`,
       unit: 'ms',
       samples: ingestTimes,
       baseline: { name: BASELINE, samples: baseTimes },

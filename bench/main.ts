@@ -128,7 +128,7 @@ const results: BenchResults = {
   date: started.toISOString(),
   durationSeconds: Math.round((Date.now() - started.getTime()) / 1000),
   machine: { cpuModel: cpus[0]?.model.trim() ?? 'unknown', cores: cpus.length, ramBytes: os.totalmem(), node: process.version, platform: `${os.platform()} ${os.release()}`, loadAverage },
-  settings: { runs, seed, knobs: Object.fromEntries(Object.entries(process.env).filter(([k, v]) => k.startsWith('BENCH_') && v !== undefined) as Array<[string, string]>) },
+  settings: { runs, seed, knobs: Object.fromEntries((Object.entries(process.env).filter(([k, v]) => k.startsWith('BENCH_') && v !== undefined) as Array<[string, string]>).sort(([a], [b]) => (a < b ? -1 : 1))) },
   benches: selected.map((b) => b.name),
   rows,
   failures,

@@ -19,7 +19,7 @@ export interface ResultRow extends Spread {
   name: string;
   /** e.g. "ms", "MB", "calls/s" */
   unit: string;
-  /** How many runs the spread is over (1: a single measurement). */
+  /** How many samples the spread is over: runs, or calls where the note says so (1: a single measurement). */
   runs?: number;
   /** The raw operation measured in the same run, in the same unit, e.g. "ffmpeg transcode ∥ raw put". */
   baseline?: Spread & { name: string };
