@@ -69,24 +69,26 @@ async function measure(ctx: BenchContext, driver: string, store: ObjectStore, ra
   const putRaw: number[] = [];
   const getStore: number[] = [];
   const getRaw: number[] = [];
-  for (let i = 0; i < RUNS; i++) {
-    ctx.progress(`${driver} run ${i + 1}/${RUNS}`, i / RUNS);
+  // Run -1 is the warm-up of both sides (connections, JIT, the folders); it is not counted.
+  for (let i = -1; i < RUNS; i++) {
+    ctx.progress(i < 0 ? `${driver} warm-up` : `${driver} run ${i + 1}/${RUNS}`, Math.max(0, i) / RUNS);
+    const sink = <T>(into: T[]) => (i < 0 ? [] : into);
     const steps = [
-      async () => putStore.push(await timed(() => store.put(`bench/s${i}`, inChunks(data), { contentType: 'application/octet-stream', contentLength: SIZE, tags: { retention: '1d' } }).then(() => undefined))),
-      async () => putRaw.push(await timed(() => raw.put(`bench/r${i}`, data))),
+      async () => sink(putStore).push(await timed(() => store.put(`bench/s${i}`, inChunks(data), { contentType: 'application/octet-stream', contentLength: SIZE, tags: { retention: '1d' } }).then(() => undefined))),
+      async () => sink(putRaw).push(await timed(() => raw.put(`bench/r${i}`, data))),
     ];
     const reads = [
-      async () => getStore.push(await timed(async () => pipeline((await store.get(`bench/s${i}`)).body, drain()))),
-      async () => getRaw.push(await timed(async () => pipeline(await raw.get(`bench/r${i}`), drain()))),
+      async () => sink(getStore).push(await timed(async () => pipeline((await store.get(`bench/s${i}`)).body, drain()))),
+      async () => sink(getRaw).push(await timed(async () => pipeline(await raw.get(`bench/r${i}`), drain()))),
     ];
     // Alternate which goes first, so neither always meets a cold or a warm cache.
-    if (i % 2 === 1) {
+    if (i % 2 !== 0) {
       steps.reverse();
       reads.reverse();
     }
     for (const step of [...steps, ...reads]) await step();
   }
-  await store.deleteMany(Array.from({ length: RUNS }, (_, i) => [`bench/s${i}`, `bench/r${i}`]).flat());
+  await store.deleteMany(Array.from({ length: RUNS + 1 }, (_, i) => [`bench/s${i - 1}`, `bench/r${i - 1}`]).flat());
   return { putStore, putRaw, getStore, getRaw };
 }
 
