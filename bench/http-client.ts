@@ -1,10 +1,10 @@
 /** Measuring helpers shared by the HTTP benchmarks. */
 import http from 'node:http';
 
-/** The p-th percentile (0–100) of ascending `sorted` samples (nearest rank). */
-export function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
-}
+export { percentile } from './spread.js';
+
+/** A request that sees no byte for this long fails the bench instead of hanging it. */
+const IDLE_TIMEOUT_MS = 60_000;
 
 /** GET with a keep-alive agent (lighter than fetch, so the client adds little): status and body length. */
 export function httpGet(agent: http.Agent, url: string, headers: Record<string, string>): Promise<{ status: number; bytes: number }> {
@@ -15,6 +15,7 @@ export function httpGet(agent: http.Agent, url: string, headers: Record<string, 
       res.on('end', () => resolve({ status: res.statusCode ?? 0, bytes }));
       res.on('error', reject);
     });
+    req.setTimeout(IDLE_TIMEOUT_MS, () => req.destroy(new Error(`no answer from ${new URL(url).pathname} within ${IDLE_TIMEOUT_MS / 1000} s`)));
     req.on('error', reject);
   });
 }

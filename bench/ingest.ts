@@ -1,26 +1,31 @@
 /**
- * Ingest benchmark: 5-minute 8 kHz μ-law calls (generated) through the real
- * upload hook, against the fs store and MinIO, at concurrency 1 and 4, beside a
- * baseline measured in the same run on the same file: the ffmpeg transcode alone
- * plus a raw write of the same bytes (PutObject on MinIO, a file copy for fs).
- * The service runs in a process of its own (bench/server-process.ts), as in
- * production and as in the playback benchmark: the telephony client's work
- * (building and signing each body) happens in this process, as the baseline's does.
+ * Ingest benchmark: generated 8 kHz μ-law calls (5 minutes by default) through the real
+ * upload hook of the production service (bench/service.ts: its own process, log level info,
+ * request log, metrics, background jobs), against the fs store and MinIO, at concurrency 1
+ * and 4, beside a baseline measured in the same run on the same file that does exactly the
+ * service's storage and encoding work and overlaps it the same way: the raw put of the
+ * original runs in parallel with the ffmpeg transcode, then the rendition is put (PutObject
+ * on MinIO, a file copy + fsync for fs). Both sides are warmed up (one round each) before the
+ * measured rounds, which alternate between them so both see the same background load.
  *
- * Figures:
- * - ingest wall time per call (mean latency) and calls/s, with the baseline and the ratio
- *   ingest / baseline (target ≤ 1.15×: signature, parsing, hashing, peaks, tags, row and
- *   the second object should cost little beside the encode and the upload);
+ * Figures (min / median / max):
+ * - ingest wall per call (one sample per call) and calls/s (one sample per round), with the
+ *   baseline and the ratio (target ≤ 1.15×: signature, parsing, hashing, peaks, tags and
+ *   the row should cost little beside the encode and the two puts);
  * - the rendition's encode speed in × realtime per CPU core (ffmpeg's own utime+stime,
  *   single thread), beside ffmpeg's default Opus settings (target ≥ 400× at ≤ 24 kbit/s);
- * - the peak RSS (VmHWM) of a server process while it stores a 1 GB WAV
- *   (93 min of 48 kHz stereo PCM: a real 201, not a refusal), target ≤ 150 MB.
+ * - the peak RSS (VmHWM) of a freshly started service that does nothing but store one 1 GB
+ *   WAV (93 min of 48 kHz stereo PCM: a real 201, not a refusal), target ≤ 150 MB; a fresh
+ *   process per run.
+ *
+ * Knobs: BENCH_STORES (fs,minio), BENCH_INGEST_SECONDS (call length, 300),
+ * BENCH_INGEST_CONCURRENCY (1,4), BENCH_RUNS (rounds per concurrency), BENCH_BIG_UPLOAD_MB
+ * (1024), BENCH_BIG_UPLOAD_RUNS (3).
  */
-import { execFile, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { Readable } from 'node:stream';
-import { promisify } from 'node:util';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { encoderOptions, probeAudio, transcodeForPlayback } from '../src/audio/index.js';
 import { loadConfig } from '../src/config.js';
@@ -28,13 +33,11 @@ import type { StoreConfig } from '../src/config.js';
 import { setupBucket } from '../src/storage/setup-bucket.js';
 import { audioFixture, wavHeader } from '../test/support/fixtures.js';
 import { TEST_SECRET, TEST_SOURCE, signedStreamUpload, signedUpload } from '../test/support/upload.js';
-import { startServerProcess } from './server-process.js';
-import type { Bench, BenchContext, Figure } from './types.js';
+import { startService } from './service.js';
+import { intKnob, listKnob, rowFromRuns } from './spread.js';
+import type { Bench, BenchContext, ResultRow } from './types.js';
 
-const CALL_SECONDS = 300;
-const CONCURRENCIES = [1, 4] as const;
-// Rounds of `concurrency` calls: 8 rounds at c=1, 4 rounds at c=4 (rounds spread by ±5% here).
-const CALLS: Record<number, number> = { 1: 8, 4: 16 };
+const BASELINE = 'transcode ∥ raw put of the original, then put of the rendition';
 
 async function pool<T>(count: number, concurrency: number, work: (i: number) => Promise<T>): Promise<T[]> {
   const results: T[] = new Array(count);
@@ -74,25 +77,37 @@ interface Target {
   name: 'fs' | 'minio';
   /** The service's store settings (CALLREC_STORE and its companions). */
   storeEnv: Record<string, string>;
-  rawPut: (file: string, key: string) => Promise<void>;
+  /** The raw write of one file, as bare as the store allows (fs: copy + fsync; MinIO: one PutObject). */
+  rawPut: (file: string, key: string, contentType: string) => Promise<void>;
   close: () => void;
 }
 
 function targets(ctx: BenchContext): Target[] {
   const list: Target[] = [];
+  const wanted = listKnob(ctx.env, 'BENCH_STORES', ['fs', 'minio'] as const);
   const rawDir = path.join(ctx.tmpDir, 'raw-copies');
   fs.mkdirSync(rawDir, { recursive: true });
-  list.push({
-    name: 'fs',
-    storeEnv: { CALLREC_STORE: 'fs' },
-    rawPut: async (file, key) => {
-      await fs.promises.copyFile(file, path.join(rawDir, key.replace(/\//g, '_')));
-    },
-    close: () => undefined,
-  });
+  if (wanted.includes('fs')) {
+    list.push({
+      name: 'fs',
+      storeEnv: { CALLREC_STORE: 'fs' },
+      rawPut: async (file, key) => {
+        const to = path.join(rawDir, key.replace(/\//g, '_'));
+        await fs.promises.copyFile(file, to);
+        const handle = await fs.promises.open(to, 'r+');
+        try {
+          await handle.sync();
+        } finally {
+          await handle.close();
+        }
+      },
+      close: () => undefined,
+    });
+  }
   const endpoint = ctx.env.CALLREC_TEST_S3_ENDPOINT;
-  if (endpoint) {
-    const bucket = `callrec-bench-${Date.now().toString(36)}`;
+  if (wanted.includes('minio')) {
+    if (!endpoint) throw new Error('CALLREC_TEST_S3_ENDPOINT is not set (run through `npm run bench`, or BENCH_STORES=fs)');
+    const bucket = `callrec-bench-ingest-${Date.now().toString(36)}`;
     const s3Config: Extract<StoreConfig, { kind: 's3' }> = {
       kind: 's3',
       endpoint,
@@ -122,10 +137,10 @@ function targets(ctx: BenchContext): Target[] {
         CALLREC_S3_ACCESS_KEY_ID: s3Config.accessKeyId ?? '',
         CALLREC_S3_SECRET_ACCESS_KEY: s3Config.secretAccessKey ?? '',
       },
-      rawPut: async (file, key) => {
+      rawPut: async (file, key, contentType) => {
         const { size } = await fs.promises.stat(file);
         await client.send(
-          new PutObjectCommand({ Bucket: bucket, Key: `raw/${key}`, Body: fs.createReadStream(file), ContentLength: size, ContentType: 'audio/wav', Tagging: 'retention=30d' }),
+          new PutObjectCommand({ Bucket: bucket, Key: `raw/${key}`, Body: fs.createReadStream(file), ContentLength: size, ContentType: contentType, Tagging: 'retention=30d' }),
         );
       },
       close: () => client.destroy(),
@@ -134,213 +149,201 @@ function targets(ctx: BenchContext): Target[] {
   return list;
 }
 
-async function ingestFigures(ctx: BenchContext, call: string, target: Target, concurrency: number): Promise<Figure[]> {
+interface Sizing {
+  seconds: number;
+  rounds: number;
+}
+
+async function ingestFigures(ctx: BenchContext, call: string, target: Target, concurrency: number, sizing: Sizing): Promise<ResultRow[]> {
   const dataDir = fs.mkdtempSync(path.join(ctx.tmpDir, `data-${target.name}-${concurrency}-`));
   const env = {
     CALLREC_DATA_DIR: dataDir,
     CALLREC_INGEST_SOURCES: `${TEST_SOURCE}:${TEST_SECRET}`,
     CALLREC_TRANSCODE_CONCURRENCY: String(concurrency),
-    CALLREC_LOG_LEVEL: 'warn',
     ...target.storeEnv,
   };
   const config = loadConfig(env);
   if (config.store.kind === 's3') await setupBucket(config.store, { retentionDays: 30 });
-  const server = await startServerProcess(env);
-  const url = server.base;
+  const label = `${target.name}, c=${concurrency}`;
+  const service = await startService(ctx, env, { name: `ingest-${target.name}-${concurrency}` });
+  const url = service.base;
   const audio = await fs.promises.readFile(call);
   const source = await probeAudio(call, { timeoutMs: 60_000 });
-  const count = CALLS[concurrency]!;
-  const label = `${target.name}, c=${concurrency}`;
+  const outDir = fs.mkdtempSync(path.join(ctx.tmpDir, 'baseline-'));
+  const ingestOne = async (callId: string) => {
+    const res = await signedUpload({ url, fields: { callId, startedAt: new Date(Date.now() - 60_000).toISOString() }, audio });
+    if (res.status !== 201) throw new Error(`ingest answered ${res.status}: ${res.text.slice(0, 200)}`);
+  };
+  // Exactly the service's storage and encoding work, overlapped as the service overlaps it.
+  const baselineOne = async (name: string) => {
+    const rendition = path.join(outDir, `${name}.ogg`);
+    await Promise.all([
+      target.rawPut(call, `${name}/original.wav`, 'audio/wav'),
+      (async () => {
+        await transcodeForPlayback(call, rendition, { format: 'opus', source, timeoutMs: 600_000 });
+        await target.rawPut(rendition, `${name}/playback.ogg`, 'audio/ogg');
+      })(),
+    ]);
+    await fs.promises.rm(rendition, { force: true });
+  };
   try {
-    // warm-up (also the first bucket/table touch)
-    await signedUpload({ url, fields: { callId: `warm-${concurrency}`, startedAt: new Date(Date.now() - 60_000).toISOString() }, audio });
+    ctx.progress(`ingest ${label}: warm-up`);
+    await pool(concurrency, concurrency, (j) => ingestOne(`warm-${concurrency}-${j}`));
+    await pool(concurrency, concurrency, (j) => baselineOne(`warm-${concurrency}-${j}`));
 
-    // Ingest and baseline alternate in rounds of `concurrency` calls, so that both see the
-    // same background load (the machine is shared); wall times are summed per phase.
-    const outDir = fs.mkdtempSync(path.join(ctx.tmpDir, 'baseline-'));
+    // Ingest and baseline alternate in rounds of `concurrency` calls (which goes first alternates
+    // too), so that both see the same background load on a shared machine.
     const ingestTimes: number[] = [];
     const baseTimes: number[] = [];
-    let ingestWall = 0;
-    let baseWall = 0;
-    for (let round = 0; round * concurrency < count; round++) {
-      ctx.progress(`ingest ${label}, round ${round + 1}`);
-      let start = performance.now();
-      ingestTimes.push(
-        ...(await pool(concurrency, concurrency, (j) =>
-          timed(async () => {
-            const callId = `bench-${concurrency}-${round}-${j}`;
-            const res = await signedUpload({ url, fields: { callId, startedAt: new Date(Date.now() - 60_000).toISOString() }, audio });
-            if (res.status !== 201) throw new Error(`ingest answered ${res.status}: ${res.text.slice(0, 200)}`);
-          }),
-        )),
-      );
-      ingestWall += performance.now() - start;
-      ctx.progress(`baseline ${label}, round ${round + 1}`);
-      start = performance.now();
-      baseTimes.push(
-        ...(await pool(concurrency, concurrency, (j) =>
-          timed(async () => {
-            await transcodeForPlayback(call, path.join(outDir, `${round}-${j}.ogg`), { format: 'opus', source, timeoutMs: 600_000 });
-            await target.rawPut(call, `bench-${concurrency}-${round}-${j}/original.wav`);
-          }),
-        )),
-      );
-      baseWall += performance.now() - start;
+    const ingestRates: number[] = [];
+    const baseRates: number[] = [];
+    for (let round = 0; round < sizing.rounds; round++) {
+      const sides = [
+        async () => {
+          ctx.progress(`ingest ${label}, round ${round + 1}/${sizing.rounds}`);
+          const start = performance.now();
+          ingestTimes.push(...(await pool(concurrency, concurrency, (j) => timed(() => ingestOne(`bench-${concurrency}-${round}-${j}`)))));
+          ingestRates.push(concurrency / ((performance.now() - start) / 1000));
+        },
+        async () => {
+          ctx.progress(`baseline ${label}, round ${round + 1}/${sizing.rounds}`);
+          const start = performance.now();
+          baseTimes.push(...(await pool(concurrency, concurrency, (j) => timed(() => baselineOne(`bench-${concurrency}-${round}-${j}`)))));
+          baseRates.push(concurrency / ((performance.now() - start) / 1000));
+        },
+      ];
+      if (round % 2) sides.reverse();
+      for (const side of sides) await side();
     }
-    fs.rmSync(outDir, { recursive: true, force: true });
-
-    const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
-    const perCall = mean(ingestTimes);
-    const basePerCall = mean(baseTimes);
-    const rate = count / (ingestWall / 1000);
-    const baseRate = count / (baseWall / 1000);
-    return [
-      {
-        name: `ingest wall per 5-min call (${label})`,
-        value: Math.round(perCall),
-        unit: 'ms',
-        baseline: { name: 'ffmpeg transcode alone + raw put', value: Math.round(basePerCall) },
-        ratio: perCall / basePerCall,
-        target: '≤ 1.15×',
-        met: perCall / basePerCall <= 1.15,
-        note: `${count} calls`,
-      },
-      {
-        name: `ingest throughput (${label})`,
-        value: Math.round(rate * 100) / 100,
-        unit: 'calls/s',
-        baseline: { name: 'ffmpeg transcode alone + raw put', value: Math.round(baseRate * 100) / 100 },
-        ratio: baseRate / rate,
-        target: '≤ 1.15× (baseline/ingest)',
-        met: baseRate / rate <= 1.15,
-        note: 'ratio is baseline calls/s ÷ ingest calls/s (time ratio)',
-      },
-    ];
+    if (service.requestLines() === 0) throw new Error('the service wrote no request log line');
+    const calls = sizing.rounds * concurrency;
+    const wall = rowFromRuns({
+      name: `ingest wall per ${sizing.seconds % 60 ? `${sizing.seconds}-s` : `${sizing.seconds / 60}-min`} call (${label})`,
+      unit: 'ms',
+      samples: ingestTimes,
+      baseline: { name: BASELINE, samples: baseTimes },
+      target: '≤ 1.15×',
+      note: `${calls} calls in ${sizing.rounds} rounds, one sample per call; service: ${service.entry}, log level info`,
+    });
+    const throughput = rowFromRuns({
+      name: `ingest throughput (${label})`,
+      unit: 'calls/s',
+      samples: ingestRates,
+      baseline: { name: BASELINE, samples: baseRates },
+      target: '≤ 1.15× (baseline/ingest)',
+      note: 'one sample per round; ratio is baseline calls/s ÷ ingest calls/s (medians; a time ratio)',
+    });
+    const timeRatio = throughput.baseline!.median / throughput.median;
+    return [wall, { ...throughput, ratio: timeRatio, met: timeRatio <= 1.15 }];
   } finally {
-    await server.stop();
+    await service.stop();
+    fs.rmSync(outDir, { recursive: true, force: true });
     fs.rmSync(dataDir, { recursive: true, force: true });
   }
 }
 
-async function encodeFigure(ctx: BenchContext, call: string): Promise<Figure> {
-  ctx.progress('encode speed');
+async function encodeFigure(ctx: BenchContext, call: string, seconds: number): Promise<ResultRow> {
   const out = path.join(ctx.tmpDir, 'encode.ogg');
   const ours = ['-y', '-i', call, ...encoderOptions('opus', { sampleRate: 8000, channels: 1 }), out];
-  const cpu = await bestOf(3, () => ffmpegCpuSeconds(ours));
-  const kbps = ((await fs.promises.stat(out)).size * 8) / CALL_SECONDS / 1000;
-  const defaults = await bestOf(2, () => ffmpegCpuSeconds(['-y', '-i', call, '-c:a', 'libopus', '-f', 'ogg', path.join(ctx.tmpDir, 'default.ogg')]));
-  const speed = CALL_SECONDS / cpu;
-  const defaultSpeed = CALL_SECONDS / defaults;
-  return {
-    name: 'Opus rendition encode (8 kHz μ-law in)',
-    value: Math.round(speed),
-    unit: '× realtime per core',
-    baseline: { name: 'ffmpeg default libopus settings', value: Math.round(defaultSpeed) },
-    ratio: speed / defaultSpeed,
-    target: '≥ 400× at ≤ 24 kbit/s',
-    met: speed >= 400 && kbps <= 24,
-    note: `${kbps.toFixed(1)} kbit/s; decode included; ffmpeg -benchmark utime+stime, 1 thread, best of 3`,
-  };
-}
-
-async function bestOf(n: number, run: () => Promise<number>): Promise<number> {
-  let best = Number.POSITIVE_INFINITY;
-  for (let i = 0; i < n; i++) best = Math.min(best, await run());
-  return best;
-}
-
-async function bigUploadFigure(ctx: BenchContext): Promise<Figure> {
-  // Measured on the service as it is deployed: compiled by `npm run build` and run by plain node
-  // (the container runs dist/main.js), not under the tsx loader, whose compiler caches alone cost ~45 MB.
-  ctx.progress('1 GB upload: compiling the service (npm run build)');
-  await promisify(execFile)('bash', ['scripts/build'], { cwd: path.join(import.meta.dirname, '..') });
-  ctx.progress('1 GB upload: starting the compiled service');
-  const dataDir = fs.mkdtempSync(path.join(ctx.tmpDir, 'big-'));
-  const child = spawn(process.execPath, [path.join(import.meta.dirname, '..', 'dist', 'main.js')], {
-    env: {
-      PATH: process.env.PATH,
-      CALLREC_DATA_DIR: dataDir,
-      CALLREC_PORT: '0',
-      CALLREC_INGEST_SOURCES: `${TEST_SOURCE}:${TEST_SECRET}`,
-      CALLREC_LOG_LEVEL: 'warn',
-    },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  try {
-    const port = await new Promise<number>((resolve, reject) => {
-      let out = '';
-      child.stdout!.on('data', (c: Buffer) => {
-        out += c.toString();
-        const m = /listening on http:\/\/[^:]+:(\d+)/.exec(out);
-        if (m) resolve(Number(m[1]));
-      });
-      child.on('exit', (code) => reject(new Error(`server exited ${code}`)));
-    });
-    const serverPid = child.pid!;
-    // 1 GB of 48 kHz stereo 16-bit PCM = 93 min of (silent) call, under the 4 h maximum.
-    const rate = 48_000;
-    const total = 1024 ** 3;
-    const dataBytes = total - 44 - ((total - 44) % 4);
-    const chunk = Buffer.alloc(1024 * 1024);
-    const audio = () =>
-      Readable.from(
-        (function* () {
-          yield wavHeader({ dataBytes, sampleRate: rate, channels: 2, format: 'pcm16' });
-          for (let left = dataBytes; left > 0; left -= chunk.length) yield left >= chunk.length ? chunk : chunk.subarray(0, left);
-        })(),
-      );
-    const readKb = async (field: 'VmHWM' | 'VmRSS') =>
-      Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(await fs.promises.readFile(`/proc/${serverPid}/status`, 'utf8'))?.[1] ?? Number.NaN);
-    const idleKb = await readKb('VmRSS');
-    ctx.progress('1 GB upload: streaming 93 min of stereo PCM');
-    const start = performance.now();
-    const res = await signedStreamUpload({
-      url: `http://127.0.0.1:${port}`,
-      fields: { callId: 'bench-1gb', startedAt: new Date(Date.now() - 60_000).toISOString() },
-      audio,
-      audioBytes: 44 + dataBytes,
-    });
-    const seconds = (performance.now() - start) / 1000;
-    if (res.status !== 201) throw new Error(`1 GB upload answered ${res.status}: ${res.text.slice(0, 200)}`);
-    const mb = (await readKb('VmHWM')) / 1024;
-    const idleMb = idleKb / 1024;
-    return {
-      name: 'peak RSS of the server during a 1 GB upload',
-      value: Math.round(mb),
-      unit: 'MB',
-      target: '≤ 150 MB',
-      met: mb <= 150,
-      baseline: { name: 'the same server idle, before the upload (VmRSS)', value: Math.round(idleMb) },
-      ratio: mb / idleMb,
-      note: `VmHWM (peak RSS, start-up included) of the compiled service (node dist/main.js); growth over idle ${Math.round(mb - idleMb)} MB; stored (201) in ${seconds.toFixed(0)} s, fs store`,
-    };
-  } finally {
-    child.kill('SIGTERM');
-    await new Promise((r) => setTimeout(r, 500));
-    fs.rmSync(dataDir, { recursive: true, force: true });
+  const defaults = ['-y', '-i', call, '-c:a', 'libopus', '-f', 'ogg', path.join(ctx.tmpDir, 'default.ogg')];
+  // Warm-up: the binary and the input in the page cache.
+  await ffmpegCpuSeconds(ours);
+  await ffmpegCpuSeconds(defaults);
+  const speed: number[] = [];
+  const defaultSpeed: number[] = [];
+  for (let run = 0; run < ctx.runs; run++) {
+    ctx.progress(`encode speed, run ${run + 1}/${ctx.runs}`);
+    speed.push(seconds / (await ffmpegCpuSeconds(ours)));
+    defaultSpeed.push(seconds / (await ffmpegCpuSeconds(defaults)));
   }
+  const kbps = ((await fs.promises.stat(out)).size * 8) / seconds / 1000;
+  const row = rowFromRuns({
+    name: 'Opus rendition encode (8 kHz μ-law in)',
+    unit: '× realtime per core',
+    samples: speed,
+    baseline: { name: 'ffmpeg default libopus settings', samples: defaultSpeed },
+    target: '≥ 400× at ≤ 24 kbit/s',
+    note: `${kbps.toFixed(1)} kbit/s; decode included; ffmpeg -benchmark utime+stime, 1 thread`,
+  });
+  return { ...row, met: row.median >= 400 && kbps <= 24 };
+}
+
+/** The peak RSS (VmHWM) of a freshly started service that stores one large WAV and does nothing else. */
+async function bigUploadFigure(ctx: BenchContext, options: { megabytes: number; runs: number }): Promise<ResultRow> {
+  const peaks: number[] = [];
+  const idles: number[] = [];
+  const durations: number[] = [];
+  let entry = '';
+  // 48 kHz stereo 16-bit PCM (1 GB = 93 min of silent call, under the 4 h maximum).
+  const rate = 48_000;
+  const total = options.megabytes * 1024 ** 2;
+  const dataBytes = total - 44 - ((total - 44) % 4);
+  const chunk = Buffer.alloc(1024 * 1024);
+  const audio = () =>
+    Readable.from(
+      (function* () {
+        yield wavHeader({ dataBytes, sampleRate: rate, channels: 2, format: 'pcm16' });
+        for (let left = dataBytes; left > 0; left -= chunk.length) yield left >= chunk.length ? chunk : chunk.subarray(0, left);
+      })(),
+    );
+  for (let run = 0; run < options.runs; run++) {
+    ctx.progress(`${options.megabytes} MB upload, run ${run + 1}/${options.runs}: starting a fresh service`);
+    const dataDir = fs.mkdtempSync(path.join(ctx.tmpDir, 'big-'));
+    const service = await startService(ctx, { CALLREC_DATA_DIR: dataDir, CALLREC_INGEST_SOURCES: `${TEST_SOURCE}:${TEST_SECRET}` }, { name: `big-upload-${run}` });
+    try {
+      entry = service.entry;
+      idles.push(service.memoryKb('VmRSS') / 1024);
+      ctx.progress(`${options.megabytes} MB upload, run ${run + 1}/${options.runs}: streaming`);
+      const start = performance.now();
+      const res = await signedStreamUpload({
+        url: service.base,
+        fields: { callId: `bench-big-${run}`, startedAt: new Date(Date.now() - 60_000).toISOString() },
+        audio,
+        audioBytes: 44 + dataBytes,
+      });
+      durations.push((performance.now() - start) / 1000);
+      if (res.status !== 201) throw new Error(`${options.megabytes} MB upload answered ${res.status}: ${res.text.slice(0, 200)}`);
+      peaks.push(service.memoryKb('VmHWM') / 1024);
+    } finally {
+      await service.stop();
+      fs.rmSync(dataDir, { recursive: true, force: true });
+    }
+  }
+  const size = options.megabytes >= 1024 ? `${(options.megabytes / 1024).toFixed(options.megabytes % 1024 ? 1 : 0)} GB` : `${options.megabytes} MB`;
+  return rowFromRuns({
+    name: `peak RSS of the service during a ${size} upload`,
+    unit: 'MB',
+    samples: peaks,
+    baseline: { name: 'the same fresh service idle, before the upload (VmRSS)', samples: idles },
+    target: '≤ 150 MB',
+    note: `VmHWM (peak RSS since start) of a fresh ${entry} per run that does only this upload (fs store); stored (201) in ${Math.round(Math.min(...durations))}–${Math.round(Math.max(...durations))} s`,
+  });
 }
 
 export const ingestBench: Bench = {
   name: 'ingest',
   async run(ctx) {
-    ctx.progress('generating a 5-minute μ-law call', 0);
-    const call = await audioFixture('ulaw-mono', { seconds: CALL_SECONDS });
-    const figures: Figure[] = [];
+    const seconds = intKnob(ctx.env, 'BENCH_INGEST_SECONDS', 300);
+    const concurrencies = (ctx.env.BENCH_INGEST_CONCURRENCY ?? '1,4').split(',').map(Number);
+    if (concurrencies.some((c) => !Number.isInteger(c) || c < 1)) throw new Error('BENCH_INGEST_CONCURRENCY expects a comma list of whole numbers ≥ 1');
+    const big = { megabytes: intKnob(ctx.env, 'BENCH_BIG_UPLOAD_MB', 1024), runs: intKnob(ctx.env, 'BENCH_BIG_UPLOAD_RUNS', Math.min(3, ctx.runs)) };
+    ctx.progress(`generating a ${seconds}-second μ-law call`, 0);
+    const call = await audioFixture('ulaw-mono', { seconds });
+    const figures: ResultRow[] = [];
     const list = targets(ctx);
     try {
-      const steps = list.length * CONCURRENCIES.length + 2;
+      const steps = list.length * concurrencies.length + 2;
       let step = 0;
       for (const target of list) {
-        for (const concurrency of CONCURRENCIES) {
+        for (const concurrency of concurrencies) {
           ctx.progress(`ingest ${target.name} c=${concurrency}`, step++ / steps);
-          figures.push(...(await ingestFigures(ctx, call, target, concurrency)));
+          figures.push(...(await ingestFigures(ctx, call, target, concurrency, { seconds, rounds: ctx.runs })));
         }
       }
       ctx.progress('encode speed', step++ / steps);
-      figures.push(await encodeFigure(ctx, call));
-      ctx.progress('1 GB upload', step / steps);
-      figures.push(await bigUploadFigure(ctx));
+      figures.push(await encodeFigure(ctx, call, seconds));
+      ctx.progress('big upload', step / steps);
+      figures.push(await bigUploadFigure(ctx, big));
     } finally {
       for (const target of list) target.close();
     }

@@ -2,9 +2,9 @@
  * ObjectStore overhead: time to put and to read back a 16 MiB object through each driver,
  * beside the raw operation measured in the same run (fs: writeFile + fsync / createReadStream;
  * s3: one PutObject of the same buffer / GetObject). Runs alternate which goes first; the figure
- * is the median of the runs. The machine is shared, so single figures are noisy (±2×).
+ * is min / median / max over BENCH_RUNS runs. The machine is shared, so single figures are noisy (±2×).
+ * Random data from the seeded PRNG (BENCH_SEED).
  */
-import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
@@ -16,12 +16,10 @@ import { createFsStore } from '../src/storage/fs-store.js';
 import type { ObjectStore } from '../src/storage/object-store.js';
 import { createS3Client, createS3Store } from '../src/storage/s3-store.js';
 import { setupBucket } from '../src/storage/setup-bucket.js';
-import type { Bench, BenchContext, Figure } from './types.js';
+import { rowFromRuns, seededRandom } from './spread.js';
+import type { Bench, BenchContext, ResultRow } from './types.js';
 
 const SIZE = 16 * 1024 * 1024;
-const RUNS = 7;
-
-const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 
 async function timed(fn: () => Promise<void>): Promise<number> {
   const start = performance.now();
@@ -43,26 +41,16 @@ const drain = () =>
   });
 
 interface Pair {
-  store: number;
-  raw: number;
+  store: number[];
+  raw: number[];
   rawName: string;
 }
 
-function figure(name: string, pair: Pair, target: number, note: string): Figure {
-  const ratio = pair.store / pair.raw;
-  return {
-    name,
-    value: Math.round(pair.store),
-    unit: 'ms',
-    baseline: { name: pair.rawName, value: Math.round(pair.raw) },
-    ratio,
-    target: `≤ ${target}×`,
-    met: ratio <= target,
-    note,
-  };
+function figure(name: string, pair: Pair, target: number, note: string): ResultRow {
+  return rowFromRuns({ name, unit: 'ms', samples: pair.store, baseline: { name: pair.rawName, samples: pair.raw }, target: `≤ ${target}×`, note });
 }
 
-function figures(driver: 'fs' | 's3/MinIO', put: Pair, get: Pair): Figure[] {
+function figures(driver: 'fs' | 's3/MinIO', put: Pair, get: Pair): ResultRow[] {
   return driver === 'fs'
     ? [
         figure('store put 16 MiB in 64 KiB chunks (fs)', put, 2.5, 'includes sha256 of every byte (the ETag, ~9 ms per 16 MiB here), sidecar, rename, folder fsync'),
@@ -75,36 +63,39 @@ function figures(driver: 'fs' | 's3/MinIO', put: Pair, get: Pair): Figure[] {
 }
 
 async function measure(ctx: BenchContext, driver: string, store: ObjectStore, raw: { put(key: string, data: Buffer): Promise<void>; get(key: string): Promise<Readable> }) {
-  const data = randomBytes(SIZE);
+  const data = seededRandom(ctx.seed).bytes(SIZE);
+  const RUNS = ctx.runs;
   const putStore: number[] = [];
   const putRaw: number[] = [];
   const getStore: number[] = [];
   const getRaw: number[] = [];
-  for (let i = 0; i < RUNS; i++) {
-    ctx.progress(`${driver} run ${i + 1}/${RUNS}`, i / RUNS);
+  // Run -1 is the warm-up of both sides (connections, JIT, the folders); it is not counted.
+  for (let i = -1; i < RUNS; i++) {
+    ctx.progress(i < 0 ? `${driver} warm-up` : `${driver} run ${i + 1}/${RUNS}`, Math.max(0, i) / RUNS);
+    const sink = <T>(into: T[]) => (i < 0 ? [] : into);
     const steps = [
-      async () => putStore.push(await timed(() => store.put(`bench/s${i}`, inChunks(data), { contentType: 'application/octet-stream', contentLength: SIZE, tags: { retention: '1d' } }).then(() => undefined))),
-      async () => putRaw.push(await timed(() => raw.put(`bench/r${i}`, data))),
+      async () => sink(putStore).push(await timed(() => store.put(`bench/s${i}`, inChunks(data), { contentType: 'application/octet-stream', contentLength: SIZE, tags: { retention: '1d' } }).then(() => undefined))),
+      async () => sink(putRaw).push(await timed(() => raw.put(`bench/r${i}`, data))),
     ];
     const reads = [
-      async () => getStore.push(await timed(async () => pipeline((await store.get(`bench/s${i}`)).body, drain()))),
-      async () => getRaw.push(await timed(async () => pipeline(await raw.get(`bench/r${i}`), drain()))),
+      async () => sink(getStore).push(await timed(async () => pipeline((await store.get(`bench/s${i}`)).body, drain()))),
+      async () => sink(getRaw).push(await timed(async () => pipeline(await raw.get(`bench/r${i}`), drain()))),
     ];
     // Alternate which goes first, so neither always meets a cold or a warm cache.
-    if (i % 2 === 1) {
+    if (i % 2 !== 0) {
       steps.reverse();
       reads.reverse();
     }
     for (const step of [...steps, ...reads]) await step();
   }
-  await store.deleteMany(Array.from({ length: RUNS }, (_, i) => [`bench/s${i}`, `bench/r${i}`]).flat());
-  return { putStore: median(putStore), putRaw: median(putRaw), getStore: median(getStore), getRaw: median(getRaw) };
+  await store.deleteMany(Array.from({ length: RUNS + 1 }, (_, i) => [`bench/s${i - 1}`, `bench/r${i - 1}`]).flat());
+  return { putStore, putRaw, getStore, getRaw };
 }
 
 export const objectStoreBench: Bench = {
   name: 'object-store',
   async run(ctx) {
-    const out: Figure[] = [];
+    const out: ResultRow[] = [];
 
     const root = path.join(ctx.tmpDir, 'objects');
     const fsStore = createFsStore({ root });

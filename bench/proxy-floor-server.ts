@@ -1,8 +1,9 @@
 /**
  * The floor of any HTTP API in front of the store, for the playback benchmark: a bare
- * node:http server that answers every `GET` with `Range: bytes=a-b` by piping
- * `store.get` of one key (argv[2]) with that range. No routing, no authentication,
- * no authorization, no access log, no error handling beyond a 500.
+ * node:http server that answers every `GET /<url-encoded key>` with `Range: bytes=a-b` by
+ * piping `store.get` of that key with that range: the same store read the API does. No
+ * routing, no authentication, no authorization, no access or request log, no error handling
+ * beyond a 500.
  * Configured by CALLREC_* variables; prints `port=<n>` on stdout when listening.
  */
 import http from 'node:http';
@@ -10,7 +11,6 @@ import { pipeline } from 'node:stream/promises';
 import { loadConfig } from '../src/config.js';
 import { createObjectStore } from '../src/storage/create-store.js';
 
-const key = process.argv[2]!;
 const store = await createObjectStore(loadConfig(process.env).store);
 const server = http.createServer((req, res) => {
   const range = /^bytes=(\d+)-(\d+)$/.exec(req.headers.range ?? '');
@@ -18,6 +18,7 @@ const server = http.createServer((req, res) => {
     res.writeHead(400).end();
     return;
   }
+  const key = decodeURIComponent((req.url ?? '/').slice(1));
   void (async () => {
     const got = await store.get(key, { range: { start: Number(range[1]), end: Number(range[2]) } });
     res.writeHead(206, { 'content-type': got.info.contentType, 'content-length': String(got.range!.end - got.range!.start + 1) });

@@ -1,15 +1,63 @@
 /**
- * Pure rendering of benchmark results: the Markdown table printed by
- * `npm run bench`, the SVG bar chart of the ratios, and the progress line.
- * No I/O here; `bench/main.ts` writes what these return.
+ * Pure rendering of benchmark results: the results file's shape, the Markdown table printed
+ * by `npm run bench` and put in the README by `npm run bench -- --markdown`, the SVG bar
+ * chart of the ratios, and the progress line. No I/O here; `bench/main.ts` reads and writes.
  */
-import type { Figure } from './types.js';
+import { targetBound, targetOnRatio } from './spread.js';
+import type { ResultRow } from './types.js';
 
-export type BenchFigure = Figure & { bench: string };
+export { targetBound } from './spread.js';
+
+export type BenchRow = ResultRow & { bench: string };
 
 export interface BenchFailure {
   bench: string;
   error: string;
+}
+
+/** The machine a run was measured on. */
+export interface Machine {
+  cpuModel: string;
+  cores: number;
+  ramBytes: number;
+  node: string;
+  platform: string;
+  /** 1-minute load average when the run started (a busy machine gives noisy figures). */
+  loadAverage: number;
+}
+
+/** What one `npm run bench` writes to `bench/results/<resultsFileName>`. */
+export interface BenchResults {
+  format: 'callrec-bench/1';
+  /** ISO time the run started. */
+  date: string;
+  durationSeconds: number;
+  machine: Machine;
+  /** Runs per figure, seed, and every BENCH_* knob set for the run. */
+  settings: { runs: number; seed: number; knobs: Record<string, string> };
+  benches: string[];
+  rows: BenchRow[];
+  failures: BenchFailure[];
+}
+
+export const RESULTS_FORMAT = 'callrec-bench/1';
+const RESULTS_FILE = /^bench-\d{4}-\d{2}-\d{2}T\d{2}-\d{2}-\d{2}(?:-\d{3})?Z\.json$/;
+
+/** `bench-2026-11-30T12-00-00-000Z.json`: sorts by time. */
+export function resultsFileName(date: Date): string {
+  return `bench-${date.toISOString().replace(/[:.]/g, '-')}.json`;
+}
+
+/** The newest results file among `names` (by the time in its name), or undefined. */
+export function latestResultsFile(names: readonly string[]): string | undefined {
+  return names.filter((n) => RESULTS_FILE.test(n)).sort().at(-1);
+}
+
+/** Parses a results file, refusing anything of another format. */
+export function parseResults(text: string): BenchResults {
+  const parsed = JSON.parse(text) as Partial<BenchResults>;
+  if (parsed.format !== RESULTS_FORMAT || !Array.isArray(parsed.rows)) throw new Error(`not a ${RESULTS_FORMAT} results file`);
+  return parsed as BenchResults;
 }
 
 /** Compact number formatting: 3 significant digits below 100, integers above. */
@@ -22,14 +70,6 @@ export function formatNumber(n: number): string {
   return n.toPrecision(3);
 }
 
-/** The numeric bound of a target such as `≤ 1.15×`, `>= 0.9x`, `< 2`; undefined when there is none. */
-export function targetBound(target: string | undefined): { op: '<=' | '>='; value: number } | undefined {
-  if (!target) return undefined;
-  const match = /(≤|<=|<|≥|>=|>)\s*([0-9]+(?:\.[0-9]+)?)/.exec(target);
-  if (!match) return undefined;
-  return { op: match[1] === '≤' || match[1] === '<=' || match[1] === '<' ? '<=' : '>=', value: Number(match[2]) };
-}
-
 const holds = (bound: { op: '<=' | '>='; value: number }, x: number) => (bound.op === '<=' ? x <= bound.value : x >= bound.value);
 
 /**
@@ -38,35 +78,69 @@ const holds = (bound: { op: '<=' | '>='; value: number }, x: number) => (bound.o
  * `≥ 400× realtime`). Decided by which reading reproduces the figure's `met`
  * verdict; when both or neither do, a bound written with `×` is taken as a ratio.
  */
-export function ratioTarget(f: Figure): { op: '<=' | '>='; value: number } | undefined {
+export function ratioTarget(f: ResultRow): { op: '<=' | '>='; value: number } | undefined {
   const bound = targetBound(f.target);
   if (!bound || f.ratio === undefined) return undefined;
   if (f.met !== undefined) {
     const byRatio = holds(bound, f.ratio) === f.met;
-    const byValue = holds(bound, f.value) === f.met;
+    const byValue = holds(bound, f.median) === f.met;
     if (byRatio !== byValue) return byRatio ? bound : undefined;
   }
-  return /[0-9]\s*[×x]/.test(f.target ?? '') ? bound : undefined;
+  return targetOnRatio(f.target) ? bound : undefined;
 }
 
 const cell = (text: string) => text.replace(/\|/g, '\\|').replace(/\n/g, ' ');
+const spreadCell = (s: { min: number; median: number; max: number }, unit: string) =>
+  s.min === s.max ? `${formatNumber(s.median)} ${cell(unit)}` : `${formatNumber(s.min)} / **${formatNumber(s.median)}** / ${formatNumber(s.max)} ${cell(unit)}`;
 
-/** The Markdown table of every figure beside its baseline and ratio, then one line per failed bench. */
-export function renderTable(figures: readonly BenchFigure[], failures: readonly BenchFailure[] = []): string {
+/**
+ * The Markdown table: one row per figure with min / **median** / max over its runs, the
+ * baseline's the same way, the ratio, the target and whether it is met; then one line per
+ * failed bench and the notes.
+ */
+export function renderTable(rows: readonly BenchRow[], failures: readonly BenchFailure[] = []): string {
   const lines = [
-    '| benchmark | figure | value | baseline | baseline value | ratio | target | met |',
-    '|---|---|---:|---|---:|---:|---|---|',
+    '| benchmark | figure | min / **median** / max | runs | baseline | baseline min / **median** / max | ratio | target | met |',
+    '|---|---|---:|---:|---|---:|---:|---|---|',
   ];
-  for (const f of figures) {
+  for (const f of rows) {
     lines.push(
-      `| ${cell(f.bench)} | ${cell(f.name)} | ${formatNumber(f.value)} ${cell(f.unit)} | ${cell(f.baseline?.name ?? '—')} | ${
-        f.baseline ? `${formatNumber(f.baseline.value)} ${cell(f.unit)}` : '—'
+      `| ${cell(f.bench)} | ${cell(f.name)} | ${spreadCell(f, f.unit)} | ${f.runs ?? '—'} | ${cell(f.baseline?.name ?? '—')} | ${
+        f.baseline ? spreadCell(f.baseline, f.unit) : '—'
       } | ${f.ratio === undefined ? '—' : `${formatNumber(f.ratio)}×`} | ${cell(f.target ?? '—')} | ${f.met === undefined ? '—' : f.met ? 'yes' : '**no**'} |`,
     );
   }
-  for (const failure of failures) lines.push(`| ${cell(failure.bench)} | FAILED: ${cell(failure.error)} | — | — | — | — | — | **no** |`);
-  const notes = figures.filter((f) => f.note).map((f) => `- ${f.bench} · ${f.name}: ${f.note}`);
+  for (const failure of failures) lines.push(`| ${cell(failure.bench)} | FAILED: ${cell(failure.error)} | — | — | — | — | — | — | **no** |`);
+  const notes = rows.filter((f) => f.note).map((f) => `- ${f.bench} · ${f.name}: ${f.note}`);
   return `${lines.join('\n')}\n${notes.length ? `\n${notes.join('\n')}\n` : ''}`;
+}
+
+/** "Intel(R) Xeon(R) … · 2 cores · 7.8 GiB RAM · Node v20.19.0 · linux · load 0.42" */
+export function describeMachine(m: Machine): string {
+  return `${m.cpuModel} · ${m.cores} cores · ${(m.ramBytes / 1024 ** 3).toFixed(1)} GiB RAM · Node ${m.node} · ${m.platform} · 1-min load ${m.loadAverage.toFixed(2)} at start`;
+}
+
+export const README_START = '<!-- bench-table:start -->';
+export const README_END = '<!-- bench-table:end -->';
+
+/** The README's benchmark block (between the markers, markers excluded) for one results file. */
+export function renderMarkdownSection(results: BenchResults, options: { source?: string } = {}): string {
+  const date = results.date.replace('T', ' ').replace(/:\d{2}(\.\d+)?Z$/, ' UTC');
+  const head = [
+    `Generated by \`npm run bench -- --markdown\` from ${options.source ? `\`${options.source}\`` : 'a results file'}: run of ${date} (${Math.round(results.durationSeconds / 60)} min, benches: ${results.benches.join(', ') || 'none'}).`,
+    `Machine: ${describeMachine(results.machine)}. Each figure: min / **median** / max over its runs (${results.settings.runs} per figure unless the runs column says otherwise), seed ${results.settings.seed}${
+      Object.keys(results.settings.knobs).length ? `, knobs ${Object.entries(results.settings.knobs).map(([k, v]) => `\`${k}=${v}\``).join(' ')}` : ''
+    }.`,
+  ];
+  return `${head.join('\n')}\n\n${renderTable(results.rows, results.failures)}`;
+}
+
+/** `text` with what lies between the README markers replaced by `block`; throws when a marker is missing. */
+export function replaceMarkedBlock(text: string, block: string): string {
+  const start = text.indexOf(README_START);
+  const end = text.indexOf(README_END);
+  if (start < 0 || end < start) throw new Error(`the markers ${README_START} … ${README_END} are missing`);
+  return `${text.slice(0, start + README_START.length)}\n${block.trimEnd()}\n${text.slice(end)}`;
 }
 
 const escapeXml = (text: string) => text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
@@ -77,7 +151,7 @@ const escapeXml = (text: string) => text.replace(/&/g, '&amp;').replace(/</g, '&
  * target's bound, green when the target is met, red when missed, grey when
  * there is no target (a target on the value itself gets no tick).
  */
-export function renderRatioChart(figures: readonly BenchFigure[], options: { title?: string; generatedAt?: string } = {}): string {
+export function renderRatioChart(figures: readonly BenchRow[], options: { title?: string; generatedAt?: string } = {}): string {
   const rows = figures.filter((f) => f.ratio !== undefined && Number.isFinite(f.ratio));
   const labelWidth = 340;
   const plotWidth = 480;

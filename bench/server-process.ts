@@ -1,6 +1,7 @@
 /**
- * The service in a process of its own (bench/ingest-server.ts), as in production: the
- * benchmark's client (and its baseline work) then runs beside it, not in its event loop.
+ * A bench-only server in a process of its own (the baselines' servers, e.g. the bare
+ * node:http proxy of bench/proxy-floor-server.ts). The benchmarked service itself is started
+ * by bench/service.ts, through its production entry.
  */
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -16,16 +17,14 @@ export interface ServerProcess {
 }
 
 /**
- * Starts the server with exactly `env` (plus PATH); resolves with its base URL once it listens.
- * `script` (relative to bench/, default the service without background jobs) must print a line
- * matching `ready` (default `port=<n>`; the port is its first group) when it listens; the
- * production entry is `{ script: '../src/main.ts', ready: MAIN_READY }`.
+ * Starts `script` (relative to bench/) with exactly `env` (plus PATH); resolves with its base
+ * URL once it prints a line matching `ready` (default `port=<n>`; the port is its first group).
  */
 export async function startServerProcess(
   env: Record<string, string>,
-  options: { script?: string; args?: string[]; ready?: RegExp } = {},
+  options: { script: string; args?: string[]; ready?: RegExp },
 ): Promise<ServerProcess> {
-  const script = path.join(import.meta.dirname, options.script ?? 'ingest-server.ts');
+  const script = path.join(import.meta.dirname, options.script);
   const child = spawn(process.execPath, ['--import', 'tsx', script, ...(options.args ?? [])], {
     env: { PATH: process.env.PATH ?? '', ...env },
     stdio: ['ignore', 'pipe', 'inherit'],
