@@ -62,35 +62,8 @@ export function rowFromRuns(options: {
   };
 }
 
-/** mulberry32: a small seeded PRNG; `next()` is uniform in [0, 1), `int(lo, hi)` in [lo, hi). */
-export function seededRandom(seed: number): { next(): number; int(lo: number, hi: number): number; bytes(n: number): Buffer; shuffle<T>(items: T[]): T[] } {
-  let a = seed >>> 0;
-  const next = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  const int = (lo: number, hi: number) => lo + Math.floor(next() * (hi - lo));
-  return {
-    next,
-    int,
-    bytes(n) {
-      const out = Buffer.allocUnsafe(n);
-      for (let i = 0; i + 4 <= n; i += 4) out.writeUInt32LE((next() * 4294967296) >>> 0, i);
-      for (let i = n - (n % 4); i < n; i++) out[i] = int(0, 256);
-      return out;
-    },
-    shuffle(items) {
-      for (let i = items.length - 1; i > 0; i--) {
-        const j = int(0, i + 1);
-        [items[i], items[j]] = [items[j]!, items[i]!];
-      }
-      return items;
-    },
-  };
-}
+/** The seeded PRNG of tests and benchmarks (one implementation: test/support/random.ts). */
+export { seededRandom } from '../test/support/random.js';
 
 /** A whole-number BENCH_* knob (≥ `min`, default `fallback`); a bad value stops the bench naming it. */
 export function intKnob(env: BenchContext['env'], name: string, fallback: number, min = 1): number {

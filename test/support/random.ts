@@ -1,6 +1,6 @@
 /**
- * Seeded test inputs: the same seed gives the same bytes and numbers on every run and
- * machine, so a failure replays exactly. Name the seed after the test that uses it.
+ * Seeded test and benchmark inputs: the same seed gives the same bytes and numbers on every run
+ * and machine, so a failure replays exactly. Name a string seed after the test that uses it.
  */
 import { createCipheriv, createHash } from 'node:crypto';
 
@@ -16,11 +16,15 @@ export interface SeededRandom {
   next(): number;
   /** An integer in [min, max). */
   int(min: number, max: number): number;
+  /** `n` bytes from the same sequence. */
+  bytes(n: number): Buffer;
+  /** Shuffles `items` in place (Fisher–Yates) and returns them. */
+  shuffle<T>(items: T[]): T[];
 }
 
-/** A small deterministic generator (mulberry32 over a 32-bit hash of `seed`). */
-export function seededRandom(seed: string): SeededRandom {
-  let state = createHash('sha256').update(seed).digest().readUInt32LE(0);
+/** mulberry32 from a number seed, or from a 32-bit hash of a string seed. */
+export function seededRandom(seed: string | number): SeededRandom {
+  let state = typeof seed === 'number' ? seed >>> 0 : createHash('sha256').update(seed).digest().readUInt32LE(0);
   const next = () => {
     state = (state + 0x6d2b79f5) >>> 0;
     let t = state;
@@ -28,5 +32,22 @@ export function seededRandom(seed: string): SeededRandom {
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
-  return { next, int: (min, max) => min + Math.floor(next() * (max - min)) };
+  const int = (min: number, max: number) => min + Math.floor(next() * (max - min));
+  return {
+    next,
+    int,
+    bytes(n) {
+      const out = Buffer.allocUnsafe(n);
+      for (let i = 0; i + 4 <= n; i += 4) out.writeUInt32LE((next() * 4294967296) >>> 0, i);
+      for (let i = n - (n % 4); i < n; i++) out[i] = int(0, 256);
+      return out;
+    },
+    shuffle(items) {
+      for (let i = items.length - 1; i > 0; i--) {
+        const j = int(0, i + 1);
+        [items[i], items[j]] = [items[j]!, items[i]!];
+      }
+      return items;
+    },
+  };
 }
