@@ -6,6 +6,9 @@ CALLREC_TOOLS_DIR="${CALLREC_TOOLS_DIR:-$HOME/.cache/callrec-tools}"
 # Pinned MinIO (Go module pseudo-version of the RELEASE.2026-02 line). Bump deliberately.
 MINIO_MODULE="github.com/minio/minio"
 MINIO_VERSION="v0.0.0-20260212201848-7aac2a2c5b7c"
+# Pinned SeaweedFS, the second S3 server of the tests (Go module pseudo-version). Bump deliberately.
+SEAWEEDFS_MODULE="github.com/seaweedfs/seaweedfs"
+SEAWEEDFS_VERSION="v0.0.0-20261109003541-7506e5f91cd6"
 
 _apt_updated=""
 log() { printf '%s\n' "$*" >&2; }
@@ -75,4 +78,32 @@ ensure_minio() {
     log "could not build MinIO; run: GOBIN=$(dirname "$bin") go install $MINIO_MODULE@$MINIO_VERSION"
     return 1
   fi
+}
+
+seaweedfs_bin() { echo "$CALLREC_TOOLS_DIR/seaweedfs-$SEAWEEDFS_VERSION/weed"; }
+
+# ensure_seaweedfs — builds SeaweedFS's `weed` once into the tools cache. Its go.mod has replace
+# directives, which `go install module@version` refuses, so the module's source is downloaded
+# (`go mod download -json` names its folder in the module cache) and `./weed` is built there.
+# Takes about 10 minutes on 2 cores; one build at a time (flock), written under a temporary
+# name and renamed, so a killed build never leaves a half-written binary in the cache.
+ensure_seaweedfs() {
+  local bin how
+  bin="$(seaweedfs_bin)"
+  [ -x "$bin" ] && return 0
+  how="cd /tmp && go mod download $SEAWEEDFS_MODULE@$SEAWEEDFS_VERSION && cd \"\$(go env GOMODCACHE)/$SEAWEEDFS_MODULE@$SEAWEEDFS_VERSION\" && GOFLAGS=-trimpath go build -o $bin ./weed"
+  if ! command -v go >/dev/null 2>&1; then
+    log "SeaweedFS is needed for the S3 tests and is built with Go; install Go, then run: $how"
+    return 1
+  fi
+  mkdir -p "$(dirname "$bin")"
+  (
+    flock 9
+    [ -x "$bin" ] && exit 0
+    log "building SeaweedFS $SEAWEEDFS_VERSION (cached in $(dirname "$bin"); takes about 10 minutes once)"
+    dir="$(cd /tmp && go mod download -json "$SEAWEEDFS_MODULE@$SEAWEEDFS_VERSION" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')"
+    [ -n "$dir" ] && [ -d "$dir" ] || { log "could not download SeaweedFS; run: $how"; exit 1; }
+    (cd "$dir" && GOFLAGS=-trimpath go build -o "$bin.partial" ./weed >&2) || { rm -f "$bin.partial"; log "could not build SeaweedFS; run: $how"; exit 1; }
+    mv "$bin.partial" "$bin"
+  ) 9>"$(dirname "$bin")/.build.lock"
 }

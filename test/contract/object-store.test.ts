@@ -1,5 +1,6 @@
 /**
- * The ObjectStore contract: the same tests for every driver (fs always, s3 on a real MinIO).
+ * The ObjectStore contract: the same tests for every driver (fs always, s3 on a real MinIO and
+ * a real SeaweedFS; where the servers differ, test/support/backends.ts says what each does).
  * An afterEach fails the suite when a test left an object, a temp file or an incomplete
  * multipart upload behind.
  */
@@ -19,7 +20,7 @@ import { FS_STORE_TMP_DIR, createFsStore, removeStaleFsTemp } from '../../src/st
 import { InvalidKeyError, InvalidRangeError, ObjectIntegrityError, ObjectNotFoundError, StoreUnavailableError } from '../../src/storage/object-store.js';
 import type { ObjectStore, RangeRequest, Tags, VersionItem } from '../../src/storage/object-store.js';
 import { PART_SIZE, createS3Client, createS3Store } from '../../src/storage/s3-store.js';
-import { createLockedMinioStore, destroyBucket, minioStoreConfig, storeBackends, tempDir, uniqueName } from '../support/backends.js';
+import { contractStoreBackends, createLockedS3Store, destroyBucket, minioStoreConfig, s3Servers, tempDir, uniqueName } from '../support/backends.js';
 import type { TestStore } from '../support/backends.js';
 import { age, deadOwner, liveProcess, tempLeftovers, tempOwners, writeOwnedDir } from '../support/owners.js';
 import { rejection } from '../support/rejection.js';
@@ -118,7 +119,7 @@ async function leftoverUploads(t: TestStore): Promise<string[]> {
 
 const HOSTILE_KEYS = ['../x', '/abs', 'a//b', 'a/./b', 'a/../b', '..', 'C:\\x', 'C:/x', 'a\0b', 'a\\b', '%2e%2e', '%2e%2e/x', '', 'a/', '.hidden', 'a b'];
 
-for (const backend of storeBackends) {
+for (const backend of contractStoreBackends) {
   describe(`ObjectStore contract: ${backend.name}`, function () {
     let t: TestStore;
     let store: ObjectStore;
@@ -542,47 +543,49 @@ for (const backend of storeBackends) {
   });
 }
 
-describe('ObjectStore on a MinIO bucket created with Object Lock', function () {
-  let t: TestStore;
-  before(async function () {
-    t = await createLockedMinioStore();
-  });
-  after(async function () {
-    await t?.dispose();
-  });
+for (const server of s3Servers) {
+  describe(`ObjectStore on a ${server.label} bucket created with Object Lock`, function () {
+    let t: TestStore;
+    before(async function () {
+      t = await createLockedS3Store(server);
+    });
+    after(async function () {
+      await t?.dispose();
+    });
 
-  it('when an object is put with a lock, then the bucket reports objectLock, the version keeps its retention, and deleting that version is refused', async function () {
-    expect(await t.store.objectLock()).to.equal(true);
-    const retainUntil = new Date(Date.now() + 86_400_000);
-    const body = Buffer.from('{"size":1}');
-    await t.store.put('locked/a.json', body, { contentType: 'application/json', tags: {}, lock: { mode: 'GOVERNANCE', retainUntil } });
-    const config = t.config as Extract<StoreConfig, { kind: 's3' }>;
-    const client = createS3Client(config);
-    try {
-      const versions = await client.send(new ListObjectVersionsCommand({ Bucket: config.bucket, Prefix: 'locked/a.json' }));
-      const versionId = versions.Versions?.[0]?.VersionId;
-      expect(versionId, 'a version').to.be.a('string');
-      const retention = await client.send(new GetObjectRetentionCommand({ Bucket: config.bucket, Key: 'locked/a.json', VersionId: versionId }));
-      expect(retention.Retention?.Mode).to.equal('GOVERNANCE');
-      expect(retention.Retention?.RetainUntilDate?.getTime()).to.be.closeTo(retainUntil.getTime(), 1000);
-      const refused = await rejection(client.send(new DeleteObjectCommand({ Bucket: config.bucket, Key: 'locked/a.json', VersionId: versionId })));
-      // AWS answers AccessDenied; MinIO InvalidRequest ("Object is WORM protected and cannot be overwritten").
-      expect((refused as { name?: string }).name, (refused as Error).message).to.be.oneOf(['AccessDenied', 'InvalidRequest']);
-    } finally {
-      client.destroy();
-    }
-    // The store's own delete (every version, on this versioned bucket) cannot remove it either.
-    expect(await rejection(t.store.delete('locked/a.json'))).to.be.instanceOf(StoreUnavailableError);
-    expect((await read(t.store, 'locked/a.json')).data.toString()).to.equal(body.toString());
-  });
+    it('when an object is put with a lock, then the bucket reports objectLock, the version keeps its retention, and deleting that version is refused', async function () {
+      expect(await t.store.objectLock()).to.equal(true);
+      const retainUntil = new Date(Date.now() + 86_400_000);
+      const body = Buffer.from('{"size":1}');
+      await t.store.put('locked/a.json', body, { contentType: 'application/json', tags: {}, lock: { mode: 'GOVERNANCE', retainUntil } });
+      const config = t.config as Extract<StoreConfig, { kind: 's3' }>;
+      const client = createS3Client(config);
+      try {
+        const versions = await client.send(new ListObjectVersionsCommand({ Bucket: config.bucket, Prefix: 'locked/a.json' }));
+        const versionId = versions.Versions?.[0]?.VersionId;
+        expect(versionId, 'a version').to.be.a('string');
+        const retention = await client.send(new GetObjectRetentionCommand({ Bucket: config.bucket, Key: 'locked/a.json', VersionId: versionId }));
+        expect(retention.Retention?.Mode).to.equal('GOVERNANCE');
+        expect(retention.Retention?.RetainUntilDate?.getTime()).to.be.closeTo(retainUntil.getTime(), 1000);
+        const refused = await rejection(client.send(new DeleteObjectCommand({ Bucket: config.bucket, Key: 'locked/a.json', VersionId: versionId })));
+        // AWS (and SeaweedFS) answer AccessDenied; MinIO InvalidRequest ("Object is WORM protected and cannot be overwritten").
+        expect((refused as { name?: string }).name, (refused as Error).message).to.equal(server.capabilities.lockedVersionDeleteCode);
+      } finally {
+        client.destroy();
+      }
+      // The store's own delete (every version, on this versioned bucket) cannot remove it either.
+      expect(await rejection(t.store.delete('locked/a.json'))).to.be.instanceOf(StoreUnavailableError);
+      expect((await read(t.store, 'locked/a.json')).data.toString()).to.equal(body.toString());
+    });
 
-  it('when a locked put is asked for with a stream body, then it is refused before anything is sent', async function () {
-    const retainUntil = new Date(Date.now() + 86_400_000);
-    const error = await rejection(t.store.put('locked/b.json', Readable.from([Buffer.from('{}')]), { contentType: 'application/json', tags: {}, lock: { mode: 'GOVERNANCE', retainUntil } }));
-    expect(error).to.be.instanceOf(TypeError);
-    expect(await t.store.exists('locked/b.json')).to.equal(false);
+    it('when a locked put is asked for with a stream body, then it is refused before anything is sent', async function () {
+      const retainUntil = new Date(Date.now() + 86_400_000);
+      const error = await rejection(t.store.put('locked/b.json', Readable.from([Buffer.from('{}')]), { contentType: 'application/json', tags: {}, lock: { mode: 'GOVERNANCE', retainUntil } }));
+      expect(error).to.be.instanceOf(TypeError);
+      expect(await t.store.exists('locked/b.json')).to.equal(false);
+    });
   });
-});
+}
 
 describe('ObjectStore failures outside the contract loop', function () {
   async function closedPort(): Promise<number> {
@@ -618,48 +621,51 @@ describe('ObjectStore failures outside the contract loop', function () {
     }
   });
 
-  it('when the server answers a put of known sha256 with XAmzContentChecksumMismatch (MinIO, for a wrong x-amz-checksum-sha256), then it rejects with ObjectIntegrityError', async function () {
-    // MinIO's own answer when the checksum header alone is wrong (the SDK's client signs the real payload hash).
-    const config = minioStoreConfig(uniqueName('callrec-checksum-'));
-    const plain = new S3Client({
-      endpoint: config.endpoint,
-      region: config.region,
-      forcePathStyle: true,
-      credentials: { accessKeyId: config.accessKeyId!, secretAccessKey: config.secretAccessKey! },
-    });
-    const wrong = sha256(Buffer.from('other bytes'));
-    let answer: Error;
-    try {
-      await plain.send(new CreateBucketCommand({ Bucket: config.bucket }));
-      answer = await rejection(
-        plain.send(new PutObjectCommand({ Bucket: config.bucket, Key: 'sum/x.bin', Body: Buffer.from('hello'), ChecksumSHA256: Buffer.from(wrong, 'hex').toString('base64') })),
-      );
-    } finally {
-      plain.destroy();
-      await destroyBucket(config);
-    }
-    expect(answer.name).to.equal('XAmzContentChecksumMismatch');
-    // A server that gives that answer to the store's own puts (MinIO checks the signed payload hash first).
-    const xml = (text: string) => text.replace(/&/g, '&amp;').replace(/</g, '&lt;');
-    const server = http.createServer((req, res) => {
-      req.resume();
-      req.on('end', () => {
-        res.writeHead(400, { 'content-type': 'application/xml' });
-        res.end(`<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${answer.name}</Code><Message>${xml(answer.message)}</Message><RequestId>1</RequestId></Error>`);
+  for (const server of s3Servers) {
+    const code = server.capabilities.checksumMismatchCode;
+    it(`when the server answers a put of known sha256 with ${code} (${server.label}, for a wrong x-amz-checksum-sha256), then it rejects with ObjectIntegrityError`, async function () {
+      // The server's own answer when the checksum header alone is wrong (the SDK's client signs the real payload hash).
+      const config = server.storeConfig(uniqueName('callrec-checksum-'));
+      const plain = new S3Client({
+        endpoint: config.endpoint,
+        region: config.region,
+        forcePathStyle: true,
+        credentials: { accessKeyId: config.accessKeyId!, secretAccessKey: config.secretAccessKey! },
       });
-    });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const store = createS3Store({ ...config, endpoint: `http://127.0.0.1:${(server.address() as net.AddressInfo).port}` });
-    try {
-      for (const body of [() => Buffer.from('hello'), () => Readable.from([Buffer.from('hello')])]) {
-        const error = await rejection(store.put('sum/x.bin', body(), putOptions({ contentLength: 5, sha256: wrong })));
-        expect(error).to.be.instanceOf(ObjectIntegrityError);
+      const wrong = sha256(Buffer.from('other bytes'));
+      let answer: Error;
+      try {
+        await plain.send(new CreateBucketCommand({ Bucket: config.bucket }));
+        answer = await rejection(
+          plain.send(new PutObjectCommand({ Bucket: config.bucket, Key: 'sum/x.bin', Body: Buffer.from('hello'), ChecksumSHA256: Buffer.from(wrong, 'hex').toString('base64') })),
+        );
+      } finally {
+        plain.destroy();
+        await destroyBucket(config);
       }
-    } finally {
-      await store.close();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-    }
-  });
+      expect(answer.name).to.equal(code);
+      // A server that gives that answer to the store's own puts (the real ones check the signed payload hash first).
+      const xml = (text: string) => text.replace(/&/g, '&amp;').replace(/</g, '&lt;');
+      const fake = http.createServer((req, res) => {
+        req.resume();
+        req.on('end', () => {
+          res.writeHead(400, { 'content-type': 'application/xml' });
+          res.end(`<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${answer.name}</Code><Message>${xml(answer.message)}</Message><RequestId>1</RequestId></Error>`);
+        });
+      });
+      await new Promise<void>((resolve) => fake.listen(0, '127.0.0.1', resolve));
+      const store = createS3Store({ ...config, endpoint: `http://127.0.0.1:${(fake.address() as net.AddressInfo).port}` });
+      try {
+        for (const body of [() => Buffer.from('hello'), () => Readable.from([Buffer.from('hello')])]) {
+          const error = await rejection(store.put('sum/x.bin', body(), putOptions({ contentLength: 5, sha256: wrong })));
+          expect(error).to.be.instanceOf(ObjectIntegrityError);
+        }
+      } finally {
+        await store.close();
+        await new Promise<void>((resolve) => fake.close(() => resolve()));
+      }
+    });
+  }
 
   it('when an fs key names a folder of other keys (or runs through an object), then put throws InvalidKeyError and leaves nothing', async function () {
     const dir = tempDir();

@@ -8,7 +8,7 @@ import { expect } from 'chai';
 import type { ClaimedRecording } from '../../src/db/recordings.js';
 import { verifyByListing } from '../../src/retention/delete-core.js';
 import type { ListOptions, ObjectStore } from '../../src/storage/object-store.js';
-import { storeBackends } from '../support/backends.js';
+import { contractStoreBackends } from '../support/backends.js';
 import type { TestStore } from '../support/backends.js';
 import { buildRecordingRow } from '../support/recordings.js';
 
@@ -43,7 +43,7 @@ async function failuresOf(store: ObjectStore, rows: ClaimedRecording[], tuning: 
   return failed;
 }
 
-for (const backend of storeBackends) {
+for (const backend of contractStoreBackends) {
   describe(`retention: verifying absence by listing (${backend.name})`, function () {
     let t: TestStore;
     // Twelve recordings on each of two days, in key order; the claimed ones interleave with others.
