@@ -73,8 +73,18 @@ export function age(target: string, at: number): void {
   fs.utimesSync(target, new Date(at), new Date(at));
 }
 
+/** Entries of a folder; none when it is gone (a live service removes its temp folders while they are walked). */
+function entriesOf(dir: string): fs.Dirent[] {
+  try {
+    return fs.readdirSync(dir, { withFileTypes: true });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw error;
+  }
+}
+
 function walk(dir: string, prefix: string, out: string[]): void {
-  for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+  for (const entry of entriesOf(dir)) {
     const rel = `${prefix}${entry.name}`;
     if (entry.isDirectory()) {
       const inner: string[] = [];
@@ -90,9 +100,8 @@ function walk(dir: string, prefix: string, out: string[]): void {
  * is inside. A root that does not exist is empty.
  */
 export function tempLeftovers(root: string): string[] {
-  if (!fs.existsSync(root)) return [];
   const out: string[] = [];
-  for (const entry of fs.readdirSync(root, { withFileTypes: true })) {
+  for (const entry of entriesOf(root)) {
     const full = path.join(root, entry.name);
     if (entry.isDirectory() && fs.existsSync(path.join(full, OWNER_FILE))) {
       const inner: string[] = [];
