@@ -1,7 +1,9 @@
 /**
- * The ingest flow after the body has been received and its signature verified:
- * metadata → retention → idempotency → (transcode slot) identify (the WAV header,
- * else ffprobe), transcode with peaks (which proves the samples decode) → objects → row.
+ * The one ingest pipeline every transport runs (adapters in ./adapters/ turn what their
+ * platform sends into typed call metadata plus an audio file, see ./call-metadata.ts):
+ * retention → idempotency → (transcode slot) identify (the WAV header, else ffprobe) →
+ * store the original while the rendition is encoded with peaks (which proves the samples
+ * decode) → store the rendition → row. One cleanup on any failure.
  *
  * Integrity: the original is stored with the sha256 taken as it arrived, and the store
  * refuses it unless it holds exactly those bytes (on S3 the server checks the digest).
@@ -39,9 +41,7 @@ import { recordingKey, recordingPrefix } from '../storage/keys.js';
 import type { Tags } from '../storage/object-store.js';
 import type { InflightTracker } from './inflight.js';
 import type { Ticket } from './limiter.js';
-import { parseIngestMetadata } from './metadata.js';
-import type { IngestMetadata } from './metadata.js';
-import type { ReceivedAudio } from './receive.js';
+import type { AudioFile, CallMetadata } from './call-metadata.js';
 
 export type { Recording } from '../db/recordings.js';
 
@@ -99,12 +99,21 @@ function replayOf(existing: RecordingRow, audioSha256: string): IngestOutcome {
   return { created: false, recording: toRecording(existing) };
 }
 
+export type IngestDeps = Pick<AppDeps, 'config' | 'db' | 'store' | 'logger' | 'clock' | 'metrics' | 'retentionWakeup'>;
+
+/**
+ * Stores one recording of `source` from typed metadata and a complete audio file. Refusals
+ * throw AppErrors (422 retention_elapsed, 415 unsupported_audio, 413 too_large, 409
+ * duplicate_call_id, 503/507 for the store or database); an abort rethrows the signal's
+ * reason. Whatever fails, no object, marker or row of this call is left. `dir` is an empty
+ * folder the caller owns (the rendition is encoded there) and removes afterwards.
+ */
 export async function ingestRecording(
-  deps: Pick<AppDeps, 'config' | 'db' | 'store' | 'logger' | 'clock' | 'metrics' | 'retentionWakeup'>,
+  deps: IngestDeps,
   input: {
     source: string;
-    fields: Record<string, string>;
-    audio: ReceivedAudio | undefined;
+    meta: CallMetadata;
+    audio: AudioFile;
     dir: string;
     ticket: Ticket;
     inflight: InflightTracker;
@@ -113,14 +122,8 @@ export async function ingestRecording(
   },
 ): Promise<IngestOutcome> {
   const { config, db, store, clock, metrics } = deps;
-  const { signal, audio } = input;
+  const { signal, audio, meta } = input;
   const now = clock.now();
-
-  const parsed = parseIngestMetadata(input.fields, { nowMs: now, region: config.phoneRegion });
-  const problems = parsed.ok ? [] : [...parsed.problems];
-  if (!audio) problems.push({ field: 'audio', message: 'is required (a file part named "audio")' });
-  if (!parsed.ok || !audio) throw errors.invalidMetadata(problems);
-  const meta: IngestMetadata = parsed.value;
 
   const expiresAt = meta.startedAt + config.retention.ms;
   if (expiresAt <= now) throw errors.retentionElapsed();

@@ -1,12 +1,14 @@
 /**
- * The upload hook's metadata: the text fields of `POST /v1/recordings`,
- * validated by one zod schema (exported for the OpenAPI document).
- * Phone numbers are normalized to E.164 with the configured default region.
+ * The wire form of call metadata shared by the adapters (the text fields of `POST
+ * /v1/recordings`, the spool folder's JSON): validated by one zod schema (exported for the
+ * OpenAPI document) and turned into typed `CallMetadata` (./call-metadata.ts), which is all
+ * the pipeline sees. Phone numbers are normalized to E.164 with the configured default region.
  */
 import { parsePhoneNumberFromString } from 'libphonenumber-js';
 import type { CountryCode } from 'libphonenumber-js';
 import { z } from 'zod';
 import type { FieldProblem } from '../errors.js';
+import type { CallMetadata } from './call-metadata.js';
 import { ISO_DATE_TIME_WITH_ZONE } from '../http/request-schemas.js';
 
 /** Clock skew tolerated for `startedAt` in the future. */
@@ -35,17 +37,6 @@ export const ingestFieldsSchema = z.object({
 
 export type IngestFields = z.infer<typeof ingestFieldsSchema>;
 
-export interface IngestMetadata {
-  callId: string;
-  /** epoch ms */
-  startedAt: number;
-  agentId: string | null;
-  queue: string | null;
-  direction: 'inbound' | 'outbound' | null;
-  /** E.164 */
-  callerNumber: string | null;
-  calleeNumber: string | null;
-}
 
 function daysInMonth(year: number, month: number): number {
   if (month === 2) return year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0) ? 29 : 28;
@@ -92,7 +83,7 @@ function normalizePhone(value: string, region: string): string | undefined {
 export function parseIngestMetadata(
   raw: Record<string, string>,
   context: { nowMs: number; region: string },
-): { ok: true; value: IngestMetadata } | { ok: false; problems: FieldProblem[] } {
+): { ok: true; value: CallMetadata } | { ok: false; problems: FieldProblem[] } {
   const input: Record<string, string> = {};
   for (const name of METADATA_FIELDS) {
     const value = raw[name]?.trim();
