@@ -6,6 +6,18 @@
 
 export type Direction = 'inbound' | 'outbound';
 
+/** Which stereo channel holds the agent (the other one holds the customer). */
+export type AgentChannel = 'left' | 'right';
+export const AGENT_CHANNELS = ['left', 'right'] as const satisfies readonly AgentChannel[];
+
+/**
+ * What a party's number field held: `e164` (a valid number, stored and searchable), `withheld`
+ * (the PBX sent `anonymous`, `unknown`, `restricted`, …, or an empty value: presentation
+ * restricted), `internal` (an extension such as `1001`, or Asterisk's `s`). Only `e164`
+ * numbers are stored as numbers; the others keep their kind and no number.
+ */
+export type NumberKind = 'e164' | 'withheld' | 'internal';
+export const NUMBER_KINDS = ['e164', 'withheld', 'internal'] as const satisfies readonly NumberKind[];
 
 /** Call metadata, validated and normalized by an adapter. */
 export interface CallMetadata {
@@ -16,9 +28,20 @@ export interface CallMetadata {
   agentId: string | null;
   queue: string | null;
   direction: Direction | null;
-  /** E.164 */
+  /** epoch ms, when the upload says when the call ended (not after now, not before `startedAt`) */
+  endedAt: number | null;
+  /** E.164, only when the kind is `e164` */
   callerNumber: string | null;
   calleeNumber: string | null;
+  /** null when the field was not sent at all */
+  callerNumberKind: NumberKind | null;
+  calleeNumberKind: NumberKind | null;
+  /** The upload's own statement; null: the source's default (CALLREC_INGEST_AGENT_CHANNELS), else left. */
+  agentChannel: AgentChannel | null;
+  /** Ties the segments of one call (transfers, conferences): Asterisk linkedid, Twilio CallSid, … */
+  callGroupId: string | null;
+  /** A case or dossier reference privacy officers search by. */
+  caseReference: string | null;
 }
 
 /** The audio, complete on local disk, with the digest and size taken as its bytes arrived. */

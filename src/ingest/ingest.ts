@@ -41,7 +41,7 @@ import { recordingKey, recordingPrefix } from '../storage/keys.js';
 import type { Tags } from '../storage/object-store.js';
 import type { InflightTracker } from './inflight.js';
 import type { Ticket } from './limiter.js';
-import type { AudioFile, CallMetadata } from './call-metadata.js';
+import type { AgentChannel, AudioFile, CallMetadata } from './call-metadata.js';
 
 export type { Recording } from '../db/recordings.js';
 
@@ -288,6 +288,12 @@ export async function ingestRecording(
       direction: meta.direction,
       caller_number: meta.callerNumber,
       callee_number: meta.calleeNumber,
+      ended_at: meta.endedAt,
+      caller_number_kind: meta.callerNumberKind,
+      callee_number_kind: meta.calleeNumberKind,
+      agent_channel: agentChannelOf(probe.channels, meta.agentChannel, config.ingest.agentChannels[input.source]),
+      call_group_id: meta.callGroupId,
+      case_reference: meta.caseReference,
       original_key: originalKey,
       original_sha256: audio.sha256,
       original_size: audio.sizeBytes,
@@ -330,6 +336,15 @@ export async function ingestRecording(
   } finally {
     await cleanup();
   }
+}
+
+/**
+ * The channel that holds the agent: none for mono (or more than two channels); for stereo, the
+ * upload's own statement, else the source's default, else left.
+ */
+export function agentChannelOf(channels: number, stated: AgentChannel | null, sourceDefault: AgentChannel | undefined): AgentChannel | null {
+  if (channels !== 2) return null;
+  return stated ?? sourceDefault ?? 'left';
 }
 
 function audioError(error: unknown, signal: AbortSignal): unknown {

@@ -110,6 +110,11 @@ async function main() {
   });
   adoptShadowStyles(ws);
   $('channel-labels').hidden = !(stereo && peaks.length === 2);
+  // Which channel holds the agent is the recording's (FreeSWITCH and Twilio put the caller on the left).
+  const agentIndex = rec.agentChannel === 'right' ? 1 : 0;
+  const labels = $('channel-labels').children;
+  labels[agentIndex].textContent = 'Agent';
+  labels[1 - agentIndex].textContent = 'Customer';
 
   const duration = () => (Number.isFinite(audio.duration) && audio.duration > 0 ? audio.duration : durationS);
   const update = () => {
@@ -161,12 +166,14 @@ async function main() {
   });
   if (stereo) {
     $('channels').hidden = false;
-    const bind = (checkbox, channel) =>
+    const bind = (checkbox, channel) => {
+      $(checkbox).dataset.channel = String(channel);
       $(checkbox).addEventListener('change', (event) => {
         mixer.ensure()[channel].gain.value = event.target.checked ? 0 : 1;
       });
-    bind('mute-agent', 0);
-    bind('mute-customer', 1);
+    };
+    bind('mute-agent', agentIndex);
+    bind('mute-customer', 1 - agentIndex);
   }
   update();
 

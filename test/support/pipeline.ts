@@ -23,8 +23,14 @@ export function buildCallMetadata(overrides: Partial<CallMetadata> = {}): CallMe
     agentId: null,
     queue: null,
     direction: null,
+    endedAt: null,
     callerNumber: null,
     calleeNumber: null,
+    callerNumberKind: null,
+    calleeNumberKind: null,
+    agentChannel: null,
+    callGroupId: null,
+    caseReference: null,
     ...overrides,
   };
 }
