@@ -149,6 +149,9 @@ const envSchema = z.object({
   CALLREC_CLAIM_LEASE: duration('how long a sweeper claim holds').default(10 * 60_000),
   CALLREC_INGEST_SOURCES: ingestSources.default({}),
   CALLREC_INGEST_AGENT_CHANNELS: agentChannels.default({}),
+  CALLREC_SPOOL_DIR: z.string().min(1).optional(),
+  CALLREC_SPOOL_SOURCE: z.string().regex(SOURCE_ID, 'expects a source id of [A-Za-z0-9._-]').default('spool'),
+  CALLREC_SPOOL_INTERVAL: duration('how often the spool folder is scanned').default(5_000),
   CALLREC_MAX_UPLOAD_BYTES: integer(1, Number.MAX_SAFE_INTEGER).default(2 * 1024 ** 3),
   CALLREC_MAX_DURATION: duration('the longest call accepted').default(4 * 3_600_000),
   CALLREC_TRANSCODE_CONCURRENCY: integer(1, 64).default(2),
@@ -212,6 +215,8 @@ export interface Config {
     readonly sources: Readonly<Record<string, string>>;
     /** Per source, the stereo channel that holds the agent when an upload does not say (else left). */
     readonly agentChannels: Readonly<Record<string, 'left' | 'right'>>;
+    /** The spool folder (src/ingest/adapters/spool.ts), when one is configured. */
+    readonly spool: { readonly dir: string; readonly source: string; readonly intervalMs: number } | undefined;
     readonly maxUploadBytes: number;
     readonly maxDurationMs: number;
     readonly transcodeConcurrency: number;
@@ -314,6 +319,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
     ingest: {
       sources: e.CALLREC_INGEST_SOURCES,
       agentChannels: e.CALLREC_INGEST_AGENT_CHANNELS,
+      spool: e.CALLREC_SPOOL_DIR ? { dir: path.resolve(e.CALLREC_SPOOL_DIR), source: e.CALLREC_SPOOL_SOURCE, intervalMs: e.CALLREC_SPOOL_INTERVAL } : undefined,
       maxUploadBytes: e.CALLREC_MAX_UPLOAD_BYTES,
       maxDurationMs: e.CALLREC_MAX_DURATION,
       transcodeConcurrency: e.CALLREC_TRANSCODE_CONCURRENCY,

@@ -11,6 +11,7 @@
 import { Router } from 'express';
 import type { AppDeps } from '../deps.js';
 import { createSignedHook } from './adapters/signed-hook.js';
+import { createSpool } from './adapters/spool.js';
 import type { SignedHookOptions } from './adapters/signed-hook.js';
 import { createInflightTracker } from './inflight.js';
 import type { InflightTracker } from './inflight.js';
@@ -57,6 +58,11 @@ export function createIngestRuntime(deps: AppDeps, options: { limiter?: IngestLi
 export function createIngestService(deps: AppDeps, options: IngestOptions = {}): IngestService {
   const runtime = createIngestRuntime(deps, options);
   const adapters: IngestAdapter[] = [createSignedHook(runtime, options)];
+  if (deps.config.ingest.spool) {
+    const spool = createSpool(runtime, deps.config.ingest.spool);
+    spool.start();
+    adapters.push(spool);
+  }
   const router = Router();
   for (const adapter of adapters) if (adapter.router) router.use(adapter.router);
   return {
