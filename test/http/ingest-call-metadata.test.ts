@@ -3,7 +3,10 @@
  * and stores: withheld and internal numbers, the agent's channel (per source and per upload),
  * call groups, case references, endedAt, and unknown fields (issue #15).
  */
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
 import type { Config } from '../../src/config.js';
 import { findRecordingById } from '../../src/db/recordings.js';
@@ -12,9 +15,26 @@ import { startTestApp, testConfig } from '../support/app.js';
 import type { TestApp } from '../support/app.js';
 import { dbBackends, storeBackends, storeKeys } from '../support/backends.js';
 import type { TestDb, TestStore } from '../support/backends.js';
-import { audioFixtureBytes } from '../support/fixtures.js';
-import { signedUpload } from '../support/upload.js';
+import { audioFixture, audioFixtureBytes } from '../support/fixtures.js';
+import { TEST_SECRET, TEST_SOURCE, signedUpload } from '../support/upload.js';
 import { createTestUser } from '../support/users.js';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+/** Runs scripts/upload-recording with the test source against `url`; resolves with its exit code and output. */
+function runScript(url: string, args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('bash', [path.join(ROOT, 'scripts', 'upload-recording'), '--url', url, '--source', TEST_SOURCE, ...args], {
+      env: { PATH: process.env.PATH, CALLREC_SECRET: TEST_SECRET },
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
 
 const COMBOS = [
   { db: dbBackends.find((b) => b.name === 'sqlite')!, store: storeBackends.find((b) => b.name === 'fs')! },
@@ -143,6 +163,17 @@ for (const combo of COMBOS) {
         expect(res.status, endedAt).to.equal(400);
         expect(res.body.fields.map((f: { field: string }) => f.field), endedAt).to.deep.equal(['endedAt']);
       }
+    });
+
+    it('when scripts/upload-recording is given an empty --caller, a call group, a case reference, an agent channel and no start, then they are sent: withheld, grouped, and started at the upload time', async () => {
+      const before = Date.now() - 1000;
+      const file = await audioFixture('pcm-stereo');
+      fs.utimesSync(file, new Date('2020-01-01T00:00:00Z'), new Date('2020-01-01T00:00:00Z')); // an old file: its mtime must not be the start
+      const res = await runScript(app.url, ['--call-id', `script-${Date.now()}`, '--caller', '', '--call-group', 'grp-1', '--case-reference', 'DOS-1', '--agent-channel', 'left', '--ended-at', new Date().toISOString(), file]);
+      expect(res.code, res.stderr).to.equal(0);
+      const recording = JSON.parse(res.stdout) as Record<string, unknown>;
+      expect(recording).to.include({ callerNumber: null, callerNumberKind: 'withheld', calleeNumberKind: null, callGroupId: 'grp-1', caseReference: 'DOS-1', agentChannel: 'left' });
+      expect(Date.parse(recording.startedAt as string)).to.be.at.least(before - 1000);
     });
   });
 }
