@@ -32,6 +32,8 @@ export interface RecordingRow {
   agent_channel: AgentChannel | null;
   call_group_id: string | null;
   case_reference: string | null;
+  flag_silent: boolean;
+  flag_one_way: boolean;
   original_key: string;
   original_sha256: string;
   original_size: number;
@@ -80,6 +82,8 @@ export interface Recording {
   agentChannel: AgentChannel | null;
   callGroupId: string | null;
   caseReference: string | null;
+  /** `silent`: no channel carries sound; `one_way`: one channel of a stereo call is silent. */
+  qualityFlags: Array<'silent' | 'one_way'>;
   original: { sha256: string; sizeBytes: number; codec: string; sampleRate: number; channels: number };
   playback: { format: string; sizeBytes: number; contentType: string };
   legalHold: { reason: string | null; by: string | null; at: string | null } | null;
@@ -90,7 +94,7 @@ const iso = (ms: number) => new Date(ms).toISOString();
 
 /** SQLite returns booleans as 0/1; PostgreSQL as booleans. */
 export function normalizeRow(row: RecordingRow): RecordingRow {
-  return { ...row, legal_hold: Boolean(row.legal_hold) };
+  return { ...row, legal_hold: Boolean(row.legal_hold), flag_silent: Boolean(row.flag_silent), flag_one_way: Boolean(row.flag_one_way) };
 }
 
 export function toRecording(row: RecordingRow): Recording {
@@ -113,6 +117,7 @@ export function toRecording(row: RecordingRow): Recording {
     agentChannel: row.agent_channel,
     callGroupId: row.call_group_id,
     caseReference: row.case_reference,
+    qualityFlags: [...(row.flag_silent ? (['silent'] as const) : []), ...(row.flag_one_way ? (['one_way'] as const) : [])],
     original: {
       sha256: row.original_sha256,
       sizeBytes: row.original_size,
@@ -231,6 +236,7 @@ export interface RecordingSearch {
   direction?: Direction;
   callGroupId?: string;
   caseReference?: string;
+  qualityFlag?: 'silent' | 'one_way';
   minDurationMs?: number;
   maxDurationMs?: number;
   /** Only these queues (a scoped trainer); null or absent means every queue. */
@@ -263,6 +269,7 @@ export async function searchRecordings(q: Knex | Knex.Transaction, search: Recor
   if (search.direction !== undefined) b = b.where('direction', search.direction);
   if (search.callGroupId !== undefined) b = b.where('call_group_id', search.callGroupId);
   if (search.caseReference !== undefined) b = b.where('case_reference', search.caseReference);
+  if (search.qualityFlag !== undefined) b = b.where(search.qualityFlag === 'silent' ? 'flag_silent' : 'flag_one_way', true);
   if (search.minDurationMs !== undefined) b = b.where('duration_ms', '>=', search.minDurationMs);
   if (search.maxDurationMs !== undefined) b = b.where('duration_ms', '<=', search.maxDurationMs);
   if (search.queues) b = b.whereIn('queue', [...search.queues]);

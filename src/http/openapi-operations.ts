@@ -66,6 +66,12 @@ function ingestFormSchema(): JsonSchema {
     ...properties.startedAt,
     description: `When the call started; at most ${STARTED_AT_SKEW_MS / 60_000} minutes ahead of the server clock (else 400), and its retention not yet elapsed (else 422 retention_elapsed)`,
   };
+  if (properties.endedAt) {
+    properties.endedAt = {
+      ...properties.endedAt,
+      description: `When the call ended; not before startedAt and at most ${STARTED_AT_SKEW_MS / 60_000} minutes ahead of the server clock (else 400)`,
+    };
+  }
   for (const name of ['callerNumber', 'calleeNumber']) {
     properties[name] = {
       ...properties[name],

@@ -44,6 +44,9 @@ export const recordingSchema = z
     agentChannel: nullable(z.enum(['left', 'right'])).describe('Which channel of a stereo recording holds the agent; null for mono'),
     callGroupId: nullable(z.string()).describe('Ties the segments of one call (transfers, conferences)'),
     caseReference: nullable(z.string()).describe('Case or dossier reference; null for trainers'),
+    qualityFlags: z
+      .array(z.enum(['silent', 'one_way']))
+      .describe('Read from the peaks at ingest: `silent` (no channel carries sound), `one_way` (one channel of a stereo call is silent)'),
     original: z.object({
       sha256: z.string(),
       sizeBytes: z.number().int().min(0),

@@ -42,6 +42,8 @@ import type { Tags } from '../storage/object-store.js';
 import type { InflightTracker } from './inflight.js';
 import type { Ticket } from './limiter.js';
 import type { AgentChannel, AudioFile, CallMetadata } from './call-metadata.js';
+import { qualityFlagsOf } from './quality.js';
+import type { QualityFlag } from './quality.js';
 
 export type { Recording } from '../db/recordings.js';
 
@@ -67,10 +69,20 @@ const ORIGINAL_TYPES: Record<string, { ext: string; contentType: string }> = {
   flac: { ext: 'flac', contentType: 'audio/flac' },
   mov: { ext: 'm4a', contentType: 'audio/mp4' },
   aiff: { ext: 'aiff', contentType: 'audio/aiff' },
+  gsm: { ext: 'gsm', contentType: 'audio/gsm' },
+  amr: { ext: 'amr', contentType: 'audio/amr' },
+  aac: { ext: 'aac', contentType: 'audio/aac' },
+  caf: { ext: 'caf', contentType: 'audio/x-caf' },
+  au: { ext: 'au', contentType: 'audio/basic' },
+  w64: { ext: 'w64', contentType: 'audio/x-w64' },
 };
 
-/** Extension and content type of the original by the container ffprobe found (never the client's file name). */
-export function originalTypeOf(probe: Pick<AudioProbe, 'container'>): { ext: string; contentType: string } {
+/** WebM holds only Opus or Vorbis audio; other Matroska audio is `.mka`. */
+const WEBM_CODECS = new Set(['opus', 'vorbis']);
+
+/** Extension and content type of the original by the container (and codec) ffprobe found (never the client's file name). */
+export function originalTypeOf(probe: Pick<AudioProbe, 'container' | 'codec'>): { ext: string; contentType: string } {
+  if (probe.container === 'matroska') return WEBM_CODECS.has(probe.codec) ? { ext: 'webm', contentType: 'audio/webm' } : { ext: 'mka', contentType: 'audio/x-matroska' };
   return ORIGINAL_TYPES[probe.container] ?? { ext: 'bin', contentType: 'application/octet-stream' };
 }
 
@@ -294,6 +306,7 @@ export async function ingestRecording(
       agent_channel: agentChannelOf(probe.channels, meta.agentChannel, config.ingest.agentChannels[input.source]),
       call_group_id: meta.callGroupId,
       case_reference: meta.caseReference,
+      ...flagColumnsOf(qualityFlagsOf(waveform)),
       original_key: originalKey,
       original_sha256: audio.sha256,
       original_size: audio.sizeBytes,
@@ -336,6 +349,10 @@ export async function ingestRecording(
   } finally {
     await cleanup();
   }
+}
+
+function flagColumnsOf(flags: readonly QualityFlag[]): { flag_silent: boolean; flag_one_way: boolean } {
+  return { flag_silent: flags.includes('silent'), flag_one_way: flags.includes('one_way') };
 }
 
 /**

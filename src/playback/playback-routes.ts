@@ -44,6 +44,7 @@ export const listQuerySchema = z.strictObject({
   direction: z.enum(['inbound', 'outbound'], { message: 'expects inbound or outbound' }).optional(),
   callGroupId: name.optional().describe('Only the segments of this call group (transfers, conferences)'),
   caseReference: name.optional().describe('Only recordings with this case or dossier reference (privacy officers and admins; a trainer gets 403)'),
+  qualityFlag: z.enum(['silent', 'one_way'], { message: 'expects silent or one_way' }).optional().describe('Only recordings with this quality flag'),
   // duration_ms is a 32-bit integer column: a larger bound would be a database error (500) on PostgreSQL.
   minDurationMs: wholeNumber(0, 2_147_483_647).optional(),
   maxDurationMs: wholeNumber(0, 2_147_483_647).optional(),
@@ -113,6 +114,7 @@ export function createPlaybackRouter(deps: AppDeps): Router {
       direction: q.direction,
       callGroupId: q.callGroupId,
       caseReference: q.caseReference,
+      qualityFlag: q.qualityFlag,
       minDurationMs: q.minDurationMs,
       maxDurationMs: q.maxDurationMs,
       queues: principal.role === 'trainer' ? principal.queues : null,

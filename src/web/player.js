@@ -6,7 +6,7 @@
  * calls (Web Audio: splitter → gain per channel → both ears), notes on the timeline.
  */
 import WaveSurfer from '/vendor/wavesurfer.esm.js';
-import { api, formatClock, formatDateTime, formatTimeLeft, initLayout, showError } from '/assets/layout.js';
+import { api, formatClock, formatDateTime, formatQualityFlags, formatTimeLeft, initLayout, showError } from '/assets/layout.js';
 
 const SEEK_STEP_S = 5;
 const id = decodeURIComponent(location.pathname.split('/').filter(Boolean).pop() ?? '');
@@ -86,6 +86,7 @@ async function main() {
   definition(meta, 'Direction', rec.direction);
   definition(meta, 'Caller', rec.callerNumber);
   definition(meta, 'Callee', rec.calleeNumber);
+  if (rec.qualityFlags?.length) definition(meta, 'Quality', formatQualityFlags(rec.qualityFlags));
   $('player').hidden = false;
 
   const stereo = rec.original.channels === 2;

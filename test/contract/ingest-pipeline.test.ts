@@ -2,7 +2,10 @@
  * The one ingest pipeline (src/ingest/ingest.ts) as any transport adapter calls it: typed call
  * metadata and an audio file, no wire fields. On SQLite × fs and PostgreSQL × MinIO.
  */
+import { execFile } from 'node:child_process';
 import fs from 'node:fs';
+import path from 'node:path';
+import { promisify } from 'node:util';
 import { expect } from 'chai';
 import type { Config } from '../../src/config.js';
 import { findRecordingById } from '../../src/db/recordings.js';
@@ -14,11 +17,20 @@ import { createManualClock } from '../../src/clock.js';
 import { StoreUnavailableError } from '../../src/storage/object-store.js';
 import type { ObjectStore } from '../../src/storage/object-store.js';
 import { testConfig } from '../support/app.js';
-import { dbBackends, storeBackends, storeKeys } from '../support/backends.js';
+import { dbBackends, storeBackends, storeKeys, tempDir } from '../support/backends.js';
 import type { TestDb, TestStore } from '../support/backends.js';
 import { audioFixture } from '../support/fixtures.js';
 import { ingestFile } from '../support/pipeline.js';
 import { rejection } from '../support/rejection.js';
+
+const run = promisify(execFile);
+
+/** Two seconds of tone as WebM (Opus), as browsers' MediaRecorder and WebRTC recorders write it. */
+async function webmFixture(): Promise<string> {
+  const file = path.join(tempDir('callrec-webm-'), 'call.webm');
+  await run('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-y', '-f', 'lavfi', '-i', 'sine=frequency=440:duration=2:sample_rate=16000', '-c:a', 'libopus', '-b:a', '24k', '-f', 'webm', file]);
+  return file;
+}
 
 const COMBOS = [
   { db: dbBackends.find((b) => b.name === 'sqlite')!, store: storeBackends.find((b) => b.name === 'fs')! },
@@ -88,6 +100,15 @@ for (const combo of COMBOS) {
       expect(await storeKeys(real, 'recordings/')).to.deep.equal([]);
       expect(await tdb.db.knex('ingest_inflight').select('*')).to.deep.equal([]);
       expect(await tdb.db.knex('recordings').select('id')).to.deep.equal([]);
+      await runtime.temp.release();
+    });
+
+    it('when the original is WebM, then it is stored as original.webm with type audio/webm, not original.bin', async () => {
+      const runtime = runtimeOver(tstore.store);
+      const outcome = await ingestFile(runtime, { audioPath: await webmFixture() });
+      const row = await findRecordingById(tdb.db.knex, outcome.recording.id);
+      expect(row!.original_key).to.match(/\/original\.webm$/);
+      expect(row!.original_content_type).to.equal('audio/webm');
       await runtime.temp.release();
     });
   });

@@ -67,6 +67,8 @@ export function buildRecordingRow(overrides: StoredRecordingOverrides = {}): {
     agent_channel: null,
     call_group_id: null,
     case_reference: null,
+    flag_silent: false,
+    flag_one_way: false,
     original_key: recordingKey({ id, startedAt: new Date(startedAt), name: 'original', ext: 'wav' }),
     original_sha256: sha256(originalBody),
     original_size: originalBody.length,

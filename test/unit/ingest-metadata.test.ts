@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { originalTypeOf } from '../../src/ingest/ingest.js';
 import { createIngestLimiter } from '../../src/ingest/limiter.js';
 import { METADATA_FIELDS, STARTED_AT_SKEW_MS, classifyNumber, parseIngestMetadata, parseIsoDateTime } from '../../src/ingest/metadata.js';
 
@@ -168,5 +169,15 @@ describe('ingest limiter', () => {
     expect(await third).to.equal('c');
     expect(order).to.deep.equal(['c ran with 1 running']);
     expect(limiter.running).to.equal(0);
+  });
+});
+
+describe('original type', () => {
+  it('when ffprobe names the container, then the original gets its real extension and type (WebM by its codec, raw GSM, AMR), else bin', () => {
+    expect(originalTypeOf({ container: 'matroska', codec: 'opus' })).to.deep.equal({ ext: 'webm', contentType: 'audio/webm' });
+    expect(originalTypeOf({ container: 'matroska', codec: 'pcm_s16le' })).to.deep.equal({ ext: 'mka', contentType: 'audio/x-matroska' });
+    expect(originalTypeOf({ container: 'gsm', codec: 'gsm' })).to.deep.equal({ ext: 'gsm', contentType: 'audio/gsm' });
+    expect(originalTypeOf({ container: 'amr', codec: 'amr_nb' })).to.deep.equal({ ext: 'amr', contentType: 'audio/amr' });
+    expect(originalTypeOf({ container: 'something', codec: 'x' })).to.deep.equal({ ext: 'bin', contentType: 'application/octet-stream' });
   });
 });
