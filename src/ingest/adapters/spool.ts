@@ -24,7 +24,7 @@
  *   (audio moved to `failed/`): its JSON is removed, or moved to `failed/` beside its audio.
  * - One service instance per spool folder.
  *
- * Nothing logged names a number; the pair's name is logged (PBXes name files by call id).
+ * Logs never name a pair (PBXes may name files by caller number): the problem code and attempts only.
  */
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
@@ -170,7 +170,7 @@ export function createSpool(runtime: IngestRuntime, options: SpoolOptions): Spoo
     if (audio) await fs.promises.rename(path.join(options.dir, audio), path.join(failedDir, audio));
     await fs.promises.rename(path.join(claimDir, `${name}.json`), path.join(failedDir, `${name}.json`));
     backoff.delete(name);
-    logger.warn({ spool: name, code: error.code }, 'spool pair refused; moved to failed/');
+    logger.warn({ code: error.code }, 'spool pair refused; moved to failed/');
   };
 
   /** Ingests one claimed pair; returns what happened to it. */
@@ -219,7 +219,7 @@ export function createSpool(runtime: IngestRuntime, options: SpoolOptions): Spoo
       const attempts = (backoff.get(name)?.attempts ?? 0) + 1;
       const delayMs = Math.min(MAX_BACKOFF_MS, options.intervalMs * 2 ** (attempts - 1));
       backoff.set(name, { attempts, nextAt: clock.now() + delayMs });
-      logger.warn({ spool: name, code: problem.code, attempts, retryInMs: delayMs, err: problem.status >= 500 ? problem.cause : undefined }, 'spool pair not stored; will retry');
+      logger.warn({ code: problem.code, attempts, retryInMs: delayMs, err: problem.status >= 500 ? problem.cause : undefined }, 'spool pair not stored; will retry');
       return 'retrying';
     }
   };
@@ -270,7 +270,8 @@ export function createSpool(runtime: IngestRuntime, options: SpoolOptions): Spoo
     timer = setTimeout(() => {
       running = pass()
         .catch((error: unknown) => {
-          if (!controller.signal.aborted) logger.error({ err: error }, 'spool scan failed');
+          // The error's code only: file-system messages carry paths, and so the pair's name.
+          if (!controller.signal.aborted) logger.error({ code: (error as NodeJS.ErrnoException).code ?? (error as Error).name }, 'spool scan failed');
         })
         .finally(schedule);
     }, options.intervalMs);
