@@ -16,7 +16,7 @@ import { createErrorMiddleware, notFoundHandler } from './http/problem.js';
 import { requestId } from './http/request-id.js';
 import { createRequestLog } from './http/request-log.js';
 import { createSecurityHeaders } from './http/security-headers.js';
-import { createIngestService } from './ingest/ingest-routes.js';
+import { createIngestService } from './ingest/service.js';
 import { createPlaybackRouter } from './playback/playback-routes.js';
 import { registerPrivacyGauges } from './privacy/gauges.js';
 import { createPrivacyRouter } from './privacy/privacy-routes.js';

@@ -79,6 +79,20 @@ const ingestSources = z.string().transform((text, ctx) => {
   return sources;
 });
 
+/** `source:left|right` pairs: which stereo channel holds the agent, per source (default left). */
+const agentChannels = z.string().transform((text, ctx) => {
+  const channels: Record<string, 'left' | 'right'> = {};
+  for (const pair of text.split(',').map((p) => p.trim()).filter(Boolean)) {
+    const [id = '', channel, ...rest] = pair.split(':');
+    if (!SOURCE_ID.test(id) || (channel !== 'left' && channel !== 'right') || rest.length > 0) {
+      ctx.addIssue({ code: 'custom', message: 'expects source:left or source:right pairs separated by commas' });
+      return z.NEVER;
+    }
+    channels[id] = channel;
+  }
+  return channels;
+});
+
 /** Names Express's `trust proxy` understands for address ranges. */
 const PROXY_RANGE_NAMES = new Set(['loopback', 'linklocal', 'uniquelocal']);
 
@@ -134,6 +148,10 @@ const envSchema = z.object({
   CALLREC_SWEEP_BATCH: integer(1, 10_000).default(200),
   CALLREC_CLAIM_LEASE: duration('how long a sweeper claim holds').default(10 * 60_000),
   CALLREC_INGEST_SOURCES: ingestSources.default({}),
+  CALLREC_INGEST_AGENT_CHANNELS: agentChannels.default({}),
+  CALLREC_SPOOL_DIR: z.string().min(1).optional(),
+  CALLREC_SPOOL_SOURCE: z.string().regex(SOURCE_ID, 'expects a source id of [A-Za-z0-9._-]').default('spool'),
+  CALLREC_SPOOL_INTERVAL: duration('how often the spool folder is scanned').default(5_000),
   CALLREC_MAX_UPLOAD_BYTES: integer(1, Number.MAX_SAFE_INTEGER).default(2 * 1024 ** 3),
   CALLREC_MAX_DURATION: duration('the longest call accepted').default(4 * 3_600_000),
   CALLREC_TRANSCODE_CONCURRENCY: integer(1, 64).default(2),
@@ -195,6 +213,10 @@ export interface Config {
   readonly sweep: { readonly intervalMs: number; readonly batchSize: number; readonly leaseMs: number };
   readonly ingest: {
     readonly sources: Readonly<Record<string, string>>;
+    /** Per source, the stereo channel that holds the agent when an upload does not say (else left). */
+    readonly agentChannels: Readonly<Record<string, 'left' | 'right'>>;
+    /** The spool folder (src/ingest/adapters/spool.ts), when one is configured. */
+    readonly spool: { readonly dir: string; readonly source: string; readonly intervalMs: number } | undefined;
     readonly maxUploadBytes: number;
     readonly maxDurationMs: number;
     readonly transcodeConcurrency: number;
@@ -296,6 +318,8 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
     sweep: { intervalMs: e.CALLREC_SWEEP_INTERVAL, batchSize: e.CALLREC_SWEEP_BATCH, leaseMs: e.CALLREC_CLAIM_LEASE },
     ingest: {
       sources: e.CALLREC_INGEST_SOURCES,
+      agentChannels: e.CALLREC_INGEST_AGENT_CHANNELS,
+      spool: e.CALLREC_SPOOL_DIR ? { dir: path.resolve(e.CALLREC_SPOOL_DIR), source: e.CALLREC_SPOOL_SOURCE, intervalMs: e.CALLREC_SPOOL_INTERVAL } : undefined,
       maxUploadBytes: e.CALLREC_MAX_UPLOAD_BYTES,
       maxDurationMs: e.CALLREC_MAX_DURATION,
       transcodeConcurrency: e.CALLREC_TRANSCODE_CONCURRENCY,

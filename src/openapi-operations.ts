@@ -13,8 +13,7 @@ import { z } from 'zod';
 import type { AppDeps } from './deps.js';
 import { accessQuerySchema, deletionQuerySchema } from './audit/audit-routes.js';
 import { loginBody } from './auth/session-routes.js';
-import { ingestFieldsSchema } from './ingest/ingest-routes.js';
-import { STARTED_AT_SKEW_MS } from './ingest/metadata.js';
+import { STARTED_AT_SKEW_MS, ingestFieldsSchema } from './ingest/metadata.js';
 import { listQuerySchema, noteSchema as noteBodySchema } from './playback/playback-routes.js';
 import { WEB_ASSETS, WEB_PAGES } from './web/web-routes.js';
 import {
@@ -61,7 +60,7 @@ const escapeRegex = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'
  * (`ingestFieldsSchema`) as the wire sees it: the handler trims every field and
  * treats an empty one as absent, so each pattern (or enum) is widened to allow
  * surrounding whitespace, and an optional field may be empty. Then the file part.
- * Other fields are ignored by the handler but not part of the contract.
+ * Other fields are refused by the handler (400 invalid_metadata).
  */
 function ingestFormSchema(): JsonSchema {
   const fields = jsonSchemaOf(ingestFieldsSchema, 'input') as { properties: Record<string, JsonSchema>; required?: string[] };
@@ -81,15 +80,27 @@ function ingestFormSchema(): JsonSchema {
     ...properties.startedAt,
     description: `When the call started; at most ${STARTED_AT_SKEW_MS / 60_000} minutes ahead of the server clock (else 400), and its retention not yet elapsed (else 422 retention_elapsed)`,
   };
+  if (properties.endedAt) {
+    properties.endedAt = {
+      ...properties.endedAt,
+      description: `When the call ended; not before startedAt and at most ${STARTED_AT_SKEW_MS / 60_000} minutes ahead of the server clock (else 400)`,
+    };
+  }
   for (const name of ['callerNumber', 'calleeNumber']) {
-    properties[name] = { ...properties[name], description: 'A phone number (format `phone`): E.164 or national in CALLREC_PHONE_REGION, valid for its region; stored as E.164' };
+    properties[name] = {
+      ...properties[name],
+      description:
+        'A phone number (format `phone`): E.164 or national in CALLREC_PHONE_REGION, valid for its region; stored as E.164. ' +
+        'Empty or anonymous/unknown/restricted/private/withheld/unavailable/blocked (any case): stored as withheld; 1 to 6 digits, * or #, or s: stored as internal; neither has a number',
+    };
   }
   properties.audio = { type: 'string', format: 'binary', contentMediaType: 'application/octet-stream', description: 'The recording (WAV, MP3, Opus, …); last part' };
   return {
     type: 'object',
     description:
       'Text fields first (trimmed; an empty optional field counts as absent), the file part `audio` last. ' +
-      'The server ignores other text fields (within the multipart limits: few, short, each given once); send none.',
+      'Any other text field is refused (400 invalid_metadata naming it and listing the accepted ones). ' +
+      'A number field that is empty or says anonymous, unknown, restricted (…) is stored as withheld, an extension (1 to 6 digits, or s) as internal: 201, without a number.',
     properties,
     required: [...required, 'audio'],
     additionalProperties: false,

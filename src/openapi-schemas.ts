@@ -39,6 +39,17 @@ export const recordingSchema = z
     direction: nullable(z.enum(['inbound', 'outbound'])),
     callerNumber: nullable(z.string()).describe('E.164; masked for trainers'),
     calleeNumber: nullable(z.string()).describe('E.164; masked for trainers'),
+    endedAt: nullable(isoDateTime).describe('When the call ended, if the upload said'),
+    callerNumberKind: nullable(z.enum(['e164', 'withheld', 'internal'])).describe(
+      'What the number field held: a number (`e164`), a withheld number (anonymous, unknown, restricted, empty) or an internal extension; withheld and internal ones have no number. Null when the field was not sent',
+    ),
+    calleeNumberKind: nullable(z.enum(['e164', 'withheld', 'internal'])).describe('As callerNumberKind'),
+    agentChannel: nullable(z.enum(['left', 'right'])).describe('Which channel of a stereo recording holds the agent; null for mono'),
+    callGroupId: nullable(z.string()).describe('Ties the segments of one call (transfers, conferences)'),
+    caseReference: nullable(z.string()).describe('Case or dossier reference; null for trainers'),
+    qualityFlags: z
+      .array(z.enum(['silent', 'one_way']))
+      .describe('Read from the peaks at ingest: `silent` (no channel carries sound), `one_way` (one channel of a stereo call is silent)'),
     original: z.object({
       sha256: z.string(),
       sizeBytes: z.number().int().min(0),

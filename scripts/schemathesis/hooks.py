@@ -16,7 +16,8 @@ provider, so that its `ignored_auth` check can strip them and expect a 401):
   `positive_data_acceptance` check judges only what the document does say:
   - an upload carries a real recording (CALLREC_ST_AUDIO) instead of the generated
     bytes (decodable audio), and its generated `startedAt` keeps its time and zone but
-    moves to three days ago (not in the future, retention not elapsed: clock rules);
+    moves to three days ago (not in the future, retention not elapsed: clock rules), and
+    an `endedAt` becomes an hour ago (after that start, not in the future);
   - a note gets its generated `offsetMs` folded into the duration of that audio
     (CALLREC_ST_AUDIO_DURATION_MS), which every recording of the run has (a rule of
     the stored recording; on an unknown id the answer is 404 anyway).
@@ -145,6 +146,9 @@ def _encode_multipart(body: Any, boundary: str, positive: bool) -> bytes:
         audio = _AUDIO
         if "startedAt" in fields:
             fields["startedAt"] = _three_days_ago(fields["startedAt"])
+        if "endedAt" in fields and isinstance(fields["endedAt"], str):
+            # After any moved startedAt (at most a day ago), before the server clock.
+            fields["endedAt"] = (datetime.now(timezone.utc) - timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
     out = bytearray()
     for name, value in fields.items():
         values = value if isinstance(value, list) else [value]

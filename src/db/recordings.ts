@@ -10,6 +10,9 @@ import type { Knex } from 'knex';
 import { whereNotRestricted } from './privacy-requests.js';
 
 export type Direction = 'inbound' | 'outbound';
+/** What a number field held (see src/ingest/call-metadata.ts): only `e164` has a number. */
+export type NumberKind = 'e164' | 'withheld' | 'internal';
+export type AgentChannel = 'left' | 'right';
 export type RecordingStatus = 'stored' | 'deleting';
 
 export interface RecordingRow {
@@ -23,6 +26,15 @@ export interface RecordingRow {
   direction: Direction | null;
   caller_number: string | null;
   callee_number: string | null;
+  /** Columns of migration 20261201120000_pipeline-call-metadata (null on older rows). */
+  ended_at: number | null;
+  caller_number_kind: NumberKind | null;
+  callee_number_kind: NumberKind | null;
+  agent_channel: AgentChannel | null;
+  call_group_id: string | null;
+  case_reference: string | null;
+  flag_silent: boolean;
+  flag_one_way: boolean;
   original_key: string;
   original_sha256: string;
   original_size: number;
@@ -63,6 +75,16 @@ export interface Recording {
   direction: Direction | null;
   callerNumber: string | null;
   calleeNumber: string | null;
+  endedAt: string | null;
+  /** null: the upload did not send the field. */
+  callerNumberKind: NumberKind | null;
+  calleeNumberKind: NumberKind | null;
+  /** Which channel of a stereo recording holds the agent; null for mono. */
+  agentChannel: AgentChannel | null;
+  callGroupId: string | null;
+  caseReference: string | null;
+  /** `silent`: no channel carries sound; `one_way`: one channel of a stereo call is silent. */
+  qualityFlags: Array<'silent' | 'one_way'>;
   original: { sha256: string; sizeBytes: number; codec: string; sampleRate: number; channels: number };
   playback: { format: string; sizeBytes: number; contentType: string };
   legalHold: { reason: string | null; by: string | null; at: string | null } | null;
@@ -73,7 +95,7 @@ const iso = (ms: number) => new Date(ms).toISOString();
 
 /** SQLite returns booleans as 0/1; PostgreSQL as booleans. */
 export function normalizeRow(row: RecordingRow): RecordingRow {
-  return { ...row, legal_hold: Boolean(row.legal_hold) };
+  return { ...row, legal_hold: Boolean(row.legal_hold), flag_silent: Boolean(row.flag_silent), flag_one_way: Boolean(row.flag_one_way) };
 }
 
 export function toRecording(row: RecordingRow): Recording {
@@ -89,6 +111,14 @@ export function toRecording(row: RecordingRow): Recording {
     direction: row.direction,
     callerNumber: row.caller_number,
     calleeNumber: row.callee_number,
+    endedAt: row.ended_at === null ? null : iso(row.ended_at),
+    // Rows from before the kinds were stored: a number is an E.164 one.
+    callerNumberKind: row.caller_number_kind ?? (row.caller_number ? 'e164' : null),
+    calleeNumberKind: row.callee_number_kind ?? (row.callee_number ? 'e164' : null),
+    agentChannel: row.agent_channel,
+    callGroupId: row.call_group_id,
+    caseReference: row.case_reference,
+    qualityFlags: [...(row.flag_silent ? (['silent'] as const) : []), ...(row.flag_one_way ? (['one_way'] as const) : [])],
     original: {
       sha256: row.original_sha256,
       sizeBytes: row.original_size,
@@ -216,6 +246,9 @@ export interface RecordingSearch {
   agentId?: string;
   queue?: string;
   direction?: Direction;
+  callGroupId?: string;
+  caseReference?: string;
+  qualityFlag?: 'silent' | 'one_way';
   minDurationMs?: number;
   maxDurationMs?: number;
   /** Only these queues (a scoped trainer); null or absent means every queue. */
@@ -248,6 +281,9 @@ export async function searchRecordings(q: Knex | Knex.Transaction, search: Recor
   if (search.agentId !== undefined) b = b.where('agent_id', search.agentId);
   if (search.queue !== undefined) b = b.where('queue', search.queue);
   if (search.direction !== undefined) b = b.where('direction', search.direction);
+  if (search.callGroupId !== undefined) b = b.where('call_group_id', search.callGroupId);
+  if (search.caseReference !== undefined) b = b.where('case_reference', search.caseReference);
+  if (search.qualityFlag !== undefined) b = b.where(search.qualityFlag === 'silent' ? 'flag_silent' : 'flag_one_way', true);
   if (search.minDurationMs !== undefined) b = b.where('duration_ms', '>=', search.minDurationMs);
   if (search.maxDurationMs !== undefined) b = b.where('duration_ms', '<=', search.maxDurationMs);
   if (search.queues) b = b.whereIn('queue', [...search.queues]);

@@ -1,7 +1,9 @@
 /**
- * The ingest flow after the body has been received and its signature verified:
- * metadata → retention → idempotency → (transcode slot) identify (the WAV header,
- * else ffprobe), transcode with peaks (which proves the samples decode) → objects → row.
+ * The one ingest pipeline every transport runs (adapters in ./adapters/ turn what their
+ * platform sends into typed call metadata plus an audio file, see ./call-metadata.ts):
+ * retention → idempotency → (transcode slot) identify (the WAV header, else ffprobe) →
+ * store the original while the rendition is encoded with peaks (which proves the samples
+ * decode) → store the rendition → row. One cleanup on any failure.
  *
  * Integrity: the original is stored with the sha256 taken as it arrived, and the store
  * refuses it unless it holds exactly those bytes (on S3 the server checks the digest).
@@ -39,9 +41,9 @@ import { recordingKey, recordingPrefix } from '../storage/keys.js';
 import { recordingTags } from '../storage/tags.js';
 import type { InflightTracker } from './inflight.js';
 import type { Ticket } from './limiter.js';
-import { parseIngestMetadata } from './metadata.js';
-import type { IngestMetadata } from './metadata.js';
-import type { ReceivedAudio } from './receive.js';
+import type { AgentChannel, AudioFile, CallMetadata } from './call-metadata.js';
+import { qualityFlagsOf } from './quality.js';
+import type { QualityFlag } from './quality.js';
 
 export type { Recording } from '../db/recordings.js';
 
@@ -67,10 +69,20 @@ const ORIGINAL_TYPES: Record<string, { ext: string; contentType: string }> = {
   flac: { ext: 'flac', contentType: 'audio/flac' },
   mov: { ext: 'm4a', contentType: 'audio/mp4' },
   aiff: { ext: 'aiff', contentType: 'audio/aiff' },
+  gsm: { ext: 'gsm', contentType: 'audio/gsm' },
+  amr: { ext: 'amr', contentType: 'audio/amr' },
+  aac: { ext: 'aac', contentType: 'audio/aac' },
+  caf: { ext: 'caf', contentType: 'audio/x-caf' },
+  au: { ext: 'au', contentType: 'audio/basic' },
+  w64: { ext: 'w64', contentType: 'audio/x-w64' },
 };
 
-/** Extension and content type of the original by the container ffprobe found (never the client's file name). */
-export function originalTypeOf(probe: Pick<AudioProbe, 'container'>): { ext: string; contentType: string } {
+/** WebM holds only Opus or Vorbis audio; other Matroska audio is `.mka`. */
+const WEBM_CODECS = new Set(['opus', 'vorbis']);
+
+/** Extension and content type of the original by the container (and codec) ffprobe found (never the client's file name). */
+export function originalTypeOf(probe: Pick<AudioProbe, 'container' | 'codec'>): { ext: string; contentType: string } {
+  if (probe.container === 'matroska') return WEBM_CODECS.has(probe.codec) ? { ext: 'webm', contentType: 'audio/webm' } : { ext: 'mka', contentType: 'audio/x-matroska' };
   return ORIGINAL_TYPES[probe.container] ?? { ext: 'bin', contentType: 'application/octet-stream' };
 }
 
@@ -93,12 +105,21 @@ function replayOf(existing: RecordingRow, audioSha256: string): IngestOutcome {
   return { created: false, recording: toRecording(existing) };
 }
 
+export type IngestDeps = Pick<AppDeps, 'config' | 'db' | 'store' | 'logger' | 'clock' | 'metrics' | 'retentionWakeup'>;
+
+/**
+ * Stores one recording of `source` from typed metadata and a complete audio file. Refusals
+ * throw AppErrors (422 retention_elapsed, 415 unsupported_audio, 413 too_large, 409
+ * duplicate_call_id, 503/507 for the store or database); an abort rethrows the signal's
+ * reason. Whatever fails, no object, marker or row of this call is left. `dir` is an empty
+ * folder the caller owns (the rendition is encoded there) and removes afterwards.
+ */
 export async function ingestRecording(
-  deps: Pick<AppDeps, 'config' | 'db' | 'store' | 'logger' | 'clock' | 'metrics' | 'retentionWakeup'>,
+  deps: IngestDeps,
   input: {
     source: string;
-    fields: Record<string, string>;
-    audio: ReceivedAudio | undefined;
+    meta: CallMetadata;
+    audio: AudioFile;
     dir: string;
     ticket: Ticket;
     inflight: InflightTracker;
@@ -107,14 +128,8 @@ export async function ingestRecording(
   },
 ): Promise<IngestOutcome> {
   const { config, db, store, clock, metrics } = deps;
-  const { signal, audio } = input;
+  const { signal, audio, meta } = input;
   const now = clock.now();
-
-  const parsed = parseIngestMetadata(input.fields, { nowMs: now, region: config.phoneRegion });
-  const problems = parsed.ok ? [] : [...parsed.problems];
-  if (!audio) problems.push({ field: 'audio', message: 'is required (a file part named "audio")' });
-  if (!parsed.ok || !audio) throw errors.invalidMetadata(problems);
-  const meta: IngestMetadata = parsed.value;
 
   const expiresAt = meta.startedAt + config.retention.ms;
   if (expiresAt <= now) throw errors.retentionElapsed();
@@ -279,6 +294,13 @@ export async function ingestRecording(
       direction: meta.direction,
       caller_number: meta.callerNumber,
       callee_number: meta.calleeNumber,
+      ended_at: meta.endedAt,
+      caller_number_kind: meta.callerNumberKind,
+      callee_number_kind: meta.calleeNumberKind,
+      agent_channel: agentChannelOf(probe.channels, meta.agentChannel, config.ingest.agentChannels[input.source]),
+      call_group_id: meta.callGroupId,
+      case_reference: meta.caseReference,
+      ...flagColumnsOf(qualityFlagsOf(waveform)),
       original_key: originalKey,
       original_sha256: audio.sha256,
       original_size: audio.sizeBytes,
@@ -321,6 +343,19 @@ export async function ingestRecording(
   } finally {
     await cleanup();
   }
+}
+
+function flagColumnsOf(flags: readonly QualityFlag[]): { flag_silent: boolean; flag_one_way: boolean } {
+  return { flag_silent: flags.includes('silent'), flag_one_way: flags.includes('one_way') };
+}
+
+/**
+ * The channel that holds the agent: none for mono (or more than two channels); for stereo, the
+ * upload's own statement, else the source's default, else left.
+ */
+export function agentChannelOf(channels: number, stated: AgentChannel | null, sourceDefault: AgentChannel | undefined): AgentChannel | null {
+  if (channels !== 2) return null;
+  return stated ?? sourceDefault ?? 'left';
 }
 
 function audioError(error: unknown, signal: AbortSignal): unknown {

@@ -1,12 +1,15 @@
 /**
- * The upload hook's metadata: the text fields of `POST /v1/recordings`,
- * validated by one zod schema (exported for the OpenAPI document).
- * Phone numbers are normalized to E.164 with the configured default region.
+ * The wire form of call metadata shared by the adapters (the text fields of `POST
+ * /v1/recordings`, the spool folder's JSON): validated by one zod schema (exported for the
+ * OpenAPI document) and turned into typed `CallMetadata` (./call-metadata.ts), which is all
+ * the pipeline sees. Phone numbers are normalized to E.164 with the configured default region.
  */
 import { parsePhoneNumberFromString } from 'libphonenumber-js';
 import type { CountryCode } from 'libphonenumber-js';
 import { z } from 'zod';
 import type { FieldProblem } from '../errors.js';
+import { AGENT_CHANNELS } from './call-metadata.js';
+import type { CallMetadata, NumberKind } from './call-metadata.js';
 import { ISO_DATE_TIME_WITH_ZONE } from '../http/request-schemas.js';
 
 /** Clock skew tolerated for `startedAt` in the future. */
@@ -18,34 +21,49 @@ const LABEL = /^[\p{L}\p{N} ._:@/+-]{1,128}$/u;
 const ISO_8601 = ISO_DATE_TIME_WITH_ZONE;
 const ISO_8601_PARTS = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?(?:Z|([+-])(\d{2}):?(\d{2}))$/;
 const PHONE_CHARACTERS = /^[0-9+()\-./\s]{3,40}$/;
+/** What PBXes send for a withheld number (compared lower-cased; an empty value counts too). */
+export const WITHHELD_NUMBERS = ['anonymous', 'unknown', 'restricted', 'private', 'withheld', 'unavailable', 'blocked'] as const;
+/** Twilio's stand-ins for a withheld caller (ANONYMOUS, RESTRICTED, UNAVAILABLE, BLOCKED on a keypad). */
+const WITHHELD_STAND_INS = new Set(['+266696687', '+7378742833', '+86282452253', '+2562533']);
+/** An internal extension (1 to 6 digits, `*` or `#`), or Asterisk's start extension `s`. */
+const INTERNAL_NUMBER = /^(?:[0-9*#]{1,6}|s)$/;
+/** The document's pattern of a number field: a number's characters, an extension, or a withheld word (or empty). */
+const NUMBER_FIELD_PATTERN = `^(?:[0-9+()\\-./\\s]{3,40}|[0-9*#]{1,6}|s|${WITHHELD_NUMBERS.map((w) => `${w}|${w[0]!.toUpperCase()}${w.slice(1)}|${w.toUpperCase()}`).join('|')})?$`;
 
-export const METADATA_FIELDS = ['callId', 'startedAt', 'agentId', 'queue', 'direction', 'callerNumber', 'calleeNumber'] as const;
+export const METADATA_FIELDS = [
+  'callId',
+  'startedAt',
+  'endedAt',
+  'agentId',
+  'queue',
+  'direction',
+  'callerNumber',
+  'calleeNumber',
+  'agentChannel',
+  'callGroupId',
+  'caseReference',
+] as const;
+/** The number fields, where an empty value means withheld (not absent). */
+const NUMBER_FIELDS = ['callerNumber', 'calleeNumber'] as const;
 
 /** The wire shape of the text fields (strings, before normalization): the OpenAPI request schema. */
 export const ingestFieldsSchema = z.object({
   callId: z.string().regex(CALL_ID_PATTERN, 'expects 1-128 characters of A-Z a-z 0-9 . _ : @ -'),
   startedAt: z.string().regex(ISO_8601, 'expects an ISO 8601 date-time with a time zone, e.g. 2026-11-27T09:30:00Z'),
+  endedAt: z.string().regex(ISO_8601, 'expects an ISO 8601 date-time with a time zone, e.g. 2026-11-27T09:34:10Z').optional(),
   agentId: z.string().regex(LABEL, 'expects 1-128 letters, digits, spaces or . _ : @ / + -').optional(),
   queue: z.string().regex(LABEL, 'expects 1-128 letters, digits, spaces or . _ : @ / + -').optional(),
   direction: z.enum(['inbound', 'outbound'], { message: 'expects inbound or outbound' }).optional(),
-  // Checked by normalizePhone below; the document shows the characters and names the region rule (format `phone`).
-  callerNumber: z.string().meta({ format: 'phone', pattern: PHONE_CHARACTERS.source }).optional(),
-  calleeNumber: z.string().meta({ format: 'phone', pattern: PHONE_CHARACTERS.source }).optional(),
+  // Checked by classifyNumber below; the document shows the characters and names the region rule (format `phone`).
+  callerNumber: z.string().meta({ format: 'phone', pattern: NUMBER_FIELD_PATTERN }).optional(),
+  calleeNumber: z.string().meta({ format: 'phone', pattern: NUMBER_FIELD_PATTERN }).optional(),
+  agentChannel: z.enum(AGENT_CHANNELS, { message: 'expects left or right' }).optional(),
+  callGroupId: z.string().regex(CALL_ID_PATTERN, 'expects 1-128 characters of A-Z a-z 0-9 . _ : @ -').optional(),
+  caseReference: z.string().regex(LABEL, 'expects 1-128 letters, digits, spaces or . _ : @ / + -').optional(),
 });
 
 export type IngestFields = z.infer<typeof ingestFieldsSchema>;
 
-export interface IngestMetadata {
-  callId: string;
-  /** epoch ms */
-  startedAt: number;
-  agentId: string | null;
-  queue: string | null;
-  direction: 'inbound' | 'outbound' | null;
-  /** E.164 */
-  callerNumber: string | null;
-  calleeNumber: string | null;
-}
 
 function daysInMonth(year: number, month: number): number {
   if (month === 2) return year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0) ? 29 : 28;
@@ -85,20 +103,40 @@ function normalizePhone(value: string, region: string): string | undefined {
 }
 
 /**
+ * The kind of a number field's (trimmed) value and its E.164 form when it is a number:
+ * empty or a withheld word (any case) or one of Twilio's stand-ins → withheld; an extension →
+ * internal; a valid number → e164; anything else → undefined (400).
+ */
+export function classifyNumber(value: string, region: string): { kind: NumberKind; e164: string | null } | undefined {
+  if (value === '' || (WITHHELD_NUMBERS as readonly string[]).includes(value.toLowerCase()) || WITHHELD_STAND_INS.has(value)) return { kind: 'withheld', e164: null };
+  if (INTERNAL_NUMBER.test(value)) return { kind: 'internal', e164: null };
+  const e164 = normalizePhone(value, region);
+  if (!e164) return undefined;
+  return WITHHELD_STAND_INS.has(e164) ? { kind: 'withheld', e164: null } : { kind: 'e164', e164 };
+}
+
+/**
  * Validates and normalizes the fields. Returns every field at fault (never the
- * offending values: they may be phone numbers). Empty strings count as absent
- * for optional fields; unknown fields are ignored.
+ * offending values: they may be phone numbers); a field this version does not know is at
+ * fault too, and its message lists the accepted ones (nothing is dropped silently). Empty
+ * strings count as absent for optional fields, except the number fields, where an empty
+ * value is a withheld number.
  */
 export function parseIngestMetadata(
   raw: Record<string, string>,
   context: { nowMs: number; region: string },
-): { ok: true; value: IngestMetadata } | { ok: false; problems: FieldProblem[] } {
+): { ok: true; value: CallMetadata } | { ok: false; problems: FieldProblem[] } {
   const input: Record<string, string> = {};
   for (const name of METADATA_FIELDS) {
     const value = raw[name]?.trim();
     if (value !== undefined && value !== '') input[name] = value;
   }
   const problems: FieldProblem[] = [];
+  for (const name of Object.keys(raw)) {
+    if (!(METADATA_FIELDS as readonly string[]).includes(name)) {
+      problems.push({ field: name.slice(0, 64), message: `is not an accepted field (accepted: ${METADATA_FIELDS.join(', ')})` });
+    }
+  }
   const parsed = ingestFieldsSchema.safeParse(input);
   if (!parsed.success) {
     for (const issue of parsed.error.issues) {
@@ -107,18 +145,30 @@ export function parseIngestMetadata(
     }
   }
   let startedAt = Number.NaN;
+  let endedAt: number | null = null;
   if (parsed.success) {
     startedAt = parseIsoDateTime(parsed.data.startedAt) ?? Number.NaN;
     if (!Number.isFinite(startedAt)) problems.push({ field: 'startedAt', message: 'is not a date-time of the calendar (e.g. 30 February or 24:00)' });
     else if (startedAt > context.nowMs + STARTED_AT_SKEW_MS) problems.push({ field: 'startedAt', message: 'lies in the future' });
+    if (parsed.data.endedAt !== undefined) {
+      endedAt = parseIsoDateTime(parsed.data.endedAt) ?? Number.NaN;
+      if (!Number.isFinite(endedAt)) problems.push({ field: 'endedAt', message: 'is not a date-time of the calendar (e.g. 30 February or 24:00)' });
+      else if (endedAt > context.nowMs + STARTED_AT_SKEW_MS) problems.push({ field: 'endedAt', message: 'lies in the future' });
+      else if (endedAt < startedAt) problems.push({ field: 'endedAt', message: 'lies before startedAt' });
+    }
   }
-  const phones: Record<'callerNumber' | 'calleeNumber', string | null> = { callerNumber: null, calleeNumber: null };
-  for (const field of ['callerNumber', 'calleeNumber'] as const) {
-    const value = input[field];
+  const phones = { callerNumber: null as string | null, calleeNumber: null as string | null };
+  const kinds = { callerNumberKind: null as NumberKind | null, calleeNumberKind: null as NumberKind | null };
+  for (const field of NUMBER_FIELDS) {
+    const value = raw[field]?.trim();
     if (value === undefined) continue;
-    const e164 = normalizePhone(value, context.region);
-    if (e164) phones[field] = e164;
-    else problems.push({ field, message: 'expects a valid phone number (E.164, or national in the default region)' });
+    const number = classifyNumber(value, context.region);
+    if (!number) {
+      problems.push({ field, message: 'expects a valid phone number (E.164, or national in the default region), an extension, or a withheld value (anonymous, unknown, restricted, empty)' });
+      continue;
+    }
+    phones[field] = number.e164;
+    kinds[`${field}Kind`] = number.kind;
   }
   if (problems.length > 0 || !parsed.success) return { ok: false, problems };
   const d = parsed.data;
@@ -130,7 +180,12 @@ export function parseIngestMetadata(
       agentId: d.agentId ?? null,
       queue: d.queue ?? null,
       direction: d.direction ?? null,
+      endedAt,
       ...phones,
+      ...kinds,
+      agentChannel: d.agentChannel ?? null,
+      callGroupId: d.callGroupId ?? null,
+      caseReference: d.caseReference ?? null,
     },
   };
 }

@@ -54,12 +54,14 @@ export async function loadPlayableRecording(db: Db, principal: Principal, id: st
   return row;
 }
 
-/** The API shape for this audience: trainers see caller and callee numbers masked. */
+/** The API shape for this audience: trainers see caller and callee numbers masked and no case reference. */
 export function presentRecording(row: RecordingRow, principal: Principal): Recording {
   const recording = toRecording(row);
   if (principal.role === 'trainer') {
     recording.callerNumber = maskPhoneNumber(recording.callerNumber);
     recording.calleeNumber = maskPhoneNumber(recording.calleeNumber);
+    // A case or dossier reference leads to the customer: for privacy officers and admins only.
+    recording.caseReference = null;
   }
   return recording;
 }

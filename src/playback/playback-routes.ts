@@ -42,6 +42,9 @@ export const listQuerySchema = z.strictObject({
   agentId: name.optional(),
   queue: name.optional(),
   direction: z.enum(['inbound', 'outbound'], { message: 'expects inbound or outbound' }).optional(),
+  callGroupId: name.optional().describe('Only the segments of this call group (transfers, conferences)'),
+  caseReference: name.optional().describe('Only recordings with this case or dossier reference (privacy officers and admins; a trainer gets 403)'),
+  qualityFlag: z.enum(['silent', 'one_way'], { message: 'expects silent or one_way' }).optional().describe('Only recordings with this quality flag'),
   // duration_ms is a 32-bit integer column: a larger bound would be a database error (500) on PostgreSQL.
   minDurationMs: wholeNumber(0, 2_147_483_647).optional(),
   maxDurationMs: wholeNumber(0, 2_147_483_647).optional(),
@@ -99,6 +102,8 @@ export function createPlaybackRouter(deps: AppDeps): Router {
     const parsed = listQuerySchema.safeParse(req.query);
     if (!parsed.success) throw errors.invalidQuery(fieldProblems(parsed.error));
     const q = parsed.data;
+    // Trainers do not see case references, so they may not search by them either.
+    if (q.caseReference !== undefined && principal.role === 'trainer') throw errors.forbidden();
     const after = q.cursor;
     const limit = q.limit ?? DEFAULT_LIMIT;
     const rows = await searchRecordings(deps.db.knex, {
@@ -107,6 +112,9 @@ export function createPlaybackRouter(deps: AppDeps): Router {
       agentId: q.agentId,
       queue: q.queue,
       direction: q.direction,
+      callGroupId: q.callGroupId,
+      caseReference: q.caseReference,
+      qualityFlag: q.qualityFlag,
       minDurationMs: q.minDurationMs,
       maxDurationMs: q.maxDurationMs,
       queues: principal.role === 'trainer' ? principal.queues : null,

@@ -90,6 +90,12 @@ export function formatDateTime(iso) {
   return dateTime.format(new Date(iso));
 }
 
+/** "Silent", "One-way audio" (flags read from the peaks at ingest), or null when none. */
+export function formatQualityFlags(flags) {
+  const names = { silent: 'Silent', one_way: 'One-way audio' };
+  return flags?.length ? flags.map((flag) => names[flag] ?? flag).join(', ') : null;
+}
+
 /** "Deleted in 12 days" / "in 5 hours" / "On legal hold": the time left before deletion. */
 export function formatTimeLeft(recording, now = Date.now()) {
   if (recording.legalHold) return 'On legal hold';

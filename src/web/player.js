@@ -6,7 +6,7 @@
  * calls (Web Audio: splitter → gain per channel → both ears), notes on the timeline.
  */
 import WaveSurfer from '/vendor/wavesurfer.esm.js';
-import { api, formatClock, formatDateTime, formatTimeLeft, initLayout, showError } from '/assets/layout.js';
+import { api, formatClock, formatDateTime, formatQualityFlags, formatTimeLeft, initLayout, showError } from '/assets/layout.js';
 
 const SEEK_STEP_S = 5;
 const id = decodeURIComponent(location.pathname.split('/').filter(Boolean).pop() ?? '');
@@ -86,6 +86,7 @@ async function main() {
   definition(meta, 'Direction', rec.direction);
   definition(meta, 'Caller', rec.callerNumber);
   definition(meta, 'Callee', rec.calleeNumber);
+  if (rec.qualityFlags?.length) definition(meta, 'Quality', formatQualityFlags(rec.qualityFlags));
   $('player').hidden = false;
 
   const stereo = rec.original.channels === 2;
@@ -110,6 +111,11 @@ async function main() {
   });
   adoptShadowStyles(ws);
   $('channel-labels').hidden = !(stereo && peaks.length === 2);
+  // Which channel holds the agent is the recording's (FreeSWITCH and Twilio put the caller on the left).
+  const agentIndex = rec.agentChannel === 'right' ? 1 : 0;
+  const labels = $('channel-labels').children;
+  labels[agentIndex].textContent = 'Agent';
+  labels[1 - agentIndex].textContent = 'Customer';
 
   const duration = () => (Number.isFinite(audio.duration) && audio.duration > 0 ? audio.duration : durationS);
   const update = () => {
@@ -161,12 +167,14 @@ async function main() {
   });
   if (stereo) {
     $('channels').hidden = false;
-    const bind = (checkbox, channel) =>
+    const bind = (checkbox, channel) => {
+      $(checkbox).dataset.channel = String(channel);
       $(checkbox).addEventListener('change', (event) => {
         mixer.ensure()[channel].gain.value = event.target.checked ? 0 : 1;
       });
-    bind('mute-agent', 0);
-    bind('mute-customer', 1);
+    };
+    bind('mute-agent', agentIndex);
+    bind('mute-customer', 1 - agentIndex);
   }
   update();
 

@@ -1,5 +1,5 @@
 /* global location, history, URLSearchParams */
-import { api, formatClock, formatDateTime, formatTimeLeft, initLayout, showError } from '/assets/layout.js';
+import { api, formatClock, formatDateTime, formatQualityFlags, formatTimeLeft, initLayout, showError } from '/assets/layout.js';
 
 const form = document.getElementById('filters');
 const tbody = document.querySelector('#recordings tbody');
@@ -23,7 +23,7 @@ function apiQuery(params) {
     end.setDate(end.getDate() + 1);
     q.set('to', end.toISOString());
   }
-  for (const name of ['agentId', 'queue', 'direction']) if (params.get(name)) q.set(name, params.get(name).trim());
+  for (const name of ['agentId', 'queue', 'direction', 'qualityFlag']) if (params.get(name)) q.set(name, params.get(name).trim());
   if (params.get('minSeconds')) q.set('minDurationMs', String(Math.round(Number(params.get('minSeconds')) * 1000)));
   if (params.get('maxSeconds')) q.set('maxDurationMs', String(Math.round(Number(params.get('maxSeconds')) * 1000)));
   q.set('limit', '50');
@@ -52,6 +52,7 @@ function row(rec) {
     cell(rec.queue),
     cell(rec.direction),
     cell(rec.callerNumber, 'mono'),
+    cell(formatQualityFlags(rec.qualityFlags)),
     cell(formatTimeLeft(rec), rec.legalHold ? 'time-left hold' : 'time-left'),
   );
   return tr;

@@ -170,4 +170,26 @@ describe('the trainers’ player UI (Chromium, sqlite, fs)', function () {
     const allowed = (p: string) => p.includes('status of 401') || /Applying inline style violates .*style-src 'self'/.test(p);
     expect(problems.filter((p) => !allowed(p))).to.deep.equal([]);
   });
+
+  it('when a stereo recording has the agent on the right channel, then the player labels the right channel Agent and "Mute agent" mutes the right channel', async () => {
+    const audio = await stereoOpus();
+    const trainer = await createTestUser(testDb.db, { role: 'trainer', username: 'rita', password: 'correct horse battery staple' });
+    const target = await createStoredRecording({
+      db: testDb.db,
+      store: testStore.store,
+      overrides: { started_at: now - 3_600_000, expires_at: now + 29 * 86_400_000, duration_ms: SECONDS * 1000, original_channels: 2, agent_channel: 'right', playbackBody: audio, playback_content_type: 'audio/ogg' },
+    });
+    await page.goto(`${app.url}/recordings/${target.row.id}`);
+    await page.waitForURL(/\/login\?next=/);
+    await page.getByLabel('Username').fill('rita');
+    await page.getByLabel('Password').fill(trainer.password);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.locator('#player').waitFor({ state: 'visible' });
+    await page.locator('#channel-labels').waitFor({ state: 'visible' });
+    expect(await page.locator('#channel-labels span').allInnerTexts()).to.deep.equal(['Customer', 'Agent']);
+    expect(await page.locator('#mute-agent').getAttribute('data-channel')).to.equal('1');
+    expect(await page.locator('#mute-customer').getAttribute('data-channel')).to.equal('0');
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.waitForURL(/\/login$/);
+  });
 });

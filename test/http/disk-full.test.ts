@@ -17,7 +17,7 @@ import { isDbFull } from '../../src/db/db-errors.js';
 import { createDb } from '../../src/db/db.js';
 import type { Db } from '../../src/db/db.js';
 import { INSUFFICIENT_STORAGE_RETRY_AFTER_S } from '../../src/errors.js';
-import { ingestTempRoot } from '../../src/ingest/ingest-routes.js';
+import { ingestTempRoot } from '../../src/ingest/temp.js';
 import { createObjectStore } from '../../src/storage/create-store.js';
 import { FS_STORE_TMP_DIR } from '../../src/storage/fs-store.js';
 import { isStoreFull } from '../../src/storage/object-store.js';

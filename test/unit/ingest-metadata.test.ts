@@ -1,6 +1,7 @@
 import { expect } from 'chai';
+import { originalTypeOf } from '../../src/ingest/ingest.js';
 import { createIngestLimiter } from '../../src/ingest/limiter.js';
-import { STARTED_AT_SKEW_MS, parseIngestMetadata, parseIsoDateTime } from '../../src/ingest/metadata.js';
+import { METADATA_FIELDS, STARTED_AT_SKEW_MS, classifyNumber, parseIngestMetadata, parseIsoDateTime } from '../../src/ingest/metadata.js';
 
 const NOW = Date.parse('2026-11-27T12:00:00Z');
 const ctx = { nowMs: NOW, region: 'NL' };
@@ -17,9 +18,39 @@ describe('ingest metadata', () => {
       agentId: null,
       queue: null,
       direction: 'outbound',
+      endedAt: null,
       callerNumber: '+31612345678',
       calleeNumber: '+3221234567',
+      callerNumberKind: 'e164',
+      calleeNumberKind: 'e164',
+      agentChannel: null,
+      callGroupId: null,
+      caseReference: null,
     });
+  });
+
+  it('when a number field holds a withheld word (any case), an empty value or a Twilio stand-in, then it is withheld with no number; an extension or s is internal', () => {
+    for (const value of ['anonymous', 'ANONYMOUS', 'Unknown', 'restricted', 'private', 'unavailable', '', '+266696687', '+7378742833']) {
+      expect(classifyNumber(value, 'NL'), value).to.deep.equal({ kind: 'withheld', e164: null });
+    }
+    for (const value of ['1001', '12', '*98', 's']) expect(classifyNumber(value, 'NL'), value).to.deep.equal({ kind: 'internal', e164: null });
+    expect(classifyNumber('06 12345678', 'NL')).to.deep.equal({ kind: 'e164', e164: '+31612345678' });
+    for (const value of ['+31 6 1', 'anonymous2', '1234567', 'sip:alice@example.com']) expect(classifyNumber(value, 'NL'), value).to.equal(undefined);
+  });
+
+  it('when a number field is absent, then its kind is null; when it is empty, then it is withheld (not absent)', () => {
+    const absent = parseIngestMetadata(valid(), ctx);
+    expect(absent.ok && [absent.value.callerNumberKind, absent.value.calleeNumberKind]).to.deep.equal([null, null]);
+    const empty = parseIngestMetadata(valid({ callerNumber: '  ' }), ctx);
+    expect(empty.ok && [empty.value.callerNumber, empty.value.callerNumberKind]).to.deep.equal([null, 'withheld']);
+  });
+
+  it('when fields the hook does not know are sent, then each is at fault and its message lists every accepted field', () => {
+    const result = parseIngestMetadata(valid({ linkedid: 'x', uniqueid: 'y' }), ctx);
+    expect(result.ok).to.equal(false);
+    if (result.ok) return;
+    expect(result.problems.map((p) => p.field)).to.deep.equal(['linkedid', 'uniqueid']);
+    for (const name of METADATA_FIELDS) expect(result.problems[0]!.message).to.contain(name);
   });
 
   it('when callId, startedAt, direction and a number are wrong, then every one is listed, without the values', () => {
@@ -138,5 +169,15 @@ describe('ingest limiter', () => {
     expect(await third).to.equal('c');
     expect(order).to.deep.equal(['c ran with 1 running']);
     expect(limiter.running).to.equal(0);
+  });
+});
+
+describe('original type', () => {
+  it('when ffprobe names the container, then the original gets its real extension and type (WebM by its codec, raw GSM, AMR), else bin', () => {
+    expect(originalTypeOf({ container: 'matroska', codec: 'opus' })).to.deep.equal({ ext: 'webm', contentType: 'audio/webm' });
+    expect(originalTypeOf({ container: 'matroska', codec: 'pcm_s16le' })).to.deep.equal({ ext: 'mka', contentType: 'audio/x-matroska' });
+    expect(originalTypeOf({ container: 'gsm', codec: 'gsm' })).to.deep.equal({ ext: 'gsm', contentType: 'audio/gsm' });
+    expect(originalTypeOf({ container: 'amr', codec: 'amr_nb' })).to.deep.equal({ ext: 'amr', contentType: 'audio/amr' });
+    expect(originalTypeOf({ container: 'something', codec: 'x' })).to.deep.equal({ ext: 'bin', contentType: 'application/octet-stream' });
   });
 });

@@ -1,7 +1,8 @@
 /**
- * `POST /v1/recordings`: the signed upload hook telephony programs against
+ * Adapter: `POST /v1/recordings`, the signed multipart upload hook telephony programs against
  * (see DESIGN.md, "Upload hook"). Mounted before any body parser: the body is
- * streamed by `receiveUpload`.
+ * streamed by `receiveUpload`. Its text fields become typed call metadata (../metadata.ts),
+ * its audio part the audio file of the pipeline (`ingestRecording`).
  *
  * Order of checks, so that a client without the secret learns nothing, costs little
  * and can never take a place a genuine upload needs:
@@ -17,8 +18,8 @@
  *    rate (408 `request_timeout`) and to CALLREC_MAX_UPLOAD_BYTES (413);
  * 4. the body digest: `v2` against Content-Digest, `v1` against the signature (401); a
  *    `v1` upload gives its unverified place back and is admitted only now (503);
- * 5. multipart problems (400), then `ingestRecording` (metadata, retention,
- *    idempotency, audio, objects, row).
+ * 5. multipart problems, then the metadata fields and the audio part's presence (400), then
+ *    `ingestRecording` (retention, idempotency, audio, objects, row).
  * Whatever the outcome, the temp directory is removed and every place given back
  * before the answer is sent. A client that disconnects aborts the flow (ffmpeg is
  * killed, puts are aborted).
@@ -26,28 +27,24 @@
  * Shutdown (`stop`): uploads in flight get `drainMs` to finish; then the rest are aborted
  * like a disconnect (temp files, objects and in-flight markers removed) and answered 503
  * `shutting_down`; new uploads meanwhile are answered 503 at once. `stop` resolves when every
- * upload has cleaned up, and removes the process's temp folder.
+ * upload has cleaned up (the ingest service then removes the process's temp folder).
  */
 import fs from 'node:fs';
 import { Router } from 'express';
 import type { Request, Response } from 'express';
-import type { AppDeps } from '../deps.js';
-import { AppError, errors, isAppError } from '../errors.js';
-import { toAppError } from '../http/problem.js';
-import { ingestRecording } from './ingest.js';
-import { createInflightTracker } from './inflight.js';
-import { createIngestLimiter } from './limiter.js';
-import type { IngestLimiter, Ticket } from './limiter.js';
-import type { Scheduler } from './rate-floor.js';
-import { FRAMING_ALLOWANCE_BYTES, receiveUpload } from './receive.js';
-import { checkTimestamp, parseContentDigest, secretOf, signatureVersionOf, verifyHeaderSignature, verifySignature } from './signature.js';
-import { addressKey, createUnverifiedGate } from './unverified.js';
-import type { UnverifiedGate, UnverifiedPass } from './unverified.js';
-import { createIngestTemp } from './temp.js';
-
-export { ingestFieldsSchema, parseIngestMetadata } from './metadata.js';
-export type { IngestFields, IngestMetadata } from './metadata.js';
-export type { IngestResponse } from './ingest.js';
+import { AppError, errors, isAppError } from '../../errors.js';
+import { toAppError } from '../../http/problem.js';
+import { ingestRecording } from '../ingest.js';
+import type { Ticket } from '../limiter.js';
+import { parseIngestMetadata } from '../metadata.js';
+import type { Scheduler } from '../rate-floor.js';
+import { FRAMING_ALLOWANCE_BYTES, receiveUpload } from '../receive.js';
+import type { ReceivedUpload } from '../receive.js';
+import type { IngestAdapter, IngestRuntime } from '../service.js';
+import { checkTimestamp, parseContentDigest, secretOf, signatureVersionOf, verifyHeaderSignature, verifySignature } from '../signature.js';
+import { addressKey, createUnverifiedGate } from '../unverified.js';
+import type { UnverifiedGate, UnverifiedPass } from '../unverified.js';
+import type { CallMetadata } from '../call-metadata.js';
 
 export const INGEST_PATH = '/v1/recordings';
 const OVERLOAD_RETRY_AFTER_S = 5;
@@ -55,8 +52,6 @@ const OVERLOAD_RETRY_AFTER_S = 5;
 const UNVERIFIED_RETRY_AFTER_S = 5;
 
 const SHUTDOWN_RETRY_AFTER_S = 5;
-
-export { ingestTempRoot } from './temp.js';
 
 class ClientGoneError extends Error {
   override readonly name = 'AbortError';
@@ -72,32 +67,33 @@ class ShutdownAbort extends Error {
   }
 }
 
-export interface IngestService {
-  router: Router;
-  /** Drains, then aborts, the uploads in flight (see the module comment); resolves once they cleaned up. */
-  stop(options: { drainMs: number }): Promise<void>;
-}
-
 /** A printable, bounded form of a client-supplied source id for logs. */
 function safeSourceId(value: unknown): string | undefined {
   if (typeof value !== 'string') return undefined;
   return value.replace(/[^A-Za-z0-9._-]/g, '?').slice(0, 64);
 }
 
-interface IngestOptions {
-  limiter?: IngestLimiter;
+export interface SignedHookOptions {
   unverified?: UnverifiedGate;
   schedule?: Scheduler;
 }
 
-export function createIngestRouter(deps: AppDeps, options: IngestOptions = {}): Router {
-  return createIngestService(deps, options).router;
+/**
+ * The typed metadata of a received multipart body, or 400 `invalid_metadata` listing every
+ * field at fault (a missing audio part among them).
+ */
+export function hookMetadataOf(received: Pick<ReceivedUpload, 'fields' | 'audio'>, context: { nowMs: number; region: string }): CallMetadata {
+  const parsed = parseIngestMetadata(received.fields, context);
+  const problems = parsed.ok ? [] : [...parsed.problems];
+  if (!received.audio) problems.push({ field: 'audio', message: 'is required (a file part named "audio")' });
+  if (!parsed.ok || problems.length > 0) throw errors.invalidMetadata(problems);
+  return parsed.value;
 }
 
-export function createIngestService(deps: AppDeps, options: IngestOptions = {}): IngestService {
+/** The signed upload hook (see the module comment) on the shared ingest runtime. */
+export function createSignedHook(runtime: IngestRuntime, options: SignedHookOptions = {}): IngestAdapter & { router: Router } {
+  const { deps, limiter, temp, inflight } = runtime;
   const { config, logger, metrics, clock } = deps;
-  const limiter =
-    options.limiter ?? createIngestLimiter({ concurrency: config.ingest.transcodeConcurrency, queueLimit: config.ingest.queueLimit });
   const unverified =
     options.unverified ?? createUnverifiedGate({ perSource: config.ingest.unverifiedPerSource, perAddress: config.ingest.unverifiedPerAddress });
   const rateFloor = {
@@ -106,8 +102,6 @@ export function createIngestService(deps: AppDeps, options: IngestOptions = {}):
     clock,
     ...(options.schedule ? { schedule: options.schedule } : {}),
   };
-  const temp = createIngestTemp({ dataDir: config.dataDir, clock });
-  const inflight = createInflightTracker(deps);
   /** Uploads past admission, each with its abort for shutdown and a promise settled once it cleaned up. */
   const running = new Set<{ abort(): void; done: Promise<void> }>();
   let stopping = false;
@@ -236,10 +230,11 @@ export function createIngestService(deps: AppDeps, options: IngestOptions = {}):
         const { field, message } = received.parseProblem;
         throw field ? errors.invalidMetadata([{ field, message }]) : errors.invalidRequest(message);
       }
+      const meta = hookMetadataOf(received, { nowMs: clock.now(), region: config.phoneRegion });
       const result = await ingestRecording(deps, {
         source: sourceHeader!,
-        fields: received.fields,
-        audio: received.audio,
+        meta,
+        audio: received.audio!,
         dir,
         ticket,
         inflight,
@@ -286,7 +281,6 @@ export function createIngestService(deps: AppDeps, options: IngestOptions = {}):
       clearTimeout(timer);
       for (const upload of running) upload.abort();
       await settled();
-      await temp.release();
     },
   };
 }
