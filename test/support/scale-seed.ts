@@ -141,6 +141,9 @@ async function secondaryIndexes(db: Db): Promise<Array<{ name: string; create: s
  */
 export async function seedRecordings(db: Db, options: SeedOptions): Promise<void> {
   const indexes = await secondaryIndexes(db);
+  // SQLite forgets an index's statistics when it is dropped: keep the migrations' rows.
+  const stats =
+    db.client === 'sqlite' ? ((await db.knex.raw("SELECT tbl, idx, stat FROM sqlite_stat1 WHERE tbl = 'recordings'")) as Array<Record<string, string>>) : [];
   for (const index of indexes) await db.knex.raw(`DROP INDEX ${index.name}`);
   let cacheSize: number | undefined;
   if (db.client === 'sqlite') {
@@ -152,6 +155,11 @@ export async function seedRecordings(db: Db, options: SeedOptions): Promise<void
   } finally {
     for (const index of indexes) await db.knex.raw(index.create);
     if (cacheSize !== undefined) await db.knex.raw(`PRAGMA cache_size = ${cacheSize}`);
+    if (db.client === 'sqlite') {
+      await db.knex.raw("DELETE FROM sqlite_stat1 WHERE tbl = 'recordings'");
+      for (const s of stats) await db.knex.raw('INSERT INTO sqlite_stat1 (tbl, idx, stat) VALUES (?, ?, ?)', [s.tbl!, s.idx!, s.stat!]);
+      await db.knex.raw('ANALYZE sqlite_schema');
+    }
   }
 }
 
