@@ -15,6 +15,9 @@ const INDEXES: Record<string, string[]> = {
   recordings_status_started_at_id_index: ['status', 'started_at', 'id'],
   recordings_status_agent_started_at_id_index: ['status', 'agent_id', 'started_at', 'id'],
   recordings_status_queue_started_at_id_index: ['status', 'queue', 'started_at', 'id'],
+  // The sweeper's backlog gauges (`retentionBacklog`: count and oldest of the due rows, held or
+  // not) from the index alone, without reading each due row for its legal_hold.
+  recordings_legal_hold_expires_at_index: ['legal_hold', 'expires_at'],
 };
 
 /**
@@ -41,6 +44,7 @@ const SQLITE_STATS: Record<string, string> = {
   recordings_status_started_at_id_index: '1000000 20000 1 1',
   recordings_status_agent_started_at_id_index: '1000000 20000 2000 1 1',
   recordings_status_queue_started_at_id_index: '1000000 20000 20000 1 1',
+  recordings_legal_hold_expires_at_index: '1000000 500000 1',
 };
 
 export async function up(knex: Knex): Promise<void> {
