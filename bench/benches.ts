@@ -14,3 +14,7 @@ import { subjectsBench } from './subjects.js';
 benches.push(subjectsBench);
 import { retentionDeadlinesBench } from './retention-deadlines.js';
 benches.push(retentionDeadlinesBench);
+import { scaleBench } from './scale.js';
+benches.push(scaleBench);
+import { soakBench } from './soak.js';
+benches.push(soakBench);

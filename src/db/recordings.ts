@@ -290,7 +290,12 @@ export async function searchRecordings(q: Knex | Knex.Transaction, search: Recor
   if (search.hideRestricted) b = whereNotRestricted(b, q);
   if (search.after) {
     const { startedAt, id } = search.after;
-    b = b.andWhere((w) => void w.where('started_at', '<', startedAt).orWhere((w2) => void w2.where('started_at', startedAt).andWhere('id', '<', id)));
+    // The plain `started_at <= startedAt` is implied by the OR after it; it is there for the
+    // planners, which seek an index to it instead of walking every newer row (the OR alone
+    // gives them no range).
+    b = b
+      .where('started_at', '<=', startedAt)
+      .andWhere((w) => void w.where('started_at', '<', startedAt).orWhere((w2) => void w2.where('started_at', startedAt).andWhere('id', '<', id)));
   }
   const rows = (await b) as RecordingRow[];
   return rows.map(normalizeRow);
