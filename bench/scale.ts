@@ -27,48 +27,15 @@ import type { Db } from '../src/db/db.js';
 import { captureQueries, explain, fullScans, indexesUsed, scaleQueries, seedRecordings, seededCustomerNumber } from '../test/support/scale-seed.js';
 import { percentile } from './http-client.js';
 import { pgDatabase } from './retention.js';
-import type { Bench, BenchContext, Figure } from './types.js';
+import type { Bench, BenchContext, ResultRow } from './types.js';
+import { intKnob, spreadOf } from './spread.js';
 
 const TARGET_P50_MS = 20;
 const TARGET_P99_MS = 60;
 const PLANS_FILE = path.resolve(import.meta.dirname, 'results', 'scale-plans.md');
 
-function wholeKnob(env: BenchContext['env'], name: string, fallback: number): number {
-  const value = Number(env[name] ?? fallback);
-  if (!Number.isInteger(value) || value < 1) throw new Error(`${name} expects a whole number ≥ 1`);
-  return value;
-}
-
-/**
- * One measured figure as the simple row the reworked report takes ({name, unit, min, median,
- * max, target}); `toFigure` adapts it to today's `Figure` (value = median, spread in the note).
- */
-export interface SpreadRow {
-  name: string;
-  unit: string;
-  min: number;
-  median: number;
-  max: number;
-  target?: string;
-  met?: boolean;
-  note?: string;
-}
-
-export function spreadOf(values: readonly number[]): { min: number; median: number; max: number } {
-  const sorted = [...values].sort((a, b) => a - b);
-  return { min: sorted[0]!, median: sorted[Math.floor((sorted.length - 1) / 2)]!, max: sorted.at(-1)! };
-}
-
-export function toFigure(row: SpreadRow): Figure {
-  const spread = `min ${row.min.toFixed(2)} / median ${row.median.toFixed(2)} / max ${row.max.toFixed(2)} ${row.unit}`;
-  return {
-    name: row.name,
-    value: row.median,
-    unit: row.unit,
-    ...(row.target ? { target: row.target, met: row.met } : {}),
-    note: row.note ? `${spread}; ${row.note}` : spread,
-  };
-}
+/** A figure of this bench: a result row (bench/types.ts), a spread over its runs. */
+export type SpreadRow = ResultRow;
 
 interface PlanReport {
   query: string;
@@ -135,9 +102,9 @@ function knobs(env: BenchContext['env']) {
   const dbs = (env.BENCH_SCALE_DBS ?? 'sqlite,postgres').split(',').map((s) => s.trim());
   for (const d of dbs) if (d !== 'sqlite' && d !== 'postgres') throw new Error(`BENCH_SCALE_DBS: unknown database ${d}; known: sqlite, postgres`);
   return {
-    rows: wholeKnob(env, 'BENCH_SCALE_ROWS', 3_000_000),
-    runs: wholeKnob(env, 'BENCH_SCALE_RUNS', 5),
-    iterations: wholeKnob(env, 'BENCH_SCALE_ITERATIONS', 100),
+    rows: intKnob(env, 'BENCH_SCALE_ROWS', 3_000_000),
+    runs: intKnob(env, 'BENCH_SCALE_RUNS', 5),
+    iterations: intKnob(env, 'BENCH_SCALE_ITERATIONS', 100),
     dbs,
   };
 }
@@ -185,6 +152,6 @@ export const scaleBench: Bench = {
     process.stderr.write(`\n${planText.join('\n')}\nplans: ${path.relative(process.cwd(), PLANS_FILE)}\n`);
     const unindexed = rows.filter((r) => r.note?.startsWith('NO INDEX'));
     if (unindexed.length) process.stderr.write(`${unindexed.length / 2} query plan(s) read the table whole\n`);
-    return rows.map(toFigure);
+    return rows;
   },
 };

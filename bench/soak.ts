@@ -50,10 +50,10 @@ import { signedUpload } from '../test/support/upload.js';
 import { createTestUser } from '../test/support/users.js';
 import { percentile } from './http-client.js';
 import { pgDatabase } from './retention.js';
-import { spreadOf, toFigure } from './scale.js';
+import { spreadOf } from './spread.js';
 import type { SpreadRow } from './scale.js';
 import { MAIN_READY } from './server-process.js';
-import type { Bench, BenchContext, Figure } from './types.js';
+import type { Bench, BenchContext } from './types.js';
 
 const RSS_SAMPLE_MS = 5_000;
 const SOURCE = 'soak-pbx';
@@ -423,7 +423,7 @@ export const soakBench: Bench = {
         row('soak deadline → deleted_at', 's', lag, { note: `${log.length} deletions, retention ${k.retention}, sweep interval ${config.sweep.intervalMs / 1000} s` }),
         ...rssRows,
       ];
-      return rowsOut.map(toFigure) satisfies Figure[];
+      return rowsOut;
     } finally {
       if (sampler) clearInterval(sampler);
       for (const inst of instances) if (inst.child.exitCode === null) inst.child.kill('SIGKILL');
