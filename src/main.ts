@@ -16,6 +16,7 @@ import type { AppDeps } from './deps.js';
 import { createLogger } from './logger.js';
 import { createMetrics } from './metrics.js';
 import { createObjectStore } from './storage/create-store.js';
+import { encryptingStore } from './keys/data-keys.js';
 import { createWakeupRelay, startBackgroundJobs } from './background.js';
 import { ensureBootstrapAdmin } from './auth/bootstrap.js';
 import { removeAbandonedUploads } from './retention/abandoned.js';
@@ -46,7 +47,8 @@ async function main(): Promise<void> {
     const { checkBucket } = await import('./storage/setup-bucket.js');
     await checkBucket(config.store);
   }
-  const store = await createObjectStore(config.store, { logger });
+  // Encryption at rest: the driver behind the encrypting decorator; a missing or wrong keyring stops the start here.
+  const store = await encryptingStore({ config, db, store: await createObjectStore(config.store, { logger }), logger });
   const retentionWakeup = createWakeupRelay();
   const deps: AppDeps = { config, db, store, logger, clock: systemClock, metrics: createMetrics({ defaultMetrics: true }), retentionWakeup };
 

@@ -17,6 +17,7 @@
  */
 import type { Config } from '../config.js';
 import type { Db } from '../db/db.js';
+import { deleteOrphanKeys } from '../db/recording-keys.js';
 import { deleteInflight, listInflight, takeOverInflight } from '../db/ingest-inflight.js';
 import type { InflightRow } from '../db/ingest-inflight.js';
 import { removeStaleIngestTemp } from '../ingest/temp.js';
@@ -156,6 +157,18 @@ export async function removeAbandonedUploads(deps: AbandonedDeps, options: { now
       result.errors += 1; // the marker stays, now ours: retried once its lease runs out
       deps.logger.error({ err: error, recordingId }, 'crash recovery: could not remove the marker of an abandoned upload');
     });
+  }
+
+  // 4. Data keys of uploads that never became a recording (a failed or abandoned upload, its
+  // marker gone): nothing of theirs is left to decrypt. Never a key of a row or a live marker.
+  if (!dryRun) {
+    try {
+      const removed = await deleteOrphanKeys(deps.db.knex, { createdBefore: now });
+      if (removed) deps.logger.info({ keys: removed }, 'crash recovery: removed data keys of uploads that never became a recording');
+    } catch (error) {
+      result.errors += 1;
+      deps.logger.error({ err: error }, 'crash recovery: could not remove the data keys of failed uploads');
+    }
   }
   return result;
 }

@@ -1,5 +1,6 @@
 /**
- * The ObjectStore contract: the same tests for every driver (fs always, s3 on a real MinIO).
+ * The ObjectStore contract: the same tests for every driver (fs always, s3 on a real MinIO), and
+ * for each of them behind the encrypting decorator.
  * An afterEach fails the suite when a test left an object, a temp file or an incomplete
  * multipart upload behind.
  */
@@ -23,6 +24,7 @@ import { createLockedMinioStore, destroyBucket, minioStoreConfig, storeBackends,
 import type { TestStore } from '../support/backends.js';
 import { age, deadOwner, liveProcess, tempLeftovers, tempOwners, writeOwnedDir } from '../support/owners.js';
 import { rejection } from '../support/rejection.js';
+import { encryptedStoreBackends } from '../support/encryption.js';
 
 const sha256 = (data: Buffer) => createHash('sha256').update(data).digest('hex');
 
@@ -117,7 +119,7 @@ async function leftoverUploads(t: TestStore): Promise<string[]> {
 
 const HOSTILE_KEYS = ['../x', '/abs', 'a//b', 'a/./b', 'a/../b', '..', 'C:\\x', 'C:/x', 'a\0b', 'a\\b', '%2e%2e', '%2e%2e/x', '', 'a/', '.hidden', 'a b'];
 
-for (const backend of storeBackends) {
+for (const backend of [...storeBackends, ...encryptedStoreBackends]) {
   describe(`ObjectStore contract: ${backend.name}`, function () {
     let t: TestStore;
     let store: ObjectStore;
