@@ -16,7 +16,7 @@ import { createEncryptedStore } from '../storage/encrypted-store.js';
 import type { DataKey, DataKeySource } from '../storage/encrypted-store.js';
 import { recordingBindingOfKey } from '../storage/keys.js';
 import type { ObjectStore } from '../storage/object-store.js';
-import { KeyringError, keyringWrapper, newKeyringEntry, readKeyringFile, writeKeyringFile } from './keyring.js';
+import { KeyringError, fileKeyring, newKeyringEntry, readKeyringFile, writeKeyringFile } from './keyring.js';
 import type { KeyWrapper } from './keyring.js';
 
 /**
@@ -78,7 +78,7 @@ export async function openKeyring(options: { config: Pick<Config, 'encryption'>;
       ring = readKeyringFile(file)!;
     }
   }
-  const wrapper = keyringWrapper(ring);
+  const wrapper = fileKeyring(file, ring);
   for (const [kekId, count] of inUse) {
     if (!wrapper.has(kekId)) throw new KeyringError(`the keyring ${file} does not hold the key ${kekId}, which wraps ${count} recordings: wrong keyring file?`);
     const sample = await sampleKeyOf(options.db.knex, kekId);

@@ -167,3 +167,48 @@ export function keyringWrapper(ring: KeyringFile): KeyWrapper {
     },
   };
 }
+
+/**
+ * The KeyWrapper of the keyring file `file` (already read as `ring`). It follows the file: when
+ * the file changed on disk (a `callrec keys rotate` by another process), the next wrap uses its
+ * new current key, and an unwrap by a key it does not hold yet re-reads the file first. So
+ * running instances keep working while a rotation re-wraps their keys.
+ */
+export function fileKeyring(file: string, ring: KeyringFile): KeyWrapper {
+  let current = keyringWrapper(ring);
+  let seen = statOf(file);
+  const refresh = () => {
+    const now = statOf(file);
+    if (now === seen) return;
+    const fresh = readKeyringFile(file);
+    if (fresh) current = keyringWrapper(fresh);
+    seen = now;
+  };
+  return {
+    get currentKekId() {
+      refresh();
+      return current.currentKekId;
+    },
+    has(kekId) {
+      if (!current.has(kekId)) refresh();
+      return current.has(kekId);
+    },
+    async wrap(dataKey, context) {
+      refresh();
+      return current.wrap(dataKey, context);
+    },
+    async unwrap(wrapped, context) {
+      if (!current.has(wrapped.kekId)) refresh();
+      return current.unwrap(wrapped, context);
+    },
+  };
+}
+
+function statOf(file: string): string {
+  try {
+    const st = fs.statSync(file);
+    return `${st.mtimeMs}:${st.size}:${st.ino}`;
+  } catch {
+    return 'missing';
+  }
+}
