@@ -415,6 +415,7 @@ export function createEncryptedStore(inner: ObjectStore, options: EncryptedStore
   return {
     kind: inner.kind,
     capabilities: inner.capabilities,
+    ...(inner.upkeep ? { upkeep: inner.upkeep } : {}),
     put,
     get,
     stat,
