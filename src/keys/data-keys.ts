@@ -16,7 +16,7 @@ import { createEncryptedStore } from '../storage/encrypted-store.js';
 import type { DataKey, DataKeySource } from '../storage/encrypted-store.js';
 import { recordingBindingOfKey } from '../storage/keys.js';
 import type { ObjectStore } from '../storage/object-store.js';
-import { KeyringError, fileKeyring, newKeyringEntry, readKeyringFile, writeKeyringFile } from './keyring.js';
+import { KeyringError, fileKeyring, newKeyringEntry, readKeyringFile, removeStaleKeyringTemp, writeKeyringFile } from './keyring.js';
 import type { KeyWrapper } from './keyring.js';
 
 /**
@@ -60,6 +60,7 @@ export function createDataKeySource(options: { db: Db; wrapper: KeyWrapper | und
  */
 export async function openKeyring(options: { config: Pick<Config, 'encryption'>; db: Db; now: Date }): Promise<KeyWrapper | undefined> {
   const file = options.config.encryption.keyringFile;
+  removeStaleKeyringTemp(file);
   const inUse = await countKeysByKek(options.db.knex);
   const total = [...inUse.values()].reduce((a, b) => a + b, 0);
   let ring = readKeyringFile(file);

@@ -102,22 +102,13 @@ export function readKeyringFile(file: string): KeyringFile | undefined {
 }
 
 /**
- * Writes the keyring atomically with mode 0600: a temp file beside it, fsync, rename. With
- * `exclusive`, fails (EEXIST) when the file exists, so that two instances starting at once end
- * up with the same keyring.
+ * Writes the keyring atomically with mode 0600: a complete temp file beside it (fsynced), then
+ * renamed into place; readers see the old file or the whole new one. With `exclusive` it is
+ * linked into place instead, which fails (EEXIST) when the file exists, so that two instances
+ * starting at once end up with the same keyring and neither reads a half-written one.
  */
 export function writeKeyringFile(file: string, ring: KeyringFile, options: { exclusive: boolean }): void {
   fs.mkdirSync(path.dirname(file), { recursive: true });
-  if (options.exclusive) {
-    const fd = fs.openSync(file, 'wx', 0o600);
-    try {
-      fs.writeSync(fd, serializeKeyring(ring));
-      fs.fsyncSync(fd);
-    } finally {
-      fs.closeSync(fd);
-    }
-    return;
-  }
   const temp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
   try {
     const fd = fs.openSync(temp, 'wx', 0o600);
@@ -127,10 +118,68 @@ export function writeKeyringFile(file: string, ring: KeyringFile, options: { exc
     } finally {
       fs.closeSync(fd);
     }
-    fs.renameSync(temp, file);
-  } catch (error) {
+    if (options.exclusive) fs.linkSync(temp, file);
+    else fs.renameSync(temp, file);
+  } finally {
     fs.rmSync(temp, { force: true });
-    throw error;
+  }
+}
+
+/**
+ * Removes temp files a killed writer left beside the keyring (`<name>.<pid>.<hex>.tmp`, each a
+ * copy of key material) whose process is gone. Returns how many.
+ */
+export function removeStaleKeyringTemp(file: string): number {
+  const dir = path.dirname(file);
+  const base = path.basename(file);
+  let removed = 0;
+  let names: string[];
+  try {
+    names = fs.readdirSync(dir);
+  } catch {
+    return 0;
+  }
+  for (const name of names) {
+    const match = /^(.*)\.(\d+)\.[0-9a-f]{8}\.tmp$/.exec(name);
+    if (!match || match[1] !== base || isAlive(Number(match[2]))) continue;
+    fs.rmSync(path.join(dir, name), { force: true });
+    removed += 1;
+  }
+  return removed;
+}
+
+/**
+ * Runs `fn` holding the keyring's lock file (`<keyring>.lock`, created exclusively, holding the
+ * pid): keyring changes (rotate, rewrap, remove) never interleave, so no key added by one is lost
+ * to another's rewrite. A lock whose process is gone is taken over.
+ */
+export async function withKeyringLock<T>(file: string, fn: () => Promise<T>): Promise<T> {
+  const lock = `${file}.lock`;
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  for (let attempt = 0; ; attempt++) {
+    try {
+      fs.writeFileSync(lock, String(process.pid), { flag: 'wx', mode: 0o600 });
+      break;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST' || attempt > 0) throw new KeyringError(`another keys command holds ${lock}`);
+      const holder = Number(fs.readFileSync(lock, 'utf8'));
+      if (Number.isInteger(holder) && holder > 0 && isAlive(holder)) throw new KeyringError(`another keys command (pid ${holder}) holds ${lock}`);
+      fs.rmSync(lock, { force: true });
+    }
+  }
+  try {
+    return await fn();
+  } finally {
+    fs.rmSync(lock, { force: true });
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 

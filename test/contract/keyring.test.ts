@@ -57,6 +57,18 @@ for (const dbBackend of dbBackends) {
       expect(second?.currentKekId).to.equal(first?.currentKekId);
     });
 
+    it('when a killed writer left a temp copy of the keyring beside it, then the next start removes it; a live process\'s stays', async () => {
+      await openKeyring({ config: config(), db: tdb.db, now: NOW });
+      const dead = `${file}.2147483646.0a1b2c3d.tmp`;
+      const live = `${file}.${process.pid}.0a1b2c3d.tmp`;
+      fs.writeFileSync(dead, 'x', { mode: 0o600 });
+      fs.writeFileSync(live, 'x', { mode: 0o600 });
+      await openKeyring({ config: config(), db: tdb.db, now: NOW });
+      expect(fs.existsSync(dead)).to.equal(false);
+      expect(fs.existsSync(live)).to.equal(true);
+      fs.rmSync(live);
+    });
+
     it('when the keyring is missing while encrypted recordings exist, then the start stops with one line naming the file, and no new keyring is made', async () => {
       const store = await encryptingStore({ config: config(), db: tdb.db, store: tstore.store, now: NOW });
       const rec = await createStoredRecording({ db: tdb.db, store });
