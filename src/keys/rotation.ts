@@ -6,11 +6,12 @@
  * Running instances follow the keyring file (see `fileKeyring`): they wrap new keys with the
  * new KEK from their next wrap on, and unwrap keys re-wrapped meanwhile. A key wrapped by an
  * old KEK after the re-wrap passed it (an instance that had not seen the file yet) is left to
- * `rewrapAll` run again; `listKeks` shows what each KEK still wraps.
+ * `rewrapAll` run again; `listKeks` shows what each KEK still wraps. Rotate, rewrap and remove
+ * hold the keyring's lock file, so they never interleave.
  */
 import type { Db } from '../db/db.js';
 import { countKeysByKek, keysNotWrappedBy, rewrapRecordingKey } from '../db/recording-keys.js';
-import { KeyringError, keyringWrapper, newKeyringEntry, readKeyringFile, writeKeyringFile } from './keyring.js';
+import { KeyringError, keyringWrapper, newKeyringEntry, readKeyringFile, withKeyringLock, writeKeyringFile } from './keyring.js';
 
 export interface KekSummary {
   id: string;
@@ -38,13 +39,19 @@ export async function listKeks(options: { db: Db; file: string }): Promise<KekSu
  * in recording id order. A key deleted (shredded) or re-wrapped by someone else meanwhile is
  * skipped. Resumable: it only ever looks at keys not yet wrapped by the current KEK.
  */
-export async function rewrapAll(options: {
+export async function rewrapAll(options: RewrapOptions): Promise<{ kekId: string; rewrapped: number; skipped: number }> {
+  return withKeyringLock(options.file, () => rewrapLocked(options));
+}
+
+interface RewrapOptions {
   db: Db;
   file: string;
   batchSize?: number;
   progress?: (line: string) => void;
   signal?: AbortSignal;
-}): Promise<{ kekId: string; rewrapped: number; skipped: number }> {
+}
+
+async function rewrapLocked(options: RewrapOptions): Promise<{ kekId: string; rewrapped: number; skipped: number }> {
   const ring = mustRead(options.file);
   const wrapper = keyringWrapper(ring);
   const batchSize = options.batchSize ?? 500;
@@ -84,15 +91,21 @@ export async function rotateKeyring(options: {
   progress?: (line: string) => void;
   signal?: AbortSignal;
 }): Promise<{ kekId: string; rewrapped: number; skipped: number }> {
-  const ring = mustRead(options.file);
-  const entry = newKeyringEntry(options.now);
-  writeKeyringFile(options.file, { current: entry.id, keys: [...ring.keys, entry] }, { exclusive: false });
-  options.progress?.(`keys: new key ${entry.id} is current; re-wrapping the data keys`);
-  return rewrapAll(options);
+  return withKeyringLock(options.file, async () => {
+    const ring = mustRead(options.file);
+    const entry = newKeyringEntry(options.now);
+    writeKeyringFile(options.file, { current: entry.id, keys: [...ring.keys, entry] }, { exclusive: false });
+    options.progress?.(`keys: new key ${entry.id} is current; re-wrapping the data keys`);
+    return rewrapLocked(options);
+  });
 }
 
 /** Removes a KEK from the keyring; refused for the current one and for one that still wraps a data key. */
 export async function removeKek(options: { db: Db; file: string; kekId: string }): Promise<void> {
+  return withKeyringLock(options.file, () => removeLocked(options));
+}
+
+async function removeLocked(options: { db: Db; file: string; kekId: string }): Promise<void> {
   const ring = mustRead(options.file);
   if (!ring.keys.some((k) => k.id === options.kekId)) throw new KeyringError(`the keyring has no key ${options.kekId}`);
   if (ring.current === options.kekId) throw new KeyringError(`${options.kekId} is the current key: rotate first`);

@@ -114,6 +114,19 @@ for (const dbBackend of dbBackends) {
       expect((await openKeyring({ config: { encryption: { enabled: true, keyringFile: file } }, db: tdb.db, now: new Date(NOW) }))?.currentKekId).to.equal(entry.id);
     });
 
+    it('when another keys command holds the keyring lock, then rotate refuses and changes nothing; a lock left by a dead process is taken over', async () => {
+      const before = fs.readFileSync(file, 'utf8');
+      fs.writeFileSync(`${file}.lock`, String(process.pid));
+      const refused = await keys('rotate');
+      expect(refused.code).to.equal(1);
+      expect(refused.err.join('\n')).to.include('holds');
+      expect(fs.readFileSync(file, 'utf8')).to.equal(before);
+      fs.writeFileSync(`${file}.lock`, '2147483646');
+      expect((await keys('rotate')).code).to.equal(0);
+      expect(fs.existsSync(`${file}.lock`)).to.equal(false);
+      expect(readKeyringFile(file)!.keys).to.have.length(2);
+    });
+
     it('when keys are rotated while uploads and playback run, then nothing fails and every recording still plays', async () => {
       const recs: StoredRecording[] = [];
       for (let i = 0; i < 6; i++) recs.push(await createStoredRecording({ db: tdb.db, store }));
