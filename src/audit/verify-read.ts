@@ -102,7 +102,8 @@ export function unpackLogRow(packed: string): DeletionLogRow | undefined {
     at = start + length;
     texts.push(packed.slice(start, at));
   }
-  let shredded: { key_shredded: boolean; kek_id: string } | undefined;
+  // As `readLogPage` returns them: both null when the entry records no shredding.
+  let shredded: { key_shredded: boolean | null; kek_id: string | null } = { key_shredded: null, kek_id: null };
   if (packed.charCodeAt(at) === 45 /* '-': no key shredded */) at += 1;
   else {
     const [flag, start] = readNumber(packed, at, COMMA, false);

@@ -35,6 +35,8 @@ describe('deletion-log verifier: packed SQLite rows', () => {
       objects: '[]',
       prev_hash: '0'.repeat(64),
       hash: 'ab'.repeat(32),
+      key_shredded: null,
+      kek_id: null,
     });
     expect(unpackLogRow(pack())).to.include({ reference: null });
     expect(unpackLogRow(pack({ text: ['', '', '', '', ''] }))).to.include({ source: '', actor: '' });
@@ -61,7 +63,7 @@ describe('deletion-log verifier: packed SQLite rows', () => {
 
   it('when a packed row records a shredded data key, then key_shredded and kek_id come back; a malformed pair is refused', () => {
     expect(unpackLogRow(pack({ shred: '1,18:k20261130-0123abcd' }))).to.include({ key_shredded: true, kek_id: 'k20261130-0123abcd' });
-    expect(unpackLogRow(pack())).to.not.have.property('key_shredded');
+    expect(unpackLogRow(pack())).to.include({ key_shredded: null, kek_id: null });
     for (const shred of ['1,', '1,5:abc', 'x,1:a', '1,1:ab', '']) expect(unpackLogRow(pack({ shred })), shred).to.equal(undefined);
   });
 
