@@ -173,6 +173,8 @@ const envSchema = z.object({
     .enum(['compliance', 'governance'], { message: 'expects compliance or governance' })
     .default('compliance'),
   CALLREC_CHECKPOINT_RETAIN: duration('how long a published checkpoint stays locked in an Object Lock bucket').default(365 * DAY_MS),
+  CALLREC_ENCRYPTION: z.enum(['on', 'off'], { message: 'expects on or off' }).default('on'),
+  CALLREC_KEYRING_FILE: z.string().min(1).optional(),
   CALLREC_LOG_LEVEL: z
     .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], {
       message: 'expects fatal, error, warn, info, debug, trace or silent',
@@ -239,6 +241,11 @@ export interface Config {
     /** S3 Object Lock of published checkpoints (only on a bucket with Object Lock enabled). */
     readonly checkpointLock: { readonly mode: 'COMPLIANCE' | 'GOVERNANCE'; readonly retainMs: number };
   };
+  /**
+   * Encryption at rest: `enabled` encrypts each new recording under its own data key (wrapped by
+   * the keyring's current key); recordings stored encrypted stay readable when it is off.
+   */
+  readonly encryption: { readonly enabled: boolean; readonly keyringFile: string };
   readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 }
 
@@ -339,6 +346,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
       checkpointKeyFile: path.resolve(e.CALLREC_CHECKPOINT_KEY_FILE ?? path.join(dataDir, 'checkpoint-key.pem')),
       checkpointLock: { mode: e.CALLREC_CHECKPOINT_LOCK_MODE === 'compliance' ? 'COMPLIANCE' : 'GOVERNANCE', retainMs: e.CALLREC_CHECKPOINT_RETAIN },
     },
+    encryption: { enabled: e.CALLREC_ENCRYPTION === 'on', keyringFile: path.resolve(e.CALLREC_KEYRING_FILE ?? path.join(dataDir, 'keyring')) },
     logLevel: e.CALLREC_LOG_LEVEL,
   };
   return deepFreeze(config);

@@ -16,6 +16,7 @@ import type { AppDeps } from './deps.js';
 import { createLogger } from './logger.js';
 import { createMetrics } from './metrics.js';
 import { createObjectStore } from './storage/create-store.js';
+import { encryptingStore } from './keys/data-keys.js';
 import { createWakeupRelay, startBackgroundJobs } from './background.js';
 import { ensureBootstrapAdmin } from './auth/bootstrap.js';
 import { removeAbandonedUploads } from './retention/abandoned.js';
@@ -40,13 +41,12 @@ async function main(): Promise<void> {
 
   const db = createDb(config.db);
   await db.migrate();
-  if (config.store.kind === 's3') {
-    // Refuse to serve on a missing bucket, or on a versioned one under CALLREC_S3_VERSIONED=refuse,
-    // where a delete would only add a delete marker and erase nothing.
-    const { checkBucket } = await import('./storage/setup-bucket.js');
-    await checkBucket(config.store);
-  }
-  const store = await createObjectStore(config.store, { logger });
+  const driver = await createObjectStore(config.store, { logger });
+  // Refuse to serve on a store that says it is not fit (S3: a missing bucket, or a versioned one
+  // under CALLREC_S3_VERSIONED=refuse, where a delete would only add a delete marker and erase nothing).
+  await driver.upkeep?.checkBeforeServing?.();
+  // Encryption at rest: the driver behind the encrypting decorator; a missing or wrong keyring stops the start here.
+  const store = await encryptingStore({ config, db, store: driver, logger });
   const retentionWakeup = createWakeupRelay();
   const deps: AppDeps = { config, db, store, logger, clock: systemClock, metrics: createMetrics({ defaultMetrics: true }), retentionWakeup };
 

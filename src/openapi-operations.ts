@@ -276,7 +276,13 @@ function operationsCore(): OperationSpec[] {
           headers: { 'Content-Range': { description: '`bytes start-end/size`', schema: { type: 'string' } } },
         },
       },
-      problems: { ...AUTH_PROBLEMS, '404': 'not_found', '416': 'range_not_satisfiable (Content-Range: bytes */size)', ...SERVER_PROBLEMS },
+      problems: {
+        ...AUTH_PROBLEMS,
+        '404': 'not_found',
+        '416': 'range_not_satisfiable (Content-Range: bytes */size)',
+        '500': 'integrity (the stored audio failed authentication: damaged, truncated or swapped; nothing is sent)',
+        ...SERVER_PROBLEMS,
+      },
     },
     {
       method: 'get',

@@ -111,6 +111,11 @@ export const deletionEntrySchema = z.object({
   verified: z.boolean(),
   prevHash: z.string().describe('hash of the previous entry; 64 zeros for the first'),
   hash: z.string().describe('sha256(prevHash ‖ canonical JSON of this entry without `hash`), lowercase hex'),
+  keyShredded: z
+    .boolean()
+    .optional()
+    .describe('present (true) when the deletion destroyed the recording\'s data key in the same transaction (crypto-shredding); absent for recordings stored in plaintext and entries written before encryption'),
+  kekId: nullable(z.string()).optional().describe('with `keyShredded`: the key-encryption key that had wrapped the destroyed data key'),
 });
 const _deletion: SameShape<z.output<typeof deletionEntrySchema>, DeletionEntry> = true;
 

@@ -89,7 +89,7 @@ export function csvField(value: unknown): string {
 }
 
 const DELETION_COLUMNS: Array<keyof DeletionEntry> = [
-  'seq', 'recordingId', 'source', 'callId', 'reason', 'actor', 'reference', 'startedAt', 'expiresAt', 'deletedAt', 'objects', 'verified', 'prevHash', 'hash',
+  'seq', 'recordingId', 'source', 'callId', 'reason', 'actor', 'reference', 'startedAt', 'expiresAt', 'deletedAt', 'objects', 'verified', 'prevHash', 'hash', 'keyShredded', 'kekId',
 ];
 const ACCESS_COLUMNS: Array<keyof AccessEntry> = ['id', 'at', 'userId', 'username', 'role', 'action', 'recordingId', 'requestId', 'detail'];
 

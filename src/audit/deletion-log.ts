@@ -40,6 +40,15 @@ export interface DeletionEntry {
   verified: boolean;
   prevHash: string;
   hash: string;
+  /**
+   * Present (true) when the deletion destroyed the recording's data key in the same
+   * transaction (crypto-shredding): every copy of its objects (replicas, versions, backups)
+   * became undecryptable. Absent on entries of recordings stored in plaintext and on entries
+   * written before encryption existed (their hashes are unchanged).
+   */
+  keyShredded?: boolean;
+  /** The key-encryption key that had wrapped the destroyed data key (with `keyShredded`). */
+  kekId?: string | null;
 }
 
 const iso = (ms: number) => new Date(ms).toISOString();
@@ -90,6 +99,7 @@ export function rowToEntry(row: DeletionLogRow): DeletionEntry {
     verified: Boolean(row.verified),
     prevHash: row.prev_hash,
     hash: row.hash,
+    ...(row.key_shredded !== undefined && row.key_shredded !== null ? { keyShredded: Boolean(row.key_shredded), kekId: row.kek_id ?? null } : {}),
   };
 }
 
@@ -118,7 +128,9 @@ export function hashRow(row: DeletionLogRow): string {
   const s = JSON.stringify;
   const text =
     `${row.prev_hash}{"actor":${s(row.actor)},"callId":${s(row.call_id)},"deletedAt":"${fastIso(Number(row.deleted_at))}",` +
-    `"expiresAt":"${fastIso(Number(row.expires_at))}","objects":${row.objects},"prevHash":${s(row.prev_hash)},` +
+    `"expiresAt":"${fastIso(Number(row.expires_at))}",` +
+    (row.key_shredded === undefined || row.key_shredded === null ? '' : `"kekId":${row.kek_id == null ? 'null' : s(row.kek_id)},"keyShredded":${row.key_shredded ? 'true' : 'false'},`) +
+    `"objects":${row.objects},"prevHash":${s(row.prev_hash)},` +
     `"reason":${s(row.reason)},"recordingId":${s(row.recording_id)},"reference":${row.reference === null ? 'null' : s(row.reference)},` +
     `"seq":${Number(row.seq)},"source":${s(row.source)},"startedAt":"${fastIso(Number(row.started_at))}","verified":${row.verified ? 'true' : 'false'}}`;
   return sha256Hex(text);
@@ -137,6 +149,8 @@ export interface NewDeletion {
   deletedAt: number;
   objects: DeletedObject[];
   verified: boolean;
+  /** The data key destroyed in the same transaction (an encrypted recording), by the id of the key that wrapped it. */
+  shreddedKey?: { kekId: string };
 }
 
 /**
@@ -175,6 +189,7 @@ export async function appendDeletions(trx: Knex.Transaction, db: Pick<Db, 'clien
       verified: d.verified,
       prev_hash: prevHash,
       hash: '',
+      ...(d.shreddedKey ? { key_shredded: true, kek_id: d.shreddedKey.kekId } : {}),
     };
     row.hash = hashRow(row);
     prevHash = row.hash;

@@ -43,6 +43,8 @@ const PACKED =
     TEXT('objects'),
     TEXT('prev_hash'),
     TEXT('hash'),
+    // Crypto-shredding (later entries): `-` when absent, else `<0|1>,<length>:<kek id>`; a mixed pair packs as NULL.
+    `case when key_shredded is null and kek_id is null then '-' when typeof(key_shredded) = 'integer' and typeof(kek_id) = 'text' then key_shredded || ',' || ${TEXT('kek_id')} end`,
   ].join(' || ') +
   ' end';
 const PACKED_PAGE_SQL = `select ${PACKED} as p from deletion_log where seq > ? order by seq asc limit ?`;
@@ -100,8 +102,20 @@ export function unpackLogRow(packed: string): DeletionLogRow | undefined {
     at = start + length;
     texts.push(packed.slice(start, at));
   }
+  // As `readLogPage` returns them: both null when the entry records no shredding.
+  let shredded: { key_shredded: boolean | null; kek_id: string | null } = { key_shredded: null, kek_id: null };
+  if (packed.charCodeAt(at) === 45 /* '-': no key shredded */) at += 1;
+  else {
+    const [flag, start] = readNumber(packed, at, COMMA, false);
+    if (start < 0) return undefined;
+    const [length, textStart] = readNumber(packed, start, COLON, false);
+    if (textStart < 0 || textStart + length > packed.length) return undefined;
+    at = textStart + length;
+    shredded = { key_shredded: flag !== 0, kek_id: packed.slice(textStart, at) };
+  }
   if (at !== packed.length) return undefined;
   return {
+    ...shredded,
     seq: ints[0]!,
     started_at: ints[1]!,
     expires_at: ints[2]!,

@@ -3,6 +3,7 @@
  * each, implemented in its own module.
  */
 import type { CliCommand } from './context.js';
+import { keysCommand } from './keys.js';
 import { reconcileCommand } from './reconcile.js';
 import { setupBucketCommand } from './setup-bucket.js';
 import { sweepCommand } from './sweep.js';
@@ -17,4 +18,5 @@ export const commands: Record<string, CliCommand> = {
   sweep: sweepCommand,
   'verify-log': verifyLogCommand,
   reconcile: reconcileCommand,
+  keys: keysCommand,
 };

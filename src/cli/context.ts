@@ -10,6 +10,7 @@ import type { AppDeps } from '../deps.js';
 import { createLogger } from '../logger.js';
 import { createMetrics } from '../metrics.js';
 import { createObjectStore } from '../storage/create-store.js';
+import { encryptingStore } from '../keys/data-keys.js';
 
 export interface CliContext extends AppDeps {
   /** For output scripts read (tokens, passwords, JSON). */
@@ -28,7 +29,7 @@ export async function createCliContext(config: Config): Promise<CliContext> {
   const logger = createLogger({ level: config.logLevel === 'info' ? 'warn' : config.logLevel, destination: process.stderr });
   const db = createDb(config.db);
   await db.migrate();
-  const store = await createObjectStore(config.store, { logger });
+  const store = await encryptingStore({ config, db, store: await createObjectStore(config.store, { logger }) });
   return {
     config,
     db,

@@ -5,19 +5,18 @@
  */
 import type { CliCommand } from './context.js';
 import { parseCommandArgs } from './context.js';
-import { setupBucket } from '../storage/setup-bucket.js';
 
 export const setupBucketCommand: CliCommand = {
   summary: 'create the S3 bucket, install the lifecycle rules, check versioning',
   async run(args, ctx) {
     parseCommandArgs(args, {});
-    const store = ctx.config.store;
-    if (store.kind !== 's3') {
-      ctx.err('setup-bucket: the object store is the filesystem (CALLREC_STORE=fs); nothing to set up');
+    const setUp = ctx.store.upkeep?.setUp;
+    if (!setUp) {
+      ctx.err(`setup-bucket: the object store (CALLREC_STORE=${ctx.config.store.kind}) has no bucket; nothing to set up`);
       return 0;
     }
     try {
-      const report = await setupBucket(store, { retentionDays: ctx.config.retention.days });
+      const report = await setUp({ retentionDays: ctx.config.retention.days });
       ctx.err(`bucket ${report.bucket}: ${report.created ? 'created' : 'exists'}`);
       ctx.err(`lifecycle: ${report.lifecycle} (rules: ${report.rules.join(', ')})`);
       if (report.abortIncompleteMultipart === 'unsupported') {

@@ -26,6 +26,13 @@ export interface DeletionLogRow {
   verified: boolean;
   prev_hash: string;
   hash: string;
+  /**
+   * Whether the deletion destroyed the recording's data key (crypto-shredding), and the id of
+   * the key-encryption key that had wrapped it. Null (or absent) on entries of recordings stored
+   * in plaintext and on every entry written before encryption existed: those hash as before.
+   */
+  key_shredded?: boolean | null;
+  kek_id?: string | null;
 }
 
 /** An arbitrary constant naming the deletion log's PostgreSQL advisory lock. */
@@ -51,7 +58,7 @@ export async function lockDeletionLog(trx: Knex.Transaction, client: 'sqlite' | 
 }
 
 export function normalizeLogRow(row: DeletionLogRow): DeletionLogRow {
-  return { ...row, verified: Boolean(row.verified) };
+  return { ...row, verified: Boolean(row.verified), ...(row.key_shredded !== undefined && row.key_shredded !== null ? { key_shredded: Boolean(row.key_shredded) } : {}) };
 }
 
 /** The last entry (highest seq), or undefined for an empty log. */
@@ -72,7 +79,7 @@ export async function insertLogRows(trx: Knex.Transaction, rows: DeletionLogRow[
  */
 export async function readLogPage(q: Knex | Knex.Transaction, afterSeq: number, limit: number): Promise<DeletionLogRow[]> {
   const result = (await q.raw(
-    'select seq, recording_id, source, call_id, reason, actor, reference, started_at, expires_at, deleted_at, objects, verified, prev_hash, hash from deletion_log where seq > ? order by seq asc limit ?',
+    'select seq, recording_id, source, call_id, reason, actor, reference, started_at, expires_at, deleted_at, objects, verified, prev_hash, hash, key_shredded, kek_id from deletion_log where seq > ? order by seq asc limit ?',
     [afterSeq, limit],
   )) as DeletionLogRow[] | { rows: DeletionLogRow[] };
   return Array.isArray(result) ? result : result.rows;

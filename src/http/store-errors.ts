@@ -14,6 +14,7 @@ import { storeErrorCode } from '../storage/store-errors.js';
  * InvalidRange → 416 `range_not_satisfiable` with `Content-Range: bytes *\/<size>`,
  * StoreFull → 507 `insufficient_storage`, StoreUnavailable (also a versioned bucket that refuses
  * deletes) → 503 `store_unavailable` with Retry-After,
+ * a read that fails authentication (ObjectDecrypt, DataKeyMissing) → 500 `integrity`,
  * InvalidKey, ObjectIntegrity and anything else → 500 `internal` (keys are built by the service, so a
  * bad key is a bug; a digest mismatch means bytes changed inside this service).
  * An AppError is returned unchanged.
@@ -26,6 +27,8 @@ export function storeErrorToAppError(error: unknown, options: { what?: string } 
       return errors.notFound(options.what ?? 'Object', { cause: error });
     case 'invalid_range':
       return errors.rangeNotSatisfiable((error as InvalidRangeError).size, { cause: error });
+    case 'integrity':
+      return error instanceof Error && error.name === 'ObjectIntegrityError' ? errors.internal({ cause: error }) : errors.integrity({ cause: error });
     case 'store_unavailable':
     case 'versioned_bucket':
       return errors.storeUnavailable({ cause: error });

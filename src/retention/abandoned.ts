@@ -17,13 +17,13 @@
  */
 import type { Config } from '../config.js';
 import type { Db } from '../db/db.js';
+import { deleteOrphanKeys } from '../db/recording-keys.js';
 import { deleteInflight, listInflight, takeOverInflight } from '../db/ingest-inflight.js';
 import type { InflightRow } from '../db/ingest-inflight.js';
 import { removeStaleIngestTemp } from '../ingest/index.js';
 import type { Logger } from '../logger.js';
 import type { StaleRemoval } from '../owned-dirs.js';
 import { OWNER_LEASE_MS, currentOwner, formatOwner, isOwnerAlive, parseOwner } from '../process-owner.js';
-import { removeStaleFsTemp } from '../storage/fs-store.js';
 import type { ObjectStore } from '../storage/object-store.js';
 
 export interface AbandonedResult {
@@ -81,11 +81,11 @@ export async function removeAbandonedUploads(deps: AbandonedDeps, options: { now
   const verb = dryRun ? 'would remove' : 'removed';
 
   // 1 + 2. Temp folders of dead processes.
-  const storeConfig = deps.config.store;
+  const removeStoreTemp = deps.store.upkeep?.removeStaleTemp;
   const tempSteps: Array<{ name: 'ingestTemp' | 'storeTemp'; run: () => Promise<StaleRemoval> }> = [
     { name: 'ingestTemp', run: () => removeStaleIngestTemp({ dataDir: deps.config.dataDir, now, dryRun }) },
   ];
-  if (storeConfig.kind === 'fs') tempSteps.push({ name: 'storeTemp', run: () => removeStaleFsTemp({ root: storeConfig.root, now, dryRun }) });
+  if (removeStoreTemp) tempSteps.push({ name: 'storeTemp', run: () => removeStoreTemp({ now, dryRun }) });
   for (const step of tempSteps) {
     signal?.throwIfAborted();
     try {
@@ -137,11 +137,10 @@ export async function removeAbandonedUploads(deps: AbandonedDeps, options: { now
     }
     if (markers.length < PAGE) break;
   }
-  if (prefixes.length && deps.config.store.kind === 's3') {
+  const abortUploads = deps.store.upkeep?.abortUploads;
+  if (prefixes.length && abortUploads) {
     try {
-      // Loaded here: the embedded default (fs store) never loads the AWS SDK.
-      const { abortUploads } = await import('./multipart.js');
-      const aborted = await abortUploads(deps.config.store, { select: (uploads) => uploads.filter((u) => prefixes.some((p) => u.key.startsWith(p))), dryRun, signal });
+      const aborted = await abortUploads({ select: (uploads) => uploads.filter((u) => prefixes.some((p) => u.key.startsWith(p))), dryRun, signal });
       result.uploads.multipartAborted = dryRun ? aborted.found : aborted.aborted;
       if (aborted.found) deps.logger.info({ keys: aborted.keys, dryRun }, `crash recovery: ${verb} multipart uploads of abandoned uploads`);
     } catch (error) {
@@ -156,6 +155,18 @@ export async function removeAbandonedUploads(deps: AbandonedDeps, options: { now
       result.errors += 1; // the marker stays, now ours: retried once its lease runs out
       deps.logger.error({ err: error, recordingId }, 'crash recovery: could not remove the marker of an abandoned upload');
     });
+  }
+
+  // 4. Data keys of uploads that never became a recording (a failed or abandoned upload, its
+  // marker gone): nothing of theirs is left to decrypt. Never a key of a row or a live marker.
+  if (!dryRun) {
+    try {
+      const removed = await deleteOrphanKeys(deps.db.knex, { createdBefore: now });
+      if (removed) deps.logger.info({ keys: removed }, 'crash recovery: removed data keys of uploads that never became a recording');
+    } catch (error) {
+      result.errors += 1;
+      deps.logger.error({ err: error }, 'crash recovery: could not remove the data keys of failed uploads');
+    }
   }
   return result;
 }

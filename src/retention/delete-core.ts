@@ -1,8 +1,9 @@
 /**
  * The deletion path shared by the retention sweeper and erasure: for recordings
  * already claimed, delete every object, verify that none is left, then in ONE
- * transaction per chunk remove the rows (notes cascade) and append their
- * deletion-log entries.
+ * transaction per chunk remove the rows (notes cascade), destroy their data keys
+ * (crypto-shredding: every other copy of the objects becomes undecryptable) and
+ * append their deletion-log entries (which record the shredding).
  *
  * Exactly once: the row removal is conditional on still holding the claim, and
  * the log entry is written in the same transaction, so a crash at any point
@@ -18,6 +19,7 @@ import type { Db } from '../db/db.js';
 import { lockDeletionLog } from '../db/deletion-log.js';
 import type { DeletionLogRow, DeletionReason } from '../db/deletion-log.js';
 import { releaseClaimForRetry } from '../db/recordings.js';
+import { deleteRecordingKeys } from '../db/recording-keys.js';
 import type { ClaimedRecording } from '../db/recordings.js';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
@@ -335,6 +337,11 @@ export async function finishDeletions(
             else fail(row.id, 'claim_lost');
           }
         }
+        // Crypto-shredding: the data keys go in the transaction that removes the rows and logs them.
+        const shredded = await deleteRecordingKeys(
+          trx,
+          kept.map((row) => row.id),
+        );
         const rows: DeletionLogRow[] = await appendDeletions(
           trx,
           deps.db,
@@ -351,6 +358,7 @@ export async function finishDeletions(
               deletedAt: now,
               objects: objectsOf(row),
               verified: true,
+              ...(shredded.has(row.id) ? { shreddedKey: { kekId: shredded.get(row.id)! } } : {}),
             }),
           ),
         );

@@ -159,11 +159,10 @@ export async function reconcile(
 
   // 4. Multipart uploads (S3) of no upload in flight: listed first, markers read after (an
   // upload listed was begun after its marker; a marker gone since means it finished or died).
-  if (deps.config.store.kind === 's3') {
-    // Loaded here: the embedded default (fs store) never loads the AWS SDK (about 22 MB of memory).
-    const { abortUploads } = await import('./multipart.js');
+  const abortUploads = deps.store.upkeep?.abortUploads;
+  if (abortUploads) {
     const olderThanMs = options.staleUploadMs ?? 86_400_000;
-    const aborted = await abortUploads(deps.config.store, {
+    const aborted = await abortUploads({
       async select(uploads) {
         const inFlight = await idsInFlight(deps, [...new Set(uploads.map((u) => recordingIdOfKey(u.key)).filter((id): id is string => id !== undefined))]);
         return uploads.filter((u) => {

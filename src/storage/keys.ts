@@ -50,3 +50,13 @@ export function recordingIdOfKey(key: string): string | undefined {
   const match = /^recordings\/\d{4}\/\d{2}\/\d{2}\/([A-Za-z0-9]+)\//.exec(key);
   return match?.[1];
 }
+
+/**
+ * The recording and role an object under a `recordingKey` key belongs to (what the encryption
+ * binds each object to): role = the name before the extension (`original`, `playback`).
+ * Undefined for any other key (e.g. published checkpoints), which is not encrypted.
+ */
+export function recordingBindingOfKey(key: string): { recordingId: string; role: string } | undefined {
+  const match = /^recordings\/\d{4}\/\d{2}\/\d{2}\/([A-Za-z0-9]+)\/([a-z]+)\.[A-Za-z0-9]+$/.exec(key);
+  return match ? { recordingId: match[1]!, role: match[2]! } : undefined;
+}

@@ -22,6 +22,8 @@
  * - Any failure to reach the backend throws StoreUnavailableError, never a raw SDK error.
  */
 import type { Readable } from 'node:stream';
+import type { StaleRemoval } from '../owned-dirs.js';
+import type { SetupBucketReport } from './setup-bucket.js';
 
 export type Tags = Record<string, string>;
 
@@ -124,6 +126,33 @@ export interface StoreCapabilities {
   readonly versions: boolean;
 }
 
+/** An incomplete multipart upload under `recordings/` (S3). */
+export interface PendingUpload {
+  key: string;
+  uploadId: string;
+  initiated: Date;
+}
+
+/**
+ * Housekeeping that only some backends need, declared by the store (set where the driver is
+ * created, src/storage/create-store.ts, and passed on by decorators). Callers test for each
+ * member, never `kind`; a store without `upkeep` (a driver made directly, in tests) needs none.
+ */
+export interface StoreUpkeep {
+  /** Checks before serving (S3: the bucket exists, its versioning is acceptable, versions may be listed); throws otherwise. */
+  checkBeforeServing?(): Promise<void>;
+  /** `callrec setup-bucket` (S3): creates the bucket, installs the lifecycle rules, checks versioning; a report per step. */
+  setUp?(options: { retentionDays: number }): Promise<SetupBucketReport>;
+  /** Removes what killed processes' puts left in the store's own temp area (fs); `dryRun` only reports. */
+  removeStaleTemp?(options: { now: number; dryRun?: boolean }): Promise<StaleRemoval>;
+  /** Aborts the incomplete multipart uploads under `recordings/` that `select` picks (S3); `dryRun` only reports. */
+  abortUploads?(options: {
+    select: (uploads: PendingUpload[]) => Promise<PendingUpload[]> | PendingUpload[];
+    dryRun?: boolean;
+    signal?: AbortSignal;
+  }): Promise<{ aborted: number; found: number; keys: string[] }>;
+}
+
 export interface DeleteManyResult {
   deleted: string[];
   failed: Array<{ key: string; error: Error }>;
@@ -132,6 +161,8 @@ export interface DeleteManyResult {
 export interface ObjectStore {
   readonly kind: 'fs' | 's3';
   readonly capabilities: StoreCapabilities;
+  /** Backend-specific housekeeping the store declares (see StoreUpkeep). */
+  readonly upkeep?: StoreUpkeep;
   /**
    * Stores `body` under `key`, atomically: readers see the old object or the whole new one,
    * never a part. A Buffer body is sent as it is (on S3 one PutObject when shorter than a

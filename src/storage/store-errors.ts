@@ -21,6 +21,8 @@ export function storeErrorCode(error: unknown): StoreError['code'] | undefined {
     StoreFullError: 'store_unavailable',
     VersionedBucketError: 'versioned_bucket',
     ObjectIntegrityError: 'integrity',
+    ObjectDecryptError: 'integrity',
+    DataKeyMissingError: 'integrity',
   };
   const byName = names[error.name];
   return byName !== undefined && byName === code ? byName : undefined;

@@ -1,6 +1,7 @@
 /**
  * The ObjectStore contract: the same tests for every driver (fs always, s3 on a real MinIO and
- * a real SeaweedFS; where the servers differ, test/support/backends.ts says what each does).
+ * a real SeaweedFS; where the servers differ, test/support/backends.ts says what each does), and
+ * for fs and MinIO behind the encrypting decorator.
  * An afterEach fails the suite when a test left an object, a temp file or an incomplete
  * multipart upload behind.
  */
@@ -25,6 +26,7 @@ import type { TestStore } from '../support/backends.js';
 import { age, deadOwner, liveProcess, tempLeftovers, tempOwners, writeOwnedDir } from '../support/owners.js';
 import { rejection } from '../support/rejection.js';
 import { seededBytes } from '../support/random.js';
+import { encryptedStoreBackends } from '../support/encryption.js';
 
 const sha256 = (data: Buffer) => createHash('sha256').update(data).digest('hex');
 
@@ -119,7 +121,7 @@ async function leftoverUploads(t: TestStore): Promise<string[]> {
 
 const HOSTILE_KEYS = ['../x', '/abs', 'a//b', 'a/./b', 'a/../b', '..', 'C:\\x', 'C:/x', 'a\0b', 'a\\b', '%2e%2e', '%2e%2e/x', '', 'a/', '.hidden', 'a b'];
 
-for (const backend of contractStoreBackends) {
+for (const backend of [...contractStoreBackends, ...encryptedStoreBackends]) {
   describe(`ObjectStore contract: ${backend.name}`, function () {
     let t: TestStore;
     let store: ObjectStore;

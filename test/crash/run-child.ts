@@ -21,6 +21,8 @@ export function runSweeperChild(options: {
   leaseMs?: number;
   failpoint?: string;
   eraseId?: string;
+  /** The keyring file of the child's encrypting store; without, the child uses the plain store. */
+  keyringFile?: string;
 }): Promise<ChildResult> {
   const env: Record<string, string> = {
     ...(process.env as Record<string, string>),
@@ -30,6 +32,8 @@ export function runSweeperChild(options: {
     CALLREC_TEST_CHILD_BATCH: String(options.batchSize ?? 50),
     CALLREC_TEST_CHILD_LEASE: String(options.leaseMs ?? 600_000),
   };
+  if (options.keyringFile) env.CALLREC_TEST_CHILD_KEYRING = options.keyringFile;
+  else delete env.CALLREC_TEST_CHILD_KEYRING;
   if (options.failpoint) env.CALLREC_TEST_FAILPOINT = options.failpoint;
   else delete env.CALLREC_TEST_FAILPOINT;
   if (options.eraseId) env.CALLREC_TEST_CHILD_ERASE = options.eraseId;

@@ -5,6 +5,7 @@
  *
  *   CALLREC_TEST_CHILD_DB     JSON DbConfig
  *   CALLREC_TEST_CHILD_STORE  JSON StoreConfig
+ *   CALLREC_TEST_CHILD_KEYRING  when set: the keyring file of the service's encrypting store (else the plain store)
  *   CALLREC_TEST_CHILD_NOW    epoch ms the sweep runs at
  *   CALLREC_TEST_CHILD_BATCH  batch size (default 50)
  *   CALLREC_TEST_CHILD_LEASE  lease ms (default 600000)
@@ -22,6 +23,7 @@ import type { Failpoint } from '../../src/retention/delete-core.js';
 import { deleteRecording } from '../../src/retention/delete-recording.js';
 import { sweepAll } from '../../src/retention/sweep.js';
 import { createObjectStore } from '../../src/storage/create-store.js';
+import { encryptingStore } from '../../src/keys/data-keys.js';
 
 const env = process.env;
 const dbConfig = JSON.parse(env.CALLREC_TEST_CHILD_DB!) as DbConfig;
@@ -41,7 +43,10 @@ if (env.CALLREC_TEST_FAILPOINT) {
 }
 
 const db = createDb(dbConfig);
-const store = await createObjectStore(storeConfig);
+const plainStore = await createObjectStore(storeConfig);
+const store = env.CALLREC_TEST_CHILD_KEYRING
+  ? await encryptingStore({ config: { encryption: { enabled: true, keyringFile: env.CALLREC_TEST_CHILD_KEYRING } }, db, store: plainStore })
+  : plainStore;
 const deps = { db, store, logger: createLogger({ level: 'silent' }), metrics: createMetrics() };
 try {
   if (env.CALLREC_TEST_CHILD_ERASE) {

@@ -114,7 +114,7 @@ for (const dbBackend of dbBackends) {
       expect(res.headers.get('content-type')).to.match(/^text\/csv/);
       const text = await res.text();
       const lines = text.trimEnd().split('\r\n');
-      expect(lines[0]).to.equal('seq,recordingId,source,callId,reason,actor,reference,startedAt,expiresAt,deletedAt,objects,verified,prevHash,hash');
+      expect(lines[0]).to.equal('seq,recordingId,source,callId,reason,actor,reference,startedAt,expiresAt,deletedAt,objects,verified,prevHash,hash,keyShredded,kekId');
       expect(lines).to.have.length(6);
       expect(lines[1]).to.match(/^1,[0-9A-Z]{26},pbx-test,"call,""0""",retention_expired,sweeper,,/);
       const paged = await get('/v1/deletions?limit=2', auditor, { accept: 'text/csv' });

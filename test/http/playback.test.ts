@@ -6,12 +6,13 @@ import { createManualClock } from '../../src/clock.js';
 import { queryAccess } from '../../src/db/access-log.js';
 import { findRecordingById } from '../../src/db/recordings.js';
 import { PLAY_SESSION_MS } from '../../src/playback/listen-log.js';
-import type { GetOptions } from '../../src/storage/object-store.js';
+import type { GetOptions, ObjectStore } from '../../src/storage/object-store.js';
 import type { TestDb, TestStore } from '../support/backends.js';
 import { dbBackends, storeBackends } from '../support/backends.js';
 import { startTestApp } from '../support/app.js';
 import type { TestApp } from '../support/app.js';
 import { audioFixture } from '../support/fixtures.js';
+import { encryptedRecordingStore } from '../support/encryption.js';
 import { createStoredRecording } from '../support/recordings.js';
 import type { StoredRecordingOverrides } from '../support/recordings.js';
 import { createTestUser } from '../support/users.js';
@@ -25,21 +26,26 @@ interface Harness {
   app: TestApp;
   testDb: TestDb;
   testStore: TestStore;
+  /** The driver beneath the encrypting decorator (encrypted harnesses only). */
+  rawStore?: ObjectStore;
   clock: ReturnType<typeof createManualClock>;
   auth(token: string): Record<string, string>;
   record(overrides?: StoredRecordingOverrides): ReturnType<typeof createStoredRecording>;
   close(): Promise<void>;
 }
 
-async function harness(db: (typeof dbBackends)[number], store: (typeof storeBackends)[number]): Promise<Harness> {
+async function harness(db: (typeof dbBackends)[number], store: (typeof storeBackends)[number], options: { encrypted?: boolean } = {}): Promise<Harness> {
   const testDb = await db.create();
-  const testStore = await store.create();
+  const plain = await store.create();
+  // Encrypted: the service's decorator over the store, data keys in the database (as main.ts assembles it).
+  const testStore = options.encrypted ? { ...plain, store: encryptedRecordingStore({ db: testDb.db, store: plain.store }) } : plain;
   const clock = createManualClock(NOW);
   const app = await startTestApp({ db: testDb.db, store: testStore.store, clock: clock as Clock });
   return {
     app,
     testDb,
     testStore,
+    ...(options.encrypted ? { rawStore: plain.store } : {}),
     clock,
     auth: (token) => ({ authorization: `Bearer ${token}` }),
     record: (overrides = {}) =>
@@ -55,17 +61,22 @@ async function harness(db: (typeof dbBackends)[number], store: (typeof storeBack
 const sqlite = dbBackends.find((b) => b.name === 'sqlite')!;
 const fsStore = storeBackends.find((b) => b.name === 'fs')!;
 
-for (const storeBackend of storeBackends) {
-  describe(`playback audio ranges (${storeBackend.name} store)`, function () {
+/** Plain stores with 2,000 bytes of audio; encrypted ones with audio of several 64 KiB segments, the last one partial. */
+const rangeRuns = [
+  ...storeBackends.map((backend) => ({ backend, encrypted: false, size: 2000 })),
+  ...storeBackends.map((backend) => ({ backend, encrypted: true, size: 3 * 65_536 + 1000 })),
+];
+
+for (const { backend: storeBackend, encrypted, size: SIZE } of rangeRuns) {
+  describe(`playback audio ranges (${encrypted ? 'encrypted ' : ''}${storeBackend.name} store)`, function () {
     let h: Harness;
     let token: string;
     let body: Buffer;
     let id: string;
     let url: string;
-    const SIZE = 2000;
 
     before(async () => {
-      h = await harness(sqlite, storeBackend);
+      h = await harness(sqlite, storeBackend, { encrypted });
       token = (await createTestUser(h.testDb.db, { role: 'trainer' })).token;
       body = seededBytes('playback-1', SIZE);
       const rec = await h.record({ playbackBody: body });
@@ -79,18 +90,27 @@ for (const storeBackend of storeBackends) {
     const cases: Array<{ range: string | undefined; status: number; served?: [number, number] }> = [
       { range: undefined, status: 200 },
       { range: 'bytes=0-0', status: 206, served: [0, 0] },
-      { range: 'bytes=-500', status: 206, served: [1500, 1999] },
-      { range: 'bytes=500-', status: 206, served: [500, 1999] },
+      { range: 'bytes=-500', status: 206, served: [SIZE - 500, SIZE - 1] },
+      { range: 'bytes=500-', status: 206, served: [500, SIZE - 1] },
       { range: 'bytes=100-199', status: 206, served: [100, 199] },
-      { range: 'bytes=1990-5000', status: 206, served: [1990, 1999] },
-      { range: 'bytes=-5000', status: 206, served: [0, 1999] },
+      { range: `bytes=${SIZE - 10}-${SIZE + 3000}`, status: 206, served: [SIZE - 10, SIZE - 1] },
+      { range: `bytes=-${SIZE + 3000}`, status: 206, served: [0, SIZE - 1] },
       { range: 'bytes=-0', status: 416 },
-      { range: 'bytes=2000-', status: 416 },
-      { range: 'bytes=9000-9100', status: 416 },
+      { range: `bytes=${SIZE}-`, status: 416 },
+      { range: `bytes=${SIZE + 7000}-${SIZE + 7100}`, status: 416 },
       { range: 'bytes=10-5', status: 200 },
       { range: 'bytes=0-1,2-3', status: 200 },
       { range: 'garbage', status: 200 },
       { range: 'bytes=abc', status: 200 },
+      // Across segment boundaries (64 KiB of plaintext each) where the audio has several.
+      ...(SIZE > 2 * 65_536
+        ? [
+            { range: 'bytes=65530-65545', status: 206, served: [65_530, 65_545] as [number, number] },
+            { range: 'bytes=65536-131071', status: 206, served: [65_536, 131_071] as [number, number] },
+            { range: 'bytes=1000-150000', status: 206, served: [1000, 150_000] as [number, number] },
+            { range: 'bytes=-1001', status: 206, served: [SIZE - 1001, SIZE - 1] as [number, number] },
+          ]
+        : []),
     ];
     for (const c of cases) {
       it(`when Range is ${c.range ?? '(absent)'}, then the answer is ${c.status}${c.served ? ` with bytes ${c.served[0]}-${c.served[1]}` : ''}`, async () => {
@@ -128,6 +148,38 @@ for (const storeBackend of storeBackends) {
       const stale = await get({ range: 'bytes=0-9', 'if-range': '"0000"' });
       expect(Buffer.from(await stale.arrayBuffer()).equals(body)).to.equal(true);
       expect(stale.status).to.equal(200);
+    });
+  });
+}
+
+for (const storeBackend of storeBackends) {
+  describe(`playback of damaged encrypted audio (sqlite, encrypted ${storeBackend.name})`, function () {
+    let h: Harness;
+    before(async () => {
+      h = await harness(sqlite, storeBackend, { encrypted: true });
+    });
+    after(async () => h?.close());
+
+    it('when a byte of the stored audio is flipped, then every read answers 500 integrity (problem+json, no audio), is logged, and logs no play', async () => {
+      const { token } = await createTestUser(h.testDb.db, { role: 'trainer' });
+      const body = seededBytes('playback-integrity', 3 * 65_536 + 1000);
+      const rec = await h.record({ playbackBody: body });
+      // The driver beneath the decorator holds the ciphertext: damage one byte of the second segment.
+      const inner = h.rawStore!;
+      const ciphertext = Buffer.concat((await (await inner.get(rec.row.playback_key)).body.toArray()) as Buffer[]);
+      ciphertext[64 + 65_552 + 10]! ^= 0x01;
+      await inner.put(rec.row.playback_key, ciphertext, { contentType: 'audio/ogg', tags: {} });
+      for (const range of [undefined, 'bytes=0-', 'bytes=65536-65600']) {
+        const res = await fetch(`${h.app.url}/v1/recordings/${rec.row.id}/audio`, { headers: { ...h.auth(token), ...(range ? { range } : {}) } });
+        const text = await res.text();
+        expect(res.status, String(range)).to.equal(500);
+        expect(res.headers.get('content-type')).to.match(/^application\/problem\+json/);
+        expect(JSON.parse(text).code).to.equal('integrity');
+      }
+      const ok = await fetch(`${h.app.url}/v1/recordings/${rec.row.id}/audio`, { headers: { ...h.auth(token), range: 'bytes=0-99' } });
+      expect(Buffer.from(await ok.arrayBuffer()).equals(body.subarray(0, 100)), 'an undamaged segment still plays').to.equal(true);
+      expect(h.app.logs.filter((l) => l.includes('"code":"integrity"') && l.includes('request failed'))).to.have.length(3);
+      expect(await queryAccess(h.testDb.db.knex, { recordingId: rec.row.id, action: 'play', limit: 10 })).to.have.length(1);
     });
   });
 }

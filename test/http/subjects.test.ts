@@ -15,6 +15,7 @@ import type { GetOptions } from '../../src/storage/object-store.js';
 import { createStoredRecording } from '../support/recordings.js';
 import type { StoredRecordingOverrides } from '../support/recordings.js';
 import { createTestUser } from '../support/users.js';
+import { encryptedRecordingStore } from '../support/encryption.js';
 import { accessLogRows, api, deletionLogRows, download, eventually, newPhone, readZip } from './subject-helpers.js';
 
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
@@ -59,10 +60,14 @@ for (const dbBackend of dbBackends) {
 }
 
 /** Every combination of database and store (sqlite×fs and postgres×minio at least). */
-const combos: Array<[DbBackend, StoreBackend]> = dbBackends.flatMap((d) => storeBackends.map((s) => [d, s] as [DbBackend, StoreBackend]));
+const combos: Array<[DbBackend, StoreBackend, { encrypted?: boolean }?]> = [
+  ...dbBackends.flatMap((d) => storeBackends.map((s) => [d, s] as [DbBackend, StoreBackend])),
+  // And once behind the encrypting store: export, erasure and search see plaintext as before.
+  [dbBackends.find((b) => b.name === 'sqlite')!, storeBackends.find((b) => b.name === 'fs')!, { encrypted: true }],
+];
 
-for (const [dbBackend, storeBackend] of combos) {
-  describe(`subjects API (${dbBackend.name} + ${storeBackend.name})`, function () {
+for (const [dbBackend, storeBackend, variant] of combos) {
+  describe(`subjects API (${dbBackend.name} + ${variant?.encrypted ? 'encrypted ' : ''}${storeBackend.name})`, function () {
     let db: TestDb;
     let store: TestStore;
     let app: TestApp;
@@ -78,6 +83,7 @@ for (const [dbBackend, storeBackend] of combos) {
     before(async () => {
       db = await dbBackend.create();
       store = await storeBackend.create();
+      if (variant?.encrypted) store = { ...store, store: encryptedRecordingStore({ db: db.db, store: store.store }) };
       app = await startTestApp({ db: db.db, store: store.store, clock });
       const make = async (role: 'privacy' | 'admin' | 'trainer' | 'auditor') => {
         const u = await createTestUser(db.db, { role });

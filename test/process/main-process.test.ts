@@ -3,6 +3,7 @@
  * src/main.ts) and the container's (the compiled `node dist/main.js`).
  */
 import fs from 'node:fs';
+import path from 'node:path';
 import { expect } from 'chai';
 import { tempDir } from '../support/backends.js';
 import { audioFixtureBytes } from '../support/fixtures.js';
@@ -134,6 +135,21 @@ for (const { name, entry: makeEntry } of ENTRIES) describe(`the service process 
       expect(Buffer.from(await audio.arrayBuffer()).toString('latin1')).to.equal('OggS');
       child.kill('SIGTERM');
       expect(await io.exit).to.equal(0);
+
+      // Encrypted at rest by default: what lies in the data folder is not audio; the keyring is the owner's alone.
+      const stored = fs.readdirSync(path.join(dataDir, 'objects'), { recursive: true, withFileTypes: true }).filter((e) => e.isFile() && !e.name.startsWith('.'));
+      expect(stored.map((e) => e.name).sort()).to.deep.equal(['original.wav', 'playback.ogg']);
+      for (const e of stored) expect(fs.readFileSync(path.join(e.parentPath, e.name)).subarray(0, 8).toString('latin1')).to.equal('callrec\x01');
+      expect(fs.statSync(path.join(dataDir, 'keyring')).mode & 0o777).to.equal(0o600);
+
+      // Without its keyring the service refuses to start, in one line, and makes no new keyring.
+      fs.renameSync(path.join(dataDir, 'keyring'), path.join(dataDir, 'keyring.moved'));
+      const again = collect(startMain({ CALLREC_DATA_DIR: dataDir, CALLREC_PORT: '0', CALLREC_LOG_LEVEL: 'warn' }));
+      expect(await again.exit).to.equal(1);
+      const lines = again.err().trim().split('\n');
+      expect(lines, again.err()).to.have.length(1);
+      expect(lines[0]).to.match(/^callrec: failed to start: the keyring .* is missing, but 1 recordings are encrypted/);
+      expect(fs.existsSync(path.join(dataDir, 'keyring'))).to.equal(false);
     } finally {
       if (child.exitCode === null) child.kill('SIGKILL');
       fs.rmSync(dataDir, { recursive: true, force: true });

@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { unpackLogRow } from '../../src/audit/verify-read.js';
 
 /** Packs like the verifier's SQLite select does (lengths in characters = UTF-16 units here: BMP only). */
-function pack(o: { seq?: string; text?: string[]; reference?: string | null; tail?: string } = {}): string {
+function pack(o: { seq?: string; text?: string[]; reference?: string | null; shred?: string; tail?: string } = {}): string {
   const texts = o.text ?? ['01JABCDEFGHJKMNPQRSTVWXYZ0', 'pbx-1', 'call:7,-', 'retention_expired', 'sweeper'];
   const field = (t: string) => `${t.length}:${t}`;
   const reference = o.reference === undefined ? null : o.reference;
@@ -13,6 +13,7 @@ function pack(o: { seq?: string; text?: string[]; reference?: string | null; tai
     field('[]') +
     field('0'.repeat(64)) +
     field('ab'.repeat(32)) +
+    (o.shred ?? '-') +
     (o.tail ?? '')
   );
 }
@@ -34,6 +35,8 @@ describe('deletion-log verifier: packed SQLite rows', () => {
       objects: '[]',
       prev_hash: '0'.repeat(64),
       hash: 'ab'.repeat(32),
+      key_shredded: null,
+      kek_id: null,
     });
     expect(unpackLogRow(pack())).to.include({ reference: null });
     expect(unpackLogRow(pack({ text: ['', '', '', '', ''] }))).to.include({ source: '', actor: '' });
@@ -56,6 +59,12 @@ describe('deletion-log verifier: packed SQLite rows', () => {
     ]) {
       expect(unpackLogRow(bad), JSON.stringify(bad)).to.equal(undefined);
     }
+  });
+
+  it('when a packed row records a shredded data key, then key_shredded and kek_id come back; a malformed pair is refused', () => {
+    expect(unpackLogRow(pack({ shred: '1,18:k20261130-0123abcd' }))).to.include({ key_shredded: true, kek_id: 'k20261130-0123abcd' });
+    expect(unpackLogRow(pack())).to.include({ key_shredded: null, kek_id: null });
+    for (const shred of ['1,', '1,5:abc', 'x,1:a', '1,1:ab', '']) expect(unpackLogRow(pack({ shred })), shred).to.equal(undefined);
   });
 
   it('when an integer exceeds 2^53, then it is parsed as Number() parses its digits', () => {

@@ -8,14 +8,11 @@
  */
 import { AbortMultipartUploadCommand, ListMultipartUploadsCommand } from '@aws-sdk/client-s3';
 import type { StoreConfig } from '../config.js';
-import { createS3Client, isNotFound, mapS3Error } from '../storage/s3-store.js';
-import { RECORDINGS_PREFIX } from '../storage/keys.js';
+import { createS3Client, isNotFound, mapS3Error } from './s3-store.js';
+import { RECORDINGS_PREFIX } from './keys.js';
+import type { PendingUpload } from './object-store.js';
 
-export interface MultipartUpload {
-  key: string;
-  uploadId: string;
-  initiated: Date;
-}
+export type MultipartUpload = PendingUpload;
 
 /**
  * Lists the multipart uploads under `recordings/` page by page, hands each page to `select`,
