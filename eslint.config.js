@@ -27,27 +27,34 @@ const ROOTS = ['app', 'background', 'main', 'openapi-operations', 'openapi-schem
 const UP = '^(\\.\\./)+';
 const noRoot = {
   regex: `${UP}(cli/|(${ROOTS.join('|')})\\.js$)`,
-  message: 'Only the composition roots (src/cli/, app.ts, background.ts, main.ts, openapi-*.ts) import the composition roots.',
+  message:
+    'Only the composition roots (src/cli/, app.ts, background.ts, main.ts, openapi-*.ts) import the composition roots.',
 };
 const LOWER_FORBIDDEN = [
   {
     regex: `${UP}(${[...FEATURES, 'http'].join('|')})(/|$)`,
     message: 'storage/, db/, audio/ and domain/ are lower layers: they import no feature and nothing from src/http/.',
   },
-  { regex: `${UP}errors\\.js$`, message: 'Lower layers raise their own errors; the HTTP edge maps them to AppError (e.g. src/http/store-errors.ts).' },
+  {
+    regex: `${UP}errors\\.js$`,
+    message:
+      'Lower layers raise their own errors; the HTTP edge maps them to AppError (e.g. src/http/store-errors.ts).',
+  },
   noRoot,
 ];
 const FEATURE_FORBIDDEN = [
   {
     regex: `${UP}(${FEATURES.join('|')})/(?!index\\.js$)`,
-    message: "Features import one another only through the folder's index.ts ('../<feature>/index.js'); inside a folder, import with './'.",
+    message:
+      "Features import one another only through the folder's index.ts ('../<feature>/index.js'); inside a folder, import with './'.",
   },
   noRoot,
 ];
 const HTTP_FORBIDDEN = [
   {
     regex: `${UP}(${FEATURES.join('|')})(/|$)`,
-    message: 'src/http/ is shared HTTP plumbing and imports no feature: assemble feature schemas beside app.ts (src/openapi-operations.ts).',
+    message:
+      'src/http/ is shared HTTP plumbing and imports no feature: assemble feature schemas beside app.ts (src/openapi-operations.ts).',
   },
   noRoot,
 ];
@@ -95,7 +102,10 @@ export default tseslint.config(
     files: ['src/**/*.ts'],
     ignores: ['src/config.ts'],
     rules: {
-      'no-restricted-properties': ['error', { object: 'process', property: 'env', message: 'Only src/config.ts reads the environment.' }],
+      'no-restricted-properties': [
+        'error',
+        { object: 'process', property: 'env', message: 'Only src/config.ts reads the environment.' },
+      ],
       'no-restricted-syntax': ['error', queryThroughKnex],
     },
   },
@@ -106,11 +116,20 @@ export default tseslint.config(
     // Test and benchmark inputs are seeded (test/support/random.ts), so a failure replays exactly.
     files: ['test/**/*.ts', 'bench/**/*.ts'],
     rules: {
-      'no-restricted-properties': ['error', { object: 'Math', property: 'random', message: 'Seed random inputs: use seededRandom/seededBytes from test/support/random.ts.' }],
+      'no-restricted-properties': [
+        'error',
+        {
+          object: 'Math',
+          property: 'random',
+          message: 'Seed random inputs: use seededRandom/seededBytes from test/support/random.ts.',
+        },
+      ],
     },
   },
   {
     files: ['src/web/**/*.js'],
-    languageOptions: { globals: { window: 'readonly', document: 'readonly', fetch: 'readonly', URL: 'readonly', console: 'readonly' } },
+    languageOptions: {
+      globals: { window: 'readonly', document: 'readonly', fetch: 'readonly', URL: 'readonly', console: 'readonly' },
+    },
   },
 );

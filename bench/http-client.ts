@@ -7,7 +7,11 @@ export { percentile } from './spread.js';
 const IDLE_TIMEOUT_MS = 60_000;
 
 /** GET with a keep-alive agent (lighter than fetch, so the client adds little): status and body length. */
-export function httpGet(agent: http.Agent, url: string, headers: Record<string, string>): Promise<{ status: number; bytes: number }> {
+export function httpGet(
+  agent: http.Agent,
+  url: string,
+  headers: Record<string, string>,
+): Promise<{ status: number; bytes: number }> {
   return new Promise((resolve, reject) => {
     const req = http.get(url, { agent, headers }, (res) => {
       let bytes = 0;
@@ -15,7 +19,9 @@ export function httpGet(agent: http.Agent, url: string, headers: Record<string, 
       res.on('end', () => resolve({ status: res.statusCode ?? 0, bytes }));
       res.on('error', reject);
     });
-    req.setTimeout(IDLE_TIMEOUT_MS, () => req.destroy(new Error(`no answer from ${new URL(url).pathname} within ${IDLE_TIMEOUT_MS / 1000} s`)));
+    req.setTimeout(IDLE_TIMEOUT_MS, () =>
+      req.destroy(new Error(`no answer from ${new URL(url).pathname} within ${IDLE_TIMEOUT_MS / 1000} s`)),
+    );
     req.on('error', reject);
   });
 }

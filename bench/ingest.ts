@@ -62,7 +62,9 @@ async function timed<T>(fn: () => Promise<T>): Promise<number> {
 /** ffmpeg's own CPU seconds (utime + stime, from -benchmark) for one single-threaded run. */
 function ffmpegCpuSeconds(args: string[]): Promise<number> {
   return new Promise((resolve, reject) => {
-    const child = spawn('ffmpeg', ['-hide_banner', '-nostdin', '-benchmark', '-threads', '1', ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn('ffmpeg', ['-hide_banner', '-nostdin', '-benchmark', '-threads', '1', ...args], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
     let stderr = '';
     child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
     child.on('close', (code) => {
@@ -106,7 +108,8 @@ function targets(ctx: BenchContext): Target[] {
   }
   const endpoint = ctx.env.CALLREC_TEST_S3_ENDPOINT;
   if (wanted.includes('minio')) {
-    if (!endpoint) throw new Error('CALLREC_TEST_S3_ENDPOINT is not set (run through `npm run bench`, or BENCH_STORES=fs)');
+    if (!endpoint)
+      throw new Error('CALLREC_TEST_S3_ENDPOINT is not set (run through `npm run bench`, or BENCH_STORES=fs)');
     const bucket = `callrec-bench-ingest-${Date.now().toString(36)}`;
     const s3Config: Extract<StoreConfig, { kind: 's3' }> = {
       kind: 's3',
@@ -140,7 +143,14 @@ function targets(ctx: BenchContext): Target[] {
       rawPut: async (file, key, contentType) => {
         const { size } = await fs.promises.stat(file);
         await client.send(
-          new PutObjectCommand({ Bucket: bucket, Key: `raw/${key}`, Body: fs.createReadStream(file), ContentLength: size, ContentType: contentType, Tagging: 'retention=30d' }),
+          new PutObjectCommand({
+            Bucket: bucket,
+            Key: `raw/${key}`,
+            Body: fs.createReadStream(file),
+            ContentLength: size,
+            ContentType: contentType,
+            Tagging: 'retention=30d',
+          }),
         );
       },
       close: () => client.destroy(),
@@ -154,7 +164,13 @@ interface Sizing {
   rounds: number;
 }
 
-async function ingestFigures(ctx: BenchContext, call: string, target: Target, concurrency: number, sizing: Sizing): Promise<ResultRow[]> {
+async function ingestFigures(
+  ctx: BenchContext,
+  call: string,
+  target: Target,
+  concurrency: number,
+  sizing: Sizing,
+): Promise<ResultRow[]> {
   const dataDir = fs.mkdtempSync(path.join(ctx.tmpDir, `data-${target.name}-${concurrency}-`));
   const env = {
     CALLREC_DATA_DIR: dataDir,
@@ -171,7 +187,11 @@ async function ingestFigures(ctx: BenchContext, call: string, target: Target, co
   const source = await probeAudio(call, { timeoutMs: 60_000 });
   const outDir = fs.mkdtempSync(path.join(ctx.tmpDir, 'baseline-'));
   const ingestOne = async (callId: string) => {
-    const res = await signedUpload({ url, fields: { callId, startedAt: new Date(Date.now() - 60_000).toISOString() }, audio });
+    const res = await signedUpload({
+      url,
+      fields: { callId, startedAt: new Date(Date.now() - 60_000).toISOString() },
+      audio,
+    });
     if (res.status !== 201) throw new Error(`ingest answered ${res.status}: ${res.text.slice(0, 200)}`);
   };
   // Exactly the service's storage and encoding work, overlapped as the service overlaps it.
@@ -202,13 +222,21 @@ async function ingestFigures(ctx: BenchContext, call: string, target: Target, co
         async () => {
           ctx.progress(`ingest ${label}, round ${round + 1}/${sizing.rounds}`);
           const start = performance.now();
-          ingestTimes.push(...(await pool(concurrency, concurrency, (j) => timed(() => ingestOne(`bench-${concurrency}-${round}-${j}`)))));
+          ingestTimes.push(
+            ...(await pool(concurrency, concurrency, (j) =>
+              timed(() => ingestOne(`bench-${concurrency}-${round}-${j}`)),
+            )),
+          );
           ingestRates.push(concurrency / ((performance.now() - start) / 1000));
         },
         async () => {
           ctx.progress(`baseline ${label}, round ${round + 1}/${sizing.rounds}`);
           const start = performance.now();
-          baseTimes.push(...(await pool(concurrency, concurrency, (j) => timed(() => baselineOne(`bench-${concurrency}-${round}-${j}`)))));
+          baseTimes.push(
+            ...(await pool(concurrency, concurrency, (j) =>
+              timed(() => baselineOne(`bench-${concurrency}-${round}-${j}`)),
+            )),
+          );
           baseRates.push(concurrency / ((performance.now() - start) / 1000));
         },
       ];
@@ -283,13 +311,18 @@ async function bigUploadFigure(ctx: BenchContext, options: { megabytes: number; 
     Readable.from(
       (function* () {
         yield wavHeader({ dataBytes, sampleRate: rate, channels: 2, format: 'pcm16' });
-        for (let left = dataBytes; left > 0; left -= chunk.length) yield left >= chunk.length ? chunk : chunk.subarray(0, left);
+        for (let left = dataBytes; left > 0; left -= chunk.length)
+          yield left >= chunk.length ? chunk : chunk.subarray(0, left);
       })(),
     );
   for (let run = 0; run < options.runs; run++) {
     ctx.progress(`${options.megabytes} MB upload, run ${run + 1}/${options.runs}: starting a fresh service`);
     const dataDir = fs.mkdtempSync(path.join(ctx.tmpDir, 'big-'));
-    const service = await startService(ctx, { CALLREC_DATA_DIR: dataDir, CALLREC_INGEST_SOURCES: `${TEST_SOURCE}:${TEST_SECRET}` }, { name: `big-upload-${run}` });
+    const service = await startService(
+      ctx,
+      { CALLREC_DATA_DIR: dataDir, CALLREC_INGEST_SOURCES: `${TEST_SOURCE}:${TEST_SECRET}` },
+      { name: `big-upload-${run}` },
+    );
     try {
       entry = service.entry;
       idles.push(service.memoryKb('VmRSS') / 1024);
@@ -302,14 +335,18 @@ async function bigUploadFigure(ctx: BenchContext, options: { megabytes: number; 
         audioBytes: 44 + dataBytes,
       });
       durations.push((performance.now() - start) / 1000);
-      if (res.status !== 201) throw new Error(`${options.megabytes} MB upload answered ${res.status}: ${res.text.slice(0, 200)}`);
+      if (res.status !== 201)
+        throw new Error(`${options.megabytes} MB upload answered ${res.status}: ${res.text.slice(0, 200)}`);
       peaks.push(service.memoryKb('VmHWM') / 1024);
     } finally {
       await service.stop();
       fs.rmSync(dataDir, { recursive: true, force: true });
     }
   }
-  const size = options.megabytes >= 1024 ? `${(options.megabytes / 1024).toFixed(options.megabytes % 1024 ? 1 : 0)} GB` : `${options.megabytes} MB`;
+  const size =
+    options.megabytes >= 1024
+      ? `${(options.megabytes / 1024).toFixed(options.megabytes % 1024 ? 1 : 0)} GB`
+      : `${options.megabytes} MB`;
   return rowFromRuns({
     name: `peak RSS of the service during a ${size} upload`,
     unit: 'MB',
@@ -325,8 +362,12 @@ export const ingestBench: Bench = {
   async run(ctx) {
     const seconds = intKnob(ctx.env, 'BENCH_INGEST_SECONDS', 300);
     const concurrencies = (ctx.env.BENCH_INGEST_CONCURRENCY ?? '1,4').split(',').map(Number);
-    if (concurrencies.some((c) => !Number.isInteger(c) || c < 1)) throw new Error('BENCH_INGEST_CONCURRENCY expects a comma list of whole numbers ≥ 1');
-    const big = { megabytes: intKnob(ctx.env, 'BENCH_BIG_UPLOAD_MB', 1024), runs: intKnob(ctx.env, 'BENCH_BIG_UPLOAD_RUNS', Math.min(3, ctx.runs)) };
+    if (concurrencies.some((c) => !Number.isInteger(c) || c < 1))
+      throw new Error('BENCH_INGEST_CONCURRENCY expects a comma list of whole numbers ≥ 1');
+    const big = {
+      megabytes: intKnob(ctx.env, 'BENCH_BIG_UPLOAD_MB', 1024),
+      runs: intKnob(ctx.env, 'BENCH_BIG_UPLOAD_RUNS', Math.min(3, ctx.runs)),
+    };
     ctx.progress(`generating a ${seconds}-second μ-law call`, 0);
     const call = await audioFixture('ulaw-mono', { seconds });
     const figures: ResultRow[] = [];

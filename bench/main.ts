@@ -44,22 +44,29 @@ if (argv.includes('--markdown')) {
   const target = path.resolve(next && !next.startsWith('--') ? next : path.join(ROOT, 'README.md'));
   const resultsAt = argv.indexOf('--results');
   const latest = latestResultsFile(fs.existsSync(RESULTS_DIR) ? fs.readdirSync(RESULTS_DIR) : []);
-  const source = resultsAt >= 0 ? path.resolve(argv[resultsAt + 1] ?? '') : latest ? path.join(RESULTS_DIR, latest) : undefined;
+  const source =
+    resultsAt >= 0 ? path.resolve(argv[resultsAt + 1] ?? '') : latest ? path.join(RESULTS_DIR, latest) : undefined;
   if (!source) {
-    process.stderr.write(`no results file in ${path.relative(process.cwd(), RESULTS_DIR)}/: run \`npm run bench\` first\n`);
+    process.stderr.write(
+      `no results file in ${path.relative(process.cwd(), RESULTS_DIR)}/: run \`npm run bench\` first\n`,
+    );
     process.exit(2);
   }
   const results = parseResults(fs.readFileSync(source, 'utf8'));
   const block = renderMarkdownSection(results, { source: path.relative(ROOT, source) });
   fs.writeFileSync(target, replaceMarkedBlock(fs.readFileSync(target, 'utf8'), block));
-  process.stderr.write(`${path.relative(process.cwd(), target)}: table of ${path.relative(process.cwd(), source)} (${results.rows.length} figures)\n`);
+  process.stderr.write(
+    `${path.relative(process.cwd(), target)}: table of ${path.relative(process.cwd(), source)} (${results.rows.length} figures)\n`,
+  );
   process.exit(0);
 }
 
 const only = argv.filter((a) => !a.startsWith('--'));
 const unknown = only.filter((name) => !benches.some((b) => b.name === name));
 if (unknown.length) {
-  process.stderr.write(`unknown benchmark: ${unknown.join(', ')}; known: ${benches.map((b) => b.name).join(', ') || '(none registered)'}\n`);
+  process.stderr.write(
+    `unknown benchmark: ${unknown.join(', ')}; known: ${benches.map((b) => b.name).join(', ') || '(none registered)'}\n`,
+  );
   process.exit(2);
 }
 const selected = only.length ? benches.filter((b) => only.includes(b.name)) : benches;
@@ -127,8 +134,25 @@ const results: BenchResults = {
   format: RESULTS_FORMAT,
   date: started.toISOString(),
   durationSeconds: Math.round((Date.now() - started.getTime()) / 1000),
-  machine: { cpuModel: cpus[0]?.model.trim() ?? 'unknown', cores: cpus.length, ramBytes: os.totalmem(), node: process.version, platform: `${os.platform()} ${os.release()}`, loadAverage },
-  settings: { runs, seed, knobs: Object.fromEntries((Object.entries(process.env).filter(([k, v]) => k.startsWith('BENCH_') && v !== undefined) as Array<[string, string]>).sort(([a], [b]) => (a < b ? -1 : 1))) },
+  machine: {
+    cpuModel: cpus[0]?.model.trim() ?? 'unknown',
+    cores: cpus.length,
+    ramBytes: os.totalmem(),
+    node: process.version,
+    platform: `${os.platform()} ${os.release()}`,
+    loadAverage,
+  },
+  settings: {
+    runs,
+    seed,
+    knobs: Object.fromEntries(
+      (
+        Object.entries(process.env).filter(([k, v]) => k.startsWith('BENCH_') && v !== undefined) as Array<
+          [string, string]
+        >
+      ).sort(([a], [b]) => (a < b ? -1 : 1)),
+    ),
+  },
   benches: selected.map((b) => b.name),
   rows,
   failures,
@@ -138,9 +162,17 @@ process.stdout.write(`\n${table}`);
 fs.mkdirSync(RESULTS_DIR, { recursive: true });
 const resultsFile = path.join(RESULTS_DIR, resultsFileName(started));
 fs.writeFileSync(resultsFile, `${JSON.stringify(results, null, 2)}\n`);
-fs.writeFileSync(path.join(RESULTS_DIR, 'latest.md'), renderMarkdownSection(results, { source: path.relative(ROOT, resultsFile) }));
-fs.writeFileSync(path.join(RESULTS_DIR, 'ratios.svg'), renderRatioChart(rows, { generatedAt: `${results.date} · ${cpus.length} CPU(s) · node ${process.version}` }));
-process.stderr.write(`\nresults: ${path.relative(process.cwd(), resultsFile)} (and latest.md, ratios.svg); README table: npm run bench -- --markdown\n`);
+fs.writeFileSync(
+  path.join(RESULTS_DIR, 'latest.md'),
+  renderMarkdownSection(results, { source: path.relative(ROOT, resultsFile) }),
+);
+fs.writeFileSync(
+  path.join(RESULTS_DIR, 'ratios.svg'),
+  renderRatioChart(rows, { generatedAt: `${results.date} · ${cpus.length} CPU(s) · node ${process.version}` }),
+);
+process.stderr.write(
+  `\nresults: ${path.relative(process.cwd(), resultsFile)} (and latest.md, ratios.svg); README table: npm run bench -- --markdown\n`,
+);
 const missed = rows.filter((f) => f.met === false).length;
 if (missed) process.stderr.write(`${missed} figure(s) missed their target\n`);
 if (failures.length) {

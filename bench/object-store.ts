@@ -47,22 +47,44 @@ interface Pair {
 }
 
 function figure(name: string, pair: Pair, target: number, note: string): ResultRow {
-  return rowFromRuns({ name, unit: 'ms', samples: pair.store, baseline: { name: pair.rawName, samples: pair.raw }, target: `≤ ${target}×`, note });
+  return rowFromRuns({
+    name,
+    unit: 'ms',
+    samples: pair.store,
+    baseline: { name: pair.rawName, samples: pair.raw },
+    target: `≤ ${target}×`,
+    note,
+  });
 }
 
 function figures(driver: 'fs' | 's3/MinIO', put: Pair, get: Pair): ResultRow[] {
   return driver === 'fs'
     ? [
-        figure('store put 16 MiB in 64 KiB chunks (fs)', put, 2.5, 'includes sha256 of every byte (the ETag, ~9 ms per 16 MiB here), sidecar, rename, folder fsync'),
+        figure(
+          'store put 16 MiB in 64 KiB chunks (fs)',
+          put,
+          2.5,
+          'includes sha256 of every byte (the ETag, ~9 ms per 16 MiB here), sidecar, rename, folder fsync',
+        ),
         figure('store get 16 MiB (fs)', get, 1.5, 'open + fstat + sidecar read before streaming'),
       ]
     : [
-        figure('store put 16 MiB in 64 KiB chunks (s3/MinIO)', put, 2, 'above 8 MiB the store uploads multipart (bounded memory) and HEADs for the info; the baseline is one PUT of a buffer'),
+        figure(
+          'store put 16 MiB in 64 KiB chunks (s3/MinIO)',
+          put,
+          2,
+          'above 8 MiB the store uploads multipart (bounded memory) and HEADs for the info; the baseline is one PUT of a buffer',
+        ),
         figure('store get 16 MiB (s3/MinIO)', get, 1.5, 'same GetObject; differences are noise on a shared machine'),
       ];
 }
 
-async function measure(ctx: BenchContext, driver: string, store: ObjectStore, raw: { put(key: string, data: Buffer): Promise<void>; get(key: string): Promise<Readable> }) {
+async function measure(
+  ctx: BenchContext,
+  driver: string,
+  store: ObjectStore,
+  raw: { put(key: string, data: Buffer): Promise<void>; get(key: string): Promise<Readable> },
+) {
   const data = seededRandom(ctx.seed).bytes(SIZE);
   const RUNS = ctx.runs;
   const putStore: number[] = [];
@@ -74,11 +96,23 @@ async function measure(ctx: BenchContext, driver: string, store: ObjectStore, ra
     ctx.progress(i < 0 ? `${driver} warm-up` : `${driver} run ${i + 1}/${RUNS}`, Math.max(0, i) / RUNS);
     const sink = <T>(into: T[]) => (i < 0 ? [] : into);
     const steps = [
-      async () => sink(putStore).push(await timed(() => store.put(`bench/s${i}`, inChunks(data), { contentType: 'application/octet-stream', contentLength: SIZE, tags: { retention: '1d' } }).then(() => undefined))),
+      async () =>
+        sink(putStore).push(
+          await timed(() =>
+            store
+              .put(`bench/s${i}`, inChunks(data), {
+                contentType: 'application/octet-stream',
+                contentLength: SIZE,
+                tags: { retention: '1d' },
+              })
+              .then(() => undefined),
+          ),
+        ),
       async () => sink(putRaw).push(await timed(() => raw.put(`bench/r${i}`, data))),
     ];
     const reads = [
-      async () => sink(getStore).push(await timed(async () => pipeline((await store.get(`bench/s${i}`)).body, drain()))),
+      async () =>
+        sink(getStore).push(await timed(async () => pipeline((await store.get(`bench/s${i}`)).body, drain()))),
       async () => sink(getRaw).push(await timed(async () => pipeline(await raw.get(`bench/r${i}`), drain()))),
     ];
     // Alternate which goes first, so neither always meets a cold or a warm cache.
@@ -116,7 +150,11 @@ export const objectStoreBench: Bench = {
       },
     });
     out.push(
-      ...figures('fs', { store: fsResult.putStore, raw: fsResult.putRaw, rawName: 'writeFile + fsync' }, { store: fsResult.getStore, raw: fsResult.getRaw, rawName: 'createReadStream' }),
+      ...figures(
+        'fs',
+        { store: fsResult.putStore, raw: fsResult.putRaw, rawName: 'writeFile + fsync' },
+        { store: fsResult.getStore, raw: fsResult.getRaw, rawName: 'createReadStream' },
+      ),
     );
 
     const endpoint = ctx.env.CALLREC_TEST_S3_ENDPOINT;
@@ -137,14 +175,20 @@ export const objectStoreBench: Bench = {
       try {
         const s3Result = await measure(ctx, 's3', s3Store, {
           async put(key, data) {
-            await client.send(new PutObjectCommand({ Bucket: config.bucket, Key: key, Body: data, ContentLength: data.length }));
+            await client.send(
+              new PutObjectCommand({ Bucket: config.bucket, Key: key, Body: data, ContentLength: data.length }),
+            );
           },
           async get(key) {
             return (await client.send(new GetObjectCommand({ Bucket: config.bucket, Key: key }))).Body as Readable;
           },
         });
         out.push(
-          ...figures('s3/MinIO', { store: s3Result.putStore, raw: s3Result.putRaw, rawName: 'PutObject of the buffer' }, { store: s3Result.getStore, raw: s3Result.getRaw, rawName: 'GetObject' }),
+          ...figures(
+            's3/MinIO',
+            { store: s3Result.putStore, raw: s3Result.putRaw, rawName: 'PutObject of the buffer' },
+            { store: s3Result.getStore, raw: s3Result.getRaw, rawName: 'GetObject' },
+          ),
         );
       } finally {
         await s3Store.close();

@@ -86,7 +86,12 @@ interface Knobs {
   listeners: number;
 }
 
-async function runTarget(ctx: BenchContext, name: string, storeEnv: Record<string, string>, k: Knobs): Promise<ResultRow[]> {
+async function runTarget(
+  ctx: BenchContext,
+  name: string,
+  storeEnv: Record<string, string>,
+  k: Knobs,
+): Promise<ResultRow[]> {
   const env = { CALLREC_DATA_DIR: path.join(ctx.tmpDir, name), ...storeEnv };
   const config = loadConfig(env);
   const db = createDb(config.db);
@@ -101,10 +106,17 @@ async function runTarget(ctx: BenchContext, name: string, storeEnv: Record<strin
     const startedAt = Date.now() - 3_600_000;
     const warmBytes = k.warmMib * 1024 * 1024;
     const coldBytes = k.coldMib * 1024 * 1024;
-    const warmRec = await createStoredRecording({ db, store, overrides: { playbackBody: random.bytes(warmBytes), started_at: startedAt } });
+    const warmRec = await createStoredRecording({
+      db,
+      store,
+      overrides: { playbackBody: random.bytes(warmBytes), started_at: startedAt },
+    });
     const coldBody = random.bytes(coldBytes);
     const coldRecs: RecordingRow[] = [];
-    for (let i = 0; i < k.recordings; i++) coldRecs.push((await createStoredRecording({ db, store, overrides: { playbackBody: coldBody, started_at: startedAt } })).row);
+    for (let i = 0; i < k.recordings; i++)
+      coldRecs.push(
+        (await createStoredRecording({ db, store, overrides: { playbackBody: coldBody, started_at: startedAt } })).row,
+      );
     const warmToken = (await createTestUser(db, { role: 'trainer' })).token;
     // Every run gets tokens of its own, created before the service starts (one SQLite writer at a time).
     const coldTokens: string[][] = [];
@@ -133,13 +145,18 @@ async function runTarget(ctx: BenchContext, name: string, storeEnv: Record<strin
 
     const readApi = async (url: string, headers: Record<string, string>, start: number, into: number[]) => {
       const t = performance.now();
-      const { status, bytes } = await httpGet(agent, url, { ...headers, range: `bytes=${start}-${start + RANGE_BYTES - 1}` });
+      const { status, bytes } = await httpGet(agent, url, {
+        ...headers,
+        range: `bytes=${start}-${start + RANGE_BYTES - 1}`,
+      });
       if (status !== 206 || bytes !== RANGE_BYTES) throw new Error(`API answered ${status} with ${bytes} bytes`);
       into.push(performance.now() - t);
     };
     const readProxy = async (key: string, start: number, into: number[]) => {
       const t = performance.now();
-      const { status, bytes } = await httpGet(agent, proxyUrl(key), { range: `bytes=${start}-${start + RANGE_BYTES - 1}` });
+      const { status, bytes } = await httpGet(agent, proxyUrl(key), {
+        range: `bytes=${start}-${start + RANGE_BYTES - 1}`,
+      });
       if (status !== 206 || bytes !== RANGE_BYTES) throw new Error(`proxy answered ${status} with ${bytes} bytes`);
       into.push(performance.now() - t);
     };
@@ -150,7 +167,15 @@ async function runTarget(ctx: BenchContext, name: string, storeEnv: Record<strin
       into.push(performance.now() - t);
     };
 
-    const warm = { api50: [] as number[], api99: [] as number[], proxy50: [] as number[], proxy99: [] as number[], store50: [] as number[], store99: [] as number[], cpu: [] as number[] };
+    const warm = {
+      api50: [] as number[],
+      api99: [] as number[],
+      proxy50: [] as number[],
+      proxy99: [] as number[],
+      store50: [] as number[],
+      store99: [] as number[],
+      cpu: [] as number[],
+    };
     const cold = { api50: [] as number[], api99: [] as number[], proxy50: [] as number[], proxy99: [] as number[] };
     const ttfb = { api50: [] as number[], api99: [] as number[], store50: [] as number[], store99: [] as number[] };
     const steps = ctx.runs * 3;
@@ -163,7 +188,11 @@ async function runTarget(ctx: BenchContext, name: string, storeEnv: Record<strin
       const cpuBefore = processCpuMs(service.pid);
       for (let i = 0; i < k.reads; i++) {
         const start = random.int(0, warmBytes - RANGE_BYTES);
-        const reads = [() => readApi(warmUrl, warmHeaders, start, api), () => readProxy(warmKey, start, bare), () => readStore(warmKey, start, direct)];
+        const reads = [
+          () => readApi(warmUrl, warmHeaders, start, api),
+          () => readProxy(warmKey, start, bare),
+          () => readStore(warmKey, start, direct),
+        ];
         // Every order of the three in turn, so that none always follows the same one.
         const order = [
           [0, 1, 2],
@@ -190,12 +219,20 @@ async function runTarget(ctx: BenchContext, name: string, storeEnv: Record<strin
         into.push(percentile(sorted(xs), 99));
 
       // Cold: every (token, recording) pair once, in a seeded random order.
-      ctx.progress(`${name}: cold reads (${k.tokens} tokens × ${k.recordings} recordings), run ${run + 1}/${ctx.runs}`, (run * 3 + 1) / steps);
-      const pairs = random.shuffle(coldTokens[run]!.flatMap((token) => coldRecs.map((rec) => ({ token, rec, start: random.int(0, coldBytes - RANGE_BYTES) }))));
+      ctx.progress(
+        `${name}: cold reads (${k.tokens} tokens × ${k.recordings} recordings), run ${run + 1}/${ctx.runs}`,
+        (run * 3 + 1) / steps,
+      );
+      const pairs = random.shuffle(
+        coldTokens[run]!.flatMap((token) =>
+          coldRecs.map((rec) => ({ token, rec, start: random.int(0, coldBytes - RANGE_BYTES) })),
+        ),
+      );
       const coldApi: number[] = [];
       const coldBare: number[] = [];
       for (const [i, { token, rec, start }] of pairs.entries()) {
-        const viaApi = () => readApi(`${base}/v1/recordings/${rec.id}/audio`, { authorization: `Bearer ${token}` }, start, coldApi);
+        const viaApi = () =>
+          readApi(`${base}/v1/recordings/${rec.id}/audio`, { authorization: `Bearer ${token}` }, start, coldApi);
         const viaProxy = () => readProxy(rec.playback_key, start, coldBare);
         if (i % 2) {
           await viaApi();
@@ -212,8 +249,12 @@ async function runTarget(ctx: BenchContext, name: string, storeEnv: Record<strin
 
       // Concurrent listeners: time to first byte.
       ctx.progress(`${name}: ${k.listeners} concurrent listeners, run ${run + 1}/${ctx.runs}`, (run * 3 + 2) / steps);
-      const fromStore = sorted(await Promise.all(Array.from({ length: k.listeners }, () => firstChunkFromStore(store, warmKey))));
-      const fromApi = sorted(await Promise.all(Array.from({ length: k.listeners }, () => firstChunkFromApi(warmUrl, warmHeaders))));
+      const fromStore = sorted(
+        await Promise.all(Array.from({ length: k.listeners }, () => firstChunkFromStore(store, warmKey))),
+      );
+      const fromApi = sorted(
+        await Promise.all(Array.from({ length: k.listeners }, () => firstChunkFromApi(warmUrl, warmHeaders))),
+      );
       ttfb.api50.push(percentile(fromApi, 50));
       ttfb.api99.push(percentile(fromApi, 99));
       ttfb.store50.push(percentile(fromStore, 50));
@@ -224,10 +265,29 @@ async function runTarget(ctx: BenchContext, name: string, storeEnv: Record<strin
 
     const PROXY = 'bare node:http proxy of the same store read';
     const note = `service: ${service.entry}, log level info; percentile per run, spread over ${ctx.runs} runs`;
-    const row = (label: string, samples: number[], baseline: { name: string; samples: number[] }, target?: string, extra?: string) =>
-      rowFromRuns({ name: `${label} (${name})`, unit: 'ms', samples, baseline, ...(target ? { target } : {}), note: extra ? `${note}; ${extra}` : note });
+    const row = (
+      label: string,
+      samples: number[],
+      baseline: { name: string; samples: number[] },
+      target?: string,
+      extra?: string,
+    ) =>
+      rowFromRuns({
+        name: `${label} (${name})`,
+        unit: 'ms',
+        samples,
+        baseline,
+        ...(target ? { target } : {}),
+        note: extra ? `${note}; ${extra}` : note,
+      });
     return [
-      row('64 KiB ranged read p50, warm', warm.api50, { name: `${PROXY} p50`, samples: warm.proxy50 }, '≤ 1.3×', `${k.reads} reads per run of one ${k.warmMib} MiB rendition, one token`),
+      row(
+        '64 KiB ranged read p50, warm',
+        warm.api50,
+        { name: `${PROXY} p50`, samples: warm.proxy50 },
+        '≤ 1.3×',
+        `${k.reads} reads per run of one ${k.warmMib} MiB rendition, one token`,
+      ),
       row('64 KiB ranged read p99, warm', warm.api99, { name: `${PROXY} p99`, samples: warm.proxy99 }, '≤ 1.3×'),
       row(
         `64 KiB ranged read p50, cold (${k.tokens} tokens × ${k.recordings} recordings)`,
@@ -236,13 +296,44 @@ async function runTarget(ctx: BenchContext, name: string, storeEnv: Record<strin
         '≤ 1.3×',
         'every API read is the first of its token on its recording (new listening session); fresh tokens per run',
       ),
-      row(`64 KiB ranged read p99, cold (${k.tokens} tokens × ${k.recordings} recordings)`, cold.api99, { name: `${PROXY} p99`, samples: cold.proxy99 }, '≤ 1.3×'),
-      row('64 KiB ranged read p50, warm, vs the store read', warm.api50, { name: 'store.get of the same range p50, this process', samples: warm.store50 }, undefined, 'context: no HTTP at all'),
-      row('64 KiB ranged read p99, warm, vs the store read', warm.api99, { name: 'store.get of the same range p99, this process', samples: warm.store99 }),
-      row('bare proxy 64 KiB ranged read p50 vs the store read', warm.proxy50, { name: 'store.get of the same range p50, this process', samples: warm.store50 }, undefined, 'context: what HTTP alone adds here'),
-      rowFromRuns({ name: `service CPU per warm 64 KiB ranged read (${name})`, unit: 'ms', samples: warm.cpu, note: 'user + system of the service process (/proc) over the warm reads, background jobs included' }),
-      row(`TTFB p50, ${k.listeners} concurrent listeners`, ttfb.api50, { name: `store first chunk p50, ${k.listeners} concurrent`, samples: ttfb.store50 }),
-      row(`TTFB p99, ${k.listeners} concurrent listeners`, ttfb.api99, { name: `store first chunk p99, ${k.listeners} concurrent`, samples: ttfb.store99 }),
+      row(
+        `64 KiB ranged read p99, cold (${k.tokens} tokens × ${k.recordings} recordings)`,
+        cold.api99,
+        { name: `${PROXY} p99`, samples: cold.proxy99 },
+        '≤ 1.3×',
+      ),
+      row(
+        '64 KiB ranged read p50, warm, vs the store read',
+        warm.api50,
+        { name: 'store.get of the same range p50, this process', samples: warm.store50 },
+        undefined,
+        'context: no HTTP at all',
+      ),
+      row('64 KiB ranged read p99, warm, vs the store read', warm.api99, {
+        name: 'store.get of the same range p99, this process',
+        samples: warm.store99,
+      }),
+      row(
+        'bare proxy 64 KiB ranged read p50 vs the store read',
+        warm.proxy50,
+        { name: 'store.get of the same range p50, this process', samples: warm.store50 },
+        undefined,
+        'context: what HTTP alone adds here',
+      ),
+      rowFromRuns({
+        name: `service CPU per warm 64 KiB ranged read (${name})`,
+        unit: 'ms',
+        samples: warm.cpu,
+        note: 'user + system of the service process (/proc) over the warm reads, background jobs included',
+      }),
+      row(`TTFB p50, ${k.listeners} concurrent listeners`, ttfb.api50, {
+        name: `store first chunk p50, ${k.listeners} concurrent`,
+        samples: ttfb.store50,
+      }),
+      row(`TTFB p99, ${k.listeners} concurrent listeners`, ttfb.api99, {
+        name: `store first chunk p99, ${k.listeners} concurrent`,
+        samples: ttfb.store99,
+      }),
     ];
   } finally {
     await proxy?.stop();
@@ -270,7 +361,8 @@ export const playbackBench: Bench = {
         continue;
       }
       const endpoint = ctx.env.CALLREC_TEST_S3_ENDPOINT;
-      if (!endpoint) throw new Error('CALLREC_TEST_S3_ENDPOINT is not set (run through `npm run bench`, or BENCH_STORES=fs)');
+      if (!endpoint)
+        throw new Error('CALLREC_TEST_S3_ENDPOINT is not set (run through `npm run bench`, or BENCH_STORES=fs)');
       const storeEnv = {
         CALLREC_STORE: 's3',
         CALLREC_S3_ENDPOINT: endpoint,

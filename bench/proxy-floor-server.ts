@@ -21,7 +21,10 @@ const server = http.createServer((req, res) => {
   const key = decodeURIComponent((req.url ?? '/').slice(1));
   void (async () => {
     const got = await store.get(key, { range: { start: Number(range[1]), end: Number(range[2]) } });
-    res.writeHead(206, { 'content-type': got.info.contentType, 'content-length': String(got.range!.end - got.range!.start + 1) });
+    res.writeHead(206, {
+      'content-type': got.info.contentType,
+      'content-length': String(got.range!.end - got.range!.start + 1),
+    });
     await pipeline(got.body, res);
   })().catch(() => {
     if (!res.headersSent) res.writeHead(500).end();

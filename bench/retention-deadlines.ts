@@ -109,7 +109,8 @@ async function setUp(ctx: BenchContext, scenario: Scenario): Promise<Setup> {
   let drop = async () => undefined as void;
   if (scenario.store === 'minio') {
     const env = ctx.env;
-    if (!env.CALLREC_TEST_S3_ENDPOINT || !env.CALLREC_TEST_PG_URL) throw new Error('CALLREC_TEST_S3_* / CALLREC_TEST_PG_URL are not set (run through `npm run bench`)');
+    if (!env.CALLREC_TEST_S3_ENDPOINT || !env.CALLREC_TEST_PG_URL)
+      throw new Error('CALLREC_TEST_S3_* / CALLREC_TEST_PG_URL are not set (run through `npm run bench`)');
     const database = await pgDatabase(env, `callrec_bench_deadlines_${scenario.instances}`);
     drop = () => database.drop();
     Object.assign(serverEnv, {
@@ -138,7 +139,11 @@ async function setUp(ctx: BenchContext, scenario: Scenario): Promise<Setup> {
   };
 }
 
-async function scenarioFigures(ctx: BenchContext, scenario: Scenario, k: ReturnType<typeof knobs>): Promise<ResultRow[]> {
+async function scenarioFigures(
+  ctx: BenchContext,
+  scenario: Scenario,
+  k: ReturnType<typeof knobs>,
+): Promise<ResultRow[]> {
   const label = `${scenario.store === 'fs' ? 'fs, sqlite' : 'minio, pg'}, ${scenario.instances} instance${scenario.instances > 1 ? 's' : ''}`;
   const setup = await setUp(ctx, scenario);
   const servers: ServiceProcess[] = [];
@@ -163,7 +168,11 @@ async function scenarioFigures(ctx: BenchContext, scenario: Scenario, k: ReturnT
     let written = 0;
     await mapLimit(built, 16, async (row) => {
       for (const key of [row.original_key, row.playback_key]) {
-        await setup.store.put(key, Readable.from([body]), { contentType: 'application/octet-stream', contentLength: body.length, tags: { retention: '30d' } });
+        await setup.store.put(key, Readable.from([body]), {
+          contentType: 'application/octet-stream',
+          contentLength: body.length,
+          tags: { retention: '30d' },
+        });
       }
       if (++written % 100 === 0) ctx.progress(`${label}: ${written}/${k.count} recordings written`);
     });
@@ -172,7 +181,9 @@ async function scenarioFigures(ctx: BenchContext, scenario: Scenario, k: ReturnT
     for (let i = 0; i < rows.length; i += 500) await setup.db.knex('recordings').insert(rows.slice(i, i + 500));
     const known = Date.now() + 1.1 * setup.config.sweep.intervalMs;
     if (known > firstDeadline) {
-      throw new Error(`the rows went in ${((firstDeadline - Date.now()) / 1000).toFixed(0)} s before the first deadline, less than one sweep interval: raise BENCH_DEADLINE_LEAD`);
+      throw new Error(
+        `the rows went in ${((firstDeadline - Date.now()) / 1000).toFixed(0)} s before the first deadline, less than one sweep interval: raise BENCH_DEADLINE_LEAD`,
+      );
     }
     ctx.progress(`${label}: first deadline in ${((firstDeadline - Date.now()) / 1000).toFixed(0)} s`);
 
@@ -184,8 +195,13 @@ async function scenarioFigures(ctx: BenchContext, scenario: Scenario, k: ReturnT
     let lastSeq = 0;
     const giveUpAt = firstDeadline + k.spreadMs + 5 * 60_000;
     while (seenAt.size < k.count) {
-      if (Date.now() > giveUpAt) throw new Error(`${k.count - seenAt.size} recording(s) not deleted 5 min after the last deadline`);
-      const entries = (await setup.db.knex('deletion_log').where('seq', '>', lastSeq).orderBy('seq', 'asc').select('seq', 'recording_id', 'deleted_at')) as Array<{
+      if (Date.now() > giveUpAt)
+        throw new Error(`${k.count - seenAt.size} recording(s) not deleted 5 min after the last deadline`);
+      const entries = (await setup.db
+        .knex('deletion_log')
+        .where('seq', '>', lastSeq)
+        .orderBy('seq', 'asc')
+        .select('seq', 'recording_id', 'deleted_at')) as Array<{
         seq: number | string;
         recording_id: string;
         deleted_at: number | string;
@@ -207,15 +223,18 @@ async function scenarioFigures(ctx: BenchContext, scenario: Scenario, k: ReturnT
     // 4. Checks: exactly once, nothing left, the log verifies.
     const unknown = [...entriesPerRecording.keys()].filter((id) => !expiresAt.has(id));
     const twice = [...entriesPerRecording.values()].filter((n) => n !== 1).length;
-    if (unknown.length || twice) throw new Error(`deletion log: ${twice} recording(s) logged more than once, ${unknown.length} unknown`);
+    if (unknown.length || twice)
+      throw new Error(`deletion log: ${twice} recording(s) logged more than once, ${unknown.length} unknown`);
     const left = Number(((await setup.db.knex('recordings').count({ n: '*' }).first()) as { n: number | string }).n);
     if (left) throw new Error(`${left} row(s) left after every recording was logged`);
     for (const row of rows.slice(0, 50)) {
-      for (const key of [row.original_key, row.playback_key]) if (await setup.store.exists(key)) throw new Error(`object still present: ${key}`);
+      for (const key of [row.original_key, row.playback_key])
+        if (await setup.store.exists(key)) throw new Error(`object still present: ${key}`);
     }
     const key = loadCheckpointKey(setup.config.audit.checkpointKeyFile);
     const verdict = await verifyDeletionLog(setup.db, { publicKey: key.publicKey });
-    if (!verdict.ok || verdict.count !== k.count) throw new Error(`the deletion log does not verify: ${JSON.stringify(verdict)}`);
+    if (!verdict.ok || verdict.count !== k.count)
+      throw new Error(`the deletion log does not verify: ${JSON.stringify(verdict)}`);
     const early = [...loggedAt].filter(([id, at]) => at < expiresAt.get(id)!).length;
     if (early) throw new Error(`${early} recording(s) deleted before their deadline`);
 
@@ -230,8 +249,19 @@ async function scenarioFigures(ctx: BenchContext, scenario: Scenario, k: ReturnT
     const p50 = quantile(seen, 0.5);
     const p99 = quantile(seen, 0.99);
     return [
-      rowFromRuns({ name: `deadline → deletion p50 (${label}, ${what})`, unit: 's', samples: [p50], note: 'one run (it takes the whole spread window)' }),
-      rowFromRuns({ name: `deadline → deletion p99 (${label}, ${what})`, unit: 's', samples: [p99], target: `≤ ${TARGET_P99_S} s`, note }),
+      rowFromRuns({
+        name: `deadline → deletion p50 (${label}, ${what})`,
+        unit: 's',
+        samples: [p50],
+        note: 'one run (it takes the whole spread window)',
+      }),
+      rowFromRuns({
+        name: `deadline → deletion p99 (${label}, ${what})`,
+        unit: 's',
+        samples: [p99],
+        target: `≤ ${TARGET_P99_S} s`,
+        note,
+      }),
     ];
   } finally {
     await Promise.all(servers.map((s) => s.stop()));

@@ -54,7 +54,11 @@ const NOW = Date.UTC(2026, 6, 1);
 /** One verify may take this long before the bench gives up on it. */
 const VERIFY_TIMEOUT_MS = 10 * 60_000;
 
-async function mapLimit<T>(items: readonly T[], limit: number, fn: (item: T, i: number) => Promise<void>): Promise<void> {
+async function mapLimit<T>(
+  items: readonly T[],
+  limit: number,
+  fn: (item: T, i: number) => Promise<void>,
+): Promise<void> {
   let next = 0;
   await Promise.all(
     Array.from({ length: limit }, async () => {
@@ -67,7 +71,10 @@ async function mapLimit<T>(items: readonly T[], limit: number, fn: (item: T, i: 
 }
 
 /** A fresh PostgreSQL database on the benchmark server (dropped first if left over); `drop()` removes it. */
-export async function pgDatabase(env: BenchContext['env'], name: string): Promise<{ config: DbConfig; drop(): Promise<void> }> {
+export async function pgDatabase(
+  env: BenchContext['env'],
+  name: string,
+): Promise<{ config: DbConfig; drop(): Promise<void> }> {
   const adminUrl = env.CALLREC_TEST_PG_URL;
   if (!adminUrl) throw new Error('CALLREC_TEST_PG_URL is not set (run through `npm run bench`)');
   const admin = new pg.Client({ connectionString: adminUrl });
@@ -94,7 +101,11 @@ async function putObjects(ctx: BenchContext, store: ObjectStore, rows: Recording
   const body = Buffer.from('x'.repeat(64));
   await mapLimit(rows, 16, async (row) => {
     for (const key of [row.original_key, row.playback_key]) {
-      await store.put(key, Readable.from([body]), { contentType: 'application/octet-stream', contentLength: body.length, tags: { retention: '30d' } });
+      await store.put(key, Readable.from([body]), {
+        contentType: 'application/octet-stream',
+        contentLength: body.length,
+        tags: { retention: '30d' },
+      });
     }
     if (++done % 500 === 0) ctx.progress(`${label}: ${done}/${RECORDINGS} recordings written`, done / RECORDINGS);
   });
@@ -102,7 +113,16 @@ async function putObjects(ctx: BenchContext, store: ObjectStore, rows: Recording
 
 async function sweeperFigure(
   ctx: BenchContext,
-  options: { driver: 'minio' | 'fs'; db: Db; store: ObjectStore; rawDelete: (keys: string[]) => Promise<void>; rawName: string; verify: VerifyMode; recordings: number; runs: number },
+  options: {
+    driver: 'minio' | 'fs';
+    db: Db;
+    store: ObjectStore;
+    rawDelete: (keys: string[]) => Promise<void>;
+    rawName: string;
+    verify: VerifyMode;
+    recordings: number;
+    runs: number;
+  },
 ): Promise<ResultRow> {
   const RECORDINGS = options.recordings;
   const sweeperRates: number[] = [];
@@ -121,7 +141,12 @@ async function sweeperFigure(
     await putObjects(ctx, options.store, rows, `${label} (sweeper)`);
     for (let i = 0; i < rows.length; i += 500) await options.db.knex('recordings').insert(rows.slice(i, i + 500));
     ctx.progress(`${label}: sweeping ${RECORDINGS} recordings`);
-    const deps = { db: options.db, store: options.store, logger: createLogger({ level: 'silent' }), metrics: createMetrics() };
+    const deps = {
+      db: options.db,
+      store: options.store,
+      logger: createLogger({ level: 'silent' }),
+      metrics: createMetrics(),
+    };
     const sweepStart = performance.now();
     const summary = await sweepAll(deps, {
       verify: options.verify,
@@ -131,9 +156,11 @@ async function sweeperFigure(
       onPass: (_p, s) => ctx.progress(`${label}: ${s.deleted}/${RECORDINGS} deleted`, s.deleted / RECORDINGS),
     });
     sweeperRates.push(RECORDINGS / ((performance.now() - sweepStart) / 1000));
-    if (summary.deleted !== RECORDINGS || summary.failed.length) throw new Error(`sweeper deleted ${summary.deleted}, failed ${summary.failed.length}`);
+    if (summary.deleted !== RECORDINGS || summary.failed.length)
+      throw new Error(`sweeper deleted ${summary.deleted}, failed ${summary.failed.length}`);
     const verdict = await verifyDeletionLog(options.db);
-    if (!verdict.ok || verdict.count !== RECORDINGS * (run + 1)) throw new Error('the deletion log does not verify after the sweep');
+    if (!verdict.ok || verdict.count !== RECORDINGS * (run + 1))
+      throw new Error('the deletion log does not verify after the sweep');
   }
   return rowFromRuns({
     name: `sweeper deletions (${options.driver}, ${options.db.client}, ${RECORDINGS} recordings × 2 objects)`,
@@ -141,7 +168,7 @@ async function sweeperFigure(
     samples: sweeperRates,
     baseline: { name: options.rawName, samples: rawRates },
     target: '≥ 0.5×',
-    note: 'sweepAll in this process (the sweeper\'s own code, log silent); it also verifies absence of every key and appends the chained log',
+    note: "sweepAll in this process (the sweeper's own code, log silent); it also verifies absence of every key and appends the chained log",
   });
 }
 
@@ -192,7 +219,8 @@ async function seedLog(ctx: BenchContext, db: Db, count: number, checkpoints: Ch
       const signed = await maybeCheckpoint(checkpoints, { now: NOW + size });
       if (signed?.size !== size) throw new Error(`no checkpoint was signed at ${size} entries`);
     }
-    if ((start - 1) % 50_000 < batch) ctx.progress(`${db.client}: seeding log ${start - 1}/${count}`, (start - 1) / count);
+    if ((start - 1) % 50_000 < batch)
+      ctx.progress(`${db.client}: seeding log ${start - 1}/${count}`, (start - 1) / count);
   }
 }
 
@@ -216,7 +244,14 @@ async function verifyFigure(
     db,
     store,
     logger: createLogger({ level: 'silent' }),
-    config: { audit: { checkpointEvery: options.every, checkpointIntervalMs: 365 * 86_400_000, checkpointKeyFile: keyFile, checkpointLock: { mode: 'GOVERNANCE', retainMs: 86_400_000 } } },
+    config: {
+      audit: {
+        checkpointEvery: options.every,
+        checkpointIntervalMs: 365 * 86_400_000,
+        checkpointKeyFile: keyFile,
+        checkpointLock: { mode: 'GOVERNANCE', retainMs: 86_400_000 },
+      },
+    },
   };
   await seedLog(ctx, db, entries, checkpoints);
   const { token } = await createTestUser(db, { role: 'auditor' });
@@ -231,12 +266,21 @@ async function verifyFigure(
     for (let run = 0; run < ctx.runs; run++) {
       ctx.progress(`${db.client}: GET /v1/deletions/verify of ${entries} entries, run ${run + 1}/${ctx.runs}`);
       const start = performance.now();
-      const res = await fetch(`${service.base}/v1/deletions/verify`, { headers: { authorization: `Bearer ${token}` }, signal: AbortSignal.timeout(VERIFY_TIMEOUT_MS) });
+      const res = await fetch(`${service.base}/v1/deletions/verify`, {
+        headers: { authorization: `Bearer ${token}` },
+        signal: AbortSignal.timeout(VERIFY_TIMEOUT_MS),
+      });
       const body = (await res.json()) as VerifyResult;
       seconds.push((performance.now() - start) / 1000);
       last = body;
       const expected = Math.floor(entries / options.every);
-      if (res.status !== 200 || !body.ok || body.count !== entries || body.checkpoints.verified !== expected || body.external?.matched !== expected) {
+      if (
+        res.status !== 200 ||
+        !body.ok ||
+        body.count !== entries ||
+        body.checkpoints.verified !== expected ||
+        body.external?.matched !== expected
+      ) {
         throw new Error(`verify of the seeded log failed (${res.status}): ${JSON.stringify(body)}`);
       }
     }
@@ -257,7 +301,10 @@ export const retentionBench: Bench = {
   async run(ctx) {
     const figures: ResultRow[] = [];
     const silent = createLogger({ level: 'silent' });
-    const sizing = { recordings: intKnob(ctx.env, 'BENCH_SWEEP_RECORDINGS', 10_000), runs: intKnob(ctx.env, 'BENCH_SWEEP_RUNS', Math.min(3, ctx.runs)) };
+    const sizing = {
+      recordings: intKnob(ctx.env, 'BENCH_SWEEP_RECORDINGS', 10_000),
+      runs: intKnob(ctx.env, 'BENCH_SWEEP_RUNS', Math.min(3, ctx.runs)),
+    };
     const entries = intKnob(ctx.env, 'BENCH_VERIFY_ENTRIES', 1_000_000);
     const every = intKnob(ctx.env, 'BENCH_CHECKPOINT_EVERY', 1000);
 
@@ -291,7 +338,12 @@ export const retentionBench: Bench = {
             ...sizing,
             rawDelete: async (keys) => {
               for (let i = 0; i < keys.length; i += 1000) {
-                await client.send(new DeleteObjectsCommand({ Bucket: s3.bucket, Delete: { Objects: keys.slice(i, i + 1000).map((Key) => ({ Key })), Quiet: true } }));
+                await client.send(
+                  new DeleteObjectsCommand({
+                    Bucket: s3.bucket,
+                    Delete: { Objects: keys.slice(i, i + 1000).map((Key) => ({ Key })), Quiet: true },
+                  }),
+                );
               }
             },
           }),
@@ -346,7 +398,15 @@ export const retentionBench: Bench = {
             },
           }),
         );
-        figures.push(await verifyFigure(ctx, { db, store, entries, every, serviceEnv: { CALLREC_DATA_DIR: ctx.tmpDir, CALLREC_DB_URL: `sqlite:${dbConfig.filename}` } }));
+        figures.push(
+          await verifyFigure(ctx, {
+            db,
+            store,
+            entries,
+            every,
+            serviceEnv: { CALLREC_DATA_DIR: ctx.tmpDir, CALLREC_DB_URL: `sqlite:${dbConfig.filename}` },
+          }),
+        );
       } finally {
         await store.close();
         await db.close();

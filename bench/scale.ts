@@ -24,7 +24,15 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { createDb } from '../src/db/db.js';
 import type { Db } from '../src/db/db.js';
-import { captureQueries, explain, fullScans, indexesUsed, scaleQueries, seedRecordings, seededCustomerNumber } from '../test/support/scale-seed.js';
+import {
+  captureQueries,
+  explain,
+  fullScans,
+  indexesUsed,
+  scaleQueries,
+  seedRecordings,
+  seededCustomerNumber,
+} from '../test/support/scale-seed.js';
 import { percentile } from './http-client.js';
 import { pgDatabase } from './retention.js';
 import type { Bench, BenchContext, ResultRow } from './types.js';
@@ -49,14 +57,28 @@ async function planOf(db: Db, query: { name: string; run(db: Db): Promise<unknow
   const statements = [];
   for (const c of captured) statements.push({ sql: c.sql, plan: await explain(db, c) });
   const lines = statements.flatMap((s) => s.plan);
-  return { query: query.name, indexed: fullScans(db.client, lines).length === 0 && indexesUsed(lines).length > 0, indexes: indexesUsed(lines), statements };
+  return {
+    query: query.name,
+    indexed: fullScans(db.client, lines).length === 0 && indexesUsed(lines).length > 0,
+    indexes: indexesUsed(lines),
+    statements,
+  };
 }
 
-async function measure(ctx: BenchContext, label: string, db: Db, k: ReturnType<typeof knobs>): Promise<{ rows: SpreadRow[]; plans: PlanReport[] }> {
+async function measure(
+  ctx: BenchContext,
+  label: string,
+  db: Db,
+  k: ReturnType<typeof knobs>,
+): Promise<{ rows: SpreadRow[]; plans: PlanReport[] }> {
   const now = Date.now();
   await db.migrate();
   const seedStart = performance.now();
-  await seedRecordings(db, { rows: k.rows, now, onProgress: (done) => ctx.progress(`${label}: seeded ${done}/${k.rows}`, (done / k.rows) * 0.5) });
+  await seedRecordings(db, {
+    rows: k.rows,
+    now,
+    onProgress: (done) => ctx.progress(`${label}: seeded ${done}/${k.rows}`, (done / k.rows) * 0.5),
+  });
   // What autovacuum does to a table that grew by inserts (PostgreSQL ≥ 13): statistics, and the
   // visibility map that lets an index-only scan skip the table.
   if (db.client === 'pg') await db.knex.raw('VACUUM ANALYZE recordings');
@@ -87,20 +109,39 @@ async function measure(ctx: BenchContext, label: string, db: Db, k: ReturnType<t
       samples.sort((a, b) => a - b);
       p50s.push(percentile(samples, 50));
       p99s.push(percentile(samples, 99));
-      ctx.progress(`${label}: ${query.name} run ${run + 1}/${k.runs}`, 0.5 + ((qi + (run + 1) / k.runs) / queries.length) * 0.5);
+      ctx.progress(
+        `${label}: ${query.name} run ${run + 1}/${k.runs}`,
+        0.5 + ((qi + (run + 1) / k.runs) / queries.length) * 0.5,
+      );
     }
     const note = `${plan.indexed ? 'index' : 'NO INDEX (full scan)'}: ${plan.indexes.join(', ') || '—'}; ${k.runs} runs × ${iterations} calls`;
     const p50 = spreadOf(p50s);
     const p99 = spreadOf(p99s);
-    rows.push({ name: `${query.name} p50 (${label}, ${size} rows)`, unit: 'ms', ...p50, target: `≤ ${TARGET_P50_MS} ms`, met: p50.median <= TARGET_P50_MS, note });
-    rows.push({ name: `${query.name} p99 (${label}, ${size} rows)`, unit: 'ms', ...p99, target: `≤ ${TARGET_P99_MS} ms`, met: p99.median <= TARGET_P99_MS, note });
+    rows.push({
+      name: `${query.name} p50 (${label}, ${size} rows)`,
+      unit: 'ms',
+      ...p50,
+      target: `≤ ${TARGET_P50_MS} ms`,
+      met: p50.median <= TARGET_P50_MS,
+      note,
+    });
+    rows.push({
+      name: `${query.name} p99 (${label}, ${size} rows)`,
+      unit: 'ms',
+      ...p99,
+      target: `≤ ${TARGET_P99_MS} ms`,
+      met: p99.median <= TARGET_P99_MS,
+      note,
+    });
   }
   return { rows, plans };
 }
 
 function knobs(env: BenchContext['env']) {
   const dbs = (env.BENCH_SCALE_DBS ?? 'sqlite,postgres').split(',').map((s) => s.trim());
-  for (const d of dbs) if (d !== 'sqlite' && d !== 'postgres') throw new Error(`BENCH_SCALE_DBS: unknown database ${d}; known: sqlite, postgres`);
+  for (const d of dbs)
+    if (d !== 'sqlite' && d !== 'postgres')
+      throw new Error(`BENCH_SCALE_DBS: unknown database ${d}; known: sqlite, postgres`);
   return {
     rows: intKnob(env, 'BENCH_SCALE_ROWS', 3_000_000),
     runs: intKnob(env, 'BENCH_SCALE_RUNS', 5),
@@ -112,7 +153,10 @@ function knobs(env: BenchContext['env']) {
 function renderPlans(label: string, plans: readonly PlanReport[]): string {
   const out = [`## ${label}`, ''];
   for (const p of plans) {
-    out.push(`### ${p.query}: ${p.indexed ? 'index' : '**NO INDEX (full scan)**'} (${p.indexes.join(', ') || '—'})`, '');
+    out.push(
+      `### ${p.query}: ${p.indexed ? 'index' : '**NO INDEX (full scan)**'} (${p.indexes.join(', ') || '—'})`,
+      '',
+    );
     for (const s of p.statements) out.push('```', s.sql, '--', ...s.plan, '```', '');
   }
   return out.join('\n');

@@ -41,7 +41,8 @@ export async function serviceEntry(env: BenchContext['env']): Promise<MainEntry>
 
 /** The environment of the service: PATH, HOME and the given CALLREC_* settings, on a loopback port, logging at info. */
 function serviceEnv(env: Record<string, string>): Record<string, string> {
-  for (const key of Object.keys(env)) if (!key.startsWith('CALLREC_')) throw new Error(`the service takes CALLREC_* settings only, not ${key}`);
+  for (const key of Object.keys(env))
+    if (!key.startsWith('CALLREC_')) throw new Error(`the service takes CALLREC_* settings only, not ${key}`);
   return {
     PATH: process.env.PATH ?? '',
     HOME: process.env.HOME ?? '/tmp',
@@ -57,11 +58,19 @@ function serviceEnv(env: Record<string, string>): Record<string, string> {
  * Starts the service with exactly the CALLREC_* settings `env` (no database, store or key is
  * handed over: it opens its own) and resolves once it prints that it listens.
  */
-export async function startService(ctx: Pick<BenchContext, 'tmpDir' | 'env'>, env: Record<string, string>, options: { name: string; timeoutMs?: number }): Promise<ServiceProcess> {
+export async function startService(
+  ctx: Pick<BenchContext, 'tmpDir' | 'env'>,
+  env: Record<string, string>,
+  options: { name: string; timeoutMs?: number },
+): Promise<ServiceProcess> {
   const entry = await serviceEntry(ctx.env);
   const logFile = path.join(ctx.tmpDir, `${options.name}.service.log`);
   const fd = fs.openSync(logFile, 'a');
-  const child = spawn(process.execPath, ['--no-warnings', ...entry.args], { cwd: ROOT, env: serviceEnv(env), stdio: ['ignore', fd, fd] });
+  const child = spawn(process.execPath, ['--no-warnings', ...entry.args], {
+    cwd: ROOT,
+    env: serviceEnv(env),
+    stdio: ['ignore', fd, fd],
+  });
   fs.closeSync(fd);
   let exitCode: number | null | undefined;
   const exited = new Promise<void>((resolve) =>
@@ -76,7 +85,8 @@ export async function startService(ctx: Pick<BenchContext, 'tmpDir' | 'env'>, en
   while (port === undefined) {
     const match = MAIN_READY.exec(fs.readFileSync(logFile, 'utf8'));
     if (match) port = Number(match[1]);
-    else if (exitCode !== undefined) throw new Error(`the service (${entry.name}) exited ${exitCode} before listening: ${tail()}`);
+    else if (exitCode !== undefined)
+      throw new Error(`the service (${entry.name}) exited ${exitCode} before listening: ${tail()}`);
     else if (Date.now() > deadline) {
       child.kill('SIGKILL');
       throw new Error(`the service (${entry.name}) did not listen in time: ${tail()}`);
@@ -88,7 +98,11 @@ export async function startService(ctx: Pick<BenchContext, 'tmpDir' | 'env'>, en
     pid,
     entry: entry.name,
     logFile,
-    requestLines: () => fs.readFileSync(logFile, 'utf8').split('\n').filter((l) => l.includes('"msg":"request"')).length,
+    requestLines: () =>
+      fs
+        .readFileSync(logFile, 'utf8')
+        .split('\n')
+        .filter((l) => l.includes('"msg":"request"')).length,
     memoryKb: (field) => readStatusKb(pid, field),
     async stop() {
       if (exitCode !== undefined) return;

@@ -94,7 +94,16 @@ interface Instance {
 /** Starts one instance; its output is counted and only a tail kept (bounded memory over a long run). */
 async function startInstance(name: string, env: Record<string, string>): Promise<Instance> {
   const child = startMain(env);
-  const instance: Instance = { name, base: '', pid: child.pid!, child, exit: new Promise((r) => child.once('exit', (code) => r(code))), rss: [], logLines: 0, tail: [] };
+  const instance: Instance = {
+    name,
+    base: '',
+    pid: child.pid!,
+    child,
+    exit: new Promise((r) => child.once('exit', (code) => r(code))),
+    rss: [],
+    logLines: 0,
+    tail: [],
+  };
   const keep = (chunk: Buffer) => {
     const lines = chunk.toString('utf8').split('\n').filter(Boolean);
     instance.logLines += lines.length;
@@ -162,7 +171,8 @@ export const soakBench: Bench = {
   async run(ctx) {
     const k = knobs(ctx.env);
     const env = ctx.env;
-    if (!env.CALLREC_TEST_S3_ENDPOINT || !env.CALLREC_TEST_PG_URL) throw new Error('CALLREC_TEST_S3_* / CALLREC_TEST_PG_URL are not set (run through `npm run bench`)');
+    if (!env.CALLREC_TEST_S3_ENDPOINT || !env.CALLREC_TEST_PG_URL)
+      throw new Error('CALLREC_TEST_S3_* / CALLREC_TEST_PG_URL are not set (run through `npm run bench`)');
     const database = await pgDatabase(env, 'callrec_bench_soak');
     const dataDir = fs.mkdtempSync(path.join(ctx.tmpDir, 'soak-data-'));
     const serviceEnv: Record<string, string> = {
@@ -206,11 +216,13 @@ export const soakBench: Bench = {
         }
       }, RSS_SAMPLE_MS);
       const statuses = new Map<string, number>();
-      const count = (what: string, status: number) => statuses.set(`${what} ${status}`, (statuses.get(`${what} ${status}`) ?? 0) + 1);
+      const count = (what: string, status: number) =>
+        statuses.set(`${what} ${status}`, (statuses.get(`${what} ${status}`) ?? 0) + 1);
       const judge = (what: string, r: { status: number; retryAfter?: string | string[]; error?: string }) => {
         count(what, r.status);
         if (r.error) violations.push(`${what}: connection error ${r.error}`);
-        else if (r.status >= 500 && !(r.status === 503 && r.retryAfter)) violations.push(`${what}: ${r.status}${r.status === 503 ? ' without Retry-After' : ''}`);
+        else if (r.status >= 500 && !(r.status === 503 && r.retryAfter))
+          violations.push(`${what}: ${r.status}${r.status === 503 ? ' without Retry-After' : ''}`);
       };
       const accepted: Accepted[] = [];
       const uploadMs: number[] = [];
@@ -236,7 +248,13 @@ export const soakBench: Bench = {
           const t = performance.now();
           let res;
           try {
-            res = await signedUpload({ url: inst.base, source: SOURCE, secret: SECRET, fields, audio: fixtures[i % fixtures.length] });
+            res = await signedUpload({
+              url: inst.base,
+              source: SOURCE,
+              secret: SECRET,
+              fields,
+              audio: fixtures[i % fixtures.length],
+            });
           } catch (error) {
             judge('upload', { status: 0, error: (error as Error).message });
             return;
@@ -245,7 +263,12 @@ export const soakBench: Bench = {
           if (res.status === 200 || res.status === 201) {
             uploadMs.push(performance.now() - t);
             const body = res.body as { id: string; expiresAt: string; playback: { sizeBytes: number } };
-            accepted.push({ id: body.id, callId, expiresAt: Date.parse(body.expiresAt), playbackSize: body.playback.sizeBytes });
+            accepted.push({
+              id: body.id,
+              callId,
+              expiresAt: Date.parse(body.expiresAt),
+              playbackSize: body.playback.sizeBytes,
+            });
             return;
           }
           if (res.status === 422 && (res.body as { code?: string } | undefined)?.code === 'retention_elapsed') {
@@ -269,7 +292,11 @@ export const soakBench: Bench = {
           uploads.push(upload(i));
           const next = loadStart + ((i + 1) * 1000) / k.uploadRate;
           await new Promise((r) => setTimeout(r, Math.max(0, next - Date.now())));
-          if (i % 25 === 0) ctx.progress(`load: ${accepted.length} uploads accepted, ${seekMs.length} seeks`, (Date.now() - loadStart) / (k.seconds * 1000));
+          if (i % 25 === 0)
+            ctx.progress(
+              `load: ${accepted.length} uploads accepted, ${seekMs.length} seeks`,
+              (Date.now() - loadStart) / (k.seconds * 1000),
+            );
         }
       })();
 
@@ -296,7 +323,8 @@ export const soakBench: Bench = {
             }
             judge('seek', res);
             if (res.status === 206 || res.status === 200) seekMs.push(performance.now() - t);
-            else if (!res.error && res.status !== 404 && res.status !== 410 && res.status !== 503) violations.push(`seek ${rec.id}: unexpected ${res.status}`);
+            else if (!res.error && res.status !== 404 && res.status !== 410 && res.status !== 503)
+              violations.push(`seek ${rec.id}: unexpected ${res.status}`);
             await new Promise((r) => setTimeout(r, 100 + randomInt(0, 200)));
           }
         } finally {
@@ -321,7 +349,9 @@ export const soakBench: Bench = {
         ctx.progress(`after the load: ${due.length - missing}/${due.length} due recordings deleted`);
         if (missing === 0) break;
         if (Date.now() > giveUpAt) {
-          violations.push(`${missing} recording(s) due by the end of the load not deleted ${Math.round((Date.now() - loadEnd) / 1000)} s later`);
+          violations.push(
+            `${missing} recording(s) due by the end of the load not deleted ${Math.round((Date.now() - loadEnd) / 1000)} s later`,
+          );
           break;
         }
         await new Promise((r) => setTimeout(r, 1000));
@@ -331,10 +361,16 @@ export const soakBench: Bench = {
       for (const inst of instances) inst.child.kill('SIGTERM');
       const codes = await Promise.all(instances.map((i) => i.exit));
       codes.forEach((code, i) => {
-        if (code !== 0) violations.push(`${instances[i]!.name} exited ${code} on SIGTERM; last output:\n${instances[i]!.tail.slice(-10).join('\n')}`);
+        if (code !== 0)
+          violations.push(
+            `${instances[i]!.name} exited ${code} on SIGTERM; last output:\n${instances[i]!.tail.slice(-10).join('\n')}`,
+          );
       });
 
-      const log = (await db.knex('deletion_log').orderBy('seq', 'asc').select('seq', 'recording_id', 'call_id', 'expires_at', 'deleted_at')) as Array<{
+      const log = (await db
+        .knex('deletion_log')
+        .orderBy('seq', 'asc')
+        .select('seq', 'recording_id', 'call_id', 'expires_at', 'deleted_at')) as Array<{
         seq: number;
         recording_id: string;
         call_id: string;
@@ -351,10 +387,15 @@ export const soakBench: Bench = {
       const perCall = new Map<string, number>();
       for (const r of [...rows, ...log]) perCall.set(r.call_id, (perCall.get(r.call_id) ?? 0) + 1);
       const notOnce = accepted.filter((a) => perCall.get(a.callId) !== 1);
-      if (notOnce.length) violations.push(`${notOnce.length} accepted upload(s) not stored exactly once (rows + log entries per call), e.g. ${notOnce[0]!.callId}: ${perCall.get(notOnce[0]!.callId) ?? 0}`);
+      if (notOnce.length)
+        violations.push(
+          `${notOnce.length} accepted upload(s) not stored exactly once (rows + log entries per call), e.g. ${notOnce[0]!.callId}: ${perCall.get(notOnce[0]!.callId) ?? 0}`,
+        );
       const unknownRows = rows.filter((r) => !acceptedIds.has(r.id));
       if (unknownRows.length) violations.push(`${unknownRows.length} recording row(s) of no accepted upload`);
-      const loggedTwice = [...log.reduce((m, e) => m.set(e.recording_id, (m.get(e.recording_id) ?? 0) + 1), new Map<string, number>())].filter(([, n]) => n > 1);
+      const loggedTwice = [
+        ...log.reduce((m, e) => m.set(e.recording_id, (m.get(e.recording_id) ?? 0) + 1), new Map<string, number>()),
+      ].filter(([, n]) => n > 1);
       if (loggedTwice.length) violations.push(`${loggedTwice.length} recording(s) logged more than once`);
       const unknownLogged = log.filter((e) => !acceptedIds.has(e.recording_id));
       if (unknownLogged.length) violations.push(`${unknownLogged.length} log entr(y/ies) of no accepted upload`);
@@ -363,39 +404,55 @@ export const soakBench: Bench = {
       const early = log.filter((e) => e.deleted_at < e.expires_at);
       if (early.length) violations.push(`${early.length} recording(s) deleted before their deadline`);
       const gaps = log.filter((e, i) => Number(e.seq) !== i + 1);
-      if (gaps.length) violations.push(`deletion log not gapless: seq ${gaps[0]!.seq} at position ${log.indexOf(gaps[0]!) + 1}`);
+      if (gaps.length)
+        violations.push(`deletion log not gapless: seq ${gaps[0]!.seq} at position ${log.indexOf(gaps[0]!) + 1}`);
       const key = loadCheckpointKey(config.audit.checkpointKeyFile);
       const verdict = await verifyDeletionLog(db, { publicKey: key.publicKey });
-      if (!verdict.ok || verdict.count !== log.length) violations.push(`the deletion log does not verify: ${JSON.stringify(verdict).slice(0, 300)}`);
+      if (!verdict.ok || verdict.count !== log.length)
+        violations.push(`the deletion log does not verify: ${JSON.stringify(verdict).slice(0, 300)}`);
 
       const liveKeys = new Set(rows.flatMap((r) => [r.original_key, r.playback_key]));
       const objects = await storeKeys(store, 'recordings/');
       const orphans = objects.filter((o) => !liveKeys.has(o));
-      if (orphans.length) violations.push(`${orphans.length} object(s) under recordings/ without a row, e.g. ${orphans[0]}`);
+      if (orphans.length)
+        violations.push(`${orphans.length} object(s) under recordings/ without a row, e.g. ${orphans[0]}`);
       const missingObjects = [...liveKeys].filter((o) => !objects.includes(o));
-      if (missingObjects.length) violations.push(`${missingObjects.length} object(s) of stored recordings missing, e.g. ${missingObjects[0]}`);
-      const markers = Number(((await db.knex('ingest_inflight').count({ n: '*' }).first()) as { n: number | string }).n);
+      if (missingObjects.length)
+        violations.push(`${missingObjects.length} object(s) of stored recordings missing, e.g. ${missingObjects[0]}`);
+      const markers = Number(
+        ((await db.knex('ingest_inflight').count({ n: '*' }).first()) as { n: number | string }).n,
+      );
       if (markers) violations.push(`${markers} upload marker(s) left in ingest_inflight`);
       const tmpRoot = path.join(dataDir, 'tmp');
-      const leftFiles = fs.existsSync(tmpRoot) ? fs.readdirSync(tmpRoot, { recursive: true, withFileTypes: true }).filter((d) => !d.isDirectory()) : [];
+      const leftFiles = fs.existsSync(tmpRoot)
+        ? fs.readdirSync(tmpRoot, { recursive: true, withFileTypes: true }).filter((d) => !d.isDirectory())
+        : [];
       if (leftFiles.length) violations.push(`${leftFiles.length} temp file(s) left under ${tmpRoot}`);
 
       // RSS: the last minute's maximum against the second minute's.
       const rssRows: SpreadRow[] = [];
       const durationMs = loadEnd - loadStart;
       for (const inst of instances) {
-        const maxIn = (from: number, to: number) => Math.max(...inst.rss.filter(([t]) => t >= from && t < to).map(([, b]) => b));
+        const maxIn = (from: number, to: number) =>
+          Math.max(...inst.rss.filter(([t]) => t >= from && t < to).map(([, b]) => b));
         const second = maxIn(60_000, 120_000);
         const last = maxIn(durationMs - 60_000, durationMs + 1);
         const ratio = last / second;
-        if (!Number.isFinite(ratio)) violations.push(`${inst.name}: too few RSS samples (load shorter than 2 minutes?)`);
-        else if (ratio > 1.1) violations.push(`${inst.name}: RSS grew, last minute max ${(last / 2 ** 20).toFixed(0)} MiB > 1.1 × second minute max ${(second / 2 ** 20).toFixed(0)} MiB`);
+        if (!Number.isFinite(ratio))
+          violations.push(`${inst.name}: too few RSS samples (load shorter than 2 minutes?)`);
+        else if (ratio > 1.1)
+          violations.push(
+            `${inst.name}: RSS grew, last minute max ${(last / 2 ** 20).toFixed(0)} MiB > 1.1 × second minute max ${(second / 2 ** 20).toFixed(0)} MiB`,
+          );
         const mib = inst.rss.map(([, b]) => b / 2 ** 20);
         rssRows.push(
           row(`RSS ${inst.name} (MiB over the run)`, 'MiB', mib, {
             note: `second minute max ${(second / 2 ** 20).toFixed(1)}, last minute max ${(last / 2 ** 20).toFixed(1)}: ${ratio.toFixed(3)}×; ${inst.logLines} log lines`,
           }),
-          row(`RSS growth ${inst.name} (last minute / second minute, max)`, '×', [ratio], { target: '≤ 1.1×', met: ratio <= 1.1 }),
+          row(`RSS growth ${inst.name} (last minute / second minute, max)`, '×', [ratio], {
+            target: '≤ 1.1×',
+            met: ratio <= 1.1,
+          }),
         );
       }
 
@@ -403,24 +460,35 @@ export const soakBench: Bench = {
       const lag = log.map((e) => (e.deleted_at - e.expires_at) / 1000).sort((a, b) => a - b);
       uploadMs.sort((a, b) => a - b);
       seekMs.sort((a, b) => a - b);
-      const byStatus = [...statuses].sort().map(([s, n]) => `${s}: ${n}`).join(', ');
+      const byStatus = [...statuses]
+        .sort()
+        .map(([s, n]) => `${s}: ${n}`)
+        .join(', ');
       const summary = [
         `soak: ${k.instances} instance(s), ${Math.round(durationMs / 1000)} s, uploads at ${k.uploadRate}/s, ${k.listeners} listeners, retention ${k.retention}`,
         `  uploads accepted ${accepted.length} (${retried} retries after 503; given up after 6 × 503: ${gaveUp}; refused as past their deadline after retries: ${elapsedRefusals}), seeks ${seekMs.length} (${resetRetries} resent after a keep-alive reset); statuses: ${byStatus}`,
         `  upload p50 ${percentile(uploadMs, 50)?.toFixed(0)} ms p99 ${percentile(uploadMs, 99)?.toFixed(0)} ms; seek p50 ${percentile(seekMs, 50)?.toFixed(1)} ms p99 ${percentile(seekMs, 99)?.toFixed(1)} ms`,
         `  deleted ${log.length} (${due.length} due by the end of the load), ${rows.length} still stored; deadline → deleted_at p50 ${percentile(lag, 50)?.toFixed(1)} s, max ${lag.at(-1)?.toFixed(1)} s; log verifies: ${verdict.ok}`,
-        ...instances.map((inst) => `  ${inst.name}: RSS ${inst.rss.map(([t, b]) => `${Math.round(t / 1000)}s=${Math.round(b / 2 ** 20)}`).join(' ')} MiB`),
-        violations.length ? `  VIOLATIONS (${violations.length}):\n    ${violations.slice(0, 30).join('\n    ')}` : '  no violation',
+        ...instances.map(
+          (inst) =>
+            `  ${inst.name}: RSS ${inst.rss.map(([t, b]) => `${Math.round(t / 1000)}s=${Math.round(b / 2 ** 20)}`).join(' ')} MiB`,
+        ),
+        violations.length
+          ? `  VIOLATIONS (${violations.length}):\n    ${violations.slice(0, 30).join('\n    ')}`
+          : '  no violation',
       ];
       process.stderr.write(`\n${summary.join('\n')}\n`);
-      if (violations.length) throw new Error(`soak: ${violations.length} violation(s): ${violations.slice(0, 5).join('; ')}`);
+      if (violations.length)
+        throw new Error(`soak: ${violations.length} violation(s): ${violations.slice(0, 5).join('; ')}`);
 
       const rowsOut: SpreadRow[] = [
         row(`soak upload latency p50 (${k.instances} instances, ${k.uploadRate}/s)`, 'ms', [percentile(uploadMs, 50)]),
         row(`soak upload latency p99 (${k.instances} instances, ${k.uploadRate}/s)`, 'ms', [percentile(uploadMs, 99)]),
         row(`soak seek p50 (${k.listeners} listeners, 64 KiB)`, 'ms', [percentile(seekMs, 50)]),
         row(`soak seek p99 (${k.listeners} listeners, 64 KiB)`, 'ms', [percentile(seekMs, 99)]),
-        row('soak deadline → deleted_at', 's', lag, { note: `${log.length} deletions, retention ${k.retention}, sweep interval ${config.sweep.intervalMs / 1000} s` }),
+        row('soak deadline → deleted_at', 's', lag, {
+          note: `${log.length} deletions, retention ${k.retention}, sweep interval ${config.sweep.intervalMs / 1000} s`,
+        }),
         ...rssRows,
       ];
       return rowsOut;

@@ -44,11 +44,14 @@ export function rowFromRuns(options: {
   note?: string;
 }): ResultRow {
   const spread = spreadOf(options.samples);
-  const baseline = options.baseline ? { name: options.baseline.name, ...spreadOf(options.baseline.samples) } : undefined;
+  const baseline = options.baseline
+    ? { name: options.baseline.name, ...spreadOf(options.baseline.samples) }
+    : undefined;
   const ratio = options.ratio ?? (baseline ? spread.median / baseline.median : undefined);
   const bound = targetBound(options.target);
   const judged = targetOnRatio(options.target) ? ratio : spread.median;
-  const met = bound && judged !== undefined ? (bound.op === '<=' ? judged <= bound.value : judged >= bound.value) : undefined;
+  const met =
+    bound && judged !== undefined ? (bound.op === '<=' ? judged <= bound.value : judged >= bound.value) : undefined;
   return {
     name: options.name,
     unit: options.unit,
@@ -70,7 +73,8 @@ export function intKnob(env: BenchContext['env'], name: string, fallback: number
   const raw = env[name];
   if (raw === undefined || raw === '') return fallback;
   const n = Number(raw);
-  if (!Number.isInteger(n) || n < min) throw new Error(`${name} expects a whole number ≥ ${min}, got ${JSON.stringify(raw)}`);
+  if (!Number.isInteger(n) || n < min)
+    throw new Error(`${name} expects a whole number ≥ ${min}, got ${JSON.stringify(raw)}`);
   return n;
 }
 
@@ -78,7 +82,10 @@ export function intKnob(env: BenchContext['env'], name: string, fallback: number
 export function listKnob<T extends string>(env: BenchContext['env'], name: string, known: readonly T[]): T[] {
   const raw = env[name];
   if (raw === undefined || raw.trim() === '') return [...known];
-  const picked = raw.split(',').map((s) => s.trim()).filter(Boolean);
+  const picked = raw
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   const unknown = picked.filter((p) => !known.includes(p as T));
   if (unknown.length) throw new Error(`${name}: unknown ${unknown.join(', ')}; known: ${known.join(', ')}`);
   return picked as T[];

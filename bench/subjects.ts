@@ -39,10 +39,19 @@ const EXPORT_GROWTH_MIB = 64;
 type Random = ReturnType<typeof seededRandom>;
 
 /** Filler callers are +3161…; the subject's own number is +3162… so that no filler can collide with it. */
-const dutchMobile = (random: Random, prefix: '61' | '62' = '61') => `+31${prefix}${String(random.int(0, 10_000_000)).padStart(7, '0')}`;
+const dutchMobile = (random: Random, prefix: '61' | '62' = '61') =>
+  `+31${prefix}${String(random.int(0, 10_000_000)).padStart(7, '0')}`;
 
-async function searchTarget(ctx: BenchContext, name: string, dbUrl: string | undefined, k: { rows: number; searches: number }): Promise<ResultRow[]> {
-  const env: Record<string, string> = { CALLREC_DATA_DIR: path.join(ctx.tmpDir, `search-${name}`), ...(dbUrl ? { CALLREC_DB_URL: dbUrl } : {}) };
+async function searchTarget(
+  ctx: BenchContext,
+  name: string,
+  dbUrl: string | undefined,
+  k: { rows: number; searches: number },
+): Promise<ResultRow[]> {
+  const env: Record<string, string> = {
+    CALLREC_DATA_DIR: path.join(ctx.tmpDir, `search-${name}`),
+    ...(dbUrl ? { CALLREC_DB_URL: dbUrl } : {}),
+  };
   const config = loadConfig(env);
   const db = createDb(config.db);
   const store = await createObjectStore(config.store);
@@ -57,12 +66,25 @@ async function searchTarget(ctx: BenchContext, name: string, dbUrl: string | und
         db,
         store,
         count: Math.min(chunk, k.rows - done),
-        overrides: () => ({ writeObjects: false, started_at: started, caller_number: dutchMobile(random), callee_number: dutchMobile(random) }),
+        overrides: () => ({
+          writeObjects: false,
+          started_at: started,
+          caller_number: dutchMobile(random),
+          callee_number: dutchMobile(random),
+        }),
       });
     }
     const subject = dutchMobile(random, '62');
     for (let i = 0; i < 5; i++) {
-      await createStoredRecording({ db, store, overrides: { writeObjects: false, started_at: started, ...(i % 2 ? { callee_number: subject } : { caller_number: subject }) } });
+      await createStoredRecording({
+        db,
+        store,
+        overrides: {
+          writeObjects: false,
+          started_at: started,
+          ...(i % 2 ? { callee_number: subject } : { caller_number: subject }),
+        },
+      });
     }
     if (db.client === 'pg') await db.knex.raw('ANALYZE recordings');
     const { token } = await createTestUser(db, { role: 'privacy' });
@@ -135,8 +157,17 @@ async function searchTarget(ctx: BenchContext, name: string, dbUrl: string | und
  * Stores one recording of the subject whose original is written from a generator (64 KiB at a
  * time), so that no large buffer inflates the memory baseline of the export figure.
  */
-async function storeStreamed(db: Db, store: ObjectStore, subject: string, options: { mib: number; random: Random }): Promise<string[]> {
-  const { row, playbackBody } = buildRecordingRow({ started_at: Date.now() - DAY_MS, caller_number: subject, playbackBody: options.random.bytes(256 * 1024) });
+async function storeStreamed(
+  db: Db,
+  store: ObjectStore,
+  subject: string,
+  options: { mib: number; random: Random },
+): Promise<string[]> {
+  const { row, playbackBody } = buildRecordingRow({
+    started_at: Date.now() - DAY_MS,
+    caller_number: subject,
+    playbackBody: options.random.bytes(256 * 1024),
+  });
   const hash = createHash('sha256');
   let size = 0;
   const chunks = function* () {
@@ -147,17 +178,37 @@ async function storeStreamed(db: Db, store: ObjectStore, subject: string, option
       yield chunk;
     }
   };
-  await store.put(row.original_key, Readable.from(chunks()), { contentType: row.original_content_type, tags: { retention: '30d' } });
-  await store.put(row.playback_key, Readable.from([playbackBody]), { contentType: row.playback_content_type, tags: { retention: '30d' } });
+  await store.put(row.original_key, Readable.from(chunks()), {
+    contentType: row.original_content_type,
+    tags: { retention: '30d' },
+  });
+  await store.put(row.playback_key, Readable.from([playbackBody]), {
+    contentType: row.playback_content_type,
+    tags: { retention: '30d' },
+  });
   const insert: Record<string, unknown> = { ...row, original_sha256: hash.digest('hex'), original_size: size };
-  for (const column of ['status', 'claimed_by', 'claim_expires_at', 'delete_attempts', 'next_attempt_at', 'last_error', 'legal_hold', 'hold_reason', 'hold_by', 'hold_at']) {
+  for (const column of [
+    'status',
+    'claimed_by',
+    'claim_expires_at',
+    'delete_attempts',
+    'next_attempt_at',
+    'last_error',
+    'legal_hold',
+    'hold_reason',
+    'hold_by',
+    'hold_at',
+  ]) {
     delete insert[column];
   }
   await insertRecording(db.knex, insert as NewRecordingRow);
   return [row.original_key, row.playback_key];
 }
 
-async function exportTarget(ctx: BenchContext, k: { recordings: number; mib: number; runs: number }): Promise<ResultRow[]> {
+async function exportTarget(
+  ctx: BenchContext,
+  k: { recordings: number; mib: number; runs: number },
+): Promise<ResultRow[]> {
   const env = { CALLREC_DATA_DIR: path.join(ctx.tmpDir, 'export') };
   const config = loadConfig(env);
   const db = createDb(config.db);
@@ -193,9 +244,12 @@ async function exportTarget(ctx: BenchContext, k: { recordings: number; mib: num
         idles.push(service.memoryKb('VmRSS') / 1024);
         t = performance.now();
         const agent = new http.Agent({ keepAlive: false });
-        const res = await httpGet(agent, `${service.base}/v1/subjects/export?phone=${encodeURIComponent(subject)}`, { authorization: `Bearer ${token}` });
+        const res = await httpGet(agent, `${service.base}/v1/subjects/export?phone=${encodeURIComponent(subject)}`, {
+          authorization: `Bearer ${token}`,
+        });
         const ms = performance.now() - t;
-        if (res.status !== 200 || res.bytes < storeBytes) throw new Error(`export answered ${res.status} with ${res.bytes} bytes`);
+        if (res.status !== 200 || res.bytes < storeBytes)
+          throw new Error(`export answered ${res.status} with ${res.bytes} bytes`);
         exportRates.push(mibps(res.bytes, ms));
         zipBytes = res.bytes;
         peaks.push(service.memoryKb('VmHWM') / 1024);
@@ -230,12 +284,17 @@ async function exportTarget(ctx: BenchContext, k: { recordings: number; mib: num
 export const subjectsBench: Bench = {
   name: 'subjects',
   async run(ctx) {
-    const search = { rows: intKnob(ctx.env, 'BENCH_SEARCH_ROWS', 200_000), searches: intKnob(ctx.env, 'BENCH_SEARCHES', 200) };
+    const search = {
+      rows: intKnob(ctx.env, 'BENCH_SEARCH_ROWS', 200_000),
+      searches: intKnob(ctx.env, 'BENCH_SEARCHES', 200),
+    };
     const figures: ResultRow[] = [];
     figures.push(...(await searchTarget(ctx, 'sqlite', undefined, search)));
     const pgUrl = ctx.env.CALLREC_TEST_PG_URL;
     if (pgUrl) {
-      const dbName = `callrec_bench_subjects_${seededRandom(ctx.seed).int(0, 2 ** 31).toString(16)}`;
+      const dbName = `callrec_bench_subjects_${seededRandom(ctx.seed)
+        .int(0, 2 ** 31)
+        .toString(16)}`;
       const { default: pg } = await import('pg');
       const admin = new pg.Client({ connectionString: pgUrl });
       await admin.connect();

@@ -49,7 +49,9 @@ export function createAppService(deps: AppDeps): AppService {
   app.use(createSecurityHeaders(deps.config));
   app.use((req, res, next) => {
     const end = deps.metrics.httpDuration.startTimer({ method: req.method });
-    res.on('finish', () => end({ route: req.route?.path ? `${req.baseUrl}${req.route.path}` : 'unmatched', status: String(res.statusCode) }));
+    res.on('finish', () =>
+      end({ route: req.route?.path ? `${req.baseUrl}${req.route.path}` : 'unmatched', status: String(res.statusCode) }),
+    );
     next();
   });
   // OPTIONS and undeclared methods on documented paths (204 / 405 with Allow), from the OpenAPI catalog.

@@ -44,7 +44,10 @@ const byteRate = (what: string) =>
   z.string().transform((text, ctx) => {
     const rate = parseByteRate(text);
     if (rate === undefined) {
-      ctx.addIssue({ code: 'custom', message: `expects a rate such as 32KiB/s, 1MiB/s or 65536 bytes per second, 0 for none (${what})` });
+      ctx.addIssue({
+        code: 'custom',
+        message: `expects a rate such as 32KiB/s, 1MiB/s or 65536 bytes per second, 0 for none (${what})`,
+      });
       return z.NEVER;
     }
     return rate;
@@ -55,7 +58,13 @@ const integer = (min: number, max: number) =>
     .string()
     .regex(/^\d+$/, `expects a whole number from ${min} to ${max}`)
     .transform(Number)
-    .pipe(z.number().int().min(min, `expects a whole number from ${min} to ${max}`).max(max, `expects a whole number from ${min} to ${max}`));
+    .pipe(
+      z
+        .number()
+        .int()
+        .min(min, `expects a whole number from ${min} to ${max}`)
+        .max(max, `expects a whole number from ${min} to ${max}`),
+    );
 
 const bool = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
 
@@ -63,7 +72,10 @@ const SOURCE_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 
 const ingestSources = z.string().transform((text, ctx) => {
   const sources: Record<string, string> = {};
-  for (const pair of text.split(',').map((p) => p.trim()).filter(Boolean)) {
+  for (const pair of text
+    .split(',')
+    .map((p) => p.trim())
+    .filter(Boolean)) {
     const colon = pair.indexOf(':');
     const id = pair.slice(0, colon);
     const secret = pair.slice(colon + 1);
@@ -82,7 +94,10 @@ const ingestSources = z.string().transform((text, ctx) => {
 /** `source:left|right` pairs: which stereo channel holds the agent, per source (default left). */
 const agentChannels = z.string().transform((text, ctx) => {
   const channels: Record<string, 'left' | 'right'> = {};
-  for (const pair of text.split(',').map((p) => p.trim()).filter(Boolean)) {
+  for (const pair of text
+    .split(',')
+    .map((p) => p.trim())
+    .filter(Boolean)) {
     const [id = '', channel, ...rest] = pair.split(':');
     if (!SOURCE_ID.test(id) || (channel !== 'left' && channel !== 'right') || rest.length > 0) {
       ctx.addIssue({ code: 'custom', message: 'expects source:left or source:right pairs separated by commas' });
@@ -107,11 +122,15 @@ export function isProxyEntry(entry: string): boolean {
 }
 
 const trustedProxies = z.string().transform((text, ctx) => {
-  const entries = text.split(',').map((e) => e.trim()).filter(Boolean);
+  const entries = text
+    .split(',')
+    .map((e) => e.trim())
+    .filter(Boolean);
   if (!entries.every(isProxyEntry)) {
     ctx.addIssue({
       code: 'custom',
-      message: 'expects IP addresses, CIDR ranges (10.0.0.0/8) or loopback, linklocal, uniquelocal, separated by commas',
+      message:
+        'expects IP addresses, CIDR ranges (10.0.0.0/8) or loopback, linklocal, uniquelocal, separated by commas',
     });
     return z.NEVER;
   }
@@ -134,7 +153,10 @@ const envSchema = z.object({
   CALLREC_S3_ENDPOINT: z.url({ message: 'expects an absolute URL such as http://127.0.0.1:9000' }).optional(),
   CALLREC_S3_BUCKET: z
     .string()
-    .regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'expects an S3 bucket name (3-63 lowercase letters, digits, dots, hyphens)')
+    .regex(
+      /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/,
+      'expects an S3 bucket name (3-63 lowercase letters, digits, dots, hyphens)',
+    )
     .optional(),
   CALLREC_S3_REGION: z.string().min(1).default('us-east-1'),
   CALLREC_S3_ACCESS_KEY_ID: z.string().min(1).optional(),
@@ -159,20 +181,29 @@ const envSchema = z.object({
   CALLREC_UNVERIFIED_UPLOADS_PER_SOURCE: integer(1, 10_000).default(16),
   CALLREC_UNVERIFIED_UPLOADS_PER_ADDRESS: integer(1, 10_000).default(8),
   CALLREC_UPLOAD_MIN_RATE: byteRate('the slowest an upload body may arrive').default(32 * 1024),
-  CALLREC_UPLOAD_RATE_GRACE: duration('how long an upload body may arrive slower than the minimum rate at first').default(10_000),
+  CALLREC_UPLOAD_RATE_GRACE: duration(
+    'how long an upload body may arrive slower than the minimum rate at first',
+  ).default(10_000),
   CALLREC_FFMPEG_TIMEOUT: duration('the hard limit of one ffmpeg or ffprobe run').default(10 * 60_000),
   CALLREC_PLAYBACK_FORMAT: z.enum(['opus', 'mp3'], { message: 'expects opus or mp3' }).default('opus'),
-  CALLREC_PHONE_REGION: z.string().regex(/^[A-Z]{2}$/, 'expects a two-letter region code such as NL').default('NL'),
+  CALLREC_PHONE_REGION: z
+    .string()
+    .regex(/^[A-Z]{2}$/, 'expects a two-letter region code such as NL')
+    .default('NL'),
   CALLREC_SESSION_SECRET: z.string().min(32, 'expects at least 32 characters').optional(),
   CALLREC_SESSION_IDLE: duration('how long an idle session lives').default(30 * 60_000),
   CALLREC_SESSION_MAX: duration('the absolute lifetime of a session').default(12 * 3_600_000),
   CALLREC_CHECKPOINT_EVERY: integer(1, 1_000_000).default(1000),
   CALLREC_CHECKPOINT_KEY_FILE: z.string().min(1).optional(),
-  CALLREC_CHECKPOINT_INTERVAL: duration('how often a checkpoint is signed while the deletion log grows').default(5 * 60_000),
+  CALLREC_CHECKPOINT_INTERVAL: duration('how often a checkpoint is signed while the deletion log grows').default(
+    5 * 60_000,
+  ),
   CALLREC_CHECKPOINT_LOCK_MODE: z
     .enum(['compliance', 'governance'], { message: 'expects compliance or governance' })
     .default('compliance'),
-  CALLREC_CHECKPOINT_RETAIN: duration('how long a published checkpoint stays locked in an Object Lock bucket').default(365 * DAY_MS),
+  CALLREC_CHECKPOINT_RETAIN: duration('how long a published checkpoint stays locked in an Object Lock bucket').default(
+    365 * DAY_MS,
+  ),
   CALLREC_ENCRYPTION: z.enum(['on', 'off'], { message: 'expects on or off' }).default('on'),
   CALLREC_KEYRING_FILE: z.string().min(1).optional(),
   CALLREC_LOG_LEVEL: z
@@ -252,7 +283,10 @@ export interface Config {
 /** Thrown for an invalid environment; `message` is one line naming the variable. */
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
-  constructor(readonly variable: string, expectation: string) {
+  constructor(
+    readonly variable: string,
+    expectation: string,
+  ) {
     super(`${variable} ${expectation}`);
   }
 }
@@ -326,7 +360,13 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
     ingest: {
       sources: e.CALLREC_INGEST_SOURCES,
       agentChannels: e.CALLREC_INGEST_AGENT_CHANNELS,
-      spool: e.CALLREC_SPOOL_DIR ? { dir: path.resolve(e.CALLREC_SPOOL_DIR), source: e.CALLREC_SPOOL_SOURCE, intervalMs: e.CALLREC_SPOOL_INTERVAL } : undefined,
+      spool: e.CALLREC_SPOOL_DIR
+        ? {
+            dir: path.resolve(e.CALLREC_SPOOL_DIR),
+            source: e.CALLREC_SPOOL_SOURCE,
+            intervalMs: e.CALLREC_SPOOL_INTERVAL,
+          }
+        : undefined,
       maxUploadBytes: e.CALLREC_MAX_UPLOAD_BYTES,
       maxDurationMs: e.CALLREC_MAX_DURATION,
       transcodeConcurrency: e.CALLREC_TRANSCODE_CONCURRENCY,
@@ -344,9 +384,15 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
       checkpointEvery: e.CALLREC_CHECKPOINT_EVERY,
       checkpointIntervalMs: e.CALLREC_CHECKPOINT_INTERVAL,
       checkpointKeyFile: path.resolve(e.CALLREC_CHECKPOINT_KEY_FILE ?? path.join(dataDir, 'checkpoint-key.pem')),
-      checkpointLock: { mode: e.CALLREC_CHECKPOINT_LOCK_MODE === 'compliance' ? 'COMPLIANCE' : 'GOVERNANCE', retainMs: e.CALLREC_CHECKPOINT_RETAIN },
+      checkpointLock: {
+        mode: e.CALLREC_CHECKPOINT_LOCK_MODE === 'compliance' ? 'COMPLIANCE' : 'GOVERNANCE',
+        retainMs: e.CALLREC_CHECKPOINT_RETAIN,
+      },
     },
-    encryption: { enabled: e.CALLREC_ENCRYPTION === 'on', keyringFile: path.resolve(e.CALLREC_KEYRING_FILE ?? path.join(dataDir, 'keyring')) },
+    encryption: {
+      enabled: e.CALLREC_ENCRYPTION === 'on',
+      keyringFile: path.resolve(e.CALLREC_KEYRING_FILE ?? path.join(dataDir, 'keyring')),
+    },
     logLevel: e.CALLREC_LOG_LEVEL,
   };
   return deepFreeze(config);

@@ -58,7 +58,8 @@ function retryLater(code: string, title: string) {
 
 export const errors = {
   // 400
-  invalidRequest: (detail: string, o: Opts = {}) => new AppError('invalid_request', 400, 'Invalid request', { ...o, detail }),
+  invalidRequest: (detail: string, o: Opts = {}) =>
+    new AppError('invalid_request', 400, 'Invalid request', { ...o, detail }),
   invalidMetadata: (fields: FieldProblem[], o: Opts = {}) =>
     new AppError('invalid_metadata', 400, 'Invalid metadata', {
       ...o,
@@ -90,21 +91,24 @@ export const errors = {
       headers: { Allow: allow.join(', '), ...o.headers },
     }),
   // 408
-  requestTimeout: (detail: string, o: Opts = {}) => new AppError('request_timeout', 408, 'Request body too slow', { ...o, detail }),
+  requestTimeout: (detail: string, o: Opts = {}) =>
+    new AppError('request_timeout', 408, 'Request body too slow', { ...o, detail }),
   // 409
   duplicateCallId: (o: Opts = {}) =>
     new AppError('duplicate_call_id', 409, 'A recording with this callId but other audio exists', o),
   conflict: (detail: string, o: Opts = {}) => new AppError('conflict', 409, 'Conflict', { ...o, detail }),
   onLegalHold: (o: Opts = {}) => new AppError('legal_hold', 409, 'The recording is under legal hold', o),
   requestClosed: (o: Opts = {}) => new AppError('request_closed', 409, 'The privacy request is closed', o),
-  extensionNotAllowed: (detail: string, o: Opts = {}) => new AppError('extension_not_allowed', 409, 'The deadline cannot be extended', { ...o, detail }),
+  extensionNotAllowed: (detail: string, o: Opts = {}) =>
+    new AppError('extension_not_allowed', 409, 'The deadline cannot be extended', { ...o, detail }),
   notInRequest: (o: Opts = {}) =>
     new AppError('not_in_request', 409, 'The phone number is not one of the privacy request', {
       ...o,
       detail: 'Act under a request only for its own numbers; add a request for this number',
     }),
   // 411, 413, 415, 416, 422
-  lengthRequired: (detail: string, o: Opts = {}) => new AppError('length_required', 411, 'Length required', { ...o, detail }),
+  lengthRequired: (detail: string, o: Opts = {}) =>
+    new AppError('length_required', 411, 'Length required', { ...o, detail }),
   tooLarge: (detail: string, o: Opts = {}) => new AppError('too_large', 413, 'Payload too large', { ...o, detail }),
   unsupportedAudio: (detail: string, o: Opts = {}) =>
     new AppError('unsupported_audio', 415, 'Unsupported audio', { ...o, detail }),
@@ -146,5 +150,8 @@ export const errors = {
       headers: { 'Retry-After': String(INSUFFICIENT_STORAGE_RETRY_AFTER_S), ...o.headers },
     }),
   dbUnavailable: (o: Opts = {}) =>
-    new AppError('db_unavailable', 503, 'Database unavailable', { ...o, headers: { 'Retry-After': '5', ...o.headers } }),
+    new AppError('db_unavailable', 503, 'Database unavailable', {
+      ...o,
+      headers: { 'Retry-After': '5', ...o.headers },
+    }),
 } as const;

@@ -49,7 +49,8 @@ const SENSITIVE_KEYS = [
 
 const SENSITIVE = new Set(SENSITIVE_KEYS.map((k) => k.toLowerCase()));
 /** Keys redacted whatever their case or decoration (e.g. `apiToken`, `sessionSecret`, `x-amz-signature`). */
-const SENSITIVE_PARTS = /(authorization|cookie|password|passwd|token|secret|signature|phone|callernumber|calleenumber|caller_number|callee_number|signedurl|credential)/i;
+const SENSITIVE_PARTS =
+  /(authorization|cookie|password|passwd|token|secret|signature|phone|callernumber|calleenumber|caller_number|callee_number|signedurl|credential)/i;
 
 export const REDACT_PATHS = [
   ...SENSITIVE_KEYS.map((k) => `["${k}"]`),
@@ -85,7 +86,8 @@ export function scrubText(text: string): string {
 /** A database error reduced to its summary: the same class, code/table/constraint/operation, stack frames only. */
 function summarizedDbError(error: Error, summary: DbErrorSummary, depth: number, seen: WeakSet<object>): Error {
   const out = Object.create(Object.getPrototypeOf(error) as object) as Record<string, unknown>;
-  const hidden = (key: string, inner: unknown) => Object.defineProperty(out, key, { value: inner, enumerable: false, writable: true, configurable: true });
+  const hidden = (key: string, inner: unknown) =>
+    Object.defineProperty(out, key, { value: inner, enumerable: false, writable: true, configurable: true });
   const frames = (error.stack ?? '').split('\n').filter((line) => /^\s+at /.test(line));
   hidden('message', summary.message);
   hidden('stack', [`${error.name}: ${summary.message}`, ...frames].map(scrubText).join('\n'));
@@ -112,9 +114,13 @@ export function scrubValue(value: unknown, depth = 0, seen = new WeakSet<object>
   const db = value instanceof Error ? dbErrorSummary(value) : undefined;
   if (db) return summarizedDbError(value as Error, db, depth, seen);
   // An Error stays an Error of its own class (so pino's serializer names its type), with scrubbed texts.
-  const out = (value instanceof Error ? Object.create(Object.getPrototypeOf(value) as object) : {}) as Record<string, unknown>;
+  const out = (value instanceof Error ? Object.create(Object.getPrototypeOf(value) as object) : {}) as Record<
+    string,
+    unknown
+  >;
   if (value instanceof Error) {
-    const hidden = (key: string, inner: unknown) => Object.defineProperty(out, key, { value: inner, enumerable: false, writable: true, configurable: true });
+    const hidden = (key: string, inner: unknown) =>
+      Object.defineProperty(out, key, { value: inner, enumerable: false, writable: true, configurable: true });
     hidden('message', scrubText(value.message));
     if (value.stack) hidden('stack', scrubText(value.stack));
     if (value.cause !== undefined) hidden('cause', scrubValue(value.cause, depth + 1, seen));

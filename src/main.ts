@@ -48,7 +48,15 @@ async function main(): Promise<void> {
   // Encryption at rest: the driver behind the encrypting decorator; a missing or wrong keyring stops the start here.
   const store = await encryptingStore({ config, db, store: driver, logger });
   const retentionWakeup = createWakeupRelay();
-  const deps: AppDeps = { config, db, store, logger, clock: systemClock, metrics: createMetrics({ defaultMetrics: true }), retentionWakeup };
+  const deps: AppDeps = {
+    config,
+    db,
+    store,
+    logger,
+    clock: systemClock,
+    metrics: createMetrics({ defaultMetrics: true }),
+    retentionWakeup,
+  };
 
   await ensureBootstrapAdmin(deps, (line) => process.stdout.write(`${line}\n`));
 
@@ -92,7 +100,9 @@ async function main(): Promise<void> {
   process.on('SIGINT', () => void shutdown('SIGINT'));
 
   logger.info({ port, db: config.db.client, store: config.store.kind }, 'listening');
-  process.stdout.write(`callrec is listening on ${url}/ (database: ${config.db.client}, object store: ${config.store.kind})\n`);
+  process.stdout.write(
+    `callrec is listening on ${url}/ (database: ${config.db.client}, object store: ${config.store.kind})\n`,
+  );
   background.jobs = startBackgroundJobs(deps);
   retentionWakeup.connect(background.jobs);
 }

@@ -136,7 +136,12 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
       registers,
       collect,
     }),
-    deletionLogLength: new Gauge({ name: 'callrec_deletion_log_entries', help: 'Entries in the deletion log', registers, collect }),
+    deletionLogLength: new Gauge({
+      name: 'callrec_deletion_log_entries',
+      help: 'Entries in the deletion log',
+      registers,
+      collect,
+    }),
     privacyRequests: new Gauge({
       name: 'callrec_privacy_requests',
       help: 'Privacy requests not yet closed, by state: open (every one not closed), due_soon (due within 7 days), overdue (past dueAt); read when scraped',

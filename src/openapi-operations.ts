@@ -27,7 +27,13 @@ import {
   subjectQuerySchema,
   subjectSearchQuerySchema,
 } from './subjects/schemas.js';
-import { closeBodySchema, createRequestBodySchema, extendBodySchema, letterQuerySchema, registerQuerySchema } from './privacy/schemas.js';
+import {
+  closeBodySchema,
+  createRequestBodySchema,
+  extendBodySchema,
+  letterQuerySchema,
+  registerQuerySchema,
+} from './privacy/schemas.js';
 import { buildOpenApiDocument, createOpenApiRouter, jsonSchemaOf } from './http/openapi.js';
 import { TRIMMED_WHITESPACE } from './http/request-schemas.js';
 import type { JsonSchema, OperationSpec, ResponseSpec } from './http/openapi.js';
@@ -63,18 +69,29 @@ const escapeRegex = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'
  * Other fields are refused by the handler (400 invalid_metadata).
  */
 function ingestFormSchema(): JsonSchema {
-  const fields = jsonSchemaOf(ingestFieldsSchema, 'input') as { properties: Record<string, JsonSchema>; required?: string[] };
+  const fields = jsonSchemaOf(ingestFieldsSchema, 'input') as {
+    properties: Record<string, JsonSchema>;
+    required?: string[];
+  };
   const required = new Set(fields.required ?? []);
   // Exactly what the handler's `trim()` removes (a bare `\s` differs between regex dialects).
   const ws = `[${TRIMMED_WHITESPACE}]`;
   const properties: Record<string, JsonSchema> = {};
   for (const [name, schema] of Object.entries(fields.properties)) {
     const { pattern, enum: values, ...rest } = schema as { pattern?: string; enum?: string[] };
-    const inner = pattern ? pattern.replace(/^\^/, '').replace(/\$$/, '') : values ? values.map(escapeRegex).join('|') : undefined;
+    const inner = pattern
+      ? pattern.replace(/^\^/, '').replace(/\$$/, '')
+      : values
+        ? values.map(escapeRegex).join('|')
+        : undefined;
     properties[name] =
       inner === undefined
         ? rest
-        : { ...rest, type: 'string', pattern: required.has(name) ? `^${ws}*(?:${inner})${ws}*$` : `^${ws}*(?:(?:${inner}))?${ws}*$` };
+        : {
+            ...rest,
+            type: 'string',
+            pattern: required.has(name) ? `^${ws}*(?:${inner})${ws}*$` : `^${ws}*(?:(?:${inner}))?${ws}*$`,
+          };
   }
   properties.startedAt = {
     ...properties.startedAt,
@@ -94,7 +111,12 @@ function ingestFormSchema(): JsonSchema {
         'Empty or anonymous/unknown/restricted/private/withheld/unavailable/blocked (any case): stored as withheld; 1 to 6 digits, * or #, or s: stored as internal; neither has a number',
     };
   }
-  properties.audio = { type: 'string', format: 'binary', contentMediaType: 'application/octet-stream', description: 'The recording (WAV, MP3, Opus, …); last part' };
+  properties.audio = {
+    type: 'string',
+    format: 'binary',
+    contentMediaType: 'application/octet-stream',
+    description: 'The recording (WAV, MP3, Opus, …); last part',
+  };
   return {
     type: 'object',
     description:
@@ -107,9 +129,16 @@ function ingestFormSchema(): JsonSchema {
   };
 }
 const subjectPageSchema = z.object({ items: z.array(recordingSchema), nextCursor: z.string().nullable() });
-const json = (schema: z.ZodType, description: string): ResponseSpec => ({ description, content: { 'application/json': { schema } } });
-const ID_PARAM = { id: { description: 'Recording id (ULID)', schema: { type: 'string', minLength: 1, maxLength: 64 } } };
-const REQUEST_ID_PARAM = { id: { description: 'Privacy request id (ULID)', schema: { type: 'string', minLength: 1, maxLength: 64 } } };
+const json = (schema: z.ZodType, description: string): ResponseSpec => ({
+  description,
+  content: { 'application/json': { schema } },
+});
+const ID_PARAM = {
+  id: { description: 'Recording id (ULID)', schema: { type: 'string', minLength: 1, maxLength: 64 } },
+};
+const REQUEST_ID_PARAM = {
+  id: { description: 'Privacy request id (ULID)', schema: { type: 'string', minLength: 1, maxLength: 64 } },
+};
 const CASE_PROBLEMS = {
   '404': 'not_found (no such recording, or no such privacy request)',
   '409': 'request_closed (the privacy request is closed), not_in_request (the number is not one of the request)',
@@ -118,7 +147,8 @@ const CASE_PROBLEMS = {
 /** Statuses every authenticated operation may answer with. */
 const AUTH_PROBLEMS = {
   '401': 'unauthenticated (no or an invalid token or session)',
-  '403': 'forbidden (the role may not call this), origin_mismatch (cookie-authenticated unsafe request from another origin)',
+  '403':
+    'forbidden (the role may not call this), origin_mismatch (cookie-authenticated unsafe request from another origin)',
 } as const;
 const SERVER_PROBLEMS = {
   '503': 'db_unavailable, store_unavailable, overloaded (with Retry-After)',
@@ -145,7 +175,10 @@ function operationsCore(): OperationSpec[] {
       summary: 'Readiness: the database and the object store answer, and the disk has room',
       tags: ['operations'],
       access: 'public',
-      responses: { '200': json(readinessSchema, 'Ready'), '503': json(readinessSchema, 'Not ready (names which check failed)') },
+      responses: {
+        '200': json(readinessSchema, 'Ready'),
+        '503': json(readinessSchema, 'Not ready (names which check failed)'),
+      },
       problems: {},
     },
     {
@@ -165,7 +198,9 @@ function operationsCore(): OperationSpec[] {
       summary: 'This OpenAPI 3.1 document',
       tags: ['operations'],
       access: 'public',
-      responses: { '200': { description: 'The document', content: { 'application/json': { schema: { type: 'object' } } } } },
+      responses: {
+        '200': { description: 'The document', content: { 'application/json': { schema: { type: 'object' } } } },
+      },
       problems: {},
     },
 
@@ -254,7 +289,10 @@ function operationsCore(): OperationSpec[] {
       access: ['trainer', 'privacy', 'admin'],
       params: ID_PARAM,
       query: z.object({
-        download: z.string().optional().describe('`1`: send as an attachment (logged as `download`); any other value plays (logged as `play`)'),
+        download: z
+          .string()
+          .optional()
+          .describe('`1`: send as an attachment (logged as `download`); any other value plays (logged as `play`)'),
       }),
       headers: {
         Range: { description: 'One byte range, e.g. `bytes=0-1023`; anything else is ignored (200)' },
@@ -263,7 +301,10 @@ function operationsCore(): OperationSpec[] {
       responses: {
         '200': {
           description: 'The whole rendition',
-          content: { 'audio/ogg': { schema: { type: 'string', format: 'binary' } }, 'audio/mpeg': { schema: { type: 'string', format: 'binary' } } },
+          content: {
+            'audio/ogg': { schema: { type: 'string', format: 'binary' } },
+            'audio/mpeg': { schema: { type: 'string', format: 'binary' } },
+          },
           headers: {
             'Accept-Ranges': { description: '`bytes`', schema: { type: 'string' } },
             ETag: { description: 'Strong ETag of the rendition', schema: { type: 'string' } },
@@ -272,7 +313,10 @@ function operationsCore(): OperationSpec[] {
         },
         '206': {
           description: 'The requested range',
-          content: { 'audio/ogg': { schema: { type: 'string', format: 'binary' } }, 'audio/mpeg': { schema: { type: 'string', format: 'binary' } } },
+          content: {
+            'audio/ogg': { schema: { type: 'string', format: 'binary' } },
+            'audio/mpeg': { schema: { type: 'string', format: 'binary' } },
+          },
           headers: { 'Content-Range': { description: '`bytes start-end/size`', schema: { type: 'string' } } },
         },
       },
@@ -370,7 +414,8 @@ function operationsCore(): OperationSpec[] {
         '415': 'unsupported_audio, unsupported_media_type',
         '422': 'retention_elapsed',
         '503': 'overloaded, too_many_unverified, shutting_down, store_unavailable, db_unavailable (with Retry-After)',
-        '507': 'insufficient_storage (temp files, the object store or the database out of space; nothing kept; with Retry-After)',
+        '507':
+          'insufficient_storage (temp files, the object store or the database out of space; nothing kept; with Retry-After)',
       },
     },
 
@@ -384,7 +429,13 @@ function operationsCore(): OperationSpec[] {
       access: ['privacy'],
       query: subjectSearchQuerySchema,
       responses: { '200': json(subjectPageSchema, 'One page of recordings, unmasked') },
-      problems: { '400': 'invalid_query (with fields)', ...AUTH_PROBLEMS, '404': 'not_found (no such privacy request)', '409': CASE_PROBLEMS['409'], ...SERVER_PROBLEMS },
+      problems: {
+        '400': 'invalid_query (with fields)',
+        ...AUTH_PROBLEMS,
+        '404': 'not_found (no such privacy request)',
+        '409': CASE_PROBLEMS['409'],
+        ...SERVER_PROBLEMS,
+      },
     },
     {
       method: 'get',
@@ -398,10 +449,21 @@ function operationsCore(): OperationSpec[] {
         '200': {
           description: 'The zip (streamed)',
           content: { 'application/zip': { schema: { type: 'string', format: 'binary' } } },
-          headers: { 'Content-Disposition': { description: 'attachment; filename="callrec-export-<time>.zip"', schema: { type: 'string' } } },
+          headers: {
+            'Content-Disposition': {
+              description: 'attachment; filename="callrec-export-<time>.zip"',
+              schema: { type: 'string' },
+            },
+          },
         },
       },
-      problems: { '400': 'invalid_query (with fields)', ...AUTH_PROBLEMS, '404': 'not_found (no such privacy request)', '409': CASE_PROBLEMS['409'], ...SERVER_PROBLEMS },
+      problems: {
+        '400': 'invalid_query (with fields)',
+        ...AUTH_PROBLEMS,
+        '404': 'not_found (no such privacy request)',
+        '409': CASE_PROBLEMS['409'],
+        ...SERVER_PROBLEMS,
+      },
     },
     {
       method: 'delete',
@@ -412,12 +474,18 @@ function operationsCore(): OperationSpec[] {
       access: ['privacy'],
       query: subjectQuerySchema,
       body: { content: { 'application/json': { schema: erasureBodySchema } } },
-      responses: { '200': json(subjectErasureResultSchema, 'What was erased (with its deletion-log entry) and what another process is finishing') },
+      responses: {
+        '200': json(
+          subjectErasureResultSchema,
+          'What was erased (with its deletion-log entry) and what another process is finishing',
+        ),
+      },
       problems: {
         '400': 'invalid_query, invalid_request (with fields)',
         ...AUTH_PROBLEMS,
         '404': 'not_found (no recording of this number, or no such privacy request)',
-        '409': 'legal_hold (lists the held ids; nothing erased; recorded on the request\'s timeline), request_closed, not_in_request',
+        '409':
+          "legal_hold (lists the held ids; nothing erased; recorded on the request's timeline), request_closed, not_in_request",
         '413': 'too_large',
         ...SERVER_PROBLEMS,
       },
@@ -436,7 +504,7 @@ function operationsCore(): OperationSpec[] {
         '400': 'invalid_request (with fields)',
         ...AUTH_PROBLEMS,
         '404': CASE_PROBLEMS['404'],
-        '409': 'legal_hold (recorded on the request\'s timeline), conflict, request_closed',
+        '409': "legal_hold (recorded on the request's timeline), conflict, request_closed",
         '413': 'too_large',
         ...SERVER_PROBLEMS,
       },
@@ -451,7 +519,14 @@ function operationsCore(): OperationSpec[] {
       params: ID_PARAM,
       body: { content: { 'application/json': { schema: holdBodySchema } } },
       responses: { '200': json(recordingSchema, 'The recording, now held') },
-      problems: { '400': 'invalid_request (with fields)', ...AUTH_PROBLEMS, '404': CASE_PROBLEMS['404'], '409': 'conflict, request_closed', '413': 'too_large', ...SERVER_PROBLEMS },
+      problems: {
+        '400': 'invalid_request (with fields)',
+        ...AUTH_PROBLEMS,
+        '404': CASE_PROBLEMS['404'],
+        '409': 'conflict, request_closed',
+        '413': 'too_large',
+        ...SERVER_PROBLEMS,
+      },
     },
     {
       method: 'delete',
@@ -463,7 +538,14 @@ function operationsCore(): OperationSpec[] {
       params: ID_PARAM,
       body: { required: false, content: { 'application/json': { schema: releaseBodySchema } } },
       responses: { '200': json(recordingSchema, 'The recording, released') },
-      problems: { '400': 'invalid_request (with fields)', ...AUTH_PROBLEMS, '404': CASE_PROBLEMS['404'], '409': 'request_closed', '413': 'too_large', ...SERVER_PROBLEMS },
+      problems: {
+        '400': 'invalid_request (with fields)',
+        ...AUTH_PROBLEMS,
+        '404': CASE_PROBLEMS['404'],
+        '409': 'request_closed',
+        '413': 'too_large',
+        ...SERVER_PROBLEMS,
+      },
     },
     {
       method: 'get',
@@ -480,37 +562,64 @@ function operationsCore(): OperationSpec[] {
       method: 'put',
       path: '/v1/subjects/restriction',
       operationId: 'restrictSubject',
-      summary: 'Restrict a number under a privacy request: its recordings (also later ones) are hidden from trainers and admins',
-      description: 'The sweeper still deletes restricted recordings at their deadline; privacy officers still see them. Logged as `restrict` (access log) and on the request\'s timeline.',
+      summary:
+        'Restrict a number under a privacy request: its recordings (also later ones) are hidden from trainers and admins',
+      description:
+        "The sweeper still deletes restricted recordings at their deadline; privacy officers still see them. Logged as `restrict` (access log) and on the request's timeline.",
       tags: ['privacy'],
       access: ['privacy'],
       body: { content: { 'application/json': { schema: restrictionBodySchema } } },
       responses: { '200': json(restrictionStatusSchema, 'The number, now restricted') },
-      problems: { '400': 'invalid_request (with fields)', ...AUTH_PROBLEMS, ...CASE_PROBLEMS, '413': 'too_large', ...SERVER_PROBLEMS },
+      problems: {
+        '400': 'invalid_request (with fields)',
+        ...AUTH_PROBLEMS,
+        ...CASE_PROBLEMS,
+        '413': 'too_large',
+        ...SERVER_PROBLEMS,
+      },
     },
     {
       method: 'delete',
       path: '/v1/subjects/restriction',
       operationId: 'liftSubjectRestriction',
-      summary: 'Lift the restriction of a number (a logged step: `unrestrict` and the request\'s timeline)',
+      summary: "Lift the restriction of a number (a logged step: `unrestrict` and the request's timeline)",
       tags: ['privacy'],
       access: ['privacy'],
       body: { content: { 'application/json': { schema: liftRestrictionBodySchema } } },
-      responses: { '200': json(restrictionStatusSchema.extend({ lifted: z.boolean().describe('false when the number was not restricted') }), 'The number, no longer restricted') },
-      problems: { '400': 'invalid_request (with fields)', ...AUTH_PROBLEMS, ...CASE_PROBLEMS, '413': 'too_large', ...SERVER_PROBLEMS },
+      responses: {
+        '200': json(
+          restrictionStatusSchema.extend({ lifted: z.boolean().describe('false when the number was not restricted') }),
+          'The number, no longer restricted',
+        ),
+      },
+      problems: {
+        '400': 'invalid_request (with fields)',
+        ...AUTH_PROBLEMS,
+        ...CASE_PROBLEMS,
+        '413': 'too_large',
+        ...SERVER_PROBLEMS,
+      },
     },
     {
       method: 'patch',
       path: '/v1/recordings/:id',
       operationId: 'correctRecording',
       summary: 'Correct call metadata (Art. 16) under a privacy request: numbers, agent, queue',
-      description: 'Fields left out stay as they are; null clears one. The access log gets one `correct` entry naming the fields changed, never their values.',
+      description:
+        'Fields left out stay as they are; null clears one. The access log gets one `correct` entry naming the fields changed, never their values.',
       tags: ['privacy'],
       access: ['privacy'],
       params: ID_PARAM,
       body: { content: { 'application/json': { schema: correctionBodySchema } } },
       responses: { '200': json(recordingSchema, 'The recording as corrected') },
-      problems: { '400': 'invalid_request (with fields)', ...AUTH_PROBLEMS, '404': CASE_PROBLEMS['404'], '409': 'conflict (being deleted), request_closed', '413': 'too_large', ...SERVER_PROBLEMS },
+      problems: {
+        '400': 'invalid_request (with fields)',
+        ...AUTH_PROBLEMS,
+        '404': CASE_PROBLEMS['404'],
+        '409': 'conflict (being deleted), request_closed',
+        '413': 'too_large',
+        ...SERVER_PROBLEMS,
+      },
     },
 
     // --- privacy request register --------------------------------------------------------------
@@ -518,7 +627,8 @@ function operationsCore(): OperationSpec[] {
       method: 'post',
       path: '/v1/privacy-requests',
       operationId: 'createPrivacyRequest',
-      summary: 'Register a request of a data subject; it is due at the end of the Amsterdam day one calendar month after receipt',
+      summary:
+        'Register a request of a data subject; it is due at the end of the Amsterdam day one calendar month after receipt',
       tags: ['privacy'],
       access: ['privacy'],
       body: { content: { 'application/json': { schema: createRequestBodySchema } } },
@@ -528,7 +638,13 @@ function operationsCore(): OperationSpec[] {
           headers: { Location: { description: '`/v1/privacy-requests/<id>`', schema: { type: 'string' } } },
         },
       },
-      problems: { '400': 'invalid_request (with fields)', ...AUTH_PROBLEMS, '413': 'too_large', '422': 'received_in_future', ...SERVER_PROBLEMS },
+      problems: {
+        '400': 'invalid_request (with fields)',
+        ...AUTH_PROBLEMS,
+        '413': 'too_large',
+        '422': 'received_in_future',
+        ...SERVER_PROBLEMS,
+      },
     },
     {
       method: 'get',
@@ -540,8 +656,12 @@ function operationsCore(): OperationSpec[] {
       query: registerQuerySchema,
       responses: {
         '200': {
-          description: 'One page (JSON, without phone numbers), or with `Accept: text/csv` and no `limit` every matching request as CSV',
-          content: { 'application/json': { schema: privacyRequestPageSchema }, 'text/csv': { schema: { type: 'string' } } },
+          description:
+            'One page (JSON, without phone numbers), or with `Accept: text/csv` and no `limit` every matching request as CSV',
+          content: {
+            'application/json': { schema: privacyRequestPageSchema },
+            'text/csv': { schema: { type: 'string' } },
+          },
         },
       },
       problems: { '400': 'invalid_query (with fields)', ...AUTH_PROBLEMS, ...SERVER_PROBLEMS },
@@ -561,7 +681,8 @@ function operationsCore(): OperationSpec[] {
       method: 'post',
       path: '/v1/privacy-requests/:id/extend',
       operationId: 'extendPrivacyRequest',
-      summary: 'Extend the deadline by one or two months, with the reason (Art. 12(3); at most two in all, before the first deadline)',
+      summary:
+        'Extend the deadline by one or two months, with the reason (Art. 12(3); at most two in all, before the first deadline)',
       tags: ['privacy'],
       access: ['privacy'],
       params: REQUEST_ID_PARAM,
@@ -586,18 +707,31 @@ function operationsCore(): OperationSpec[] {
       params: REQUEST_ID_PARAM,
       body: { content: { 'application/json': { schema: closeBodySchema } } },
       responses: { '200': json(privacyRequestDetailSchema, 'The closed request') },
-      problems: { '400': 'invalid_request (with fields)', ...AUTH_PROBLEMS, '404': 'not_found', '409': 'request_closed', '413': 'too_large', ...SERVER_PROBLEMS },
+      problems: {
+        '400': 'invalid_request (with fields)',
+        ...AUTH_PROBLEMS,
+        '404': 'not_found',
+        '409': 'request_closed',
+        '413': 'too_large',
+        ...SERVER_PROBLEMS,
+      },
     },
     {
       method: 'get',
       path: '/v1/privacy-requests/:id/letter',
       operationId: 'getPrivacyRequestLetter',
-      summary: 'The answer to the data subject: a printable HTML letter (Dutch or English) of what was asked, found, done and refused, and the right to complain',
+      summary:
+        'The answer to the data subject: a printable HTML letter (Dutch or English) of what was asked, found, done and refused, and the right to complain',
       tags: ['privacy'],
       access: ['privacy'],
       params: REQUEST_ID_PARAM,
       query: letterQuerySchema,
-      responses: { '200': { description: 'The letter (HTML with a print stylesheet)', content: { 'text/html': { schema: { type: 'string' } } } } },
+      responses: {
+        '200': {
+          description: 'The letter (HTML with a print stylesheet)',
+          content: { 'text/html': { schema: { type: 'string' } } },
+        },
+      },
       problems: { '400': 'invalid_query (with fields)', ...AUTH_PROBLEMS, '404': 'not_found', ...SERVER_PROBLEMS },
     },
 
@@ -612,9 +746,12 @@ function operationsCore(): OperationSpec[] {
       query: deletionQuerySchema,
       responses: {
         '200': {
-          description: 'One page of entries (JSON), or with `Accept: text/csv` and no `limit` every matching entry as CSV',
+          description:
+            'One page of entries (JSON), or with `Accept: text/csv` and no `limit` every matching entry as CSV',
           content: {
-            'application/json': { schema: z.object({ items: z.array(deletionEntrySchema), nextCursor: z.string().nullable() }) },
+            'application/json': {
+              schema: z.object({ items: z.array(deletionEntrySchema), nextCursor: z.string().nullable() }),
+            },
             'text/csv': { schema: { type: 'string' } },
           },
         },
@@ -625,17 +762,27 @@ function operationsCore(): OperationSpec[] {
       method: 'get',
       path: '/v1/deletions/verify',
       operationId: 'verifyDeletions',
-      summary: 'Recompute the hash chain and check it against the signed checkpoints, stored and published in the object store',
+      summary:
+        'Recompute the hash chain and check it against the signed checkpoints, stored and published in the object store',
       tags: ['audit'],
       access: ['auditor', 'admin'],
-      responses: { '200': json(verifyResultSchema, 'The verdict (ok false names the first invalid entry and the problem)') },
-      problems: { '400': 'invalid_query (no parameters are accepted)', ...AUTH_PROBLEMS, ...SERVER_PROBLEMS, '503': 'store_unavailable when the published checkpoints cannot be listed; db_unavailable, overloaded (with Retry-After)' },
+      responses: {
+        '200': json(verifyResultSchema, 'The verdict (ok false names the first invalid entry and the problem)'),
+      },
+      problems: {
+        '400': 'invalid_query (no parameters are accepted)',
+        ...AUTH_PROBLEMS,
+        ...SERVER_PROBLEMS,
+        '503':
+          'store_unavailable when the published checkpoints cannot be listed; db_unavailable, overloaded (with Retry-After)',
+      },
     },
     {
       method: 'get',
       path: '/v1/deletions/checkpoints',
       operationId: 'listDeletionCheckpoints',
-      summary: 'Signed checkpoints {size, headHash, at} of the deletion log and the Ed25519 public key that signed them',
+      summary:
+        'Signed checkpoints {size, headHash, at} of the deletion log and the Ed25519 public key that signed them',
       tags: ['audit'],
       access: ['auditor', 'admin'],
       responses: {
@@ -653,9 +800,12 @@ function operationsCore(): OperationSpec[] {
       query: accessQuerySchema,
       responses: {
         '200': {
-          description: 'One page of entries (JSON), or with `Accept: text/csv` and no `limit` every matching entry as CSV',
+          description:
+            'One page of entries (JSON), or with `Accept: text/csv` and no `limit` every matching entry as CSV',
           content: {
-            'application/json': { schema: z.object({ items: z.array(accessEntrySchema), nextCursor: z.string().nullable() }) },
+            'application/json': {
+              schema: z.object({ items: z.array(accessEntrySchema), nextCursor: z.string().nullable() }),
+            },
             'text/csv': { schema: { type: 'string' } },
           },
         },
@@ -725,7 +875,9 @@ function operationsCore(): OperationSpec[] {
       summary: 'The wavesurfer.js ES module used by the player',
       tags: ['web'],
       access: 'public',
-      responses: { '200': { description: 'JavaScript module', content: { 'text/javascript': { schema: { type: 'string' } } } } },
+      responses: {
+        '200': { description: 'JavaScript module', content: { 'text/javascript': { schema: { type: 'string' } } } },
+      },
       problems: {},
     },
   ];

@@ -26,41 +26,44 @@ export type SameShape<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false)
 const isoDateTime = z.iso.datetime({ offset: true }).describe('ISO 8601 date-time (UTC)');
 const nullable = <T extends z.ZodType>(schema: T) => schema.nullable();
 
-export const recordingSchema = z
-  .object({
-    id: z.string().describe('ULID'),
-    source: z.string(),
-    callId: z.string(),
-    startedAt: isoDateTime,
-    expiresAt: isoDateTime.describe('When retention ends and the sweeper deletes the recording (unless on legal hold)'),
-    durationMs: z.number().int().min(0),
-    agentId: nullable(z.string()),
-    queue: nullable(z.string()),
-    direction: nullable(z.enum(['inbound', 'outbound'])),
-    callerNumber: nullable(z.string()).describe('E.164; masked for trainers'),
-    calleeNumber: nullable(z.string()).describe('E.164; masked for trainers'),
-    endedAt: nullable(isoDateTime).describe('When the call ended, if the upload said'),
-    callerNumberKind: nullable(z.enum(['e164', 'withheld', 'internal'])).describe(
-      'What the number field held: a number (`e164`), a withheld number (anonymous, unknown, restricted, empty) or an internal extension; withheld and internal ones have no number. Null when the field was not sent',
+export const recordingSchema = z.object({
+  id: z.string().describe('ULID'),
+  source: z.string(),
+  callId: z.string(),
+  startedAt: isoDateTime,
+  expiresAt: isoDateTime.describe('When retention ends and the sweeper deletes the recording (unless on legal hold)'),
+  durationMs: z.number().int().min(0),
+  agentId: nullable(z.string()),
+  queue: nullable(z.string()),
+  direction: nullable(z.enum(['inbound', 'outbound'])),
+  callerNumber: nullable(z.string()).describe('E.164; masked for trainers'),
+  calleeNumber: nullable(z.string()).describe('E.164; masked for trainers'),
+  endedAt: nullable(isoDateTime).describe('When the call ended, if the upload said'),
+  callerNumberKind: nullable(z.enum(['e164', 'withheld', 'internal'])).describe(
+    'What the number field held: a number (`e164`), a withheld number (anonymous, unknown, restricted, empty) or an internal extension; withheld and internal ones have no number. Null when the field was not sent',
+  ),
+  calleeNumberKind: nullable(z.enum(['e164', 'withheld', 'internal'])).describe('As callerNumberKind'),
+  agentChannel: nullable(z.enum(['left', 'right'])).describe(
+    'Which channel of a stereo recording holds the agent; null for mono',
+  ),
+  callGroupId: nullable(z.string()).describe('Ties the segments of one call (transfers, conferences)'),
+  caseReference: nullable(z.string()).describe('Case or dossier reference; null for trainers'),
+  qualityFlags: z
+    .array(z.enum(['silent', 'one_way']))
+    .describe(
+      'Read from the peaks at ingest: `silent` (no channel carries sound), `one_way` (one channel of a stereo call is silent)',
     ),
-    calleeNumberKind: nullable(z.enum(['e164', 'withheld', 'internal'])).describe('As callerNumberKind'),
-    agentChannel: nullable(z.enum(['left', 'right'])).describe('Which channel of a stereo recording holds the agent; null for mono'),
-    callGroupId: nullable(z.string()).describe('Ties the segments of one call (transfers, conferences)'),
-    caseReference: nullable(z.string()).describe('Case or dossier reference; null for trainers'),
-    qualityFlags: z
-      .array(z.enum(['silent', 'one_way']))
-      .describe('Read from the peaks at ingest: `silent` (no channel carries sound), `one_way` (one channel of a stereo call is silent)'),
-    original: z.object({
-      sha256: z.string(),
-      sizeBytes: z.number().int().min(0),
-      codec: z.string(),
-      sampleRate: z.number().int().min(0),
-      channels: z.number().int().min(0),
-    }),
-    playback: z.object({ format: z.string(), sizeBytes: z.number().int().min(0), contentType: z.string() }),
-    legalHold: nullable(z.object({ reason: nullable(z.string()), by: nullable(z.string()), at: nullable(isoDateTime) })),
-    createdAt: isoDateTime,
-  });
+  original: z.object({
+    sha256: z.string(),
+    sizeBytes: z.number().int().min(0),
+    codec: z.string(),
+    sampleRate: z.number().int().min(0),
+    channels: z.number().int().min(0),
+  }),
+  playback: z.object({ format: z.string(), sizeBytes: z.number().int().min(0), contentType: z.string() }),
+  legalHold: nullable(z.object({ reason: nullable(z.string()), by: nullable(z.string()), at: nullable(isoDateTime) })),
+  createdAt: isoDateTime,
+});
 const _recording: SameShape<z.output<typeof recordingSchema>, Recording> = true;
 
 export const recordingPageSchema = z.object({
@@ -86,12 +89,16 @@ export const waveformSchema = z
     length: z.number().int().min(0).optional().describe('peaks per channel'),
     durationMs: z.number().int().min(0),
     channels: z.number().int().min(0),
-    peaks: z.array(z.array(z.number())).describe('Per channel: peak values in [-1, 1], evenly spaced over the duration'),
+    peaks: z
+      .array(z.array(z.number()))
+      .describe('Per channel: peak values in [-1, 1], evenly spaced over the duration'),
   })
   .loose()
   .describe('At least durationMs, channels and peaks; peaks written at ingest also carry the version-1 members');
 const _waveform: SameShape<z.output<typeof waveformSchema>, Waveform> = true;
-const _storedWaveform: [{ [K in keyof StoredWaveform]: StoredWaveform[K] }] extends [z.output<typeof waveformSchema>] ? true : false = true;
+const _storedWaveform: [{ [K in keyof StoredWaveform]: StoredWaveform[K] }] extends [z.output<typeof waveformSchema>]
+  ? true
+  : false = true;
 
 const deletedObjectSchema = z.object({ key: z.string(), sha256: z.string(), sizeBytes: z.number().int().min(0) });
 const _deletedObject: SameShape<z.output<typeof deletedObjectSchema>, DeletedObject> = true;
@@ -114,12 +121,28 @@ export const deletionEntrySchema = z.object({
   keyShredded: z
     .boolean()
     .optional()
-    .describe('present (true) when the deletion destroyed the recording\'s data key in the same transaction (crypto-shredding); absent for recordings stored in plaintext and entries written before encryption'),
-  kekId: nullable(z.string()).optional().describe('with `keyShredded`: the key-encryption key that had wrapped the destroyed data key'),
+    .describe(
+      "present (true) when the deletion destroyed the recording's data key in the same transaction (crypto-shredding); absent for recordings stored in plaintext and entries written before encryption",
+    ),
+  kekId: nullable(z.string())
+    .optional()
+    .describe('with `keyShredded`: the key-encryption key that had wrapped the destroyed data key'),
 });
 const _deletion: SameShape<z.output<typeof deletionEntrySchema>, DeletionEntry> = true;
 
-const ACCESS_ACTIONS = ['play', 'download', 'export', 'view', 'hold', 'release', 'erase', 'search', 'restrict', 'unrestrict', 'correct'] as const;
+const ACCESS_ACTIONS = [
+  'play',
+  'download',
+  'export',
+  'view',
+  'hold',
+  'release',
+  'erase',
+  'search',
+  'restrict',
+  'unrestrict',
+  'correct',
+] as const;
 const _actions: SameShape<(typeof ACCESS_ACTIONS)[number], AccessAction> = true;
 
 export const accessEntrySchema = z.object({
@@ -141,13 +164,28 @@ export const verifyResultSchema = z.object({
   headHash: z.string().describe('hash of the last entry (64 zeros for an empty log)'),
   firstInvalidSeq: nullable(z.number().int()),
   problem: nullable(
-    z.enum(['gap', 'prev_hash', 'hash', 'time', 'checkpoint_mismatch', 'checkpoint_signature', 'truncated', 'external_checkpoint_signature']),
+    z.enum([
+      'gap',
+      'prev_hash',
+      'hash',
+      'time',
+      'checkpoint_mismatch',
+      'checkpoint_signature',
+      'truncated',
+      'external_checkpoint_signature',
+    ]),
   ),
   checkpoints: z.object({ count: z.number().int().min(0), verified: z.number().int().min(0) }),
   external: nullable(
     z
-      .object({ count: z.number().int().min(0), matched: z.number().int().min(0), largestSize: nullable(z.number().int().min(1)) })
-      .describe('The checkpoints published in the object store (under checkpoints/), which the log was also checked against'),
+      .object({
+        count: z.number().int().min(0),
+        matched: z.number().int().min(0),
+        largestSize: nullable(z.number().int().min(1)),
+      })
+      .describe(
+        'The checkpoints published in the object store (under checkpoints/), which the log was also checked against',
+      ),
   ),
 });
 const _verify: SameShape<z.output<typeof verifyResultSchema>, VerifyResult> = true;
@@ -191,8 +229,12 @@ export const privacyRequestSchema = z.object({
   receivedAt: isoDateTime,
   dueAt: isoDateTime.describe('End of the Europe/Amsterdam day one calendar month after receipt (plus extensions)'),
   extensionMonths: z.number().int().min(0).max(2),
-  status: z.enum(['open', 'due_soon', 'overdue', 'closed']).describe('From the clock: due_soon within 7 days of dueAt, overdue past it'),
-  daysLeft: nullable(z.number().int()).describe('Amsterdam calendar days to the due date (negative when overdue); null once closed'),
+  status: z
+    .enum(['open', 'due_soon', 'overdue', 'closed'])
+    .describe('From the clock: due_soon within 7 days of dueAt, overdue past it'),
+  daysLeft: nullable(z.number().int()).describe(
+    'Amsterdam calendar days to the due date (negative when overdue); null once closed',
+  ),
   outcome: nullable(z.enum(REQUEST_OUTCOMES)),
   closeReason: nullable(z.string()),
   closedAt: nullable(isoDateTime),
@@ -206,7 +248,11 @@ const timelineEventSchema = z.object({
   at: isoDateTime,
   actor: z.string(),
   role: z.string(),
-  action: z.string().describe('created, search, export, erase, erase_refused, hold, release, restrict, unrestrict, correct, extended, closed'),
+  action: z
+    .string()
+    .describe(
+      'created, search, export, erase, erase_refused, hold, release, restrict, unrestrict, correct, extended, closed',
+    ),
   recordingIds: z.array(z.string()),
   deletionSeqs: z.array(z.number().int().min(1)).describe('Deletion-log entries of the erasures done'),
   detail: nullable(z.string()),
@@ -221,7 +267,9 @@ const _privacyRequestDetail: SameShape<z.output<typeof privacyRequestDetailSchem
 
 export const privacyRequestPageSchema = z.object({
   items: z.array(privacyRequestSchema).describe('Without phone numbers'),
-  nextCursor: nullable(z.string()).describe('Pass as `cursor` (with the same sort) for the next page; null on the last page'),
+  nextCursor: nullable(z.string()).describe(
+    'Pass as `cursor` (with the same sort) for the next page; null on the last page',
+  ),
 });
 
 export const restrictionStatusSchema = z.object({
@@ -245,9 +293,28 @@ export const readinessSchema = z.object({
   checks: z.object({
     db: z.enum(['ok', 'fail']),
     store: z.enum(['ok', 'fail', 'full']),
-    disk: z.enum(['ok', 'fail', 'full']).describe('free space under the data dir and the SQLite file against CALLREC_MIN_FREE_BYTES'),
+    disk: z
+      .enum(['ok', 'fail', 'full'])
+      .describe('free space under the data dir and the SQLite file against CALLREC_MIN_FREE_BYTES'),
   }),
 });
 
 /** Keeps the compile-time checks referenced (they exist for their types only). */
-export const SHAPE_CHECKS = [_recording, _note, _waveform, _storedWaveform, _deletedObject, _deletion, _actions, _access, _verify, _checkpoint, _erasure, _subjectErasure, _privacyRequest, _timelineEvent, _privacyRequestDetail, _restriction] as const;
+export const SHAPE_CHECKS = [
+  _recording,
+  _note,
+  _waveform,
+  _storedWaveform,
+  _deletedObject,
+  _deletion,
+  _actions,
+  _access,
+  _verify,
+  _checkpoint,
+  _erasure,
+  _subjectErasure,
+  _privacyRequest,
+  _timelineEvent,
+  _privacyRequestDetail,
+  _restriction,
+] as const;

@@ -16,7 +16,14 @@ import { randomBytes } from 'node:crypto';
 import fsp from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { OWNER_HEARTBEAT_MS, OWNER_LEASE_MS, currentOwner, formatOwner, isOwnerAlive, parseOwner } from './process-owner.js';
+import {
+  OWNER_HEARTBEAT_MS,
+  OWNER_LEASE_MS,
+  currentOwner,
+  formatOwner,
+  isOwnerAlive,
+  parseOwner,
+} from './process-owner.js';
 import type { ProcessOwner } from './process-owner.js';
 
 export const OWNER_FILE = 'owner.json';
@@ -40,12 +47,18 @@ export interface StaleRemoval {
 }
 
 function errno(error: unknown): string | undefined {
-  return typeof error === 'object' && error !== null && 'code' in error ? String((error as { code: unknown }).code) : undefined;
+  return typeof error === 'object' && error !== null && 'code' in error
+    ? String((error as { code: unknown }).code)
+    : undefined;
 }
 
 async function writeOwnerFile(dir: string, owner: ProcessOwner, at: number): Promise<void> {
   const file = path.join(dir, OWNER_FILE);
-  await fsp.writeFile(file, `${JSON.stringify({ owner: formatOwner(owner), host: os.hostname(), createdAt: new Date(at).toISOString() })}\n`, { mode: 0o600 });
+  await fsp.writeFile(
+    file,
+    `${JSON.stringify({ owner: formatOwner(owner), host: os.hostname(), createdAt: new Date(at).toISOString() })}\n`,
+    { mode: 0o600 },
+  );
   const seconds = at / 1000;
   await fsp.utimes(file, seconds, seconds);
 }
@@ -54,7 +67,10 @@ async function writeOwnerFile(dir: string, owner: ProcessOwner, at: number): Pro
  * Creates this process's folder under `root` (creating root too) and starts its heartbeat
  * (an unref'd timer: it never keeps the process alive).
  */
-export async function claimOwnedDir(root: string, options: { now?: () => number; heartbeatMs?: number } = {}): Promise<OwnedDir> {
+export async function claimOwnedDir(
+  root: string,
+  options: { now?: () => number; heartbeatMs?: number } = {},
+): Promise<OwnedDir> {
   const now = options.now ?? Date.now;
   const owner = currentOwner();
   const dir = path.join(root, `${owner.pid}-${randomBytes(4).toString('hex')}`);
@@ -138,7 +154,14 @@ export async function removeStaleOwnedDirs(
     if (!stats) continue; // removed meanwhile
     const owned = stats.isDirectory() ? await ownerOfDir(entry) : undefined;
     if (owned) {
-      if (isOwnerAlive(owned.owner, { leaseExpiresAt: owned.leaseExpiresAt, now: options.now, self: options.self, startOf: options.startOf })) {
+      if (
+        isOwnerAlive(owned.owner, {
+          leaseExpiresAt: owned.leaseExpiresAt,
+          now: options.now,
+          self: options.self,
+          startOf: options.startOf,
+        })
+      ) {
         result.live += 1;
         continue;
       }

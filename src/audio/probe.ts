@@ -26,7 +26,14 @@ export interface AudioProbe {
 }
 
 interface FfprobeJson {
-  streams?: Array<{ codec_type?: string; codec_name?: string; sample_rate?: string; channels?: number; duration?: string; bit_rate?: string }>;
+  streams?: Array<{
+    codec_type?: string;
+    codec_name?: string;
+    sample_rate?: string;
+    channels?: number;
+    duration?: string;
+    bit_rate?: string;
+  }>;
   format?: { format_name?: string; duration?: string };
 }
 
@@ -43,7 +50,18 @@ const positive = (text: string | undefined): number | undefined => {
 export async function probeAudio(file: string, limits: RunLimits): Promise<AudioProbe> {
   const { code, stdout } = await runCollect(
     'ffprobe',
-    ['-v', 'error', '-hide_banner', '-print_format', 'json', '-show_format', '-show_streams', '-select_streams', 'a:0', file],
+    [
+      '-v',
+      'error',
+      '-hide_banner',
+      '-print_format',
+      'json',
+      '-show_format',
+      '-show_streams',
+      '-select_streams',
+      'a:0',
+      file,
+    ],
     limits,
   );
   if (code !== 0) throw new AudioDecodeError('ffprobe could not read the file');

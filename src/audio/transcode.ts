@@ -32,7 +32,21 @@ export function encoderOptions(format: PlaybackFormat, source: { sampleRate: num
   const bitrate = channels === 2 ? '24k' : '16k';
   const common = ['-map', '0:a:0', '-vn', '-map_metadata', '-1', '-ac', String(channels), '-ar', String(rate)];
   if (format === 'opus') {
-    return [...common, '-c:a', 'libopus', '-application', 'voip', '-b:a', bitrate, '-compression_level', '0', '-frame_duration', '60', '-f', 'ogg'];
+    return [
+      ...common,
+      '-c:a',
+      'libopus',
+      '-application',
+      'voip',
+      '-b:a',
+      bitrate,
+      '-compression_level',
+      '0',
+      '-frame_duration',
+      '60',
+      '-f',
+      'ogg',
+    ];
   }
   return [...common, '-c:a', 'libmp3lame', '-b:a', bitrate, '-compression_level', '9', '-f', 'mp3'];
 }
@@ -66,15 +80,26 @@ export async function transcodeForPlayback(
   const channels = Math.min(Math.max(options.source.channels, 1), 2);
   const peaks = options.peaks ? peakSink({ channels, sampleRate: PEAK_SAMPLE_RATE }) : undefined;
   try {
-    if (peaks) await runFfmpegToSink(command, { ...options, sink: peaks.sink, outputOptions: peakOutputOptions(channels) });
+    if (peaks)
+      await runFfmpegToSink(command, { ...options, sink: peaks.sink, outputOptions: peakOutputOptions(channels) });
     else await runFfmpeg(command, options);
   } catch (error) {
-    if (error instanceof Error && (error.name === 'AudioTimeoutError' || error.name === 'AbortError' || options.signal?.aborted)) throw error;
+    if (
+      error instanceof Error &&
+      (error.name === 'AudioTimeoutError' || error.name === 'AbortError' || options.signal?.aborted)
+    )
+      throw error;
     if (error instanceof AudioOutputError) throw error;
     throw new AudioDecodeError('ffmpeg could not decode the audio', { cause: error });
   }
   const { size } = await fs.promises.stat(output);
   if (size === 0) throw new AudioDecodeError('ffmpeg produced an empty rendition');
   const rendition = PLAYBACK_RENDITIONS[options.format];
-  return { format: options.format, ext: rendition.ext, contentType: rendition.contentType, sizeBytes: size, ...(peaks ? { waveform: peaks.result() } : {}) };
+  return {
+    format: options.format,
+    ext: rendition.ext,
+    contentType: rendition.contentType,
+    sizeBytes: size,
+    ...(peaks ? { waveform: peaks.result() } : {}),
+  };
 }

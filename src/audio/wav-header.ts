@@ -48,7 +48,8 @@ function codecOf(tag: number, bitsPerSample: number): string | undefined {
  * whole file's size, which bounds the claimed duration of a header that lies.
  */
 export function parseWavHeader(head: Buffer, fileBytes: number): AudioProbe | undefined {
-  if (head.length < 12 || head.toString('latin1', 0, 4) !== 'RIFF' || head.toString('latin1', 8, 12) !== 'WAVE') return undefined;
+  if (head.length < 12 || head.toString('latin1', 0, 4) !== 'RIFF' || head.toString('latin1', 8, 12) !== 'WAVE')
+    return undefined;
   let offset = 12;
   let fmt: { codec: string; channels: number; sampleRate: number; byteRate: number } | undefined;
   while (offset + 8 <= head.length) {
@@ -68,7 +69,8 @@ export function parseWavHeader(head: Buffer, fileBytes: number): AudioProbe | un
         tag = head.readUInt16LE(body + 24);
       }
       const codec = codecOf(tag, bitsPerSample);
-      if (!codec || channels < 1 || channels > 64 || sampleRate < 1000 || sampleRate > 384_000 || byteRate < 1) return undefined;
+      if (!codec || channels < 1 || channels > 64 || sampleRate < 1000 || sampleRate > 384_000 || byteRate < 1)
+        return undefined;
       fmt = { codec, channels, sampleRate, byteRate };
     } else if (id === 'data') {
       if (!fmt) return undefined;
@@ -92,7 +94,10 @@ export function parseWavHeader(head: Buffer, fileBytes: number): AudioProbe | un
 }
 
 /** Reads the head of `file` and parses it; undefined when it is not a WAV this module knows. */
-export async function readWavHeader(file: string, options: { signal?: AbortSignal } = {}): Promise<AudioProbe | undefined> {
+export async function readWavHeader(
+  file: string,
+  options: { signal?: AbortSignal } = {},
+): Promise<AudioProbe | undefined> {
   options.signal?.throwIfAborted();
   const handle = await fs.promises.open(file, 'r');
   try {

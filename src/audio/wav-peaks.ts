@@ -37,7 +37,8 @@ function alawToLinear(byte: number): number {
 }
 
 /** |16-bit value| of every 8-bit code, per codec: what the peaks are taken of. */
-const magnitudesOf = (decode: (code: number) => number) => Uint16Array.from({ length: 256 }, (_, code) => Math.abs(decode(code)));
+const magnitudesOf = (decode: (code: number) => number) =>
+  Uint16Array.from({ length: 256 }, (_, code) => Math.abs(decode(code)));
 const MAGNITUDES: Record<string, Uint16Array> = {
   pcm_mulaw: magnitudesOf(ulawToLinear),
   pcm_alaw: magnitudesOf(alawToLinear),
@@ -48,10 +49,13 @@ const MAGNITUDES: Record<string, Uint16Array> = {
  * The peaks of a WAV fed to `push` in order, from its first byte (any chunking);
  * undefined for a WAV this module does not read (see the contract above).
  */
-export function wavPeakReader(probe: AudioProbe): { push: (chunk: Uint8Array) => void; result: () => Waveform } | undefined {
+export function wavPeakReader(
+  probe: AudioProbe,
+): { push: (chunk: Uint8Array) => void; result: () => Waveform } | undefined {
   const layout = probe.wavData;
   const magnitudes = MAGNITUDES[probe.codec];
-  if (!layout || (probe.codec !== 'pcm_s16le' && !magnitudes) || probe.channels < 1 || probe.channels > 2) return undefined;
+  if (!layout || (probe.codec !== 'pcm_s16le' && !magnitudes) || probe.channels < 1 || probe.channels > 2)
+    return undefined;
   const reducer = createPeakReducer({ channels: probe.channels, sampleRate: probe.sampleRate });
   const start = layout.offset;
   const end = layout.offset + layout.bytes;

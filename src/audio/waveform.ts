@@ -46,7 +46,12 @@ export interface Waveform {
  * A streaming reducer of interleaved signed 16-bit little-endian PCM into
  * peaks. Pure apart from its own state: `push` any chunking, `finish` once.
  */
-export function createPeakReducer(options: { channels: number; sampleRate: number; maxPeaks?: number; initialSamplesPerPeak?: number }) {
+export function createPeakReducer(options: {
+  channels: number;
+  sampleRate: number;
+  maxPeaks?: number;
+  initialSamplesPerPeak?: number;
+}) {
   const { channels, sampleRate } = options;
   const maxPeaks = options.maxPeaks ?? MAX_PEAKS;
   let samplesPerPeak = options.initialSamplesPerPeak ?? 16;
@@ -210,7 +215,10 @@ function pairMagnitudes(magnitudes: Uint16Array): Uint16Array {
 }
 
 /** A Writable that feeds a peak reducer (the PCM output of an ffmpeg run). */
-export function peakSink(options: { channels: number; sampleRate: number }): { sink: Writable; result: () => Waveform } {
+export function peakSink(options: { channels: number; sampleRate: number }): {
+  sink: Writable;
+  result: () => Waveform;
+} {
   const reducer = createPeakReducer(options);
   const sink = new Writable({
     write(chunk: Buffer, _encoding, callback) {
@@ -223,7 +231,19 @@ export function peakSink(options: { channels: number; sampleRate: number }): { s
 
 /** ffmpeg output options that decode to the PCM the reducer reads. */
 export function peakOutputOptions(channels: number): string[] {
-  return ['-map', '0:a:0', '-vn', '-ac', String(channels), '-ar', String(PEAK_SAMPLE_RATE), '-f', 's16le', '-c:a', 'pcm_s16le'];
+  return [
+    '-map',
+    '0:a:0',
+    '-vn',
+    '-ac',
+    String(channels),
+    '-ar',
+    String(PEAK_SAMPLE_RATE),
+    '-f',
+    's16le',
+    '-c:a',
+    'pcm_s16le',
+  ];
 }
 
 /** Decodes `file` once (8 kHz PCM on ffmpeg's stdout, never on disk) and reduces it to peaks. */

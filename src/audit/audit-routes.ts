@@ -53,17 +53,37 @@ const encodeCursor = (n: number) => String(n);
 export const deletionQuerySchema = z.strictObject({
   from: isoInstant.optional(),
   to: isoInstant.optional(),
-  reason: z.enum(DELETION_REASONS as [string, ...string[]], { message: `expects one of ${DELETION_REASONS.join(', ')}` }).optional(),
-  recordingId: z.string().regex(/^[0-9A-Za-z]{1,26}$/, 'expects a recording id').optional(),
+  reason: z
+    .enum(DELETION_REASONS as [string, ...string[]], { message: `expects one of ${DELETION_REASONS.join(', ')}` })
+    .optional(),
+  recordingId: z
+    .string()
+    .regex(/^[0-9A-Za-z]{1,26}$/, 'expects a recording id')
+    .optional(),
   cursor: cursor.optional(),
   limit: limit.optional(),
 });
 
-const ACCESS_ACTIONS = ['play', 'download', 'export', 'view', 'hold', 'release', 'erase', 'search', 'restrict', 'unrestrict', 'correct'] as const;
+const ACCESS_ACTIONS = [
+  'play',
+  'download',
+  'export',
+  'view',
+  'hold',
+  'release',
+  'erase',
+  'search',
+  'restrict',
+  'unrestrict',
+  'correct',
+] as const;
 export const accessQuerySchema = z.strictObject({
   from: isoInstant.optional(),
   to: isoInstant.optional(),
-  recordingId: z.string().regex(/^[0-9A-Za-z]{1,26}$/, 'expects a recording id').optional(),
+  recordingId: z
+    .string()
+    .regex(/^[0-9A-Za-z]{1,26}$/, 'expects a recording id')
+    .optional(),
   user: z.string().regex(USERNAME_PATTERN, 'expects a username').optional(),
   action: z.enum(ACCESS_ACTIONS, { message: `expects one of ${ACCESS_ACTIONS.join(', ')}` }).optional(),
   cursor: cursor.optional(),
@@ -84,14 +104,46 @@ function parseQuery<T extends z.ZodType>(schema: T, req: Request): z.output<T> {
 
 /** RFC 4180 field: quoted when it holds a comma, quote, CR or LF; quotes doubled. */
 export function csvField(value: unknown): string {
-  const text = value === null || value === undefined ? '' : typeof value === 'string' ? value : typeof value === 'object' ? JSON.stringify(value) : String(value);
+  const text =
+    value === null || value === undefined
+      ? ''
+      : typeof value === 'string'
+        ? value
+        : typeof value === 'object'
+          ? JSON.stringify(value)
+          : String(value);
   return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
 }
 
 const DELETION_COLUMNS: Array<keyof DeletionEntry> = [
-  'seq', 'recordingId', 'source', 'callId', 'reason', 'actor', 'reference', 'startedAt', 'expiresAt', 'deletedAt', 'objects', 'verified', 'prevHash', 'hash', 'keyShredded', 'kekId',
+  'seq',
+  'recordingId',
+  'source',
+  'callId',
+  'reason',
+  'actor',
+  'reference',
+  'startedAt',
+  'expiresAt',
+  'deletedAt',
+  'objects',
+  'verified',
+  'prevHash',
+  'hash',
+  'keyShredded',
+  'kekId',
 ];
-const ACCESS_COLUMNS: Array<keyof AccessEntry> = ['id', 'at', 'userId', 'username', 'role', 'action', 'recordingId', 'requestId', 'detail'];
+const ACCESS_COLUMNS: Array<keyof AccessEntry> = [
+  'id',
+  'at',
+  'userId',
+  'username',
+  'role',
+  'action',
+  'recordingId',
+  'requestId',
+  'detail',
+];
 
 const csvLine = <T>(item: T, columns: Array<keyof T>) => `${columns.map((c) => csvField(item[c])).join(',')}\r\n`;
 
@@ -119,9 +171,18 @@ function write(res: Response, chunk: string): Promise<boolean> {
 /** Streams pages as CSV until `fetchPage` returns fewer than a page (or the client leaves). */
 async function streamCsv<T>(
   res: Response,
-  options: { filename: string; columns: Array<keyof T>; fetchPage: (after: number | undefined) => Promise<T[]>; keyOf: (item: T) => number; start?: number },
+  options: {
+    filename: string;
+    columns: Array<keyof T>;
+    fetchPage: (after: number | undefined) => Promise<T[]>;
+    keyOf: (item: T) => number;
+    start?: number;
+  },
 ): Promise<void> {
-  res.status(200).type('text/csv; charset=utf-8').setHeader('Content-Disposition', `attachment; filename="${options.filename}"`);
+  res
+    .status(200)
+    .type('text/csv; charset=utf-8')
+    .setHeader('Content-Disposition', `attachment; filename="${options.filename}"`);
   res.setHeader('Cache-Control', 'no-store');
   if (!(await write(res, `${options.columns.join(',')}\r\n`))) return;
   let after = options.start;
@@ -153,7 +214,8 @@ export function createAuditRouter(deps: AppDeps): Router {
         filename: 'deletions.csv',
         columns: DELETION_COLUMNS,
         start: q.cursor,
-        fetchPage: async (afterSeq) => (await queryDeletionRows(deps.db.knex, { ...base, afterSeq, limit: CSV_PAGE })).map(rowToEntry),
+        fetchPage: async (afterSeq) =>
+          (await queryDeletionRows(deps.db.knex, { ...base, afterSeq, limit: CSV_PAGE })).map(rowToEntry),
         keyOf: (e) => e.seq,
       });
       return;
@@ -165,7 +227,9 @@ export function createAuditRouter(deps: AppDeps): Router {
     res.setHeader('Cache-Control', 'no-store');
     if (wantsCsv(req)) {
       if (nextCursor) res.setHeader('X-Next-Cursor', nextCursor);
-      res.type('text/csv; charset=utf-8').send(`${DELETION_COLUMNS.join(',')}\r\n${items.map((e) => csvLine(e, DELETION_COLUMNS)).join('')}`);
+      res
+        .type('text/csv; charset=utf-8')
+        .send(`${DELETION_COLUMNS.join(',')}\r\n${items.map((e) => csvLine(e, DELETION_COLUMNS)).join('')}`);
       return;
     }
     res.json({ items, nextCursor });
@@ -180,11 +244,20 @@ export function createAuditRouter(deps: AppDeps): Router {
       const key = loadCheckpointKey(deps.config.audit.checkpointKeyFile);
       let result;
       try {
-        result = await verifyDeletionLog(deps.db, { publicKey: key.publicKey, signal: controller.signal, dbConfig: deps.config.db, store: deps.store });
+        result = await verifyDeletionLog(deps.db, {
+          publicKey: key.publicKey,
+          signal: controller.signal,
+          dbConfig: deps.config.db,
+          store: deps.store,
+        });
       } catch (error) {
         throw storeErrorCode(error) === undefined ? error : storeErrorToAppError(error);
       }
-      if (!result.ok) deps.logger.warn({ firstInvalidSeq: result.firstInvalidSeq, problem: result.problem }, 'deletion log verification failed');
+      if (!result.ok)
+        deps.logger.warn(
+          { firstInvalidSeq: result.firstInvalidSeq, problem: result.problem },
+          'deletion log verification failed',
+        );
       res.setHeader('Cache-Control', 'no-store');
       res.json(result);
     } finally {
@@ -201,7 +274,13 @@ export function createAuditRouter(deps: AppDeps): Router {
 
   router.get('/v1/access-log', guard, async (req, res) => {
     const q = parseQuery(accessQuerySchema, req);
-    const base = { from: q.from, to: q.to, recordingId: q.recordingId, username: q.user, action: q.action as AccessAction | undefined };
+    const base = {
+      from: q.from,
+      to: q.to,
+      recordingId: q.recordingId,
+      username: q.user,
+      action: q.action as AccessAction | undefined,
+    };
     if (wantsCsv(req) && q.limit === undefined) {
       await streamCsv<AccessEntry>(res, {
         filename: 'access-log.csv',
@@ -219,7 +298,9 @@ export function createAuditRouter(deps: AppDeps): Router {
     res.setHeader('Cache-Control', 'no-store');
     if (wantsCsv(req)) {
       if (nextCursor) res.setHeader('X-Next-Cursor', nextCursor);
-      res.type('text/csv; charset=utf-8').send(`${ACCESS_COLUMNS.join(',')}\r\n${items.map((e) => csvLine(e, ACCESS_COLUMNS)).join('')}`);
+      res
+        .type('text/csv; charset=utf-8')
+        .send(`${ACCESS_COLUMNS.join(',')}\r\n${items.map((e) => csvLine(e, ACCESS_COLUMNS)).join('')}`);
       return;
     }
     res.json({ items, nextCursor });

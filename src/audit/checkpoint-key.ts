@@ -22,14 +22,22 @@ export interface CheckpointKey {
 const cache = new Map<string, CheckpointKey>();
 
 export function keyIdOf(publicKey: KeyObject): string {
-  return createHash('sha256').update(publicKey.export({ type: 'spki', format: 'der' })).digest('hex');
+  return createHash('sha256')
+    .update(publicKey.export({ type: 'spki', format: 'der' }))
+    .digest('hex');
 }
 
 function fromPrivatePem(pem: string): CheckpointKey {
   const privateKey = createPrivateKey(pem);
-  if (privateKey.asymmetricKeyType !== 'ed25519') throw new Error('the checkpoint key file does not hold an Ed25519 private key');
+  if (privateKey.asymmetricKeyType !== 'ed25519')
+    throw new Error('the checkpoint key file does not hold an Ed25519 private key');
   const publicKey = createPublicKey(privateKey);
-  return { privateKey, publicKey, publicKeyPem: publicKey.export({ type: 'spki', format: 'pem' }).toString(), keyId: keyIdOf(publicKey) };
+  return {
+    privateKey,
+    publicKey,
+    publicKeyPem: publicKey.export({ type: 'spki', format: 'pem' }).toString(),
+    keyId: keyIdOf(publicKey),
+  };
 }
 
 /** Loads (or creates) the key at `file`; cached per file for the process. */

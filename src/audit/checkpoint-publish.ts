@@ -44,7 +44,8 @@ export interface PublishedCheckpoint {
 
 /** `checkpoints/00000000000/000000000001234-<headHash>.json` */
 export function checkpointObjectKey(c: { size: number; headHash: string }): string {
-  if (!Number.isSafeInteger(c.size) || c.size < 1 || String(c.size).length > SIZE_DIGITS) throw new RangeError(`checkpoint size out of range: ${c.size}`);
+  if (!Number.isSafeInteger(c.size) || c.size < 1 || String(c.size).length > SIZE_DIGITS)
+    throw new RangeError(`checkpoint size out of range: ${c.size}`);
   if (!/^[0-9a-f]{64}$/.test(c.headHash)) throw new TypeError('checkpoint head hash must be 64 lowercase hex digits');
   const digits = String(c.size).padStart(SIZE_DIGITS, '0');
   return `${CHECKPOINTS_PREFIX}${digits.slice(0, FOLDER_DIGITS)}/${digits}-${c.headHash}.json`;
@@ -60,7 +61,10 @@ export function parseCheckpointKey(key: string): PublishedCheckpoint | undefined
 
 /** The published document: the checkpoint exactly as the API shows it, in canonical JSON. */
 export function checkpointDocument(c: Checkpoint): Buffer {
-  return Buffer.from(canonicalJson({ at: c.at, headHash: c.headHash, keyId: c.keyId, signature: c.signature, size: c.size }), 'utf8');
+  return Buffer.from(
+    canonicalJson({ at: c.at, headHash: c.headHash, keyId: c.keyId, signature: c.signature, size: c.size }),
+    'utf8',
+  );
 }
 
 /**
@@ -69,8 +73,20 @@ export function checkpointDocument(c: Checkpoint): Buffer {
  * checkpoint signature is public, the API serves it), and its phone-number scrubbing could
  * hit a base64 `+` followed by digits, never hex.
  */
-export function checkpointLogFields(c: Checkpoint): { size: number; headHash: string; at: string; keyId: string; sigHex: string } {
-  return { size: c.size, headHash: c.headHash, at: c.at, keyId: c.keyId, sigHex: Buffer.from(c.signature, 'base64').toString('hex') };
+export function checkpointLogFields(c: Checkpoint): {
+  size: number;
+  headHash: string;
+  at: string;
+  keyId: string;
+  sigHex: string;
+} {
+  return {
+    size: c.size,
+    headHash: c.headHash,
+    at: c.at,
+    keyId: c.keyId,
+    sigHex: Buffer.from(c.signature, 'base64').toString('hex'),
+  };
 }
 
 export interface PublishDeps {
@@ -118,7 +134,10 @@ export async function publishCheckpoint(
 }
 
 /** Every published checkpoint named under the prefix, smallest size first: one listing, page by page. */
-export async function listPublishedCheckpoints(store: ObjectStore, options: { signal?: AbortSignal } = {}): Promise<PublishedCheckpoint[]> {
+export async function listPublishedCheckpoints(
+  store: ObjectStore,
+  options: { signal?: AbortSignal } = {},
+): Promise<PublishedCheckpoint[]> {
   const found: PublishedCheckpoint[] = [];
   let cursor: string | undefined;
   do {
@@ -156,7 +175,13 @@ export async function verifyPublishedCheckpoint(
     return false;
   }
   const { size, headHash, at, keyId, signature } = document ?? {};
-  if (size !== published.size || headHash !== published.headHash || typeof at !== 'string' || typeof signature !== 'string') return false;
+  if (
+    size !== published.size ||
+    headHash !== published.headHash ||
+    typeof at !== 'string' ||
+    typeof signature !== 'string'
+  )
+    return false;
   if (keyId !== keyIdOf(options.publicKey)) return false;
   return verifyText(options.publicKey, checkpointText({ size, headHash, at }), signature);
 }

@@ -28,7 +28,13 @@ export interface Checkpoint {
 }
 
 export function toCheckpoint(row: CheckpointRow): Checkpoint {
-  return { size: Number(row.size), headHash: row.head_hash, at: new Date(Number(row.at)).toISOString(), signature: row.signature, keyId: row.key_id };
+  return {
+    size: Number(row.size),
+    headHash: row.head_hash,
+    at: new Date(Number(row.at)).toISOString(),
+    signature: row.signature,
+    keyId: row.key_id,
+  };
 }
 
 /**
@@ -53,7 +59,9 @@ export interface CheckpointDeps {
   db: Db;
   store: ObjectStore;
   logger: Logger;
-  config: { audit: Pick<Config['audit'], 'checkpointEvery' | 'checkpointIntervalMs' | 'checkpointKeyFile' | 'checkpointLock'> };
+  config: {
+    audit: Pick<Config['audit'], 'checkpointEvery' | 'checkpointIntervalMs' | 'checkpointKeyFile' | 'checkpointLock'>;
+  };
 }
 
 /**
@@ -64,7 +72,10 @@ export interface CheckpointDeps {
  * exists (a crash or a store outage after signing), putting it again if not.
  * Returns the new checkpoint, or undefined when none was due.
  */
-export async function maybeCheckpoint(deps: CheckpointDeps, options: { now: number; force?: boolean; signal?: AbortSignal }): Promise<Checkpoint | undefined> {
+export async function maybeCheckpoint(
+  deps: CheckpointDeps,
+  options: { now: number; force?: boolean; signal?: AbortSignal },
+): Promise<Checkpoint | undefined> {
   const key = loadCheckpointKey(deps.config.audit.checkpointKeyFile);
   const outcome = await deps.db.knex.transaction(async (trx) => {
     await lockDeletionLog(trx, deps.db.client);
@@ -80,7 +91,13 @@ export async function maybeCheckpoint(deps: CheckpointDeps, options: { now: numb
       force: options.force,
     });
     if (!head || !due) return { signed: undefined, last };
-    const row = { size, head_hash: head.hash, at: options.now, signature: signText(key, checkpointText({ size, headHash: head.hash, at: options.now })), key_id: key.keyId };
+    const row = {
+      size,
+      head_hash: head.hash,
+      at: options.now,
+      signature: signText(key, checkpointText({ size, headHash: head.hash, at: options.now })),
+      key_id: key.keyId,
+    };
     await insertCheckpoint(trx, row);
     return { signed: toCheckpoint({ id: 0, ...row }), last };
   });
@@ -88,22 +105,33 @@ export async function maybeCheckpoint(deps: CheckpointDeps, options: { now: numb
     await publishCheckpoint(deps, outcome.signed, { signal: options.signal });
     return outcome.signed;
   }
-  if (outcome.last) await republishIfMissing(deps, toCheckpoint(outcome.last), { publicKey: key.publicKey, signal: options.signal });
+  if (outcome.last)
+    await republishIfMissing(deps, toCheckpoint(outcome.last), { publicKey: key.publicKey, signal: options.signal });
   return undefined;
 }
 
 /** Puts the newest checkpoint again when its object is missing; a row whose signature fails is never published. */
-async function republishIfMissing(deps: CheckpointDeps, checkpoint: Checkpoint, options: { publicKey: KeyObject; signal?: AbortSignal }): Promise<void> {
+async function republishIfMissing(
+  deps: CheckpointDeps,
+  checkpoint: Checkpoint,
+  options: { publicKey: KeyObject; signal?: AbortSignal },
+): Promise<void> {
   let present: boolean;
   try {
     present = await deps.store.exists(checkpointObjectKey(checkpoint), { signal: options.signal });
   } catch (error) {
-    deps.logger.warn({ size: checkpoint.size, err: { name: (error as Error)?.name, code: (error as { code?: unknown })?.code } }, 'could not check that the newest deletion log checkpoint is published');
+    deps.logger.warn(
+      { size: checkpoint.size, err: { name: (error as Error)?.name, code: (error as { code?: unknown })?.code } },
+      'could not check that the newest deletion log checkpoint is published',
+    );
     return;
   }
   if (present) return;
   if (!verifyText(options.publicKey, checkpointText(checkpoint), checkpoint.signature)) {
-    deps.logger.warn({ size: checkpoint.size }, 'the newest deletion log checkpoint in the database fails its signature: not published');
+    deps.logger.warn(
+      { size: checkpoint.size },
+      'the newest deletion log checkpoint in the database fails its signature: not published',
+    );
     return;
   }
   await publishCheckpoint(deps, checkpoint, { signal: options.signal });

@@ -99,7 +99,9 @@ export function rowToEntry(row: DeletionLogRow): DeletionEntry {
     verified: Boolean(row.verified),
     prevHash: row.prev_hash,
     hash: row.hash,
-    ...(row.key_shredded !== undefined && row.key_shredded !== null ? { keyShredded: Boolean(row.key_shredded), kekId: row.kek_id ?? null } : {}),
+    ...(row.key_shredded !== undefined && row.key_shredded !== null
+      ? { keyShredded: Boolean(row.key_shredded), kekId: row.kek_id ?? null }
+      : {}),
   };
 }
 
@@ -129,7 +131,9 @@ export function hashRow(row: DeletionLogRow): string {
   const text =
     `${row.prev_hash}{"actor":${s(row.actor)},"callId":${s(row.call_id)},"deletedAt":"${fastIso(Number(row.deleted_at))}",` +
     `"expiresAt":"${fastIso(Number(row.expires_at))}",` +
-    (row.key_shredded === undefined || row.key_shredded === null ? '' : `"kekId":${row.kek_id == null ? 'null' : s(row.kek_id)},"keyShredded":${row.key_shredded ? 'true' : 'false'},`) +
+    (row.key_shredded === undefined || row.key_shredded === null
+      ? ''
+      : `"kekId":${row.kek_id == null ? 'null' : s(row.kek_id)},"keyShredded":${row.key_shredded ? 'true' : 'false'},`) +
     `"objects":${row.objects},"prevHash":${s(row.prev_hash)},` +
     `"reason":${s(row.reason)},"recordingId":${s(row.recording_id)},"reference":${row.reference === null ? 'null' : s(row.reference)},` +
     `"seq":${Number(row.seq)},"source":${s(row.source)},"startedAt":"${fastIso(Number(row.started_at))}","verified":${row.verified ? 'true' : 'false'}}`;
@@ -163,7 +167,11 @@ export interface NewDeletion {
  * The caller must not have read from the database in `trx` before this call on SQLite
  * unless it already wrote (a read first would pin a snapshot that may be stale).
  */
-export async function appendDeletions(trx: Knex.Transaction, db: Pick<Db, 'client'>, deletions: NewDeletion[]): Promise<DeletionLogRow[]> {
+export async function appendDeletions(
+  trx: Knex.Transaction,
+  db: Pick<Db, 'client'>,
+  deletions: NewDeletion[],
+): Promise<DeletionLogRow[]> {
   if (deletions.length === 0) return [];
   await lockDeletionLog(trx, db.client);
   const head = await readLogHead(trx);

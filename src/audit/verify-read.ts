@@ -138,9 +138,15 @@ export function unpackLogRow(packed: string): DeletionLogRow | undefined {
  * SQLite only: the page's rows as packed and split, in seq order; `undefined` for each row
  * that cannot be taken from its packed form (see the module comment).
  */
-export async function readPackedPage(db: Db, afterSeq: number, limit: number): Promise<Array<DeletionLogRow | undefined>> {
+export async function readPackedPage(
+  db: Db,
+  afterSeq: number,
+  limit: number,
+): Promise<Array<DeletionLogRow | undefined>> {
   const packed = (await db.knex.raw(PACKED_PAGE_SQL, [afterSeq, limit])) as Array<{ p: string | null }>;
-  return packed.map(({ p }) => (typeof p === 'string' && !NOT_ONE_UNIT_PER_CHARACTER.test(p) ? unpackLogRow(p) : undefined));
+  return packed.map(({ p }) =>
+    typeof p === 'string' && !NOT_ONE_UNIT_PER_CHARACTER.test(p) ? unpackLogRow(p) : undefined,
+  );
 }
 
 /** Rows with seq > afterSeq in seq order, at most `limit` (see the module comment). */

@@ -68,14 +68,23 @@ export interface VerifyResult {
 /** Below this many entries one pass in this thread is as fast as starting workers. */
 const PARALLEL_THRESHOLD = 200_000;
 
-function runWorker(data: { dbConfig: DbConfig; from: number; to: number; pageSize: number; sizes: number[] }): Promise<RangeResult> {
+function runWorker(data: {
+  dbConfig: DbConfig;
+  from: number;
+  to: number;
+  pageSize: number;
+  sizes: number[];
+}): Promise<RangeResult> {
   return new Promise((resolve, reject) => {
     // Compiled: verify-worker.js beside this file. From source (development, tests): the
     // worker registers tsx itself first, since loader hooks do not reach worker threads.
     const fromSource = import.meta.url.endsWith('.ts');
     const url = new URL(fromSource ? './verify-worker.ts' : './verify-worker.js', import.meta.url);
     const worker = fromSource
-      ? new Worker(`import('tsx/esm/api').then((tsx) => { tsx.register(); return import(${JSON.stringify(url.href)}); });`, { eval: true, workerData: data })
+      ? new Worker(
+          `import('tsx/esm/api').then((tsx) => { tsx.register(); return import(${JSON.stringify(url.href)}); });`,
+          { eval: true, workerData: data },
+        )
       : new Worker(url, { workerData: data });
     worker.once('message', (message: { result?: RangeResult; error?: string }) => {
       if (message.result) resolve(message.result);
@@ -105,7 +114,9 @@ export async function verifyDeletionLog(
   const pageSize = options.pageSize ?? 2_500;
   // Listed before the log's end is read: every checkpoint seen was published of a log at
   // least this long (one published meanwhile is simply not seen).
-  const published = options.store ? await listPublishedCheckpoints(options.store, { signal: options.signal }) : undefined;
+  const published = options.store
+    ? await listPublishedCheckpoints(options.store, { signal: options.signal })
+    : undefined;
   const checkpoints = (await listCheckpoints(db.knex)).map((c) => ({ ...c, size: Number(c.size), at: Number(c.at) }));
   const knownKeyId = options.publicKey ? keyIdOf(options.publicKey) : undefined;
   let firstInvalidSeq: number | null = null;
@@ -145,7 +156,10 @@ export async function verifyDeletionLog(
   let segments: RangeResult[];
   if (parallel) {
     const step = Math.ceil(maxSeq / workers);
-    const ranges = Array.from({ length: workers }, (_, i) => ({ from: i * step + 1, to: Math.min(maxSeq, (i + 1) * step) })).filter((r) => r.from <= r.to);
+    const ranges = Array.from({ length: workers }, (_, i) => ({
+      from: i * step + 1,
+      to: Math.min(maxSeq, (i + 1) * step),
+    })).filter((r) => r.from <= r.to);
     segments = await Promise.all(ranges.map((r) => runWorker({ dbConfig: options.dbConfig!, ...r, pageSize, sizes })));
   } else {
     segments = [await verifyRange(db, { from: 1, to: Math.max(maxSeq, 0), pageSize, sizes, signal: options.signal })];
@@ -188,7 +202,10 @@ export async function verifyDeletionLog(
       if (publishedDisagreement) continue;
       const genuine =
         options.publicKey !== undefined &&
-        (await verifyPublishedCheckpoint(options.store!, cp.published, { publicKey: options.publicKey, signal: options.signal }));
+        (await verifyPublishedCheckpoint(options.store!, cp.published, {
+          publicKey: options.publicKey,
+          signal: options.signal,
+        }));
       if (!genuine) {
         invalid(Math.max(1, cp.size), 'external_checkpoint_signature');
         continue;
@@ -207,6 +224,8 @@ export async function verifyDeletionLog(
     firstInvalidSeq,
     problem,
     checkpoints: { count: checkpoints.length, verified: verifiedCheckpoints },
-    external: published ? { count: published.length, matched: matchedPublished, largestSize: published.at(-1)?.size ?? null } : null,
+    external: published
+      ? { count: published.length, matched: matchedPublished, largestSize: published.at(-1)?.size ?? null }
+      : null,
   };
 }

@@ -39,10 +39,18 @@ export function isRole(value: string): value is Role {
 
 /** Parses `a,b` into a queue list; throws `invalid_request` for an empty list or a name outside the safe charset. */
 export function parseQueueList(text: string): string[] {
-  const queues = [...new Set(text.split(',').map((q) => q.trim()).filter(Boolean))];
+  const queues = [
+    ...new Set(
+      text
+        .split(',')
+        .map((q) => q.trim())
+        .filter(Boolean),
+    ),
+  ];
   if (queues.length === 0) throw errors.invalidRequest('--queues needs at least one queue name');
   const bad = queues.find((q) => !QUEUE_PATTERN.test(q));
-  if (bad !== undefined) throw errors.invalidRequest('queue names are 1-128 characters: letters, digits, . _ : @ - and space');
+  if (bad !== undefined)
+    throw errors.invalidRequest('queue names are 1-128 characters: letters, digits, . _ : @ - and space');
   return queues;
 }
 
@@ -63,10 +71,19 @@ export function generateApiToken(): string {
  */
 export async function createUser(
   deps: AccountDeps,
-  input: { username: string; role: string; queues?: string[] | null; password?: string; disabled?: boolean; scrypt?: ScryptParams },
+  input: {
+    username: string;
+    role: string;
+    queues?: string[] | null;
+    password?: string;
+    disabled?: boolean;
+    scrypt?: ScryptParams;
+  },
 ): Promise<{ user: User; password: string }> {
   if (!USERNAME_PATTERN.test(input.username)) {
-    throw errors.invalidRequest('usernames are 1-64 characters: lowercase letters, digits, . _ - (starting with a letter or digit)');
+    throw errors.invalidRequest(
+      'usernames are 1-64 characters: lowercase letters, digits, . _ - (starting with a letter or digit)',
+    );
   }
   if (!isRole(input.role)) throw errors.invalidRequest(`role must be one of ${ROLES.join(', ')}`);
   const queues = input.queues ?? null;
@@ -111,7 +128,11 @@ export async function setDisabled(deps: AccountDeps, username: string, disabled:
 }
 
 /** Gives a user a new generated password (returned once) and ends every session of theirs. Missing user → `not_found`. */
-export async function resetPassword(deps: AccountDeps, username: string, options: { scrypt?: ScryptParams } = {}): Promise<{ user: User; password: string }> {
+export async function resetPassword(
+  deps: AccountDeps,
+  username: string,
+  options: { scrypt?: ScryptParams } = {},
+): Promise<{ user: User; password: string }> {
   const password = generatePassword();
   const passwordHash = await hashPassword(password, options.scrypt);
   return deps.db.knex.transaction(async (trx) => {

@@ -11,7 +11,10 @@ import { createUser } from './accounts.js';
 
 export const BOOTSTRAP_USERNAME = 'admin';
 
-export async function ensureBootstrapAdmin(deps: Pick<AppDeps, 'db' | 'clock' | 'logger'>, print: (line: string) => void): Promise<void> {
+export async function ensureBootstrapAdmin(
+  deps: Pick<AppDeps, 'db' | 'clock' | 'logger'>,
+  print: (line: string) => void,
+): Promise<void> {
   if ((await countUsers(deps.db.knex)) > 0) return;
   let password: string;
   try {

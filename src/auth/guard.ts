@@ -14,12 +14,21 @@ export function createGuards(deps: { logger: Logger }) {
       return (req, _res, next) => {
         const principal = req.principal;
         if (!principal) {
-          deps.logger.info({ requestId: req.id, method: req.method, path: req.baseUrl + req.path }, 'unauthenticated request refused');
+          deps.logger.info(
+            { requestId: req.id, method: req.method, path: req.baseUrl + req.path },
+            'unauthenticated request refused',
+          );
           return next(errors.unauthenticated());
         }
         if (!roles.includes(principal.role)) {
           deps.logger.warn(
-            { requestId: req.id, user: principal.username, role: principal.role, method: req.method, path: req.baseUrl + req.path },
+            {
+              requestId: req.id,
+              user: principal.username,
+              role: principal.role,
+              method: req.method,
+              path: req.baseUrl + req.path,
+            },
             'authorization refused',
           );
           return next(errors.forbidden());

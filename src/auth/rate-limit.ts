@@ -20,7 +20,12 @@ export interface FailureLimiter {
   forgive(key: string): void;
 }
 
-export function createFailureLimiter(options: { clock: Clock; maxFailures: number; windowMs: number; maxKeys?: number }): FailureLimiter {
+export function createFailureLimiter(options: {
+  clock: Clock;
+  maxFailures: number;
+  windowMs: number;
+  maxKeys?: number;
+}): FailureLimiter {
   const maxKeys = options.maxKeys ?? 10_000;
   const failures = new Map<string, number[]>();
 

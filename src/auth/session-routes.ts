@@ -52,7 +52,11 @@ export function createSessionRouter(deps: AppDeps): Router {
   const router = Router();
   prepareDummyHash();
   const perUserAddress = createBackoffLimiter({ clock: deps.clock, ...LOGIN_LIMITS.perUserAddress });
-  const perAddress = createFailureLimiter({ clock: deps.clock, maxFailures: LOGIN_LIMITS.perAddress, windowMs: LOGIN_LIMITS.windowMs });
+  const perAddress = createFailureLimiter({
+    clock: deps.clock,
+    maxFailures: LOGIN_LIMITS.perAddress,
+    windowMs: LOGIN_LIMITS.windowMs,
+  });
 
   router.post('/v1/session', async (req, res) => {
     const parsed = loginBody.safeParse(req.body);
@@ -78,7 +82,10 @@ export function createSessionRouter(deps: AppDeps): Router {
     const ok = credentials ? await verifyPassword(password, credentials.passwordHash) : await dummyVerify(password);
     if (!credentials || !ok || credentials.user.disabled) {
       deps.metrics.logins.inc({ outcome: 'invalid_credentials' });
-      deps.logger.warn({ ...log, reason: !credentials ? 'unknown_user' : !ok ? 'wrong_password' : 'disabled' }, 'login failed');
+      deps.logger.warn(
+        { ...log, reason: !credentials ? 'unknown_user' : !ok ? 'wrong_password' : 'disabled' },
+        'login failed',
+      );
       throw errors.invalidCredentials();
     }
 
@@ -98,7 +105,10 @@ export function createSessionRouter(deps: AppDeps): Router {
     const principal = req.principal;
     if (!principal) throw errors.unauthenticated();
     res.setHeader('Cache-Control', 'no-store');
-    res.json({ user: { username: principal.username, role: principal.role, queues: principal.queues }, via: principal.via });
+    res.json({
+      user: { username: principal.username, role: principal.role, queues: principal.queues },
+      via: principal.via,
+    });
   });
 
   router.delete('/v1/session', async (req, res) => {

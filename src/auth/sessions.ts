@@ -70,7 +70,14 @@ export function readSessionId(req: Request, config: Config): string | undefined 
 
 function serializeCookie(req: Request, config: Config, value: string, maxAgeSeconds: number): string {
   const secure = isSecureRequest(req, config);
-  return [`${cookieName(req, config)}=${value}`, 'Path=/', `Max-Age=${maxAgeSeconds}`, 'HttpOnly', 'SameSite=Strict', ...(secure ? ['Secure'] : [])].join('; ');
+  return [
+    `${cookieName(req, config)}=${value}`,
+    'Path=/',
+    `Max-Age=${maxAgeSeconds}`,
+    'HttpOnly',
+    'SameSite=Strict',
+    ...(secure ? ['Secure'] : []),
+  ].join('; ');
 }
 
 export function setSessionCookie(req: Request, res: Response, config: Config, sessionId: string): void {

@@ -26,7 +26,10 @@ export interface CliCommand {
 }
 
 export async function createCliContext(config: Config): Promise<CliContext> {
-  const logger = createLogger({ level: config.logLevel === 'info' ? 'warn' : config.logLevel, destination: process.stderr });
+  const logger = createLogger({
+    level: config.logLevel === 'info' ? 'warn' : config.logLevel,
+    destination: process.stderr,
+  });
   const db = createDb(config.db);
   await db.migrate();
   const store = await encryptingStore({ config, db, store: await createObjectStore(config.store, { logger }) });

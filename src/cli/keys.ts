@@ -11,7 +11,8 @@ import type { CliCommand } from './context.js';
 import { parseCommandArgs } from './context.js';
 
 export const keysCommand: CliCommand = {
-  summary: 'list the keyring keys, rotate (new key, data keys re-wrapped), rewrap, remove <id> (a key that wraps nothing)',
+  summary:
+    'list the keyring keys, rotate (new key, data keys re-wrapped), rewrap, remove <id> (a key that wraps nothing)',
   async run(args, ctx) {
     const { values, positionals } = parseCommandArgs(args, { 'batch-size': { type: 'string' } });
     const [action, id] = positionals;
@@ -24,10 +25,17 @@ export const keysCommand: CliCommand = {
     try {
       switch (action) {
         case 'list':
-          for (const k of await listKeks({ db: ctx.db, file })) ctx.out(`${k.id}\t${k.createdAt}\t${k.recordings} recordings${k.current ? '\tcurrent' : ''}`);
+          for (const k of await listKeks({ db: ctx.db, file }))
+            ctx.out(`${k.id}\t${k.createdAt}\t${k.recordings} recordings${k.current ? '\tcurrent' : ''}`);
           return 0;
         case 'rotate': {
-          const r = await rotateKeyring({ db: ctx.db, file, now: new Date(ctx.clock.now()), batchSize, progress: ctx.err });
+          const r = await rotateKeyring({
+            db: ctx.db,
+            file,
+            now: new Date(ctx.clock.now()),
+            batchSize,
+            progress: ctx.err,
+          });
           ctx.err(`keys: rotated to ${r.kekId}; ${r.rewrapped} data keys re-wrapped`);
           return 0;
         }

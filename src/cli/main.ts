@@ -9,7 +9,11 @@ import type { CliCommand } from './context.js';
 import { commands } from './commands.js';
 
 function usage(): string {
-  return ['usage: callrec <command> [options]', '', ...Object.entries(commands).map(([name, c]) => `  ${name.padEnd(14)} ${c.summary}`)].join('\n');
+  return [
+    'usage: callrec <command> [options]',
+    '',
+    ...Object.entries(commands).map(([name, c]) => `  ${name.padEnd(14)} ${c.summary}`),
+  ].join('\n');
 }
 
 async function main(argv: string[]): Promise<number> {

@@ -10,10 +10,15 @@ import type { CliCommand } from './context.js';
 import { parseCommandArgs } from './context.js';
 
 export const reconcileCommand: CliCommand = {
-  summary: 'remove crash leftovers, repair orphans, lifecycle-expired rows, missing tags and stale uploads (--dry-run: report only)',
+  summary:
+    'remove crash leftovers, repair orphans, lifecycle-expired rows, missing tags and stale uploads (--dry-run: report only)',
   async run(args, ctx) {
     const { values } = parseCommandArgs(args, { 'dry-run': { type: 'boolean' } });
-    const result = await reconcile(ctx, { now: ctx.clock.now(), dryRun: Boolean(values['dry-run']), progress: (line) => ctx.err(`reconcile: ${line}`) });
+    const result = await reconcile(ctx, {
+      now: ctx.clock.now(),
+      dryRun: Boolean(values['dry-run']),
+      progress: (line) => ctx.err(`reconcile: ${line}`),
+    });
     ctx.out(JSON.stringify(result));
     return result.errors ? 1 : 0;
   },

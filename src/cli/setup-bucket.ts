@@ -12,7 +12,9 @@ export const setupBucketCommand: CliCommand = {
     parseCommandArgs(args, {});
     const setUp = ctx.store.upkeep?.setUp;
     if (!setUp) {
-      ctx.err(`setup-bucket: the object store (CALLREC_STORE=${ctx.config.store.kind}) has no bucket; nothing to set up`);
+      ctx.err(
+        `setup-bucket: the object store (CALLREC_STORE=${ctx.config.store.kind}) has no bucket; nothing to set up`,
+      );
       return 0;
     }
     try {
@@ -20,7 +22,9 @@ export const setupBucketCommand: CliCommand = {
       ctx.err(`bucket ${report.bucket}: ${report.created ? 'created' : 'exists'}`);
       ctx.err(`lifecycle: ${report.lifecycle} (rules: ${report.rules.join(', ')})`);
       if (report.abortIncompleteMultipart === 'unsupported') {
-        ctx.err('lifecycle: the server refused the AbortIncompleteMultipartUpload rule (MinIO cleans stale uploads itself)');
+        ctx.err(
+          'lifecycle: the server refused the AbortIncompleteMultipartUpload rule (MinIO cleans stale uploads itself)',
+        );
       }
       ctx.err(
         report.versioning === 'Disabled'

@@ -60,7 +60,10 @@ export const userCommand: CliCommand = {
       const [sub, ...rest] = args;
       switch (sub) {
         case 'add': {
-          const { values, positionals } = parseCommandArgs(rest, { role: { type: 'string' }, queues: { type: 'string' } });
+          const { values, positionals } = parseCommandArgs(rest, {
+            role: { type: 'string' },
+            queues: { type: 'string' },
+          });
           if (positionals.length !== 1 || !values.role) {
             ctx.err(USAGE);
             return 2;
@@ -72,7 +75,9 @@ export const userCommand: CliCommand = {
           const queues = values.queues === undefined ? null : parseQueueList(values.queues);
           const { user, password } = await createUser(ctx, { username: positionals[0]!, role: values.role, queues });
           ctx.out(password);
-          ctx.err(`created user ${user.username} (${user.role}${queues ? `, queues ${queues.join(',')}` : ''}); the password above is shown only once`);
+          ctx.err(
+            `created user ${user.username} (${user.role}${queues ? `, queues ${queues.join(',')}` : ''}); the password above is shown only once`,
+          );
           return 0;
         }
         case 'disable':

@@ -11,7 +11,8 @@ import type { CliCommand } from './context.js';
 import { parseCommandArgs } from './context.js';
 
 export const verifyLogCommand: CliCommand = {
-  summary: 'verify the deletion log (hash chain, seq, checkpoints in the database and the object store); exit 1 when invalid',
+  summary:
+    'verify the deletion log (hash chain, seq, checkpoints in the database and the object store); exit 1 when invalid',
   async run(args, ctx) {
     parseCommandArgs(args, {});
     const key = loadCheckpointKey(ctx.config.audit.checkpointKeyFile);
@@ -20,7 +21,9 @@ export const verifyLogCommand: CliCommand = {
       result = await verifyDeletionLog(ctx.db, { publicKey: key.publicKey, dbConfig: ctx.config.db, store: ctx.store });
     } catch (error) {
       if (storeErrorCode(error) === undefined) throw error;
-      ctx.err(`verify-log: the object store could not be read (${(error as Error).message}): the log was not checked against its published checkpoints`);
+      ctx.err(
+        `verify-log: the object store could not be read (${(error as Error).message}): the log was not checked against its published checkpoints`,
+      );
       return 2;
     }
     ctx.out(JSON.stringify(result));

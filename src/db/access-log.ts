@@ -6,7 +6,18 @@
 import type { Knex } from 'knex';
 import type { Principal } from '../domain/roles.js';
 
-export type AccessAction = 'play' | 'download' | 'export' | 'view' | 'hold' | 'release' | 'erase' | 'search' | 'restrict' | 'unrestrict' | 'correct';
+export type AccessAction =
+  | 'play'
+  | 'download'
+  | 'export'
+  | 'view'
+  | 'hold'
+  | 'release'
+  | 'erase'
+  | 'search'
+  | 'restrict'
+  | 'unrestrict'
+  | 'correct';
 
 export interface AccessEntry {
   id: number;
@@ -34,7 +45,14 @@ interface AccessRow {
 
 export async function appendAccess(
   q: Knex | Knex.Transaction,
-  entry: { principal: Pick<Principal, 'userId' | 'username' | 'role'>; recordingId: string | null; action: AccessAction; at: number; requestId?: string; detail?: string },
+  entry: {
+    principal: Pick<Principal, 'userId' | 'username' | 'role'>;
+    recordingId: string | null;
+    action: AccessAction;
+    at: number;
+    requestId?: string;
+    detail?: string;
+  },
 ): Promise<void> {
   await q('access_log').insert({
     user_id: entry.principal.userId,

@@ -70,7 +70,14 @@ export async function findActiveToken(q: Q, tokenHash: string): Promise<ActiveTo
     .whereNull('t.revoked_at')
     .where('u.disabled', false)
     .first('t.id as token_id', 't.last_used_at', 'u.id as user_id', 'u.username', 'u.role', 'u.queues')) as
-    | { token_id: string; last_used_at: number | null; user_id: string; username: string; role: Role; queues: string | null }
+    | {
+        token_id: string;
+        last_used_at: number | null;
+        user_id: string;
+        username: string;
+        role: Role;
+        queues: string | null;
+      }
     | undefined;
   if (!row) return undefined;
   return {

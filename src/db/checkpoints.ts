@@ -19,7 +19,10 @@ export async function insertCheckpoint(q: Knex | Knex.Transaction, row: Omit<Che
 
 /** Every checkpoint, smallest size first (there are size/N of them: small). */
 export async function listCheckpoints(q: Knex | Knex.Transaction): Promise<CheckpointRow[]> {
-  return (await q('deletion_checkpoints').orderBy([{ column: 'size', order: 'asc' }, { column: 'id', order: 'asc' }])) as CheckpointRow[];
+  return (await q('deletion_checkpoints').orderBy([
+    { column: 'size', order: 'asc' },
+    { column: 'id', order: 'asc' },
+  ])) as CheckpointRow[];
 }
 
 export async function latestCheckpoint(q: Knex | Knex.Transaction): Promise<CheckpointRow | undefined> {

@@ -37,8 +37,10 @@ interface DriverError extends Error {
 }
 
 const SQLSTATE = /^[0-9A-Z]{5}$/;
-const STATEMENT = /^\s*(?:with\b[\s\S]*?\)\s*)?(insert|update|delete|select|create|alter|drop|pragma|begin|commit|rollback)\b/i;
-const TABLE_AFTER = /\b(?:insert\s+into|update|delete\s+from|from|into|table(?:\s+if\s+(?:not\s+)?exists)?)\s+[`"[]?([A-Za-z_][A-Za-z0-9_]*)[`"\]]?/i;
+const STATEMENT =
+  /^\s*(?:with\b[\s\S]*?\)\s*)?(insert|update|delete|select|create|alter|drop|pragma|begin|commit|rollback)\b/i;
+const TABLE_AFTER =
+  /\b(?:insert\s+into|update|delete\s+from|from|into|table(?:\s+if\s+(?:not\s+)?exists)?)\s+[`"[]?([A-Za-z_][A-Za-z0-9_]*)[`"\]]?/i;
 
 function isSqliteError(error: DriverError): boolean {
   return typeof error.code === 'string' && error.code.startsWith('SQLITE_');
@@ -86,7 +88,8 @@ export function dbErrorSummary(error: unknown): DbErrorSummary | undefined {
   }
   const statement = statementOf(e, driverStart);
   const operation = statement ? STATEMENT.exec(statement)?.[1]?.toLowerCase() : undefined;
-  const table = typeof e.table === 'string' && e.table ? e.table : statement ? TABLE_AFTER.exec(statement)?.[1] : undefined;
+  const table =
+    typeof e.table === 'string' && e.table ? e.table : statement ? TABLE_AFTER.exec(statement)?.[1] : undefined;
   const constraint = typeof e.constraint === 'string' && e.constraint ? e.constraint : undefined;
   const message = [
     `database error ${code}`,
@@ -97,7 +100,13 @@ export function dbErrorSummary(error: unknown): DbErrorSummary | undefined {
   ]
     .filter(Boolean)
     .join(' ');
-  return { code, message, ...(table ? { table } : {}), ...(constraint ? { constraint } : {}), ...(operation ? { operation } : {}) };
+  return {
+    code,
+    message,
+    ...(table ? { table } : {}),
+    ...(constraint ? { constraint } : {}),
+    ...(operation ? { operation } : {}),
+  };
 }
 
 /**

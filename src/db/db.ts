@@ -72,7 +72,10 @@ export function knexConfig(config: DbConfig): Knex.Config {
     pool: {
       min: 1,
       max: 1,
-      afterCreate: (conn: { exec(sql: string, cb: (err: Error | null) => void): void }, done: (err: Error | null, conn: unknown) => void) => {
+      afterCreate: (
+        conn: { exec(sql: string, cb: (err: Error | null) => void): void },
+        done: (err: Error | null, conn: unknown) => void,
+      ) => {
         // WAL for concurrent readers, FULL sync because the deletion log is evidence,
         // foreign keys for notes, and a busy timeout for several processes on one file.
         conn.exec(

@@ -8,7 +8,11 @@
 import type { Knex } from 'knex';
 
 export type DeletionReason = 'retention_expired' | 'erasure_request' | 'lifecycle_expired';
-export const DELETION_REASONS: readonly DeletionReason[] = ['retention_expired', 'erasure_request', 'lifecycle_expired'];
+export const DELETION_REASONS: readonly DeletionReason[] = [
+  'retention_expired',
+  'erasure_request',
+  'lifecycle_expired',
+];
 
 export interface DeletionLogRow {
   seq: number;
@@ -58,14 +62,19 @@ export async function lockDeletionLog(trx: Knex.Transaction, client: 'sqlite' | 
 }
 
 export function normalizeLogRow(row: DeletionLogRow): DeletionLogRow {
-  return { ...row, verified: Boolean(row.verified), ...(row.key_shredded !== undefined && row.key_shredded !== null ? { key_shredded: Boolean(row.key_shredded) } : {}) };
+  return {
+    ...row,
+    verified: Boolean(row.verified),
+    ...(row.key_shredded !== undefined && row.key_shredded !== null ? { key_shredded: Boolean(row.key_shredded) } : {}),
+  };
 }
 
 /** The last entry (highest seq), or undefined for an empty log. */
-export async function readLogHead(q: Knex | Knex.Transaction): Promise<Pick<DeletionLogRow, 'seq' | 'hash' | 'deleted_at'> | undefined> {
+export async function readLogHead(
+  q: Knex | Knex.Transaction,
+): Promise<Pick<DeletionLogRow, 'seq' | 'hash' | 'deleted_at'> | undefined> {
   return (await q('deletion_log').select('seq', 'hash', 'deleted_at').orderBy('seq', 'desc').first()) as
-    | Pick<DeletionLogRow, 'seq' | 'hash' | 'deleted_at'>
-    | undefined;
+    Pick<DeletionLogRow, 'seq' | 'hash' | 'deleted_at'> | undefined;
 }
 
 /** Inserts finished rows (hashes computed by the caller) in batches of ≤ 500. */
@@ -77,7 +86,11 @@ export async function insertLogRows(trx: Knex.Transaction, rows: DeletionLogRow[
  * Rows with seq > afterSeq in seq order, at most `limit`: the verifier's page. A raw
  * statement (no query builder per page): the verifier reads millions of rows this way.
  */
-export async function readLogPage(q: Knex | Knex.Transaction, afterSeq: number, limit: number): Promise<DeletionLogRow[]> {
+export async function readLogPage(
+  q: Knex | Knex.Transaction,
+  afterSeq: number,
+  limit: number,
+): Promise<DeletionLogRow[]> {
   const result = (await q.raw(
     'select seq, recording_id, source, call_id, reason, actor, reference, started_at, expires_at, deleted_at, objects, verified, prev_hash, hash, key_shredded, kek_id from deletion_log where seq > ? order by seq asc limit ?',
     [afterSeq, limit],

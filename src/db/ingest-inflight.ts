@@ -35,33 +35,53 @@ export async function insertInflight(q: Knex | Knex.Transaction, row: InflightRo
 }
 
 /** Removes the marker of a committing upload; false when it is gone or no longer `owner`'s (taken over). */
-export async function takeInflight(q: Knex | Knex.Transaction, options: { recordingId: string; owner: string }): Promise<boolean> {
+export async function takeInflight(
+  q: Knex | Knex.Transaction,
+  options: { recordingId: string; owner: string },
+): Promise<boolean> {
   return (await q(TABLE).where({ recording_id: options.recordingId, owner: options.owner }).del()) === 1;
 }
 
 /** Removes `owner`'s marker (a failed upload after its objects were deleted; a finished recovery). */
-export async function deleteInflight(q: Knex | Knex.Transaction, options: { recordingId: string; owner: string }): Promise<void> {
+export async function deleteInflight(
+  q: Knex | Knex.Transaction,
+  options: { recordingId: string; owner: string },
+): Promise<void> {
   await q(TABLE).where({ recording_id: options.recordingId, owner: options.owner }).del();
 }
 
 /** Extends the leases of `owner`'s markers among these (the heartbeat of the uploads a process runs). */
-export async function renewInflight(q: Knex | Knex.Transaction, options: { recordingIds: readonly string[]; owner: string; leaseExpiresAt: number }): Promise<number> {
+export async function renewInflight(
+  q: Knex | Knex.Transaction,
+  options: { recordingIds: readonly string[]; owner: string; leaseExpiresAt: number },
+): Promise<number> {
   if (options.recordingIds.length === 0) return 0;
-  return q(TABLE).whereIn('recording_id', options.recordingIds).andWhere({ owner: options.owner }).update({ lease_expires_at: options.leaseExpiresAt });
+  return q(TABLE)
+    .whereIn('recording_id', options.recordingIds)
+    .andWhere({ owner: options.owner })
+    .update({ lease_expires_at: options.leaseExpiresAt });
 }
 
 /** The markers of these recording ids. */
-export async function findInflight(q: Knex | Knex.Transaction, recordingIds: readonly string[]): Promise<InflightRow[]> {
+export async function findInflight(
+  q: Knex | Knex.Transaction,
+  recordingIds: readonly string[],
+): Promise<InflightRow[]> {
   if (recordingIds.length === 0) return [];
   return ((await q(TABLE).whereIn('recording_id', recordingIds)) as InflightRow[]).map(normalize);
 }
 
 /** A page of markers in id order, after `afterId`. */
-export async function listInflight(q: Knex | Knex.Transaction, options: { afterId?: string; limit: number }): Promise<InflightRow[]> {
-  return ((await q(TABLE)
-    .where('recording_id', '>', options.afterId ?? '')
-    .orderBy('recording_id', 'asc')
-    .limit(options.limit)) as InflightRow[]).map(normalize);
+export async function listInflight(
+  q: Knex | Knex.Transaction,
+  options: { afterId?: string; limit: number },
+): Promise<InflightRow[]> {
+  return (
+    (await q(TABLE)
+      .where('recording_id', '>', options.afterId ?? '')
+      .orderBy('recording_id', 'asc')
+      .limit(options.limit)) as InflightRow[]
+  ).map(normalize);
 }
 
 /**

@@ -56,9 +56,11 @@ export async function insertNote(
 
 /** The notes of a recording in timeline order (offset, then creation); empty for an unknown id. */
 export async function listNotes(q: Knex | Knex.Transaction, recordingId: string): Promise<Note[]> {
-  const rows = (await q('notes').where({ recording_id: recordingId }).orderBy([
-    { column: 'offset_ms', order: 'asc' },
-    { column: 'id', order: 'asc' },
-  ])) as NoteRow[];
+  const rows = (await q('notes')
+    .where({ recording_id: recordingId })
+    .orderBy([
+      { column: 'offset_ms', order: 'asc' },
+      { column: 'id', order: 'asc' },
+    ])) as NoteRow[];
   return rows.map(toNote);
 }

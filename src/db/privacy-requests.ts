@@ -71,7 +71,10 @@ function normalize(row: PrivacyRequestRow): PrivacyRequestRow {
   };
 }
 
-export type NewPrivacyRequest = Omit<PrivacyRequestRow, 'seq' | 'reference' | 'status' | 'outcome' | 'close_reason' | 'closed_at' | 'closed_by' | 'extension_months'>;
+export type NewPrivacyRequest = Omit<
+  PrivacyRequestRow,
+  'seq' | 'reference' | 'status' | 'outcome' | 'close_reason' | 'closed_at' | 'closed_by' | 'extension_months'
+>;
 
 /**
  * Inserts a request with its numbers in one transaction; `referenceOf(seq)` names it from the
@@ -83,23 +86,39 @@ export async function insertPrivacyRequest(
 ): Promise<PrivacyRequestRow> {
   return knex.transaction(async (trx) => {
     // A unique placeholder until the sequence number is known (same transaction).
-    await trx('privacy_requests').insert({ ...options.row, reference: `~${options.row.id}`, status: 'open', extension_months: 0 });
-    const inserted = (await trx('privacy_requests').where({ id: options.row.id }).first('seq')) as { seq: number | string };
+    await trx('privacy_requests').insert({
+      ...options.row,
+      reference: `~${options.row.id}`,
+      status: 'open',
+      extension_months: 0,
+    });
+    const inserted = (await trx('privacy_requests').where({ id: options.row.id }).first('seq')) as {
+      seq: number | string;
+    };
     const seq = Number(inserted.seq);
-    await trx('privacy_requests').where({ id: options.row.id }).update({ reference: options.referenceOf(seq) });
-    for (const number of new Set(options.numbers)) await trx('privacy_request_numbers').insert({ request_id: options.row.id, number });
+    await trx('privacy_requests')
+      .where({ id: options.row.id })
+      .update({ reference: options.referenceOf(seq) });
+    for (const number of new Set(options.numbers))
+      await trx('privacy_request_numbers').insert({ request_id: options.row.id, number });
     return (await findPrivacyRequest(trx, options.row.id))!;
   });
 }
 
-export async function findPrivacyRequest(q: Knex | Knex.Transaction, id: string): Promise<PrivacyRequestRow | undefined> {
+export async function findPrivacyRequest(
+  q: Knex | Knex.Transaction,
+  id: string,
+): Promise<PrivacyRequestRow | undefined> {
   const row = (await q('privacy_requests').where({ id }).first()) as PrivacyRequestRow | undefined;
   return row && normalize(row);
 }
 
 /** The E.164 numbers of a request, sorted. */
 export async function requestNumbers(q: Knex | Knex.Transaction, id: string): Promise<string[]> {
-  const rows = (await q('privacy_request_numbers').where({ request_id: id }).orderBy('number', 'asc').select('number')) as Array<{ number: string }>;
+  const rows = (await q('privacy_request_numbers')
+    .where({ request_id: id })
+    .orderBy('number', 'asc')
+    .select('number')) as Array<{ number: string }>;
   return rows.map((r) => r.number);
 }
 
@@ -137,7 +156,8 @@ export async function queryRegister(q: Knex | Knex.Transaction, query: RegisterQ
   if (query.status === 'closed') b = b.where('status', 'closed');
   else if (query.status !== undefined) b = b.where('status', 'open');
   if (query.status === 'overdue') b = b.where('due_at', '<', query.now);
-  if (query.status === 'due_soon') b = b.where('due_at', '>=', query.now).andWhere('due_at', '<=', query.now + query.dueSoonMs);
+  if (query.status === 'due_soon')
+    b = b.where('due_at', '>=', query.now).andWhere('due_at', '<=', query.now + query.dueSoonMs);
   if (query.kind) b = b.where('kind', query.kind);
   if (query.from !== undefined) b = b.where('received_at', '>=', query.from);
   if (query.to !== undefined) b = b.where('received_at', '<', query.to);
@@ -148,15 +168,23 @@ export async function queryRegister(q: Knex | Knex.Transaction, query: RegisterQ
   if (query.after) {
     const { time, seq } = query.after;
     const cmp = dir === 'desc' ? '<' : '>';
-    b = b.andWhere((w) => void w.where(column, cmp, time).orWhere((w2) => void w2.where(column, time).andWhere('seq', cmp, seq)));
+    b = b.andWhere(
+      (w) => void w.where(column, cmp, time).orWhere((w2) => void w2.where(column, time).andWhere('seq', cmp, seq)),
+    );
   }
   const rows = (await b.limit(query.limit)) as PrivacyRequestRow[];
   return rows.map(normalize);
 }
 
 /** Sets the extension and the new due date of an open request; returns the rows changed (0 when closed meanwhile). */
-export async function setExtension(q: Knex | Knex.Transaction, id: string, options: { extensionMonths: number; dueAt: number }): Promise<number> {
-  return q('privacy_requests').where({ id, status: 'open' }).update({ extension_months: options.extensionMonths, due_at: options.dueAt });
+export async function setExtension(
+  q: Knex | Knex.Transaction,
+  id: string,
+  options: { extensionMonths: number; dueAt: number },
+): Promise<number> {
+  return q('privacy_requests')
+    .where({ id, status: 'open' })
+    .update({ extension_months: options.extensionMonths, due_at: options.dueAt });
 }
 
 /** Closes an open request; returns the rows changed (0 when it was closed already). */
@@ -165,9 +193,13 @@ export async function closeRequest(
   id: string,
   options: { outcome: RequestOutcome; reason: string | null; at: number; by: string },
 ): Promise<number> {
-  return q('privacy_requests')
-    .where({ id, status: 'open' })
-    .update({ status: 'closed', outcome: options.outcome, close_reason: options.reason, closed_at: options.at, closed_by: options.by });
+  return q('privacy_requests').where({ id, status: 'open' }).update({
+    status: 'closed',
+    outcome: options.outcome,
+    close_reason: options.reason,
+    closed_at: options.at,
+    closed_by: options.by,
+  });
 }
 
 export async function appendRequestEvent(q: Knex | Knex.Transaction, event: NewRequestEvent): Promise<void> {
@@ -190,12 +222,19 @@ export async function requestEvents(q: Knex | Knex.Transaction, id: string): Pro
 }
 
 /** Counts of open requests for the gauges: all open, due within `dueSoonMs`, overdue at `now`. */
-export async function registerCounts(knex: Knex, options: { now: number; dueSoonMs: number }): Promise<{ open: number; dueSoon: number; overdue: number }> {
-  const count = async (b: Knex.QueryBuilder) => Number(((await b.count({ n: '*' }).first()) as { n: number | string } | undefined)?.n ?? 0);
+export async function registerCounts(
+  knex: Knex,
+  options: { now: number; dueSoonMs: number },
+): Promise<{ open: number; dueSoon: number; overdue: number }> {
+  const count = async (b: Knex.QueryBuilder) =>
+    Number(((await b.count({ n: '*' }).first()) as { n: number | string } | undefined)?.n ?? 0);
   const open = await count(knex('privacy_requests').where('status', 'open'));
   const overdue = await count(knex('privacy_requests').where('status', 'open').andWhere('due_at', '<', options.now));
   const dueSoon = await count(
-    knex('privacy_requests').where('status', 'open').andWhere('due_at', '>=', options.now).andWhere('due_at', '<=', options.now + options.dueSoonMs),
+    knex('privacy_requests')
+      .where('status', 'open')
+      .andWhere('due_at', '>=', options.now)
+      .andWhere('due_at', '<=', options.now + options.dueSoonMs),
   );
   return { open, dueSoon, overdue };
 }
@@ -217,7 +256,9 @@ export async function findRestriction(q: Knex | Knex.Transaction, number: string
 
 /** Places or replaces the restriction of `number`. */
 export async function upsertRestriction(q: Knex | Knex.Transaction, row: RestrictionRow): Promise<void> {
-  const changed = await q('subject_restrictions').where({ number: row.number }).update({ mode: row.mode, request_id: row.request_id, created_by: row.created_by, created_at: row.created_at });
+  const changed = await q('subject_restrictions')
+    .where({ number: row.number })
+    .update({ mode: row.mode, request_id: row.request_id, created_by: row.created_by, created_at: row.created_at });
   if (changed === 0) await q('subject_restrictions').insert(row);
 }
 
@@ -232,18 +273,35 @@ export async function deleteRestriction(q: Knex | Knex.Transaction, number: stri
  */
 export function whereNotRestricted(builder: Knex.QueryBuilder, knex: Knex | Knex.Transaction): Knex.QueryBuilder {
   return builder
-    .whereNotExists(knex('subject_restrictions').select(knex.raw('1')).whereRaw('subject_restrictions.number = recordings.caller_number'))
-    .whereNotExists(knex('subject_restrictions').select(knex.raw('1')).whereRaw('subject_restrictions.number = recordings.callee_number'));
+    .whereNotExists(
+      knex('subject_restrictions')
+        .select(knex.raw('1'))
+        .whereRaw('subject_restrictions.number = recordings.caller_number'),
+    )
+    .whereNotExists(
+      knex('subject_restrictions')
+        .select(knex.raw('1'))
+        .whereRaw('subject_restrictions.number = recordings.callee_number'),
+    );
 }
 
 /** True when recording `id` exists and its caller or callee number is under restriction. */
 export async function isRecordingRestricted(q: Knex | Knex.Transaction, id: string): Promise<boolean> {
   const row = (await q('recordings')
     .where('recordings.id', id)
-    .andWhere((w) =>
-      void w
-        .whereExists(q('subject_restrictions').select(q.raw('1')).whereRaw('subject_restrictions.number = recordings.caller_number'))
-        .orWhereExists(q('subject_restrictions').select(q.raw('1')).whereRaw('subject_restrictions.number = recordings.callee_number')),
+    .andWhere(
+      (w) =>
+        void w
+          .whereExists(
+            q('subject_restrictions')
+              .select(q.raw('1'))
+              .whereRaw('subject_restrictions.number = recordings.caller_number'),
+          )
+          .orWhereExists(
+            q('subject_restrictions')
+              .select(q.raw('1'))
+              .whereRaw('subject_restrictions.number = recordings.callee_number'),
+          ),
     )
     .first('recordings.id')) as { id: string } | undefined;
   return row !== undefined;

@@ -26,7 +26,10 @@ export async function insertRecordingKeyIfAbsent(q: Knex | Knex.Transaction, row
   await q(TABLE).insert(row).onConflict('recording_id').ignore();
 }
 
-export async function readRecordingKey(q: Knex | Knex.Transaction, recordingId: string): Promise<RecordingKeyRow | undefined> {
+export async function readRecordingKey(
+  q: Knex | Knex.Transaction,
+  recordingId: string,
+): Promise<RecordingKeyRow | undefined> {
   const row = (await q(TABLE).where({ recording_id: recordingId }).first()) as RecordingKeyRow | undefined;
   return row ? normalize(row) : undefined;
 }
@@ -35,11 +38,17 @@ export async function readRecordingKey(q: Knex | Knex.Transaction, recordingId: 
  * Deletes the keys of these recordings (crypto-shredding; inside the deletion's transaction)
  * and returns, per recording that had one, the id of the key-encryption key that wrapped it.
  */
-export async function deleteRecordingKeys(q: Knex | Knex.Transaction, recordingIds: readonly string[]): Promise<Map<string, string>> {
+export async function deleteRecordingKeys(
+  q: Knex | Knex.Transaction,
+  recordingIds: readonly string[],
+): Promise<Map<string, string>> {
   const shredded = new Map<string, string>();
   for (let i = 0; i < recordingIds.length; i += 500) {
     const ids = recordingIds.slice(i, i + 500);
-    const rows = (await q(TABLE).whereIn('recording_id', ids).select('recording_id', 'kek_id')) as Array<{ recording_id: string; kek_id: string }>;
+    const rows = (await q(TABLE).whereIn('recording_id', ids).select('recording_id', 'kek_id')) as Array<{
+      recording_id: string;
+      kek_id: string;
+    }>;
     if (rows.length === 0) continue;
     await q(TABLE).whereIn('recording_id', ids).del();
     for (const r of rows) shredded.set(r.recording_id, r.kek_id);
@@ -49,7 +58,10 @@ export async function deleteRecordingKeys(q: Knex | Knex.Transaction, recordingI
 
 /** How many data keys each key-encryption key wraps (the ids in use). */
 export async function countKeysByKek(q: Knex | Knex.Transaction): Promise<Map<string, number>> {
-  const rows = (await q(TABLE).select('kek_id').count({ n: '*' }).groupBy('kek_id')) as Array<{ kek_id: string; n: number | string }>;
+  const rows = (await q(TABLE).select('kek_id').count({ n: '*' }).groupBy('kek_id')) as Array<{
+    kek_id: string;
+    n: number | string;
+  }>;
   return new Map(rows.map((r) => [r.kek_id, Number(r.n)]));
 }
 
@@ -60,7 +72,10 @@ export async function sampleKeyOf(q: Knex | Knex.Transaction, kekId: string): Pr
 }
 
 /** Up to `limit` rows not wrapped by `kekId`, in recording id order after `afterId` (rotation's batches). */
-export async function keysNotWrappedBy(q: Knex | Knex.Transaction, options: { kekId: string; afterId: string; limit: number }): Promise<RecordingKeyRow[]> {
+export async function keysNotWrappedBy(
+  q: Knex | Knex.Transaction,
+  options: { kekId: string; afterId: string; limit: number },
+): Promise<RecordingKeyRow[]> {
   const rows = (await q(TABLE)
     .whereNot({ kek_id: options.kekId })
     .andWhere('recording_id', '>', options.afterId)
@@ -70,8 +85,13 @@ export async function keysNotWrappedBy(q: Knex | Knex.Transaction, options: { ke
 }
 
 /** Replaces a key's wrapping, only if it is still wrapped as read (`fromKekId`); false otherwise (shredded or re-wrapped meanwhile). */
-export async function rewrapRecordingKey(q: Knex | Knex.Transaction, options: { recordingId: string; fromKekId: string; kekId: string; wrapped: Buffer }): Promise<boolean> {
-  const n = await q(TABLE).where({ recording_id: options.recordingId, kek_id: options.fromKekId }).update({ kek_id: options.kekId, wrapped: options.wrapped });
+export async function rewrapRecordingKey(
+  q: Knex | Knex.Transaction,
+  options: { recordingId: string; fromKekId: string; kekId: string; wrapped: Buffer },
+): Promise<boolean> {
+  const n = await q(TABLE)
+    .where({ recording_id: options.recordingId, kek_id: options.fromKekId })
+    .update({ kek_id: options.kekId, wrapped: options.wrapped });
   return n === 1;
 }
 
@@ -80,10 +100,20 @@ export async function rewrapRecordingKey(q: Knex | Knex.Transaction, options: { 
  * created before `createdBefore` (a crashed or failed ingest; its objects are removed by the same
  * recovery). Returns how many.
  */
-export async function deleteOrphanKeys(q: Knex | Knex.Transaction, options: { createdBefore: number }): Promise<number> {
+export async function deleteOrphanKeys(
+  q: Knex | Knex.Transaction,
+  options: { createdBefore: number },
+): Promise<number> {
   return q(TABLE)
     .where('created_at', '<', options.createdBefore)
-    .whereNotExists((sub) => sub.select(q.raw('1')).from('recordings').whereRaw('recordings.id = recording_keys.recording_id'))
-    .whereNotExists((sub) => sub.select(q.raw('1')).from('ingest_inflight').whereRaw('ingest_inflight.recording_id = recording_keys.recording_id'))
+    .whereNotExists((sub) =>
+      sub.select(q.raw('1')).from('recordings').whereRaw('recordings.id = recording_keys.recording_id'),
+    )
+    .whereNotExists((sub) =>
+      sub
+        .select(q.raw('1'))
+        .from('ingest_inflight')
+        .whereRaw('ingest_inflight.recording_id = recording_keys.recording_id'),
+    )
     .del();
 }

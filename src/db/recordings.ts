@@ -95,7 +95,12 @@ const iso = (ms: number) => new Date(ms).toISOString();
 
 /** SQLite returns booleans as 0/1; PostgreSQL as booleans. */
 export function normalizeRow(row: RecordingRow): RecordingRow {
-  return { ...row, legal_hold: Boolean(row.legal_hold), flag_silent: Boolean(row.flag_silent), flag_one_way: Boolean(row.flag_one_way) };
+  return {
+    ...row,
+    legal_hold: Boolean(row.legal_hold),
+    flag_silent: Boolean(row.flag_silent),
+    flag_one_way: Boolean(row.flag_one_way),
+  };
 }
 
 export function toRecording(row: RecordingRow): Recording {
@@ -118,7 +123,10 @@ export function toRecording(row: RecordingRow): Recording {
     agentChannel: row.agent_channel,
     callGroupId: row.call_group_id,
     caseReference: row.case_reference,
-    qualityFlags: [...(row.flag_silent ? (['silent'] as const) : []), ...(row.flag_one_way ? (['one_way'] as const) : [])],
+    qualityFlags: [
+      ...(row.flag_silent ? (['silent'] as const) : []),
+      ...(row.flag_one_way ? (['one_way'] as const) : []),
+    ],
     original: {
       sha256: row.original_sha256,
       sizeBytes: row.original_size,
@@ -141,7 +149,16 @@ export function objectKeysOf(row: Pick<RecordingRow, 'original_key' | 'playback_
 
 export type NewRecordingRow = Omit<
   RecordingRow,
-  'status' | 'claimed_by' | 'claim_expires_at' | 'delete_attempts' | 'next_attempt_at' | 'last_error' | 'legal_hold' | 'hold_reason' | 'hold_by' | 'hold_at'
+  | 'status'
+  | 'claimed_by'
+  | 'claim_expires_at'
+  | 'delete_attempts'
+  | 'next_attempt_at'
+  | 'last_error'
+  | 'legal_hold'
+  | 'hold_reason'
+  | 'hold_by'
+  | 'hold_at'
 >;
 
 /** Inserts one row; a second row for the same (source, call_id) violates the unique constraint. */
@@ -231,7 +248,11 @@ export type CorrectableColumns = Partial<Pick<RecordingRow, 'caller_number' | 'c
  * Corrects call metadata of a `stored` recording (one being deleted is not touched); returns the
  * number of rows changed (0 or 1).
  */
-export async function correctRecording(q: Knex | Knex.Transaction, id: string, changes: CorrectableColumns): Promise<number> {
+export async function correctRecording(
+  q: Knex | Knex.Transaction,
+  id: string,
+  changes: CorrectableColumns,
+): Promise<number> {
   return q('recordings').where({ id, status: 'stored' }).update(changes);
 }
 
@@ -283,7 +304,8 @@ export async function searchRecordings(q: Knex | Knex.Transaction, search: Recor
   if (search.direction !== undefined) b = b.where('direction', search.direction);
   if (search.callGroupId !== undefined) b = b.where('call_group_id', search.callGroupId);
   if (search.caseReference !== undefined) b = b.where('case_reference', search.caseReference);
-  if (search.qualityFlag !== undefined) b = b.where(search.qualityFlag === 'silent' ? 'flag_silent' : 'flag_one_way', true);
+  if (search.qualityFlag !== undefined)
+    b = b.where(search.qualityFlag === 'silent' ? 'flag_silent' : 'flag_one_way', true);
   if (search.minDurationMs !== undefined) b = b.where('duration_ms', '>=', search.minDurationMs);
   if (search.maxDurationMs !== undefined) b = b.where('duration_ms', '<=', search.maxDurationMs);
   if (search.queues) b = b.whereIn('queue', [...search.queues]);
@@ -295,7 +317,12 @@ export async function searchRecordings(q: Knex | Knex.Transaction, search: Recor
     // gives them no range).
     b = b
       .where('started_at', '<=', startedAt)
-      .andWhere((w) => void w.where('started_at', '<', startedAt).orWhere((w2) => void w2.where('started_at', startedAt).andWhere('id', '<', id)));
+      .andWhere(
+        (w) =>
+          void w
+            .where('started_at', '<', startedAt)
+            .orWhere((w2) => void w2.where('started_at', startedAt).andWhere('id', '<', id)),
+      );
   }
   const rows = (await b) as RecordingRow[];
   return rows.map(normalizeRow);
@@ -362,7 +389,11 @@ export async function claimDueRecordings(
   if (db.client === 'pg') {
     return db.knex.transaction(async (trx) => {
       const ids = (
-        (await whereDue(trx('recordings').select('id'), now).orderBy('expires_at', 'asc').limit(limit).forUpdate().skipLocked()) as Array<{
+        (await whereDue(trx('recordings').select('id'), now)
+          .orderBy('expires_at', 'asc')
+          .limit(limit)
+          .forUpdate()
+          .skipLocked()) as Array<{
           id: string;
         }>
       ).map((r) => r.id);
@@ -372,16 +403,16 @@ export async function claimDueRecordings(
     });
   }
   await whereDue(
-    db.knex('recordings').whereIn('id', whereDue(db.knex('recordings').select('id'), now).orderBy('expires_at', 'asc').limit(limit)),
+    db
+      .knex('recordings')
+      .whereIn('id', whereDue(db.knex('recordings').select('id'), now).orderBy('expires_at', 'asc').limit(limit)),
     now,
   ).update(set);
   const rows = (await db.knex('recordings').where({ claimed_by: claimant, status: 'deleting' })) as ClaimedRecording[];
   return rows.map((r) => normalizeRow(r) as ClaimedRecording);
 }
 
-export type ClaimOneResult =
-  | { claimed: ClaimedRecording }
-  | { refused: 'not_found' | 'legal_hold' | 'in_progress' };
+export type ClaimOneResult = { claimed: ClaimedRecording } | { refused: 'not_found' | 'legal_hold' | 'in_progress' };
 
 /**
  * Claims one recording (erasure) regardless of its deadline: one conditional UPDATE
@@ -390,7 +421,15 @@ export type ClaimOneResult =
  */
 export async function claimRecordingById(
   knex: Knex,
-  options: { id: string; now: number; claimant: string; leaseMs: number; reason: string; actor: string; reference: string | null },
+  options: {
+    id: string;
+    now: number;
+    claimant: string;
+    leaseMs: number;
+    reason: string;
+    actor: string;
+    reference: string | null;
+  },
 ): Promise<ClaimOneResult> {
   const { id, now, claimant, leaseMs } = options;
   const n = await knex('recordings')
@@ -433,16 +472,21 @@ export async function releaseClaimForRetry(
 }
 
 /** Backlog figures for the gauges: recordings past their deadline not yet deleted (held ones excluded). */
-export async function retentionBacklog(knex: Knex, now: number): Promise<{ count: number; oldestExpiresAt: number | null; held: number }> {
+export async function retentionBacklog(
+  knex: Knex,
+  now: number,
+): Promise<{ count: number; oldestExpiresAt: number | null; held: number }> {
   const due = (await knex('recordings')
     .where('expires_at', '<=', now)
     .andWhere('legal_hold', false)
     .count({ n: '*' })
     .min({ oldest: 'expires_at' })
     .first()) as { n: number | string; oldest: number | string | null } | undefined;
-  const held = (await knex('recordings').where('expires_at', '<=', now).andWhere('legal_hold', true).count({ n: '*' }).first()) as
-    | { n: number | string }
-    | undefined;
+  const held = (await knex('recordings')
+    .where('expires_at', '<=', now)
+    .andWhere('legal_hold', true)
+    .count({ n: '*' })
+    .first()) as { n: number | string } | undefined;
   return {
     count: Number(due?.n ?? 0),
     oldestExpiresAt: due?.oldest === null || due?.oldest === undefined ? null : Number(due.oldest),
@@ -475,13 +519,17 @@ export async function nextDueAt(knex: Knex): Promise<number | null> {
       ),
     )
     .first()) as { due_at: number | string | null } | undefined;
-  const times = [stored?.expires_at, claimed?.due_at].filter((t): t is number | string => t !== null && t !== undefined).map(Number);
+  const times = [stored?.expires_at, claimed?.due_at]
+    .filter((t): t is number | string => t !== null && t !== undefined)
+    .map(Number);
   return times.length ? Math.min(...times) : null;
 }
 
 /** Due recordings without claiming them (dry run), oldest deadline first. */
 export async function listDueRecordings(knex: Knex, options: { now: number; limit: number }): Promise<RecordingRow[]> {
-  const rows = (await whereDue(knex('recordings'), options.now).orderBy('expires_at', 'asc').limit(options.limit)) as RecordingRow[];
+  const rows = (await whereDue(knex('recordings'), options.now)
+    .orderBy('expires_at', 'asc')
+    .limit(options.limit)) as RecordingRow[];
   return rows.map(normalizeRow);
 }
 
@@ -503,6 +551,8 @@ export async function findPlaybackRowById(
   q: Knex | Knex.Transaction,
   id: string,
 ): Promise<Pick<RecordingRow, (typeof PLAYBACK_COLUMNS)[number]> | undefined> {
-  const row = (await q('recordings').where({ id }).first(...PLAYBACK_COLUMNS)) as Pick<RecordingRow, (typeof PLAYBACK_COLUMNS)[number]> | undefined;
+  const row = (await q('recordings')
+    .where({ id })
+    .first(...PLAYBACK_COLUMNS)) as Pick<RecordingRow, (typeof PLAYBACK_COLUMNS)[number]> | undefined;
   return row && { ...row, legal_hold: Boolean(row.legal_hold), expires_at: Number(row.expires_at) };
 }

@@ -47,9 +47,16 @@ export async function findSession(q: Q, idHash: string): Promise<SessionWithUser
     .join('users as u', 'u.id', 's.user_id')
     .where('s.id_hash', idHash)
     .where('u.disabled', false)
-    .first('s.id_hash', 's.created_at', 's.last_seen_at', 's.expires_at', 'u.id as user_id', 'u.username', 'u.role', 'u.queues')) as
-    | (SessionRow & { username: string; role: Role; queues: string | null })
-    | undefined;
+    .first(
+      's.id_hash',
+      's.created_at',
+      's.last_seen_at',
+      's.expires_at',
+      'u.id as user_id',
+      'u.username',
+      'u.role',
+      'u.queues',
+    )) as (SessionRow & { username: string; role: Role; queues: string | null }) | undefined;
   if (!row) return undefined;
   return {
     idHash: row.id_hash,

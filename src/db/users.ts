@@ -89,7 +89,10 @@ export async function findUserById(q: Q, id: string): Promise<User | undefined> 
 }
 
 /** The user and its password hash, for verifying a login. */
-export async function findUserCredentials(q: Q, username: string): Promise<{ user: User; passwordHash: string } | undefined> {
+export async function findUserCredentials(
+  q: Q,
+  username: string,
+): Promise<{ user: User; passwordHash: string } | undefined> {
   const row = (await q('users').where({ username }).first()) as UserRow | undefined;
   return row && { user: toUser(row), passwordHash: row.password_hash };
 }

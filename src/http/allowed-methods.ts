@@ -88,7 +88,9 @@ export function allowList(methods: Iterable<string>): string[] {
  * The methods served at `path` (a raw, still percent-encoded URL path), as an `Allow` list;
  * undefined when `path` is no documented path. Pure; built once from the catalog.
  */
-export function createMethodTable(operations: ReadonlyArray<Pick<OperationSpec, 'method' | 'path' | 'params'>>): (path: string) => string[] | undefined {
+export function createMethodTable(
+  operations: ReadonlyArray<Pick<OperationSpec, 'method' | 'path' | 'params'>>,
+): (path: string) => string[] | undefined {
   const byPath = new Map<string, RouteEntry>();
   for (const op of operations) {
     const key = toOpenApiPath(op.path);
@@ -108,7 +110,9 @@ export function createMethodTable(operations: ReadonlyArray<Pick<OperationSpec, 
 }
 
 /** The middleware: OPTIONS → 204 with Allow; an undeclared method on a documented path → 405 with Allow. */
-export function allowedMethods(operations: ReadonlyArray<Pick<OperationSpec, 'method' | 'path' | 'params'>>): RequestHandler {
+export function allowedMethods(
+  operations: ReadonlyArray<Pick<OperationSpec, 'method' | 'path' | 'params'>>,
+): RequestHandler {
   const allowedAt = createMethodTable(operations);
   return (req, res, next) => {
     const allow = allowedAt(req.path);

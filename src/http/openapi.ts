@@ -90,7 +90,12 @@ export function jsonSchemaOf(schema: SchemaLike, io: 'input' | 'output'): JsonSc
     reused: 'inline',
     override: (ctx) => {
       if (io !== 'input' || !documentedByValue.has(ctx.zodSchema)) return;
-      const value = z.toJSONSchema(ctx.zodSchema, { target: 'draft-2020-12', io: 'output', unrepresentable: 'any', reused: 'inline' }) as JsonSchema;
+      const value = z.toJSONSchema(ctx.zodSchema, {
+        target: 'draft-2020-12',
+        io: 'output',
+        unrepresentable: 'any',
+        reused: 'inline',
+      }) as JsonSchema;
       delete value.$schema;
       const target = ctx.jsonSchema as JsonSchema;
       for (const key of Object.keys(target)) delete target[key];
@@ -170,7 +175,10 @@ function operationObject(op: OperationSpec): Record<string, unknown> {
     });
   }
   if (op.query) {
-    const objectSchema = jsonSchemaOf(op.query, 'input') as { properties?: Record<string, JsonSchema>; required?: string[] };
+    const objectSchema = jsonSchemaOf(op.query, 'input') as {
+      properties?: Record<string, JsonSchema>;
+      required?: string[];
+    };
     for (const [name, schema] of Object.entries(objectSchema.properties ?? {})) {
       const { description, ...rest } = schema as { description?: string };
       parameters.push({
@@ -183,7 +191,13 @@ function operationObject(op: OperationSpec): Record<string, unknown> {
     }
   }
   for (const [name, header] of Object.entries(op.headers ?? {})) {
-    parameters.push({ name, in: 'header', required: header.required ?? false, description: header.description, schema: header.schema ?? { type: 'string' } });
+    parameters.push({
+      name,
+      in: 'header',
+      required: header.required ?? false,
+      description: header.description,
+      schema: header.schema ?? { type: 'string' },
+    });
   }
 
   const responses: Record<string, unknown> = {};
@@ -232,7 +246,10 @@ export interface DocumentInfo {
 }
 
 /** The OpenAPI 3.1 document for `operations`. Throws on a duplicate method+path or operationId. */
-export function buildOpenApiDocument(operations: readonly OperationSpec[], info: DocumentInfo): Record<string, unknown> {
+export function buildOpenApiDocument(
+  operations: readonly OperationSpec[],
+  info: DocumentInfo,
+): Record<string, unknown> {
   const paths: Record<string, Record<string, unknown>> = {};
   const ids = new Set<string>();
   for (const op of operations) {
@@ -281,7 +298,8 @@ export function buildOpenApiDocument(operations: readonly OperationSpec[], info:
           type: 'apiKey',
           in: 'header',
           name: 'X-Callrec-Timestamp',
-          description: 'Unix time in seconds when the request was signed; more than 300 s from the server clock is refused (`stale_timestamp`).',
+          description:
+            'Unix time in seconds when the request was signed; more than 300 s from the server clock is refused (`stale_timestamp`).',
         },
         hookSignature: {
           type: 'apiKey',

@@ -28,7 +28,10 @@ export function problemBody(error: AppError, instance?: string): Record<string, 
 
 export function sendProblem(res: Response, error: AppError): void {
   for (const [name, value] of Object.entries(error.headers)) res.setHeader(name, value);
-  res.status(error.status).type(PROBLEM_CONTENT_TYPE).send(JSON.stringify(problemBody(error)));
+  res
+    .status(error.status)
+    .type(PROBLEM_CONTENT_TYPE)
+    .send(JSON.stringify(problemBody(error)));
 }
 
 const NO_SPACE_ERRNO = new Set(['ENOSPC', 'EDQUOT']);
@@ -42,7 +45,8 @@ export function isStorageFull(error: unknown): boolean {
   let current: unknown = error;
   for (let depth = 0; depth < 8 && current instanceof Error; depth++) {
     const code = (current as { code?: unknown }).code;
-    if ((typeof code === 'string' && NO_SPACE_ERRNO.has(code)) || isStoreFull(current) || isDbFull(current)) return true;
+    if ((typeof code === 'string' && NO_SPACE_ERRNO.has(code)) || isStoreFull(current) || isDbFull(current))
+      return true;
     current = current.cause;
   }
   return false;
@@ -68,7 +72,13 @@ export function createErrorMiddleware(deps: { logger: Logger }): ErrorRequestHan
     const appError = toAppError(error);
     if (appError.status >= 500) {
       deps.logger.error(
-        { err: appError.cause ?? appError, code: appError.code, requestId: req.id, method: req.method, route: req.route?.path },
+        {
+          err: appError.cause ?? appError,
+          code: appError.code,
+          requestId: req.id,
+          method: req.method,
+          route: req.route?.path,
+        },
         'request failed',
       );
     }

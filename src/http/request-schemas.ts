@@ -41,7 +41,9 @@ export const isoInstant = z
     error: 'expects an ISO 8601 date (2026-11-27) or date-time with Z or an offset (2026-11-27T09:30:00Z)',
   })
   .transform((s) => Date.parse(s))
-  .describe('An RFC 3339 date (UTC midnight), e.g. 2026-11-27, or date-time with Z or an offset, e.g. 2026-11-27T09:30:00+01:00');
+  .describe(
+    'An RFC 3339 date (UTC midnight), e.g. 2026-11-27, or date-time with Z or an offset, e.g. 2026-11-27T09:30:00+01:00',
+  );
 
 /** zod's calendar date `YYYY-MM-DD` (month lengths and leap years checked), unanchored. */
 const CALENDAR_DATE = z.core.regexes.date.source.replace(/^\^/, '').replace(/\$$/, '');
@@ -65,7 +67,8 @@ export function filterText(max: number) {
 }
 
 /** What `String.prototype.trim` removes (ECMAScript WhiteSpace and LineTerminator), as a class body. */
-export const TRIMMED_WHITESPACE = '\\t\\n\\v\\f\\r \\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000\\ufeff';
+export const TRIMMED_WHITESPACE =
+  '\\t\\n\\v\\f\\r \\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000\\ufeff';
 /** Unicode control characters (category Cc), as a class body. */
 const CONTROL = '\\u0000-\\u001f\\u007f-\\u009f';
 /** The control characters but tab, line feed and carriage return, as a class body. */
@@ -95,11 +98,17 @@ export function trimmedTextPattern(max: number, controls: TextControls): string 
  * Free text: trimmed, then 1 to `max` characters (code points), with none of the control characters
  * `controls` refuses. Parses to the trimmed text; one message per broken rule.
  */
-export function trimmedText(max: number, options: { controls: TextControls; messages?: { empty?: string; long?: string } }) {
+export function trimmedText(
+  max: number,
+  options: { controls: TextControls; messages?: { empty?: string; long?: string } },
+) {
   const empty = options.messages?.empty ?? 'is required';
   const long = options.messages?.long ?? `at most ${max} characters`;
   const refused = new RegExp(`[${REFUSED_CONTROLS[options.controls]}]`);
-  const controls = options.controls === 'refused' ? 'must not contain control characters' : 'must not contain control characters other than tabs and line breaks';
+  const controls =
+    options.controls === 'refused'
+      ? 'must not contain control characters'
+      : 'must not contain control characters other than tabs and line breaks';
   return z
     .string()
     .transform((s) => s.trim())

@@ -28,7 +28,9 @@ export function storeErrorToAppError(error: unknown, options: { what?: string } 
     case 'invalid_range':
       return errors.rangeNotSatisfiable((error as InvalidRangeError).size, { cause: error });
     case 'integrity':
-      return error instanceof Error && error.name === 'ObjectIntegrityError' ? errors.internal({ cause: error }) : errors.integrity({ cause: error });
+      return error instanceof Error && error.name === 'ObjectIntegrityError'
+        ? errors.internal({ cause: error })
+        : errors.integrity({ cause: error });
     case 'store_unavailable':
     case 'versioned_bucket':
       return errors.storeUnavailable({ cause: error });

@@ -35,7 +35,10 @@ export interface InflightTracker {
   renew(): Promise<void>;
 }
 
-export function createInflightTracker(deps: { db: Db; clock: Clock; logger: Logger }, options: { heartbeatMs?: number; leaseMs?: number } = {}): InflightTracker {
+export function createInflightTracker(
+  deps: { db: Db; clock: Clock; logger: Logger },
+  options: { heartbeatMs?: number; leaseMs?: number } = {},
+): InflightTracker {
   const owner = formatOwner(currentOwner(), `ingest-${randomBytes(4).toString('hex')}`);
   const leaseMs = options.leaseMs ?? OWNER_LEASE_MS;
   const active = new Set<string>();
@@ -43,7 +46,11 @@ export function createInflightTracker(deps: { db: Db; clock: Clock; logger: Logg
 
   const renew = async () => {
     try {
-      await renewInflight(deps.db.knex, { recordingIds: [...active], owner, leaseExpiresAt: deps.clock.now() + leaseMs });
+      await renewInflight(deps.db.knex, {
+        recordingIds: [...active],
+        owner,
+        leaseExpiresAt: deps.clock.now() + leaseMs,
+      });
     } catch (error) {
       deps.logger.warn({ err: error, uploads: active.size }, 'could not renew the leases of uploads in flight');
     }
@@ -67,7 +74,13 @@ export function createInflightTracker(deps: { db: Db; clock: Clock; logger: Logg
     async begin({ recordingId, objectPrefix }) {
       const now = deps.clock.now();
       try {
-        await insertInflight(deps.db.knex, { recording_id: recordingId, object_prefix: objectPrefix, owner, created_at: now, lease_expires_at: now + leaseMs });
+        await insertInflight(deps.db.knex, {
+          recording_id: recordingId,
+          object_prefix: objectPrefix,
+          owner,
+          created_at: now,
+          lease_expires_at: now + leaseMs,
+        });
       } catch (error) {
         throw dbError(error);
       }
@@ -75,7 +88,9 @@ export function createInflightTracker(deps: { db: Db; clock: Clock; logger: Logg
     },
     async commitIn(trx, recordingId) {
       if (!(await takeInflight(trx, { recordingId, owner }))) {
-        throw errors.dbUnavailable({ cause: new Error('the upload was taken over by crash recovery after its lease lapsed') });
+        throw errors.dbUnavailable({
+          cause: new Error('the upload was taken over by crash recovery after its lease lapsed'),
+        });
       }
     },
     async end(recordingId, { deleteMarker }) {

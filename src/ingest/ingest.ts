@@ -29,7 +29,15 @@ import path from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { ulid } from 'ulid';
-import { AudioDecodeError, AudioTimeoutError, identifyAudio, plausibleDurationMs, transcodeForPlayback, wavPeakReader, wavPeakTap } from '../audio/index.js';
+import {
+  AudioDecodeError,
+  AudioTimeoutError,
+  identifyAudio,
+  plausibleDurationMs,
+  transcodeForPlayback,
+  wavPeakReader,
+  wavPeakTap,
+} from '../audio/index.js';
 import type { AudioProbe } from '../audio/index.js';
 import { findRecordingByCall, insertRecording, isUniqueViolation, toRecording } from '../db/recordings.js';
 import type { NewRecordingRow, Recording, RecordingRow } from '../db/recordings.js';
@@ -82,7 +90,10 @@ const WEBM_CODECS = new Set(['opus', 'vorbis']);
 
 /** Extension and content type of the original by the container (and codec) ffprobe found (never the client's file name). */
 export function originalTypeOf(probe: Pick<AudioProbe, 'container' | 'codec'>): { ext: string; contentType: string } {
-  if (probe.container === 'matroska') return WEBM_CODECS.has(probe.codec) ? { ext: 'webm', contentType: 'audio/webm' } : { ext: 'mka', contentType: 'audio/x-matroska' };
+  if (probe.container === 'matroska')
+    return WEBM_CODECS.has(probe.codec)
+      ? { ext: 'webm', contentType: 'audio/webm' }
+      : { ext: 'mka', contentType: 'audio/x-matroska' };
   return ORIGINAL_TYPES[probe.container] ?? { ext: 'bin', contentType: 'application/octet-stream' };
 }
 
@@ -92,7 +103,9 @@ export function originalTypeOf(probe: Pick<AudioProbe, 'container' | 'codec'>): 
  */
 function storeError(error: unknown): AppError {
   if (error instanceof AppError) return error;
-  return isStorageFull(error) ? errors.insufficientStorage({ cause: error }) : errors.storeUnavailable({ cause: error });
+  return isStorageFull(error)
+    ? errors.insufficientStorage({ cause: error })
+    : errors.storeUnavailable({ cause: error });
 }
 
 function isAbort(error: unknown, signal: AbortSignal): boolean {
@@ -155,10 +168,15 @@ export async function ingestRecording(
     await originalPut?.catch(() => undefined);
     let objectsGone = true;
     if (written.length > 0) {
-      const result = await store.deleteMany(written).catch((error: unknown) => ({ deleted: [], failed: written.map((key) => ({ key, error: error as Error })) }));
+      const result = await store
+        .deleteMany(written)
+        .catch((error: unknown) => ({ deleted: [], failed: written.map((key) => ({ key, error: error as Error })) }));
       for (const failure of result.failed) {
         // The marker stays: crash recovery deletes the object once its lease runs out. Say so loudly but keep the client's answer.
-        deps.logger.error({ err: failure.error, key: failure.key, requestId: input.requestId }, 'ingest cleanup could not delete an object');
+        deps.logger.error(
+          { err: failure.error, key: failure.key, requestId: input.requestId },
+          'ingest cleanup could not delete an object',
+        );
       }
       objectsGone = result.failed.length === 0;
       written.length = 0;
@@ -176,10 +194,22 @@ export async function ingestRecording(
   const putFile = async (
     key: string,
     source: string | Buffer,
-    options: { contentType: string; sizeBytes: number; kind: 'original' | 'playback'; sha256?: string; through?: Transform },
+    options: {
+      contentType: string;
+      sizeBytes: number;
+      kind: 'original' | 'playback';
+      sha256?: string;
+      through?: Transform;
+    },
   ) => {
     written.push(key);
-    const putOptions = { contentType: options.contentType, contentLength: options.sizeBytes, tags, signal, ...(options.sha256 ? { sha256: options.sha256 } : {}) };
+    const putOptions = {
+      contentType: options.contentType,
+      contentLength: options.sizeBytes,
+      tags,
+      signal,
+      ...(options.sha256 ? { sha256: options.sha256 } : {}),
+    };
     try {
       const through = options.through;
       if (Buffer.isBuffer(source)) await store.put(key, source, putOptions);
@@ -213,7 +243,9 @@ export async function ingestRecording(
         throw audioError(error, signal);
       }
       if (plausibleDurationMs(probe, audio.sizeBytes) > config.ingest.maxDurationMs) {
-        throw errors.tooLarge(`The call is longer than the maximum of ${Math.round(config.ingest.maxDurationMs / 1000)} s`);
+        throw errors.tooLarge(
+          `The call is longer than the maximum of ${Math.round(config.ingest.maxDurationMs / 1000)} s`,
+        );
       }
       // The format is known: store the original while the rendition is encoded (any failure below deletes it).
       const original = originalTypeOf(probe);
@@ -228,7 +260,12 @@ export async function ingestRecording(
       const peaks = reader ?? tap;
       const stopTimer = metrics.transcodeSeconds.startTimer();
       // The encode is the longest step: it starts first, and the original is stored meanwhile.
-      const transcoding = transcodeForPlayback(audio.path, playbackFile, { ...limits, format, source: probe, peaks: !peaks });
+      const transcoding = transcodeForPlayback(audio.path, playbackFile, {
+        ...limits,
+        format,
+        source: probe,
+        peaks: !peaks,
+      });
       transcoding.catch(() => undefined); // awaited below, on every path
       try {
         let originalBytes: Buffer | undefined;
@@ -263,7 +300,9 @@ export async function ingestRecording(
     const waveform = ownPeaks ? ownPeaks.result() : rendition.waveform!;
     if (waveform.durationMs <= 0) throw errors.unsupportedAudio('The audio holds no samples');
     if (waveform.durationMs > config.ingest.maxDurationMs) {
-      throw errors.tooLarge(`The call is longer than the maximum of ${Math.round(config.ingest.maxDurationMs / 1000)} s`);
+      throw errors.tooLarge(
+        `The call is longer than the maximum of ${Math.round(config.ingest.maxDurationMs / 1000)} s`,
+      );
     }
 
     const playbackKey = recordingKey({ id, startedAt: startedAtDate, name: 'playback', ext: rendition.ext });
@@ -277,7 +316,12 @@ export async function ingestRecording(
       },
     });
     const puts = await Promise.allSettled([
-      putFile(playbackKey, playbackFile, { contentType: rendition.contentType, sizeBytes: rendition.sizeBytes, kind: 'playback', through: hashing }),
+      putFile(playbackKey, playbackFile, {
+        contentType: rendition.contentType,
+        sizeBytes: rendition.sizeBytes,
+        kind: 'playback',
+        through: hashing,
+      }),
       originalPut,
     ]);
     for (const settled of puts) if (settled.status === 'rejected') throw settled.reason;
@@ -337,7 +381,19 @@ export async function ingestRecording(
     written.length = 0;
     marked = false;
     await input.inflight.end(id, { deleteMarker: false });
-    const stored = { ...row, status: 'stored', legal_hold: false, hold_reason: null, hold_by: null, hold_at: null, claimed_by: null, claim_expires_at: null, delete_attempts: 0, next_attempt_at: null, last_error: null } satisfies RecordingRow;
+    const stored = {
+      ...row,
+      status: 'stored',
+      legal_hold: false,
+      hold_reason: null,
+      hold_by: null,
+      hold_at: null,
+      claimed_by: null,
+      claim_expires_at: null,
+      delete_attempts: 0,
+      next_attempt_at: null,
+      last_error: null,
+    } satisfies RecordingRow;
     deps.retentionWakeup?.deadlineAdded(expiresAt);
     return { created: true, recording: toRecording(stored) };
   } finally {
@@ -353,14 +409,20 @@ function flagColumnsOf(flags: readonly QualityFlag[]): { flag_silent: boolean; f
  * The channel that holds the agent: none for mono (or more than two channels); for stereo, the
  * upload's own statement, else the source's default, else left.
  */
-export function agentChannelOf(channels: number, stated: AgentChannel | null, sourceDefault: AgentChannel | undefined): AgentChannel | null {
+export function agentChannelOf(
+  channels: number,
+  stated: AgentChannel | null,
+  sourceDefault: AgentChannel | undefined,
+): AgentChannel | null {
   if (channels !== 2) return null;
   return stated ?? sourceDefault ?? 'left';
 }
 
 function audioError(error: unknown, signal: AbortSignal): unknown {
   if (isAbort(error, signal)) return error;
-  if (error instanceof AudioTimeoutError) return errors.unsupportedAudio('The audio could not be analysed within the time limit', { cause: error });
-  if (error instanceof AudioDecodeError) return errors.unsupportedAudio('The audio part is not decodable audio', { cause: error });
+  if (error instanceof AudioTimeoutError)
+    return errors.unsupportedAudio('The audio could not be analysed within the time limit', { cause: error });
+  if (error instanceof AudioDecodeError)
+    return errors.unsupportedAudio('The audio part is not decodable audio', { cause: error });
   return error;
 }

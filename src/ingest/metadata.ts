@@ -19,10 +19,19 @@ export const CALL_ID_PATTERN = /^[A-Za-z0-9._:@-]{1,128}$/;
 const LABEL = /^[\p{L}\p{N} ._:@/+-]{1,128}$/u;
 /** Calendar-checked (no 2026-02-30, no 24:00), so that every match is an instant and the document is exact. */
 const ISO_8601 = ISO_DATE_TIME_WITH_ZONE;
-const ISO_8601_PARTS = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?(?:Z|([+-])(\d{2}):?(\d{2}))$/;
+const ISO_8601_PARTS =
+  /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?(?:Z|([+-])(\d{2}):?(\d{2}))$/;
 const PHONE_CHARACTERS = /^[0-9+()\-./\s]{3,40}$/;
 /** What PBXes send for a withheld number (compared lower-cased; an empty value counts too). */
-export const WITHHELD_NUMBERS = ['anonymous', 'unknown', 'restricted', 'private', 'withheld', 'unavailable', 'blocked'] as const;
+export const WITHHELD_NUMBERS = [
+  'anonymous',
+  'unknown',
+  'restricted',
+  'private',
+  'withheld',
+  'unavailable',
+  'blocked',
+] as const;
 /** Twilio's stand-ins for a withheld caller (ANONYMOUS, RESTRICTED, UNAVAILABLE, BLOCKED on a keypad). */
 const WITHHELD_STAND_INS = new Set(['+266696687', '+7378742833', '+86282452253', '+2562533']);
 /** An internal extension (1 to 6 digits, `*` or `#`), or Asterisk's start extension `s`. */
@@ -50,7 +59,10 @@ const NUMBER_FIELDS = ['callerNumber', 'calleeNumber'] as const;
 export const ingestFieldsSchema = z.object({
   callId: z.string().regex(CALL_ID_PATTERN, 'expects 1-128 characters of A-Z a-z 0-9 . _ : @ -'),
   startedAt: z.string().regex(ISO_8601, 'expects an ISO 8601 date-time with a time zone, e.g. 2026-11-27T09:30:00Z'),
-  endedAt: z.string().regex(ISO_8601, 'expects an ISO 8601 date-time with a time zone, e.g. 2026-11-27T09:34:10Z').optional(),
+  endedAt: z
+    .string()
+    .regex(ISO_8601, 'expects an ISO 8601 date-time with a time zone, e.g. 2026-11-27T09:34:10Z')
+    .optional(),
   agentId: z.string().regex(LABEL, 'expects 1-128 letters, digits, spaces or . _ : @ / + -').optional(),
   queue: z.string().regex(LABEL, 'expects 1-128 letters, digits, spaces or . _ : @ / + -').optional(),
   direction: z.enum(['inbound', 'outbound'], { message: 'expects inbound or outbound' }).optional(),
@@ -63,7 +75,6 @@ export const ingestFieldsSchema = z.object({
 });
 
 export type IngestFields = z.infer<typeof ingestFieldsSchema>;
-
 
 function daysInMonth(year: number, month: number): number {
   if (month === 2) return year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0) ? 29 : 28;
@@ -81,7 +92,13 @@ function daysInMonth(year: number, month: number): number {
 export function parseIsoDateTime(text: string): number | undefined {
   const m = ISO_8601_PARTS.exec(text);
   if (!m) return undefined;
-  const [year, month, day, hour, minute] = [m[1], m[2], m[3], m[4], m[5]].map(Number) as [number, number, number, number, number];
+  const [year, month, day, hour, minute] = [m[1], m[2], m[3], m[4], m[5]].map(Number) as [
+    number,
+    number,
+    number,
+    number,
+    number,
+  ];
   const second = m[6] === undefined ? 0 : Number(m[6]);
   const millis = m[7] === undefined ? 0 : Number(m[7].slice(0, 3).padEnd(3, '0'));
   const offsetHours = m[9] === undefined ? 0 : Number(m[9]);
@@ -108,7 +125,12 @@ function normalizePhone(value: string, region: string): string | undefined {
  * internal; a valid number → e164; anything else → undefined (400).
  */
 export function classifyNumber(value: string, region: string): { kind: NumberKind; e164: string | null } | undefined {
-  if (value === '' || (WITHHELD_NUMBERS as readonly string[]).includes(value.toLowerCase()) || WITHHELD_STAND_INS.has(value)) return { kind: 'withheld', e164: null };
+  if (
+    value === '' ||
+    (WITHHELD_NUMBERS as readonly string[]).includes(value.toLowerCase()) ||
+    WITHHELD_STAND_INS.has(value)
+  )
+    return { kind: 'withheld', e164: null };
   if (INTERNAL_NUMBER.test(value)) return { kind: 'internal', e164: null };
   const e164 = normalizePhone(value, region);
   if (!e164) return undefined;
@@ -134,26 +156,36 @@ export function parseIngestMetadata(
   const problems: FieldProblem[] = [];
   for (const name of Object.keys(raw)) {
     if (!(METADATA_FIELDS as readonly string[]).includes(name)) {
-      problems.push({ field: name.slice(0, 64), message: `is not an accepted field (accepted: ${METADATA_FIELDS.join(', ')})` });
+      problems.push({
+        field: name.slice(0, 64),
+        message: `is not an accepted field (accepted: ${METADATA_FIELDS.join(', ')})`,
+      });
     }
   }
   const parsed = ingestFieldsSchema.safeParse(input);
   if (!parsed.success) {
     for (const issue of parsed.error.issues) {
       const field = String(issue.path[0] ?? 'metadata');
-      problems.push({ field, message: issue.code === 'invalid_type' && input[field] === undefined ? 'is required' : issue.message });
+      problems.push({
+        field,
+        message: issue.code === 'invalid_type' && input[field] === undefined ? 'is required' : issue.message,
+      });
     }
   }
   let startedAt = Number.NaN;
   let endedAt: number | null = null;
   if (parsed.success) {
     startedAt = parseIsoDateTime(parsed.data.startedAt) ?? Number.NaN;
-    if (!Number.isFinite(startedAt)) problems.push({ field: 'startedAt', message: 'is not a date-time of the calendar (e.g. 30 February or 24:00)' });
-    else if (startedAt > context.nowMs + STARTED_AT_SKEW_MS) problems.push({ field: 'startedAt', message: 'lies in the future' });
+    if (!Number.isFinite(startedAt))
+      problems.push({ field: 'startedAt', message: 'is not a date-time of the calendar (e.g. 30 February or 24:00)' });
+    else if (startedAt > context.nowMs + STARTED_AT_SKEW_MS)
+      problems.push({ field: 'startedAt', message: 'lies in the future' });
     if (parsed.data.endedAt !== undefined) {
       endedAt = parseIsoDateTime(parsed.data.endedAt) ?? Number.NaN;
-      if (!Number.isFinite(endedAt)) problems.push({ field: 'endedAt', message: 'is not a date-time of the calendar (e.g. 30 February or 24:00)' });
-      else if (endedAt > context.nowMs + STARTED_AT_SKEW_MS) problems.push({ field: 'endedAt', message: 'lies in the future' });
+      if (!Number.isFinite(endedAt))
+        problems.push({ field: 'endedAt', message: 'is not a date-time of the calendar (e.g. 30 February or 24:00)' });
+      else if (endedAt > context.nowMs + STARTED_AT_SKEW_MS)
+        problems.push({ field: 'endedAt', message: 'lies in the future' });
       else if (endedAt < startedAt) problems.push({ field: 'endedAt', message: 'lies before startedAt' });
     }
   }
@@ -164,7 +196,11 @@ export function parseIngestMetadata(
     if (value === undefined) continue;
     const number = classifyNumber(value, context.region);
     if (!number) {
-      problems.push({ field, message: 'expects a valid phone number (E.164, or national in the default region), an extension, or a withheld value (anonymous, unknown, restricted, empty)' });
+      problems.push({
+        field,
+        message:
+          'expects a valid phone number (E.164, or national in the default region), an extension, or a withheld value (anonymous, unknown, restricted, empty)',
+      });
       continue;
     }
     phones[field] = number.e164;

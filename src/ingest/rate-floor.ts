@@ -81,9 +81,13 @@ export async function* meteredBody(
   let trip: ((error: Error) => void) | undefined;
   const enabled = options.floor.bytesPerSecond > 0;
   const cancel = enabled
-    ? (options.schedule ?? intervalScheduler)(() => {
-        if (waitingSince !== undefined && !floor.ok(waited + Math.max(0, clock.now() - waitingSince))) trip?.(options.tooSlow());
-      }, Math.max(1, Math.min(1000, Math.floor(options.floor.graceMs / 4))))
+    ? (options.schedule ?? intervalScheduler)(
+        () => {
+          if (waitingSince !== undefined && !floor.ok(waited + Math.max(0, clock.now() - waitingSince)))
+            trip?.(options.tooSlow());
+        },
+        Math.max(1, Math.min(1000, Math.floor(options.floor.graceMs / 4))),
+      )
     : () => undefined;
   try {
     for (;;) {

@@ -101,7 +101,10 @@ export async function receiveUpload(
     });
     parser.on('file', (name, stream: Readable, info) => {
       if (name !== AUDIO_PART || audio) {
-        problem(name !== AUDIO_PART ? `unexpected file part "${name.slice(0, 32)}"` : 'more than one audio part', AUDIO_PART);
+        problem(
+          name !== AUDIO_PART ? `unexpected file part "${name.slice(0, 32)}"` : 'more than one audio part',
+          AUDIO_PART,
+        );
         stream.resume();
         return;
       }
@@ -128,7 +131,8 @@ export async function receiveUpload(
             received.sizeBytes = size;
           },
           (error: unknown) => {
-            if (isAppError(error) || !stream.errored) fatal ??= error instanceof Error ? error : new Error(String(error));
+            if (isAppError(error) || !stream.errored)
+              fatal ??= error instanceof Error ? error : new Error(String(error));
             // The part itself broke off (malformed or truncated multipart): a 400 after the signature check.
             else problem('the multipart body is malformed');
           },
@@ -163,7 +167,10 @@ export async function receiveUpload(
 
   // The request is iterated without destroyOnReturn: on a refusal (413) the socket must
   // stay open long enough to carry the answer; the route closes it after responding.
-  const chunks = untilAborted(req.iterator({ destroyOnReturn: false }) as AsyncIterableIterator<Buffer>, options.signal);
+  const chunks = untilAborted(
+    req.iterator({ destroyOnReturn: false }) as AsyncIterableIterator<Buffer>,
+    options.signal,
+  );
   const floor = options.rateFloor;
   const body = floor
     ? meteredBody(chunks, {

@@ -49,7 +49,9 @@ export function createIngestRuntime(deps: AppDeps, options: { limiter?: IngestLi
   const { config, clock } = deps;
   return {
     deps,
-    limiter: options.limiter ?? createIngestLimiter({ concurrency: config.ingest.transcodeConcurrency, queueLimit: config.ingest.queueLimit }),
+    limiter:
+      options.limiter ??
+      createIngestLimiter({ concurrency: config.ingest.transcodeConcurrency, queueLimit: config.ingest.queueLimit }),
     inflight: createInflightTracker(deps),
     temp: createIngestTemp({ dataDir: config.dataDir, clock }),
   };

@@ -72,8 +72,17 @@ function anyEntryMatches(header: string, version: string, expectedHex: string): 
  * under `secret`. Several comma-separated signatures may be sent (secret rotation):
  * any valid one is enough. Compared with timingSafeEqual.
  */
-export function verifySignature(options: { secret: string; timestamp: string; bodySha256Hex: string; header: string }): boolean {
-  return anyEntryMatches(options.header, SIGNATURE_VERSION, computeSignature(options.secret, options.timestamp, options.bodySha256Hex));
+export function verifySignature(options: {
+  secret: string;
+  timestamp: string;
+  bodySha256Hex: string;
+  header: string;
+}): boolean {
+  return anyEntryMatches(
+    options.header,
+    SIGNATURE_VERSION,
+    computeSignature(options.secret, options.timestamp, options.bodySha256Hex),
+  );
 }
 
 /** True when `header` holds a `v2=<64 hex>` signature of `signed` under `secret` (any of several entries). */

@@ -48,12 +48,19 @@ export function createIngestTemp(options: { dataDir: string; clock: Clock }): In
     async release() {
       const dir = owned;
       owned = undefined;
-      await dir?.then((d) => d.release(), () => undefined);
+      await dir?.then(
+        (d) => d.release(),
+        () => undefined,
+      );
     },
   };
 }
 
 /** Removes the ingest temp folders of dead processes under `<dataDir>/tmp`. `dryRun` only reports. */
-export async function removeStaleIngestTemp(options: { dataDir: string; now: number; dryRun?: boolean }): Promise<StaleRemoval> {
+export async function removeStaleIngestTemp(options: {
+  dataDir: string;
+  now: number;
+  dryRun?: boolean;
+}): Promise<StaleRemoval> {
   return removeStaleOwnedDirs(ingestTempRoot(options.dataDir), { now: options.now, dryRun: options.dryRun });
 }

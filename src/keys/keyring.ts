@@ -59,7 +59,12 @@ export function newKeyringEntry(now: Date): KeyringEntry {
 
 export function serializeKeyring(ring: KeyringFile): string {
   return `${JSON.stringify(
-    { format: 'callrec-keyring', version: 1, current: ring.current, keys: ring.keys.map((k) => ({ id: k.id, createdAt: k.createdAt, key: k.key.toString('base64') })) },
+    {
+      format: 'callrec-keyring',
+      version: 1,
+      current: ring.current,
+      keys: ring.keys.map((k) => ({ id: k.id, createdAt: k.createdAt, key: k.key.toString('base64') })),
+    },
     null,
     2,
   )}\n`;
@@ -85,7 +90,8 @@ export function parseKeyring(text: string, file: string): KeyringFile {
     if (keys.some((x) => x.id === k.id)) throw new KeyringError(`the keyring ${file} holds the key ${k.id} twice`);
     keys.push({ id: k.id, createdAt: k.createdAt, key });
   }
-  if (!keys.some((k) => k.id === d.current)) throw new KeyringError(`the keyring ${file} names a current key it does not hold`);
+  if (!keys.some((k) => k.id === d.current))
+    throw new KeyringError(`the keyring ${file} names a current key it does not hold`);
   return { current: d.current, keys };
 }
 
@@ -161,9 +167,11 @@ export async function withKeyringLock<T>(file: string, fn: () => Promise<T>): Pr
       fs.writeFileSync(lock, String(process.pid), { flag: 'wx', mode: 0o600 });
       break;
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST' || attempt > 0) throw new KeyringError(`another keys command holds ${lock}`);
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST' || attempt > 0)
+        throw new KeyringError(`another keys command holds ${lock}`);
       const holder = Number(fs.readFileSync(lock, 'utf8'));
-      if (Number.isInteger(holder) && holder > 0 && isAlive(holder)) throw new KeyringError(`another keys command (pid ${holder}) holds ${lock}`);
+      if (Number.isInteger(holder) && holder > 0 && isAlive(holder))
+        throw new KeyringError(`another keys command (pid ${holder}) holds ${lock}`);
       fs.rmSync(lock, { force: true });
     }
   }
@@ -204,14 +212,17 @@ export function keyringWrapper(ring: KeyringFile): KeyWrapper {
     async unwrap(wrapped, context) {
       const kek = byId.get(wrapped.kekId);
       if (!kek) throw new KeyringError(`the keyring does not hold the key ${wrapped.kekId}`);
-      if (wrapped.wrapped.length !== 12 + 32 + 16) throw new KeyringError(`a data key wrapped by ${wrapped.kekId} is malformed`);
+      if (wrapped.wrapped.length !== 12 + 32 + 16)
+        throw new KeyringError(`a data key wrapped by ${wrapped.kekId} is malformed`);
       const decipher = createDecipheriv('aes-256-gcm', kek, wrapped.wrapped.subarray(0, 12));
       decipher.setAAD(aadOf(context.recordingId, wrapped.kekId));
       decipher.setAuthTag(wrapped.wrapped.subarray(12 + 32));
       try {
         return Buffer.concat([decipher.update(wrapped.wrapped.subarray(12, 12 + 32)), decipher.final()]);
       } catch {
-        throw new KeyringError(`the keyring key ${wrapped.kekId} does not unwrap the data key of ${context.recordingId}`);
+        throw new KeyringError(
+          `the keyring key ${wrapped.kekId} does not unwrap the data key of ${context.recordingId}`,
+        );
       }
     },
   };

@@ -11,7 +11,14 @@
  */
 import type { Db } from '../db/db.js';
 import { countKeysByKek, keysNotWrappedBy, rewrapRecordingKey } from '../db/recording-keys.js';
-import { KeyringError, keyringWrapper, newKeyringEntry, readKeyringFile, withKeyringLock, writeKeyringFile } from './keyring.js';
+import {
+  KeyringError,
+  keyringWrapper,
+  newKeyringEntry,
+  readKeyringFile,
+  withKeyringLock,
+  writeKeyringFile,
+} from './keyring.js';
 
 export interface KekSummary {
   id: string;
@@ -31,7 +38,12 @@ function mustRead(file: string) {
 export async function listKeks(options: { db: Db; file: string }): Promise<KekSummary[]> {
   const ring = mustRead(options.file);
   const counts = await countKeysByKek(options.db.knex);
-  return ring.keys.map((k) => ({ id: k.id, createdAt: k.createdAt, current: k.id === ring.current, recordings: counts.get(k.id) ?? 0 }));
+  return ring.keys.map((k) => ({
+    id: k.id,
+    createdAt: k.createdAt,
+    current: k.id === ring.current,
+    recordings: counts.get(k.id) ?? 0,
+  }));
 }
 
 /**
@@ -39,7 +51,9 @@ export async function listKeks(options: { db: Db; file: string }): Promise<KekSu
  * in recording id order. A key deleted (shredded) or re-wrapped by someone else meanwhile is
  * skipped. Resumable: it only ever looks at keys not yet wrapped by the current KEK.
  */
-export async function rewrapAll(options: RewrapOptions): Promise<{ kekId: string; rewrapped: number; skipped: number }> {
+export async function rewrapAll(
+  options: RewrapOptions,
+): Promise<{ kekId: string; rewrapped: number; skipped: number }> {
   return withKeyringLock(options.file, () => rewrapLocked(options));
 }
 
@@ -65,18 +79,28 @@ async function rewrapLocked(options: RewrapOptions): Promise<{ kekId: string; re
     afterId = rows[rows.length - 1]!.recording_id;
     const fresh = await Promise.all(
       rows.map(async (row) => {
-        const key = await wrapper.unwrap({ kekId: row.kek_id, wrapped: row.wrapped }, { recordingId: row.recording_id });
+        const key = await wrapper.unwrap(
+          { kekId: row.kek_id, wrapped: row.wrapped },
+          { recordingId: row.recording_id },
+        );
         return { row, wrapped: await wrapper.wrap(key, { recordingId: row.recording_id }) };
       }),
     );
     await options.db.knex.transaction(async (trx) => {
       for (const { row, wrapped } of fresh) {
-        const done = await rewrapRecordingKey(trx, { recordingId: row.recording_id, fromKekId: row.kek_id, kekId: wrapped.kekId, wrapped: wrapped.wrapped });
+        const done = await rewrapRecordingKey(trx, {
+          recordingId: row.recording_id,
+          fromKekId: row.kek_id,
+          kekId: wrapped.kekId,
+          wrapped: wrapped.wrapped,
+        });
         if (done) rewrapped += 1;
         else skipped += 1;
       }
     });
-    options.progress?.(`keys: ${rewrapped} re-wrapped with ${ring.current}${skipped ? `, ${skipped} skipped (deleted meanwhile)` : ''}`);
+    options.progress?.(
+      `keys: ${rewrapped} re-wrapped with ${ring.current}${skipped ? `, ${skipped} skipped (deleted meanwhile)` : ''}`,
+    );
     if (rows.length < batchSize) break;
   }
   return { kekId: ring.current, rewrapped, skipped };
@@ -110,6 +134,11 @@ async function removeLocked(options: { db: Db; file: string; kekId: string }): P
   if (!ring.keys.some((k) => k.id === options.kekId)) throw new KeyringError(`the keyring has no key ${options.kekId}`);
   if (ring.current === options.kekId) throw new KeyringError(`${options.kekId} is the current key: rotate first`);
   const inUse = (await countKeysByKek(options.db.knex)).get(options.kekId) ?? 0;
-  if (inUse > 0) throw new KeyringError(`${options.kekId} still wraps ${inUse} recordings: run \`callrec keys rewrap\` first`);
-  writeKeyringFile(options.file, { current: ring.current, keys: ring.keys.filter((k) => k.id !== options.kekId) }, { exclusive: false });
+  if (inUse > 0)
+    throw new KeyringError(`${options.kekId} still wraps ${inUse} recordings: run \`callrec keys rewrap\` first`);
+  writeKeyringFile(
+    options.file,
+    { current: ring.current, keys: ring.keys.filter((k) => k.id !== options.kekId) },
+    { exclusive: false },
+  );
 }

@@ -39,7 +39,12 @@ async function refuseRestricted(db: Db, principal: Principal, id: string): Promi
 }
 
 /** The recording `id` if `principal` may see it at `now`; otherwise 404 `not_found`. */
-export async function loadVisibleRecording(db: Db, principal: Principal, id: string, now: number): Promise<RecordingRow> {
+export async function loadVisibleRecording(
+  db: Db,
+  principal: Principal,
+  id: string,
+  now: number,
+): Promise<RecordingRow> {
   const row = ID.test(id) ? await findRecordingById(db.knex, id) : undefined;
   if (!row || !isVisible(row, now) || !canSeeQueue(principal, row.queue)) throw errors.notFound('Recording');
   await refuseRestricted(db, principal, row.id);
@@ -47,7 +52,12 @@ export async function loadVisibleRecording(db: Db, principal: Principal, id: str
 }
 
 /** As `loadVisibleRecording` (same checks, same 404), reading only the columns audio playback needs. */
-export async function loadPlayableRecording(db: Db, principal: Principal, id: string, now: number): Promise<PlaybackRow> {
+export async function loadPlayableRecording(
+  db: Db,
+  principal: Principal,
+  id: string,
+  now: number,
+): Promise<PlaybackRow> {
   const row = ID.test(id) ? await findPlaybackRowById(db.knex, id) : undefined;
   if (!row || !isVisible(row, now) || !canSeeQueue(principal, row.queue)) throw errors.notFound('Recording');
   await refuseRestricted(db, principal, row.id);

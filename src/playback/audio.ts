@@ -38,7 +38,15 @@ export interface EarlyRead {
 /** The columns a playback request needs (a subset of the row: never the waveform). */
 export type PlaybackRow = Pick<
   RecordingRow,
-  'id' | 'queue' | 'status' | 'legal_hold' | 'expires_at' | 'playback_key' | 'playback_format' | 'playback_content_type' | 'playback_sha256'
+  | 'id'
+  | 'queue'
+  | 'status'
+  | 'legal_hold'
+  | 'expires_at'
+  | 'playback_key'
+  | 'playback_format'
+  | 'playback_content_type'
+  | 'playback_sha256'
 >;
 
 /** The most recordings whose object location is remembered for early reads. */
@@ -135,7 +143,10 @@ export async function streamAudio(options: {
   const range = requestedRange(req, etag);
 
   // The early read was started from the same headers with the same ETag: the same range.
-  const early = options.early && options.early.key === row.playback_key && options.early.sha256 === row.playback_sha256 ? options.early : undefined;
+  const early =
+    options.early && options.early.key === row.playback_key && options.early.sha256 === row.playback_sha256
+      ? options.early
+      : undefined;
   if (!early) discardEarlyRead(options.early);
   const controller = early?.controller ?? new AbortController();
   // 'close' on the response fires when it finished or when the connection went away.
@@ -147,7 +158,8 @@ export async function streamAudio(options: {
   } catch (error) {
     const appError = storeErrorToAppError(error, { what: 'Recording' });
     deps.metrics.playbackRequests.inc({ status: String(appError.status) });
-    if (appError.code === 'not_found') deps.logger.warn({ requestId: req.id, recordingId: row.id }, 'playback object missing behind a visible row');
+    if (appError.code === 'not_found')
+      deps.logger.warn({ requestId: req.id, recordingId: row.id }, 'playback object missing behind a visible row');
     throw appError;
   }
 
@@ -175,7 +187,10 @@ export async function streamAudio(options: {
   res.setHeader('Accept-Ranges', 'bytes');
   res.setHeader('ETag', etag);
   res.setHeader('Cache-Control', 'private, no-store');
-  res.setHeader('Content-Disposition', `${download ? 'attachment' : 'inline'}; filename="recording-${row.id}.${extensionOf(row)}"`);
+  res.setHeader(
+    'Content-Disposition',
+    `${download ? 'attachment' : 'inline'}; filename="recording-${row.id}.${extensionOf(row)}"`,
+  );
   if (got.range) res.setHeader('Content-Range', `bytes ${got.range.start}-${got.range.end}/${got.info.size}`);
   deps.metrics.playbackRequests.inc({ status: String(status) });
 

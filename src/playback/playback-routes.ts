@@ -22,7 +22,14 @@ import { searchRecordings, setRecordingWaveform } from '../db/recordings.js';
 import { errors } from '../errors.js';
 import type { FieldProblem } from '../errors.js';
 import { filterText, isoInstant, trimmedText, wholeNumber } from '../http/request-schemas.js';
-import { loadPlayableRecording, loadVisibleRecording, NOTE_ROLES, presentRecording, READ_ROLES, seesRestricted } from './access.js';
+import {
+  loadPlayableRecording,
+  loadVisibleRecording,
+  NOTE_ROLES,
+  presentRecording,
+  READ_ROLES,
+  seesRestricted,
+} from './access.js';
 import { createAudioPrefetch, discardEarlyRead, streamAudio } from './audio.js';
 import { createListenLog } from './listen-log.js';
 import { storeErrorToAppError } from '../http/store-errors.js';
@@ -43,8 +50,13 @@ export const listQuerySchema = z.strictObject({
   queue: name.optional(),
   direction: z.enum(['inbound', 'outbound'], { message: 'expects inbound or outbound' }).optional(),
   callGroupId: name.optional().describe('Only the segments of this call group (transfers, conferences)'),
-  caseReference: name.optional().describe('Only recordings with this case or dossier reference (privacy officers and admins; a trainer gets 403)'),
-  qualityFlag: z.enum(['silent', 'one_way'], { message: 'expects silent or one_way' }).optional().describe('Only recordings with this quality flag'),
+  caseReference: name
+    .optional()
+    .describe('Only recordings with this case or dossier reference (privacy officers and admins; a trainer gets 403)'),
+  qualityFlag: z
+    .enum(['silent', 'one_way'], { message: 'expects silent or one_way' })
+    .optional()
+    .describe('Only recordings with this quality flag'),
   // duration_ms is a 32-bit integer column: a larger bound would be a database error (500) on PostgreSQL.
   minDurationMs: wholeNumber(0, 2_147_483_647).optional(),
   maxDurationMs: wholeNumber(0, 2_147_483_647).optional(),
@@ -66,11 +78,16 @@ export const noteSchema = z.strictObject({
   text: trimmedText(NOTE_MAX_LENGTH, {
     controls: 'line-breaks',
     messages: { empty: 'expects some text', long: `expects at most ${NOTE_MAX_LENGTH} characters` },
-  }).describe(`1 to ${NOTE_MAX_LENGTH} characters after trimming surrounding whitespace; no control characters but tabs and line breaks`),
+  }).describe(
+    `1 to ${NOTE_MAX_LENGTH} characters after trimming surrounding whitespace; no control characters but tabs and line breaks`,
+  ),
 });
 
 function fieldProblems(error: z.ZodError): FieldProblem[] {
-  return error.issues.map((i) => ({ field: i.path.length ? i.path.join('.') : (i as { keys?: string[] }).keys?.join(',') ?? '', message: i.message }));
+  return error.issues.map((i) => ({
+    field: i.path.length ? i.path.join('.') : ((i as { keys?: string[] }).keys?.join(',') ?? ''),
+    message: i.message,
+  }));
 }
 
 export function encodeCursor(row: { started_at: number; id: string }): string {
@@ -201,9 +218,12 @@ export function createPlaybackRouter(deps: AppDeps): Router {
     const row = await loadVisibleRecording(deps.db, principal, String(req.params.id), deps.clock.now());
     if (!req.is('application/json')) throw errors.unsupportedMediaType('Send the note as application/json');
     const parsed = noteSchema.safeParse(req.body);
-    if (!parsed.success) throw errors.invalidRequest('Invalid note', { extra: { fields: fieldProblems(parsed.error) } });
+    if (!parsed.success)
+      throw errors.invalidRequest('Invalid note', { extra: { fields: fieldProblems(parsed.error) } });
     if (parsed.data.offsetMs > row.duration_ms) {
-      throw errors.invalidRequest('Invalid note', { extra: { fields: [{ field: 'offsetMs', message: 'expects an offset within the recording' }] } });
+      throw errors.invalidRequest('Invalid note', {
+        extra: { fields: [{ field: 'offsetMs', message: 'expects an offset within the recording' }] },
+      });
     }
     const note = await insertNote(deps.db.knex, {
       recordingId: row.id,

@@ -38,9 +38,18 @@ export function parseStoredWaveform(json: string | null, durationMs: number): Se
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return undefined;
   const obj = value as Record<string, unknown>;
   const raw = obj.peaks;
-  const peaks = isNumbers(raw) ? [raw] : Array.isArray(raw) && raw.length > 0 && raw.every(isNumbers) ? (raw as number[][]) : undefined;
+  const peaks = isNumbers(raw)
+    ? [raw]
+    : Array.isArray(raw) && raw.length > 0 && raw.every(isNumbers)
+      ? (raw as number[][])
+      : undefined;
   if (!peaks) return undefined;
-  return { ...obj, durationMs: typeof obj.durationMs === 'number' ? obj.durationMs : durationMs, channels: peaks.length, peaks };
+  return {
+    ...obj,
+    durationMs: typeof obj.durationMs === 'number' ? obj.durationMs : durationMs,
+    channels: peaks.length,
+    peaks,
+  };
 }
 
 /** Decodes `body` with ffmpeg and returns its peaks; rejects on a decode failure, timeout or abort. */
@@ -52,9 +61,13 @@ export async function computePeaksFromStream(options: {
 }): Promise<ServedWaveform> {
   const channels = Math.min(2, Math.max(1, options.channels));
   const { sink, result } = peakSink({ channels, sampleRate: PEAK_SAMPLE_RATE });
-  const child = spawn('ffmpeg', ['-nostdin', '-hide_banner', '-loglevel', 'error', '-i', 'pipe:0', ...peakOutputOptions(channels), 'pipe:1'], {
-    stdio: ['pipe', 'pipe', 'ignore'],
-  });
+  const child = spawn(
+    'ffmpeg',
+    ['-nostdin', '-hide_banner', '-loglevel', 'error', '-i', 'pipe:0', ...peakOutputOptions(channels), 'pipe:1'],
+    {
+      stdio: ['pipe', 'pipe', 'ignore'],
+    },
+  );
   const controller = new AbortController();
   const kill = () => {
     controller.abort();

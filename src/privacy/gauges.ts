@@ -18,7 +18,10 @@ export function registerPrivacyGauges(deps: Pick<AppDeps, 'db' | 'metrics' | 'cl
       gauge.set({ state: 'due_soon' }, counts.dueSoon);
       gauge.set({ state: 'overdue' }, counts.overdue);
     } catch (error) {
-      deps.logger.warn({ err: { name: (error as Error)?.name, code: (error as { code?: unknown })?.code } }, 'privacy register gauges could not be read; the previous values are served');
+      deps.logger.warn(
+        { err: { name: (error as Error)?.name, code: (error as { code?: unknown })?.code } },
+        'privacy register gauges could not be read; the previous values are served',
+      );
     }
   });
 }

@@ -33,7 +33,12 @@ code { font-family: 'DejaVu Sans Mono', Consolas, monospace; font-size: 9.5pt; }
 export const LETTER_STYLE_HASH = `'sha256-${createHash('sha256').update(LETTER_STYLE).digest('base64')}'`;
 
 const escapeHtml = (text: string) =>
-  text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&#39;');
+  text
+    .replace(/&/g, '&amp;')
+    .replace(/</g, '&lt;')
+    .replace(/>/g, '&gt;')
+    .replace(/"/g, '&quot;')
+    .replace(/'/g, '&#39;');
 
 interface Texts {
   title: string;
@@ -94,7 +99,12 @@ const NL: Texts = {
     `Vanaf ${date} schermen wij de opnamen met uw telefoonnummer af: medewerkers gebruiken ze niet meer voor training of kwaliteitscontrole, ook niet als er later nieuwe opnamen bij komen. Na de gewone bewaartermijn van 30 dagen worden ze gewist.`,
   unrestricted: (date) => `Op ${date} hebben wij die afscherming weer opgeheven.`,
   corrected: (date, fields) => `Op ${date} hebben wij bij een opname ${fields} gecorrigeerd.`,
-  fieldNames: { callerNumber: 'het nummer van de beller', calleeNumber: 'het gebelde nummer', agentId: 'de medewerker', queue: 'de wachtrij' },
+  fieldNames: {
+    callerNumber: 'het nummer van de beller',
+    calleeNumber: 'het gebelde nummer',
+    agentId: 'de medewerker',
+    queue: 'de wachtrij',
+  },
   extended: (months, due, reason) =>
     `Wij hebben de termijn voor ons antwoord met ${months === 1 ? 'één maand' : `${months} maanden`} verlengd, tot en met ${due}. De reden: ${reason}`,
   outcomeHeading: 'De uitkomst',
@@ -144,7 +154,12 @@ const EN: Texts = {
     `From ${date} we have restricted the recordings with your phone number: staff no longer use them for training or quality review, and this also applies to any new recordings. They are erased at the end of the normal 30-day retention period.`,
   unrestricted: (date) => `On ${date} we lifted that restriction.`,
   corrected: (date, fields) => `On ${date} we corrected ${fields} of a recording.`,
-  fieldNames: { callerNumber: 'the caller’s number', calleeNumber: 'the number called', agentId: 'the agent', queue: 'the queue' },
+  fieldNames: {
+    callerNumber: 'the caller’s number',
+    calleeNumber: 'the number called',
+    agentId: 'the agent',
+    queue: 'the queue',
+  },
   extended: (months, due, reason) =>
     `We extended the period for our answer by ${months === 1 ? 'one month' : `${months} months`}, up to and including ${due}. The reason: ${reason}`,
   outcomeHeading: 'The outcome',
@@ -177,11 +192,18 @@ function listOf(items: string[], lang: LetterLanguage): string {
 }
 
 /** The letter as a complete HTML document. */
-export function renderLetter(options: { request: PrivacyRequestDetail; lang: LetterLanguage; now: number; timeZone?: string }): string {
+export function renderLetter(options: {
+  request: PrivacyRequestDetail;
+  lang: LetterLanguage;
+  now: number;
+  timeZone?: string;
+}): string {
   const { request, lang } = options;
   const t = lang === 'nl' ? NL : EN;
   const date = (iso: string | number) =>
-    new Intl.DateTimeFormat(t.locale, { dateStyle: 'long', timeZone: options.timeZone ?? DEFAULT_TIME_ZONE }).format(new Date(iso));
+    new Intl.DateTimeFormat(t.locale, { dateStyle: 'long', timeZone: options.timeZone ?? DEFAULT_TIME_ZONE }).format(
+      new Date(iso),
+    );
   const e = escapeHtml;
   const events = request.timeline;
   const of = (action: string) => events.filter((ev) => ev.action === action);
@@ -197,7 +219,9 @@ export function renderLetter(options: { request: PrivacyRequestDetail; lang: Let
       case 'export':
         return [e(t.exported(date(ev.at), ev.recordingIds.length))];
       case 'erase': {
-        const entries = ev.recordingIds.map((id, i) => `<li>${t.erasedEntry(e(id), ev.deletionSeqs[i] ?? 0)}</li>`).join('');
+        const entries = ev.recordingIds
+          .map((id, i) => `<li>${t.erasedEntry(e(id), ev.deletionSeqs[i] ?? 0)}</li>`)
+          .join('');
         return [`${e(t.erased(date(ev.at), ev.recordingIds.length))}<ul>${entries}</ul>`];
       }
       case 'erase_refused':
@@ -207,7 +231,10 @@ export function renderLetter(options: { request: PrivacyRequestDetail; lang: Let
       case 'unrestrict':
         return [e(t.unrestricted(date(ev.at)))];
       case 'correct': {
-        const fields = (detailValue(ev.detail, 'fields') ?? '').split(',').filter(Boolean).map((f) => t.fieldNames[f] ?? f);
+        const fields = (detailValue(ev.detail, 'fields') ?? '')
+          .split(',')
+          .filter(Boolean)
+          .map((f) => t.fieldNames[f] ?? f);
         return [e(t.corrected(date(ev.at), listOf(fields, lang)))];
       }
       case 'extended': {

@@ -44,8 +44,23 @@ const ULID = /^[0-9A-HJKMNP-TV-Z]{26}$/;
 const CSV_PAGE = 500;
 
 const CSV_COLUMNS: Array<keyof PrivacyRequest> = [
-  'id', 'reference', 'kind', 'channel', 'identityVerified', 'caseReference', 'receivedAt', 'dueAt', 'extensionMonths',
-  'status', 'daysLeft', 'outcome', 'closeReason', 'closedAt', 'closedBy', 'createdBy', 'createdAt',
+  'id',
+  'reference',
+  'kind',
+  'channel',
+  'identityVerified',
+  'caseReference',
+  'receivedAt',
+  'dueAt',
+  'extensionMonths',
+  'status',
+  'daysLeft',
+  'outcome',
+  'closeReason',
+  'closedAt',
+  'closedBy',
+  'createdBy',
+  'createdAt',
 ];
 
 /** RFC 4180 field: quoted when it holds a comma, quote, CR or LF; quotes doubled. */
@@ -56,7 +71,10 @@ function csvField(value: unknown): string {
 const csvLine = (item: PrivacyRequest) => `${CSV_COLUMNS.map((c) => csvField(item[c])).join(',')}\r\n`;
 
 function fields(error: z.ZodError): FieldProblem[] {
-  return error.issues.map((i) => ({ field: i.path.length ? i.path.join('.') : ((i as { keys?: string[] }).keys?.join(',') ?? 'body'), message: i.message }));
+  return error.issues.map((i) => ({
+    field: i.path.length ? i.path.join('.') : ((i as { keys?: string[] }).keys?.join(',') ?? 'body'),
+    message: i.message,
+  }));
 }
 
 function parseBody<T>(schema: z.ZodType<T>, body: unknown): T {
@@ -126,13 +144,26 @@ export function createPrivacyRouter(deps: AppDeps): Router {
     const number = q.phone === undefined ? undefined : normalizeQueryPhone(q.phone, region);
     const order = q.sort ?? 'newest';
     const now = deps.clock.now();
-    const base: Omit<RegisterQuery, 'after' | 'limit'> = { status: q.status, kind: q.kind, from: q.from, to: q.to, number, now, dueSoonMs: DUE_SOON_MS, order };
-    const keyOf = (row: PrivacyRequestRow) => encodeRegisterCursor(order === 'newest' ? row.received_at : row.due_at, row.seq);
+    const base: Omit<RegisterQuery, 'after' | 'limit'> = {
+      status: q.status,
+      kind: q.kind,
+      from: q.from,
+      to: q.to,
+      number,
+      now,
+      dueSoonMs: DUE_SOON_MS,
+      order,
+    };
+    const keyOf = (row: PrivacyRequestRow) =>
+      encodeRegisterCursor(order === 'newest' ? row.received_at : row.due_at, row.seq);
     const wantsCsv = req.accepts(['application/json', 'text/csv']) === 'text/csv';
     res.setHeader('Cache-Control', 'private, no-store');
 
     if (wantsCsv && q.limit === undefined) {
-      res.status(200).type('text/csv; charset=utf-8').setHeader('Content-Disposition', 'attachment; filename="privacy-requests.csv"');
+      res
+        .status(200)
+        .type('text/csv; charset=utf-8')
+        .setHeader('Content-Disposition', 'attachment; filename="privacy-requests.csv"');
       if (!(await write(res, `${CSV_COLUMNS.join(',')}\r\n`))) return;
       let after = q.cursor;
       for (;;) {
@@ -169,7 +200,12 @@ export function createPrivacyRouter(deps: AppDeps): Router {
   router.post('/v1/privacy-requests/:id/extend', privacy, async (req: Request, res: Response) => {
     const id = requestIdParam(req);
     const body = parseBody(extendBodySchema, req.body);
-    const detail = await extendRequest(deps, { id, principal: principalOf(req), months: body.months, reason: body.reason });
+    const detail = await extendRequest(deps, {
+      id,
+      principal: principalOf(req),
+      months: body.months,
+      reason: body.reason,
+    });
     res.setHeader('Cache-Control', 'private, no-store');
     res.json(detail);
   });
@@ -177,7 +213,12 @@ export function createPrivacyRouter(deps: AppDeps): Router {
   router.post('/v1/privacy-requests/:id/close', privacy, async (req: Request, res: Response) => {
     const id = requestIdParam(req);
     const body = parseBody(closeBodySchema, req.body);
-    const detail = await closeRequest(deps, { id, principal: principalOf(req), outcome: body.outcome as RequestOutcome, reason: body.reason });
+    const detail = await closeRequest(deps, {
+      id,
+      principal: principalOf(req),
+      outcome: body.outcome as RequestOutcome,
+      reason: body.reason,
+    });
     res.setHeader('Cache-Control', 'private, no-store');
     res.json(detail);
   });

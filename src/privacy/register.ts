@@ -29,7 +29,13 @@ import {
   requestNumbers,
   setExtension,
 } from '../db/privacy-requests.js';
-import type { PrivacyRequestRow, RequestChannel, RequestEventRow, RequestKind, RequestOutcome } from '../db/privacy-requests.js';
+import type {
+  PrivacyRequestRow,
+  RequestChannel,
+  RequestEventRow,
+  RequestKind,
+  RequestOutcome,
+} from '../db/privacy-requests.js';
 import { errors } from '../errors.js';
 import { daysLeft, dueAtFor, DUE_SOON_DAYS, localDateOf, MAX_EXTENSION_MONTHS, requestState } from './deadline.js';
 import type { RequestState } from './deadline.js';
@@ -129,7 +135,10 @@ export interface NewRequestInput {
   caseReference?: string;
 }
 
-export async function createRequest(deps: RegisterDeps, options: { principal: Principal; input: NewRequestInput }): Promise<PrivacyRequestDetail> {
+export async function createRequest(
+  deps: RegisterDeps,
+  options: { principal: Principal; input: NewRequestInput },
+): Promise<PrivacyRequestDetail> {
   const now = deps.clock.now();
   const { input, principal } = options;
   if (input.receivedAt > now + RECEIVED_AT_SKEW_MS) throw errors.receivedInFuture();
@@ -156,7 +165,10 @@ export async function createRequest(deps: RegisterDeps, options: { principal: Pr
     action: 'created',
     detail: `kind=${input.kind} channel=${input.channel} identityVerified=${input.identityVerified}`,
   });
-  deps.logger.info({ user: principal.username, privacyRequest: row.reference, kind: row.kind }, 'privacy request registered');
+  deps.logger.info(
+    { user: principal.username, privacyRequest: row.reference, kind: row.kind },
+    'privacy request registered',
+  );
   return getRequest(deps, id);
 }
 
@@ -177,10 +189,13 @@ export async function extendRequest(
     const row = await findPrivacyRequest(trx, options.id);
     if (!row) throw errors.notFound('Privacy request');
     if (row.status === 'closed') throw errors.requestClosed();
-    if (now > row.due_at) throw errors.extensionNotAllowed('The request is overdue: an extension must be decided within the first period');
+    if (now > row.due_at)
+      throw errors.extensionNotAllowed('The request is overdue: an extension must be decided within the first period');
     const total = row.extension_months + options.months;
     if (total > MAX_EXTENSION_MONTHS) {
-      throw errors.extensionNotAllowed(`At most ${MAX_EXTENSION_MONTHS} months in all (already extended by ${row.extension_months})`);
+      throw errors.extensionNotAllowed(
+        `At most ${MAX_EXTENSION_MONTHS} months in all (already extended by ${row.extension_months})`,
+      );
     }
     const dueAt = dueAtFor({ receivedAt: row.received_at, extensionMonths: total });
     if ((await setExtension(trx, options.id, { extensionMonths: total, dueAt })) === 0) throw errors.requestClosed();
@@ -203,7 +218,12 @@ export async function closeRequest(
   await deps.db.knex.transaction(async (trx) => {
     const row = await findPrivacyRequest(trx, options.id);
     if (!row) throw errors.notFound('Privacy request');
-    const changed = await closeRow(trx, options.id, { outcome: options.outcome, reason: options.reason ?? null, at: now, by: options.principal.username });
+    const changed = await closeRow(trx, options.id, {
+      outcome: options.outcome,
+      reason: options.reason ?? null,
+      at: now,
+      by: options.principal.username,
+    });
     if (changed === 0) throw errors.requestClosed();
     await appendRequestEvent(trx, {
       requestId: options.id,
@@ -214,6 +234,9 @@ export async function closeRequest(
     });
   });
   const detail = await getRequest(deps, options.id);
-  deps.logger.info({ user: options.principal.username, privacyRequest: detail.reference, outcome: options.outcome }, 'privacy request closed');
+  deps.logger.info(
+    { user: options.principal.username, privacyRequest: detail.reference, outcome: options.outcome },
+    'privacy request closed',
+  );
   return detail;
 }

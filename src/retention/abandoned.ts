@@ -68,7 +68,10 @@ async function keysUnder(store: ObjectStore, prefix: string, signal?: AbortSigna
   return keys;
 }
 
-export async function removeAbandonedUploads(deps: AbandonedDeps, options: { now: number; dryRun?: boolean; signal?: AbortSignal }): Promise<AbandonedResult> {
+export async function removeAbandonedUploads(
+  deps: AbandonedDeps,
+  options: { now: number; dryRun?: boolean; signal?: AbortSignal },
+): Promise<AbandonedResult> {
   const { now, signal } = options;
   const dryRun = Boolean(options.dryRun);
   const result: AbandonedResult = {
@@ -92,7 +95,10 @@ export async function removeAbandonedUploads(deps: AbandonedDeps, options: { now
       const removal = await step.run();
       result[step.name] = summarize(removal);
       if (removal.removed.length) {
-        deps.logger.info({ folders: removal.removed.map((r) => r.name), bytes: result[step.name].bytes, dryRun }, `crash recovery: ${verb} temp folders of dead processes (${step.name})`);
+        deps.logger.info(
+          { folders: removal.removed.map((r) => r.name), bytes: result[step.name].bytes, dryRun },
+          `crash recovery: ${verb} temp folders of dead processes (${step.name})`,
+        );
       }
     } catch (error) {
       result.errors += 1;
@@ -114,7 +120,10 @@ export async function removeAbandonedUploads(deps: AbandonedDeps, options: { now
       if (isInflightLive(marker, now)) continue;
       result.uploads.found += 1;
       try {
-        if (!dryRun && !(await takeOverInflight(deps.db.knex, marker, { owner: self, leaseExpiresAt: now + OWNER_LEASE_MS }))) {
+        if (
+          !dryRun &&
+          !(await takeOverInflight(deps.db.knex, marker, { owner: self, leaseExpiresAt: now + OWNER_LEASE_MS }))
+        ) {
           result.uploads.found -= 1; // renewed or committed meanwhile: alive after all
           continue;
         }
@@ -124,15 +133,25 @@ export async function removeAbandonedUploads(deps: AbandonedDeps, options: { now
         if (!dryRun && keys.length) {
           const deleted = await deps.store.deleteMany(keys, { signal });
           result.errors += deleted.failed.length;
-          for (const failure of deleted.failed) deps.logger.error({ err: failure.error, key: failure.key }, 'crash recovery: could not delete an object of an abandoned upload');
+          for (const failure of deleted.failed)
+            deps.logger.error(
+              { err: failure.error, key: failure.key },
+              'crash recovery: could not delete an object of an abandoned upload',
+            );
           if (deleted.failed.length) taken.pop(); // the marker stays: retried once its lease runs out
         }
         result.uploads.objects += keys.length;
-        deps.logger.info({ recordingId: marker.recording_id, keys, dryRun }, `crash recovery: ${verb} an upload whose process died before it was stored`);
+        deps.logger.info(
+          { recordingId: marker.recording_id, keys, dryRun },
+          `crash recovery: ${verb} an upload whose process died before it was stored`,
+        );
       } catch (error) {
         if (signal?.aborted) throw error;
         result.errors += 1;
-        deps.logger.error({ err: error, recordingId: marker.recording_id }, 'crash recovery: could not remove an abandoned upload');
+        deps.logger.error(
+          { err: error, recordingId: marker.recording_id },
+          'crash recovery: could not remove an abandoned upload',
+        );
       }
     }
     if (markers.length < PAGE) break;
@@ -140,9 +159,17 @@ export async function removeAbandonedUploads(deps: AbandonedDeps, options: { now
   const abortUploads = deps.store.upkeep?.abortUploads;
   if (prefixes.length && abortUploads) {
     try {
-      const aborted = await abortUploads({ select: (uploads) => uploads.filter((u) => prefixes.some((p) => u.key.startsWith(p))), dryRun, signal });
+      const aborted = await abortUploads({
+        select: (uploads) => uploads.filter((u) => prefixes.some((p) => u.key.startsWith(p))),
+        dryRun,
+        signal,
+      });
       result.uploads.multipartAborted = dryRun ? aborted.found : aborted.aborted;
-      if (aborted.found) deps.logger.info({ keys: aborted.keys, dryRun }, `crash recovery: ${verb} multipart uploads of abandoned uploads`);
+      if (aborted.found)
+        deps.logger.info(
+          { keys: aborted.keys, dryRun },
+          `crash recovery: ${verb} multipart uploads of abandoned uploads`,
+        );
     } catch (error) {
       if (signal?.aborted) throw error;
       result.errors += 1;
@@ -153,7 +180,10 @@ export async function removeAbandonedUploads(deps: AbandonedDeps, options: { now
   for (const recordingId of dryRun ? [] : taken) {
     await deleteInflight(deps.db.knex, { recordingId, owner: self }).catch((error: unknown) => {
       result.errors += 1; // the marker stays, now ours: retried once its lease runs out
-      deps.logger.error({ err: error, recordingId }, 'crash recovery: could not remove the marker of an abandoned upload');
+      deps.logger.error(
+        { err: error, recordingId },
+        'crash recovery: could not remove the marker of an abandoned upload',
+      );
     });
   }
 
@@ -162,7 +192,11 @@ export async function removeAbandonedUploads(deps: AbandonedDeps, options: { now
   if (!dryRun) {
     try {
       const removed = await deleteOrphanKeys(deps.db.knex, { createdBefore: now });
-      if (removed) deps.logger.info({ keys: removed }, 'crash recovery: removed data keys of uploads that never became a recording');
+      if (removed)
+        deps.logger.info(
+          { keys: removed },
+          'crash recovery: removed data keys of uploads that never became a recording',
+        );
     } catch (error) {
       result.errors += 1;
       deps.logger.error({ err: error }, 'crash recovery: could not remove the data keys of failed uploads');

@@ -189,7 +189,12 @@ export async function verifyByListing(
       let cursor: string | undefined;
       do {
         signal?.throwIfAborted();
-        const page = await store.listVersions(group, { startAfter: keys[0]!.slice(0, -1), limit: pageSize, signal, ...(cursor ? { cursor } : {}) });
+        const page = await store.listVersions(group, {
+          startAfter: keys[0]!.slice(0, -1),
+          limit: pageSize,
+          signal,
+          ...(cursor ? { cursor } : {}),
+        });
         for (const item of page.items) {
           if (item.key > last) {
             done = true;
@@ -290,7 +295,11 @@ export async function finishDeletions(
   // 2. Verify that no trace is left of any object.
   try {
     if ((options.verify ?? verifyModeFor(deps.store)) === 'list') {
-      await verifyByListing(deps.store, claims.filter((row) => !failed.has(row.id)), { fail, signal });
+      await verifyByListing(
+        deps.store,
+        claims.filter((row) => !failed.has(row.id)),
+        { fail, signal },
+      );
     } else {
       const toVerify = [...rowOfKey.entries()].filter(([, row]) => !failed.has(row.id));
       await mapLimit(toVerify, VERIFY_CONCURRENCY, async ([key, row]) => {
@@ -321,7 +330,10 @@ export async function finishDeletions(
         if (deps.db.client === 'pg') {
           // One statement for the chunk; RETURNING says which rows were still ours.
           const gone = (await trx('recordings')
-            .whereIn('id', chunk.map((r) => r.id))
+            .whereIn(
+              'id',
+              chunk.map((r) => r.id),
+            )
             .andWhere({ claimed_by: claimant, status: 'deleting' })
             .del()
             .returning('id')) as Array<{ id: string }>;
@@ -345,33 +357,40 @@ export async function finishDeletions(
         const rows: DeletionLogRow[] = await appendDeletions(
           trx,
           deps.db,
-          kept.map(
-            (row): NewDeletion => ({
-              recordingId: row.id,
-              source: row.source,
-              callId: row.call_id,
-              reason: row.delete_reason ?? 'retention_expired',
-              actor: row.delete_actor ?? 'sweeper',
-              reference: row.delete_reference ?? null,
-              startedAt: Number(row.started_at),
-              expiresAt: Number(row.expires_at),
-              deletedAt: now,
-              objects: objectsOf(row),
-              verified: true,
-              ...(shredded.has(row.id) ? { shreddedKey: { kekId: shredded.get(row.id)! } } : {}),
-            }),
-          ),
+          kept.map((row): NewDeletion => ({
+            recordingId: row.id,
+            source: row.source,
+            callId: row.call_id,
+            reason: row.delete_reason ?? 'retention_expired',
+            actor: row.delete_actor ?? 'sweeper',
+            reference: row.delete_reference ?? null,
+            startedAt: Number(row.started_at),
+            expiresAt: Number(row.expires_at),
+            deletedAt: now,
+            objects: objectsOf(row),
+            verified: true,
+            ...(shredded.has(row.id) ? { shreddedKey: { kekId: shredded.get(row.id)! } } : {}),
+          })),
         );
         await failpoint?.('beforeCommit');
         return rows;
       });
       for (const r of appended) {
-        deleted.push({ recordingId: r.recording_id, seq: Number(r.seq), hash: r.hash, reason: r.reason, deletedAt: Number(r.deleted_at) });
+        deleted.push({
+          recordingId: r.recording_id,
+          seq: Number(r.seq),
+          hash: r.hash,
+          reason: r.reason,
+          deletedAt: Number(r.deleted_at),
+        });
         deps.metrics.sweeperDeletions.inc({ reason: r.reason });
         deps.logger.debug({ recordingId: r.recording_id, seq: Number(r.seq), reason: r.reason }, 'recording deleted');
       }
     } catch (error) {
-      deps.logger.error({ err: { name: (error as Error)?.name, code: (error as { code?: unknown })?.code } }, 'deletion commit failed');
+      deps.logger.error(
+        { err: { name: (error as Error)?.name, code: (error as { code?: unknown })?.code } },
+        'deletion commit failed',
+      );
       for (const row of chunk) fail(row.id, 'db_error');
     }
   }
@@ -396,7 +415,11 @@ export async function finishDeletions(
       // The lease expires on its own; the next sweep takes the claim over.
     }
   }
-  if (failures.length) deps.logger.warn({ failed: failures.length, reasons: [...new Set(failures.map((f) => f.reason))] }, 'deletions failed; will retry');
+  if (failures.length)
+    deps.logger.warn(
+      { failed: failures.length, reasons: [...new Set(failures.map((f) => f.reason))] },
+      'deletions failed; will retry',
+    );
   const done = new Set(deleted.map((d) => d.recordingId));
   return { deleted, alreadyAbsent: alreadyAbsent.filter((id) => done.has(id)), failed: failures };
 }

@@ -53,7 +53,12 @@ export async function deleteRecording(options: DeleteRecordingOptions): Promise<
     throw errors.conflict('The recording is already being deleted');
   }
   await options.failpoint?.('claimed');
-  const result = await finishDeletions(deps, [claim.claimed], { claimant, now, signal: options.signal, failpoint: options.failpoint });
+  const result = await finishDeletions(deps, [claim.claimed], {
+    claimant,
+    now,
+    signal: options.signal,
+    failpoint: options.failpoint,
+  });
   const done = result.deleted[0];
   if (!done) {
     const reason = result.failed[0]?.reason;

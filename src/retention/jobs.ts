@@ -19,7 +19,9 @@ export async function updateRetentionGauges(deps: Pick<AppDeps, 'db' | 'metrics'
   const backlog = await retentionBacklog(deps.db.knex, now);
   const head = await readLogHead(deps.db.knex);
   deps.metrics.sweeperBacklog.set(backlog.count);
-  deps.metrics.sweeperOldestOverdue.set(backlog.oldestExpiresAt === null ? 0 : Math.max(0, (now - backlog.oldestExpiresAt) / 1000));
+  deps.metrics.sweeperOldestOverdue.set(
+    backlog.oldestExpiresAt === null ? 0 : Math.max(0, (now - backlog.oldestExpiresAt) / 1000),
+  );
   deps.metrics.deletionLogLength.set(head ? Number(head.seq) : 0);
 }
 
@@ -66,7 +68,10 @@ export async function runSweepJob(deps: AppDeps, signal: AbortSignal): Promise<S
     });
     if (!summary.aborted) deps.metrics.sweeperLastSuccess.set(deps.clock.now() / 1000);
     if (summary.deleted || summary.failed.length) {
-      deps.logger.info({ deleted: summary.deleted, failed: summary.failed.length, held: summary.held, passes: summary.passes }, 'retention sweep');
+      deps.logger.info(
+        { deleted: summary.deleted, failed: summary.failed.length, held: summary.held, passes: summary.passes },
+        'retention sweep',
+      );
     }
     await maybeCheckpoint(deps, { now: deps.clock.now() });
     return { ...summary, nextDueAt: await nextDueAt(deps.db.knex) };

@@ -63,7 +63,14 @@ async function idsInFlight(deps: DeletionDeps, ids: readonly string[]): Promise<
 
 export async function reconcile(
   deps: DeletionDeps & { config: Pick<Config, 'sweep' | 'retention' | 'store' | 'dataDir'> },
-  options: { now: number; dryRun?: boolean; graceMs?: number; staleUploadMs?: number; signal?: AbortSignal; progress?: (line: string) => void },
+  options: {
+    now: number;
+    dryRun?: boolean;
+    graceMs?: number;
+    staleUploadMs?: number;
+    signal?: AbortSignal;
+    progress?: (line: string) => void;
+  },
 ): Promise<ReconcileResult> {
   const { now, signal } = options;
   const dryRun = Boolean(options.dryRun);
@@ -91,14 +98,20 @@ export async function reconcile(
     signal?.throwIfAborted();
     const page = await deps.store.list(RECORDINGS_PREFIX, { cursor, limit: PAGE, signal });
     cursor = page.nextCursor;
-    const ids = [...new Set(page.items.map((i) => recordingIdOfKey(i.key)).filter((id): id is string => id !== undefined))];
+    const ids = [
+      ...new Set(page.items.map((i) => recordingIdOfKey(i.key)).filter((id): id is string => id !== undefined)),
+    ];
     const inFlight = await idsInFlight(deps, ids);
     const rows = ids.length
-      ? ((await deps.db.knex('recordings').select('id', 'original_key', 'playback_key').whereIn('id', ids)) as Array<Pick<RecordingRow, 'id' | 'original_key' | 'playback_key'>>)
+      ? ((await deps.db.knex('recordings').select('id', 'original_key', 'playback_key').whereIn('id', ids)) as Array<
+          Pick<RecordingRow, 'id' | 'original_key' | 'playback_key'>
+        >)
       : [];
     const owned = new Set(rows.flatMap((r) => objectKeysOf(r)));
     // An object of an upload in flight is left to it (or, when its process died, to crash recovery).
-    const orphans = page.items.map((i) => i.key).filter((key) => !owned.has(key) && !inFlight.has(recordingIdOfKey(key) ?? ''));
+    const orphans = page.items
+      .map((i) => i.key)
+      .filter((key) => !owned.has(key) && !inFlight.has(recordingIdOfKey(key) ?? ''));
     result.orphans.found += orphans.length;
     if (orphans.length && !dryRun) {
       const deleted = await deps.store.deleteMany(orphans, { signal });
@@ -113,13 +126,15 @@ export async function reconcile(
   let afterId = '';
   for (;;) {
     signal?.throwIfAborted();
-    const rows = ((await deps.db
-      .knex('recordings')
-      .where('id', '>', afterId)
-      .andWhere('status', 'stored')
-      .andWhere('created_at', '<=', now - graceMs)
-      .orderBy('id', 'asc')
-      .limit(PAGE)) as RecordingRow[]).map(normalizeRow);
+    const rows = (
+      (await deps.db
+        .knex('recordings')
+        .where('id', '>', afterId)
+        .andWhere('status', 'stored')
+        .andWhere('created_at', '<=', now - graceMs)
+        .orderBy('id', 'asc')
+        .limit(PAGE)) as RecordingRow[]
+    ).map(normalizeRow);
     if (rows.length === 0) break;
     afterId = rows[rows.length - 1]!.id;
     await mapLimit(rows, CONCURRENCY, async (row) => {
@@ -129,7 +144,12 @@ export async function reconcile(
         try {
           const tags = await deps.store.getTags(key, { signal });
           if (tags.retention === undefined) {
-            if (!dryRun) await deps.store.putTags(key, { ...recordingTags(deps.config.retention.tag, Number(row.expires_at)), ...tags }, { signal });
+            if (!dryRun)
+              await deps.store.putTags(
+                key,
+                { ...recordingTags(deps.config.retention.tag, Number(row.expires_at)), ...tags },
+                { signal },
+              );
             result.retagged += 1;
           }
         } catch (error) {
@@ -146,7 +166,14 @@ export async function reconcile(
       result.lifecycleExpired.found += 1;
       if (dryRun) return;
       try {
-        await deleteRecording({ deps, recordingId: row.id, reason: 'lifecycle_expired', actor: 'reconciler', now, signal });
+        await deleteRecording({
+          deps,
+          recordingId: row.id,
+          reason: 'lifecycle_expired',
+          actor: 'reconciler',
+          now,
+          signal,
+        });
         result.lifecycleExpired.deleted.push(row.id);
         deps.logger.info({ recordingId: row.id }, 'recording removed by the storage lifecycle: row deleted and logged');
       } catch (error) {
@@ -164,7 +191,9 @@ export async function reconcile(
     const olderThanMs = options.staleUploadMs ?? 86_400_000;
     const aborted = await abortUploads({
       async select(uploads) {
-        const inFlight = await idsInFlight(deps, [...new Set(uploads.map((u) => recordingIdOfKey(u.key)).filter((id): id is string => id !== undefined))]);
+        const inFlight = await idsInFlight(deps, [
+          ...new Set(uploads.map((u) => recordingIdOfKey(u.key)).filter((id): id is string => id !== undefined)),
+        ]);
         return uploads.filter((u) => {
           const id = recordingIdOfKey(u.key);
           return id !== undefined ? !inFlight.has(id) : now - u.initiated.getTime() >= olderThanMs;
@@ -174,7 +203,11 @@ export async function reconcile(
       signal,
     });
     result.uploads = { found: aborted.found, aborted: aborted.aborted };
-    if (aborted.found) deps.logger.info({ keys: aborted.keys, dryRun }, dryRun ? 'multipart uploads of no upload in flight found' : 'multipart uploads of no upload in flight aborted');
+    if (aborted.found)
+      deps.logger.info(
+        { keys: aborted.keys, dryRun },
+        dryRun ? 'multipart uploads of no upload in flight found' : 'multipart uploads of no upload in flight aborted',
+      );
   }
   return result;
 }

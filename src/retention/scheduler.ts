@@ -62,7 +62,12 @@ export const DEFAULT_SETTLE_MS = 250;
  * When the next run should start (epoch ms): the interval after `lastEndAt`, or `settleMs`
  * after the earliest due time (but at least `settleMs` after `lastEndAt`), whichever is first.
  */
-export function nextRunAt(options: { lastEndAt: number; intervalMs: number; dueAt: number | null | undefined; settleMs: number }): number {
+export function nextRunAt(options: {
+  lastEndAt: number;
+  intervalMs: number;
+  dueAt: number | null | undefined;
+  settleMs: number;
+}): number {
   const { lastEndAt, intervalMs, dueAt, settleMs } = options;
   const byInterval = lastEndAt + intervalMs;
   if (dueAt === null || dueAt === undefined || !Number.isFinite(dueAt)) return byInterval;
@@ -107,17 +112,21 @@ export function startPeriodicJob(options: {
   let plannedAt = Number.POSITIVE_INFINITY;
 
   const jittered = () => Math.max(0, Math.round(options.intervalMs * (1 + jitter * (2 * random() - 1))));
-  const earliest = (a: number | undefined, b: number | null | undefined) => (b === null || b === undefined ? a : a === undefined ? b : Math.min(a, b));
+  const earliest = (a: number | undefined, b: number | null | undefined) =>
+    b === null || b === undefined ? a : a === undefined ? b : Math.min(a, b);
 
   function arm() {
     if (stopped || current) return;
     const at = nextRunAt({ lastEndAt, intervalMs, dueAt, settleMs });
     if (timer !== undefined) timers.clearTimeout(timer);
     plannedAt = at;
-    timer = timers.setTimeout(() => {
-      timer = undefined;
-      void runOnce();
-    }, timerDelay(at, clock.now()));
+    timer = timers.setTimeout(
+      () => {
+        timer = undefined;
+        void runOnce();
+      },
+      timerDelay(at, clock.now()),
+    );
   }
 
   const runOnce = (): Promise<void> => {
@@ -134,7 +143,10 @@ export function startPeriodicJob(options: {
         outcome = await options.run(controller.signal);
       } catch (error) {
         if (!controller.signal.aborted) {
-          options.logger.error({ job: options.name, err: { name: (error as Error)?.name, code: (error as { code?: unknown })?.code } }, 'background job failed');
+          options.logger.error(
+            { job: options.name, err: { name: (error as Error)?.name, code: (error as { code?: unknown })?.code } },
+            'background job failed',
+          );
         }
       } finally {
         current = undefined;

@@ -44,7 +44,16 @@ export interface SweepResult {
 export async function sweepOnce(deps: DeletionDeps, options: SweepOptions): Promise<SweepResult> {
   const { now, batchSize, signal } = options;
   const backlog = await retentionBacklog(deps.db.knex, now);
-  const empty: SweepResult = { claimed: 0, deleted: [], resumed: [], alreadyAbsent: [], held: backlog.held, failed: [], wouldDelete: [], dryRun: Boolean(options.dryRun) };
+  const empty: SweepResult = {
+    claimed: 0,
+    deleted: [],
+    resumed: [],
+    alreadyAbsent: [],
+    held: backlog.held,
+    failed: [],
+    wouldDelete: [],
+    dryRun: Boolean(options.dryRun),
+  };
   if (options.dryRun) {
     const due = await listDueRecordings(deps.db.knex, { now, limit: batchSize });
     return { ...empty, wouldDelete: due.map((r) => r.id) };
@@ -54,7 +63,13 @@ export async function sweepOnce(deps: DeletionDeps, options: SweepOptions): Prom
   const claims = await claimDueRecordings(deps.db, { now, limit: batchSize, claimant, leaseMs: options.leaseMs });
   if (claims.length === 0) return empty;
   await options.failpoint?.('claimed');
-  const result = await finishDeletions(deps, claims, { claimant, now, signal, failpoint: options.failpoint, verify: options.verify });
+  const result = await finishDeletions(deps, claims, {
+    claimant,
+    now,
+    signal,
+    failpoint: options.failpoint,
+    verify: options.verify,
+  });
   return {
     ...empty,
     claimed: claims.length,
@@ -87,9 +102,22 @@ export interface SweepSummary {
  */
 export async function sweepAll(
   deps: DeletionDeps,
-  options: SweepOptions & { onPass?: (pass: SweepResult, summary: SweepSummary) => void; maxPasses?: number; parallel?: number },
+  options: SweepOptions & {
+    onPass?: (pass: SweepResult, summary: SweepSummary) => void;
+    maxPasses?: number;
+    parallel?: number;
+  },
 ): Promise<SweepSummary> {
-  const summary: SweepSummary = { passes: 0, claimed: 0, deleted: 0, held: 0, failed: [], wouldDelete: 0, dryRun: Boolean(options.dryRun), aborted: false };
+  const summary: SweepSummary = {
+    passes: 0,
+    claimed: 0,
+    deleted: 0,
+    held: 0,
+    failed: [],
+    wouldDelete: 0,
+    dryRun: Boolean(options.dryRun),
+    aborted: false,
+  };
   const maxPasses = options.maxPasses ?? Number.POSITIVE_INFINITY;
   let started = 0;
   let done = false;

@@ -21,23 +21,38 @@ export interface OpenCase {
   reference: string;
 }
 
-export async function openCase(deps: Pick<AppDeps, 'db'>, options: { requestId: string; number?: string }): Promise<OpenCase> {
+export async function openCase(
+  deps: Pick<AppDeps, 'db'>,
+  options: { requestId: string; number?: string },
+): Promise<OpenCase> {
   const row = await findPrivacyRequest(deps.db.knex, options.requestId);
   if (!row) throw errors.notFound('Privacy request');
   if (row.status !== 'open') throw errors.requestClosed();
-  if (options.number !== undefined && !(await requestNumbers(deps.db.knex, row.id)).includes(options.number)) throw errors.notInRequest();
+  if (options.number !== undefined && !(await requestNumbers(deps.db.knex, row.id)).includes(options.number))
+    throw errors.notInRequest();
   return { id: row.id, reference: row.reference };
 }
 
 /** `openCase` when a request id was given, else undefined. */
-export async function maybeOpenCase(deps: Pick<AppDeps, 'db'>, options: { requestId?: string; number?: string }): Promise<OpenCase | undefined> {
-  return options.requestId === undefined ? undefined : openCase(deps, { requestId: options.requestId, number: options.number });
+export async function maybeOpenCase(
+  deps: Pick<AppDeps, 'db'>,
+  options: { requestId?: string; number?: string },
+): Promise<OpenCase | undefined> {
+  return options.requestId === undefined
+    ? undefined
+    : openCase(deps, { requestId: options.requestId, number: options.number });
 }
 
 export async function recordOnCase(
   deps: Pick<AppDeps, 'db' | 'clock'>,
   kase: OpenCase | undefined,
-  event: { principal: Principal; action: string; recordingIds?: readonly string[]; deletionSeqs?: readonly number[]; detail?: string },
+  event: {
+    principal: Principal;
+    action: string;
+    recordingIds?: readonly string[];
+    deletionSeqs?: readonly number[];
+    detail?: string;
+  },
 ): Promise<void> {
   if (!kase) return;
   await appendRequestEvent(deps.db.knex, {

@@ -50,7 +50,8 @@ export async function correctRecordingMetadata(
       fields.push(field);
     }
     if (fields.length === 0) return { row: before, fields };
-    if ((await correctRecording(trx, options.id, changes)) === 0) throw errors.conflict('The recording is being deleted');
+    if ((await correctRecording(trx, options.id, changes)) === 0)
+      throw errors.conflict('The recording is being deleted');
     await appendAccess(trx, {
       principal: options.principal,
       recordingId: options.id,

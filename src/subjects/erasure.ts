@@ -60,7 +60,10 @@ export async function eraseRecording(deps: AppDeps, options: ErasureOptions & { 
     requestId: options.requestId,
     detail: options.reference,
   });
-  deps.logger.info({ requestId: options.requestId, user: options.principal.username, recordingId: options.id, seq: entry.seq }, 'recording erased on request');
+  deps.logger.info(
+    { requestId: options.requestId, user: options.principal.username, recordingId: options.id, seq: entry.seq },
+    'recording erased on request',
+  );
   return { id: options.id, erased: true, deletion: entry };
 }
 
@@ -71,7 +74,10 @@ export interface SubjectErasureResult {
   count: number;
 }
 
-export async function eraseSubject(deps: AppDeps, options: ErasureOptions & { number: string }): Promise<SubjectErasureResult> {
+export async function eraseSubject(
+  deps: AppDeps,
+  options: ErasureOptions & { number: string },
+): Promise<SubjectErasureResult> {
   const rows = await findAllSubjectRecordings(deps.db.knex, options.number);
   if (rows.length === 0) throw errors.notFound('Recording');
   const held = rows.filter((r) => r.legal_hold).map((r) => r.id);

@@ -60,7 +60,9 @@ export function normalizeBodyPhone(input: unknown, region: string, field: string
   try {
     return normalizeQueryPhone(input, region);
   } catch (error) {
-    const message = (error as { extra?: { fields?: Array<{ message: string }> } }).extra?.fields?.[0]?.message ?? 'not a valid phone number';
+    const message =
+      (error as { extra?: { fields?: Array<{ message: string }> } }).extra?.fields?.[0]?.message ??
+      'not a valid phone number';
     throw errors.invalidRequest('Invalid request body', { extra: { fields: [{ field, message }] } });
   }
 }

@@ -53,7 +53,13 @@ export async function restrictNumber(
   const at = deps.clock.now();
   const ids = await recordingIdsOf(deps, options.number);
   await deps.db.knex.transaction(async (trx) => {
-    await upsertRestriction(trx, { number: options.number, mode: options.mode, request_id: options.kase.id, created_by: options.principal.username, created_at: at });
+    await upsertRestriction(trx, {
+      number: options.number,
+      mode: options.mode,
+      request_id: options.kase.id,
+      created_by: options.principal.username,
+      created_at: at,
+    });
     await appendAccess(trx, {
       principal: options.principal,
       recordingId: null,

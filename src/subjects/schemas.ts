@@ -93,8 +93,14 @@ const correctedText = filterText(128).nullable();
 /** Body of `PATCH /v1/recordings/:id` (correction, Art. 16): the fields to change; null clears one. */
 export const correctionBodySchema = z.strictObject({
   requestId: requestIdSchema,
-  callerNumber: bodyPhoneSchema.nullable().optional().describe('The corrected caller number (stored as E.164), or null'),
-  calleeNumber: bodyPhoneSchema.nullable().optional().describe('The corrected callee number (stored as E.164), or null'),
+  callerNumber: bodyPhoneSchema
+    .nullable()
+    .optional()
+    .describe('The corrected caller number (stored as E.164), or null'),
+  calleeNumber: bodyPhoneSchema
+    .nullable()
+    .optional()
+    .describe('The corrected callee number (stored as E.164), or null'),
   agentId: correctedText.optional(),
   queue: correctedText.optional(),
 });
@@ -104,12 +110,17 @@ export const correctionBodySchema = z.strictObject({
  * `region` as the default region), reported on that field after its other problems. The rule
  * runs even when other fields are invalid, so every problem is reported at once.
  */
-export function refusingPhoneNumbers<T extends z.ZodObject>(schema: T, region: string, fields: ReadonlyArray<keyof T['shape'] & string>): T {
+export function refusingPhoneNumbers<T extends z.ZodObject>(
+  schema: T,
+  region: string,
+  fields: ReadonlyArray<keyof T['shape'] & string>,
+): T {
   let out = schema;
   for (const field of fields) {
     out = out.refine(
       (value: unknown) => {
-        const text = typeof value === 'object' && value !== null ? (value as Record<string, unknown>)[field] : undefined;
+        const text =
+          typeof value === 'object' && value !== null ? (value as Record<string, unknown>)[field] : undefined;
         return typeof text !== 'string' || !containsPhoneNumber(text, region);
       },
       { message: 'must not contain a phone number', path: [field], when: () => true },

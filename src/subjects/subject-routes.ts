@@ -82,7 +82,12 @@ function queryRequestId(req: Request): string | undefined {
 }
 
 /** The timeline event of an erasure refused because of a legal hold (the refusal is rethrown by the caller). */
-async function recordRefusal(deps: AppDeps, kase: OpenCase | undefined, principal: Principal, error: unknown): Promise<void> {
+async function recordRefusal(
+  deps: AppDeps,
+  kase: OpenCase | undefined,
+  principal: Principal,
+  error: unknown,
+): Promise<void> {
   if (!kase || !isAppError(error) || error.code !== 'legal_hold') return;
   const held = (error.extra.heldIds as string[] | undefined) ?? [];
   await recordOnCase(deps, kase, {
@@ -131,7 +136,12 @@ export function createSubjectsRouter(deps: AppDeps): Router {
       requestId: req.id,
       detail: `count=${page.items.length}`,
     });
-    await recordOnCase(deps, kase, { principal, action: 'search', recordingIds: page.items.map((r) => r.id), detail: `count=${page.items.length}` });
+    await recordOnCase(deps, kase, {
+      principal,
+      action: 'search',
+      recordingIds: page.items.map((r) => r.id),
+      detail: `count=${page.items.length}`,
+    });
     res.setHeader('Cache-Control', 'private, no-store');
     res.json({ items: page.items.map(toRecording), nextCursor: page.nextCursor });
   });
@@ -152,7 +162,10 @@ export function createSubjectsRouter(deps: AppDeps): Router {
     res.on('close', () => {
       if (!res.writableFinished) controller.abort();
     });
-    const stamp = new Date(now).toISOString().replace(/[-:]/g, '').replace(/\.\d{3}/, '');
+    const stamp = new Date(now)
+      .toISOString()
+      .replace(/[-:]/g, '')
+      .replace(/\.\d{3}/, '');
     res.status(200);
     res.setHeader('Content-Type', 'application/zip');
     res.setHeader('Content-Disposition', `attachment; filename="callrec-export-${stamp}.zip"`);
@@ -166,7 +179,10 @@ export function createSubjectsRouter(deps: AppDeps): Router {
         output: res,
         signal: controller.signal,
       });
-      deps.logger.info({ requestId: req.id, user: principal.username, recordings: recordings.length }, 'subject export sent');
+      deps.logger.info(
+        { requestId: req.id, user: principal.username, recordings: recordings.length },
+        'subject export sent',
+      );
       await recordOnCase(deps, kase, {
         principal,
         action: 'export',
@@ -213,7 +229,14 @@ export function createSubjectsRouter(deps: AppDeps): Router {
     try {
       result = await eraseRecording(deps, { id, principal, reference: body.reference, requestId: req.id });
     } catch (error) {
-      await recordRefusal(deps, kase, principal, isAppError(error) && error.code === 'legal_hold' ? errors.onLegalHold({ cause: error, extra: { heldIds: [id] } }) : error);
+      await recordRefusal(
+        deps,
+        kase,
+        principal,
+        isAppError(error) && error.code === 'legal_hold'
+          ? errors.onLegalHold({ cause: error, extra: { heldIds: [id] } })
+          : error,
+      );
       throw error;
     }
     await recordOnCase(deps, kase, {
@@ -231,7 +254,12 @@ export function createSubjectsRouter(deps: AppDeps): Router {
     const body = parseBody(holdBody, req.body);
     const kase = await maybeOpenCase(deps, { requestId: body.requestId });
     const row = await placeHold(deps, { id, principal: principalOf(req), reason: body.reason, requestId: req.id });
-    await recordOnCase(deps, kase, { principal: principalOf(req), action: 'hold', recordingIds: [id], detail: body.reason });
+    await recordOnCase(deps, kase, {
+      principal: principalOf(req),
+      action: 'hold',
+      recordingIds: [id],
+      detail: body.reason,
+    });
     res.setHeader('Cache-Control', 'private, no-store');
     res.json(toRecording(row));
   });
@@ -241,7 +269,12 @@ export function createSubjectsRouter(deps: AppDeps): Router {
     const body = parseBody(releaseBody, req.body);
     const kase = await maybeOpenCase(deps, { requestId: body.requestId });
     const row = await releaseHold(deps, { id, principal: principalOf(req), reason: body.reason, requestId: req.id });
-    await recordOnCase(deps, kase, { principal: principalOf(req), action: 'release', recordingIds: [id], detail: body.reason });
+    await recordOnCase(deps, kase, {
+      principal: principalOf(req),
+      action: 'release',
+      recordingIds: [id],
+      detail: body.reason,
+    });
     res.setHeader('Cache-Control', 'private, no-store');
     res.json(toRecording(row));
   });
@@ -261,7 +294,12 @@ export function createSubjectsRouter(deps: AppDeps): Router {
     const kase = await openCase(deps, { requestId: body.requestId, number });
     const mode = body.mode ?? 'restrict';
     const status = await restrictNumber(deps, { number, mode, kase, principal, httpRequestId: req.id });
-    await recordOnCase(deps, kase, { principal, action: 'restrict', recordingIds: status.recordingIds, detail: `mode=${mode}` });
+    await recordOnCase(deps, kase, {
+      principal,
+      action: 'restrict',
+      recordingIds: status.recordingIds,
+      detail: `mode=${mode}`,
+    });
     res.setHeader('Cache-Control', 'private, no-store');
     res.json(status);
   });
@@ -273,7 +311,12 @@ export function createSubjectsRouter(deps: AppDeps): Router {
     const kase = await openCase(deps, { requestId: body.requestId, number });
     const status = await liftRestriction(deps, { number, kase, principal, reason: body.reason, httpRequestId: req.id });
     if (status.lifted) {
-      await recordOnCase(deps, kase, { principal, action: 'unrestrict', recordingIds: status.recordingIds, detail: body.reason });
+      await recordOnCase(deps, kase, {
+        principal,
+        action: 'unrestrict',
+        recordingIds: status.recordingIds,
+        detail: body.reason,
+      });
     }
     res.setHeader('Cache-Control', 'private, no-store');
     res.json(status);
@@ -286,11 +329,28 @@ export function createSubjectsRouter(deps: AppDeps): Router {
       const value = body[field];
       return value === undefined || value === null ? value : normalizeBodyPhone(value, region, field);
     };
-    const correction = { callerNumber: phone('callerNumber'), calleeNumber: phone('calleeNumber'), agentId: body.agentId, queue: body.queue };
+    const correction = {
+      callerNumber: phone('callerNumber'),
+      calleeNumber: phone('calleeNumber'),
+      agentId: body.agentId,
+      queue: body.queue,
+    };
     const principal = principalOf(req);
     const kase = await openCase(deps, { requestId: body.requestId });
-    const { row, fields } = await correctRecordingMetadata(deps, { id, correction, kase, principal, httpRequestId: req.id });
-    if (fields.length > 0) await recordOnCase(deps, kase, { principal, action: 'correct', recordingIds: [id], detail: `fields=${fields.join(',')}` });
+    const { row, fields } = await correctRecordingMetadata(deps, {
+      id,
+      correction,
+      kase,
+      principal,
+      httpRequestId: req.id,
+    });
+    if (fields.length > 0)
+      await recordOnCase(deps, kase, {
+        principal,
+        action: 'correct',
+        recordingIds: [id],
+        detail: `fields=${fields.join(',')}`,
+      });
     res.setHeader('Cache-Control', 'private, no-store');
     res.json(toRecording(row));
   });

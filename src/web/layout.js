@@ -109,6 +109,9 @@ export function formatTimeLeft(recording, now = Date.now()) {
 
 /** Renders an error into a live region (role=alert) of the page. */
 export function showError(element, error) {
-  element.textContent = error instanceof ApiError ? (error.problem.detail ?? error.problem.title ?? error.message) : 'Something went wrong. Try again.';
+  element.textContent =
+    error instanceof ApiError
+      ? (error.problem.detail ?? error.problem.title ?? error.message)
+      : 'Something went wrong. Try again.';
   element.hidden = false;
 }

@@ -17,7 +17,11 @@ form.addEventListener('submit', async (event) => {
   const button = form.querySelector('button[type=submit]');
   button.disabled = true;
   try {
-    await api('/v1/session', { method: 'POST', body: { username: data.get('username'), password: data.get('password') }, allowAnonymous: true });
+    await api('/v1/session', {
+      method: 'POST',
+      body: { username: data.get('username'), password: data.get('password') },
+      allowAnonymous: true,
+    });
     location.assign(safeNext());
   } catch (e) {
     error.textContent =

@@ -6,7 +6,15 @@
  * calls (Web Audio: splitter → gain per channel → both ears), notes on the timeline.
  */
 import WaveSurfer from '/vendor/wavesurfer.esm.js';
-import { api, formatClock, formatDateTime, formatQualityFlags, formatTimeLeft, initLayout, showError } from '/assets/layout.js';
+import {
+  api,
+  formatClock,
+  formatDateTime,
+  formatQualityFlags,
+  formatTimeLeft,
+  initLayout,
+  showError,
+} from '/assets/layout.js';
 
 const SEEK_STEP_S = 5;
 const id = decodeURIComponent(location.pathname.split('/').filter(Boolean).pop() ?? '');
@@ -107,7 +115,13 @@ async function main() {
     barRadius: 1,
     normalize: true,
     dragToSeek: true,
-    splitChannels: stereo && peaks.length === 2 ? [{ waveColor: '#8fa8c8', progressColor: '#1f4e8c' }, { waveColor: '#b7a3d6', progressColor: '#5b3a94' }] : undefined,
+    splitChannels:
+      stereo && peaks.length === 2
+        ? [
+            { waveColor: '#8fa8c8', progressColor: '#1f4e8c' },
+            { waveColor: '#b7a3d6', progressColor: '#5b3a94' },
+          ]
+        : undefined,
   });
   adoptShadowStyles(ws);
   $('channel-labels').hidden = !(stereo && peaks.length === 2);

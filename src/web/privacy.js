@@ -133,12 +133,14 @@ function render() {
   }
   tbody.replaceChildren(...subject.items.map(renderRow));
   const n = subject.items.length;
-  searchStatus.textContent = n === 0 ? 'No recordings of this number are kept.' : `${n} recording${n === 1 ? '' : 's'} found.`;
+  searchStatus.textContent =
+    n === 0 ? 'No recordings of this number are kept.' : `${n} recording${n === 1 ? '' : 's'} found.`;
   results.hidden = n === 0;
   exportLink.href = `/v1/subjects/export?${new URLSearchParams({ phone: subject.phone })}`;
   const held = subject.items.filter((r) => r.legalHold).length;
   eraseAllButton.disabled = held > 0;
-  eraseAllButton.title = held > 0 ? 'Some recordings are under legal hold: release them first, or erase the others one by one.' : '';
+  eraseAllButton.title =
+    held > 0 ? 'Some recordings are under legal hold: release them first, or erase the others one by one.' : '';
 }
 
 async function search(phone) {
@@ -200,7 +202,10 @@ eraseForm.addEventListener('submit', async (event) => {
   eraseSubmit.disabled = true;
   try {
     if (pending.kind === 'all') {
-      const result = await api(`/v1/subjects/recordings?${new URLSearchParams({ phone: subject.phone })}`, { method: 'DELETE', body });
+      const result = await api(`/v1/subjects/recordings?${new URLSearchParams({ phone: subject.phone })}`, {
+        method: 'DELETE',
+        body,
+      });
       eraseDialog.close();
       const erased = new Set(result.erased.map((e) => e.id));
       subject.items = subject.items.filter((r) => !erased.has(r.id));
@@ -234,7 +239,9 @@ function openHold(target) {
   holdSummary.textContent = release
     ? `Recording ${target.id} will follow its retention again; if its deadline has passed it is deleted by the next sweep.`
     : `Recording ${target.id} will be kept past its retention deadline until the hold is released. It cannot be erased while held.`;
-  holdReasonLabel.textContent = release ? 'Reason for the release (optional; no personal data)' : 'Reason (case or claim; no personal data)';
+  holdReasonLabel.textContent = release
+    ? 'Reason for the release (optional; no personal data)'
+    : 'Reason (case or claim; no personal data)';
   holdReason.required = !release;
   holdSubmit.textContent = release ? 'Release hold' : 'Place hold';
   holdDialog.showModal();

@@ -1,5 +1,13 @@
 /* global location, history, URLSearchParams */
-import { api, formatClock, formatDateTime, formatQualityFlags, formatTimeLeft, initLayout, showError } from '/assets/layout.js';
+import {
+  api,
+  formatClock,
+  formatDateTime,
+  formatQualityFlags,
+  formatTimeLeft,
+  initLayout,
+  showError,
+} from '/assets/layout.js';
 
 const form = document.getElementById('filters');
 const tbody = document.querySelector('#recordings tbody');
@@ -23,7 +31,8 @@ function apiQuery(params) {
     end.setDate(end.getDate() + 1);
     q.set('to', end.toISOString());
   }
-  for (const name of ['agentId', 'queue', 'direction', 'qualityFlag']) if (params.get(name)) q.set(name, params.get(name).trim());
+  for (const name of ['agentId', 'queue', 'direction', 'qualityFlag'])
+    if (params.get(name)) q.set(name, params.get(name).trim());
   if (params.get('minSeconds')) q.set('minDurationMs', String(Math.round(Number(params.get('minSeconds')) * 1000)));
   if (params.get('maxSeconds')) q.set('maxDurationMs', String(Math.round(Number(params.get('maxSeconds')) * 1000)));
   q.set('limit', '50');
@@ -43,7 +52,10 @@ function row(rec) {
   const link = document.createElement('a');
   link.href = `/recordings/${encodeURIComponent(rec.id)}`;
   link.textContent = formatDateTime(rec.startedAt);
-  link.setAttribute('aria-label', `Open recording of ${formatDateTime(rec.startedAt)}, agent ${rec.agentId ?? 'unknown'}`);
+  link.setAttribute(
+    'aria-label',
+    `Open recording of ${formatDateTime(rec.startedAt)}, agent ${rec.agentId ?? 'unknown'}`,
+  );
   started.append(link);
   tr.append(
     started,
@@ -70,7 +82,10 @@ async function load(append) {
     nextCursor = page.nextCursor;
     more.hidden = !nextCursor;
     const n = tbody.children.length;
-    status.textContent = n === 0 ? 'No recordings match these filters.' : `${n} recording${n === 1 ? '' : 's'} shown${nextCursor ? ' (more available)' : ''}.`;
+    status.textContent =
+      n === 0
+        ? 'No recordings match these filters.'
+        : `${n} recording${n === 1 ? '' : 's'} shown${nextCursor ? ' (more available)' : ''}.`;
   } catch (error) {
     status.textContent = '';
     showError(errorBox, error);

@@ -63,7 +63,9 @@ export function createWebRouter(_deps: AppDeps): Router {
 
   router.get('/', (_req, res) => res.redirect(302, '/recordings'));
   router.get('/recordings/:id', (_req, res) => sendPage(res, 'player'));
-  router.get('/vendor/wavesurfer.esm.js', (_req, res) => sendFile(res, path.join(vendorDir, 'wavesurfer.esm.js'), TYPES.js!));
+  router.get('/vendor/wavesurfer.esm.js', (_req, res) =>
+    sendFile(res, path.join(vendorDir, 'wavesurfer.esm.js'), TYPES.js!),
+  );
   router.get('/assets/:file', (req, res, next) => {
     const file = String(req.params.file);
     if (!WEB_ASSETS.includes(file)) return next();

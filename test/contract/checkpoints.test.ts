@@ -9,7 +9,11 @@ import { buffer } from 'node:stream/consumers';
 import { GetObjectRetentionCommand, ListObjectVersionsCommand, DeleteObjectCommand } from '@aws-sdk/client-s3';
 import { expect } from 'chai';
 import { loadCheckpointKey } from '../../src/audit/checkpoint-key.js';
-import { CHECKPOINTS_PREFIX, checkpointObjectKey, verifyPublishedCheckpoint } from '../../src/audit/checkpoint-publish.js';
+import {
+  CHECKPOINTS_PREFIX,
+  checkpointObjectKey,
+  verifyPublishedCheckpoint,
+} from '../../src/audit/checkpoint-publish.js';
 import { hashRow } from '../../src/audit/deletion-log.js';
 import { maybeCheckpoint } from '../../src/audit/checkpoints.js';
 import type { Checkpoint, CheckpointDeps } from '../../src/audit/checkpoints.js';
@@ -50,9 +54,16 @@ async function rewriteAndRechain(db: Db, seq: number): Promise<void> {
     const rows = (await knex('deletion_log').orderBy('seq', 'asc')) as DeletionLogRow[];
     let prev = rows[seq - 2]?.hash ?? '0'.repeat(64);
     for (const row of rows.filter((r) => Number(r.seq) >= seq)) {
-      const changed = { ...row, verified: Boolean(row.verified), prev_hash: prev, reason: Number(row.seq) === seq ? ('lifecycle_expired' as const) : row.reason };
+      const changed = {
+        ...row,
+        verified: Boolean(row.verified),
+        prev_hash: prev,
+        reason: Number(row.seq) === seq ? ('lifecycle_expired' as const) : row.reason,
+      };
       changed.hash = hashRow(changed);
-      await knex('deletion_log').where({ seq: row.seq }).update({ reason: changed.reason, prev_hash: changed.prev_hash, hash: changed.hash });
+      await knex('deletion_log')
+        .where({ seq: row.seq })
+        .update({ reason: changed.reason, prev_hash: changed.prev_hash, hash: changed.hash });
       prev = changed.hash;
     }
     await knex('deletion_checkpoints').del();
@@ -99,15 +110,29 @@ for (const dbBackend of dbBackends) {
         expect(await tstore.store.getTags(key)).to.deep.equal({});
         const document = JSON.parse((await buffer((await tstore.store.get(key)).body)).toString('utf8')) as Checkpoint;
         expect(document).to.deep.equal(checkpoint);
-        expect(await verifyPublishedCheckpoint(tstore.store, { key, size: 3, headHash: checkpoint.headHash }, { publicKey: publicKey() })).to.equal(true);
+        expect(
+          await verifyPublishedCheckpoint(
+            tstore.store,
+            { key, size: 3, headHash: checkpoint.headHash },
+            { publicKey: publicKey() },
+          ),
+        ).to.equal(true);
 
-        const lines = deps.logs.map((l) => JSON.parse(l) as { msg: string; checkpoint?: Record<string, unknown>; published?: boolean });
+        const lines = deps.logs.map(
+          (l) => JSON.parse(l) as { msg: string; checkpoint?: Record<string, unknown>; published?: boolean },
+        );
         const logged = lines.filter((l) => l.msg === 'deletion log checkpoint');
         expect(logged).to.have.length(1);
         const { signature, ...rest } = checkpoint;
-        expect(logged[0]!.checkpoint).to.deep.equal({ ...rest, sigHex: Buffer.from(signature, 'base64').toString('hex') });
+        expect(logged[0]!.checkpoint).to.deep.equal({
+          ...rest,
+          sigHex: Buffer.from(signature, 'base64').toString('hex'),
+        });
         expect(logged[0]!.published).to.equal(true);
-        expect(await verifyWithStore()).to.deep.include({ ok: true, external: { count: 1, matched: 1, largestSize: 3 } });
+        expect(await verifyWithStore()).to.deep.include({
+          ok: true,
+          external: { count: 1, matched: 1, largestSize: 3 },
+        });
       });
 
       it('when the store fails as a checkpoint is signed, then the checkpoint is kept and logged, and the next run publishes it', async () => {
@@ -116,7 +141,9 @@ for (const dbBackend of dbBackends) {
         const checkpoint = (await maybeCheckpoint({ ...deps, store: down }, { now: T0 }))!;
         expect(checkpoint).to.include({ size: 2 });
         expect(await storeKeys(tstore.store, CHECKPOINTS_PREFIX)).to.deep.equal([]);
-        expect(deps.logs.join('\n')).to.include('not written to the object store').and.include(Buffer.from(checkpoint.signature, 'base64').toString('hex'));
+        expect(deps.logs.join('\n'))
+          .to.include('not written to the object store')
+          .and.include(Buffer.from(checkpoint.signature, 'base64').toString('hex'));
 
         expect(await maybeCheckpoint(deps, { now: T0 + 1000 })).to.equal(undefined);
         expect(await storeKeys(tstore.store, CHECKPOINTS_PREFIX)).to.deep.equal([checkpointObjectKey(checkpoint)]);
@@ -127,7 +154,15 @@ for (const dbBackend of dbBackends) {
         const checkpoint = (await maybeCheckpoint(deps, { now: T0 }))!;
         const config = testConfig();
         const result = await reconcile(
-          { ...deletionDeps(tdb.db, tstore.store), config: { sweep: { leaseMs: LEASE, batchSize: 10, intervalMs: 60_000 }, retention: config.retention, store: tstore.config, dataDir: config.dataDir } },
+          {
+            ...deletionDeps(tdb.db, tstore.store),
+            config: {
+              sweep: { leaseMs: LEASE, batchSize: 10, intervalMs: 60_000 },
+              retention: config.retention,
+              store: tstore.config,
+              dataDir: config.dataDir,
+            },
+          },
           { now: Date.now() + 400 * DAY },
         );
         expect(result.orphans.found).to.equal(0);
@@ -152,7 +187,13 @@ for (const dbBackend of dbBackends) {
         await maybeCheckpoint(deps, { now: T0 });
         await cutTail(tdb.db, 0);
         expect(await verifyDatabaseOnly(), 'the database alone looks intact').to.include({ ok: true, count: 0 });
-        expect(await verifyWithStore()).to.deep.include({ ok: false, count: 0, firstInvalidSeq: 1, problem: 'truncated', external: { count: 1, matched: 0, largestSize: 4 } });
+        expect(await verifyWithStore()).to.deep.include({
+          ok: false,
+          count: 0,
+          firstInvalidSeq: 1,
+          problem: 'truncated',
+          external: { count: 1, matched: 0, largestSize: 4 },
+        });
       });
 
       it('when one entry is rewritten, every later hash re-chained and the stored checkpoints deleted, then the published checkpoint after it no longer matches: checkpoint_mismatch from the last matching one, in one pass and in parallel ranges', async () => {
@@ -165,8 +206,19 @@ for (const dbBackend of dbBackends) {
         await rewriteAndRechain(tdb.db, 7);
         expect(await verifyDatabaseOnly(), 'the database alone looks intact').to.include({ ok: true, count: 13 });
         const single = await verifyWithStore();
-        expect(single).to.deep.include({ ok: false, firstInvalidSeq: 6, problem: 'checkpoint_mismatch', external: { count: 2, matched: 1, largestSize: 10 } });
-        const parallel = await verifyDeletionLog(tdb.db, { publicKey: publicKey(), store: tstore.store, dbConfig: tdb.config, workers: 3, parallelThreshold: 1 });
+        expect(single).to.deep.include({
+          ok: false,
+          firstInvalidSeq: 6,
+          problem: 'checkpoint_mismatch',
+          external: { count: 2, matched: 1, largestSize: 10 },
+        });
+        const parallel = await verifyDeletionLog(tdb.db, {
+          publicKey: publicKey(),
+          store: tstore.store,
+          dbConfig: tdb.config,
+          workers: 3,
+          parallelThreshold: 1,
+        });
         expect(parallel).to.deep.equal(single);
       });
 
@@ -175,7 +227,12 @@ for (const dbBackend of dbBackends) {
         await maybeCheckpoint(deps, { now: T0 });
         const planted = checkpointObjectKey({ size: 9, headHash: seededBytes('checkpoints-1', 32).toString('hex') });
         await tstore.store.put(planted, Buffer.from('{"size":9}'), { contentType: 'application/json', tags: {} });
-        expect(await verifyWithStore()).to.deep.include({ ok: false, firstInvalidSeq: 9, problem: 'external_checkpoint_signature', external: { count: 2, matched: 1, largestSize: 9 } });
+        expect(await verifyWithStore()).to.deep.include({
+          ok: false,
+          firstInvalidSeq: 9,
+          problem: 'external_checkpoint_signature',
+          external: { count: 2, matched: 1, largestSize: 9 },
+        });
       });
     });
   }
@@ -195,29 +252,41 @@ describe('published checkpoints on a MinIO bucket with Object Lock (sqlite)', fu
 
   it('when a checkpoint is published, then its object is locked in the configured mode until at + CALLREC_CHECKPOINT_RETAIN, deleting its version is refused, and the log still verifies against it', async () => {
     const keyFile = path.join(tempDir('callrec-key-'), 'checkpoint-key.pem');
-    const deps = checkpointDeps(tdb.db, tstore.store, { CALLREC_CHECKPOINT_KEY_FILE: keyFile, CALLREC_CHECKPOINT_RETAIN: '2d' });
+    const deps = checkpointDeps(tdb.db, tstore.store, {
+      CALLREC_CHECKPOINT_KEY_FILE: keyFile,
+      CALLREC_CHECKPOINT_RETAIN: '2d',
+    });
     await appendEntries(tdb.db, 3);
     const now = Date.now();
     const checkpoint = (await maybeCheckpoint(deps, { now }))!;
     const key = checkpointObjectKey(checkpoint);
-    const logged = deps.logs.map((l) => JSON.parse(l) as { msg: string; locked?: boolean }).find((l) => l.msg === 'deletion log checkpoint');
+    const logged = deps.logs
+      .map((l) => JSON.parse(l) as { msg: string; locked?: boolean })
+      .find((l) => l.msg === 'deletion log checkpoint');
     expect(logged?.locked).to.equal(true);
 
     const config = tstore.config as Extract<StoreConfig, { kind: 's3' }>;
     const client = createS3Client(config);
     try {
-      const versionId = (await client.send(new ListObjectVersionsCommand({ Bucket: config.bucket, Prefix: key }))).Versions?.[0]?.VersionId;
-      const retention = await client.send(new GetObjectRetentionCommand({ Bucket: config.bucket, Key: key, VersionId: versionId }));
+      const versionId = (await client.send(new ListObjectVersionsCommand({ Bucket: config.bucket, Prefix: key })))
+        .Versions?.[0]?.VersionId;
+      const retention = await client.send(
+        new GetObjectRetentionCommand({ Bucket: config.bucket, Key: key, VersionId: versionId }),
+      );
       expect(retention.Retention?.Mode).to.equal('GOVERNANCE');
       expect(retention.Retention?.RetainUntilDate?.getTime()).to.be.closeTo(now + 2 * DAY, 1000);
-      const refused = await rejection(client.send(new DeleteObjectCommand({ Bucket: config.bucket, Key: key, VersionId: versionId })));
+      const refused = await rejection(
+        client.send(new DeleteObjectCommand({ Bucket: config.bucket, Key: key, VersionId: versionId })),
+      );
       expect((refused as { name?: string }).name).to.be.oneOf(['AccessDenied', 'InvalidRequest']);
     } finally {
       client.destroy();
     }
     expect(await rejection(tstore.store.delete(key))).to.be.instanceOf(StoreUnavailableError);
     await cutTail(tdb.db, 0);
-    expect(await verifyDeletionLog(tdb.db, { publicKey: loadCheckpointKey(keyFile).publicKey, store: tstore.store })).to.include({
+    expect(
+      await verifyDeletionLog(tdb.db, { publicKey: loadCheckpointKey(keyFile).publicKey, store: tstore.store }),
+    ).to.include({
       ok: false,
       firstInvalidSeq: 1,
       problem: 'truncated',
@@ -239,7 +308,10 @@ for (const dbBackend of dbBackends) {
         clock,
         metrics: createMetrics(),
       };
-      const sizes = async () => ((await tdb.db.knex('deletion_checkpoints').orderBy('id').select('size')) as Array<{ size: number }>).map((r) => Number(r.size));
+      const sizes = async () =>
+        ((await tdb.db.knex('deletion_checkpoints').orderBy('id').select('size')) as Array<{ size: number }>).map((r) =>
+          Number(r.size),
+        );
       try {
         const jobs = startBackgroundJobs(deps);
         try {
@@ -247,12 +319,19 @@ for (const dbBackend of dbBackends) {
           await until(async () => (await sizes()).length === 1, 'the first checkpoint');
           await appendEntries(tdb.db, 2);
           clock.advance(200);
-          await until(async () => (await storeKeys(tstore.store, CHECKPOINTS_PREFIX)).length === 2, 'the checkpoint after the interval, published');
+          await until(
+            async () => (await storeKeys(tstore.store, CHECKPOINTS_PREFIX)).length === 2,
+            'the checkpoint after the interval, published',
+          );
         } finally {
           await jobs.stop();
         }
         expect(await sizes()).to.deep.equal([1, 3]);
-        expect((await storeKeys(tstore.store, CHECKPOINTS_PREFIX)).map((k) => k.slice(CHECKPOINTS_PREFIX.length, CHECKPOINTS_PREFIX.length + 27))).to.deep.equal(['00000000000/000000000000001', '00000000000/000000000000003']);
+        expect(
+          (await storeKeys(tstore.store, CHECKPOINTS_PREFIX)).map((k) =>
+            k.slice(CHECKPOINTS_PREFIX.length, CHECKPOINTS_PREFIX.length + 27),
+          ),
+        ).to.deep.equal(['00000000000/000000000000001', '00000000000/000000000000003']);
       } finally {
         await tstore.dispose();
         await tdb.dispose();

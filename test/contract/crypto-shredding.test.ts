@@ -45,11 +45,17 @@ for (const dbBackend of dbBackends) {
         await tdb?.dispose();
       });
 
-      const sweep = (now: number) => sweepOnce(deps, { now, batchSize: 50, leaseMs: LEASE, verify: verifyModeFor(store) });
-      const copyAside = async (keys: string[]) => Promise.all(keys.map(async (key) => ({ key, bytes: await buffer((await tstore.store.get(key)).body) })));
+      const sweep = (now: number) =>
+        sweepOnce(deps, { now, batchSize: 50, leaseMs: LEASE, verify: verifyModeFor(store) });
+      const copyAside = async (keys: string[]) =>
+        Promise.all(keys.map(async (key) => ({ key, bytes: await buffer((await tstore.store.get(key)).body) })));
 
       it('when the sweeper deletes an encrypted recording, then its key goes with the row, the entry records keyShredded and the KEK id, and a copy of its objects taken before cannot be decrypted', async () => {
-        const rec = await createStoredRecording({ db: tdb.db, store, overrides: { started_at: T0 - 30 * DAY, expires_at: T0 } });
+        const rec = await createStoredRecording({
+          db: tdb.db,
+          store,
+          overrides: { started_at: T0 - 30 * DAY, expires_at: T0 },
+        });
         const key = await readRecordingKey(tdb.db.knex, rec.row.id);
         expect(key?.kek_id).to.equal(keyring.currentKekId);
         const backup = await copyAside(rec.keys);
@@ -87,7 +93,12 @@ for (const dbBackend of dbBackends) {
           reference: 'DSR-2026-014',
           now: T0 + 7 * DAY,
         });
-        expect(entry).to.include({ recordingId: rec.row.id, reason: 'erasure_request', keyShredded: true, kekId: keyring.currentKekId });
+        expect(entry).to.include({
+          recordingId: rec.row.id,
+          reason: 'erasure_request',
+          keyShredded: true,
+          kekId: keyring.currentKekId,
+        });
         expect(await readRecordingKey(tdb.db.knex, rec.row.id)).to.equal(undefined);
         expect((await verifyDeletionLog(tdb.db)).ok).to.equal(true);
       });

@@ -9,7 +9,13 @@ import pg from 'pg';
 import { ulid } from 'ulid';
 import { createDb } from '../../src/db/db.js';
 import type { Db } from '../../src/db/db.js';
-import { findActiveToken, insertApiToken, listApiTokens, revokeApiToken, touchApiToken } from '../../src/db/api-tokens.js';
+import {
+  findActiveToken,
+  insertApiToken,
+  listApiTokens,
+  revokeApiToken,
+  touchApiToken,
+} from '../../src/db/api-tokens.js';
 import { findRecordingById, insertRecording, isUniqueViolation } from '../../src/db/recordings.js';
 import type { NewRecordingRow } from '../../src/db/recordings.js';
 import {
@@ -57,9 +63,20 @@ function deletionLogRow(overrides: Record<string, unknown> = {}): Record<string,
 
 /** 2100-01-01T00:00:00.123Z: beyond 2^32 seconds and 2^31 ms, with a millisecond part. */
 const FAR_MS = 4102444800123;
-const EXPECTED_TABLES = ['users', 'api_tokens', 'sessions', 'recordings', 'notes', 'deletion_log', 'deletion_checkpoints', 'access_log', 'ingest_inflight'];
+const EXPECTED_TABLES = [
+  'users',
+  'api_tokens',
+  'sessions',
+  'recordings',
+  'notes',
+  'deletion_log',
+  'deletion_checkpoints',
+  'access_log',
+  'ingest_inflight',
+];
 
-const newRecording = (overrides: Parameters<typeof buildRecordingRow>[0] = {}): NewRecordingRow => buildRecordingRow(overrides).row;
+const newRecording = (overrides: Parameters<typeof buildRecordingRow>[0] = {}): NewRecordingRow =>
+  buildRecordingRow(overrides).row;
 
 function newUser(overrides: Partial<NewUser> = {}): NewUser {
   return {
@@ -113,18 +130,23 @@ for (const backend of dbBackends) {
         const fresh = await backend.create();
         try {
           const { knex } = fresh.db;
-          for (const table of EXPECTED_TABLES) expect(await knex.schema.hasTable(table), `${table} after latest`).to.equal(true);
+          for (const table of EXPECTED_TABLES)
+            expect(await knex.schema.hasTable(table), `${table} after latest`).to.equal(true);
           await knex.migrate.rollback(undefined, true);
-          for (const table of EXPECTED_TABLES) expect(await knex.schema.hasTable(table), `${table} after rollback`).to.equal(false);
+          for (const table of EXPECTED_TABLES)
+            expect(await knex.schema.hasTable(table), `${table} after rollback`).to.equal(false);
           const [, pendingAfterRollback] = (await knex.migrate.list()) as [unknown[], unknown[]];
           expect(pendingAfterRollback.length).to.be.greaterThan(0);
           await fresh.db.migrate();
-          for (const table of EXPECTED_TABLES) expect(await knex.schema.hasTable(table), `${table} after re-latest`).to.equal(true);
+          for (const table of EXPECTED_TABLES)
+            expect(await knex.schema.hasTable(table), `${table} after re-latest`).to.equal(true);
           const [completed, pending] = (await knex.migrate.list()) as [unknown[], unknown[]];
           expect(pending).to.deep.equal([]);
           expect(completed.length).to.equal(pendingAfterRollback.length);
           await insertRecording(knex, newRecording());
-          expect(await knex('recordings').count({ n: '*' }).first()).to.satisfy((r: { n: number | string }) => Number(r.n) === 1);
+          expect(await knex('recordings').count({ n: '*' }).first()).to.satisfy(
+            (r: { n: number | string }) => Number(r.n) === 1,
+          );
         } finally {
           await fresh.dispose();
         }
@@ -133,7 +155,9 @@ for (const backend of dbBackends) {
       it('when a second recording has the same (source, call_id), then a unique violation is raised; another source may reuse the call id', async () => {
         const first = newRecording();
         await insertRecording(db.knex, first);
-        const error = await caught(() => insertRecording(db.knex, { ...newRecording(), source: first.source, call_id: first.call_id }));
+        const error = await caught(() =>
+          insertRecording(db.knex, { ...newRecording(), source: first.source, call_id: first.call_id }),
+        );
         expect(isUniqueViolation(error)).to.equal(true);
         await insertRecording(db.knex, { ...newRecording(), source: 'other-pbx', call_id: first.call_id });
         expect(await db.knex('recordings').where({ call_id: first.call_id }).select('source')).to.have.length(2);
@@ -158,7 +182,9 @@ for (const backend of dbBackends) {
         await insertRecording(db.knex, free);
         expect((await findRecordingById(db.knex, held.id))!.legal_hold).to.equal(true);
         expect((await findRecordingById(db.knex, free.id))!.legal_hold).to.equal(false);
-        expect(await db.knex('recordings').whereIn('id', [held.id, free.id]).where('legal_hold', true).pluck('id')).to.deep.equal([held.id]);
+        expect(
+          await db.knex('recordings').whereIn('id', [held.id, free.id]).where('legal_hold', true).pluck('id'),
+        ).to.deep.equal([held.id]);
         const user = await insertUser(db.knex, newUser({ disabled: true }));
         expect((await findUserById(db.knex, user.id))!.disabled).to.equal(true);
       });
@@ -166,18 +192,26 @@ for (const backend of dbBackends) {
       it('when recordings past a deadline are queried, then the expires_at index serves the query', async () => {
         const expiry = await plan(db, 'select id from recordings where expires_at <= ?', [FAR_MS]);
         expect(expiry).to.include('recordings_expires_at_index');
-        const sweep = await plan(db, "select id from recordings where status = 'stored' and expires_at <= ? order by expires_at limit 100", [FAR_MS]);
+        const sweep = await plan(
+          db,
+          "select id from recordings where status = 'stored' and expires_at <= ? order by expires_at limit 100",
+          [FAR_MS],
+        );
         expect(sweep).to.match(/recordings_(status_)?expires_at_index/);
         const sessions = await plan(db, 'delete from sessions where expires_at <= ?', [FAR_MS]);
         expect(sessions).to.include('sessions_expires_at_index');
       });
 
       it('when a second deletion_log entry names the same recording, then a unique violation is raised', async () => {
-        const entry = (seq: number, hash: string) => deletionLogRow({ seq, recording_id: '01JDELETED0000000000000000', hash });
+        const entry = (seq: number, hash: string) =>
+          deletionLogRow({ seq, recording_id: '01JDELETED0000000000000000', hash });
         await db.knex('deletion_log').insert(entry(1, 'a'.repeat(64)));
         const error = await caught(() => db.knex('deletion_log').insert(entry(2, 'b'.repeat(64))));
         expect(isUniqueViolation(error)).to.equal(true);
-        const rows = (await db.knex('deletion_log').select('seq', 'verified')) as Array<{ seq: number; verified: boolean | number }>;
+        const rows = (await db.knex('deletion_log').select('seq', 'verified')) as Array<{
+          seq: number;
+          verified: boolean | number;
+        }>;
         expect(rows.map((r) => r.seq)).to.deep.equal([1]);
         expect(Boolean(rows[0]!.verified)).to.equal(true);
       });
@@ -187,7 +221,13 @@ for (const backend of dbBackends) {
         try {
           const { knex } = fresh.db;
           await knex('deletion_log').insert(deletionLogRow({ recording_id: '01JAPPENDONLY0000000000000' }));
-          await knex('deletion_checkpoints').insert({ size: 1, head_hash: 'a'.repeat(64), at: 4, signature: 'c2ln', key_id: 'b'.repeat(64) });
+          await knex('deletion_checkpoints').insert({
+            size: 1,
+            head_hash: 'a'.repeat(64),
+            at: 4,
+            signature: 'c2ln',
+            key_id: 'b'.repeat(64),
+          });
           const attempts: Array<[string, () => Promise<unknown>]> = [
             ['update deletion_log', () => knex('deletion_log').where({ seq: 1 }).update({ call_id: 'call-2' })],
             ['delete deletion_log', () => knex('deletion_log').where({ seq: 1 }).delete()],
@@ -217,7 +257,14 @@ for (const backend of dbBackends) {
         const other = newRecording();
         await insertRecording(db.knex, rec);
         await insertRecording(db.knex, other);
-        const note = (recordingId: string) => ({ id: ulid(), recording_id: recordingId, author: 'trainer-1', offset_ms: 1000, text: 'good greeting', created_at: 1 });
+        const note = (recordingId: string) => ({
+          id: ulid(),
+          recording_id: recordingId,
+          author: 'trainer-1',
+          offset_ms: 1000,
+          text: 'good greeting',
+          created_at: 1,
+        });
         await db.knex('notes').insert([note(rec.id), note(rec.id), note(other.id)]);
         await db.knex('recordings').where({ id: rec.id }).delete();
         expect(await db.knex('notes').where({ recording_id: rec.id }).select()).to.deep.equal([]);
@@ -229,7 +276,14 @@ for (const backend of dbBackends) {
       it('when a user is inserted, then it is found by username and id with its role, queues and timestamps, and listed without its hash', async () => {
         const inserted = await insertUser(db.knex, newUser({ queues: ['sales', 'billing'], createdAt: FAR_MS }));
         const byName = await findUserByUsername(db.knex, inserted.username);
-        expect(byName).to.deep.equal({ id: inserted.id, username: inserted.username, role: 'trainer', queues: ['sales', 'billing'], disabled: false, createdAt: FAR_MS });
+        expect(byName).to.deep.equal({
+          id: inserted.id,
+          username: inserted.username,
+          role: 'trainer',
+          queues: ['sales', 'billing'],
+          disabled: false,
+          createdAt: FAR_MS,
+        });
         expect(await findUserById(db.knex, inserted.id)).to.deep.equal(byName);
         const listed = (await listUsers(db.knex)).find((u) => u.id === inserted.id);
         expect(listed).to.deep.equal(byName);
@@ -274,7 +328,11 @@ for (const backend of dbBackends) {
         const id = ulid();
         await insertApiToken(db.knex, { id, userId: user.id, name: 'ci', tokenHash: hash, createdAt: FAR_MS });
         const found = await findActiveToken(db.knex, hash);
-        expect(found).to.deep.equal({ tokenId: id, lastUsedAt: null, user: { id: user.id, username: user.username, role: 'auditor', queues: null } });
+        expect(found).to.deep.equal({
+          tokenId: id,
+          lastUsedAt: null,
+          user: { id: user.id, username: user.username, role: 'auditor', queues: null },
+        });
         expect(await findActiveToken(db.knex, hashOf(serial++))).to.equal(undefined);
 
         await setUserDisabled(db.knex, user.username, true);
@@ -286,7 +344,15 @@ for (const backend of dbBackends) {
         expect(await findActiveToken(db.knex, hash)).to.equal(undefined);
         expect(await revokeApiToken(db.knex, id, FAR_MS + 9)).to.equal(true);
         const [listed] = await listApiTokens(db.knex, { userId: user.id });
-        expect(listed).to.deep.equal({ id, userId: user.id, username: user.username, name: 'ci', createdAt: FAR_MS, lastUsedAt: null, revokedAt: FAR_MS + 5 });
+        expect(listed).to.deep.equal({
+          id,
+          userId: user.id,
+          username: user.username,
+          name: 'ci',
+          createdAt: FAR_MS,
+          lastUsedAt: null,
+          revokedAt: FAR_MS + 5,
+        });
         expect(await revokeApiToken(db.knex, ulid(), FAR_MS)).to.equal(false);
       });
 
@@ -294,7 +360,9 @@ for (const backend of dbBackends) {
         const user = await insertUser(db.knex, newUser());
         const hash = hashOf(serial++);
         await insertApiToken(db.knex, { id: ulid(), userId: user.id, name: 'a', tokenHash: hash, createdAt: 1 });
-        const error = await caught(() => insertApiToken(db.knex, { id: ulid(), userId: user.id, name: 'b', tokenHash: hash, createdAt: 1 }));
+        const error = await caught(() =>
+          insertApiToken(db.knex, { id: ulid(), userId: user.id, name: 'b', tokenHash: hash, createdAt: 1 }),
+        );
         expect(isUniqueViolation(error)).to.equal(true);
       });
 
@@ -328,7 +396,10 @@ for (const backend of dbBackends) {
           user: { id: user.id, username: user.username, role: 'trainer', queues: ['sales'] },
         });
         await touchSession(db.knex, idHash, FAR_MS + 600_000, FAR_MS + 2_400_000);
-        expect(await findSession(db.knex, idHash)).to.deep.include({ lastSeenAt: FAR_MS + 600_000, expiresAt: FAR_MS + 2_400_000 });
+        expect(await findSession(db.knex, idHash)).to.deep.include({
+          lastSeenAt: FAR_MS + 600_000,
+          expiresAt: FAR_MS + 2_400_000,
+        });
         await deleteSession(db.knex, idHash);
         expect(await findSession(db.knex, idHash)).to.equal(undefined);
         await deleteSession(db.knex, idHash);
@@ -357,7 +428,13 @@ for (const backend of dbBackends) {
       it('when a user row is deleted, then its sessions and tokens go with it', async () => {
         const user = await insertUser(db.knex, newUser());
         await insertSession(db.knex, { idHash: hashOf(serial++), userId: user.id, createdAt: 1, expiresAt: FAR_MS });
-        await insertApiToken(db.knex, { id: ulid(), userId: user.id, name: 'x', tokenHash: hashOf(serial++), createdAt: 1 });
+        await insertApiToken(db.knex, {
+          id: ulid(),
+          userId: user.id,
+          name: 'x',
+          tokenHash: hashOf(serial++),
+          createdAt: 1,
+        });
         await db.knex('users').where({ id: user.id }).delete();
         expect(await db.knex('sessions').where({ user_id: user.id }).select()).to.deep.equal([]);
         expect(await db.knex('api_tokens').where({ user_id: user.id }).select()).to.deep.equal([]);
@@ -391,7 +468,10 @@ describe('database contract (postgres): the append-only log under an ordinary ow
                from (values ('deletion_log'), ('deletion_checkpoints'), ('recordings')) as t(name),
                     (values ('INSERT'), ('SELECT'), ('UPDATE'), ('DELETE'), ('TRUNCATE')) as p(name)`,
           )) as { rows: Array<{ name: string; privilege: string; held: boolean }> };
-          return result.rows.filter((r) => !r.held).map((r) => `${r.name} ${r.privilege}`).sort();
+          return result.rows
+            .filter((r) => !r.held)
+            .map((r) => `${r.name} ${r.privilege}`)
+            .sort();
         };
         expect(await privileges()).to.deep.equal([
           'deletion_checkpoints DELETE',

@@ -44,7 +44,29 @@ async function rehashFrom(db: Db, fromSeq: number): Promise<void> {
 
 /** Deterministic generator of awkward field values (quotes, escapes, separators, non-ASCII, astral). */
 function awkwardStrings(seed: number, withNul: boolean) {
-  const alphabet = ['a', 'Z', '0', '9', '"', '\\', '/', '\n', '\t', '\u0001', '\u001f', '\u007f', ':', '-', ',', ' ', 'é', 'ß', '€', '\u2028', '\ufeff'];
+  const alphabet = [
+    'a',
+    'Z',
+    '0',
+    '9',
+    '"',
+    '\\',
+    '/',
+    '\n',
+    '\t',
+    '\u0001',
+    '\u001f',
+    '\u007f',
+    ':',
+    '-',
+    ',',
+    ' ',
+    'é',
+    'ß',
+    '€',
+    '\u2028',
+    '\ufeff',
+  ];
   // Characters that send a row down the verifier's slow path on SQLite; NUL only where storable.
   const rare = ['\ufffd', '😀', '𝄞', ...(withNul ? ['\u0000'] : [])];
   let state = seed;
@@ -157,7 +179,10 @@ for (const backend of dbBackends) {
       // Re-hashing from the very first entry is caught by the first checkpoint.
       await tamperLog(tdb.db, (log) => log.where({ seq: 2 }).update({ actor: 'nobody' }));
       await rehashFrom(tdb.db, 1);
-      expect(await verifyDeletionLog(tdb.db, { publicKey: key.publicKey })).to.include({ ok: false, firstInvalidSeq: 1 });
+      expect(await verifyDeletionLog(tdb.db, { publicKey: key.publicKey })).to.include({
+        ok: false,
+        firstInvalidSeq: 1,
+      });
     });
 
     it('when a checkpoint is altered to match a rewritten log, then its signature fails', async () => {
@@ -168,7 +193,10 @@ for (const backend of dbBackends) {
       const head = (await rows(tdb.db))[4]!;
       await asDatabaseOwner(tdb.db, (knex) => knex('deletion_checkpoints').update({ head_hash: head.hash }));
       const key = loadCheckpointKey(keyFile);
-      expect(await verifyDeletionLog(tdb.db, { publicKey: key.publicKey })).to.include({ ok: false, problem: 'checkpoint_signature' });
+      expect(await verifyDeletionLog(tdb.db, { publicKey: key.publicKey })).to.include({
+        ok: false,
+        problem: 'checkpoint_signature',
+      });
     });
 
     it('when verified in parallel ranges (worker threads), then each verdict equals the single pass: intact, edited at a border, re-hashed, gap, truncated', async () => {
@@ -177,7 +205,13 @@ for (const backend of dbBackends) {
       const key = loadCheckpointKey(keyFile);
       const both = async () => {
         const single = await verifyDeletionLog(tdb.db, { publicKey: key.publicKey, pageSize: 5 });
-        const parallel = await verifyDeletionLog(tdb.db, { publicKey: key.publicKey, pageSize: 5, dbConfig: tdb.config, workers: 3, parallelThreshold: 1 });
+        const parallel = await verifyDeletionLog(tdb.db, {
+          publicKey: key.publicKey,
+          pageSize: 5,
+          dbConfig: tdb.config,
+          workers: 3,
+          parallelThreshold: 1,
+        });
         expect(parallel).to.deep.equal(single);
         return single;
       };
@@ -213,7 +247,13 @@ for (const backend of dbBackends) {
           expiresAt: T0 + i * 997,
           deletedAt: T0 + i,
           verified: i % 5 !== 0,
-          objects: [{ key: `recordings/2026/01/02/${text(8, i % 2 ? 'ascii' : 'any')}/original.wav`, sha256: 'ef'.repeat(32), sizeBytes: [0, 1, 2 ** 40][i % 3]! }],
+          objects: [
+            {
+              key: `recordings/2026/01/02/${text(8, i % 2 ? 'ascii' : 'any')}/original.wav`,
+              sha256: 'ef'.repeat(32),
+              sizeBytes: [0, 1, 2 ** 40][i % 3]!,
+            },
+          ],
         }),
       );
       await tdb.db.knex.transaction((trx) => appendDeletions(trx, tdb.db, deletions));
@@ -221,7 +261,7 @@ for (const backend of dbBackends) {
       expect(stored).to.have.length(60);
       for (const pageSize of [1, 7, 100]) {
         const read: DeletionLogRow[] = [];
-        for (let after = 0; ; ) {
+        for (let after = 0; ;) {
           const page = await readVerifyPage(tdb.db, after, pageSize);
           if (page.length === 0) break;
           read.push(...page.map((r) => ({ ...r, verified: Boolean(r.verified) })));
@@ -236,15 +276,25 @@ for (const backend of dbBackends) {
         expect(packed).to.have.length(60);
         packed.forEach((row, i) => {
           const s = stored[i]!;
-          const slowPath = /[\0\ud800-\udfff\ufffd]/.test([s.source, s.call_id, s.actor, s.reference ?? '', s.objects].join(''));
+          const slowPath = /[\0\ud800-\udfff\ufffd]/.test(
+            [s.source, s.call_id, s.actor, s.reference ?? '', s.objects].join(''),
+          );
           expect(row === undefined, `row ${i + 1}`).to.equal(slowPath);
           if (row) expect(row, `row ${i + 1}`).to.deep.equal(s);
         });
         expect(packed.filter(Boolean).length).to.be.greaterThan(5);
       }
-      expect(await verifyDeletionLog(tdb.db, { pageSize: 9 })).to.include({ ok: true, count: 60, firstInvalidSeq: null });
+      expect(await verifyDeletionLog(tdb.db, { pageSize: 9 })).to.include({
+        ok: true,
+        count: 60,
+        firstInvalidSeq: null,
+      });
       await tamperLog(tdb.db, (log) => log.where({ seq: 33 }).update({ source: `${stored[32]!.source}x` }));
-      expect(await verifyDeletionLog(tdb.db, { pageSize: 9 })).to.include({ ok: false, firstInvalidSeq: 33, problem: 'hash' });
+      expect(await verifyDeletionLog(tdb.db, { pageSize: 9 })).to.include({
+        ok: false,
+        firstInvalidSeq: 33,
+        problem: 'hash',
+      });
     });
 
     it('when checkpoints are due every N entries, then one is written per N and the key file is created with mode 0600', async () => {
@@ -265,7 +315,11 @@ for (const backend of dbBackends) {
     });
 
     it('when the log grows by one entry a minute for 100 minutes and a checkpoint is considered after each, then one is signed every CALLREC_CHECKPOINT_INTERVAL, not only the first', async () => {
-      const every5m = checkpointDeps(tdb.db, tstore.store, { CALLREC_CHECKPOINT_KEY_FILE: keyFile, CALLREC_CHECKPOINT_EVERY: '1000', CALLREC_CHECKPOINT_INTERVAL: '5m' });
+      const every5m = checkpointDeps(tdb.db, tstore.store, {
+        CALLREC_CHECKPOINT_KEY_FILE: keyFile,
+        CALLREC_CHECKPOINT_EVERY: '1000',
+        CALLREC_CHECKPOINT_INTERVAL: '5m',
+      });
       for (let minute = 0; minute < 100; minute++) {
         await append(tdb.db, 1);
         await maybeCheckpoint(every5m, { now: T0 + minute * 60_000 });
@@ -295,14 +349,31 @@ describe('deletion log (sqlite): stored types the schema does not expect', () =>
 
   it('when a text column is replaced by the same bytes stored as a blob, then verification still fails naming that seq', async () => {
     await append(tdb.db, 6);
-    await asDatabaseOwner(tdb.db, (knex) => knex.raw('update deletion_log set call_id = cast(call_id as blob) where seq = 4'));
-    expect((await readPackedPage(tdb.db, 0, 10)).map((r) => r === undefined)).to.deep.equal([false, false, false, true, false, false]);
-    expect(await verifyDeletionLog(tdb.db, { pageSize: 4 })).to.include({ ok: false, firstInvalidSeq: 4, problem: 'hash' });
+    await asDatabaseOwner(tdb.db, (knex) =>
+      knex.raw('update deletion_log set call_id = cast(call_id as blob) where seq = 4'),
+    );
+    expect((await readPackedPage(tdb.db, 0, 10)).map((r) => r === undefined)).to.deep.equal([
+      false,
+      false,
+      false,
+      true,
+      false,
+      false,
+    ]);
+    expect(await verifyDeletionLog(tdb.db, { pageSize: 4 })).to.include({
+      ok: false,
+      firstInvalidSeq: 4,
+      problem: 'hash',
+    });
   });
 
   it('when a time column holds text that is no number, then verification fails naming that seq instead of throwing', async () => {
     await append(tdb.db, 6);
     await asDatabaseOwner(tdb.db, (knex) => knex.raw("update deletion_log set deleted_at = 'yesterday' where seq = 3"));
-    expect(await verifyDeletionLog(tdb.db, { pageSize: 4 })).to.include({ ok: false, firstInvalidSeq: 3, problem: 'hash' });
+    expect(await verifyDeletionLog(tdb.db, { pageSize: 4 })).to.include({
+      ok: false,
+      firstInvalidSeq: 3,
+      problem: 'hash',
+    });
   });
 });

@@ -25,7 +25,13 @@ const STARTED = new Date(Date.UTC(2026, 10, 20, 9, 0, 0));
 
 /** Key of a recording's object, with overrides. */
 function keyOf(overrides: Partial<{ id: string; name: 'original' | 'playback'; ext: string }> = {}): string {
-  return recordingKey({ id: '01JTESTRECORDING000000000A', startedAt: STARTED, name: 'original', ext: 'wav', ...overrides });
+  return recordingKey({
+    id: '01JTESTRECORDING000000000A',
+    startedAt: STARTED,
+    name: 'original',
+    ext: 'wav',
+    ...overrides,
+  });
 }
 
 /** Every run of 33 bytes of `plain` that occurs in `stored` (none expected). */
@@ -33,7 +39,8 @@ function sharedRuns(plain: Buffer, stored: Buffer, length = 33): number {
   const windows = new Set<string>();
   for (let i = 0; i + length <= stored.length; i++) windows.add(stored.toString('latin1', i, i + length));
   let shared = 0;
-  for (let i = 0; i + length <= plain.length; i++) if (windows.has(plain.toString('latin1', i, i + length))) shared += 1;
+  for (let i = 0; i + length <= plain.length; i++)
+    if (windows.has(plain.toString('latin1', i, i + length))) shared += 1;
   return shared;
 }
 
@@ -75,7 +82,8 @@ for (const backend of storeBackends) {
       await t?.dispose();
     });
 
-    const putAudio = (key: string, body = audio) => store.put(key, Readable.from([body]), { contentType: 'audio/wav', contentLength: body.length, tags: {} });
+    const putAudio = (key: string, body = audio) =>
+      store.put(key, Readable.from([body]), { contentType: 'audio/wav', contentLength: body.length, tags: {} });
     const storedBytes = async (key: string) => buffer((await raw.get(key)).body);
 
     it('when audio is stored, then the stored bytes are not audio (ffprobe fails) and share no run of more than 32 bytes with it; read back, they are the audio', async function () {
@@ -84,14 +92,19 @@ for (const backend of storeBackends) {
       expect(info.size).to.equal(audio.length);
       const stored = await storedBytes(key);
       expect(parseHeader(stored).segmentSize).to.equal(DEFAULT_SEGMENT_SIZE);
-      expect(stored.length).to.equal(HEADER_SIZE + audio.length + TAG_SIZE * Math.ceil(audio.length / DEFAULT_SEGMENT_SIZE));
+      expect(stored.length).to.equal(
+        HEADER_SIZE + audio.length + TAG_SIZE * Math.ceil(audio.length / DEFAULT_SEGMENT_SIZE),
+      );
       expect(sharedRuns(audio, stored)).to.equal(0);
       const dir = tempDir();
       try {
         fs.writeFileSync(path.join(dir, 'plain.wav'), audio);
         fs.writeFileSync(path.join(dir, 'stored.wav'), stored);
         await probeAudio(path.join(dir, 'plain.wav'), { timeoutMs: 30_000 }); // the check itself works
-        expect(await rejection(probeAudio(path.join(dir, 'stored.wav'), { timeoutMs: 30_000 }))).to.have.property('name', 'AudioDecodeError');
+        expect(await rejection(probeAudio(path.join(dir, 'stored.wav'), { timeoutMs: 30_000 }))).to.have.property(
+          'name',
+          'AudioDecodeError',
+        );
       } finally {
         fs.rmSync(dir, { recursive: true, force: true });
       }
@@ -118,12 +131,24 @@ for (const backend of storeBackends) {
           return copy;
         },
       },
-      { label: 'the object is truncated at a segment boundary', tamper: (s) => s.subarray(0, HEADER_SIZE + 2 * SEGMENT) },
-      { label: 'the last segment is dropped', tamper: (s) => s.subarray(0, s.length - segmentOf(s, Math.floor((s.length - HEADER_SIZE) / SEGMENT)).length) },
+      {
+        label: 'the object is truncated at a segment boundary',
+        tamper: (s) => s.subarray(0, HEADER_SIZE + 2 * SEGMENT),
+      },
+      {
+        label: 'the last segment is dropped',
+        tamper: (s) => s.subarray(0, s.length - segmentOf(s, Math.floor((s.length - HEADER_SIZE) / SEGMENT)).length),
+      },
       { label: 'a segment is cut short', tamper: (s) => s.subarray(0, s.length - 7) },
       {
         label: 'two segments are swapped',
-        tamper: (s) => Buffer.concat([s.subarray(0, HEADER_SIZE), segmentOf(s, 1), segmentOf(s, 0), s.subarray(HEADER_SIZE + 2 * SEGMENT)]),
+        tamper: (s) =>
+          Buffer.concat([
+            s.subarray(0, HEADER_SIZE),
+            segmentOf(s, 1),
+            segmentOf(s, 0),
+            s.subarray(HEADER_SIZE + 2 * SEGMENT),
+          ]),
       },
     ];
     for (const { label, tamper } of tamperings) {
@@ -136,7 +161,11 @@ for (const backend of storeBackends) {
         expect(whole).to.have.property('code', 'integrity');
         expect(storeErrorToAppError(whole)).to.include({ status: 500, code: 'integrity' });
         // A range over the damage (or over the end, for a shortened object) fails too.
-        const ranges: RangeRequest[] = [{ start: 0 }, { suffix: 10 }, { start: DEFAULT_SEGMENT_SIZE - 5, end: DEFAULT_SEGMENT_SIZE + 5 }];
+        const ranges: RangeRequest[] = [
+          { start: 0 },
+          { suffix: 10 },
+          { start: DEFAULT_SEGMENT_SIZE - 5, end: DEFAULT_SEGMENT_SIZE + 5 },
+        ];
         const outcomes = await Promise.all(
           ranges.map(async (range) => {
             try {
@@ -146,12 +175,15 @@ for (const backend of storeBackends) {
             }
           }),
         );
-        expect(outcomes.filter((o) => o !== 'integrity' && o !== 'served'), 'only integrity errors').to.deep.equal([]);
+        expect(
+          outcomes.filter((o) => o !== 'integrity' && o !== 'served'),
+          'only integrity errors',
+        ).to.deep.equal([]);
         expect(outcomes).to.include('integrity');
       });
     }
 
-    it('when a recording\'s object is replaced by another recording\'s, or by its other role\'s, then it fails with an integrity error', async function () {
+    it("when a recording's object is replaced by another recording's, or by its other role's, then it fails with an integrity error", async function () {
       const mine = keyOf();
       const other = keyOf({ id: '01JTESTRECORDING000000000B' });
       const playback = keyOf({ name: 'playback' });
@@ -172,7 +204,7 @@ for (const backend of storeBackends) {
       expect(await rejection(store.get(key))).to.have.property('code', 'integrity');
     });
 
-    it('when the recording\'s data key is shredded, then a copy of its objects put back cannot be read: the error says the key is gone', async function () {
+    it("when the recording's data key is shredded, then a copy of its objects put back cannot be read: the error says the key is gone", async function () {
       const key = keyOf();
       await putAudio(key);
       const backup = await storedBytes(key);

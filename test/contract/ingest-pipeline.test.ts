@@ -28,7 +28,23 @@ const run = promisify(execFile);
 /** Two seconds of tone as WebM (Opus), as browsers' MediaRecorder and WebRTC recorders write it. */
 async function webmFixture(): Promise<string> {
   const file = path.join(tempDir('callrec-webm-'), 'call.webm');
-  await run('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-y', '-f', 'lavfi', '-i', 'sine=frequency=440:duration=2:sample_rate=16000', '-c:a', 'libopus', '-b:a', '24k', '-f', 'webm', file]);
+  await run('ffmpeg', [
+    '-hide_banner',
+    '-loglevel',
+    'error',
+    '-y',
+    '-f',
+    'lavfi',
+    '-i',
+    'sine=frequency=440:duration=2:sample_rate=16000',
+    '-c:a',
+    'libopus',
+    '-b:a',
+    '24k',
+    '-f',
+    'webm',
+    file,
+  ]);
   return file;
 }
 
@@ -76,12 +92,28 @@ for (const combo of COMBOS) {
       const startedAt = Date.now() - 120_000;
       const outcome = await ingestFile(runtime, {
         audioPath: await audioFixture('ulaw-mono'),
-        meta: { callId: 'typed-1', startedAt, agentId: 'agent 7', queue: 'sales', direction: 'inbound', callerNumber: '+31612345678' },
+        meta: {
+          callId: 'typed-1',
+          startedAt,
+          agentId: 'agent 7',
+          queue: 'sales',
+          direction: 'inbound',
+          callerNumber: '+31612345678',
+        },
       });
       expect(outcome.created).to.equal(true);
       const row = await findRecordingById(tdb.db.knex, outcome.recording.id);
-      expect(row).to.include({ call_id: 'typed-1', started_at: startedAt, agent_id: 'agent 7', queue: 'sales', direction: 'inbound', caller_number: '+31612345678' });
-      expect((await storeKeys(tstore.store, 'recordings/')).sort()).to.deep.equal([row!.original_key, row!.playback_key].sort());
+      expect(row).to.include({
+        call_id: 'typed-1',
+        started_at: startedAt,
+        agent_id: 'agent 7',
+        queue: 'sales',
+        direction: 'inbound',
+        caller_number: '+31612345678',
+      });
+      expect((await storeKeys(tstore.store, 'recordings/')).sort()).to.deep.equal(
+        [row!.original_key, row!.playback_key].sort(),
+      );
       expect(await tdb.db.knex('ingest_inflight').select('*')).to.deep.equal([]);
       await runtime.temp.release();
     });

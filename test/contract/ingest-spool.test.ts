@@ -28,17 +28,30 @@ const INTERVAL_MS = 5_000;
 
 let seq = 0;
 /** Writes a pair as a PBX does (audio first, the JSON last); returns its name. */
-async function dropPair(dir: string, overrides: { name?: string; fields?: Record<string, unknown>; audio?: Buffer; ext?: string } = {}): Promise<string> {
+async function dropPair(
+  dir: string,
+  overrides: { name?: string; fields?: Record<string, unknown>; audio?: Buffer; ext?: string } = {},
+): Promise<string> {
   const name = overrides.name ?? `call-${Date.now()}-${++seq}`;
-  fs.writeFileSync(path.join(dir, `${name}.${overrides.ext ?? 'wav'}`), overrides.audio ?? (await audioFixtureBytes('ulaw-mono')));
-  const fields = { callId: name, startedAt: new Date(Date.now() - 60_000).toISOString(), callerNumber: 'anonymous', ...overrides.fields };
+  fs.writeFileSync(
+    path.join(dir, `${name}.${overrides.ext ?? 'wav'}`),
+    overrides.audio ?? (await audioFixtureBytes('ulaw-mono')),
+  );
+  const fields = {
+    callId: name,
+    startedAt: new Date(Date.now() - 60_000).toISOString(),
+    callerNumber: 'anonymous',
+    ...overrides.fields,
+  };
   fs.writeFileSync(path.join(dir, `${name}.json`), JSON.stringify(fields));
   return name;
 }
 
 /** Every file under `dir` (relative), folders left out. */
 function filesUnder(dir: string): string[] {
-  return (fs.readdirSync(dir, { recursive: true }) as string[]).filter((f) => fs.statSync(path.join(dir, f)).isFile()).sort();
+  return (fs.readdirSync(dir, { recursive: true }) as string[])
+    .filter((f) => fs.statSync(path.join(dir, f)).isFile())
+    .sort();
 }
 
 for (const combo of COMBOS) {
@@ -75,12 +88,22 @@ for (const combo of COMBOS) {
     });
 
     const spoolOver = (store: ObjectStore = tstore.store): Spool => {
-      const runtime = createIngestRuntime({ config, db: tdb.db, store, logger: createLogger({ level: 'silent' }), clock, metrics: createMetrics() });
+      const runtime = createIngestRuntime({
+        config,
+        db: tdb.db,
+        store,
+        logger: createLogger({ level: 'silent' }),
+        clock,
+        metrics: createMetrics(),
+      });
       const spool = createSpool(runtime, { dir: spoolDir, source: 'spool-test', intervalMs: INTERVAL_MS });
       spools.push(spool);
       return spool;
     };
-    const rows = async () => (await tdb.db.knex('recordings').select('call_id', 'source', 'caller_number', 'caller_number_kind')) as Array<Record<string, unknown>>;
+    const rows = async () =>
+      (await tdb.db.knex('recordings').select('call_id', 'source', 'caller_number', 'caller_number_kind')) as Array<
+        Record<string, unknown>
+      >;
 
     it('when a pair is dropped, then it is taken on the second scan that sees it unchanged, stored once under the spool source, and removed', async () => {
       const spool = spoolOver();
@@ -88,7 +111,9 @@ for (const combo of COMBOS) {
       expect(await spool.pass()).to.include({ stored: 0, waiting: 1 });
       expect(await rows()).to.deep.equal([]);
       expect(await spool.pass()).to.include({ stored: 1, waiting: 0 });
-      expect(await rows()).to.deep.equal([{ call_id: name, source: 'spool-test', caller_number: null, caller_number_kind: 'withheld' }]);
+      expect(await rows()).to.deep.equal([
+        { call_id: name, source: 'spool-test', caller_number: null, caller_number_kind: 'withheld' },
+      ]);
       expect(filesUnder(spoolDir)).to.deep.equal([]);
       expect(await storeKeys(tstore.store, 'recordings/')).to.have.length(2);
     });
@@ -112,8 +137,16 @@ for (const combo of COMBOS) {
       await spool.pass();
       expect(await spool.pass()).to.include({ failed: 1 });
       const failed = path.join(spoolDir, SPOOL_FAILED_DIR);
-      expect(filesUnder(spoolDir)).to.deep.equal([`${SPOOL_FAILED_DIR}/${name}.error.json`, `${SPOOL_FAILED_DIR}/${name}.json`, `${SPOOL_FAILED_DIR}/${name}.wav`]);
-      const problem = JSON.parse(fs.readFileSync(path.join(failed, `${name}.error.json`), 'utf8')) as { status: number; code: string; fields: Array<{ field: string }> };
+      expect(filesUnder(spoolDir)).to.deep.equal([
+        `${SPOOL_FAILED_DIR}/${name}.error.json`,
+        `${SPOOL_FAILED_DIR}/${name}.json`,
+        `${SPOOL_FAILED_DIR}/${name}.wav`,
+      ]);
+      const problem = JSON.parse(fs.readFileSync(path.join(failed, `${name}.error.json`), 'utf8')) as {
+        status: number;
+        code: string;
+        fields: Array<{ field: string }>;
+      };
       expect(problem).to.include({ status: 400, code: 'invalid_metadata' });
       expect(problem.fields.map((f) => f.field)).to.deep.equal(['linkedid']);
       expect(await rows()).to.deep.equal([]);

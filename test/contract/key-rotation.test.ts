@@ -36,7 +36,11 @@ for (const dbBackend of dbBackends) {
       tdb = await dbBackend.create();
       tstore = await fsBackend.create();
       file = path.join(tempDir(), 'keyring');
-      store = await encryptingStore({ config: { encryption: { enabled: true, keyringFile: file } }, db: tdb.db, store: tstore.store });
+      store = await encryptingStore({
+        config: { encryption: { enabled: true, keyringFile: file } },
+        db: tdb.db,
+        store: tstore.store,
+      });
     });
     afterEach(async () => {
       await tstore?.dispose();
@@ -61,8 +65,10 @@ for (const dbBackend of dbBackends) {
       return { code: await keysCommand.run(args, ctx), out, err };
     };
     const plays = async (s: ObjectStore, rec: StoredRecording) =>
-      (await buffer((await s.get(rec.row.playback_key)).body)).equals(rec.playbackBody) && (await buffer((await s.get(rec.row.original_key)).body)).equals(rec.originalBody);
-    const rawBytes = async (rec: StoredRecording) => Promise.all(rec.keys.map(async (k) => buffer((await tstore.store.get(k)).body)));
+      (await buffer((await s.get(rec.row.playback_key)).body)).equals(rec.playbackBody) &&
+      (await buffer((await s.get(rec.row.original_key)).body)).equals(rec.originalBody);
+    const rawBytes = async (rec: StoredRecording) =>
+      Promise.all(rec.keys.map(async (k) => buffer((await tstore.store.get(k)).body)));
 
     it('when the keys are rotated, then every data key is re-wrapped with the new key, no object changes, and every recording plays, also through a store opened before', async () => {
       const recs: StoredRecording[] = [];
@@ -81,14 +87,23 @@ for (const dbBackend of dbBackends) {
       expect(await Promise.all(recs.map(rawBytes)), 'no object rewritten').to.deep.equal(before);
 
       for (const rec of recs) expect(await plays(store, rec), 'store opened before the rotation').to.equal(true);
-      const reopened = await encryptingStore({ config: { encryption: { enabled: true, keyringFile: file } }, db: tdb.db, store: tstore.store });
+      const reopened = await encryptingStore({
+        config: { encryption: { enabled: true, keyringFile: file } },
+        db: tdb.db,
+        store: tstore.store,
+      });
       for (const rec of recs) expect(await plays(reopened, rec), 'store opened after').to.equal(true);
       const fresh = await createStoredRecording({ db: tdb.db, store });
-      expect((await countKeysByKek(tdb.db.knex)).get(ring.current), 'new recordings wrapped by the new key').to.equal(6);
+      expect((await countKeysByKek(tdb.db.knex)).get(ring.current), 'new recordings wrapped by the new key').to.equal(
+        6,
+      );
       expect(await plays(store, fresh)).to.equal(true);
 
       const listed = await keys('list');
-      expect(listed.out).to.deep.equal([`${old}\t${ring.keys[0]!.createdAt}\t0 recordings`, `${ring.current}\t${ring.keys[1]!.createdAt}\t6 recordings\tcurrent`]);
+      expect(listed.out).to.deep.equal([
+        `${old}\t${ring.keys[0]!.createdAt}\t0 recordings`,
+        `${ring.current}\t${ring.keys[1]!.createdAt}\t6 recordings\tcurrent`,
+      ]);
       for (const k of ring.keys) expect(listed.out.join('\n')).to.not.include(k.key.toString('base64'));
     });
 
@@ -111,7 +126,15 @@ for (const dbBackend of dbBackends) {
       const removed = await keys('remove', old);
       expect(removed.code, removed.err.join('\n')).to.equal(0);
       expect(readKeyringFile(file)!.keys.map((k) => k.id)).to.deep.equal([entry.id]);
-      expect((await openKeyring({ config: { encryption: { enabled: true, keyringFile: file } }, db: tdb.db, now: new Date(NOW) }))?.currentKekId).to.equal(entry.id);
+      expect(
+        (
+          await openKeyring({
+            config: { encryption: { enabled: true, keyringFile: file } },
+            db: tdb.db,
+            now: new Date(NOW),
+          })
+        )?.currentKekId,
+      ).to.equal(entry.id);
     });
 
     it('when another keys command holds the keyring lock, then rotate refuses and changes nothing; a lock left by a dead process is taken over', async () => {
@@ -136,7 +159,8 @@ for (const dbBackend of dbBackends) {
         while (!stop) {
           try {
             recs.push(await createStoredRecording({ db: tdb.db, store }));
-            for (const rec of recs.slice(-4)) if (!(await plays(store, rec))) failures.push(new Error(`wrong audio for ${rec.row.id}`));
+            for (const rec of recs.slice(-4))
+              if (!(await plays(store, rec))) failures.push(new Error(`wrong audio for ${rec.row.id}`));
           } catch (error) {
             failures.push(error);
           }

@@ -24,9 +24,15 @@ describe('encryption settings', () => {
     const dir = tempDir();
     const defaults = loadConfig({ CALLREC_DATA_DIR: dir });
     expect(defaults.encryption).to.deep.equal({ enabled: true, keyringFile: path.join(dir, 'keyring') });
-    const set = loadConfig({ CALLREC_DATA_DIR: dir, CALLREC_ENCRYPTION: 'off', CALLREC_KEYRING_FILE: '/run/secrets/callrec-keyring' });
+    const set = loadConfig({
+      CALLREC_DATA_DIR: dir,
+      CALLREC_ENCRYPTION: 'off',
+      CALLREC_KEYRING_FILE: '/run/secrets/callrec-keyring',
+    });
     expect(set.encryption).to.deep.equal({ enabled: false, keyringFile: '/run/secrets/callrec-keyring' });
-    expect(() => loadConfig({ CALLREC_DATA_DIR: dir, CALLREC_ENCRYPTION: 'yes' })).to.throw(/CALLREC_ENCRYPTION expects on or off/);
+    expect(() => loadConfig({ CALLREC_DATA_DIR: dir, CALLREC_ENCRYPTION: 'yes' })).to.throw(
+      /CALLREC_ENCRYPTION expects on or off/,
+    );
   });
 });
 
@@ -35,7 +41,9 @@ for (const dbBackend of dbBackends) {
     let tdb: TestDb;
     let tstore: TestStore;
     let file: string;
-    const config = (overrides: { enabled?: boolean } = {}) => ({ encryption: { enabled: overrides.enabled ?? true, keyringFile: file } });
+    const config = (overrides: { enabled?: boolean } = {}) => ({
+      encryption: { enabled: overrides.enabled ?? true, keyringFile: file },
+    });
 
     beforeEach(async () => {
       tdb = await dbBackend.create();
@@ -52,12 +60,14 @@ for (const dbBackend of dbBackends) {
       expect(fs.statSync(file).mode & 0o777).to.equal(0o600);
       const ring = readKeyringFile(file)!;
       expect(ring.keys).to.have.length(1);
-      expect(first?.currentKekId).to.equal(ring.current).and.match(/^k20261130-[0-9a-f]{8}$/);
+      expect(first?.currentKekId)
+        .to.equal(ring.current)
+        .and.match(/^k20261130-[0-9a-f]{8}$/);
       const second = await openKeyring({ config: config(), db: tdb.db, now: NOW });
       expect(second?.currentKekId).to.equal(first?.currentKekId);
     });
 
-    it('when a killed writer left a temp copy of the keyring beside it, then the next start removes it; a live process\'s stays', async () => {
+    it("when a killed writer left a temp copy of the keyring beside it, then the next start removes it; a live process's stays", async () => {
       await openKeyring({ config: config(), db: tdb.db, now: NOW });
       const dead = `${file}.2147483646.0a1b2c3d.tmp`;
       const live = `${file}.${process.pid}.0a1b2c3d.tmp`;
@@ -102,17 +112,29 @@ for (const dbBackend of dbBackends) {
     });
 
     it('when encryption is off and nothing is encrypted, then no keyring is made and new recordings are stored in plaintext', async () => {
-      const store = await encryptingStore({ config: config({ enabled: false }), db: tdb.db, store: tstore.store, now: NOW });
+      const store = await encryptingStore({
+        config: config({ enabled: false }),
+        db: tdb.db,
+        store: tstore.store,
+        now: NOW,
+      });
       expect(fs.existsSync(file)).to.equal(false);
       const rec = await createStoredRecording({ db: tdb.db, store });
       expect(await readRecordingKey(tdb.db.knex, rec.row.id)).to.equal(undefined);
-      expect((await buffer((await tstore.store.get(rec.row.playback_key)).body)).equals(rec.playbackBody)).to.equal(true);
+      expect((await buffer((await tstore.store.get(rec.row.playback_key)).body)).equals(rec.playbackBody)).to.equal(
+        true,
+      );
     });
 
     it('when encryption is switched off after recordings were encrypted, then those stay playable with the keyring', async () => {
       const on = await encryptingStore({ config: config(), db: tdb.db, store: tstore.store, now: NOW });
       const rec = await createStoredRecording({ db: tdb.db, store: on });
-      const off = await encryptingStore({ config: config({ enabled: false }), db: tdb.db, store: tstore.store, now: NOW });
+      const off = await encryptingStore({
+        config: config({ enabled: false }),
+        db: tdb.db,
+        store: tstore.store,
+        now: NOW,
+      });
       expect((await buffer((await off.get(rec.row.playback_key)).body)).equals(rec.playbackBody)).to.equal(true);
     });
   });

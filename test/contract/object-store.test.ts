@@ -13,15 +13,37 @@ import path from 'node:path';
 import { Readable, Writable } from 'node:stream';
 import { buffer } from 'node:stream/consumers';
 import { pipeline } from 'node:stream/promises';
-import { CreateBucketCommand, DeleteObjectCommand, GetObjectRetentionCommand, ListMultipartUploadsCommand, ListObjectVersionsCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import {
+  CreateBucketCommand,
+  DeleteObjectCommand,
+  GetObjectRetentionCommand,
+  ListMultipartUploadsCommand,
+  ListObjectVersionsCommand,
+  PutObjectCommand,
+  S3Client,
+} from '@aws-sdk/client-s3';
 import { expect } from 'chai';
 import type { StoreConfig } from '../../src/config.js';
 import { UNOWNED_GRACE_MS } from '../../src/owned-dirs.js';
 import { FS_STORE_TMP_DIR, createFsStore, removeStaleFsTemp } from '../../src/storage/fs-store.js';
-import { InvalidKeyError, InvalidRangeError, ObjectIntegrityError, ObjectNotFoundError, StoreUnavailableError } from '../../src/storage/object-store.js';
+import {
+  InvalidKeyError,
+  InvalidRangeError,
+  ObjectIntegrityError,
+  ObjectNotFoundError,
+  StoreUnavailableError,
+} from '../../src/storage/object-store.js';
 import type { ObjectStore, RangeRequest, Tags, VersionItem } from '../../src/storage/object-store.js';
 import { PART_SIZE, createS3Client, createS3Store } from '../../src/storage/s3-store.js';
-import { contractStoreBackends, createLockedS3Store, destroyBucket, minioStoreConfig, s3Servers, tempDir, uniqueName } from '../support/backends.js';
+import {
+  contractStoreBackends,
+  createLockedS3Store,
+  destroyBucket,
+  minioStoreConfig,
+  s3Servers,
+  tempDir,
+  uniqueName,
+} from '../support/backends.js';
 import type { TestStore } from '../support/backends.js';
 import { age, deadOwner, liveProcess, tempLeftovers, tempOwners, writeOwnedDir } from '../support/owners.js';
 import { rejection } from '../support/rejection.js';
@@ -31,7 +53,15 @@ import { encryptedStoreBackends } from '../support/encryption.js';
 const sha256 = (data: Buffer) => createHash('sha256').update(data).digest('hex');
 
 /** Builds put options with overrides. */
-function putOptions(overrides: Partial<{ contentType: string; contentLength: number; tags: Tags; sha256: string; signal: AbortSignal }> = {}) {
+function putOptions(
+  overrides: Partial<{
+    contentType: string;
+    contentLength: number;
+    tags: Tags;
+    sha256: string;
+    signal: AbortSignal;
+  }> = {},
+) {
   return { contentType: 'application/octet-stream', tags: { retention: '30d' }, ...overrides };
 }
 
@@ -119,7 +149,24 @@ async function leftoverUploads(t: TestStore): Promise<string[]> {
   }
 }
 
-const HOSTILE_KEYS = ['../x', '/abs', 'a//b', 'a/./b', 'a/../b', '..', 'C:\\x', 'C:/x', 'a\0b', 'a\\b', '%2e%2e', '%2e%2e/x', '', 'a/', '.hidden', 'a b'];
+const HOSTILE_KEYS = [
+  '../x',
+  '/abs',
+  'a//b',
+  'a/./b',
+  'a/../b',
+  '..',
+  'C:\\x',
+  'C:/x',
+  'a\0b',
+  'a\\b',
+  '%2e%2e',
+  '%2e%2e/x',
+  '',
+  'a/',
+  '.hidden',
+  'a b',
+];
 
 for (const backend of [...contractStoreBackends, ...encryptedStoreBackends]) {
   describe(`ObjectStore contract: ${backend.name}`, function () {
@@ -190,7 +237,11 @@ for (const backend of [...contractStoreBackends, ...encryptedStoreBackends]) {
       ] as const) {
         it(`when a Buffer of ${label} is put, then get returns the same bytes; with a contentLength that differs, then the put rejects and stores nothing`, async function () {
           const data = seededBytes('object-store-3', size);
-          const info = await store.put(`rt/buffer-${size}.bin`, data, putOptions({ contentType: 'audio/wav', contentLength: size }));
+          const info = await store.put(
+            `rt/buffer-${size}.bin`,
+            data,
+            putOptions({ contentType: 'audio/wav', contentLength: size }),
+          );
           expect(info).to.include({ size, contentType: 'audio/wav' });
           const got = await read(store, `rt/buffer-${size}.bin`);
           expect(sha256(got.data)).to.equal(sha256(data));
@@ -198,14 +249,18 @@ for (const backend of [...contractStoreBackends, ...encryptedStoreBackends]) {
           expect(await store.getTags(`rt/buffer-${size}.bin`)).to.deep.equal({ retention: '30d' });
           await store.delete(`rt/buffer-${size}.bin`);
 
-          const error = await rejection(store.put('rt/buffer-wrong.bin', data, putOptions({ contentLength: size + 1 })));
+          const error = await rejection(
+            store.put('rt/buffer-wrong.bin', data, putOptions({ contentLength: size + 1 })),
+          );
           expect(error).to.be.instanceOf(Error);
           expect(await store.exists('rt/buffer-wrong.bin')).to.equal(false);
         });
       }
 
       it('when the body is shorter than contentLength, then the put rejects and nothing is stored', async function () {
-        const error = await rejection(store.put('rt/short.bin', Readable.from([Buffer.from('12345')]), putOptions({ contentLength: 10 })));
+        const error = await rejection(
+          store.put('rt/short.bin', Readable.from([Buffer.from('12345')]), putOptions({ contentLength: 10 })),
+        );
         expect(error).to.be.instanceOf(Error);
         expect(await store.exists('rt/short.bin')).to.equal(false);
       });
@@ -225,7 +280,11 @@ for (const backend of [...contractStoreBackends, ...encryptedStoreBackends]) {
           const knownLength = shape !== 'chunks';
           const body = () => (shape === 'buffer' ? data : shape === 'stream' ? Readable.from([data]) : chunked(data));
           const length = knownLength ? { contentLength: size } : {};
-          const info = await store.put('sum/ok.bin', body(), putOptions({ ...length, sha256: sha256(data).toUpperCase() }));
+          const info = await store.put(
+            'sum/ok.bin',
+            body(),
+            putOptions({ ...length, sha256: sha256(data).toUpperCase() }),
+          );
           expect(info.size).to.equal(size);
           expect(sha256((await read(store, 'sum/ok.bin')).data)).to.equal(sha256(data));
 
@@ -323,7 +382,8 @@ for (const backend of [...contractStoreBackends, ...encryptedStoreBackends]) {
         await store.delete('del/a/b/c.bin');
         expect(await store.exists('del/a/b/c.bin')).to.equal(false);
         expect(await listAll(store, 'del/')).to.deep.equal([]);
-        if (t.config.kind === 'fs') expect(fs.existsSync(path.join(t.config.root, 'del')), 'empty parent folders removed').to.equal(false);
+        if (t.config.kind === 'fs')
+          expect(fs.existsSync(path.join(t.config.root, 'del')), 'empty parent folders removed').to.equal(false);
       });
 
       it('when deleteMany gets present and missing keys, then all count as deleted', async function () {
@@ -379,7 +439,16 @@ for (const backend of [...contractStoreBackends, ...encryptedStoreBackends]) {
       });
 
       it('when listing a partial-name prefix, then keys are in byte order across files and folders', async function () {
-        expect(await listAll(store, 'l/a', 3)).to.deep.equal(['l/a-x', 'l/a.y', 'l/a/1', 'l/a/2', 'l/a/3', 'l/a/4', 'l/a/5', 'l/ab']);
+        expect(await listAll(store, 'l/a', 3)).to.deep.equal([
+          'l/a-x',
+          'l/a.y',
+          'l/a/1',
+          'l/a/2',
+          'l/a/3',
+          'l/a/4',
+          'l/a/5',
+          'l/ab',
+        ]);
         expect(await listAll(store, 'l/')).to.deep.equal([...keys].sort());
       });
 
@@ -396,7 +465,11 @@ for (const backend of [...contractStoreBackends, ...encryptedStoreBackends]) {
           const out: string[] = [];
           let cursor: string | undefined;
           do {
-            const page = await store.list(prefix, { startAfter, ...(limit ? { limit } : {}), ...(cursor ? { cursor } : {}) });
+            const page = await store.list(prefix, {
+              startAfter,
+              ...(limit ? { limit } : {}),
+              ...(cursor ? { cursor } : {}),
+            });
             out.push(...page.items.map((i) => i.key));
             cursor = page.nextCursor;
           } while (cursor);
@@ -404,7 +477,9 @@ for (const backend of [...contractStoreBackends, ...encryptedStoreBackends]) {
         };
         const sorted = [...keys].sort();
         expect(await after('l/a/2')).to.deep.equal(sorted.filter((k) => k > 'l/a/2'));
-        expect(await after('l/a/2', 'l/', 2), 'paged: the cursor continues after startAfter').to.deep.equal(sorted.filter((k) => k > 'l/a/2'));
+        expect(await after('l/a/2', 'l/', 2), 'paged: the cursor continues after startAfter').to.deep.equal(
+          sorted.filter((k) => k > 'l/a/2'),
+        );
         expect(await after('l/a', 'l/a/')).to.deep.equal(['l/a/1', 'l/a/2', 'l/a/3', 'l/a/4', 'l/a/5']);
         expect(await after('l/a/25')).to.deep.equal(sorted.filter((k) => k > 'l/a/25'));
         expect(await after('l/a/', 'l/a/')).to.deep.equal(['l/a/1', 'l/a/2', 'l/a/3', 'l/a/4', 'l/a/5']);
@@ -432,11 +507,22 @@ for (const backend of [...contractStoreBackends, ...encryptedStoreBackends]) {
           expect(v.versionId).to.be.a('string');
           expect(v.lastModified).to.be.instanceOf(Date);
         }
-        expect((await versions('l/', { startAfter: 'l/a/2', limit: 2 })).map((v) => v.key)).to.deep.equal(sorted.filter((k) => k > 'l/a/2'));
-        expect((await versions('l/a/', { startAfter: 'l/a' })).map((v) => v.key)).to.deep.equal(['l/a/1', 'l/a/2', 'l/a/3', 'l/a/4', 'l/a/5']);
+        expect((await versions('l/', { startAfter: 'l/a/2', limit: 2 })).map((v) => v.key)).to.deep.equal(
+          sorted.filter((k) => k > 'l/a/2'),
+        );
+        expect((await versions('l/a/', { startAfter: 'l/a' })).map((v) => v.key)).to.deep.equal([
+          'l/a/1',
+          'l/a/2',
+          'l/a/3',
+          'l/a/4',
+          'l/a/5',
+        ]);
         expect(await versions('l/a/', { startAfter: 'l/b' })).to.deep.equal([]);
         await store.delete('l/a/3');
-        expect((await versions('l/a/')).map((v) => v.key), 'a deleted key leaves no trace').to.deep.equal(['l/a/1', 'l/a/2', 'l/a/4', 'l/a/5']);
+        expect(
+          (await versions('l/a/')).map((v) => v.key),
+          'a deleted key leaves no trace',
+        ).to.deep.equal(['l/a/1', 'l/a/2', 'l/a/4', 'l/a/5']);
         expect(await store.listVersions('l/zzz/')).to.deep.equal({ items: [] });
         // Only a bucket can keep versions (and have versioning switched on while callrec runs).
         expect(store.capabilities.versions).to.equal(t.config.kind === 's3');
@@ -527,7 +613,10 @@ for (const backend of [...contractStoreBackends, ...encryptedStoreBackends]) {
         const error = await rejection(pipeline(body, sink));
         expect(error.name).to.equal('AbortError');
         expect(received).to.be.lessThan(data.length);
-        expect(await rejection(store.get('get/abort.bin', { signal: controller.signal }))).to.have.property('name', 'AbortError');
+        expect(await rejection(store.get('get/abort.bin', { signal: controller.signal }))).to.have.property(
+          'name',
+          'AbortError',
+        );
         await store.delete('get/abort.bin');
       });
 
@@ -538,7 +627,15 @@ for (const backend of [...contractStoreBackends, ...encryptedStoreBackends]) {
       it('when asked for its capabilities (fs, or a bucket created without Object Lock), then objectLock is false and a locked put is refused, storing nothing', async function () {
         expect(await store.objectLock()).to.equal(false);
         const retainUntil = new Date(Date.now() + 86_400_000);
-        expect(await rejection(store.put('locked/a.json', Buffer.from('{}'), { contentType: 'application/json', tags: {}, lock: { mode: 'GOVERNANCE', retainUntil } }))).to.be.instanceOf(Error);
+        expect(
+          await rejection(
+            store.put('locked/a.json', Buffer.from('{}'), {
+              contentType: 'application/json',
+              tags: {},
+              lock: { mode: 'GOVERNANCE', retainUntil },
+            }),
+          ),
+        ).to.be.instanceOf(Error);
         expect(await store.exists('locked/a.json')).to.equal(false);
       });
     });
@@ -559,19 +656,31 @@ for (const server of s3Servers) {
       expect(await t.store.objectLock()).to.equal(true);
       const retainUntil = new Date(Date.now() + 86_400_000);
       const body = Buffer.from('{"size":1}');
-      await t.store.put('locked/a.json', body, { contentType: 'application/json', tags: {}, lock: { mode: 'GOVERNANCE', retainUntil } });
+      await t.store.put('locked/a.json', body, {
+        contentType: 'application/json',
+        tags: {},
+        lock: { mode: 'GOVERNANCE', retainUntil },
+      });
       const config = t.config as Extract<StoreConfig, { kind: 's3' }>;
       const client = createS3Client(config);
       try {
-        const versions = await client.send(new ListObjectVersionsCommand({ Bucket: config.bucket, Prefix: 'locked/a.json' }));
+        const versions = await client.send(
+          new ListObjectVersionsCommand({ Bucket: config.bucket, Prefix: 'locked/a.json' }),
+        );
         const versionId = versions.Versions?.[0]?.VersionId;
         expect(versionId, 'a version').to.be.a('string');
-        const retention = await client.send(new GetObjectRetentionCommand({ Bucket: config.bucket, Key: 'locked/a.json', VersionId: versionId }));
+        const retention = await client.send(
+          new GetObjectRetentionCommand({ Bucket: config.bucket, Key: 'locked/a.json', VersionId: versionId }),
+        );
         expect(retention.Retention?.Mode).to.equal('GOVERNANCE');
         expect(retention.Retention?.RetainUntilDate?.getTime()).to.be.closeTo(retainUntil.getTime(), 1000);
-        const refused = await rejection(client.send(new DeleteObjectCommand({ Bucket: config.bucket, Key: 'locked/a.json', VersionId: versionId })));
+        const refused = await rejection(
+          client.send(new DeleteObjectCommand({ Bucket: config.bucket, Key: 'locked/a.json', VersionId: versionId })),
+        );
         // AWS (and SeaweedFS) answer AccessDenied; MinIO InvalidRequest ("Object is WORM protected and cannot be overwritten").
-        expect((refused as { name?: string }).name, (refused as Error).message).to.equal(server.capabilities.lockedVersionDeleteCode);
+        expect((refused as { name?: string }).name, (refused as Error).message).to.equal(
+          server.capabilities.lockedVersionDeleteCode,
+        );
       } finally {
         client.destroy();
       }
@@ -582,7 +691,13 @@ for (const server of s3Servers) {
 
     it('when a locked put is asked for with a stream body, then it is refused before anything is sent', async function () {
       const retainUntil = new Date(Date.now() + 86_400_000);
-      const error = await rejection(t.store.put('locked/b.json', Readable.from([Buffer.from('{}')]), { contentType: 'application/json', tags: {}, lock: { mode: 'GOVERNANCE', retainUntil } }));
+      const error = await rejection(
+        t.store.put('locked/b.json', Readable.from([Buffer.from('{}')]), {
+          contentType: 'application/json',
+          tags: {},
+          lock: { mode: 'GOVERNANCE', retainUntil },
+        }),
+      );
       expect(error).to.be.instanceOf(TypeError);
       expect(await t.store.exists('locked/b.json')).to.equal(false);
     });
@@ -639,7 +754,14 @@ describe('ObjectStore failures outside the contract loop', function () {
       try {
         await plain.send(new CreateBucketCommand({ Bucket: config.bucket }));
         answer = await rejection(
-          plain.send(new PutObjectCommand({ Bucket: config.bucket, Key: 'sum/x.bin', Body: Buffer.from('hello'), ChecksumSHA256: Buffer.from(wrong, 'hex').toString('base64') })),
+          plain.send(
+            new PutObjectCommand({
+              Bucket: config.bucket,
+              Key: 'sum/x.bin',
+              Body: Buffer.from('hello'),
+              ChecksumSHA256: Buffer.from(wrong, 'hex').toString('base64'),
+            }),
+          ),
         );
       } finally {
         plain.destroy();
@@ -652,14 +774,21 @@ describe('ObjectStore failures outside the contract loop', function () {
         req.resume();
         req.on('end', () => {
           res.writeHead(400, { 'content-type': 'application/xml' });
-          res.end(`<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${answer.name}</Code><Message>${xml(answer.message)}</Message><RequestId>1</RequestId></Error>`);
+          res.end(
+            `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${answer.name}</Code><Message>${xml(answer.message)}</Message><RequestId>1</RequestId></Error>`,
+          );
         });
       });
       await new Promise<void>((resolve) => fake.listen(0, '127.0.0.1', resolve));
-      const store = createS3Store({ ...config, endpoint: `http://127.0.0.1:${(fake.address() as net.AddressInfo).port}` });
+      const store = createS3Store({
+        ...config,
+        endpoint: `http://127.0.0.1:${(fake.address() as net.AddressInfo).port}`,
+      });
       try {
         for (const body of [() => Buffer.from('hello'), () => Readable.from([Buffer.from('hello')])]) {
-          const error = await rejection(store.put('sum/x.bin', body(), putOptions({ contentLength: 5, sha256: wrong })));
+          const error = await rejection(
+            store.put('sum/x.bin', body(), putOptions({ contentLength: 5, sha256: wrong })),
+          );
           expect(error).to.be.instanceOf(ObjectIntegrityError);
         }
       } finally {
@@ -675,8 +804,12 @@ describe('ObjectStore failures outside the contract loop', function () {
       const root = path.join(dir, 'objects');
       const store = createFsStore({ root });
       await store.put('a/b', Readable.from([Buffer.from('x')]), putOptions());
-      expect(await rejection(store.put('a', Readable.from([Buffer.from('y')]), putOptions()))).to.be.instanceOf(InvalidKeyError);
-      expect(await rejection(store.put('a/b/c', Readable.from([Buffer.from('z')]), putOptions()))).to.be.instanceOf(InvalidKeyError);
+      expect(await rejection(store.put('a', Readable.from([Buffer.from('y')]), putOptions()))).to.be.instanceOf(
+        InvalidKeyError,
+      );
+      expect(await rejection(store.put('a/b/c', Readable.from([Buffer.from('z')]), putOptions()))).to.be.instanceOf(
+        InvalidKeyError,
+      );
       expect(await store.exists('a')).to.equal(false);
       expect(await listAll(store)).to.deep.equal(['a/b']);
       expect(tempLeftovers(path.join(root, FS_STORE_TMP_DIR))).to.deep.equal([]);
@@ -687,7 +820,7 @@ describe('ObjectStore failures outside the contract loop', function () {
     }
   });
 
-  it('when a killed process left partial objects in the fs store, then the first write of a new store removes them; a live process\'s and a fresh unowned one stay', async function () {
+  it("when a killed process left partial objects in the fs store, then the first write of a new store removes them; a live process's and a fresh unowned one stay", async function () {
     const dir = tempDir();
     const other = await liveProcess();
     try {
@@ -703,7 +836,11 @@ describe('ObjectStore failures outside the contract loop', function () {
       expect(fs.existsSync(dead)).to.equal(false);
       expect(tempLeftovers(tmp)).to.deep.equal([`${path.basename(live)}/b.part`, 'recent.part']);
       // The new store works in a folder of its own, which close() removes.
-      expect(tempOwners(tmp).map((o) => o.pid).sort()).to.deep.equal([other.owner.pid, process.pid].sort());
+      expect(
+        tempOwners(tmp)
+          .map((o) => o.pid)
+          .sort(),
+      ).to.deep.equal([other.owner.pid, process.pid].sort());
       await store.close();
       expect(tempOwners(tmp).map((o) => o.pid)).to.deep.equal([other.owner.pid]);
     } finally {
@@ -712,7 +849,7 @@ describe('ObjectStore failures outside the contract loop', function () {
     }
   });
 
-  it('when removeStaleFsTemp runs (start, reconcile), then it removes a killed process\'s partial objects and reports them; a dry run only reports', async function () {
+  it("when removeStaleFsTemp runs (start, reconcile), then it removes a killed process's partial objects and reports them; a dry run only reports", async function () {
     const dir = tempDir();
     try {
       const root = path.join(dir, 'objects');

@@ -27,8 +27,12 @@ for (const backend of dbBackends) {
       await testDb?.dispose();
     });
 
-    it('when the recording exists, then its playback columns equal the full row\'s; when it does not, then undefined', async () => {
-      const held = await createStoredRecording({ db: testDb.db, store: testStore.store, overrides: { legal_hold: true, hold_reason: 'case', hold_by: 'p', hold_at: 1, queue: 'sales' } });
+    it("when the recording exists, then its playback columns equal the full row's; when it does not, then undefined", async () => {
+      const held = await createStoredRecording({
+        db: testDb.db,
+        store: testStore.store,
+        overrides: { legal_hold: true, hold_reason: 'case', hold_by: 'p', hold_at: 1, queue: 'sales' },
+      });
       const plain = await createStoredRecording({ db: testDb.db, store: testStore.store, overrides: { queue: null } });
       for (const rec of [held, plain]) {
         const full = (await findRecordingById(testDb.db.knex, rec.row.id))!;
@@ -54,7 +58,11 @@ for (const backend of dbBackends) {
     });
 
     it('when another process commits after a lookup, then this process sees the commit, can still write, and its log can be checkpointed', async () => {
-      const rec = await createStoredRecording({ db: testDb.db, store: testStore.store, overrides: { agent_id: 'before' } });
+      const rec = await createStoredRecording({
+        db: testDb.db,
+        store: testStore.store,
+        overrides: { agent_id: 'before' },
+      });
       expect(await findPlaybackRow(testDb.db, rec.row.id)).to.not.equal(undefined);
       // Another process on the same database (the CLI, a second instance).
       const other = createDb(testDb.config);
@@ -63,7 +71,9 @@ for (const backend of dbBackends) {
       } finally {
         await other.close();
       }
-      expect((await findRecordingById(testDb.db.knex, rec.row.id))!.agent_id, 'a stale snapshot').to.equal('changed-elsewhere');
+      expect((await findRecordingById(testDb.db.knex, rec.row.id))!.agent_id, 'a stale snapshot').to.equal(
+        'changed-elsewhere',
+      );
       await testDb.db.knex('recordings').where({ id: rec.row.id }).update({ queue: 'written-after' });
       expect((await findRecordingById(testDb.db.knex, rec.row.id))!.queue).to.equal('written-after');
       if (testDb.db.client === 'sqlite') {

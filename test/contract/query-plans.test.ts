@@ -11,7 +11,16 @@
 import { expect } from 'chai';
 import { dbBackends } from '../support/backends.js';
 import type { TestDb } from '../support/backends.js';
-import { captureQueries, explain, fullScans, fullSorts, indexesUsed, scaleQueries, seedRecordings, seededCustomerNumber } from '../support/scale-seed.js';
+import {
+  captureQueries,
+  explain,
+  fullScans,
+  fullSorts,
+  indexesUsed,
+  scaleQueries,
+  seedRecordings,
+  seededCustomerNumber,
+} from '../support/scale-seed.js';
 
 const ROWS = 20_000;
 
@@ -38,8 +47,10 @@ for (const backend of dbBackends) {
           const plan = await explain(db, statement);
           const shown = `${statement.sql}\n  ${plan.join('\n  ')}`;
           expect(fullScans(db.client, plan), `full scan in:\n${shown}`).to.deep.equal([]);
-          if (/\brecordings\b/.test(statement.sql)) expect(indexesUsed(plan).length, `no index in:\n${shown}`).to.be.greaterThan(0);
-          if (query.ordered && db.client === 'sqlite') expect(fullSorts(plan), `every match sorted in:\n${shown}`).to.deep.equal([]);
+          if (/\brecordings\b/.test(statement.sql))
+            expect(indexesUsed(plan).length, `no index in:\n${shown}`).to.be.greaterThan(0);
+          if (query.ordered && db.client === 'sqlite')
+            expect(fullSorts(plan), `every match sorted in:\n${shown}`).to.deep.equal([]);
         }
       });
     }

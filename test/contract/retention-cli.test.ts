@@ -35,7 +35,8 @@ describe('retention CLI (sqlite, fs)', function () {
     await db.migrate();
     const store = createFsStore({ root: path.join(dataDir, 'objects') });
     const recs = [];
-    for (let i = 0; i < 3; i++) recs.push(await createStoredRecording({ db, store, overrides: { expires_at: Date.now() - 60_000 - i } }));
+    for (let i = 0; i < 3; i++)
+      recs.push(await createStoredRecording({ db, store, overrides: { expires_at: Date.now() - 60_000 - i } }));
     const future = await createStoredRecording({ db, store, overrides: { expires_at: Date.now() + 86_400_000 } });
     await db.close();
 
@@ -74,7 +75,8 @@ describe('retention CLI (sqlite, fs)', function () {
     const db = createDb({ client: 'sqlite', filename: path.join(dataDir, 'callrec.sqlite') });
     await db.migrate();
     const store = createFsStore({ root: path.join(dataDir, 'objects') });
-    for (let i = 0; i < 3; i++) await createStoredRecording({ db, store, overrides: { expires_at: Date.now() - 60_000 - i } });
+    for (let i = 0; i < 3; i++)
+      await createStoredRecording({ db, store, overrides: { expires_at: Date.now() - 60_000 - i } });
     await db.close();
     const sweep = await callrec(dataDir, 'sweep');
     expect(sweep.code, sweep.stderr).to.equal(0);
@@ -90,7 +92,16 @@ describe('retention CLI (sqlite, fs)', function () {
     }
     const verify = await callrec(dataDir, 'verify-log');
     expect(verify.code, verify.stderr).to.equal(1);
-    expect(JSON.parse(verify.stdout)).to.deep.include({ ok: false, count: 1, firstInvalidSeq: 2, problem: 'truncated', external: { count: 1, matched: 0, largestSize: 3 } });
-    expect(verify.stderr).to.include('0 checkpoints in the database').and.include('1 published in the object store').and.include('INVALID from seq 2 (truncated)');
+    expect(JSON.parse(verify.stdout)).to.deep.include({
+      ok: false,
+      count: 1,
+      firstInvalidSeq: 2,
+      problem: 'truncated',
+      external: { count: 1, matched: 0, largestSize: 3 },
+    });
+    expect(verify.stderr)
+      .to.include('0 checkpoints in the database')
+      .and.include('1 published in the object store')
+      .and.include('INVALID from seq 2 (truncated)');
   });
 });

@@ -38,9 +38,14 @@ for (const c of CASES) {
         db: tdb.db,
         store: tstore.store,
         count: c.count,
-        overrides: (i) => ({ expires_at: NOW - 1000 - i, originalBody: Buffer.from(`o${i}`), playbackBody: Buffer.from(`p${i}`) }),
+        overrides: (i) => ({
+          expires_at: NOW - 1000 - i,
+          originalBody: Buffer.from(`o${i}`),
+          playbackBody: Buffer.from(`p${i}`),
+        }),
       });
-      const run = () => runSweeperChild({ db: tdb.config, store: tstore.config, now: NOW, batchSize: c.batchSize, leaseMs: LEASE });
+      const run = () =>
+        runSweeperChild({ db: tdb.config, store: tstore.config, now: NOW, batchSize: c.batchSize, leaseMs: LEASE });
       const [a, b] = await Promise.all([run(), run()]);
       expect(a.code, a.stderr).to.equal(0);
       expect(b.code, b.stderr).to.equal(0);
@@ -51,10 +56,15 @@ for (const c of CASES) {
       expect(sa.deleted + sb.deleted).to.equal(c.count);
       this.test!.title += ` [split ${sa.deleted}/${sb.deleted}]`;
 
-      const entries = (await tdb.db.knex('deletion_log').select('seq', 'recording_id').orderBy('seq')) as Array<{ seq: number; recording_id: string }>;
+      const entries = (await tdb.db.knex('deletion_log').select('seq', 'recording_id').orderBy('seq')) as Array<{
+        seq: number;
+        recording_id: string;
+      }>;
       expect(entries.map((e) => Number(e.seq))).to.deep.equal(Array.from({ length: c.count }, (_, i) => i + 1));
       expect(new Set(entries.map((e) => e.recording_id))).to.deep.equal(new Set(rows.map((r) => r.id)));
-      expect(await tdb.db.knex('recordings').count({ n: '*' }).first()).to.satisfy((r: { n: number | string }) => Number(r.n) === 0);
+      expect(await tdb.db.knex('recordings').count({ n: '*' }).first()).to.satisfy(
+        (r: { n: number | string }) => Number(r.n) === 0,
+      );
       const sample = rows.filter((_, i) => i % 50 === 0);
       for (const row of sample) {
         expect(await tstore.store.exists(row.original_key)).to.equal(false);

@@ -28,7 +28,8 @@ const DAY = 86_400_000;
 const WAIT_MS = 30_000;
 
 async function loggedAt(testDb: TestDb, recordingId: string): Promise<number | undefined> {
-  const row = (await testDb.db.knex('deletion_log').where({ recording_id: recordingId }).first('deleted_at')) as { deleted_at: number | string } | undefined;
+  const row = (await testDb.db.knex('deletion_log').where({ recording_id: recordingId }).first('deleted_at')) as
+    { deleted_at: number | string } | undefined;
   return row === undefined ? undefined : Number(row.deleted_at);
 }
 
@@ -76,7 +77,11 @@ for (const dbBackend of dbBackends) {
 
     /** Starts the jobs with an overdue canary and waits for the first sweep to have deleted it. */
     async function startAndSweepOnce(): Promise<void> {
-      const canary = await createStoredRecording({ db: testDb.db, store: testStore.store, overrides: { expires_at: Date.now() - 1 } });
+      const canary = await createStoredRecording({
+        db: testDb.db,
+        store: testStore.store,
+        overrides: { expires_at: Date.now() - 1 },
+      });
       jobs = startBackgroundJobs(deps);
       wakeup.connect(jobs);
       await deletedWithin(testDb, canary.row.id, 'the overdue canary (first sweep)');
@@ -85,7 +90,11 @@ for (const dbBackend of dbBackends) {
     it('when a deadline falls after a sweep and before the next interval, then the recording is deleted at its deadline, not an hour later', async function () {
       // The first sweep runs 5 s after the start; this deadline comes 3 s after that.
       const expiresAt = Date.now() + 8_000;
-      const rec = await createStoredRecording({ db: testDb.db, store: testStore.store, overrides: { expires_at: expiresAt } });
+      const rec = await createStoredRecording({
+        db: testDb.db,
+        store: testStore.store,
+        overrides: { expires_at: expiresAt },
+      });
       jobs = startBackgroundJobs(deps);
       const deletedAt = await deletedWithin(testDb, rec.row.id, 'the recording due between two sweeps');
       expect(deletedAt).to.be.at.least(expiresAt);
@@ -93,11 +102,18 @@ for (const dbBackend of dbBackends) {
     });
 
     it('when the hold on an overdue recording is released, then it is deleted right away, not at the next interval', async function () {
-      const held = await createStoredRecording({ db: testDb.db, store: testStore.store, overrides: { expires_at: Date.now() - DAY, legal_hold: true, hold_reason: 'case 12' } });
+      const held = await createStoredRecording({
+        db: testDb.db,
+        store: testStore.store,
+        overrides: { expires_at: Date.now() - DAY, legal_hold: true, hold_reason: 'case 12' },
+      });
       await startAndSweepOnce();
       expect(await loggedAt(testDb, held.row.id)).to.equal(undefined);
       const releasedAt = Date.now();
-      await releaseHold(deps, { id: held.row.id, principal: { userId: 'u1', username: 'privacy-officer', role: 'privacy', queues: null, via: 'token' } });
+      await releaseHold(deps, {
+        id: held.row.id,
+        principal: { userId: 'u1', username: 'privacy-officer', role: 'privacy', queues: null, via: 'token' },
+      });
       expect(await deletedWithin(testDb, held.row.id, 'the released recording')).to.be.at.least(releasedAt);
     });
 
@@ -109,7 +125,11 @@ for (const dbBackend of dbBackends) {
         const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
         // Started 30 days minus 15 s ago: the default retention ends 15 s from now.
         const startedAt = Date.now() - 30 * DAY + 15_000;
-        const res = await signedUpload({ url, fields: { callId: uniqueName('deadline-'), startedAt: new Date(startedAt).toISOString() }, audio: await audioFixtureBytes('ulaw-mono') });
+        const res = await signedUpload({
+          url,
+          fields: { callId: uniqueName('deadline-'), startedAt: new Date(startedAt).toISOString() },
+          audio: await audioFixtureBytes('ulaw-mono'),
+        });
         expect(res.status, res.text).to.equal(201);
         const expiresAt = Date.parse(res.body.expiresAt as string);
         expect(await deletedWithin(testDb, res.body.id as string, 'the uploaded recording')).to.be.at.least(expiresAt);

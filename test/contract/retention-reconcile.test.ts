@@ -5,7 +5,11 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { Readable } from 'node:stream';
-import { AbortMultipartUploadCommand, CreateMultipartUploadCommand, ListMultipartUploadsCommand } from '@aws-sdk/client-s3';
+import {
+  AbortMultipartUploadCommand,
+  CreateMultipartUploadCommand,
+  ListMultipartUploadsCommand,
+} from '@aws-sdk/client-s3';
 import { expect } from 'chai';
 import { ulid } from 'ulid';
 import { verifyDeletionLog } from '../../src/audit/verify.js';
@@ -52,14 +56,25 @@ for (const dbBackend of dbBackends) {
         const deps = deletionDeps(tdb.db, tstore.store);
         logs = deps.logs;
         return reconcile(
-          { ...deps, config: { sweep: { leaseMs: LEASE, batchSize: 10, intervalMs: 60_000 }, retention: config.retention, store: tstore.config, dataDir: config.dataDir } },
+          {
+            ...deps,
+            config: {
+              sweep: { leaseMs: LEASE, batchSize: 10, intervalMs: 60_000 },
+              retention: config.retention,
+              store: tstore.config,
+              dataDir: config.dataDir,
+            },
+          },
           { now: options.now ?? Date.now() + 2 * HOUR, dryRun: options.dryRun },
         );
       };
 
       const putOrphan = async (id = ulid()) => {
         const key = recordingKey({ id, startedAt: new Date(), name: 'original', ext: 'wav' });
-        await tstore.store.put(key, Readable.from([Buffer.from('orphan')]), { contentType: 'audio/wav', tags: { retention: '30d' } });
+        await tstore.store.put(key, Readable.from([Buffer.from('orphan')]), {
+          contentType: 'audio/wav',
+          tags: { retention: '30d' },
+        });
         return key;
       };
 
@@ -86,15 +101,21 @@ for (const dbBackend of dbBackends) {
         expect(result.orphans).to.deep.equal({ found: 1, deleted: 1 });
         expect(await tstore.store.exists(orphan)).to.equal(false);
         expect(await tstore.store.exists(uploading)).to.equal(true);
-        expect(logs.filter((l) => l.includes('orphan object deleted')).join('\n')).to.contain(orphan).and.not.contain(uploading);
+        expect(logs.filter((l) => l.includes('orphan object deleted')).join('\n'))
+          .to.contain(orphan)
+          .and.not.contain(uploading);
         for (const key of kept.keys) expect(await tstore.store.exists(key)).to.equal(true);
         expect(await tdb.db.knex('deletion_log')).to.have.length(0);
       });
 
-      it('when an upload\'s process was killed (or its lease ran out), then its objects and marker are removed and reported; a live one stays', async () => {
+      it("when an upload's process was killed (or its lease ran out), then its objects and marker are removed and reported; a live one stays", async () => {
         const now = Date.now();
-        const killed = await putOrphan(await markInFlight({ leaseExpiresAt: now + OWNER_LEASE_MS, owner: await deadOwner() }));
-        const lapsed = await putOrphan(await markInFlight({ leaseExpiresAt: now - 1, owner: { ...currentOwner(), machine: 'another-host' } }));
+        const killed = await putOrphan(
+          await markInFlight({ leaseExpiresAt: now + OWNER_LEASE_MS, owner: await deadOwner() }),
+        );
+        const lapsed = await putOrphan(
+          await markInFlight({ leaseExpiresAt: now - 1, owner: { ...currentOwner(), machine: 'another-host' } }),
+        );
         const liveId = await markInFlight({ leaseExpiresAt: now + OWNER_LEASE_MS });
         const live = await putOrphan(liveId);
 
@@ -108,7 +129,11 @@ for (const dbBackend of dbBackends) {
         expect(await tstore.store.exists(killed)).to.equal(false);
         expect(await tstore.store.exists(lapsed)).to.equal(false);
         expect(await tstore.store.exists(live)).to.equal(true);
-        expect((await tdb.db.knex('ingest_inflight').select('recording_id')).map((m: { recording_id: string }) => m.recording_id)).to.deep.equal([liveId]);
+        expect(
+          (await tdb.db.knex('ingest_inflight').select('recording_id')).map(
+            (m: { recording_id: string }) => m.recording_id,
+          ),
+        ).to.deep.equal([liveId]);
         expect(result.errors).to.equal(0);
         // What went is logged by key (keys hold no personal data), the live upload is not.
         const removed = logs.filter((l) => l.includes('crash recovery')).join('\n');
@@ -128,7 +153,10 @@ for (const dbBackend of dbBackends) {
         expect(tempLeftovers(tmp)).to.have.length(2);
 
         const result = await run({ now: Date.now() });
-        expect(result.crashRecovery.ingestTemp).to.deep.equal({ removed: 1, bytes: dry.crashRecovery.ingestTemp.bytes });
+        expect(result.crashRecovery.ingestTemp).to.deep.equal({
+          removed: 1,
+          bytes: dry.crashRecovery.ingestTemp.bytes,
+        });
         expect(result.crashRecovery.ingestTemp.bytes).to.be.at.least('call audio'.length + 'rendition'.length);
         expect(tempLeftovers(tmp)).to.deep.equal([]);
         if (storeTmp) {
@@ -138,7 +166,11 @@ for (const dbBackend of dbBackends) {
       });
 
       it('when every object of a row is gone, then the row is deleted and logged as lifecycle_expired; a row missing one object is only reported', async () => {
-        const gone = await createStoredRecording({ db: tdb.db, store: tstore.store, overrides: { writeObjects: false } });
+        const gone = await createStoredRecording({
+          db: tdb.db,
+          store: tstore.store,
+          overrides: { writeObjects: false },
+        });
         const partly = await createStoredRecording({ db: tdb.db, store: tstore.store });
         await tstore.store.delete(partly.row.playback_key);
         const whole = await createStoredRecording({ db: tdb.db, store: tstore.store });
@@ -156,7 +188,11 @@ for (const dbBackend of dbBackends) {
       });
 
       it('when an object lacks its retention tag, then it is re-tagged and keeps its other tags', async () => {
-        const rec = await createStoredRecording({ db: tdb.db, store: tstore.store, overrides: { tags: { purpose: 'training' } } });
+        const rec = await createStoredRecording({
+          db: tdb.db,
+          store: tstore.store,
+          overrides: { tags: { purpose: 'training' } },
+        });
         const result = await run();
         expect(result.retagged).to.equal(2);
         for (const key of rec.keys) {
@@ -169,7 +205,11 @@ for (const dbBackend of dbBackends) {
 
       it('when it is a dry run, then it reports the same findings and changes nothing', async () => {
         const orphan = await putOrphan();
-        const gone = await createStoredRecording({ db: tdb.db, store: tstore.store, overrides: { writeObjects: false } });
+        const gone = await createStoredRecording({
+          db: tdb.db,
+          store: tstore.store,
+          overrides: { writeObjects: false },
+        });
         const untagged = await createStoredRecording({ db: tdb.db, store: tstore.store, overrides: { tags: {} } });
         const result = await run({ dryRun: true });
         expect(result).to.deep.include({ dryRun: true, retagged: 2 });
@@ -196,7 +236,10 @@ for (const dbBackend of dbBackends) {
             };
             const abandoned = await start(ulid());
             const inFlight = await start(await markInFlight({ leaseExpiresAt: now + OWNER_LEASE_MS }));
-            const list = async () => ((await client.send(new ListMultipartUploadsCommand({ Bucket: s3.bucket }))).Uploads ?? []).map((u) => u.Key);
+            const list = async () =>
+              ((await client.send(new ListMultipartUploadsCommand({ Bucket: s3.bucket }))).Uploads ?? []).map(
+                (u) => u.Key,
+              );
             expect((await list()).sort()).to.deep.equal([abandoned, inFlight].sort());
 
             const result = await run({ now });
@@ -208,7 +251,8 @@ for (const dbBackend of dbBackends) {
             expect(later.crashRecovery.uploads).to.include({ found: 1, multipartAborted: 1 });
             expect(await list()).to.deep.equal([]);
           } finally {
-            for (const id of uploadIds) await client.send(new AbortMultipartUploadCommand({ Bucket: s3.bucket, ...id })).catch(() => undefined);
+            for (const id of uploadIds)
+              await client.send(new AbortMultipartUploadCommand({ Bucket: s3.bucket, ...id })).catch(() => undefined);
             client.destroy();
           }
         });

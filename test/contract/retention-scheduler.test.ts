@@ -120,11 +120,22 @@ for (const dbBackend of dbBackends) {
       };
       registerRetentionGauges(deps);
       try {
-        const due = await createStoredRecording({ db: tdb.db, store: tstore.store, overrides: { expires_at: now - 1 } });
-        const later = await createStoredRecording({ db: tdb.db, store: tstore.store, overrides: { expires_at: now + 1 } });
+        const due = await createStoredRecording({
+          db: tdb.db,
+          store: tstore.store,
+          overrides: { expires_at: now - 1 },
+        });
+        const later = await createStoredRecording({
+          db: tdb.db,
+          store: tstore.store,
+          overrides: { expires_at: now + 1 },
+        });
         const jobs = startBackgroundJobs(deps);
         try {
-          await until(async () => (await tdb.db.knex('deletion_log').where({ recording_id: due.row.id })).length === 1, 'the sweep');
+          await until(
+            async () => (await tdb.db.knex('deletion_log').where({ recording_id: due.row.id })).length === 1,
+            'the sweep',
+          );
           await until(async () => (await deps.metrics.deletionLogLength.get()).values[0]?.value === 1, 'the gauges');
         } finally {
           await jobs.stop();

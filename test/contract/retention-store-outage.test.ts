@@ -52,10 +52,20 @@ class PrivateMinio {
   async start(): Promise<void> {
     const bin = process.env.CALLREC_TEST_MINIO_BIN;
     if (!bin) throw new Error('CALLREC_TEST_MINIO_BIN is not set: run the tests with `bash scripts/test`');
-    this.process = spawn(bin, ['server', this.dataDir, '--address', `127.0.0.1:${this.port}`, '--console-address', '127.0.0.1:0', '--quiet'], {
-      env: { ...process.env, MINIO_ROOT_USER: USER, MINIO_ROOT_PASSWORD: PASSWORD, MINIO_BROWSER: 'off', MINIO_UPDATE: 'off' },
-      stdio: 'ignore',
-    });
+    this.process = spawn(
+      bin,
+      ['server', this.dataDir, '--address', `127.0.0.1:${this.port}`, '--console-address', '127.0.0.1:0', '--quiet'],
+      {
+        env: {
+          ...process.env,
+          MINIO_ROOT_USER: USER,
+          MINIO_ROOT_PASSWORD: PASSWORD,
+          MINIO_BROWSER: 'off',
+          MINIO_UPDATE: 'off',
+        },
+        stdio: 'ignore',
+      },
+    );
     for (let i = 0; i < 200; i++) {
       try {
         if ((await fetch(`${this.endpoint}/minio/health/ready`)).ok) return;
@@ -116,7 +126,8 @@ for (const dbBackend of dbBackends) {
 
     it('when MinIO stops right after the claim, then every deletion fails and is counted, nothing is logged, and after MinIO returns the next sweep completes', async () => {
       const recs: StoredRecording[] = [];
-      for (let i = 0; i < 4; i++) recs.push(await createStoredRecording({ db: tdb.db, store, overrides: { expires_at: NOW - 1000 - i } }));
+      for (let i = 0; i < 4; i++)
+        recs.push(await createStoredRecording({ db: tdb.db, store, overrides: { expires_at: NOW - 1000 - i } }));
       const deps = deletionDeps(tdb.db, store);
 
       const broken = await sweepOnce(deps, {
@@ -143,7 +154,11 @@ for (const dbBackend of dbBackends) {
       await stillThere(recs);
 
       // An erasure while the store is down: 503 store_unavailable, the row stays claimed for the sweeper.
-      const erased = await createStoredRecording({ db: tdb.db, store: await storeWhile(minio, store), overrides: { expires_at: NOW + 30 * DAY } });
+      const erased = await createStoredRecording({
+        db: tdb.db,
+        store: await storeWhile(minio, store),
+        overrides: { expires_at: NOW + 30 * DAY },
+      });
       await minio.stop();
       const error = await deleteRecording({
         deps: { ...deps, config: { sweep: { leaseMs: LEASE, intervalMs: 60_000, batchSize: 10 } } },
@@ -158,7 +173,9 @@ for (const dbBackend of dbBackends) {
       await minio.start();
       const healed = await sweepOnce(deps, { now: NOW + 2 * DAY, batchSize: 10, leaseMs: LEASE });
       expect(healed.failed).to.deep.equal([]);
-      expect(healed.deleted.map((d) => d.recordingId).sort()).to.deep.equal([...recs, erased].map((r) => r.row.id).sort());
+      expect(healed.deleted.map((d) => d.recordingId).sort()).to.deep.equal(
+        [...recs, erased].map((r) => r.row.id).sort(),
+      );
       for (const rec of [...recs, erased]) {
         for (const key of rec.keys) expect(await store.exists(key)).to.equal(false);
         expect(await tdb.db.knex('deletion_log').where({ recording_id: rec.row.id })).to.have.length(1);
@@ -171,7 +188,8 @@ for (const dbBackend of dbBackends) {
     it('when MinIO stops after the objects were deleted but before their absence was verified, then nothing is logged until a later sweep verifies', async () => {
       const now = NOW + 10 * DAY;
       const recs: StoredRecording[] = [];
-      for (let i = 0; i < 2; i++) recs.push(await createStoredRecording({ db: tdb.db, store, overrides: { expires_at: now - 1000 - i } }));
+      for (let i = 0; i < 2; i++)
+        recs.push(await createStoredRecording({ db: tdb.db, store, overrides: { expires_at: now - 1000 - i } }));
       const deps = deletionDeps(tdb.db, store);
       const broken = await sweepOnce(deps, {
         now,

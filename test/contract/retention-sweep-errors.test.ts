@@ -24,7 +24,8 @@ for (const dbBackend of dbBackends) {
       const tdb = await dbBackend.create();
       const tstore = await storeBackends.find((s) => s.name === 'fs')!.create();
       try {
-        for (let i = 0; i < 3; i++) await createStoredRecording({ db: tdb.db, store: tstore.store, overrides: { expires_at: NOW - 1000 + i } });
+        for (let i = 0; i < 3; i++)
+          await createStoredRecording({ db: tdb.db, store: tstore.store, overrides: { expires_at: NOW - 1000 + i } });
         let entered!: () => void;
         const deleting = new Promise<void>((resolve) => (entered = resolve));
         let open!: () => void;
@@ -46,7 +47,12 @@ for (const dbBackend of dbBackends) {
         let claims = 0;
         const undo = failQueries(tdb.db, { match: (sql) => isClaim(sql) && ++claims === 2, code: 'SQLITE_BUSY' });
         try {
-          const outcome = sweepAll(deletionDeps(tdb.db, store), { now: NOW, batchSize: 1, leaseMs: LEASE, parallel: 2 }).then(
+          const outcome = sweepAll(deletionDeps(tdb.db, store), {
+            now: NOW,
+            batchSize: 1,
+            leaseMs: LEASE,
+            parallel: 2,
+          }).then(
             () => 'resolved',
             (error: unknown) => error,
           );

@@ -17,13 +17,21 @@ const DAY_1 = Date.UTC(2026, 2, 3, 10);
 const DAY_2 = DAY_1 + DAY;
 
 function claimed(startedAt: number): ClaimedRecording {
-  return { ...buildRecordingRow({ started_at: startedAt }).row, delete_reason: 'retention_expired', delete_actor: 'sweeper', delete_reference: null };
+  return {
+    ...buildRecordingRow({ started_at: startedAt }).row,
+    delete_reason: 'retention_expired',
+    delete_actor: 'sweeper',
+    delete_reference: null,
+  };
 }
 
 const keysOf = (r: ClaimedRecording) => [r.original_key, r.playback_key];
 
 /** The store, with every `listVersions` call recorded. */
-function counting(store: ObjectStore): { store: ObjectStore; lists: Array<{ prefix: string; options: ListOptions | undefined }> } {
+function counting(store: ObjectStore): {
+  store: ObjectStore;
+  lists: Array<{ prefix: string; options: ListOptions | undefined }>;
+} {
   const lists: Array<{ prefix: string; options: ListOptions | undefined }> = [];
   return {
     lists,
@@ -37,7 +45,11 @@ function counting(store: ObjectStore): { store: ObjectStore; lists: Array<{ pref
   };
 }
 
-async function failuresOf(store: ObjectStore, rows: ClaimedRecording[], tuning: { pageSize?: number; budget?: number } = {}) {
+async function failuresOf(
+  store: ObjectStore,
+  rows: ClaimedRecording[],
+  tuning: { pageSize?: number; budget?: number } = {},
+) {
   const failed = new Map<string, string>();
   await verifyByListing(store, rows, { fail: (id, reason) => failed.set(id, failed.get(id) ?? reason), ...tuning });
   return failed;
@@ -61,7 +73,11 @@ for (const backend of contractStoreBackends) {
       others = [...day1, ...day2].filter((r) => !batch.includes(r));
       const body = Buffer.from('x');
       for (const key of [...day1, ...day2].flatMap(keysOf)) {
-        await t.store.put(key, Readable.from([body]), { contentType: 'application/octet-stream', contentLength: 1, tags: {} });
+        await t.store.put(key, Readable.from([body]), {
+          contentType: 'application/octet-stream',
+          contentLength: 1,
+          tags: {},
+        });
       }
       // The sweeper has deleted the batch's objects.
       const result = await t.store.deleteMany(batch.flatMap(keysOf));
@@ -89,7 +105,11 @@ for (const backend of contractStoreBackends) {
         const middle = batch[3]!;
         const last = batch[batch.length - 1]!; // largest key of day 2
         for (const key of [first.original_key, middle.playback_key, last.playback_key]) {
-          await t.store.put(key, Readable.from([Buffer.from('y')]), { contentType: 'application/octet-stream', contentLength: 1, tags: {} });
+          await t.store.put(key, Readable.from([Buffer.from('y')]), {
+            contentType: 'application/octet-stream',
+            contentLength: 1,
+            tags: {},
+          });
         }
         const { store, lists } = counting(t.store);
         const failed = await failuresOf(store, batch, tuning);
@@ -101,10 +121,19 @@ for (const backend of contractStoreBackends) {
           ]),
         );
         if (tuning.budget === undefined) {
-          expect(lists.some((l) => l.options?.cursor), 'a truncated page was followed').to.equal(true);
-          expect(lists.every((l) => l.prefix.split('/').length === 5), 'only day folders were listed').to.equal(true);
+          expect(
+            lists.some((l) => l.options?.cursor),
+            'a truncated page was followed',
+          ).to.equal(true);
+          expect(
+            lists.every((l) => l.prefix.split('/').length === 5),
+            'only day folders were listed',
+          ).to.equal(true);
         } else {
-          expect(lists.filter((l) => l.prefix.split('/').length === 6).length, 'recordings listed on their own').to.be.greaterThan(0);
+          expect(
+            lists.filter((l) => l.prefix.split('/').length === 6).length,
+            'recordings listed on their own',
+          ).to.be.greaterThan(0);
         }
       });
     }

@@ -35,13 +35,24 @@ for (const dbBackend of dbBackends) {
       });
 
       const sweep = (now: number, extra: { dryRun?: boolean; batchSize?: number } = {}) =>
-        sweepOnce(deps, { now, batchSize: extra.batchSize ?? 50, leaseMs: LEASE, dryRun: extra.dryRun, verify: verifyModeFor(tstore.store) });
+        sweepOnce(deps, {
+          now,
+          batchSize: extra.batchSize ?? 50,
+          leaseMs: LEASE,
+          dryRun: extra.dryRun,
+          verify: verifyModeFor(tstore.store),
+        });
 
-      const anyKeyExists = async (keys: string[]) => (await Promise.all(keys.map((k) => tstore.store.exists(k)))).some(Boolean);
+      const anyKeyExists = async (keys: string[]) =>
+        (await Promise.all(keys.map((k) => tstore.store.exists(k)))).some(Boolean);
 
       it('when a sweep runs one second before the deadline, then the recording stays; when one runs at the deadline, then it is deleted and logged once', async () => {
         const startedAt = T0 - 30 * DAY;
-        const rec = await createStoredRecording({ db: tdb.db, store: tstore.store, overrides: { started_at: startedAt, expires_at: T0 } });
+        const rec = await createStoredRecording({
+          db: tdb.db,
+          store: tstore.store,
+          overrides: { started_at: startedAt, expires_at: T0 },
+        });
 
         const early = await sweep(T0 - 1000);
         expect(early.deleted.map((d) => d.recordingId)).to.not.include(rec.row.id);
@@ -54,13 +65,20 @@ for (const dbBackend of dbBackends) {
         expect(await anyKeyExists(rec.keys)).to.equal(false);
         const entries = await logRows(tdb.db, rec.row.id);
         expect(entries).to.have.length(1);
-        expect(entries[0]).to.include({ reason: 'retention_expired', actor: 'sweeper', source: rec.row.source, call_id: rec.row.call_id });
+        expect(entries[0]).to.include({
+          reason: 'retention_expired',
+          actor: 'sweeper',
+          source: rec.row.source,
+          call_id: rec.row.call_id,
+        });
         expect(Number(entries[0]!.deleted_at)).to.equal(T0);
         expect(JSON.parse(entries[0]!.objects as string)).to.deep.equal([
           { key: rec.row.original_key, sha256: rec.row.original_sha256, sizeBytes: rec.row.original_size },
           { key: rec.row.playback_key, sha256: rec.row.playback_sha256, sizeBytes: rec.row.playback_size },
         ]);
-        expect(JSON.stringify(entries[0])).to.not.include(rec.row.caller_number!).and.not.include(rec.row.callee_number!);
+        expect(JSON.stringify(entries[0]))
+          .to.not.include(rec.row.caller_number!)
+          .and.not.include(rec.row.callee_number!);
 
         const again = await sweep(T0 + 1000);
         expect(again.deleted.map((d) => d.recordingId)).to.not.include(rec.row.id);
@@ -72,7 +90,13 @@ for (const dbBackend of dbBackends) {
         const rec = await createStoredRecording({
           db: tdb.db,
           store: tstore.store,
-          overrides: { expires_at: T0 + DAY, legal_hold: true, hold_reason: 'court case', hold_by: 'privacy-1', hold_at: T0 },
+          overrides: {
+            expires_at: T0 + DAY,
+            legal_hold: true,
+            hold_reason: 'court case',
+            hold_by: 'privacy-1',
+            hold_at: T0,
+          },
         });
         const held = await sweep(T0 + 2 * DAY);
         expect(held.held).to.be.greaterThan(0);
@@ -80,7 +104,10 @@ for (const dbBackend of dbBackends) {
         expect(await rowExists(tdb.db, rec.row.id)).to.equal(true);
         expect(await anyKeyExists(rec.keys)).to.equal(true);
 
-        await tdb.db.knex('recordings').where({ id: rec.row.id }).update({ legal_hold: false, hold_reason: null, hold_by: null, hold_at: null });
+        await tdb.db
+          .knex('recordings')
+          .where({ id: rec.row.id })
+          .update({ legal_hold: false, hold_reason: null, hold_by: null, hold_at: null });
         const released = await sweep(T0 + 2 * DAY + 1000);
         expect(released.deleted.map((d) => d.recordingId)).to.include(rec.row.id);
         expect(await rowExists(tdb.db, rec.row.id)).to.equal(false);
@@ -88,7 +115,11 @@ for (const dbBackend of dbBackends) {
       });
 
       it('when a sweep is a dry run, then it lists the due recordings and changes nothing', async () => {
-        const rec = await createStoredRecording({ db: tdb.db, store: tstore.store, overrides: { expires_at: T0 + 3 * DAY } });
+        const rec = await createStoredRecording({
+          db: tdb.db,
+          store: tstore.store,
+          overrides: { expires_at: T0 + 3 * DAY },
+        });
         const dry = await sweep(T0 + 3 * DAY, { dryRun: true });
         expect(dry.wouldDelete).to.include(rec.row.id);
         expect(dry.deleted).to.have.length(0);
@@ -100,16 +131,28 @@ for (const dbBackend of dbBackends) {
 
       it('when the backlog exceeds the batch size, then sweepAll keeps going until every due recording is deleted', async () => {
         const recs = [];
-        for (let i = 0; i < 7; i++) recs.push(await createStoredRecording({ db: tdb.db, store: tstore.store, overrides: { expires_at: T0 + 4 * DAY } }));
+        for (let i = 0; i < 7; i++)
+          recs.push(
+            await createStoredRecording({ db: tdb.db, store: tstore.store, overrides: { expires_at: T0 + 4 * DAY } }),
+          );
         const passes: number[] = [];
-        const summary = await sweepAll(deps, { now: T0 + 4 * DAY, batchSize: 3, leaseMs: LEASE, onPass: (p) => passes.push(p.deleted.length) });
+        const summary = await sweepAll(deps, {
+          now: T0 + 4 * DAY,
+          batchSize: 3,
+          leaseMs: LEASE,
+          onPass: (p) => passes.push(p.deleted.length),
+        });
         expect(summary.deleted).to.be.at.least(7);
         expect(passes.length).to.be.at.least(3);
         for (const r of recs) expect(await rowExists(tdb.db, r.row.id)).to.equal(false);
       });
 
       it('when the objects of a due recording are already gone, then it is still deleted and logged once', async () => {
-        const rec = await createStoredRecording({ db: tdb.db, store: tstore.store, overrides: { expires_at: T0 + 5 * DAY, writeObjects: false } });
+        const rec = await createStoredRecording({
+          db: tdb.db,
+          store: tstore.store,
+          overrides: { expires_at: T0 + 5 * DAY, writeObjects: false },
+        });
         const result = await sweep(T0 + 5 * DAY);
         expect(result.deleted.map((d) => d.recordingId)).to.include(rec.row.id);
         expect(await logRows(tdb.db, rec.row.id)).to.have.length(1);
@@ -120,13 +163,26 @@ for (const dbBackend of dbBackends) {
         const rec = await createStoredRecording({
           db: tdb.db,
           store: tstore.store,
-          overrides: { expires_at: now - DAY, status: 'deleting', claimed_by: 'sweeper:dead:1:abc', claim_expires_at: now + 1000, delete_attempts: 1 },
+          overrides: {
+            expires_at: now - DAY,
+            status: 'deleting',
+            claimed_by: 'sweeper:dead:1:abc',
+            claim_expires_at: now + 1000,
+            delete_attempts: 1,
+          },
         });
         // This one died after deleting the objects: nothing left to delete.
         const emptied = await createStoredRecording({
           db: tdb.db,
           store: tstore.store,
-          overrides: { expires_at: now - DAY, status: 'deleting', claimed_by: 'sweeper:dead:1:abc', claim_expires_at: now + 1000, delete_attempts: 1, writeObjects: false },
+          overrides: {
+            expires_at: now - DAY,
+            status: 'deleting',
+            claimed_by: 'sweeper:dead:1:abc',
+            claim_expires_at: now + 1000,
+            delete_attempts: 1,
+            writeObjects: false,
+          },
         });
         const during = await sweep(now);
         expect(during.deleted.map((d) => d.recordingId)).to.not.include(rec.row.id);
@@ -142,7 +198,11 @@ for (const dbBackend of dbBackends) {
       for (const verify of ['exists', 'list'] as VerifyMode[]) {
         it(`when an object is still there after the delete (verification by ${verify}), then nothing is logged and the deletion is retried`, async () => {
           const now = T0 + 9 * DAY;
-          const rec = await createStoredRecording({ db: tdb.db, store: tstore.store, overrides: { expires_at: now - 1 } });
+          const rec = await createStoredRecording({
+            db: tdb.db,
+            store: tstore.store,
+            overrides: { expires_at: now - 1 },
+          });
           const result = await sweepOnce(deps, {
             now,
             batchSize: 50,
@@ -150,7 +210,11 @@ for (const dbBackend of dbBackends) {
             verify,
             failpoint: async (step) => {
               // Someone writes the object again between the delete and the check.
-              if (step === 'deleted') await tstore.store.put(rec.row.original_key, Readable.from([rec.originalBody]), { contentType: 'audio/wav', tags: {} });
+              if (step === 'deleted')
+                await tstore.store.put(rec.row.original_key, Readable.from([rec.originalBody]), {
+                  contentType: 'audio/wav',
+                  tags: {},
+                });
             },
           });
           expect(result.failed).to.deep.equal([{ id: rec.row.id, reason: 'still_present' }]);
@@ -164,8 +228,19 @@ for (const dbBackend of dbBackends) {
       }
 
       it('when an erasure is requested, then the recording, its notes and objects are gone and one erasure entry names actor and reference', async () => {
-        const rec = await createStoredRecording({ db: tdb.db, store: tstore.store, overrides: { expires_at: T0 + 40 * DAY } });
-        await tdb.db.knex('notes').insert({ id: ulid(), recording_id: rec.row.id, author: 'trainer-1', offset_ms: 100, text: 'good greeting', created_at: T0 });
+        const rec = await createStoredRecording({
+          db: tdb.db,
+          store: tstore.store,
+          overrides: { expires_at: T0 + 40 * DAY },
+        });
+        await tdb.db.knex('notes').insert({
+          id: ulid(),
+          recording_id: rec.row.id,
+          author: 'trainer-1',
+          offset_ms: 100,
+          text: 'good greeting',
+          created_at: T0,
+        });
         const entry = await deleteRecording({
           deps: { ...deps, config: { sweep: { leaseMs: LEASE, intervalMs: 60_000, batchSize: 10 } } },
           recordingId: rec.row.id,
@@ -174,7 +249,13 @@ for (const dbBackend of dbBackends) {
           reference: 'DSR-2026-001',
           now: T0 + 7 * DAY,
         });
-        expect(entry).to.include({ recordingId: rec.row.id, reason: 'erasure_request', actor: 'privacy-officer', reference: 'DSR-2026-001', verified: true });
+        expect(entry).to.include({
+          recordingId: rec.row.id,
+          reason: 'erasure_request',
+          actor: 'privacy-officer',
+          reference: 'DSR-2026-001',
+          verified: true,
+        });
         expect(await rowExists(tdb.db, rec.row.id)).to.equal(false);
         expect(await tdb.db.knex('notes').where({ recording_id: rec.row.id })).to.have.length(0);
         expect(await anyKeyExists(rec.keys)).to.equal(false);
@@ -192,7 +273,11 @@ for (const dbBackend of dbBackends) {
       });
 
       it('when an erasure targets a recording on legal hold, then it is refused and nothing is deleted', async () => {
-        const rec = await createStoredRecording({ db: tdb.db, store: tstore.store, overrides: { expires_at: T0 + 40 * DAY, legal_hold: true } });
+        const rec = await createStoredRecording({
+          db: tdb.db,
+          store: tstore.store,
+          overrides: { expires_at: T0 + 40 * DAY, legal_hold: true },
+        });
         const failuresBefore = await counterValue(deps.metrics.sweeperFailures);
         const error = await deleteRecording({
           deps: { ...deps, config: { sweep: { leaseMs: LEASE, intervalMs: 60_000, batchSize: 10 } } },

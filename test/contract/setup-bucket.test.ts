@@ -46,7 +46,9 @@ for (const server of s3Servers) {
 
     async function createVersionedBucket(config: S3StoreConfig): Promise<void> {
       await client.send(new CreateBucketCommand({ Bucket: config.bucket }));
-      await client.send(new PutBucketVersioningCommand({ Bucket: config.bucket, VersioningConfiguration: { Status: 'Enabled' } }));
+      await client.send(
+        new PutBucketVersioningCommand({ Bucket: config.bucket, VersioningConfiguration: { Status: 'Enabled' } }),
+      );
     }
 
     async function versionsOf(config: S3StoreConfig, key: string): Promise<number> {
@@ -70,17 +72,25 @@ for (const server of s3Servers) {
     it(`when the bucket is missing, then it is created with a retention rule that reads back as tag retention=30d → 31 days, and the abort-multipart rule ${abortRule ? 'is installed' : 'is reported unsupported'}`, async function () {
       const config = bucketConfig();
       const report = await setupBucket(config, { retentionDays: 30 });
-      expect(report).to.include({ bucket: config.bucket, created: true, lifecycle: 'installed', versioning: 'Disabled' });
+      expect(report).to.include({
+        bucket: config.bucket,
+        created: true,
+        lifecycle: 'installed',
+        versioning: 'Disabled',
+      });
       // MinIO refuses an AbortIncompleteMultipartUpload-only rule; the report says so.
       expect(report.abortIncompleteMultipart).to.equal(abortRule ? 'installed' : 'unsupported');
-      const rules = (await client.send(new GetBucketLifecycleConfigurationCommand({ Bucket: config.bucket }))).Rules ?? [];
+      const rules =
+        (await client.send(new GetBucketLifecycleConfigurationCommand({ Bucket: config.bucket }))).Rules ?? [];
       const rule = rules.find((r) => r.ID === retentionRuleId(30));
       expect(rule, 'retention rule').to.not.equal(undefined);
       expect(rule!.Status).to.equal('Enabled');
       expect(rule!.Filter?.Tag).to.deep.equal({ Key: 'retention', Value: '30d' });
       expect(rule!.Expiration?.Days).to.equal(31);
       const abort = rules.find((r) => r.ID === ABORT_MULTIPART_RULE_ID);
-      expect(report.rules).to.deep.equal(abortRule ? [retentionRuleId(30), ABORT_MULTIPART_RULE_ID] : [retentionRuleId(30)]);
+      expect(report.rules).to.deep.equal(
+        abortRule ? [retentionRuleId(30), ABORT_MULTIPART_RULE_ID] : [retentionRuleId(30)],
+      );
       if (abortRule) expect(abort?.AbortIncompleteMultipartUpload?.DaysAfterInitiation).to.equal(1);
       else expect(abort, 'no abort-multipart rule').to.equal(undefined);
     });
@@ -101,15 +111,20 @@ for (const server of s3Servers) {
       await client.send(
         new PutBucketLifecycleConfigurationCommand({
           Bucket: config.bucket,
-          LifecycleConfiguration: { Rules: [{ ID: 'other-app', Status: 'Enabled', Filter: { Prefix: 'other/' }, Expiration: { Days: 400 } }] },
+          LifecycleConfiguration: {
+            Rules: [{ ID: 'other-app', Status: 'Enabled', Filter: { Prefix: 'other/' }, Expiration: { Days: 400 } }],
+          },
         }),
       );
       await setupBucket(config, { retentionDays: 30 });
       const report = await setupBucket(config, { retentionDays: 7 });
       expect(report).to.include({ created: false, lifecycle: 'installed' });
-      const rules = (await client.send(new GetBucketLifecycleConfigurationCommand({ Bucket: config.bucket }))).Rules ?? [];
+      const rules =
+        (await client.send(new GetBucketLifecycleConfigurationCommand({ Bucket: config.bucket }))).Rules ?? [];
       const abortIds = abortRule ? [ABORT_MULTIPART_RULE_ID] : [];
-      expect(rules.map((r) => r.ID).sort()).to.deep.equal([...abortIds, 'callrec-retention-30d', 'callrec-retention-7d', 'other-app'].sort());
+      expect(rules.map((r) => r.ID).sort()).to.deep.equal(
+        [...abortIds, 'callrec-retention-30d', 'callrec-retention-7d', 'other-app'].sort(),
+      );
       expect(rules.find((r) => r.ID === 'callrec-retention-7d')!.Expiration?.Days).to.equal(8);
     });
 
@@ -150,8 +165,14 @@ for (const server of s3Servers) {
       const store = createS3Store(config);
       try {
         for (const key of ['v/one.bin', 'v/many-1.bin', 'v/many-2.bin']) {
-          await store.put(key, Readable.from([Buffer.from('first')]), { contentType: 'audio/ogg', tags: { retention: '30d' } });
-          await store.put(key, Readable.from([Buffer.from('second')]), { contentType: 'audio/ogg', tags: { retention: '30d' } });
+          await store.put(key, Readable.from([Buffer.from('first')]), {
+            contentType: 'audio/ogg',
+            tags: { retention: '30d' },
+          });
+          await store.put(key, Readable.from([Buffer.from('second')]), {
+            contentType: 'audio/ogg',
+            tags: { retention: '30d' },
+          });
         }
         // A plain delete leaves a delete marker: the object is hidden, but its versions remain.
         await client.send(new DeleteObjectCommand({ Bucket: config.bucket, Key: 'v/one.bin' }));
@@ -206,7 +227,11 @@ for (const server of s3Servers) {
       async function cli(config: S3StoreConfig): Promise<{ code: number; stdout: string; stderr: string }> {
         const dataDir = tempDir();
         try {
-          const out = await run('npx', ['tsx', 'src/cli/main.ts', 'setup-bucket'], { cwd: REPO_ROOT, env: cliEnv(config, dataDir), timeout: 60_000 });
+          const out = await run('npx', ['tsx', 'src/cli/main.ts', 'setup-bucket'], {
+            cwd: REPO_ROOT,
+            env: cliEnv(config, dataDir),
+            timeout: 60_000,
+          });
           return { code: 0, stdout: out.stdout, stderr: out.stderr };
         } catch (error) {
           const e = error as { code?: number; stdout?: string; stderr?: string };
@@ -223,7 +248,8 @@ for (const server of s3Servers) {
         expect(result.stdout).to.equal('');
         expect(result.stderr).to.contain(`bucket ${config.bucket}: created`);
         expect(result.stderr).to.contain('callrec-retention-14d');
-        const rules = (await client.send(new GetBucketLifecycleConfigurationCommand({ Bucket: config.bucket }))).Rules ?? [];
+        const rules =
+          (await client.send(new GetBucketLifecycleConfigurationCommand({ Bucket: config.bucket }))).Rules ?? [];
         expect(rules.map((r) => r.ID)).to.include('callrec-retention-14d');
       });
 
@@ -249,12 +275,19 @@ describe('checkBucket without the right to list versions', function () {
       const url = new URL(req.url ?? '/', 'http://x');
       res.setHeader('content-type', 'application/xml');
       if (req.method === 'HEAD') res.writeHead(200).end();
-      else if (url.searchParams.has('versioning')) res.writeHead(200).end('<VersioningConfiguration xmlns="http://s3.amazonaws.com/doc/2006-03-01/"/>');
-      else res.writeHead(403).end('<Error><Code>AccessDenied</Code><Message>Access Denied.</Message><RequestId>1</RequestId></Error>');
+      else if (url.searchParams.has('versioning'))
+        res.writeHead(200).end('<VersioningConfiguration xmlns="http://s3.amazonaws.com/doc/2006-03-01/"/>');
+      else
+        res
+          .writeHead(403)
+          .end('<Error><Code>AccessDenied</Code><Message>Access Denied.</Message><RequestId>1</RequestId></Error>');
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     try {
-      const config = { ...minioStoreConfig('callrec-denied'), endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}` };
+      const config = {
+        ...minioStoreConfig('callrec-denied'),
+        endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+      };
       const error = await rejection(checkBucket(config));
       expect(error).to.be.instanceOf(StoreUnavailableError);
       expect(error.message).to.contain('s3:ListBucketVersions').and.contain('AccessDenied');

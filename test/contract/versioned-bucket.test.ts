@@ -7,7 +7,12 @@
  * service would have, and switches versioning on right before the sweep.
  */
 import { Readable } from 'node:stream';
-import { DeleteObjectsCommand, GetObjectCommand, ListObjectVersionsCommand, PutBucketVersioningCommand } from '@aws-sdk/client-s3';
+import {
+  DeleteObjectsCommand,
+  GetObjectCommand,
+  ListObjectVersionsCommand,
+  PutBucketVersioningCommand,
+} from '@aws-sdk/client-s3';
 import type { BucketVersioningStatus, S3Client } from '@aws-sdk/client-s3';
 import { expect } from 'chai';
 import { verifyDeletionLog } from '../../src/audit/verify.js';
@@ -51,15 +56,21 @@ describe('a bucket switched to versioning while callrec runs (MinIO)', function 
   }
 
   /** The oracle: every version and delete marker of `keys`, asked of the bucket directly. */
-  async function tracesOf(keys: readonly string[]): Promise<Array<{ key: string; versionId: string; deleteMarker: boolean }>> {
+  async function tracesOf(
+    keys: readonly string[],
+  ): Promise<Array<{ key: string; versionId: string; deleteMarker: boolean }>> {
     const wanted = new Set(keys);
     const found: Array<{ key: string; versionId: string; deleteMarker: boolean }> = [];
     for (const prefix of new Set(keys.map((k) => k.slice(0, k.lastIndexOf('/') + 1)))) {
       let marker: { KeyMarker?: string; VersionIdMarker?: string } = {};
       for (;;) {
-        const out = await client.send(new ListObjectVersionsCommand({ Bucket: config.bucket, Prefix: prefix, ...marker }));
-        for (const v of out.Versions ?? []) if (wanted.has(v.Key!)) found.push({ key: v.Key!, versionId: v.VersionId!, deleteMarker: false });
-        for (const m of out.DeleteMarkers ?? []) if (wanted.has(m.Key!)) found.push({ key: m.Key!, versionId: m.VersionId!, deleteMarker: true });
+        const out = await client.send(
+          new ListObjectVersionsCommand({ Bucket: config.bucket, Prefix: prefix, ...marker }),
+        );
+        for (const v of out.Versions ?? [])
+          if (wanted.has(v.Key!)) found.push({ key: v.Key!, versionId: v.VersionId!, deleteMarker: false });
+        for (const m of out.DeleteMarkers ?? [])
+          if (wanted.has(m.Key!)) found.push({ key: m.Key!, versionId: m.VersionId!, deleteMarker: true });
         if (!out.IsTruncated) break;
         marker = { KeyMarker: out.NextKeyMarker, VersionIdMarker: out.NextVersionIdMarker };
       }
@@ -69,7 +80,12 @@ describe('a bucket switched to versioning while callrec runs (MinIO)', function 
 
   /** A delete that only added delete markers: what a plain DeleteObjects does on a versioned bucket. */
   async function plainDelete(keys: readonly string[]): Promise<void> {
-    await client.send(new DeleteObjectsCommand({ Bucket: config.bucket, Delete: { Objects: keys.map((Key) => ({ Key })), Quiet: true } }));
+    await client.send(
+      new DeleteObjectsCommand({
+        Bucket: config.bucket,
+        Delete: { Objects: keys.map((Key) => ({ Key })), Quiet: true },
+      }),
+    );
   }
 
   const sweep = (now: number, over: ObjectStore = store) =>
@@ -79,7 +95,13 @@ describe('a bucket switched to versioning while callrec runs (MinIO)', function 
   async function dueRecordings(count: number, expiresAt: number): Promise<StoredRecording[]> {
     const recs: StoredRecording[] = [];
     for (let i = 0; i < count; i++) {
-      recs.push(await createStoredRecording({ db: tdb.db, store, overrides: { started_at: T0 - 30 * DAY + (i % 2) * DAY, expires_at: expiresAt } }));
+      recs.push(
+        await createStoredRecording({
+          db: tdb.db,
+          store,
+          overrides: { started_at: T0 - 30 * DAY + (i % 2) * DAY, expires_at: expiresAt },
+        }),
+      );
     }
     return recs;
   }
@@ -119,7 +141,11 @@ describe('a bucket switched to versioning while callrec runs (MinIO)', function 
       const result = await sweep(T0 + DAY);
 
       expect(result.deleted).to.deep.equal([]);
-      expect(result.failed.map((f) => f.reason)).to.deep.equal(['versioned_bucket', 'versioned_bucket', 'versioned_bucket']);
+      expect(result.failed.map((f) => f.reason)).to.deep.equal([
+        'versioned_bucket',
+        'versioned_bucket',
+        'versioned_bucket',
+      ]);
       for (const rec of recs) {
         expect(await logRows(tdb.db, rec.row.id), 'no deletion-log entry').to.deep.equal([]);
         expect(await rowExists(tdb.db, rec.row.id), 'the row stays for a retry').to.equal(true);
@@ -154,7 +180,13 @@ describe('a bucket switched to versioning while callrec runs (MinIO)', function 
       expect(new Set(result.failed.map((f) => f.reason))).to.deep.equal(new Set(['versions_remain']));
       expect(result.failed).to.have.length(3);
       const error = await rejection(
-        deleteRecording({ deps: { ...deps, store: racing, config: { sweep: { leaseMs: LEASE, intervalMs: 60_000, batchSize: 50 } } }, recordingId: erased.row.id, reason: 'erasure_request', actor: 'privacy-1', now: T0 + DAY }),
+        deleteRecording({
+          deps: { ...deps, store: racing, config: { sweep: { leaseMs: LEASE, intervalMs: 60_000, batchSize: 50 } } },
+          recordingId: erased.row.id,
+          reason: 'erasure_request',
+          actor: 'privacy-1',
+          now: T0 + DAY,
+        }),
       );
       expect(isAppError(error) && error.status).to.equal(503);
 
@@ -162,7 +194,9 @@ describe('a bucket switched to versioning while callrec runs (MinIO)', function 
         expect(await logRows(tdb.db, rec.row.id), 'no deletion-log entry').to.deep.equal([]);
         // The full call is still in the bucket, behind a delete marker.
         const [version] = (await tracesOf([rec.row.original_key])).filter((t) => !t.deleteMarker);
-        const out = await client.send(new GetObjectCommand({ Bucket: config.bucket, Key: rec.row.original_key, VersionId: version!.versionId }));
+        const out = await client.send(
+          new GetObjectCommand({ Bucket: config.bucket, Key: rec.row.original_key, VersionId: version!.versionId }),
+        );
         expect(Buffer.from(await out.Body!.transformToByteArray()).equals(rec.originalBody)).to.equal(true);
       }
       const row = await tdb.db.knex('recordings').where({ id: erased.row.id }).first();
@@ -184,13 +218,22 @@ describe('a bucket switched to versioning while callrec runs (MinIO)', function 
         // (no bytes, but a trace). 3 and 5: the audio's versions behind their markers.
         const clean = [recs[0]!, recs[2]!, recs[4]!].flatMap((r) => r.keys);
         const onlyMarker = await tracesOf([recs[1]!.row.playback_key]);
-        const toRemove = [...(await tracesOf([...clean, recs[1]!.row.original_key])), ...onlyMarker.filter((t) => !t.deleteMarker)];
+        const toRemove = [
+          ...(await tracesOf([...clean, recs[1]!.row.original_key])),
+          ...onlyMarker.filter((t) => !t.deleteMarker),
+        ];
         await client.send(
-          new DeleteObjectsCommand({ Bucket: config.bucket, Delete: { Objects: toRemove.map((t) => ({ Key: t.key, VersionId: t.versionId })), Quiet: true } }),
+          new DeleteObjectsCommand({
+            Bucket: config.bucket,
+            Delete: { Objects: toRemove.map((t) => ({ Key: t.key, VersionId: t.versionId })), Quiet: true },
+          }),
         );
 
         const failed = new Map<string, string>();
-        await verifyByListing(store, recs.map(claimedOf), { fail: (id, reason) => failed.set(id, failed.get(id) ?? reason), ...tuning });
+        await verifyByListing(store, recs.map(claimedOf), {
+          fail: (id, reason) => failed.set(id, failed.get(id) ?? reason),
+          ...tuning,
+        });
         expect(failed).to.deep.equal(new Map([recs[1]!, recs[3]!, recs[5]!].map((r) => [r.row.id, 'versions_remain'])));
       });
     }
@@ -229,7 +272,10 @@ describe('a bucket switched to versioning while callrec runs (MinIO)', function 
         const recs = await dueRecordings(3, T0 + DAY);
         await setVersioning(status);
         // Versions written after the switch, and a marker left by someone's plain delete.
-        await store.put(recs[0]!.row.original_key, Readable.from([Buffer.from('again')]), { contentType: 'audio/wav', tags: {} });
+        await store.put(recs[0]!.row.original_key, Readable.from([Buffer.from('again')]), {
+          contentType: 'audio/wav',
+          tags: {},
+        });
         await plainDelete([recs[1]!.row.playback_key]);
         expect((await tracesOf(recs.flatMap((r) => r.keys))).some((t) => t.deleteMarker)).to.equal(true);
 

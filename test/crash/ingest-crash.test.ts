@@ -71,7 +71,9 @@ async function prepareUpload(file: string, callId: string): Promise<(url: string
       req.on('response', (res) => {
         let text = '';
         res.on('data', (c: Buffer) => (text += c.toString()));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text ? (JSON.parse(text) as { id?: string }) : undefined }));
+        res.on('end', () =>
+          resolve({ status: res.statusCode ?? 0, body: text ? (JSON.parse(text) as { id?: string }) : undefined }),
+        );
         res.on('error', (error) => resolve({ error: error.message }));
       });
       req.on('error', (error) => resolve({ error: error.message }));
@@ -86,7 +88,11 @@ async function prepareUpload(file: string, callId: string): Promise<(url: string
 
 const COMBOS = [
   { name: 'sqlite+fs' as const, db: undefined, store: undefined },
-  { name: 'postgres+minio' as const, db: dbBackends.find((b) => b.name === 'postgres')!, store: storeBackends.find((b) => b.name === 'minio')! },
+  {
+    name: 'postgres+minio' as const,
+    db: dbBackends.find((b) => b.name === 'postgres')!,
+    store: storeBackends.find((b) => b.name === 'minio')!,
+  },
 ];
 
 for (const combo of COMBOS) {
@@ -136,7 +142,9 @@ for (const combo of COMBOS) {
       if (!tstore) return [];
       const client = createS3Client(tstore.config as Extract<StoreConfig, { kind: 's3' }>);
       try {
-        const out = await client.send(new ListMultipartUploadsCommand({ Bucket: (tstore.config as { bucket: string }).bucket }));
+        const out = await client.send(
+          new ListMultipartUploadsCommand({ Bucket: (tstore.config as { bucket: string }).bucket }),
+        );
         return (out.Uploads ?? []).map((u) => u.Key!);
       } finally {
         client.destroy();
@@ -147,23 +155,48 @@ for (const combo of COMBOS) {
     async function assertClean(label: string, livePid: number, created: readonly string[]): Promise<void> {
       const tmp = path.join(dataDir, 'tmp');
       expect(tempLeftovers(tmp), `${label}: ingest temp files`).to.deep.equal([]);
-      expect(tempOwners(tmp).filter((o) => o.pid !== livePid), `${label}: temp folders of dead processes`).to.deep.equal([]);
+      expect(
+        tempOwners(tmp).filter((o) => o.pid !== livePid),
+        `${label}: temp folders of dead processes`,
+      ).to.deep.equal([]);
       if (!tstore) {
         const storeTmp = path.join(dataDir, 'objects', FS_STORE_TMP_DIR);
         expect(tempLeftovers(storeTmp), `${label}: partial objects`).to.deep.equal([]);
-        expect(tempOwners(storeTmp).filter((o) => o.pid !== livePid), `${label}: store temp folders of dead processes`).to.deep.equal([]);
+        expect(
+          tempOwners(storeTmp).filter((o) => o.pid !== livePid),
+          `${label}: store temp folders of dead processes`,
+        ).to.deep.equal([]);
       }
       expect(await multipartUploads(), `${label}: incomplete multipart uploads`).to.deep.equal([]);
-      expect(await db.knex('ingest_inflight').select('recording_id', 'owner'), `${label}: in-flight markers`).to.deep.equal([]);
+      expect(
+        await db.knex('ingest_inflight').select('recording_id', 'owner'),
+        `${label}: in-flight markers`,
+      ).to.deep.equal([]);
 
-      const rows = (await db.knex('recordings').select('id', 'original_key', 'playback_key')) as Array<{ id: string; original_key: string; playback_key: string }>;
+      const rows = (await db.knex('recordings').select('id', 'original_key', 'playback_key')) as Array<{
+        id: string;
+        original_key: string;
+        playback_key: string;
+      }>;
       const rowKeys = new Set(rows.flatMap((r) => [r.original_key, r.playback_key]));
       const keys = await storeKeys(store, 'recordings/');
-      expect(keys.filter((k) => !rowKeys.has(k)), `${label}: orphan objects`).to.deep.equal([]);
-      expect([...rowKeys].filter((k) => !keys.includes(k)), `${label}: rows missing objects`).to.deep.equal([]);
+      expect(
+        keys.filter((k) => !rowKeys.has(k)),
+        `${label}: orphan objects`,
+      ).to.deep.equal([]);
+      expect(
+        [...rowKeys].filter((k) => !keys.includes(k)),
+        `${label}: rows missing objects`,
+      ).to.deep.equal([]);
       const ids = new Set(rows.map((r) => r.id));
-      expect(created.filter((id) => !ids.has(id)), `${label}: 201s not stored`).to.deep.equal([]);
-      expect(keys.every((k) => ids.has(recordingIdOfKey(k) ?? '')), `${label}: every object under a row's id`).to.equal(true);
+      expect(
+        created.filter((id) => !ids.has(id)),
+        `${label}: 201s not stored`,
+      ).to.deep.equal([]);
+      expect(
+        keys.every((k) => ids.has(recordingIdOfKey(k) ?? '')),
+        `${label}: every object under a row's id`,
+      ).to.equal(true);
     }
 
     it(`when the service is SIGKILLed at ${KILLS} random points of uploads of a 50 MB call, then after each restart nothing but stored recordings remains, and every 201 is stored`, async () => {

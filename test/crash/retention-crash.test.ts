@@ -34,8 +34,16 @@ function lcg(seed: number): () => number {
 }
 
 const COMBOS = [
-  { name: 'sqlite+fs' as const, db: dbBackends.find((b) => b.name === 'sqlite')!, store: storeBackends.find((b) => b.name === 'fs')! },
-  { name: 'postgres+minio' as const, db: dbBackends.find((b) => b.name === 'postgres')!, store: storeBackends.find((b) => b.name === 'minio')! },
+  {
+    name: 'sqlite+fs' as const,
+    db: dbBackends.find((b) => b.name === 'sqlite')!,
+    store: storeBackends.find((b) => b.name === 'fs')!,
+  },
+  {
+    name: 'postgres+minio' as const,
+    db: dbBackends.find((b) => b.name === 'postgres')!,
+    store: storeBackends.find((b) => b.name === 'minio')!,
+  },
 ];
 
 for (const combo of COMBOS) {
@@ -51,7 +59,11 @@ for (const combo of COMBOS) {
       tdb = await combo.db.create();
       tstore = await combo.store.create();
       keyringFile = path.join(tempDir(), 'keyring');
-      store = await encryptingStore({ config: { encryption: { enabled: true, keyringFile } }, db: tdb.db, store: tstore.store });
+      store = await encryptingStore({
+        config: { encryption: { enabled: true, keyringFile } },
+        db: tdb.db,
+        store: tstore.store,
+      });
     });
     after(async () => {
       await tstore?.dispose();
@@ -72,7 +84,8 @@ for (const combo of COMBOS) {
     const entriesOf = async (id: string) => tdb.db.knex('deletion_log').where({ recording_id: id });
     const rowOf = async (id: string) => tdb.db.knex('recordings').where({ id }).first();
     const keyOf = async (id: string) => readRecordingKey(tdb.db.knex, id);
-    const objectsLeft = async (rec: StoredRecording) => (await Promise.all(rec.keys.map((k) => tstore.store.exists(k)))).filter(Boolean).length;
+    const objectsLeft = async (rec: StoredRecording) =>
+      (await Promise.all(rec.keys.map((k) => tstore.store.exists(k)))).filter(Boolean).length;
 
     /** Right after a crash: an entry exists only for a recording whose row and objects are gone. */
     const assertNoFalseEntries = async (recs: StoredRecording[]) => {
@@ -103,7 +116,9 @@ for (const combo of COMBOS) {
       }
       const verdict = await verifyDeletionLog(tdb.db);
       expect(verdict.ok, JSON.stringify(verdict)).to.equal(true);
-      const seqs = (await tdb.db.knex('deletion_log').select('seq').orderBy('seq')).map((r: { seq: number }) => Number(r.seq));
+      const seqs = (await tdb.db.knex('deletion_log').select('seq').orderBy('seq')).map((r: { seq: number }) =>
+        Number(r.seq),
+      );
       expect(seqs).to.deep.equal(seqs.map((_, i) => i + 1));
     };
 
@@ -116,7 +131,9 @@ for (const combo of COMBOS) {
       if (tdb.db.client !== 'pg') return;
       for (let i = 0; i < 200; i++) {
         const row = (await tdb.db.knex
-          .raw('select count(*)::int as n from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid() and xact_start is not null')
+          .raw(
+            'select count(*)::int as n from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid() and xact_start is not null',
+          )
           .then((r: { rows: Array<{ n: number }> }) => r.rows[0])) as { n: number };
         if (row.n === 0) return;
         await new Promise((resolve) => setTimeout(resolve, 50));
@@ -126,7 +143,11 @@ for (const combo of COMBOS) {
 
     const recover = async (now: number) => {
       await settle();
-      const summary = await sweepAll(deletionDeps(tdb.db, store), { now: now + LEASE + 1, batchSize: 50, leaseMs: LEASE });
+      const summary = await sweepAll(deletionDeps(tdb.db, store), {
+        now: now + LEASE + 1,
+        batchSize: 50,
+        leaseMs: LEASE,
+      });
       expect(summary.failed, 'failures during recovery').to.deep.equal([]);
     };
 
@@ -134,7 +155,14 @@ for (const combo of COMBOS) {
       it(`when the sweeper process is killed right after "${step}", then a restarted sweep deletes and logs every due recording exactly once`, async () => {
         const now = nextNow();
         const recs = await seed(3, now);
-        const child = await runSweeperChild({ db: tdb.config, store: tstore.config, keyringFile, now, failpoint: step, leaseMs: LEASE });
+        const child = await runSweeperChild({
+          db: tdb.config,
+          store: tstore.config,
+          keyringFile,
+          now,
+          failpoint: step,
+          leaseMs: LEASE,
+        });
         expect(child.signal, child.stderr).to.equal('SIGKILL');
         await assertNoFalseEntries(recs);
         await recover(now);
@@ -145,8 +173,20 @@ for (const combo of COMBOS) {
     it('when an erasure process is killed after each step in turn, then the sweeper finishes it under the erasure reason, exactly once', async () => {
       for (const step of DELETION_STEPS) {
         const now = nextNow();
-        const [rec] = await createStoredRecording({ db: tdb.db, store, overrides: { expires_at: now + 20 * DAY } }).then((r) => [r]);
-        const child = await runSweeperChild({ db: tdb.config, store: tstore.config, keyringFile, now, failpoint: step, eraseId: rec!.row.id, leaseMs: LEASE });
+        const [rec] = await createStoredRecording({
+          db: tdb.db,
+          store,
+          overrides: { expires_at: now + 20 * DAY },
+        }).then((r) => [r]);
+        const child = await runSweeperChild({
+          db: tdb.config,
+          store: tstore.config,
+          keyringFile,
+          now,
+          failpoint: step,
+          eraseId: rec!.row.id,
+          leaseMs: LEASE,
+        });
         expect(child.signal, `${step}: ${child.stderr}`).to.equal('SIGKILL');
         await assertNoFalseEntries([rec!]);
         await recover(now);
@@ -171,7 +211,15 @@ for (const combo of COMBOS) {
         const nth = 1 + Math.floor(random() * passes);
         const recs = await seed(count, now);
         const label = `seed ${seedValue} iteration ${i}: ${count} recordings, batch ${batchSize}, ${step}:${nth}`;
-        const child = await runSweeperChild({ db: tdb.config, store: tstore.config, keyringFile, now, failpoint: `${step}:${nth}`, batchSize, leaseMs: LEASE });
+        const child = await runSweeperChild({
+          db: tdb.config,
+          store: tstore.config,
+          keyringFile,
+          now,
+          failpoint: `${step}:${nth}`,
+          batchSize,
+          leaseMs: LEASE,
+        });
         expect(child.signal, `${label}: ${child.stderr}`).to.equal('SIGKILL');
         await assertNoFalseEntries(recs);
         await recover(now);

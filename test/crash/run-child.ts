@@ -38,7 +38,10 @@ export function runSweeperChild(options: {
   else delete env.CALLREC_TEST_FAILPOINT;
   if (options.eraseId) env.CALLREC_TEST_CHILD_ERASE = options.eraseId;
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', '--no-warnings', CHILD], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['--import', 'tsx', '--no-warnings', CHILD], {
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));

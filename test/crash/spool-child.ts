@@ -25,7 +25,14 @@ const spoolConfig = config.ingest.spool!;
 const failAt = process.env.CALLREC_TEST_FAILPOINT as SpoolStep | undefined;
 const db = createDb(config.db);
 const store = await createObjectStore(config.store);
-const deps = { config, db, store, logger: createLogger({ level: 'silent' }), clock: systemClock, metrics: createMetrics() };
+const deps = {
+  config,
+  db,
+  store,
+  logger: createLogger({ level: 'silent' }),
+  clock: systemClock,
+  metrics: createMetrics(),
+};
 await removeAbandonedUploads(deps, { now: Date.now() });
 const runtime = createIngestRuntime(deps);
 const spool = createSpool(runtime, {
@@ -35,7 +42,9 @@ const spool = createSpool(runtime, {
   },
 });
 const pending = () =>
-  [...fs.readdirSync(spoolConfig.dir), ...fs.readdirSync(path.join(spoolConfig.dir, SPOOL_CLAIM_DIR))].some((f) => f.endsWith('.json') && !f.startsWith('.'));
+  [...fs.readdirSync(spoolConfig.dir), ...fs.readdirSync(path.join(spoolConfig.dir, SPOOL_CLAIM_DIR))].some(
+    (f) => f.endsWith('.json') && !f.startsWith('.'),
+  );
 const total: SpoolPass = { stored: 0, replayed: 0, failed: 0, retrying: 0, waiting: 0 };
 try {
   for (let i = 0; i < 50; i++) {

@@ -24,11 +24,16 @@ import { tempLeftovers } from '../support/owners.js';
 const CHILD = path.join(path.dirname(fileURLToPath(import.meta.url)), 'spool-child.ts');
 const STEPS: SpoolStep[] = ['claimed', 'stored', 'audioRemoved'];
 
-function runChild(env: Record<string, string>): Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }> {
+function runChild(
+  env: Record<string, string>,
+): Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }> {
   const base: Record<string, string> = {};
   for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !k.startsWith('CALLREC_')) base[k] = v;
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', '--no-warnings', CHILD], { env: { ...base, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['--import', 'tsx', '--no-warnings', CHILD], {
+      env: { ...base, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -40,7 +45,11 @@ function runChild(env: Record<string, string>): Promise<{ code: number | null; s
 
 const COMBOS = [
   { name: 'sqlite+fs', db: undefined, store: undefined },
-  { name: 'postgres+minio', db: dbBackends.find((b) => b.name === 'postgres')!, store: storeBackends.find((b) => b.name === 'minio')! },
+  {
+    name: 'postgres+minio',
+    db: dbBackends.find((b) => b.name === 'postgres')!,
+    store: storeBackends.find((b) => b.name === 'minio')!,
+  },
 ];
 
 for (const combo of COMBOS) {
@@ -92,19 +101,32 @@ for (const combo of COMBOS) {
       it(`when the spool process is killed -9 right after the step "${step}", then after a restart the recording is stored once and its pair is gone`, async () => {
         const name = `crash-${step}-${Date.now()}`;
         fs.writeFileSync(path.join(spoolDir, `${name}.wav`), await audioFixtureBytes('ulaw-mono'));
-        fs.writeFileSync(path.join(spoolDir, `${name}.json`), JSON.stringify({ callId: name, startedAt: new Date(Date.now() - 60_000).toISOString() }));
+        fs.writeFileSync(
+          path.join(spoolDir, `${name}.json`),
+          JSON.stringify({ callId: name, startedAt: new Date(Date.now() - 60_000).toISOString() }),
+        );
 
         const killed = await runChild({ ...env, CALLREC_TEST_FAILPOINT: step });
         expect(killed.signal, killed.stderr).to.equal('SIGKILL');
         const restarted = await runChild(env);
         expect(restarted.code, restarted.stderr).to.equal(0);
 
-        const rows = (await db.knex('recordings').where({ call_id: name }).select('original_key', 'playback_key')) as Array<{ original_key: string; playback_key: string }>;
+        const rows = (await db
+          .knex('recordings')
+          .where({ call_id: name })
+          .select('original_key', 'playback_key')) as Array<{ original_key: string; playback_key: string }>;
         expect(rows, 'stored once').to.have.length(1);
-        const all = (await db.knex('recordings').select('original_key', 'playback_key')) as Array<{ original_key: string; playback_key: string }>;
-        expect((await storeKeys(store, 'recordings/')).sort(), 'objects = those of rows').to.deep.equal(all.flatMap((r) => [r.original_key, r.playback_key]).sort());
+        const all = (await db.knex('recordings').select('original_key', 'playback_key')) as Array<{
+          original_key: string;
+          playback_key: string;
+        }>;
+        expect((await storeKeys(store, 'recordings/')).sort(), 'objects = those of rows').to.deep.equal(
+          all.flatMap((r) => [r.original_key, r.playback_key]).sort(),
+        );
         expect(await db.knex('ingest_inflight').select('recording_id'), 'in-flight markers').to.deep.equal([]);
-        const left = (fs.readdirSync(spoolDir, { recursive: true }) as string[]).filter((f) => fs.statSync(path.join(spoolDir, f)).isFile());
+        const left = (fs.readdirSync(spoolDir, { recursive: true }) as string[]).filter((f) =>
+          fs.statSync(path.join(spoolDir, f)).isFile(),
+        );
         expect(left, 'files left in the spool').to.deep.equal([]);
         expect(tempLeftovers(path.join(dataDir, 'tmp')), 'temp files').to.deep.equal([]);
       });

@@ -45,7 +45,11 @@ if (env.CALLREC_TEST_FAILPOINT) {
 const db = createDb(dbConfig);
 const plainStore = await createObjectStore(storeConfig);
 const store = env.CALLREC_TEST_CHILD_KEYRING
-  ? await encryptingStore({ config: { encryption: { enabled: true, keyringFile: env.CALLREC_TEST_CHILD_KEYRING } }, db, store: plainStore })
+  ? await encryptingStore({
+      config: { encryption: { enabled: true, keyringFile: env.CALLREC_TEST_CHILD_KEYRING } },
+      db,
+      store: plainStore,
+    })
   : plainStore;
 const deps = { db, store, logger: createLogger({ level: 'silent' }), metrics: createMetrics() };
 try {

@@ -30,7 +30,21 @@ async function stereoOpus(): Promise<Buffer> {
   if (!fs.existsSync(target)) {
     const source = await audioFixture('pcm-stereo', { seconds: SECONDS });
     const tmp = `${target}.${process.pid}.tmp.ogg`;
-    await run('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-y', '-i', source, '-c:a', 'libopus', '-b:a', '24k', '-ac', '2', tmp]);
+    await run('ffmpeg', [
+      '-hide_banner',
+      '-loglevel',
+      'error',
+      '-y',
+      '-i',
+      source,
+      '-c:a',
+      'libopus',
+      '-b:a',
+      '24k',
+      '-ac',
+      '2',
+      tmp,
+    ]);
     fs.renameSync(tmp, target);
   }
   return fs.readFileSync(target);
@@ -62,7 +76,11 @@ describe('the trainers’ player UI (Chromium, sqlite, fs)', function () {
 
   it('when a trainer signs in, filters, plays, seeks, changes speed, adds a note and signs out, then each step works', async () => {
     const audio = await stereoOpus();
-    const trainer = await createTestUser(testDb.db, { role: 'trainer', username: 'tess', password: 'correct horse battery staple' });
+    const trainer = await createTestUser(testDb.db, {
+      role: 'trainer',
+      username: 'tess',
+      password: 'correct horse battery staple',
+    });
     const target = await createStoredRecording({
       db: testDb.db,
       store: testStore.store,
@@ -78,7 +96,11 @@ describe('the trainers’ player UI (Chromium, sqlite, fs)', function () {
         playback_content_type: 'audio/ogg',
       },
     });
-    await createStoredRecording({ db: testDb.db, store: testStore.store, overrides: { started_at: now - 3_600_000, queue: 'sales' } });
+    await createStoredRecording({
+      db: testDb.db,
+      store: testStore.store,
+      overrides: { started_at: now - 3_600_000, queue: 'sales' },
+    });
 
     // Every audio response the browser gets (the media element asks with Range: bytes=0- and on seeks).
     const audioResponses: Response[] = [];
@@ -101,7 +123,10 @@ describe('the trainers’ player UI (Chromium, sqlite, fs)', function () {
     await page.getByRole('button', { name: 'Apply filters' }).click();
     await page.waitForFunction(() => document.querySelectorAll('#recordings tbody tr').length === 1);
     const rowText = await page.locator('#recordings tbody tr').first().innerText();
-    expect(rowText).to.contain('billing').and.contain('+31 6 •••• ••78').and.match(/Deleted in 2[78] days/);
+    expect(rowText)
+      .to.contain('billing')
+      .and.contain('+31 6 •••• ••78')
+      .and.match(/Deleted in 2[78] days/);
     expect(page.url()).to.contain('queue=billing');
 
     // Open the recording.
@@ -140,13 +165,17 @@ describe('the trainers’ player UI (Chromium, sqlite, fs)', function () {
 
     // Change speed.
     await page.getByLabel('Speed').selectOption('1.5');
-    expect(await page.evaluate(() => (document.getElementById('audio') as HTMLAudioElement).playbackRate)).to.equal(1.5);
+    expect(await page.evaluate(() => (document.getElementById('audio') as HTMLAudioElement).playbackRate)).to.equal(
+      1.5,
+    );
 
     // Add a note at the current position.
     await page.getByLabel(/Note at/).fill('Good de-escalation here.');
     await page.getByRole('button', { name: 'Add note' }).click();
     await page.locator('#notes li').first().waitFor();
-    expect(await page.locator('#notes li').first().innerText()).to.contain('Good de-escalation here.').and.contain('tess');
+    expect(await page.locator('#notes li').first().innerText())
+      .to.contain('Good de-escalation here.')
+      .and.contain('tess');
     expect(await page.locator('.note-marker').count()).to.equal(1);
     const notes = await listNotes(testDb.db.knex, target.row.id);
     expect(notes.map((n) => [n.author, n.text])).to.deep.equal([['tess', 'Good de-escalation here.']]);
@@ -167,17 +196,30 @@ describe('the trainers’ player UI (Chromium, sqlite, fs)', function () {
     expect(status).to.equal(401);
     // Allowed: the 401 of GET /v1/session after signing out, and the CSP refusing wavesurfer's own
     // shadow-DOM <style> (player.js re-adopts those rules as a constructed stylesheet, CSP-compliant).
-    const allowed = (p: string) => p.includes('status of 401') || /Applying inline style violates .*style-src 'self'/.test(p);
+    const allowed = (p: string) =>
+      p.includes('status of 401') || /Applying inline style violates .*style-src 'self'/.test(p);
     expect(problems.filter((p) => !allowed(p))).to.deep.equal([]);
   });
 
   it('when a stereo recording has the agent on the right channel, then the player labels the right channel Agent and "Mute agent" mutes the right channel', async () => {
     const audio = await stereoOpus();
-    const trainer = await createTestUser(testDb.db, { role: 'trainer', username: 'rita', password: 'correct horse battery staple' });
+    const trainer = await createTestUser(testDb.db, {
+      role: 'trainer',
+      username: 'rita',
+      password: 'correct horse battery staple',
+    });
     const target = await createStoredRecording({
       db: testDb.db,
       store: testStore.store,
-      overrides: { started_at: now - 3_600_000, expires_at: now + 29 * 86_400_000, duration_ms: SECONDS * 1000, original_channels: 2, agent_channel: 'right', playbackBody: audio, playback_content_type: 'audio/ogg' },
+      overrides: {
+        started_at: now - 3_600_000,
+        expires_at: now + 29 * 86_400_000,
+        duration_ms: SECONDS * 1000,
+        original_channels: 2,
+        agent_channel: 'right',
+        playbackBody: audio,
+        playback_content_type: 'audio/ogg',
+      },
     });
     await page.goto(`${app.url}/recordings/${target.row.id}`);
     await page.waitForURL(/\/login\?next=/);

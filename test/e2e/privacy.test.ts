@@ -46,9 +46,17 @@ describe('the privacy page (Chromium, sqlite, fs)', function () {
 
   it('when a privacy officer searches, exports, holds, erases and releases, then each step works and is logged', async () => {
     const phone = newPhone();
-    const officer = await createTestUser(testDb.db, { role: 'privacy', username: 'pia', password: 'correct horse battery staple' });
+    const officer = await createTestUser(testDb.db, {
+      role: 'privacy',
+      username: 'pia',
+      password: 'correct horse battery staple',
+    });
     const make = (overrides: Record<string, unknown>) =>
-      createStoredRecording({ db: testDb.db, store: testStore.store, overrides: { started_at: now - 86_400_000, ...overrides } });
+      createStoredRecording({
+        db: testDb.db,
+        store: testStore.store,
+        overrides: { started_at: now - 86_400_000, ...overrides },
+      });
     const first = await make({ caller_number: phone.e164, started_at: now - 2 * 86_400_000 });
     const second = await make({ callee_number: phone.e164, direction: 'outbound' });
     const other = await make({ caller_number: newPhone().e164 });
@@ -80,12 +88,20 @@ describe('the privacy page (Chromium, sqlite, fs)', function () {
     await page.waitForFunction(() => document.querySelectorAll('#subject-recordings tbody tr').length === 2);
 
     // Export: the zip downloads with both recordings in it.
-    const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('link', { name: 'Export all as zip' }).click()]);
+    const [download] = await Promise.all([
+      page.waitForEvent('download'),
+      page.getByRole('link', { name: 'Export all as zip' }).click(),
+    ]);
     expect(download.suggestedFilename()).to.match(/^callrec-export-[0-9TZ]+\.zip$/);
     const zipFile = path.join(tempDir('callrec-e2e-'), 'export.zip');
     await download.saveAs(zipFile);
     const zip = readZip(zipFile);
-    expect([...zip.keys()]).to.include.members(['README.txt', 'manifest.json', `recordings/${first.row.id}/original.wav`, `recordings/${second.row.id}/playback.opus`]);
+    expect([...zip.keys()]).to.include.members([
+      'README.txt',
+      'manifest.json',
+      `recordings/${first.row.id}/original.wav`,
+      `recordings/${second.row.id}/playback.opus`,
+    ]);
 
     // Hold the first recording.
     const firstRow = page.locator(`#subject-recordings tbody tr[data-id="${first.row.id}"]`);
@@ -93,7 +109,9 @@ describe('the privacy page (Chromium, sqlite, fs)', function () {
     await page.getByLabel(/^Reason/).fill('claim 2026-11');
     await page.getByRole('button', { name: 'Place hold', exact: true }).click();
     await firstRow.getByRole('button', { name: 'Release hold…', exact: true }).waitFor();
-    expect(await firstRow.innerText()).to.contain('On legal hold: claim 2026-11').and.contain('pia');
+    expect(await firstRow.innerText())
+      .to.contain('On legal hold: claim 2026-11')
+      .and.contain('pia');
     expect(await page.getByRole('button', { name: 'Erase all…', exact: true }).isDisabled()).to.equal(true);
     fs.mkdirSync('test-output', { recursive: true });
     await page.screenshot({ path: 'test-output/privacy-held.png', fullPage: true });
@@ -139,8 +157,16 @@ describe('the privacy page (Chromium, sqlite, fs)', function () {
   });
 
   it('when an admin opens the page, then only the hold-by-id form is offered and it places a hold', async () => {
-    const admin = await createTestUser(testDb.db, { role: 'admin', username: 'ada', password: 'correct horse battery staple' });
-    const rec = await createStoredRecording({ db: testDb.db, store: testStore.store, overrides: { started_at: now - 86_400_000 } });
+    const admin = await createTestUser(testDb.db, {
+      role: 'admin',
+      username: 'ada',
+      password: 'correct horse battery staple',
+    });
+    const rec = await createStoredRecording({
+      db: testDb.db,
+      store: testStore.store,
+      overrides: { started_at: now - 86_400_000 },
+    });
     const context = await browser.newContext();
     const adminPage = await context.newPage();
     adminPage.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));

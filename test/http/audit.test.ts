@@ -39,23 +39,54 @@ for (const dbBackend of dbBackends) {
     before(async () => {
       tdb = await dbBackend.create();
       tstore = await fsBackend.create();
-      app = await startTestApp({ db: tdb.db, store: tstore.store, config: testConfig({ CALLREC_CHECKPOINT_EVERY: '2' }) });
+      app = await startTestApp({
+        db: tdb.db,
+        store: tstore.store,
+        config: testConfig({ CALLREC_CHECKPOINT_EVERY: '2' }),
+      });
       auditor = (await createTestUser(tdb.db, { role: 'auditor' })).token;
       trainer = (await createTestUser(tdb.db, { role: 'trainer' })).token;
       admin = (await createTestUser(tdb.db, { role: 'admin' })).token;
       // Five deletions: four by retention, one erasure with a reference that needs CSV quoting.
       for (let i = 0; i < 4; i++) {
-        const rec = await createStoredRecording({ db: tdb.db, store: tstore.store, overrides: { expires_at: NOW - DAY + i, call_id: `call,"${i}"` } });
+        const rec = await createStoredRecording({
+          db: tdb.db,
+          store: tstore.store,
+          overrides: { expires_at: NOW - DAY + i, call_id: `call,"${i}"` },
+        });
         ids.push(rec.row.id);
       }
       await sweepOnce(app.deps, { now: NOW, batchSize: 10, leaseMs: LEASE });
-      const erased = await createStoredRecording({ db: tdb.db, store: tstore.store, overrides: { expires_at: NOW + 20 * DAY } });
+      const erased = await createStoredRecording({
+        db: tdb.db,
+        store: tstore.store,
+        overrides: { expires_at: NOW + 20 * DAY },
+      });
       ids.push(erased.row.id);
-      await deleteRecording({ deps: app.deps, recordingId: erased.row.id, reason: 'erasure_request', actor: 'privacy-1', reference: 'DSR-7', now: NOW + 1000 });
+      await deleteRecording({
+        deps: app.deps,
+        recordingId: erased.row.id,
+        reason: 'erasure_request',
+        actor: 'privacy-1',
+        reference: 'DSR-7',
+        now: NOW + 1000,
+      });
       await maybeCheckpoint(app.deps, { now: NOW + 2000 });
       const principal = { userId: null as unknown as string, username: 'trainer-a', role: 'trainer' as const };
-      for (let i = 0; i < 3; i++) await appendAccess(tdb.db.knex, { principal, recordingId: ids[i]!, action: 'play', at: NOW + i * 1000, requestId: `req-${i}` });
-      await appendAccess(tdb.db.knex, { principal: { ...principal, username: 'trainer-b' }, recordingId: ids[0]!, action: 'view', at: NOW + 5000 });
+      for (let i = 0; i < 3; i++)
+        await appendAccess(tdb.db.knex, {
+          principal,
+          recordingId: ids[i]!,
+          action: 'play',
+          at: NOW + i * 1000,
+          requestId: `req-${i}`,
+        });
+      await appendAccess(tdb.db.knex, {
+        principal: { ...principal, username: 'trainer-b' },
+        recordingId: ids[0]!,
+        action: 'view',
+        at: NOW + 5000,
+      });
     });
     after(async () => {
       await app?.close();
@@ -86,7 +117,11 @@ for (const dbBackend of dbBackends) {
         const body = (await res.json()) as { items: Array<Record<string, unknown>>; nextCursor: string | null };
         for (const item of body.items) {
           const { hash, ...rest } = item;
-          expect(createHash('sha256').update(String(rest.prevHash) + canonicalJson(rest)).digest('hex')).to.equal(hash);
+          expect(
+            createHash('sha256')
+              .update(String(rest.prevHash) + canonicalJson(rest))
+              .digest('hex'),
+          ).to.equal(hash);
           expect(JSON.stringify(item)).to.not.match(/\+31\d+/);
           seen.push(item.seq as number);
         }
@@ -98,13 +133,17 @@ for (const dbBackend of dbBackends) {
     });
 
     it('when filtered by reason and time, then only matching entries are listed', async () => {
-      const erasures = (await (await get('/v1/deletions?reason=erasure_request', auditor)).json()) as { items: Array<Record<string, unknown>> };
+      const erasures = (await (await get('/v1/deletions?reason=erasure_request', auditor)).json()) as {
+        items: Array<Record<string, unknown>>;
+      };
       expect(erasures.items.map((e) => e.recordingId)).to.deep.equal([ids[4]]);
       expect(erasures.items[0]).to.include({ actor: 'privacy-1', reference: 'DSR-7', reason: 'erasure_request' });
       const from = new Date(NOW + 500).toISOString();
       const later = (await (await get(`/v1/deletions?from=${from}`, auditor)).json()) as { items: unknown[] };
       expect(later.items).to.have.length(1);
-      const none = (await (await get(`/v1/deletions?to=${new Date(NOW).toISOString()}`, auditor)).json()) as { items: unknown[] };
+      const none = (await (await get(`/v1/deletions?to=${new Date(NOW).toISOString()}`, auditor)).json()) as {
+        items: unknown[];
+      };
       expect(none.items).to.have.length(0);
     });
 
@@ -114,7 +153,9 @@ for (const dbBackend of dbBackends) {
       expect(res.headers.get('content-type')).to.match(/^text\/csv/);
       const text = await res.text();
       const lines = text.trimEnd().split('\r\n');
-      expect(lines[0]).to.equal('seq,recordingId,source,callId,reason,actor,reference,startedAt,expiresAt,deletedAt,objects,verified,prevHash,hash,keyShredded,kekId');
+      expect(lines[0]).to.equal(
+        'seq,recordingId,source,callId,reason,actor,reference,startedAt,expiresAt,deletedAt,objects,verified,prevHash,hash,keyShredded,kekId',
+      );
       expect(lines).to.have.length(6);
       expect(lines[1]).to.match(/^1,[0-9A-Z]{26},pbx-test,"call,""0""",retention_expired,sweeper,,/);
       const paged = await get('/v1/deletions?limit=2', auditor, { accept: 'text/csv' });
@@ -165,7 +206,13 @@ for (const dbBackend of dbBackends) {
       });
       try {
         const cut = (await (await get('/v1/deletions/verify', auditor)).json()) as Record<string, unknown>;
-        expect(cut).to.deep.include({ ok: false, count: 3, firstInvalidSeq: 4, problem: 'truncated', external: { count: 1, matched: 0, largestSize: 5 } });
+        expect(cut).to.deep.include({
+          ok: false,
+          count: 3,
+          firstInvalidSeq: 4,
+          problem: 'truncated',
+          external: { count: 1, matched: 0, largestSize: 5 },
+        });
       } finally {
         await tdb.db.knex('deletion_log').insert(dropped);
         await tdb.db.knex('deletion_checkpoints').insert(checkpoints);
@@ -176,7 +223,9 @@ for (const dbBackend of dbBackends) {
       const down: ObjectStore = { ...tstore.store, list: () => Promise.reject(new StoreUnavailableError('down')) };
       const other = await startTestApp({ db: tdb.db, store: down, config: app.deps.config });
       try {
-        const res = await fetch(`${other.url}/v1/deletions/verify`, { headers: { authorization: `Bearer ${auditor}` } });
+        const res = await fetch(`${other.url}/v1/deletions/verify`, {
+          headers: { authorization: `Bearer ${auditor}` },
+        });
         expect(res.status).to.equal(503);
         expect(res.headers.get('content-type')).to.match(/^application\/problem\+json/);
         expect(((await res.json()) as { code: string }).code).to.equal('store_unavailable');
@@ -201,15 +250,22 @@ for (const dbBackend of dbBackends) {
     });
 
     it('when the access log is queried by user and paged, then the matching entries come in order; CSV works too', async () => {
-      const all = (await (await get('/v1/access-log?user=trainer-a&limit=2', auditor)).json()) as { items: Array<Record<string, unknown>>; nextCursor: string };
+      const all = (await (await get('/v1/access-log?user=trainer-a&limit=2', auditor)).json()) as {
+        items: Array<Record<string, unknown>>;
+        nextCursor: string;
+      };
       expect(all.items.map((e) => e.requestId)).to.deep.equal(['req-0', 'req-1']);
-      const next = (await (await get(`/v1/access-log?user=trainer-a&limit=2&cursor=${all.nextCursor}`, auditor)).json()) as {
+      const next = (await (
+        await get(`/v1/access-log?user=trainer-a&limit=2&cursor=${all.nextCursor}`, auditor)
+      ).json()) as {
         items: Array<Record<string, unknown>>;
         nextCursor: string | null;
       };
       expect(next.items.map((e) => e.requestId)).to.deep.equal(['req-2']);
       expect(next.nextCursor).to.equal(null);
-      const byRecording = (await (await get(`/v1/access-log?recordingId=${ids[0]}`, auditor)).json()) as { items: Array<Record<string, unknown>> };
+      const byRecording = (await (await get(`/v1/access-log?recordingId=${ids[0]}`, auditor)).json()) as {
+        items: Array<Record<string, unknown>>;
+      };
       expect(byRecording.items.map((e) => e.username)).to.deep.equal(['trainer-a', 'trainer-b']);
       const csv = await (await get('/v1/access-log', auditor, { accept: 'text/csv' })).text();
       expect(csv.trimEnd().split('\r\n')).to.have.length(5);

@@ -43,10 +43,20 @@ describe('README auditor recipe (sqlite, fs)', function () {
     testDb = await dbBackends.find((b) => b.name === 'sqlite')!.create();
     testStore = await storeBackends.find((b) => b.name === 'fs')!.create();
     const clock = createManualClock(Date.now());
-    app = await startTestApp({ db: testDb.db, store: testStore.store, config: testConfig({ CALLREC_CHECKPOINT_EVERY: '2' }), clock });
+    app = await startTestApp({
+      db: testDb.db,
+      store: testStore.store,
+      config: testConfig({ CALLREC_CHECKPOINT_EVERY: '2' }),
+      clock,
+    });
     const audio = await audioFixtureBytes('ulaw-mono');
     for (let i = 0; i < 3; i++) {
-      const res = await signedUpload({ url: app.url, nowMs: clock.now(), fields: { callId: `audit-recipe-${i}`, startedAt: new Date(clock.now()).toISOString() }, audio });
+      const res = await signedUpload({
+        url: app.url,
+        nowMs: clock.now(),
+        fields: { callId: `audit-recipe-${i}`, startedAt: new Date(clock.now()).toISOString() },
+        audio,
+      });
       expect(res.status, res.text).to.equal(201);
     }
     clock.advance(31 * 86_400_000);
@@ -58,7 +68,10 @@ describe('README auditor recipe (sqlite, fs)', function () {
     const setup = 'export CALLREC=https://callrec.example.com H="Authorization: Bearer $AUDITOR_TOKEN"';
     expect(recipe, 'the recipe starts by naming the server and the token').to.contain(setup);
     script = path.join(work, 'recipe.sh');
-    fs.writeFileSync(script, `set -euo pipefail\n${recipe.replace(setup, `export CALLREC=${app.url} H="Authorization: Bearer ${token}"`)}`);
+    fs.writeFileSync(
+      script,
+      `set -euo pipefail\n${recipe.replace(setup, `export CALLREC=${app.url} H="Authorization: Bearer ${token}"`)}`,
+    );
   });
 
   after(async function () {
@@ -74,7 +87,10 @@ describe('README auditor recipe (sqlite, fs)', function () {
     const head = /chain ok, head ([0-9a-f]{64})/.exec(stdout)?.[1];
     expect(head, stdout).to.be.a('string');
     expect(`${stdout}${stderr}`).to.contain('Signature Verified Successfully');
-    const checkpoint = JSON.parse(fs.readFileSync(path.join(work, 'checkpoint.txt'), 'utf8')) as { size: number; headHash: string };
+    const checkpoint = JSON.parse(fs.readFileSync(path.join(work, 'checkpoint.txt'), 'utf8')) as {
+      size: number;
+      headHash: string;
+    };
     expect(checkpoint).to.include({ size: 3, headHash: head });
   });
 

@@ -70,7 +70,14 @@ for (const backend of dbBackends) {
       const count = Math.ceil(LOGIN_LIMITS.perAddress / (LOGIN_LIMITS.perUserAddress.freeFailures - 1));
       return Promise.all(Array.from({ length: count }, async () => (await createTestUser(testDb.db)).user.username));
     };
-    const sessionRows = async (userId: string) => Number(((await testDb.db.knex('sessions').where({ user_id: userId }).count({ n: '*' }).first()) as { n: number | string }).n);
+    const sessionRows = async (userId: string) =>
+      Number(
+        (
+          (await testDb.db.knex('sessions').where({ user_id: userId }).count({ n: '*' }).first()) as {
+            n: number | string;
+          }
+        ).n,
+      );
 
     before(async () => {
       testDb = await backend.create();
@@ -97,14 +104,19 @@ for (const backend of dbBackends) {
         body: JSON.stringify({ username: user.username, password }),
       });
       expect(res.status).to.equal(200);
-      expect(await res.json()).to.deep.equal({ user: { username: user.username, role: 'trainer', queues: ['sales', 'billing'] } });
+      expect(await res.json()).to.deep.equal({
+        user: { username: user.username, role: 'trainer', queues: ['sales', 'billing'] },
+      });
       const [cookie] = res.headers.getSetCookie();
       expect(cookie).to.match(/^callrec_session=[A-Za-z0-9_-]{43}; /);
       expect(cookie).to.include('HttpOnly').and.include('SameSite=Strict').and.include('Path=/');
       expect(cookie).not.to.include('Secure');
       const me = await whoami({ cookie: cookie!.split(';')[0]! });
       expect(me.status).to.equal(200);
-      expect(me.body).to.deep.include({ user: { username: user.username, role: 'trainer', queues: ['sales', 'billing'] }, via: 'session' });
+      expect(me.body).to.deep.include({
+        user: { username: user.username, role: 'trainer', queues: ['sales', 'billing'] },
+        via: 'session',
+      });
       expect(await sessionRows(user.id)).to.equal(1);
       const stored = (await testDb.db.knex('sessions').where({ user_id: user.id }).first()) as { id_hash: string };
       expect(stored.id_hash).to.match(/^[0-9a-f]{64}$/);
@@ -189,7 +201,8 @@ for (const backend of dbBackends) {
     it('when a username fails too often from one address, then 429 rate_limited with Retry-After even for the right password, each further failure doubling the wait', async () => {
       const { user, password } = await createTestUser(testDb.db);
       const { freeFailures, baseDelayMs } = LOGIN_LIMITS.perUserAddress;
-      for (let i = 0; i < freeFailures; i++) expect((await login(user.username, 'wrong-password')).status).to.equal(401);
+      for (let i = 0; i < freeFailures; i++)
+        expect((await login(user.username, 'wrong-password')).status).to.equal(401);
       const limited = await login(user.username, password);
       expect(limited.status).to.equal(429);
       expect(limited.body.code).to.equal('rate_limited');
@@ -203,7 +216,9 @@ for (const backend of dbBackends) {
       clock.advance(2 * baseDelayMs);
       expect((await login(user.username, password)).status).to.equal(200);
       const metrics = await (await fetch(`${app.url}/metrics`)).text();
-      expect(metrics).to.match(new RegExp(`callrec_logins_total\\{outcome="invalid_credentials"\\} ${freeFailures + 1}\\b`));
+      expect(metrics).to.match(
+        new RegExp(`callrec_logins_total\\{outcome="invalid_credentials"\\} ${freeFailures + 1}\\b`),
+      );
       expect(metrics).to.match(/callrec_logins_total\{outcome="rate_limited"\} 2\b/);
       expect(metrics).to.match(/callrec_logins_total\{outcome="success"\} 1\b/);
     });
@@ -211,7 +226,9 @@ for (const backend of dbBackends) {
     it('when many wrong passwords arrive at once, then no more than the limit are checked and the rest get 429', async () => {
       const { user } = await createTestUser(testDb.db);
       const { freeFailures } = LOGIN_LIMITS.perUserAddress;
-      const answers = await Promise.all(Array.from({ length: freeFailures * 2 }, () => login(user.username, 'parallel-guess')));
+      const answers = await Promise.all(
+        Array.from({ length: freeFailures * 2 }, () => login(user.username, 'parallel-guess')),
+      );
       const statuses = answers.map((a) => a.status).sort();
       expect(statuses.filter((s) => s === 401)).to.have.length(freeFailures);
       expect(statuses.filter((s) => s === 429)).to.have.length(freeFailures);
@@ -230,7 +247,8 @@ for (const backend of dbBackends) {
     it('when one client IP fails across many usernames, then it is limited too', async () => {
       const { user, password } = await createTestUser(testDb.db);
       const guessed = await guessTargets();
-      for (let i = 0; i < LOGIN_LIMITS.perAddress; i++) expect((await login(guessed[i % guessed.length]!, 'wrong-password')).status).to.equal(401);
+      for (let i = 0; i < LOGIN_LIMITS.perAddress; i++)
+        expect((await login(guessed[i % guessed.length]!, 'wrong-password')).status).to.equal(401);
       const limited = await login(user.username, password);
       expect(limited.status).to.equal(429);
       expect(limited.body.code).to.equal('rate_limited');
@@ -244,7 +262,10 @@ for (const backend of dbBackends) {
       for (let i = 0; i < 20; i++) statuses.push((await login(user.username, `guess-${i}`, attacker)).status);
       expect(statuses.filter((s) => s === 401)).to.have.length(LOGIN_LIMITS.perUserAddress.freeFailures);
       expect(statuses.filter((s) => s === 429)).to.have.length(20 - LOGIN_LIMITS.perUserAddress.freeFailures);
-      expect((await login(user.username, password, attacker)).status, 'the attacker address, even with the password').to.equal(429);
+      expect(
+        (await login(user.username, password, attacker)).status,
+        'the attacker address, even with the password',
+      ).to.equal(429);
       const admin = await login(user.username, password, { 'x-forwarded-for': '198.51.100.7' });
       expect(admin.status).to.equal(200);
       expect(admin.body).to.deep.include({ user: { username: user.username, role: 'admin', queues: null } });
@@ -254,7 +275,9 @@ for (const backend of dbBackends) {
       app = await start({ CALLREC_TRUSTED_PROXIES: '127.0.0.1/8,::1,10.0.0.0/8' });
       const { user } = await createTestUser(testDb.db);
       await login(user.username, 'wrong-password', { 'x-forwarded-for': '192.0.2.1, 203.0.113.9, 10.1.2.3' });
-      const failed = app.logs.map((l) => JSON.parse(l) as Record<string, unknown>).find((e) => e.msg === 'login failed');
+      const failed = app.logs
+        .map((l) => JSON.parse(l) as Record<string, unknown>)
+        .find((e) => e.msg === 'login failed');
       expect(failed).to.include({ ip: '203.0.113.9', username: user.username });
     });
 
@@ -263,10 +286,18 @@ for (const backend of dbBackends) {
         app = await start(trusted ? { CALLREC_TRUSTED_PROXIES: trusted } : {});
         const { user, password } = await createTestUser(testDb.db);
         for (let i = 0; i < LOGIN_LIMITS.perUserAddress.freeFailures; i++) {
-          expect((await login(user.username, 'wrong-password', { 'x-forwarded-for': `203.0.113.${i}` })).status).to.equal(401);
+          expect(
+            (await login(user.username, 'wrong-password', { 'x-forwarded-for': `203.0.113.${i}` })).status,
+          ).to.equal(401);
         }
-        expect((await login(user.username, password, { 'x-forwarded-for': '198.51.100.7' })).status, `trusted: ${trusted}`).to.equal(429);
-        const ips = app.logs.map((l) => JSON.parse(l) as Record<string, unknown>).filter((e) => e.msg === 'login failed').map((e) => e.ip);
+        expect(
+          (await login(user.username, password, { 'x-forwarded-for': '198.51.100.7' })).status,
+          `trusted: ${trusted}`,
+        ).to.equal(429);
+        const ips = app.logs
+          .map((l) => JSON.parse(l) as Record<string, unknown>)
+          .filter((e) => e.msg === 'login failed')
+          .map((e) => e.ip);
         expect(ips, `trusted: ${trusted}`).to.have.length(LOGIN_LIMITS.perUserAddress.freeFailures);
         for (const ip of ips) expect(ip).to.match(/^(::ffff:)?127\.0\.0\.1$/);
       }
@@ -278,13 +309,22 @@ for (const backend of dbBackends) {
       const none = await call(`${app.url}/v1/session`, { method: 'DELETE', headers: { cookie: session.cookie } });
       expect(none.status).to.equal(403);
       expect(none.body.code).to.equal('origin_mismatch');
-      const foreign = await call(`${app.url}/v1/session`, { method: 'DELETE', headers: { cookie: session.cookie, origin: 'https://evil.example' } });
+      const foreign = await call(`${app.url}/v1/session`, {
+        method: 'DELETE',
+        headers: { cookie: session.cookie, origin: 'https://evil.example' },
+      });
       expect(foreign.status).to.equal(403);
-      const nullOrigin = await call(`${app.url}/v1/session`, { method: 'DELETE', headers: { cookie: session.cookie, origin: 'null' } });
+      const nullOrigin = await call(`${app.url}/v1/session`, {
+        method: 'DELETE',
+        headers: { cookie: session.cookie, origin: 'null' },
+      });
       expect(nullOrigin.status).to.equal(403);
       expect(await sessionRows(user.id)).to.equal(1);
       expect((await whoami({ cookie: session.cookie })).status).to.equal(200);
-      const viaReferer = await call(`${app.url}/v1/session`, { method: 'DELETE', headers: { cookie: session.cookie, referer: `${app.url}/recordings` } });
+      const viaReferer = await call(`${app.url}/v1/session`, {
+        method: 'DELETE',
+        headers: { cookie: session.cookie, referer: `${app.url}/recordings` },
+      });
       expect(viaReferer.status).to.equal(204);
       expect(await sessionRows(user.id)).to.equal(0);
     });
@@ -301,11 +341,22 @@ for (const backend of dbBackends) {
       const { user, token, tokenId } = await createTestUser(testDb.db, { role: 'privacy' });
       const me = await whoami({ authorization: `Bearer ${token}` });
       expect(me.status).to.equal(200);
-      expect(me.body).to.deep.include({ user: { username: user.username, role: 'privacy', queues: null }, via: 'token' });
-      const row = (await testDb.db.knex('api_tokens').where({ id: tokenId }).first()) as { last_used_at: number; token_hash: string };
+      expect(me.body).to.deep.include({
+        user: { username: user.username, role: 'privacy', queues: null },
+        via: 'token',
+      });
+      const row = (await testDb.db.knex('api_tokens').where({ id: tokenId }).first()) as {
+        last_used_at: number;
+        token_hash: string;
+      };
       expect(row.last_used_at).to.equal(T0);
-      expect(row.token_hash).to.match(/^[0-9a-f]{64}$/).and.not.equal(token);
-      const del = await call(`${app.url}/v1/session`, { method: 'DELETE', headers: { authorization: `Bearer ${token}` } });
+      expect(row.token_hash)
+        .to.match(/^[0-9a-f]{64}$/)
+        .and.not.equal(token);
+      const del = await call(`${app.url}/v1/session`, {
+        method: 'DELETE',
+        headers: { authorization: `Bearer ${token}` },
+      });
       expect(del.status).to.equal(204);
     });
 
@@ -326,7 +377,12 @@ for (const backend of dbBackends) {
       expect((await whoami(session.headers)).status).to.equal(401);
 
       const valid = await createTestUser(testDb.db);
-      for (const header of [`Basic ${valid.token}`, `Bearer`, `Bearer ${valid.token} extra`, `Bearer crt_${'A'.repeat(43)}`]) {
+      for (const header of [
+        `Basic ${valid.token}`,
+        `Bearer`,
+        `Bearer ${valid.token} extra`,
+        `Bearer crt_${'A'.repeat(43)}`,
+      ]) {
         const me = await whoami({ authorization: header });
         expect(me.status, header.slice(0, 12)).to.equal(401);
         expect(me.body.code).to.equal('unauthenticated');
@@ -336,7 +392,8 @@ for (const backend of dbBackends) {
     it('when a token is revoked or its user disabled by another process (the CLI), then the server refuses it at the next request (tokens are never cached)', async () => {
       const revoked = await createTestUser(testDb.db);
       const disabled = await createTestUser(testDb.db);
-      for (const t of [revoked, disabled]) expect((await whoami({ authorization: `Bearer ${t.token}` })).status).to.equal(200);
+      for (const t of [revoked, disabled])
+        expect((await whoami({ authorization: `Bearer ${t.token}` })).status).to.equal(200);
       // Straight to the database, as another process would: this process is not told.
       await testDb.db.knex('api_tokens').where({ id: revoked.tokenId }).update({ revoked_at: clock.now() });
       await testDb.db.knex('users').where({ id: disabled.user.id }).update({ disabled: true });
@@ -371,7 +428,9 @@ for (const backend of dbBackends) {
         const allowed = await call(url, { headers: { authorization: `Bearer ${auditor.token}` } });
         expect(allowed.status).to.equal(200);
         expect(allowed.body).to.deep.equal({ username: auditor.user.username });
-        expect(app.logs.some((l) => l.includes('authorization refused') && l.includes(trainer.user.username))).to.equal(true);
+        expect(app.logs.some((l) => l.includes('authorization refused') && l.includes(trainer.user.username))).to.equal(
+          true,
+        );
       } finally {
         server.closeAllConnections();
         await new Promise<void>((resolve) => server.close(() => resolve()));
@@ -385,13 +444,24 @@ for (const backend of dbBackends) {
       const session = await signIn(app.url, user.username, password);
       expect((await whoami({ authorization: `Bearer ${token}` })).status).to.equal(200);
       expect((await whoami({ authorization: `Bearer ${token}x` })).status).to.equal(401);
-      expect((await call(`${app.url}/v1/session`, { method: 'DELETE', headers: session.headers })).status).to.equal(204);
+      expect((await call(`${app.url}/v1/session`, { method: 'DELETE', headers: session.headers })).status).to.equal(
+        204,
+      );
 
       const logs = app.logs.join('\n');
-      expect(app.logs.some((l) => l.includes('"login failed"') && l.includes(user.username) && l.includes('"requestId"') && l.includes('"ip"'))).to.equal(true);
+      expect(
+        app.logs.some(
+          (l) =>
+            l.includes('"login failed"') &&
+            l.includes(user.username) &&
+            l.includes('"requestId"') &&
+            l.includes('"ip"'),
+        ),
+      ).to.equal(true);
       expect(app.logs.some((l) => l.includes('"login succeeded"') && l.includes(user.username))).to.equal(true);
       const sessionId = session.cookie.split('=')[1]!;
-      for (const secret of [password, wrongPassword, token, token.slice(4), sessionId]) expect(logs).not.to.include(secret);
+      for (const secret of [password, wrongPassword, token, token.slice(4), sessionId])
+        expect(logs).not.to.include(secret);
     });
   });
 }

@@ -73,14 +73,23 @@ const ROUTES: RouteRow[] = [
   { method: 'GET', path: '/metrics', expect: PUBLIC },
   { method: 'GET', path: '/openapi.json', expect: PUBLIC },
   // sessions
-  { method: 'GET', path: '/v1/session', expect: allow(['trainer', 'auditor', 'privacy', 'admin'], 200, { scopedOut: 200 }) },
+  {
+    method: 'GET',
+    path: '/v1/session',
+    expect: allow(['trainer', 'auditor', 'privacy', 'admin'], 200, { scopedOut: 200 }),
+  },
   // playback
   { method: 'GET', path: '/v1/recordings', expect: allow(PLAYBACK_READERS, 200, { scopedOut: 200 }) },
   { method: 'GET', path: '/v1/recordings/:id', expect: allow(PLAYBACK_READERS, 200) },
   { method: 'GET', path: '/v1/recordings/:id/audio', expect: allow(PLAYBACK_READERS, 200) },
   { method: 'GET', path: '/v1/recordings/:id/waveform', expect: allow(PLAYBACK_READERS, 200) },
   { method: 'GET', path: '/v1/recordings/:id/notes', expect: allow(PLAYBACK_READERS, 200) },
-  { method: 'POST', path: '/v1/recordings/:id/notes', body: { offsetMs: 1000, text: 'note' }, expect: allow(['trainer', 'admin'], 201) },
+  {
+    method: 'POST',
+    path: '/v1/recordings/:id/notes',
+    body: { offsetMs: 1000, text: 'note' },
+    expect: allow(['trainer', 'admin'], 201),
+  },
   // audit
   { method: 'GET', path: '/v1/deletions', expect: allow(['auditor', 'admin'], 200) },
   { method: 'GET', path: '/v1/deletions/verify', expect: allow(['auditor', 'admin'], 200) },
@@ -91,7 +100,12 @@ const ROUTES: RouteRow[] = [
   { method: 'GET', path: '/v1/subjects/export?phone={phone}', expect: allow(['privacy'], 200) },
   { method: 'DELETE', path: '/v1/subjects/recordings?phone={phone}', body: erasure, expect: allow(['privacy'], 200) },
   { method: 'DELETE', path: '/v1/recordings/:id', body: erasure, expect: allow(['privacy'], 200) },
-  { method: 'PUT', path: '/v1/recordings/:id/hold', body: { reason: 'litigation' }, expect: allow(['privacy', 'admin'], 200) },
+  {
+    method: 'PUT',
+    path: '/v1/recordings/:id/hold',
+    body: { reason: 'litigation' },
+    expect: allow(['privacy', 'admin'], 200),
+  },
   {
     method: 'DELETE',
     path: '/v1/recordings/:id/hold',
@@ -101,15 +115,47 @@ const ROUTES: RouteRow[] = [
   },
   // restriction and correction (privacy only, under a request)
   { method: 'GET', path: '/v1/subjects/restriction?phone={phone}', expect: allow(['privacy'], 200) },
-  { method: 'PUT', path: '/v1/subjects/restriction', body: { phone: '{phone}', requestId: '{requestId}', mode: 'object' }, expect: allow(['privacy'], 200) },
-  { method: 'DELETE', path: '/v1/subjects/restriction', body: { phone: '{phone}', requestId: '{requestId}' }, expect: allow(['privacy'], 200) },
-  { method: 'PATCH', path: '/v1/recordings/:id', body: { requestId: '{requestId}', agentId: 'agent-2' }, expect: allow(['privacy'], 200) },
+  {
+    method: 'PUT',
+    path: '/v1/subjects/restriction',
+    body: { phone: '{phone}', requestId: '{requestId}', mode: 'object' },
+    expect: allow(['privacy'], 200),
+  },
+  {
+    method: 'DELETE',
+    path: '/v1/subjects/restriction',
+    body: { phone: '{phone}', requestId: '{requestId}' },
+    expect: allow(['privacy'], 200),
+  },
+  {
+    method: 'PATCH',
+    path: '/v1/recordings/:id',
+    body: { requestId: '{requestId}', agentId: 'agent-2' },
+    expect: allow(['privacy'], 200),
+  },
   // the privacy-request register: privacy officers only (trainers, auditors and admins 403)
-  { method: 'POST', path: '/v1/privacy-requests', body: privacyRequestBody({ phone: '{phone}' }), expect: allow(['privacy'], 201) },
+  {
+    method: 'POST',
+    path: '/v1/privacy-requests',
+    body: privacyRequestBody({ phone: '{phone}' }),
+    expect: allow(['privacy'], 201),
+  },
   { method: 'GET', path: '/v1/privacy-requests', expect: allow(['privacy'], 200) },
   { method: 'GET', path: '/v1/privacy-requests/:id', id: 'request', expect: allow(['privacy'], 200) },
-  { method: 'POST', path: '/v1/privacy-requests/:id/extend', id: 'request', body: { months: 1, reason: 'many recordings to review' }, expect: allow(['privacy'], 200) },
-  { method: 'POST', path: '/v1/privacy-requests/:id/close', id: 'request', body: { outcome: 'fulfilled' }, expect: allow(['privacy'], 200) },
+  {
+    method: 'POST',
+    path: '/v1/privacy-requests/:id/extend',
+    id: 'request',
+    body: { months: 1, reason: 'many recordings to review' },
+    expect: allow(['privacy'], 200),
+  },
+  {
+    method: 'POST',
+    path: '/v1/privacy-requests/:id/close',
+    id: 'request',
+    body: { outcome: 'fulfilled' },
+    expect: allow(['privacy'], 200),
+  },
   { method: 'GET', path: '/v1/privacy-requests/:id/letter?lang=en', id: 'request', expect: allow(['privacy'], 200) },
 ];
 
@@ -120,7 +166,7 @@ const ROUTES: RouteRow[] = [
 const EXEMPT: Record<string, string> = {
   'POST /v1/recordings': 'the signed upload hook: no user credentials; test/http/ingest.test.ts',
   'POST /v1/session': 'sign-in itself; test/http/auth.test.ts',
-  'DELETE /v1/session': 'sign-out of the caller\'s own session; test/http/auth.test.ts',
+  'DELETE /v1/session': "sign-out of the caller's own session; test/http/auth.test.ts",
   'GET /': 'static web page, its data comes through the API rows; test/http/web.test.ts',
   'GET /:page': 'static web page; test/http/web.test.ts',
   'GET /recordings/:id': 'static web page; test/http/web.test.ts',
@@ -136,7 +182,10 @@ interface RouterLayer {
 /** `METHOD /path` of every route mounted in the Express app (routers at the root, as app.ts mounts them). */
 function mountedRoutes(stack: RouterLayer[]): string[] {
   return stack.flatMap((layer) => {
-    if (layer.route) return Object.keys(layer.route.methods).filter((m) => m !== '_all').map((m) => `${m.toUpperCase()} ${layer.route!.path}`);
+    if (layer.route)
+      return Object.keys(layer.route.methods)
+        .filter((m) => m !== '_all')
+        .map((m) => `${m.toUpperCase()} ${layer.route!.path}`);
     return layer.handle?.stack ? mountedRoutes(layer.handle.stack) : [];
   });
 }
@@ -174,7 +223,9 @@ describe('authorization matrix: every route × every caller (sqlite, fs)', funct
   it('when a route is mounted in the app or documented in the OpenAPI document, then it has a row in the matrix or a stated exemption', async () => {
     const covered = new Set([...ROUTES.map((r) => `${r.method} ${r.path.split('?')[0]}`), ...Object.keys(EXEMPT)]);
     const mounted = mountedRoutes((app.app as unknown as { router: { stack: RouterLayer[] } }).router.stack);
-    const doc = (await (await fetch(`${app.url}/openapi.json`)).json()) as { paths: Record<string, Record<string, unknown>> };
+    const doc = (await (await fetch(`${app.url}/openapi.json`)).json()) as {
+      paths: Record<string, Record<string, unknown>>;
+    };
     const documented = Object.entries(doc.paths).flatMap(([p, ops]) =>
       Object.keys(ops)
         .filter((m) => ['get', 'put', 'post', 'delete', 'patch'].includes(m))
@@ -205,8 +256,13 @@ describe('authorization matrix: every route × every caller (sqlite, fs)', funct
           },
         });
         const request = await createStoredPrivacyRequest(testDb.db, { numbers: [phone] });
-        const path = route.path.replace(':id', route.id === 'request' ? request.id : rec.row.id).replace('{phone}', encodeURIComponent(phone));
-        const body = route.body === undefined ? undefined : JSON.stringify(route.body).replace('{phone}', phone).replace('{requestId}', request.id);
+        const path = route.path
+          .replace(':id', route.id === 'request' ? request.id : rec.row.id)
+          .replace('{phone}', encodeURIComponent(phone));
+        const body =
+          route.body === undefined
+            ? undefined
+            : JSON.stringify(route.body).replace('{phone}', phone).replace('{requestId}', request.id);
         const res = await fetch(`${app.url}${path}`, {
           method: route.method,
           headers: { ...headers[caller], ...(route.body === undefined ? {} : { 'content-type': 'application/json' }) },

@@ -28,8 +28,10 @@ for (const backend of dbBackends) {
     let testDb: TestDb;
     let dataDir: string;
 
-    const cli = (...args: string[]): Promise<CliRun> => runCli({ CALLREC_DB_URL: dbUrl(testDb), CALLREC_DATA_DIR: dataDir }, ...args);
-    const userRow = (username: string) => testDb.db.knex('users').where({ username }).first() as Promise<Record<string, unknown> | undefined>;
+    const cli = (...args: string[]): Promise<CliRun> =>
+      runCli({ CALLREC_DB_URL: dbUrl(testDb), CALLREC_DATA_DIR: dataDir }, ...args);
+    const userRow = (username: string) =>
+      testDb.db.knex('users').where({ username }).first() as Promise<Record<string, unknown> | undefined>;
 
     before(async () => {
       testDb = await backend.create();
@@ -47,8 +49,15 @@ for (const backend of dbBackends) {
       expect(run.stderr).to.include('carol');
       const password = run.stdout.trim();
       const stored = await findUserCredentials(testDb.db.knex, 'carol');
-      expect(stored!.user).to.deep.include({ username: 'carol', role: 'trainer', queues: ['sales', 'billing'], disabled: false });
-      expect(stored!.passwordHash).to.match(/^scrypt\$\d+\$\d+\$\d+\$/).and.not.include(password);
+      expect(stored!.user).to.deep.include({
+        username: 'carol',
+        role: 'trainer',
+        queues: ['sales', 'billing'],
+        disabled: false,
+      });
+      expect(stored!.passwordHash)
+        .to.match(/^scrypt\$\d+\$\d+\$\d+\$/)
+        .and.not.include(password);
       expect(await verifyPassword(password, stored!.passwordHash)).to.equal(true);
     });
 
@@ -72,7 +81,13 @@ for (const backend of dbBackends) {
 
     it('when a password is reset, then stdout is only the new password, the old one stops verifying and sessions end', async () => {
       const { user, password } = await createTestUser(testDb.db);
-      await testDb.db.knex('sessions').insert({ id_hash: 'b'.repeat(64), user_id: user.id, created_at: 1, last_seen_at: 1, expires_at: 4102444800000 });
+      await testDb.db.knex('sessions').insert({
+        id_hash: 'b'.repeat(64),
+        user_id: user.id,
+        created_at: 1,
+        last_seen_at: 1,
+        expires_at: 4102444800000,
+      });
       const run = await cli('user', 'reset-password', user.username);
       expect(run.code).to.equal(0);
       expect(run.stdout).to.match(/^[A-Za-z0-9_-]{20}\n$/);
@@ -89,7 +104,10 @@ for (const backend of dbBackends) {
       const { user } = await createTestUser(testDb.db, { role: 'auditor' });
       const run = await cli('user', 'list');
       expect(run.code).to.equal(0);
-      const lines = run.stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+      const lines = run.stdout
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as Record<string, unknown>);
       const listed = lines.find((l) => l.username === user.username);
       expect(listed).to.deep.include({ id: user.id, role: 'auditor', queues: null, disabled: false });
       expect(run.stdout).not.to.match(/hash|scrypt/i);
@@ -140,12 +158,20 @@ for (const backend of dbBackends) {
 
     it('when a user is disabled, then the flag is set, their sessions are gone and their tokens fail; a missing user exits non-zero', async () => {
       const { user, token } = await createTestUser(testDb.db);
-      await testDb.db.knex('sessions').insert({ id_hash: 'a'.repeat(64), user_id: user.id, created_at: 1, last_seen_at: 1, expires_at: 4102444800000 });
+      await testDb.db.knex('sessions').insert({
+        id_hash: 'a'.repeat(64),
+        user_id: user.id,
+        created_at: 1,
+        last_seen_at: 1,
+        expires_at: 4102444800000,
+      });
       const run = await cli('user', 'disable', user.username);
       expect(run.code).to.equal(0);
       expect(Boolean((await userRow(user.username))!.disabled)).to.equal(true);
       expect(await testDb.db.knex('sessions').where({ user_id: user.id }).select()).to.deep.equal([]);
-      expect(await findActiveToken(testDb.db.knex, createHash('sha256').update(token).digest('hex'))).to.equal(undefined);
+      expect(await findActiveToken(testDb.db.knex, createHash('sha256').update(token).digest('hex'))).to.equal(
+        undefined,
+      );
       const missing = await cli('user', 'disable', 'nobody-at-all');
       expect(missing.code).to.equal(1);
       expect(missing.stderr).to.include('not found');
@@ -166,7 +192,11 @@ for (const backend of dbBackends) {
 
     it('when no user exists, then an admin is created and its password printed once with a warning; a second start prints nothing', async () => {
       const capture = createLogCapture();
-      const deps = { db: testDb.db, clock: createManualClock(Date.now()), logger: createLogger({ level: 'info', destination: capture.stream }) };
+      const deps = {
+        db: testDb.db,
+        clock: createManualClock(Date.now()),
+        logger: createLogger({ level: 'info', destination: capture.stream }),
+      };
       const printed: string[] = [];
       await ensureBootstrapAdmin(deps, (line) => printed.push(line));
       const text = printed.join('\n');
@@ -180,13 +210,18 @@ for (const backend of dbBackends) {
       const again: string[] = [];
       await ensureBootstrapAdmin(deps, (line) => again.push(line));
       expect(again).to.deep.equal([]);
-      expect(Number(((await testDb.db.knex('users').count({ n: '*' }).first()) as { n: number | string }).n)).to.equal(1);
+      expect(Number(((await testDb.db.knex('users').count({ n: '*' }).first()) as { n: number | string }).n)).to.equal(
+        1,
+      );
     });
 
     it('when some user exists already, then no admin is created and nothing is printed', async () => {
       await createTestUser(testDb.db, { role: 'trainer' });
       const printed: string[] = [];
-      await ensureBootstrapAdmin({ db: testDb.db, clock: createManualClock(Date.now()), logger: createLogger({ level: 'silent' }) }, (l) => printed.push(l));
+      await ensureBootstrapAdmin(
+        { db: testDb.db, clock: createManualClock(Date.now()), logger: createLogger({ level: 'silent' }) },
+        (l) => printed.push(l),
+      );
       expect(printed).to.deep.equal([]);
       expect(await findUserCredentials(testDb.db.knex, 'admin')).to.equal(undefined);
     });

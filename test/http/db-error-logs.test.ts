@@ -51,7 +51,9 @@ async function refuseMarkedInserts(testDb: TestDb): Promise<void> {
       `CREATE TRIGGER test_refuse_marked BEFORE INSERT ON recordings WHEN NEW.agent_id = '${MARKER}' BEGIN SELECT RAISE(ABORT, 'refused by the test'); END`,
     );
   } else {
-    await testDb.db.knex.raw(`ALTER TABLE recordings ADD CONSTRAINT test_refuse_marked CHECK (agent_id IS DISTINCT FROM '${MARKER}')`);
+    await testDb.db.knex.raw(
+      `ALTER TABLE recordings ADD CONSTRAINT test_refuse_marked CHECK (agent_id IS DISTINCT FROM '${MARKER}')`,
+    );
   }
 }
 
@@ -75,7 +77,13 @@ for (const backend of dbBackends) {
     });
 
     it('when a unique violation carrying a marked value is logged, directly or as a cause, then the line has the code and table, and neither the value nor the statement', async function () {
-      const row = { id: `u-${MARKER}`, username: `user-${MARKER}`, role: 'trainer', password_hash: `hash-${MARKER}`, created_at: 1 };
+      const row = {
+        id: `u-${MARKER}`,
+        username: `user-${MARKER}`,
+        role: 'trainer',
+        password_hash: `hash-${MARKER}`,
+        created_at: 1,
+      };
       await testDb.db.knex('users').insert(row);
       const error = await failure(testDb.db.knex('users').insert({ ...row, username: `other-${MARKER}` }));
       expect(error.message, 'the driver error names the value (else this test proves nothing)').to.satisfy(
@@ -100,8 +108,16 @@ for (const backend of dbBackends) {
     // its messages: only PostgreSQL has this failure.
     if (backend.name === 'postgres') {
       it('when a value the database cannot read is bound, then neither the message nor `where` quoting it is logged', async function () {
-        const error = await failure(testDb.db.knex('recordings').where({ duration_ms: MARKER as unknown as number }).first());
-        expect(`${error.message} ${String((error as { where?: string }).where)}`, 'the driver error quotes the value').to.contain(MARKER);
+        const error = await failure(
+          testDb.db
+            .knex('recordings')
+            .where({ duration_ms: MARKER as unknown as number })
+            .first(),
+        );
+        expect(
+          `${error.message} ${String((error as { where?: string }).where)}`,
+          'the driver error quotes the value',
+        ).to.contain(MARKER);
         const capture = createLogCapture();
         createLogger({ level: 'info', destination: capture.stream }).error({ err: error }, 'select failed');
         expect(parsed(capture.lines)[0]!.err).to.include({ code: '22P02', table: 'recordings', operation: 'select' });
@@ -109,13 +125,18 @@ for (const backend of dbBackends) {
       });
     }
 
-    it('when the database refuses an upload\'s row, then 503 db_unavailable, and the log names code and table but no agent, call id, object key or waveform', async function () {
+    it("when the database refuses an upload's row, then 503 db_unavailable, and the log names code and table but no agent, call id, object key or waveform", async function () {
       await refuseMarkedInserts(testDb);
       app = await startTestApp({ db: testDb.db, store: testStore.store });
       const callId = `call-${MARKER}`;
       const res = await signedUpload({
         url: app.url,
-        fields: { callId, startedAt: new Date(Date.now() - 60_000).toISOString(), agentId: MARKER, queue: `queue-${MARKER}` },
+        fields: {
+          callId,
+          startedAt: new Date(Date.now() - 60_000).toISOString(),
+          agentId: MARKER,
+          queue: `queue-${MARKER}`,
+        },
         audio: silentUlawWav(2),
       });
       expect(res.status, res.text).to.equal(503);
@@ -124,7 +145,11 @@ for (const backend of dbBackends) {
       expectNoStatement(all, [MARKER, 'recordings/', '"peaks"', 'original.wav']);
       const failed = parsed(app.logs).find((e) => e.msg === 'upload failed');
       expect(failed, all).not.to.equal(undefined);
-      expect(failed!.err).to.include({ code: backend.name === 'sqlite' ? 'SQLITE_CONSTRAINT' : '23514', table: 'recordings', operation: 'insert' });
+      expect(failed!.err).to.include({
+        code: backend.name === 'sqlite' ? 'SQLITE_CONSTRAINT' : '23514',
+        table: 'recordings',
+        operation: 'insert',
+      });
     });
   });
 }

@@ -40,7 +40,9 @@ function mountTmpfs(dir: string): void {
     execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${TMPFS_SIZE},mode=0700`, 'tmpfs', dir], { stdio: 'pipe' });
   } catch (error) {
     const stderr = (error as { stderr?: Buffer }).stderr?.toString().trim();
-    throw new Error(`this suite needs root to mount a tmpfs at ${dir} (mount said: ${stderr ?? String(error)})`, { cause: error });
+    throw new Error(`this suite needs root to mount a tmpfs at ${dir} (mount said: ${stderr ?? String(error)})`, {
+      cause: error,
+    });
   }
 }
 
@@ -88,7 +90,11 @@ describe('a full disk under the data dir (sqlite + fs on a tmpfs)', function () 
   let outside: string;
 
   const upload = (callId: string) =>
-    signedUpload({ url: app.url, fields: { callId, startedAt: new Date(Date.now() - 60_000).toISOString(), agentId: 'agent-1' }, audio: silentUlawWav(2) });
+    signedUpload({
+      url: app.url,
+      fields: { callId, startedAt: new Date(Date.now() - 60_000).toISOString(), agentId: 'agent-1' },
+      audio: silentUlawWav(2),
+    });
   const bearer = () => ({ authorization: `Bearer ${trainer.token}` });
   const readyz = async () => {
     const res = await fetch(`${app.url}/readyz`);
@@ -183,13 +189,17 @@ describe('a full disk under the data dir (sqlite + fs on a tmpfs)', function () 
     expect(retried.status, 'the same upload once space is back').to.equal(201);
   });
 
-  it('when the disk has room for the upload\'s body but not for what follows (objects, rendition, row), then still 507 and nothing behind', async function () {
+  it("when the disk has room for the upload's body but not for what follows (objects, rendition, row), then still 507 and nothing behind", async function () {
     const audio = silentUlawWav(2);
     const { bsize } = fs.statfsSync(dir);
     const filler = path.join(dir, FILLER);
     fs.truncateSync(filler, fs.statSync(filler).size - (Math.ceil(audio.length / bsize) + 1) * bsize);
     const before = await snapshot();
-    const res = await signedUpload({ url: app.url, fields: { callId: 'call-nearly-full', startedAt: new Date(Date.now() - 60_000).toISOString() }, audio });
+    const res = await signedUpload({
+      url: app.url,
+      fields: { callId: 'call-nearly-full', startedAt: new Date(Date.now() - 60_000).toISOString() },
+      audio,
+    });
     expect(res.status, res.text).to.equal(507);
     expect(res.body).to.include({ code: 'insufficient_storage' });
     freeDisk(dir);
@@ -207,7 +217,9 @@ describe('a full disk under the data dir (sqlite + fs on a tmpfs)', function () 
     expect(await res.json()).to.include({ code: 'insufficient_storage' });
     expect(res.headers.getSetCookie()).to.deep.equal([]);
     expect(await count(db, 'sessions')).to.equal(before);
-    const logged = app.logs.map((l) => JSON.parse(l) as { msg?: string; code?: string }).filter((e) => e.msg === 'request failed');
+    const logged = app.logs
+      .map((l) => JSON.parse(l) as { msg?: string; code?: string })
+      .filter((e) => e.msg === 'request failed');
     expect(logged.at(-1)).to.include({ code: 'insufficient_storage' });
   });
 
@@ -225,15 +237,31 @@ describe('a full disk under the data dir (sqlite + fs on a tmpfs)', function () 
   });
 
   it('when the disk is full, then the fs store refuses a put as StoreFullError and keeps no temp file, and SQLite refuses an insert as SQLITE_FULL', async function () {
-    const put = store.put('recordings/2026/01/01/FULL/original.wav', Readable.from([Buffer.alloc(64 * 1024, 1)]), { contentType: 'audio/wav', tags: { retention: '30d' } });
-    const putError = await put.then(() => undefined, (error: unknown) => error);
+    const put = store.put('recordings/2026/01/01/FULL/original.wav', Readable.from([Buffer.alloc(64 * 1024, 1)]), {
+      contentType: 'audio/wav',
+      tags: { retention: '30d' },
+    });
+    const putError = await put.then(
+      () => undefined,
+      (error: unknown) => error,
+    );
     expect(isStoreFull(putError), String(putError)).to.equal(true);
     // The store's own per-process folder stays while the store is open; nothing may be inside it.
     expect(tempLeftovers(path.join(dir, 'objects', FS_STORE_TMP_DIR))).to.deep.equal([]);
     const insertError = await db
       .knex('notes')
-      .insert({ id: 'note-full', recording_id: recordingId, author: trainer.user.username, offset_ms: 0, text: 'x'.repeat(8192), created_at: Date.now() })
-      .then(() => undefined, (error: unknown) => error);
+      .insert({
+        id: 'note-full',
+        recording_id: recordingId,
+        author: trainer.user.username,
+        offset_ms: 0,
+        text: 'x'.repeat(8192),
+        created_at: Date.now(),
+      })
+      .then(
+        () => undefined,
+        (error: unknown) => error,
+      );
     expect(isDbFull(insertError), String(insertError)).to.equal(true);
   });
 
@@ -244,7 +272,10 @@ describe('a full disk under the data dir (sqlite + fs on a tmpfs)', function () 
       timeoutMs: 60_000,
       format: 'opus',
       source: { sampleRate: 8000, channels: 1 },
-    }).then(() => undefined, (e: unknown) => e);
+    }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect(error).to.be.instanceOf(AudioOutputError);
     expect((error as AudioOutputError).code).to.equal('ENOSPC');
     fs.rmSync(path.join(dir, 'rendition.ogg'), { force: true });

@@ -59,11 +59,21 @@ for (const dbBackend of dbBackends) {
       });
 
       it('when CALLREC_PUBLIC_URL is https, then every response carries Strict-Transport-Security; when it is http or unset, then none does', async () => {
-        const https = await startTestApp({ db: db.db, store: store.store, config: testConfig({ CALLREC_PUBLIC_URL: 'https://callrec.example.com' }) });
-        const http = await startTestApp({ db: db.db, store: store.store, config: testConfig({ CALLREC_PUBLIC_URL: 'http://callrec.internal:3000' }) });
+        const https = await startTestApp({
+          db: db.db,
+          store: store.store,
+          config: testConfig({ CALLREC_PUBLIC_URL: 'https://callrec.example.com' }),
+        });
+        const http = await startTestApp({
+          db: db.db,
+          store: store.store,
+          config: testConfig({ CALLREC_PUBLIC_URL: 'http://callrec.internal:3000' }),
+        });
         try {
           for (const path of ['/healthz', '/v1/nothing-here', '/login']) {
-            expect((await fetch(`${https.url}${path}`)).headers.get('strict-transport-security'), path).to.equal('max-age=31536000; includeSubDomains');
+            expect((await fetch(`${https.url}${path}`)).headers.get('strict-transport-security'), path).to.equal(
+              'max-age=31536000; includeSubDomains',
+            );
             expect((await fetch(`${http.url}${path}`)).headers.get('strict-transport-security'), path).to.equal(null);
             expect((await fetch(`${app.url}${path}`)).headers.get('strict-transport-security'), path).to.equal(null);
           }

@@ -24,9 +24,13 @@ const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '.
 /** Runs scripts/upload-recording with the test source against `url`; resolves with its exit code and output. */
 function runScript(url: string, args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn('bash', [path.join(ROOT, 'scripts', 'upload-recording'), '--url', url, '--source', TEST_SOURCE, ...args], {
-      env: { PATH: process.env.PATH, CALLREC_SECRET: TEST_SECRET },
-    });
+    const child = spawn(
+      'bash',
+      [path.join(ROOT, 'scripts', 'upload-recording'), '--url', url, '--source', TEST_SOURCE, ...args],
+      {
+        env: { PATH: process.env.PATH, CALLREC_SECRET: TEST_SECRET },
+      },
+    );
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
@@ -44,7 +48,11 @@ const COMBOS = [
 let seq = 0;
 /** Valid hook fields of a call that started a minute ago, with overrides (undefined leaves a field out). */
 function fieldsFor(overrides: Record<string, string | undefined> = {}): Record<string, string | undefined> {
-  return { callId: `meta-${Date.now()}-${++seq}`, startedAt: new Date(Date.now() - 60_000).toISOString(), ...overrides };
+  return {
+    callId: `meta-${Date.now()}-${++seq}`,
+    startedAt: new Date(Date.now() - 60_000).toISOString(),
+    ...overrides,
+  };
 }
 
 for (const combo of COMBOS) {
@@ -74,8 +82,10 @@ for (const combo of COMBOS) {
       fs.rmSync(config.dataDir, { recursive: true, force: true });
     });
 
-    const upload = async (fields: Record<string, string | undefined>, fixture: 'ulaw-mono' | 'pcm-stereo' = 'ulaw-mono') =>
-      signedUpload({ url: app.url, fields, audio: await audioFixtureBytes(fixture) });
+    const upload = async (
+      fields: Record<string, string | undefined>,
+      fixture: 'ulaw-mono' | 'pcm-stereo' = 'ulaw-mono',
+    ) => signedUpload({ url: app.url, fields, audio: await audioFixtureBytes(fixture) });
 
     it('when the caller number is withheld or internal (anonymous, Unknown, restricted, empty, 1001, s), then 201 and it is stored as withheld or internal with no number', async () => {
       const cases = [
@@ -90,7 +100,12 @@ for (const combo of COMBOS) {
       for (const [value, kind] of cases) {
         const res = await upload(fieldsFor({ callerNumber: value, calleeNumber: '+31201234567' }));
         expect(res.status, `${value}: ${res.text}`).to.equal(201);
-        expect(res.body, value).to.include({ callerNumber: null, callerNumberKind: kind, calleeNumber: '+31201234567', calleeNumberKind: 'e164' });
+        expect(res.body, value).to.include({
+          callerNumber: null,
+          callerNumberKind: kind,
+          calleeNumber: '+31201234567',
+          calleeNumberKind: 'e164',
+        });
         const row = await findRecordingById(tdb.db.knex, res.body.id);
         expect(row, value).to.include({ caller_number: null, caller_number_kind: kind });
       }
@@ -133,9 +148,20 @@ for (const combo of COMBOS) {
     it('when an upload has a call group, a case reference and endedAt, then they are stored; the list filters by call group, privacy officers by case reference, and trainers neither see nor search case references', async () => {
       const startedAt = new Date(Date.now() - 120_000);
       const endedAt = new Date(startedAt.getTime() + 90_000);
-      const first = await upload(fieldsFor({ callGroupId: '1700000000.7', caseReference: 'DOS-2026/0042', startedAt: startedAt.toISOString(), endedAt: endedAt.toISOString() }));
+      const first = await upload(
+        fieldsFor({
+          callGroupId: '1700000000.7',
+          caseReference: 'DOS-2026/0042',
+          startedAt: startedAt.toISOString(),
+          endedAt: endedAt.toISOString(),
+        }),
+      );
       expect(first.status, first.text).to.equal(201);
-      expect(first.body).to.include({ callGroupId: '1700000000.7', caseReference: 'DOS-2026/0042', endedAt: endedAt.toISOString() });
+      expect(first.body).to.include({
+        callGroupId: '1700000000.7',
+        caseReference: 'DOS-2026/0042',
+        endedAt: endedAt.toISOString(),
+      });
       const second = await upload(fieldsFor({ callGroupId: '1700000000.7' }));
       expect(second.status, second.text).to.equal(201);
       const other = await upload(fieldsFor({ callGroupId: '1700000000.8' }));
@@ -145,7 +171,10 @@ for (const combo of COMBOS) {
       const trainer = await createTestUser(tdb.db, { role: 'trainer' });
       const list = async (token: string, query: string) => {
         const res = await fetch(`${app.url}/v1/recordings?${query}`, { headers: { authorization: `Bearer ${token}` } });
-        return { status: res.status, body: (await res.json()) as { items?: Array<{ id: string; caseReference: string | null }> } };
+        return {
+          status: res.status,
+          body: (await res.json()) as { items?: Array<{ id: string; caseReference: string | null }> },
+        };
       };
       const group = await list(trainer.token, 'callGroupId=1700000000.7');
       expect(group.status).to.equal(200);
@@ -161,7 +190,10 @@ for (const combo of COMBOS) {
       for (const endedAt of [new Date(Date.now() - 3_600_000).toISOString(), '2026-02-30T10:00:00Z']) {
         const res = await upload(fieldsFor({ endedAt }));
         expect(res.status, endedAt).to.equal(400);
-        expect(res.body.fields.map((f: { field: string }) => f.field), endedAt).to.deep.equal(['endedAt']);
+        expect(
+          res.body.fields.map((f: { field: string }) => f.field),
+          endedAt,
+        ).to.deep.equal(['endedAt']);
       }
     });
 
@@ -169,10 +201,31 @@ for (const combo of COMBOS) {
       const before = Date.now() - 1000;
       const file = await audioFixture('pcm-stereo');
       fs.utimesSync(file, new Date('2020-01-01T00:00:00Z'), new Date('2020-01-01T00:00:00Z')); // an old file: its mtime must not be the start
-      const res = await runScript(app.url, ['--call-id', `script-${Date.now()}`, '--caller', '', '--call-group', 'grp-1', '--case-reference', 'DOS-1', '--agent-channel', 'left', '--ended-at', new Date().toISOString(), file]);
+      const res = await runScript(app.url, [
+        '--call-id',
+        `script-${Date.now()}`,
+        '--caller',
+        '',
+        '--call-group',
+        'grp-1',
+        '--case-reference',
+        'DOS-1',
+        '--agent-channel',
+        'left',
+        '--ended-at',
+        new Date().toISOString(),
+        file,
+      ]);
       expect(res.code, res.stderr).to.equal(0);
       const recording = JSON.parse(res.stdout) as Record<string, unknown>;
-      expect(recording).to.include({ callerNumber: null, callerNumberKind: 'withheld', calleeNumberKind: null, callGroupId: 'grp-1', caseReference: 'DOS-1', agentChannel: 'left' });
+      expect(recording).to.include({
+        callerNumber: null,
+        callerNumberKind: 'withheld',
+        calleeNumberKind: null,
+        callGroupId: 'grp-1',
+        caseReference: 'DOS-1',
+        agentChannel: 'left',
+      });
       expect(Date.parse(recording.startedAt as string)).to.be.at.least(before - 1000);
     });
   });

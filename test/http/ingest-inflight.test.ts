@@ -40,7 +40,10 @@ function refusingPlaybackPut(real: ObjectStore): ObjectStore['put'] {
 }
 
 let seq = 0;
-const fieldsFor = () => ({ callId: `inflight-${Date.now()}-${++seq}`, startedAt: new Date(Date.now() - 60_000).toISOString() });
+const fieldsFor = () => ({
+  callId: `inflight-${Date.now()}-${++seq}`,
+  startedAt: new Date(Date.now() - 60_000).toISOString(),
+});
 
 for (const combo of COMBOS) {
   describe(`in-flight markers of uploads (${combo.db.name} × ${combo.store.name})`, function () {
@@ -75,8 +78,10 @@ for (const combo of COMBOS) {
       return app;
     };
     const markers = async () => (await tdb.db.knex('ingest_inflight').select('*')) as InflightRow[];
-    const rowCount = async () => Number(((await tdb.db.knex('recordings').count({ n: '*' })) as Array<{ n: number | string }>)[0]!.n);
-    const upload = async (app: TestApp) => signedUpload({ url: app.url, fields: fieldsFor(), audio: await audioFixtureBytes('ulaw-mono') });
+    const rowCount = async () =>
+      Number(((await tdb.db.knex('recordings').count({ n: '*' })) as Array<{ n: number | string }>)[0]!.n);
+    const upload = async (app: TestApp) =>
+      signedUpload({ url: app.url, fields: fieldsFor(), audio: await audioFixtureBytes('ulaw-mono') });
     const recoveryDeps = () => ({ db: tdb.db, store: tstore.store, logger: apps[0]!.deps.logger, config });
 
     it('when an upload runs, then a marker naming its key prefix and this process exists before its first object, and the stored recording leaves none', async () => {
@@ -124,7 +129,12 @@ for (const combo of COMBOS) {
           if (key.includes('/playback.')) {
             // What a recovery on another host does once this upload's lease looks lapsed to it.
             const [marker] = await markers();
-            expect(await takeOverInflight(tdb.db.knex, marker!, { owner: recoverer, leaseExpiresAt: Date.now() + OWNER_LEASE_MS })).to.equal(true);
+            expect(
+              await takeOverInflight(tdb.db.knex, marker!, {
+                owner: recoverer,
+                leaseExpiresAt: Date.now() + OWNER_LEASE_MS,
+              }),
+            ).to.equal(true);
           }
           return real.put(key, body, options);
         },
@@ -138,12 +148,15 @@ for (const combo of COMBOS) {
       expect((await markers()).map((m) => m.owner)).to.deep.equal([recoverer]);
     });
 
-    it('when a failed upload\'s objects cannot be deleted, then its marker stays, and crash recovery deletes them once the lease ran out', async () => {
+    it("when a failed upload's objects cannot be deleted, then its marker stays, and crash recovery deletes them once the lease ran out", async () => {
       const real = tstore.store;
       const app = await appOver({
         ...real,
         put: refusingPlaybackPut(real),
-        deleteMany: async (keys) => ({ deleted: [], failed: keys.map((key) => ({ key, error: new StoreUnavailableError('refused by test') })) }),
+        deleteMany: async (keys) => ({
+          deleted: [],
+          failed: keys.map((key) => ({ key, error: new StoreUnavailableError('refused by test') })),
+        }),
       });
       const res = await upload(app);
       expect(res.status, res.text).to.equal(503);
@@ -177,17 +190,32 @@ describe('the lease of uploads in flight', function () {
 
   it('when an upload runs past a heartbeat, then its lease is renewed from the clock; once it ended, it is no longer renewed', async () => {
     const clock = createManualClock(Date.UTC(2026, 10, 30));
-    const tracker = createInflightTracker({ db: tdb.db, clock, logger: createLogger({ level: 'silent' }) }, { heartbeatMs: 20, leaseMs: 1000 });
-    const lease = async (id: string) => Number((await tdb.db.knex('ingest_inflight').where({ recording_id: id }).first())?.lease_expires_at);
-    await tracker.begin({ recordingId: 'A0000000000000000000000001', objectPrefix: 'recordings/2026/11/30/A0000000000000000000000001/' });
-    await tracker.begin({ recordingId: 'A0000000000000000000000002', objectPrefix: 'recordings/2026/11/30/A0000000000000000000000002/' });
+    const tracker = createInflightTracker(
+      { db: tdb.db, clock, logger: createLogger({ level: 'silent' }) },
+      { heartbeatMs: 20, leaseMs: 1000 },
+    );
+    const lease = async (id: string) =>
+      Number((await tdb.db.knex('ingest_inflight').where({ recording_id: id }).first())?.lease_expires_at);
+    await tracker.begin({
+      recordingId: 'A0000000000000000000000001',
+      objectPrefix: 'recordings/2026/11/30/A0000000000000000000000001/',
+    });
+    await tracker.begin({
+      recordingId: 'A0000000000000000000000002',
+      objectPrefix: 'recordings/2026/11/30/A0000000000000000000000002/',
+    });
     expect(await lease('A0000000000000000000000001')).to.equal(clock.now() + 1000);
     clock.advance(5000);
     await tracker.end('A0000000000000000000000002', { deleteMarker: false });
-    for (let i = 0; i < 200 && (await lease('A0000000000000000000000001')) !== clock.now() + 1000; i++) await new Promise((r) => setTimeout(r, 10));
+    for (let i = 0; i < 200 && (await lease('A0000000000000000000000001')) !== clock.now() + 1000; i++)
+      await new Promise((r) => setTimeout(r, 10));
     expect(await lease('A0000000000000000000000001')).to.equal(clock.now() + 1000);
-    expect(await lease('A0000000000000000000000002'), 'an ended upload keeps its old lease').to.equal(clock.now() - 5000 + 1000);
+    expect(await lease('A0000000000000000000000002'), 'an ended upload keeps its old lease').to.equal(
+      clock.now() - 5000 + 1000,
+    );
     await tracker.end('A0000000000000000000000001', { deleteMarker: true });
-    expect(await tdb.db.knex('ingest_inflight').select('recording_id')).to.deep.equal([{ recording_id: 'A0000000000000000000000002' }]);
+    expect(await tdb.db.knex('ingest_inflight').select('recording_id')).to.deep.equal([
+      { recording_id: 'A0000000000000000000000002' },
+    ]);
   });
 });

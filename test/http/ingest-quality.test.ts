@@ -27,14 +27,28 @@ async function oneWayStereo(): Promise<Buffer> {
   const file = path.join(tempDir('callrec-oneway-'), 'one-way.wav');
   await run('ffmpeg', [
     ...['-hide_banner', '-loglevel', 'error', '-y'],
-    ...['-f', 'lavfi', '-i', 'sine=frequency=440:duration=3:sample_rate=8000', '-f', 'lavfi', '-i', 'anullsrc=r=8000:cl=mono', '-t', '3'],
+    ...[
+      '-f',
+      'lavfi',
+      '-i',
+      'sine=frequency=440:duration=3:sample_rate=8000',
+      '-f',
+      'lavfi',
+      '-i',
+      'anullsrc=r=8000:cl=mono',
+      '-t',
+      '3',
+    ],
     ...['-filter_complex', '[0:a][1:a]amerge=inputs=2[a]', '-map', '[a]', '-c:a', 'pcm_s16le', '-ar', '8000', file],
   ]);
   return fs.readFileSync(file);
 }
 
 let seq = 0;
-const fieldsFor = () => ({ callId: `quality-${Date.now()}-${++seq}`, startedAt: new Date(Date.now() - 60_000).toISOString() });
+const fieldsFor = () => ({
+  callId: `quality-${Date.now()}-${++seq}`,
+  startedAt: new Date(Date.now() - 60_000).toISOString(),
+});
 
 for (const combo of COMBOS) {
   describe(`ingest quality flags (${combo.db.name} × ${combo.store.name})`, function () {
@@ -66,13 +80,19 @@ for (const combo of COMBOS) {
       const oneWay = await signedUpload({ url: app.url, fields: fieldsFor(), audio: await oneWayStereo() });
       expect(oneWay.status, oneWay.text).to.equal(201);
       expect(oneWay.body.qualityFlags).to.deep.equal(['one_way']);
-      const fine = await signedUpload({ url: app.url, fields: fieldsFor(), audio: await audioFixtureBytes('pcm-stereo') });
+      const fine = await signedUpload({
+        url: app.url,
+        fields: fieldsFor(),
+        audio: await audioFixtureBytes('pcm-stereo'),
+      });
       expect(fine.status, fine.text).to.equal(201);
       expect(fine.body.qualityFlags).to.deep.equal([]);
 
       const trainer = await createTestUser(tdb.db, { role: 'trainer' });
       const list = async (flag: string) => {
-        const res = await fetch(`${app.url}/v1/recordings?qualityFlag=${flag}`, { headers: { authorization: `Bearer ${trainer.token}` } });
+        const res = await fetch(`${app.url}/v1/recordings?qualityFlag=${flag}`, {
+          headers: { authorization: `Bearer ${trainer.token}` },
+        });
         return ((await res.json()) as { items: Array<{ id: string }> }).items.map((r) => r.id);
       };
       expect(await list('silent')).to.deep.equal([silent.body.id]);

@@ -23,7 +23,16 @@ import type { TestDb, TestStore } from '../support/backends.js';
 import { createManualClock } from '../../src/clock.js';
 import { startTestApp, testConfig } from '../support/app.js';
 import type { TestApp } from '../support/app.js';
-import { AUDIO_FIXTURES, audioFixture, audioFixtureBytes, randomNoise, silentUlawWav, truncated, wavHeader, withLyingSizes } from '../support/fixtures.js';
+import {
+  AUDIO_FIXTURES,
+  audioFixture,
+  audioFixtureBytes,
+  randomNoise,
+  silentUlawWav,
+  truncated,
+  wavHeader,
+  withLyingSizes,
+} from '../support/fixtures.js';
 import type { AudioFixtureName } from '../support/fixtures.js';
 import { tempLeftovers } from '../support/owners.js';
 import { TEST_SECRET, TEST_SOURCE, signedStreamUpload, signedUpload, stalledUpload } from '../support/upload.js';
@@ -101,7 +110,8 @@ for (const dbBackend of dbBackends) {
       let app: TestApp;
       let config: Config;
       const extraApps: TestApp[] = [];
-      const upload = (options: Omit<SignedUploadOptions, 'url'> & { url?: string }) => signedUpload({ url: app.url, ...options });
+      const upload = (options: Omit<SignedUploadOptions, 'url'> & { url?: string }) =>
+        signedUpload({ url: app.url, ...options });
       const ctx = () => ({ db: testDb, store: testStore.store, config });
 
       before(async function () {
@@ -124,7 +134,11 @@ for (const dbBackend of dbBackends) {
 
       /** Another app over the same db and store with other settings. */
       async function appWith(overrides: Record<string, string>, store?: ObjectStore): Promise<TestApp> {
-        const other = await startTestApp({ db: testDb.db, store: store ?? testStore.store, config: testConfig({ CALLREC_DATA_DIR: config.dataDir, ...overrides }) });
+        const other = await startTestApp({
+          db: testDb.db,
+          store: store ?? testStore.store,
+          config: testConfig({ CALLREC_DATA_DIR: config.dataDir, ...overrides }),
+        });
         extraApps.push(other);
         return other;
       }
@@ -136,7 +150,13 @@ for (const dbBackend of dbBackends) {
         expect(res.status, res.text).to.equal(201);
         const rec = res.body;
         expect(res.headers.location).to.equal(`/v1/recordings/${rec.id}`);
-        expect(rec).to.include({ source: TEST_SOURCE, callId: fields.callId, agentId: 'agent-7', queue: 'support', direction: 'inbound' });
+        expect(rec).to.include({
+          source: TEST_SOURCE,
+          callId: fields.callId,
+          agentId: 'agent-7',
+          queue: 'support',
+          direction: 'inbound',
+        });
         expect(rec.callerNumber).to.equal(PHONE);
         expect(rec.calleeNumber).to.equal('+31201234567');
         expect(rec.startedAt).to.equal(fields.startedAt);
@@ -149,15 +169,25 @@ for (const dbBackend of dbBackends) {
 
         const keys = (await storeKeys(testStore.store, 'recordings/')).sort();
         expect(keys).to.have.length(2);
-        for (const key of keys) expect(key).to.match(new RegExp(`^recordings/\\d{4}/\\d{2}/\\d{2}/${rec.id}/(original\\.wav|playback\\.ogg)$`));
-        const expectedTags = { retention: config.retention.tag, 'expires-at': rec.expiresAt.slice(0, 10), purpose: 'training' };
+        for (const key of keys)
+          expect(key).to.match(
+            new RegExp(`^recordings/\\d{4}/\\d{2}/\\d{2}/${rec.id}/(original\\.wav|playback\\.ogg)$`),
+          );
+        const expectedTags = {
+          retention: config.retention.tag,
+          'expires-at': rec.expiresAt.slice(0, 10),
+          purpose: 'training',
+        };
         for (const key of keys) expect(await testStore.store.getTags(key)).to.deep.equal(expectedTags);
         if (testStore.config.kind === 's3') {
           const s3 = new S3Client({
             endpoint: testStore.config.endpoint,
             region: testStore.config.region,
             forcePathStyle: true,
-            credentials: { accessKeyId: testStore.config.accessKeyId!, secretAccessKey: testStore.config.secretAccessKey! },
+            credentials: {
+              accessKeyId: testStore.config.accessKeyId!,
+              secretAccessKey: testStore.config.secretAccessKey!,
+            },
           });
           try {
             for (const key of keys) {
@@ -172,7 +202,10 @@ for (const dbBackend of dbBackends) {
         const row = await testDb.db.knex('recordings').where({ id: rec.id }).first();
         expect(row.caller_number).to.equal(PHONE);
         // The digests in the row are those of the stored bytes (the rendition's is taken on its way to the store).
-        for (const [key, digest] of [[row.original_key, row.original_sha256], [row.playback_key, row.playback_sha256]]) {
+        for (const [key, digest] of [
+          [row.original_key, row.original_sha256],
+          [row.playback_key, row.playback_sha256],
+        ]) {
           const stored = await testStore.store.get(key);
           const hash = createHash('sha256');
           await pipeline(stored.body, hash);
@@ -225,8 +258,22 @@ for (const dbBackend of dbBackends) {
         expect(tempEntries(config)).to.deep.equal([]);
       });
 
-      const refusals: Array<{ name: string; status: number; code: string; make: () => Promise<Omit<SignedUploadOptions, 'url'>> }> = [
-        { name: 'the secret is wrong', status: 401, code: 'invalid_signature', make: async () => ({ fields: fieldsFor(), audio: await audioFixtureBytes('ulaw-mono'), overrides: { secret: 'another-secret-0123456789abcdef' } }) },
+      const refusals: Array<{
+        name: string;
+        status: number;
+        code: string;
+        make: () => Promise<Omit<SignedUploadOptions, 'url'>>;
+      }> = [
+        {
+          name: 'the secret is wrong',
+          status: 401,
+          code: 'invalid_signature',
+          make: async () => ({
+            fields: fieldsFor(),
+            audio: await audioFixtureBytes('ulaw-mono'),
+            overrides: { secret: 'another-secret-0123456789abcdef' },
+          }),
+        },
         {
           name: 'the body was altered after signing',
           status: 401,
@@ -243,24 +290,115 @@ for (const dbBackend of dbBackends) {
             },
           }),
         },
-        { name: 'the signature header is missing', status: 401, code: 'invalid_signature', make: async () => ({ fields: fieldsFor(), audio: await audioFixtureBytes('ulaw-mono'), overrides: { omit: ['signature'] } }) },
-        { name: 'the timestamp is 301 s old', status: 401, code: 'stale_timestamp', make: async () => ({ fields: fieldsFor(), audio: await audioFixtureBytes('ulaw-mono'), nowMs: app.deps.clock.now() - 301_000 }) },
-        { name: 'the timestamp is 301 s ahead', status: 401, code: 'stale_timestamp', make: async () => ({ fields: fieldsFor(), audio: await audioFixtureBytes('ulaw-mono'), nowMs: app.deps.clock.now() + 301_000 }) },
-        { name: 'the source is unknown', status: 401, code: 'unknown_source', make: async () => ({ fields: fieldsFor(), audio: await audioFixtureBytes('ulaw-mono'), source: 'pbx-nobody' }) },
-        { name: 'the source header is missing', status: 401, code: 'unknown_source', make: async () => ({ fields: fieldsFor(), audio: await audioFixtureBytes('ulaw-mono'), overrides: { omit: ['source'] } }) },
-        { name: 'the audio is random bytes', status: 415, code: 'unsupported_audio', make: async () => ({ fields: fieldsFor(), audio: randomNoise(8192) }) },
-        { name: 'the WAV is cut inside its header', status: 415, code: 'unsupported_audio', make: async () => ({ fields: fieldsFor(), audio: truncated(await audioFixtureBytes('ulaw-mono'), 30) }) },
-        { name: 'the audio part is empty', status: 415, code: 'unsupported_audio', make: async () => ({ fields: fieldsFor(), audio: Buffer.alloc(0) }) },
-        { name: 'the WAV has a header and no samples', status: 415, code: 'unsupported_audio', make: async () => ({ fields: fieldsFor(), audio: wavHeader({ dataBytes: 0 }) }) },
-        { name: 'the call is longer than the maximum duration', status: 413, code: 'too_large', make: async () => ({ fields: fieldsFor(), audio: silentUlawWav(601) }) },
-        { name: 'startedAt + retention has already passed', status: 422, code: 'retention_elapsed', make: async () => ({ fields: fieldsFor({ startedAt: new Date(Date.now() - 31 * DAY_MS).toISOString() }), audio: await audioFixtureBytes('ulaw-mono') }) },
+        {
+          name: 'the signature header is missing',
+          status: 401,
+          code: 'invalid_signature',
+          make: async () => ({
+            fields: fieldsFor(),
+            audio: await audioFixtureBytes('ulaw-mono'),
+            overrides: { omit: ['signature'] },
+          }),
+        },
+        {
+          name: 'the timestamp is 301 s old',
+          status: 401,
+          code: 'stale_timestamp',
+          make: async () => ({
+            fields: fieldsFor(),
+            audio: await audioFixtureBytes('ulaw-mono'),
+            nowMs: app.deps.clock.now() - 301_000,
+          }),
+        },
+        {
+          name: 'the timestamp is 301 s ahead',
+          status: 401,
+          code: 'stale_timestamp',
+          make: async () => ({
+            fields: fieldsFor(),
+            audio: await audioFixtureBytes('ulaw-mono'),
+            nowMs: app.deps.clock.now() + 301_000,
+          }),
+        },
+        {
+          name: 'the source is unknown',
+          status: 401,
+          code: 'unknown_source',
+          make: async () => ({
+            fields: fieldsFor(),
+            audio: await audioFixtureBytes('ulaw-mono'),
+            source: 'pbx-nobody',
+          }),
+        },
+        {
+          name: 'the source header is missing',
+          status: 401,
+          code: 'unknown_source',
+          make: async () => ({
+            fields: fieldsFor(),
+            audio: await audioFixtureBytes('ulaw-mono'),
+            overrides: { omit: ['source'] },
+          }),
+        },
+        {
+          name: 'the audio is random bytes',
+          status: 415,
+          code: 'unsupported_audio',
+          make: async () => ({ fields: fieldsFor(), audio: randomNoise(8192) }),
+        },
+        {
+          name: 'the WAV is cut inside its header',
+          status: 415,
+          code: 'unsupported_audio',
+          make: async () => ({ fields: fieldsFor(), audio: truncated(await audioFixtureBytes('ulaw-mono'), 30) }),
+        },
+        {
+          name: 'the audio part is empty',
+          status: 415,
+          code: 'unsupported_audio',
+          make: async () => ({ fields: fieldsFor(), audio: Buffer.alloc(0) }),
+        },
+        {
+          name: 'the WAV has a header and no samples',
+          status: 415,
+          code: 'unsupported_audio',
+          make: async () => ({ fields: fieldsFor(), audio: wavHeader({ dataBytes: 0 }) }),
+        },
+        {
+          name: 'the call is longer than the maximum duration',
+          status: 413,
+          code: 'too_large',
+          make: async () => ({ fields: fieldsFor(), audio: silentUlawWav(601) }),
+        },
+        {
+          name: 'startedAt + retention has already passed',
+          status: 422,
+          code: 'retention_elapsed',
+          make: async () => ({
+            fields: fieldsFor({ startedAt: new Date(Date.now() - 31 * DAY_MS).toISOString() }),
+            audio: await audioFixtureBytes('ulaw-mono'),
+          }),
+        },
         {
           name: 'the multipart body ends without its closing boundary',
           status: 400,
           code: 'invalid_request',
-          make: async () => ({ fields: fieldsFor(), audio: await audioFixtureBytes('ulaw-mono'), overrides: { signedBody: (b: Buffer) => b.subarray(0, b.length - 60) } }),
+          make: async () => ({
+            fields: fieldsFor(),
+            audio: await audioFixtureBytes('ulaw-mono'),
+            overrides: { signedBody: (b: Buffer) => b.subarray(0, b.length - 60) },
+          }),
         },
-        { name: 'the body is not multipart', status: 400, code: 'invalid_request', make: async () => ({ fields: fieldsFor(), audio: await audioFixtureBytes('ulaw-mono'), overrides: { headers: { 'content-type': 'application/octet-stream' } } }) },
+        {
+          name: 'the body is not multipart',
+          status: 400,
+          code: 'invalid_request',
+          make: async () => ({
+            fields: fieldsFor(),
+            audio: await audioFixtureBytes('ulaw-mono'),
+            overrides: { headers: { 'content-type': 'application/octet-stream' } },
+          }),
+        },
       ];
       for (const refusal of refusals) {
         it(`when ${refusal.name}, then ${refusal.status} ${refusal.code} and nothing stays behind`, async () => {
@@ -293,12 +431,23 @@ for (const dbBackend of dbBackends) {
 
       it('when the metadata is bad, then 400 invalid_metadata lists every field at fault and nothing stays behind', async () => {
         const res = await upload({
-          fields: fieldsFor({ callId: 'bad/id', startedAt: 'yesterday', direction: 'sideways', callerNumber: 'call me maybe', agentId: undefined }),
+          fields: fieldsFor({
+            callId: 'bad/id',
+            startedAt: 'yesterday',
+            direction: 'sideways',
+            callerNumber: 'call me maybe',
+            agentId: undefined,
+          }),
           audio: await audioFixtureBytes('ulaw-mono'),
         });
         expect(res.status, res.text).to.equal(400);
         expect(res.body.code).to.equal('invalid_metadata');
-        expect(res.body.fields.map((f: { field: string }) => f.field).sort()).to.deep.equal(['callId', 'callerNumber', 'direction', 'startedAt']);
+        expect(res.body.fields.map((f: { field: string }) => f.field).sort()).to.deep.equal([
+          'callId',
+          'callerNumber',
+          'direction',
+          'startedAt',
+        ]);
         expect(res.text).not.to.contain('call me maybe');
         await expectNothingBehind(ctx());
       });
@@ -340,10 +489,16 @@ for (const dbBackend of dbBackends) {
       it('when the database refuses the insert after the objects were written, then 503 db_unavailable and the objects are deleted', async () => {
         const knex = testDb.db.knex;
         if (testDb.db.client === 'sqlite') {
-          await knex.raw(`CREATE TRIGGER refuse_insert BEFORE INSERT ON recordings BEGIN SELECT RAISE(ABORT, 'refused by test'); END`);
+          await knex.raw(
+            `CREATE TRIGGER refuse_insert BEFORE INSERT ON recordings BEGIN SELECT RAISE(ABORT, 'refused by test'); END`,
+          );
         } else {
-          await knex.raw(`CREATE FUNCTION refuse_insert() RETURNS trigger AS $$ BEGIN RAISE EXCEPTION 'refused by test'; END $$ LANGUAGE plpgsql`);
-          await knex.raw(`CREATE TRIGGER refuse_insert BEFORE INSERT ON recordings FOR EACH ROW EXECUTE FUNCTION refuse_insert()`);
+          await knex.raw(
+            `CREATE FUNCTION refuse_insert() RETURNS trigger AS $$ BEGIN RAISE EXCEPTION 'refused by test'; END $$ LANGUAGE plpgsql`,
+          );
+          await knex.raw(
+            `CREATE TRIGGER refuse_insert BEFORE INSERT ON recordings FOR EACH ROW EXECUTE FUNCTION refuse_insert()`,
+          );
         }
         try {
           const res = await upload({ fields: fieldsFor(), audio: await audioFixtureBytes('ulaw-mono') });
@@ -386,7 +541,11 @@ for (const dbBackend of dbBackends) {
           },
         };
         const other = await appWith({}, corrupting);
-        const res = await signedUpload({ url: other.url, fields: fieldsFor(), audio: await audioFixtureBytes('ulaw-mono') });
+        const res = await signedUpload({
+          url: other.url,
+          fields: fieldsFor(),
+          audio: await audioFixtureBytes('ulaw-mono'),
+        });
         expect(res.status, res.text).to.equal(503);
         expect(res.body.code).to.equal('store_unavailable');
         await expectNothingBehind(ctx());
@@ -394,17 +553,29 @@ for (const dbBackend of dbBackends) {
 
       if (storeBackend.name === 'minio') {
         it('when the object store is unreachable, then 503 store_unavailable with Retry-After, and only the marker stays, for crash recovery once its lease ran out', async () => {
-          const down = await createObjectStore({ ...minioStoreConfig(testStore.config.kind === 's3' ? testStore.config.bucket : 'x'), endpoint: 'http://127.0.0.1:9' });
+          const down = await createObjectStore({
+            ...minioStoreConfig(testStore.config.kind === 's3' ? testStore.config.bucket : 'x'),
+            endpoint: 'http://127.0.0.1:9',
+          });
           try {
             const other = await appWith({}, down);
-            const res = await signedUpload({ url: other.url, fields: fieldsFor(), audio: await audioFixtureBytes('ulaw-mono') });
+            const res = await signedUpload({
+              url: other.url,
+              fields: fieldsFor(),
+              audio: await audioFixtureBytes('ulaw-mono'),
+            });
             expect(res.status, res.text).to.equal(503);
             expect(res.body.code).to.equal('store_unavailable');
             expect(res.headers['retry-after']).to.match(/^\d+$/);
             // Whether the failed put left an object cannot be known while the store is down.
-            const [marker, ...more] = (await testDb.db.knex('ingest_inflight').select('*')) as Array<{ lease_expires_at: number | string }>;
+            const [marker, ...more] = (await testDb.db.knex('ingest_inflight').select('*')) as Array<{
+              lease_expires_at: number | string;
+            }>;
             expect(more).to.deep.equal([]);
-            const recovered = await removeAbandonedUploads({ ...app.deps, config }, { now: Number(marker!.lease_expires_at) + 1 });
+            const recovered = await removeAbandonedUploads(
+              { ...app.deps, config },
+              { now: Number(marker!.lease_expires_at) + 1 },
+            );
             expect(recovered.uploads).to.include({ found: 1, objects: 0 });
             await expectNothingBehind(ctx());
           } finally {
@@ -417,9 +588,17 @@ for (const dbBackend of dbBackends) {
         it('when the database is unreachable, then 503 db_unavailable and nothing stays behind', async () => {
           const deadDb = createDb({ client: 'pg', url: 'postgres://nobody:nothing@127.0.0.1:9/none' });
           try {
-            const other = await startTestApp({ db: deadDb, store: testStore.store, config: testConfig({ CALLREC_DATA_DIR: config.dataDir }) });
+            const other = await startTestApp({
+              db: deadDb,
+              store: testStore.store,
+              config: testConfig({ CALLREC_DATA_DIR: config.dataDir }),
+            });
             extraApps.push(other);
-            const res = await signedUpload({ url: other.url, fields: fieldsFor(), audio: await audioFixtureBytes('ulaw-mono') });
+            const res = await signedUpload({
+              url: other.url,
+              fields: fieldsFor(),
+              audio: await audioFixtureBytes('ulaw-mono'),
+            });
             expect(res.status, res.text).to.equal(503);
             expect(res.body.code).to.equal('db_unavailable');
             await expectNothingBehind(ctx());
@@ -434,27 +613,47 @@ for (const dbBackend of dbBackends) {
         // A genuine v2 client (verified from its headers, so admitted at once) that sends part of its body and stalls.
         const stalled = stalledUpload({ url: tight.url, version: 'v2' });
         await stalled.sent;
-        await eventually(async () => (await inFlight(tight, 'admitted')) === 1, 'the stalled upload holds the only place');
+        await eventually(
+          async () => (await inFlight(tight, 'admitted')) === 1,
+          'the stalled upload holds the only place',
+        );
         for (const version of ['v1', 'v2'] as const) {
-          const refused = await signedUpload({ url: tight.url, version, fields: fieldsFor(), audio: await audioFixtureBytes('ulaw-mono') });
+          const refused = await signedUpload({
+            url: tight.url,
+            version,
+            fields: fieldsFor(),
+            audio: await audioFixtureBytes('ulaw-mono'),
+          });
           expect(refused.status, refused.text).to.equal(503);
           expect(refused.body.code).to.equal('overloaded');
           expect(refused.headers['retry-after']).to.match(/^\d+$/);
         }
         stalled.close();
-        await eventually(async () => (await inFlight(tight, 'admitted')) === 0 && tempEntries(config).length === 0, 'the abandoned upload cleaned up');
+        await eventually(
+          async () => (await inFlight(tight, 'admitted')) === 0 && tempEntries(config).length === 0,
+          'the abandoned upload cleaned up',
+        );
         await expectNothingBehind(ctx());
-        const later = await signedUpload({ url: tight.url, fields: fieldsFor(), audio: await audioFixtureBytes('ulaw-mono') });
+        const later = await signedUpload({
+          url: tight.url,
+          fields: fieldsFor(),
+          audio: await audioFixtureBytes('ulaw-mono'),
+        });
         expect(later.status, later.text).to.equal(201);
       });
 
       if (FULL(dbBackend.name, storeBackend.name)) {
         /** Starts `count` forged uploads (a known source, a made-up secret) that stall half-sent, from `addresses` in turn. */
         const forgedStalls = async (target: TestApp, count: number, addresses: string[]): Promise<StalledUpload[]> => {
-          const stalls = Array.from({ length: count }, (_, i) => stalledUpload({ url: target.url, secret: FORGED_SECRET, localAddress: addresses[i % addresses.length] }));
+          const stalls = Array.from({ length: count }, (_, i) =>
+            stalledUpload({ url: target.url, secret: FORGED_SECRET, localAddress: addresses[i % addresses.length] }),
+          );
           await Promise.all(stalls.map((s) => s.sent));
           // Each one is either being received (unverified) or already answered.
-          await eventually(async () => (await inFlight(target, 'unverified')) + stalls.filter((s) => s.answered).length === count, 'the forged uploads are in');
+          await eventually(
+            async () => (await inFlight(target, 'unverified')) + stalls.filter((s) => s.answered).length === count,
+            'the forged uploads are in',
+          );
           return stalls;
         };
 
@@ -477,7 +676,12 @@ for (const dbBackend of dbBackends) {
             expect(refused[0]?.headers['retry-after']).to.match(/^\d+$/);
 
             // The server clock stands still (manual): none of the stalled bodies can have timed out.
-            const genuine = await signedUpload({ url: target.url, version: 'v2', fields: fieldsFor(), audio: await audioFixtureBytes('ulaw-mono') });
+            const genuine = await signedUpload({
+              url: target.url,
+              version: 'v2',
+              fields: fieldsFor(),
+              audio: await audioFixtureBytes('ulaw-mono'),
+            });
             expect(genuine.status, genuine.text).to.equal(201);
             expect(stalls.filter((s) => s.answered)).to.have.length(2);
             const events = target.logs.map((l) => JSON.parse(l)).filter((l) => l.event === 'ingest_unverified_limit');
@@ -485,28 +689,49 @@ for (const dbBackend of dbBackends) {
           } finally {
             for (const stall of stalls) stall.close();
           }
-          await eventually(async () => (await inFlight(target, 'unverified')) === 0 && tempEntries(config).length === 0, 'the forged uploads cleaned up');
+          await eventually(
+            async () => (await inFlight(target, 'unverified')) === 0 && tempEntries(config).length === 0,
+            'the forged uploads cleaned up',
+          );
           expect(await countRows(testDb)).to.equal(1);
-          const refusedTotal = (await target.deps.metrics.ingestTotal.get()).values.find((v) => v.labels.outcome === 'too_many_unverified');
+          const refusedTotal = (await target.deps.metrics.ingestTotal.get()).values.find(
+            (v) => v.labels.outcome === 'too_many_unverified',
+          );
           expect(refusedTotal?.value).to.equal(2);
         });
 
         it('when one address has its bound of unverified bodies stalled, then its next is refused 503 too_many_unverified and a v1 upload from elsewhere is stored', async () => {
-          const target = await appWith({ CALLREC_UNVERIFIED_UPLOADS_PER_SOURCE: '16', CALLREC_UNVERIFIED_UPLOADS_PER_ADDRESS: '8' });
+          const target = await appWith({
+            CALLREC_UNVERIFIED_UPLOADS_PER_SOURCE: '16',
+            CALLREC_UNVERIFIED_UPLOADS_PER_ADDRESS: '8',
+          });
           const stalls = await forgedStalls(target, 8, ['127.0.0.2']);
           try {
             expect(await inFlight(target, 'unverified')).to.equal(8);
-            const ninth = await signedUpload({ url: target.url, localAddress: '127.0.0.2', fields: fieldsFor(), audio: await audioFixtureBytes('ulaw-mono') });
+            const ninth = await signedUpload({
+              url: target.url,
+              localAddress: '127.0.0.2',
+              fields: fieldsFor(),
+              audio: await audioFixtureBytes('ulaw-mono'),
+            });
             expect(ninth.status, ninth.text).to.equal(503);
             expect(ninth.body.code).to.equal('too_many_unverified');
             expect(ninth.headers['retry-after']).to.match(/^\d+$/);
-            const elsewhere = await signedUpload({ url: target.url, localAddress: '127.0.0.1', fields: fieldsFor(), audio: await audioFixtureBytes('ulaw-mono') });
+            const elsewhere = await signedUpload({
+              url: target.url,
+              localAddress: '127.0.0.1',
+              fields: fieldsFor(),
+              audio: await audioFixtureBytes('ulaw-mono'),
+            });
             expect(elsewhere.status, elsewhere.text).to.equal(201);
             expect(stalls.some((s) => s.answered)).to.equal(false);
           } finally {
             for (const stall of stalls) stall.close();
           }
-          await eventually(async () => (await inFlight(target, 'unverified')) === 0 && tempEntries(config).length === 0, 'the forged uploads cleaned up');
+          await eventually(
+            async () => (await inFlight(target, 'unverified')) === 0 && tempEntries(config).length === 0,
+            'the forged uploads cleaned up',
+          );
         });
 
         it('when bodies arrive slower than CALLREC_UPLOAD_MIN_RATE past the grace, then 408 request_timeout, their places are freed and nothing stays behind', async () => {
@@ -515,7 +740,10 @@ for (const dbBackend of dbBackends) {
           const v1 = stalledUpload({ url: target.url, version: 'v1' });
           const v2 = stalledUpload({ url: target.url, version: 'v2' });
           await Promise.all([v1.sent, v2.sent]);
-          await eventually(async () => (await inFlight(target, 'unverified')) === 1 && (await inFlight(target, 'admitted')) === 1, 'both are being received');
+          await eventually(
+            async () => (await inFlight(target, 'unverified')) === 1 && (await inFlight(target, 'admitted')) === 1,
+            'both are being received',
+          );
           clock.advance(9_000);
           // Within the grace: still waiting (the meter ticks at least every second).
           await new Promise((r) => setTimeout(r, 1_500));
@@ -530,7 +758,13 @@ for (const dbBackend of dbBackends) {
           expect(await inFlight(target, 'unverified')).to.equal(0);
           expect(await inFlight(target, 'admitted')).to.equal(0);
           await expectNothingBehind(ctx());
-          const later = await signedUpload({ url: target.url, version: 'v2', fields: fieldsFor(), audio: await audioFixtureBytes('ulaw-mono'), nowMs: clock.now() });
+          const later = await signedUpload({
+            url: target.url,
+            version: 'v2',
+            fields: fieldsFor(),
+            audio: await audioFixtureBytes('ulaw-mono'),
+            nowMs: clock.now(),
+          });
           expect(later.status, later.text).to.equal(201);
         });
 
@@ -539,11 +773,22 @@ for (const dbBackend of dbBackends) {
           const res = await upload({ version: 'v2', fields: fieldsFor(), audio });
           expect(res.status, res.text).to.equal(201);
           // An old server would check the v1 entry (wrong here); this one checks v2 only.
-          const withV1 = await upload({ version: 'v2', fields: fieldsFor(), audio: await audioFixtureBytes('alaw-mono'), overrides: { signature: (v2) => `v1=${'0'.repeat(64)}, ${v2}` } });
+          const withV1 = await upload({
+            version: 'v2',
+            fields: fieldsFor(),
+            audio: await audioFixtureBytes('alaw-mono'),
+            overrides: { signature: (v2) => `v1=${'0'.repeat(64)}, ${v2}` },
+          });
           expect(withV1.status, withV1.text).to.equal(201);
         });
 
-        const v2Refusals: Array<{ name: string; status: number; code: string; reason?: string; overrides: SignedUploadOptions['overrides'] }> = [
+        const v2Refusals: Array<{
+          name: string;
+          status: number;
+          code: string;
+          reason?: string;
+          overrides: SignedUploadOptions['overrides'];
+        }> = [
           {
             name: 'the body was altered after signing (same length)',
             status: 401,
@@ -557,15 +802,49 @@ for (const dbBackend of dbBackends) {
               },
             },
           },
-          { name: 'the signature covers another Content-Length', status: 401, code: 'invalid_signature', reason: 'signature_mismatch', overrides: { signedLength: 12345 } },
-          { name: 'Content-Digest is another than the one signed', status: 401, code: 'invalid_signature', reason: 'signature_mismatch', overrides: { contentDigest: `sha-256=:${createHash('sha256').update('other').digest('base64')}:` } },
-          { name: 'Content-Digest is missing', status: 401, code: 'invalid_signature', reason: 'missing_content_digest', overrides: { omit: ['content-digest'] } },
-          { name: 'the secret is wrong', status: 401, code: 'invalid_signature', reason: 'signature_mismatch', overrides: { secret: FORGED_SECRET } },
-          { name: 'the body is sent chunked, without Content-Length', status: 411, code: 'length_required', overrides: { omit: ['content-length'], headers: { 'transfer-encoding': 'chunked' } } },
+          {
+            name: 'the signature covers another Content-Length',
+            status: 401,
+            code: 'invalid_signature',
+            reason: 'signature_mismatch',
+            overrides: { signedLength: 12345 },
+          },
+          {
+            name: 'Content-Digest is another than the one signed',
+            status: 401,
+            code: 'invalid_signature',
+            reason: 'signature_mismatch',
+            overrides: { contentDigest: `sha-256=:${createHash('sha256').update('other').digest('base64')}:` },
+          },
+          {
+            name: 'Content-Digest is missing',
+            status: 401,
+            code: 'invalid_signature',
+            reason: 'missing_content_digest',
+            overrides: { omit: ['content-digest'] },
+          },
+          {
+            name: 'the secret is wrong',
+            status: 401,
+            code: 'invalid_signature',
+            reason: 'signature_mismatch',
+            overrides: { secret: FORGED_SECRET },
+          },
+          {
+            name: 'the body is sent chunked, without Content-Length',
+            status: 411,
+            code: 'length_required',
+            overrides: { omit: ['content-length'], headers: { 'transfer-encoding': 'chunked' } },
+          },
         ];
         for (const refusal of v2Refusals) {
           it(`when a v2 upload comes and ${refusal.name}, then ${refusal.status} ${refusal.code} and nothing stays behind`, async () => {
-            const res = await upload({ version: 'v2', fields: fieldsFor(), audio: await audioFixtureBytes('ulaw-mono'), overrides: refusal.overrides });
+            const res = await upload({
+              version: 'v2',
+              fields: fieldsFor(),
+              audio: await audioFixtureBytes('ulaw-mono'),
+              overrides: refusal.overrides,
+            });
             expect(res.status, res.text).to.equal(refusal.status);
             expect(res.headers['content-type']).to.match(/^application\/problem\+json/);
             expect(res.body.code).to.equal(refusal.code);
@@ -599,7 +878,11 @@ for (const dbBackend of dbBackends) {
           it(`when the audio is ${name} (${spec.codec}, ${spec.channels} ch), then it is stored and its rendition keeps ${spec.channels} channel(s)`, async () => {
             const res = await upload({ fields: fieldsFor(), audio: await audioFixture(name) });
             expect(res.status, res.text).to.equal(201);
-            expect(res.body.original).to.include({ codec: spec.codec, sampleRate: spec.sampleRate, channels: spec.channels });
+            expect(res.body.original).to.include({
+              codec: spec.codec,
+              sampleRate: spec.sampleRate,
+              channels: spec.channels,
+            });
             expect(res.body.durationMs).to.be.within(2800, 3200);
             const row = await testDb.db.knex('recordings').where({ id: res.body.id }).first();
             const dir = tempDir('callrec-ingest-check-');
@@ -620,10 +903,16 @@ for (const dbBackend of dbBackends) {
       if (FULL(dbBackend.name, storeBackend.name)) {
         it('when CALLREC_PLAYBACK_FORMAT=mp3, then the rendition is MP3', async () => {
           const mp3 = await appWith({ CALLREC_PLAYBACK_FORMAT: 'mp3' });
-          const res = await signedUpload({ url: mp3.url, fields: fieldsFor(), audio: await audioFixtureBytes('pcm-stereo') });
+          const res = await signedUpload({
+            url: mp3.url,
+            fields: fieldsFor(),
+            audio: await audioFixtureBytes('pcm-stereo'),
+          });
           expect(res.status, res.text).to.equal(201);
           expect(res.body.playback).to.include({ format: 'mp3', contentType: 'audio/mpeg' });
-          expect((await storeKeys(testStore.store, 'recordings/')).some((k) => k.endsWith('/playback.mp3'))).to.equal(true);
+          expect((await storeKeys(testStore.store, 'recordings/')).some((k) => k.endsWith('/playback.mp3'))).to.equal(
+            true,
+          );
         });
 
         /** Runs scripts/upload-recording against `url` with the test source; `extra` are further flags. */
@@ -634,8 +923,28 @@ for (const dbBackend of dbBackends) {
                 'bash',
                 [
                   path.join(ROOT, 'scripts', 'upload-recording'),
-                  ...['--url', options.url ?? app.url, '--source', TEST_SOURCE, '--call-id', options.callId ?? uniqueName('script-'), '--started-at', fieldsFor().startedAt!],
-                  ...['--agent', 'agent-7', '--queue', 'sales', '--direction', 'outbound', '--caller', '+31612345678', '--callee', '+31201234567'],
+                  ...[
+                    '--url',
+                    options.url ?? app.url,
+                    '--source',
+                    TEST_SOURCE,
+                    '--call-id',
+                    options.callId ?? uniqueName('script-'),
+                    '--started-at',
+                    fieldsFor().startedAt!,
+                  ],
+                  ...[
+                    '--agent',
+                    'agent-7',
+                    '--queue',
+                    'sales',
+                    '--direction',
+                    'outbound',
+                    '--caller',
+                    '+31612345678',
+                    '--callee',
+                    '+31201234567',
+                  ],
                   ...(options.extra ?? []),
                   file,
                 ],
@@ -653,7 +962,12 @@ for (const dbBackend of dbBackends) {
           const callId = uniqueName('script-');
           const ok = await runScript({ callId });
           expect(ok.code, ok.stderr).to.equal(0);
-          expect(JSON.parse(ok.stdout)).to.include({ callId, queue: 'sales', direction: 'outbound', callerNumber: PHONE });
+          expect(JSON.parse(ok.stdout)).to.include({
+            callId,
+            queue: 'sales',
+            direction: 'outbound',
+            callerNumber: PHONE,
+          });
           const v1 = await runScript({ extra: ['--signature', 'v1'] });
           expect(v1.code, v1.stderr).to.equal(0);
           const bad = await runScript({ secret: 'wrong-secret-0123456789abcdef' });

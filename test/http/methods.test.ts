@@ -30,7 +30,12 @@ function send(base: string, method: string, path: string, headers: Record<string
   });
 }
 
-type Doc = { paths: Record<string, Record<string, { parameters?: Array<{ name: string; in: string; schema?: { enum?: string[] } }> }>> };
+type Doc = {
+  paths: Record<
+    string,
+    Record<string, { parameters?: Array<{ name: string; in: string; schema?: { enum?: string[] } }> }>
+  >;
+};
 
 /** A concrete URL path for a documented path: the first enum value of a parameter, else a recording-like id. */
 function concrete(path: string, item: Doc['paths'][string]): string {
@@ -86,7 +91,11 @@ describe('HTTP methods: 405 with Allow, OPTIONS (sqlite, fs)', function () {
         expect(res.status, `${method} ${path}`).to.equal(405);
         expect(res.headers.allow, `${method} ${path}`).to.equal(allow);
         expect(res.headers['content-type'], `${method} ${path}`).to.match(/^application\/problem\+json/);
-        expect(JSON.parse(res.body), `${method} ${path}`).to.include({ status: 405, code: 'method_not_allowed', type: 'about:blank' });
+        expect(JSON.parse(res.body), `${method} ${path}`).to.include({
+          status: 405,
+          code: 'method_not_allowed',
+          type: 'about:blank',
+        });
       }
     }
   });
@@ -106,7 +115,13 @@ describe('HTTP methods: 405 with Allow, OPTIONS (sqlite, fs)', function () {
     expect(res.body).to.equal('');
   });
 
-  for (const path of ['/v1/nothing-here', '/v1/recordings/01JDQ3K7Z8X9Y0A1B2C3D4E5F6/nothing', '/nosuchpage', '/assets/nosuch.js', '/assets/..%2fweb-routes.ts']) {
+  for (const path of [
+    '/v1/nothing-here',
+    '/v1/recordings/01JDQ3K7Z8X9Y0A1B2C3D4E5F6/nothing',
+    '/nosuchpage',
+    '/assets/nosuch.js',
+    '/assets/..%2fweb-routes.ts',
+  ]) {
     it(`when ${path} (no documented path) gets OPTIONS or an unknown method, then the answer stays 404 not_found`, async () => {
       for (const method of ['OPTIONS', 'TRACE', 'PATCH', 'GET']) {
         const res = await send(app.url, method, path);

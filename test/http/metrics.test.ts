@@ -73,18 +73,33 @@ for (const combo of combos) {
       const stored = await signedUpload({
         url: app.url,
         nowMs: clock.now(),
-        fields: { callId, startedAt: new Date(clock.now()).toISOString(), agentId: 'agent-jansen', queue: 'sales', direction: 'inbound', callerNumber: phone },
+        fields: {
+          callId,
+          startedAt: new Date(clock.now()).toISOString(),
+          agentId: 'agent-jansen',
+          queue: 'sales',
+          direction: 'inbound',
+          callerNumber: phone,
+        },
         audio,
       });
       expect(stored.status, stored.text).to.equal(201);
       recordingId = stored.body.id as string;
-      const refused = await signedUpload({ url: app.url, nowMs: clock.now(), fields: { callId: `${callId}-x`, startedAt: new Date(clock.now()).toISOString() }, audio, overrides: { secret: 'wrong-secret-0123456789abcdef' } });
+      const refused = await signedUpload({
+        url: app.url,
+        nowMs: clock.now(),
+        fields: { callId: `${callId}-x`, startedAt: new Date(clock.now()).toISOString() },
+        audio,
+        overrides: { secret: 'wrong-secret-0123456789abcdef' },
+      });
       expect(refused.status).to.equal(401);
 
       const trainer = await createTestUser(testDb.db, { role: 'trainer' });
       username = trainer.user.username;
       token = trainer.token;
-      const played = await fetch(`${app.url}/v1/recordings/${recordingId}/audio`, { headers: { authorization: `Bearer ${token}`, range: 'bytes=0-99' } });
+      const played = await fetch(`${app.url}/v1/recordings/${recordingId}/audio`, {
+        headers: { authorization: `Bearer ${token}`, range: 'bytes=0-99' },
+      });
       expect(played.status).to.equal(206);
       playedBytes = (await played.arrayBuffer()).byteLength;
 
@@ -138,8 +153,20 @@ for (const combo of combos) {
 
     it('when requests were served, then their durations are labelled by route pattern and status, never by path', function () {
       const s = parsed.samples;
-      expect(value(s, 'callrec_http_request_duration_seconds_count', { method: 'GET', route: '/v1/recordings/:id/audio', status: '206' })).to.equal(1);
-      expect(value(s, 'callrec_http_request_duration_seconds_count', { method: 'POST', route: '/v1/recordings', status: '201' })).to.equal(1);
+      expect(
+        value(s, 'callrec_http_request_duration_seconds_count', {
+          method: 'GET',
+          route: '/v1/recordings/:id/audio',
+          status: '206',
+        }),
+      ).to.equal(1);
+      expect(
+        value(s, 'callrec_http_request_duration_seconds_count', {
+          method: 'POST',
+          route: '/v1/recordings',
+          status: '201',
+        }),
+      ).to.equal(1);
       const routes = new Set(s.filter((x) => x.labels.route !== undefined).map((x) => x.labels.route));
       for (const route of routes) expect(route).to.match(/^(unmatched|\/[a-z0-9/:._-]*)$/);
     });

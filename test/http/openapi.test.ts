@@ -32,14 +32,16 @@ export function mountedRoutes(app: Express): Set<string> {
   const walk = (stack: LayerLike[], prefix: string) => {
     for (const layer of stack) {
       if (layer.route) {
-        if (typeof layer.route.path !== 'string') throw new Error(`route with a non-string path under ${prefix || '/'}: ${String(layer.route.path)}`);
+        if (typeof layer.route.path !== 'string')
+          throw new Error(`route with a non-string path under ${prefix || '/'}: ${String(layer.route.path)}`);
         for (const [method, on] of Object.entries(layer.route.methods)) {
           if (!on) continue;
           if (method === '_all') throw new Error(`app.all() route ${prefix}${layer.route.path} cannot be documented`);
           found.add(`${method.toUpperCase()} ${toOpenApiPath(prefix + layer.route.path)}`);
         }
       } else if (layer.handle?.stack) {
-        const mount = typeof layer.rawPath === 'string' && layer.rawPath !== '/' ? layer.rawPath.replace(/\/$/, '') : '';
+        const mount =
+          typeof layer.rawPath === 'string' && layer.rawPath !== '/' ? layer.rawPath.replace(/\/$/, '') : '';
         walk(layer.handle.stack, prefix + mount);
       }
     }
@@ -51,7 +53,10 @@ export function mountedRoutes(app: Express): Set<string> {
 type Doc = {
   openapi: string;
   paths: Record<string, Record<string, OperationObject>>;
-  components: { schemas: Record<string, unknown>; securitySchemes: Record<string, { type: string; in?: string; name?: string; scheme?: string }> };
+  components: {
+    schemas: Record<string, unknown>;
+    securitySchemes: Record<string, { type: string; in?: string; name?: string; scheme?: string }>;
+  };
 };
 type OperationObject = {
   operationId: string;
@@ -87,7 +92,9 @@ function queryValueValid(schema: ParamSchema, value: string): boolean | undefine
   if (schema.type === 'integer') {
     if (!/^-?(0|[1-9][0-9]*)$/.test(value)) return false;
     const n = Number(value);
-    return (schema.minimum === undefined || n >= schema.minimum) && (schema.maximum === undefined || n <= schema.maximum);
+    return (
+      (schema.minimum === undefined || n >= schema.minimum) && (schema.maximum === undefined || n <= schema.maximum)
+    );
   }
   const length = [...value].length;
   if (schema.minLength !== undefined && length < schema.minLength) return false;
@@ -99,16 +106,34 @@ function queryValueValid(schema: ParamSchema, value: string): boolean | undefine
 
 /** Boundary and everyday values for a query parameter of `schema`. */
 function probeValues(schema: ParamSchema): string[] {
-  const values = ['', ' ', '0', '1', '-1', '1.5', 'x', 'abc', '000', '2026-11-27', '2026-02-30', '2026-11-27T09:30:00Z', '2026-11-27 09:30', 'x'.repeat(300)];
-  for (const bound of [schema.minimum, schema.maximum]) if (bound !== undefined) values.push(String(bound - 1), String(bound), String(bound + 1));
-  for (const bound of [schema.minLength, schema.maxLength]) if (bound !== undefined) values.push('a'.repeat(bound - 1), 'a'.repeat(bound), 'a'.repeat(bound + 1));
+  const values = [
+    '',
+    ' ',
+    '0',
+    '1',
+    '-1',
+    '1.5',
+    'x',
+    'abc',
+    '000',
+    '2026-11-27',
+    '2026-02-30',
+    '2026-11-27T09:30:00Z',
+    '2026-11-27 09:30',
+    'x'.repeat(300),
+  ];
+  for (const bound of [schema.minimum, schema.maximum])
+    if (bound !== undefined) values.push(String(bound - 1), String(bound), String(bound + 1));
+  for (const bound of [schema.minLength, schema.maxLength])
+    if (bound !== undefined) values.push('a'.repeat(bound - 1), 'a'.repeat(bound), 'a'.repeat(bound + 1));
   values.push(...(schema.enum ?? []), ...(schema.examples ?? []));
   return values;
 }
 
 function documented(doc: Doc): Set<string> {
   const out = new Set<string>();
-  for (const [path, item] of Object.entries(doc.paths)) for (const method of Object.keys(item)) out.add(`${method.toUpperCase()} ${path}`);
+  for (const [path, item] of Object.entries(doc.paths))
+    for (const method of Object.keys(item)) out.add(`${method.toUpperCase()} ${path}`);
   return out;
 }
 
@@ -178,8 +203,12 @@ describe('OpenAPI document', function () {
         for (const [status, response] of Object.entries(op.responses)) {
           if (Number(status) < 400 || path === '/readyz') continue;
           problems += 1;
-          expect(Object.keys(response.content ?? {}), `${method} ${path} ${status}`).to.deep.equal(['application/problem+json']);
-          expect(response.content!['application/problem+json']!.schema).to.deep.equal({ $ref: '#/components/schemas/Problem' });
+          expect(Object.keys(response.content ?? {}), `${method} ${path} ${status}`).to.deep.equal([
+            'application/problem+json',
+          ]);
+          expect(response.content!['application/problem+json']!.schema).to.deep.equal({
+            $ref: '#/components/schemas/Problem',
+          });
         }
       }
     }
@@ -212,11 +241,17 @@ describe('OpenAPI document', function () {
         for (const value of probeValues(param.schema)) {
           const valid = queryValueValid(param.schema, value);
           if (valid === undefined) continue;
-          const params = new URLSearchParams({ ...Object.fromEntries(query.filter((p) => p.required && p !== param).map((p) => [p.name, base[p.name]!])), [param.name]: value });
+          const params = new URLSearchParams({
+            ...Object.fromEntries(query.filter((p) => p.required && p !== param).map((p) => [p.name, base[p.name]!])),
+            [param.name]: value,
+          });
           const res = await fetch(`${app.url}${path}?${params}`, { headers: { authorization: `Bearer ${token}` } });
           await res.arrayBuffer();
           probed += 1;
-          if ((res.status === 400) === valid) mismatches.push(`${path}?${param.name}=${JSON.stringify(value)}: document says ${valid ? 'valid' : 'invalid'}, handler ${res.status}`);
+          if ((res.status === 400) === valid)
+            mismatches.push(
+              `${path}?${param.name}=${JSON.stringify(value)}: document says ${valid ? 'valid' : 'invalid'}, handler ${res.status}`,
+            );
         }
       }
     }
@@ -226,13 +261,20 @@ describe('OpenAPI document', function () {
 
   it('when the phone of a subject query is 000, then the handler refuses it and the document names the rule (format phone) beside the characters it allows', async function () {
     const privacy = await createTestUser(testDb.db, { role: 'privacy' });
-    const res = await fetch(`${app.url}/v1/subjects/recordings?phone=000`, { headers: { authorization: `Bearer ${privacy.token}` } });
+    const res = await fetch(`${app.url}/v1/subjects/recordings?phone=000`, {
+      headers: { authorization: `Bearer ${privacy.token}` },
+    });
     expect(res.status).to.equal(400);
-    for (const op of [doc.paths['/v1/subjects/recordings']!.get!, doc.paths['/v1/subjects/recordings']!.delete!, doc.paths['/v1/subjects/export']!.get!]) {
+    for (const op of [
+      doc.paths['/v1/subjects/recordings']!.get!,
+      doc.paths['/v1/subjects/recordings']!.delete!,
+      doc.paths['/v1/subjects/export']!.get!,
+    ]) {
       const phone = op.parameters!.find((p) => p.name === 'phone')!;
       expect(phone.required).to.equal(true);
       expect(phone.schema).to.include({ type: 'string', format: 'phone' });
-      for (const example of phone.schema.examples!) expect(new RegExp(phone.schema.pattern!, 'u').test(example), example).to.equal(true);
+      for (const example of phone.schema.examples!)
+        expect(new RegExp(phone.schema.pattern!, 'u').test(example), example).to.equal(true);
     }
   });
 

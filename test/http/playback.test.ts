@@ -34,11 +34,17 @@ interface Harness {
   close(): Promise<void>;
 }
 
-async function harness(db: (typeof dbBackends)[number], store: (typeof storeBackends)[number], options: { encrypted?: boolean } = {}): Promise<Harness> {
+async function harness(
+  db: (typeof dbBackends)[number],
+  store: (typeof storeBackends)[number],
+  options: { encrypted?: boolean } = {},
+): Promise<Harness> {
   const testDb = await db.create();
   const plain = await store.create();
   // Encrypted: the service's decorator over the store, data keys in the database (as main.ts assembles it).
-  const testStore = options.encrypted ? { ...plain, store: encryptedRecordingStore({ db: testDb.db, store: plain.store }) } : plain;
+  const testStore = options.encrypted
+    ? { ...plain, store: encryptedRecordingStore({ db: testDb.db, store: plain.store }) }
+    : plain;
   const clock = createManualClock(NOW);
   const app = await startTestApp({ db: testDb.db, store: testStore.store, clock: clock as Clock });
   return {
@@ -49,7 +55,11 @@ async function harness(db: (typeof dbBackends)[number], store: (typeof storeBack
     clock,
     auth: (token) => ({ authorization: `Bearer ${token}` }),
     record: (overrides = {}) =>
-      createStoredRecording({ db: testDb.db, store: testStore.store, overrides: { started_at: NOW - DAY, ...overrides } }),
+      createStoredRecording({
+        db: testDb.db,
+        store: testStore.store,
+        overrides: { started_at: NOW - DAY, ...overrides },
+      }),
     async close() {
       await app.close();
       await testStore.dispose();
@@ -170,16 +180,27 @@ for (const storeBackend of storeBackends) {
       ciphertext[64 + 65_552 + 10]! ^= 0x01;
       await inner.put(rec.row.playback_key, ciphertext, { contentType: 'audio/ogg', tags: {} });
       for (const range of [undefined, 'bytes=0-', 'bytes=65536-65600']) {
-        const res = await fetch(`${h.app.url}/v1/recordings/${rec.row.id}/audio`, { headers: { ...h.auth(token), ...(range ? { range } : {}) } });
+        const res = await fetch(`${h.app.url}/v1/recordings/${rec.row.id}/audio`, {
+          headers: { ...h.auth(token), ...(range ? { range } : {}) },
+        });
         const text = await res.text();
         expect(res.status, String(range)).to.equal(500);
         expect(res.headers.get('content-type')).to.match(/^application\/problem\+json/);
         expect(JSON.parse(text).code).to.equal('integrity');
       }
-      const ok = await fetch(`${h.app.url}/v1/recordings/${rec.row.id}/audio`, { headers: { ...h.auth(token), range: 'bytes=0-99' } });
-      expect(Buffer.from(await ok.arrayBuffer()).equals(body.subarray(0, 100)), 'an undamaged segment still plays').to.equal(true);
-      expect(h.app.logs.filter((l) => l.includes('"code":"integrity"') && l.includes('request failed'))).to.have.length(3);
-      expect(await queryAccess(h.testDb.db.knex, { recordingId: rec.row.id, action: 'play', limit: 10 })).to.have.length(1);
+      const ok = await fetch(`${h.app.url}/v1/recordings/${rec.row.id}/audio`, {
+        headers: { ...h.auth(token), range: 'bytes=0-99' },
+      });
+      expect(
+        Buffer.from(await ok.arrayBuffer()).equals(body.subarray(0, 100)),
+        'an undamaged segment still plays',
+      ).to.equal(true);
+      expect(h.app.logs.filter((l) => l.includes('"code":"integrity"') && l.includes('request failed'))).to.have.length(
+        3,
+      );
+      expect(
+        await queryAccess(h.testDb.db.knex, { recordingId: rec.row.id, action: 'play', limit: 10 }),
+      ).to.have.length(1);
     });
   });
 }
@@ -221,7 +242,9 @@ describe('playback audio: access log, downloads, disconnects (sqlite, fs)', func
   it('when the range is unsatisfiable, then no play is logged', async () => {
     const { token } = await createTestUser(h.testDb.db, { role: 'trainer' });
     const rec = await h.record();
-    const res = await fetch(`${h.app.url}/v1/recordings/${rec.row.id}/audio`, { headers: { ...h.auth(token), range: 'bytes=999999-' } });
+    const res = await fetch(`${h.app.url}/v1/recordings/${rec.row.id}/audio`, {
+      headers: { ...h.auth(token), range: 'bytes=999999-' },
+    });
     await res.arrayBuffer();
     expect(res.status).to.equal(416);
     expect(await queryAccess(h.testDb.db.knex, { recordingId: rec.row.id, limit: 10 })).to.deep.equal([]);
@@ -250,17 +273,23 @@ describe('playback audio: access log, downloads, disconnects (sqlite, fs)', func
     const app = await startTestApp({ db: h.testDb.db, store: observed, clock: h.clock });
     try {
       const controller = new AbortController();
-      const res = await fetch(`${app.url}/v1/recordings/${rec.row.id}/audio`, { headers: h.auth(token), signal: controller.signal });
+      const res = await fetch(`${app.url}/v1/recordings/${rec.row.id}/audio`, {
+        headers: h.auth(token),
+        signal: controller.signal,
+      });
       const reader = res.body!.getReader();
       await reader.read();
       controller.abort();
       await reader.cancel().catch(() => undefined);
-      for (let i = 0; i < 100 && !(reads[0]?.signal?.aborted && reads[0].body.destroyed); i++) await new Promise((r) => setTimeout(r, 20));
+      for (let i = 0; i < 100 && !(reads[0]?.signal?.aborted && reads[0].body.destroyed); i++)
+        await new Promise((r) => setTimeout(r, 20));
       expect(reads).to.have.length(1);
       expect(reads[0]!.signal?.aborted, 'store signal aborted').to.equal(true);
       expect(reads[0]!.body.destroyed, 'store body destroyed').to.equal(true);
       // The next request is answered normally and nothing was logged as a failure.
-      const again = await fetch(`${app.url}/v1/recordings/${rec.row.id}/audio`, { headers: { ...h.auth(token), range: 'bytes=0-9' } });
+      const again = await fetch(`${app.url}/v1/recordings/${rec.row.id}/audio`, {
+        headers: { ...h.auth(token), range: 'bytes=0-9' },
+      });
       expect(Buffer.from(await again.arrayBuffer()).equals(big.subarray(0, 10))).to.equal(true);
       expect(app.logs.filter((l) => /playback stream failed|request failed/.test(l))).to.deep.equal([]);
     } finally {
@@ -320,7 +349,11 @@ for (const storeBackend of storeBackends) {
       const body = seededBytes('playback-4', 10_000);
       const rec = await h.record({ playbackBody: body });
       const url = `${app.url}/v1/recordings/${rec.row.id}/audio`;
-      for (const [start, end] of [[0, 99], [5000, 5999], [9990, 9999]] as const) {
+      for (const [start, end] of [
+        [0, 99],
+        [5000, 5999],
+        [9990, 9999],
+      ] as const) {
         const res = await fetch(url, { headers: { ...h.auth(token), range: `bytes=${start}-${end}` } });
         expect(res.status).to.equal(206);
         expect(Buffer.from(await res.arrayBuffer()).equals(body.subarray(start, end + 1))).to.equal(true);
@@ -376,7 +409,7 @@ for (const storeBackend of storeBackends) {
       expect(app.logs.filter((l) => /playback stream failed|request failed/.test(l))).to.deep.equal([]);
     });
 
-    it('when the row names another object than the one read early, then the early read is discarded and the row\'s object is served', async () => {
+    it("when the row names another object than the one read early, then the early read is discarded and the row's object is served", async () => {
       const { token } = await createTestUser(h.testDb.db, { role: 'trainer' });
       const rec = await h.record({ playbackBody: seededBytes('playback-7', 3000) });
       const url = `${app.url}/v1/recordings/${rec.row.id}/audio`;
@@ -384,15 +417,20 @@ for (const storeBackend of storeBackends) {
       // Another recording's object, swapped in behind the same id.
       const replacement = seededBytes('playback-8', 4000);
       const other = await h.record({ playbackBody: replacement });
-      await h.testDb.db
-        .knex('recordings')
-        .where({ id: rec.row.id })
-        .update({ playback_key: other.row.playback_key, playback_sha256: other.row.playback_sha256, playback_size: other.row.playback_size });
+      await h.testDb.db.knex('recordings').where({ id: rec.row.id }).update({
+        playback_key: other.row.playback_key,
+        playback_sha256: other.row.playback_sha256,
+        playback_size: other.row.playback_size,
+      });
       const res = await fetch(url, { headers: { ...h.auth(token), range: 'bytes=3000-3999' } });
       expect(res.status).to.equal(206);
       expect(res.headers.get('etag')).to.equal(`"${other.row.playback_sha256}"`);
       expect(Buffer.from(await res.arrayBuffer()).equals(replacement.subarray(3000, 4000))).to.equal(true);
-      expect(reads.map((r) => r.key)).to.deep.equal([rec.row.playback_key, rec.row.playback_key, other.row.playback_key]);
+      expect(reads.map((r) => r.key)).to.deep.equal([
+        rec.row.playback_key,
+        rec.row.playback_key,
+        other.row.playback_key,
+      ]);
       await settled(() => Boolean(reads[1]!.signal?.aborted));
       expect(reads[1]!.signal?.aborted, 'stale early read aborted').to.equal(true);
     });
@@ -413,7 +451,14 @@ for (const dbBackend of dbBackends) {
       const made = [];
       for (let i = 0; i < 5; i++) {
         made.push(
-          (await h.record({ queue, started_at: NOW - (i + 1) * HOUR, agent_id: i % 2 ? 'agent-odd' : 'agent-even', duration_ms: 1000 * (i + 1) })).row,
+          (
+            await h.record({
+              queue,
+              started_at: NOW - (i + 1) * HOUR,
+              agent_id: i % 2 ? 'agent-odd' : 'agent-even',
+              duration_ms: 1000 * (i + 1),
+            })
+          ).row,
         );
       }
       await h.record({ queue, started_at: NOW - 2 * HOUR, direction: 'outbound' });
@@ -435,12 +480,21 @@ for (const dbBackend of dbBackends) {
         `${h.app.url}/v1/recordings?${new URLSearchParams({ queue, agentId: 'agent-odd', minDurationMs: '2000', maxDurationMs: '3000', from: new Date(NOW - 3 * HOUR).toISOString(), to: new Date(NOW).toISOString() })}`,
         { headers: h.auth(token) },
       );
-      expect(((await filtered.json()) as { items: Array<{ id: string }> }).items.map((r) => r.id)).to.deep.equal([made[1]!.id]);
+      expect(((await filtered.json()) as { items: Array<{ id: string }> }).items.map((r) => r.id)).to.deep.equal([
+        made[1]!.id,
+      ]);
     });
 
     it('when the query is malformed, then the answer is 400 invalid_query naming the field', async () => {
       const { token } = await createTestUser(h.testDb.db, { role: 'trainer' });
-      for (const qs of ['limit=0', 'limit=abc', 'direction=sideways', 'from=yesterday', 'cursor=nonsense', 'color=red']) {
+      for (const qs of [
+        'limit=0',
+        'limit=abc',
+        'direction=sideways',
+        'from=yesterday',
+        'cursor=nonsense',
+        'color=red',
+      ]) {
         const res = await fetch(`${h.app.url}/v1/recordings?${qs}`, { headers: h.auth(token) });
         const problem = await res.json();
         expect(res.status, qs).to.equal(400);
@@ -457,11 +511,15 @@ for (const dbBackend of dbBackends) {
       expect(res.status).to.equal(200);
       expect(body.callerNumber).to.equal('+31 6 •••• ••78');
       expect(body.calleeNumber).to.equal('+31 2 •••• ••67');
-      const listed = await (await fetch(`${h.app.url}/v1/recordings?queue=${rec.row.queue}`, { headers: h.auth(trainer.token) })).json();
+      const listed = await (
+        await fetch(`${h.app.url}/v1/recordings?queue=${rec.row.queue}`, { headers: h.auth(trainer.token) })
+      ).json();
       expect(JSON.stringify(listed)).not.to.contain('+31612345678');
       for (const role of ['admin', 'privacy'] as const) {
         const other = await createTestUser(h.testDb.db, { role });
-        const full = await (await fetch(`${h.app.url}/v1/recordings/${rec.row.id}`, { headers: h.auth(other.token) })).json();
+        const full = await (
+          await fetch(`${h.app.url}/v1/recordings/${rec.row.id}`, { headers: h.auth(other.token) })
+        ).json();
         expect(full.callerNumber).to.equal('+31612345678');
       }
       const views = await queryAccess(h.testDb.db.knex, { recordingId: rec.row.id, action: 'view', limit: 10 });
@@ -475,7 +533,9 @@ for (const dbBackend of dbBackends) {
         const res = await fetch(`${h.app.url}/v1/recordings/${rec.row.id}${path}`, { headers: h.auth(scoped.token) });
         expect(res.status, path).to.equal(404);
       }
-      const list = await (await fetch(`${h.app.url}/v1/recordings?limit=200`, { headers: h.auth(scoped.token) })).json();
+      const list = await (
+        await fetch(`${h.app.url}/v1/recordings?limit=200`, { headers: h.auth(scoped.token) })
+      ).json();
       expect(list.items.every((r: { queue: string }) => r.queue === 'sales')).to.equal(true);
     });
 
@@ -483,9 +543,19 @@ for (const dbBackend of dbBackends) {
       const { token } = await createTestUser(h.testDb.db, { role: 'admin' });
       const overdue = await h.record({ expires_at: NOW - 1 });
       const deleting = await h.record({ status: 'deleting' });
-      const held = await h.record({ expires_at: NOW - 1, legal_hold: true, hold_reason: 'case 1', hold_by: 'privacy', hold_at: NOW - DAY });
-      expect((await fetch(`${h.app.url}/v1/recordings/${overdue.row.id}`, { headers: h.auth(token) })).status).to.equal(404);
-      expect((await fetch(`${h.app.url}/v1/recordings/${deleting.row.id}`, { headers: h.auth(token) })).status).to.equal(404);
+      const held = await h.record({
+        expires_at: NOW - 1,
+        legal_hold: true,
+        hold_reason: 'case 1',
+        hold_by: 'privacy',
+        hold_at: NOW - DAY,
+      });
+      expect((await fetch(`${h.app.url}/v1/recordings/${overdue.row.id}`, { headers: h.auth(token) })).status).to.equal(
+        404,
+      );
+      expect(
+        (await fetch(`${h.app.url}/v1/recordings/${deleting.row.id}`, { headers: h.auth(token) })).status,
+      ).to.equal(404);
       const res = await fetch(`${h.app.url}/v1/recordings/${held.row.id}`, { headers: h.auth(token) });
       expect(res.status).to.equal(200);
       expect((await res.json()).legalHold.reason).to.equal('case 1');
@@ -496,19 +566,32 @@ for (const dbBackend of dbBackends) {
       const { token, user } = await createTestUser(h.testDb.db, { role: 'trainer' });
       const url = `${h.app.url}/v1/recordings/${rec.row.id}/notes`;
       const post = (body: unknown) =>
-        fetch(url, { method: 'POST', headers: { ...h.auth(token), 'content-type': 'application/json' }, body: JSON.stringify(body) });
+        fetch(url, {
+          method: 'POST',
+          headers: { ...h.auth(token), 'content-type': 'application/json' },
+          body: JSON.stringify(body),
+        });
       expect((await post({ offsetMs: 30_000, text: 'good empathy' })).status).to.equal(201);
       const created = await post({ offsetMs: 5_000, text: '  greeting missing  ' });
       expect(created.status).to.equal(201);
       expect((await created.json()).author).to.equal(user.username);
-      for (const bad of [{ offsetMs: -1, text: 'x' }, { offsetMs: 1, text: '' }, { offsetMs: 1, text: 'x'.repeat(2001) }, { offsetMs: 61_000, text: 'x' }, { offsetMs: 1.5, text: 'x' }, { text: 'x' }]) {
+      for (const bad of [
+        { offsetMs: -1, text: 'x' },
+        { offsetMs: 1, text: '' },
+        { offsetMs: 1, text: 'x'.repeat(2001) },
+        { offsetMs: 61_000, text: 'x' },
+        { offsetMs: 1.5, text: 'x' },
+        { text: 'x' },
+      ]) {
         const res = await post(bad);
         expect(res.status, JSON.stringify(bad).slice(0, 40)).to.equal(400);
         expect((await res.json()).code).to.equal('invalid_request');
       }
       expect((await post({ offsetMs: 0, text: 'x'.repeat(2000) })).status).to.equal(201);
       const notes = await (await fetch(url, { headers: h.auth(token) })).json();
-      expect(notes.items.map((n: { offsetMs: number; text: string }) => [n.offsetMs, n.text.slice(0, 20)])).to.deep.equal([
+      expect(
+        notes.items.map((n: { offsetMs: number; text: string }) => [n.offsetMs, n.text.slice(0, 20)]),
+      ).to.deep.equal([
         [0, 'x'.repeat(20)],
         [5_000, 'greeting missing'],
         [30_000, 'good empathy'],
@@ -520,11 +603,17 @@ for (const dbBackend of dbBackends) {
       const { token } = await createTestUser(h.testDb.db, { role: 'trainer' });
       const url = `${h.app.url}/v1/recordings/${rec.row.id}/notes`;
       const post = (text: string) =>
-        fetch(url, { method: 'POST', headers: { ...h.auth(token), 'content-type': 'application/json' }, body: JSON.stringify({ offsetMs: 0, text }) });
+        fetch(url, {
+          method: 'POST',
+          headers: { ...h.auth(token), 'content-type': 'application/json' },
+          body: JSON.stringify({ offsetMs: 0, text }),
+        });
       for (const text of ['a\u0000b', 'a\u001bb', 'a\u0085b']) {
         const res = await post(text);
         expect(res.status, JSON.stringify(text)).to.equal(400);
-        expect((await res.json()).fields).to.deep.equal([{ field: 'text', message: 'must not contain control characters other than tabs and line breaks' }]);
+        expect((await res.json()).fields).to.deep.equal([
+          { field: 'text', message: 'must not contain control characters other than tabs and line breaks' },
+        ]);
       }
       const kept = await post('line one\n\tline two\r\n');
       expect(kept.status).to.equal(201);
@@ -538,13 +627,22 @@ for (const dbBackend of dbBackends) {
       for (const qs of ['agentId=a%00b', 'queue=a%00b', 'queue=%1B']) {
         const res = await fetch(`${h.app.url}/v1/recordings?${qs}`, { headers: h.auth(token) });
         expect(res.status, qs).to.equal(400);
-        expect((await res.json()).fields).to.deep.equal([{ field: qs.split('=')[0], message: 'must not contain control characters' }]);
+        expect((await res.json()).fields).to.deep.equal([
+          { field: qs.split('=')[0], message: 'must not contain control characters' },
+        ]);
       }
     });
 
     it('when the row carries waveform peaks, then they are served as stored', async () => {
       const { token } = await createTestUser(h.testDb.db, { role: 'trainer' });
-      const waveform = { durationMs: 4000, channels: 2, peaks: [[0.1, 0.5], [0.2, 0.9]] };
+      const waveform = {
+        durationMs: 4000,
+        channels: 2,
+        peaks: [
+          [0.1, 0.5],
+          [0.2, 0.9],
+        ],
+      };
       const rec = await h.record({ waveform: JSON.stringify(waveform) });
       const res = await fetch(`${h.app.url}/v1/recordings/${rec.row.id}/waveform`, { headers: h.auth(token) });
       expect(res.status).to.equal(200);
@@ -556,7 +654,13 @@ for (const dbBackend of dbBackends) {
       const audio = fs.readFileSync(await audioFixture('opus-mono', { seconds: 3 }));
       const rec = await h.record({ playbackBody: audio, duration_ms: 3000, original_channels: 1 });
       const res = await fetch(`${h.app.url}/v1/recordings/${rec.row.id}/waveform`, { headers: h.auth(token) });
-      const body = (await res.json()) as { version: number; channels: number; length: number; peaks: number[][]; durationMs: number };
+      const body = (await res.json()) as {
+        version: number;
+        channels: number;
+        length: number;
+        peaks: number[][];
+        durationMs: number;
+      };
       expect(res.status).to.equal(200);
       expect(body.version).to.equal(1);
       expect(body.channels).to.equal(1);

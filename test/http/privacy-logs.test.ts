@@ -9,11 +9,22 @@ import { createStoredRecording } from '../support/recordings.js';
 import { audioFixtureBytes } from '../support/fixtures.js';
 import { signedUpload } from '../support/upload.js';
 import { createTestUser } from '../support/users.js';
-import { accessLogRows, api, deletionLogRows, download, listAllKeys, mentionsPhone, newPhone, readZip } from './subject-helpers.js';
+import {
+  accessLogRows,
+  api,
+  deletionLogRows,
+  download,
+  listAllKeys,
+  mentionsPhone,
+  newPhone,
+  readZip,
+} from './subject-helpers.js';
 
 const DAY_MS = 86_400_000;
 
-const combos: Array<[DbBackend, StoreBackend]> = dbBackends.flatMap((d) => storeBackends.map((s) => [d, s] as [DbBackend, StoreBackend]));
+const combos: Array<[DbBackend, StoreBackend]> = dbBackends.flatMap((d) =>
+  storeBackends.map((s) => [d, s] as [DbBackend, StoreBackend]),
+);
 
 for (const [dbBackend, storeBackend] of combos) {
   describe(`privacy: no phone number in logs, keys or the deletion log (${dbBackend.name} + ${storeBackend.name})`, function () {
@@ -25,7 +36,12 @@ for (const [dbBackend, storeBackend] of combos) {
       db = await dbBackend.create();
       store = await storeBackend.create();
       // trace: every log line the code can write is captured
-      app = await startTestApp({ db: db.db, store: store.store, config: testConfig({ CALLREC_LOG_LEVEL: 'trace' }), clock: createManualClock(Date.now()) });
+      app = await startTestApp({
+        db: db.db,
+        store: store.store,
+        config: testConfig({ CALLREC_LOG_LEVEL: 'trace' }),
+        clock: createManualClock(Date.now()),
+      });
     });
     after(async () => {
       await app.close();
@@ -45,7 +61,13 @@ for (const [dbBackend, storeBackend] of combos) {
       // one recording through the real upload hook, the caller number sent in national form
       const uploaded = await signedUpload({
         url: app.url,
-        fields: { callId: `call-${randomUUID()}`, startedAt: new Date(now - 3_600_000).toISOString(), direction: 'inbound', callerNumber: phone.national, calleeNumber: '+31201234567' },
+        fields: {
+          callId: `call-${randomUUID()}`,
+          startedAt: new Date(now - 3_600_000).toISOString(),
+          direction: 'inbound',
+          callerNumber: phone.national,
+          calleeNumber: '+31201234567',
+        },
         audio: await audioFixtureBytes('ulaw-mono'),
       });
       expect(uploaded.status, uploaded.text).to.equal(201);
@@ -64,8 +86,24 @@ for (const [dbBackend, storeBackend] of combos) {
       const keysBefore = await listAllKeys(store.store);
       expect(keysBefore).to.have.length(4 * 2);
 
-      expect((await api(app.url, `/v1/recordings/${c.row.id}/hold`, { token, method: 'PUT', body: { reason: 'claim 2026-3' } })).status).to.equal(200);
-      expect((await api(app.url, `/v1/recordings/${c.row.id}/hold`, { token, method: 'DELETE', body: { reason: 'settled' } })).status).to.equal(200);
+      expect(
+        (
+          await api(app.url, `/v1/recordings/${c.row.id}/hold`, {
+            token,
+            method: 'PUT',
+            body: { reason: 'claim 2026-3' },
+          })
+        ).status,
+      ).to.equal(200);
+      expect(
+        (
+          await api(app.url, `/v1/recordings/${c.row.id}/hold`, {
+            token,
+            method: 'DELETE',
+            body: { reason: 'settled' },
+          })
+        ).status,
+      ).to.equal(200);
 
       // refused inputs carrying the number: neither the answer nor the logs repeat it
       for (const [method, route, body] of [
@@ -79,10 +117,16 @@ for (const [dbBackend, storeBackend] of combos) {
         problems.push(JSON.stringify(res.body));
       }
 
-      const one = await api(app.url, `/v1/recordings/${a.row.id}`, { token, method: 'DELETE', body: { reason: 'erasure_request', reference: 'DSR-1' } });
+      const one = await api(app.url, `/v1/recordings/${a.row.id}`, {
+        token,
+        method: 'DELETE',
+        body: { reason: 'erasure_request', reference: 'DSR-1' },
+      });
       expect(one.status).to.equal(200);
       const all = await api<{ count: number }>(app.url, `/v1/subjects/recordings?${q(phone.national)}`, {
-        token, method: 'DELETE', body: { reason: 'erasure_request', reference: 'DSR-1' },
+        token,
+        method: 'DELETE',
+        body: { reason: 'erasure_request', reference: 'DSR-1' },
       });
       expect(all.status).to.equal(200);
       expect(all.body.count).to.equal(3);
@@ -100,8 +144,14 @@ for (const [dbBackend, storeBackend] of combos) {
       const leaks = [
         ...logs.filter((l) => mentionsPhone(l, phone)).map((l) => `log: ${l}`),
         ...keys.filter((k) => mentionsPhone(k, phone)).map((k) => `key: ${k}`),
-        ...deletions.map((d) => JSON.stringify(d)).filter((d) => mentionsPhone(d, phone)).map((d) => `deletion log: ${d}`),
-        ...access.map((r) => JSON.stringify(r)).filter((r) => mentionsPhone(r, phone)).map((r) => `access log: ${r}`),
+        ...deletions
+          .map((d) => JSON.stringify(d))
+          .filter((d) => mentionsPhone(d, phone))
+          .map((d) => `deletion log: ${d}`),
+        ...access
+          .map((r) => JSON.stringify(r))
+          .filter((r) => mentionsPhone(r, phone))
+          .map((r) => `access log: ${r}`),
         ...problems.filter((p) => mentionsPhone(p, phone)).map((p) => `problem: ${p}`),
       ];
       expect(leaks).to.deep.equal([]);

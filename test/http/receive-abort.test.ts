@@ -38,7 +38,13 @@ describe('receiving an upload body (node:http)', function () {
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const parts = multipartParts({ fields: { callId: 'stall' } });
-    const client = http.request({ port: (server.address() as AddressInfo).port, host: '127.0.0.1', method: 'POST', path: '/', headers: { 'content-type': parts.contentType, 'transfer-encoding': 'chunked' } });
+    const client = http.request({
+      port: (server.address() as AddressInfo).port,
+      host: '127.0.0.1',
+      method: 'POST',
+      path: '/',
+      headers: { 'content-type': parts.contentType, 'transfer-encoding': 'chunked' },
+    });
     client.on('error', () => undefined);
     client.write(Buffer.concat([parts.head, Buffer.alloc(4096, 0x7f)]));
     for (let i = 0; !fs.existsSync(`${dir}/original`); i++) {
@@ -48,7 +54,10 @@ describe('receiving an upload body (node:http)', function () {
 
     const reason = new StopForTest('stop');
     controller.abort(reason);
-    const settled = await Promise.race([outcome, new Promise((r) => setTimeout(() => r('still waiting after 5 s'), 5_000))]);
+    const settled = await Promise.race([
+      outcome,
+      new Promise((r) => setTimeout(() => r('still waiting after 5 s'), 5_000)),
+    ]);
     client.destroy();
     // Node 20's pipeline rejects with its own AbortError, Node 24 with the reason: either ends the read.
     expect(settled).to.be.instanceOf(Error);

@@ -55,7 +55,11 @@ export async function api<T = Record<string, unknown>>(
 }
 
 /** Downloads a response body to a temp file and returns the path. */
-export async function download(baseUrl: string, pathAndQuery: string, token: string): Promise<{ status: number; headers: Headers; file: string }> {
+export async function download(
+  baseUrl: string,
+  pathAndQuery: string,
+  token: string,
+): Promise<{ status: number; headers: Headers; file: string }> {
   const res = await fetch(`${baseUrl}${pathAndQuery}`, { headers: { authorization: `Bearer ${token}` } });
   const file = path.join(tempDir('callrec-export-'), 'export.zip');
   fs.writeFileSync(file, Buffer.from(await res.arrayBuffer()));
@@ -67,7 +71,8 @@ export function readZip(file: string): Map<string, Buffer> {
   execFileSync('unzip', ['-tqq', file]);
   const names = execFileSync('unzip', ['-Z1', file], { encoding: 'utf8' }).split('\n').filter(Boolean);
   const entries = new Map<string, Buffer>();
-  for (const name of names) entries.set(name, execFileSync('unzip', ['-p', file, name], { maxBuffer: 64 * 1024 * 1024 }));
+  for (const name of names)
+    entries.set(name, execFileSync('unzip', ['-p', file, name], { maxBuffer: 64 * 1024 * 1024 }));
   return entries;
 }
 

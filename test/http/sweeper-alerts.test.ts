@@ -22,7 +22,9 @@ import { createStoredRecordings } from '../support/recordings.js';
 
 const MINUTE = 60_000;
 const DUE = 1001;
-const rules = readAlertRules(fs.readFileSync(path.resolve(import.meta.dirname, '../../deploy/prometheus-alerts.yml'), 'utf8'));
+const rules = readAlertRules(
+  fs.readFileSync(path.resolve(import.meta.dirname, '../../deploy/prometheus-alerts.yml'), 'utf8'),
+);
 
 function rule(name: string): AlertRule {
   const found = rules.find((r) => r.alert === name);
@@ -63,7 +65,11 @@ for (const combo of combos) {
     const minute = async (expectSweep: 'fails' | 'succeeds') => {
       clock.advance(MINUTE);
       const run = runSweepJob(app.deps, AbortSignal.timeout(120_000));
-      if (expectSweep === 'fails') await run.then(() => expect.fail('the sweep should have failed'), () => undefined);
+      if (expectSweep === 'fails')
+        await run.then(
+          () => expect.fail('the sweep should have failed'),
+          () => undefined,
+        );
       else deletedOnRecovery += (await run).deleted;
       await scrape();
     };
@@ -73,17 +79,28 @@ for (const combo of combos) {
       testStore = await storeBackends.find((b) => b.name === combo.store)!.create();
       app = await startTestApp({ db: testDb.db, store: testStore.store, config: testConfig(), clock });
       // Due one minute from now; no objects (a recording whose objects are gone is deleted and logged as such).
-      await createStoredRecordings({ db: testDb.db, store: testStore.store, count: DUE, overrides: (i) => ({ expires_at: start + MINUTE + i, writeObjects: false }) });
+      await createStoredRecordings({
+        db: testDb.db,
+        store: testStore.store,
+        count: DUE,
+        overrides: (i) => ({ expires_at: start + MINUTE + i, writeObjects: false }),
+      });
       expect((await runSweepJob(app.deps, AbortSignal.timeout(60_000))).deleted).to.equal(0);
       await scrape();
 
       // 90 minutes in which every claim fails (SQLITE_BUSY on SQLite's write lock; on PostgreSQL a lock timeout).
-      const undoBusy = failQueries(testDb.db, { match: isRecordingsWrite, code: combo.db === 'sqlite' ? 'SQLITE_BUSY' : '55P03' });
+      const undoBusy = failQueries(testDb.db, {
+        match: isRecordingsWrite,
+        code: combo.db === 'sqlite' ? 'SQLITE_BUSY' : '55P03',
+      });
       for (let i = 0; i < 90; i++) await minute('fails');
       busy = [...scrapes];
 
       // 5 minutes in which the database cannot be reached at all, reads included.
-      const undoDown = failQueries(testDb.db, { match: () => true, code: combo.db === 'sqlite' ? 'SQLITE_IOERR' : 'ECONNREFUSED' });
+      const undoDown = failQueries(testDb.db, {
+        match: () => true,
+        code: combo.db === 'sqlite' ? 'SQLITE_IOERR' : 'ECONNREFUSED',
+      });
       for (let i = 0; i < 5; i++) await minute('fails');
       unreachable = [...scrapes];
 
@@ -102,7 +119,9 @@ for (const combo of combos) {
 
     it('when every sweep fails on its claim, then each counts as a failed run and the sweeper-failing alert fires', function () {
       const last = busy.at(-1)!;
-      expect(last.samples.find((s) => s.name === 'callrec_sweeper_failures_total' && s.labels.kind === 'run')?.value).to.equal(90);
+      expect(
+        last.samples.find((s) => s.name === 'callrec_sweeper_failures_total' && s.labels.kind === 'run')?.value,
+      ).to.equal(90);
       expect(alertState(rule('CallrecSweeperFailing'), busy).state).to.equal('firing');
       // Nothing failed per recording: no recording was ever claimed.
       expect(alertState(rule('CallrecDeletionFailures'), busy).state).to.equal('inactive');
@@ -113,22 +132,37 @@ for (const combo of combos) {
       expect(gauge(last, 'callrec_sweeper_backlog')).to.equal(DUE);
       expect(gauge(last, 'callrec_sweeper_oldest_overdue_seconds')).to.equal((last.at - (start + MINUTE)) / 1000);
       expect(alertState(rule('CallrecBacklogGrowing'), busy).state).to.equal('firing');
-      expect(alertState(rule('CallrecRetentionSlipping'), busy)).to.deep.equal({ state: 'firing', values: [(last.at - (start + MINUTE)) / 1000] });
+      expect(alertState(rule('CallrecRetentionSlipping'), busy)).to.deep.equal({
+        state: 'firing',
+        values: [(last.at - (start + MINUTE)) / 1000],
+      });
     });
 
     it('when no sweep has finished for 15 minutes, then the stalled alert fires, from the last success timestamp', function () {
       expect(gauge(busy.at(-1)!, 'callrec_sweeper_last_success_timestamp_seconds')).to.equal(start / 1000);
       expect(alertState(rule('CallrecSweeperStalled'), busy).state).to.equal('firing');
       // 14 minutes in, it had not fired yet.
-      expect(alertState(rule('CallrecSweeperStalled'), busy.filter((s) => s.at <= start + 14 * MINUTE)).state).to.equal('inactive');
+      expect(
+        alertState(
+          rule('CallrecSweeperStalled'),
+          busy.filter((s) => s.at <= start + 14 * MINUTE),
+        ).state,
+      ).to.equal('inactive');
     });
 
     it('when the database cannot be read at all, then /metrics still answers, the gauges keep the last values read (not 0) and the alerts keep firing', function () {
       const before = busy.at(-1)!;
       const last = unreachable.at(-1)!;
       expect(gauge(last, 'callrec_sweeper_backlog')).to.equal(DUE);
-      expect(gauge(last, 'callrec_sweeper_oldest_overdue_seconds')).to.equal(gauge(before, 'callrec_sweeper_oldest_overdue_seconds'));
-      for (const name of ['CallrecSweeperFailing', 'CallrecSweeperStalled', 'CallrecBacklogGrowing', 'CallrecRetentionSlipping']) {
+      expect(gauge(last, 'callrec_sweeper_oldest_overdue_seconds')).to.equal(
+        gauge(before, 'callrec_sweeper_oldest_overdue_seconds'),
+      );
+      for (const name of [
+        'CallrecSweeperFailing',
+        'CallrecSweeperStalled',
+        'CallrecBacklogGrowing',
+        'CallrecRetentionSlipping',
+      ]) {
         expect(alertState(rule(name), unreachable).state, name).to.equal('firing');
       }
       expect(app.logs.join('\n')).to.include('retention gauges could not be read');
@@ -147,7 +181,12 @@ for (const combo of combos) {
     });
 
     it('when the scrapes are evaluated, then every rule of the file evaluates (no unsupported syntax), and none other fires', function () {
-      const expected = new Set(['CallrecSweeperFailing', 'CallrecSweeperStalled', 'CallrecBacklogGrowing', 'CallrecRetentionSlipping']);
+      const expected = new Set([
+        'CallrecSweeperFailing',
+        'CallrecSweeperStalled',
+        'CallrecBacklogGrowing',
+        'CallrecRetentionSlipping',
+      ]);
       for (const r of rules) {
         expect(evaluate(r.expr, busy).kind, r.alert).to.equal('vector');
         expect(alertState(r, busy).state, r.alert).to.equal(expected.has(r.alert) ? 'firing' : 'inactive');

@@ -33,7 +33,9 @@ describe('web UI routes (sqlite, fs)', function () {
       const body = await res.text();
       expect(res.status).to.equal(200);
       expect(res.headers.get('content-type')).to.contain(type);
-      expect(res.headers.get('content-security-policy')).to.contain("script-src 'self'").and.not.contain('unsafe-inline');
+      expect(res.headers.get('content-security-policy'))
+        .to.contain("script-src 'self'")
+        .and.not.contain('unsafe-inline');
       expect(res.headers.get('x-content-type-options')).to.equal('nosniff');
       if (type === 'text/html') {
         expect(body).to.match(/<script type="module" src="\/assets\/[a-z-]+\.js"><\/script>/);
@@ -48,7 +50,14 @@ describe('web UI routes (sqlite, fs)', function () {
     expect(res.headers.get('location')).to.equal('/recordings');
   });
 
-  for (const path of ['/assets/..%2fweb-routes.ts', '/assets/web-routes.ts', '/assets/%2e%2e%2fpackage.json', '/nosuchpage', '/player', '/vendor/other.js']) {
+  for (const path of [
+    '/assets/..%2fweb-routes.ts',
+    '/assets/web-routes.ts',
+    '/assets/%2e%2e%2fpackage.json',
+    '/nosuchpage',
+    '/player',
+    '/vendor/other.js',
+  ]) {
     it(`when ${path} is requested, then the answer is a 404 problem`, async () => {
       const res = await fetch(`${app.url}${path}`);
       expect(res.status).to.equal(404);

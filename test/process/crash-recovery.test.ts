@@ -49,9 +49,18 @@ describe('the service process and what crashes leave', function () {
     const store = createFsStore({ root: path.join(dataDir, 'objects') });
     try {
       await db.migrate();
-      await insertInflight(db.knex, { recording_id: id, object_prefix: recordingPrefix(id, startedAt), owner: formatOwner(owner, 'ingest-x'), created_at: Date.now(), lease_expires_at: Date.now() + OWNER_LEASE_MS });
+      await insertInflight(db.knex, {
+        recording_id: id,
+        object_prefix: recordingPrefix(id, startedAt),
+        owner: formatOwner(owner, 'ingest-x'),
+        created_at: Date.now(),
+        lease_expires_at: Date.now() + OWNER_LEASE_MS,
+      });
       const key = recordingKey({ id, startedAt, name: 'original', ext: 'wav' });
-      await store.put(key, Readable.from([Buffer.from('call audio')]), { contentType: 'audio/wav', tags: { retention: '30d' } });
+      await store.put(key, Readable.from([Buffer.from('call audio')]), {
+        contentType: 'audio/wav',
+        tags: { retention: '30d' },
+      });
       return { id, key };
     } finally {
       await store.close();
@@ -59,7 +68,7 @@ describe('the service process and what crashes leave', function () {
     }
   }
 
-  it('when killed processes left temp folders, partial objects and an upload without its row, then the service removes them before it listens, and a live instance\'s work stays', async () => {
+  it("when killed processes left temp folders, partial objects and an upload without its row, then the service removes them before it listens, and a live instance's work stays", async () => {
     const dead = await deadOwner();
     writeOwnedDir(tmp(), dead, { files: { 'ingest-a/original': 'call audio', 'ingest-a/playback': 'rendition' } });
     const liveTemp = writeOwnedDir(tmp(), other.owner, { files: { 'ingest-b/original': 'call audio' } });
@@ -77,7 +86,11 @@ describe('the service process and what crashes leave', function () {
       expect(fs.existsSync(path.join(dataDir, 'objects', ...running.key.split('/')))).to.equal(true);
       const db = createDb({ client: 'sqlite', filename: path.join(dataDir, 'callrec.sqlite') });
       try {
-        expect((await db.knex('ingest_inflight').select('recording_id')).map((m: { recording_id: string }) => m.recording_id)).to.deep.equal([running.id]);
+        expect(
+          (await db.knex('ingest_inflight').select('recording_id')).map(
+            (m: { recording_id: string }) => m.recording_id,
+          ),
+        ).to.deep.equal([running.id]);
       } finally {
         await db.close();
       }
@@ -91,10 +104,16 @@ describe('the service process and what crashes leave', function () {
   it('when SIGTERM arrives while a client stalls half-way through an upload, then the upload is answered 503 shutting_down, its temp files are removed and the process exits 0 within the grace period', async () => {
     // The minimum body rate is off here: it would answer the stalled client 408 on its own (after
     // CALLREC_UPLOAD_RATE_GRACE, 10 s, as long as the drain), racing the shutdown under test.
-    const service = startService({ CALLREC_DATA_DIR: dataDir, CALLREC_INGEST_SOURCES: SOURCES, CALLREC_UPLOAD_MIN_RATE: '0' });
+    const service = startService({
+      CALLREC_DATA_DIR: dataDir,
+      CALLREC_INGEST_SOURCES: SOURCES,
+      CALLREC_UPLOAD_MIN_RATE: '0',
+    });
     try {
       const url = await service.url();
-      const parts = multipartParts({ fields: { callId: `stall-${ulid()}`, startedAt: new Date(Date.now() - 60_000).toISOString() } });
+      const parts = multipartParts({
+        fields: { callId: `stall-${ulid()}`, startedAt: new Date(Date.now() - 60_000).toISOString() },
+      });
       const timestamp = Math.floor(Date.now() / 1000);
       const stalled = http.request(new URL('/v1/recordings', url), {
         method: 'POST',
@@ -123,7 +142,10 @@ describe('the service process and what crashes leave', function () {
 
       service.child.kill('SIGTERM');
       const exit = await service.exit;
-      expect(exit, `${service.out().slice(-3000)}${service.err().slice(-1000)}`).to.deep.equal({ code: 0, signal: null });
+      expect(exit, `${service.out().slice(-3000)}${service.err().slice(-1000)}`).to.deep.equal({
+        code: 0,
+        signal: null,
+      });
       const answered = await answer;
       expect(answered).to.include({ status: 503 });
       expect(JSON.parse((answered as { body: string }).body)).to.include({ code: 'shutting_down' });

@@ -16,7 +16,8 @@ import type { CollectedOutput } from '../support/process.js';
 import { createStoredRecording } from '../support/recordings.js';
 import { createTestUser } from '../support/users.js';
 
-const dbUrl = (testDb: TestDb) => (testDb.config.client === 'pg' ? testDb.config.url : `sqlite:${testDb.config.filename}`);
+const dbUrl = (testDb: TestDb) =>
+  testDb.config.client === 'pg' ? testDb.config.url : `sqlite:${testDb.config.filename}`;
 
 for (const backend of dbBackends) {
   describe(`the service beside other processes on one database (${backend.name})`, function () {
@@ -95,9 +96,13 @@ for (const backend of dbBackends) {
       await playOnce(trainer.token);
       const due = await createStoredRecording({ db: testDb.db, store, overrides: { expires_at: Date.now() - 1_000 } });
       const logged = () => testDb.db.knex('deletion_log').where({ recording_id: due.row.id }).first();
-      await waitFor(async () => (await logged()) !== undefined, `the deletion of ${due.row.id} (service stderr: ${io.err().slice(-400)})`);
+      await waitFor(
+        async () => (await logged()) !== undefined,
+        `the deletion of ${due.row.id} (service stderr: ${io.err().slice(-400)})`,
+      );
       expect(await testDb.db.knex('recordings').where({ id: due.row.id }).first()).to.equal(undefined);
-      for (const key of due.keys) expect(await store.stat(key).catch((e: Error) => e.name)).to.equal('ObjectNotFoundError');
+      for (const key of due.keys)
+        expect(await store.stat(key).catch((e: Error) => e.name)).to.equal('ObjectNotFoundError');
     });
   });
 }

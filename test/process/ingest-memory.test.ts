@@ -27,7 +27,8 @@ function silentWavStream(total: number): () => Readable {
     Readable.from(
       (function* () {
         yield wavHeader({ dataBytes: total - 44 });
-        for (let left = total - 44; left > 0; left -= chunk.length) yield left >= chunk.length ? chunk : chunk.subarray(0, left);
+        for (let left = total - 44; left > 0; left -= chunk.length)
+          yield left >= chunk.length ? chunk : chunk.subarray(0, left);
       })(),
     );
 }
@@ -38,16 +39,25 @@ describe('the service process and upload memory', function () {
   beforeEach(() => (dataDir = tempDir('callrec-ingest-memory-')));
   afterEach(() => fs.rmSync(dataDir, { recursive: true, force: true }));
 
-  it('when a 1 GB WAV streams in, then the service\'s peak memory grows by less than 150 MB and nothing stays behind', async () => {
+  it("when a 1 GB WAV streams in, then the service's peak memory grows by less than 150 MB and nothing stays behind", async () => {
     // 1 GB of 8 kHz μ-law is 37 h of call: the whole body is hashed, parsed and written to the
     // temp dir, the signature verified, then ffprobe finds it longer than CALLREC_MAX_DURATION,
     // so it is refused (413) and removed.
-    const service = startService({ CALLREC_DATA_DIR: dataDir, CALLREC_INGEST_SOURCES: `${TEST_SOURCE}:${TEST_SECRET}` });
+    const service = startService({
+      CALLREC_DATA_DIR: dataDir,
+      CALLREC_INGEST_SOURCES: `${TEST_SOURCE}:${TEST_SECRET}`,
+    });
     try {
       const url = await service.url();
       const before = peakRss(service.child.pid!);
       const TOTAL = 1024 ** 3;
-      const fields = { callId: 'memory-1gb', startedAt: new Date(Date.now() - 60_000).toISOString(), direction: 'inbound', callerNumber: '+31612345678', calleeNumber: '+31201234567' };
+      const fields = {
+        callId: 'memory-1gb',
+        startedAt: new Date(Date.now() - 60_000).toISOString(),
+        direction: 'inbound',
+        callerNumber: '+31612345678',
+        calleeNumber: '+31201234567',
+      };
       const res = await signedStreamUpload({ url, fields, audio: silentWavStream(TOTAL), audioBytes: TOTAL });
       expect(res.status, res.text).to.equal(413);
       expect(res.body.code).to.equal('too_large');

@@ -16,12 +16,23 @@ describe('the spool folder in the running service', function () {
   it('when a PBX drops a pair into CALLREC_SPOOL_DIR while the service runs, then it is stored and the pair removed, and SIGTERM exits 0', async () => {
     const dataDir = tempDir('callrec-spool-service-');
     const spoolDir = tempDir('callrec-spool-');
-    const service = startService({ CALLREC_DATA_DIR: dataDir, CALLREC_SPOOL_DIR: spoolDir, CALLREC_SPOOL_INTERVAL: '200ms' });
+    const service = startService({
+      CALLREC_DATA_DIR: dataDir,
+      CALLREC_SPOOL_DIR: spoolDir,
+      CALLREC_SPOOL_INTERVAL: '200ms',
+    });
     const db = createDb({ client: 'sqlite', filename: path.join(dataDir, 'callrec.sqlite') });
     try {
       await service.url(120_000);
       fs.writeFileSync(path.join(spoolDir, 'pbx-1700000000.42.wav'), await audioFixtureBytes('ulaw-mono'));
-      fs.writeFileSync(path.join(spoolDir, 'pbx-1700000000.42.json'), JSON.stringify({ callId: '1700000000.42', startedAt: new Date(Date.now() - 60_000).toISOString(), callerNumber: 'restricted' }));
+      fs.writeFileSync(
+        path.join(spoolDir, 'pbx-1700000000.42.json'),
+        JSON.stringify({
+          callId: '1700000000.42',
+          startedAt: new Date(Date.now() - 60_000).toISOString(),
+          callerNumber: 'restricted',
+        }),
+      );
       const deadline = Date.now() + 60_000;
       let rows: Array<{ source: string; call_id: string; caller_number_kind: string }> = [];
       while (Date.now() < deadline) {

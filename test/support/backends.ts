@@ -17,7 +17,9 @@ import type { ObjectStore } from '../../src/storage/object-store.js';
 function required(name: string): string {
   const value = process.env[name];
   if (!value) {
-    throw new Error(`${name} is not set: run the tests with \`npm test\` (or \`bash scripts/test <spec>\`), which starts PostgreSQL, MinIO and SeaweedFS`);
+    throw new Error(
+      `${name} is not set: run the tests with \`npm test\` (or \`bash scripts/test <spec>\`), which starts PostgreSQL, MinIO and SeaweedFS`,
+    );
   }
   return value;
 }
@@ -219,7 +221,10 @@ export const contractStoreBackends: StoreBackend[] = [fsBackend, ...s3Servers.ma
  * others. Tests lock objects in GOVERNANCE mode only, so that `dispose` can still remove them.
  */
 export async function createLockedS3Store(server: S3Server): Promise<TestStore> {
-  const config: S3StoreConfig = { ...server.storeConfig(uniqueName('callrec-lock-')), versionedBucket: 'delete-versions' };
+  const config: S3StoreConfig = {
+    ...server.storeConfig(uniqueName('callrec-lock-')),
+    versionedBucket: 'delete-versions',
+  };
   const { CreateBucketCommand } = await import('@aws-sdk/client-s3');
   const { createS3Client } = await import('../../src/storage/s3-store.js');
   const client = createS3Client(config);
@@ -275,10 +280,15 @@ export async function destroyBucket(config: Extract<StoreConfig, { kind: 's3' }>
     }
     for (;;) {
       const page = await client.send(new s3.ListObjectVersionsCommand({ Bucket, MaxKeys: 1000 }));
-      const ids = [...(page.Versions ?? []), ...(page.DeleteMarkers ?? [])].map((v) => ({ Key: v.Key!, VersionId: v.VersionId }));
+      const ids = [...(page.Versions ?? []), ...(page.DeleteMarkers ?? [])].map((v) => ({
+        Key: v.Key!,
+        VersionId: v.VersionId,
+      }));
       if (ids.length === 0) break;
       // Objects locked in GOVERNANCE mode (tests never use COMPLIANCE) go with the bypass.
-      await client.send(new s3.DeleteObjectsCommand({ Bucket, Delete: { Objects: ids, Quiet: true }, BypassGovernanceRetention: true }));
+      await client.send(
+        new s3.DeleteObjectsCommand({ Bucket, Delete: { Objects: ids, Quiet: true }, BypassGovernanceRetention: true }),
+      );
     }
     await client.send(new s3.DeleteBucketCommand({ Bucket }));
   } finally {

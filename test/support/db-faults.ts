@@ -14,7 +14,8 @@ export function isRecordingsWrite(sql: string): boolean {
 /** Makes every query whose SQL `match`es fail with an error carrying `code`; returns the undo. */
 export function failQueries(db: Db, options: { match: (sql: string) => boolean; code: string }): () => void {
   const listener = (query: { sql?: string }) => {
-    if (options.match(query.sql ?? '')) throw Object.assign(new Error(`${options.code}: injected by the test`), { code: options.code });
+    if (options.match(query.sql ?? ''))
+      throw Object.assign(new Error(`${options.code}: injected by the test`), { code: options.code });
   };
   db.knex.on('query', listener);
   return () => {

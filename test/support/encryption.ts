@@ -15,7 +15,9 @@ import { storeBackends } from './backends.js';
 import type { StoreBackend, TestStore } from './backends.js';
 
 /** Data keys in a Map: one per recording id, created on first write; `shred` forgets one. */
-export function memoryDataKeys(overrides: { kekId?: string } = {}): DataKeySource & { keys: Map<string, DataKey>; shred(id: string): void } {
+export function memoryDataKeys(
+  overrides: { kekId?: string } = {},
+): DataKeySource & { keys: Map<string, DataKey>; shred(id: string): void } {
   const keys = new Map<string, DataKey>();
   const kekId = overrides.kekId ?? 'ktest-0001';
   return {
@@ -34,8 +36,15 @@ export function memoryDataKeys(overrides: { kekId?: string } = {}): DataKeySourc
 /** Every key is its own object of one recording (`contract`): the contract suite's keys are not recording keys. */
 export const everyKeyBinding: BindingOf = (key) => ({ recordingId: 'contract', role: key });
 
-export function encryptedOver(inner: ObjectStore, options: { dataKeys?: DataKeySource; bindingOf?: BindingOf; segmentSize?: number } = {}): ObjectStore {
-  return createEncryptedStore(inner, { dataKeys: options.dataKeys ?? memoryDataKeys(), bindingOf: options.bindingOf ?? everyKeyBinding, segmentSize: options.segmentSize });
+export function encryptedOver(
+  inner: ObjectStore,
+  options: { dataKeys?: DataKeySource; bindingOf?: BindingOf; segmentSize?: number } = {},
+): ObjectStore {
+  return createEncryptedStore(inner, {
+    dataKeys: options.dataKeys ?? memoryDataKeys(),
+    bindingOf: options.bindingOf ?? everyKeyBinding,
+    segmentSize: options.segmentSize,
+  });
 }
 
 /** A test keyring held in memory (one key). */
@@ -45,16 +54,27 @@ export function testKeyring(): KeyWrapper {
 }
 
 /** The service's encrypting store over a test store and database: data keys in `recording_keys`, wrapped by `wrapper`. */
-export function encryptedRecordingStore(options: { db: Db; store: ObjectStore; wrapper?: KeyWrapper; encrypt?: boolean }): ObjectStore {
-  const dataKeys = createDataKeySource({ db: options.db, wrapper: options.wrapper ?? testKeyring(), encrypt: options.encrypt ?? true });
+export function encryptedRecordingStore(options: {
+  db: Db;
+  store: ObjectStore;
+  wrapper?: KeyWrapper;
+  encrypt?: boolean;
+}): ObjectStore {
+  const dataKeys = createDataKeySource({
+    db: options.db,
+    wrapper: options.wrapper ?? testKeyring(),
+    encrypt: options.encrypt ?? true,
+  });
   return createEncryptedStore(options.store, { dataKeys, bindingOf: recordingBindingOfKey });
 }
 
 /** The plain backends, each behind the decorator (with in-memory data keys). */
-export const encryptedStoreBackends: Array<{ name: string; create(): Promise<TestStore> }> = storeBackends.map((backend: StoreBackend) => ({
-  name: `encrypted ${backend.name}`,
-  async create() {
-    const t = await backend.create();
-    return { ...t, store: encryptedOver(t.store) };
-  },
-}));
+export const encryptedStoreBackends: Array<{ name: string; create(): Promise<TestStore> }> = storeBackends.map(
+  (backend: StoreBackend) => ({
+    name: `encrypted ${backend.name}`,
+    async create() {
+      const t = await backend.create();
+      return { ...t, store: encryptedOver(t.store) };
+    },
+  }),
+);

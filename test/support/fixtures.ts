@@ -36,14 +36,70 @@ export interface AudioFixtureSpec {
 }
 
 export const AUDIO_FIXTURES = {
-  'ulaw-mono': { ext: 'wav', contentType: 'audio/wav', codec: 'pcm_mulaw', sampleRate: 8000, channels: 1, args: ['-ac', '1', '-ar', '8000', '-c:a', 'pcm_mulaw'] },
-  'alaw-mono': { ext: 'wav', contentType: 'audio/wav', codec: 'pcm_alaw', sampleRate: 8000, channels: 1, args: ['-ac', '1', '-ar', '8000', '-c:a', 'pcm_alaw'] },
-  'gsm-mono': { ext: 'wav', contentType: 'audio/wav', codec: 'gsm_ms', sampleRate: 8000, channels: 1, args: ['-ac', '1', '-ar', '8000', '-c:a', 'libgsm_ms'] },
-  'pcm-mono-16k': { ext: 'wav', contentType: 'audio/wav', codec: 'pcm_s16le', sampleRate: 16000, channels: 1, args: ['-ac', '1', '-ar', '16000', '-c:a', 'pcm_s16le'] },
-  'pcm-stereo': { ext: 'wav', contentType: 'audio/wav', codec: 'pcm_s16le', sampleRate: 8000, channels: 2, args: ['-ac', '2', '-ar', '8000', '-c:a', 'pcm_s16le'] },
-  'ulaw-stereo': { ext: 'wav', contentType: 'audio/wav', codec: 'pcm_mulaw', sampleRate: 8000, channels: 2, args: ['-ac', '2', '-ar', '8000', '-c:a', 'pcm_mulaw'] },
-  'mp3-mono': { ext: 'mp3', contentType: 'audio/mpeg', codec: 'mp3', sampleRate: 16000, channels: 1, args: ['-ac', '1', '-ar', '16000', '-c:a', 'libmp3lame', '-b:a', '32k'] },
-  'opus-mono': { ext: 'ogg', contentType: 'audio/ogg', codec: 'opus', sampleRate: 48000, channels: 1, args: ['-ac', '1', '-ar', '16000', '-c:a', 'libopus', '-b:a', '16k'] },
+  'ulaw-mono': {
+    ext: 'wav',
+    contentType: 'audio/wav',
+    codec: 'pcm_mulaw',
+    sampleRate: 8000,
+    channels: 1,
+    args: ['-ac', '1', '-ar', '8000', '-c:a', 'pcm_mulaw'],
+  },
+  'alaw-mono': {
+    ext: 'wav',
+    contentType: 'audio/wav',
+    codec: 'pcm_alaw',
+    sampleRate: 8000,
+    channels: 1,
+    args: ['-ac', '1', '-ar', '8000', '-c:a', 'pcm_alaw'],
+  },
+  'gsm-mono': {
+    ext: 'wav',
+    contentType: 'audio/wav',
+    codec: 'gsm_ms',
+    sampleRate: 8000,
+    channels: 1,
+    args: ['-ac', '1', '-ar', '8000', '-c:a', 'libgsm_ms'],
+  },
+  'pcm-mono-16k': {
+    ext: 'wav',
+    contentType: 'audio/wav',
+    codec: 'pcm_s16le',
+    sampleRate: 16000,
+    channels: 1,
+    args: ['-ac', '1', '-ar', '16000', '-c:a', 'pcm_s16le'],
+  },
+  'pcm-stereo': {
+    ext: 'wav',
+    contentType: 'audio/wav',
+    codec: 'pcm_s16le',
+    sampleRate: 8000,
+    channels: 2,
+    args: ['-ac', '2', '-ar', '8000', '-c:a', 'pcm_s16le'],
+  },
+  'ulaw-stereo': {
+    ext: 'wav',
+    contentType: 'audio/wav',
+    codec: 'pcm_mulaw',
+    sampleRate: 8000,
+    channels: 2,
+    args: ['-ac', '2', '-ar', '8000', '-c:a', 'pcm_mulaw'],
+  },
+  'mp3-mono': {
+    ext: 'mp3',
+    contentType: 'audio/mpeg',
+    codec: 'mp3',
+    sampleRate: 16000,
+    channels: 1,
+    args: ['-ac', '1', '-ar', '16000', '-c:a', 'libmp3lame', '-b:a', '32k'],
+  },
+  'opus-mono': {
+    ext: 'ogg',
+    contentType: 'audio/ogg',
+    codec: 'opus',
+    sampleRate: 48000,
+    channels: 1,
+    args: ['-ac', '1', '-ar', '16000', '-c:a', 'libopus', '-b:a', '16k'],
+  },
 } satisfies Record<string, AudioFixtureSpec>;
 
 export type AudioFixtureName = keyof typeof AUDIO_FIXTURES;
@@ -94,9 +150,13 @@ export async function audioFixture(name: AudioFixtureName, options: { seconds?: 
       inputs.push('-stream_loop', '-1', '-i', await speech(1));
       filter = ['-filter_complex', '[0:a][1:a]amerge=inputs=2[a]', '-map', '[a]'];
     }
-    await run('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-y', ...inputs, ...filter, '-t', String(seconds), ...spec.args, tmp], {
-      maxBuffer: 1024 * 1024,
-    });
+    await run(
+      'ffmpeg',
+      ['-hide_banner', '-loglevel', 'error', '-y', ...inputs, ...filter, '-t', String(seconds), ...spec.args, tmp],
+      {
+        maxBuffer: 1024 * 1024,
+      },
+    );
   });
 }
 
@@ -113,7 +173,23 @@ export async function largeCallFixture(options: { megabytes?: number } = {}): Pr
   const seconds = Math.round(((options.megabytes ?? 50) * 1024 * 1024) / (48_000 * 2 * 2));
   const target = path.join(FIXTURE_DIR, `noise-stereo-48k-${seconds}s.wav`);
   return atomicGenerate(target, async (tmp) => {
-    await run('sox', ['-n', '-r', '48000', '-c', '2', '-b', '16', '-e', 'signed-integer', tmp, 'synth', String(seconds), 'whitenoise', 'vol', '0.1']);
+    await run('sox', [
+      '-n',
+      '-r',
+      '48000',
+      '-c',
+      '2',
+      '-b',
+      '16',
+      '-e',
+      'signed-integer',
+      tmp,
+      'synth',
+      String(seconds),
+      'whitenoise',
+      'vol',
+      '0.1',
+    ]);
   });
 }
 
@@ -123,7 +199,12 @@ export function randomNoise(size = 4096, seed = 'noise'): Buffer {
 }
 
 /** A canonical 44-byte RIFF/WAVE header for `dataBytes` of audio (8-bit μ-law by default). */
-export function wavHeader(options: { dataBytes: number; sampleRate?: number; channels?: number; format?: 'mulaw' | 'pcm16' }): Buffer {
+export function wavHeader(options: {
+  dataBytes: number;
+  sampleRate?: number;
+  channels?: number;
+  format?: 'mulaw' | 'pcm16';
+}): Buffer {
   const { dataBytes, sampleRate = 8000, channels = 1, format = 'mulaw' } = options;
   const bits = format === 'mulaw' ? 8 : 16;
   const blockAlign = (channels * bits) / 8;

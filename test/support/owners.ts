@@ -54,7 +54,11 @@ export async function deadOwner(): Promise<ProcessOwner> {
  * A per-process temp folder as `claimOwnedDir` makes it, for `owner`, with its heartbeat
  * (owner file mtime) at `heartbeatAt` (default now) and the given files (relative path → content).
  */
-export function writeOwnedDir(root: string, owner: ProcessOwner, options: { heartbeatAt?: number; files?: Record<string, string> } = {}): string {
+export function writeOwnedDir(
+  root: string,
+  owner: ProcessOwner,
+  options: { heartbeatAt?: number; files?: Record<string, string> } = {},
+): string {
   const dir = path.join(root, `${owner.pid}-${randomBytes(4).toString('hex')}`);
   fs.mkdirSync(dir, { recursive: true });
   for (const [name, content] of Object.entries(options.files ?? {})) {
@@ -62,7 +66,10 @@ export function writeOwnedDir(root: string, owner: ProcessOwner, options: { hear
     fs.writeFileSync(path.join(dir, name), content);
   }
   const file = path.join(dir, OWNER_FILE);
-  fs.writeFileSync(file, JSON.stringify({ owner: formatOwner(owner), host: 'test', createdAt: new Date().toISOString() }));
+  fs.writeFileSync(
+    file,
+    JSON.stringify({ owner: formatOwner(owner), host: 'test', createdAt: new Date().toISOString() }),
+  );
   const at = new Date(options.heartbeatAt ?? Date.now());
   fs.utimesSync(file, at, at);
   return dir;

@@ -43,12 +43,24 @@ export async function createStoredPrivacyRequest(
 ): Promise<PrivacyRequestRow> {
   const { extension_months, closed, ...columns } = options.overrides ?? {};
   const row = buildPrivacyRequestRow(columns);
-  const stored = await insertPrivacyRequest(db.knex, { row, numbers: options.numbers, referenceOf: (seq) => referenceFor(seq, row.received_at) });
+  const stored = await insertPrivacyRequest(db.knex, {
+    row,
+    numbers: options.numbers,
+    referenceOf: (seq) => referenceFor(seq, row.received_at),
+  });
   if (extension_months) {
-    await setExtension(db.knex, row.id, { extensionMonths: extension_months, dueAt: dueAtFor({ receivedAt: row.received_at, extensionMonths: extension_months }) });
+    await setExtension(db.knex, row.id, {
+      extensionMonths: extension_months,
+      dueAt: dueAtFor({ receivedAt: row.received_at, extensionMonths: extension_months }),
+    });
   }
   if (closed) {
-    await closeRequest(db.knex, row.id, { outcome: closed.outcome, reason: closed.reason ?? null, at: closed.at ?? Date.now(), by: closed.by ?? 'privacy-test' });
+    await closeRequest(db.knex, row.id, {
+      outcome: closed.outcome,
+      reason: closed.reason ?? null,
+      at: closed.at ?? Date.now(),
+      by: closed.by ?? 'privacy-test',
+    });
   }
   return { ...stored };
 }

@@ -57,7 +57,8 @@ export function parseExposition(text: string): { families: Set<string>; samples:
     const match = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)( -?\d+)?$/.exec(line);
     if (!match) throw new Error(`unparsable metrics line: ${line}`);
     const labels: Record<string, string> = {};
-    for (const pair of (match[2] ?? '').matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g)) labels[pair[1]!] = unescapeLabel(pair[2]!);
+    for (const pair of (match[2] ?? '').matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g))
+      labels[pair[1]!] = unescapeLabel(pair[2]!);
     samples.push({ name: match[1]!, labels, value: parseSampleValue(match[3]!) });
   }
   return { families, samples };
@@ -75,12 +76,20 @@ export interface AlertRule {
 
 /** The alerting rules of a Prometheus rules file (recording rules are refused: none are expected). */
 export function readAlertRules(yamlText: string): AlertRule[] {
-  const doc = parseYaml(yamlText, { strict: true, uniqueKeys: true }) as { groups?: Array<{ name?: string; rules?: Array<Record<string, unknown>> }> };
+  const doc = parseYaml(yamlText, { strict: true, uniqueKeys: true }) as {
+    groups?: Array<{ name?: string; rules?: Array<Record<string, unknown>> }>;
+  };
   if (!Array.isArray(doc?.groups)) throw new Error('rules file: no groups');
   return doc.groups.flatMap((group) =>
     (group.rules ?? []).map((rule) => {
-      if (typeof rule.alert !== 'string' || typeof rule.expr !== 'string') throw new Error(`rules file: not an alerting rule: ${JSON.stringify(rule)}`);
-      return { group: String(group.name), alert: rule.alert, expr: rule.expr, forMs: rule.for === undefined || rule.for === null ? 0 : parseDuration(String(rule.for)) };
+      if (typeof rule.alert !== 'string' || typeof rule.expr !== 'string')
+        throw new Error(`rules file: not an alerting rule: ${JSON.stringify(rule)}`);
+      return {
+        group: String(group.name),
+        alert: rule.alert,
+        expr: rule.expr,
+        forMs: rule.for === undefined || rule.for === null ? 0 : parseDuration(String(rule.for)),
+      };
     }),
   );
 }
@@ -88,12 +97,21 @@ export function readAlertRules(yamlText: string): AlertRule[] {
 // --- PromQL (the subset the rules use) ----------------------------------------------------------
 
 const LOOKBACK_MS = 5 * 60_000;
-const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000, y: 31_536_000_000 };
+const UNITS: Record<string, number> = {
+  ms: 1,
+  s: 1000,
+  m: 60_000,
+  h: 3_600_000,
+  d: 86_400_000,
+  w: 604_800_000,
+  y: 31_536_000_000,
+};
 
 /** A Prometheus duration: `15m`, `1h30m`, `500ms`. */
 export function parseDuration(text: string): number {
   const parts = [...text.matchAll(/(\d+)(ms|s|m|h|d|w|y)/g)];
-  if (!parts.length || parts.map((p) => p[0]).join('') !== text) throw new Error(`unsupported PromQL: duration ${JSON.stringify(text)}`);
+  if (!parts.length || parts.map((p) => p[0]).join('') !== text)
+    throw new Error(`unsupported PromQL: duration ${JSON.stringify(text)}`);
   return parts.reduce((sum, p) => sum + Number(p[1]) * UNITS[p[2]!]!, 0);
 }
 
@@ -102,7 +120,10 @@ interface VectorSample {
   labels: Labels;
   value: number;
 }
-type Value = { kind: 'scalar'; value: number } | { kind: 'vector'; samples: VectorSample[] } | { kind: 'matrix'; series: Array<{ labels: Labels; points: Array<{ at: number; value: number }> }> };
+type Value =
+  | { kind: 'scalar'; value: number }
+  | { kind: 'vector'; samples: VectorSample[] }
+  | { kind: 'matrix'; series: Array<{ labels: Labels; points: Array<{ at: number; value: number }> }> };
 
 interface Matcher {
   label: string;
@@ -120,7 +141,20 @@ type Node =
 
 const AGGREGATIONS = new Set(['sum', 'max', 'min', 'count', 'avg']);
 const FUNCTIONS = new Set(['rate', 'increase', 'time']);
-const KEYWORDS = new Set(['by', 'without', 'on', 'ignoring', 'group_left', 'group_right', 'bool', 'offset', 'and', 'or', 'unless', 'atan2']);
+const KEYWORDS = new Set([
+  'by',
+  'without',
+  'on',
+  'ignoring',
+  'group_left',
+  'group_right',
+  'bool',
+  'offset',
+  'and',
+  'or',
+  'unless',
+  'atan2',
+]);
 const COMPARISONS = ['==', '!=', '>=', '<=', '>', '<'];
 
 /** Parses a PromQL expression of the supported subset; throws on anything else. */
@@ -159,7 +193,10 @@ export function parsePromQL(expr: string): Node {
     const m = new RegExp(`^${quote}((?:[^${quote}\\\\]|\\\\.)*)${quote}`).exec(expr.slice(pos));
     if (!m) return fail('unterminated string');
     pos += m[0].length;
-    return m[1]!.replace(/\\(.)/g, (_x, c: string) => ({ n: '\n', t: '\t', '\\': '\\', '"': '"', "'": "'" })[c] ?? fail(`escape \\${c}`));
+    return m[1]!.replace(
+      /\\(.)/g,
+      (_x, c: string) => ({ n: '\n', t: '\t', '\\': '\\', '"': '"', "'": "'" })[c] ?? fail(`escape \\${c}`),
+    );
   };
 
   function primary(): Node {
@@ -207,7 +244,8 @@ export function parsePromQL(expr: string): Node {
       }
       eat(')');
       if (name === 'time' && args.length !== 0) fail('time() takes no argument');
-      if (name !== 'time' && (args.length !== 1 || args[0]!.type !== 'selector' || args[0]!.rangeMs === undefined)) fail(`${name} takes one range vector selector`);
+      if (name !== 'time' && (args.length !== 1 || args[0]!.type !== 'selector' || args[0]!.rangeMs === undefined))
+        fail(`${name} takes one range vector selector`);
       return { type: 'call', fn: name as 'rate', args };
     }
     return selector(name);
@@ -221,7 +259,9 @@ export function parsePromQL(expr: string): Node {
         const label = identifier() ?? fail('expected a label name');
         pos += label.length;
         skip();
-        const op = (['=~', '!~', '!=', '='] as const).find((o) => expr.startsWith(o, pos)) ?? fail('expected a matcher operator');
+        const op =
+          (['=~', '!~', '!=', '='] as const).find((o) => expr.startsWith(o, pos)) ??
+          fail('expected a matcher operator');
         pos += op.length;
         const value = stringLiteral();
         if (op === '=~' || op === '!~') new RegExp(value); // throws on an invalid regex
@@ -292,7 +332,8 @@ const seriesKey = (labels: Labels) =>
       .filter(([, v]) => v !== '')
       .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)),
   );
-const withoutName = (labels: Labels): Labels => Object.fromEntries(Object.entries(labels).filter(([k]) => k !== '__name__'));
+const withoutName = (labels: Labels): Labels =>
+  Object.fromEntries(Object.entries(labels).filter(([k]) => k !== '__name__'));
 
 function arithmetic(op: string, a: number, b: number): number {
   switch (op) {
@@ -329,7 +370,12 @@ function compare(op: string, a: number, b: number): boolean {
 }
 
 /** The points of every series in `scrapes` matching `matchers`, taken in (from, to]. */
-function seriesPoints(scrapes: readonly Scrape[], matchers: Matcher[], from: number, to: number): Array<{ labels: Labels; points: Array<{ at: number; value: number }> }> {
+function seriesPoints(
+  scrapes: readonly Scrape[],
+  matchers: Matcher[],
+  from: number,
+  to: number,
+): Array<{ labels: Labels; points: Array<{ at: number; value: number }> }> {
   const series = new Map<string, { labels: Labels; points: Array<{ at: number; value: number }> }>();
   for (const scrape of [...scrapes].sort((a, b) => a.at - b.at)) {
     if (scrape.at <= from || scrape.at > to) continue;
@@ -352,11 +398,13 @@ function evaluateNode(node: Node, scrapes: readonly Scrape[], at: number): Value
     case 'negate': {
       const v = evaluateNode(node.arg, scrapes, at);
       if (v.kind === 'scalar') return { kind: 'scalar', value: -v.value };
-      if (v.kind === 'vector') return { kind: 'vector', samples: v.samples.map((s) => ({ labels: withoutName(s.labels), value: -s.value })) };
+      if (v.kind === 'vector')
+        return { kind: 'vector', samples: v.samples.map((s) => ({ labels: withoutName(s.labels), value: -s.value })) };
       throw new Error('unsupported PromQL: negating a range vector');
     }
     case 'selector': {
-      if (node.rangeMs !== undefined) return { kind: 'matrix', series: seriesPoints(scrapes, node.matchers, at - node.rangeMs, at) };
+      if (node.rangeMs !== undefined)
+        return { kind: 'matrix', series: seriesPoints(scrapes, node.matchers, at - node.rangeMs, at) };
       const series = seriesPoints(scrapes, node.matchers, at - LOOKBACK_MS, at);
       return { kind: 'vector', samples: series.map((s) => ({ labels: s.labels, value: s.points.at(-1)!.value })) };
     }
@@ -383,14 +431,21 @@ function evaluateNode(node: Node, scrapes: readonly Scrape[], at: number): Value
       if (v.samples.length === 0) return { kind: 'vector', samples: [] };
       const values = v.samples.map((s) => s.value);
       const sum = values.reduce((a, b) => a + b, 0);
-      const value = { sum, max: Math.max(...values), min: Math.min(...values), count: values.length, avg: sum / values.length }[node.op];
+      const value = {
+        sum,
+        max: Math.max(...values),
+        min: Math.min(...values),
+        count: values.length,
+        avg: sum / values.length,
+      }[node.op];
       return { kind: 'vector', samples: [{ labels: {}, value }] };
     }
     case 'binary': {
       const lhs = evaluateNode(node.lhs, scrapes, at);
       const rhs = evaluateNode(node.rhs, scrapes, at);
       const isComparison = COMPARISONS.includes(node.op);
-      if (lhs.kind === 'matrix' || rhs.kind === 'matrix') throw new Error('unsupported PromQL: an operator on a range vector');
+      if (lhs.kind === 'matrix' || rhs.kind === 'matrix')
+        throw new Error('unsupported PromQL: an operator on a range vector');
       if (lhs.kind === 'scalar' && rhs.kind === 'scalar') {
         if (isComparison) throw new Error('unsupported PromQL: comparing two scalars needs bool');
         return { kind: 'scalar', value: arithmetic(node.op, lhs.value, rhs.value) };
@@ -420,9 +475,17 @@ function evaluateNode(node: Node, scrapes: readonly Scrape[], at: number): Value
       }
       const vector = (lhs.kind === 'vector' ? lhs : rhs) as Extract<Value, { kind: 'vector' }>;
       const scalar = (lhs.kind === 'scalar' ? lhs : rhs) as Extract<Value, { kind: 'scalar' }>;
-      const operands = (s: VectorSample): [number, number] => (lhs.kind === 'vector' ? [s.value, scalar.value] : [scalar.value, s.value]);
-      if (isComparison) return { kind: 'vector', samples: vector.samples.filter((s) => compare(node.op, ...operands(s))) };
-      return { kind: 'vector', samples: vector.samples.map((s) => ({ labels: withoutName(s.labels), value: arithmetic(node.op, ...operands(s)) })) };
+      const operands = (s: VectorSample): [number, number] =>
+        lhs.kind === 'vector' ? [s.value, scalar.value] : [scalar.value, s.value];
+      if (isComparison)
+        return { kind: 'vector', samples: vector.samples.filter((s) => compare(node.op, ...operands(s))) };
+      return {
+        kind: 'vector',
+        samples: vector.samples.map((s) => ({
+          labels: withoutName(s.labels),
+          value: arithmetic(node.op, ...operands(s)),
+        })),
+      };
     }
   }
 }
@@ -450,7 +513,8 @@ export function alertState(rule: Pick<AlertRule, 'expr' | 'forMs'>, scrapes: rea
   const times = [...new Set(scrapes.map((s) => s.at))].sort((a, b) => a - b);
   for (const at of times) {
     const result = evaluateNode(node, scrapes, at);
-    if (result.kind !== 'vector') throw new Error(`unsupported PromQL: an alert expression must give a vector: ${rule.expr}`);
+    if (result.kind !== 'vector')
+      throw new Error(`unsupported PromQL: an alert expression must give a vector: ${rule.expr}`);
     values = result.samples.map((s) => s.value);
     if (values.length === 0) activeSince = undefined;
     else activeSince ??= at;

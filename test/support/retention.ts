@@ -17,7 +17,13 @@ export const LEASE = 10 * 60_000;
 /** Deps for the deletion core with a silent-but-captured logger and fresh metrics. */
 export function deletionDeps(db: Db, store: ObjectStore): DeletionDeps & { logs: string[] } {
   const capture = createLogCapture();
-  return { db, store, logger: createLogger({ level: 'debug', destination: capture.stream }), metrics: createMetrics(), logs: capture.lines };
+  return {
+    db,
+    store,
+    logger: createLogger({ level: 'debug', destination: capture.stream }),
+    metrics: createMetrics(),
+    logs: capture.lines,
+  };
 }
 
 /**
@@ -25,10 +31,26 @@ export function deletionDeps(db: Db, store: ObjectStore): DeletionDeps & { logs:
  * CALLREC_* overrides (checkpoints every 5 entries or hourly unless overridden, locked in
  * GOVERNANCE mode so that test buckets can be removed).
  */
-export function checkpointDeps(db: Db, store: ObjectStore, overrides: Record<string, string> = {}): CheckpointDeps & { logs: string[] } {
+export function checkpointDeps(
+  db: Db,
+  store: ObjectStore,
+  overrides: Record<string, string> = {},
+): CheckpointDeps & { logs: string[] } {
   const capture = createLogCapture();
-  const config = testConfig({ CALLREC_CHECKPOINT_EVERY: '5', CALLREC_CHECKPOINT_INTERVAL: '1h', CALLREC_CHECKPOINT_LOCK_MODE: 'governance', CALLREC_CHECKPOINT_RETAIN: '1d', ...overrides });
-  return { db, store, config, logger: createLogger({ level: 'info', destination: capture.stream }), logs: capture.lines };
+  const config = testConfig({
+    CALLREC_CHECKPOINT_EVERY: '5',
+    CALLREC_CHECKPOINT_INTERVAL: '1h',
+    CALLREC_CHECKPOINT_LOCK_MODE: 'governance',
+    CALLREC_CHECKPOINT_RETAIN: '1d',
+    ...overrides,
+  });
+  return {
+    db,
+    store,
+    config,
+    logger: createLogger({ level: 'info', destination: capture.stream }),
+    logs: capture.lines,
+  };
 }
 
 export async function logRows(db: Db, recordingId?: string): Promise<Array<Record<string, unknown>>> {
@@ -68,6 +90,16 @@ export function buildDeletion(overrides: Partial<NewDeletion> = {}): NewDeletion
 }
 
 /** Appends `count` built deletions to the log in one transaction. */
-export async function appendEntries(db: Db, count: number, overrides: Partial<NewDeletion> = {}): Promise<DeletionLogRow[]> {
-  return db.knex.transaction((trx) => appendDeletions(trx, db, Array.from({ length: count }, () => buildDeletion(overrides))));
+export async function appendEntries(
+  db: Db,
+  count: number,
+  overrides: Partial<NewDeletion> = {},
+): Promise<DeletionLogRow[]> {
+  return db.knex.transaction((trx) =>
+    appendDeletions(
+      trx,
+      db,
+      Array.from({ length: count }, () => buildDeletion(overrides)),
+    ),
+  );
 }

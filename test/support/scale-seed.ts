@@ -20,7 +20,14 @@
  */
 import type { Knex } from 'knex';
 import type { Db } from '../../src/db/db.js';
-import { claimDueRecordings, findRecordingsByNumber, listDueRecordings, nextDueAt, retentionBacklog, searchRecordings } from '../../src/db/recordings.js';
+import {
+  claimDueRecordings,
+  findRecordingsByNumber,
+  listDueRecordings,
+  nextDueAt,
+  retentionBacklog,
+  searchRecordings,
+} from '../../src/db/recordings.js';
 import type { RecordingSearch } from '../../src/db/recordings.js';
 
 const DAY_MS = 86_400_000;
@@ -52,15 +59,49 @@ export const SEEDED_QUEUES = Array.from({ length: 19 }, (_, i) => `queue-${i}`);
 
 /** The columns the SELECT below fills, in its order (named: later migrations may add columns). */
 const COLUMNS = [
-  'id', 'source', 'call_id', 'started_at', 'duration_ms', 'agent_id', 'queue', 'direction', 'caller_number', 'callee_number',
-  'original_key', 'original_sha256', 'original_size', 'original_codec', 'original_content_type', 'original_sample_rate',
-  'original_channels', 'playback_key', 'playback_format', 'playback_content_type', 'playback_size', 'playback_sha256',
-  'waveform', 'expires_at', 'legal_hold', 'hold_reason', 'hold_by', 'hold_at', 'status', 'claimed_by', 'claim_expires_at',
-  'delete_attempts', 'next_attempt_at', 'last_error', 'created_at', 'delete_reason', 'delete_actor', 'delete_reference',
+  'id',
+  'source',
+  'call_id',
+  'started_at',
+  'duration_ms',
+  'agent_id',
+  'queue',
+  'direction',
+  'caller_number',
+  'callee_number',
+  'original_key',
+  'original_sha256',
+  'original_size',
+  'original_codec',
+  'original_content_type',
+  'original_sample_rate',
+  'original_channels',
+  'playback_key',
+  'playback_format',
+  'playback_content_type',
+  'playback_size',
+  'playback_sha256',
+  'waveform',
+  'expires_at',
+  'legal_hold',
+  'hold_reason',
+  'hold_by',
+  'hold_at',
+  'status',
+  'claimed_by',
+  'claim_expires_at',
+  'delete_attempts',
+  'next_attempt_at',
+  'last_error',
+  'created_at',
+  'delete_reason',
+  'delete_actor',
+  'delete_reference',
 ].join(', ');
 
 function columnsSql(client: Db['client'], now: number, dueWindowMs: number): string {
-  const pad = (expr: string, width: number) => (client === 'pg' ? `lpad((${expr})::text, ${width}, '0')` : `printf('%0${width}d', ${expr})`);
+  const pad = (expr: string, width: number) =>
+    client === 'pg' ? `lpad((${expr})::text, ${width}, '0')` : `printf('%0${width}d', ${expr})`;
   const bool = (expr: string) => (client === 'pg' ? `(${expr})` : `(CASE WHEN ${expr} THEN 1 ELSE 0 END)`);
   const first = now - dueWindowMs;
   const held = 'h3 % 1000 = 7';
@@ -128,7 +169,9 @@ async function secondaryIndexes(db: Db): Promise<Array<{ name: string; create: s
     )) as { rows: Array<{ name: string; create: string }> };
     return result.rows;
   }
-  return (await db.knex.raw("SELECT name, sql AS \"create\" FROM sqlite_master WHERE type = 'index' AND tbl_name = 'recordings' AND sql IS NOT NULL AND sql NOT LIKE 'CREATE UNIQUE%'")) as Array<{
+  return (await db.knex.raw(
+    "SELECT name, sql AS \"create\" FROM sqlite_master WHERE type = 'index' AND tbl_name = 'recordings' AND sql IS NOT NULL AND sql NOT LIKE 'CREATE UNIQUE%'",
+  )) as Array<{
     name: string;
     create: string;
   }>;
@@ -143,7 +186,11 @@ export async function seedRecordings(db: Db, options: SeedOptions): Promise<void
   const indexes = await secondaryIndexes(db);
   // SQLite forgets an index's statistics when it is dropped: keep the migrations' rows.
   const stats =
-    db.client === 'sqlite' ? ((await db.knex.raw("SELECT tbl, idx, stat FROM sqlite_stat1 WHERE tbl = 'recordings'")) as Array<Record<string, string>>) : [];
+    db.client === 'sqlite'
+      ? ((await db.knex.raw("SELECT tbl, idx, stat FROM sqlite_stat1 WHERE tbl = 'recordings'")) as Array<
+          Record<string, string>
+        >)
+      : [];
   for (const index of indexes) await db.knex.raw(`DROP INDEX ${index.name}`);
   let cacheSize: number | undefined;
   if (db.client === 'sqlite') {
@@ -157,7 +204,8 @@ export async function seedRecordings(db: Db, options: SeedOptions): Promise<void
     if (cacheSize !== undefined) await db.knex.raw(`PRAGMA cache_size = ${cacheSize}`);
     if (db.client === 'sqlite') {
       await db.knex.raw("DELETE FROM sqlite_stat1 WHERE tbl = 'recordings'");
-      for (const s of stats) await db.knex.raw('INSERT INTO sqlite_stat1 (tbl, idx, stat) VALUES (?, ?, ?)', [s.tbl!, s.idx!, s.stat!]);
+      for (const s of stats)
+        await db.knex.raw('INSERT INTO sqlite_stat1 (tbl, idx, stat) VALUES (?, ?, ?)', [s.tbl!, s.idx!, s.stat!]);
       await db.knex.raw('ANALYZE sqlite_schema');
     }
   }
@@ -168,8 +216,12 @@ async function insertRows(db: Db, options: SeedOptions): Promise<void> {
   const select = columnsSql(db.client, options.now, options.dueWindowMs ?? 3 * 3_600_000);
   const insert = (knex: Knex | Knex.Transaction, from: number, to: number) =>
     db.client === 'pg'
-      ? knex.raw(`WITH series AS (SELECT n::bigint AS n FROM generate_series(${from}, ${to}) AS n) INSERT INTO recordings (${COLUMNS}) SELECT ${select}`)
-      : knex.raw(`WITH RECURSIVE series(n) AS (SELECT ${from} UNION ALL SELECT n + 1 FROM series WHERE n < ${to}) INSERT INTO recordings (${COLUMNS}) SELECT ${select}`);
+      ? knex.raw(
+          `WITH series AS (SELECT n::bigint AS n FROM generate_series(${from}, ${to}) AS n) INSERT INTO recordings (${COLUMNS}) SELECT ${select}`,
+        )
+      : knex.raw(
+          `WITH RECURSIVE series(n) AS (SELECT ${from} UNION ALL SELECT n + 1 FROM series WHERE n < ${to}) INSERT INTO recordings (${COLUMNS}) SELECT ${select}`,
+        );
   for (let done = 0; done < options.rows; done += batch) {
     const to = Math.min(options.rows, done + batch);
     await insert(db.knex, done + 1, to);
@@ -206,10 +258,14 @@ export async function explain(db: Pick<Db, 'knex' | 'client'>, query: CapturedQu
   // knex's 'query' event carries `?` placeholders on SQLite and `$n` on PostgreSQL; raw() takes `?`.
   const sql = db.client === 'pg' ? query.sql.replace(/\$\d+/g, '?') : query.sql;
   if (db.client === 'pg') {
-    const result = (await db.knex.raw(`EXPLAIN ${sql}`, query.bindings as Knex.RawBinding[])) as { rows: Array<{ 'QUERY PLAN': string }> };
+    const result = (await db.knex.raw(`EXPLAIN ${sql}`, query.bindings as Knex.RawBinding[])) as {
+      rows: Array<{ 'QUERY PLAN': string }>;
+    };
     return result.rows.map((r) => r['QUERY PLAN']);
   }
-  const rows = (await db.knex.raw(`EXPLAIN QUERY PLAN ${sql}`, query.bindings as Knex.RawBinding[])) as Array<{ detail: string }>;
+  const rows = (await db.knex.raw(`EXPLAIN QUERY PLAN ${sql}`, query.bindings as Knex.RawBinding[])) as Array<{
+    detail: string;
+  }>;
   return rows.map((r) => r.detail);
 }
 
@@ -219,7 +275,9 @@ export async function explain(db: Pick<Db, 'knex' | 'client'>, query: CapturedQu
  * `Seq Scan on recordings`. Empty when every access to the table is an index search.
  */
 export function fullScans(client: Db['client'], plan: readonly string[]): string[] {
-  return plan.filter((line) => (client === 'pg' ? /Seq Scan on recordings\b/.test(line) : /^\s*SCAN recordings\b/.test(line)));
+  return plan.filter((line) =>
+    client === 'pg' ? /Seq Scan on recordings\b/.test(line) : /^\s*SCAN recordings\b/.test(line),
+  );
 }
 
 /**
@@ -235,7 +293,8 @@ export function fullSorts(plan: readonly string[]): string[] {
 /** The index names a plan mentions (`recordings_…_index`, `recordings_pkey`, `sqlite_autoindex_recordings_…`). */
 export function indexesUsed(plan: readonly string[]): string[] {
   const names = new Set<string>();
-  for (const line of plan) for (const m of line.matchAll(/\b(recordings_[a-z0-9_]+|sqlite_autoindex_recordings_\d+)\b/g)) names.add(m[1]!);
+  for (const line of plan)
+    for (const m of line.matchAll(/\b(recordings_[a-z0-9_]+|sqlite_autoindex_recordings_\d+)\b/g)) names.add(m[1]!);
   return [...names];
 }
 
@@ -259,21 +318,37 @@ export interface ScaleQuery {
 export function scaleQueries(options: { now: number; dueWindowMs?: number; subject: string }): ScaleQuery[] {
   const { now, subject } = options;
   const beforeDue = now - (options.dueWindowMs ?? 3 * 3_600_000) - 1;
-  const list = (extra: Omit<RecordingSearch, 'visibleAt' | 'limit'>) => (db: Db) => searchRecordings(db.knex, { visibleAt: now, limit: 51, ...extra });
+  const list = (extra: Omit<RecordingSearch, 'visibleAt' | 'limit'>) => (db: Db) =>
+    searchRecordings(db.knex, { visibleAt: now, limit: 51, ...extra });
   return [
     { name: 'list, newest first', ordered: true, run: list({}) },
     { name: 'list, from/to (1 day)', ordered: true, run: list({ from: now - 10 * DAY_MS, to: now - 9 * DAY_MS }) },
     { name: 'list, agentId', ordered: true, run: list({ agentId: 'agent-123' }) },
-    { name: 'list, agentId + from/to (20 days)', ordered: true, run: list({ agentId: 'agent-77', from: now - 20 * DAY_MS, to: now }) },
+    {
+      name: 'list, agentId + from/to (20 days)',
+      ordered: true,
+      run: list({ agentId: 'agent-77', from: now - 20 * DAY_MS, to: now }),
+    },
     { name: 'list, queue', ordered: true, run: list({ queue: 'queue-7' }) },
     { name: 'list, direction', ordered: true, run: list({ direction: 'outbound' }) },
     { name: 'list, duration ≥ 10 min', ordered: true, run: list({ minDurationMs: 600_000, maxDurationMs: 3_600_000 }) },
     {
       name: 'list, every filter',
       ordered: true,
-      run: list({ from: now - 20 * DAY_MS, to: now, agentId: 'agent-42', queue: 'queue-1', direction: 'inbound', minDurationMs: 60_000 }),
+      run: list({
+        from: now - 20 * DAY_MS,
+        to: now,
+        agentId: 'agent-42',
+        queue: 'queue-1',
+        direction: 'inbound',
+        minDurationMs: 60_000,
+      }),
     },
-    { name: 'list, next page (cursor)', ordered: true, run: list({ after: { startedAt: now - 15 * DAY_MS, id: '9'.repeat(26) } }) },
+    {
+      name: 'list, next page (cursor)',
+      ordered: true,
+      run: list({ after: { startedAt: now - 15 * DAY_MS, id: '9'.repeat(26) } }),
+    },
     { name: 'trainer list, 3 queues', ordered: true, run: list({ queues: ['queue-3', 'queue-9', 'queue-15'] }) },
     { name: 'trainer list, 1 rare queue', ordered: true, run: list({ queues: ['queue-18'] }) },
     { name: 'subject search by phone', run: (db) => findRecordingsByNumber(db.knex, { number: subject, limit: 101 }) },

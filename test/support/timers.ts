@@ -40,7 +40,9 @@ export function createManualTimers(start: number): ManualTimers {
       const end = clock.now() + ms;
       await flush();
       for (;;) {
-        const due = [...timers.entries()].filter(([, t]) => t.at <= end).sort((a, b) => a[1].at - b[1].at || a[0] - b[0])[0];
+        const due = [...timers.entries()]
+          .filter(([, t]) => t.at <= end)
+          .sort((a, b) => a[1].at - b[1].at || a[0] - b[0])[0];
         if (!due) break;
         timers.delete(due[0]);
         clock.set(Math.max(clock.now(), due[1].at));

@@ -84,7 +84,13 @@ export function signBody(options: { secret: string; timestamp: number | string; 
 }
 
 /** `v2=<hex>`: HMAC-SHA256(secret, `v2.<timestamp>.<source>.<content-length>.<body sha256 hex>`). */
-export function signHeaders(options: { secret: string; timestamp: number | string; source: string; contentLength: number | string; bodySha256: string }): string {
+export function signHeaders(options: {
+  secret: string;
+  timestamp: number | string;
+  source: string;
+  contentLength: number | string;
+  bodySha256: string;
+}): string {
   const text = `v2.${options.timestamp}.${options.source}.${options.contentLength}.${options.bodySha256}`;
   return `v2=${createHmac('sha256', options.secret).update(text).digest('hex')}`;
 }
@@ -140,11 +146,18 @@ export function multipartParts(options: {
     tail = CRLF;
   }
   tail += `--${boundary}--${CRLF}`;
-  return { boundary, contentType: `multipart/form-data; boundary=${boundary}`, head: Buffer.from(head), tail: Buffer.from(tail) };
+  return {
+    boundary,
+    contentType: `multipart/form-data; boundary=${boundary}`,
+    head: Buffer.from(head),
+    tail: Buffer.from(tail),
+  };
 }
 
 /** Builds the whole multipart body in memory (small uploads). */
-export function multipartBody(options: Parameters<typeof multipartParts>[0] & { audio?: Buffer; audioFirst?: boolean }): {
+export function multipartBody(
+  options: Parameters<typeof multipartParts>[0] & { audio?: Buffer; audioFirst?: boolean },
+): {
   body: Buffer;
   contentType: string;
 } {
@@ -157,7 +170,10 @@ export function multipartBody(options: Parameters<typeof multipartParts>[0] & { 
     return { body, contentType: audioOnly.contentType };
   }
   const parts = multipartParts({ ...options, withAudio: options.audio !== undefined });
-  return { body: Buffer.concat([parts.head, options.audio ?? Buffer.alloc(0), parts.tail]), contentType: parts.contentType };
+  return {
+    body: Buffer.concat([parts.head, options.audio ?? Buffer.alloc(0), parts.tail]),
+    contentType: parts.contentType,
+  };
 }
 
 function send(options: {
@@ -170,7 +186,12 @@ function send(options: {
   return new Promise((resolve, reject) => {
     const target = new URL('/v1/recordings', options.url);
     let answered = false;
-    const request = { method: 'POST', headers: options.headers, signal: options.signal, ...(options.localAddress ? { localAddress: options.localAddress } : {}) };
+    const request = {
+      method: 'POST',
+      headers: options.headers,
+      signal: options.signal,
+      ...(options.localAddress ? { localAddress: options.localAddress } : {}),
+    };
     const req = http.request(target, request, (res) => {
       answered = true;
       const chunks: Buffer[] = [];
@@ -224,7 +245,9 @@ export async function signedUpload(options: SignedUploadOptions): Promise<Upload
     contentLength: o.signedLength ?? body.length,
     bodySha256: createHash('sha256').update(body).digest('hex'),
   });
-  if (o.signature !== undefined) signed['x-callrec-signature'] = typeof o.signature === 'string' ? o.signature : o.signature(signed['x-callrec-signature']!);
+  if (o.signature !== undefined)
+    signed['x-callrec-signature'] =
+      typeof o.signature === 'string' ? o.signature : o.signature(signed['x-callrec-signature']!);
   if (o.contentDigest !== undefined) signed['content-digest'] = o.contentDigest;
   const sent = o.alterBody ? o.alterBody(body) : body;
   const headers: Record<string, string> = {
@@ -234,7 +257,8 @@ export async function signedUpload(options: SignedUploadOptions): Promise<Upload
     'x-callrec-timestamp': String(timestamp),
     ...signed,
   };
-  for (const name of o.omit ?? []) delete headers[name === 'content-length' || name === 'content-digest' ? name : `x-callrec-${name}`];
+  for (const name of o.omit ?? [])
+    delete headers[name === 'content-length' || name === 'content-digest' ? name : `x-callrec-${name}`];
   Object.assign(headers, o.headers ?? {});
   return send({ url: options.url, headers, body: sent, signal: options.signal, localAddress: options.localAddress });
 }
@@ -280,7 +304,14 @@ export async function signedStreamUpload(options: {
     'content-type': parts.contentType,
     'x-callrec-source': source,
     'x-callrec-timestamp': String(timestamp),
-    ...signatureHeaders({ version: options.version ?? 'v1', secret: options.secret ?? TEST_SECRET, source, timestamp, contentLength, bodySha256 }),
+    ...signatureHeaders({
+      version: options.version ?? 'v1',
+      secret: options.secret ?? TEST_SECRET,
+      source,
+      timestamp,
+      contentLength,
+      bodySha256,
+    }),
   };
   if (!options.chunked && options.audioBytes !== undefined) headers['content-length'] = String(contentLength);
   return send({ url: options.url, headers, body: whole, signal: options.signal });
@@ -316,7 +347,12 @@ export function stalledUpload(options: {
   nowMs?: number;
 }): StalledUpload {
   const declared = options.declaredBytes ?? 256 * 1024;
-  const parts = multipartParts({ fields: options.fields ?? { callId: `stalled-${randomBytes(6).toString('hex')}`, startedAt: new Date(Date.now() - 60_000).toISOString() } });
+  const parts = multipartParts({
+    fields: options.fields ?? {
+      callId: `stalled-${randomBytes(6).toString('hex')}`,
+      startedAt: new Date(Date.now() - 60_000).toISOString(),
+    },
+  });
   const body = Buffer.concat([parts.head, Buffer.alloc(declared, 0xff), parts.tail]);
   const timestamp = Math.floor((options.nowMs ?? Date.now()) / 1000);
   const source = options.source ?? TEST_SOURCE;
@@ -338,23 +374,27 @@ export function stalledUpload(options: {
   let responded = false;
   let req: http.ClientRequest | undefined;
   const answer = new Promise<UploadResponse | undefined>((resolve) => {
-    req = http.request(new URL('/v1/recordings', options.url), { method: 'POST', headers, ...(options.localAddress ? { localAddress: options.localAddress } : {}) }, (res) => {
-      responded = true;
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('close', () => resolve(undefined)); // after 'end' (then a no-op), or cut off
-      res.on('end', () => {
-        answered = true;
-        const text = Buffer.concat(chunks).toString('utf8');
-        let parsed: unknown;
-        try {
-          parsed = JSON.parse(text);
-        } catch {
-          parsed = undefined;
-        }
-        resolve({ status: res.statusCode ?? 0, headers: res.headers, text, body: parsed });
-      });
-    });
+    req = http.request(
+      new URL('/v1/recordings', options.url),
+      { method: 'POST', headers, ...(options.localAddress ? { localAddress: options.localAddress } : {}) },
+      (res) => {
+        responded = true;
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('close', () => resolve(undefined)); // after 'end' (then a no-op), or cut off
+        res.on('end', () => {
+          answered = true;
+          const text = Buffer.concat(chunks).toString('utf8');
+          let parsed: unknown;
+          try {
+            parsed = JSON.parse(text);
+          } catch {
+            parsed = undefined;
+          }
+          resolve({ status: res.statusCode ?? 0, headers: res.headers, text, body: parsed });
+        });
+      },
+    );
     req.on('error', () => undefined); // a cut connection shows as 'close'
     req.on('close', () => {
       if (!responded) resolve(undefined);

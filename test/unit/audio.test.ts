@@ -22,7 +22,15 @@ import {
 } from '../../src/audio/index.js';
 import type { AudioProbe } from '../../src/audio/index.js';
 import { tempDir } from '../support/backends.js';
-import { AUDIO_FIXTURES, audioFixture, randomNoise, silentUlawWav, truncated, wavHeader, withLyingSizes } from '../support/fixtures.js';
+import {
+  AUDIO_FIXTURES,
+  audioFixture,
+  randomNoise,
+  silentUlawWav,
+  truncated,
+  wavHeader,
+  withLyingSizes,
+} from '../support/fixtures.js';
 import { rejection } from '../support/rejection.js';
 import type { AudioFixtureName } from '../support/fixtures.js';
 import { seededBytes, seededRandom } from '../support/random.js';
@@ -83,7 +91,14 @@ describe('audio', function () {
     });
 
     it('when a probe claims more than a constant-rate file can hold, then the plausible duration is capped by its size', () => {
-      const probe = { container: 'wav', codec: 'pcm_mulaw', sampleRate: 8000, channels: 1, durationMs: 3_600_000, bitRate: 64_000 };
+      const probe = {
+        container: 'wav',
+        codec: 'pcm_mulaw',
+        sampleRate: 8000,
+        channels: 1,
+        durationMs: 3_600_000,
+        bitRate: 64_000,
+      };
       expect(plausibleDurationMs(probe, 24_000)).to.equal(3000);
       expect(plausibleDurationMs({ ...probe, bitRate: undefined }, 24_000)).to.equal(3_600_000);
       expect(plausibleDurationMs({ ...probe, durationMs: 1000 }, 24_000)).to.equal(1000);
@@ -109,7 +124,9 @@ describe('audio', function () {
       return out;
     }
 
-    const wavFixtures = (Object.keys(AUDIO_FIXTURES) as AudioFixtureName[]).filter((name) => AUDIO_FIXTURES[name].ext === 'wav');
+    const wavFixtures = (Object.keys(AUDIO_FIXTURES) as AudioFixtureName[]).filter(
+      (name) => AUDIO_FIXTURES[name].ext === 'wav',
+    );
     for (const name of wavFixtures) {
       it(`when reading the ${name} fixture, then it answers exactly what ffprobe answers`, async () => {
         const file = await audioFixture(name);
@@ -174,12 +191,18 @@ describe('audio', function () {
 
   describe('wavPeakTap (peaks read from the original while it is stored)', () => {
     /** Streams `file` through the tap (bytes must come out unchanged) and answers the tapped waveform. */
-    async function tapped(file: string): Promise<{ waveform: ReturnType<NonNullable<ReturnType<typeof wavPeakTap>>['result']>; passed: Buffer }> {
+    async function tapped(
+      file: string,
+    ): Promise<{ waveform: ReturnType<NonNullable<ReturnType<typeof wavPeakTap>>['result']>; passed: Buffer }> {
       const probe = await readWavHeader(file);
       const peaks = wavPeakTap(probe!);
       if (!peaks) throw new Error('no tap for this file');
       const out: Buffer[] = [];
-      await pipeline(fs.createReadStream(file, { highWaterMark: 1001 }), peaks.tap, new Writable({ write: (c: Buffer, _e, cb) => (out.push(c), cb()) }));
+      await pipeline(
+        fs.createReadStream(file, { highWaterMark: 1001 }),
+        peaks.tap,
+        new Writable({ write: (c: Buffer, _e, cb) => (out.push(c), cb()) }),
+      );
       return { waveform: peaks.result(), passed: Buffer.concat(out) };
     }
 
@@ -193,9 +216,18 @@ describe('audio', function () {
       });
     }
 
-    it('when the WAV is 8-bit PCM, then the peaks equal ffmpeg\'s decoding', async () => {
+    it("when the WAV is 8-bit PCM, then the peaks equal ffmpeg's decoding", async () => {
       const file = path.join(dir, 'u8-tap.wav');
-      await promisify(execFile)('ffmpeg', ['-v', 'error', '-y', '-i', await audioFixture('ulaw-stereo'), '-c:a', 'pcm_u8', file]);
+      await promisify(execFile)('ffmpeg', [
+        '-v',
+        'error',
+        '-y',
+        '-i',
+        await audioFixture('ulaw-stereo'),
+        '-c:a',
+        'pcm_u8',
+        file,
+      ]);
       expect((await tapped(file)).waveform).to.deep.equal(await computePeaks(file, { ...LIMITS, channels: 2 }));
     });
 
@@ -219,7 +251,12 @@ describe('audio', function () {
     it('when given stereo PCM, then the Opus rendition stays stereo and the peaks have two channels', async () => {
       const input = await audioFixture('pcm-stereo');
       const output = path.join(dir, 'stereo.ogg');
-      const result = await transcodeForPlayback(input, output, { ...LIMITS, format: 'opus', source: { sampleRate: 8000, channels: 2 }, peaks: true });
+      const result = await transcodeForPlayback(input, output, {
+        ...LIMITS,
+        format: 'opus',
+        source: { sampleRate: 8000, channels: 2 },
+        peaks: true,
+      });
       expect(result).to.include({ format: 'opus', ext: 'ogg' });
       expect(result.sizeBytes).to.equal(fs.statSync(output).size);
       const probe = await probeAudio(output, LIMITS);
@@ -230,7 +267,11 @@ describe('audio', function () {
 
     it('when the format is mp3, then the rendition is MP3', async () => {
       const output = path.join(dir, 'mono.mp3');
-      const result = await transcodeForPlayback(await audioFixture('ulaw-mono'), output, { ...LIMITS, format: 'mp3', source: { sampleRate: 8000, channels: 1 } });
+      const result = await transcodeForPlayback(await audioFixture('ulaw-mono'), output, {
+        ...LIMITS,
+        format: 'mp3',
+        source: { sampleRate: 8000, channels: 1 },
+      });
       expect(result).to.include({ format: 'mp3', contentType: 'audio/mpeg' });
       expect(result.waveform).to.equal(undefined);
       expect((await probeAudio(output, LIMITS)).codec).to.equal('mp3');
@@ -240,22 +281,40 @@ describe('audio', function () {
       const input = path.join(dir, 'long.wav');
       fs.writeFileSync(input, silentUlawWav(3600));
       const controller = new AbortController();
-      const run = transcodeForPlayback(input, path.join(dir, 'aborted.ogg'), { ...LIMITS, signal: controller.signal, format: 'opus', source: { sampleRate: 8000, channels: 1 } });
+      const run = transcodeForPlayback(input, path.join(dir, 'aborted.ogg'), {
+        ...LIMITS,
+        signal: controller.signal,
+        format: 'opus',
+        source: { sampleRate: 8000, channels: 1 },
+      });
       setTimeout(() => controller.abort(new DOMException('stop', 'AbortError')), 30);
-      const error = await run.then(() => undefined, (e: Error) => e);
+      const error = await run.then(
+        () => undefined,
+        (e: Error) => e,
+      );
       expect(error?.name).to.equal('AbortError');
     });
 
     it('when the input is not audio, then AudioDecodeError', async () => {
       const input = path.join(dir, 'noise2.bin');
       fs.writeFileSync(input, randomNoise(8192));
-      await expectRejection(transcodeForPlayback(input, path.join(dir, 'x.ogg'), { ...LIMITS, format: 'opus', source: { sampleRate: 8000, channels: 1 } }), AudioDecodeError);
+      await expectRejection(
+        transcodeForPlayback(input, path.join(dir, 'x.ogg'), {
+          ...LIMITS,
+          format: 'opus',
+          source: { sampleRate: 8000, channels: 1 },
+        }),
+        AudioDecodeError,
+      );
     });
 
     it('when encoder options are chosen, then narrowband stays 8 kHz, wider goes 16 kHz, and bit rates stay ≤ 24 kbit/s', () => {
       const narrow = encoderOptions('opus', { sampleRate: 8000, channels: 1 });
       expect(narrow.join(' ')).to.contain('-ar 8000').and.contain('-b:a 16k').and.contain('-application voip');
-      expect(encoderOptions('opus', { sampleRate: 48000, channels: 2 }).join(' ')).to.contain('-ar 16000').and.contain('-ac 2').and.contain('-b:a 24k');
+      expect(encoderOptions('opus', { sampleRate: 48000, channels: 2 }).join(' '))
+        .to.contain('-ar 16000')
+        .and.contain('-ac 2')
+        .and.contain('-b:a 24k');
       expect(encoderOptions('opus', { sampleRate: 8000, channels: 6 }).join(' ')).to.contain('-ac 2');
     });
   });
@@ -266,7 +325,14 @@ describe('audio', function () {
       const data = Buffer.concat([pcm(4000, [16384, 32767]), pcm(4000, [0, 3277])]);
       for (let i = 0; i < data.length; i += 333) reducer.push(data.subarray(i, i + 333));
       const w = reducer.finish();
-      expect(w).to.include({ version: 1, channels: 2, sampleRate: 8000, samplesPerPeak: 100, length: 80, durationMs: 1000 });
+      expect(w).to.include({
+        version: 1,
+        channels: 2,
+        sampleRate: 8000,
+        samplesPerPeak: 100,
+        length: 80,
+        durationMs: 1000,
+      });
       expect(w.peaks[0]!.slice(0, 40).every((v) => v === 0.5)).to.equal(true);
       expect(w.peaks[1]![0]).to.equal(1);
       expect(w.peaks[0]!.slice(40).every((v) => v === 0)).to.equal(true);
@@ -280,7 +346,8 @@ describe('audio', function () {
         const peaks: number[] = [];
         for (let f = 0; f < frames; f += 50) {
           let peak = 0;
-          for (let g = f; g < Math.min(f + 50, frames); g++) peak = Math.max(peak, Math.abs(data.readInt16LE(4 * g + 2 * c)));
+          for (let g = f; g < Math.min(f + 50, frames); g++)
+            peak = Math.max(peak, Math.abs(data.readInt16LE(4 * g + 2 * c)));
           peaks.push(Math.round((Math.min(peak, 32767) / 32767) * 1000) / 1000);
         }
         return peaks;
@@ -326,10 +393,19 @@ describe('audio', function () {
         chunk.copy(holder, 1);
         return holder.subarray(1);
       };
-      const inChunks = (size: number, shape: (b: Buffer) => Buffer = (b) => b) => (push: (b: Buffer) => void) => {
-        for (let i = 0; i < count; i += size) push(shape(codes.subarray(i, i + size)));
-      };
-      const feeds = [inChunks(count), inChunks(999), inChunks(63), inChunks(64), inChunks(4097, misaligned), inChunks(1000, misaligned)];
+      const inChunks =
+        (size: number, shape: (b: Buffer) => Buffer = (b) => b) =>
+        (push: (b: Buffer) => void) => {
+          for (let i = 0; i < count; i += size) push(shape(codes.subarray(i, i + size)));
+        };
+      const feeds = [
+        inChunks(count),
+        inChunks(999),
+        inChunks(63),
+        inChunks(64),
+        inChunks(4097, misaligned),
+        inChunks(1000, misaligned),
+      ];
       for (const feed of feeds) {
         const reducer = createPeakReducer({ channels: 1, sampleRate: 8000, initialSamplesPerPeak: perPeak });
         feed((b) => reducer.pushCodes(b, magnitudes));
@@ -344,7 +420,9 @@ describe('audio', function () {
       const second = pcm(8000, [1000]);
       for (let s = 0; s < 60; s++) reducer.push(second);
       const w = reducer.finish();
-      expect(w.length).to.be.at.least(MAX_PEAKS).and.lessThan(2 * MAX_PEAKS);
+      expect(w.length)
+        .to.be.at.least(MAX_PEAKS)
+        .and.lessThan(2 * MAX_PEAKS);
       expect(w.length).to.equal(Math.ceil(480_000 / w.samplesPerPeak));
       expect(w.durationMs).to.equal(60_000);
     });

@@ -7,7 +7,9 @@ import type { DeletionLogRow } from '../../src/db/deletion-log.js';
 describe('canonical JSON', () => {
   it('when object members come in any order, then they are sorted by key and nothing else changes', () => {
     expect(canonicalJson({ b: 1, a: { d: [3, 'x'], c: null } })).to.equal('{"a":{"c":null,"d":[3,"x"]},"b":1}');
-    expect(canonicalJson({ a: { c: null, d: [3, 'x'] }, b: 1 })).to.equal(canonicalJson({ b: 1, a: { d: [3, 'x'], c: null } }));
+    expect(canonicalJson({ a: { c: null, d: [3, 'x'] }, b: 1 })).to.equal(
+      canonicalJson({ b: 1, a: { d: [3, 'x'], c: null } }),
+    );
   });
 
   it('when keys differ only beyond ASCII, then they sort by UTF-16 code units as RFC 8785 requires', () => {
@@ -17,7 +19,9 @@ describe('canonical JSON', () => {
   });
 
   it('when numbers are written, then they use the shortest round-trip ECMAScript form', () => {
-    expect(canonicalJson([1e21, 1e-7, 0.1, -0, 333333333.3333333, 4.5, 100])).to.equal('[1e+21,1e-7,0.1,0,333333333.3333333,4.5,100]');
+    expect(canonicalJson([1e21, 1e-7, 0.1, -0, 333333333.3333333, 4.5, 100])).to.equal(
+      '[1e+21,1e-7,0.1,0,333333333.3333333,4.5,100]',
+    );
   });
 
   it('when strings hold quotes, control characters or non-ASCII, then only what JSON requires is escaped', () => {
@@ -54,7 +58,9 @@ describe('deletion-log entry hash', () => {
   it('when computed from the stored row (fast path), then it equals sha256(prevHash ‖ canonical JSON of the API entry without hash)', () => {
     const entry = rowToEntry(row);
     const { hash: _hash, ...body } = entry;
-    const expected = createHash('sha256').update(GENESIS_HASH + canonicalJson(body)).digest('hex');
+    const expected = createHash('sha256')
+      .update(GENESIS_HASH + canonicalJson(body))
+      .digest('hex');
     expect(hashRow(row)).to.equal(expected);
     expect(hashEntry(entry)).to.equal(expected);
     expect(hashRow({ ...row, reference: 'TICKET-9', verified: false })).to.equal(
@@ -67,8 +73,12 @@ describe('deletion-log entry hash', () => {
     // times as ISO 8601 UTC with milliseconds. The digest below was computed with sha256sum over this text.
     const text =
       '{"actor":"sweeper","callId":"call \\"42\\"","deletedAt":"2023-12-14T22:14:20.000Z","expiresAt":"2023-12-14T22:13:20.123Z",' +
-      '"objects":[{"key":"recordings/2023/11/14/X/original.wav","sha256":"' + 'ab'.repeat(32) + '","sizeBytes":1234}],' +
-      '"prevHash":"' + '0'.repeat(64) + '","reason":"retention_expired","recordingId":"01JABCDEFGHJKMNPQRSTVWXYZ0","reference":null,' +
+      '"objects":[{"key":"recordings/2023/11/14/X/original.wav","sha256":"' +
+      'ab'.repeat(32) +
+      '","sizeBytes":1234}],' +
+      '"prevHash":"' +
+      '0'.repeat(64) +
+      '","reason":"retention_expired","recordingId":"01JABCDEFGHJKMNPQRSTVWXYZ0","reference":null,' +
       '"seq":1,"source":"pbx-1","startedAt":"2023-11-14T22:13:20.123Z","verified":true}';
     const { hash: _hash, ...body } = rowToEntry(row);
     expect(canonicalJson(body)).to.equal(text);
@@ -87,7 +97,10 @@ describe('deletion-log entry hash', () => {
 describe('fast ISO timestamps', () => {
   it('when epoch milliseconds are formatted, then the text equals Date#toISOString across eras, leap days and the extremes', async () => {
     const { fastIso } = await import('../../src/audit/deletion-log.js');
-    const samples = [0, -1, 1, 951_782_400_000, 951_868_799_999, 4_107_542_400_000, -62_167_219_200_000, 253_402_300_799_999, 1_780_000_000_123, -2_208_988_800_001];
+    const samples = [
+      0, -1, 1, 951_782_400_000, 951_868_799_999, 4_107_542_400_000, -62_167_219_200_000, 253_402_300_799_999,
+      1_780_000_000_123, -2_208_988_800_001,
+    ];
     let x = 1234567;
     for (let i = 0; i < 2000; i++) {
       x = (Math.imul(x, 1103515245) + 12345) >>> 0;

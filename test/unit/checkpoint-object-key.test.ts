@@ -14,7 +14,9 @@ describe('published checkpoint keys', () => {
     expect(keys[0]).to.equal(`checkpoints/00000000000/000000000000001-${HASH}.json`);
     expect(keys[2]).to.equal(`checkpoints/00000000001/000000000010000-${HASH}.json`);
     expect([...keys].sort()).to.deep.equal(keys);
-    expect(keys.map((key) => parseCheckpointKey(key))).to.deep.equal(sizes.map((size, i) => ({ key: keys[i], size, headHash: HASH })));
+    expect(keys.map((key) => parseCheckpointKey(key))).to.deep.equal(
+      sizes.map((size, i) => ({ key: keys[i], size, headHash: HASH })),
+    );
   });
 
   it('when a key has another shape, a folder that does not match its size, or size 0, then it does not parse', () => {
@@ -31,7 +33,12 @@ describe('published checkpoint keys', () => {
   });
 
   it('when the size or head hash cannot name a key, then building throws', () => {
-    for (const bad of [{ size: 0, headHash: HASH }, { size: 1.5, headHash: HASH }, { size: 10 ** 15, headHash: HASH }, { size: 1, headHash: 'xyz' }]) {
+    for (const bad of [
+      { size: 0, headHash: HASH },
+      { size: 1.5, headHash: HASH },
+      { size: 10 ** 15, headHash: HASH },
+      { size: 1, headHash: 'xyz' },
+    ]) {
       expect(() => checkpointObjectKey(bad), JSON.stringify(bad)).to.throw();
     }
   });

@@ -38,11 +38,24 @@ describe('config', () => {
     expect(parseByteRate('65536')).to.equal(65536);
     expect(parseByteRate('512B/s')).to.equal(512);
     expect(parseByteRate('0')).to.equal(0);
-    for (const bad of ['fast', '32 KiB/s', '32kb/s', '-1', '1.5KiB/s']) expect(parseByteRate(bad), bad).to.equal(undefined);
-    const config = loadConfig({ CALLREC_UPLOAD_MIN_RATE: '64KiB/s', CALLREC_UPLOAD_RATE_GRACE: '30s', CALLREC_UNVERIFIED_UPLOADS_PER_SOURCE: '4', CALLREC_UNVERIFIED_UPLOADS_PER_ADDRESS: '2' });
-    expect(config.ingest).to.include({ minBytesPerSecond: 65536, rateGraceMs: 30_000, unverifiedPerSource: 4, unverifiedPerAddress: 2 });
+    for (const bad of ['fast', '32 KiB/s', '32kb/s', '-1', '1.5KiB/s'])
+      expect(parseByteRate(bad), bad).to.equal(undefined);
+    const config = loadConfig({
+      CALLREC_UPLOAD_MIN_RATE: '64KiB/s',
+      CALLREC_UPLOAD_RATE_GRACE: '30s',
+      CALLREC_UNVERIFIED_UPLOADS_PER_SOURCE: '4',
+      CALLREC_UNVERIFIED_UPLOADS_PER_ADDRESS: '2',
+    });
+    expect(config.ingest).to.include({
+      minBytesPerSecond: 65536,
+      rateGraceMs: 30_000,
+      unverifiedPerSource: 4,
+      unverifiedPerAddress: 2,
+    });
     expect(() => loadConfig({ CALLREC_UPLOAD_MIN_RATE: 'fast' })).to.throw(/^CALLREC_UPLOAD_MIN_RATE expects a rate/);
-    expect(() => loadConfig({ CALLREC_UNVERIFIED_UPLOADS_PER_ADDRESS: '0' })).to.throw(/^CALLREC_UNVERIFIED_UPLOADS_PER_ADDRESS /);
+    expect(() => loadConfig({ CALLREC_UNVERIFIED_UPLOADS_PER_ADDRESS: '0' })).to.throw(
+      /^CALLREC_UNVERIFIED_UPLOADS_PER_ADDRESS /,
+    );
   });
 
   it('when CALLREC_RETENTION is bogus, then the error is one line naming the variable and what it expects', () => {
@@ -82,19 +95,23 @@ describe('config', () => {
 
   it('when CALLREC_TRUSTED_PROXIES lists addresses, CIDR ranges and range names, then they are kept in order; unset, none is trusted', () => {
     expect(loadConfig({}).trustedProxies).to.deep.equal([]);
-    expect(loadConfig({ CALLREC_TRUSTED_PROXIES: ' loopback, 10.0.0.0/8,192.168.1.7 ,fd00::/8, ::1, uniquelocal,linklocal' }).trustedProxies).to.deep.equal([
-      'loopback',
-      '10.0.0.0/8',
-      '192.168.1.7',
-      'fd00::/8',
-      '::1',
-      'uniquelocal',
-      'linklocal',
-    ]);
+    expect(
+      loadConfig({ CALLREC_TRUSTED_PROXIES: ' loopback, 10.0.0.0/8,192.168.1.7 ,fd00::/8, ::1, uniquelocal,linklocal' })
+        .trustedProxies,
+    ).to.deep.equal(['loopback', '10.0.0.0/8', '192.168.1.7', 'fd00::/8', '::1', 'uniquelocal', 'linklocal']);
   });
 
   it('when CALLREC_TRUSTED_PROXIES holds something that is no address, range or range name, then the start fails naming the variable', () => {
-    for (const bad of ['proxy.example.com', '10.0.0.0/33', 'fd00::/129', '10.0.0.1/8/8', '10.0.0.0/', '300.1.1.1', 'everyone', '10.0.0.0/255.0.0.0']) {
+    for (const bad of [
+      'proxy.example.com',
+      '10.0.0.0/33',
+      'fd00::/129',
+      '10.0.0.1/8/8',
+      '10.0.0.0/',
+      '300.1.1.1',
+      'everyone',
+      '10.0.0.0/255.0.0.0',
+    ]) {
       const error = configError({ CALLREC_TRUSTED_PROXIES: bad });
       expect(error.variable, bad).to.equal('CALLREC_TRUSTED_PROXIES');
       expect(error.message, bad).to.match(/^CALLREC_TRUSTED_PROXIES expects IP addresses, CIDR ranges/);

@@ -86,7 +86,8 @@ describe('deployment files', function () {
     for (const name of used) expect(example, `${name} is used by docker-compose.yml`).to.have.property(name);
     for (const service of Object.values(compose.services)) {
       for (const [key, value] of Object.entries(service.environment ?? {})) {
-        if (/PASSWORD|SECRET|ACCESS_KEY|_USER|DB_URL/.test(key)) expect(String(value), key).to.match(/\$\{[A-Z0-9_]+:\?/);
+        if (/PASSWORD|SECRET|ACCESS_KEY|_USER|DB_URL/.test(key))
+          expect(String(value), key).to.match(/\$\{[A-Z0-9_]+:\?/);
       }
     }
   });
@@ -95,10 +96,17 @@ describe('deployment files', function () {
     for (const name of Object.keys(example).filter((k) => k.startsWith('CALLREC_'))) {
       expect(CONFIG_VARIABLES, `${name} in deploy/callrec.env.example`).to.include(name);
     }
-    const environment = Object.fromEntries(Object.entries(compose.services.callrec!.environment ?? {}).map(([k, v]) => [k, interpolate(String(v), example)]));
+    const environment = Object.fromEntries(
+      Object.entries(compose.services.callrec!.environment ?? {}).map(([k, v]) => [k, interpolate(String(v), example)]),
+    );
     const config = loadConfig({ ...example, ...environment });
     expect(config.db.client).to.equal('pg');
-    expect(config.store).to.include({ kind: 's3', endpoint: 'http://minio:9000', bucket: 'callrec-recordings', forcePathStyle: true });
+    expect(config.store).to.include({
+      kind: 's3',
+      endpoint: 'http://minio:9000',
+      bucket: 'callrec-recordings',
+      forcePathStyle: true,
+    });
     expect(config.host).to.equal('0.0.0.0');
     expect(config.retention.days).to.equal(30);
   });
@@ -108,11 +116,19 @@ describe('deployment files', function () {
       if (/PASSWORD|SECRET|INGEST_SOURCES/.test(name)) expect(value, name).to.contain('CHANGE-ME');
     }
     expect(read('.gitignore').split('\n')).to.include('deploy/callrec.env');
-    expect(read('.dockerignore').split('\n')).to.include.members(['.git', 'node_modules', 'storage', 'deploy/*.env', '.env']);
+    expect(read('.dockerignore').split('\n')).to.include.members([
+      '.git',
+      'node_modules',
+      'storage',
+      'deploy/*.env',
+      '.env',
+    ]);
   });
 
   it('when the Prometheus alert rules are parsed, then every metric they use is one callrec defines', function () {
-    const rules = parseYaml('deploy/prometheus-alerts.yml') as { groups: Array<{ rules: Array<{ alert: string; expr: string }> }> };
+    const rules = parseYaml('deploy/prometheus-alerts.yml') as {
+      groups: Array<{ rules: Array<{ alert: string; expr: string }> }>;
+    };
     const defined = new Set([...read('src/metrics.ts').matchAll(/name: '(callrec_[a-z_]+)'/g)].map((m) => m[1]!));
     const alerts = rules.groups.flatMap((g) => g.rules);
     expect(alerts.length).to.be.greaterThan(3);
@@ -126,7 +142,10 @@ describe('deployment files', function () {
   it('when the Dockerfile is read, then it builds on Node 24 in two stages and runs ffmpeg-equipped, unprivileged and health-checked', function () {
     const dockerfile = read('Dockerfile');
     expect(dockerfile).to.match(/^ARG NODE_IMAGE=node:24-bookworm-slim$/m);
-    expect(dockerfile.match(/^FROM \$\{NODE_IMAGE\} AS (\w+)$/gm)).to.deep.equal(['FROM ${NODE_IMAGE} AS build', 'FROM ${NODE_IMAGE} AS runtime']);
+    expect(dockerfile.match(/^FROM \$\{NODE_IMAGE\} AS (\w+)$/gm)).to.deep.equal([
+      'FROM ${NODE_IMAGE} AS build',
+      'FROM ${NODE_IMAGE} AS runtime',
+    ]);
     const runtime = dockerfile.slice(dockerfile.indexOf('AS runtime'));
     expect(runtime).to.match(/apt-get install[^\n]*\bffmpeg\b/);
     expect(runtime).to.match(/^USER callrec:callrec$/m);

@@ -1,15 +1,28 @@
 import { expect } from 'chai';
 import { originalTypeOf } from '../../src/ingest/ingest.js';
 import { createIngestLimiter } from '../../src/ingest/limiter.js';
-import { METADATA_FIELDS, STARTED_AT_SKEW_MS, classifyNumber, parseIngestMetadata, parseIsoDateTime } from '../../src/ingest/metadata.js';
+import {
+  METADATA_FIELDS,
+  STARTED_AT_SKEW_MS,
+  classifyNumber,
+  parseIngestMetadata,
+  parseIsoDateTime,
+} from '../../src/ingest/metadata.js';
 
 const NOW = Date.parse('2026-11-27T12:00:00Z');
 const ctx = { nowMs: NOW, region: 'NL' };
-const valid = (overrides: Record<string, string> = {}) => ({ callId: '1700000000.42', startedAt: '2026-11-27T11:00:00Z', ...overrides });
+const valid = (overrides: Record<string, string> = {}) => ({
+  callId: '1700000000.42',
+  startedAt: '2026-11-27T11:00:00Z',
+  ...overrides,
+});
 
 describe('ingest metadata', () => {
   it('when the fields are valid, then numbers are normalized to E.164 and absent optional fields are null', () => {
-    const result = parseIngestMetadata(valid({ callerNumber: '06 12345678', calleeNumber: '+32 2 123 45 67', direction: 'outbound', agentId: '' }), ctx);
+    const result = parseIngestMetadata(
+      valid({ callerNumber: '06 12345678', calleeNumber: '+32 2 123 45 67', direction: 'outbound', agentId: '' }),
+      ctx,
+    );
     expect(result.ok).to.equal(true);
     if (!result.ok) return;
     expect(result.value).to.deep.equal({
@@ -30,12 +43,24 @@ describe('ingest metadata', () => {
   });
 
   it('when a number field holds a withheld word (any case), an empty value or a Twilio stand-in, then it is withheld with no number; an extension or s is internal', () => {
-    for (const value of ['anonymous', 'ANONYMOUS', 'Unknown', 'restricted', 'private', 'unavailable', '', '+266696687', '+7378742833']) {
+    for (const value of [
+      'anonymous',
+      'ANONYMOUS',
+      'Unknown',
+      'restricted',
+      'private',
+      'unavailable',
+      '',
+      '+266696687',
+      '+7378742833',
+    ]) {
       expect(classifyNumber(value, 'NL'), value).to.deep.equal({ kind: 'withheld', e164: null });
     }
-    for (const value of ['1001', '12', '*98', 's']) expect(classifyNumber(value, 'NL'), value).to.deep.equal({ kind: 'internal', e164: null });
+    for (const value of ['1001', '12', '*98', 's'])
+      expect(classifyNumber(value, 'NL'), value).to.deep.equal({ kind: 'internal', e164: null });
     expect(classifyNumber('06 12345678', 'NL')).to.deep.equal({ kind: 'e164', e164: '+31612345678' });
-    for (const value of ['+31 6 1', 'anonymous2', '1234567', 'sip:alice@example.com']) expect(classifyNumber(value, 'NL'), value).to.equal(undefined);
+    for (const value of ['+31 6 1', 'anonymous2', '1234567', 'sip:alice@example.com'])
+      expect(classifyNumber(value, 'NL'), value).to.equal(undefined);
   });
 
   it('when a number field is absent, then its kind is null; when it is empty, then it is withheld (not absent)', () => {
@@ -54,10 +79,18 @@ describe('ingest metadata', () => {
   });
 
   it('when callId, startedAt, direction and a number are wrong, then every one is listed, without the values', () => {
-    const result = parseIngestMetadata({ callId: 'a/b', startedAt: '27-11-2026', direction: 'up', calleeNumber: '+31 6 1' }, ctx);
+    const result = parseIngestMetadata(
+      { callId: 'a/b', startedAt: '27-11-2026', direction: 'up', calleeNumber: '+31 6 1' },
+      ctx,
+    );
     expect(result.ok).to.equal(false);
     if (result.ok) return;
-    expect(result.problems.map((p) => p.field).sort()).to.deep.equal(['callId', 'calleeNumber', 'direction', 'startedAt']);
+    expect(result.problems.map((p) => p.field).sort()).to.deep.equal([
+      'callId',
+      'calleeNumber',
+      'direction',
+      'startedAt',
+    ]);
     expect(JSON.stringify(result.problems)).not.to.contain('+31 6 1');
   });
 
@@ -162,7 +195,10 @@ describe('ingest limiter', () => {
     await new Promise((r) => setImmediate(r));
     expect(limiter.running).to.equal(1);
     controller.abort(new Error('gone'));
-    const secondError = await second.then(() => undefined, (e: Error) => e.message);
+    const secondError = await second.then(
+      () => undefined,
+      (e: Error) => e.message,
+    );
     expect(secondError).to.equal('gone');
     release();
     expect(await first).to.equal('a');
@@ -174,10 +210,22 @@ describe('ingest limiter', () => {
 
 describe('original type', () => {
   it('when ffprobe names the container, then the original gets its real extension and type (WebM by its codec, raw GSM, AMR), else bin', () => {
-    expect(originalTypeOf({ container: 'matroska', codec: 'opus' })).to.deep.equal({ ext: 'webm', contentType: 'audio/webm' });
-    expect(originalTypeOf({ container: 'matroska', codec: 'pcm_s16le' })).to.deep.equal({ ext: 'mka', contentType: 'audio/x-matroska' });
+    expect(originalTypeOf({ container: 'matroska', codec: 'opus' })).to.deep.equal({
+      ext: 'webm',
+      contentType: 'audio/webm',
+    });
+    expect(originalTypeOf({ container: 'matroska', codec: 'pcm_s16le' })).to.deep.equal({
+      ext: 'mka',
+      contentType: 'audio/x-matroska',
+    });
     expect(originalTypeOf({ container: 'gsm', codec: 'gsm' })).to.deep.equal({ ext: 'gsm', contentType: 'audio/gsm' });
-    expect(originalTypeOf({ container: 'amr', codec: 'amr_nb' })).to.deep.equal({ ext: 'amr', contentType: 'audio/amr' });
-    expect(originalTypeOf({ container: 'something', codec: 'x' })).to.deep.equal({ ext: 'bin', contentType: 'application/octet-stream' });
+    expect(originalTypeOf({ container: 'amr', codec: 'amr_nb' })).to.deep.equal({
+      ext: 'amr',
+      contentType: 'audio/amr',
+    });
+    expect(originalTypeOf({ container: 'something', codec: 'x' })).to.deep.equal({
+      ext: 'bin',
+      contentType: 'application/octet-stream',
+    });
   });
 });

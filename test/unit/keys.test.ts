@@ -1,5 +1,12 @@
 import { expect } from 'chai';
-import { MAX_KEY_LENGTH, assertValidKey, assertValidPrefix, recordingIdOfKey, recordingKey, recordingPrefix } from '../../src/storage/keys.js';
+import {
+  MAX_KEY_LENGTH,
+  assertValidKey,
+  assertValidPrefix,
+  recordingIdOfKey,
+  recordingKey,
+  recordingPrefix,
+} from '../../src/storage/keys.js';
 import { InvalidKeyError } from '../../src/storage/object-store.js';
 
 function keyError(key: string): unknown {
@@ -14,22 +21,56 @@ function keyError(key: string): unknown {
 describe('object keys', function () {
   describe('assertValidKey', function () {
     it('when a key is a relative path of safe segments, then it passes', function () {
-      for (const key of ['a', 'recordings/2026/11/27/01JABC/original.wav', 'a-b/c_d/e.f.g', '0/1', 'x'.repeat(MAX_KEY_LENGTH)]) {
+      for (const key of [
+        'a',
+        'recordings/2026/11/27/01JABC/original.wav',
+        'a-b/c_d/e.f.g',
+        '0/1',
+        'x'.repeat(MAX_KEY_LENGTH),
+      ]) {
         expect(keyError(key), key).to.equal(undefined);
       }
     });
 
     it('when a key could escape the store or is malformed, then it throws InvalidKeyError', function () {
       const hostile = [
-        '', '..', '../x', 'a/../b', 'a/..', '.', './a', 'a/./b', '/abs', 'a//b', 'a/', '/', 'C:\\x', 'C:/x', 'c:', 'a\\b',
-        'a\0b', '%2e%2e', '%2e%2e/x', '.hidden', 'a/.hidden', 'a b', 'a\nb', 'ä', 'a?b', 'a#b', '~/x', 'x'.repeat(MAX_KEY_LENGTH + 1),
+        '',
+        '..',
+        '../x',
+        'a/../b',
+        'a/..',
+        '.',
+        './a',
+        'a/./b',
+        '/abs',
+        'a//b',
+        'a/',
+        '/',
+        'C:\\x',
+        'C:/x',
+        'c:',
+        'a\\b',
+        'a\0b',
+        '%2e%2e',
+        '%2e%2e/x',
+        '.hidden',
+        'a/.hidden',
+        'a b',
+        'a\nb',
+        'ä',
+        'a?b',
+        'a#b',
+        '~/x',
+        'x'.repeat(MAX_KEY_LENGTH + 1),
       ];
       for (const key of hostile) expect(keyError(key), JSON.stringify(key)).to.be.instanceOf(InvalidKeyError);
     });
 
     it('when a list prefix is empty, a key, or a key with a trailing slash, then it passes; otherwise it throws', function () {
-      for (const prefix of ['', 'recordings/', 'recordings/2026', 'a/b/']) expect(() => assertValidPrefix(prefix), prefix).to.not.throw();
-      for (const prefix of ['/', '../', 'a//', '/a']) expect(() => assertValidPrefix(prefix), prefix).to.throw(InvalidKeyError);
+      for (const prefix of ['', 'recordings/', 'recordings/2026', 'a/b/'])
+        expect(() => assertValidPrefix(prefix), prefix).to.not.throw();
+      for (const prefix of ['/', '../', 'a//', '/a'])
+        expect(() => assertValidPrefix(prefix), prefix).to.throw(InvalidKeyError);
     });
   });
 

@@ -13,7 +13,8 @@ import { createTestUser } from '../support/users.js';
 
 const PHONE = '+31612345678';
 const NATIONAL = '0612345678';
-const SIGNED_URL = 'https://bucket.s3.amazonaws.com/recordings/a.opus?X-Amz-Credential=AKIAEXAMPLE&X-Amz-Signature=deadbeefcafe';
+const SIGNED_URL =
+  'https://bucket.s3.amazonaws.com/recordings/a.opus?X-Amz-Credential=AKIAEXAMPLE&X-Amz-Signature=deadbeefcafe';
 
 function capturedLogger(level = 'debug') {
   const capture = createLogCapture();
@@ -30,7 +31,10 @@ describe('logger redaction', function () {
     logger.info(
       {
         callerNumber: PHONE,
-        recording: { calleeNumber: PHONE, meta: { deeper: { callerNumber: PHONE, still: { caller_number: NATIONAL } } } },
+        recording: {
+          calleeNumber: PHONE,
+          meta: { deeper: { callerNumber: PHONE, still: { caller_number: NATIONAL } } },
+        },
         batch: [{ callerNumber: PHONE }, { phone: NATIONAL }],
         durationMs: 1234,
       },
@@ -46,9 +50,22 @@ describe('logger redaction', function () {
 
   it('when secrets sit under credential-like keys, then they are redacted whatever the case', function () {
     const { logger, lines } = capturedLogger();
-    logger.warn({ headers: { Authorization: 'Bearer tok_live_abc', Cookie: 'callrec_session=s3ss10n', 'X-Callrec-Signature': 'v1=abcdef' }, apiToken: 'tok_live_abc', sessionSecret: 'x'.repeat(40), password: 'hunter2-password' }, 'refused');
+    logger.warn(
+      {
+        headers: {
+          Authorization: 'Bearer tok_live_abc',
+          Cookie: 'callrec_session=s3ss10n',
+          'X-Callrec-Signature': 'v1=abcdef',
+        },
+        apiToken: 'tok_live_abc',
+        sessionSecret: 'x'.repeat(40),
+        password: 'hunter2-password',
+      },
+      'refused',
+    );
     const all = text(lines);
-    for (const secret of ['tok_live_abc', 's3ss10n', 'v1=abcdef', 'x'.repeat(40), 'hunter2']) expect(all).not.to.contain(secret);
+    for (const secret of ['tok_live_abc', 's3ss10n', 'v1=abcdef', 'x'.repeat(40), 'hunter2'])
+      expect(all).not.to.contain(secret);
   });
 
   it('when a phone number, a signed URL or a bearer token is inside a message or an error, then it is scrubbed', function () {
@@ -58,12 +75,15 @@ describe('logger redaction', function () {
     logger.error(new Error(`Authorization: Bearer tok_live_zzz rejected for ${PHONE}`));
     logger.info({ note: `customer at +31 6 1234 5678 asked`, link: SIGNED_URL }, 'note');
     const all = text(lines);
-    for (const leak of ['612345678', '1234 5678', 'X-Amz-Signature', 'deadbeefcafe', 'AKIAEXAMPLE', 'tok_live_zzz']) expect(all).not.to.contain(leak);
+    for (const leak of ['612345678', '1234 5678', 'X-Amz-Signature', 'deadbeefcafe', 'AKIAEXAMPLE', 'tok_live_zzz'])
+      expect(all).not.to.contain(leak);
     expect(all).to.contain('https://bucket.s3.amazonaws.com/recordings/a.opus?[redacted]');
     expect(all).to.contain('duplicate key');
     expect(lines).to.have.length(4);
     expect(JSON.parse(lines[1]!)).to.have.nested.property('err.type', 'Error');
-    expect(JSON.parse(lines[1]!)).to.have.nested.property('err.stack').that.contains('duplicate key (caller_number)=([phone])');
+    expect(JSON.parse(lines[1]!))
+      .to.have.nested.property('err.stack')
+      .that.contains('duplicate key (caller_number)=([phone])');
   });
 
   it('when the caller logs its own object, then that object is left untouched', function () {
@@ -74,7 +94,8 @@ describe('logger redaction', function () {
   });
 
   it('when text holds ids, hashes, timestamps and sizes, then scrubbing leaves them readable', function () {
-    const line = 'recording 01JDQ8Z5Y7KX3M2N4P6R8S0T1V sha256 3f2a9b8c7d6e5f4a3b2c1d0e9f8a7b6c at 2026-11-27T14:03:59.123Z size 48213 request 6f1c2d3e-4b5a-4c6d-8e7f-123456789012';
+    const line =
+      'recording 01JDQ8Z5Y7KX3M2N4P6R8S0T1V sha256 3f2a9b8c7d6e5f4a3b2c1d0e9f8a7b6c at 2026-11-27T14:03:59.123Z size 48213 request 6f1c2d3e-4b5a-4c6d-8e7f-123456789012';
     expect(scrubText(line)).to.equal(line);
   });
 
@@ -86,7 +107,11 @@ describe('logger redaction', function () {
     before(async function () {
       testDb = await dbBackends.find((b) => b.name === 'sqlite')!.create();
       testStore = await storeBackends.find((b) => b.name === 'fs')!.create();
-      app = await startTestApp({ db: testDb.db, store: testStore.store, config: testConfig({ CALLREC_LOG_LEVEL: 'debug' }) });
+      app = await startTestApp({
+        db: testDb.db,
+        store: testStore.store,
+        config: testConfig({ CALLREC_LOG_LEVEL: 'debug' }),
+      });
     });
 
     after(async function () {
@@ -99,7 +124,11 @@ describe('logger redaction', function () {
       const { token } = await createTestUser(testDb.db, { role: 'privacy' });
       const requestId = 'req-log-redaction-1';
       const res = await fetch(`${app.url}/v1/subjects/recordings?phone=${encodeURIComponent(PHONE)}&limit=5`, {
-        headers: { authorization: `Bearer ${token}`, cookie: 'callrec_session=not-a-real-session-value', 'x-request-id': requestId },
+        headers: {
+          authorization: `Bearer ${token}`,
+          cookie: 'callrec_session=not-a-real-session-value',
+          'x-request-id': requestId,
+        },
       });
       await res.arrayBuffer();
       const refused = await fetch(`${app.url}/v1/deletions?phone=${NATIONAL}`, {
@@ -108,7 +137,14 @@ describe('logger redaction', function () {
       await refused.arrayBuffer();
 
       const all = text(app.logs);
-      for (const leak of [token, 'wrong-token-value-0123', 'not-a-real-session-value', 'another-cookie-value', '612345678', encodeURIComponent(PHONE)]) {
+      for (const leak of [
+        token,
+        'wrong-token-value-0123',
+        'not-a-real-session-value',
+        'another-cookie-value',
+        '612345678',
+        encodeURIComponent(PHONE),
+      ]) {
         expect(all, leak).not.to.contain(leak);
       }
       const entries = app.logs.map((l) => JSON.parse(l) as Record<string, unknown>);

@@ -1,7 +1,13 @@
 /** Password hashing (scrypt), generated secrets and the login failure limiter. */
 import { expect } from 'chai';
 import { generateApiToken, parseQueueList, sha256Hex } from '../../src/auth/accounts.js';
-import { DEFAULT_SCRYPT_PARAMS, dummyVerify, generatePassword, hashPassword, verifyPassword } from '../../src/auth/passwords.js';
+import {
+  DEFAULT_SCRYPT_PARAMS,
+  dummyVerify,
+  generatePassword,
+  hashPassword,
+  verifyPassword,
+} from '../../src/auth/passwords.js';
 import { createBackoffLimiter, createFailureLimiter } from '../../src/auth/rate-limit.js';
 import { createManualClock } from '../../src/clock.js';
 import { isAppError } from '../../src/errors.js';
@@ -133,8 +139,18 @@ describe('login failure limiter', function () {
 });
 
 describe('login backoff limiter', function () {
-  const backoff = (clock: ReturnType<typeof createManualClock>, overrides: Partial<Parameters<typeof createBackoffLimiter>[0]> = {}) =>
-    createBackoffLimiter({ clock, freeFailures: 3, baseDelayMs: 1_000, maxDelayMs: 60_000, forgetAfterMs: 600_000, ...overrides });
+  const backoff = (
+    clock: ReturnType<typeof createManualClock>,
+    overrides: Partial<Parameters<typeof createBackoffLimiter>[0]> = {},
+  ) =>
+    createBackoffLimiter({
+      clock,
+      freeFailures: 3,
+      baseDelayMs: 1_000,
+      maxDelayMs: 60_000,
+      forgetAfterMs: 600_000,
+      ...overrides,
+    });
 
   it('when a key fails past its free failures, then each further failure doubles the wait after it, up to the cap', () => {
     const clock = createManualClock(1_000_000);

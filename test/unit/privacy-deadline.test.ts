@@ -44,7 +44,9 @@ describe('privacy request deadline (Europe/Amsterdam calendar)', () => {
     expect(iso(dueAtFor({ receivedAt: at('2027-02-28T12:00:00+01:00') }))).to.equal('2027-03-28T21:59:59.999Z');
     expect(iso(dueAtFor({ receivedAt: at('2027-09-30T12:00:00+02:00') }))).to.equal('2027-10-30T21:59:59.999Z');
     // 31 August + 1 + 1 month = 31 October 2027, the 25-hour day: it ends at 23:00Z.
-    expect(iso(dueAtFor({ receivedAt: at('2027-08-31T12:00:00+02:00'), extensionMonths: 1 }))).to.equal('2027-10-31T22:59:59.999Z');
+    expect(iso(dueAtFor({ receivedAt: at('2027-08-31T12:00:00+02:00'), extensionMonths: 1 }))).to.equal(
+      '2027-10-31T22:59:59.999Z',
+    );
   });
 
   it('when received at the instant of the DST change, then the local date of receipt is that day', () => {
@@ -64,7 +66,9 @@ describe('privacy request deadline (Europe/Amsterdam calendar)', () => {
   });
 
   it('when another time zone is given, then its calendar counts', () => {
-    expect(iso(dueAtFor({ receivedAt: at('2027-01-31T10:00:00Z'), timeZone: 'UTC' }))).to.equal('2027-02-28T23:59:59.999Z');
+    expect(iso(dueAtFor({ receivedAt: at('2027-01-31T10:00:00Z'), timeZone: 'UTC' }))).to.equal(
+      '2027-02-28T23:59:59.999Z',
+    );
   });
 
   it('when months are added to a calendar date, then the day is clamped to the month and the year rolls over', () => {

@@ -21,7 +21,11 @@ async function serve(thrown: unknown): Promise<{ res: Response; body: Record<str
   await new Promise((r) => server.once('listening', r));
   try {
     const { port } = server.address() as AddressInfo;
-    const res = await fetch(`http://127.0.0.1:${port}/boom`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+    const res = await fetch(`http://127.0.0.1:${port}/boom`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{}',
+    });
     return { res, body: (await res.json()) as Record<string, unknown>, logs: capture.lines };
   } finally {
     server.close();
@@ -55,7 +59,9 @@ describe('problem+json error middleware', () => {
   });
 
   it('when a 503 wraps a storage cause, then the cause is logged but not sent', async () => {
-    const { res, body, logs } = await serve(errors.storeUnavailable({ cause: new Error('connect ECONNREFUSED 127.0.0.1:9000') }));
+    const { res, body, logs } = await serve(
+      errors.storeUnavailable({ cause: new Error('connect ECONNREFUSED 127.0.0.1:9000') }),
+    );
     expect(res.status).to.equal(503);
     expect(res.headers.get('retry-after')).to.equal('5');
     expect(JSON.stringify(body)).not.to.contain('ECONNREFUSED');
@@ -64,11 +70,21 @@ describe('problem+json error middleware', () => {
 });
 
 describe('a full disk at the edge', () => {
-  const errno = (code: string) => Object.assign(new Error(`${code}: no space left on device, write`), { code, errno: -28, syscall: 'write' });
+  const errno = (code: string) =>
+    Object.assign(new Error(`${code}: no space left on device, write`), { code, errno: -28, syscall: 'write' });
   /** What the drivers raise (shapes as node-sqlite3 and pg build them). */
-  const sqliteFull = () => Object.assign(new Error('insert into `sessions` (…) values (?) - SQLITE_FULL: database or disk is full'), { errno: 13, code: 'SQLITE_FULL' });
+  const sqliteFull = () =>
+    Object.assign(new Error('insert into `sessions` (…) values (?) - SQLITE_FULL: database or disk is full'), {
+      errno: 13,
+      code: 'SQLITE_FULL',
+    });
   const pgDiskFull = () =>
-    Object.assign(new Error('insert into "sessions" (…) values ($1) - could not extend file "base/16384/2619": No space left on device'), { name: 'error', code: '53100', severity: 'ERROR', routine: 'mdextend' });
+    Object.assign(
+      new Error(
+        'insert into "sessions" (…) values ($1) - could not extend file "base/16384/2619": No space left on device',
+      ),
+      { name: 'error', code: '53100', severity: 'ERROR', routine: 'mdextend' },
+    );
 
   it('when any layer says its disk is full, directly or as a cause, then the client gets 507 insufficient_storage with Retry-After', () => {
     for (const full of [
@@ -81,7 +97,11 @@ describe('a full disk at the edge', () => {
     ]) {
       expect(isStorageFull(full), full.message).to.equal(true);
       const mapped = toAppError(full);
-      expect(mapped, full.message).to.include({ code: 'insufficient_storage', status: 507, title: 'Insufficient storage' });
+      expect(mapped, full.message).to.include({
+        code: 'insufficient_storage',
+        status: 507,
+        title: 'Insufficient storage',
+      });
       expect(mapped.headers['Retry-After']).to.equal('60');
       expect(mapped.message).not.to.contain('SQLITE').and.not.to.contain('ENOSPC');
     }
@@ -101,7 +121,10 @@ describe('a full disk at the edge', () => {
   });
 
   it('when the object store is full (fs ENOSPC, S3 507 or MinIO XMinioStorageFull), then it is a StoreFullError mapped to 507, still a store_unavailable for retries', () => {
-    const minio = Object.assign(new Error('Storage backend has reached its minimum free drive threshold.'), { name: 'XMinioStorageFull', $metadata: { httpStatusCode: 507 } });
+    const minio = Object.assign(new Error('Storage backend has reached its minimum free drive threshold.'), {
+      name: 'XMinioStorageFull',
+      $metadata: { httpStatusCode: 507 },
+    });
     const status507 = Object.assign(new Error('UnknownError'), { name: 'Unknown', $metadata: { httpStatusCode: 507 } });
     for (const sdkError of [minio, status507]) {
       const mapped = mapS3Error(sdkError, 'put');

@@ -52,7 +52,8 @@ describe('process owners', () => {
     const owner = buildOwner();
     expect(parseOwner(formatOwner(owner, 'ingest-ab12'))).to.deep.equal(owner);
     expect(parseOwner(formatOwner(owner))).to.deep.equal(owner);
-    for (const bad of ['', 'x', 'a/b/c', 'a/1/2/ro le', 42, undefined]) expect(parseOwner(bad), String(bad)).to.equal(undefined);
+    for (const bad of ['', 'x', 'a/b/c', 'a/1/2/ro le', 42, undefined])
+      expect(parseOwner(bad), String(bad)).to.equal(undefined);
     expect(() => formatOwner(owner, 'a/b')).to.throw();
   });
 });
@@ -80,7 +81,7 @@ describe('per-process temp folders', () => {
     expect(fs.readdirSync(root)).to.deep.equal([]);
   });
 
-  it('when the heartbeat ticks, then the owner file\'s mtime follows the clock, a folder a peer removed comes back, and a removed root stays removed', async () => {
+  it("when the heartbeat ticks, then the owner file's mtime follows the clock, a folder a peer removed comes back, and a removed root stays removed", async () => {
     let clock = Date.UTC(2026, 10, 30, 12);
     let reads = 0;
     const owned = await claimOwnedDir(root, {
@@ -119,11 +120,17 @@ describe('per-process temp folders', () => {
 
   it('when folders of a killed process, a live process, and another machine lie in the root, then only the dead ones and old unowned entries are removed', async () => {
     const now = Date.now();
-    const dead = writeOwnedDir(root, await deadOwner(), { files: { 'ingest-1/original': 'audio-bytes', 'ingest-1/playback': 'pb' } });
+    const dead = writeOwnedDir(root, await deadOwner(), {
+      files: { 'ingest-1/original': 'audio-bytes', 'ingest-1/playback': 'pb' },
+    });
     const live = writeOwnedDir(root, other.owner, { files: { 'ingest-2/original': 'audio' } });
     const foreign = { ...currentOwner(), machine: 'another-host' };
     const foreignFresh = writeOwnedDir(root, foreign, { heartbeatAt: now - 1000, files: { 'x.part': 'a' } });
-    const foreignLapsed = writeOwnedDir(root, { ...foreign, pid: foreign.pid + 1 }, { heartbeatAt: now - OWNER_LEASE_MS - 1, files: { 'y.part': 'b' } });
+    const foreignLapsed = writeOwnedDir(
+      root,
+      { ...foreign, pid: foreign.pid + 1 },
+      { heartbeatAt: now - OWNER_LEASE_MS - 1, files: { 'y.part': 'b' } },
+    );
     // The flat layout of older versions, and a folder killed before its owner file was written.
     fs.mkdirSync(path.join(root, 'ingest-legacy'));
     fs.writeFileSync(path.join(root, 'ingest-legacy', 'original'), 'old');
@@ -131,7 +138,9 @@ describe('per-process temp folders', () => {
     fs.writeFileSync(path.join(root, 'fresh.part'), 'new');
 
     const dry = await removeStaleOwnedDirs(root, { now, dryRun: true });
-    expect(dry.removed.map((r) => r.name).sort()).to.deep.equal([path.basename(dead), path.basename(foreignLapsed), 'ingest-legacy'].sort());
+    expect(dry.removed.map((r) => r.name).sort()).to.deep.equal(
+      [path.basename(dead), path.basename(foreignLapsed), 'ingest-legacy'].sort(),
+    );
     expect(fs.existsSync(dead)).to.equal(true);
 
     const result = await removeStaleOwnedDirs(root, { now });
@@ -139,6 +148,8 @@ describe('per-process temp folders', () => {
     // The bytes held: the audio files and the owner file.
     expect(removedDead?.bytes).to.be.above('audio-bytes'.length + 'pb'.length);
     expect(result.live).to.equal(2);
-    expect(fs.readdirSync(root).sort()).to.deep.equal([path.basename(live), path.basename(foreignFresh), 'fresh.part'].sort());
+    expect(fs.readdirSync(root).sort()).to.deep.equal(
+      [path.basename(live), path.basename(foreignFresh), 'fresh.part'].sort(),
+    );
   });
 });

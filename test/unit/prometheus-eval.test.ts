@@ -18,14 +18,25 @@ function sample(name: string, value: number, labels: Record<string, string> = {}
 
 /** A counter scraped every minute with the given values, plus a gauge. */
 function scrapesOf(counter: number[], labels: Record<string, string> = {}): Scrape[] {
-  return counter.map((value, i) => ({ at: T0 + i * MINUTE, samples: [sample('jobs_total', value, labels), sample('queue', 10 * i)] }));
+  return counter.map((value, i) => ({
+    at: T0 + i * MINUTE,
+    samples: [sample('jobs_total', value, labels), sample('queue', 10 * i)],
+  }));
 }
 
 describe('prometheus stand-in', () => {
   describe('exposition', () => {
     it('when a scrape has labels with escapes and special values, then they are read as Prometheus writes them', () => {
       const { families, samples } = parseExposition(
-        ['# HELP x_total help', '# TYPE x_total counter', 'x_total{a="q\\"uote",b="back\\\\slash"} 3', 'h_bucket{le="+Inf"} 2', 'g NaN', 'g2 +Inf', ''].join('\n'),
+        [
+          '# HELP x_total help',
+          '# TYPE x_total counter',
+          'x_total{a="q\\"uote",b="back\\\\slash"} 3',
+          'h_bucket{le="+Inf"} 2',
+          'g NaN',
+          'g2 +Inf',
+          '',
+        ].join('\n'),
       );
       expect([...families]).to.deep.equal(['x_total']);
       expect(samples[0]).to.deep.equal({ name: 'x_total', labels: { a: 'q"uote', b: 'back\\slash' }, value: 3 });
@@ -38,12 +49,21 @@ describe('prometheus stand-in', () => {
   describe('PromQL', () => {
     it('when a counter rises by 6 over 60 s, then rate is 0.1/s and increase is 6', () => {
       const scrapes = scrapesOf([0, 6]);
-      expect(evaluate('rate(jobs_total[5m])', scrapes)).to.deep.equal({ kind: 'vector', samples: [{ labels: {}, value: 0.1 }] });
-      expect(evaluate('increase(jobs_total[5m])', scrapes)).to.deep.equal({ kind: 'vector', samples: [{ labels: {}, value: 6 }] });
+      expect(evaluate('rate(jobs_total[5m])', scrapes)).to.deep.equal({
+        kind: 'vector',
+        samples: [{ labels: {}, value: 0.1 }],
+      });
+      expect(evaluate('increase(jobs_total[5m])', scrapes)).to.deep.equal({
+        kind: 'vector',
+        samples: [{ labels: {}, value: 6 }],
+      });
     });
 
     it('when a counter resets, then the rate counts from zero again instead of going negative', () => {
-      expect(evaluate('increase(jobs_total[10m])', scrapesOf([5, 8, 2]))).to.deep.equal({ kind: 'vector', samples: [{ labels: {}, value: 5 }] });
+      expect(evaluate('increase(jobs_total[10m])', scrapesOf([5, 8, 2]))).to.deep.equal({
+        kind: 'vector',
+        samples: [{ labels: {}, value: 5 }],
+      });
     });
 
     it('when the range holds fewer than two points, then rate gives nothing (so "> 0" does not fire)', () => {
@@ -55,9 +75,17 @@ describe('prometheus stand-in', () => {
 
     it('when label matchers are given, then =, !=, =~ and !~ select as Prometheus does (anchored regexes)', () => {
       const scrapes: Scrape[] = [
-        { at: T0, samples: [sample('c', 1, { kind: 'run' }), sample('c', 2, { kind: 'deletion' }), sample('c', 4, { kind: 'running' })] },
+        {
+          at: T0,
+          samples: [
+            sample('c', 1, { kind: 'run' }),
+            sample('c', 2, { kind: 'deletion' }),
+            sample('c', 4, { kind: 'running' }),
+          ],
+        },
       ];
-      const total = (expr: string) => (evaluate(`sum(${expr})`, scrapes) as { samples: Array<{ value: number }> }).samples[0]?.value;
+      const total = (expr: string) =>
+        (evaluate(`sum(${expr})`, scrapes) as { samples: Array<{ value: number }> }).samples[0]?.value;
       expect(total('c{kind="run"}')).to.equal(1);
       expect(total('c{kind!="run"}')).to.equal(6);
       expect(total('c{kind=~"run|deletion"}')).to.equal(3);
@@ -67,7 +95,10 @@ describe('prometheus stand-in', () => {
 
     it('when comparing, then a vector is filtered and keeps its values; time() is the evaluation time in seconds', () => {
       const scrapes: Scrape[] = [{ at: T0, samples: [sample('last_ok', T0 / 1000 - 1000)] }];
-      expect(evaluate('time() - max(last_ok) > 900', scrapes)).to.deep.equal({ kind: 'vector', samples: [{ labels: {}, value: 1000 }] });
+      expect(evaluate('time() - max(last_ok) > 900', scrapes)).to.deep.equal({
+        kind: 'vector',
+        samples: [{ labels: {}, value: 1000 }],
+      });
       expect(evaluate('time() - max(last_ok) > 1000', scrapes)).to.deep.equal({ kind: 'vector', samples: [] });
       expect(evaluate('max(last_ok) >= 0', scrapes, T0)).to.have.nested.property('samples[0].value', T0 / 1000 - 1000);
     });
@@ -75,10 +106,15 @@ describe('prometheus stand-in', () => {
     it('when two aggregated vectors are divided, then they match on their (empty) labels', () => {
       const scrapes: Scrape[] = [0, 1].map((i) => ({
         at: T0 + i * MINUTE,
-        samples: [sample('req_total', 100 * i, { outcome: 'ok' }), sample('req_total', 10 * i, { outcome: 'overloaded' })],
+        samples: [
+          sample('req_total', 100 * i, { outcome: 'ok' }),
+          sample('req_total', 10 * i, { outcome: 'overloaded' }),
+        ],
       }));
       const ratio = evaluate('sum(rate(req_total{outcome="overloaded"}[10m])) / sum(rate(req_total[10m]))', scrapes);
-      expect(ratio).to.have.nested.property('samples[0].value').closeTo(10 / 110, 1e-12);
+      expect(ratio)
+        .to.have.nested.property('samples[0].value')
+        .closeTo(10 / 110, 1e-12);
     });
 
     it('when a series is five minutes old, then an instant selector no longer sees it (left-open window, as Prometheus 3)', () => {
@@ -123,7 +159,9 @@ describe('prometheus stand-in', () => {
 
   describe('the rules file', () => {
     it('when deploy/prometheus-alerts.yml is read, then every alert has an expression the evaluator accepts', () => {
-      const rules = readAlertRules(fs.readFileSync(path.resolve(import.meta.dirname, '../../deploy/prometheus-alerts.yml'), 'utf8'));
+      const rules = readAlertRules(
+        fs.readFileSync(path.resolve(import.meta.dirname, '../../deploy/prometheus-alerts.yml'), 'utf8'),
+      );
       expect(rules.length).to.be.greaterThan(3);
       for (const rule of rules) expect(() => parsePromQL(rule.expr), rule.alert).not.to.throw();
     });

@@ -19,6 +19,9 @@ describe('quality flags from peaks', () => {
   it('when both parties are heard, or a mono call carries speech, then there is no flag', () => {
     expect(qualityFlagsOf({ peaks: [channel(1000, 600), channel(1000, 300)] })).to.deep.equal([]);
     expect(qualityFlagsOf({ peaks: [channel(1000, 20)] })).to.deep.equal([]);
-    expect(qualityFlagsOf({ peaks: [Array.from({ length: 100 }, () => SOUND_PEAK)] }), 'at the threshold').to.deep.equal(['silent']);
+    expect(
+      qualityFlagsOf({ peaks: [Array.from({ length: 100 }, () => SOUND_PEAK)] }),
+      'at the threshold',
+    ).to.deep.equal(['silent']);
   });
 });

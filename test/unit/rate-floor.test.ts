@@ -92,7 +92,8 @@ describe('ingest rate floor', () => {
       const source = feedableSource();
       const chunks: Buffer[] = [];
       const reading = (async () => {
-        for await (const chunk of meteredBody(source, { floor: floorOptions(), clock, tooSlow, schedule })) chunks.push(chunk);
+        for await (const chunk of meteredBody(source, { floor: floorOptions(), clock, tooSlow, schedule }))
+          chunks.push(chunk);
       })();
       source.push(Buffer.alloc(10 * KIB));
       await settle();
@@ -131,7 +132,8 @@ describe('ingest rate floor', () => {
       for (const chunk of sent) source.push(chunk);
       source.push(null);
       const got: Buffer[] = [];
-      for await (const chunk of meteredBody(source, { floor: floorOptions(), clock, tooSlow, schedule })) got.push(chunk);
+      for await (const chunk of meteredBody(source, { floor: floorOptions(), clock, tooSlow, schedule }))
+        got.push(chunk);
       expect(Buffer.concat(got).toString()).to.equal('abcdef');
       expect(schedule.active).to.equal(0);
     });

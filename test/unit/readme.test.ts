@@ -12,7 +12,10 @@ import { loadConfig } from '../../src/config.js';
 const ROOT = path.resolve(import.meta.dirname, '..', '..');
 const readme = fs.readFileSync(path.join(ROOT, 'README.md'), 'utf8');
 const configSource = fs.readFileSync(path.join(ROOT, 'src/config.ts'), 'utf8');
-const schemaBlock = configSource.slice(configSource.indexOf('const envSchema = z.object({'), configSource.indexOf('\n});', configSource.indexOf('const envSchema')));
+const schemaBlock = configSource.slice(
+  configSource.indexOf('const envSchema = z.object({'),
+  configSource.indexOf('\n});', configSource.indexOf('const envSchema')),
+);
 const VARIABLES = [...schemaBlock.matchAll(/^ {2}(CALLREC_[A-Z0-9_]+):/gm)].map((m) => m[1]!);
 
 function configTable(): Array<{ variable: string; defaultText: string; meaning: string }> {
@@ -24,8 +27,15 @@ function configTable(): Array<{ variable: string; defaultText: string; meaning: 
     .split('\n')
     .filter((line) => /^\| `CALLREC_/.test(line))
     .map((line) => {
-      const cells = line.split(/(?<!\\)\|/).slice(1, -1).map((c) => c.trim());
-      return { variable: cells[0]!.replace(/`/g, ''), defaultText: cells[1]!.replace(/`/g, ''), meaning: cells[2] ?? '' };
+      const cells = line
+        .split(/(?<!\\)\|/)
+        .slice(1, -1)
+        .map((c) => c.trim());
+      return {
+        variable: cells[0]!.replace(/`/g, ''),
+        defaultText: cells[1]!.replace(/`/g, ''),
+        meaning: cells[2] ?? '',
+      };
     });
 }
 

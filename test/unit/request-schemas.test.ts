@@ -9,7 +9,14 @@ import { z } from 'zod';
 import { jsonSchemaOf } from '../../src/http/openapi.js';
 import { ISO_DATE_TIME_WITH_ZONE, isoInstant, trimmedText, wholeNumber } from '../../src/http/request-schemas.js';
 
-type Json = { type?: string; pattern?: string; minimum?: number; maximum?: number; anyOf?: Json[]; description?: string };
+type Json = {
+  type?: string;
+  pattern?: string;
+  minimum?: number;
+  maximum?: number;
+  anyOf?: Json[];
+  description?: string;
+};
 
 function matchesPattern(schema: Json, value: string): boolean {
   if (schema.anyOf) return schema.anyOf.some((s) => matchesPattern(s, value));
@@ -31,7 +38,30 @@ describe('request schemas and their OpenAPI form', () => {
   describe('trimmedText', () => {
     // Whitespace JavaScript trims, control characters, characters that are neither (NEL is a control
     // character but no whitespace; U+2028 is whitespace but no control character), astral characters.
-    const alphabet = ['a', 'Z', '9', ' ', '\t', '\n', '\r', '\v', '\f', '\u00a0', '\ufeff', '\u2028', '\u3000', '\u0000', '\u001b', '\u007f', '\u0085', '\u009f', '\u200b', 'é', '😀', '𝄞'];
+    const alphabet = [
+      'a',
+      'Z',
+      '9',
+      ' ',
+      '\t',
+      '\n',
+      '\r',
+      '\v',
+      '\f',
+      '\u00a0',
+      '\ufeff',
+      '\u2028',
+      '\u3000',
+      '\u0000',
+      '\u001b',
+      '\u007f',
+      '\u0085',
+      '\u009f',
+      '\u200b',
+      'é',
+      '😀',
+      '𝄞',
+    ];
 
     for (const max of [1, 2, 3, 5]) {
       for (const controls of ['refused', 'line-breaks'] as const) {
@@ -40,7 +70,17 @@ describe('request schemas and their OpenAPI form', () => {
           const json = jsonSchemaOf(schema, 'input') as Json;
           expect(json.type).to.equal('string');
           const random = prng(max * 7 + (controls === 'refused' ? 1 : 2));
-          const samples = ['', ' ', 'a', ' a ', 'a'.repeat(max), 'a'.repeat(max + 1), ` ${'a'.repeat(max)}\n`, '😀'.repeat(max), '😀'.repeat(max + 1)];
+          const samples = [
+            '',
+            ' ',
+            'a',
+            ' a ',
+            'a'.repeat(max),
+            'a'.repeat(max + 1),
+            ` ${'a'.repeat(max)}\n`,
+            '😀'.repeat(max),
+            '😀'.repeat(max + 1),
+          ];
           for (let i = 0; i < 4000; i++) {
             const length = Math.floor(random() * (max + 4));
             samples.push(Array.from({ length }, () => alphabet[Math.floor(random() * alphabet.length)]).join(''));
@@ -61,12 +101,14 @@ describe('request schemas and their OpenAPI form', () => {
     it('when documented, then it is an integer with the same bounds, and the handler accepts exactly the decimal forms within them', () => {
       const schema = wholeNumber(1, 200);
       expect(jsonSchemaOf(schema, 'input')).to.deep.equal({ type: 'integer', minimum: 1, maximum: 200 });
-      for (let n = -3; n <= 203; n++) expect(schema.safeParse(String(n)).success, String(n)).to.equal(n >= 1 && n <= 200);
-      for (const bad of ['', '1.5', '1e2', '+5', ' 5', '0x10', 'abc', '007', '00']) expect(schema.safeParse(bad).success, bad).to.equal(false);
+      for (let n = -3; n <= 203; n++)
+        expect(schema.safeParse(String(n)).success, String(n)).to.equal(n >= 1 && n <= 200);
+      for (const bad of ['', '1.5', '1e2', '+5', ' 5', '0x10', 'abc', '007', '00'])
+        expect(schema.safeParse(bad).success, bad).to.equal(false);
     });
   });
 
-  describe('ISO_DATE_TIME_WITH_ZONE (the upload hook\'s startedAt)', () => {
+  describe("ISO_DATE_TIME_WITH_ZONE (the upload hook's startedAt)", () => {
     it('when a date-time is sampled over every month, day, hour and zone form, then it matches exactly when Date.parse reads the same calendar day', () => {
       const random = prng(2026);
       let matched = 0;
@@ -77,11 +119,19 @@ describe('request schemas and their OpenAPI form', () => {
         const day = Math.floor(random() * 33);
         const hour = Math.floor(random() * 26);
         const minute = Math.floor(random() * 61);
-        const seconds = random() < 0.3 ? '' : `:${pad(Math.floor(random() * 61))}${random() < 0.5 ? '' : `.${'123456789'.slice(0, 1 + Math.floor(random() * 9))}`}`;
+        const seconds =
+          random() < 0.3
+            ? ''
+            : `:${pad(Math.floor(random() * 61))}${random() < 0.5 ? '' : `.${'123456789'.slice(0, 1 + Math.floor(random() * 9))}`}`;
         const zone = ['Z', '+01:00', '-0530', '+23:59', '+24:00', ''][Math.floor(random() * 6)]!;
         const text = `${pad(year, 4)}-${pad(month)}-${pad(day)}T${pad(hour)}:${pad(minute)}${seconds}${zone}`;
         const calendarDay = new Date(Date.UTC(2000, month - 1, day));
-        const real = month >= 1 && month <= 12 && day >= 1 && calendarDay.getUTCMonth() === month - 1 && !(month === 2 && day === 29 && !(year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0)));
+        const real =
+          month >= 1 &&
+          month <= 12 &&
+          day >= 1 &&
+          calendarDay.getUTCMonth() === month - 1 &&
+          !(month === 2 && day === 29 && !(year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0)));
         const expected = real && hour < 24 && minute < 60 && !/:6\d/.test(seconds) && zone !== '' && zone !== '+24:00';
         expect(ISO_DATE_TIME_WITH_ZONE.test(text), text).to.equal(expected);
         if (expected) {

@@ -21,7 +21,10 @@ describe('periodic job arming', () => {
   let runs: number[];
 
   /** A job with a 1-minute interval, no jitter, first run after 5 s, 250 ms settle; `outcome` answers each run. */
-  function start(outcome: (run: number) => RunOutcome | void | Promise<RunOutcome | void>, overrides: Partial<Parameters<typeof startPeriodicJob>[0]> = {}) {
+  function start(
+    outcome: (run: number) => RunOutcome | void | Promise<RunOutcome | void>,
+    overrides: Partial<Parameters<typeof startPeriodicJob>[0]> = {},
+  ) {
     job = startPeriodicJob({
       name: 'test',
       intervalMs: MINUTE,

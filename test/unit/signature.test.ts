@@ -36,14 +36,18 @@ describe('ingest signature', () => {
     const header = signatureHeader(SECRET, timestamp, bodySha256Hex);
     expect(header).to.match(/^v1=[0-9a-f]{64}$/);
     expect(verifySignature({ secret: SECRET, timestamp, bodySha256Hex, header })).to.equal(true);
-    expect(verifySignature({ secret: SECRET, timestamp, bodySha256Hex, header: header.toUpperCase().replace('V1', 'v1') })).to.equal(true);
+    expect(
+      verifySignature({ secret: SECRET, timestamp, bodySha256Hex, header: header.toUpperCase().replace('V1', 'v1') }),
+    ).to.equal(true);
   });
 
   it('when the secret, timestamp or body differs, then it does not verify', () => {
     const header = signatureHeader(SECRET, timestamp, bodySha256Hex);
     expect(verifySignature({ secret: `${SECRET}x`, timestamp, bodySha256Hex, header })).to.equal(false);
     expect(verifySignature({ secret: SECRET, timestamp: '1790000001', bodySha256Hex, header })).to.equal(false);
-    expect(verifySignature({ secret: SECRET, timestamp, bodySha256Hex: digestOf('another body'), header })).to.equal(false);
+    expect(verifySignature({ secret: SECRET, timestamp, bodySha256Hex: digestOf('another body'), header })).to.equal(
+      false,
+    );
   });
 
   it('when the header is malformed (other version, short, not hex, empty), then it does not verify', () => {
@@ -65,7 +69,8 @@ describe('ingest signature', () => {
     expect(checkTimestamp(String(now / 1000 + 300), now)).to.equal('ok');
     expect(checkTimestamp(String(now / 1000 - 301), now)).to.equal('stale');
     expect(checkTimestamp(String(now / 1000 + 301), now)).to.equal('future');
-    for (const bad of ['', '-5', '12a', '1.5', ' 1790000000']) expect(checkTimestamp(bad, now), bad).to.equal('malformed');
+    for (const bad of ['', '-5', '12a', '1.5', ' 1790000000'])
+      expect(checkTimestamp(bad, now), bad).to.equal('malformed');
   });
 
   it('when a source id is looked up, then only own configured ids have a secret (no prototype keys)', () => {
@@ -108,8 +113,16 @@ describe('ingest signature', () => {
     it('when the secret, timestamp, source, length or digest differs, then it does not verify', () => {
       const header = headerSignatureHeader(SECRET, signedHeaders());
       expect(verifyHeaderSignature({ secret: `${SECRET}x`, header, ...signedHeaders() })).to.equal(false);
-      for (const changed of [{ timestamp: '1790000001' }, { source: 'pbx.2' }, { contentLength: '48214' }, { bodySha256Hex: digestOf('another body') }]) {
-        expect(verifyHeaderSignature({ secret: SECRET, header, ...signedHeaders(changed) }), JSON.stringify(changed)).to.equal(false);
+      for (const changed of [
+        { timestamp: '1790000001' },
+        { source: 'pbx.2' },
+        { contentLength: '48214' },
+        { bodySha256Hex: digestOf('another body') },
+      ]) {
+        expect(
+          verifyHeaderSignature({ secret: SECRET, header, ...signedHeaders(changed) }),
+          JSON.stringify(changed),
+        ).to.equal(false);
       }
     });
 
@@ -117,7 +130,9 @@ describe('ingest signature', () => {
       const v1 = signatureHeader(SECRET, timestamp, bodySha256Hex);
       const v2 = headerSignatureHeader(SECRET, signedHeaders());
       expect(verifyHeaderSignature({ secret: SECRET, header: v1, ...signedHeaders() })).to.equal(false);
-      expect(verifyHeaderSignature({ secret: SECRET, header: v1.replace('v1=', 'v2='), ...signedHeaders() })).to.equal(false);
+      expect(verifyHeaderSignature({ secret: SECRET, header: v1.replace('v1=', 'v2='), ...signedHeaders() })).to.equal(
+        false,
+      );
       expect(verifySignature({ secret: SECRET, timestamp, bodySha256Hex, header: v2 })).to.equal(false);
     });
 
@@ -131,11 +146,20 @@ describe('ingest signature', () => {
 
     it('when Content-Digest holds sha-256 (RFC 9530), then its hex is read back, also beside other algorithms; otherwise none', () => {
       const header = contentDigestHeader(bodySha256Hex);
-      const base64 = execFileSync('openssl', ['dgst', '-sha256', '-binary'], { input: 'a multipart body' }).toString('base64');
+      const base64 = execFileSync('openssl', ['dgst', '-sha256', '-binary'], { input: 'a multipart body' }).toString(
+        'base64',
+      );
       expect(header).to.equal(`sha-256=:${base64}:`);
       expect(parseContentDigest(header)).to.equal(bodySha256Hex);
       expect(parseContentDigest(`sha-512=:${Buffer.alloc(64).toString('base64')}:, ${header}`)).to.equal(bodySha256Hex);
-      for (const bad of [undefined, '', `sha-256=${base64}`, `sha-256=:${base64.slice(4)}:`, `sha-512=:${base64}:`, `md5=:${base64}:`]) {
+      for (const bad of [
+        undefined,
+        '',
+        `sha-256=${base64}`,
+        `sha-256=:${base64.slice(4)}:`,
+        `sha-512=:${base64}:`,
+        `md5=:${base64}:`,
+      ]) {
         expect(parseContentDigest(bad), String(bad)).to.equal(undefined);
       }
     });

@@ -1,6 +1,11 @@
 import { expect } from 'chai';
 import { AppError, errors } from '../../src/errors.js';
-import { InvalidKeyError, InvalidRangeError, ObjectNotFoundError, StoreUnavailableError } from '../../src/storage/object-store.js';
+import {
+  InvalidKeyError,
+  InvalidRangeError,
+  ObjectNotFoundError,
+  StoreUnavailableError,
+} from '../../src/storage/object-store.js';
 import { VersionedBucketError } from '../../src/storage/s3-store.js';
 import { storeErrorToAppError } from '../../src/http/store-errors.js';
 import { storeErrorCode } from '../../src/storage/store-errors.js';
@@ -46,7 +51,11 @@ describe('storeErrorToAppError', function () {
 
   it('when a store error comes from a second copy of the module, then its code is still recognised', function () {
     // What a class from another module instance looks like: same name and code, other prototype.
-    const foreign = Object.assign(new Error('object not found: k'), { name: 'ObjectNotFoundError', code: 'object_not_found', key: 'k' });
+    const foreign = Object.assign(new Error('object not found: k'), {
+      name: 'ObjectNotFoundError',
+      code: 'object_not_found',
+      key: 'k',
+    });
     expect(storeErrorCode(foreign)).to.equal('object_not_found');
     expect(storeErrorToAppError(foreign).status).to.equal(404);
     const lookalike = Object.assign(new Error('x'), { name: 'ObjectNotFoundError', code: 'ENOENT' });

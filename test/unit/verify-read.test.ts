@@ -2,7 +2,9 @@ import { expect } from 'chai';
 import { unpackLogRow } from '../../src/audit/verify-read.js';
 
 /** Packs like the verifier's SQLite select does (lengths in characters = UTF-16 units here: BMP only). */
-function pack(o: { seq?: string; text?: string[]; reference?: string | null; shred?: string; tail?: string } = {}): string {
+function pack(
+  o: { seq?: string; text?: string[]; reference?: string | null; shred?: string; tail?: string } = {},
+): string {
   const texts = o.text ?? ['01JABCDEFGHJKMNPQRSTVWXYZ0', 'pbx-1', 'call:7,-', 'retention_expired', 'sweeper'];
   const field = (t: string) => `${t.length}:${t}`;
   const reference = o.reference === undefined ? null : o.reference;
@@ -62,9 +64,13 @@ describe('deletion-log verifier: packed SQLite rows', () => {
   });
 
   it('when a packed row records a shredded data key, then key_shredded and kek_id come back; a malformed pair is refused', () => {
-    expect(unpackLogRow(pack({ shred: '1,18:k20261130-0123abcd' }))).to.include({ key_shredded: true, kek_id: 'k20261130-0123abcd' });
+    expect(unpackLogRow(pack({ shred: '1,18:k20261130-0123abcd' }))).to.include({
+      key_shredded: true,
+      kek_id: 'k20261130-0123abcd',
+    });
     expect(unpackLogRow(pack())).to.include({ key_shredded: null, kek_id: null });
-    for (const shred of ['1,', '1,5:abc', 'x,1:a', '1,1:ab', '']) expect(unpackLogRow(pack({ shred })), shred).to.equal(undefined);
+    for (const shred of ['1,', '1,5:abc', 'x,1:a', '1,1:ab', ''])
+      expect(unpackLogRow(pack({ shred })), shred).to.equal(undefined);
   });
 
   it('when an integer exceeds 2^53, then it is parsed as Number() parses its digits', () => {

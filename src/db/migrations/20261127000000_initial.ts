@@ -151,7 +151,16 @@ export async function up(knex: Knex): Promise<void> {
 }
 
 export async function down(knex: Knex): Promise<void> {
-  for (const table of ['access_log', 'deletion_checkpoints', 'deletion_log', 'notes', 'recordings', 'sessions', 'api_tokens', 'users']) {
+  for (const table of [
+    'access_log',
+    'deletion_checkpoints',
+    'deletion_log',
+    'notes',
+    'recordings',
+    'sessions',
+    'api_tokens',
+    'users',
+  ]) {
     await knex.schema.dropTableIfExists(table);
   }
 }

@@ -22,7 +22,8 @@ const TABLES = ['deletion_log', 'deletion_checkpoints'] as const;
 const PG_FUNCTION = 'callrec_refuse_change_of_append_only_table';
 
 /** Runs a GRANT or REVOKE, turning "not allowed" into a notice instead of failing the migration. */
-const whereAllowed = (statement: string) => `DO $$ BEGIN ${statement}; EXCEPTION WHEN insufficient_privilege THEN RAISE NOTICE 'callrec: %', SQLERRM; END $$`;
+const whereAllowed = (statement: string) =>
+  `DO $$ BEGIN ${statement}; EXCEPTION WHEN insufficient_privilege THEN RAISE NOTICE 'callrec: %', SQLERRM; END $$`;
 
 export async function up(knex: Knex): Promise<void> {
   if (knex.client.config.client === 'pg') {
@@ -33,15 +34,21 @@ export async function up(knex: Knex): Promise<void> {
       END
       $$`);
     for (const table of TABLES) {
-      await knex.raw(`CREATE TRIGGER ${table}_append_only BEFORE UPDATE OR DELETE ON ${table} FOR EACH ROW EXECUTE FUNCTION ${PG_FUNCTION}()`);
-      await knex.raw(`CREATE TRIGGER ${table}_no_truncate BEFORE TRUNCATE ON ${table} FOR EACH STATEMENT EXECUTE FUNCTION ${PG_FUNCTION}()`);
+      await knex.raw(
+        `CREATE TRIGGER ${table}_append_only BEFORE UPDATE OR DELETE ON ${table} FOR EACH ROW EXECUTE FUNCTION ${PG_FUNCTION}()`,
+      );
+      await knex.raw(
+        `CREATE TRIGGER ${table}_no_truncate BEFORE TRUNCATE ON ${table} FOR EACH STATEMENT EXECUTE FUNCTION ${PG_FUNCTION}()`,
+      );
       await knex.raw(whereAllowed(`REVOKE UPDATE, DELETE, TRUNCATE ON ${table} FROM PUBLIC, CURRENT_USER`));
     }
     return;
   }
   for (const table of TABLES) {
     for (const op of ['UPDATE', 'DELETE']) {
-      await knex.raw(`CREATE TRIGGER ${table}_no_${op.toLowerCase()} BEFORE ${op} ON ${table} BEGIN SELECT RAISE(ABORT, '${table} is append-only: ${op} refused'); END`);
+      await knex.raw(
+        `CREATE TRIGGER ${table}_no_${op.toLowerCase()} BEFORE ${op} ON ${table} BEGIN SELECT RAISE(ABORT, '${table} is append-only: ${op} refused'); END`,
+      );
     }
   }
 }

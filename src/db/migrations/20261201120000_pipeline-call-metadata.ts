@@ -29,6 +29,15 @@ export async function down(knex: Knex): Promise<void> {
   await knex.schema.alterTable('recordings', (t) => {
     t.dropIndex(['call_group_id']);
     t.dropIndex(['case_reference']);
-    t.dropColumns('ended_at', 'caller_number_kind', 'callee_number_kind', 'agent_channel', 'call_group_id', 'case_reference', 'flag_silent', 'flag_one_way');
+    t.dropColumns(
+      'ended_at',
+      'caller_number_kind',
+      'callee_number_kind',
+      'agent_channel',
+      'call_group_id',
+      'case_reference',
+      'flag_silent',
+      'flag_one_way',
+    );
   });
 }

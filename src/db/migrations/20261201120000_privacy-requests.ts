@@ -79,7 +79,12 @@ export async function up(knex: Knex): Promise<void> {
 }
 
 export async function down(knex: Knex): Promise<void> {
-  for (const table of ['subject_restrictions', 'privacy_request_events', 'privacy_request_numbers', 'privacy_requests']) {
+  for (const table of [
+    'subject_restrictions',
+    'privacy_request_events',
+    'privacy_request_numbers',
+    'privacy_requests',
+  ]) {
     await knex.schema.dropTableIfExists(table);
   }
 }

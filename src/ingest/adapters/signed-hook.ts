@@ -41,7 +41,14 @@ import type { Scheduler } from '../rate-floor.js';
 import { FRAMING_ALLOWANCE_BYTES, receiveUpload } from '../receive.js';
 import type { ReceivedUpload } from '../receive.js';
 import type { IngestAdapter, IngestRuntime } from '../service.js';
-import { checkTimestamp, parseContentDigest, secretOf, signatureVersionOf, verifyHeaderSignature, verifySignature } from '../signature.js';
+import {
+  checkTimestamp,
+  parseContentDigest,
+  secretOf,
+  signatureVersionOf,
+  verifyHeaderSignature,
+  verifySignature,
+} from '../signature.js';
 import { addressKey, createUnverifiedGate } from '../unverified.js';
 import type { UnverifiedGate, UnverifiedPass } from '../unverified.js';
 import type { CallMetadata } from '../call-metadata.js';
@@ -82,7 +89,10 @@ export interface SignedHookOptions {
  * The typed metadata of a received multipart body, or 400 `invalid_metadata` listing every
  * field at fault (a missing audio part among them).
  */
-export function hookMetadataOf(received: Pick<ReceivedUpload, 'fields' | 'audio'>, context: { nowMs: number; region: string }): CallMetadata {
+export function hookMetadataOf(
+  received: Pick<ReceivedUpload, 'fields' | 'audio'>,
+  context: { nowMs: number; region: string },
+): CallMetadata {
   const parsed = parseIngestMetadata(received.fields, context);
   const problems = parsed.ok ? [] : [...parsed.problems];
   if (!received.audio) problems.push({ field: 'audio', message: 'is required (a file part named "audio")' });
@@ -91,11 +101,18 @@ export function hookMetadataOf(received: Pick<ReceivedUpload, 'fields' | 'audio'
 }
 
 /** The signed upload hook (see the module comment) on the shared ingest runtime. */
-export function createSignedHook(runtime: IngestRuntime, options: SignedHookOptions = {}): IngestAdapter & { router: Router } {
+export function createSignedHook(
+  runtime: IngestRuntime,
+  options: SignedHookOptions = {},
+): IngestAdapter & { router: Router } {
   const { deps, limiter, temp, inflight } = runtime;
   const { config, logger, metrics, clock } = deps;
   const unverified =
-    options.unverified ?? createUnverifiedGate({ perSource: config.ingest.unverifiedPerSource, perAddress: config.ingest.unverifiedPerAddress });
+    options.unverified ??
+    createUnverifiedGate({
+      perSource: config.ingest.unverifiedPerSource,
+      perAddress: config.ingest.unverifiedPerAddress,
+    });
   const rateFloor = {
     bytesPerSecond: config.ingest.minBytesPerSecond,
     graceMs: config.ingest.rateGraceMs,
@@ -113,7 +130,10 @@ export function createSignedHook(runtime: IngestRuntime, options: SignedHookOpti
   publishInFlight();
 
   const securityEvent = (req: Request, reason: string, source: string | undefined) => {
-    logger.warn({ event: 'ingest_auth_failed', reason, source: safeSourceId(source), requestId: req.id, ip: req.ip }, 'upload refused');
+    logger.warn(
+      { event: 'ingest_auth_failed', reason, source: safeSourceId(source), requestId: req.id, ip: req.ip },
+      'upload refused',
+    );
   };
 
   router.post(INGEST_PATH, async (req: Request, res: Response) => {
@@ -128,14 +148,25 @@ export function createSignedHook(runtime: IngestRuntime, options: SignedHookOpti
       if (!bodyFinished || stopping) res.setHeader('Connection', 'close');
       if (isAppError(outcome)) {
         // A refused unverified body was logged as a warning already (an attack would flood the error log).
-        if (outcome.status >= 500 && outcome.code !== 'too_many_unverified') logger.error({ err: outcome.cause ?? outcome, code: outcome.code, requestId: req.id }, 'upload failed');
+        if (outcome.status >= 500 && outcome.code !== 'too_many_unverified')
+          logger.error({ err: outcome.cause ?? outcome, code: outcome.code, requestId: req.id }, 'upload failed');
         else if (outcome.code === 'unsupported_audio') {
           // The cause (ffmpeg's message) helps tell hostile input from a broken toolchain; it holds no personal data.
           const cause = outcome.cause as { message?: string; cause?: { message?: string } } | undefined;
-          logger.warn({ code: outcome.code, requestId: req.id, reason: cause?.cause?.message ?? cause?.message }, 'upload refused: audio');
+          logger.warn(
+            { code: outcome.code, requestId: req.id, reason: cause?.cause?.message ?? cause?.message },
+            'upload refused: audio',
+          );
         }
         for (const [name, value] of Object.entries(outcome.headers)) res.setHeader(name, value);
-        const body = { type: 'about:blank', title: outcome.title, status: outcome.status, code: outcome.code, ...(outcome.detail ? { detail: outcome.detail } : {}), ...outcome.extra };
+        const body = {
+          type: 'about:blank',
+          title: outcome.title,
+          status: outcome.status,
+          code: outcome.code,
+          ...(outcome.detail ? { detail: outcome.detail } : {}),
+          ...outcome.extra,
+        };
         res.status(outcome.status).type('application/problem+json').send(JSON.stringify(body));
         return;
       }
@@ -179,7 +210,10 @@ export function createSignedHook(runtime: IngestRuntime, options: SignedHookOpti
     let ticket: Ticket | undefined;
     let pass: UnverifiedPass | undefined;
     if (version === 'v2') {
-      if (contentLength === undefined) return answer(errors.lengthRequired('A v2 signature covers Content-Length: send the body with one, not chunked'));
+      if (contentLength === undefined)
+        return answer(
+          errors.lengthRequired('A v2 signature covers Content-Length: send the body with one, not chunked'),
+        );
       declaredDigest = parseContentDigest(req.get('content-digest'));
       if (!declaredDigest) {
         securityEvent(req, 'missing_content_digest', sourceHeader);
@@ -197,7 +231,16 @@ export function createSignedHook(runtime: IngestRuntime, options: SignedHookOpti
       if (!limiter.hasRoom) return answer(errors.overloaded(OVERLOAD_RETRY_AFTER_S));
       const entry = unverified.enter({ source: sourceHeader!, address: addressKey(req.ip) });
       if ('refused' in entry) {
-        logger.warn({ event: 'ingest_unverified_limit', bound: entry.refused, source: safeSourceId(sourceHeader), requestId: req.id, ip: req.ip }, 'upload refused: too many unverified bodies in flight');
+        logger.warn(
+          {
+            event: 'ingest_unverified_limit',
+            bound: entry.refused,
+            source: safeSourceId(sourceHeader),
+            requestId: req.id,
+            ip: req.ip,
+          },
+          'upload refused: too many unverified bodies in flight',
+        );
         return answer(errors.tooManyUnverified(UNVERIFIED_RETRY_AFTER_S));
       }
       pass = entry.pass;
@@ -210,17 +253,38 @@ export function createSignedHook(runtime: IngestRuntime, options: SignedHookOpti
     };
     res.on('close', onClose);
     let finished!: () => void;
-    const upload = { abort: () => controller.abort(new ShutdownAbort()), done: new Promise<void>((resolve) => (finished = resolve)) };
+    const upload = {
+      abort: () => controller.abort(new ShutdownAbort()),
+      done: new Promise<void>((resolve) => (finished = resolve)),
+    };
     running.add(upload);
     let dir: string | undefined;
     let outcome: Parameters<typeof answer>[0];
     try {
       dir = await temp.requestDir();
-      const received = await receiveUpload(req, { dir, maxUploadBytes: config.ingest.maxUploadBytes, signal: controller.signal, rateFloor });
+      const received = await receiveUpload(req, {
+        dir,
+        maxUploadBytes: config.ingest.maxUploadBytes,
+        signal: controller.signal,
+        rateFloor,
+      });
       bodyFinished = true;
       pass?.release();
-      if (declaredDigest !== undefined ? received.bodySha256 !== declaredDigest : !verifySignature({ secret: secret!, timestamp: timestamp!, bodySha256Hex: received.bodySha256, header: signature! })) {
-        securityEvent(req, declaredDigest !== undefined ? 'content_digest_mismatch' : 'signature_mismatch', sourceHeader);
+      if (
+        declaredDigest !== undefined
+          ? received.bodySha256 !== declaredDigest
+          : !verifySignature({
+              secret: secret!,
+              timestamp: timestamp!,
+              bodySha256Hex: received.bodySha256,
+              header: signature!,
+            })
+      ) {
+        securityEvent(
+          req,
+          declaredDigest !== undefined ? 'content_digest_mismatch' : 'signature_mismatch',
+          sourceHeader,
+        );
         throw errors.invalidSignature();
       }
       ticket ??= limiter.admit();
@@ -243,15 +307,26 @@ export function createSignedHook(runtime: IngestRuntime, options: SignedHookOpti
       });
       outcome = result.created
         ? { status: 201, body: result.recording, headers: { Location: `${INGEST_PATH}/${result.recording.id}` } }
-        : { status: 200, body: result.recording, headers: { 'Content-Location': `${INGEST_PATH}/${result.recording.id}` } };
+        : {
+            status: 200,
+            body: result.recording,
+            headers: { 'Content-Location': `${INGEST_PATH}/${result.recording.id}` },
+          };
     } catch (error) {
-      outcome = isAppError(error) ? error : controller.signal.aborted ? errors.invalidRequest('The client went away', { cause: error }) : toAppError(error);
+      outcome = isAppError(error)
+        ? error
+        : controller.signal.aborted
+          ? errors.invalidRequest('The client went away', { cause: error })
+          : toAppError(error);
     } finally {
       ticket?.release();
       pass?.release();
       publishInFlight();
       res.off('close', onClose);
-      if (dir) await fs.promises.rm(dir, { recursive: true, force: true }).catch((error: unknown) => logger.error({ err: error }, 'could not remove an ingest temp dir'));
+      if (dir)
+        await fs.promises
+          .rm(dir, { recursive: true, force: true })
+          .catch((error: unknown) => logger.error({ err: error }, 'could not remove an ingest temp dir'));
       running.delete(upload);
       finished();
     }
@@ -259,7 +334,10 @@ export function createSignedHook(runtime: IngestRuntime, options: SignedHookOpti
     if (controller.signal.reason instanceof ClientGoneError) {
       metrics.ingestTotal.inc({ outcome: 'client_gone' });
       stopTimer({ outcome: 'client_gone' });
-      logger.info({ requestId: req.id }, stored ? 'the client went away after its upload was stored' : 'upload abandoned by the client; nothing kept');
+      logger.info(
+        { requestId: req.id },
+        stored ? 'the client went away after its upload was stored' : 'upload abandoned by the client; nothing kept',
+      );
       return;
     }
     // Stopped by a shutdown: a recording already stored is still answered as such.
@@ -284,4 +362,3 @@ export function createSignedHook(runtime: IngestRuntime, options: SignedHookOpti
     },
   };
 }
-

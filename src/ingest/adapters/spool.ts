@@ -77,7 +77,13 @@ function metadataName(file: string): string | undefined {
 
 /** The audio files of `name` among `files`: `<name>.<ext>`, ext not json. */
 function audioFilesOf(files: readonly string[], name: string): string[] {
-  return files.filter((f) => f.startsWith(`${name}.`) && !f.endsWith('.json') && !f.slice(name.length + 1).includes('.') && f.length > name.length + 1);
+  return files.filter(
+    (f) =>
+      f.startsWith(`${name}.`) &&
+      !f.endsWith('.json') &&
+      !f.slice(name.length + 1).includes('.') &&
+      f.length > name.length + 1,
+  );
 }
 
 async function signatureOf(paths: readonly string[]): Promise<string | undefined> {
@@ -106,7 +112,8 @@ async function fieldsOf(file: string): Promise<Record<string, string>> {
   try {
     const buffer = Buffer.alloc(MAX_JSON_BYTES + 1);
     const { bytesRead } = await handle.read(buffer, 0, buffer.length, 0);
-    if (bytesRead > MAX_JSON_BYTES) throw errors.invalidMetadata([{ field: 'metadata', message: `is longer than ${MAX_JSON_BYTES} bytes` }]);
+    if (bytesRead > MAX_JSON_BYTES)
+      throw errors.invalidMetadata([{ field: 'metadata', message: `is longer than ${MAX_JSON_BYTES} bytes` }]);
     text = buffer.subarray(0, bytesRead).toString('utf8');
   } finally {
     await handle.close();
@@ -117,7 +124,8 @@ async function fieldsOf(file: string): Promise<Record<string, string>> {
   } catch {
     throw errors.invalidMetadata([{ field: 'metadata', message: 'is not JSON' }]);
   }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw errors.invalidMetadata([{ field: 'metadata', message: 'expects a JSON object of strings' }]);
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    throw errors.invalidMetadata([{ field: 'metadata', message: 'expects a JSON object of strings' }]);
   const fields: Record<string, string> = {};
   const problems = [];
   for (const [key, field] of Object.entries(value)) {
@@ -174,7 +182,11 @@ export function createSpool(runtime: IngestRuntime, options: SpoolOptions): Spoo
   };
 
   /** Ingests one claimed pair; returns what happened to it. */
-  const ingestClaim = async (name: string, spoolFiles: readonly string[], signal: AbortSignal): Promise<keyof Omit<SpoolPass, 'waiting'>> => {
+  const ingestClaim = async (
+    name: string,
+    spoolFiles: readonly string[],
+    signal: AbortSignal,
+  ): Promise<keyof Omit<SpoolPass, 'waiting'>> => {
     const claimed = path.join(claimDir, `${name}.json`);
     const audios = audioFilesOf(spoolFiles, name);
     if (audios.length === 0) {
@@ -198,7 +210,15 @@ export function createSpool(runtime: IngestRuntime, options: SpoolOptions): Spoo
       const dir = await temp.requestDir();
       let created: boolean;
       try {
-        ({ created } = await ingestRecording(deps, { source: options.source, meta: parsed.value, audio, dir, ticket, inflight, signal }));
+        ({ created } = await ingestRecording(deps, {
+          source: options.source,
+          meta: parsed.value,
+          audio,
+          dir,
+          ticket,
+          inflight,
+          signal,
+        }));
       } finally {
         ticket.release();
         await fs.promises.rm(dir, { recursive: true, force: true });
@@ -219,7 +239,10 @@ export function createSpool(runtime: IngestRuntime, options: SpoolOptions): Spoo
       const attempts = (backoff.get(name)?.attempts ?? 0) + 1;
       const delayMs = Math.min(MAX_BACKOFF_MS, options.intervalMs * 2 ** (attempts - 1));
       backoff.set(name, { attempts, nextAt: clock.now() + delayMs });
-      logger.warn({ code: problem.code, attempts, retryInMs: delayMs, err: problem.status >= 500 ? problem.cause : undefined }, 'spool pair not stored; will retry');
+      logger.warn(
+        { code: problem.code, attempts, retryInMs: delayMs, err: problem.status >= 500 ? problem.cause : undefined },
+        'spool pair not stored; will retry',
+      );
       return 'retrying';
     }
   };
@@ -229,7 +252,9 @@ export function createSpool(runtime: IngestRuntime, options: SpoolOptions): Spoo
     const result: SpoolPass = { stored: 0, replayed: 0, failed: 0, retrying: 0, waiting: 0 };
     await fs.promises.mkdir(claimDir, { recursive: true });
     const spoolFiles = await fs.promises.readdir(options.dir);
-    const claims = new Set((await fs.promises.readdir(claimDir)).map(metadataName).filter((n): n is string => n !== undefined));
+    const claims = new Set(
+      (await fs.promises.readdir(claimDir)).map(metadataName).filter((n): n is string => n !== undefined),
+    );
 
     // New pairs: claimed once they looked the same on two scans.
     const seen = new Map<string, string>();
@@ -271,7 +296,8 @@ export function createSpool(runtime: IngestRuntime, options: SpoolOptions): Spoo
       running = pass()
         .catch((error: unknown) => {
           // The error's code only: file-system messages carry paths, and so the pair's name.
-          if (!controller.signal.aborted) logger.error({ code: (error as NodeJS.ErrnoException).code ?? (error as Error).name }, 'spool scan failed');
+          if (!controller.signal.aborted)
+            logger.error({ code: (error as NodeJS.ErrnoException).code ?? (error as Error).name }, 'spool scan failed');
         })
         .finally(schedule);
     }, options.intervalMs);
