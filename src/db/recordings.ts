@@ -246,14 +246,22 @@ export type CorrectableColumns = Partial<Pick<RecordingRow, 'caller_number' | 'c
 
 /**
  * Corrects call metadata of a `stored` recording (one being deleted is not touched); returns the
- * number of rows changed (0 or 1).
+ * number of rows changed (0 or 1). A corrected number is a phone number (kind `e164`; none when cleared),
+ * whatever the telephony sent before (withheld, internal).
  */
 export async function correctRecording(
   q: Knex | Knex.Transaction,
   id: string,
   changes: CorrectableColumns,
 ): Promise<number> {
-  return q('recordings').where({ id, status: 'stored' }).update(changes);
+  const kindOf = (n: string | null | undefined): NumberKind | null => (n ? 'e164' : null);
+  return q('recordings')
+    .where({ id, status: 'stored' })
+    .update({
+      ...changes,
+      ...('caller_number' in changes ? { caller_number_kind: kindOf(changes.caller_number) } : {}),
+      ...('callee_number' in changes ? { callee_number_kind: kindOf(changes.callee_number) } : {}),
+    });
 }
 
 // ---------------------------------------------------------------------------

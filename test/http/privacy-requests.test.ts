@@ -667,6 +667,25 @@ for (const [dbBackend, storeBackend] of combos) {
         expect(timeline.map((e) => [e.action, e.detail])).to.deep.equal([['correct', 'fields=callerNumber']]);
       });
 
+      it('when a withheld caller is corrected to a number, then the recording shows a phone number (kind e164) and search finds it', async () => {
+        const right = newPhone();
+        const rec = await record({ caller_number: null, caller_number_kind: 'withheld' });
+        const req = await openRequest([right.e164], { kind: 'correction' });
+        const res = await api<{ callerNumber: string | null; callerNumberKind: string | null }>(
+          app.url,
+          `/v1/recordings/${rec.row.id}`,
+          { token: as('privacy'), method: 'PATCH', body: { requestId: req.id, callerNumber: right.national } },
+        );
+        expect(res.status).to.equal(200);
+        expect(res.body).to.include({ callerNumber: right.e164, callerNumberKind: 'e164' });
+        const found = await api<{ items: Array<{ id: string }> }>(
+          app.url,
+          `/v1/subjects/recordings?phone=${encodeURIComponent(right.e164)}`,
+          { token: as('privacy') },
+        );
+        expect(found.body.items.map((i) => i.id)).to.deep.equal([rec.row.id]);
+      });
+
       it('when a correction changes nothing, then the recording is answered and nothing is logged', async () => {
         const rec = await record({ queue: 'sales' });
         const req = await openRequest([newPhone().e164]);
