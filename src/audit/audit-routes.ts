@@ -36,6 +36,7 @@ import { loadCheckpointKey } from './checkpoint-key.js';
 import { rowToEntry } from './deletion-log.js';
 import type { DeletionEntry } from './deletion-log.js';
 import { verifyDeletionLog } from './verify.js';
+import { csvField, writeChunk } from '../http/csv.js';
 
 const DEFAULT_LIMIT = 100;
 const MAX_LIMIT = 1000;
@@ -102,19 +103,6 @@ function parseQuery<T extends z.ZodType>(schema: T, req: Request): z.output<T> {
   return parsed.data;
 }
 
-/** RFC 4180 field: quoted when it holds a comma, quote, CR or LF; quotes doubled. */
-export function csvField(value: unknown): string {
-  const text =
-    value === null || value === undefined
-      ? ''
-      : typeof value === 'string'
-        ? value
-        : typeof value === 'object'
-          ? JSON.stringify(value)
-          : String(value);
-  return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
-}
-
 const DELETION_COLUMNS: Array<keyof DeletionEntry> = [
   'seq',
   'recordingId',
@@ -151,23 +139,6 @@ function wantsCsv(req: Request): boolean {
   return req.accepts(['application/json', 'text/csv']) === 'text/csv';
 }
 
-/** Writes with backpressure; resolves false when the client went away. */
-function write(res: Response, chunk: string): Promise<boolean> {
-  if (res.destroyed) return Promise.resolve(false);
-  if (res.write(chunk)) return Promise.resolve(true);
-  return new Promise((resolve) => {
-    const done = (ok: boolean) => {
-      res.off('drain', onDrain);
-      res.off('close', onClose);
-      resolve(ok);
-    };
-    const onDrain = () => done(true);
-    const onClose = () => done(false);
-    res.on('drain', onDrain);
-    res.on('close', onClose);
-  });
-}
-
 /** Streams pages as CSV until `fetchPage` returns fewer than a page (or the client leaves). */
 async function streamCsv<T>(
   res: Response,
@@ -184,13 +155,13 @@ async function streamCsv<T>(
     .type('text/csv; charset=utf-8')
     .setHeader('Content-Disposition', `attachment; filename="${options.filename}"`);
   res.setHeader('Cache-Control', 'no-store');
-  if (!(await write(res, `${options.columns.join(',')}\r\n`))) return;
+  if (!(await writeChunk(res, `${options.columns.join(',')}\r\n`))) return;
   let after = options.start;
   for (;;) {
     const page = await options.fetchPage(after);
     let text = '';
     for (const item of page) text += csvLine(item, options.columns);
-    if (text && !(await write(res, text))) return;
+    if (text && !(await writeChunk(res, text))) return;
     if (page.length < CSV_PAGE) break;
     after = options.keyOf(page[page.length - 1]!);
   }

@@ -36,6 +36,7 @@ import {
   letterQuerySchema,
   registerQuerySchema,
 } from './schemas.js';
+import { csvField, writeChunk } from '../http/csv.js';
 
 /** The service's policy with the letter's one inline stylesheet allowed by its hash. */
 const LETTER_CSP = CONTENT_SECURITY_POLICY.replace("style-src 'self'", `style-src 'self' ${LETTER_STYLE_HASH}`);
@@ -63,11 +64,6 @@ const CSV_COLUMNS: Array<keyof PrivacyRequest> = [
   'createdAt',
 ];
 
-/** RFC 4180 field: quoted when it holds a comma, quote, CR or LF; quotes doubled. */
-function csvField(value: unknown): string {
-  const text = value === null || value === undefined ? '' : String(value);
-  return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
-}
 const csvLine = (item: PrivacyRequest) => `${CSV_COLUMNS.map((c) => csvField(item[c])).join(',')}\r\n`;
 
 function fields(error: z.ZodError): FieldProblem[] {
@@ -91,23 +87,6 @@ function requestIdParam(req: Request): string {
   const id = req.params.id;
   if (typeof id !== 'string' || !ULID.test(id)) throw errors.notFound('Privacy request');
   return id;
-}
-
-/** Writes with backpressure; resolves false when the client went away. */
-function write(res: Response, chunk: string): Promise<boolean> {
-  if (res.destroyed) return Promise.resolve(false);
-  if (res.write(chunk)) return Promise.resolve(true);
-  return new Promise((resolve) => {
-    const done = (ok: boolean) => {
-      res.off('drain', onDrain);
-      res.off('close', onClose);
-      resolve(ok);
-    };
-    const onDrain = () => done(true);
-    const onClose = () => done(false);
-    res.on('drain', onDrain);
-    res.on('close', onClose);
-  });
 }
 
 export function createPrivacyRouter(deps: AppDeps): Router {
@@ -164,12 +143,12 @@ export function createPrivacyRouter(deps: AppDeps): Router {
         .status(200)
         .type('text/csv; charset=utf-8')
         .setHeader('Content-Disposition', 'attachment; filename="privacy-requests.csv"');
-      if (!(await write(res, `${CSV_COLUMNS.join(',')}\r\n`))) return;
+      if (!(await writeChunk(res, `${CSV_COLUMNS.join(',')}\r\n`))) return;
       let after = q.cursor;
       for (;;) {
         const rows = await queryRegister(deps.db.knex, { ...base, after, limit: CSV_PAGE });
         const text = rows.map((r) => csvLine(toPrivacyRequest(r, now))).join('');
-        if (text && !(await write(res, text))) return;
+        if (text && !(await writeChunk(res, text))) return;
         if (rows.length < CSV_PAGE) break;
         const last = rows[rows.length - 1]!;
         after = { time: order === 'newest' ? last.received_at : last.due_at, seq: last.seq };
