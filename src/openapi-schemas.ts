@@ -10,7 +10,8 @@ import { ROLES } from './domain/roles.js';
 import type { Checkpoint } from './audit/checkpoints.js';
 import type { DeletedObject, DeletionEntry } from './audit/deletion-log.js';
 import type { VerifyResult } from './audit/verify.js';
-import type { AccessAction, AccessEntry } from './db/access-log.js';
+import { ACCESS_ACTIONS } from './db/access-log.js';
+import type { AccessEntry } from './db/access-log.js';
 import type { Note } from './db/notes.js';
 import type { Recording } from './db/recordings.js';
 import type { Waveform as StoredWaveform } from './audio/waveform.js';
@@ -129,21 +130,6 @@ export const deletionEntrySchema = z.object({
     .describe('with `keyShredded`: the key-encryption key that had wrapped the destroyed data key'),
 });
 const _deletion: SameShape<z.output<typeof deletionEntrySchema>, DeletionEntry> = true;
-
-const ACCESS_ACTIONS = [
-  'play',
-  'download',
-  'export',
-  'view',
-  'hold',
-  'release',
-  'erase',
-  'search',
-  'restrict',
-  'unrestrict',
-  'correct',
-] as const;
-const _actions: SameShape<(typeof ACCESS_ACTIONS)[number], AccessAction> = true;
 
 export const accessEntrySchema = z.object({
   id: z.number().int(),
@@ -307,7 +293,6 @@ export const SHAPE_CHECKS = [
   _storedWaveform,
   _deletedObject,
   _deletion,
-  _actions,
   _access,
   _verify,
   _checkpoint,

@@ -22,7 +22,7 @@ import { z } from 'zod';
 import { USERNAME_PATTERN } from '../auth/index.js';
 import { createGuards } from '../auth/index.js';
 import type { AppDeps } from '../deps.js';
-import { queryAccess } from '../db/access-log.js';
+import { ACCESS_ACTIONS, queryAccess } from '../db/access-log.js';
 import type { AccessAction, AccessEntry } from '../db/access-log.js';
 import { DELETION_REASONS, queryDeletionRows } from '../db/deletion-log.js';
 import type { DeletionQuery } from '../db/deletion-log.js';
@@ -65,19 +65,6 @@ export const deletionQuerySchema = z.strictObject({
   limit: limit.optional(),
 });
 
-const ACCESS_ACTIONS = [
-  'play',
-  'download',
-  'export',
-  'view',
-  'hold',
-  'release',
-  'erase',
-  'search',
-  'restrict',
-  'unrestrict',
-  'correct',
-] as const;
 export const accessQuerySchema = z.strictObject({
   from: isoInstant.optional(),
   to: isoInstant.optional(),

@@ -6,18 +6,21 @@
 import type { Knex } from 'knex';
 import type { Principal } from '../domain/roles.js';
 
-export type AccessAction =
-  | 'play'
-  | 'download'
-  | 'export'
-  | 'view'
-  | 'hold'
-  | 'release'
-  | 'erase'
-  | 'search'
-  | 'restrict'
-  | 'unrestrict'
-  | 'correct';
+/** Every action the access log records (the audit query's filter and the API document use this list). */
+export const ACCESS_ACTIONS = [
+  'play',
+  'download',
+  'export',
+  'view',
+  'hold',
+  'release',
+  'erase',
+  'search',
+  'restrict',
+  'unrestrict',
+  'correct',
+] as const;
+export type AccessAction = (typeof ACCESS_ACTIONS)[number];
 
 export interface AccessEntry {
   id: number;
