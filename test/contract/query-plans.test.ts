@@ -9,6 +9,7 @@
  * The table holds 20,000 generated rows; PostgreSQL is ANALYZEd, as autovacuum would.
  */
 import { expect } from 'chai';
+import { claimDueRecordings, listDueRecordings } from '../../src/db/recordings.js';
 import { dbBackends } from '../support/backends.js';
 import type { TestDb } from '../support/backends.js';
 import {
@@ -54,5 +55,22 @@ for (const backend of dbBackends) {
         }
       });
     }
+
+    it('when the sweeper claims with a backlog due, then the claim reads the due rows in deadline order from the index (no sort of every due row) and claims the oldest', async () => {
+      const { db } = testDb;
+      const expected = (await listDueRecordings(db.knex, { now, limit: 50 })).map((r) => r.id);
+      expect(expected.length, 'rows due in the seed').to.equal(50);
+      const statements = await captureQueries(db.knex, () =>
+        claimDueRecordings(db, { now, limit: 50, claimant: 'plan-probe', leaseMs: 600_000 }),
+      );
+      for (const statement of statements) {
+        const plan = await explain(db, statement);
+        const shown = `${statement.sql}\n  ${plan.join('\n  ')}`;
+        expect(fullScans(db.client, plan), `full scan in:\n${shown}`).to.deep.equal([]);
+        if (db.client === 'sqlite') expect(fullSorts(plan), `every due row sorted in:\n${shown}`).to.deep.equal([]);
+      }
+      const claimed = (await db.knex('recordings').where({ claimed_by: 'plan-probe' }).select('id')).map((r) => r.id);
+      expect(claimed.sort()).to.deep.equal([...expected].sort());
+    });
   });
 }

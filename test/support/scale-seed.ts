@@ -352,8 +352,12 @@ export function scaleQueries(options: { now: number; dueWindowMs?: number; subje
     { name: 'trainer list, 3 queues', ordered: true, run: list({ queues: ['queue-3', 'queue-9', 'queue-15'] }) },
     { name: 'trainer list, 1 rare queue', ordered: true, run: list({ queues: ['queue-18'] }) },
     { name: 'subject search by phone', run: (db) => findRecordingsByNumber(db.knex, { number: subject, limit: 101 }) },
-    { name: 'sweeper due, some due', run: (db) => listDueRecordings(db.knex, { now, limit: 200 }) },
-    { name: 'sweeper due, none due', run: (db) => listDueRecordings(db.knex, { now: beforeDue, limit: 200 }) },
+    { name: 'sweeper due, some due', ordered: true, run: (db) => listDueRecordings(db.knex, { now, limit: 200 }) },
+    {
+      name: 'sweeper due, none due',
+      ordered: true,
+      run: (db) => listDueRecordings(db.knex, { now: beforeDue, limit: 200 }),
+    },
     {
       name: 'sweeper claim, none due',
       run: (db) => claimDueRecordings(db, { now: beforeDue, limit: 200, claimant: 'scale-probe', leaseMs: 600_000 }),
