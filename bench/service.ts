@@ -66,7 +66,11 @@ export async function startService(
   const entry = await serviceEntry(ctx.env);
   const logFile = path.join(ctx.tmpDir, `${options.name}.service.log`);
   const fd = fs.openSync(logFile, 'a');
-  const child = spawn(process.execPath, ['--no-warnings', ...entry.args], {
+  // BENCH_CPU_PROF=<dir>: the service writes a V8 CPU profile there when it stops (SIGTERM), for a per-stage look.
+  const profile = ctx.env.BENCH_CPU_PROF
+    ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(ctx.env.BENCH_CPU_PROF)}`]
+    : [];
+  const child = spawn(process.execPath, ['--no-warnings', ...profile, ...entry.args], {
     cwd: ROOT,
     env: serviceEnv(env),
     stdio: ['ignore', fd, fd],
