@@ -556,10 +556,13 @@ export async function nextDueAt(knex: Knex): Promise<number | null> {
   return times.length ? Math.min(...times) : null;
 }
 
-/** Due recordings without claiming them (dry run), oldest deadline first. */
-export async function listDueRecordings(knex: Knex, options: { now: number; limit: number }): Promise<RecordingRow[]> {
-  const rows = (await dueInDeadlineOrder(knex, { ...options, columns: ['*'] })) as RecordingRow[];
-  return rows.map(normalizeRow);
+/**
+ * The ids of the first `limit` due recordings without claiming them (dry run), oldest deadline
+ * first. Ids only: the (status, expires_at) index covers the read, no row is visited.
+ */
+export async function listDueRecordingIds(knex: Knex, options: { now: number; limit: number }): Promise<string[]> {
+  const rows = (await dueInDeadlineOrder(knex, { ...options, columns: ['id', 'expires_at'] })) as Array<{ id: string }>;
+  return rows.map((r) => r.id);
 }
 
 /** Columns of `findPlaybackRowById`: what serving a recording's audio needs (never the waveform or phone numbers). */

@@ -6,7 +6,7 @@
  * Due = expires_at ≤ now, no legal hold, not backing off after a failure (or a
  * claim whose lease expired: a crashed sweeper's work is taken over).
  */
-import { claimDueRecordings, listDueRecordings, retentionBacklog } from '../db/recordings.js';
+import { claimDueRecordings, listDueRecordingIds, retentionBacklog } from '../db/recordings.js';
 import { finishDeletions, newClaimant } from './delete-core.js';
 import type { DeletedRecording, DeletionDeps, DeletionFailure, Failpoint, VerifyMode } from './delete-core.js';
 
@@ -55,8 +55,8 @@ export async function sweepOnce(deps: DeletionDeps, options: SweepOptions): Prom
     dryRun: Boolean(options.dryRun),
   };
   if (options.dryRun) {
-    const due = await listDueRecordings(deps.db.knex, { now, limit: batchSize });
-    return { ...empty, wouldDelete: due.map((r) => r.id) };
+    const wouldDelete = await listDueRecordingIds(deps.db.knex, { now, limit: batchSize });
+    return { ...empty, wouldDelete };
   }
   signal?.throwIfAborted();
   const claimant = newClaimant('sweeper');

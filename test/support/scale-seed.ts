@@ -23,7 +23,7 @@ import type { Db } from '../../src/db/db.js';
 import {
   claimDueRecordings,
   findRecordingsByNumber,
-  listDueRecordings,
+  listDueRecordingIds,
   nextDueAt,
   retentionBacklog,
   searchRecordings,
@@ -352,11 +352,11 @@ export function scaleQueries(options: { now: number; dueWindowMs?: number; subje
     { name: 'trainer list, 3 queues', ordered: true, run: list({ queues: ['queue-3', 'queue-9', 'queue-15'] }) },
     { name: 'trainer list, 1 rare queue', ordered: true, run: list({ queues: ['queue-18'] }) },
     { name: 'subject search by phone', run: (db) => findRecordingsByNumber(db.knex, { number: subject, limit: 101 }) },
-    { name: 'sweeper due, some due', ordered: true, run: (db) => listDueRecordings(db.knex, { now, limit: 200 }) },
+    { name: 'sweeper due, some due', ordered: true, run: (db) => listDueRecordingIds(db.knex, { now, limit: 200 }) },
     {
       name: 'sweeper due, none due',
       ordered: true,
-      run: (db) => listDueRecordings(db.knex, { now: beforeDue, limit: 200 }),
+      run: (db) => listDueRecordingIds(db.knex, { now: beforeDue, limit: 200 }),
     },
     {
       name: 'sweeper claim, none due',
