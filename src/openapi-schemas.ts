@@ -109,7 +109,7 @@ export const deletionEntrySchema = z.object({
   recordingId: z.string(),
   source: z.string(),
   callId: z.string(),
-  reason: z.enum(['retention_expired', 'erasure_request', 'lifecycle_expired']),
+  reason: z.enum(['retention_expired', 'erasure_request', 'lifecycle_expired', 'privacy_request', 'objection']),
   actor: z.string(),
   reference: nullable(z.string()),
   startedAt: isoDateTime,

@@ -7,11 +7,20 @@
  */
 import type { Knex } from 'knex';
 
-export type DeletionReason = 'retention_expired' | 'erasure_request' | 'lifecycle_expired';
+/**
+ * Why an entry was written. `privacy_request`: a closed privacy request deleted after its
+ * retention (the entry's recordingId is the request's id, callId its reference, no objects).
+ * `objection`: a recording of a number under a "do not keep" objection, refused at ingest
+ * before any object was stored (no objects).
+ */
+export type DeletionReason =
+  'retention_expired' | 'erasure_request' | 'lifecycle_expired' | 'privacy_request' | 'objection';
 export const DELETION_REASONS: readonly DeletionReason[] = [
   'retention_expired',
   'erasure_request',
   'lifecycle_expired',
+  'privacy_request',
+  'objection',
 ];
 
 export interface DeletionLogRow {

@@ -239,6 +239,41 @@ export async function registerCounts(
   return { open, dueSoon, overdue };
 }
 
+/** Closed requests whose `closed_at` lies before `cutoff`, oldest closed first, at most `limit`. */
+export async function closedRequestsBefore(
+  q: Knex | Knex.Transaction,
+  options: { cutoff: number; limit: number },
+): Promise<PrivacyRequestRow[]> {
+  const rows = (await q('privacy_requests')
+    .where('status', 'closed')
+    .andWhere('closed_at', '<', options.cutoff)
+    .orderBy([
+      { column: 'closed_at', order: 'asc' },
+      { column: 'seq', order: 'asc' },
+    ])
+    .limit(options.limit)) as PrivacyRequestRow[];
+  return rows.map(normalize);
+}
+
+/**
+ * Deletes a closed request closed before `cutoff` with its timeline and numbers; returns 1 when
+ * it was deleted, 0 when it is gone already, open again or closed later. Run it in the
+ * transaction that logs the deletion.
+ */
+export async function deleteClosedRequest(
+  trx: Knex.Transaction,
+  options: { id: string; cutoff: number },
+): Promise<number> {
+  const due = await trx('privacy_requests')
+    .where({ id: options.id, status: 'closed' })
+    .andWhere('closed_at', '<', options.cutoff)
+    .first('id');
+  if (!due) return 0;
+  await trx('privacy_request_events').where({ request_id: options.id }).delete();
+  await trx('privacy_request_numbers').where({ request_id: options.id }).delete();
+  return trx('privacy_requests').where({ id: options.id }).delete();
+}
+
 // --- restriction and objection ------------------------------------------------------------
 
 export interface RestrictionRow {
