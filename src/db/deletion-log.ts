@@ -107,6 +107,18 @@ export async function readLogPage(
   return Array.isArray(result) ? result : result.rows;
 }
 
+/** The first entry of `reason` for the call (source, callId), if any (rare reasons only: no index on the call). */
+export async function findEntryOfCall(
+  q: Knex | Knex.Transaction,
+  options: { source: string; callId: string; reason: DeletionReason },
+): Promise<DeletionLogRow | undefined> {
+  const row = (await q('deletion_log')
+    .where({ reason: options.reason, source: options.source, call_id: options.callId })
+    .orderBy('seq', 'asc')
+    .first()) as DeletionLogRow | undefined;
+  return row && normalizeLogRow(row);
+}
+
 export async function countLog(q: Knex | Knex.Transaction): Promise<number> {
   const row = (await q('deletion_log').count({ n: '*' }).first()) as { n: number | string } | undefined;
   return Number(row?.n ?? 0);

@@ -7,7 +7,11 @@
  *   read, against `subject_restrictions`): trainers and admins get 404 on it and do not see it
  *   in lists; privacy officers still do. The sweeper still deletes it at its deadline, and
  *   erasure, export and legal hold work as before.
- * - `restrictNumber` places or replaces (mode, request) the restriction; `liftRestriction`
+ * - An objection may say "do not keep" (`doNotKeep`): new recordings from or to the number are
+ *   then not stored at all; ingest asks `createObjectionScreen` (./objection.ts) and logs each
+ *   one as a deletion-log entry of reason `objection`. Recordings stored before stay (restricted)
+ *   until erased or deleted at their deadline.
+ * - `restrictNumber` places or replaces (mode, doNotKeep, request) the restriction; `liftRestriction`
  *   removes it (a no-op answering `lifted: false` when there was none). Each writes one access-log
  *   entry (`restrict` / `unrestrict`, no recording id; detail = mode, request reference and the
  *   number of recordings concerned), never the number.
@@ -23,6 +27,8 @@ import { findAllSubjectRecordings } from './search.js';
 export interface RestrictionStatus {
   restricted: boolean;
   mode: RestrictionMode | null;
+  /** An objection that says "do not keep": new recordings of the number are not stored at ingest. */
+  doNotKeep: boolean;
   requestId: string | null;
   since: string | null;
   /** Recordings (stored now) where the number is the caller or the callee. */
@@ -40,6 +46,7 @@ export async function restrictionStatus(deps: RestrictionDeps, number: string): 
   return {
     restricted: row !== undefined,
     mode: row?.mode ?? null,
+    doNotKeep: row?.do_not_keep ?? false,
     requestId: row?.request_id ?? null,
     since: row ? new Date(row.created_at).toISOString() : null,
     recordingIds: await recordingIdsOf(deps, number),
@@ -48,7 +55,15 @@ export async function restrictionStatus(deps: RestrictionDeps, number: string): 
 
 export async function restrictNumber(
   deps: RestrictionDeps,
-  options: { number: string; mode: RestrictionMode; kase: OpenCase; principal: Principal; httpRequestId?: string },
+  options: {
+    number: string;
+    mode: RestrictionMode;
+    /** Only with mode `object` (the route checks it). */
+    doNotKeep?: boolean;
+    kase: OpenCase;
+    principal: Principal;
+    httpRequestId?: string;
+  },
 ): Promise<RestrictionStatus> {
   const at = deps.clock.now();
   const ids = await recordingIdsOf(deps, options.number);
@@ -59,6 +74,7 @@ export async function restrictNumber(
       request_id: options.kase.id,
       created_by: options.principal.username,
       created_at: at,
+      do_not_keep: options.doNotKeep ?? false,
     });
     await appendAccess(trx, {
       principal: options.principal,
@@ -66,7 +82,7 @@ export async function restrictNumber(
       action: 'restrict',
       at,
       requestId: options.httpRequestId,
-      detail: `mode=${options.mode} request=${options.kase.reference} count=${ids.length}`,
+      detail: `mode=${options.mode}${options.doNotKeep ? ' doNotKeep=true' : ''} request=${options.kase.reference} count=${ids.length}`,
     });
   });
   return restrictionStatus(deps, options.number);

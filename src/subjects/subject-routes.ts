@@ -293,12 +293,13 @@ export function createSubjectsRouter(deps: AppDeps): Router {
     const principal = principalOf(req);
     const kase = await openCase(deps, { requestId: body.requestId, number });
     const mode = body.mode ?? 'restrict';
-    const status = await restrictNumber(deps, { number, mode, kase, principal, httpRequestId: req.id });
+    const doNotKeep = body.doNotKeep ?? false;
+    const status = await restrictNumber(deps, { number, mode, doNotKeep, kase, principal, httpRequestId: req.id });
     await recordOnCase(deps, kase, {
       principal,
       action: 'restrict',
       recordingIds: status.recordingIds,
-      detail: `mode=${mode}`,
+      detail: `mode=${mode}${doNotKeep ? ' doNotKeep=true' : ''}`,
     });
     res.setHeader('Cache-Control', 'private, no-store');
     res.json(status);
