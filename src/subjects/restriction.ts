@@ -14,13 +14,15 @@
  * - `restrictNumber` places or replaces (mode, doNotKeep, request) the restriction; `liftRestriction`
  *   removes it (a no-op answering `lifted: false` when there was none). Each writes one access-log
  *   entry (`restrict` / `unrestrict`, no recording id; detail = mode, request reference and the
- *   number of recordings concerned), never the number.
+ *   number of recordings concerned), never the number, and one timeline event of the request,
+ *   in the transaction of the change.
  */
 import type { Principal } from '../domain/roles.js';
 import type { AppDeps } from '../deps.js';
 import { appendAccess } from '../db/access-log.js';
 import { deleteRestriction, findRestriction, upsertRestriction } from '../db/privacy-requests.js';
 import type { RestrictionMode } from '../db/privacy-requests.js';
+import { recordOnCase } from './case.js';
 import type { OpenCase } from './case.js';
 import { findAllSubjectRecordings } from './search.js';
 
@@ -84,6 +86,13 @@ export async function restrictNumber(
       requestId: options.httpRequestId,
       detail: `mode=${options.mode}${options.doNotKeep ? ' doNotKeep=true' : ''} request=${options.kase.reference} count=${ids.length}`,
     });
+    await recordOnCase(trx, options.kase, {
+      at,
+      principal: options.principal,
+      action: 'restrict',
+      recordingIds: ids,
+      detail: `mode=${options.mode}${options.doNotKeep ? ' doNotKeep=true' : ''}`,
+    });
   });
   return restrictionStatus(deps, options.number);
 }
@@ -104,6 +113,13 @@ export async function liftRestriction(
       at,
       requestId: options.httpRequestId,
       detail: `mode=${before.mode} request=${options.kase.reference} count=${ids.length}${options.reason ? ` reason=${options.reason}` : ''}`,
+    });
+    await recordOnCase(trx, options.kase, {
+      at,
+      principal: options.principal,
+      action: 'unrestrict',
+      recordingIds: ids,
+      detail: options.reason,
     });
     return true;
   });
