@@ -21,6 +21,7 @@ import { createPlaybackRouter } from './playback/playback-routes.js';
 import { registerPrivacyGauges } from './privacy/gauges.js';
 import { createPrivacyRouter } from './privacy/privacy-routes.js';
 import { registerRetentionGauges } from './retention/jobs.js';
+import { createObjectionScreen } from './subjects/objection.js';
 import { createSubjectsRouter } from './subjects/subject-routes.js';
 import { createWebRouter } from './web/web-routes.js';
 
@@ -65,7 +66,8 @@ export function createAppService(deps: AppDeps): AppService {
   app.use(createOpenApiRoute(deps));
 
   // The upload hook streams its multipart body itself: mounted before any body parser.
-  const ingest = createIngestService(deps);
+  // Ingest asks the subjects feature whether a call may be kept (a "do not keep" objection).
+  const ingest = createIngestService({ ...deps, ingestScreen: deps.ingestScreen ?? createObjectionScreen(deps) });
   app.use(ingest.router);
 
   app.use(express.json({ limit: '64kb' }));

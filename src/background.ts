@@ -4,7 +4,8 @@
  * recording's deadline), deletion-log checkpoints (checked every fifth of
  * CALLREC_CHECKPOINT_INTERVAL: signed once the newest is that old and the log grew; also
  * after every sweep), crash recovery of uploads (every OWNER_LEASE_MS: what processes on
- * other hosts or in other containers left once their leases ran out) and the reconciler
+ * other hosts or in other containers left once their leases ran out), the privacy register's
+ * retention (hourly: closed requests past CALLREC_PRIVACY_REQUEST_RETENTION) and the reconciler
  * (daily). Each job never overlaps itself; several instances may run side by side (claims
  * and the log lock keep them apart). `stop()` aborts the running jobs and resolves when
  * every current run has returned.
@@ -16,6 +17,7 @@ import { removeAbandonedUploads } from './retention/abandoned.js';
 import { runSweepJob } from './retention/jobs.js';
 import { reconcile } from './retention/reconcile.js';
 import { startPeriodicJob } from './retention/scheduler.js';
+import { purgeClosedRequests } from './privacy/register-retention.js';
 
 export interface BackgroundJobs extends RetentionWakeup {
   stop(): Promise<void>;
@@ -52,6 +54,15 @@ export function startBackgroundJobs(deps: AppDeps): BackgroundJobs {
       logger: deps.logger,
       run: async (signal) => {
         await removeAbandonedUploads(deps, { now: deps.clock.now(), signal });
+      },
+    }),
+    startPeriodicJob({
+      name: 'privacy-register-retention',
+      intervalMs: HOUR_MS,
+      initialDelayMs: 5_000,
+      logger: deps.logger,
+      run: async (signal) => {
+        await purgeClosedRequests(deps, { now: deps.clock.now(), signal });
       },
     }),
     startPeriodicJob({

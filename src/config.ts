@@ -31,6 +31,33 @@ const duration = (what: string) =>
     return ms;
   });
 
+/**
+ * A retention period in calendar years (`2y`: closed on local date D, kept through D + 2 years
+ * on the Europe/Amsterdam calendar) or as an exact duration (`90s`, `12h`, `30d`, …).
+ */
+export type RetentionPeriod = { readonly years: number } | { readonly ms: number };
+
+/** Parses `2y` (calendar years) or any `parseDuration` text; undefined when malformed or zero. */
+export function parseRetentionPeriod(text: string): RetentionPeriod | undefined {
+  const years = /^(\d{1,3})y$/.exec(text.trim());
+  if (years) return Number(years[1]) > 0 ? { years: Number(years[1]) } : undefined;
+  const ms = parseDuration(text);
+  return ms === undefined ? undefined : { ms };
+}
+
+const retentionPeriod = (what: string) =>
+  z.string().transform((text, ctx) => {
+    const period = parseRetentionPeriod(text);
+    if (period === undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `expects calendar years such as 2y, or a duration such as 30d (${what})`,
+      });
+      return z.NEVER;
+    }
+    return period;
+  });
+
 const RATE_UNITS = { B: 1, KiB: 1024, MiB: 1024 ** 2 } as const;
 
 /** Parses `32KiB/s`, `1MiB/s`, `65536` (bytes per second) into bytes per second; undefined when malformed. */
@@ -190,6 +217,9 @@ const envSchema = z.object({
     .string()
     .regex(/^[A-Z]{2}$/, 'expects a two-letter region code such as NL')
     .default('NL'),
+  CALLREC_PRIVACY_REQUEST_RETENTION: retentionPeriod('how long a closed privacy request is kept').default({
+    years: 2,
+  }),
   CALLREC_SESSION_SECRET: z.string().min(32, 'expects at least 32 characters').optional(),
   CALLREC_SESSION_IDLE: duration('how long an idle session lives').default(30 * 60_000),
   CALLREC_SESSION_MAX: duration('the absolute lifetime of a session').default(12 * 3_600_000),
@@ -264,6 +294,8 @@ export interface Config {
     readonly playbackFormat: 'opus' | 'mp3';
   };
   readonly phoneRegion: string;
+  /** The privacy-request register: closed requests are deleted once `requestRetention` has passed since closing. */
+  readonly privacy: { readonly requestRetention: RetentionPeriod };
   readonly session: { readonly secret: string | undefined; readonly idleMs: number; readonly maxMs: number };
   readonly audit: {
     readonly checkpointEvery: number;
@@ -379,6 +411,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
       playbackFormat: e.CALLREC_PLAYBACK_FORMAT,
     },
     phoneRegion: e.CALLREC_PHONE_REGION,
+    privacy: { requestRetention: e.CALLREC_PRIVACY_REQUEST_RETENTION },
     session: { secret: e.CALLREC_SESSION_SECRET, idleMs: e.CALLREC_SESSION_IDLE, maxMs: e.CALLREC_SESSION_MAX },
     audit: {
       checkpointEvery: e.CALLREC_CHECKPOINT_EVERY,

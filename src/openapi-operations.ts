@@ -50,6 +50,7 @@ import {
   restrictionStatusSchema,
   recordingPageSchema,
   recordingSchema,
+  notKeptSchema,
   sessionUserSchema,
   subjectErasureResultSchema,
   verifyResultSchema,
@@ -402,7 +403,10 @@ function operationsCore(): OperationSpec[] {
           ...json(recordingSchema, 'Stored'),
           headers: { Location: { description: '`/v1/recordings/<id>`', schema: { type: 'string' } } },
         },
-        '200': json(recordingSchema, 'Already stored with the same audio (idempotent retry)'),
+        '200': json(
+          z.union([recordingSchema, notKeptSchema]),
+          'Already stored with the same audio (idempotent retry); or not kept, because the caller or callee number is under an objection that says "do not keep" (nothing stored; one deletion-log entry of reason `objection`, answered again on a retry)',
+        ),
       },
       problems: {
         '400': 'invalid_metadata (with fields), invalid_request (malformed multipart)',

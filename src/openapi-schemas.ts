@@ -109,7 +109,7 @@ export const deletionEntrySchema = z.object({
   recordingId: z.string(),
   source: z.string(),
   callId: z.string(),
-  reason: z.enum(['retention_expired', 'erasure_request', 'lifecycle_expired']),
+  reason: z.enum(['retention_expired', 'erasure_request', 'lifecycle_expired', 'privacy_request', 'objection']),
   actor: z.string(),
   reference: nullable(z.string()),
   startedAt: isoDateTime,
@@ -258,9 +258,22 @@ export const privacyRequestPageSchema = z.object({
   ),
 });
 
+/** The upload hook's 200 for a recording not kept (a "do not keep" objection; src/ingest/discard.ts). */
+export const notKeptSchema = z.object({
+  id: z.string().describe('The id the deletion-log entry names; no recording with it exists'),
+  kept: z.literal(false),
+  reason: z.literal('objection'),
+  deletionSeq: z
+    .number()
+    .int()
+    .min(1)
+    .describe('The deletion-log entry that records the upload and that nothing was kept'),
+});
+
 export const restrictionStatusSchema = z.object({
   restricted: z.boolean(),
   mode: nullable(z.enum(RESTRICTION_MODES)),
+  doNotKeep: z.boolean().describe('An objection that says "do not keep": new recordings are not stored at ingest'),
   requestId: nullable(z.string()),
   since: nullable(isoDateTime),
   recordingIds: z.array(z.string()).describe('Recordings stored now where the number is the caller or the callee'),

@@ -7,11 +7,20 @@
  */
 import type { Knex } from 'knex';
 
-export type DeletionReason = 'retention_expired' | 'erasure_request' | 'lifecycle_expired';
+/**
+ * Why an entry was written. `privacy_request`: a closed privacy request deleted after its
+ * retention (the entry's recordingId is the request's id, callId its reference, no objects).
+ * `objection`: a recording of a number under a "do not keep" objection, refused at ingest
+ * before any object was stored (no objects).
+ */
+export type DeletionReason =
+  'retention_expired' | 'erasure_request' | 'lifecycle_expired' | 'privacy_request' | 'objection';
 export const DELETION_REASONS: readonly DeletionReason[] = [
   'retention_expired',
   'erasure_request',
   'lifecycle_expired',
+  'privacy_request',
+  'objection',
 ];
 
 export interface DeletionLogRow {
@@ -96,6 +105,18 @@ export async function readLogPage(
     [afterSeq, limit],
   )) as DeletionLogRow[] | { rows: DeletionLogRow[] };
   return Array.isArray(result) ? result : result.rows;
+}
+
+/** The first entry of `reason` for the call (source, callId), if any (rare reasons only: no index on the call). */
+export async function findEntryOfCall(
+  q: Knex | Knex.Transaction,
+  options: { source: string; callId: string; reason: DeletionReason },
+): Promise<DeletionLogRow | undefined> {
+  const row = (await q('deletion_log')
+    .where({ reason: options.reason, source: options.source, call_id: options.callId })
+    .orderBy('seq', 'asc')
+    .first()) as DeletionLogRow | undefined;
+  return row && normalizeLogRow(row);
 }
 
 export async function countLog(q: Knex | Knex.Transaction): Promise<number> {

@@ -239,6 +239,41 @@ export async function registerCounts(
   return { open, dueSoon, overdue };
 }
 
+/** Closed requests whose `closed_at` lies before `cutoff`, oldest closed first, at most `limit`. */
+export async function closedRequestsBefore(
+  q: Knex | Knex.Transaction,
+  options: { cutoff: number; limit: number },
+): Promise<PrivacyRequestRow[]> {
+  const rows = (await q('privacy_requests')
+    .where('status', 'closed')
+    .andWhere('closed_at', '<', options.cutoff)
+    .orderBy([
+      { column: 'closed_at', order: 'asc' },
+      { column: 'seq', order: 'asc' },
+    ])
+    .limit(options.limit)) as PrivacyRequestRow[];
+  return rows.map(normalize);
+}
+
+/**
+ * Deletes a closed request closed before `cutoff` with its timeline and numbers; returns 1 when
+ * it was deleted, 0 when it is gone already, open again or closed later. Run it in the
+ * transaction that logs the deletion.
+ */
+export async function deleteClosedRequest(
+  trx: Knex.Transaction,
+  options: { id: string; cutoff: number },
+): Promise<number> {
+  const due = await trx('privacy_requests')
+    .where({ id: options.id, status: 'closed' })
+    .andWhere('closed_at', '<', options.cutoff)
+    .first('id');
+  if (!due) return 0;
+  await trx('privacy_request_events').where({ request_id: options.id }).delete();
+  await trx('privacy_request_numbers').where({ request_id: options.id }).delete();
+  return trx('privacy_requests').where({ id: options.id }).delete();
+}
+
 // --- restriction and objection ------------------------------------------------------------
 
 export interface RestrictionRow {
@@ -247,19 +282,42 @@ export interface RestrictionRow {
   request_id: string | null;
   created_by: string;
   created_at: number;
+  /** An objection that says "do not keep": new recordings of the number are not stored at ingest. */
+  do_not_keep: boolean;
 }
 
 export async function findRestriction(q: Knex | Knex.Transaction, number: string): Promise<RestrictionRow | undefined> {
   const row = (await q('subject_restrictions').where({ number }).first()) as RestrictionRow | undefined;
-  return row && { ...row, created_at: Number(row.created_at) };
+  return row && { ...row, created_at: Number(row.created_at), do_not_keep: Boolean(row.do_not_keep) };
 }
 
 /** Places or replaces the restriction of `number`. */
 export async function upsertRestriction(q: Knex | Knex.Transaction, row: RestrictionRow): Promise<void> {
-  const changed = await q('subject_restrictions')
-    .where({ number: row.number })
-    .update({ mode: row.mode, request_id: row.request_id, created_by: row.created_by, created_at: row.created_at });
+  const changed = await q('subject_restrictions').where({ number: row.number }).update({
+    mode: row.mode,
+    request_id: row.request_id,
+    created_by: row.created_by,
+    created_at: row.created_at,
+    do_not_keep: row.do_not_keep,
+  });
   if (changed === 0) await q('subject_restrictions').insert(row);
+}
+
+/**
+ * The "do not keep" objection covering any of `numbers` (E.164; primary-key lookups), with the
+ * reference of the request it was placed under (null when there was none or it was deleted).
+ */
+export async function findDoNotKeepObjection(
+  q: Knex | Knex.Transaction,
+  numbers: readonly string[],
+): Promise<{ requestReference: string | null } | undefined> {
+  if (numbers.length === 0) return undefined;
+  const row = (await q('subject_restrictions')
+    .leftJoin('privacy_requests', 'privacy_requests.id', 'subject_restrictions.request_id')
+    .whereIn('subject_restrictions.number', [...numbers])
+    .andWhere('subject_restrictions.do_not_keep', true)
+    .first('privacy_requests.reference as reference')) as { reference: string | null } | undefined;
+  return row && { requestReference: row.reference ?? null };
 }
 
 /** Lifts the restriction of `number`; returns 1 when one was lifted, 0 when there was none. */

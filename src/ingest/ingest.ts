@@ -18,6 +18,10 @@
  * that inserts the row removes the marker. Objects with neither a row nor a live marker are
  * what a crash left, and crash recovery deletes them at once.
  *
+ * Objection: before anything is stored, `deps.ingestScreen` (composed in app.ts) may refuse to
+ * keep the call (a "do not keep" objection): then nothing is stored and one deletion-log entry
+ * of reason `objection` says it arrived (./discard.ts); the outcome is `discarded`.
+ *
  * Idempotency: (source, callId) is unique. The same audio (sha256 of the audio
  * part) again answers the stored recording (`created: false`), also when two
  * identical uploads race: the loser of the insert deletes its own objects and
@@ -45,6 +49,8 @@ import type { AppDeps } from '../deps.js';
 import { AppError, errors } from '../errors.js';
 import { isStorageFull } from '../http/problem.js';
 import { dbError } from './db-failure.js';
+import { discardAtIngest } from './discard.js';
+import type { DiscardedUpload } from './discard.js';
 import { recordingKey, recordingPrefix } from '../storage/keys.js';
 import { recordingTags } from '../storage/tags.js';
 import type { InflightTracker } from './inflight.js';
@@ -65,10 +71,13 @@ export const ORIGINAL_IN_MEMORY_BYTES = 8 * 1024 * 1024;
 /** The body of 201 (created) and 200 (identical replay): the recording as the API shows it. */
 export type IngestResponse = Recording;
 
-export interface IngestOutcome {
-  created: boolean;
-  recording: IngestResponse;
-}
+/**
+ * Stored (`created`), or the stored recording again (a replay); or, under a "do not keep"
+ * objection, not stored at all (`discarded`, see ./discard.ts).
+ */
+export type IngestOutcome =
+  | { created: boolean; recording: IngestResponse; discarded?: undefined }
+  | { created: false; recording?: undefined; discarded: DiscardedUpload };
 
 const ORIGINAL_TYPES: Record<string, { ext: string; contentType: string }> = {
   wav: { ext: 'wav', contentType: 'audio/wav' },
@@ -118,7 +127,10 @@ function replayOf(existing: RecordingRow, audioSha256: string): IngestOutcome {
   return { created: false, recording: toRecording(existing) };
 }
 
-export type IngestDeps = Pick<AppDeps, 'config' | 'db' | 'store' | 'logger' | 'clock' | 'metrics' | 'retentionWakeup'>;
+export type IngestDeps = Pick<
+  AppDeps,
+  'config' | 'db' | 'store' | 'logger' | 'clock' | 'metrics' | 'retentionWakeup' | 'ingestScreen'
+>;
 
 /**
  * Stores one recording of `source` from typed metadata and a complete audio file. Refusals
@@ -152,6 +164,29 @@ export async function ingestRecording(
     throw dbError(error);
   });
   if (existing) return replayOf(existing, audio.sha256);
+
+  // Before anything is stored: may this call be kept at all (deps.ts, IngestScreen)?
+  if (deps.ingestScreen) {
+    const verdict = await deps.ingestScreen
+      .screen({ callerNumber: meta.callerNumber, calleeNumber: meta.calleeNumber })
+      .catch((error: unknown) => {
+        throw dbError(error);
+      });
+    if (!verdict.keep) {
+      const discarded = await discardAtIngest(deps, {
+        source: input.source,
+        callId: meta.callId,
+        startedAt: meta.startedAt,
+        expiresAt,
+        now,
+        verdict,
+        requestId: input.requestId,
+      }).catch((error: unknown) => {
+        throw dbError(error);
+      });
+      return { created: false, discarded };
+    }
+  }
 
   const limits = { timeoutMs: config.ingest.ffmpegTimeoutMs, signal };
   const format = config.ingest.playbackFormat;

@@ -17,6 +17,7 @@ import { z } from 'zod';
 import { createGuards } from '../auth/index.js';
 import type { Principal } from '../domain/roles.js';
 import type { AppDeps } from '../deps.js';
+import { appendAccess } from '../db/access-log.js';
 import { insertNote, listNotes, NOTE_MAX_LENGTH } from '../db/notes.js';
 import { searchRecordings, setRecordingWaveform } from '../db/recordings.js';
 import { errors } from '../errors.js';
@@ -142,6 +143,18 @@ export function createPlaybackRouter(deps: AppDeps): Router {
     });
     const page = rows.slice(0, limit);
     const last = page.at(-1);
+    // A search by case reference finds a subject's calls, like a subject search: logged the
+    // same way (`search`, the hit count; never the reference itself) before the answer.
+    if (q.caseReference !== undefined) {
+      await appendAccess(deps.db.knex, {
+        principal,
+        recordingId: null,
+        action: 'search',
+        at: deps.clock.now(),
+        requestId: req.id,
+        detail: `by=caseReference count=${page.length}`,
+      });
+    }
     res.setHeader('Cache-Control', 'private, no-store');
     res.json({
       items: page.map((row) => presentRecording(row, principal)),

@@ -212,8 +212,21 @@ export function renderLetter(options: {
   for (const ev of [...of('search'), ...of('export')]) for (const id of ev.recordingIds) found.add(id);
   const searched = of('search').length + of('export').length > 0;
 
+  // Each erased recording has its own event (written with its deletion-log entry): consecutive
+  // erasures of one day read as one paragraph.
+  const merged: TimelineEvent[] = [];
+  for (const ev of events) {
+    const last = merged[merged.length - 1];
+    if (ev.action === 'erase' && last?.action === 'erase' && date(last.at) === date(ev.at)) {
+      merged[merged.length - 1] = {
+        ...last,
+        recordingIds: [...last.recordingIds, ...ev.recordingIds],
+        deletionSeqs: [...last.deletionSeqs, ...ev.deletionSeqs],
+      };
+    } else merged.push(ev);
+  }
   const done: string[] = [];
-  for (const ev of events) done.push(...describe(ev));
+  for (const ev of merged) done.push(...describe(ev));
   function describe(ev: TimelineEvent): string[] {
     switch (ev.action) {
       case 'export':

@@ -255,6 +255,13 @@ export async function finishDeletions(
     failpoint?: Failpoint;
     /** Default: `verifyModeFor(deps.store)`. */
     verify?: VerifyMode;
+    /**
+     * Runs inside each transaction that removes rows and appends their deletion-log entries,
+     * after the append, with the entries appended: what must be written atomically with the
+     * deletion (an erasure's access-log entry and privacy-request timeline event). A throw
+     * rolls the chunk back (its deletions are retried like a database failure).
+     */
+    onLogged?: (trx: Knex.Transaction, rows: readonly DeletionLogRow[]) => Promise<void>;
   },
 ): Promise<FinishResult> {
   const { claimant, now, signal, failpoint } = options;
@@ -372,6 +379,7 @@ export async function finishDeletions(
             ...(shredded.has(row.id) ? { shreddedKey: { kekId: shredded.get(row.id)! } } : {}),
           })),
         );
+        await options.onLogged?.(trx, rows);
         await failpoint?.('beforeCommit');
         return rows;
       });

@@ -13,7 +13,8 @@
  */
 import type { Config } from '../config.js';
 import { readLogPage } from '../db/deletion-log.js';
-import type { DeletionReason } from '../db/deletion-log.js';
+import type { Knex } from 'knex';
+import type { DeletionLogRow, DeletionReason } from '../db/deletion-log.js';
 import { claimRecordingById } from '../db/recordings.js';
 import { errors } from '../errors.js';
 import { rowToEntry } from '../audit/index.js';
@@ -33,6 +34,8 @@ export interface DeleteRecordingOptions {
   signal?: AbortSignal;
   /** Test-only. */
   failpoint?: Failpoint;
+  /** Written in the transaction that appends the deletion-log entry (see `finishDeletions`). */
+  onLogged?: (trx: Knex.Transaction, entry: DeletionLogRow) => Promise<void>;
 }
 
 export async function deleteRecording(options: DeleteRecordingOptions): Promise<DeletionEntry> {
@@ -58,6 +61,11 @@ export async function deleteRecording(options: DeleteRecordingOptions): Promise<
     now,
     signal: options.signal,
     failpoint: options.failpoint,
+    onLogged: options.onLogged
+      ? async (trx, rows) => {
+          for (const row of rows) await options.onLogged!(trx, row);
+        }
+      : undefined,
   });
   const done = result.deleted[0];
   if (!done) {

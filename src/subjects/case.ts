@@ -8,9 +8,12 @@
  *   `not_in_request`), so that a case's timeline never records another subject's data.
  *   Actions on one recording are not checked against the numbers (the subject may have
  *   called from another line, and a correction changes them).
- * - `recordOnCase` appends one timeline event; it runs after the action succeeded (or was
- *   refused, for refusals the timeline must show), outside the action's own transaction.
+ * - `recordOnCase` appends one timeline event through `q`: the action's own transaction, so
+ *   that the action and its event commit together or not at all (a crash between them can
+ *   leave neither half). Erasures write it in the transaction that appends the deletion-log
+ *   entry; refusals (nothing done) are recorded after the refusal.
  */
+import type { Knex } from 'knex';
 import type { Principal } from '../domain/roles.js';
 import type { AppDeps } from '../deps.js';
 import { appendRequestEvent, findPrivacyRequest, requestNumbers } from '../db/privacy-requests.js';
@@ -44,9 +47,10 @@ export async function maybeOpenCase(
 }
 
 export async function recordOnCase(
-  deps: Pick<AppDeps, 'db' | 'clock'>,
+  q: Knex | Knex.Transaction,
   kase: OpenCase | undefined,
   event: {
+    at: number;
     principal: Principal;
     action: string;
     recordingIds?: readonly string[];
@@ -55,9 +59,9 @@ export async function recordOnCase(
   },
 ): Promise<void> {
   if (!kase) return;
-  await appendRequestEvent(deps.db.knex, {
+  await appendRequestEvent(q, {
     requestId: kase.id,
-    at: deps.clock.now(),
+    at: event.at,
     actor: event.principal,
     action: event.action,
     recordingIds: event.recordingIds,

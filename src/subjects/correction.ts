@@ -5,8 +5,9 @@
  * - Changes the given fields (caller and callee number, agent, queue; null clears one) of a
  *   stored recording; a recording being deleted answers 409 `conflict`, a missing one 404.
  * - Only fields whose value actually changes count. When some do, one `correct` access-log
- *   entry names them (never their values) with the request's reference, in the same
- *   transaction as the change; when none do, nothing is written.
+ *   entry names them (never their values) with the request's reference, and one `correct`
+ *   timeline event of the request, in the same transaction as the change; when none do,
+ *   nothing is written.
  * - Subject search reads the numbers from the row, so it finds the recording under the
  *   corrected number only, and restriction follows the corrected number too.
  */
@@ -16,6 +17,7 @@ import { appendAccess } from '../db/access-log.js';
 import { correctRecording, findRecordingById } from '../db/recordings.js';
 import type { CorrectableColumns, RecordingRow } from '../db/recordings.js';
 import { errors } from '../errors.js';
+import { recordOnCase } from './case.js';
 import type { OpenCase } from './case.js';
 
 export interface Correction {
@@ -59,6 +61,13 @@ export async function correctRecordingMetadata(
       at,
       requestId: options.httpRequestId,
       detail: `fields=${fields.join(',')} request=${options.kase.reference}`,
+    });
+    await recordOnCase(trx, options.kase, {
+      at,
+      principal: options.principal,
+      action: 'correct',
+      recordingIds: [options.id],
+      detail: `fields=${fields.join(',')}`,
     });
     return { row: (await findRecordingById(trx, options.id))!, fields };
   });

@@ -5,7 +5,9 @@
  * Contract:
  * - One recording: deleted, verified gone, exactly one deletion-log entry with reason
  *   `erasure_request`, actor = the officer's username and the given reference; one `erase`
- *   access-log entry (detail = reference). Answers the deletion-log entry.
+ *   access-log entry (detail = reference) and, under a request, one `erase` timeline event
+ *   (the recording and its seq), both in the transaction that appends the deletion-log entry.
+ *   Answers the deletion-log entry.
  * - Idempotent: a recording already erased (or never there) answers 404 `not_found` and nothing
  *   is logged again (the deletion log's unique recording id makes a second entry impossible).
  * - A recording on legal hold answers 409 `legal_hold` and nothing changes: the hold must be
@@ -29,12 +31,16 @@ import { appendAccess } from '../db/access-log.js';
 import type { AppDeps } from '../deps.js';
 import { errors, isAppError } from '../errors.js';
 import { deleteRecording } from '../retention/index.js';
+import { recordOnCase } from './case.js';
+import type { OpenCase } from './case.js';
 import { findAllSubjectRecordings } from './search.js';
 
 export interface ErasureOptions {
   principal: Principal;
   reference: string;
   requestId?: string;
+  /** The privacy request it is done under: its timeline event commits with the deletion-log entry. */
+  kase?: OpenCase;
 }
 
 export interface ErasureResult {
@@ -44,21 +50,33 @@ export interface ErasureResult {
 }
 
 export async function eraseRecording(deps: AppDeps, options: ErasureOptions & { id: string }): Promise<ErasureResult> {
+  const now = deps.clock.now();
   const entry = await deleteRecording({
     deps,
     recordingId: options.id,
     reason: 'erasure_request',
     actor: options.principal.username,
     reference: options.reference,
-    now: deps.clock.now(),
-  });
-  await appendAccess(deps.db.knex, {
-    principal: options.principal,
-    recordingId: options.id,
-    action: 'erase',
-    at: deps.clock.now(),
-    requestId: options.requestId,
-    detail: options.reference,
+    now,
+    // The access-log entry and the request's timeline event commit with the deletion-log entry.
+    onLogged: async (trx, row) => {
+      await appendAccess(trx, {
+        principal: options.principal,
+        recordingId: options.id,
+        action: 'erase',
+        at: now,
+        requestId: options.requestId,
+        detail: options.reference,
+      });
+      await recordOnCase(trx, options.kase, {
+        at: now,
+        principal: options.principal,
+        action: 'erase',
+        recordingIds: [options.id],
+        deletionSeqs: [Number(row.seq)],
+        detail: `reference=${options.reference}`,
+      });
+    },
   });
   deps.logger.info(
     { requestId: options.requestId, user: options.principal.username, recordingId: options.id, seq: entry.seq },

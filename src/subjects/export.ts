@@ -22,6 +22,7 @@ import { pipeline } from 'node:stream/promises';
 import { ZipArchive } from 'archiver';
 import type { Archiver } from 'archiver';
 import type { AccessEntry } from '../db/access-log.js';
+import { toRecording } from '../db/recordings.js';
 import type { RecordingRow } from '../db/recordings.js';
 import { ObjectNotFoundError } from '../storage/object-store.js';
 import type { ObjectStore } from '../storage/object-store.js';
@@ -55,8 +56,10 @@ voorkomt als beller of gebelde, zoals gevraagd in uw verzoek om inzage of
 overdraagbaarheid van gegevens.
 - recordings/<id>/original.*  de opname zoals wij die ontvingen van de telefooncentrale
 - recordings/<id>/playback.*  dezelfde opname, omgezet om af te spelen
-- manifest.json               per opname: gegevens van het gesprek (tijd, duur, nummers,
-                              richting, wachtrij), de datum waarop de opname wordt gewist
+- manifest.json               per opname: gegevens van het gesprek (begin, einde, duur,
+                              nummers en hun soort, richting, wachtrij, het kanaal van de
+                              medewerker, gespreksgroep, dossierreferentie, correcties
+                              die wij op uw verzoek aanbrachten), de datum waarop de opname wordt gewist
                               (bewaartermijn), een eventuele juridische bewaarplicht,
                               de SHA-256-controlesom van elk bestand, en wie de opname
                               wanneer heeft geopend (uit ons toegangslogboek).
@@ -70,8 +73,10 @@ appears as caller or callee, as asked in your request for access or data
 portability.
 - recordings/<id>/original.*  the recording as we received it from the telephony platform
 - recordings/<id>/playback.*  the same recording, converted for playback
-- manifest.json               per recording: the call's details (time, duration, numbers,
-                              direction, queue), the date on which it will be erased
+- manifest.json               per recording: the call's details (start, end, duration,
+                              numbers and their kind, direction, queue, the agent's channel,
+                              call group, case reference, corrections we made at your
+                              request), the date on which it will be erased
                               (retention deadline), any legal hold, the SHA-256 checksum
                               of every file, and who opened the recording and when
                               (from our access log).
@@ -133,19 +138,38 @@ async function appendObject(
   return { sha256: hash.digest('hex'), sizeBytes };
 }
 
+/** The corrections (Art. 16) of a recording from its access log: when, by whom, which fields (never the old values). */
+function correctionsOf(access: readonly AccessEntry[]) {
+  return access
+    .filter((a) => a.action === 'correct')
+    .map((a) => ({
+      at: a.at,
+      by: a.username,
+      fields: (/(?:^|\s)fields=(\S+)/.exec(a.detail ?? '')?.[1] ?? '').split(',').filter(Boolean),
+    }));
+}
+
 function manifestEntry(recording: ExportRecording, files: ExportFile[]) {
   const r = recording.row;
+  const shown = toRecording(r);
   return {
     id: r.id,
     source: r.source,
     callId: r.call_id,
     startedAt: new Date(r.started_at).toISOString(),
+    endedAt: shown.endedAt,
     durationMs: r.duration_ms,
     direction: r.direction,
     queue: r.queue,
     agentId: r.agent_id,
+    agentChannel: shown.agentChannel,
     callerNumber: r.caller_number,
+    callerNumberKind: shown.callerNumberKind,
     calleeNumber: r.callee_number,
+    calleeNumberKind: shown.calleeNumberKind,
+    callGroupId: shown.callGroupId,
+    caseReference: shown.caseReference,
+    corrections: correctionsOf(recording.access),
     retention: {
       expiresAt: new Date(r.expires_at).toISOString(),
       legalHold: r.legal_hold

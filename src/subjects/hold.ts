@@ -4,7 +4,8 @@
  *
  * Contract:
  * - `placeHold` sets `legal_hold`, `hold_reason`, `hold_by`, `hold_at` and writes one `hold`
- *   access-log entry (detail = reason) in the same transaction. Holding a held recording again
+ *   access-log entry (detail = reason) and, under a request, its timeline event in the same
+ *   transaction (so does `releaseHold` with `release`). Holding a held recording again
  *   replaces reason, holder and time and is logged again. There is no limit on the number of
  *   held recordings. A recording already claimed for deletion (status `deleting`) cannot be
  *   held: 409 `conflict`. A missing recording: 404.
@@ -20,12 +21,14 @@ import type { RecordingRow } from '../db/recordings.js';
 import type { Principal } from '../domain/roles.js';
 import type { AppDeps } from '../deps.js';
 import { errors } from '../errors.js';
+import { recordOnCase } from './case.js';
+import type { OpenCase } from './case.js';
 
 type HoldDeps = Pick<AppDeps, 'db' | 'clock' | 'retentionWakeup'>;
 
 export async function placeHold(
   deps: HoldDeps,
-  options: { id: string; principal: Principal; reason: string; requestId?: string },
+  options: { id: string; principal: Principal; reason: string; requestId?: string; kase?: OpenCase },
 ): Promise<RecordingRow> {
   const at = deps.clock.now();
   return deps.db.knex.transaction(async (trx) => {
@@ -41,13 +44,20 @@ export async function placeHold(
       requestId: options.requestId,
       detail: options.reason,
     });
+    await recordOnCase(trx, options.kase, {
+      at,
+      principal: options.principal,
+      action: 'hold',
+      recordingIds: [options.id],
+      detail: options.reason,
+    });
     return row;
   });
 }
 
 export async function releaseHold(
   deps: HoldDeps,
-  options: { id: string; principal: Principal; reason?: string; requestId?: string },
+  options: { id: string; principal: Principal; reason?: string; requestId?: string; kase?: OpenCase },
 ): Promise<RecordingRow> {
   const at = deps.clock.now();
   let released = false;
@@ -65,6 +75,13 @@ export async function releaseHold(
         at,
         requestId: options.requestId,
         detail: options.reason ?? before.hold_reason ?? undefined,
+      });
+      await recordOnCase(trx, options.kase, {
+        at,
+        principal: options.principal,
+        action: 'release',
+        recordingIds: [options.id],
+        detail: options.reason,
       });
     }
     return (await findRecordingById(trx, options.id))!;

@@ -69,14 +69,25 @@ export const releaseBodySchema = z.object({ reason: freeText(500).optional(), re
 export const bodyPhoneSchema = phoneQuerySchema;
 
 /** Body of `PUT /v1/subjects/restriction`. */
-export const restrictionBodySchema = z.strictObject({
-  phone: bodyPhoneSchema,
-  requestId: requestIdSchema,
-  mode: z
-    .enum(RESTRICTION_MODES, { message: `expects one of ${RESTRICTION_MODES.join(', ')}` })
-    .optional()
-    .describe('`restrict` (Art. 18, default) or `object` (Art. 21); both make the recordings restricted'),
-});
+export const restrictionBodySchema = z
+  .strictObject({
+    phone: bodyPhoneSchema,
+    requestId: requestIdSchema,
+    mode: z
+      .enum(RESTRICTION_MODES, { message: `expects one of ${RESTRICTION_MODES.join(', ')}` })
+      .optional()
+      .describe('`restrict` (Art. 18, default) or `object` (Art. 21); both make the recordings restricted'),
+    doNotKeep: z
+      .boolean({ error: 'expects true or false' })
+      .optional()
+      .describe(
+        'Only with mode `object`: new recordings from or to the number are not stored at ingest (each logged in the deletion log with reason `objection`)',
+      ),
+  })
+  .refine((body) => !body.doNotKeep || body.mode === 'object', {
+    message: 'doNotKeep is only allowed with mode "object"',
+    path: ['doNotKeep'],
+  });
 
 /** Body of `DELETE /v1/subjects/restriction`. */
 export const liftRestrictionBodySchema = z.strictObject({

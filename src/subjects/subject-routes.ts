@@ -90,7 +90,8 @@ async function recordRefusal(
 ): Promise<void> {
   if (!kase || !isAppError(error) || error.code !== 'legal_hold') return;
   const held = (error.extra.heldIds as string[] | undefined) ?? [];
-  await recordOnCase(deps, kase, {
+  await recordOnCase(deps.db.knex, kase, {
+    at: deps.clock.now(),
     principal,
     action: 'erase_refused',
     recordingIds: held,
@@ -128,19 +129,24 @@ export function createSubjectsRouter(deps: AppDeps): Router {
 
     const page = await findSubjectRecordings(deps.db.knex, { number, afterId: cursor, limit });
     const principal = principalOf(req);
-    await appendAccess(deps.db.knex, {
-      principal,
-      recordingId: null,
-      action: 'search',
-      at: deps.clock.now(),
-      requestId: req.id,
-      detail: `count=${page.items.length}`,
-    });
-    await recordOnCase(deps, kase, {
-      principal,
-      action: 'search',
-      recordingIds: page.items.map((r) => r.id),
-      detail: `count=${page.items.length}`,
+    const at = deps.clock.now();
+    // The access-log entry and the request's timeline event commit together.
+    await deps.db.knex.transaction(async (trx) => {
+      await appendAccess(trx, {
+        principal,
+        recordingId: null,
+        action: 'search',
+        at,
+        requestId: req.id,
+        detail: `count=${page.items.length}`,
+      });
+      await recordOnCase(trx, kase, {
+        at,
+        principal,
+        action: 'search',
+        recordingIds: page.items.map((r) => r.id),
+        detail: `count=${page.items.length}`,
+      });
     });
     res.setHeader('Cache-Control', 'private, no-store');
     res.json({ items: page.items.map(toRecording), nextCursor: page.nextCursor });
@@ -152,10 +158,18 @@ export function createSubjectsRouter(deps: AppDeps): Router {
     const principal = principalOf(req);
     const now = deps.clock.now();
     const recordings = await collectExport(deps.db.knex, number);
+    // Before the first byte is sent: the access-log entries and the request's timeline event, together.
     await deps.db.knex.transaction(async (trx) => {
       for (const r of recordings) {
         await appendAccess(trx, { principal, recordingId: r.row.id, action: 'export', at: now, requestId: req.id });
       }
+      await recordOnCase(trx, kase, {
+        at: now,
+        principal,
+        action: 'export',
+        recordingIds: recordings.map((r) => r.row.id),
+        detail: `count=${recordings.length}`,
+      });
     });
 
     const controller = new AbortController();
@@ -183,13 +197,15 @@ export function createSubjectsRouter(deps: AppDeps): Router {
         { requestId: req.id, user: principal.username, recordings: recordings.length },
         'subject export sent',
       );
-      await recordOnCase(deps, kase, {
-        principal,
-        action: 'export',
-        recordingIds: recordings.map((r) => r.row.id),
-        detail: `count=${recordings.length} (sent in full)`,
-      });
     } catch (error) {
+      // The timeline said `export` before the first byte; it also says when the zip did not arrive whole.
+      await recordOnCase(deps.db.knex, kase, {
+        at: deps.clock.now(),
+        principal,
+        action: 'export_aborted',
+        recordingIds: recordings.map((r) => r.row.id),
+        detail: controller.signal.aborted ? 'the client went away' : 'the export failed',
+      }).catch(() => undefined);
       if (controller.signal.aborted) {
         deps.logger.info({ requestId: req.id, user: principal.username }, 'subject export aborted by the client');
         return;
@@ -205,18 +221,20 @@ export function createSubjectsRouter(deps: AppDeps): Router {
     const kase = await maybeOpenCase(deps, { requestId: body.requestId ?? queryRequestId(req), number });
     let result;
     try {
-      result = await eraseSubject(deps, { number, principal, reference: body.reference, requestId: req.id });
+      // Each erasure's timeline event commits with its deletion-log entry (erasure.ts).
+      result = await eraseSubject(deps, { number, principal, reference: body.reference, requestId: req.id, kase });
     } catch (error) {
       await recordRefusal(deps, kase, principal, error);
       throw error;
     }
-    await recordOnCase(deps, kase, {
-      principal,
-      action: 'erase',
-      recordingIds: result.erased.map((e) => e.id),
-      deletionSeqs: result.erased.map((e) => e.seq),
-      detail: `count=${result.count}${result.pending.length ? ` pending=${result.pending.join(',')}` : ''} reference=${body.reference}`,
-    });
+    if (result.pending.length > 0)
+      await recordOnCase(deps.db.knex, kase, {
+        at: deps.clock.now(),
+        principal,
+        action: 'erase_pending',
+        recordingIds: result.pending,
+        detail: 'already being deleted; finished by the sweeper',
+      });
     res.json(result);
   });
 
@@ -227,7 +245,7 @@ export function createSubjectsRouter(deps: AppDeps): Router {
     const kase = await maybeOpenCase(deps, { requestId: body.requestId });
     let result;
     try {
-      result = await eraseRecording(deps, { id, principal, reference: body.reference, requestId: req.id });
+      result = await eraseRecording(deps, { id, principal, reference: body.reference, requestId: req.id, kase });
     } catch (error) {
       await recordRefusal(
         deps,
@@ -239,13 +257,6 @@ export function createSubjectsRouter(deps: AppDeps): Router {
       );
       throw error;
     }
-    await recordOnCase(deps, kase, {
-      principal,
-      action: 'erase',
-      recordingIds: [id],
-      deletionSeqs: [result.deletion.seq],
-      detail: `reference=${body.reference}`,
-    });
     res.json(result);
   });
 
@@ -253,12 +264,12 @@ export function createSubjectsRouter(deps: AppDeps): Router {
     const id = recordingId(req);
     const body = parseBody(holdBody, req.body);
     const kase = await maybeOpenCase(deps, { requestId: body.requestId });
-    const row = await placeHold(deps, { id, principal: principalOf(req), reason: body.reason, requestId: req.id });
-    await recordOnCase(deps, kase, {
+    const row = await placeHold(deps, {
+      id,
       principal: principalOf(req),
-      action: 'hold',
-      recordingIds: [id],
-      detail: body.reason,
+      reason: body.reason,
+      requestId: req.id,
+      kase,
     });
     res.setHeader('Cache-Control', 'private, no-store');
     res.json(toRecording(row));
@@ -268,12 +279,12 @@ export function createSubjectsRouter(deps: AppDeps): Router {
     const id = recordingId(req);
     const body = parseBody(releaseBody, req.body);
     const kase = await maybeOpenCase(deps, { requestId: body.requestId });
-    const row = await releaseHold(deps, { id, principal: principalOf(req), reason: body.reason, requestId: req.id });
-    await recordOnCase(deps, kase, {
+    const row = await releaseHold(deps, {
+      id,
       principal: principalOf(req),
-      action: 'release',
-      recordingIds: [id],
-      detail: body.reason,
+      reason: body.reason,
+      requestId: req.id,
+      kase,
     });
     res.setHeader('Cache-Control', 'private, no-store');
     res.json(toRecording(row));
@@ -293,13 +304,8 @@ export function createSubjectsRouter(deps: AppDeps): Router {
     const principal = principalOf(req);
     const kase = await openCase(deps, { requestId: body.requestId, number });
     const mode = body.mode ?? 'restrict';
-    const status = await restrictNumber(deps, { number, mode, kase, principal, httpRequestId: req.id });
-    await recordOnCase(deps, kase, {
-      principal,
-      action: 'restrict',
-      recordingIds: status.recordingIds,
-      detail: `mode=${mode}`,
-    });
+    const doNotKeep = body.doNotKeep ?? false;
+    const status = await restrictNumber(deps, { number, mode, doNotKeep, kase, principal, httpRequestId: req.id });
     res.setHeader('Cache-Control', 'private, no-store');
     res.json(status);
   });
@@ -310,14 +316,6 @@ export function createSubjectsRouter(deps: AppDeps): Router {
     const principal = principalOf(req);
     const kase = await openCase(deps, { requestId: body.requestId, number });
     const status = await liftRestriction(deps, { number, kase, principal, reason: body.reason, httpRequestId: req.id });
-    if (status.lifted) {
-      await recordOnCase(deps, kase, {
-        principal,
-        action: 'unrestrict',
-        recordingIds: status.recordingIds,
-        detail: body.reason,
-      });
-    }
     res.setHeader('Cache-Control', 'private, no-store');
     res.json(status);
   });
@@ -337,20 +335,13 @@ export function createSubjectsRouter(deps: AppDeps): Router {
     };
     const principal = principalOf(req);
     const kase = await openCase(deps, { requestId: body.requestId });
-    const { row, fields } = await correctRecordingMetadata(deps, {
+    const { row } = await correctRecordingMetadata(deps, {
       id,
       correction,
       kase,
       principal,
       httpRequestId: req.id,
     });
-    if (fields.length > 0)
-      await recordOnCase(deps, kase, {
-        principal,
-        action: 'correct',
-        recordingIds: [id],
-        detail: `fields=${fields.join(',')}`,
-      });
     res.setHeader('Cache-Control', 'private, no-store');
     res.json(toRecording(row));
   });

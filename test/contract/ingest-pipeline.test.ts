@@ -102,7 +102,7 @@ for (const combo of COMBOS) {
         },
       });
       expect(outcome.created).to.equal(true);
-      const row = await findRecordingById(tdb.db.knex, outcome.recording.id);
+      const row = await findRecordingById(tdb.db.knex, outcome.recording!.id);
       expect(row).to.include({
         call_id: 'typed-1',
         started_at: startedAt,
@@ -138,7 +138,7 @@ for (const combo of COMBOS) {
     it('when the original is WebM, then it is stored as original.webm with type audio/webm, not original.bin', async () => {
       const runtime = runtimeOver(tstore.store);
       const outcome = await ingestFile(runtime, { audioPath: await webmFixture() });
-      const row = await findRecordingById(tdb.db.knex, outcome.recording.id);
+      const row = await findRecordingById(tdb.db.knex, outcome.recording!.id);
       expect(row!.original_key).to.match(/\/original\.webm$/);
       expect(row!.original_content_type).to.equal('audio/webm');
       await runtime.temp.release();

@@ -412,12 +412,18 @@ for (const [dbBackend, storeBackend] of combos) {
         expect(erased.status).to.equal(200);
 
         const timeline = (await getRequest(req.id)).timeline;
-        expect(timeline.map((e) => e.action)).to.deep.equal(['search', 'export', 'erase']);
+        // One erase event per recording, each written with its deletion-log entry.
+        expect(timeline.map((e) => e.action)).to.deep.equal(['search', 'export', 'erase', 'erase']);
         expect(timeline[0]!.recordingIds).to.have.members([a.row.id, b.row.id]);
         expect(timeline[1]!.recordingIds).to.have.members([a.row.id, b.row.id]);
         const logged = (await deletionLogRows(db.db)).filter((r) => [a.row.id, b.row.id].includes(r.recording_id));
-        expect(timeline[2]!.deletionSeqs).to.have.members(logged.map((r) => Number(r.seq)));
-        expect(timeline[2]!.recordingIds).to.have.members([a.row.id, b.row.id]);
+        const erases = timeline.slice(2);
+        expect(erases.flatMap((e) => e.deletionSeqs)).to.have.members(logged.map((r) => Number(r.seq)));
+        expect(erases.flatMap((e) => e.recordingIds)).to.have.members([a.row.id, b.row.id]);
+        for (const e of erases) {
+          const entry = logged.find((r) => r.recording_id === e.recordingIds[0]);
+          expect(e.deletionSeqs).to.deep.equal([Number(entry!.seq)]);
+        }
         for (const e of timeline) expect(e.actor).to.equal(users.privacy.username);
       });
 

@@ -139,8 +139,12 @@ export function createSignedHook(
   router.post(INGEST_PATH, async (req: Request, res: Response) => {
     const stopTimer = metrics.ingestDuration.startTimer();
     let bodyFinished = false;
-    const answer = (outcome: { status: number; body: unknown; headers?: Record<string, string> } | AppError) => {
-      const code = isAppError(outcome) ? outcome.code : outcome.status === 201 ? 'created' : 'replayed';
+    const answer = (
+      outcome: { status: number; body: unknown; headers?: Record<string, string>; code?: string } | AppError,
+    ) => {
+      const code = isAppError(outcome)
+        ? outcome.code
+        : (outcome.code ?? (outcome.status === 201 ? 'created' : 'replayed'));
       metrics.ingestTotal.inc({ outcome: code });
       stopTimer({ outcome: code });
       if (res.headersSent || res.destroyed) return;
@@ -305,13 +309,25 @@ export function createSignedHook(
         signal: controller.signal,
         requestId: req.id,
       });
-      outcome = result.created
-        ? { status: 201, body: result.recording, headers: { Location: `${INGEST_PATH}/${result.recording.id}` } }
-        : {
+      outcome = result.discarded
+        ? {
+            // Not kept (a "do not keep" objection): 200, so that the platform does not retry.
             status: 200,
-            body: result.recording,
-            headers: { 'Content-Location': `${INGEST_PATH}/${result.recording.id}` },
-          };
+            code: 'not_kept',
+            body: {
+              id: result.discarded.id,
+              kept: false,
+              reason: result.discarded.reason,
+              deletionSeq: result.discarded.deletionSeq,
+            },
+          }
+        : result.created
+          ? { status: 201, body: result.recording, headers: { Location: `${INGEST_PATH}/${result.recording.id}` } }
+          : {
+              status: 200,
+              body: result.recording,
+              headers: { 'Content-Location': `${INGEST_PATH}/${result.recording.id}` },
+            };
     } catch (error) {
       outcome = isAppError(error)
         ? error
