@@ -10,6 +10,7 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { expect } from 'chai';
 import { createManualClock } from '../../src/clock.js';
+import { createDb } from '../../src/db/db.js';
 import { listTwilioJobs } from '../../src/db/twilio-jobs.js';
 import type { TwilioJobRow } from '../../src/db/twilio-jobs.js';
 import { TWILIO_HOOK_PATH } from '../../src/ingest/adapters/twilio-hook.js';
@@ -309,6 +310,31 @@ for (const combo of COMBOS) {
         elsewhere.closeAllConnections();
         await new Promise<void>((resolve) => elsewhere.close(() => resolve()));
       }
+    });
+
+    it('when two workers with their own database connections run at once, then each job is claimed by one: every recording fetched and stored once', async () => {
+      const sids: string[] = [];
+      for (let i = 0; i < 6; i++) {
+        const { recordingSid } = standin.addRecording({ wav: await audioFixtureBytes('ulaw-mono') });
+        expect((await post(standin.callback(recordingSid))).status).to.equal(202);
+        sids.push(recordingSid);
+      }
+      const second = createDb(tdb.config);
+      try {
+        const other = createTwilioWorker(createIngestRuntime({ ...app.deps, db: second }), { idleTimeoutMs: 500 });
+        const runs = await Promise.all([worker.runOnce(), other.runOnce()]);
+        expect(runs[0]!.stored + runs[1]!.stored).to.equal(6);
+        expect(runs.map((r) => r.retrying + r.failed)).to.deep.equal([0, 0]);
+      } finally {
+        await second.close();
+      }
+      for (const sid of sids) {
+        expect(await rowsOf(sid), sid).to.have.length(1);
+        const gets = standin.requests.filter((r) => r.method === 'GET' && r.path.endsWith(`${sid}.wav`));
+        expect(gets, `media GETs of ${sid}`).to.have.length(1);
+        expect(await jobOf(sid)).to.include({ status: 'done', attempts: 1 });
+      }
+      await objectsMatchRows();
     });
 
     it('when jobs are listed, then failed ones show their error code', async () => {

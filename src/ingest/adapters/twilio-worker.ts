@@ -297,7 +297,13 @@ export function createTwilioWorker(runtime: IngestRuntime, options: TwilioWorker
         twilio.deleteAfterImport ? 'twilio import done; deleted at Twilio' : 'twilio import done; kept at Twilio',
       );
     } catch (error) {
-      if (signal.aborted) throw error;
+      if (signal.aborted) {
+        // Stopped (shutdown): the job waits for the next run of any instance, at the step it reached.
+        await releaseTwilioClaim(db.knex, { recordingSid: job.recording_sid, claimedBy: claimant }).catch(
+          () => undefined,
+        );
+        throw error;
+      }
       const { code, permanent } = classifyTwilioFailure(error);
       if (error instanceof TwilioUrlRefused) {
         logger.warn(
