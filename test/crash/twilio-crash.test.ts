@@ -4,7 +4,7 @@
  * stored, and after the copy at Twilio was deleted; a restarted process (crash recovery first,
  * as the service starts) finishes the job. Each recording is then stored exactly once, the copy
  * at the Twilio stand-in is gone, the job is done, and no object without a row, no in-flight
- * marker and no temp file remains. On SQLite × fs and PostgreSQL × MinIO.
+ * marker and no temp file remains; the media is fetched again only when the kill came before the store. On SQLite × fs and PostgreSQL × MinIO.
  */
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -135,6 +135,9 @@ for (const combo of COMBOS) {
           'stored once',
         ).to.have.length(1);
         expect(standin.recordings.has(recordingSid), 'the copy at Twilio').to.equal(false);
+        // A recording found stored goes straight to the delete: fetched again only when the kill came before the store.
+        const mediaGets = standin.requests.filter((r) => r.method === 'GET' && r.path.endsWith(`${recordingSid}.wav`));
+        expect(mediaGets, 'media fetches').to.have.length(step === 'fetched' ? 2 : 1);
         expect(await getTwilioJob(db.knex, recordingSid)).to.include({ status: 'done', claimed_by: null });
         const all = (await db.knex('recordings').select('original_key', 'playback_key')) as Array<{
           original_key: string;
