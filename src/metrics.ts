@@ -55,7 +55,7 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
 
   const twilioImports = new Counter({
     name: 'callrec_twilio_imports_total',
-    help: 'Twilio import worker steps by outcome: stored, already_stored (found stored after a crash), source_deleted (deleted at Twilio), retry (an attempt failed; retried with backoff), failed (the job gave up)',
+    help: 'Twilio import worker steps by outcome: stored, already_stored (found stored after a crash), source_deleted (deleted at Twilio), retention_elapsed (past retention when it came: not stored, deleted at Twilio), retry (an attempt failed; retried with backoff), failed (the job gave up)',
     labelNames: ['outcome'] as const,
     registers,
   });

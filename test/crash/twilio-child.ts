@@ -40,7 +40,7 @@ const worker = createTwilioWorker(runtime, {
     if (step === failAt) process.kill(process.pid, 'SIGKILL');
   },
 });
-const total: TwilioRun = { stored: 0, alreadyStored: 0, sourceDeleted: 0, retrying: 0, failed: 0 };
+const total: TwilioRun = { stored: 0, alreadyStored: 0, sourceDeleted: 0, expired: 0, retrying: 0, failed: 0 };
 try {
   for (let i = 0; i < 50; i++) {
     const run = await worker.runOnce();

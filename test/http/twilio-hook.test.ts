@@ -312,6 +312,22 @@ for (const combo of COMBOS) {
       }
     });
 
+    it('when a recording is already past retention when its job runs, then it is not stored but deleted at Twilio, and the job says why', async () => {
+      const startTime = clock.now() - app.deps.config.retention.ms - 60_000;
+      const { recordingSid } = standin.addRecording({ wav: await audioFixtureBytes('ulaw-mono'), startTime });
+      expect((await post(standin.callback(recordingSid))).status).to.equal(202);
+      expect(await drain()).to.include({ expired: 1, stored: 0, sourceDeleted: 1, failed: 0 });
+      expect(await rowsOf(recordingSid)).to.have.length(0);
+      expect(standin.recordings.has(recordingSid), 'deleted at Twilio').to.equal(false);
+      expect(await jobOf(recordingSid)).to.include({
+        status: 'done',
+        recording_id: null,
+        last_error_code: 'retention_elapsed',
+      });
+      const fetched = standin.requests.filter((r) => r.method === 'GET' && r.path.includes(recordingSid));
+      expect(fetched, 'nothing fetched').to.deep.equal([]);
+    });
+
     it('when two workers with their own database connections run at once, then each job is claimed by one: every recording fetched and stored once', async () => {
       const sids: string[] = [];
       for (let i = 0; i < 6; i++) {

@@ -11,6 +11,8 @@
  *    one ingest pipeline: source `twilio`, callId = RecordingSid, callGroupId = CallSid,
  *    startedAt = RecordingStartTime, endedAt = start + RecordingDuration, numbers and direction
  *    from the Call resource. Then the job is `stored`.
+ *    A recording already past retention when its job runs is not stored at all (it must not be
+ *    kept anywhere): the job goes to 2 without a recording and ends with code `retention_elapsed`.
  * 2. `stored`: the recording is deleted at Twilio (404 counts as deleted) unless
  *    CALLREC_TWILIO_DELETE_AFTER_IMPORT=false; then `done`.
  *
@@ -86,6 +88,8 @@ export interface TwilioRun {
   /** Found already stored (a crashed run stored it): went straight to the source delete. */
   alreadyStored: number;
   sourceDeleted: number;
+  /** Past retention already when the job ran: not stored, deleted at Twilio. */
+  expired: number;
   retrying: number;
   failed: number;
 }
@@ -249,6 +253,8 @@ export function createTwilioWorker(runtime: IngestRuntime, options: TwilioWorker
     );
     renew.unref();
     let status: TwilioJobStatus = job.status;
+    /** Past retention when it came: not stored, only deleted at Twilio (also when resumed at the delete). */
+    let expired = job.status === 'stored' && job.recording_id === null;
     try {
       if (status === 'pending') {
         const existing = await findRecordingByCall(db.knex, TWILIO_SOURCE, job.recording_sid).catch(
@@ -256,10 +262,15 @@ export function createTwilioWorker(runtime: IngestRuntime, options: TwilioWorker
             throw dbError(error);
           },
         );
-        let recordingId: string;
-        let result: 'stored' | 'alreadyStored' = 'alreadyStored';
+        let recordingId: string | null;
+        let result: 'stored' | 'alreadyStored' | 'expired' = 'alreadyStored';
         if (existing) recordingId = existing.id;
-        else {
+        else if (job.started_at + config.retention.ms <= clock.now()) {
+          // Past retention already: never stored here, and not left at Twilio either.
+          recordingId = null;
+          result = 'expired';
+          expired = true;
+        } else {
           const stored = await fetchAndStore(job, signal);
           recordingId = stored.recordingId;
           if (stored.created) result = 'stored';
@@ -275,9 +286,18 @@ export function createTwilioWorker(runtime: IngestRuntime, options: TwilioWorker
           keepClaim: true,
         });
         status = 'stored';
-        run[result] += 1;
-        metrics.twilioImports.inc({ outcome: result === 'stored' ? 'stored' : 'already_stored' });
-        logger.info({ recordingSid: job.recording_sid, recordingId, outcome: result }, 'twilio recording stored');
+        if (result === 'expired') {
+          run.expired += 1;
+          metrics.twilioImports.inc({ outcome: 'retention_elapsed' });
+          logger.warn(
+            { recordingSid: job.recording_sid, code: 'retention_elapsed' },
+            'twilio recording past retention already: not stored; deleting it at Twilio',
+          );
+        } else {
+          run[result] += 1;
+          metrics.twilioImports.inc({ outcome: result === 'stored' ? 'stored' : 'already_stored' });
+          logger.info({ recordingSid: job.recording_sid, recordingId, outcome: result }, 'twilio recording stored');
+        }
       }
       if (twilio.deleteAfterImport) {
         await api.deleteRecording(job.recording_sid, signal);
@@ -290,7 +310,8 @@ export function createTwilioWorker(runtime: IngestRuntime, options: TwilioWorker
         claimant,
         now: clock.now(),
         status: 'done',
-        lastErrorCode: null,
+        // A job done without a recording says why.
+        lastErrorCode: expired ? 'retention_elapsed' : null,
       });
       logger.info(
         { recordingSid: job.recording_sid, sourceDeleted: twilio.deleteAfterImport },
@@ -359,7 +380,7 @@ export function createTwilioWorker(runtime: IngestRuntime, options: TwilioWorker
   return {
     async runOnce(outer) {
       const signal = outer ?? new AbortController().signal;
-      const run: TwilioRun = { stored: 0, alreadyStored: 0, sourceDeleted: 0, retrying: 0, failed: 0 };
+      const run: TwilioRun = { stored: 0, alreadyStored: 0, sourceDeleted: 0, expired: 0, retrying: 0, failed: 0 };
       await releaseDeadClaims();
       for (let i = 0; i < JOBS_PER_RUN && !signal.aborted; i++) {
         const claimant = formatOwner(self, `twilio-${randomBytes(6).toString('hex')}`);
