@@ -276,7 +276,7 @@ export function createTwilioWorker(runtime: IngestRuntime, options: TwilioWorker
           if (stored.created) result = 'stored';
         }
         await options.failpoint?.('stored');
-        await settleTwilioJob(db.knex, {
+        const ours = await settleTwilioJob(db.knex, {
           recordingSid: job.recording_sid,
           claimant,
           now: clock.now(),
@@ -285,6 +285,14 @@ export function createTwilioWorker(runtime: IngestRuntime, options: TwilioWorker
           lastErrorCode: null,
           keepClaim: true,
         });
+        if (!ours) {
+          // The lease ran out and another worker took the job over: it finishes it (the store is idempotent).
+          logger.warn(
+            { recordingSid: job.recording_sid },
+            'twilio import: claim lost to another worker; leaving the job',
+          );
+          return;
+        }
         status = 'stored';
         if (result === 'expired') {
           run.expired += 1;
