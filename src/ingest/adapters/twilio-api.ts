@@ -18,9 +18,8 @@
  */
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
-import { Transform } from 'node:stream';
+import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { Readable } from 'node:stream';
 import type { AudioFile } from '../call-metadata.js';
 
 export class TwilioUrlRefused extends Error {
@@ -36,15 +35,27 @@ export class TwilioUrlRefused extends Error {
 
 export class TwilioApiError extends Error {
   override readonly name = 'TwilioApiError';
-  constructor(
-    readonly code: string,
-    readonly retryable: boolean,
-    message: string,
-    readonly status?: number,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
+  readonly code: string;
+  /** Whether a later attempt may succeed. */
+  readonly retryable: boolean;
+  /** Twilio's HTTP status, when it answered. */
+  readonly status: number | undefined;
+  constructor(options: { code: string; retryable: boolean; message: string; status?: number; cause?: unknown }) {
+    super(options.message, { cause: options.cause });
+    this.code = options.code;
+    this.retryable = options.retryable;
+    this.status = options.status;
   }
+}
+
+/** A failure a later attempt may mend (Twilio down, a timeout, …). */
+function transient(code: string, message: string, extra: { status?: number; cause?: unknown } = {}): TwilioApiError {
+  return new TwilioApiError({ code, retryable: true, message, ...extra });
+}
+
+/** A failure no retry mends (the recording is gone, too large). */
+function permanent(code: string, message: string, extra: { status?: number; cause?: unknown } = {}): TwilioApiError {
+  return new TwilioApiError({ code, retryable: false, message, ...extra });
 }
 
 export interface TwilioApiOptions {
@@ -85,17 +96,12 @@ export function twilioMediaUrl(recordingUrl: string, channels: number | null, ap
 }
 
 function statusError(status: number, what: string): TwilioApiError {
-  if (status === 404) return new TwilioApiError('twilio_not_found', false, `${what}: Twilio answered 404`, status);
+  if (status === 404) return permanent('twilio_not_found', `${what}: Twilio answered 404`, { status });
   if (status === 401 || status === 403)
-    return new TwilioApiError(
-      'twilio_auth_failed',
-      true,
-      `${what}: Twilio refused the credentials (${status})`,
-      status,
-    );
+    return transient('twilio_auth_failed', `${what}: Twilio refused the credentials (${status})`, { status });
   if (status === 429 || status >= 500)
-    return new TwilioApiError('twilio_unavailable', true, `${what}: Twilio answered ${status}`, status);
-  return new TwilioApiError('twilio_bad_response', true, `${what}: Twilio answered ${status}`, status);
+    return transient('twilio_unavailable', `${what}: Twilio answered ${status}`, { status });
+  return transient('twilio_bad_response', `${what}: Twilio answered ${status}`, { status });
 }
 
 export function createTwilioApi(options: TwilioApiOptions) {
@@ -116,11 +122,8 @@ export function createTwilioApi(options: TwilioApiOptions) {
       });
     } catch (error) {
       if (signal.aborted) throw signal.reason;
-      if (headersDeadline.signal.aborted)
-        throw new TwilioApiError('twilio_timeout', true, `${what}: no answer from Twilio in time`);
-      throw new TwilioApiError('twilio_unavailable', true, `${what}: Twilio could not be reached`, undefined, {
-        cause: error,
-      });
+      if (headersDeadline.signal.aborted) throw transient('twilio_timeout', `${what}: no answer from Twilio in time`);
+      throw transient('twilio_unavailable', `${what}: Twilio could not be reached`, { cause: error });
     } finally {
       clearTimeout(timer);
     }
@@ -144,7 +147,7 @@ export function createTwilioApi(options: TwilioApiOptions) {
         await res.body?.cancel().catch(() => undefined);
         throw statusError(res.status, 'media');
       }
-      if (!res.body) throw new TwilioApiError('twilio_bad_response', true, 'media: an empty answer');
+      if (!res.body) throw transient('twilio_bad_response', 'media: an empty answer');
       const hash = createHash('sha256');
       let sizeBytes = 0;
       let idle: NodeJS.Timeout | undefined;
@@ -157,7 +160,7 @@ export function createTwilioApi(options: TwilioApiOptions) {
         transform(chunk: Buffer, _encoding, callback) {
           sizeBytes += chunk.length;
           if (sizeBytes > input.maxBytes) {
-            callback(new TwilioApiError('too_large', false, `media: longer than ${input.maxBytes} bytes`));
+            callback(permanent('too_large', `media: longer than ${input.maxBytes} bytes`));
             return;
           }
           hash.update(chunk);
@@ -176,15 +179,12 @@ export function createTwilioApi(options: TwilioApiOptions) {
       } catch (error) {
         if (input.signal.aborted) throw input.signal.reason;
         if (error instanceof TwilioApiError) throw error;
-        if (stalled.signal.aborted)
-          throw new TwilioApiError('twilio_timeout', true, 'media: the download stalled', undefined, { cause: error });
-        throw new TwilioApiError('twilio_unavailable', true, 'media: the download broke off', undefined, {
-          cause: error,
-        });
+        if (stalled.signal.aborted) throw transient('twilio_timeout', 'media: the download stalled', { cause: error });
+        throw transient('twilio_unavailable', 'media: the download broke off', { cause: error });
       } finally {
         clearTimeout(idle);
       }
-      if (sizeBytes === 0) throw new TwilioApiError('twilio_bad_response', true, 'media: an empty body');
+      if (sizeBytes === 0) throw transient('twilio_bad_response', 'media: an empty body');
       return { path: input.file, sha256: hash.digest('hex'), sizeBytes };
     },
 
@@ -200,7 +200,7 @@ export function createTwilioApi(options: TwilioApiOptions) {
       try {
         body = await res.json();
       } catch (error) {
-        throw new TwilioApiError('twilio_bad_response', true, 'call: not JSON', undefined, { cause: error });
+        throw transient('twilio_bad_response', 'call: not JSON', { cause: error });
       }
       const field = (name: string) => {
         const value = (body as Record<string, unknown> | null)?.[name];

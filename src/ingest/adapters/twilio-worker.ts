@@ -241,7 +241,8 @@ export function createTwilioWorker(runtime: IngestRuntime, options: TwilioWorker
   };
 
   /** Runs one claimed job to its next resting state, counting what happened into `run`. */
-  const runJob = async (job: TwilioJobRow, claimant: string, signal: AbortSignal, run: TwilioRun): Promise<void> => {
+  const runJob = async (input: { job: TwilioJobRow; claimant: string; signal: AbortSignal; run: TwilioRun }) => {
+    const { job, claimant, signal, run } = input;
     const renew = setInterval(
       () =>
         void renewTwilioClaim(db.knex, {
@@ -394,7 +395,7 @@ export function createTwilioWorker(runtime: IngestRuntime, options: TwilioWorker
         const claimant = formatOwner(self, `twilio-${randomBytes(6).toString('hex')}`);
         const job = await claimTwilioJob(db, { now: clock.now(), claimant, leaseMs });
         if (!job) break;
-        await runJob(job, claimant, signal, run);
+        await runJob({ job, claimant, signal, run });
       }
       return run;
     },
