@@ -17,6 +17,8 @@ import { requestId } from './http/request-id.js';
 import { createRequestLog } from './http/request-log.js';
 import { createSecurityHeaders } from './http/security-headers.js';
 import { createIngestService } from './ingest/service.js';
+import type { IngestRuntime } from './ingest/service.js';
+import { registerTwilioGauges } from './ingest/adapters/twilio-worker.js';
 import { createPlaybackRouter } from './playback/playback-routes.js';
 import { registerPrivacyGauges } from './privacy/gauges.js';
 import { createPrivacyRouter } from './privacy/privacy-routes.js';
@@ -31,6 +33,8 @@ export interface AppService {
   app: Express;
   /** Lets uploads in flight finish for `drainMs`, then aborts and cleans up the rest. */
   stop(options: { drainMs: number }): Promise<void>;
+  /** The ingest runtime the hooks use (its limiter is shared with the background import workers). */
+  ingest: IngestRuntime;
 }
 
 export function createApp(deps: AppDeps): Express {
@@ -60,6 +64,7 @@ export function createAppService(deps: AppDeps): AppService {
   app.use(createHealthRouter(deps));
   registerRetentionGauges(deps);
   registerPrivacyGauges(deps);
+  registerTwilioGauges(deps);
   app.get('/metrics', async (_req, res) => {
     res.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics());
   });
@@ -81,5 +86,5 @@ export function createAppService(deps: AppDeps): AppService {
 
   app.use(notFoundHandler);
   app.use(createErrorMiddleware(deps));
-  return { app, stop: (options) => ingest.stop(options) };
+  return { app, stop: (options) => ingest.stop(options), ingest: ingest.runtime };
 }

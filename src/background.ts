@@ -5,8 +5,11 @@
  * CALLREC_CHECKPOINT_INTERVAL: signed once the newest is that old and the log grew; also
  * after every sweep), crash recovery of uploads (every OWNER_LEASE_MS: what processes on
  * other hosts or in other containers left once their leases ran out), the privacy register's
- * retention (hourly: closed requests past CALLREC_PRIVACY_REQUEST_RETENTION) and the reconciler
- * (daily). Each job never overlaps itself; several instances may run side by side (claims
+ * retention (hourly: closed requests past CALLREC_PRIVACY_REQUEST_RETENTION), the reconciler
+ * (daily), and the Twilio import worker (every TWILIO_POLL_MS, when an account is configured and
+ * the app's ingest runtime is given: it shares the app's transcode limiter, with a temp folder of
+ * its own, released once it stopped). Each job never overlaps itself; several instances may run
+ * side by side (claims
  * and the log lock keep them apart). `stop()` aborts the running jobs and resolves when
  * every current run has returned.
  */
@@ -18,15 +21,20 @@ import { runSweepJob } from './retention/jobs.js';
 import { reconcile } from './retention/reconcile.js';
 import { startPeriodicJob } from './retention/scheduler.js';
 import { purgeClosedRequests } from './privacy/register-retention.js';
+import { createTwilioWorker } from './ingest/adapters/twilio-worker.js';
+import type { IngestRuntime } from './ingest/service.js';
+import { createIngestTemp } from './ingest/temp.js';
 
 export interface BackgroundJobs extends RetentionWakeup {
   stop(): Promise<void>;
 }
 
 const HOUR_MS = 3_600_000;
+/** How often the Twilio import worker looks for due jobs. */
+export const TWILIO_POLL_MS = 2_000;
 const DAY_MS = 24 * HOUR_MS;
 
-export function startBackgroundJobs(deps: AppDeps): BackgroundJobs {
+export function startBackgroundJobs(deps: AppDeps, options: { ingest?: IngestRuntime } = {}): BackgroundJobs {
   const sweep = startPeriodicJob({
     name: 'sweep',
     intervalMs: deps.config.sweep.intervalMs,
@@ -76,12 +84,30 @@ export function startBackgroundJobs(deps: AppDeps): BackgroundJobs {
       },
     }),
   ];
+  const releases: Array<() => Promise<void>> = [];
+  if (deps.config.ingest.twilio && options.ingest) {
+    const temp = createIngestTemp({ dataDir: deps.config.dataDir, clock: deps.clock });
+    const worker = createTwilioWorker({ ...options.ingest, temp });
+    jobs.push(
+      startPeriodicJob({
+        name: 'twilio-import',
+        intervalMs: TWILIO_POLL_MS,
+        initialDelayMs: 1_000,
+        logger: deps.logger,
+        run: async (signal) => {
+          await worker.runOnce(signal);
+        },
+      }),
+    );
+    releases.push(() => temp.release());
+  }
   return {
     deadlineAdded(expiresAtMs) {
       sweep.wakeAt(expiresAtMs);
     },
     async stop() {
       await Promise.all(jobs.map((job) => job.stop()));
+      for (const release of releases) await release();
     },
   };
 }

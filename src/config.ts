@@ -201,6 +201,15 @@ const envSchema = z.object({
   CALLREC_SPOOL_DIR: z.string().min(1).optional(),
   CALLREC_SPOOL_SOURCE: z.string().regex(SOURCE_ID, 'expects a source id of [A-Za-z0-9._-]').default('spool'),
   CALLREC_SPOOL_INTERVAL: duration('how often the spool folder is scanned').default(5_000),
+  CALLREC_TWILIO_ACCOUNT_SID: z
+    .string()
+    .regex(/^AC[0-9a-fA-F]{32}$/, 'expects a Twilio Account SID (AC followed by 32 hex digits)')
+    .optional(),
+  CALLREC_TWILIO_AUTH_TOKEN: z.string().min(16, 'expects the Twilio auth token (16 characters or more)').optional(),
+  CALLREC_TWILIO_API_BASE: z
+    .url({ message: 'expects an absolute URL such as https://api.twilio.com' })
+    .default('https://api.twilio.com'),
+  CALLREC_TWILIO_DELETE_AFTER_IMPORT: bool.default(true),
   CALLREC_MAX_UPLOAD_BYTES: integer(1, Number.MAX_SAFE_INTEGER).default(2 * 1024 ** 3),
   CALLREC_MAX_DURATION: duration('the longest call accepted').default(4 * 3_600_000),
   CALLREC_TRANSCODE_CONCURRENCY: integer(1, 64).default(2),
@@ -280,6 +289,18 @@ export interface Config {
     readonly agentChannels: Readonly<Record<string, 'left' | 'right'>>;
     /** The spool folder (src/ingest/adapters/spool.ts), when one is configured. */
     readonly spool: { readonly dir: string; readonly source: string; readonly intervalMs: number } | undefined;
+    /**
+     * Twilio recording status callbacks (src/ingest/adapters/twilio-*.ts), when an account is configured.
+     * `apiOrigin` is the origin of CALLREC_TWILIO_API_BASE: the only origin media and API URLs are fetched from.
+     */
+    readonly twilio:
+      | {
+          readonly accountSid: string;
+          readonly authToken: string;
+          readonly apiOrigin: string;
+          readonly deleteAfterImport: boolean;
+        }
+      | undefined;
     readonly maxUploadBytes: number;
     readonly maxDurationMs: number;
     readonly transcodeConcurrency: number;
@@ -377,6 +398,15 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
     };
   }
 
+  if (Boolean(e.CALLREC_TWILIO_ACCOUNT_SID) !== Boolean(e.CALLREC_TWILIO_AUTH_TOKEN))
+    throw new ConfigError('CALLREC_TWILIO_AUTH_TOKEN', 'must be set together with CALLREC_TWILIO_ACCOUNT_SID');
+  // Twilio signs the URL it called: without the public URL no callback can be verified.
+  if (e.CALLREC_TWILIO_AUTH_TOKEN && !e.CALLREC_PUBLIC_URL)
+    throw new ConfigError(
+      'CALLREC_PUBLIC_URL',
+      'is required when CALLREC_TWILIO_AUTH_TOKEN is set (Twilio signs the URL it calls)',
+    );
+
   const days = Math.ceil(e.CALLREC_RETENTION / DAY_MS);
   const config: Config = {
     port: e.CALLREC_PORT,
@@ -399,6 +429,15 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
             intervalMs: e.CALLREC_SPOOL_INTERVAL,
           }
         : undefined,
+      twilio:
+        e.CALLREC_TWILIO_ACCOUNT_SID && e.CALLREC_TWILIO_AUTH_TOKEN
+          ? {
+              accountSid: e.CALLREC_TWILIO_ACCOUNT_SID,
+              authToken: e.CALLREC_TWILIO_AUTH_TOKEN,
+              apiOrigin: new URL(e.CALLREC_TWILIO_API_BASE).origin,
+              deleteAfterImport: e.CALLREC_TWILIO_DELETE_AFTER_IMPORT,
+            }
+          : undefined,
       maxUploadBytes: e.CALLREC_MAX_UPLOAD_BYTES,
       maxDurationMs: e.CALLREC_MAX_DURATION,
       transcodeConcurrency: e.CALLREC_TRANSCODE_CONCURRENCY,

@@ -64,7 +64,7 @@ async function main(): Promise<void> {
   const recovered = await removeAbandonedUploads(deps, { now: deps.clock.now() });
   logger.info({ ...recovered }, 'crash recovery at start finished');
 
-  const { app, stop: stopApp } = createAppService(deps);
+  const { app, stop: stopApp, ingest } = createAppService(deps);
   const server = app.listen(config.port, config.host);
   await new Promise<void>((resolve, reject) => {
     server.once('listening', resolve);
@@ -103,7 +103,7 @@ async function main(): Promise<void> {
   process.stdout.write(
     `callrec is listening on ${url}/ (database: ${config.db.client}, object store: ${config.store.kind})\n`,
   );
-  background.jobs = startBackgroundJobs(deps);
+  background.jobs = startBackgroundJobs(deps, { ingest });
   retentionWakeup.connect(background.jobs);
 }
 

@@ -52,6 +52,14 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
   });
   // The series the alerts watch exist from the start at 0, so that rate() and increase() see the first failure.
   sweeperFailures.inc({ kind: 'run', reason: 'run' }, 0);
+
+  const twilioImports = new Counter({
+    name: 'callrec_twilio_imports_total',
+    help: 'Twilio import worker steps by outcome: stored, already_stored (found stored after a crash), source_deleted (deleted at Twilio), retention_elapsed (past retention when it came: not stored, deleted at Twilio), retry (an attempt failed; retried with backoff), failed (the job gave up)',
+    labelNames: ['outcome'] as const,
+    registers,
+  });
+  twilioImports.inc({ outcome: 'failed' }, 0);
   for (const reason of FAILURE_REASONS_ALERTED) sweeperFailures.inc({ kind: 'deletion', reason }, 0);
 
   return {
@@ -146,6 +154,20 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
       name: 'callrec_privacy_requests',
       help: 'Privacy requests not yet closed, by state: open (every one not closed), due_soon (due within 7 days), overdue (past dueAt); read when scraped',
       labelNames: ['state'] as const,
+      registers,
+      collect,
+    }),
+    twilioImports,
+    twilioImportJobs: new Gauge({
+      name: 'callrec_twilio_import_jobs',
+      help: 'Twilio import jobs by status: pending (not stored yet), stored (the copy at Twilio still to delete), done, failed (gave up; see callrec imports list); read when scraped',
+      labelNames: ['status'] as const,
+      registers,
+      collect,
+    }),
+    twilioImportOldestOpen: new Gauge({
+      name: 'callrec_twilio_import_oldest_open_seconds',
+      help: 'Age of the oldest Twilio import job not done (pending or stored; 0 when none); read when scraped',
       registers,
       collect,
     }),

@@ -14,6 +14,7 @@ import type { AppDeps } from './deps.js';
 import { accessQuerySchema, deletionQuerySchema } from './audit/audit-routes.js';
 import { loginBody } from './auth/session-routes.js';
 import { STARTED_AT_SKEW_MS, ingestFieldsSchema } from './ingest/metadata.js';
+import { TWILIO_HOOK_PATH, twilioCallbackSchema } from './ingest/adapters/twilio-hook.js';
 import { listQuerySchema, noteSchema as noteBodySchema } from './playback/playback-routes.js';
 import { WEB_ASSETS, WEB_PAGES } from './web/web-routes.js';
 import {
@@ -420,6 +421,36 @@ function operationsCore(): OperationSpec[] {
         '503': 'overloaded, too_many_unverified, shutting_down, store_unavailable, db_unavailable (with Retry-After)',
         '507':
           'insufficient_storage (temp files, the object store or the database out of space; nothing kept; with Retry-After)',
+      },
+    },
+    {
+      method: 'post',
+      path: TWILIO_HOOK_PATH,
+      operationId: 'twilioRecordingStatus',
+      summary: "Twilio's recording status callback: queues the import of a completed recording",
+      description:
+        'Set as `recordingStatusCallback` (method POST) in Twilio. A `completed` recording is queued as an import job (one per ' +
+        'RecordingSid: a replayed callback adds none) and answered 202 once the job is in the database; a worker then ' +
+        'fetches the media and the Call resource, stores the recording (source `twilio`, callId = RecordingSid) and deletes ' +
+        'it at Twilio. Other statuses are answered 204. 404 while no Twilio account is configured.',
+      tags: ['ingest'],
+      access: 'twilio',
+      body: { content: { 'application/x-www-form-urlencoded': { schema: twilioCallbackSchema } } },
+      responses: {
+        '202': json(
+          z.object({ recordingSid: z.string(), status: z.enum(['pending', 'stored', 'done', 'failed']) }),
+          'Queued (or queued before)',
+        ),
+        '204': { description: 'Not a completed recording: nothing queued' },
+      },
+      problems: {
+        '400': "invalid_metadata (with fields; also another account's AccountSid)",
+        '401': 'invalid_signature',
+        '404': 'not_found (Twilio is not configured)',
+        '413': 'too_large',
+        '415': 'unsupported_media_type',
+        '503': 'db_unavailable (with Retry-After)',
+        '507': 'insufficient_storage (the database is out of space; with Retry-After)',
       },
     },
 

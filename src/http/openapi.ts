@@ -34,10 +34,10 @@ export interface ResponseSpec {
 
 /**
  * Who may call an operation: `public` (anyone), `hook` (a telephony source,
- * HMAC-signed), `session` (any signed-in principal; only session routes), or
+ * HMAC-signed), `twilio` (Twilio's signed callbacks), `session` (any signed-in principal; only session routes), or
  * the roles a bearer token or a session must carry.
  */
-export type Access = 'public' | 'hook' | 'signed-in' | readonly Role[];
+export type Access = 'public' | 'hook' | 'twilio' | 'signed-in' | readonly Role[];
 
 export interface OperationSpec {
   method: HttpMethod;
@@ -141,12 +141,14 @@ const HTTP_TITLES: Record<string, string> = {
 function securityOf(access: Access): Array<Record<string, string[]>> | undefined {
   if (access === 'public') return [];
   if (access === 'hook') return [{ hookSource: [], hookTimestamp: [], hookSignature: [] }];
+  if (access === 'twilio') return [{ twilioSignature: [] }];
   return ROLE_SECURITY;
 }
 
 function accessText(access: Access): string {
   if (access === 'public') return 'Public.';
   if (access === 'hook') return 'Telephony sources only (HMAC-signed request).';
+  if (access === 'twilio') return 'Twilio only (X-Twilio-Signature, keyed by CALLREC_TWILIO_AUTH_TOKEN).';
   if (access === 'signed-in') return 'Any signed-in user.';
   return `Roles: ${access.join(', ')}.`;
 }
@@ -311,6 +313,13 @@ export function buildOpenApiDocument(
             'Or `v1=<hex>` where hex is HMAC-SHA256(source secret, `<timestamp>.<sha256 hex of the raw request body>`): checked once the body is in. ' +
             'Several comma-separated entries may be sent (secret rotation; when any is `v2`, only `v2` entries count). ' +
             'All three hook headers are required together.',
+        },
+        twilioSignature: {
+          type: 'apiKey',
+          in: 'header',
+          name: 'X-Twilio-Signature',
+          description:
+            "Twilio's request signature: base64(HMAC-SHA1(CALLREC_TWILIO_AUTH_TOKEN, CALLREC_PUBLIC_URL + path and query + every POST parameter sorted by name as name + value)).",
         },
         bearerToken: {
           type: 'http',

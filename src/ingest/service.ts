@@ -12,6 +12,7 @@ import { Router } from 'express';
 import type { AppDeps } from '../deps.js';
 import { createSignedHook } from './adapters/signed-hook.js';
 import { createSpool } from './adapters/spool.js';
+import { createTwilioHook } from './adapters/twilio-hook.js';
 import type { SignedHookOptions } from './adapters/signed-hook.js';
 import { createInflightTracker } from './inflight.js';
 import type { InflightTracker } from './inflight.js';
@@ -39,6 +40,8 @@ export interface IngestAdapter {
 
 export interface IngestService {
   router: Router;
+  /** The shared runtime (limiter, in-flight markers): background adapters such as the Twilio worker use it too. */
+  runtime: IngestRuntime;
   /** Stops every adapter (see each adapter), then removes the process's temp folder. */
   stop(options: { drainMs: number }): Promise<void>;
 }
@@ -59,7 +62,7 @@ export function createIngestRuntime(deps: AppDeps, options: { limiter?: IngestLi
 
 export function createIngestService(deps: AppDeps, options: IngestOptions = {}): IngestService {
   const runtime = createIngestRuntime(deps, options);
-  const adapters: IngestAdapter[] = [createSignedHook(runtime, options)];
+  const adapters: IngestAdapter[] = [createSignedHook(runtime, options), createTwilioHook(runtime)];
   if (deps.config.ingest.spool) {
     const spool = createSpool(runtime, deps.config.ingest.spool);
     spool.start();
@@ -69,6 +72,7 @@ export function createIngestService(deps: AppDeps, options: IngestOptions = {}):
   for (const adapter of adapters) if (adapter.router) router.use(adapter.router);
   return {
     router,
+    runtime,
     async stop(stopOptions) {
       await Promise.all(adapters.map((adapter) => adapter.stop(stopOptions)));
       await runtime.temp.release();

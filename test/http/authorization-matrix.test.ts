@@ -165,6 +165,8 @@ const ROUTES: RouteRow[] = [
  */
 const EXEMPT: Record<string, string> = {
   'POST /v1/recordings': 'the signed upload hook: no user credentials; test/http/ingest.test.ts',
+  'POST /v1/hooks/twilio/recording-status':
+    "Twilio's callback: no user credentials, X-Twilio-Signature; test/http/twilio-hook.test.ts",
   'POST /v1/session': 'sign-in itself; test/http/auth.test.ts',
   'DELETE /v1/session': "sign-out of the caller's own session; test/http/auth.test.ts",
   'GET /': 'static web page, its data comes through the API rows; test/http/web.test.ts',
