@@ -342,9 +342,20 @@ function etagOf(value: string | undefined): string {
   return value ?? '""';
 }
 
+/**
+ * The server-side encryption parameters of a PutObject or CreateMultipartUpload (Upload passes
+ * them to both) for CALLREC_S3_SSE: none, SSE-S3 (AES256), or SSE-KMS with an optional key id.
+ */
+export function sseParams(sse: S3StoreConfig['sse']): { ServerSideEncryption?: 'AES256' | 'aws:kms'; SSEKMSKeyId?: string } {
+  if (!sse || sse.mode === 'none') return {};
+  if (sse.mode === 'AES256') return { ServerSideEncryption: 'AES256' };
+  return { ServerSideEncryption: 'aws:kms', ...(sse.kmsKeyId ? { SSEKMSKeyId: sse.kmsKeyId } : {}) };
+}
+
 export function createS3Store(config: S3StoreConfig, deps: { logger?: Logger } = {}): ObjectStore {
   const client = createS3Client(config);
   const Bucket = config.bucket;
+  const sse = sseParams(config.sse);
   const sendOpts = (signal: AbortSignal | undefined) => (signal ? { abortSignal: signal } : {});
   let objectLockCache: { value: boolean; at: number } | undefined;
 
@@ -475,6 +486,7 @@ export function createS3Store(config: S3StoreConfig, deps: { logger?: Logger } =
           ContentLength: body.length,
           ContentType: opts.contentType,
           Tagging: encodeTagging(opts.tags),
+          ...sse,
           ...(sha256 !== undefined ? { ChecksumSHA256: Buffer.from(sha256, 'hex').toString('base64') } : {}),
           ...(opts.lock ? { ObjectLockMode: opts.lock.mode, ObjectLockRetainUntilDate: opts.lock.retainUntil } : {}),
         }),
@@ -541,6 +553,7 @@ export function createS3Store(config: S3StoreConfig, deps: { logger?: Logger } =
             Body: counter,
             ContentType: opts.contentType,
             Tagging: encodeTagging(opts.tags),
+            ...sse,
             ...(serverChecks ? { ChecksumSHA256: Buffer.from(sha256, 'hex').toString('base64') } : {}),
           },
           partSize: PART_SIZE,
