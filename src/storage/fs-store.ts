@@ -57,10 +57,11 @@ import type {
   Tags,
   VersionPage,
 } from './object-store.js';
+import { abortError, isAbortError, listLimit, throwIfAborted } from './store-helpers.js';
+export { MAX_LIST_LIMIT } from './store-helpers.js';
 
 const TMP_DIR = '.tmp';
 const DEFAULT_CONTENT_TYPE = 'application/octet-stream';
-export const MAX_LIST_LIMIT = 1000;
 
 interface Meta {
   contentType: string;
@@ -76,10 +77,6 @@ function errno(error: unknown): string | undefined {
   return typeof error === 'object' && error !== null && 'code' in error ? String((error as { code: unknown }).code) : undefined;
 }
 
-function isAbort(error: unknown): boolean {
-  return error instanceof Error && (error.name === 'AbortError' || errno(error) === 'ABORT_ERR');
-}
-
 /** Errors that mean the disk is full. */
 const FULL_CODES = new Set(['ENOSPC', 'EDQUOT']);
 
@@ -92,16 +89,6 @@ function mapIoError(error: unknown, what: string): unknown {
   if (code && FULL_CODES.has(code)) return new StoreFullError(`filesystem store: ${what} failed (${code})`, { cause: error });
   if (code && UNAVAILABLE_CODES.has(code)) return new StoreUnavailableError(`filesystem store: ${what} failed (${code})`, { cause: error });
   return error;
-}
-
-function abortError(signal: AbortSignal): Error {
-  const reason: unknown = signal.reason;
-  if (reason instanceof Error && reason.name === 'AbortError') return reason;
-  return new DOMException('The operation was aborted', 'AbortError');
-}
-
-function throwIfAborted(signal: AbortSignal | undefined): void {
-  if (signal?.aborted) throw abortError(signal);
 }
 
 async function fsyncDir(dir: string): Promise<void> {
@@ -423,7 +410,7 @@ export function createFsStore(options: { root: string }): ObjectStore {
         if (tempObject) await removeQuietly(tempObject);
         if (tempMeta) await removeQuietly(tempMeta);
         if (!body.destroyed) body.destroy();
-        if (isAbort(error) && signal?.aborted) throw abortError(signal);
+        if (isAbortError(error) && signal?.aborted) throw abortError(signal);
         throw mapIoError(error, 'put');
       }
     },
@@ -536,7 +523,7 @@ export function createFsStore(options: { root: string }): ObjectStore {
     async list(prefix: string, opts: ListOptions = {}): Promise<ListPage> {
       assertValidPrefix(prefix);
       throwIfAborted(opts.signal);
-      const limit = Math.max(1, Math.min(opts.limit ?? MAX_LIST_LIMIT, MAX_LIST_LIMIT));
+      const limit = listLimit(opts.limit);
       const after = opts.cursor ? decodeCursor(opts.cursor) : opts.startAfter || undefined;
       const slash = prefix.lastIndexOf('/');
       const dirKey = prefix.slice(0, slash + 1);
