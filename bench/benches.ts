@@ -20,3 +20,5 @@ import { soakBench } from './soak.js';
 benches.push(soakBench);
 import { privacyCaseBench } from './privacy-case.js';
 benches.push(privacyCaseBench);
+import { encryptionBench } from './encryption.js';
+benches.push(encryptionBench);

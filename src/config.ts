@@ -192,6 +192,8 @@ const envSchema = z.object({
   CALLREC_S3_VERSIONED: z
     .enum(['refuse', 'delete-versions'], { message: 'expects refuse or delete-versions' })
     .default('refuse'),
+  CALLREC_S3_SSE: z.enum(['none', 'AES256', 'aws:kms'], { message: 'expects none, AES256 or aws:kms' }).default('none'),
+  CALLREC_S3_SSE_KMS_KEY_ID: z.string().min(1).max(2048).optional(),
   CALLREC_RETENTION: duration('how long a recording is kept after its call started').default(30 * DAY_MS),
   CALLREC_SWEEP_INTERVAL: duration('how often the retention sweeper runs').default(60_000),
   CALLREC_SWEEP_BATCH: integer(1, 10_000).default(200),
@@ -265,7 +267,12 @@ export type StoreConfig =
       secretAccessKey: string | undefined;
       forcePathStyle: boolean;
       versionedBucket: 'refuse' | 'delete-versions';
+      /** Server-side encryption every put asks for (CALLREC_S3_SSE); absent: none. */
+      sse?: S3Sse;
     };
+
+/** S3 server-side encryption of puts: none, SSE-S3 (`AES256`), or SSE-KMS (`aws:kms`, optionally with a key id). */
+export type S3Sse = { mode: 'none' } | { mode: 'AES256' } | { mode: 'aws:kms'; kmsKeyId: string | undefined };
 
 export interface Config {
   readonly port: number;
@@ -386,6 +393,9 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
     if (Boolean(e.CALLREC_S3_ACCESS_KEY_ID) !== Boolean(e.CALLREC_S3_SECRET_ACCESS_KEY)) {
       throw new ConfigError('CALLREC_S3_SECRET_ACCESS_KEY', 'must be set together with CALLREC_S3_ACCESS_KEY_ID');
     }
+    if (e.CALLREC_S3_SSE_KMS_KEY_ID && e.CALLREC_S3_SSE !== 'aws:kms') {
+      throw new ConfigError('CALLREC_S3_SSE_KMS_KEY_ID', 'is only used with CALLREC_S3_SSE=aws:kms');
+    }
     store = {
       kind: 's3',
       endpoint: e.CALLREC_S3_ENDPOINT,
@@ -395,6 +405,10 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
       secretAccessKey: e.CALLREC_S3_SECRET_ACCESS_KEY,
       forcePathStyle: e.CALLREC_S3_FORCE_PATH_STYLE,
       versionedBucket: e.CALLREC_S3_VERSIONED,
+      sse:
+        e.CALLREC_S3_SSE === 'aws:kms'
+          ? { mode: 'aws:kms', kmsKeyId: e.CALLREC_S3_SSE_KMS_KEY_ID }
+          : { mode: e.CALLREC_S3_SSE },
     };
   }
 

@@ -4,6 +4,7 @@
  */
 import type { CliCommand } from './context.js';
 import { importsCommand } from './imports.js';
+import { encryptExistingCommand } from './encrypt-existing.js';
 import { keysCommand } from './keys.js';
 import { reconcileCommand } from './reconcile.js';
 import { setupBucketCommand } from './setup-bucket.js';
@@ -21,4 +22,5 @@ export const commands: Record<string, CliCommand> = {
   reconcile: reconcileCommand,
   keys: keysCommand,
   imports: importsCommand,
+  'encrypt-existing': encryptExistingCommand,
 };

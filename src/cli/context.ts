@@ -10,6 +10,7 @@ import type { AppDeps } from '../deps.js';
 import { createLogger } from '../logger.js';
 import { createMetrics } from '../metrics.js';
 import { createObjectStore } from '../storage/create-store.js';
+import type { ObjectStore } from '../storage/object-store.js';
 import { encryptingStore } from '../keys/data-keys.js';
 
 export interface CliContext extends AppDeps {
@@ -17,6 +18,8 @@ export interface CliContext extends AppDeps {
   out(line: string): void;
   /** For messages and progress. */
   err(line: string): void;
+  /** The object store driver under the encrypting `store` (for `encrypt-existing`, which reads plaintext as stored). */
+  driver?: ObjectStore;
   close(): Promise<void>;
 }
 
@@ -32,11 +35,13 @@ export async function createCliContext(config: Config): Promise<CliContext> {
   });
   const db = createDb(config.db);
   await db.migrate();
-  const store = await encryptingStore({ config, db, store: await createObjectStore(config.store, { logger }) });
+  const driver = await createObjectStore(config.store, { logger });
+  const store = await encryptingStore({ config, db, store: driver });
   return {
     config,
     db,
     store,
+    driver,
     logger,
     clock: systemClock,
     metrics: createMetrics(),

@@ -22,6 +22,20 @@ export interface InflightRow {
   owner: string;
   created_at: number;
   lease_expires_at: number;
+  /**
+   * Null for an upload (recovery deletes everything under `object_prefix`); a JSON array of keys
+   * for a marker that names its objects exactly (`callrec encrypt-existing`: see `markerObjectKeys`).
+   */
+  object_keys?: string | null;
+}
+
+/** The objects crash recovery deletes for a marker: its listed keys, or undefined (everything under its prefix). */
+export function markerObjectKeys(row: Pick<InflightRow, 'object_keys'>): string[] | undefined {
+  if (row.object_keys === null || row.object_keys === undefined) return undefined;
+  const keys = JSON.parse(row.object_keys) as unknown;
+  if (!Array.isArray(keys) || !keys.every((k) => typeof k === 'string'))
+    throw new Error('an in-flight marker lists its objects as a JSON array of keys');
+  return keys;
 }
 
 const TABLE = 'ingest_inflight';

@@ -117,3 +117,67 @@ export async function deleteOrphanKeys(
     )
     .del();
 }
+
+// --- callrec encrypt-existing (src/keys/encrypt-existing.ts) --------------------------------
+
+/** Stored recordings without a data key (stored before encryption: plaintext), in id order after `afterId`. */
+function plaintextRecordings(q: Knex | Knex.Transaction, afterId: string) {
+  return q('recordings')
+    .where('status', 'stored')
+    .andWhere('id', '>', afterId)
+    .whereNotExists((sub) =>
+      sub.select(q.raw('1')).from(TABLE).whereRaw('recording_keys.recording_id = recordings.id'),
+    );
+}
+
+/** How many stored recordings have no data key. */
+export async function countPlaintextRecordings(q: Knex | Knex.Transaction): Promise<number> {
+  const rows = (await plaintextRecordings(q, '').count({ n: '*' })) as Array<{ n: number | string }>;
+  return Number(rows[0]?.n ?? 0);
+}
+
+/** Up to `limit` stored recordings without a data key, in id order after `afterId` (raw rows: normalize them). */
+export async function findPlaintextRecordings<Row>(
+  q: Knex | Knex.Transaction,
+  options: { afterId: string; limit: number },
+): Promise<Row[]> {
+  return (await plaintextRecordings(q, options.afterId).orderBy('id', 'asc').limit(options.limit)) as Row[];
+}
+
+/** The recording, if it is still stored, still has no data key and still points at these objects. */
+export async function isStillPlaintext(
+  q: Knex | Knex.Transaction,
+  options: { recordingId: string; originalKey: string; playbackKey: string },
+): Promise<boolean> {
+  const row = (await plaintextRecordings(q, '')
+    .andWhere({ id: options.recordingId, original_key: options.originalKey, playback_key: options.playbackKey })
+    .first('id')) as { id: string } | undefined;
+  return row !== undefined;
+}
+
+/**
+ * Inside the switching transaction: points the recording at its encrypted copies and stores its
+ * wrapped data key, only if it is still stored and still points at the plaintext objects `from`
+ * (false otherwise: claimed for deletion, erased or deleted meanwhile; nothing changed).
+ */
+export async function switchToEncryptedCopies(
+  trx: Knex.Transaction,
+  options: {
+    recordingId: string;
+    from: { originalKey: string; playbackKey: string };
+    to: { originalKey: string; playbackKey: string };
+    key: RecordingKeyRow;
+  },
+): Promise<boolean> {
+  const n = await trx('recordings')
+    .where({
+      id: options.recordingId,
+      status: 'stored',
+      original_key: options.from.originalKey,
+      playback_key: options.from.playbackKey,
+    })
+    .update({ original_key: options.to.originalKey, playback_key: options.to.playbackKey });
+  if (n !== 1) return false;
+  await trx(TABLE).insert(options.key);
+  return true;
+}

@@ -9,7 +9,8 @@
  *    lease ran out): the marker is taken over (only if still exactly as read, so an owner that
  *    renewed or committed meanwhile keeps its upload, and once taken the old owner can no longer
  *    commit), then every object under its prefix is deleted and, on S3, its incomplete multipart
- *    uploads aborted; then the marker goes. A recovery that fails half-way leaves the marker,
+ *    uploads aborted (a marker that lists its objects, written by `callrec encrypt-existing`:
+ *    exactly those objects); then the marker goes. A recovery that fails half-way leaves the marker,
  *    now its own, to be retried once that lease runs out.
  *
  * Logged without personal data: folder names, object keys and counts. A dry run reports what
@@ -18,7 +19,7 @@
 import type { Config } from '../config.js';
 import type { Db } from '../db/db.js';
 import { deleteOrphanKeys } from '../db/recording-keys.js';
-import { deleteInflight, listInflight, takeOverInflight } from '../db/ingest-inflight.js';
+import { deleteInflight, listInflight, markerObjectKeys, takeOverInflight } from '../db/ingest-inflight.js';
 import type { InflightRow } from '../db/ingest-inflight.js';
 import { removeStaleIngestTemp } from '../ingest/index.js';
 import type { Logger } from '../logger.js';
@@ -128,8 +129,10 @@ export async function removeAbandonedUploads(
           continue;
         }
         taken.push(marker.recording_id);
-        prefixes.push(marker.object_prefix);
-        const keys = await keysUnder(deps.store, marker.object_prefix, signal);
+        // A marker that lists its objects (callrec encrypt-existing) owns those keys only.
+        const listed = markerObjectKeys(marker);
+        if (!listed) prefixes.push(marker.object_prefix);
+        const keys = listed ?? (await keysUnder(deps.store, marker.object_prefix, signal));
         if (!dryRun && keys.length) {
           const deleted = await deps.store.deleteMany(keys, { signal });
           result.errors += deleted.failed.length;

@@ -26,6 +26,7 @@ import type { Metrics } from '../metrics.js';
 import type { ObjectStore, VersionItem } from '../storage/object-store.js';
 import { appendDeletions } from '../audit/index.js';
 import type { NewDeletion } from '../audit/index.js';
+import { mapLimit } from '../storage/store-helpers.js';
 
 /** The steps after which a test failpoint may fire (the crash-safety tests kill the process there). */
 export const DELETION_STEPS = ['claimed', 'deleted', 'verified', 'beforeCommit', 'afterCommit'] as const;
@@ -111,14 +112,6 @@ function errorCode(error: unknown, fallback: string): string {
   if (e?.name === 'AbortError') return 'aborted';
   if (typeof e?.code === 'string' && /^[a-z_]{3,40}$/.test(e.code)) return e.code;
   return fallback;
-}
-
-async function mapLimit<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) await fn(items[next++]!);
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
 }
 
 /** Items one range listing may pass per claimed key before the rest of its folder is verified recording by recording. */

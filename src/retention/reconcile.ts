@@ -31,6 +31,7 @@ import { removeAbandonedUploads } from './abandoned.js';
 import type { AbandonedResult } from './abandoned.js';
 import type { DeletionDeps } from './delete-core.js';
 import { deleteRecording } from './delete-recording.js';
+import { mapLimit } from '../storage/store-helpers.js';
 
 export interface ReconcileResult {
   dryRun: boolean;
@@ -46,15 +47,6 @@ export interface ReconcileResult {
 
 const PAGE = 500;
 const CONCURRENCY = 8;
-
-async function mapLimit<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(limit, items.length) }, async () => {
-      while (next < items.length) await fn(items[next++]!);
-    }),
-  );
-}
 
 /** The recording ids (of keys built by `recordingKey`) that have an in-flight marker, live or not. */
 async function idsInFlight(deps: DeletionDeps, ids: readonly string[]): Promise<Set<string>> {

@@ -52,11 +52,29 @@ export function recordingIdOfKey(key: string): string | undefined {
 }
 
 /**
- * The recording and role an object under a `recordingKey` key belongs to (what the encryption
- * binds each object to): role = the name before the extension (`original`, `playback`).
- * Undefined for any other key (e.g. published checkpoints), which is not encrypted.
+ * The recording and role an object under a `recordingKey` key (or its `encryptedCopyKey`)
+ * belongs to (what the encryption binds each object to): role = the name before the extension
+ * (`original`, `playback`). Undefined for any other key (e.g. published checkpoints), which is
+ * not encrypted.
  */
 export function recordingBindingOfKey(key: string): { recordingId: string; role: string } | undefined {
-  const match = /^recordings\/\d{4}\/\d{2}\/\d{2}\/([A-Za-z0-9]+)\/([a-z]+)\.[A-Za-z0-9]+$/.exec(key);
+  const match = /^recordings\/\d{4}\/\d{2}\/\d{2}\/([A-Za-z0-9]+)\/(?:enc\/)?([a-z]+)\.[A-Za-z0-9]+$/.exec(key);
   return match ? { recordingId: match[1]!, role: match[2]! } : undefined;
+}
+
+/** The folder of the encrypted copies `callrec encrypt-existing` writes beside a recording's plaintext objects. */
+export const ENCRYPTED_COPY_FOLDER = 'enc/';
+
+/**
+ * Where `callrec encrypt-existing` writes the encrypted copy of a plaintext recording object:
+ * `recordings/YYYY/MM/DD/<id>/enc/<name>.<ext>` for `recordings/YYYY/MM/DD/<id>/<name>.<ext>`
+ * (same recording and role, so the same binding; its own folder, so that one prefix names the
+ * copies and nothing else). Undefined for a key of any other shape (a copy already among them).
+ */
+export function encryptedCopyKey(key: string): string | undefined {
+  const match = /^(recordings\/\d{4}\/\d{2}\/\d{2}\/[A-Za-z0-9]+\/)([a-z]+\.[A-Za-z0-9]+)$/.exec(key);
+  if (!match) return undefined;
+  const copy = `${match[1]}${ENCRYPTED_COPY_FOLDER}${match[2]}`;
+  assertValidKey(copy);
+  return copy;
 }

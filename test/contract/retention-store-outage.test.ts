@@ -4,9 +4,6 @@
  * Failures are counted, nothing is logged for recordings that still exist, and after
  * MinIO comes back on the same port and data the next sweep completes.
  */
-import { spawn } from 'node:child_process';
-import type { ChildProcess } from 'node:child_process';
-import net from 'node:net';
 import path from 'node:path';
 import { expect } from 'chai';
 import { verifyDeletionLog } from '../../src/audit/verify.js';
@@ -22,70 +19,11 @@ import type { TestDb } from '../support/backends.js';
 import { createStoredRecording } from '../support/recordings.js';
 import type { StoredRecording } from '../support/recordings.js';
 import { DAY, LEASE, counterValue, deletionDeps } from '../support/retention.js';
+import { PrivateMinio, freePort } from '../support/private-minio.js';
 
 const NOW = Date.UTC(2026, 4, 1);
 const USER = 'outage-test';
 const PASSWORD = 'outage-test-password-123';
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-class PrivateMinio {
-  private process: ChildProcess | undefined;
-  constructor(
-    readonly port: number,
-    readonly dataDir: string,
-  ) {}
-
-  get endpoint(): string {
-    return `http://127.0.0.1:${this.port}`;
-  }
-
-  async start(): Promise<void> {
-    const bin = process.env.CALLREC_TEST_MINIO_BIN;
-    if (!bin) throw new Error('CALLREC_TEST_MINIO_BIN is not set: run the tests with `bash scripts/test`');
-    this.process = spawn(
-      bin,
-      ['server', this.dataDir, '--address', `127.0.0.1:${this.port}`, '--console-address', '127.0.0.1:0', '--quiet'],
-      {
-        env: {
-          ...process.env,
-          MINIO_ROOT_USER: USER,
-          MINIO_ROOT_PASSWORD: PASSWORD,
-          MINIO_BROWSER: 'off',
-          MINIO_UPDATE: 'off',
-        },
-        stdio: 'ignore',
-      },
-    );
-    for (let i = 0; i < 200; i++) {
-      try {
-        if ((await fetch(`${this.endpoint}/minio/health/ready`)).ok) return;
-      } catch {
-        // not listening yet
-      }
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    throw new Error('private MinIO did not become ready');
-  }
-
-  async stop(): Promise<void> {
-    const child = this.process;
-    if (!child || child.exitCode !== null) return;
-    const exited = new Promise((resolve) => child.once('exit', resolve));
-    child.kill('SIGTERM');
-    await exited;
-    this.process = undefined;
-  }
-}
 
 for (const dbBackend of dbBackends) {
   describe(`retention when the object store fails mid-sweep (${dbBackend.name}, private MinIO)`, function () {
@@ -95,7 +33,10 @@ for (const dbBackend of dbBackends) {
     let store: ObjectStore;
 
     before(async () => {
-      minio = new PrivateMinio(await freePort(), path.join(tempDir('callrec-minio-'), 'data'));
+      minio = new PrivateMinio(await freePort(), path.join(tempDir('callrec-minio-'), 'data'), {
+        user: USER,
+        password: PASSWORD,
+      });
       await minio.start();
       const config: Extract<StoreConfig, { kind: 's3' }> = {
         kind: 's3',

@@ -4,6 +4,8 @@ import {
   assertValidKey,
   assertValidPrefix,
   recordingIdOfKey,
+  recordingBindingOfKey,
+  encryptedCopyKey,
   recordingKey,
   recordingPrefix,
 } from '../../src/storage/keys.js';
@@ -88,6 +90,18 @@ describe('object keys', function () {
       const startedAt = new Date('2026-01-03T00:00:00Z');
       expect(() => recordingKey({ id: '../x', startedAt, name: 'original', ext: 'wav' })).to.throw(InvalidKeyError);
       expect(() => recordingKey({ id: 'ok', startedAt, name: 'playback', ext: '/../x' })).to.throw(InvalidKeyError);
+    });
+
+    it('when encrypt-existing names the copy of a recording object, then it sits in the enc/ folder beside it with the same recording and role', function () {
+      const key = 'recordings/2026/01/03/01JABCDEF/playback.opus';
+      const copy = encryptedCopyKey(key)!;
+      expect(copy).to.equal('recordings/2026/01/03/01JABCDEF/enc/playback.opus');
+      expect(recordingBindingOfKey(copy)).to.deep.equal(recordingBindingOfKey(key));
+      expect(recordingBindingOfKey(copy)).to.deep.equal({ recordingId: '01JABCDEF', role: 'playback' });
+      expect(recordingIdOfKey(copy)).to.equal('01JABCDEF');
+      expect(encryptedCopyKey(copy), 'a copy has no copy').to.equal(undefined);
+      expect(encryptedCopyKey('checkpoints/2026/01/03/x.json')).to.equal(undefined);
+      expect(recordingBindingOfKey('recordings/2026/01/03/01JABCDEF/other/playback.opus')).to.equal(undefined);
     });
   });
 });

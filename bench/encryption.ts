@@ -1,0 +1,264 @@
+/**
+ * Encryption at rest (issue #14): what the encrypting store costs, in one run.
+ *
+ * - Decrypt throughput of the format (src/storage/encrypted-format.ts): BENCH_ENC_MIB MiB of
+ *   64 KiB segments opened (authenticated and decrypted) on one core, in GB/s, beside
+ *   `openssl speed -evp aes-256-gcm -bytes 65536` measured in the same run (one core too).
+ * - Ranged 64 KiB reads through the API (production service, its own process, encryption on):
+ *   BENCH_ENC_READS seeded random ranges per run of a 16 MiB encrypted rendition and, in turn,
+ *   of the same bytes stored in plaintext (a recording without a data key, as before
+ *   encryption), p50 and p99 of each; fs and MinIO. The plaintext reads go through the same
+ *   decorator (one key lookup and a header probe to refuse a shredded object), so the ratio is
+ *   the cost of decryption, not of the whole feature against a build without it.
+ * - Store puts of a 16 MiB body (the ingest's write) through the encrypting store vs the driver
+ *   alone, in this process; fs and MinIO. Every put makes and wraps a data key, as ingest does.
+ *
+ * Nothing is cached or skipped to look faster: every read unwraps its recording's key anew.
+ */
+import { execFileSync } from 'node:child_process';
+import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import http from 'node:http';
+import path from 'node:path';
+import { Readable } from 'node:stream';
+import { loadConfig } from '../src/config.js';
+import { createDb } from '../src/db/db.js';
+import { encryptingStore } from '../src/keys/data-keys.js';
+import { createObjectStore } from '../src/storage/create-store.js';
+import {
+  DEFAULT_SEGMENT_SIZE,
+  newHeader,
+  openSegment,
+  sealSegment,
+  segmentContext,
+} from '../src/storage/encrypted-format.js';
+import { recordingKey } from '../src/storage/keys.js';
+import { setupBucket } from '../src/storage/setup-bucket.js';
+import { createStoredRecording } from '../test/support/recordings.js';
+import { createTestUser } from '../test/support/users.js';
+import { httpGet } from './http-client.js';
+import type { ServiceProcess } from './service.js';
+import { startService } from './service.js';
+import { intKnob, listKnob, percentile, rowFromRuns, seededRandom } from './spread.js';
+import type { Bench, BenchContext, ResultRow } from './types.js';
+
+const RANGE_BYTES = 64 * 1024;
+const RENDITION_MIB = 16;
+const sorted = (xs: number[]) => [...xs].sort((a, b) => a - b);
+
+/** GB/s of `openssl speed -evp aes-256-gcm` on 64 KiB blocks (one process, one core). */
+function opensslGcmGBps(): number {
+  const out = execFileSync('openssl', ['speed', '-evp', 'aes-256-gcm', '-bytes', '65536', '-seconds', '1'], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'ignore'],
+  });
+  const line = out.split('\n').find((l) => /^aes-256-gcm\s/i.test(l));
+  const k = line ? Number(/([\d.]+)k\s*$/.exec(line)?.[1]) : NaN;
+  if (!Number.isFinite(k)) throw new Error('openssl speed printed no aes-256-gcm figure');
+  return (k * 1000) / 1e9;
+}
+
+/** GB/s of opening (authenticating and decrypting) `mib` MiB of sealed 64 KiB segments. */
+function formatDecryptGBps(mib: number): number {
+  const header = newHeader({ kekId: 'kbench' });
+  const ctx = segmentContext(randomBytes(32), header, { recordingId: 'BENCH', role: 'playback' });
+  const n = (mib * 1024 * 1024) / DEFAULT_SEGMENT_SIZE;
+  const plain = randomBytes(DEFAULT_SEGMENT_SIZE);
+  const sealed = Array.from({ length: n }, (_, i) => sealSegment(ctx, i, i === n - 1, plain));
+  const start = performance.now();
+  let bytes = 0;
+  for (let i = 0; i < n; i++) bytes += openSegment(ctx, i, i === n - 1, sealed[i]!).length;
+  return bytes / 1e9 / ((performance.now() - start) / 1000);
+}
+
+/** GB/s of bare node:crypto AES-256-GCM decryption of 64 KiB blocks (no format: what Node's OpenSSL gives). */
+function nodeGcmGBps(mib: number): number {
+  const key = randomBytes(32);
+  const nonce = randomBytes(12);
+  const plain = randomBytes(DEFAULT_SEGMENT_SIZE);
+  const cipher = createCipheriv('aes-256-gcm', key, nonce);
+  const sealed = Buffer.concat([cipher.update(plain), cipher.final()]);
+  const tag = cipher.getAuthTag();
+  const n = (mib * 1024 * 1024) / DEFAULT_SEGMENT_SIZE;
+  const start = performance.now();
+  for (let i = 0; i < n; i++) {
+    const decipher = createDecipheriv('aes-256-gcm', key, nonce);
+    decipher.setAuthTag(tag);
+    decipher.update(sealed);
+    decipher.final();
+  }
+  return (n * DEFAULT_SEGMENT_SIZE) / 1e9 / ((performance.now() - start) / 1000);
+}
+
+async function throughputRows(ctx: BenchContext): Promise<ResultRow[]> {
+  const mib = intKnob(ctx.env, 'BENCH_ENC_MIB', 256);
+  const format: number[] = [];
+  const openssl: number[] = [];
+  const node: number[] = [];
+  for (let run = 0; run < ctx.runs; run++) {
+    ctx.progress(`encryption: decrypt throughput, run ${run + 1}/${ctx.runs}`, run / ctx.runs);
+    format.push(formatDecryptGBps(mib));
+    node.push(nodeGcmGBps(mib));
+    openssl.push(opensslGcmGBps());
+  }
+  return [
+    rowFromRuns({
+      name: 'format decrypt throughput (64 KiB segments, 1 core)',
+      unit: 'GB/s',
+      samples: format,
+      baseline: { name: 'openssl speed -evp aes-256-gcm (64 KiB)', samples: openssl },
+      target: '≥ 1',
+      note: `${mib} MiB per run; ratio is format ÷ openssl`,
+    }),
+    rowFromRuns({
+      name: 'node:crypto AES-256-GCM decrypt, no format (64 KiB, 1 core)',
+      unit: 'GB/s',
+      samples: node,
+      baseline: { name: 'openssl speed -evp aes-256-gcm (64 KiB)', samples: openssl },
+      note: "what the format is built on: the gap to openssl is Node's cipher objects, not the format",
+    }),
+  ];
+}
+
+async function runTarget(ctx: BenchContext, name: string, storeEnv: Record<string, string>): Promise<ResultRow[]> {
+  const reads = intKnob(ctx.env, 'BENCH_ENC_READS', 300);
+  const puts = intKnob(ctx.env, 'BENCH_ENC_PUTS', 5);
+  const env = { CALLREC_DATA_DIR: path.join(ctx.tmpDir, `encryption-${name}`), ...storeEnv };
+  const config = loadConfig(env);
+  const db = createDb(config.db);
+  await db.migrate();
+  if (config.store.kind === 's3') await setupBucket(config.store, { retentionDays: 30 });
+  const raw = await createObjectStore(config.store);
+  const store = await encryptingStore({ config, db, store: raw });
+  const random = seededRandom(ctx.seed);
+  const rows: ResultRow[] = [];
+  let service: ServiceProcess | undefined;
+  try {
+    // Store puts of a 16 MiB body: encrypting store vs the driver, in turn.
+    const body = random.bytes(RENDITION_MIB * 1024 * 1024);
+    const putMs = { enc: [] as number[], raw: [] as number[] };
+    for (let run = 0; run < ctx.runs; run++) {
+      ctx.progress(`encryption ${name}: puts, run ${run + 1}/${ctx.runs}`, run / ctx.runs / 2);
+      const sample = { enc: [] as number[], raw: [] as number[] };
+      for (let i = 0; i < puts; i++) {
+        for (const which of ['enc', 'raw'] as const) {
+          const id = `BENCH${which.toUpperCase()}${run}X${i}`;
+          const key = recordingKey({ id, startedAt: new Date(), name: 'playback', ext: 'opus' });
+          const target = which === 'enc' ? store : raw;
+          const start = performance.now();
+          await target.put(key, Readable.from([body]), {
+            contentType: 'audio/ogg',
+            contentLength: body.length,
+            tags: { retention: '30d' },
+          });
+          sample[which].push(performance.now() - start);
+          await raw.delete(key);
+        }
+      }
+      putMs.enc.push(percentile(sorted(sample.enc), 50));
+      putMs.raw.push(percentile(sorted(sample.raw), 50));
+    }
+    rows.push(
+      rowFromRuns({
+        name: `store put of ${RENDITION_MIB} MiB, encrypted (${name})`,
+        unit: 'ms',
+        samples: putMs.enc,
+        baseline: { name: 'the driver alone', samples: putMs.raw },
+        target: '≤ 1.05×',
+        note: `median of ${puts} puts per run; the ingest's write, not the whole ingest`,
+      }),
+    );
+
+    // Ranged reads through the API: an encrypted rendition and the same bytes in plaintext.
+    const startedAt = Date.now() - 3_600_000;
+    const encrypted = await createStoredRecording({
+      db,
+      store,
+      overrides: { playbackBody: body, started_at: startedAt },
+    });
+    const plaintext = await createStoredRecording({
+      db,
+      store: raw,
+      overrides: { playbackBody: body, started_at: startedAt },
+    });
+    const token = (await createTestUser(db, { role: 'trainer' })).token;
+    await db.close();
+    service = await startService(ctx, env, { name: `encryption-${name}` });
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    const headers = (start: number) => ({
+      authorization: `Bearer ${token}`,
+      range: `bytes=${start}-${start + RANGE_BYTES - 1}`,
+    });
+    const urlOf = (id: string) => `${service!.base}/v1/recordings/${id}/audio`;
+    const read = async (id: string, start: number) => {
+      const t = performance.now();
+      const res = await httpGet(agent, urlOf(id), headers(start));
+      if (res.status !== 206 || res.bytes !== RANGE_BYTES) throw new Error(`ranged read answered ${res.status}`);
+      return performance.now() - t;
+    };
+    for (let i = 0; i < 50; i++) {
+      await read(encrypted.row.id, 0);
+      await read(plaintext.row.id, 0);
+    }
+    const p = { enc50: [] as number[], enc99: [] as number[], raw50: [] as number[], raw99: [] as number[] };
+    for (let run = 0; run < ctx.runs; run++) {
+      ctx.progress(`encryption ${name}: API reads, run ${run + 1}/${ctx.runs}`, 0.5 + run / ctx.runs / 2);
+      const enc: number[] = [];
+      const plain: number[] = [];
+      for (let i = 0; i < reads; i++) {
+        const start = Math.floor(random.next() * (body.length - RANGE_BYTES));
+        // Alternate which goes first, so neither always follows the other.
+        if (i % 2 === 0) {
+          enc.push(await read(encrypted.row.id, start));
+          plain.push(await read(plaintext.row.id, start));
+        } else {
+          plain.push(await read(plaintext.row.id, start));
+          enc.push(await read(encrypted.row.id, start));
+        }
+      }
+      p.enc50.push(percentile(sorted(enc), 50));
+      p.enc99.push(percentile(sorted(enc), 99));
+      p.raw50.push(percentile(sorted(plain), 50));
+      p.raw99.push(percentile(sorted(plain), 99));
+    }
+    agent.destroy();
+    for (const q of [50, 99] as const) {
+      rows.push(
+        rowFromRuns({
+          name: `API ranged 64 KiB read p${q}, encrypted (${name})`,
+          unit: 'ms',
+          samples: q === 50 ? p.enc50 : p.enc99,
+          baseline: { name: 'the same bytes stored in plaintext', samples: q === 50 ? p.raw50 : p.raw99 },
+          target: '≤ 1.10×',
+          note: `${reads} seeded random ranges per run, in turn with the plaintext read`,
+        }),
+      );
+    }
+    return rows;
+  } finally {
+    await service?.stop();
+    await store.close();
+    await db.close().catch(() => undefined);
+  }
+}
+
+export const encryptionBench: Bench = {
+  name: 'encryption',
+  async run(ctx) {
+    const targets = listKnob(ctx.env, 'BENCH_ENC_STORES', ['fs', 'minio'] as const);
+    const rows = await throughputRows(ctx);
+    for (const target of targets) {
+      const storeEnv: Record<string, string> =
+        target === 'fs'
+          ? {}
+          : {
+              CALLREC_STORE: 's3',
+              CALLREC_S3_ENDPOINT: ctx.env.CALLREC_TEST_S3_ENDPOINT ?? '',
+              CALLREC_S3_BUCKET: `callrec-bench-enc-${Date.now().toString(36)}`,
+              CALLREC_S3_ACCESS_KEY_ID: ctx.env.CALLREC_TEST_S3_ACCESS_KEY_ID ?? '',
+              CALLREC_S3_SECRET_ACCESS_KEY: ctx.env.CALLREC_TEST_S3_SECRET_ACCESS_KEY ?? '',
+            };
+      rows.push(...(await runTarget(ctx, target, storeEnv)));
+    }
+    return rows;
+  },
+};
