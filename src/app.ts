@@ -36,7 +36,7 @@ export function createApp(deps: AppDeps): Express {
   return createAppService(deps).app;
 }
 
-export function createAppService(deps: AppDeps): AppService {
+export function createAppService(deps: AppDeps, options: { importPolling?: boolean } = {}): AppService {
   const app = express();
   app.disable('x-powered-by');
   // X-Forwarded-* only from the configured proxies: req.ip, req.protocol and req.hostname follow them.
@@ -65,7 +65,7 @@ export function createAppService(deps: AppDeps): AppService {
   app.use(createOpenApiRoute(deps));
 
   // The upload hook streams its multipart body itself: mounted before any body parser.
-  const ingest = createIngestService(deps);
+  const ingest = createIngestService(deps, { importPolling: options.importPolling });
   app.use(ingest.router);
 
   app.use(express.json({ limit: '64kb' }));

@@ -3,6 +3,7 @@
  * each, implemented in its own module.
  */
 import type { CliCommand } from './context.js';
+import { importCommand, importsCommand } from './import-sources.js';
 import { keysCommand } from './keys.js';
 import { reconcileCommand } from './reconcile.js';
 import { setupBucketCommand } from './setup-bucket.js';
@@ -19,4 +20,6 @@ export const commands: Record<string, CliCommand> = {
   'verify-log': verifyLogCommand,
   reconcile: reconcileCommand,
   keys: keysCommand,
+  import: importCommand,
+  imports: importsCommand,
 };
