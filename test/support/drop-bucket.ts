@@ -59,7 +59,7 @@ export async function createDropBucket(): Promise<DropBucketFixture> {
 
 /** A source row for `bucket`, with overrides; its webhook secret is `secret`. */
 export function dropSourceRow(
-  bucket: DropBucketFixture,
+  bucket: Pick<DropBucketFixture, 'bucket' | 'endpoint'>,
   overrides: Partial<ImportSourceRow> & { secret?: string } = {},
 ): ImportSourceRow {
   const { secret = 'test-drop-secret-0123456789', ...rest } = overrides;
