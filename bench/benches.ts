@@ -18,3 +18,5 @@ import { scaleBench } from './scale.js';
 benches.push(scaleBench);
 import { soakBench } from './soak.js';
 benches.push(soakBench);
+import { s3DropBench } from './s3-drop.js';
+benches.push(s3DropBench);
