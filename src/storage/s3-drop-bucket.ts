@@ -6,7 +6,7 @@
  * - `listPage`: one ListObjectsV2 page after `startAfter` (the caller's persisted cursor).
  * - `download`: streams an object into a writable (bounded memory), with its ETag.
  * - `readSmall`: an object of at most `maxBytes` (a sidecar), or undefined when there is none.
- * - `exists`: HeadObject (404 → false).
+ * - `exists`: HeadObject (404 → false); `etagOf`: its ETag, or undefined on 404.
  * - `deleteAndVerify`: deletes the keys and proves them gone: HeadObject answers 404 for each,
  *   and, when the bucket keeps versions (Enabled or Suspended, read at every call), every
  *   version and delete marker of each key is deleted too and ListObjectVersions shows none left.
@@ -43,6 +43,7 @@ export interface DropBucket {
   download(key: string, into: Writable, options: { signal?: AbortSignal }): Promise<{ etag: string }>;
   readSmall(key: string, options: { maxBytes: number; signal?: AbortSignal }): Promise<{ text: string; etag: string } | undefined>;
   exists(key: string, options?: { signal?: AbortSignal }): Promise<boolean>;
+  etagOf(key: string, options?: { signal?: AbortSignal }): Promise<string | undefined>;
   deleteAndVerify(keys: readonly string[], options?: { signal?: AbortSignal }): Promise<void>;
   close(): void;
 }
@@ -65,15 +66,16 @@ export function openDropBucket(config: DropBucketConfig): DropBucket {
   const Bucket = config.bucket;
   const opts = (signal: AbortSignal | undefined) => (signal ? { abortSignal: signal } : {});
 
-  const head = async (key: string, signal?: AbortSignal): Promise<boolean> => {
+  const headEtag = async (key: string, signal?: AbortSignal): Promise<string | undefined> => {
     try {
-      await client.send(new HeadObjectCommand({ Bucket, Key: key }), opts(signal));
-      return true;
+      const out = await client.send(new HeadObjectCommand({ Bucket, Key: key }), opts(signal));
+      return out.ETag ?? '""';
     } catch (error) {
-      if (isNotFound(error)) return false;
+      if (isNotFound(error)) return undefined;
       throw mapS3Error(error, 'head');
     }
   };
+  const head = async (key: string, signal?: AbortSignal): Promise<boolean> => (await headEtag(key, signal)) !== undefined;
 
   return {
     async listPage({ prefix, startAfter, limit, signal }) {
@@ -136,6 +138,9 @@ export function openDropBucket(config: DropBucketConfig): DropBucket {
     },
     exists(key, options = {}) {
       return head(key, options.signal);
+    },
+    etagOf(key, options = {}) {
+      return headEtag(key, options.signal);
     },
     async deleteAndVerify(keys, options = {}) {
       const { signal } = options;

@@ -259,6 +259,25 @@ for (const combo of COMBOS) {
       expect(row).to.include({ list_cursor: null, last_pass_error: null });
     });
 
+    it('when the drop bucket keeps versions, then every version of the imported audio and sidecar is deleted (no delete marker alone)', async () => {
+      const { PutBucketVersioningCommand, ListObjectVersionsCommand } = await import('@aws-sdk/client-s3');
+      const versioned = await createDropBucket();
+      try {
+        await versioned.client.send(
+          new PutBucketVersioningCommand({ Bucket: versioned.bucket, VersioningConfiguration: { Status: 'Enabled' } }),
+        );
+        const source = await addDropSourceRow(tdb.db, dropSourceRow(versioned));
+        await versioned.put('v.wav', await audioFixtureBytes('ulaw-mono'));
+        await versioned.put('v.wav', await audioFixtureBytes('ulaw-mono'));
+        await versioned.put('v.wav.json', JSON.stringify(hookFields()));
+        expect(await dropOver().passSource(source.name)).to.include({ stored: 1 });
+        const left = await versioned.client.send(new ListObjectVersionsCommand({ Bucket: versioned.bucket }));
+        expect([...(left.Versions ?? []), ...(left.DeleteMarkers ?? [])]).to.deep.equal([]);
+      } finally {
+        await versioned.dispose();
+      }
+    });
+
     it('when the drop bucket cannot be listed, then the pass fails with source_unavailable and the source shows it', async () => {
       const source = await addDropSourceRow(tdb.db, dropSourceRow(bucket, { bucket: 'callrec-no-such-bucket' }));
       let code: string | undefined;

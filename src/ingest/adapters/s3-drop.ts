@@ -410,7 +410,7 @@ export function createS3Drop(runtime: IngestRuntime, options: S3DropOptions): S3
       let sidecarEtag = listed.get(sidecarKey)?.etag ?? null;
       // On the next page, or not there yet.
       if (sidecarEtag === null && !listed.has(sidecarKey) && objects.at(-1)?.key === object.key) {
-        sidecarEtag = (await bucket.exists(sidecarKey, { signal })) ? 'unknown' : null;
+        sidecarEtag = (await bucket.etagOf(sidecarKey, { signal })) ?? null;
       }
       if (source.layout === 'sidecar-json' && sidecarEtag === null) {
         result.waiting += 1;
