@@ -259,6 +259,39 @@ for (const combo of COMBOS) {
       expect(row).to.include({ list_cursor: null, last_pass_error: null });
     });
 
+    it('when the sidecar was deleted but the audio not (a stop between the two deletes), then the stored recording is not imported again and its audio is deleted', async () => {
+      let stopAfterStore = true;
+      const runtime = createIngestRuntime({
+        config,
+        db: tdb.db,
+        store: tstore.store,
+        logger: createLogger({ level: 'silent' }),
+        clock,
+        metrics: createMetrics(),
+      });
+      const drop = createS3Drop(runtime, {
+        pollIntervalMs: POLL_MS,
+        failpoint: (step) => {
+          if (step === 'stored' && stopAfterStore) throw new Error('stopped in test after the store');
+        },
+      });
+      drops.push(drop);
+      const source = await addDropSourceRow(tdb.db, dropSourceRow(bucket));
+      await bucket.put('s.wav', await audioFixtureBytes('ulaw-mono'));
+      await bucket.put('s.wav.json', JSON.stringify(hookFields()));
+      expect(await drop.passSource(source.name)).to.include({ retrying: 1 });
+      expect((await listDropImports(tdb.db, { source: source.name }))[0]).to.include({ status: 'stored' });
+      const { DeleteObjectCommand } = await import('@aws-sdk/client-s3');
+      await bucket.client.send(new DeleteObjectCommand({ Bucket: bucket.bucket, Key: 's.wav.json' }));
+      stopAfterStore = false;
+      clock.advance(POLL_MS);
+
+      expect(await drop.passSource(source.name)).to.include({ replayed: 1, waiting: 0 });
+      expect(await bucket.keys()).to.deep.equal([]);
+      expect(await rows(source.name)).to.have.length(1);
+      expect((await listDropImports(tdb.db, { source: source.name }))[0]).to.include({ status: 'imported' });
+    });
+
     it('when the drop bucket keeps versions, then every version of the imported audio and sidecar is deleted (no delete marker alone)', async () => {
       const { PutBucketVersioningCommand, ListObjectVersionsCommand } = await import('@aws-sdk/client-s3');
       const versioned = await createDropBucket();

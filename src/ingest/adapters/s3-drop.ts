@@ -404,8 +404,19 @@ export function createS3Drop(runtime: IngestRuntime, options: S3DropOptions): S3
     const listed = new Map(objects.map((o) => [o.key, o]));
     const recordings = objects.filter((o) => isRecordingKey(source.layout, o.key));
     const now = clock.now();
+    const known = await findImports(
+      db.knex,
+      source.name,
+      recordings.map((o) => o.key),
+    );
     const candidates: Array<DropObject & { sidecarEtag: string | null }> = [];
     for (const object of recordings) {
+      const row = known.get(object.key);
+      if (row?.status === 'stored' && row.etag === object.etag && row.recording_id !== null) {
+        // Stored already (the sidecar may be gone: deleted first): only the source delete is left.
+        candidates.push({ ...object, sidecarEtag: row.sidecar_etag });
+        continue;
+      }
       const sidecarKey = sidecarKeyOf(object.key);
       let sidecarEtag = listed.get(sidecarKey)?.etag ?? null;
       // On the next page, or not there yet.
@@ -427,13 +438,8 @@ export function createS3Drop(runtime: IngestRuntime, options: S3DropOptions): S3
       }
       candidates.push({ ...object, sidecarEtag });
     }
-    const existing = await findImports(
-      db.knex,
-      source.name,
-      candidates.map((c) => c.key),
-    );
     for (const c of candidates) {
-      if (existing.has(c.key)) continue;
+      if (known.has(c.key)) continue;
       await insertQueuedImport(db.knex, {
         source: source.name,
         object_key: c.key,
