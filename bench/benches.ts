@@ -22,3 +22,5 @@ import { privacyCaseBench } from './privacy-case.js';
 benches.push(privacyCaseBench);
 import { encryptionBench } from './encryption.js';
 benches.push(encryptionBench);
+import { s3DropBench } from './s3-drop.js';
+benches.push(s3DropBench);

@@ -41,7 +41,7 @@ export function createApp(deps: AppDeps): Express {
   return createAppService(deps).app;
 }
 
-export function createAppService(deps: AppDeps): AppService {
+export function createAppService(deps: AppDeps, options: { importPolling?: boolean } = {}): AppService {
   const app = express();
   app.disable('x-powered-by');
   // X-Forwarded-* only from the configured proxies: req.ip, req.protocol and req.hostname follow them.
@@ -72,7 +72,10 @@ export function createAppService(deps: AppDeps): AppService {
 
   // The upload hook streams its multipart body itself: mounted before any body parser.
   // Ingest asks the subjects feature whether a call may be kept (a "do not keep" objection).
-  const ingest = createIngestService({ ...deps, ingestScreen: deps.ingestScreen ?? createObjectionScreen(deps) });
+  const ingest = createIngestService(
+    { ...deps, ingestScreen: deps.ingestScreen ?? createObjectionScreen(deps) },
+    { importPolling: options.importPolling },
+  );
   app.use(ingest.router);
 
   app.use(express.json({ limit: '64kb' }));

@@ -135,6 +135,48 @@ const agentChannels = z.string().transform((text, ctx) => {
   return channels;
 });
 
+/**
+ * Credentials of S3 drop buckets by endpoint: `<endpoint origin>=<access key id>:<secret key>`
+ * entries separated by commas (`aws` names AWS itself, a source without an endpoint).
+ */
+const importS3Credentials = z.string().transform((text, ctx) => {
+  const credentials: Record<string, { accessKeyId: string; secretAccessKey: string }> = {};
+  for (const entry of text
+    .split(',')
+    .map((e) => e.trim())
+    .filter(Boolean)) {
+    const equals = entry.indexOf('=');
+    const colon = entry.indexOf(':', equals + 1);
+    const endpoint = endpointKey(entry.slice(0, equals));
+    const accessKeyId = entry.slice(equals + 1, colon);
+    const secretAccessKey = entry.slice(colon + 1);
+    if (equals < 1 || colon < 0 || endpoint === undefined || accessKeyId === '' || secretAccessKey === '') {
+      ctx.addIssue({
+        code: 'custom',
+        message:
+          'expects <endpoint URL or aws>=<access key id>:<secret access key> entries separated by commas, e.g. http://10.0.0.5:9000=AKIA…:secret',
+      });
+      return z.NEVER;
+    }
+    credentials[endpoint] = { accessKeyId, secretAccessKey };
+  }
+  return credentials;
+});
+
+/**
+ * The key an S3 endpoint's credentials are found under: the URL's origin (`http://host:port`), or
+ * `aws` for AWS itself (no endpoint). Undefined when `endpoint` is neither.
+ */
+export function endpointKey(endpoint: string | undefined): string | undefined {
+  if (endpoint === undefined || endpoint === 'aws') return 'aws';
+  try {
+    const url = new URL(endpoint);
+    return url.protocol === 'http:' || url.protocol === 'https:' ? url.origin : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** Names Express's `trust proxy` understands for address ranges. */
 const PROXY_RANGE_NAMES = new Set(['loopback', 'linklocal', 'uniquelocal']);
 
@@ -212,6 +254,8 @@ const envSchema = z.object({
     .url({ message: 'expects an absolute URL such as https://api.twilio.com' })
     .default('https://api.twilio.com'),
   CALLREC_TWILIO_DELETE_AFTER_IMPORT: bool.default(true),
+  CALLREC_IMPORT_POLL_INTERVAL: duration('how often each S3 drop bucket is listed').default(60_000),
+  CALLREC_IMPORT_S3_CREDENTIALS: importS3Credentials.default({}),
   CALLREC_MAX_UPLOAD_BYTES: integer(1, Number.MAX_SAFE_INTEGER).default(2 * 1024 ** 3),
   CALLREC_MAX_DURATION: duration('the longest call accepted').default(4 * 3_600_000),
   CALLREC_TRANSCODE_CONCURRENCY: integer(1, 64).default(2),
@@ -308,6 +352,16 @@ export interface Config {
           readonly deleteAfterImport: boolean;
         }
       | undefined;
+    /**
+     * S3 drop buckets (src/ingest/adapters/s3-drop.ts; the sources themselves are rows): how often
+     * each is listed, and credentials by endpoint (`endpointKey`).
+     */
+    readonly drop: {
+      readonly pollIntervalMs: number;
+      readonly credentials: Readonly<
+        Record<string, { readonly accessKeyId: string; readonly secretAccessKey: string }>
+      >;
+    };
     readonly maxUploadBytes: number;
     readonly maxDurationMs: number;
     readonly transcodeConcurrency: number;
@@ -452,6 +506,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
               deleteAfterImport: e.CALLREC_TWILIO_DELETE_AFTER_IMPORT,
             }
           : undefined,
+      drop: { pollIntervalMs: e.CALLREC_IMPORT_POLL_INTERVAL, credentials: e.CALLREC_IMPORT_S3_CREDENTIALS },
       maxUploadBytes: e.CALLREC_MAX_UPLOAD_BYTES,
       maxDurationMs: e.CALLREC_MAX_DURATION,
       transcodeConcurrency: e.CALLREC_TRANSCODE_CONCURRENCY,

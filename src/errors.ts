@@ -149,6 +149,12 @@ export const errors = {
       ...o,
       headers: { 'Retry-After': String(INSUFFICIENT_STORAGE_RETRY_AFTER_S), ...o.headers },
     }),
+  /** An import source (an S3 drop bucket) could not be listed, read or written: retried later. */
+  sourceUnavailable: (detail: string, o: Opts = {}) =>
+    new AppError('source_unavailable', 503, 'Import source unavailable', { ...o, detail }),
+  /** A stored recording's source object could not be deleted, or is still there after its delete: retried later. */
+  sourceNotDeleted: (detail: string, o: Opts = {}) =>
+    new AppError('source_not_deleted', 503, 'Source object not deleted', { ...o, detail }),
   dbUnavailable: (o: Opts = {}) =>
     new AppError('db_unavailable', 503, 'Database unavailable', {
       ...o,

@@ -64,7 +64,7 @@ async function main(): Promise<void> {
   const recovered = await removeAbandonedUploads(deps, { now: deps.clock.now() });
   logger.info({ ...recovered }, 'crash recovery at start finished');
 
-  const { app, stop: stopApp, ingest } = createAppService(deps);
+  const { app, stop: stopApp, ingest } = createAppService(deps, { importPolling: true });
   const server = app.listen(config.port, config.host);
   await new Promise<void>((resolve, reject) => {
     server.once('listening', resolve);

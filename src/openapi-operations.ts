@@ -454,6 +454,24 @@ function operationsCore(): OperationSpec[] {
       },
     },
 
+    {
+      method: 'post',
+      path: '/v1/hooks/s3-events/:name',
+      operationId: 's3DropEvent',
+      summary: 'S3 event notification of a drop-bucket source: lists the bucket at once',
+      description:
+        'The bucket event notification (MinIO webhook target, or any relay of S3 events) of the drop-bucket source ' +
+        '`name` (`callrec import add-s3`). The body is not relied on: the answer starts a listing pass of the source, ' +
+        'which imports what is new. Authenticated by the source secret `callrec import add-s3` printed, sent as ' +
+        '`Authorization: Bearer <secret>` (MinIO: MINIO_NOTIFY_WEBHOOK_AUTH_TOKEN_<ID>); an unknown source and a wrong ' +
+        'secret get the same 401.',
+      tags: ['ingest'],
+      access: 'public',
+      params: { name: { description: 'The source name given to `callrec import add-s3`' } },
+      headers: { Authorization: { description: '`Bearer <the source secret>`' } },
+      responses: { '204': { description: 'Accepted: a listing pass runs now (or right after the one running)' } },
+      problems: { '401': 'unauthenticated', '413': 'too_large (a body over 1 MiB)', '503': 'db_unavailable' },
+    },
     // --- privacy ----------------------------------------------------------------------------
     {
       method: 'get',

@@ -5,6 +5,7 @@
 import type { CliCommand } from './context.js';
 import { importsCommand } from './imports.js';
 import { encryptExistingCommand } from './encrypt-existing.js';
+import { importCommand } from './import-sources.js';
 import { keysCommand } from './keys.js';
 import { reconcileCommand } from './reconcile.js';
 import { setupBucketCommand } from './setup-bucket.js';
@@ -23,4 +24,5 @@ export const commands: Record<string, CliCommand> = {
   keys: keysCommand,
   imports: importsCommand,
   'encrypt-existing': encryptExistingCommand,
+  import: importCommand,
 };

@@ -3,3 +3,5 @@
  * abandoned-upload sweep). Features import ingest only through this file (lint: eslint.config.js).
  */
 export { removeStaleIngestTemp } from './temp.js';
+export { addDropSource, listDropImports, listDropSources, removeDropSource } from './drop-sources.js';
+export type { DropImportListRow, ImportListRow, NewDropSource } from './drop-sources.js';

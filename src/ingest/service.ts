@@ -13,6 +13,7 @@ import type { AppDeps } from '../deps.js';
 import { createSignedHook } from './adapters/signed-hook.js';
 import { createSpool } from './adapters/spool.js';
 import { createTwilioHook } from './adapters/twilio-hook.js';
+import { createS3Drop } from './adapters/s3-drop.js';
 import type { SignedHookOptions } from './adapters/signed-hook.js';
 import { createInflightTracker } from './inflight.js';
 import type { InflightTracker } from './inflight.js';
@@ -46,7 +47,11 @@ export interface IngestService {
   stop(options: { drainMs: number }): Promise<void>;
 }
 
-export type IngestOptions = SignedHookOptions & { limiter?: IngestLimiter };
+export type IngestOptions = SignedHookOptions & {
+  limiter?: IngestLimiter;
+  /** Poll the S3 drop buckets (the service process; tests drive passes themselves). The event webhook is mounted either way. */
+  importPolling?: boolean;
+};
 
 export function createIngestRuntime(deps: AppDeps, options: { limiter?: IngestLimiter } = {}): IngestRuntime {
   const { config, clock } = deps;
@@ -68,6 +73,9 @@ export function createIngestService(deps: AppDeps, options: IngestOptions = {}):
     spool.start();
     adapters.push(spool);
   }
+  const drop = createS3Drop(runtime, { pollIntervalMs: deps.config.ingest.drop.pollIntervalMs });
+  if (options.importPolling) drop.start();
+  adapters.push(drop);
   const router = Router();
   for (const adapter of adapters) if (adapter.router) router.use(adapter.router);
   return {
