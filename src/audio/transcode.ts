@@ -71,10 +71,15 @@ export interface TranscodeResult {
 export async function transcodeForPlayback(
   input: string,
   output: string,
-  options: RunLimits & { format: PlaybackFormat; source: { sampleRate: number; channels: number }; peaks?: boolean },
+  options: RunLimits & {
+    format: PlaybackFormat;
+    /** With `rawInput`: headerless audio, read with these input options (./raw-formats.ts). */
+    source: { sampleRate: number; channels: number; rawInput?: readonly string[] };
+    peaks?: boolean;
+  },
 ): Promise<TranscodeResult> {
   const command = ffmpeg(input)
-    .inputOptions(['-nostdin', '-threads', '1'])
+    .inputOptions(['-nostdin', '-threads', '1', ...(options.source.rawInput ?? [])])
     .output(output)
     .outputOptions(['-y', ...encoderOptions(options.format, options.source)]);
   const channels = Math.min(Math.max(options.source.channels, 1), 2);

@@ -18,7 +18,7 @@ import type { ObjectStore } from '../../src/storage/object-store.js';
 import { testConfig } from '../support/app.js';
 import { dbBackends, storeBackends, storeKeys, tempDir } from '../support/backends.js';
 import type { TestDb, TestStore } from '../support/backends.js';
-import { audioFixtureBytes } from '../support/fixtures.js';
+import { audioFixtureBytes, rawAudioFixture } from '../support/fixtures.js';
 
 const COMBOS = [
   { db: dbBackends.find((b) => b.name === 'sqlite')!, store: storeBackends.find((b) => b.name === 'fs')! },
@@ -187,6 +187,42 @@ for (const combo of COMBOS) {
       expect(await spool.pass()).to.include({ replayed: 1 });
       expect(await rows()).to.have.length(1);
       expect(filesUnder(spoolDir)).to.deep.equal([]);
+    });
+
+    it('when headerless audio is spooled as Asterisk names it (.sln16, .gsm, .ulaw) without audioFormat, then its extension names the format: stored with exact durations and removed', async () => {
+      const spool = spoolOver();
+      for (const ext of ['sln16', 'gsm', 'ulaw'] as const)
+        await dropPair(spoolDir, { ext, audio: fs.readFileSync(await rawAudioFixture(ext)) });
+      await spool.pass();
+      expect(await spool.pass()).to.include({ stored: 3, failed: 0 });
+      const stored = (await tdb.db.knex('recordings').select('original_codec', 'original_sample_rate', 'duration_ms'))
+        .map(
+          (r: Record<string, unknown>) =>
+            `${String(r.original_codec)}/${String(r.original_sample_rate)}/${String(r.duration_ms)}`,
+        )
+        .sort();
+      expect(stored).to.deep.equal(['gsm/8000/3000', 'pcm_mulaw/8000/3000', 'pcm_s16le/16000/3000']);
+      expect(filesUnder(spoolDir)).to.deep.equal([]);
+    });
+
+    it('when a spooled audioFormat disagrees with the extension, or the bytes cannot be the format, then the pair moves to failed/ with invalid_metadata or audio_format_mismatch, and nothing is stored', async () => {
+      const spool = spoolOver();
+      const ulaw = fs.readFileSync(await rawAudioFixture('ulaw'));
+      const disagreeing = await dropPair(spoolDir, { ext: 'ulaw', audio: ulaw, fields: { audioFormat: 'alaw' } });
+      const wavAsUlaw = await dropPair(spoolDir, { ext: 'ulaw', audio: await audioFixtureBytes('ulaw-mono') });
+      await spool.pass();
+      expect(await spool.pass()).to.include({ failed: 2, stored: 0 });
+      const problemOf = (name: string) =>
+        (
+          JSON.parse(fs.readFileSync(path.join(spoolDir, SPOOL_FAILED_DIR, `${name}.error.json`), 'utf8')) as {
+            code: string;
+          }
+        ).code;
+      expect(problemOf(disagreeing)).to.equal('invalid_metadata');
+      expect(problemOf(wavAsUlaw)).to.equal('audio_format_mismatch');
+      expect(await rows()).to.deep.equal([]);
+      expect(await storeKeys(tstore.store, 'recordings/')).to.deep.equal([]);
+      expect(await tdb.db.knex('ingest_inflight').select('recording_id')).to.deep.equal([]);
     });
   });
 }
