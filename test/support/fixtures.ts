@@ -279,3 +279,15 @@ export async function rawAudioFixture(format: RawFixtureFormat, options: { secon
     ]);
   });
 }
+
+const SPEECH_SAMPLES = {
+  en: 'Thank you for calling customer service. I understand the problem with your invoice, let me check your account for you.',
+  nl: 'Goedemorgen, u spreekt met de klantenservice. Ik begrijp het probleem met uw factuur, ik kijk even in uw dossier.',
+} as const;
+
+/** Several seconds of English or Dutch speech (espeak-ng, 22.05 kHz mono WAV): the PESQ fixtures. */
+export async function speechSample(language: keyof typeof SPEECH_SAMPLES): Promise<string> {
+  return atomicGenerate(path.join(FIXTURE_DIR, `speech-sample-${language}.wav`), async (tmp) => {
+    await run('espeak-ng', ['-v', language, '-s', '150', '-w', tmp, SPEECH_SAMPLES[language]]);
+  });
+}
