@@ -3,8 +3,11 @@
  * pairs are taken only once stable, stored once and removed; refused pairs go to failed/ with
  * their problem; transient failures stay claimed and are retried after a backoff.
  */
+import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { expect } from 'chai';
 import { createManualClock } from '../../src/clock.js';
 import type { Config } from '../../src/config.js';
@@ -25,6 +28,14 @@ const COMBOS = [
   { db: dbBackends.find((b) => b.name === 'postgres')!, store: storeBackends.find((b) => b.name === 'minio')! },
 ];
 const INTERVAL_MS = 5_000;
+const UPLOAD_SCRIPT = path.resolve(
+  path.dirname(fileURLToPath(import.meta.url)),
+  '..',
+  '..',
+  'scripts',
+  'upload-recording',
+);
+const run = promisify(execFile);
 
 let seq = 0;
 /** Writes a pair as a PBX does (audio first, the JSON last); returns its name. */
@@ -223,6 +234,69 @@ for (const combo of COMBOS) {
       expect(await rows()).to.deep.equal([]);
       expect(await storeKeys(tstore.store, 'recordings/')).to.deep.equal([]);
       expect(await tdb.db.knex('ingest_inflight').select('recording_id')).to.deep.equal([]);
+    });
+
+    it('when upload-recording --spool-dir writes a recording, then the spool takes the pair (audio renamed in first, metadata last) and stores it once with its fields', async () => {
+      const spool = spoolOver();
+      const source = path.join(tempDir('callrec-pbx-'), 'call.wav');
+      fs.writeFileSync(source, await audioFixtureBytes('ulaw-mono'));
+      const { stdout } = await run('bash', [
+        ...[UPLOAD_SCRIPT, '--spool-dir', spoolDir, '--call-id', '1700000000.42', '--caller', ''],
+        ...['--queue', 'support', '--agent', '1001', '--call-group', '1700000000.40', '--delete-after-upload', source],
+      ]);
+      expect(stdout.trim()).to.equal('1700000000.42');
+      expect(fs.existsSync(source), 'moved, not copied').to.equal(false);
+      expect(filesUnder(spoolDir)).to.deep.equal(['1700000000.42.json', '1700000000.42.wav']);
+      await spool.pass();
+      expect(await spool.pass()).to.include({ stored: 1, failed: 0 });
+      const row = (await tdb.db.knex('recordings').first()) as Record<string, unknown>;
+      expect(row).to.include({
+        call_id: '1700000000.42',
+        queue: 'support',
+        agent_id: '1001',
+        call_group_id: '1700000000.40',
+        caller_number_kind: 'withheld',
+      });
+      expect(filesUnder(spoolDir)).to.deep.equal([]);
+      const again = await run('bash', [
+        UPLOAD_SCRIPT,
+        '--spool-dir',
+        spoolDir,
+        '--call-id',
+        'x',
+        '--audio-format',
+        'sln16',
+        await rawAudioFixture('sln16'),
+      ]);
+      expect(again.stdout.trim()).to.equal('x');
+      expect(filesUnder(spoolDir)).to.deep.equal(['x.json', 'x.sln16']);
+    });
+
+    it("when upload-recording's temp files are in the folder (a copy in progress, or a crash mid-copy), then the spool neither takes nor counts them", async () => {
+      const spool = spoolOver();
+      fs.writeFileSync(
+        path.join(spoolDir, '.1700000000.43.wav.4242.tmp'),
+        (await audioFixtureBytes('ulaw-mono')).subarray(0, 100),
+      );
+      fs.writeFileSync(path.join(spoolDir, '.1700000000.43.json.4242.tmp'), '{"callId":');
+      await spool.pass();
+      expect(await spool.pass()).to.deep.equal({ stored: 0, replayed: 0, failed: 0, retrying: 0, waiting: 0 });
+      expect(await rows()).to.deep.equal([]);
+    });
+
+    it('when upload-recording --spool-dir finds a pair of the same name still waiting, then it exits 1 and leaves the waiting pair alone', async () => {
+      const name = await dropPair(spoolDir);
+      const before = filesUnder(spoolDir).map((f) => fs.readFileSync(path.join(spoolDir, f)).toString('base64'));
+      const source = path.join(tempDir('callrec-pbx-'), 'other.wav');
+      fs.writeFileSync(source, await audioFixtureBytes('alaw-mono'));
+      const result = await run('bash', [UPLOAD_SCRIPT, '--spool-dir', spoolDir, '--call-id', name, source]).then(
+        () => ({ code: 0 }),
+        (error: { code: number }) => ({ code: error.code }),
+      );
+      expect(result.code).to.equal(1);
+      expect(filesUnder(spoolDir).map((f) => fs.readFileSync(path.join(spoolDir, f)).toString('base64'))).to.deep.equal(
+        before,
+      );
     });
   });
 }
