@@ -74,6 +74,8 @@ for (const combo of COMBOS) {
     let spoolDir: string;
     const clock = createManualClock(Date.now());
     const spools: Spool[] = [];
+    /** The PBX side's folders of the upload-recording tests. */
+    const pbxDirs: string[] = [];
 
     before(async () => {
       tdb = await combo.db.create();
@@ -91,6 +93,7 @@ for (const combo of COMBOS) {
       const keys = await storeKeys(tstore.store, 'recordings/');
       if (keys.length) await tstore.store.deleteMany(keys);
       fs.rmSync(spoolDir, { recursive: true, force: true });
+      for (const dir of pbxDirs.splice(0)) fs.rmSync(dir, { recursive: true, force: true });
     });
     after(async () => {
       await tstore?.dispose();
@@ -238,7 +241,9 @@ for (const combo of COMBOS) {
 
     it('when upload-recording --spool-dir writes a recording, then the spool takes the pair (audio renamed in first, metadata last) and stores it once with its fields', async () => {
       const spool = spoolOver();
-      const source = path.join(tempDir('callrec-pbx-'), 'call.wav');
+      const pbxDir = tempDir('callrec-pbx-');
+      pbxDirs.push(pbxDir);
+      const source = path.join(pbxDir, 'call.wav');
       fs.writeFileSync(source, await audioFixtureBytes('ulaw-mono'));
       const { stdout } = await run('bash', [
         ...[UPLOAD_SCRIPT, '--spool-dir', spoolDir, '--call-id', '1700000000.42', '--caller', ''],
@@ -287,7 +292,9 @@ for (const combo of COMBOS) {
     it('when upload-recording --spool-dir finds a pair of the same name still waiting, then it exits 1 and leaves the waiting pair alone', async () => {
       const name = await dropPair(spoolDir);
       const before = filesUnder(spoolDir).map((f) => fs.readFileSync(path.join(spoolDir, f)).toString('base64'));
-      const source = path.join(tempDir('callrec-pbx-'), 'other.wav');
+      const pbxDir = tempDir('callrec-pbx-');
+      pbxDirs.push(pbxDir);
+      const source = path.join(pbxDir, 'other.wav');
       fs.writeFileSync(source, await audioFixtureBytes('alaw-mono'));
       const result = await run('bash', [UPLOAD_SCRIPT, '--spool-dir', spoolDir, '--call-id', name, source]).then(
         () => ({ code: 0 }),
