@@ -24,3 +24,5 @@ import { encryptionBench } from './encryption.js';
 benches.push(encryptionBench);
 import { s3DropBench } from './s3-drop.js';
 benches.push(s3DropBench);
+import { spoolBench } from './spool.js';
+benches.push(spoolBench);

@@ -112,6 +112,9 @@ export const errors = {
   tooLarge: (detail: string, o: Opts = {}) => new AppError('too_large', 413, 'Payload too large', { ...o, detail }),
   unsupportedAudio: (detail: string, o: Opts = {}) =>
     new AppError('unsupported_audio', 415, 'Unsupported audio', { ...o, detail }),
+  /** The bytes cannot be the headerless format the upload declared (`audioFormat`). */
+  audioFormatMismatch: (detail: string, o: Opts = {}) =>
+    new AppError('audio_format_mismatch', 415, 'The audio does not match its declared format', { ...o, detail }),
   unsupportedMediaType: (detail: string, o: Opts = {}) =>
     new AppError('unsupported_media_type', 415, 'Unsupported media type', { ...o, detail }),
   rangeNotSatisfiable: (size: number, o: Opts = {}) =>

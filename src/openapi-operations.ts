@@ -416,7 +416,7 @@ function operationsCore(): OperationSpec[] {
         '409': 'duplicate_call_id',
         '411': 'length_required (a v2 signature without Content-Length)',
         '413': 'too_large',
-        '415': 'unsupported_audio, unsupported_media_type',
+        '415': 'unsupported_audio, audio_format_mismatch, unsupported_media_type',
         '422': 'retention_elapsed',
         '503': 'overloaded, too_many_unverified, shutting_down, store_unavailable, db_unavailable (with Retry-After)',
         '507':

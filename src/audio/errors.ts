@@ -9,6 +9,11 @@ export class AudioDecodeError extends Error {
   override readonly name = 'AudioDecodeError';
 }
 
+/** The bytes cannot be the headerless format the upload declared (a container file, a partial frame, no GSM frames). */
+export class AudioFormatMismatchError extends Error {
+  override readonly name = 'AudioFormatMismatchError';
+}
+
 /** What ffmpeg prints when it cannot write its output (it still exits 0 for these). */
 const OUTPUT_FAILURE = /No space left on device|Disk quota exceeded|Error writing trailer|Error closing file/i;
 const NO_SPACE = /No space left on device|Disk quota exceeded/i;

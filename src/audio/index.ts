@@ -1,5 +1,5 @@
 /** The audio toolbox: ffprobe/ffmpeg behind small functions, each under a hard timeout. */
-export { AudioDecodeError, AudioOutputError, AudioTimeoutError } from './errors.js';
+export { AudioDecodeError, AudioFormatMismatchError, AudioOutputError, AudioTimeoutError } from './errors.js';
 export { identifyAudio, plausibleDurationMs, probeAudio } from './probe.js';
 export { parseWavHeader, readWavHeader } from './wav-header.js';
 export { wavPeakReader, wavPeakTap } from './wav-peaks.js';
@@ -9,3 +9,12 @@ export { PLAYBACK_RENDITIONS, encoderOptions, transcodeForPlayback } from './tra
 export type { PlaybackFormat, TranscodeResult } from './transcode.js';
 export { MAX_PEAKS, WAVEFORM_VERSION, computePeaks, createPeakReducer } from './waveform.js';
 export type { Waveform } from './waveform.js';
+export {
+  RAW_FORMAT_NAMES,
+  isRawFormatName,
+  looksLikeContainer,
+  probeRawAudio,
+  rawOriginalType,
+  sameRawFormat,
+} from './raw-formats.js';
+export type { RawFormatName } from './raw-formats.js';

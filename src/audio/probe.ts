@@ -23,6 +23,8 @@ export interface AudioProbe {
    * the byte offset of the `data` chunk's payload and its length as claimed, capped by the file.
    */
   wavData?: { offset: number; bytes: number };
+  /** ffmpeg's input options for headerless audio (the demuxer, rate and channels), which the file cannot tell. */
+  rawInput?: string[];
 }
 
 interface FfprobeJson {

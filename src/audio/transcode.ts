@@ -2,13 +2,17 @@
  * The playback rendition: one ffmpeg run decodes the original once and writes
  * both the rendition (a file) and 8 kHz PCM for the waveform peaks (stdout).
  *
- * Encoder settings (measured with bench/ingest.ts on 8 kHz μ-law calls; see the README):
- * telephony speech needs no more than its source bandwidth, so Opus encodes at
- * 8 kHz (narrowband sources) or 16 kHz (anything wider) with `-application voip`,
- * 16 kbit/s per mono (24 kbit/s stereo), complexity 0 and 60 ms frames. That costs
- * about a fifth of ffmpeg's default Opus settings (48 kHz, complexity 10, 20 ms frames)
- * and stays intelligible. MP3 (the option) uses LAME at the same rates, 16/24 kbit/s.
- * Stereo stays stereo (agent and customer apart); more than two channels are downmixed to two.
+ * Encoder settings, chosen by measurement (test/unit/rendition-quality.test.ts scores every
+ * format, mono and each stereo channel, with PESQ against the decoded original; README
+ * "Rendition quality"): telephony speech needs no more than its source bandwidth, so Opus
+ * encodes at 8 kHz (narrowband sources) or 16 kHz (anything wider) with `-application voip`,
+ * complexity 0 and 60 ms frames (the encode speed), at rates that keep PESQ ≥ 4.2 narrowband:
+ * 28 kbit/s mono, 80 kbit/s stereo; 64 and 128 kbit/s for wideband sources. Stereo stays
+ * stereo (agent and customer apart); Opus's coupled stereo leaks one channel into the other
+ * below about 56 kbit/s (−20 dB measured at 24 kbit/s), above it the channels stay ≥ 50 dB
+ * apart. MP3 (the option) always encodes at 16 kHz (LAME's 8 kHz MPEG-2.5 scores PESQ 2.7) with
+ * plain stereo (no joint/mid-side stereo, which would mix the channels): 64 kbit/s mono, 128
+ * stereo. More than two channels are downmixed to two.
  */
 import fs from 'node:fs';
 import ffmpeg from 'fluent-ffmpeg';
@@ -28,12 +32,11 @@ export const PLAYBACK_RENDITIONS: Record<PlaybackFormat, { ext: string; contentT
 /** The encoder arguments for a source of `sampleRate` Hz and `channels` channels. Pure. */
 export function encoderOptions(format: PlaybackFormat, source: { sampleRate: number; channels: number }): string[] {
   const channels = Math.min(Math.max(source.channels, 1), 2);
-  const rate = source.sampleRate <= 8000 ? 8000 : 16000;
-  const bitrate = channels === 2 ? '24k' : '16k';
-  const common = ['-map', '0:a:0', '-vn', '-map_metadata', '-1', '-ac', String(channels), '-ar', String(rate)];
+  const wideband = source.sampleRate > 8000;
   if (format === 'opus') {
+    const bitrate = channels === 2 ? (wideband ? '128k' : '80k') : wideband ? '64k' : '28k';
     return [
-      ...common,
+      ...commonOptions(channels, wideband ? 16000 : 8000),
       '-c:a',
       'libopus',
       '-application',
@@ -48,7 +51,23 @@ export function encoderOptions(format: PlaybackFormat, source: { sampleRate: num
       'ogg',
     ];
   }
-  return [...common, '-c:a', 'libmp3lame', '-b:a', bitrate, '-compression_level', '9', '-f', 'mp3'];
+  return [
+    ...commonOptions(channels, 16000),
+    '-c:a',
+    'libmp3lame',
+    '-b:a',
+    channels === 2 ? '128k' : '64k',
+    '-joint_stereo',
+    '0',
+    '-compression_level',
+    '9',
+    '-f',
+    'mp3',
+  ];
+}
+
+function commonOptions(channels: number, rate: number): string[] {
+  return ['-map', '0:a:0', '-vn', '-map_metadata', '-1', '-ac', String(channels), '-ar', String(rate)];
 }
 
 export interface TranscodeResult {
@@ -71,10 +90,15 @@ export interface TranscodeResult {
 export async function transcodeForPlayback(
   input: string,
   output: string,
-  options: RunLimits & { format: PlaybackFormat; source: { sampleRate: number; channels: number }; peaks?: boolean },
+  options: RunLimits & {
+    format: PlaybackFormat;
+    /** With `rawInput`: headerless audio, read with these input options (./raw-formats.ts). */
+    source: { sampleRate: number; channels: number; rawInput?: readonly string[] };
+    peaks?: boolean;
+  },
 ): Promise<TranscodeResult> {
   const command = ffmpeg(input)
-    .inputOptions(['-nostdin', '-threads', '1'])
+    .inputOptions(['-nostdin', '-threads', '1', ...(options.source.rawInput ?? [])])
     .output(output)
     .outputOptions(['-y', ...encoderOptions(options.format, options.source)]);
   const channels = Math.min(Math.max(options.source.channels, 1), 2);

@@ -4,6 +4,8 @@
  * their platform sends into these; the pipeline never parses wire fields.
  */
 
+import type { RawFormatName } from '../audio/index.js';
+
 export type Direction = 'inbound' | 'outbound';
 
 /** Which stereo channel holds the agent (the other one holds the customer). */
@@ -50,4 +52,6 @@ export interface AudioFile {
   /** sha256 (hex) of the file's bytes: the store refuses the original unless it holds exactly these. */
   sha256: string;
   sizeBytes: number;
+  /** Headerless audio: the format the upload declared (codec and rate); absent: the file says (header, ffprobe). */
+  declaredFormat?: RawFormatName;
 }

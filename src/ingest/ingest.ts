@@ -35,9 +35,12 @@ import { pipeline } from 'node:stream/promises';
 import { ulid } from 'ulid';
 import {
   AudioDecodeError,
+  AudioFormatMismatchError,
   AudioTimeoutError,
   identifyAudio,
   plausibleDurationMs,
+  probeRawAudio,
+  rawOriginalType,
   transcodeForPlayback,
   wavPeakReader,
   wavPeakTap,
@@ -103,7 +106,10 @@ export function originalTypeOf(probe: Pick<AudioProbe, 'container' | 'codec'>): 
     return WEBM_CODECS.has(probe.codec)
       ? { ext: 'webm', contentType: 'audio/webm' }
       : { ext: 'mka', contentType: 'audio/x-matroska' };
-  return ORIGINAL_TYPES[probe.container] ?? { ext: 'bin', contentType: 'application/octet-stream' };
+  return (
+    rawOriginalType(probe.container) ??
+    ORIGINAL_TYPES[probe.container] ?? { ext: 'bin', contentType: 'application/octet-stream' }
+  );
 }
 
 /**
@@ -134,7 +140,8 @@ export type IngestDeps = Pick<
 
 /**
  * Stores one recording of `source` from typed metadata and a complete audio file. Refusals
- * throw AppErrors (422 retention_elapsed, 415 unsupported_audio, 413 too_large, 409
+ * throw AppErrors (422 retention_elapsed, 415 unsupported_audio or audio_format_mismatch (the
+ * bytes cannot be the declared headerless format), 413 too_large, 409
  * duplicate_call_id, 503/507 for the store or database); an abort rethrows the signal's
  * reason. Whatever fails, no object, marker or row of this call is left. `dir` is an empty
  * folder the caller owns (the rendition is encoded there) and removes afterwards.
@@ -273,7 +280,10 @@ export async function ingestRecording(
     const { probe, rendition, original, originalKey, ownPeaks } = await input.ticket.runExclusive(async () => {
       let probe: AudioProbe;
       try {
-        probe = await identifyAudio(audio.path, limits);
+        // Headerless audio is what the upload declared, once its bytes can be that (no ffprobe: it cannot tell).
+        probe = audio.declaredFormat
+          ? await probeRawAudio(audio.path, { format: audio.declaredFormat, sizeBytes: audio.sizeBytes, signal })
+          : await identifyAudio(audio.path, limits);
       } catch (error) {
         throw audioError(error, signal);
       }
@@ -457,6 +467,7 @@ function audioError(error: unknown, signal: AbortSignal): unknown {
   if (isAbort(error, signal)) return error;
   if (error instanceof AudioTimeoutError)
     return errors.unsupportedAudio('The audio could not be analysed within the time limit', { cause: error });
+  if (error instanceof AudioFormatMismatchError) return errors.audioFormatMismatch(error.message, { cause: error });
   if (error instanceof AudioDecodeError)
     return errors.unsupportedAudio('The audio part is not decodable audio', { cause: error });
   return error;

@@ -11,6 +11,8 @@ import type { FieldProblem } from '../errors.js';
 import { AGENT_CHANNELS } from './call-metadata.js';
 import type { CallMetadata, NumberKind } from './call-metadata.js';
 import { ISO_DATE_TIME_WITH_ZONE } from '../http/request-schemas.js';
+import { RAW_FORMAT_NAMES } from '../audio/index.js';
+import type { RawFormatName } from '../audio/index.js';
 
 /** Clock skew tolerated for `startedAt` in the future. */
 export const STARTED_AT_SKEW_MS = 5 * 60_000;
@@ -51,6 +53,7 @@ export const METADATA_FIELDS = [
   'agentChannel',
   'callGroupId',
   'caseReference',
+  'audioFormat',
 ] as const;
 /** The number fields, where an empty value means withheld (not absent). */
 const NUMBER_FIELDS = ['callerNumber', 'calleeNumber'] as const;
@@ -72,6 +75,10 @@ export const ingestFieldsSchema = z.object({
   agentChannel: z.enum(AGENT_CHANNELS, { message: 'expects left or right' }).optional(),
   callGroupId: z.string().regex(CALL_ID_PATTERN, 'expects 1-128 characters of A-Z a-z 0-9 . _ : @ -').optional(),
   caseReference: z.string().regex(LABEL, 'expects 1-128 letters, digits, spaces or . _ : @ / + -').optional(),
+  /** Headerless audio only (`.ulaw`, `.sln16`, raw `.gsm`, …): its codec and rate by Asterisk's format name. */
+  audioFormat: z
+    .enum(RAW_FORMAT_NAMES, { message: `expects a headerless format: ${RAW_FORMAT_NAMES.join(', ')}` })
+    .optional(),
 });
 
 export type IngestFields = z.infer<typeof ingestFieldsSchema>;
@@ -147,7 +154,7 @@ export function classifyNumber(value: string, region: string): { kind: NumberKin
 export function parseIngestMetadata(
   raw: Record<string, string>,
   context: { nowMs: number; region: string },
-): { ok: true; value: CallMetadata } | { ok: false; problems: FieldProblem[] } {
+): { ok: true; value: CallMetadata; audioFormat: RawFormatName | undefined } | { ok: false; problems: FieldProblem[] } {
   const input: Record<string, string> = {};
   for (const name of METADATA_FIELDS) {
     const value = raw[name]?.trim();
@@ -223,5 +230,6 @@ export function parseIngestMetadata(
       callGroupId: d.callGroupId ?? null,
       caseReference: d.caseReference ?? null,
     },
+    audioFormat: d.audioFormat,
   };
 }

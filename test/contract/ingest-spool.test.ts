@@ -3,8 +3,11 @@
  * pairs are taken only once stable, stored once and removed; refused pairs go to failed/ with
  * their problem; transient failures stay claimed and are retried after a backoff.
  */
+import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { expect } from 'chai';
 import { createManualClock } from '../../src/clock.js';
 import type { Config } from '../../src/config.js';
@@ -18,13 +21,21 @@ import type { ObjectStore } from '../../src/storage/object-store.js';
 import { testConfig } from '../support/app.js';
 import { dbBackends, storeBackends, storeKeys, tempDir } from '../support/backends.js';
 import type { TestDb, TestStore } from '../support/backends.js';
-import { audioFixtureBytes } from '../support/fixtures.js';
+import { audioFixtureBytes, rawAudioFixture } from '../support/fixtures.js';
 
 const COMBOS = [
   { db: dbBackends.find((b) => b.name === 'sqlite')!, store: storeBackends.find((b) => b.name === 'fs')! },
   { db: dbBackends.find((b) => b.name === 'postgres')!, store: storeBackends.find((b) => b.name === 'minio')! },
 ];
 const INTERVAL_MS = 5_000;
+const UPLOAD_SCRIPT = path.resolve(
+  path.dirname(fileURLToPath(import.meta.url)),
+  '..',
+  '..',
+  'scripts',
+  'upload-recording',
+);
+const run = promisify(execFile);
 
 let seq = 0;
 /** Writes a pair as a PBX does (audio first, the JSON last); returns its name. */
@@ -63,6 +74,8 @@ for (const combo of COMBOS) {
     let spoolDir: string;
     const clock = createManualClock(Date.now());
     const spools: Spool[] = [];
+    /** The PBX side's folders of the upload-recording tests. */
+    const pbxDirs: string[] = [];
 
     before(async () => {
       tdb = await combo.db.create();
@@ -80,6 +93,7 @@ for (const combo of COMBOS) {
       const keys = await storeKeys(tstore.store, 'recordings/');
       if (keys.length) await tstore.store.deleteMany(keys);
       fs.rmSync(spoolDir, { recursive: true, force: true });
+      for (const dir of pbxDirs.splice(0)) fs.rmSync(dir, { recursive: true, force: true });
     });
     after(async () => {
       await tstore?.dispose();
@@ -187,6 +201,109 @@ for (const combo of COMBOS) {
       expect(await spool.pass()).to.include({ replayed: 1 });
       expect(await rows()).to.have.length(1);
       expect(filesUnder(spoolDir)).to.deep.equal([]);
+    });
+
+    it('when headerless audio is spooled as Asterisk names it (.sln16, .gsm, .ulaw) without audioFormat, then its extension names the format: stored with exact durations and removed', async () => {
+      const spool = spoolOver();
+      for (const ext of ['sln16', 'gsm', 'ulaw'] as const)
+        await dropPair(spoolDir, { ext, audio: fs.readFileSync(await rawAudioFixture(ext)) });
+      await spool.pass();
+      expect(await spool.pass()).to.include({ stored: 3, failed: 0 });
+      const stored = (await tdb.db.knex('recordings').select('original_codec', 'original_sample_rate', 'duration_ms'))
+        .map(
+          (r: Record<string, unknown>) =>
+            `${String(r.original_codec)}/${String(r.original_sample_rate)}/${String(r.duration_ms)}`,
+        )
+        .sort();
+      expect(stored).to.deep.equal(['gsm/8000/3000', 'pcm_mulaw/8000/3000', 'pcm_s16le/16000/3000']);
+      expect(filesUnder(spoolDir)).to.deep.equal([]);
+    });
+
+    it('when a spooled audioFormat disagrees with the extension, or the bytes cannot be the format, then the pair moves to failed/ with invalid_metadata or audio_format_mismatch, and nothing is stored', async () => {
+      const spool = spoolOver();
+      const ulaw = fs.readFileSync(await rawAudioFixture('ulaw'));
+      const disagreeing = await dropPair(spoolDir, { ext: 'ulaw', audio: ulaw, fields: { audioFormat: 'alaw' } });
+      const wavAsUlaw = await dropPair(spoolDir, { ext: 'ulaw', audio: await audioFixtureBytes('ulaw-mono') });
+      await spool.pass();
+      expect(await spool.pass()).to.include({ failed: 2, stored: 0 });
+      const problemOf = (name: string) =>
+        (
+          JSON.parse(fs.readFileSync(path.join(spoolDir, SPOOL_FAILED_DIR, `${name}.error.json`), 'utf8')) as {
+            code: string;
+          }
+        ).code;
+      expect(problemOf(disagreeing)).to.equal('invalid_metadata');
+      expect(problemOf(wavAsUlaw)).to.equal('audio_format_mismatch');
+      expect(await rows()).to.deep.equal([]);
+      expect(await storeKeys(tstore.store, 'recordings/')).to.deep.equal([]);
+      expect(await tdb.db.knex('ingest_inflight').select('recording_id')).to.deep.equal([]);
+    });
+
+    it('when upload-recording --spool-dir writes a recording, then the spool takes the pair (audio renamed in first, metadata last) and stores it once with its fields', async () => {
+      const spool = spoolOver();
+      const pbxDir = tempDir('callrec-pbx-');
+      pbxDirs.push(pbxDir);
+      const source = path.join(pbxDir, 'call.wav');
+      fs.writeFileSync(source, await audioFixtureBytes('ulaw-mono'));
+      const { stdout } = await run('bash', [
+        ...[UPLOAD_SCRIPT, '--spool-dir', spoolDir, '--call-id', '1700000000.42', '--caller', ''],
+        ...['--queue', 'support', '--agent', '1001', '--call-group', '1700000000.40', '--delete-after-upload', source],
+      ]);
+      expect(stdout.trim()).to.equal('1700000000.42');
+      expect(fs.existsSync(source), 'moved, not copied').to.equal(false);
+      expect(filesUnder(spoolDir)).to.deep.equal(['1700000000.42.json', '1700000000.42.wav']);
+      await spool.pass();
+      expect(await spool.pass()).to.include({ stored: 1, failed: 0 });
+      const row = (await tdb.db.knex('recordings').first()) as Record<string, unknown>;
+      expect(row).to.include({
+        call_id: '1700000000.42',
+        queue: 'support',
+        agent_id: '1001',
+        call_group_id: '1700000000.40',
+        caller_number_kind: 'withheld',
+      });
+      expect(filesUnder(spoolDir)).to.deep.equal([]);
+      const again = await run('bash', [
+        UPLOAD_SCRIPT,
+        '--spool-dir',
+        spoolDir,
+        '--call-id',
+        'x',
+        '--audio-format',
+        'sln16',
+        await rawAudioFixture('sln16'),
+      ]);
+      expect(again.stdout.trim()).to.equal('x');
+      expect(filesUnder(spoolDir)).to.deep.equal(['x.json', 'x.sln16']);
+    });
+
+    it("when upload-recording's temp files are in the folder (a copy in progress, or a crash mid-copy), then the spool neither takes nor counts them", async () => {
+      const spool = spoolOver();
+      fs.writeFileSync(
+        path.join(spoolDir, '.1700000000.43.wav.4242.tmp'),
+        (await audioFixtureBytes('ulaw-mono')).subarray(0, 100),
+      );
+      fs.writeFileSync(path.join(spoolDir, '.1700000000.43.json.4242.tmp'), '{"callId":');
+      await spool.pass();
+      expect(await spool.pass()).to.deep.equal({ stored: 0, replayed: 0, failed: 0, retrying: 0, waiting: 0 });
+      expect(await rows()).to.deep.equal([]);
+    });
+
+    it('when upload-recording --spool-dir finds a pair of the same name still waiting, then it exits 1 and leaves the waiting pair alone', async () => {
+      const name = await dropPair(spoolDir);
+      const before = filesUnder(spoolDir).map((f) => fs.readFileSync(path.join(spoolDir, f)).toString('base64'));
+      const pbxDir = tempDir('callrec-pbx-');
+      pbxDirs.push(pbxDir);
+      const source = path.join(pbxDir, 'other.wav');
+      fs.writeFileSync(source, await audioFixtureBytes('alaw-mono'));
+      const result = await run('bash', [UPLOAD_SCRIPT, '--spool-dir', spoolDir, '--call-id', name, source]).then(
+        () => ({ code: 0 }),
+        (error: { code: number }) => ({ code: error.code }),
+      );
+      expect(result.code).to.equal(1);
+      expect(filesUnder(spoolDir).map((f) => fs.readFileSync(path.join(spoolDir, f)).toString('base64'))).to.deep.equal(
+        before,
+      );
     });
   });
 }

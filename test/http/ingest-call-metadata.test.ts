@@ -15,7 +15,8 @@ import { startTestApp, testConfig } from '../support/app.js';
 import type { TestApp } from '../support/app.js';
 import { dbBackends, storeBackends, storeKeys } from '../support/backends.js';
 import type { TestDb, TestStore } from '../support/backends.js';
-import { audioFixture, audioFixtureBytes } from '../support/fixtures.js';
+import { audioFixture, audioFixtureBytes, rawAudioFixture } from '../support/fixtures.js';
+import { tempDir } from '../support/backends.js';
 import { TEST_SECRET, TEST_SOURCE, signedUpload } from '../support/upload.js';
 import { createTestUser } from '../support/users.js';
 
@@ -227,6 +228,49 @@ for (const combo of COMBOS) {
         agentChannel: 'left',
       });
       expect(Date.parse(recording.startedAt as string)).to.be.at.least(before - 1000);
+    });
+
+    it('when scripts/upload-recording posts a large file, then the body streams from it (what $TMPDIR holds while curl sends stays small) and a headerless file goes with --audio-format', async () => {
+      const tmp = tempDir('callrec-script-tmp-');
+      const shims = tempDir('callrec-script-bin-');
+      try {
+        // A curl that first notes how many bytes $TMPDIR holds, then is the real curl.
+        const realCurl = (await new Promise<string>((resolve) =>
+          spawn('bash', ['-c', 'command -v curl']).stdout.on('data', (c: Buffer) => resolve(c.toString().trim())),
+        )) as string;
+        fs.writeFileSync(
+          path.join(shims, 'curl'),
+          `#!/usr/bin/env bash\ndu -sb "$TMPDIR" | cut -f1 >> "${path.join(shims, 'tmp-bytes')}"\nexec ${realCurl} "$@"\n`,
+          { mode: 0o755 },
+        );
+        const file = await rawAudioFixture('sln16', { seconds: 60 }); // 1.9 MB
+        const res = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
+          const child = spawn(
+            'bash',
+            [
+              path.join(ROOT, 'scripts', 'upload-recording'),
+              ...['--url', app.url, '--source', TEST_SOURCE, '--call-id', `stream-${Date.now()}`],
+              ...['--audio-format', 'sln16', '--quiet', file],
+            ],
+            { env: { PATH: `${shims}:${process.env.PATH}`, CALLREC_SECRET: TEST_SECRET, TMPDIR: tmp } },
+          );
+          let stdout = '';
+          let stderr = '';
+          child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+          child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+          child.on('error', reject);
+          child.on('close', (code) => resolve({ code, stdout, stderr }));
+        });
+        expect(res.code, res.stderr).to.equal(0);
+        const row = await findRecordingById(tdb.db.knex, res.stdout.trim());
+        expect(row).to.include({ original_codec: 'pcm_s16le', original_sample_rate: 16000, duration_ms: 60_000 });
+        const seen = fs.readFileSync(path.join(shims, 'tmp-bytes'), 'utf8').trim().split('\n').map(Number);
+        expect(seen.length).to.be.greaterThan(0);
+        for (const bytes of seen) expect(bytes, 'bytes in $TMPDIR while curl sends').to.be.below(256 * 1024);
+      } finally {
+        fs.rmSync(tmp, { recursive: true, force: true });
+        fs.rmSync(shims, { recursive: true, force: true });
+      }
     });
   });
 }

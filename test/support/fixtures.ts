@@ -251,3 +251,43 @@ export function silentUlawWav(seconds: number): Buffer {
   const data = Buffer.alloc(seconds * 8000, 0xff);
   return Buffer.concat([wavHeader({ dataBytes: data.length }), data]);
 }
+
+/** ffmpeg output arguments of each headerless fixture format (mono, the format's own rate). */
+const RAW_FIXTURE_ARGS = {
+  ulaw: ['-ar', '8000', '-c:a', 'pcm_mulaw', '-f', 'mulaw'],
+  alaw: ['-ar', '8000', '-c:a', 'pcm_alaw', '-f', 'alaw'],
+  sln: ['-ar', '8000', '-c:a', 'pcm_s16le', '-f', 's16le'],
+  sln16: ['-ar', '16000', '-c:a', 'pcm_s16le', '-f', 's16le'],
+  gsm: ['-ar', '8000', '-c:a', 'libgsm', '-f', 'gsm'],
+  g722: ['-ar', '16000', '-c:a', 'g722', '-f', 'g722'],
+} as const;
+
+export type RawFixtureFormat = keyof typeof RAW_FIXTURE_ARGS;
+export const RAW_FIXTURE_FORMATS = Object.keys(RAW_FIXTURE_ARGS) as RawFixtureFormat[];
+
+/**
+ * Headerless audio as Asterisk writes it (`.ulaw`, `.alaw`, `.sln`, `.sln16`, `.gsm`, `.g722`):
+ * `seconds` (default 3) of speech, mono, generated once with ffmpeg from the mono speech fixture.
+ */
+export async function rawAudioFixture(format: RawFixtureFormat, options: { seconds?: number } = {}): Promise<string> {
+  const seconds = options.seconds ?? 3;
+  const target = path.join(FIXTURE_DIR, `headerless-${seconds}s.${format}`);
+  return atomicGenerate(target, async (tmp) => {
+    await run('ffmpeg', [
+      ...['-hide_banner', '-loglevel', 'error', '-y', '-stream_loop', '-1', '-i', await speech(0)],
+      ...['-t', String(seconds), '-ac', '1', ...RAW_FIXTURE_ARGS[format], tmp],
+    ]);
+  });
+}
+
+const SPEECH_SAMPLES = {
+  en: 'Thank you for calling customer service. I understand the problem with your invoice, let me check your account for you.',
+  nl: 'Goedemorgen, u spreekt met de klantenservice. Ik begrijp het probleem met uw factuur, ik kijk even in uw dossier.',
+} as const;
+
+/** Several seconds of English or Dutch speech (espeak-ng, 22.05 kHz mono WAV): the PESQ fixtures. */
+export async function speechSample(language: keyof typeof SPEECH_SAMPLES): Promise<string> {
+  return atomicGenerate(path.join(FIXTURE_DIR, `speech-sample-${language}.wav`), async (tmp) => {
+    await run('espeak-ng', ['-v', language, '-s', '150', '-w', tmp, SPEECH_SAMPLES[language]]);
+  });
+}

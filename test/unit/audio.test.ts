@@ -308,14 +308,20 @@ describe('audio', function () {
       );
     });
 
-    it('when encoder options are chosen, then narrowband stays 8 kHz, wider goes 16 kHz, and bit rates stay ≤ 24 kbit/s', () => {
+    it('when encoder options are chosen, then narrowband stays 8 kHz, wider goes 16 kHz, at the measured bit rates, and MP3 never couples the channels', () => {
       const narrow = encoderOptions('opus', { sampleRate: 8000, channels: 1 });
-      expect(narrow.join(' ')).to.contain('-ar 8000').and.contain('-b:a 16k').and.contain('-application voip');
+      expect(narrow.join(' ')).to.contain('-ar 8000').and.contain('-b:a 28k').and.contain('-application voip');
+      expect(encoderOptions('opus', { sampleRate: 8000, channels: 2 }).join(' ')).to.contain('-b:a 80k');
+      expect(encoderOptions('opus', { sampleRate: 16000, channels: 1 }).join(' ')).to.contain('-b:a 64k');
       expect(encoderOptions('opus', { sampleRate: 48000, channels: 2 }).join(' '))
         .to.contain('-ar 16000')
         .and.contain('-ac 2')
-        .and.contain('-b:a 24k');
+        .and.contain('-b:a 128k');
       expect(encoderOptions('opus', { sampleRate: 8000, channels: 6 }).join(' ')).to.contain('-ac 2');
+      expect(encoderOptions('mp3', { sampleRate: 8000, channels: 2 }).join(' '))
+        .to.contain('-ar 16000')
+        .and.contain('-joint_stereo 0')
+        .and.contain('-b:a 128k');
     });
   });
 

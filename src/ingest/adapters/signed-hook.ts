@@ -51,7 +51,7 @@ import {
 } from '../signature.js';
 import { addressKey, createUnverifiedGate } from '../unverified.js';
 import type { UnverifiedGate, UnverifiedPass } from '../unverified.js';
-import type { CallMetadata } from '../call-metadata.js';
+import type { AudioFile, CallMetadata } from '../call-metadata.js';
 
 export const INGEST_PATH = '/v1/recordings';
 const OVERLOAD_RETRY_AFTER_S = 5;
@@ -93,11 +93,26 @@ export function hookMetadataOf(
   received: Pick<ReceivedUpload, 'fields' | 'audio'>,
   context: { nowMs: number; region: string },
 ): CallMetadata {
+  return hookUploadOf(received, context).meta;
+}
+
+/** The typed metadata and the audio file (with its declared format, if any) of a received body; 400 as `hookMetadataOf`. */
+export function hookUploadOf(
+  received: Pick<ReceivedUpload, 'fields' | 'audio'>,
+  context: { nowMs: number; region: string },
+): { meta: CallMetadata; audio: AudioFile } {
   const parsed = parseIngestMetadata(received.fields, context);
   const problems = parsed.ok ? [] : [...parsed.problems];
   if (!received.audio) problems.push({ field: 'audio', message: 'is required (a file part named "audio")' });
-  if (!parsed.ok || problems.length > 0) throw errors.invalidMetadata(problems);
-  return parsed.value;
+  if (!parsed.ok || problems.length > 0 || !received.audio) throw errors.invalidMetadata(problems);
+  const { path, sha256, sizeBytes } = received.audio;
+  const audio: AudioFile = {
+    path,
+    sha256,
+    sizeBytes,
+    ...(parsed.audioFormat ? { declaredFormat: parsed.audioFormat } : {}),
+  };
+  return { meta: parsed.value, audio };
 }
 
 /** The signed upload hook (see the module comment) on the shared ingest runtime. */
@@ -298,11 +313,11 @@ export function createSignedHook(
         const { field, message } = received.parseProblem;
         throw field ? errors.invalidMetadata([{ field, message }]) : errors.invalidRequest(message);
       }
-      const meta = hookMetadataOf(received, { nowMs: clock.now(), region: config.phoneRegion });
+      const { meta, audio } = hookUploadOf(received, { nowMs: clock.now(), region: config.phoneRegion });
       const result = await ingestRecording(deps, {
         source: sourceHeader!,
         meta,
-        audio: received.audio!,
+        audio,
         dir,
         ticket,
         inflight,

@@ -29,6 +29,8 @@
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import { isRawFormatName, sameRawFormat } from '../../audio/index.js';
+import type { RawFormatName } from '../../audio/index.js';
 import { AppError, errors, isAppError } from '../../errors.js';
 import { problemBody, toAppError } from '../../http/problem.js';
 import type { AudioFile } from '../call-metadata.js';
@@ -103,6 +105,21 @@ async function audioFileOf(file: string, signal: AbortSignal): Promise<AudioFile
     sizeBytes += chunk.length;
   }
   return { path: file, sha256: hash.digest('hex'), sizeBytes };
+}
+
+/**
+ * The headerless format of a spooled audio file: the JSON's `audioFormat`, else its extension
+ * when that is a headerless format's name (`.ulaw`, `.sln16`, `.gsm`, … as Asterisk writes
+ * them); 400 `invalid_metadata` when the two disagree.
+ */
+export function declaredFormatOf(audioFile: string, stated: RawFormatName | undefined): RawFormatName | undefined {
+  const ext = path.extname(audioFile).slice(1).toLowerCase();
+  const byExtension = isRawFormatName(ext) ? ext : undefined;
+  if (stated && byExtension && !sameRawFormat(stated, byExtension))
+    throw errors.invalidMetadata([
+      { field: 'audioFormat', message: `disagrees with the audio file's extension .${ext}` },
+    ]);
+  return stated ?? byExtension;
 }
 
 /** The metadata fields of a JSON file: an object of strings, else 400 invalid_metadata. */
@@ -204,7 +221,8 @@ export function createSpool(runtime: IngestRuntime, options: SpoolOptions): Spoo
       const audioPath = path.join(options.dir, audios[0]!);
       const parsed = parseIngestMetadata(await fieldsOf(claimed), { nowMs: clock.now(), region: config.phoneRegion });
       if (!parsed.ok) throw errors.invalidMetadata(parsed.problems);
-      const audio = await audioFileOf(audioPath, signal);
+      const declaredFormat = declaredFormatOf(audios[0]!, parsed.audioFormat);
+      const audio = { ...(await audioFileOf(audioPath, signal)), ...(declaredFormat ? { declaredFormat } : {}) };
       const ticket = limiter.admit();
       if (!ticket) throw errors.overloaded(Math.ceil(options.intervalMs / 1000));
       const dir = await temp.requestDir();
