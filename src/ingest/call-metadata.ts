@@ -42,6 +42,18 @@ export interface CallMetadata {
   callGroupId: string | null;
   /** A case or dossier reference privacy officers search by. */
   caseReference: string | null;
+  /**
+   * Spans to silence before anything is stored (the telephony's pause/resume events: card data
+   * being read out), in ms from the audio's start, sorted by start; may overlap (they are joined).
+   */
+  pauses: PauseSpan[];
+}
+
+/** A pause span of the upload, in whole ms (end exclusive); `index` is its place in the field as sent (for problems). */
+export interface PauseSpan {
+  startMs: number;
+  endMs: number;
+  index?: number;
 }
 
 /** The audio, complete on local disk, with the digest and size taken as its bytes arrived. */
@@ -50,4 +62,6 @@ export interface AudioFile {
   /** sha256 (hex) of the file's bytes: the store refuses the original unless it holds exactly these. */
   sha256: string;
   sizeBytes: number;
+  /** True when the pipeline may delete the file once a silenced copy is written (the hook's temp file; never a spool file). */
+  disposable?: boolean;
 }

@@ -50,6 +50,8 @@ import { recordingTags } from '../storage/tags.js';
 import type { InflightTracker } from './inflight.js';
 import type { Ticket } from './limiter.js';
 import type { AgentChannel, AudioFile, CallMetadata } from './call-metadata.js';
+import { maskAudio, pausesPastEnd } from './mask.js';
+import type { Redaction } from './mask.js';
 import { qualityFlagsOf } from './quality.js';
 import type { QualityFlag } from './quality.js';
 
@@ -114,7 +116,8 @@ function isAbort(error: unknown, signal: AbortSignal): boolean {
 
 /** 200 with the stored recording when the audio is the same, 409 otherwise. */
 function replayOf(existing: RecordingRow, audioSha256: string): IngestOutcome {
-  if (existing.original_sha256 !== audioSha256) throw errors.duplicateCallId();
+  // A silenced original has other bytes than were received: the row keeps the received digest too.
+  if ((existing.received_sha256 ?? existing.original_sha256) !== audioSha256) throw errors.duplicateCallId();
   return { created: false, recording: toRecording(existing) };
 }
 
@@ -141,7 +144,11 @@ export async function ingestRecording(
   },
 ): Promise<IngestOutcome> {
   const { config, db, store, clock, metrics } = deps;
-  const { signal, audio, meta } = input;
+  const { signal, meta } = input;
+  /** The upload; replaced by its silenced copy when spans are silenced (./mask.ts). */
+  let audio = input.audio;
+  /** The digest of the bytes as received: what a replay is recognized by. */
+  const receivedSha256 = audio.sha256;
   const now = clock.now();
 
   const expiresAt = meta.startedAt + config.retention.ms;
@@ -151,7 +158,7 @@ export async function ingestRecording(
   const existing = await findRecordingByCall(db.knex, input.source, meta.callId).catch((error: unknown) => {
     throw dbError(error);
   });
-  if (existing) return replayOf(existing, audio.sha256);
+  if (existing) return replayOf(existing, receivedSha256);
 
   const limits = { timeoutMs: config.ingest.ffmpegTimeoutMs, signal };
   const format = config.ingest.playbackFormat;
@@ -160,6 +167,7 @@ export async function ingestRecording(
   const startedAtDate = new Date(meta.startedAt);
   const tags = recordingTags(config.retention.tag, expiresAt);
   const written: string[] = [];
+  let redactions: Redaction[] = [];
   /** The original's put runs beside the transcode; it is settled before any cleanup reads `written`. */
   let originalPut: Promise<void> | undefined;
   /** Whether this upload's in-flight marker exists and is not yet taken by the row's transaction. */
@@ -247,6 +255,20 @@ export async function ingestRecording(
           `The call is longer than the maximum of ${Math.round(config.ingest.maxDurationMs / 1000)} s`,
         );
       }
+      // Card data never reaches the store: pauses and DTMF tones are silenced first, and
+      // everything below (original, rendition, peaks) works on the silenced copy.
+      try {
+        ({ audio, probe, redactions } = await maskAudio({
+          audio,
+          probe,
+          pauses: meta.pauses,
+          maskDtmf: config.ingest.maskDtmf,
+          dir: input.dir,
+          limits: { ...limits, signal },
+        }));
+      } catch (error) {
+        throw audioError(error, signal);
+      }
       // The format is known: store the original while the rendition is encoded (any failure below deletes it).
       const original = originalTypeOf(probe);
       const originalKey = recordingKey({ id, startedAt: startedAtDate, name: 'original', ext: original.ext });
@@ -299,6 +321,8 @@ export async function ingestRecording(
     if (ownPeaks) await originalPut;
     const waveform = ownPeaks ? ownPeaks.result() : rendition.waveform!;
     if (waveform.durationMs <= 0) throw errors.unsupportedAudio('The audio holds no samples');
+    const pastEnd = pausesPastEnd(meta.pauses, waveform.durationMs);
+    if (pastEnd.length > 0) throw errors.invalidMetadata(pastEnd);
     if (waveform.durationMs > config.ingest.maxDurationMs) {
       throw errors.tooLarge(
         `The call is longer than the maximum of ${Math.round(config.ingest.maxDurationMs / 1000)} s`,
@@ -347,6 +371,8 @@ export async function ingestRecording(
       ...flagColumnsOf(qualityFlagsOf(waveform)),
       original_key: originalKey,
       original_sha256: audio.sha256,
+      received_sha256: receivedSha256,
+      redactions: JSON.stringify(redactions),
       original_size: audio.sizeBytes,
       original_codec: probe.codec,
       original_content_type: original.contentType,
@@ -375,7 +401,7 @@ export async function ingestRecording(
         throw dbError(e);
       });
       if (!winner) throw errors.dbUnavailable({ cause: error });
-      return replayOf(winner, audio.sha256);
+      return replayOf(winner, receivedSha256);
     }
     // Stored: the objects belong to the row now, and the transaction took the marker.
     written.length = 0;

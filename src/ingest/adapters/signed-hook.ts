@@ -91,7 +91,7 @@ export interface SignedHookOptions {
  */
 export function hookMetadataOf(
   received: Pick<ReceivedUpload, 'fields' | 'audio'>,
-  context: { nowMs: number; region: string },
+  context: { nowMs: number; region: string; maxDurationMs?: number },
 ): CallMetadata {
   const parsed = parseIngestMetadata(received.fields, context);
   const problems = parsed.ok ? [] : [...parsed.problems];
@@ -294,11 +294,16 @@ export function createSignedHook(
         const { field, message } = received.parseProblem;
         throw field ? errors.invalidMetadata([{ field, message }]) : errors.invalidRequest(message);
       }
-      const meta = hookMetadataOf(received, { nowMs: clock.now(), region: config.phoneRegion });
+      const meta = hookMetadataOf(received, {
+        nowMs: clock.now(),
+        region: config.phoneRegion,
+        maxDurationMs: config.ingest.maxDurationMs,
+      });
       const result = await ingestRecording(deps, {
         source: sourceHeader!,
         meta,
-        audio: received.audio!,
+        // The body's temp file: deleted as soon as a silenced copy replaces it (pauses, DTMF).
+        audio: { ...received.audio!, disposable: true },
         dir,
         ticket,
         inflight,
