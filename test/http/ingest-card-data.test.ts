@@ -13,6 +13,11 @@ import { promisify } from 'node:util';
 import { expect } from 'chai';
 import type { Config } from '../../src/config.js';
 import { findRecordingById } from '../../src/db/recordings.js';
+import { createSpool } from '../../src/ingest/adapters/spool.js';
+import { createIngestRuntime } from '../../src/ingest/service.js';
+import { createLogger } from '../../src/logger.js';
+import { createMetrics } from '../../src/metrics.js';
+import { createManualClock } from '../../src/clock.js';
 import { startTestApp, testConfig } from '../support/app.js';
 import type { TestApp } from '../support/app.js';
 import { dbBackends, storeBackends, storeKeys, tempDir } from '../support/backends.js';
@@ -40,10 +45,30 @@ function fieldsFor(overrides: Record<string, string | undefined> = {}): Record<s
  * Peak absolute sample (of 32768) per 10 ms frame of `file`'s channels mixed to one, decoded by
  * ffmpeg at 8 kHz: enough to tell silence from sound at a span's edges.
  */
-async function framePeaks(file: string): Promise<number[]> {
+async function framePeaks(
+  file: string,
+  window: { fromMs: number; toMs: number } | undefined = undefined,
+): Promise<number[]> {
+  const seek = window ? ['-ss', String(window.fromMs / 1000), '-t', String((window.toMs - window.fromMs) / 1000)] : [];
   const { stdout } = await run(
     'ffmpeg',
-    ['-v', 'error', '-nostdin', '-i', file, '-ac', '1', '-ar', '8000', '-f', 's16le', '-c:a', 'pcm_s16le', '-'],
+    [
+      '-v',
+      'error',
+      '-nostdin',
+      ...seek,
+      '-i',
+      file,
+      '-ac',
+      '1',
+      '-ar',
+      '8000',
+      '-f',
+      's16le',
+      '-c:a',
+      'pcm_s16le',
+      '-',
+    ],
     { encoding: 'buffer', maxBuffer: 512 * 1024 * 1024 },
   );
   const pcm = stdout as unknown as Buffer;
@@ -219,5 +244,86 @@ for (const combo of COMBOS) {
       expect(await storeKeys(tstore.store, 'recordings/')).to.deep.equal([]);
       expect(await tdb.db.knex('recordings').select('id')).to.deep.equal([]);
     });
+
+    it('when a spool pair sends pauses (a JSON array in its metadata file), then they are silenced and listed as from the hook', async () => {
+      const spoolDir = tempDir('callrec-card-spool-');
+      const clock = createManualClock(Date.now());
+      const runtime = createIngestRuntime({
+        config,
+        db: tdb.db,
+        store: tstore.store,
+        logger: createLogger({ level: 'silent' }),
+        clock,
+        metrics: createMetrics(),
+      });
+      const spool = createSpool(runtime, { dir: spoolDir, source: 'spool-card', intervalMs: 5_000 });
+      try {
+        const call = await dtmfCall(work, buildDtmfCallSpec({ channel: 'mono', groups: ['', ''], seed: 'card-spool' }));
+        fs.copyFileSync(call.path, path.join(spoolDir, 'pay-1.wav'));
+        const fields = { ...fieldsFor(), pauses: [{ startMs: 1000, endMs: 2500 }] };
+        fs.writeFileSync(path.join(spoolDir, 'pay-1.json'), JSON.stringify(fields));
+        await spool.pass();
+        expect(await spool.pass()).to.include({ stored: 1 });
+        const row = (await tdb.db.knex('recordings').where({ source: 'spool-card' }).first()) as { id: string };
+        const stored = await findRecordingById(tdb.db.knex, row.id);
+        expect(JSON.parse(stored!.redactions!)).to.deep.equal([{ startMs: 1000, endMs: 2500, kind: 'pause' }]);
+        const peaks = await framePeaks((await storedFiles(row.id)).original);
+        expect(Math.max(...peaks.slice(100, 250))).to.be.lessThan(50);
+      } finally {
+        await spool.stop({ drainMs: 0 });
+        fs.rmSync(spoolDir, { recursive: true, force: true });
+      }
+    });
+
+    // Minutes of Opus encoding: once (SQLite × fs) is enough, the spans do not depend on the backends.
+    if (combo.store.name === 'fs')
+      it('when a 3-hour call has pauses near its start, middle and end, then each is silent in the stored original and listed', async function () {
+        this.timeout(600_000);
+        const offConfig = testConfig({ CALLREC_MASK_DTMF: 'off' });
+        const offApp = await startTestApp({ db: tdb.db, store: tstore.store, config: offConfig });
+        try {
+          // Cheap to make and to move: a 300 Hz tone at 1 kHz, 8-bit PCM (10.8 MB for 3 hours).
+          const file = path.join(work, 'three-hours.wav');
+          const hours3 = 3 * 3_600_000;
+          await run('ffmpeg', [
+            '-v',
+            'error',
+            '-y',
+            '-f',
+            'lavfi',
+            '-i',
+            `sine=f=300:r=1000:d=${hours3 / 1000}`,
+            '-c:a',
+            'pcm_u8',
+            file,
+          ]);
+          const pauses = [
+            { startMs: 60_000, endMs: 90_000 },
+            { startMs: 5_400_000, endMs: 5_460_000 },
+            { startMs: hours3 - 30_000, endMs: hours3 },
+          ];
+          const res = await signedUpload({
+            url: offApp.url,
+            fields: fieldsFor({ pauses: JSON.stringify(pauses) }),
+            audio: file,
+          });
+          expect(res.status, res.text).to.equal(201);
+          expect(res.body.durationMs).to.be.within(hours3 - 100, hours3 + 100);
+          expect(res.body.redactions).to.deep.equal(
+            pauses.map((p) => ({ ...p, endMs: Math.min(p.endMs, res.body.durationMs), kind: 'pause' })),
+          );
+          const { original } = await storedFiles(res.body.id);
+          for (const p of pauses) {
+            const around = await framePeaks(original, { fromMs: p.startMs - 1000, toMs: p.endMs + 1000 });
+            expect(Math.max(...around.slice(0, 90)), `${p.startMs}: sound before`).to.be.greaterThan(1000);
+            expect(Math.max(...around.slice(101, around.length - 101)), `${p.startMs}: silent inside`).to.be.lessThan(
+              50,
+            );
+          }
+        } finally {
+          await offApp.close();
+          fs.rmSync(offConfig.dataDir, { recursive: true, force: true });
+        }
+      });
   });
 }
