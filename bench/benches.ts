@@ -18,3 +18,5 @@ import { scaleBench } from './scale.js';
 benches.push(scaleBench);
 import { soakBench } from './soak.js';
 benches.push(soakBench);
+import { cardBench } from './card.js';
+benches.push(cardBench);

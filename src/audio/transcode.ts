@@ -15,6 +15,9 @@ import ffmpeg from 'fluent-ffmpeg';
 import { AudioDecodeError, AudioOutputError } from './errors.js';
 import { runFfmpeg, runFfmpegToSink } from './process.js';
 import type { RunLimits } from './process.js';
+import { Writable } from 'node:stream';
+import { DTMF_SAMPLE_RATE, createDtmfScanner } from './dtmf.js';
+import type { ToneSpan } from './dtmf.js';
 import { PEAK_SAMPLE_RATE, peakOutputOptions, peakSink } from './waveform.js';
 import type { Waveform } from './waveform.js';
 
@@ -58,6 +61,8 @@ export interface TranscodeResult {
   sizeBytes: number;
   /** Present when asked for with `peaks: true`. */
   waveform?: Waveform;
+  /** The DTMF tones in the decoded audio (every channel, up to two), when asked for with `dtmf: true`. */
+  tones?: ToneSpan[];
 }
 
 /**
@@ -71,17 +76,33 @@ export interface TranscodeResult {
 export async function transcodeForPlayback(
   input: string,
   output: string,
-  options: RunLimits & { format: PlaybackFormat; source: { sampleRate: number; channels: number }; peaks?: boolean },
+  options: RunLimits & {
+    format: PlaybackFormat;
+    source: { sampleRate: number; channels: number };
+    peaks?: boolean;
+    /** Also scan the decoded PCM for DTMF tones (src/audio/dtmf.ts); implies `peaks`. */
+    dtmf?: boolean;
+  },
 ): Promise<TranscodeResult> {
   const command = ffmpeg(input)
     .inputOptions(['-nostdin', '-threads', '1'])
     .output(output)
     .outputOptions(['-y', ...encoderOptions(options.format, options.source)]);
   const channels = Math.min(Math.max(options.source.channels, 1), 2);
-  const peaks = options.peaks ? peakSink({ channels, sampleRate: PEAK_SAMPLE_RATE }) : undefined;
+  const peaks = options.peaks || options.dtmf ? peakSink({ channels, sampleRate: PEAK_SAMPLE_RATE }) : undefined;
+  // The peaks' PCM is the detector's (8 kHz s16le): one decode feeds both.
+  const scanner = options.dtmf && PEAK_SAMPLE_RATE === DTMF_SAMPLE_RATE ? createDtmfScanner(channels) : undefined;
+  const sink =
+    peaks && scanner
+      ? new Writable({
+          write(chunk: Buffer, encoding, callback) {
+            scanner.push(chunk);
+            peaks.sink.write(chunk, encoding, callback);
+          },
+        })
+      : peaks?.sink;
   try {
-    if (peaks)
-      await runFfmpegToSink(command, { ...options, sink: peaks.sink, outputOptions: peakOutputOptions(channels) });
+    if (sink) await runFfmpegToSink(command, { ...options, sink, outputOptions: peakOutputOptions(channels) });
     else await runFfmpeg(command, options);
   } catch (error) {
     if (
@@ -101,5 +122,6 @@ export async function transcodeForPlayback(
     contentType: rendition.contentType,
     sizeBytes: size,
     ...(peaks ? { waveform: peaks.result() } : {}),
+    ...(scanner ? { tones: scanner.finish() } : {}),
   };
 }

@@ -256,7 +256,52 @@ export async function ingestRecording(
         );
       }
       // Card data never reaches the store: pauses and DTMF tones are silenced first, and
-      // everything below (original, rendition, peaks) works on the silenced copy.
+      // everything below (original, rendition, peaks) works on the silenced copy. Without
+      // pauses, the tones are looked for in the transcode's own decoded PCM (no second decode)
+      // and the original waits for that answer; with tones, the silenced copy is encoded again.
+      if (config.ingest.maskDtmf && meta.pauses.length === 0) {
+        const stopTimer = metrics.transcodeSeconds.startTimer();
+        try {
+          let rendition = await transcodeForPlayback(audio.path, playbackFile, {
+            ...limits,
+            format,
+            source: probe,
+            dtmf: true,
+          });
+          if (rendition.tones && rendition.tones.length > 0) {
+            ({ audio, probe, redactions } = await maskAudio({
+              audio,
+              probe,
+              pauses: [],
+              maskDtmf: true,
+              tones: rendition.tones,
+              dir: input.dir,
+              limits: { ...limits, signal },
+            }));
+            await fs.promises.rm(playbackFile, { force: true }); // the rendition that held the tones
+            rendition = await transcodeForPlayback(audio.path, playbackFile, {
+              ...limits,
+              format,
+              source: probe,
+              peaks: true,
+            });
+          }
+          const original = originalTypeOf(probe);
+          const originalKey = recordingKey({ id, startedAt: startedAtDate, name: 'original', ext: original.ext });
+          originalPut = putFile(originalKey, audio.path, {
+            contentType: original.contentType,
+            sizeBytes: audio.sizeBytes,
+            kind: 'original',
+            sha256: audio.sha256,
+          });
+          originalPut.catch(() => undefined); // observed here, awaited below (or by cleanup)
+          return { probe, rendition, original, originalKey, ownPeaks: undefined };
+        } catch (error) {
+          throw audioError(error, signal);
+        } finally {
+          stopTimer();
+        }
+      }
       try {
         ({ audio, probe, redactions } = await maskAudio({
           audio,

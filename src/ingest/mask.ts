@@ -111,6 +111,8 @@ export async function maskAudio(options: {
   probe: AudioProbe;
   pauses: readonly PauseSpan[];
   maskDtmf: boolean;
+  /** Tones already found (by the transcode's own scan): not scanned again. */
+  tones?: readonly ToneSpan[];
   dir: string;
   limits: RunLimits & { signal: AbortSignal };
 }): Promise<{ audio: AudioFile; probe: AudioProbe; redactions: Redaction[] }> {
@@ -119,7 +121,8 @@ export async function maskAudio(options: {
     const problems = pausesPastEnd(pauses, probe.durationMs);
     if (problems.length > 0) throw errors.invalidMetadata(problems);
   }
-  const tones = options.maskDtmf ? await scanDtmf(audio.path, { ...limits, channels: probe.channels }) : [];
+  const tones =
+    options.tones ?? (options.maskDtmf ? await scanDtmf(audio.path, { ...limits, channels: probe.channels }) : []);
   const redactions = redactionsOf(pauses, tones, probe.durationMs);
   if (redactions.length === 0) return { audio, probe, redactions };
   const output = path.join(options.dir, 'silenced');
