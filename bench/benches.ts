@@ -26,3 +26,5 @@ import { s3DropBench } from './s3-drop.js';
 benches.push(s3DropBench);
 import { spoolBench } from './spool.js';
 benches.push(spoolBench);
+import { cardBench } from './card.js';
+benches.push(cardBench);

@@ -268,6 +268,7 @@ const envSchema = z.object({
   ).default(10_000),
   CALLREC_FFMPEG_TIMEOUT: duration('the hard limit of one ffmpeg or ffprobe run').default(10 * 60_000),
   CALLREC_PLAYBACK_FORMAT: z.enum(['opus', 'mp3'], { message: 'expects opus or mp3' }).default('opus'),
+  CALLREC_MASK_DTMF: z.enum(['on', 'off'], { message: 'expects on or off' }).default('on'),
   CALLREC_PHONE_REGION: z
     .string()
     .regex(/^[A-Z]{2}$/, 'expects a two-letter region code such as NL')
@@ -374,6 +375,8 @@ export interface Config {
     readonly rateGraceMs: number;
     readonly ffmpegTimeoutMs: number;
     readonly playbackFormat: 'opus' | 'mp3';
+    /** Whether ingest silences DTMF tones (card numbers keyed in) before anything is stored (src/audio/dtmf.ts). */
+    readonly maskDtmf: boolean;
   };
   readonly phoneRegion: string;
   /** The privacy-request register: closed requests are deleted once `requestRetention` has passed since closing. */
@@ -517,6 +520,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
       rateGraceMs: e.CALLREC_UPLOAD_RATE_GRACE,
       ffmpegTimeoutMs: e.CALLREC_FFMPEG_TIMEOUT,
       playbackFormat: e.CALLREC_PLAYBACK_FORMAT,
+      maskDtmf: e.CALLREC_MASK_DTMF === 'on',
     },
     phoneRegion: e.CALLREC_PHONE_REGION,
     privacy: { requestRetention: e.CALLREC_PRIVACY_REQUEST_RETENTION },

@@ -54,6 +54,17 @@ export const recordingSchema = z.object({
     .describe(
       'Read from the peaks at ingest: `silent` (no channel carries sound), `one_way` (one channel of a stereo call is silent)',
     ),
+  redactions: z
+    .array(
+      z.object({
+        startMs: z.number().int().min(0),
+        endMs: z.number().int().min(0),
+        kind: z.enum(['pause', 'dtmf', 'manual']),
+      }),
+    )
+    .describe(
+      'Spans silenced on every channel of the original and the rendition, in ms from the start (end exclusive): `pause` (the telephony paused the recording: card data read out), `dtmf` (keyed-in tones, with a margin), `manual` (a privacy officer or admin redacted it). Never the digits',
+    ),
   original: z.object({
     sha256: z.string(),
     sizeBytes: z.number().int().min(0),

@@ -19,6 +19,9 @@ import ffmpeg from 'fluent-ffmpeg';
 import { AudioDecodeError, AudioOutputError } from './errors.js';
 import { runFfmpeg, runFfmpegToSink } from './process.js';
 import type { RunLimits } from './process.js';
+import { Writable } from 'node:stream';
+import { DTMF_SAMPLE_RATE, createDtmfScanner } from './dtmf.js';
+import type { ToneSpan } from './dtmf.js';
 import { PEAK_SAMPLE_RATE, peakOutputOptions, peakSink } from './waveform.js';
 import type { Waveform } from './waveform.js';
 
@@ -77,6 +80,8 @@ export interface TranscodeResult {
   sizeBytes: number;
   /** Present when asked for with `peaks: true`. */
   waveform?: Waveform;
+  /** The DTMF tones in the decoded audio (every channel, up to two), when asked for with `dtmf: true`. */
+  tones?: ToneSpan[];
 }
 
 /**
@@ -95,6 +100,8 @@ export async function transcodeForPlayback(
     /** With `rawInput`: headerless audio, read with these input options (./raw-formats.ts). */
     source: { sampleRate: number; channels: number; rawInput?: readonly string[] };
     peaks?: boolean;
+    /** Also scan the decoded PCM for DTMF tones (src/audio/dtmf.ts); implies `peaks`. */
+    dtmf?: boolean;
   },
 ): Promise<TranscodeResult> {
   const command = ffmpeg(input)
@@ -102,10 +109,20 @@ export async function transcodeForPlayback(
     .output(output)
     .outputOptions(['-y', ...encoderOptions(options.format, options.source)]);
   const channels = Math.min(Math.max(options.source.channels, 1), 2);
-  const peaks = options.peaks ? peakSink({ channels, sampleRate: PEAK_SAMPLE_RATE }) : undefined;
+  const peaks = options.peaks || options.dtmf ? peakSink({ channels, sampleRate: PEAK_SAMPLE_RATE }) : undefined;
+  // The peaks' PCM is the detector's (8 kHz s16le): one decode feeds both.
+  const scanner = options.dtmf && PEAK_SAMPLE_RATE === DTMF_SAMPLE_RATE ? createDtmfScanner(channels) : undefined;
+  const sink =
+    peaks && scanner
+      ? new Writable({
+          write(chunk: Buffer, encoding, callback) {
+            scanner.push(chunk);
+            peaks.sink.write(chunk, encoding, callback);
+          },
+        })
+      : peaks?.sink;
   try {
-    if (peaks)
-      await runFfmpegToSink(command, { ...options, sink: peaks.sink, outputOptions: peakOutputOptions(channels) });
+    if (sink) await runFfmpegToSink(command, { ...options, sink, outputOptions: peakOutputOptions(channels) });
     else await runFfmpeg(command, options);
   } catch (error) {
     if (
@@ -125,5 +142,6 @@ export async function transcodeForPlayback(
     contentType: rendition.contentType,
     sizeBytes: size,
     ...(peaks ? { waveform: peaks.result() } : {}),
+    ...(scanner ? { tones: scanner.finish() } : {}),
   };
 }

@@ -37,6 +37,9 @@ export interface RecordingRow {
   flag_one_way: boolean;
   original_key: string;
   original_sha256: string;
+  /** Columns of migration 20261202145800_card-redactions (null or absent on older rows): the digest as received, and the silenced spans (JSON). */
+  received_sha256?: string | null;
+  redactions?: string | null;
   original_size: number;
   original_codec: string;
   original_content_type: string;
@@ -85,6 +88,8 @@ export interface Recording {
   caseReference: string | null;
   /** `silent`: no channel carries sound; `one_way`: one channel of a stereo call is silent. */
   qualityFlags: Array<'silent' | 'one_way'>;
+  /** Spans silenced in the original and the rendition (card data): telephony pauses, DTMF tones, manual redactions. */
+  redactions: RecordingRedaction[];
   original: { sha256: string; sizeBytes: number; codec: string; sampleRate: number; channels: number };
   playback: { format: string; sizeBytes: number; contentType: string };
   legalHold: { reason: string | null; by: string | null; at: string | null } | null;
@@ -92,6 +97,24 @@ export interface Recording {
 }
 
 const iso = (ms: number) => new Date(ms).toISOString();
+
+export type RedactionKind = 'pause' | 'dtmf' | 'manual';
+export interface RecordingRedaction {
+  startMs: number;
+  endMs: number;
+  kind: RedactionKind;
+}
+
+/** The `redactions` column as a list (none for null, absent or unreadable). */
+export function redactionsOfRow(row: Pick<RecordingRow, 'redactions'>): RecordingRedaction[] {
+  if (!row.redactions) return [];
+  try {
+    const value = JSON.parse(row.redactions) as unknown;
+    return Array.isArray(value) ? (value as RecordingRedaction[]) : [];
+  } catch {
+    return [];
+  }
+}
 
 /** SQLite returns booleans as 0/1; PostgreSQL as booleans. */
 export function normalizeRow(row: RecordingRow): RecordingRow {
@@ -127,6 +150,7 @@ export function toRecording(row: RecordingRow): Recording {
       ...(row.flag_silent ? (['silent'] as const) : []),
       ...(row.flag_one_way ? (['one_way'] as const) : []),
     ],
+    redactions: redactionsOfRow(row).map((r) => ({ startMs: r.startMs, endMs: r.endMs, kind: r.kind })),
     original: {
       sha256: row.original_sha256,
       sizeBytes: row.original_size,

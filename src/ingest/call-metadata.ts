@@ -44,6 +44,18 @@ export interface CallMetadata {
   callGroupId: string | null;
   /** A case or dossier reference privacy officers search by. */
   caseReference: string | null;
+  /**
+   * Spans to silence before anything is stored (the telephony's pause/resume events: card data
+   * being read out), in ms from the audio's start, sorted by start; may overlap (they are joined).
+   */
+  pauses: PauseSpan[];
+}
+
+/** A pause span of the upload, in whole ms (end exclusive); `index` is its place in the field as sent (for problems). */
+export interface PauseSpan {
+  startMs: number;
+  endMs: number;
+  index?: number;
 }
 
 /** The audio, complete on local disk, with the digest and size taken as its bytes arrived. */
@@ -54,4 +66,6 @@ export interface AudioFile {
   sizeBytes: number;
   /** Headerless audio: the format the upload declared (codec and rate); absent: the file says (header, ffprobe). */
   declaredFormat?: RawFormatName;
+  /** True when the pipeline may delete the file once a silenced copy is written (the hook's temp file; never a spool file). */
+  disposable?: boolean;
 }

@@ -59,6 +59,8 @@ import { recordingTags } from '../storage/tags.js';
 import type { InflightTracker } from './inflight.js';
 import type { Ticket } from './limiter.js';
 import type { AgentChannel, AudioFile, CallMetadata } from './call-metadata.js';
+import { maskAudio, pausesPastEnd } from './mask.js';
+import type { Redaction } from './mask.js';
 import { qualityFlagsOf } from './quality.js';
 import type { QualityFlag } from './quality.js';
 
@@ -129,7 +131,8 @@ function isAbort(error: unknown, signal: AbortSignal): boolean {
 
 /** 200 with the stored recording when the audio is the same, 409 otherwise. */
 function replayOf(existing: RecordingRow, audioSha256: string): IngestOutcome {
-  if (existing.original_sha256 !== audioSha256) throw errors.duplicateCallId();
+  // A silenced original has other bytes than were received: the row keeps the received digest too.
+  if ((existing.received_sha256 ?? existing.original_sha256) !== audioSha256) throw errors.duplicateCallId();
   return { created: false, recording: toRecording(existing) };
 }
 
@@ -160,7 +163,11 @@ export async function ingestRecording(
   },
 ): Promise<IngestOutcome> {
   const { config, db, store, clock, metrics } = deps;
-  const { signal, audio, meta } = input;
+  const { signal, meta } = input;
+  /** The upload; replaced by its silenced copy when spans are silenced (./mask.ts). */
+  let audio = input.audio;
+  /** The digest of the bytes as received: what a replay is recognized by. */
+  const receivedSha256 = audio.sha256;
   const now = clock.now();
 
   const expiresAt = meta.startedAt + config.retention.ms;
@@ -170,7 +177,7 @@ export async function ingestRecording(
   const existing = await findRecordingByCall(db.knex, input.source, meta.callId).catch((error: unknown) => {
     throw dbError(error);
   });
-  if (existing) return replayOf(existing, audio.sha256);
+  if (existing) return replayOf(existing, receivedSha256);
 
   // Before anything is stored: may this call be kept at all (deps.ts, IngestScreen)?
   if (deps.ingestScreen) {
@@ -202,6 +209,7 @@ export async function ingestRecording(
   const startedAtDate = new Date(meta.startedAt);
   const tags = recordingTags(config.retention.tag, expiresAt);
   const written: string[] = [];
+  let redactions: Redaction[] = [];
   /** The original's put runs beside the transcode; it is settled before any cleanup reads `written`. */
   let originalPut: Promise<void> | undefined;
   /** Whether this upload's in-flight marker exists and is not yet taken by the row's transaction. */
@@ -292,6 +300,65 @@ export async function ingestRecording(
           `The call is longer than the maximum of ${Math.round(config.ingest.maxDurationMs / 1000)} s`,
         );
       }
+      // Card data never reaches the store: pauses and DTMF tones are silenced first, and
+      // everything below (original, rendition, peaks) works on the silenced copy. Without
+      // pauses, the tones are looked for in the transcode's own decoded PCM (no second decode)
+      // and the original waits for that answer; with tones, the silenced copy is encoded again.
+      if (config.ingest.maskDtmf && meta.pauses.length === 0) {
+        const stopTimer = metrics.transcodeSeconds.startTimer();
+        try {
+          let rendition = await transcodeForPlayback(audio.path, playbackFile, {
+            ...limits,
+            format,
+            source: probe,
+            dtmf: true,
+          });
+          if (rendition.tones && rendition.tones.length > 0) {
+            ({ audio, probe, redactions } = await maskAudio({
+              audio,
+              probe,
+              pauses: [],
+              maskDtmf: true,
+              tones: rendition.tones,
+              dir: input.dir,
+              limits: { ...limits, signal },
+            }));
+            await fs.promises.rm(playbackFile, { force: true }); // the rendition that held the tones
+            rendition = await transcodeForPlayback(audio.path, playbackFile, {
+              ...limits,
+              format,
+              source: probe,
+              peaks: true,
+            });
+          }
+          const original = originalTypeOf(probe);
+          const originalKey = recordingKey({ id, startedAt: startedAtDate, name: 'original', ext: original.ext });
+          originalPut = putFile(originalKey, audio.path, {
+            contentType: original.contentType,
+            sizeBytes: audio.sizeBytes,
+            kind: 'original',
+            sha256: audio.sha256,
+          });
+          originalPut.catch(() => undefined); // observed here, awaited below (or by cleanup)
+          return { probe, rendition, original, originalKey, ownPeaks: undefined };
+        } catch (error) {
+          throw audioError(error, signal);
+        } finally {
+          stopTimer();
+        }
+      }
+      try {
+        ({ audio, probe, redactions } = await maskAudio({
+          audio,
+          probe,
+          pauses: meta.pauses,
+          maskDtmf: config.ingest.maskDtmf,
+          dir: input.dir,
+          limits: { ...limits, signal },
+        }));
+      } catch (error) {
+        throw audioError(error, signal);
+      }
       // The format is known: store the original while the rendition is encoded (any failure below deletes it).
       const original = originalTypeOf(probe);
       const originalKey = recordingKey({ id, startedAt: startedAtDate, name: 'original', ext: original.ext });
@@ -344,6 +411,8 @@ export async function ingestRecording(
     if (ownPeaks) await originalPut;
     const waveform = ownPeaks ? ownPeaks.result() : rendition.waveform!;
     if (waveform.durationMs <= 0) throw errors.unsupportedAudio('The audio holds no samples');
+    const pastEnd = pausesPastEnd(meta.pauses, waveform.durationMs);
+    if (pastEnd.length > 0) throw errors.invalidMetadata(pastEnd);
     if (waveform.durationMs > config.ingest.maxDurationMs) {
       throw errors.tooLarge(
         `The call is longer than the maximum of ${Math.round(config.ingest.maxDurationMs / 1000)} s`,
@@ -392,6 +461,8 @@ export async function ingestRecording(
       ...flagColumnsOf(qualityFlagsOf(waveform)),
       original_key: originalKey,
       original_sha256: audio.sha256,
+      received_sha256: receivedSha256,
+      redactions: JSON.stringify(redactions),
       original_size: audio.sizeBytes,
       original_codec: probe.codec,
       original_content_type: original.contentType,
@@ -420,7 +491,7 @@ export async function ingestRecording(
         throw dbError(e);
       });
       if (!winner) throw errors.dbUnavailable({ cause: error });
-      return replayOf(winner, audio.sha256);
+      return replayOf(winner, receivedSha256);
     }
     // Stored: the objects belong to the row now, and the transaction took the marker.
     written.length = 0;

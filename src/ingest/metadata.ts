@@ -9,10 +9,13 @@ import type { CountryCode } from 'libphonenumber-js';
 import { z } from 'zod';
 import type { FieldProblem } from '../errors.js';
 import { AGENT_CHANNELS } from './call-metadata.js';
-import type { CallMetadata, NumberKind } from './call-metadata.js';
+import type { CallMetadata, NumberKind, PauseSpan } from './call-metadata.js';
 import { ISO_DATE_TIME_WITH_ZONE } from '../http/request-schemas.js';
 import { RAW_FORMAT_NAMES } from '../audio/index.js';
 import type { RawFormatName } from '../audio/index.js';
+
+/** The most pause spans one upload may send. */
+export const MAX_PAUSES = 1000;
 
 /** Clock skew tolerated for `startedAt` in the future. */
 export const STARTED_AT_SKEW_MS = 5 * 60_000;
@@ -54,6 +57,7 @@ export const METADATA_FIELDS = [
   'callGroupId',
   'caseReference',
   'audioFormat',
+  'pauses',
 ] as const;
 /** The number fields, where an empty value means withheld (not absent). */
 const NUMBER_FIELDS = ['callerNumber', 'calleeNumber'] as const;
@@ -79,9 +83,63 @@ export const ingestFieldsSchema = z.object({
   audioFormat: z
     .enum(RAW_FORMAT_NAMES, { message: `expects a headerless format: ${RAW_FORMAT_NAMES.join(', ')}` })
     .optional(),
+  // Checked by parsePauses below.
+  pauses: z
+    .string()
+    .meta({
+      description: `JSON array of spans to silence before the recording is stored (card data read out): [{"startMs":0,"endMs":1500}], whole ms from the audio's start, end after start, at most ${MAX_PAUSES}; overlapping spans are joined, a span running past the audio's end is cut there, one starting after it is refused`,
+    })
+    .optional(),
 });
 
 export type IngestFields = z.infer<typeof ingestFieldsSchema>;
+
+/**
+ * The `pauses` field (JSON text) as spans sorted by start, or the problems (each naming
+ * `pauses` or `pauses[i].startMs|endMs`): not JSON, not an array, more than MAX_PAUSES, a span
+ * that is not an object of exactly startMs and endMs, a time that is not a whole ms in
+ * [0, maxMs], an end not after its start. Overlapping spans are accepted (they are joined). Pure.
+ */
+export function parsePauses(
+  text: string,
+  maxMs: number,
+): { ok: true; value: PauseSpan[] } | { ok: false; problems: FieldProblem[] } {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return { ok: false, problems: [{ field: 'pauses', message: 'is not JSON' }] };
+  }
+  if (!Array.isArray(value))
+    return { ok: false, problems: [{ field: 'pauses', message: 'expects a JSON array of {startMs, endMs}' }] };
+  if (value.length > MAX_PAUSES)
+    return { ok: false, problems: [{ field: 'pauses', message: `holds more than ${MAX_PAUSES} spans` }] };
+  const problems: FieldProblem[] = [];
+  const spans: PauseSpan[] = [];
+  value.forEach((item: unknown, index) => {
+    const at = `pauses[${index}]`;
+    if (typeof item !== 'object' || item === null || Array.isArray(item)) {
+      problems.push({ field: at, message: 'expects an object {startMs, endMs}' });
+      return;
+    }
+    const extra = Object.keys(item).filter((k) => k !== 'startMs' && k !== 'endMs');
+    if (extra.length > 0) problems.push({ field: at, message: 'expects only startMs and endMs' });
+    const { startMs, endMs } = item as { startMs?: unknown; endMs?: unknown };
+    const time = (name: 'startMs' | 'endMs', v: unknown): v is number => {
+      const ok = typeof v === 'number' && Number.isSafeInteger(v) && v >= 0 && v <= maxMs;
+      if (!ok) problems.push({ field: `${at}.${name}`, message: `expects whole ms from 0 to ${maxMs}` });
+      return ok;
+    };
+    const startOk = time('startMs', startMs);
+    const endOk = time('endMs', endMs);
+    if (startOk && endOk) {
+      if (endMs <= startMs) problems.push({ field: `${at}.endMs`, message: 'is not after startMs' });
+      else spans.push({ startMs, endMs, index });
+    }
+  });
+  if (problems.length > 0) return { ok: false, problems };
+  return { ok: true, value: spans.sort((a, b) => a.startMs - b.startMs) };
+}
 
 function daysInMonth(year: number, month: number): number {
   if (month === 2) return year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0) ? 29 : 28;
@@ -153,7 +211,7 @@ export function classifyNumber(value: string, region: string): { kind: NumberKin
  */
 export function parseIngestMetadata(
   raw: Record<string, string>,
-  context: { nowMs: number; region: string },
+  context: { nowMs: number; region: string; maxDurationMs?: number },
 ): { ok: true; value: CallMetadata; audioFormat: RawFormatName | undefined } | { ok: false; problems: FieldProblem[] } {
   const input: Record<string, string> = {};
   for (const name of METADATA_FIELDS) {
@@ -213,6 +271,12 @@ export function parseIngestMetadata(
     phones[field] = number.e164;
     kinds[`${field}Kind`] = number.kind;
   }
+  let pauses: PauseSpan[] = [];
+  if (parsed.success && parsed.data.pauses !== undefined) {
+    const result = parsePauses(parsed.data.pauses, context.maxDurationMs ?? Number.MAX_SAFE_INTEGER);
+    if (result.ok) pauses = result.value;
+    else problems.push(...result.problems);
+  }
   if (problems.length > 0 || !parsed.success) return { ok: false, problems };
   const d = parsed.data;
   return {
@@ -229,6 +293,7 @@ export function parseIngestMetadata(
       agentChannel: d.agentChannel ?? null,
       callGroupId: d.callGroupId ?? null,
       caseReference: d.caseReference ?? null,
+      pauses,
     },
     audioFormat: d.audioFormat,
   };

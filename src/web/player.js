@@ -44,6 +44,43 @@ function adoptShadowStyles(ws) {
   root.adoptedStyleSheets = [sheet];
 }
 
+const REDACTION_KINDS = { pause: 'Paused', dtmf: 'Keypad tones', manual: 'Redacted' };
+
+/**
+ * Greys out the recording's redacted spans (silenced card data) over the waveform, each labelled
+ * with its kind. Styles are set through the CSSOM (the CSP allows no inline style attributes).
+ */
+function drawRedactions(container, redactions, durationMs) {
+  if (!redactions?.length || !(durationMs > 0)) return;
+  const layer = document.createElement('div');
+  layer.className = 'redactions';
+  layer.setAttribute('aria-hidden', 'true');
+  Object.assign(layer.style, { position: 'absolute', inset: '0', pointerEvents: 'none', zIndex: '3' });
+  for (const r of redactions) {
+    const span = document.createElement('div');
+    span.className = `redaction redaction-${r.kind}`;
+    span.dataset.kind = r.kind;
+    span.textContent = REDACTION_KINDS[r.kind] ?? r.kind;
+    Object.assign(span.style, {
+      position: 'absolute',
+      top: '0',
+      bottom: '0',
+      left: `${(r.startMs / durationMs) * 100}%`,
+      width: `${Math.max(0.3, ((r.endMs - r.startMs) / durationMs) * 100)}%`,
+      background: 'repeating-linear-gradient(135deg, rgba(90,90,90,0.55) 0 4px, rgba(140,140,140,0.45) 4px 8px)',
+      color: '#fff',
+      font: '10px/1.2 system-ui, sans-serif',
+      overflow: 'hidden',
+      whiteSpace: 'nowrap',
+      padding: '1px 2px',
+      boxSizing: 'border-box',
+    });
+    layer.append(span);
+  }
+  if (window.getComputedStyle(container).position === 'static') container.style.position = 'relative';
+  container.append(layer);
+}
+
 function createChannelMixer() {
   let graph;
   return {
@@ -95,6 +132,14 @@ async function main() {
   definition(meta, 'Caller', rec.callerNumber);
   definition(meta, 'Callee', rec.calleeNumber);
   if (rec.qualityFlags?.length) definition(meta, 'Quality', formatQualityFlags(rec.qualityFlags));
+  if (rec.redactions?.length)
+    definition(
+      meta,
+      'Silenced',
+      rec.redactions
+        .map((r) => `${REDACTION_KINDS[r.kind] ?? r.kind} ${formatClock(r.startMs)}–${formatClock(r.endMs)}`)
+        .join(', '),
+    );
   $('player').hidden = false;
 
   const stereo = rec.original.channels === 2;
@@ -124,6 +169,7 @@ async function main() {
         : undefined,
   });
   adoptShadowStyles(ws);
+  drawRedactions(waveEl, rec.redactions, rec.durationMs);
   $('channel-labels').hidden = !(stereo && peaks.length === 2);
   // Which channel holds the agent is the recording's (FreeSWITCH and Twilio put the caller on the left).
   const agentIndex = rec.agentChannel === 'right' ? 1 : 0;

@@ -234,4 +234,48 @@ describe('the trainers’ player UI (Chromium, sqlite, fs)', function () {
     await page.getByRole('button', { name: 'Sign out' }).click();
     await page.waitForURL(/\/login$/);
   });
+
+  it('when a recording has redacted spans, then the player greys them out on the timeline with their kind and lists them', async () => {
+    const audio = await stereoOpus();
+    const trainer = await createTestUser(testDb.db, {
+      role: 'trainer',
+      username: 'rosa',
+      password: 'correct horse battery staple',
+    });
+    const durationMs = SECONDS * 1000;
+    const target = await createStoredRecording({
+      db: testDb.db,
+      store: testStore.store,
+      overrides: {
+        started_at: now - 3_600_000,
+        expires_at: now + 29 * 86_400_000,
+        duration_ms: durationMs,
+        original_channels: 2,
+        playbackBody: audio,
+        playback_content_type: 'audio/ogg',
+        redactions: JSON.stringify([
+          { startMs: 0, endMs: durationMs / 4, kind: 'pause' },
+          { startMs: durationMs / 2, endMs: durationMs / 2 + 400, kind: 'dtmf' },
+        ]),
+      },
+    });
+    await page.goto(`${app.url}/recordings/${target.row.id}`);
+    await page.waitForURL(/\/login\?next=/);
+    await page.getByLabel('Username').fill('rosa');
+    await page.getByLabel('Password').fill(trainer.password);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.locator('#player').waitFor({ state: 'visible' });
+    const spans = page.locator('#waveform .redaction');
+    await spans.first().waitFor({ state: 'visible' });
+    expect(await spans.evaluateAll((els) => els.map((el) => (el as HTMLElement).dataset.kind))).to.deep.equal([
+      'pause',
+      'dtmf',
+    ]);
+    const [pause, wave] = await Promise.all([spans.first().boundingBox(), page.locator('#waveform').boundingBox()]);
+    expect(pause!.x - wave!.x).to.be.within(-1, 1);
+    expect(pause!.width / wave!.width).to.be.within(0.23, 0.27);
+    expect(await page.locator('#meta').innerText()).to.contain('Paused 0:00');
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.waitForURL(/\/login$/);
+  });
 });

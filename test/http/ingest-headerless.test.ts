@@ -132,6 +132,18 @@ for (const combo of COMBOS) {
       });
     }
 
+    it('when a headerless upload sends pauses, then the silenced copy is read with its declared format: 201, the span listed, the call whole', async () => {
+      const audio = await fs.promises.readFile(await rawAudioFixture('ulaw'));
+      const pauses = JSON.stringify([{ startMs: 500, endMs: 1500 }]);
+      const res = await signedUpload({ url: app.url, fields: fieldsFor({ audioFormat: 'ulaw', pauses }), audio });
+      expect(res.status, res.text).to.equal(201);
+      expect(res.body.redactions).to.deep.equal([{ startMs: 500, endMs: 1500, kind: 'pause' }]);
+      expect(res.body.durationMs).to.be.within(2900, 3100);
+      const keys = await storeKeys(tstore.store, 'recordings/');
+      const originalKey = keys.find((k) => /\/original\.[a-z0-9]+$/.test(k))!;
+      expect((await objectBytes(tstore.store, originalKey)).equals(audio), 'the unsilenced bytes').to.equal(false);
+    });
+
     it('when headerless audio comes without audioFormat, then 415 unsupported_audio (nothing guesses its codec) and nothing is kept', async () => {
       const audio = await fs.promises.readFile(await rawAudioFixture('sln16'));
       const res = await signedUpload({ url: app.url, fields: fieldsFor(), audio });

@@ -31,6 +31,7 @@ export function buildCallMetadata(overrides: Partial<CallMetadata> = {}): CallMe
     agentChannel: null,
     callGroupId: null,
     caseReference: null,
+    pauses: [],
     ...overrides,
   };
 }

@@ -5,6 +5,7 @@ import {
   METADATA_FIELDS,
   STARTED_AT_SKEW_MS,
   classifyNumber,
+  MAX_PAUSES,
   parseIngestMetadata,
   parseIsoDateTime,
 } from '../../src/ingest/metadata.js';
@@ -39,7 +40,55 @@ describe('ingest metadata', () => {
       agentChannel: null,
       callGroupId: null,
       caseReference: null,
+      pauses: [],
     });
+  });
+
+  it('when pauses are sent (JSON text), then they are whole-ms spans sorted by start; overlapping spans are accepted', () => {
+    const result = parseIngestMetadata(
+      valid({
+        pauses: JSON.stringify([
+          { startMs: 5000, endMs: 9000 },
+          { startMs: 0, endMs: 1500 },
+          { startMs: 8000, endMs: 12000 },
+        ]),
+      }),
+      ctx,
+    );
+    expect(result.ok).to.equal(true);
+    if (!result.ok) return;
+    expect(result.value.pauses.map(({ startMs, endMs }) => [startMs, endMs])).to.deep.equal([
+      [0, 1500],
+      [5000, 9000],
+      [8000, 12000],
+    ]);
+  });
+
+  it('when pauses are out of range or malformed, then each problem names the span and member at fault, never a value', () => {
+    const fields = (pauses: unknown, maxDurationMs = 3_600_000) => {
+      const result = parseIngestMetadata(
+        valid({ pauses: typeof pauses === 'string' ? pauses : JSON.stringify(pauses) }),
+        { ...ctx, maxDurationMs },
+      );
+      return result.ok ? [] : result.problems.map((p) => p.field);
+    };
+    expect(fields([{ startMs: -1, endMs: 5 }])).to.deep.equal(['pauses[0].startMs']);
+    expect(fields([{ startMs: 0, endMs: 3_600_001 }])).to.deep.equal(['pauses[0].endMs']);
+    expect(
+      fields([
+        { startMs: 0, endMs: 5 },
+        { startMs: 7, endMs: 7 },
+      ]),
+    ).to.deep.equal(['pauses[1].endMs']);
+    expect(fields([{ startMs: '0', endMs: 5 }])).to.deep.equal(['pauses[0].startMs']);
+    expect(fields([{ startMs: 0, endMs: 5, digit: '4' }])).to.deep.equal(['pauses[0]']);
+    expect(fields([[0, 5]])).to.deep.equal(['pauses[0]']);
+    expect(fields({ startMs: 0, endMs: 5 })).to.deep.equal(['pauses']);
+    expect(fields('[{')).to.deep.equal(['pauses']);
+    expect(fields(Array.from({ length: MAX_PAUSES + 1 }, (_, i) => ({ startMs: i, endMs: i + 1 })))).to.deep.equal([
+      'pauses',
+    ]);
+    expect(fields(Array.from({ length: MAX_PAUSES }, (_, i) => ({ startMs: i, endMs: i + 1 })))).to.deep.equal([]);
   });
 
   it('when a number field holds a withheld word (any case), an empty value or a Twilio stand-in, then it is withheld with no number; an extension or s is internal', () => {

@@ -91,7 +91,7 @@ export interface SignedHookOptions {
  */
 export function hookMetadataOf(
   received: Pick<ReceivedUpload, 'fields' | 'audio'>,
-  context: { nowMs: number; region: string },
+  context: { nowMs: number; region: string; maxDurationMs?: number },
 ): CallMetadata {
   return hookUploadOf(received, context).meta;
 }
@@ -99,7 +99,7 @@ export function hookMetadataOf(
 /** The typed metadata and the audio file (with its declared format, if any) of a received body; 400 as `hookMetadataOf`. */
 export function hookUploadOf(
   received: Pick<ReceivedUpload, 'fields' | 'audio'>,
-  context: { nowMs: number; region: string },
+  context: { nowMs: number; region: string; maxDurationMs?: number },
 ): { meta: CallMetadata; audio: AudioFile } {
   const parsed = parseIngestMetadata(received.fields, context);
   const problems = parsed.ok ? [] : [...parsed.problems];
@@ -313,11 +313,16 @@ export function createSignedHook(
         const { field, message } = received.parseProblem;
         throw field ? errors.invalidMetadata([{ field, message }]) : errors.invalidRequest(message);
       }
-      const { meta, audio } = hookUploadOf(received, { nowMs: clock.now(), region: config.phoneRegion });
+      const { meta, audio } = hookUploadOf(received, {
+        nowMs: clock.now(),
+        region: config.phoneRegion,
+        maxDurationMs: config.ingest.maxDurationMs,
+      });
       const result = await ingestRecording(deps, {
         source: sourceHeader!,
         meta,
-        audio,
+        // The body's temp file: deleted as soon as a silenced copy replaces it (pauses, DTMF).
+        audio: { ...audio, disposable: true },
         dir,
         ticket,
         inflight,

@@ -147,6 +147,8 @@ async function fieldsOf(file: string): Promise<Record<string, string>> {
   const problems = [];
   for (const [key, field] of Object.entries(value)) {
     if (typeof field === 'string') fields[key] = field;
+    else if (key === 'pauses' && Array.isArray(field))
+      fields[key] = JSON.stringify(field); // the hook's JSON text, as JSON
     else problems.push({ field: key.slice(0, 64), message: 'expects a string' });
   }
   if (problems.length > 0) throw errors.invalidMetadata(problems);
@@ -219,7 +221,11 @@ export function createSpool(runtime: IngestRuntime, options: SpoolOptions): Spoo
     try {
       if (audios.length > 1) throw errors.invalidRequest(`More than one audio file is named ${name}.*`);
       const audioPath = path.join(options.dir, audios[0]!);
-      const parsed = parseIngestMetadata(await fieldsOf(claimed), { nowMs: clock.now(), region: config.phoneRegion });
+      const parsed = parseIngestMetadata(await fieldsOf(claimed), {
+        nowMs: clock.now(),
+        region: config.phoneRegion,
+        maxDurationMs: config.ingest.maxDurationMs,
+      });
       if (!parsed.ok) throw errors.invalidMetadata(parsed.problems);
       const declaredFormat = declaredFormatOf(audios[0]!, parsed.audioFormat);
       const audio = { ...(await audioFileOf(audioPath, signal)), ...(declaredFormat ? { declaredFormat } : {}) };

@@ -149,6 +149,8 @@ export function twilioMetadataOf(
     agentChannel: null,
     callGroupId: job.call_sid,
     caseReference: null,
+    // Twilio leaves paused stretches out of the recording itself (its pause API): nothing to silence here.
+    pauses: [],
   };
 }
 
