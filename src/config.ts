@@ -9,6 +9,8 @@
 import net from 'node:net';
 import path from 'node:path';
 import { z } from 'zod';
+import { ROLES } from './domain/roles.js';
+import type { Role } from './domain/roles.js';
 
 const UNIT_MS = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
 export const DAY_MS = UNIT_MS.d;
@@ -193,6 +195,31 @@ const envSchema = z.object({
   CALLREC_SESSION_SECRET: z.string().min(32, 'expects at least 32 characters').optional(),
   CALLREC_SESSION_IDLE: duration('how long an idle session lives').default(30 * 60_000),
   CALLREC_SESSION_MAX: duration('the absolute lifetime of a session').default(12 * 3_600_000),
+  CALLREC_LOCAL_LOGIN: z
+    .enum(['on', 'admins-only', 'off'], { message: 'expects on, admins-only or off' })
+    .default('on'),
+  CALLREC_MFA_REQUIRED_ROLES: z
+    .string()
+    .default('privacy,admin')
+    .transform((text, ctx) => {
+      const list =
+        text.trim() === 'none'
+          ? []
+          : [
+              ...new Set(
+                text
+                  .split(',')
+                  .map((r) => r.trim())
+                  .filter(Boolean),
+              ),
+            ];
+      const bad = list.find((r) => !(ROLES as readonly string[]).includes(r));
+      if (bad !== undefined) {
+        ctx.addIssue({ code: 'custom', message: `expects a comma list of ${ROLES.join(', ')}, or none` });
+        return z.NEVER;
+      }
+      return list as Role[];
+    }),
   CALLREC_CHECKPOINT_EVERY: integer(1, 1_000_000).default(1000),
   CALLREC_CHECKPOINT_KEY_FILE: z.string().min(1).optional(),
   CALLREC_CHECKPOINT_INTERVAL: duration('how often a checkpoint is signed while the deletion log grows').default(
@@ -265,6 +292,10 @@ export interface Config {
   };
   readonly phoneRegion: string;
   readonly session: { readonly secret: string | undefined; readonly idleMs: number; readonly maxMs: number };
+  /** Roles whose local sign-in needs a second factor (TOTP); a user of such a role without one may only enrol. */
+  readonly mfa: { readonly requiredRoles: readonly Role[] };
+  /** Who may sign in with a local password: everyone, only admins, or nobody (API tokens work regardless). */
+  readonly localLogin: 'on' | 'admins-only' | 'off';
   readonly audit: {
     readonly checkpointEvery: number;
     readonly checkpointIntervalMs: number;
@@ -380,6 +411,8 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
     },
     phoneRegion: e.CALLREC_PHONE_REGION,
     session: { secret: e.CALLREC_SESSION_SECRET, idleMs: e.CALLREC_SESSION_IDLE, maxMs: e.CALLREC_SESSION_MAX },
+    mfa: { requiredRoles: e.CALLREC_MFA_REQUIRED_ROLES },
+    localLogin: e.CALLREC_LOCAL_LOGIN,
     audit: {
       checkpointEvery: e.CALLREC_CHECKPOINT_EVERY,
       checkpointIntervalMs: e.CALLREC_CHECKPOINT_INTERVAL,

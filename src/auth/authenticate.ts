@@ -17,11 +17,19 @@ import { findActiveToken, touchApiToken } from '../db/api-tokens.js';
 import { errors } from '../errors.js';
 import { sha256Hex, TOKEN_PREFIX } from './accounts.js';
 import { isStateChanging, originMatches } from './origin.js';
+import type { SessionWithUser } from '../db/sessions.js';
 import type { Principal } from './principal.js';
 import { clearSessionCookie, readSessionId, resolveSession } from './sessions.js';
 
 /** last_used_at of a token is written at most once per this interval. */
 export const TOKEN_TOUCH_INTERVAL_MS = 60_000;
+
+declare module 'express-serve-static-core' {
+  interface Request {
+    /** Set instead of `principal` for a session that has not finished signing in (see SessionStage). */
+    signInStep?: { stage: 'code' | 'enrol'; user: SessionWithUser['user'] };
+  }
+}
 
 const BEARER = /^Bearer +([A-Za-z0-9_-]{1,200})$/i;
 
@@ -76,6 +84,11 @@ export function createAuthenticate(deps: AuthDeps): RequestHandler {
         return next(errors.originMismatch());
       }
       req.sessionIdHash = session.idHash;
+      if (session.stage !== 'full') {
+        // Password passed, second factor not yet: no principal, so every guarded route refuses.
+        req.signInStep = { stage: session.stage, user: session.user };
+        return next();
+      }
       req.principal = {
         userId: session.user.id,
         username: session.user.username,

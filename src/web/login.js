@@ -17,12 +17,14 @@ form.addEventListener('submit', async (event) => {
   const button = form.querySelector('button[type=submit]');
   button.disabled = true;
   try {
-    await api('/v1/session', {
+    const answer = await api('/v1/session', {
       method: 'POST',
       body: { username: data.get('username'), password: data.get('password') },
       allowAnonymous: true,
     });
-    location.assign(safeNext());
+    // A second factor awaited: the code step or enrolment (own pages), then on to `next`.
+    const step = { code: '/signin-code', enrol: '/enrol' }[answer?.next];
+    location.assign(step ? `${step}?${new URLSearchParams({ next: safeNext() })}` : safeNext());
   } catch (e) {
     error.textContent =
       e instanceof ApiError && e.status === 429

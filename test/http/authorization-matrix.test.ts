@@ -4,7 +4,8 @@
  *
  * Callers: trainer (every queue), a trainer scoped to another queue than the
  * recording's, auditor, privacy, admin, anonymous, a revoked token, a disabled
- * user. Each cell gets a fresh recording (queue `billing`, a unique caller
+ * user, and a privacy officer's session that passed the password but must enrol a
+ * second factor first (`enrolOnly`: every route but the public ones refuses it). Each cell gets a fresh recording (queue `billing`, a unique caller
  * number), so destructive routes (erasure, holds) never affect another cell.
  */
 import { expect } from 'chai';
@@ -12,17 +13,27 @@ import { revokeToken } from '../../src/auth/accounts.js';
 import { createManualClock } from '../../src/clock.js';
 import { dbBackends, storeBackends } from '../support/backends.js';
 import type { TestDb, TestStore } from '../support/backends.js';
-import { startTestApp } from '../support/app.js';
+import { startTestApp, testConfig } from '../support/app.js';
 import type { TestApp } from '../support/app.js';
 import { createStoredPrivacyRequest, privacyRequestBody } from '../support/privacy-requests.js';
 import { createStoredRecording } from '../support/recordings.js';
 import type { StoredRecordingOverrides } from '../support/recordings.js';
-import { createTestUser } from '../support/users.js';
+import { createTestUser, signInStep } from '../support/users.js';
 import { seededRandom } from '../support/random.js';
 
 const matrixPhones = seededRandom('authorization-matrix-phones');
 
-const CALLERS = ['trainer', 'scopedOut', 'auditor', 'privacy', 'admin', 'anonymous', 'revoked', 'disabled'] as const;
+const CALLERS = [
+  'trainer',
+  'scopedOut',
+  'auditor',
+  'privacy',
+  'admin',
+  'anonymous',
+  'revoked',
+  'disabled',
+  'enrolOnly',
+] as const;
 type Caller = (typeof CALLERS)[number];
 type Expectation = Record<Caller, number>;
 type RoleName = 'trainer' | 'auditor' | 'privacy' | 'admin';
@@ -43,6 +54,7 @@ function allow(roles: RoleName[], ok: number, options: { scopedOut?: number } = 
     anonymous: 401,
     revoked: 401,
     disabled: 401,
+    enrolOnly: 403,
   };
 }
 
@@ -167,6 +179,9 @@ const EXEMPT: Record<string, string> = {
   'POST /v1/recordings': 'the signed upload hook: no user credentials; test/http/ingest.test.ts',
   'POST /v1/session': 'sign-in itself; test/http/auth.test.ts',
   'DELETE /v1/session': "sign-out of the caller's own session; test/http/auth.test.ts",
+  'POST /v1/session/code': 'the second-factor step of sign-in itself; test/http/mfa.test.ts',
+  'POST /v1/session/enrolment': "enrolment of the caller's own second factor; test/http/mfa.test.ts",
+  'POST /v1/session/enrolment/confirm': "enrolment of the caller's own second factor; test/http/mfa.test.ts",
   'GET /': 'static web page, its data comes through the API rows; test/http/web.test.ts',
   'GET /:page': 'static web page; test/http/web.test.ts',
   'GET /recordings/:id': 'static web page; test/http/web.test.ts',
@@ -201,7 +216,12 @@ describe('authorization matrix: every route × every caller (sqlite, fs)', funct
     testDb = await dbBackends.find((b) => b.name === 'sqlite')!.create();
     testStore = await storeBackends.find((b) => b.name === 'fs')!.create();
     const clock = createManualClock(Date.now());
-    app = await startTestApp({ db: testDb.db, store: testStore.store, clock });
+    app = await startTestApp({
+      db: testDb.db,
+      store: testStore.store,
+      clock,
+      config: testConfig({ CALLREC_MFA_REQUIRED_ROLES: 'privacy,admin' }),
+    });
     const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
     headers.trainer = bearer((await createTestUser(testDb.db, { role: 'trainer' })).token);
     headers.scopedOut = bearer((await createTestUser(testDb.db, { role: 'trainer', queues: ['sales'] })).token);
@@ -213,6 +233,8 @@ describe('authorization matrix: every route × every caller (sqlite, fs)', funct
     await revokeToken({ db: testDb.db, clock }, revoked.tokenId);
     headers.revoked = bearer(revoked.token);
     headers.disabled = bearer((await createTestUser(testDb.db, { role: 'admin', disabled: true })).token);
+    const unenrolled = await createTestUser(testDb.db, { role: 'privacy' });
+    headers.enrolOnly = (await signInStep(app.url, unenrolled.user.username, unenrolled.password, 'enrol')).headers;
   });
   after(async () => {
     await app?.close();
