@@ -195,6 +195,46 @@ const envSchema = z.object({
   CALLREC_SESSION_SECRET: z.string().min(32, 'expects at least 32 characters').optional(),
   CALLREC_SESSION_IDLE: duration('how long an idle session lives').default(30 * 60_000),
   CALLREC_SESSION_MAX: duration('the absolute lifetime of a session').default(12 * 3_600_000),
+  CALLREC_OIDC_ISSUER: z.url({ message: 'expects the issuer URL of the OpenID provider' }).optional(),
+  CALLREC_OIDC_CLIENT_ID: z.string().min(1).optional(),
+  CALLREC_OIDC_CLIENT_SECRET: z.string().min(1).optional(),
+  CALLREC_OIDC_NAME: z.string().min(1).max(64).default('single sign-on'),
+  CALLREC_OIDC_SCOPES: z.string().min(1).default('openid profile email'),
+  CALLREC_OIDC_ROLES_CLAIM: z.string().min(1).max(256).default('groups'),
+  CALLREC_OIDC_ROLE_MAP: z
+    .string()
+    .optional()
+    .transform((text, ctx) => {
+      const entries: OidcRoleMapping[] = [];
+      for (const item of (text ?? '')
+        .split(',')
+        .map((e) => e.trim())
+        .filter(Boolean)) {
+        const [group, role, queues, ...rest] = item.split(':').map((p) => p.trim());
+        if (
+          !group ||
+          !role ||
+          rest.length > 0 ||
+          !(ROLES as readonly string[]).includes(role) ||
+          (queues !== undefined && role !== 'trainer')
+        ) {
+          ctx.addIssue({
+            code: 'custom',
+            message: `expects group:role[,…] with a role of ${ROLES.join(', ')} (trainers may add :queue|queue)`,
+          });
+          return z.NEVER;
+        }
+        const queueList =
+          queues === undefined
+            ? null
+            : queues
+                .split('|')
+                .map((q) => q.trim())
+                .filter(Boolean);
+        entries.push({ group, role: role as Role, queues: queueList });
+      }
+      return entries;
+    }),
   CALLREC_LOCAL_LOGIN: z
     .enum(['on', 'admins-only', 'off'], { message: 'expects on, admins-only or off' })
     .default('on'),
@@ -255,6 +295,13 @@ export type StoreConfig =
       versionedBucket: 'refuse' | 'delete-versions';
     };
 
+/** One entry of CALLREC_OIDC_ROLE_MAP: members of `group` get `role` (trainers: limited to `queues` unless null). */
+export interface OidcRoleMapping {
+  readonly group: string;
+  readonly role: Role;
+  readonly queues: readonly string[] | null;
+}
+
 export interface Config {
   readonly port: number;
   readonly host: string;
@@ -296,6 +343,19 @@ export interface Config {
   readonly mfa: { readonly requiredRoles: readonly Role[] };
   /** Who may sign in with a local password: everyone, only admins, or nobody (API tokens work regardless). */
   readonly localLogin: 'on' | 'admins-only' | 'off';
+  /** OpenID Connect sign-in; undefined when CALLREC_OIDC_ISSUER is unset. */
+  readonly oidc:
+    | {
+        readonly issuer: string;
+        readonly clientId: string;
+        readonly clientSecret: string | undefined;
+        /** What the sign-in button says: "Sign in with <name>". */
+        readonly name: string;
+        readonly scopes: string;
+        readonly rolesClaim: string;
+        readonly roleMap: readonly OidcRoleMapping[];
+      }
+    | undefined;
   readonly audit: {
     readonly checkpointEvery: number;
     readonly checkpointIntervalMs: number;
@@ -357,6 +417,17 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
     db = { client: 'sqlite', filename: filename === ':memory:' ? filename : path.resolve(filename) };
   } else db = { client: 'pg', url: e.CALLREC_DB_URL };
 
+  if (e.CALLREC_OIDC_ISSUER) {
+    if (!e.CALLREC_OIDC_CLIENT_ID)
+      throw new ConfigError('CALLREC_OIDC_CLIENT_ID', 'is required when CALLREC_OIDC_ISSUER is set');
+    if (e.CALLREC_OIDC_ROLE_MAP.length === 0) {
+      throw new ConfigError(
+        'CALLREC_OIDC_ROLE_MAP',
+        'is required when CALLREC_OIDC_ISSUER is set (nobody would get a role)',
+      );
+    }
+  }
+
   let store: StoreConfig;
   if (e.CALLREC_STORE === 'fs') store = { kind: 'fs', root: path.join(dataDir, 'objects') };
   else {
@@ -413,6 +484,17 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
     session: { secret: e.CALLREC_SESSION_SECRET, idleMs: e.CALLREC_SESSION_IDLE, maxMs: e.CALLREC_SESSION_MAX },
     mfa: { requiredRoles: e.CALLREC_MFA_REQUIRED_ROLES },
     localLogin: e.CALLREC_LOCAL_LOGIN,
+    oidc: e.CALLREC_OIDC_ISSUER
+      ? {
+          issuer: e.CALLREC_OIDC_ISSUER,
+          clientId: e.CALLREC_OIDC_CLIENT_ID!,
+          clientSecret: e.CALLREC_OIDC_CLIENT_SECRET,
+          name: e.CALLREC_OIDC_NAME,
+          scopes: e.CALLREC_OIDC_SCOPES,
+          rolesClaim: e.CALLREC_OIDC_ROLES_CLAIM,
+          roleMap: e.CALLREC_OIDC_ROLE_MAP,
+        }
+      : undefined,
     audit: {
       checkpointEvery: e.CALLREC_CHECKPOINT_EVERY,
       checkpointIntervalMs: e.CALLREC_CHECKPOINT_INTERVAL,

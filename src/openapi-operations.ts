@@ -338,13 +338,65 @@ function operationsCore(): OperationSpec[] {
       },
     },
     {
+      method: 'get',
+      path: '/v1/session/providers',
+      operationId: 'signInProviders',
+      summary: 'How one can sign in: local passwords (CALLREC_LOCAL_LOGIN) and the identity provider, if configured',
+      tags: ['session'],
+      access: 'public',
+      responses: {
+        '200': json(
+          z.object({
+            localLogin: z.enum(['on', 'admins-only', 'off']),
+            oidc: z.object({ name: z.string(), loginUrl: z.string() }).nullable(),
+          }),
+          'The sign-in options',
+        ),
+      },
+      problems: { ...SERVER_PROBLEMS },
+    },
+    {
+      method: 'get',
+      path: '/v1/session/oidc/login',
+      operationId: 'oidcLogin',
+      summary: 'Start single sign-on: redirects to the identity provider (authorization code flow, PKCE, state, nonce)',
+      tags: ['session'],
+      access: 'public',
+      query: z.strictObject({
+        next: z.string().optional().describe('same-site path to go on to (anything else: /recordings)'),
+      }),
+      responses: { '302': { description: 'To the identity provider; sets the flow cookie' } },
+      problems: { '404': 'not_found (no identity provider configured)', ...SERVER_PROBLEMS },
+    },
+    {
+      method: 'get',
+      path: '/v1/session/oidc/callback',
+      operationId: 'oidcCallback',
+      summary: "The identity provider's redirect back: starts a session, or sends the browser to /login?error=sso",
+      tags: ['session'],
+      access: 'public',
+      query: z.object({}).passthrough(),
+      responses: {
+        '302': {
+          description: 'To /signin-done (signed in, a new session cookie) or /login?error=sso|sso-no-role',
+        },
+      },
+      problems: { '404': 'not_found (no identity provider configured)', ...SERVER_PROBLEMS },
+    },
+    {
       method: 'delete',
       path: '/v1/session',
       operationId: 'signOut',
       summary: 'Sign out: ends the session (if any) and clears the cookie',
       tags: ['session'],
       access: 'public',
-      responses: { '204': { description: 'Signed out' } },
+      responses: {
+        '200': json(
+          z.object({ logoutUrl: z.string() }),
+          'Signed out of a session from the identity provider: go on to its end-session URL (RP-initiated logout)',
+        ),
+        '204': { description: 'Signed out' },
+      },
       problems: { '403': 'origin_mismatch', ...SERVER_PROBLEMS },
     },
 

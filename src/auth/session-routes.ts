@@ -27,6 +27,8 @@ import { originMatches } from './origin.js';
 import { dummyVerify, prepareDummyHash, verifyPassword } from './passwords.js';
 import { stageAfterPassword } from './mfa.js';
 import { createSecondFactorRouter } from './mfa-routes.js';
+import { oidcServiceFor } from './oidc.js';
+import { createOidcRouter } from './oidc-routes.js';
 import { localLoginAllowed } from './local-login.js';
 import { logSecurityEvent } from './security-log.js';
 import { createBackoffLimiter, createFailureLimiter } from './rate-limit.js';
@@ -125,6 +127,7 @@ export function createSessionRouter(deps: AppDeps): Router {
   });
 
   router.use(createSecondFactorRouter(deps));
+  router.use(createOidcRouter(deps));
 
   router.get('/v1/session', (req, res) => {
     const principal = req.principal;
@@ -138,11 +141,28 @@ export function createSessionRouter(deps: AppDeps): Router {
   });
 
   router.delete('/v1/session', async (req, res) => {
+    let logoutUrl: string | undefined;
     if (req.sessionIdHash !== undefined) {
+      // Signed in through the identity provider: the browser goes on to its end-session URL (RP-initiated logout).
+      const service = oidcServiceFor(deps);
+      if (service && req.principal) {
+        const origin = deps.config.publicUrl
+          ? new URL(deps.config.publicUrl).origin
+          : `${req.protocol}://${req.get('host')}`;
+        logoutUrl = await service.logoutUrl({
+          idHash: req.sessionIdHash,
+          userId: req.principal.userId,
+          postLogoutRedirectUri: `${origin}/login`,
+        });
+      }
       await endSession(deps, req.sessionIdHash);
       deps.logger.info({ requestId: req.id, username: req.principal?.username, ip: clientIp(req) }, 'logout');
     }
     clearSessionCookie(req, res, deps.config);
+    if (logoutUrl !== undefined) {
+      res.status(200).json({ logoutUrl });
+      return;
+    }
     res.status(204).end();
   });
 

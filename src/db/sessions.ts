@@ -47,6 +47,8 @@ export interface SessionWithUser {
   lastSeenAt: number;
   expiresAt: number;
   stage: SessionStage;
+  /** When the identity provider last confirmed the user; null for a session not signed in through it. */
+  oidcCheckedAt: number | null;
   user: { id: string; username: string; role: Role; queues: string[] | null };
 }
 
@@ -62,11 +64,20 @@ export async function findSession(q: Q, idHash: string): Promise<SessionWithUser
       's.last_seen_at',
       's.expires_at',
       's.stage',
+      's.oidc_checked_at',
       'u.id as user_id',
       'u.username',
       'u.role',
       'u.queues',
-    )) as (SessionRow & { stage: SessionStage; username: string; role: Role; queues: string | null }) | undefined;
+    )) as
+    | (SessionRow & {
+        stage: SessionStage;
+        oidc_checked_at: number | string | null;
+        username: string;
+        role: Role;
+        queues: string | null;
+      })
+    | undefined;
   if (!row) return undefined;
   return {
     idHash: row.id_hash,
@@ -74,6 +85,7 @@ export async function findSession(q: Q, idHash: string): Promise<SessionWithUser
     lastSeenAt: Number(row.last_seen_at),
     expiresAt: Number(row.expires_at),
     stage: row.stage,
+    oidcCheckedAt: row.oidc_checked_at === null ? null : Number(row.oidc_checked_at),
     user: { id: row.user_id, username: row.username, role: row.role, queues: parseQueues(row.queues) },
   };
 }

@@ -38,3 +38,25 @@ form.addEventListener('submit', async (event) => {
   }
 });
 document.getElementById('username').focus();
+
+// Single sign-on, when configured: a button to the provider; a failed attempt comes back with ?error=sso.
+api('/v1/session/providers', { allowAnonymous: true }).then(
+  (providers) => {
+    if (providers?.oidc) {
+      const link = document.getElementById('sso-link');
+      link.textContent = `Sign in with ${providers.oidc.name}`;
+      link.href = `${providers.oidc.loginUrl}?${new URLSearchParams({ next: safeNext() })}`;
+      document.getElementById('sso').hidden = false;
+    }
+    if (providers?.localLogin === 'off') form.hidden = true;
+  },
+  () => {},
+);
+const ssoError = new URLSearchParams(location.search).get('error');
+if (ssoError) {
+  error.textContent =
+    ssoError === 'sso-no-role'
+      ? 'Your account has no role in callrec. Ask an admin.'
+      : 'Single sign-on failed. Try again.';
+  error.hidden = false;
+}

@@ -90,6 +90,7 @@ const ROUTES: RouteRow[] = [
     path: '/v1/session',
     expect: allow(['trainer', 'auditor', 'privacy', 'admin'], 200, { scopedOut: 200 }),
   },
+  { method: 'GET', path: '/v1/session/providers', expect: PUBLIC },
   // playback
   { method: 'GET', path: '/v1/recordings', expect: allow(PLAYBACK_READERS, 200, { scopedOut: 200 }) },
   { method: 'GET', path: '/v1/recordings/:id', expect: allow(PLAYBACK_READERS, 200) },
@@ -180,6 +181,8 @@ const EXEMPT: Record<string, string> = {
   'POST /v1/session': 'sign-in itself; test/http/auth.test.ts',
   'DELETE /v1/session': "sign-out of the caller's own session; test/http/auth.test.ts",
   'POST /v1/session/code': 'the second-factor step of sign-in itself; test/http/mfa.test.ts',
+  'GET /v1/session/oidc/login': 'start of single sign-on (no identity provider here: 404); test/e2e/oidc.test.ts',
+  'GET /v1/session/oidc/callback': 'end of single sign-on (no identity provider here: 404); test/e2e/oidc.test.ts',
   'POST /v1/session/enrolment': "enrolment of the caller's own second factor; test/http/mfa.test.ts",
   'POST /v1/session/enrolment/confirm': "enrolment of the caller's own second factor; test/http/mfa.test.ts",
   'GET /': 'static web page, its data comes through the API rows; test/http/web.test.ts',
