@@ -5,7 +5,10 @@
  * Callers: trainer (every queue), a trainer scoped to another queue than the
  * recording's, auditor, privacy, admin, anonymous, a revoked token, a disabled
  * user, and a privacy officer's session that passed the password but must enrol a
- * second factor first (`enrolOnly`: every route but the public ones refuses it). Each cell gets a fresh recording (queue `billing`, a unique caller
+ * second factor first (`enrolOnly`: every route but the public ones refuses it), and users
+ * provisioned by an OpenID Provider (`oidc*`: a real `oidc-provider` on loopback, roles from
+ * its groups claim, session cookies from the full redirect flow), who must be judged exactly
+ * like local users of their role. Each cell gets a fresh recording (queue `billing`, a unique caller
  * number), so destructive routes (erasure, holds) never affect another cell.
  */
 import { expect } from 'chai';
@@ -19,6 +22,13 @@ import { createStoredPrivacyRequest, privacyRequestBody } from '../support/priva
 import { createStoredRecording } from '../support/recordings.js';
 import type { StoredRecordingOverrides } from '../support/recordings.js';
 import { createTestUser, signInStep } from '../support/users.js';
+import {
+  signInThroughProvider,
+  startOidcProvider,
+  TEST_CLIENT_ID,
+  TEST_CLIENT_SECRET,
+} from '../support/oidc-provider.js';
+import type { TestOidcProvider } from '../support/oidc-provider.js';
 import { seededRandom } from '../support/random.js';
 
 const matrixPhones = seededRandom('authorization-matrix-phones');
@@ -33,6 +43,10 @@ const CALLERS = [
   'revoked',
   'disabled',
   'enrolOnly',
+  'oidcTrainer',
+  'oidcAuditor',
+  'oidcPrivacy',
+  'oidcAdmin',
 ] as const;
 type Caller = (typeof CALLERS)[number];
 type Expectation = Record<Caller, number>;
@@ -55,6 +69,10 @@ function allow(roles: RoleName[], ok: number, options: { scopedOut?: number } = 
     revoked: 401,
     disabled: 401,
     enrolOnly: 403,
+    oidcTrainer: role('trainer'),
+    oidcAuditor: role('auditor'),
+    oidcPrivacy: role('privacy'),
+    oidcAdmin: role('admin'),
   };
 }
 
@@ -181,8 +199,8 @@ const EXEMPT: Record<string, string> = {
   'POST /v1/session': 'sign-in itself; test/http/auth.test.ts',
   'DELETE /v1/session': "sign-out of the caller's own session; test/http/auth.test.ts",
   'POST /v1/session/code': 'the second-factor step of sign-in itself; test/http/mfa.test.ts',
-  'GET /v1/session/oidc/login': 'start of single sign-on (no identity provider here: 404); test/e2e/oidc.test.ts',
-  'GET /v1/session/oidc/callback': 'end of single sign-on (no identity provider here: 404); test/e2e/oidc.test.ts',
+  'GET /v1/session/oidc/login': 'start of single sign-on (the oidc* callers come through it); test/e2e/oidc.test.ts',
+  'GET /v1/session/oidc/callback': 'end of single sign-on (the oidc* callers come through it); test/e2e/oidc.test.ts',
   'POST /v1/session/enrolment': "enrolment of the caller's own second factor; test/http/mfa.test.ts",
   'POST /v1/session/enrolment/confirm': "enrolment of the caller's own second factor; test/http/mfa.test.ts",
   'GET /': 'static web page, its data comes through the API rows; test/http/web.test.ts',
@@ -213,18 +231,34 @@ describe('authorization matrix: every route × every caller (sqlite, fs)', funct
   let testDb: TestDb;
   let testStore: TestStore;
   let app: TestApp;
+  let op: TestOidcProvider;
   const headers = {} as Record<Caller, Record<string, string>>;
 
   before(async () => {
     testDb = await dbBackends.find((b) => b.name === 'sqlite')!.create();
     testStore = await storeBackends.find((b) => b.name === 'fs')!.create();
     const clock = createManualClock(Date.now());
+    op = await startOidcProvider();
     app = await startTestApp({
       db: testDb.db,
       store: testStore.store,
       clock,
-      config: testConfig({ CALLREC_MFA_REQUIRED_ROLES: 'privacy,admin' }),
+      config: testConfig({
+        CALLREC_MFA_REQUIRED_ROLES: 'privacy,admin',
+        CALLREC_OIDC_ISSUER: op.issuer,
+        CALLREC_OIDC_CLIENT_ID: TEST_CLIENT_ID,
+        CALLREC_OIDC_CLIENT_SECRET: TEST_CLIENT_SECRET,
+        CALLREC_OIDC_SCOPES: 'openid profile groups',
+        CALLREC_OIDC_ROLE_MAP: 'g-trainer:trainer,g-auditor:auditor,g-privacy:privacy,g-admin:admin',
+      }),
     });
+    await op.register(app.url);
+    for (const role of ['trainer', 'auditor', 'privacy', 'admin'] as const) {
+      const login = `oidc-${role}`;
+      op.users.set(login, { groups: [`g-${role}`] });
+      const caller = `oidc${role[0]!.toUpperCase()}${role.slice(1)}` as Caller;
+      headers[caller] = (await signInThroughProvider(app.url, login)).headers;
+    }
     const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
     headers.trainer = bearer((await createTestUser(testDb.db, { role: 'trainer' })).token);
     headers.scopedOut = bearer((await createTestUser(testDb.db, { role: 'trainer', queues: ['sales'] })).token);
@@ -241,6 +275,7 @@ describe('authorization matrix: every route × every caller (sqlite, fs)', funct
   });
   after(async () => {
     await app?.close();
+    await op?.close();
     await testStore?.dispose();
     await testDb?.dispose();
   });

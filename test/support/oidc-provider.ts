@@ -147,3 +147,64 @@ export async function startOidcProvider(): Promise<TestOidcProvider> {
   self.issuer = `http://127.0.0.1:${await listen(proxy)}`;
   return self;
 }
+
+/**
+ * Signs `login` in to the app at `appUrl` through the provider without a browser: follows the
+ * redirects by hand with a cookie jar per origin and submits the provider's development login
+ * and consent forms. Returns the app's session headers (Cookie + Origin). For the
+ * authorization matrix; the browser flow itself is test/e2e/oidc.test.ts's subject.
+ */
+export async function signInThroughProvider(
+  appUrl: string,
+  login: string,
+): Promise<{ cookie: string; headers: Record<string, string> }> {
+  const jars = new Map<string, Map<string, string>>();
+  const jar = (url: URL) => jars.get(url.origin) ?? jars.set(url.origin, new Map()).get(url.origin)!;
+  let url = new URL(`${appUrl}/v1/session/oidc/login?next=/recordings`);
+  let init: { method: string; body?: string } = { method: 'GET' };
+  for (let hop = 0; hop < 20; hop++) {
+    const cookies = [...jar(url)].map(([k, v]) => `${k}=${v}`).join('; ');
+    const res = await fetch(url, {
+      method: init.method,
+      redirect: 'manual',
+      headers: {
+        ...(cookies ? { cookie: cookies } : {}),
+        ...(init.body === undefined ? {} : { 'content-type': 'application/x-www-form-urlencoded' }),
+      },
+      body: init.body,
+    });
+    for (const setCookie of res.headers.getSetCookie()) {
+      const [pair] = setCookie.split(';');
+      const eq = pair!.indexOf('=');
+      const name = pair!.slice(0, eq).trim();
+      if (/max-age=0/i.test(setCookie) || /expires=Thu, 01 Jan 1970/i.test(setCookie)) jar(url).delete(name);
+      else jar(url).set(name, pair!.slice(eq + 1).trim());
+    }
+    const location = res.headers.get('location');
+    if (res.status >= 300 && res.status < 400 && location) {
+      await res.arrayBuffer();
+      url = new URL(location, url);
+      init = { method: 'GET' };
+      if (url.origin === new URL(appUrl).origin && url.pathname === '/signin-done') {
+        const session = [...jar(url)].find(([k]) => k === 'callrec_session');
+        if (!session) throw new Error(`no session cookie after signing ${login} in through the provider`);
+        const cookie = `${session[0]}=${session[1]}`;
+        return { cookie, headers: { cookie, origin: new URL(appUrl).origin } };
+      }
+      if (url.origin === new URL(appUrl).origin && url.pathname === '/login') {
+        throw new Error(`sign-in of ${login} through the provider refused: ${url.search}`);
+      }
+      continue;
+    }
+    const html = await res.text();
+    const action = /<form[^>]*action="([^"]+)"/.exec(html)?.[1];
+    if (res.status !== 200 || !action) throw new Error(`unexpected answer ${res.status} at ${url.href}`);
+    const prompt = /name="prompt" value="(\w+)"/.exec(html)?.[1];
+    const form = new URLSearchParams(
+      prompt === 'login' ? { prompt, login, password: 'any password' } : { prompt: prompt ?? '' },
+    );
+    url = new URL(action.replaceAll('&amp;', '&'), url);
+    init = { method: 'POST', body: form.toString() };
+  }
+  throw new Error(`too many redirects signing ${login} in through the provider`);
+}
