@@ -9,6 +9,8 @@
 import net from 'node:net';
 import path from 'node:path';
 import { z } from 'zod';
+import { ROLES } from './domain/roles.js';
+import type { Role } from './domain/roles.js';
 
 const UNIT_MS = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
 export const DAY_MS = UNIT_MS.d;
@@ -279,6 +281,71 @@ const envSchema = z.object({
   CALLREC_SESSION_SECRET: z.string().min(32, 'expects at least 32 characters').optional(),
   CALLREC_SESSION_IDLE: duration('how long an idle session lives').default(30 * 60_000),
   CALLREC_SESSION_MAX: duration('the absolute lifetime of a session').default(12 * 3_600_000),
+  CALLREC_OIDC_ISSUER: z.url({ message: 'expects the issuer URL of the OpenID provider' }).optional(),
+  CALLREC_OIDC_CLIENT_ID: z.string().min(1).optional(),
+  CALLREC_OIDC_CLIENT_SECRET: z.string().min(1).optional(),
+  CALLREC_OIDC_NAME: z.string().min(1).max(64).default('single sign-on'),
+  CALLREC_OIDC_SCOPES: z.string().min(1).default('openid profile email'),
+  CALLREC_OIDC_ROLES_CLAIM: z.string().min(1).max(256).default('groups'),
+  CALLREC_OIDC_ROLE_MAP: z
+    .string()
+    .optional()
+    .transform((text, ctx) => {
+      const entries: OidcRoleMapping[] = [];
+      for (const item of (text ?? '')
+        .split(',')
+        .map((e) => e.trim())
+        .filter(Boolean)) {
+        const [group, role, queues, ...rest] = item.split(':').map((p) => p.trim());
+        if (
+          !group ||
+          !role ||
+          rest.length > 0 ||
+          !(ROLES as readonly string[]).includes(role) ||
+          (queues !== undefined && role !== 'trainer')
+        ) {
+          ctx.addIssue({
+            code: 'custom',
+            message: `expects group:role[,…] with a role of ${ROLES.join(', ')} (trainers may add :queue|queue)`,
+          });
+          return z.NEVER;
+        }
+        const queueList =
+          queues === undefined
+            ? null
+            : queues
+                .split('|')
+                .map((q) => q.trim())
+                .filter(Boolean);
+        entries.push({ group, role: role as Role, queues: queueList });
+      }
+      return entries;
+    }),
+  CALLREC_LOCAL_LOGIN: z
+    .enum(['on', 'admins-only', 'off'], { message: 'expects on, admins-only or off' })
+    .default('on'),
+  CALLREC_MFA_REQUIRED_ROLES: z
+    .string()
+    .default('privacy,admin')
+    .transform((text, ctx) => {
+      const list =
+        text.trim() === 'none'
+          ? []
+          : [
+              ...new Set(
+                text
+                  .split(',')
+                  .map((r) => r.trim())
+                  .filter(Boolean),
+              ),
+            ];
+      const bad = list.find((r) => !(ROLES as readonly string[]).includes(r));
+      if (bad !== undefined) {
+        ctx.addIssue({ code: 'custom', message: `expects a comma list of ${ROLES.join(', ')}, or none` });
+        return z.NEVER;
+      }
+      return list as Role[];
+    }),
   CALLREC_CHECKPOINT_EVERY: integer(1, 1_000_000).default(1000),
   CALLREC_CHECKPOINT_KEY_FILE: z.string().min(1).optional(),
   CALLREC_CHECKPOINT_INTERVAL: duration('how often a checkpoint is signed while the deletion log grows').default(
@@ -318,6 +385,12 @@ export type StoreConfig =
 
 /** S3 server-side encryption of puts: none, SSE-S3 (`AES256`), or SSE-KMS (`aws:kms`, optionally with a key id). */
 export type S3Sse = { mode: 'none' } | { mode: 'AES256' } | { mode: 'aws:kms'; kmsKeyId: string | undefined };
+/** One entry of CALLREC_OIDC_ROLE_MAP: members of `group` get `role` (trainers: limited to `queues` unless null). */
+export interface OidcRoleMapping {
+  readonly group: string;
+  readonly role: Role;
+  readonly queues: readonly string[] | null;
+}
 
 export interface Config {
   readonly port: number;
@@ -382,6 +455,23 @@ export interface Config {
   /** The privacy-request register: closed requests are deleted once `requestRetention` has passed since closing. */
   readonly privacy: { readonly requestRetention: RetentionPeriod };
   readonly session: { readonly secret: string | undefined; readonly idleMs: number; readonly maxMs: number };
+  /** Roles whose local sign-in needs a second factor (TOTP); a user of such a role without one may only enrol. */
+  readonly mfa: { readonly requiredRoles: readonly Role[] };
+  /** Who may sign in with a local password: everyone, only admins, or nobody (API tokens work regardless). */
+  readonly localLogin: 'on' | 'admins-only' | 'off';
+  /** OpenID Connect sign-in; undefined when CALLREC_OIDC_ISSUER is unset. */
+  readonly oidc:
+    | {
+        readonly issuer: string;
+        readonly clientId: string;
+        readonly clientSecret: string | undefined;
+        /** What the sign-in button says: "Sign in with <name>". */
+        readonly name: string;
+        readonly scopes: string;
+        readonly rolesClaim: string;
+        readonly roleMap: readonly OidcRoleMapping[];
+      }
+    | undefined;
   readonly audit: {
     readonly checkpointEvery: number;
     readonly checkpointIntervalMs: number;
@@ -442,6 +532,17 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
     if (!filename) throw new ConfigError('CALLREC_DB_URL', 'expects sqlite:<file> with a file name');
     db = { client: 'sqlite', filename: filename === ':memory:' ? filename : path.resolve(filename) };
   } else db = { client: 'pg', url: e.CALLREC_DB_URL };
+
+  if (e.CALLREC_OIDC_ISSUER) {
+    if (!e.CALLREC_OIDC_CLIENT_ID)
+      throw new ConfigError('CALLREC_OIDC_CLIENT_ID', 'is required when CALLREC_OIDC_ISSUER is set');
+    if (e.CALLREC_OIDC_ROLE_MAP.length === 0) {
+      throw new ConfigError(
+        'CALLREC_OIDC_ROLE_MAP',
+        'is required when CALLREC_OIDC_ISSUER is set (nobody would get a role)',
+      );
+    }
+  }
 
   let store: StoreConfig;
   if (e.CALLREC_STORE === 'fs') store = { kind: 'fs', root: path.join(dataDir, 'objects') };
@@ -525,6 +626,19 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
     phoneRegion: e.CALLREC_PHONE_REGION,
     privacy: { requestRetention: e.CALLREC_PRIVACY_REQUEST_RETENTION },
     session: { secret: e.CALLREC_SESSION_SECRET, idleMs: e.CALLREC_SESSION_IDLE, maxMs: e.CALLREC_SESSION_MAX },
+    mfa: { requiredRoles: e.CALLREC_MFA_REQUIRED_ROLES },
+    localLogin: e.CALLREC_LOCAL_LOGIN,
+    oidc: e.CALLREC_OIDC_ISSUER
+      ? {
+          issuer: e.CALLREC_OIDC_ISSUER,
+          clientId: e.CALLREC_OIDC_CLIENT_ID!,
+          clientSecret: e.CALLREC_OIDC_CLIENT_SECRET,
+          name: e.CALLREC_OIDC_NAME,
+          scopes: e.CALLREC_OIDC_SCOPES,
+          rolesClaim: e.CALLREC_OIDC_ROLES_CLAIM,
+          roleMap: e.CALLREC_OIDC_ROLE_MAP,
+        }
+      : undefined,
     audit: {
       checkpointEvery: e.CALLREC_CHECKPOINT_EVERY,
       checkpointIntervalMs: e.CALLREC_CHECKPOINT_INTERVAL,

@@ -78,9 +78,19 @@ export const errors = {
       headers: { 'WWW-Authenticate': 'Bearer realm="callrec"', ...o.headers },
     }),
   invalidCredentials: (o: Opts = {}) => new AppError('invalid_credentials', 401, 'Invalid username or password', o),
+  invalidCode: (o: Opts = {}) => new AppError('invalid_code', 401, 'Invalid code', o),
   // 403
   forbidden: (o: Opts = {}) => new AppError('forbidden', 403, 'Forbidden', o),
   originMismatch: (o: Opts = {}) => new AppError('origin_mismatch', 403, 'Cross-origin request refused', o),
+  secondFactorRequired: (stage: 'code' | 'enrol', o: Opts = {}) =>
+    new AppError('second_factor_required', 403, 'Second factor required', {
+      detail:
+        stage === 'enrol'
+          ? 'this account needs a second factor: enrol one first (POST /v1/session/enrolment)'
+          : 'enter the code from your authenticator app (POST /v1/session/code)',
+      ...o,
+      extra: { next: stage, ...o.extra },
+    }),
   // 404
   notFound: (what = 'Resource', o: Opts = {}) => new AppError('not_found', 404, `${what} not found`, o),
   // 405

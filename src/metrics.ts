@@ -173,7 +173,7 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
     }),
     logins: new Counter({
       name: 'callrec_logins_total',
-      help: 'Sign-in attempts by outcome (success, invalid_credentials, rate_limited)',
+      help: 'Sign-in attempts by outcome (success, invalid_credentials, invalid_code, rate_limited)',
       labelNames: ['outcome'] as const,
       registers,
     }),

@@ -150,7 +150,7 @@ const CASE_PROBLEMS = {
 const AUTH_PROBLEMS = {
   '401': 'unauthenticated (no or an invalid token or session)',
   '403':
-    'forbidden (the role may not call this), origin_mismatch (cookie-authenticated unsafe request from another origin)',
+    'forbidden (the role may not call this), origin_mismatch (cookie-authenticated unsafe request from another origin), second_factor_required (a session that has passed the password but not yet the second factor, or must enrol one; `next`: code or enrol)',
 } as const;
 const SERVER_PROBLEMS = {
   '503': 'db_unavailable, store_unavailable, overloaded (with Retry-After)',
@@ -223,7 +223,18 @@ function operationsCore(): OperationSpec[] {
       },
       responses: {
         '200': {
-          ...json(z.object({ user: sessionUserSchema }), 'Signed in'),
+          ...json(
+            z.object({
+              user: sessionUserSchema.partial({ role: true, queues: true }),
+              next: z
+                .enum(['code', 'enrol'])
+                .optional()
+                .describe(
+                  'present when the password passed but a second factor is needed: `code` (POST /v1/session/code) or `enrol` (POST /v1/session/enrolment); the cookie then holds a step session that only these calls accept',
+                ),
+            }),
+            'Signed in, or password accepted and the next step named',
+          ),
           headers: { 'Set-Cookie': { description: 'The session cookie', schema: { type: 'string' } } },
         },
       },
@@ -246,7 +257,133 @@ function operationsCore(): OperationSpec[] {
       responses: {
         '200': json(z.object({ user: sessionUserSchema, via: z.enum(['token', 'session']) }), 'The signed-in user'),
       },
-      problems: { '401': AUTH_PROBLEMS['401'], ...SERVER_PROBLEMS },
+      problems: {
+        '401': AUTH_PROBLEMS['401'],
+        '403': 'second_factor_required (the session awaits the second factor; `next`: code or enrol)',
+        ...SERVER_PROBLEMS,
+      },
+    },
+    {
+      method: 'post',
+      path: '/v1/session/code',
+      operationId: 'signInCode',
+      summary: 'Second factor of a sign-in: a TOTP code (or a recovery code, once each); starts the full session',
+      tags: ['session'],
+      access: 'public',
+      body: { content: { 'application/json': { schema: z.object({ code: z.string().min(1).max(64) }) } } },
+      responses: {
+        '200': {
+          ...json(
+            z.object({
+              user: sessionUserSchema,
+              recoveryCodesLeft: z.number().int().optional().describe('after a recovery code: how many are left'),
+            }),
+            'Signed in (a new session cookie)',
+          ),
+          headers: { 'Set-Cookie': { description: 'The session cookie', schema: { type: 'string' } } },
+        },
+      },
+      problems: {
+        '400': 'invalid_request',
+        '401': 'unauthenticated (no session at the code step), invalid_code (wrong, used or outside ±1 step)',
+        '403': 'origin_mismatch, second_factor_required (the session must enrol instead)',
+        '409': 'conflict (signed in already)',
+        '413': 'too_large',
+        '429': 'rate_limited (Retry-After)',
+        ...SERVER_PROBLEMS,
+      },
+    },
+    {
+      method: 'post',
+      path: '/v1/session/enrolment',
+      operationId: 'startEnrolment',
+      summary: 'Start enrolling a TOTP second factor: a new secret, shown once (also as an otpauth URI and a QR code)',
+      tags: ['session'],
+      access: 'public',
+      responses: {
+        '200': json(
+          z.object({ secret: z.string(), otpauthUri: z.string(), qrDataUrl: z.string() }),
+          'The new secret (confirm it with a first code)',
+        ),
+      },
+      problems: {
+        '401': 'unauthenticated (neither an enrolment-step session nor a signed-in session)',
+        '403':
+          'origin_mismatch, forbidden (an API token cannot enrol), second_factor_required (the session awaits a code)',
+        '409': 'conflict (a second factor is enrolled already)',
+        ...SERVER_PROBLEMS,
+      },
+    },
+    {
+      method: 'post',
+      path: '/v1/session/enrolment/confirm',
+      operationId: 'confirmEnrolment',
+      summary: 'Confirm enrolment with a first code: ten single-use recovery codes, shown once',
+      tags: ['session'],
+      access: 'public',
+      body: { content: { 'application/json': { schema: z.object({ code: z.string().min(1).max(64) }) } } },
+      responses: {
+        '200': json(
+          z.object({ recoveryCodes: z.array(z.string()), user: sessionUserSchema }),
+          'Enrolled; an enrolment-step session becomes a full one (a new session cookie)',
+        ),
+      },
+      problems: {
+        '400': 'invalid_request',
+        '401': 'unauthenticated, invalid_code',
+        '403':
+          'origin_mismatch, forbidden (an API token cannot enrol), second_factor_required (the session awaits a code)',
+        '409': 'conflict (no enrolment started, or enrolled already)',
+        '413': 'too_large',
+        '429': 'rate_limited (Retry-After)',
+        ...SERVER_PROBLEMS,
+      },
+    },
+    {
+      method: 'get',
+      path: '/v1/session/providers',
+      operationId: 'signInProviders',
+      summary: 'How one can sign in: local passwords (CALLREC_LOCAL_LOGIN) and the identity provider, if configured',
+      tags: ['session'],
+      access: 'public',
+      responses: {
+        '200': json(
+          z.object({
+            localLogin: z.enum(['on', 'admins-only', 'off']),
+            oidc: z.object({ name: z.string(), loginUrl: z.string() }).nullable(),
+          }),
+          'The sign-in options',
+        ),
+      },
+      problems: { ...SERVER_PROBLEMS },
+    },
+    {
+      method: 'get',
+      path: '/v1/session/oidc/login',
+      operationId: 'oidcLogin',
+      summary: 'Start single sign-on: redirects to the identity provider (authorization code flow, PKCE, state, nonce)',
+      tags: ['session'],
+      access: 'public',
+      query: z.strictObject({
+        next: z.string().optional().describe('same-site path to go on to (anything else: /recordings)'),
+      }),
+      responses: { '302': { description: 'To the identity provider; sets the flow cookie' } },
+      problems: { '404': 'not_found (no identity provider configured)', ...SERVER_PROBLEMS },
+    },
+    {
+      method: 'get',
+      path: '/v1/session/oidc/callback',
+      operationId: 'oidcCallback',
+      summary: "The identity provider's redirect back: starts a session, or sends the browser to /login?error=sso",
+      tags: ['session'],
+      access: 'public',
+      query: z.object({}).passthrough(),
+      responses: {
+        '302': {
+          description: 'To /signin-done (signed in, a new session cookie) or /login?error=sso|sso-no-role',
+        },
+      },
+      problems: { '404': 'not_found (no identity provider configured)', ...SERVER_PROBLEMS },
     },
     {
       method: 'delete',
@@ -255,7 +392,13 @@ function operationsCore(): OperationSpec[] {
       summary: 'Sign out: ends the session (if any) and clears the cookie',
       tags: ['session'],
       access: 'public',
-      responses: { '204': { description: 'Signed out' } },
+      responses: {
+        '200': json(
+          z.object({ logoutUrl: z.string() }),
+          'Signed out of a session from the identity provider: go on to its end-session URL (RP-initiated logout)',
+        ),
+        '204': { description: 'Signed out' },
+      },
       problems: { '403': 'origin_mismatch', ...SERVER_PROBLEMS },
     },
 

@@ -16,7 +16,9 @@ import { isUniqueViolation } from '../db/recordings.js';
 import { deleteUserSessions } from '../db/sessions.js';
 import { findUserByUsername, insertUser, setUserDisabled, setUserPasswordHash } from '../db/users.js';
 import type { User } from '../db/users.js';
+import { deleteMfa } from '../db/user-mfa.js';
 import { errors } from '../errors.js';
+import { logSecurityEvent } from './security-log.js';
 import { generatePassword, hashPassword } from './passwords.js';
 import type { ScryptParams } from './passwords.js';
 import { ROLES } from './principal.js';
@@ -142,6 +144,23 @@ export async function resetPassword(
     await deleteUserSessions(trx, user.id);
     return { user, password };
   });
+}
+
+/**
+ * Removes a user's second factor and recovery codes (a lost phone) and ends their sessions; at
+ * their next sign-in they enrol again when their role needs a factor. Written to the security
+ * log (`mfa_reset`, with `by`). Missing user → `not_found`; a user without a factor → `conflict`.
+ */
+export async function resetMfa(deps: AccountDeps, username: string, options: { by: string }): Promise<User> {
+  const user = await deps.db.knex.transaction(async (trx) => {
+    const found = await findUserByUsername(trx, username);
+    if (!found) throw errors.notFound('User');
+    if (!(await deleteMfa(trx, found.id))) throw errors.conflict(`user ${username} has no second factor`);
+    await deleteUserSessions(trx, found.id);
+    return found;
+  });
+  await logSecurityEvent(deps, { action: 'mfa_reset', user, detail: { by: options.by } });
+  return user;
 }
 
 /** Creates an API token for a user and returns it once (only its hash is stored). Missing user → `not_found`; disabled user → `conflict`. */

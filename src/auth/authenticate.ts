@@ -17,15 +17,26 @@ import { findActiveToken, touchApiToken } from '../db/api-tokens.js';
 import { errors } from '../errors.js';
 import { sha256Hex, TOKEN_PREFIX } from './accounts.js';
 import { isStateChanging, originMatches } from './origin.js';
+import type { SessionWithUser } from '../db/sessions.js';
 import type { Principal } from './principal.js';
-import { clearSessionCookie, readSessionId, resolveSession } from './sessions.js';
+import { oidcServiceFor } from './oidc.js';
+import { clearSessionCookie, endSession, readSessionId, resolveSession } from './sessions.js';
 
 /** last_used_at of a token is written at most once per this interval. */
 export const TOKEN_TOUCH_INTERVAL_MS = 60_000;
 
+declare module 'express-serve-static-core' {
+  interface Request {
+    /** Set instead of `principal` for a session that has not finished signing in (see SessionStage). */
+    signInStep?: { stage: 'code' | 'enrol'; user: SessionWithUser['user'] };
+  }
+}
+
 const BEARER = /^Bearer +([A-Za-z0-9_-]{1,200})$/i;
 
 type AuthDeps = Pick<AppDeps, 'config' | 'db' | 'clock' | 'logger'>;
+// A session signed in through the identity provider is re-checked there (src/auth/oidc.ts) once
+// its last check is CALLREC_SESSION_IDLE old; a failed check ends it before the request is judged.
 
 /**
  * The principal of a bearer token, or undefined when the token authenticates nobody.
@@ -63,7 +74,18 @@ export function createAuthenticate(deps: AuthDeps): RequestHandler {
       }
       const sessionId = readSessionId(req, deps.config);
       if (sessionId === undefined) return next();
-      const session = await resolveSession(deps, sessionId);
+      let session = await resolveSession(deps, sessionId);
+      if (session && session.stage === 'full' && session.oidcCheckedAt !== null) {
+        // Signed in through the identity provider: confirm the user there again once the last check is idle-old.
+        if (deps.clock.now() - session.oidcCheckedAt >= deps.config.session.idleMs) {
+          const service = oidcServiceFor(deps);
+          const ok = service
+            ? await service.recheck({ idHash: session.idHash, userId: session.user.id, requestId: req.id })
+            : false;
+          if (!ok) await endSession(deps, session.idHash);
+          session = ok ? await resolveSession(deps, sessionId) : undefined;
+        }
+      }
       if (!session) {
         clearSessionCookie(req, res, deps.config);
         return next();
@@ -76,6 +98,11 @@ export function createAuthenticate(deps: AuthDeps): RequestHandler {
         return next(errors.originMismatch());
       }
       req.sessionIdHash = session.idHash;
+      if (session.stage !== 'full') {
+        // Password passed, second factor not yet: no principal, so every guarded route refuses.
+        req.signInStep = { stage: session.stage, user: session.user };
+        return next();
+      }
       req.principal = {
         userId: session.user.id,
         username: session.user.username,

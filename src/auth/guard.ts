@@ -1,7 +1,9 @@
 /**
  * Route guards: the one place that decides who may call a route.
  * `requireRole(...roles)` answers 401 without a principal and 403 for a role
- * not listed (and logs the refusal without credentials).
+ * not listed (and logs the refusal without credentials). A session that has passed the password
+ * but not the second factor (or must enrol one first) has no principal: every guarded route
+ * answers it 403 `second_factor_required`.
  */
 import type { RequestHandler } from 'express';
 import { errors } from '../errors.js';
@@ -13,6 +15,18 @@ export function createGuards(deps: { logger: Logger }) {
     requireRole(...roles: Role[]): RequestHandler {
       return (req, _res, next) => {
         const principal = req.principal;
+        if (!principal && req.signInStep) {
+          deps.logger.info(
+            {
+              requestId: req.id,
+              user: req.signInStep.user.username,
+              stage: req.signInStep.stage,
+              path: req.baseUrl + req.path,
+            },
+            'request of an unfinished sign-in refused',
+          );
+          return next(errors.secondFactorRequired(req.signInStep.stage));
+        }
         if (!principal) {
           deps.logger.info(
             { requestId: req.id, method: req.method, path: req.baseUrl + req.path },

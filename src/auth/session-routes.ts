@@ -25,6 +25,12 @@ import { errors } from '../errors.js';
 import { sha256Hex, USERNAME_PATTERN } from './accounts.js';
 import { originMatches } from './origin.js';
 import { dummyVerify, prepareDummyHash, verifyPassword } from './passwords.js';
+import { stageAfterPassword } from './mfa.js';
+import { createSecondFactorRouter } from './mfa-routes.js';
+import { oidcServiceFor } from './oidc.js';
+import { createOidcRouter } from './oidc-routes.js';
+import { localLoginAllowed } from './local-login.js';
+import { logSecurityEvent } from './security-log.js';
 import { createBackoffLimiter, createFailureLimiter } from './rate-limit.js';
 import { clearSessionCookie, createSession, endSession, readSessionId, setSessionCookie } from './sessions.js';
 
@@ -44,7 +50,7 @@ export const loginBody = z.object({
   password: z.string().min(1).max(1024),
 });
 
-function clientIp(req: Request): string {
+export function clientIp(req: Request): string {
   return req.ip ?? req.socket.remoteAddress ?? 'unknown';
 }
 
@@ -81,11 +87,24 @@ export function createSessionRouter(deps: AppDeps): Router {
     const credentials = USERNAME_PATTERN.test(username) ? await findUserCredentials(deps.db.knex, username) : undefined;
     const ok = credentials ? await verifyPassword(password, credentials.passwordHash) : await dummyVerify(password);
     if (!credentials || !ok || credentials.user.disabled) {
+      const reason = !credentials ? 'unknown_user' : !ok ? 'wrong_password' : 'disabled';
       deps.metrics.logins.inc({ outcome: 'invalid_credentials' });
-      deps.logger.warn(
-        { ...log, reason: !credentials ? 'unknown_user' : !ok ? 'wrong_password' : 'disabled' },
-        'login failed',
-      );
+      deps.logger.warn({ ...log, reason }, 'login failed');
+      if (credentials) {
+        await logSecurityEvent(deps, {
+          action: 'sign_in_failed',
+          user: credentials.user,
+          requestId: req.id,
+          detail: { method: 'password', reason, ip },
+        });
+      }
+      throw errors.invalidCredentials();
+    }
+    const { user } = credentials;
+    if (!localLoginAllowed(deps.config, user.role)) {
+      // CALLREC_LOCAL_LOGIN: people sign in through the identity provider; the password is not even judged aloud.
+      deps.metrics.logins.inc({ outcome: 'invalid_credentials' });
+      deps.logger.warn({ ...log, reason: 'local_login_off' }, 'login failed');
       throw errors.invalidCredentials();
     }
 
@@ -93,16 +112,26 @@ export function createSessionRouter(deps: AppDeps): Router {
     perAddress.forgive(ip);
     const previous = readSessionId(req, deps.config);
     if (previous !== undefined) await endSession(deps, sha256Hex(previous));
-    const sessionId = await createSession(deps, credentials.user.id);
+    const stage = await stageAfterPassword(deps, user);
+    const sessionId = await createSession(deps, user.id, stage);
     setSessionCookie(req, res, deps.config, sessionId);
+    if (stage !== 'full') {
+      deps.logger.info({ ...log, role: user.role, next: stage }, 'password accepted, second factor awaited');
+      res.status(200).json({ next: stage, user: { username: user.username } });
+      return;
+    }
     deps.metrics.logins.inc({ outcome: 'success' });
-    deps.logger.info({ ...log, role: credentials.user.role }, 'login succeeded');
-    const { user } = credentials;
+    deps.logger.info({ ...log, role: user.role }, 'login succeeded');
+    await logSecurityEvent(deps, { action: 'sign_in', user, requestId: req.id, detail: { method: 'password', ip } });
     res.status(200).json({ user: { username: user.username, role: user.role, queues: user.queues } });
   });
 
+  router.use(createSecondFactorRouter(deps));
+  router.use(createOidcRouter(deps));
+
   router.get('/v1/session', (req, res) => {
     const principal = req.principal;
+    if (!principal && req.signInStep) throw errors.secondFactorRequired(req.signInStep.stage);
     if (!principal) throw errors.unauthenticated();
     res.setHeader('Cache-Control', 'no-store');
     res.json({
@@ -112,11 +141,28 @@ export function createSessionRouter(deps: AppDeps): Router {
   });
 
   router.delete('/v1/session', async (req, res) => {
+    let logoutUrl: string | undefined;
     if (req.sessionIdHash !== undefined) {
+      // Signed in through the identity provider: the browser goes on to its end-session URL (RP-initiated logout).
+      const service = oidcServiceFor(deps);
+      if (service && req.principal) {
+        const origin = deps.config.publicUrl
+          ? new URL(deps.config.publicUrl).origin
+          : `${req.protocol}://${req.get('host')}`;
+        logoutUrl = await service.logoutUrl({
+          idHash: req.sessionIdHash,
+          userId: req.principal.userId,
+          postLogoutRedirectUri: `${origin}/login`,
+        });
+      }
       await endSession(deps, req.sessionIdHash);
       deps.logger.info({ requestId: req.id, username: req.principal?.username, ip: clientIp(req) }, 'logout');
     }
     clearSessionCookie(req, res, deps.config);
+    if (logoutUrl !== undefined) {
+      res.status(200).json({ logoutUrl });
+      return;
+    }
     res.status(204).end();
   });
 

@@ -11,7 +11,7 @@ import type { Clock } from '../clock.js';
 import type { Config } from '../config.js';
 import type { Db } from '../db/db.js';
 import { deleteExpiredSessions, deleteSession, findSession, insertSession, touchSession } from '../db/sessions.js';
-import type { SessionWithUser } from '../db/sessions.js';
+import type { SessionStage, SessionWithUser } from '../db/sessions.js';
 import { sha256Hex } from './accounts.js';
 
 declare module 'express-serve-static-core' {
@@ -31,6 +31,9 @@ export interface SessionDeps {
   db: Db;
   clock: Clock;
 }
+
+/** A session that is not yet `full` (code awaited, enrolment only) ends this long after it began. */
+export const STEP_SESSION_MS = 10 * 60_000;
 
 export function touchIntervalMs(config: Config): number {
   return Math.max(1, Math.min(60_000, Math.floor(config.session.idleMs / 10)));
@@ -88,8 +91,15 @@ export function clearSessionCookie(req: Request, res: Response, config: Config):
   res.append('Set-Cookie', serializeCookie(req, config, '', 0));
 }
 
-/** Creates a session for `userId` and returns its id (for the cookie; only its hash is stored). Also purges expired sessions. */
-export async function createSession(deps: SessionDeps, userId: string): Promise<string> {
+function absoluteLifetimeMs(config: Config, stage: SessionStage): number {
+  return stage === 'full' ? config.session.maxMs : Math.min(config.session.maxMs, STEP_SESSION_MS);
+}
+
+/**
+ * Creates a session for `userId` at `stage` (default `full`) and returns its id (for the
+ * cookie; only its hash is stored). Also purges expired sessions.
+ */
+export async function createSession(deps: SessionDeps, userId: string, stage: SessionStage = 'full'): Promise<string> {
   const id = randomBytes(32).toString('base64url');
   const now = deps.clock.now();
   await deleteExpiredSessions(deps.db.knex, now);
@@ -97,14 +107,16 @@ export async function createSession(deps: SessionDeps, userId: string): Promise<
     idHash: sha256Hex(id),
     userId,
     createdAt: now,
-    expiresAt: now + Math.min(deps.config.session.idleMs, deps.config.session.maxMs),
+    expiresAt: now + Math.min(deps.config.session.idleMs, absoluteLifetimeMs(deps.config, stage)),
+    stage,
   });
   return id;
 }
 
 /**
  * The live session with this id, slid forward when due; undefined when it is
- * missing, idle too long, past its absolute lifetime (those rows are deleted)
+ * missing, idle too long, past its absolute lifetime (STEP_SESSION_MS for a session not yet
+ * `full`; those rows are deleted)
  * or its user is disabled.
  */
 export async function resolveSession(deps: SessionDeps, sessionId: string): Promise<SessionWithUser | undefined> {
@@ -112,7 +124,7 @@ export async function resolveSession(deps: SessionDeps, sessionId: string): Prom
   const session = await findSession(deps.db.knex, idHash);
   if (!session) return undefined;
   const now = deps.clock.now();
-  const absoluteEnd = session.createdAt + deps.config.session.maxMs;
+  const absoluteEnd = session.createdAt + absoluteLifetimeMs(deps.config, session.stage);
   const idleEnd = session.lastSeenAt + deps.config.session.idleMs;
   if (now >= absoluteEnd || now >= idleEnd) {
     await deleteSession(deps.db.knex, idHash);

@@ -5,10 +5,12 @@
  *   ONLY the generated password on stdout (shown once; only its scrypt hash is stored).
  * - `user disable <name>` / `user enable <name>`: idempotent; disabling also ends the user's sessions.
  * - `user reset-password <name>` prints ONLY the new generated password and ends the user's sessions.
+ * - `user reset-mfa <name>` removes the user's second factor and recovery codes (a lost phone),
+ *   ends their sessions and writes `mfa_reset` to the security log; they enrol again at their next sign-in.
  * - `user list`: one JSON object per line, never a password hash.
  * Errors go to stderr with exit code 1 (2 for usage errors).
  */
-import { createUser, parseQueueList, resetPassword, setDisabled } from '../auth/accounts.js';
+import { createUser, parseQueueList, resetMfa, resetPassword, setDisabled } from '../auth/accounts.js';
 import { ROLES } from '../domain/roles.js';
 import { listUsers } from '../db/users.js';
 import type { User } from '../db/users.js';
@@ -21,6 +23,7 @@ const USAGE = [
   '       callrec user disable <name>',
   '       callrec user enable <name>',
   '       callrec user reset-password <name>',
+  '       callrec user reset-mfa <name>',
   '       callrec user list',
 ].join('\n');
 
@@ -54,7 +57,8 @@ export async function runCliAction(ctx: CliContext, usage: string, action: () =>
 }
 
 export const userCommand: CliCommand = {
-  summary: 'manage users: add <name> --role … [--queues a,b] | disable | enable | reset-password <name> | list',
+  summary:
+    'manage users: add <name> --role … [--queues a,b] | disable | enable | reset-password | reset-mfa <name> | list',
   run(args, ctx) {
     return runCliAction(ctx, USAGE, async () => {
       const [sub, ...rest] = args;
@@ -100,6 +104,19 @@ export const userCommand: CliCommand = {
           const { user, password } = await resetPassword(ctx, positionals[0]!);
           ctx.out(password);
           ctx.err(`new password for ${user.username} (shown only once); their sessions were ended`);
+          return 0;
+        }
+        case 'reset-mfa': {
+          const { positionals } = parseCommandArgs(rest, {});
+          if (positionals.length !== 1) {
+            ctx.err(USAGE);
+            return 2;
+          }
+          const user = await resetMfa(ctx, positionals[0]!, { by: 'cli' });
+          ctx.logger.warn({ username: user.username, by: 'cli' }, 'second factor reset');
+          ctx.err(
+            `second factor of ${user.username} removed; their sessions were ended and they enrol again at sign-in`,
+          );
           return 0;
         }
         case 'list': {

@@ -19,6 +19,14 @@ export const ACCESS_ACTIONS = [
   'restrict',
   'unrestrict',
   'correct',
+  // Sign-in events (the security log; recordingId is null): see src/auth/security-log.ts.
+  'sign_in',
+  'sign_in_failed',
+  'code_failed',
+  'recovery_used',
+  'mfa_enrolled',
+  'mfa_reset',
+  'role_changed',
 ] as const;
 export type AccessAction = (typeof ACCESS_ACTIONS)[number];
 

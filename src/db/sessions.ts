@@ -12,6 +12,13 @@ import { parseQueues } from './users.js';
 
 type Q = Knex | Knex.Transaction;
 
+/**
+ * How far a session has come: `full` is signed in; `code` has passed the password and awaits
+ * the second factor; `enrol` belongs to a user who needs a second factor and has none, and may
+ * only enrol one. Only `full` sessions authenticate requests.
+ */
+export type SessionStage = 'full' | 'code' | 'enrol';
+
 export interface SessionRow {
   id_hash: string;
   user_id: string;
@@ -22,9 +29,10 @@ export interface SessionRow {
 
 export async function insertSession(
   q: Q,
-  session: { idHash: string; userId: string; createdAt: number; expiresAt: number },
+  session: { idHash: string; userId: string; createdAt: number; expiresAt: number; stage?: SessionStage },
 ): Promise<void> {
   await q('sessions').insert({
+    stage: session.stage ?? 'full',
     id_hash: session.idHash,
     user_id: session.userId,
     created_at: session.createdAt,
@@ -38,6 +46,9 @@ export interface SessionWithUser {
   createdAt: number;
   lastSeenAt: number;
   expiresAt: number;
+  stage: SessionStage;
+  /** When the identity provider last confirmed the user; null for a session not signed in through it. */
+  oidcCheckedAt: number | null;
   user: { id: string; username: string; role: Role; queues: string[] | null };
 }
 
@@ -52,17 +63,29 @@ export async function findSession(q: Q, idHash: string): Promise<SessionWithUser
       's.created_at',
       's.last_seen_at',
       's.expires_at',
+      's.stage',
+      's.oidc_checked_at',
       'u.id as user_id',
       'u.username',
       'u.role',
       'u.queues',
-    )) as (SessionRow & { username: string; role: Role; queues: string | null }) | undefined;
+    )) as
+    | (SessionRow & {
+        stage: SessionStage;
+        oidc_checked_at: number | string | null;
+        username: string;
+        role: Role;
+        queues: string | null;
+      })
+    | undefined;
   if (!row) return undefined;
   return {
     idHash: row.id_hash,
     createdAt: Number(row.created_at),
     lastSeenAt: Number(row.last_seen_at),
     expiresAt: Number(row.expires_at),
+    stage: row.stage,
+    oidcCheckedAt: row.oidc_checked_at === null ? null : Number(row.oidc_checked_at),
     user: { id: row.user_id, username: row.username, role: row.role, queues: parseQueues(row.queues) },
   };
 }

@@ -69,8 +69,9 @@ export async function initLayout({ active }) {
   nav.replaceChildren(list);
   document.getElementById('whoami').textContent = `${session.user.username} (${session.user.role})`;
   document.getElementById('sign-out').addEventListener('click', async () => {
-    await api('/v1/session', { method: 'DELETE', allowAnonymous: true });
-    location.assign('/login');
+    const answer = await api('/v1/session', { method: 'DELETE', allowAnonymous: true });
+    // Signed in through the identity provider: sign out there too (RP-initiated logout).
+    location.assign(answer?.logoutUrl ?? '/login');
   });
   document.body.classList.add('ready');
   return session;

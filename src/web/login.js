@@ -17,12 +17,14 @@ form.addEventListener('submit', async (event) => {
   const button = form.querySelector('button[type=submit]');
   button.disabled = true;
   try {
-    await api('/v1/session', {
+    const answer = await api('/v1/session', {
       method: 'POST',
       body: { username: data.get('username'), password: data.get('password') },
       allowAnonymous: true,
     });
-    location.assign(safeNext());
+    // A second factor awaited: the code step or enrolment (own pages), then on to `next`.
+    const step = { code: '/signin-code', enrol: '/enrol' }[answer?.next];
+    location.assign(step ? `${step}?${new URLSearchParams({ next: safeNext() })}` : safeNext());
   } catch (e) {
     error.textContent =
       e instanceof ApiError && e.status === 429
@@ -36,3 +38,25 @@ form.addEventListener('submit', async (event) => {
   }
 });
 document.getElementById('username').focus();
+
+// Single sign-on, when configured: a button to the provider; a failed attempt comes back with ?error=sso.
+api('/v1/session/providers', { allowAnonymous: true }).then(
+  (providers) => {
+    if (providers?.oidc) {
+      const link = document.getElementById('sso-link');
+      link.textContent = `Sign in with ${providers.oidc.name}`;
+      link.href = `${providers.oidc.loginUrl}?${new URLSearchParams({ next: safeNext() })}`;
+      document.getElementById('sso').hidden = false;
+    }
+    if (providers?.localLogin === 'off') form.hidden = true;
+  },
+  () => {},
+);
+const ssoError = new URLSearchParams(location.search).get('error');
+if (ssoError) {
+  error.textContent =
+    ssoError === 'sso-no-role'
+      ? 'Your account has no role in callrec. Ask an admin.'
+      : 'Single sign-on failed. Try again.';
+  error.hidden = false;
+}

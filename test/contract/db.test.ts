@@ -393,6 +393,8 @@ for (const backend of dbBackends) {
           createdAt: FAR_MS,
           lastSeenAt: FAR_MS,
           expiresAt: FAR_MS + 1_800_000,
+          stage: 'full',
+          oidcCheckedAt: null,
           user: { id: user.id, username: user.username, role: 'trainer', queues: ['sales'] },
         });
         await touchSession(db.knex, idHash, FAR_MS + 600_000, FAR_MS + 2_400_000);

@@ -4,7 +4,11 @@
  *
  * Callers: trainer (every queue), a trainer scoped to another queue than the
  * recording's, auditor, privacy, admin, anonymous, a revoked token, a disabled
- * user. Each cell gets a fresh recording (queue `billing`, a unique caller
+ * user, and a privacy officer's session that passed the password but must enrol a
+ * second factor first (`enrolOnly`: every route but the public ones refuses it), and users
+ * provisioned by an OpenID Provider (`oidc*`: a real `oidc-provider` on loopback, roles from
+ * its groups claim, session cookies from the full redirect flow), who must be judged exactly
+ * like local users of their role. Each cell gets a fresh recording (queue `billing`, a unique caller
  * number), so destructive routes (erasure, holds) never affect another cell.
  */
 import { expect } from 'chai';
@@ -12,17 +16,38 @@ import { revokeToken } from '../../src/auth/accounts.js';
 import { createManualClock } from '../../src/clock.js';
 import { dbBackends, storeBackends } from '../support/backends.js';
 import type { TestDb, TestStore } from '../support/backends.js';
-import { startTestApp } from '../support/app.js';
+import { startTestApp, testConfig } from '../support/app.js';
 import type { TestApp } from '../support/app.js';
 import { createStoredPrivacyRequest, privacyRequestBody } from '../support/privacy-requests.js';
 import { createStoredRecording } from '../support/recordings.js';
 import type { StoredRecordingOverrides } from '../support/recordings.js';
-import { createTestUser } from '../support/users.js';
+import { createTestUser, signInStep } from '../support/users.js';
+import {
+  signInThroughProvider,
+  startOidcProvider,
+  TEST_CLIENT_ID,
+  TEST_CLIENT_SECRET,
+} from '../support/oidc-provider.js';
+import type { TestOidcProvider } from '../support/oidc-provider.js';
 import { seededRandom } from '../support/random.js';
 
 const matrixPhones = seededRandom('authorization-matrix-phones');
 
-const CALLERS = ['trainer', 'scopedOut', 'auditor', 'privacy', 'admin', 'anonymous', 'revoked', 'disabled'] as const;
+const CALLERS = [
+  'trainer',
+  'scopedOut',
+  'auditor',
+  'privacy',
+  'admin',
+  'anonymous',
+  'revoked',
+  'disabled',
+  'enrolOnly',
+  'oidcTrainer',
+  'oidcAuditor',
+  'oidcPrivacy',
+  'oidcAdmin',
+] as const;
 type Caller = (typeof CALLERS)[number];
 type Expectation = Record<Caller, number>;
 type RoleName = 'trainer' | 'auditor' | 'privacy' | 'admin';
@@ -43,6 +68,11 @@ function allow(roles: RoleName[], ok: number, options: { scopedOut?: number } = 
     anonymous: 401,
     revoked: 401,
     disabled: 401,
+    enrolOnly: 403,
+    oidcTrainer: role('trainer'),
+    oidcAuditor: role('auditor'),
+    oidcPrivacy: role('privacy'),
+    oidcAdmin: role('admin'),
   };
 }
 
@@ -78,6 +108,7 @@ const ROUTES: RouteRow[] = [
     path: '/v1/session',
     expect: allow(['trainer', 'auditor', 'privacy', 'admin'], 200, { scopedOut: 200 }),
   },
+  { method: 'GET', path: '/v1/session/providers', expect: PUBLIC },
   // playback
   { method: 'GET', path: '/v1/recordings', expect: allow(PLAYBACK_READERS, 200, { scopedOut: 200 }) },
   { method: 'GET', path: '/v1/recordings/:id', expect: allow(PLAYBACK_READERS, 200) },
@@ -169,6 +200,11 @@ const EXEMPT: Record<string, string> = {
     "Twilio's callback: no user credentials, X-Twilio-Signature; test/http/twilio-hook.test.ts",
   'POST /v1/session': 'sign-in itself; test/http/auth.test.ts',
   'DELETE /v1/session': "sign-out of the caller's own session; test/http/auth.test.ts",
+  'POST /v1/session/code': 'the second-factor step of sign-in itself; test/http/mfa.test.ts',
+  'GET /v1/session/oidc/login': 'start of single sign-on (the oidc* callers come through it); test/e2e/oidc.test.ts',
+  'GET /v1/session/oidc/callback': 'end of single sign-on (the oidc* callers come through it); test/e2e/oidc.test.ts',
+  'POST /v1/session/enrolment': "enrolment of the caller's own second factor; test/http/mfa.test.ts",
+  'POST /v1/session/enrolment/confirm': "enrolment of the caller's own second factor; test/http/mfa.test.ts",
   'GET /': 'static web page, its data comes through the API rows; test/http/web.test.ts',
   'GET /:page': 'static web page; test/http/web.test.ts',
   'GET /recordings/:id': 'static web page; test/http/web.test.ts',
@@ -197,13 +233,34 @@ describe('authorization matrix: every route × every caller (sqlite, fs)', funct
   let testDb: TestDb;
   let testStore: TestStore;
   let app: TestApp;
+  let op: TestOidcProvider;
   const headers = {} as Record<Caller, Record<string, string>>;
 
   before(async () => {
     testDb = await dbBackends.find((b) => b.name === 'sqlite')!.create();
     testStore = await storeBackends.find((b) => b.name === 'fs')!.create();
     const clock = createManualClock(Date.now());
-    app = await startTestApp({ db: testDb.db, store: testStore.store, clock });
+    op = await startOidcProvider();
+    app = await startTestApp({
+      db: testDb.db,
+      store: testStore.store,
+      clock,
+      config: testConfig({
+        CALLREC_MFA_REQUIRED_ROLES: 'privacy,admin',
+        CALLREC_OIDC_ISSUER: op.issuer,
+        CALLREC_OIDC_CLIENT_ID: TEST_CLIENT_ID,
+        CALLREC_OIDC_CLIENT_SECRET: TEST_CLIENT_SECRET,
+        CALLREC_OIDC_SCOPES: 'openid profile groups',
+        CALLREC_OIDC_ROLE_MAP: 'g-trainer:trainer,g-auditor:auditor,g-privacy:privacy,g-admin:admin',
+      }),
+    });
+    await op.register(app.url);
+    for (const role of ['trainer', 'auditor', 'privacy', 'admin'] as const) {
+      const login = `oidc-${role}`;
+      op.users.set(login, { groups: [`g-${role}`] });
+      const caller = `oidc${role[0]!.toUpperCase()}${role.slice(1)}` as Caller;
+      headers[caller] = (await signInThroughProvider(app.url, login)).headers;
+    }
     const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
     headers.trainer = bearer((await createTestUser(testDb.db, { role: 'trainer' })).token);
     headers.scopedOut = bearer((await createTestUser(testDb.db, { role: 'trainer', queues: ['sales'] })).token);
@@ -215,9 +272,12 @@ describe('authorization matrix: every route × every caller (sqlite, fs)', funct
     await revokeToken({ db: testDb.db, clock }, revoked.tokenId);
     headers.revoked = bearer(revoked.token);
     headers.disabled = bearer((await createTestUser(testDb.db, { role: 'admin', disabled: true })).token);
+    const unenrolled = await createTestUser(testDb.db, { role: 'privacy' });
+    headers.enrolOnly = (await signInStep(app.url, unenrolled.user.username, unenrolled.password, 'enrol')).headers;
   });
   after(async () => {
     await app?.close();
+    await op?.close();
     await testStore?.dispose();
     await testDb?.dispose();
   });

@@ -100,6 +100,33 @@ for (const backend of dbBackends) {
       expect(missing.stdout).to.equal('');
     });
 
+    it('when a lost phone`s second factor is reset, then the factor, its recovery codes and the sessions are gone, and the reset is logged and in the security log', async () => {
+      const { user } = await createTestUser(testDb.db, { role: 'privacy' });
+      await testDb.db
+        .knex('user_mfa')
+        .insert({ user_id: user.id, secret: 'plain:JBSWY3DPEHPK3PXP', created_at: 1, confirmed_at: 2, last_step: 3 });
+      await testDb.db.knex('user_recovery_codes').insert({ user_id: user.id, code_hash: 'c'.repeat(64) });
+      await testDb.db.knex('sessions').insert({
+        id_hash: 'd'.repeat(64),
+        user_id: user.id,
+        created_at: 1,
+        last_seen_at: 1,
+        expires_at: 4102444800000,
+      });
+      const run = await cli('user', 'reset-mfa', user.username);
+      expect(run.code, run.stderr).to.equal(0);
+      expect(run.stdout).to.equal('');
+      expect(run.stderr).to.include('second factor reset').and.include(user.username).and.not.include('JBSWY3DP');
+      for (const table of ['user_mfa', 'user_recovery_codes', 'sessions']) {
+        expect(await testDb.db.knex(table).where({ user_id: user.id }).select(), table).to.deep.equal([]);
+      }
+      const log = (await testDb.db.knex('access_log').where({ username: user.username })) as Array<{ action: string }>;
+      expect(log.map((e) => e.action)).to.deep.equal(['mfa_reset']);
+      const again = await cli('user', 'reset-mfa', user.username);
+      expect(again.code).to.equal(1);
+      expect((await cli('user', 'reset-mfa', 'nobody-at-all')).code).to.equal(1);
+    });
+
     it('when users are listed, then one JSON object per line per user, without any hash', async () => {
       const { user } = await createTestUser(testDb.db, { role: 'auditor' });
       const run = await cli('user', 'list');

@@ -133,6 +133,8 @@ for (const { name, entry: makeEntry } of ENTRIES)
         CALLREC_PORT: '0',
         CALLREC_LOG_LEVEL: 'warn',
         CALLREC_INGEST_SOURCES: `${TEST_SOURCE}:${TEST_SECRET}`,
+        // The admin's second factor is test/http/mfa.test.ts's subject; here a password session suffices.
+        CALLREC_MFA_REQUIRED_ROLES: 'none',
       });
       const io = collect(child);
       try {

@@ -18,12 +18,18 @@ import { createMetrics } from '../../src/metrics.js';
 import type { ObjectStore } from '../../src/storage/object-store.js';
 import { tempDir } from './backends.js';
 
-/** A config from test defaults plus overrides (CALLREC_* names, as in the environment). */
+/**
+ * A config from test defaults plus overrides (CALLREC_* names, as in the environment). No role
+ * needs a second factor unless a test asks (CALLREC_MFA_REQUIRED_ROLES, default privacy,admin in
+ * production): suites about other features sign privileged users in with a password alone;
+ * test/http/mfa.test.ts covers the second factor.
+ */
 export function testConfig(overrides: Record<string, string> = {}): Config {
   return loadConfig({
     CALLREC_DATA_DIR: tempDir('callrec-data-'),
     CALLREC_INGEST_SOURCES: 'pbx-test:test-secret-0123456789abcdef',
     CALLREC_LOG_LEVEL: 'info',
+    CALLREC_MFA_REQUIRED_ROLES: 'none',
     ...overrides,
   });
 }

@@ -71,15 +71,30 @@ export interface TestSession {
   setCookie: string;
 }
 
-/** Signs in through `POST /v1/session`; throws unless the answer is 200. */
+/**
+ * Signs in through `POST /v1/session`; throws unless the answer is 200 and a full session (no
+ * second factor awaited: testConfig requires none unless a test asks).
+ */
 export async function signIn(baseUrl: string, username: string, password: string): Promise<TestSession> {
+  return signInStep(baseUrl, username, password, undefined);
+}
+
+/** The password step of a sign-in; throws unless the answer is 200 with `next` equal to `expectNext`. */
+export async function signInStep(
+  baseUrl: string,
+  username: string,
+  password: string,
+  expectNext: 'code' | 'enrol' | undefined,
+): Promise<TestSession> {
   const res = await fetch(`${baseUrl}/v1/session`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', origin: new URL(baseUrl).origin },
     body: JSON.stringify({ username, password }),
   });
-  if (res.status !== 200) throw new Error(`sign-in of ${username} answered ${res.status}: ${await res.text()}`);
-  await res.arrayBuffer();
+  const text = await res.text();
+  if (res.status !== 200) throw new Error(`sign-in of ${username} answered ${res.status}: ${text}`);
+  const next = (JSON.parse(text) as { next?: string }).next;
+  if (next !== expectNext) throw new Error(`sign-in of ${username} reached step ${next ?? 'full'}: ${text}`);
   const setCookie = res.headers.get('set-cookie') ?? '';
   const cookie = setCookie.split(';')[0]!;
   return { cookie, setCookie, headers: { cookie, origin: new URL(baseUrl).origin } };
