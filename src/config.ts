@@ -138,6 +138,16 @@ const trustedProxies = z.string().transform((text, ctx) => {
 });
 
 /** The environment as the schema sees it: every variable optional, defaults applied in `loadConfig`. */
+/** True for a time zone this runtime's Intl knows (e.g. `Europe/Amsterdam`). */
+function isTimeZone(zone: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: zone });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 const envSchema = z.object({
   CALLREC_PORT: integer(0, 65535).default(3000),
   CALLREC_HOST: z.string().min(1).default('127.0.0.1'),
@@ -190,6 +200,10 @@ const envSchema = z.object({
     .string()
     .regex(/^[A-Z]{2}$/, 'expects a two-letter region code such as NL')
     .default('NL'),
+  CALLREC_TIME_ZONE: z
+    .string()
+    .refine(isTimeZone, 'expects an IANA time zone such as Europe/Amsterdam')
+    .default('Europe/Amsterdam'),
   CALLREC_SESSION_SECRET: z.string().min(32, 'expects at least 32 characters').optional(),
   CALLREC_SESSION_IDLE: duration('how long an idle session lives').default(30 * 60_000),
   CALLREC_SESSION_MAX: duration('the absolute lifetime of a session').default(12 * 3_600_000),
@@ -264,6 +278,8 @@ export interface Config {
     readonly playbackFormat: 'opus' | 'mp3';
   };
   readonly phoneRegion: string;
+  /** The call center's IANA time zone: the web UI shows every time in it, with the zone named. */
+  readonly timeZone: string;
   readonly session: { readonly secret: string | undefined; readonly idleMs: number; readonly maxMs: number };
   readonly audit: {
     readonly checkpointEvery: number;
@@ -379,6 +395,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
       playbackFormat: e.CALLREC_PLAYBACK_FORMAT,
     },
     phoneRegion: e.CALLREC_PHONE_REGION,
+    timeZone: e.CALLREC_TIME_ZONE,
     session: { secret: e.CALLREC_SESSION_SECRET, idleMs: e.CALLREC_SESSION_IDLE, maxMs: e.CALLREC_SESSION_MAX },
     audit: {
       checkpointEvery: e.CALLREC_CHECKPOINT_EVERY,
