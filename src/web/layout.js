@@ -35,10 +35,11 @@ export const NAV = [
   { href: '/recordings', key: 'nav.recordings', roles: ['trainer', 'privacy', 'admin'] },
   { href: '/privacy', key: 'nav.privacy', roles: ['privacy', 'admin'] },
   { href: '/audit', key: 'nav.audit', roles: ['auditor', 'admin'] },
+  { href: '/admin', key: 'nav.admin', roles: ['admin'] },
 ];
 
 /** Where each role lands after signing in (and when it opens a page not meant for it). */
-export const HOME = { trainer: '/recordings', privacy: '/privacy', auditor: '/audit', admin: '/recordings' };
+export const HOME = { trainer: '/recordings', privacy: '/privacy', auditor: '/audit', admin: '/admin' };
 
 export class ApiError extends Error {
   constructor(status, problem) {

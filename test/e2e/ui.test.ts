@@ -194,8 +194,14 @@ describe('the web UI in Dutch and English (Chromium, sqlite, fs)', function () {
       expect(await page.title()).to.equal(text(T[lang], 'title.login'));
       await checkPage(page, 'login', lang, findings);
       await signInByForm(page, lang, 'admin');
-      await page.waitForURL(/\/recordings$/);
-      await page.locator('#recordings tbody tr').first().waitFor();
+      await page.waitForURL(/\/admin$/);
+      await page.locator('#user-table tbody tr').first().waitFor();
+      await checkPage(page, 'admin', lang, findings);
+      await page.locator(`#user-table tbody tr[data-username="${users.trainer}"] button`).first().click();
+      await page.locator('#edit-dialog').waitFor({ state: 'visible' });
+      await checkPage(page, 'admin-edit-dialog', lang, findings);
+      await page.keyboard.press('Escape');
+      await visit(page, '/recordings', '#recordings tbody tr');
       await checkPage(page, 'recordings', lang, findings);
       await visit(page, `/recordings/${playable}`);
       await page.locator('#waveform canvas').first().waitFor({ state: 'attached' });
@@ -391,6 +397,77 @@ describe('the web UI in Dutch and English (Chromium, sqlite, fs)', function () {
           document.querySelectorAll('#access-table tbody tr').length === 0 ||
           document.getElementById('access-status')?.textContent !== '',
       );
+      expect(problems.filter((p) => !p.includes('status of 401'))).to.deep.equal([]);
+      await context.close();
+    });
+  }
+
+  for (const lang of LANGS) {
+    it(`when an admin adds a user, sets a display name, resets a password, disables, and creates and revokes a token in ${lang}, then each result is announced where the admin acts and the password and token are shown once`, async () => {
+      const { context, page, problems } = await openContext(lang);
+      const t = T[lang];
+      await page.goto(`${app.url}/login`);
+      await signInByForm(page, lang, 'admin');
+      await page.waitForURL(/\/admin$/);
+      await page.locator('#user-table tbody tr').first().waitFor();
+      const name = `new-${lang}`;
+      await page.locator('#user-form').getByLabel(text(t, 'admin.username'), { exact: true }).fill(name);
+      await page.locator('#user-form').getByLabel(text(t, 'admin.displayName'), { exact: true }).fill(`Nieuwe ${lang}`);
+      await page.locator('#user-form').getByLabel(text(t, 'admin.queues'), { exact: true }).fill('billing, sales');
+      await page.getByRole('button', { name: text(t, 'admin.addUser'), exact: true }).click();
+      await page
+        .locator('#users-status')
+        .filter({ hasText: text(t, 'admin.userAdded', { user: name }) })
+        .waitFor();
+      const password = await page.locator('#users-secret-value').innerText();
+      expect(password.length).to.be.greaterThan(10);
+      const row = page.locator(`#user-table tbody tr[data-username="${name}"]`);
+      expect(await row.innerText())
+        .to.contain(`Nieuwe ${lang}`)
+        .and.contain('billing, sales');
+      const created = await testDb.db.knex('users').where({ username: name }).first();
+      expect(created.display_name).to.equal(`Nieuwe ${lang}`);
+
+      // The queue field says in text why it is off for another role.
+      await page.locator('#user-form').getByLabel(text(t, 'admin.role'), { exact: true }).selectOption('auditor');
+      expect(await page.locator('#u-queues').isDisabled()).to.equal(true);
+      expect(await page.locator('#u-queues-help').innerText()).to.equal(text(t, 'admin.queuesOnlyTrainers'));
+
+      await row.getByRole('button', { name: text(t, 'admin.resetPasswordOf', { user: name }) }).click();
+      await page
+        .locator('#users-status')
+        .filter({ hasText: text(t, 'admin.passwordReset', { user: name }) })
+        .waitFor();
+      expect(await page.locator('#users-secret-value').innerText()).to.not.equal(password);
+      await row.getByRole('button', { name: text(t, 'admin.disableOf', { user: name }) }).click();
+      await page
+        .locator('#users-status')
+        .filter({ hasText: text(t, 'admin.userDisabled', { user: name }) })
+        .waitFor();
+      expect(await row.innerText()).to.contain(text(t, 'admin.disabled'));
+      // Nobody can disable their own account here; the page says so in text.
+      expect(await page.locator(`#user-table tbody tr[data-username="${users.admin}"]`).innerText()).to.contain(
+        text(t, 'admin.cannotDisableSelf'),
+      );
+
+      await page.getByLabel(text(t, 'admin.tokenUser'), { exact: true }).selectOption(users.auditor!);
+      await page.getByLabel(text(t, 'admin.tokenName'), { exact: true }).fill(`export ${lang}`);
+      await page.getByRole('button', { name: text(t, 'admin.createToken'), exact: true }).click();
+      await page.locator('#tokens-secret').waitFor({ state: 'visible' });
+      const token = await page.locator('#tokens-secret-value').innerText();
+      expect(
+        (await fetch(`${app.url}/v1/deletions`, { headers: { authorization: `Bearer ${token}` } })).status,
+      ).to.equal(200);
+      await page
+        .getByRole('button', { name: text(t, 'admin.revokeOf', { name: `export ${lang}`, user: users.auditor! }) })
+        .click();
+      await page
+        .locator('#tokens-status')
+        .filter({ hasText: text(t, 'admin.tokenRevoked', { name: `export ${lang}`, user: users.auditor! }) })
+        .waitFor();
+      expect(
+        (await fetch(`${app.url}/v1/deletions`, { headers: { authorization: `Bearer ${token}` } })).status,
+      ).to.equal(401);
       expect(problems.filter((p) => !p.includes('status of 401'))).to.deep.equal([]);
       await context.close();
     });
