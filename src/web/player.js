@@ -24,6 +24,8 @@ import {
   showError,
   t,
 } from '/assets/layout.js';
+import { tn } from '/assets/i18n.js';
+import { rulerStep, silentStretches, skipTarget } from '/assets/peaks.js';
 
 const SEEK_STEP_S = 5;
 const JUMP_S = 10;
@@ -32,7 +34,7 @@ const SPEEDS = ['0.75', '1', '1.25', '1.5', '1.75', '2'];
 const COLORS = {
   agent: { waveColor: '#4f6f9f', progressColor: '#1f3f70' },
   customer: { waveColor: '#7b5aa6', progressColor: '#4b2a7a' },
-  muted: { waveColor: '#8a94a3', progressColor: '#6b7482' },
+  muted: { waveColor: '#808a98', progressColor: '#5f6876' },
 };
 const id = decodeURIComponent(location.pathname.split('/').filter(Boolean).pop() ?? '');
 const draftKey = `callrec.noteDraft.${id}`;
@@ -254,6 +256,39 @@ async function main() {
     updateNoteLabel();
     noteText.focus();
   };
+
+  // Time ruler under the waveform and the time under the pointer.
+  const ruler = $('ruler');
+  const step = rulerStep(durationS);
+  for (let at = 0; at <= durationS; at += step) {
+    const tick = document.createElement('span');
+    tick.className = 'tick';
+    tick.style.left = `${(at / durationS) * 100}%`;
+    tick.textContent = formatClock(at * 1000);
+    ruler.append(tick);
+  }
+  const hover = $('hover-time');
+  waveEl.addEventListener('mousemove', (event) => {
+    const box = waveEl.getBoundingClientRect();
+    const share = Math.min(1, Math.max(0, (event.clientX - box.left) / box.width));
+    hover.textContent = formatClock(share * duration() * 1000);
+    hover.style.left = `${share * 100}%`;
+    hover.hidden = false;
+  });
+  waveEl.addEventListener('mouseleave', () => {
+    hover.hidden = true;
+  });
+
+  // Skip silence: jump over stretches where no channel carries sound (read from the peaks).
+  const silences = silentStretches(waveform?.peaks, rec.durationMs);
+  const skip = $('skip-silence');
+  skip.disabled = silences.length === 0;
+  $('skip-why').textContent = silences.length ? tn('player.silences', silences.length) : t('player.noSilence');
+  audio.addEventListener('timeupdate', () => {
+    if (!skip.checked || audio.paused) return;
+    const target = skipTarget(silences, audio.currentTime * 1000);
+    if (target !== audio.currentTime * 1000) audio.currentTime = target / 1000;
+  });
 
   audio.addEventListener('timeupdate', update);
   audio.addEventListener('seeked', update);

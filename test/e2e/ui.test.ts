@@ -205,6 +205,14 @@ describe('the web UI in Dutch and English (Chromium, sqlite, fs)', function () {
       await checkPage(page, 'recordings', lang, findings);
       await visit(page, `/recordings/${playable}`);
       await page.locator('#waveform canvas').first().waitFor({ state: 'attached' });
+      // The time ruler (a tick a second for 8 s) and the time under the pointer.
+      expect(await page.locator('#ruler .tick').allInnerTexts()).to.deep.equal(
+        Array.from({ length: SECONDS + 1 }, (_, i) => `0:0${i}`),
+      );
+      const wave = (await page.locator('#waveform').boundingBox())!;
+      await page.mouse.move(wave.x + wave.width * 0.75, wave.y + wave.height / 2);
+      expect(await page.locator('#hover-time').innerText()).to.equal('0:06');
+      expect(await page.locator('#skip-why').innerText()).to.not.equal('');
       await checkPage(page, 'player', lang, findings);
       await page.keyboard.press('?');
       await page.locator('#help-dialog').waitFor({ state: 'visible' });
