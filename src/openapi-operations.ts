@@ -26,7 +26,7 @@ import {
 } from './auth/admin-routes.js';
 import { loginBody } from './auth/session-routes.js';
 import { STARTED_AT_SKEW_MS, ingestFieldsSchema } from './ingest/metadata.js';
-import { listQuerySchema, noteSchema as noteBodySchema } from './playback/playback-routes.js';
+import { listQuerySchema, noteSchema as noteBodySchema, noteTextSchema } from './playback/playback-routes.js';
 import { WEB_ASSETS, WEB_PAGES } from './web/web-routes.js';
 import {
   correctionBodySchema,
@@ -361,6 +361,42 @@ function operationsCore(): OperationSpec[] {
       params: ID_PARAM,
       responses: { '200': json(z.object({ items: z.array(noteSchema) }), 'The notes, oldest first') },
       problems: { ...AUTH_PROBLEMS, '404': 'not_found', ...SERVER_PROBLEMS },
+    },
+    {
+      method: 'patch',
+      path: '/v1/recordings/:id/notes/:noteId',
+      operationId: 'changeNote',
+      summary: 'Change the text of a training note (its author only; offset and author stay)',
+      tags: ['playback'],
+      access: ['trainer', 'admin'],
+      params: {
+        ...ID_PARAM,
+        noteId: { description: 'Note id (ULID)', schema: { type: 'string', minLength: 1, maxLength: 64 } },
+      },
+      body: { content: { 'application/json': { schema: noteTextSchema } } },
+      responses: { '200': json(noteSchema, 'The note') },
+      problems: {
+        '400': 'invalid_request (with fields)',
+        ...AUTH_PROBLEMS,
+        '404': 'not_found (no such recording or note)',
+        '413': 'too_large',
+        '415': 'unsupported_media_type',
+        ...SERVER_PROBLEMS,
+      },
+    },
+    {
+      method: 'delete',
+      path: '/v1/recordings/:id/notes/:noteId',
+      operationId: 'deleteNote',
+      summary: 'Delete a training note (its author only)',
+      tags: ['playback'],
+      access: ['trainer', 'admin'],
+      params: {
+        ...ID_PARAM,
+        noteId: { description: 'Note id (ULID)', schema: { type: 'string', minLength: 1, maxLength: 64 } },
+      },
+      responses: { '204': { description: 'Deleted' } },
+      problems: { ...AUTH_PROBLEMS, '404': 'not_found (no such recording or note)', ...SERVER_PROBLEMS },
     },
     {
       method: 'post',

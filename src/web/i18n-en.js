@@ -129,6 +129,13 @@ export default {
   'notes.add': 'Add note',
   'notes.goTo': 'Go to {at}',
   'notes.saved': 'Note at {at} saved.',
+  'notes.edit': 'Edit',
+  'notes.delete': 'Delete',
+  'notes.editAt': 'Edit note at {at}',
+  'notes.deleteAt': 'Delete note at {at}',
+  'notes.save': 'Save',
+  'notes.changed': 'Note at {at} changed.',
+  'notes.deleted': 'Note at {at} deleted.',
   'notes.restored': 'Your session had expired; the note you were writing was kept. Check it and add it.',
 
   'privacy.heading': 'Privacy requests',

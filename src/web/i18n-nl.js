@@ -129,6 +129,13 @@ export default {
   'notes.add': 'Notitie toevoegen',
   'notes.goTo': 'Naar {at}',
   'notes.saved': 'Notitie op {at} opgeslagen.',
+  'notes.edit': 'Wijzigen',
+  'notes.delete': 'Verwijderen',
+  'notes.editAt': 'Wijzigen: notitie op {at}',
+  'notes.deleteAt': 'Verwijderen: notitie op {at}',
+  'notes.save': 'Opslaan',
+  'notes.changed': 'Notitie op {at} gewijzigd.',
+  'notes.deleted': 'Notitie op {at} verwijderd.',
   'notes.restored': 'Uw sessie was verlopen; de notitie die u schreef is bewaard. Controleer haar en voeg haar toe.',
 
   'privacy.heading': 'Privacyverzoeken',

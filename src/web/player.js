@@ -382,6 +382,7 @@ async function main() {
       by.className = 'note-author';
       by.textContent = note.author;
       li.append(at, text, by);
+      if (note.author === session.user.username) li.append(noteActions(note, li, text));
       list.append(li);
       const marker = document.createElement('span');
       marker.className = 'note-marker';
@@ -390,6 +391,66 @@ async function main() {
       markers.append(marker);
     }
     $('no-notes').hidden = items.length > 0;
+  };
+  const noteUrl = (note) => `/v1/recordings/${encodeURIComponent(id)}/notes/${encodeURIComponent(note.id)}`;
+  /** Edit and Delete for the trainer's own notes; the result goes to the notes' status region. */
+  const noteActions = (note, li, textEl) => {
+    const box = document.createElement('span');
+    box.className = 'note-actions';
+    const edit = document.createElement('button');
+    edit.type = 'button';
+    edit.className = 'quiet small';
+    edit.textContent = t('notes.edit');
+    edit.setAttribute('aria-label', t('notes.editAt', { at: formatClock(note.offsetMs) }));
+    const remove = document.createElement('button');
+    remove.type = 'button';
+    remove.className = 'quiet small danger';
+    remove.textContent = t('notes.delete');
+    remove.setAttribute('aria-label', t('notes.deleteAt', { at: formatClock(note.offsetMs) }));
+    edit.addEventListener('click', () => {
+      const area = document.createElement('textarea');
+      area.value = note.text;
+      area.rows = 2;
+      area.maxLength = 2000;
+      area.setAttribute('aria-label', t('notes.editAt', { at: formatClock(note.offsetMs) }));
+      const save = document.createElement('button');
+      save.type = 'button';
+      save.className = 'primary small';
+      save.textContent = t('notes.save');
+      const cancel = document.createElement('button');
+      cancel.type = 'button';
+      cancel.className = 'quiet small';
+      cancel.textContent = t('action.cancel');
+      const editor = document.createElement('span');
+      editor.className = 'note-editor';
+      editor.append(area, save, cancel);
+      textEl.replaceWith(editor);
+      box.hidden = true;
+      area.focus();
+      cancel.addEventListener('click', () => renderNotes(noteItems));
+      save.addEventListener('click', async () => {
+        try {
+          const changed = await api(noteUrl(note), { method: 'PATCH', body: { text: area.value.trim() } });
+          noteItems = noteItems.map((n) => (n.id === changed.id ? changed : n));
+          renderNotes(noteItems);
+          $('note-status').textContent = t('notes.changed', { at: formatClock(changed.offsetMs) });
+        } catch (error) {
+          if (error?.status !== 401) showError($('note-error'), error);
+        }
+      });
+    });
+    remove.addEventListener('click', async () => {
+      try {
+        await api(noteUrl(note), { method: 'DELETE' });
+        noteItems = noteItems.filter((n) => n.id !== note.id);
+        renderNotes(noteItems);
+        $('note-status').textContent = t('notes.deleted', { at: formatClock(note.offsetMs) });
+      } catch (error) {
+        if (error?.status !== 401) showError($('note-error'), error);
+      }
+    });
+    box.append(edit, remove);
+    return box;
   };
   let noteItems = notes.items;
   renderNotes(noteItems);

@@ -524,6 +524,23 @@ describe('the web UI in Dutch and English (Chromium, sqlite, fs)', function () {
       (n) => n.text === 'Goede samenvatting aan het eind.',
     );
     expect(saved.map((n) => n.offsetMs)).to.deep.equal([2000]);
+
+    // The author changes the note, then deletes it.
+    await page.getByRole('button', { name: text(t, 'notes.editAt', { at: '0:02' }) }).click();
+    await page.getByRole('textbox', { name: text(t, 'notes.editAt', { at: '0:02' }) }).fill('Sterke samenvatting.');
+    await page.getByRole('button', { name: text(t, 'notes.save'), exact: true }).click();
+    await page
+      .locator('#note-status')
+      .filter({ hasText: text(t, 'notes.changed', { at: '0:02' }) })
+      .waitFor();
+    const changed = await testDb.db.knex('notes').where({ id: saved[0]!.id }).first();
+    expect(changed.text).to.equal('Sterke samenvatting.');
+    await page.getByRole('button', { name: text(t, 'notes.deleteAt', { at: '0:02' }) }).click();
+    await page
+      .locator('#note-status')
+      .filter({ hasText: text(t, 'notes.deleted', { at: '0:02' }) })
+      .waitFor();
+    expect(await testDb.db.knex('notes').where({ id: saved[0]!.id }).first()).to.equal(undefined);
     await context.close();
   });
 

@@ -92,6 +92,14 @@ const ROUTES: RouteRow[] = [
     body: { offsetMs: 1000, text: 'note' },
     expect: allow(['trainer', 'admin'], 201),
   },
+  // a note that does not exist: past the guard and the recording's visibility, 404
+  {
+    method: 'PATCH',
+    path: '/v1/recordings/:id/notes/:noteId',
+    body: { text: 'changed' },
+    expect: allow(['trainer', 'admin'], 404),
+  },
+  { method: 'DELETE', path: '/v1/recordings/:id/notes/:noteId', expect: allow(['trainer', 'admin'], 404) },
   // audit
   { method: 'GET', path: '/v1/deletions', expect: allow(['auditor', 'admin'], 200) },
   { method: 'GET', path: '/v1/deletions/verify', expect: allow(['auditor', 'admin'], 200) },
