@@ -904,7 +904,7 @@ function operationsCore(): OperationSpec[] {
         '400': 'invalid_request (with fields; queues apply only to trainers)',
         ...AUTH_PROBLEMS,
         '404': 'not_found (no such user)',
-        '409': 'conflict (an administrator cannot disable their own account)',
+        '409': 'conflict (an administrator cannot disable their own account; queues for a user who is no trainer)',
         '413': 'too_large',
         '415': 'unsupported_media_type',
         ...SERVER_PROBLEMS,

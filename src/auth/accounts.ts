@@ -196,7 +196,7 @@ export const DISPLAY_NAME_MAX = 128;
 /**
  * Changes what an administrator may change of a user besides the password and the disabled flag:
  * the display name (null clears it) and a trainer's queues (null: every queue), with the rules of
- * `createUser`: queues apply only to trainers, each a valid queue name. Sessions and tokens read
+ * `createUser`: each a valid queue name; queues for a user of another role → `conflict`. Sessions and tokens read
  * the queues at every request, so a narrower scope takes effect at once. Missing user → `not_found`.
  */
 export async function updateUser(
@@ -214,7 +214,8 @@ export async function updateUser(
     let updated = user;
     if (change.queues !== undefined) {
       const queues = change.queues;
-      if (queues !== null && user.role !== 'trainer') throw errors.invalidRequest('queues apply only to trainers');
+      // The body is valid in itself; it conflicts with the user's role.
+      if (queues !== null && user.role !== 'trainer') throw errors.conflict('queues apply only to trainers');
       if (queues !== null && (queues.length === 0 || queues.some((q) => !QUEUE_PATTERN.test(q)))) {
         throw errors.invalidRequest('queue names are 1-128 characters: letters, digits, . _ : @ - and space');
       }

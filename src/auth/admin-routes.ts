@@ -51,15 +51,29 @@ const queues = z
 const displayName = z
   .string()
   .max(DISPLAY_NAME_MAX)
+  // eslint-disable-next-line no-control-regex -- the pattern names the control characters a name may not hold
+  .regex(/^[^\u0000-\u001f\u007f-\u009f]*$/, 'expects no control characters')
   .nullable()
   .describe('How the UI names the person; empty or null clears it');
 
-export const newUserBodySchema = z.strictObject({
-  username,
-  role: z.enum(ROLES, { message: `expects one of ${ROLES.join(', ')}` }),
-  queues: queues.optional(),
-  displayName: displayName.optional(),
-});
+/** A new user: queues only with the trainer role (two shapes, so the document says so too). */
+export const newUserBodySchema = z.union([
+  z.strictObject({
+    username,
+    role: z.literal('trainer'),
+    queues: queues.optional(),
+    displayName: displayName.optional(),
+  }),
+  z.strictObject({
+    username,
+    role: z.enum(
+      ROLES.filter((r) => r !== 'trainer'),
+      { message: `expects one of ${ROLES.join(', ')}` },
+    ),
+    queues: z.null().optional().describe('Queues apply only to trainers'),
+    displayName: displayName.optional(),
+  }),
+]);
 export const userChangeBodySchema = z.strictObject({
   displayName: displayName.optional(),
   queues: queues.optional(),

@@ -108,6 +108,8 @@ for (const dbBackend of dbBackends) {
       expect((await call('PATCH', `/v1/users/${adminName}`, { disabled: true })).status).to.equal(409);
       expect((await call('PATCH', '/v1/users/nobody', { displayName: 'x' })).status).to.equal(404);
       expect((await call('PATCH', '/v1/users/rita', { role: 'admin' })).status).to.equal(400);
+      expect((await call('PATCH', `/v1/users/${adminName}`, { queues: ['billing'] })).status).to.equal(409);
+      expect((await call('PATCH', '/v1/users/rita', { displayName: 'R\u0007' })).status).to.equal(400);
     });
 
     it('when an admin creates an API token, then it is shown once, works, is listed without the secret, and stops working when revoked', async () => {
