@@ -8,6 +8,7 @@ import type { Express } from 'express';
 import { createAuditRouter } from './audit/audit-routes.js';
 import { createAuthenticate } from './auth/authenticate.js';
 import { createSessionRouter } from './auth/session-routes.js';
+import { createAdminRouter } from './auth/admin-routes.js';
 import type { AppDeps } from './deps.js';
 import { createHealthRouter } from './http/health-routes.js';
 import { allowedMethods } from './http/allowed-methods.js';
@@ -83,6 +84,7 @@ export function createAppService(deps: AppDeps, options: { importPolling?: boole
   app.use(createSessionRouter(deps));
   app.use(createPlaybackRouter(deps));
   app.use(createAuditRouter(deps));
+  app.use(createAdminRouter(deps));
   app.use(createSubjectsRouter(deps));
   app.use(createPrivacyRouter(deps));
   app.use(createWebRouter(deps));

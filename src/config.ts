@@ -209,6 +209,16 @@ const trustedProxies = z.string().transform((text, ctx) => {
 });
 
 /** The environment as the schema sees it: every variable optional, defaults applied in `loadConfig`. */
+/** True for a time zone this runtime's Intl knows (e.g. `Europe/Amsterdam`). */
+function isTimeZone(zone: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: zone });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 const envSchema = z.object({
   CALLREC_PORT: integer(0, 65535).default(3000),
   CALLREC_HOST: z.string().min(1).default('127.0.0.1'),
@@ -278,6 +288,10 @@ const envSchema = z.object({
   CALLREC_PRIVACY_REQUEST_RETENTION: retentionPeriod('how long a closed privacy request is kept').default({
     years: 2,
   }),
+  CALLREC_TIME_ZONE: z
+    .string()
+    .refine(isTimeZone, 'expects an IANA time zone such as Europe/Amsterdam')
+    .default('Europe/Amsterdam'),
   CALLREC_SESSION_SECRET: z.string().min(32, 'expects at least 32 characters').optional(),
   CALLREC_SESSION_IDLE: duration('how long an idle session lives').default(30 * 60_000),
   CALLREC_SESSION_MAX: duration('the absolute lifetime of a session').default(12 * 3_600_000),
@@ -454,6 +468,8 @@ export interface Config {
   readonly phoneRegion: string;
   /** The privacy-request register: closed requests are deleted once `requestRetention` has passed since closing. */
   readonly privacy: { readonly requestRetention: RetentionPeriod };
+  /** The call center's IANA time zone: the web UI shows every time in it, with the zone named. */
+  readonly timeZone: string;
   readonly session: { readonly secret: string | undefined; readonly idleMs: number; readonly maxMs: number };
   /** Roles whose local sign-in needs a second factor (TOTP); a user of such a role without one may only enrol. */
   readonly mfa: { readonly requiredRoles: readonly Role[] };
@@ -625,6 +641,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
     },
     phoneRegion: e.CALLREC_PHONE_REGION,
     privacy: { requestRetention: e.CALLREC_PRIVACY_REQUEST_RETENTION },
+    timeZone: e.CALLREC_TIME_ZONE,
     session: { secret: e.CALLREC_SESSION_SECRET, idleMs: e.CALLREC_SESSION_IDLE, maxMs: e.CALLREC_SESSION_MAX },
     mfa: { requiredRoles: e.CALLREC_MFA_REQUIRED_ROLES },
     localLogin: e.CALLREC_LOCAL_LOGIN,

@@ -12,10 +12,22 @@ import type { Router } from 'express';
 import { z } from 'zod';
 import type { AppDeps } from './deps.js';
 import { accessQuerySchema, deletionQuerySchema } from './audit/audit-routes.js';
+import {
+  newTokenBodySchema,
+  newTokenSchema,
+  newUserBodySchema,
+  tokenListSchema,
+  tokenQuerySchema,
+  tokenSchema,
+  userChangeBodySchema,
+  userListSchema,
+  userSchema,
+  userWithPasswordSchema,
+} from './auth/admin-routes.js';
 import { loginBody } from './auth/session-routes.js';
 import { STARTED_AT_SKEW_MS, ingestFieldsSchema } from './ingest/metadata.js';
 import { TWILIO_HOOK_PATH, twilioCallbackSchema } from './ingest/adapters/twilio-hook.js';
-import { listQuerySchema, noteSchema as noteBodySchema } from './playback/playback-routes.js';
+import { listQuerySchema, noteSchema as noteBodySchema, noteTextSchema } from './playback/playback-routes.js';
 import { WEB_ASSETS, WEB_PAGES } from './web/web-routes.js';
 import {
   correctionBodySchema,
@@ -494,6 +506,42 @@ function operationsCore(): OperationSpec[] {
       params: ID_PARAM,
       responses: { '200': json(z.object({ items: z.array(noteSchema) }), 'The notes, oldest first') },
       problems: { ...AUTH_PROBLEMS, '404': 'not_found', ...SERVER_PROBLEMS },
+    },
+    {
+      method: 'patch',
+      path: '/v1/recordings/:id/notes/:noteId',
+      operationId: 'changeNote',
+      summary: 'Change the text of a training note (its author only; offset and author stay)',
+      tags: ['playback'],
+      access: ['trainer', 'admin'],
+      params: {
+        ...ID_PARAM,
+        noteId: { description: 'Note id (ULID)', schema: { type: 'string', minLength: 1, maxLength: 64 } },
+      },
+      body: { content: { 'application/json': { schema: noteTextSchema } } },
+      responses: { '200': json(noteSchema, 'The note') },
+      problems: {
+        '400': 'invalid_request (with fields)',
+        ...AUTH_PROBLEMS,
+        '404': 'not_found (no such recording or note)',
+        '413': 'too_large',
+        '415': 'unsupported_media_type',
+        ...SERVER_PROBLEMS,
+      },
+    },
+    {
+      method: 'delete',
+      path: '/v1/recordings/:id/notes/:noteId',
+      operationId: 'deleteNote',
+      summary: 'Delete a training note (its author only)',
+      tags: ['playback'],
+      access: ['trainer', 'admin'],
+      params: {
+        ...ID_PARAM,
+        noteId: { description: 'Note id (ULID)', schema: { type: 'string', minLength: 1, maxLength: 64 } },
+      },
+      responses: { '204': { description: 'Deleted' } },
+      problems: { ...AUTH_PROBLEMS, '404': 'not_found (no such recording or note)', ...SERVER_PROBLEMS },
     },
     {
       method: 'post',
@@ -1007,6 +1055,108 @@ function operationsCore(): OperationSpec[] {
         },
       },
       problems: { '400': 'invalid_query (with fields)', ...AUTH_PROBLEMS, ...SERVER_PROBLEMS },
+    },
+
+    // --- administration (the web counterpart of `callrec user` and `callrec token`) -----------------
+    {
+      method: 'get',
+      path: '/v1/users',
+      operationId: 'listUsers',
+      summary: 'Every user, by username (never a password hash)',
+      tags: ['admin'],
+      access: ['admin'],
+      responses: { '200': json(userListSchema, 'The users') },
+      problems: { '400': 'invalid_query (no parameters are accepted)', ...AUTH_PROBLEMS, ...SERVER_PROBLEMS },
+    },
+    {
+      method: 'post',
+      path: '/v1/users',
+      operationId: 'createUser',
+      summary: 'Add a user with a generated password, returned only in this answer',
+      tags: ['admin'],
+      access: ['admin'],
+      body: { content: { 'application/json': { schema: newUserBodySchema } } },
+      responses: { '201': json(userWithPasswordSchema, 'The user and its password (shown once)') },
+      problems: {
+        '400': 'invalid_request (with fields; queues apply only to trainers)',
+        ...AUTH_PROBLEMS,
+        '409': 'conflict (the username is taken)',
+        '413': 'too_large',
+        '415': 'unsupported_media_type',
+        ...SERVER_PROBLEMS,
+      },
+    },
+    {
+      method: 'patch',
+      path: '/v1/users/:username',
+      operationId: 'changeUser',
+      summary: "Change a user's display name, queues (trainers) or disabled flag (disabling ends their sessions)",
+      tags: ['admin'],
+      access: ['admin'],
+      params: { username: { description: 'Username', schema: { type: 'string', minLength: 1, maxLength: 64 } } },
+      body: { content: { 'application/json': { schema: userChangeBodySchema } } },
+      responses: { '200': json(userSchema, 'The user') },
+      problems: {
+        '400': 'invalid_request (with fields; queues apply only to trainers)',
+        ...AUTH_PROBLEMS,
+        '404': 'not_found (no such user)',
+        '409': 'conflict (an administrator cannot disable their own account; queues for a user who is no trainer)',
+        '413': 'too_large',
+        '415': 'unsupported_media_type',
+        ...SERVER_PROBLEMS,
+      },
+    },
+    {
+      method: 'post',
+      path: '/v1/users/:username/password',
+      operationId: 'resetUserPassword',
+      summary: "Give a user a new generated password (returned only in this answer); ends the user's sessions",
+      tags: ['admin'],
+      access: ['admin'],
+      params: { username: { description: 'Username', schema: { type: 'string', minLength: 1, maxLength: 64 } } },
+      responses: { '200': json(userWithPasswordSchema, 'The user and the new password (shown once)') },
+      problems: { '400': 'invalid_query', ...AUTH_PROBLEMS, '404': 'not_found (no such user)', ...SERVER_PROBLEMS },
+    },
+    {
+      method: 'get',
+      path: '/v1/tokens',
+      operationId: 'listTokens',
+      summary: 'API tokens, of one user or all (never the token or its hash)',
+      tags: ['admin'],
+      access: ['admin'],
+      query: tokenQuerySchema,
+      responses: { '200': json(tokenListSchema, 'The tokens') },
+      problems: { '400': 'invalid_query', ...AUTH_PROBLEMS, '404': 'not_found (no such user)', ...SERVER_PROBLEMS },
+    },
+    {
+      method: 'post',
+      path: '/v1/tokens',
+      operationId: 'createToken',
+      summary: 'Create an API token for a user, returned only in this answer (only its sha256 is stored)',
+      tags: ['admin'],
+      access: ['admin'],
+      body: { content: { 'application/json': { schema: newTokenBodySchema } } },
+      responses: { '201': json(newTokenSchema, 'The token (shown once)') },
+      problems: {
+        '400': 'invalid_request (with fields)',
+        ...AUTH_PROBLEMS,
+        '404': 'not_found (no such user)',
+        '409': 'conflict (the user is disabled)',
+        '413': 'too_large',
+        '415': 'unsupported_media_type',
+        ...SERVER_PROBLEMS,
+      },
+    },
+    {
+      method: 'delete',
+      path: '/v1/tokens/:id',
+      operationId: 'revokeToken',
+      summary: 'Revoke an API token (idempotent; takes effect at the next request)',
+      tags: ['admin'],
+      access: ['admin'],
+      params: { id: { description: 'Token id (ULID)', schema: { type: 'string', minLength: 1, maxLength: 64 } } },
+      responses: { '200': json(tokenSchema, 'The token, revoked') },
+      problems: { ...AUTH_PROBLEMS, '404': 'not_found (no such token)', ...SERVER_PROBLEMS },
     },
 
     // --- web UI (static shells; every datum comes from the API above) ---------------------------

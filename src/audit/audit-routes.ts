@@ -1,10 +1,11 @@
 /**
  * The auditors' API (roles auditor and admin; auditors never reach audio):
  *
- * - `GET /v1/deletions?from=&to=&reason=&cursor=&limit=` → `{items, nextCursor}`, oldest first;
+ * - `GET /v1/deletions?from=&to=&reason=&source=&recordingId=&cursor=&limit=` → `{items, nextCursor}`, oldest first;
  *   with `Accept: text/csv` the same entries as CSV (header row; `objects` as JSON text). A CSV
  *   request without `limit` streams every matching entry from the cursor on, page by page; with
- *   `limit` it is one page and the next cursor is in `X-Next-Cursor`.
+ *   `limit` it is one page and the next cursor is in `X-Next-Cursor`. `format=csv` asks for CSV too
+ *   (the web console's download links).
  * - `GET /v1/deletions/verify` → `{ok, count, headHash, firstInvalidSeq, problem, checkpoints, external}`: the chain,
  *   the stored checkpoints and the checkpoints published in the object store (503 `store_unavailable`
  *   when the store cannot be listed: the log is not declared valid without its external copies).
@@ -50,6 +51,11 @@ const cursor = z
   .transform(Number)
   .describe('`nextCursor` of the previous page');
 const encodeCursor = (n: number) => String(n);
+/** `format=csv` asks for CSV as `Accept: text/csv` does (a plain download link cannot set Accept). */
+const csvFormat = z
+  .enum(['csv'], { message: 'expects csv' })
+  .optional()
+  .describe('`csv`: answer as CSV, as with `Accept: text/csv` (for download links)');
 
 export const deletionQuerySchema = z.strictObject({
   from: isoInstant.optional(),
@@ -61,8 +67,14 @@ export const deletionQuerySchema = z.strictObject({
     .string()
     .regex(/^[0-9A-Za-z]{1,26}$/, 'expects a recording id')
     .optional(),
+  source: z
+    .string()
+    .regex(/^[A-Za-z0-9._-]{1,64}$/, 'expects a source id of [A-Za-z0-9._-]')
+    .optional()
+    .describe('The ingest source the recording came from'),
   cursor: cursor.optional(),
   limit: limit.optional(),
+  format: csvFormat,
 });
 
 export const accessQuerySchema = z.strictObject({
@@ -76,6 +88,7 @@ export const accessQuerySchema = z.strictObject({
   action: z.enum(ACCESS_ACTIONS, { message: `expects one of ${ACCESS_ACTIONS.join(', ')}` }).optional(),
   cursor: cursor.optional(),
   limit: limit.optional(),
+  format: csvFormat,
 });
 
 function parseQuery<T extends z.ZodType>(schema: T, req: Request): z.output<T> {
@@ -123,7 +136,7 @@ const ACCESS_COLUMNS: Array<keyof AccessEntry> = [
 const csvLine = <T>(item: T, columns: Array<keyof T>) => `${columns.map((c) => csvField(item[c])).join(',')}\r\n`;
 
 function wantsCsv(req: Request): boolean {
-  return req.accepts(['application/json', 'text/csv']) === 'text/csv';
+  return req.query.format === 'csv' || req.accepts(['application/json', 'text/csv']) === 'text/csv';
 }
 
 /** Streams pages as CSV until `fetchPage` returns fewer than a page (or the client leaves). */
@@ -166,6 +179,7 @@ export function createAuditRouter(deps: AppDeps): Router {
       to: q.to,
       reason: q.reason as DeletionQuery['reason'],
       recordingId: q.recordingId,
+      source: q.source,
     };
     if (wantsCsv(req) && q.limit === undefined) {
       await streamCsv<DeletionEntry>(res, {

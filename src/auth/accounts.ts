@@ -14,7 +14,14 @@ import { findApiTokensByIdOrName, insertApiToken, revokeApiToken } from '../db/a
 import type { ApiToken } from '../db/api-tokens.js';
 import { isUniqueViolation } from '../db/recordings.js';
 import { deleteUserSessions } from '../db/sessions.js';
-import { findUserByUsername, insertUser, setUserDisabled, setUserPasswordHash } from '../db/users.js';
+import {
+  findUserByUsername,
+  insertUser,
+  setUserDisabled,
+  setUserDisplayName,
+  setUserPasswordHash,
+  setUserQueues,
+} from '../db/users.js';
 import type { User } from '../db/users.js';
 import { deleteMfa } from '../db/user-mfa.js';
 import { errors } from '../errors.js';
@@ -200,4 +207,44 @@ export async function revokeToken(deps: AccountDeps, idOrName: string): Promise<
   const now = deps.clock.now();
   await revokeApiToken(deps.db.knex, target.id, now);
   return { ...target, revokedAt: target.revokedAt ?? now };
+}
+
+/** Display names: 1-128 printable characters (no control characters), trimmed. */
+export const DISPLAY_NAME_MAX = 128;
+
+/**
+ * Changes what an administrator may change of a user besides the password and the disabled flag:
+ * the display name (null clears it) and a trainer's queues (null: every queue), with the rules of
+ * `createUser`: each a valid queue name; queues for a user of another role → `conflict`. Sessions and tokens read
+ * the queues at every request, so a narrower scope takes effect at once. Missing user → `not_found`.
+ */
+export async function updateUser(
+  deps: AccountDeps,
+  username: string,
+  change: { displayName?: string | null; queues?: string[] | null },
+): Promise<User> {
+  const displayName = change.displayName === undefined ? undefined : (change.displayName?.trim() ?? null) || null;
+  if (displayName && (displayName.length > DISPLAY_NAME_MAX || /\p{Cc}/u.test(displayName))) {
+    throw errors.invalidRequest(`display names are 1-${DISPLAY_NAME_MAX} characters without control characters`);
+  }
+  return deps.db.knex.transaction(async (trx) => {
+    const user = await findUserByUsername(trx, username);
+    if (!user) throw errors.notFound('User');
+    let updated = user;
+    if (change.queues !== undefined) {
+      const queues = change.queues;
+      // The body is valid in itself; it conflicts with the user's role.
+      if (queues !== null && user.role !== 'trainer') throw errors.conflict('queues apply only to trainers');
+      if (queues !== null && (queues.length === 0 || queues.some((q) => !QUEUE_PATTERN.test(q)))) {
+        throw errors.invalidRequest('queue names are 1-128 characters: letters, digits, . _ : @ - and space');
+      }
+      await setUserQueues(trx, username, queues);
+      updated = { ...updated, queues };
+    }
+    if (displayName !== undefined) {
+      await setUserDisplayName(trx, username, displayName);
+      updated = { ...updated, displayName };
+    }
+    return updated;
+  });
 }

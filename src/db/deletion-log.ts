@@ -131,6 +131,8 @@ export interface DeletionQuery {
   to?: number;
   reason?: DeletionReason;
   recordingId?: string;
+  /** The ingest source the recording came from. */
+  source?: string;
   /** Exclusive lower bound on seq (cursor). */
   afterSeq?: number;
   limit: number;
@@ -143,6 +145,7 @@ export async function queryDeletionRows(q: Knex | Knex.Transaction, query: Delet
   if (query.to !== undefined) builder = builder.where('deleted_at', '<', query.to);
   if (query.reason) builder = builder.where('reason', query.reason);
   if (query.recordingId) builder = builder.where('recording_id', query.recordingId);
+  if (query.source) builder = builder.where('source', query.source);
   if (query.afterSeq !== undefined) builder = builder.where('seq', '>', query.afterSeq);
   return ((await builder) as DeletionLogRow[]).map(normalizeLogRow);
 }

@@ -64,3 +64,30 @@ export async function listNotes(q: Knex | Knex.Transaction, recordingId: string)
     ])) as NoteRow[];
   return rows.map(toNote);
 }
+
+/** One note of a recording, or undefined. */
+export async function findNote(
+  q: Knex | Knex.Transaction,
+  recordingId: string,
+  noteId: string,
+): Promise<Note | undefined> {
+  const row = (await q('notes').where({ recording_id: recordingId, id: noteId }).first()) as NoteRow | undefined;
+  return row && toNote(row);
+}
+
+/** Replaces the text of a note (its offset and author stay); returns false when no such note exists. */
+export async function updateNoteText(
+  q: Knex | Knex.Transaction,
+  input: { recordingId: string; noteId: string; text: string },
+): Promise<boolean> {
+  const changed = await q('notes')
+    .where({ recording_id: input.recordingId, id: input.noteId })
+    .update({ text: input.text });
+  return Number(changed) > 0;
+}
+
+/** Deletes a note; returns false when no such note exists. */
+export async function deleteNote(q: Knex | Knex.Transaction, recordingId: string, noteId: string): Promise<boolean> {
+  const deleted = await q('notes').where({ recording_id: recordingId, id: noteId }).delete();
+  return Number(deleted) > 0;
+}

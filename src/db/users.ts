@@ -16,6 +16,8 @@ export interface User {
   queues: string[] | null;
   disabled: boolean;
   createdAt: number;
+  /** How the UI names the person; null when none was set. */
+  displayName: string | null;
 }
 
 export interface UserRow {
@@ -26,6 +28,7 @@ export interface UserRow {
   queues: string | null;
   disabled: boolean | number;
   created_at: number;
+  display_name?: string | null;
 }
 
 type Q = Knex | Knex.Transaction;
@@ -50,6 +53,7 @@ export function toUser(row: UserRow): User {
     queues: parseQueues(row.queues),
     disabled: Boolean(row.disabled),
     createdAt: Number(row.created_at),
+    displayName: row.display_name ?? null,
   };
 }
 
@@ -117,5 +121,19 @@ export async function setUserDisabled(q: Q, username: string, disabled: boolean)
 /** Replaces the password hash; returns false when no such user exists. */
 export async function setUserPasswordHash(q: Q, username: string, passwordHash: string): Promise<boolean> {
   const changed = await q('users').where({ username }).update({ password_hash: passwordHash });
+  return Number(changed) > 0;
+}
+
+/** Sets the display name (null clears it); returns false when no such user exists. */
+export async function setUserDisplayName(q: Q, username: string, displayName: string | null): Promise<boolean> {
+  const changed = await q('users').where({ username }).update({ display_name: displayName });
+  return Number(changed) > 0;
+}
+
+/** Replaces a trainer's queue list (null: every queue); returns false when no such user exists. */
+export async function setUserQueues(q: Q, username: string, queues: string[] | null): Promise<boolean> {
+  const changed = await q('users')
+    .where({ username })
+    .update({ queues: queues === null ? null : JSON.stringify(queues) });
   return Number(changed) > 0;
 }

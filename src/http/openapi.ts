@@ -283,6 +283,7 @@ export function buildOpenApiDocument(
       { name: 'audit', description: 'Deletion log, chain verification, checkpoints and access log (auditor)' },
       { name: 'privacy', description: 'Data-subject access, export, erasure and legal hold (privacy officer)' },
       { name: 'session', description: 'Signing in and out' },
+      { name: 'admin', description: 'Users and API tokens (administrator)' },
       { name: 'operations', description: 'Health, readiness, metrics and this document' },
       { name: 'web', description: 'The web UI: static pages and browser modules' },
     ],

@@ -6,7 +6,8 @@
  * - `GET /v1/recordings/:id/audio` the playback rendition, RFC 9110 single ranges (logs `play` once
  *   per listening session, or `download` with `?download=1`; see listen-log.ts)
  * - `GET /v1/recordings/:id/waveform` peaks (from ingest, else computed once and cached in the row)
- * - `GET|POST /v1/recordings/:id/notes` training notes
+ * - `GET|POST /v1/recordings/:id/notes` training notes; `PATCH|DELETE /v1/recordings/:id/notes/:noteId`
+ *   change the text of, or delete, a note: its author only (403 `forbidden` for anyone else)
  *
  * Role checks are the route guards; object-level checks are `loadVisibleRecording` (404, never 403;
  * `loadPlayableRecording` for audio: the same checks on fewer columns).
@@ -18,7 +19,7 @@ import { createGuards } from '../auth/index.js';
 import type { Principal } from '../domain/roles.js';
 import type { AppDeps } from '../deps.js';
 import { appendAccess } from '../db/access-log.js';
-import { insertNote, listNotes, NOTE_MAX_LENGTH } from '../db/notes.js';
+import { deleteNote, findNote, insertNote, listNotes, NOTE_MAX_LENGTH, updateNoteText } from '../db/notes.js';
 import { searchRecordings, setRecordingWaveform } from '../db/recordings.js';
 import { errors } from '../errors.js';
 import type { FieldProblem } from '../errors.js';
@@ -83,6 +84,9 @@ export const noteSchema = z.strictObject({
     `1 to ${NOTE_MAX_LENGTH} characters after trimming surrounding whitespace; no control characters but tabs and line breaks`,
   ),
 });
+
+/** A note's new text (`PATCH …/notes/:noteId`): the text rules of a new note. */
+export const noteTextSchema = noteSchema.pick({ text: true });
 
 function fieldProblems(error: z.ZodError): FieldProblem[] {
   return error.issues.map((i) => ({
@@ -246,6 +250,33 @@ export function createPlaybackRouter(deps: AppDeps): Router {
       at: deps.clock.now(),
     });
     res.status(201).setHeader('Location', `/v1/recordings/${row.id}/notes/${note.id}`).json(note);
+  });
+
+  /** The note of a visible recording that its author means to change: 404 when absent, 403 when another's. */
+  const ownNote = async (req: Request) => {
+    const principal = principalOf(req);
+    const row = await loadVisibleRecording(deps.db, principal, String(req.params.id), deps.clock.now());
+    const note = await findNote(deps.db.knex, row.id, String(req.params.noteId));
+    if (!note) throw errors.notFound('Note');
+    if (note.author !== principal.username) throw errors.forbidden({ detail: 'Only the author can change a note' });
+    return note;
+  };
+
+  router.patch('/v1/recordings/:id/notes/:noteId', canWriteNotes, async (req, res) => {
+    const note = await ownNote(req);
+    if (!req.is('application/json')) throw errors.unsupportedMediaType('Send the note as application/json');
+    const parsed = noteTextSchema.safeParse(req.body);
+    if (!parsed.success)
+      throw errors.invalidRequest('Invalid note', { extra: { fields: fieldProblems(parsed.error) } });
+    await updateNoteText(deps.db.knex, { recordingId: note.recordingId, noteId: note.id, text: parsed.data.text });
+    res.setHeader('Cache-Control', 'private, no-store');
+    res.json({ ...note, text: parsed.data.text });
+  });
+
+  router.delete('/v1/recordings/:id/notes/:noteId', canWriteNotes, async (req, res) => {
+    const note = await ownNote(req);
+    await deleteNote(deps.db.knex, note.recordingId, note.id);
+    res.status(204).end();
   });
 
   return router;

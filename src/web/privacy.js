@@ -9,7 +9,17 @@
  * never written into the page address or local storage. All text goes in via
  * textContent (no HTML from data), and there is no inline script or style.
  */
-import { ApiError, api, formatClock, formatDateTime, formatTimeLeft, initLayout } from '/assets/layout.js';
+import {
+  ApiError,
+  api,
+  formatClock,
+  formatDateTime,
+  formatDirection,
+  formatTimeLeft,
+  initLayout,
+  t,
+} from '/assets/layout.js';
+import { problemMessage, tn } from '/assets/i18n.js';
 
 const $ = (id) => document.getElementById(id);
 
@@ -25,6 +35,7 @@ const exportLink = $('export');
 const eraseAllButton = $('erase-all');
 const actionStatus = $('action-status');
 const actionError = $('action-error');
+const eraseAllWhy = $('erase-all-why');
 
 const eraseDialog = $('erase-dialog');
 const eraseForm = $('erase-form');
@@ -42,6 +53,7 @@ const holdReason = $('hold-reason');
 const holdReasonLabel = $('hold-reason-label');
 const holdError = $('hold-error');
 const holdSubmit = $('hold-submit');
+const headers = [...document.querySelectorAll('#subject-recordings thead th')].map((th) => th.textContent);
 
 /** The subject currently shown: the number as typed and its recordings. */
 let subject = null;
@@ -49,16 +61,14 @@ let subject = null;
 let pending = null;
 
 function problemText(error) {
-  if (!(error instanceof ApiError)) return 'Something went wrong. Try again.';
+  if (!(error instanceof ApiError)) return problemMessage(error);
   const p = error.problem ?? {};
-  if (p.code === 'legal_hold' && Array.isArray(p.heldIds)) {
-    return `Some recordings are under legal hold (${p.heldIds.join(', ')}). Release the hold first, or erase the others one by one.`;
-  }
-  if (p.code === 'legal_hold') return 'This recording is under legal hold. Release the hold first.';
-  if (Array.isArray(p.fields) && p.fields.length > 0) return p.fields.map((f) => `${f.field}: ${f.message}`).join('; ');
-  if (error.status === 403) return 'Your role may not do this.';
-  if (error.status === 404) return 'Not found (already erased?).';
-  return p.detail ?? p.title ?? error.message;
+  if (p.code === 'legal_hold' && Array.isArray(p.heldIds)) return t('privacy.someHeld', { ids: p.heldIds.join(', ') });
+  if (p.code === 'legal_hold') return t('privacy.held');
+  if (error.status === 404) return t('privacy.notFound');
+  if (p.code === 'invalid_request' && /phone/i.test(JSON.stringify(p.fields ?? p.detail ?? '')))
+    return t('privacy.badPhone');
+  return problemMessage(error);
 }
 
 function show(element, text) {
@@ -66,14 +76,22 @@ function show(element, text) {
   element.hidden = !text;
 }
 
-function say(text) {
-  show(actionError, '');
-  show(actionStatus, text);
+/** Where a result is announced: the status region beside the action (the table's, or the hold-by-id form's). */
+const TABLE = { status: actionStatus, error: actionError };
+const BY_ID = { status: $('by-id-status'), error: $('by-id-error') };
+const PAGE = { status: $('page-status'), error: $('page-error') };
+
+function say(text, at = TABLE) {
+  for (const place of [TABLE, BY_ID, PAGE]) {
+    show(place.error, '');
+    if (place !== at) show(place.status, '');
+  }
+  show(at.status, text);
 }
 
-function fail(error) {
-  show(actionStatus, '');
-  show(actionError, problemText(error));
+function fail(error, at = TABLE) {
+  show(at.status, '');
+  show(at.error, problemText(error));
 }
 
 function cell(text, className) {
@@ -94,9 +112,9 @@ function button(label, className, onClick) {
 
 function retentionText(rec) {
   if (!rec.legalHold) return `${formatTimeLeft(rec)} (${formatDateTime(rec.expiresAt)})`;
-  const by = rec.legalHold.by ? ` by ${rec.legalHold.by}` : '';
+  const by = rec.legalHold.by ? ` ${t('privacy.heldBy', { user: rec.legalHold.by })}` : '';
   const at = rec.legalHold.at ? `, ${formatDateTime(rec.legalHold.at)}` : '';
-  return `On legal hold: ${rec.legalHold.reason ?? ''}${by}${at}`;
+  return `${t('privacy.onHold', { reason: rec.legalHold.reason ?? '' })}${by}${at}`;
 }
 
 function renderRow(rec) {
@@ -105,21 +123,24 @@ function renderRow(rec) {
   tr.append(
     cell(formatDateTime(rec.startedAt), 'time'),
     cell(formatClock(rec.durationMs), 'num'),
-    cell(rec.direction),
+    cell(formatDirection(rec.direction)),
     cell(rec.callerNumber, 'mono'),
     cell(rec.calleeNumber, 'mono'),
     cell(retentionText(rec), rec.legalHold ? 'retention on-hold' : 'retention'),
   );
+  tr.querySelectorAll('td').forEach((td, i) => (td.dataset.label = headers[i]));
   const td = document.createElement('td');
   const actions = document.createElement('div');
   actions.className = 'row-actions';
   td.append(actions);
   if (rec.legalHold) {
-    actions.append(button('Release hold…', '', () => openHold({ kind: 'release', id: rec.id, fromTable: true })));
+    actions.append(
+      button(t('privacy.releaseHoldDots'), '', () => openHold({ kind: 'release', id: rec.id, fromTable: true })),
+    );
   } else {
     actions.append(
-      button('Hold…', '', () => openHold({ kind: 'hold', id: rec.id, fromTable: true })),
-      button('Erase…', 'danger', () => openErase({ kind: 'one', id: rec.id, startedAt: rec.startedAt })),
+      button(t('privacy.holdDots'), '', () => openHold({ kind: 'hold', id: rec.id, fromTable: true })),
+      button(t('privacy.eraseDots'), 'danger', () => openErase({ kind: 'one', id: rec.id, startedAt: rec.startedAt })),
     );
   }
   tr.append(td);
@@ -133,14 +154,13 @@ function render() {
   }
   tbody.replaceChildren(...subject.items.map(renderRow));
   const n = subject.items.length;
-  searchStatus.textContent =
-    n === 0 ? 'No recordings of this number are kept.' : `${n} recording${n === 1 ? '' : 's'} found.`;
+  searchStatus.textContent = n === 0 ? t('privacy.noneKept') : tn('privacy.found', n);
   results.hidden = n === 0;
   exportLink.href = `/v1/subjects/export?${new URLSearchParams({ phone: subject.phone })}`;
   const held = subject.items.filter((r) => r.legalHold).length;
   eraseAllButton.disabled = held > 0;
-  eraseAllButton.title =
-    held > 0 ? 'Some recordings are under legal hold: release them first, or erase the others one by one.' : '';
+  // Why it is disabled, in text beside it (not only a tooltip).
+  show(eraseAllWhy, held > 0 ? t('privacy.eraseAllWhy') : '');
 }
 
 async function search(phone) {
@@ -163,7 +183,7 @@ searchForm.addEventListener('submit', async (event) => {
   show(searchError, '');
   show(actionStatus, '');
   show(actionError, '');
-  searchStatus.textContent = 'Searching…';
+  searchStatus.textContent = t('privacy.searching');
   try {
     await search(phone);
   } catch (error) {
@@ -182,20 +202,22 @@ function openErase(target) {
   show(eraseError, '');
   eraseSummary.textContent =
     target.kind === 'all'
-      ? `All ${subject.items.length} recordings of this number will be erased.`
-      : `The recording of ${formatDateTime(target.startedAt)} (${target.id}) will be erased.`;
-  eraseSubmit.textContent = target.kind === 'all' ? `Erase ${subject.items.length} recordings` : 'Erase recording';
+      ? tn('erase.summaryAll', subject.items.length)
+      : t('erase.summaryOne', { at: formatDateTime(target.startedAt), id: target.id });
+  eraseSubmit.textContent = target.kind === 'all' ? tn('erase.submitAll', subject.items.length) : t('erase.submitOne');
   eraseDialog.showModal();
   eraseReference.focus();
 }
 
 eraseAllButton.addEventListener('click', () => openErase({ kind: 'all' }));
+// The browser downloads the zip itself (streamed, any size); the status region says it started.
+exportLink.addEventListener('click', () => say(tn('privacy.exportStarted', subject?.items.length ?? 0)));
 $('erase-cancel').addEventListener('click', () => eraseDialog.close());
 
 eraseForm.addEventListener('submit', async (event) => {
   event.preventDefault();
   if (!eraseConfirm.checked || !eraseReference.value.trim()) {
-    show(eraseError, 'Give the request reference and confirm.');
+    show(eraseError, t('erase.needReference'));
     return;
   }
   const body = { reason: 'erasure_request', reference: eraseReference.value.trim() };
@@ -211,15 +233,17 @@ eraseForm.addEventListener('submit', async (event) => {
       subject.items = subject.items.filter((r) => !erased.has(r.id));
       render();
       say(
-        `${result.count} recording${result.count === 1 ? '' : 's'} erased and logged in the deletion log` +
-          (result.pending.length ? `; ${result.pending.length} already being deleted.` : '.'),
+        result.pending.length
+          ? tn('erase.doneAllPending', result.count, { pending: result.pending.length })
+          : tn('erase.doneAll', result.count),
+        PAGE,
       );
     } else {
       const result = await api(`/v1/recordings/${encodeURIComponent(pending.id)}`, { method: 'DELETE', body });
       eraseDialog.close();
       subject.items = subject.items.filter((r) => r.id !== pending.id);
       render();
-      say(`Recording erased; deletion log entry #${result.deletion.seq}.`);
+      say(t('erase.doneOne', { seq: result.deletion.seq }), subject.items.length ? TABLE : PAGE);
     }
   } catch (error) {
     show(eraseError, problemText(error));
@@ -235,15 +259,11 @@ function openHold(target) {
   holdForm.reset();
   show(holdError, '');
   const release = target.kind === 'release';
-  holdTitle.textContent = release ? 'Release the legal hold' : 'Place a legal hold';
-  holdSummary.textContent = release
-    ? `Recording ${target.id} will follow its retention again; if its deadline has passed it is deleted by the next sweep.`
-    : `Recording ${target.id} will be kept past its retention deadline until the hold is released. It cannot be erased while held.`;
-  holdReasonLabel.textContent = release
-    ? 'Reason for the release (optional; no personal data)'
-    : 'Reason (case or claim; no personal data)';
+  holdTitle.textContent = t(release ? 'hold.releaseTitle' : 'hold.placeTitle');
+  holdSummary.textContent = t(release ? 'hold.releaseSummary' : 'hold.placeSummary', { id: target.id });
+  holdReasonLabel.textContent = t(release ? 'hold.releaseReason' : 'hold.placeReason');
   holdReason.required = !release;
-  holdSubmit.textContent = release ? 'Release hold' : 'Place hold';
+  holdSubmit.textContent = t(release ? 'hold.releaseSubmit' : 'hold.placeSubmit');
   holdDialog.showModal();
   holdReason.focus();
 }
@@ -255,7 +275,7 @@ holdForm.addEventListener('submit', async (event) => {
   const reason = holdReason.value.trim();
   const release = pending.kind === 'release';
   if (!release && !reason) {
-    show(holdError, 'Give the reason for the hold.');
+    show(holdError, t('hold.needReason'));
     return;
   }
   holdSubmit.disabled = true;
@@ -269,7 +289,7 @@ holdForm.addEventListener('submit', async (event) => {
       subject.items = subject.items.map((r) => (r.id === rec.id ? rec : r));
       render();
     }
-    say(release ? `Legal hold on ${rec.id} released.` : `Recording ${rec.id} is on legal hold.`);
+    say(t(release ? 'hold.released' : 'hold.placed', { id: rec.id }), pending.fromTable ? TABLE : BY_ID);
   } catch (error) {
     show(holdError, problemText(error));
   } finally {
@@ -290,7 +310,7 @@ $('by-id-release').addEventListener('click', () => {
 // --- start -----------------------------------------------------------------------------------
 
 try {
-  const session = await initLayout({ active: '/privacy' });
+  const session = await initLayout({ active: '/privacy', roles: ['privacy', 'admin'] });
   const role = session.user.role;
   if (role === 'privacy') {
     subjectSection.hidden = false;
@@ -299,9 +319,7 @@ try {
   } else if (role === 'admin') {
     byIdSection.hidden = false;
     $('admin-note').hidden = false;
-  } else {
-    say('This page is for the privacy officer and administrators.');
   }
 } catch (error) {
-  if (!(error instanceof ApiError && error.status === 401)) fail(error);
+  if (!(error instanceof ApiError && (error.status === 401 || error.status === 403))) fail(error, PAGE);
 }

@@ -3,17 +3,23 @@ import {
   api,
   formatClock,
   formatDateTime,
+  formatDirection,
   formatQualityFlags,
   formatTimeLeft,
   initLayout,
+  recordingsQuery,
   showError,
+  t,
 } from '/assets/layout.js';
+import { tn } from '/assets/i18n.js';
 
 const form = document.getElementById('filters');
 const tbody = document.querySelector('#recordings tbody');
 const more = document.getElementById('more');
+const retry = document.getElementById('retry');
 const status = document.getElementById('list-status');
 const errorBox = document.getElementById('list-error');
+const headers = [...document.querySelectorAll('#recordings thead th')].map((th) => th.textContent);
 let nextCursor = null;
 
 /** Form fields ↔ page URL (so a filtered list can be bookmarked and Back works). */
@@ -21,27 +27,11 @@ function fillForm(params) {
   for (const el of form.elements) if (el.name && params.has(el.name)) el.value = params.get(el.name);
 }
 
-function apiQuery(params) {
-  const q = new URLSearchParams();
-  const from = params.get('from');
-  const to = params.get('to');
-  if (from) q.set('from', new Date(`${from}T00:00:00`).toISOString());
-  if (to) {
-    const end = new Date(`${to}T00:00:00`);
-    end.setDate(end.getDate() + 1);
-    q.set('to', end.toISOString());
-  }
-  for (const name of ['agentId', 'queue', 'direction', 'qualityFlag'])
-    if (params.get(name)) q.set(name, params.get(name).trim());
-  if (params.get('minSeconds')) q.set('minDurationMs', String(Math.round(Number(params.get('minSeconds')) * 1000)));
-  if (params.get('maxSeconds')) q.set('maxDurationMs', String(Math.round(Number(params.get('maxSeconds')) * 1000)));
-  q.set('limit', '50');
-  return q;
-}
-
-function cell(text, className) {
+/** A cell; `data-label` names the column for the phone layout (rows become cards). */
+function cell(text, index, className) {
   const td = document.createElement('td');
   td.textContent = text ?? '—';
+  td.dataset.label = headers[index];
   if (className) td.className = className;
   return td;
 }
@@ -49,46 +39,69 @@ function cell(text, className) {
 function row(rec) {
   const tr = document.createElement('tr');
   const started = document.createElement('td');
+  started.dataset.label = headers[0];
   const link = document.createElement('a');
-  link.href = `/recordings/${encodeURIComponent(rec.id)}`;
+  link.href = `/recordings/${encodeURIComponent(rec.id)}${location.search}`;
   link.textContent = formatDateTime(rec.startedAt);
   link.setAttribute(
     'aria-label',
-    `Open recording of ${formatDateTime(rec.startedAt)}, agent ${rec.agentId ?? 'unknown'}`,
+    t('recordings.openLabel', { at: formatDateTime(rec.startedAt), agent: rec.agentId ?? t('common.unknown') }),
   );
   started.append(link);
   tr.append(
     started,
-    cell(formatClock(rec.durationMs), 'num'),
-    cell(rec.agentId),
-    cell(rec.queue),
-    cell(rec.direction),
-    cell(rec.callerNumber, 'mono'),
-    cell(formatQualityFlags(rec.qualityFlags)),
-    cell(formatTimeLeft(rec), rec.legalHold ? 'time-left hold' : 'time-left'),
+    cell(formatClock(rec.durationMs), 1, 'num'),
+    cell(rec.agentId, 2),
+    cell(rec.queue, 3),
+    cell(formatDirection(rec.direction), 4),
+    cell(rec.callerNumber, 5, 'mono'),
+    cell(formatQualityFlags(rec.qualityFlags), 6),
+    cell(formatTimeLeft(rec), 7, rec.legalHold ? 'time-left hold' : 'time-left'),
   );
   return tr;
 }
 
+/** Agents and queues seen in the list, offered as suggestions (case-insensitive, the permitted ones only). */
+function rememberOptions(items) {
+  for (const [field, listId] of [
+    ['agentId', 'agent-options'],
+    ['queue', 'queue-options'],
+  ]) {
+    const list = document.getElementById(listId);
+    const known = new Set([...list.options].map((o) => o.value.toLowerCase()));
+    for (const rec of items) {
+      const value = rec[field];
+      if (!value || known.has(value.toLowerCase())) continue;
+      known.add(value.toLowerCase());
+      const option = document.createElement('option');
+      option.value = value;
+      list.append(option);
+    }
+  }
+}
+
 async function load(append) {
   errorBox.hidden = true;
-  const q = apiQuery(new URLSearchParams(location.search));
+  retry.hidden = true;
+  const q = recordingsQuery(new URLSearchParams(location.search));
   if (append && nextCursor) q.set('cursor', nextCursor);
-  status.textContent = 'Loading…';
+  status.textContent = t('common.loading');
   try {
     const page = await api(`/v1/recordings?${q}`);
     if (!append) tbody.replaceChildren();
     for (const rec of page.items) tbody.append(row(rec));
+    rememberOptions(page.items);
     nextCursor = page.nextCursor;
     more.hidden = !nextCursor;
     const n = tbody.children.length;
     status.textContent =
-      n === 0
-        ? 'No recordings match these filters.'
-        : `${n} recording${n === 1 ? '' : 's'} shown${nextCursor ? ' (more available)' : ''}.`;
+      n === 0 ? t('recordings.none') : tn(nextCursor ? 'recordings.shownMore' : 'recordings.shown', n);
   } catch (error) {
     status.textContent = '';
+    if (error?.status === 401) return;
     showError(errorBox, error);
+    retry.hidden = false;
+    retry.onclick = () => void load(append);
   }
 }
 
@@ -106,10 +119,14 @@ form.addEventListener('reset', () => {
 more.addEventListener('click', () => void load(true));
 
 try {
-  await initLayout({ active: '/recordings' });
+  await initLayout({ active: '/recordings', roles: ['trainer', 'privacy', 'admin'] });
   fillForm(new URLSearchParams(location.search));
   await load(false);
 } catch (error) {
-  // 401: initLayout is already on its way to the sign-in page.
-  if (error?.status !== 401) showError(errorBox, error);
+  // 401: on its way to the sign-in page; 403: on its way to the role's own page.
+  if (error?.status !== 401 && error?.status !== 403) {
+    showError(errorBox, error);
+    retry.hidden = false;
+    retry.onclick = () => location.reload();
+  }
 }

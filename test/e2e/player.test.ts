@@ -131,7 +131,7 @@ describe('the trainers’ player UI (Chromium, sqlite, fs)', function () {
 
     // Open the recording.
     await page.locator('#recordings tbody tr a').first().click();
-    await page.waitForURL(new RegExp(`/recordings/${target.row.id}$`));
+    await page.waitForURL(new RegExp(`/recordings/${target.row.id}\\?queue=billing$`));
     await page.locator('#player').waitFor({ state: 'visible' });
     await page.locator('#waveform canvas').first().waitFor({ state: 'attached' });
     expect(await page.locator('#deadline').innerText()).to.match(/Deleted in 2[78] days/);

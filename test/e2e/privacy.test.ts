@@ -135,9 +135,9 @@ describe('the privacy page (Chromium, sqlite, fs)', function () {
     await page.getByRole('button', { name: 'Erase all…', exact: true }).click();
     await page.getByLabel(/Request reference/).fill('DSR-2026-0099');
     await page.getByLabel(/I have verified/).check();
-    await page.getByRole('button', { name: 'Erase 1 recordings' }).click();
+    await page.getByRole('button', { name: 'Erase 1 recording', exact: true }).click();
     await page.locator('#results').waitFor({ state: 'hidden' });
-    expect(await page.locator('#action-status').innerText()).to.contain('1 recording erased');
+    expect(await page.locator('#page-status').innerText()).to.contain('1 recording erased');
 
     fs.mkdirSync('test-output', { recursive: true });
     await page.screenshot({ path: 'test-output/privacy.png', fullPage: true });
@@ -181,8 +181,8 @@ describe('the privacy page (Chromium, sqlite, fs)', function () {
     await adminPage.getByRole('button', { name: 'Place hold…', exact: true }).click();
     await adminPage.getByLabel(/^Reason/).fill('litigation');
     await adminPage.getByRole('button', { name: 'Place hold', exact: true }).click();
-    await adminPage.locator('#action-status').waitFor({ state: 'visible' });
-    expect(await adminPage.locator('#action-status').innerText()).to.contain('is on legal hold');
+    await adminPage.locator('#by-id-status').waitFor({ state: 'visible' });
+    expect(await adminPage.locator('#by-id-status').innerText()).to.contain('is on legal hold');
     const row = await testDb.db.knex('recordings').where({ id: rec.row.id }).first();
     expect(Boolean(row.legal_hold)).to.equal(true);
     expect(row.hold_by).to.equal('ada');

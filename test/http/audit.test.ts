@@ -60,7 +60,7 @@ for (const dbBackend of dbBackends) {
       const erased = await createStoredRecording({
         db: tdb.db,
         store: tstore.store,
-        overrides: { expires_at: NOW + 20 * DAY },
+        overrides: { expires_at: NOW + 20 * DAY, source: 'twilio' },
       });
       ids.push(erased.row.id);
       await deleteRecording({
@@ -145,6 +145,26 @@ for (const dbBackend of dbBackends) {
         items: unknown[];
       };
       expect(none.items).to.have.length(0);
+    });
+
+    it('when filtered by source, then only entries of recordings from that source are listed (CSV too)', async () => {
+      const twilio = (await (await get('/v1/deletions?source=twilio', auditor)).json()) as {
+        items: Array<Record<string, unknown>>;
+      };
+      expect(twilio.items.map((e) => [e.recordingId, e.source])).to.deep.equal([[ids[4], 'twilio']]);
+      const pbx = (await (await get('/v1/deletions?source=pbx-test', auditor)).json()) as { items: unknown[] };
+      expect(pbx.items).to.have.length(4);
+      const csv = await (await get('/v1/deletions?source=twilio', auditor, { accept: 'text/csv' })).text();
+      expect(csv.trimEnd().split('\r\n')).to.have.length(2);
+    });
+
+    it('when format=csv is in the query (a download link, no Accept header), then the answer is the CSV file', async () => {
+      for (const path of ['/v1/deletions?format=csv', '/v1/access-log?format=csv']) {
+        const res = await get(path, auditor, { accept: 'text/html,*/*;q=0.8' });
+        expect(res.status, path).to.equal(200);
+        expect(res.headers.get('content-type'), path).to.match(/^text\/csv/);
+        expect(res.headers.get('content-disposition'), path).to.match(/^attachment; filename=/);
+      }
     });
 
     it('when CSV is asked for, then a header row and one quoted, escaped row per entry come back', async () => {

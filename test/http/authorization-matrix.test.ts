@@ -94,6 +94,8 @@ interface RouteRow {
 }
 
 const PLAYBACK_READERS: RoleName[] = ['trainer', 'privacy', 'admin'];
+/** The user the administration rows create and change (`:username` in their paths). */
+const MATRIX_USER = 'matrix-user';
 const erasure = { reason: 'erasure_request', reference: 'REQ-1' };
 
 const ROUTES: RouteRow[] = [
@@ -121,11 +123,37 @@ const ROUTES: RouteRow[] = [
     body: { offsetMs: 1000, text: 'note' },
     expect: allow(['trainer', 'admin'], 201),
   },
+  // a note that does not exist: past the guard and the recording's visibility, 404
+  {
+    method: 'PATCH',
+    path: '/v1/recordings/:id/notes/:noteId',
+    body: { text: 'changed' },
+    expect: allow(['trainer', 'admin'], 404),
+  },
+  { method: 'DELETE', path: '/v1/recordings/:id/notes/:noteId', expect: allow(['trainer', 'admin'], 404) },
   // audit
   { method: 'GET', path: '/v1/deletions', expect: allow(['auditor', 'admin'], 200) },
   { method: 'GET', path: '/v1/deletions/verify', expect: allow(['auditor', 'admin'], 200) },
   { method: 'GET', path: '/v1/deletions/checkpoints', expect: allow(['auditor', 'admin'], 200) },
   { method: 'GET', path: '/v1/access-log', expect: allow(['auditor', 'admin'], 200) },
+  // administration: only the admin cell passes the guard, so one fixed username serves every row
+  { method: 'GET', path: '/v1/users', expect: allow(['admin'], 200) },
+  {
+    method: 'POST',
+    path: '/v1/users',
+    body: { username: MATRIX_USER, role: 'trainer' },
+    expect: allow(['admin'], 201),
+  },
+  {
+    method: 'PATCH',
+    path: '/v1/users/:username',
+    body: { displayName: 'Matrix' },
+    expect: allow(['admin'], 200),
+  },
+  { method: 'POST', path: '/v1/users/:username/password', expect: allow(['admin'], 200) },
+  { method: 'GET', path: '/v1/tokens', expect: allow(['admin'], 200) },
+  { method: 'POST', path: '/v1/tokens', body: { username: MATRIX_USER }, expect: allow(['admin'], 201) },
+  { method: 'DELETE', path: '/v1/tokens/:id', expect: allow(['admin'], 404) },
   // data subjects
   { method: 'GET', path: '/v1/subjects/recordings?phone={phone}', expect: allow(['privacy'], 200) },
   { method: 'GET', path: '/v1/subjects/export?phone={phone}', expect: allow(['privacy'], 200) },
@@ -320,7 +348,8 @@ describe('authorization matrix: every route × every caller (sqlite, fs)', funct
         const request = await createStoredPrivacyRequest(testDb.db, { numbers: [phone] });
         const path = route.path
           .replace(':id', route.id === 'request' ? request.id : rec.row.id)
-          .replace('{phone}', encodeURIComponent(phone));
+          .replace('{phone}', encodeURIComponent(phone))
+          .replace(':username', MATRIX_USER);
         const body =
           route.body === undefined
             ? undefined

@@ -598,6 +598,37 @@ for (const dbBackend of dbBackends) {
       ]);
     });
 
+    it('when the author changes or deletes a note, then it changes or goes; another trainer gets 403 and the note stays', async () => {
+      const rec = await h.record({ duration_ms: 60_000 });
+      const author = await createTestUser(h.testDb.db, { role: 'trainer' });
+      const other = await createTestUser(h.testDb.db, { role: 'trainer' });
+      const url = `${h.app.url}/v1/recordings/${rec.row.id}/notes`;
+      const send = (method: string, path: string, token: string, body?: unknown) =>
+        fetch(`${url}${path}`, {
+          method,
+          headers: { ...h.auth(token), ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+          body: body === undefined ? undefined : JSON.stringify(body),
+        });
+      const note = (await (await send('POST', '', author.token, { offsetMs: 7_000, text: 'first' })).json()) as {
+        id: string;
+      };
+      const foreign = await send('PATCH', `/${note.id}`, other.token, { text: 'hijacked' });
+      expect(foreign.status).to.equal(403);
+      expect((await foreign.json()).code).to.equal('forbidden');
+      expect((await send('DELETE', `/${note.id}`, other.token)).status).to.equal(403);
+      const changed = await send('PATCH', `/${note.id}`, author.token, { text: '  better  ' });
+      expect(changed.status).to.equal(200);
+      expect(await changed.json()).to.include({ id: note.id, text: 'better', offsetMs: 7_000 });
+      expect((await send('PATCH', `/${note.id}`, author.token, { text: '' })).status).to.equal(400);
+      expect((await send('PATCH', `/${note.id}`, author.token, { text: 'x', offsetMs: 1 })).status).to.equal(400);
+      const listed = (await (await send('GET', '', author.token)).json()) as { items: Array<{ text: string }> };
+      expect(listed.items.map((n) => n.text)).to.deep.equal(['better']);
+      expect((await send('DELETE', `/${note.id}`, author.token)).status).to.equal(204);
+      expect((await send('DELETE', `/${note.id}`, author.token)).status).to.equal(404);
+      const after = (await (await send('GET', '', author.token)).json()) as { items: unknown[] };
+      expect(after.items).to.deep.equal([]);
+    });
+
     it('when a note holds a control character (NUL, ESC), then it is refused with 400 (PostgreSQL stores no NUL); tabs and line breaks are kept', async () => {
       const rec = await h.record({ duration_ms: 60_000 });
       const { token } = await createTestUser(h.testDb.db, { role: 'trainer' });

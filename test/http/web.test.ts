@@ -44,6 +44,18 @@ describe('web UI routes (sqlite, fs)', function () {
     });
   }
 
+  it('when the wavesurfer module is served, then its shadow-DOM styles come as an inert template, not an inline <style> the CSP would block', async () => {
+    const body = await (await fetch(`${app.url}/vendor/wavesurfer.esm.js`)).text();
+    expect(body).to.contain('<template class="ws-style">').and.contain(':host {');
+    expect(body).not.to.contain('<style');
+  });
+
+  it("when the settings module is served, then it names the call center's time zone from the config", async () => {
+    const res = await fetch(`${app.url}/assets/settings.js`);
+    expect(res.headers.get('content-type')).to.contain('text/javascript');
+    expect(await res.text()).to.equal('export const TIME_ZONE = "Europe/Amsterdam";\n');
+  });
+
   it('when / is requested, then it redirects to the recordings list', async () => {
     const res = await fetch(`${app.url}/`, { redirect: 'manual' });
     expect(res.status).to.equal(302);
