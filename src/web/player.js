@@ -69,7 +69,8 @@ function adoptShadowStyles(ws) {
 }
 
 /** The label of a redacted span's kind (pause, dtmf, manual). */
-const redactionKind = (kind) => (['pause', 'dtmf', 'manual'].includes(kind) ? t(`redaction.${kind}`) : kind);
+const redactionKind = (kind) =>
+  ({ pause: t('redaction.pause'), dtmf: t('redaction.dtmf'), manual: t('redaction.manual') })[kind] ?? kind;
 
 /**
  * Greys out the recording's redacted spans (silenced card data) over the waveform, each labelled
