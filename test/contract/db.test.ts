@@ -283,6 +283,7 @@ for (const backend of dbBackends) {
           queues: ['sales', 'billing'],
           disabled: false,
           createdAt: FAR_MS,
+          displayName: null,
         });
         expect(await findUserById(db.knex, inserted.id)).to.deep.equal(byName);
         const listed = (await listUsers(db.knex)).find((u) => u.id === inserted.id);
