@@ -73,7 +73,7 @@ export default {
   'login.tooMany': 'Te veel pogingen. Wacht een paar minuten en probeer het opnieuw.',
   'login.wrong': 'Onjuiste gebruikersnaam of wachtwoord.',
   'login.failed': 'Aanmelden mislukt. Probeer het opnieuw.',
-  'login.sso': 'Inloggen met {name}',
+  'login.sso': 'Aanmelden met {name}',
   'login.expired': 'Uw sessie is verlopen. Meld u opnieuw aan om verder te gaan waar u was; wat u typte is bewaard.',
 
   'retention.onHold': 'Onder juridische bewaring',
