@@ -73,9 +73,12 @@ describe('single sign-on through an OpenID Provider, in Chromium (sqlite, fs)', 
     return page;
   };
 
-  /** From the login page through the provider's login and consent pages; resolves where the browser lands. */
-  const signInThroughProvider = async (page: Page, login: string): Promise<URL> => {
-    await page.goto(`${app.url}/login?next=/recordings`);
+  /**
+   * From the login page through the provider's login and consent pages; resolves where the browser lands.
+   * `next` must be a page the user's role may open (else the page moves on to the role's home while the test reads it).
+   */
+  const signInThroughProvider = async (page: Page, login: string, next = '/recordings'): Promise<URL> => {
+    await page.goto(`${app.url}/login?${new URLSearchParams({ next })}`);
     await page.getByRole('link', { name: 'Sign in with Test IdP' }).click();
     await page.waitForURL((u) => u.href.startsWith(op.issuer));
     await page.locator('input[name=login]').fill(login);
@@ -144,7 +147,7 @@ describe('single sign-on through an OpenID Provider, in Chromium (sqlite, fs)', 
     const login = uniqueName('max-');
     op.users.set(login, { groups: ['cc-auditors'] });
     const page = await newPage();
-    await signInThroughProvider(page, login);
+    await signInThroughProvider(page, login, '/audit');
     op.users.set(login, { groups: ['cc-admins'] });
     clock.advance(29 * MINUTE);
     expect((await whoami(page)).body.user?.role).to.equal('auditor');
@@ -235,7 +238,7 @@ describe('single sign-on through an OpenID Provider, in Chromium (sqlite, fs)', 
     const login = uniqueName('olga-');
     op.users.set(login, { groups: ['cc-auditors'] });
     const page = await newPage();
-    await signInThroughProvider(page, login);
+    await signInThroughProvider(page, login, '/audit');
     const answer = await page.evaluate(async () => {
       const res = await fetch('/v1/session', { method: 'DELETE' });
       return { status: res.status, body: (await res.json()) as { logoutUrl: string } };
