@@ -248,6 +248,8 @@ describe('single sign-on through an OpenID Provider, in Chromium (sqlite, fs)', 
     expect(logout.origin).to.equal(op.issuer);
     expect(logout.searchParams.get('post_logout_redirect_uri')).to.equal(`${app.url}/login`);
     expect(logout.searchParams.get('id_token_hint')).to.match(/^eyJ/);
+    // Asked from the login page: the signed-out /audit page itself moves on to /login at its next call.
+    await page.goto(`${app.url}/login`);
     expect((await whoami(page)).status).to.equal(401);
   });
 });
