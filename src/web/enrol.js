@@ -1,6 +1,10 @@
 /* global location, URLSearchParams */
 /** Enrolment of a TOTP second factor: the key and its QR code once, a first code, then the recovery codes once. */
-import { api, ApiError } from '/assets/layout.js';
+import { api, ApiError, bindLanguageSwitch } from '/assets/layout.js';
+import { applyI18n, t } from '/assets/i18n.js';
+
+applyI18n();
+bindLanguageSwitch();
 
 const form = document.getElementById('enrol-form');
 const error = document.getElementById('enrol-error');
@@ -21,10 +25,7 @@ async function start() {
       location.assign(`/login?${new URLSearchParams({ next: safeNext() })}`);
       return;
     }
-    error.textContent =
-      e instanceof ApiError && e.status === 409
-        ? 'A second factor is set up already. An admin can reset it.'
-        : 'Could not start. Reload the page.';
+    error.textContent = e instanceof ApiError && e.status === 409 ? t('enrol.already') : t('enrol.startFailed');
     error.hidden = false;
   }
 }
@@ -48,13 +49,15 @@ form.addEventListener('submit', async (event) => {
     document.getElementById('continue').href = safeNext();
     document.getElementById('enrol-step').hidden = true;
     document.getElementById('recovery-step').hidden = false;
+    // Switching the language reloads the page, which would lose the codes shown only now.
+    document.getElementById('lang-switch').hidden = true;
   } catch (e) {
     error.textContent =
       e instanceof ApiError && e.status === 429
-        ? 'Too many wrong codes. Wait a few minutes and try again.'
+        ? t('signin.tooManyCodes')
         : e instanceof ApiError && e.status === 401
-          ? 'That code is not right. Check the time on your phone and try the next one.'
-          : 'Could not confirm. Try again.';
+          ? t('enrol.wrongCode')
+          : t('enrol.confirmFailed');
     error.hidden = false;
     button.disabled = false;
   }

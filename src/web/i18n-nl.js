@@ -75,6 +75,34 @@ export default {
   'login.failed': 'Aanmelden mislukt. Probeer het opnieuw.',
   'login.sso': 'Aanmelden met {name}',
   'login.expired': 'Uw sessie is verlopen. Meld u opnieuw aan om verder te gaan waar u was; wat u typte is bewaard.',
+  'login.ssoNoRole': 'Uw account heeft geen rol in callrec. Vraag een beheerder om hulp.',
+  'login.ssoFailed': 'Aanmelden via single sign-on is mislukt. Probeer het opnieuw.',
+
+  'title.enrol': 'Tweede factor instellen · callrec',
+  'title.signinCode': 'Aanmeldcode · callrec',
+  'title.signinDone': 'Aangemeld · callrec',
+  'signin.continue': 'Doorgaan',
+  'signin.tooManyCodes': 'Te veel onjuiste codes. Wacht een paar minuten en probeer het opnieuw.',
+  'enrol.intro':
+    'Uw account heeft een tweede factor nodig. Scan deze code met een authenticator-app of voer de sleutel hieronder in de app in. U ziet deze alleen nu.',
+  'enrol.qrAlt': 'QR-code van uw authenticatorsleutel',
+  'enrol.code': 'Code uit de app',
+  'enrol.confirm': 'Bevestigen',
+  'enrol.recoveryIntro':
+    'Gelukt. Bewaar deze herstelcodes op een veilige plek: met elke code kunt u zich één keer aanmelden als u uw telefoon kwijt bent. U ziet ze alleen nu.',
+  'enrol.already': 'Er is al een tweede factor ingesteld. Een beheerder kan die opnieuw instellen.',
+  'enrol.startFailed': 'Starten is niet gelukt. Laad de pagina opnieuw.',
+  'enrol.wrongCode': 'Die code klopt niet. Controleer de tijd op uw telefoon en probeer de volgende code.',
+  'enrol.confirmFailed': 'Bevestigen is niet gelukt. Probeer het opnieuw.',
+  'signinCode.intro': 'Voer de 6-cijferige code uit uw authenticator-app in, of een van uw herstelcodes.',
+  'signinCode.code': 'Code',
+  'signinCode.startOver': 'Opnieuw beginnen',
+  'signinCode.wrongCode': 'Die code klopt niet (of is al gebruikt). Probeer de volgende code.',
+  'signinCode.recoveryLeft.one':
+    'U heeft nog {n} herstelcode over. Vraag een beheerder om uw tweede factor opnieuw in te stellen.',
+  'signinCode.recoveryLeft.other':
+    'U heeft nog {n} herstelcodes over. Vraag een beheerder om uw tweede factor opnieuw in te stellen.',
+  'signinDone.signedIn': 'Aangemeld.',
 
   'retention.onHold': 'Onder juridische bewaring',
   'retention.dueNow': 'Wordt nu verwijderd',

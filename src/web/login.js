@@ -76,9 +76,6 @@ api('/v1/session/providers', { allowAnonymous: true }).then(
 );
 const ssoError = new URLSearchParams(location.search).get('error');
 if (ssoError) {
-  error.textContent =
-    ssoError === 'sso-no-role'
-      ? 'Your account has no role in callrec. Ask an admin.'
-      : 'Single sign-on failed. Try again.';
+  error.textContent = ssoError === 'sso-no-role' ? t('login.ssoNoRole') : t('login.ssoFailed');
   error.hidden = false;
 }

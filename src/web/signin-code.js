@@ -1,6 +1,10 @@
 /* global location, URLSearchParams */
 /** The second step of a sign-in: a TOTP code (or a recovery code) for the step session the password started. */
-import { api, ApiError } from '/assets/layout.js';
+import { api, ApiError, bindLanguageSwitch } from '/assets/layout.js';
+import { applyI18n, t, tn } from '/assets/i18n.js';
+
+applyI18n();
+bindLanguageSwitch();
 
 const form = document.getElementById('code-form');
 const error = document.getElementById('code-error');
@@ -19,9 +23,7 @@ form.addEventListener('submit', async (event) => {
     const code = new window.FormData(form).get('code');
     const answer = await api('/v1/session/code', { method: 'POST', body: { code }, allowAnonymous: true });
     if (answer?.recoveryCodesLeft !== undefined && answer.recoveryCodesLeft < 3) {
-      window.alert(
-        `You have ${answer.recoveryCodesLeft} recovery codes left. Ask an admin to reset your second factor.`,
-      );
+      window.alert(tn('signinCode.recoveryLeft', answer.recoveryCodesLeft));
     }
     location.assign(safeNext());
   } catch (e) {
@@ -31,10 +33,10 @@ form.addEventListener('submit', async (event) => {
     }
     error.textContent =
       e instanceof ApiError && e.status === 429
-        ? 'Too many wrong codes. Wait a few minutes and try again.'
+        ? t('signin.tooManyCodes')
         : e instanceof ApiError && e.status === 401
-          ? 'That code is not right (or was used already). Try the next one.'
-          : 'Sign-in failed. Try again.';
+          ? t('signinCode.wrongCode')
+          : t('login.failed');
     error.hidden = false;
     button.disabled = false;
     form.querySelector('#code').select();

@@ -73,9 +73,12 @@ describe('single sign-on through an OpenID Provider, in Chromium (sqlite, fs)', 
     return page;
   };
 
-  /** From the login page through the provider's login and consent pages; resolves where the browser lands. */
-  const signInThroughProvider = async (page: Page, login: string): Promise<URL> => {
-    await page.goto(`${app.url}/login?next=/recordings`);
+  /**
+   * From the login page through the provider's login and consent pages; resolves where the browser lands.
+   * `next` must be a page the user's role may open (else the page moves on to the role's home while the test reads it).
+   */
+  const signInThroughProvider = async (page: Page, login: string, next = '/recordings'): Promise<URL> => {
+    await page.goto(`${app.url}/login?${new URLSearchParams({ next })}`);
     await page.getByRole('link', { name: 'Sign in with Test IdP' }).click();
     await page.waitForURL((u) => u.href.startsWith(op.issuer));
     await page.locator('input[name=login]').fill(login);
@@ -144,7 +147,7 @@ describe('single sign-on through an OpenID Provider, in Chromium (sqlite, fs)', 
     const login = uniqueName('max-');
     op.users.set(login, { groups: ['cc-auditors'] });
     const page = await newPage();
-    await signInThroughProvider(page, login);
+    await signInThroughProvider(page, login, '/audit');
     op.users.set(login, { groups: ['cc-admins'] });
     clock.advance(29 * MINUTE);
     expect((await whoami(page)).body.user?.role).to.equal('auditor');
@@ -235,7 +238,7 @@ describe('single sign-on through an OpenID Provider, in Chromium (sqlite, fs)', 
     const login = uniqueName('olga-');
     op.users.set(login, { groups: ['cc-auditors'] });
     const page = await newPage();
-    await signInThroughProvider(page, login);
+    await signInThroughProvider(page, login, '/audit');
     const answer = await page.evaluate(async () => {
       const res = await fetch('/v1/session', { method: 'DELETE' });
       return { status: res.status, body: (await res.json()) as { logoutUrl: string } };
@@ -245,6 +248,8 @@ describe('single sign-on through an OpenID Provider, in Chromium (sqlite, fs)', 
     expect(logout.origin).to.equal(op.issuer);
     expect(logout.searchParams.get('post_logout_redirect_uri')).to.equal(`${app.url}/login`);
     expect(logout.searchParams.get('id_token_hint')).to.match(/^eyJ/);
+    // Asked from the login page: the signed-out /audit page itself moves on to /login at its next call.
+    await page.goto(`${app.url}/login`);
     expect((await whoami(page)).status).to.equal(401);
   });
 });

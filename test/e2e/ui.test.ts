@@ -20,10 +20,11 @@ import { listNotes } from '../../src/db/notes.js';
 import { deleteRecording } from '../../src/retention/delete-recording.js';
 import { dbBackends, storeBackends } from '../support/backends.js';
 import type { TestDb, TestStore } from '../support/backends.js';
-import { startTestApp } from '../support/app.js';
+import { startTestApp, testConfig } from '../support/app.js';
 import type { TestApp } from '../support/app.js';
 import { audioFixture, FIXTURE_DIR } from '../support/fixtures.js';
 import { createStoredRecording } from '../support/recordings.js';
+import { oathtoolCode } from '../support/totp.js';
 import { createTestUser } from '../support/users.js';
 import { axeViolations, loadCatalogues, screenshot, sidewaysOverflow, text } from '../support/ui.js';
 import type { Catalogue, Lang } from '../support/ui.js';
@@ -240,6 +241,52 @@ describe('the web UI in Dutch and English (Chromium, sqlite, fs)', function () {
       await page.keyboard.press('Escape');
       expect(problems.filter((p) => !p.includes('status of 401'))).to.deep.equal([]);
       await context.close();
+    }
+    expect(findings).to.deep.equal([]);
+  });
+
+  it('when a user who needs a second factor enrols and later signs in, then the enrolment, recovery-code and code pages pass axe-core in both languages and are in that language', async () => {
+    const mfaApp = await startTestApp({
+      db: testDb.db,
+      store: testStore.store,
+      clock,
+      config: testConfig({ CALLREC_MFA_REQUIRED_ROLES: 'trainer' }),
+    });
+    const findings: string[] = [];
+    try {
+      for (const lang of LANGS) {
+        const { context, page, problems } = await openContext(lang);
+        const username = `mfa-${lang}-ui`;
+        await createTestUser(testDb.db, { role: 'trainer', username, password: PASSWORD, clock });
+        const signIn = async () => {
+          await page.goto(`${mfaApp.url}/login`);
+          await page.getByLabel(text(T[lang], 'login.username'), { exact: true }).fill(username);
+          await page.getByLabel(text(T[lang], 'login.password'), { exact: true }).fill(PASSWORD);
+          await page.getByRole('button', { name: text(T[lang], 'login.submit'), exact: true }).click();
+        };
+        await signIn();
+        await page.waitForURL(/\/enrol\?/);
+        await page.locator('#enrol-secret:not(:empty)').waitFor();
+        expect(await page.locator('html').getAttribute('lang')).to.equal(lang);
+        expect(await page.title()).to.equal(text(T[lang], 'title.enrol'));
+        await checkPage(page, 'enrol', lang, findings);
+        const secret = (await page.locator('#enrol-secret').innerText()).replace(/\s/g, '');
+        await page.getByLabel(text(T[lang], 'enrol.code'), { exact: true }).fill(oathtoolCode(secret, clock.now()));
+        await page.getByRole('button', { name: text(T[lang], 'enrol.confirm'), exact: true }).click();
+        await page.locator('#recovery-step:not([hidden])').waitFor();
+        expect(await page.locator('#lang-switch').isHidden()).to.equal(true);
+        await checkPage(page, 'enrol-recovery', lang, findings);
+        await page.evaluate(() => fetch('/v1/session', { method: 'DELETE' }));
+        await signIn();
+        await page.waitForURL(/\/signin-code\?/);
+        await page.locator('#code').waitFor();
+        expect(await page.title()).to.equal(text(T[lang], 'title.signinCode'));
+        await checkPage(page, 'signin-code', lang, findings);
+        expect(problems.filter((p) => !p.includes('status of 401'))).to.deep.equal([]);
+        await context.close();
+      }
+    } finally {
+      await mfaApp.close();
     }
     expect(findings).to.deep.equal([]);
   });
