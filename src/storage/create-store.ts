@@ -11,7 +11,9 @@ import { createFsStore, removeStaleFsTemp } from './fs-store.js';
 export async function createObjectStore(config: StoreConfig, deps: { logger?: Logger } = {}): Promise<ObjectStore> {
   if (config.kind === 'fs') {
     const root = config.root;
-    return withUpkeep(createFsStore({ root }), { removeStaleTemp: (options) => removeStaleFsTemp({ root, ...options }) });
+    return withUpkeep(createFsStore({ root }), {
+      removeStaleTemp: (options) => removeStaleFsTemp({ root, ...options }),
+    });
   }
   const { createS3Store } = await import('./s3-store.js');
   return withUpkeep(createS3Store(config, deps), {

@@ -196,7 +196,8 @@ export interface ObjectStore {
 
 export class StoreError extends Error {
   constructor(
-    readonly code: 'object_not_found' | 'invalid_key' | 'invalid_range' | 'store_unavailable' | 'versioned_bucket' | 'integrity',
+    readonly code:
+      'object_not_found' | 'invalid_key' | 'invalid_range' | 'store_unavailable' | 'versioned_bucket' | 'integrity',
     message: string,
     options?: { cause?: unknown },
   ) {
@@ -206,7 +207,10 @@ export class StoreError extends Error {
 
 export class ObjectNotFoundError extends StoreError {
   override readonly name = 'ObjectNotFoundError';
-  constructor(readonly key: string, options?: { cause?: unknown }) {
+  constructor(
+    readonly key: string,
+    options?: { cause?: unknown },
+  ) {
     super('object_not_found', `object not found: ${key}`, options);
   }
 }
@@ -228,7 +232,10 @@ export class InvalidRangeError extends StoreError {
 /** The bytes a put received are not the ones its `sha256` names; nothing was stored. */
 export class ObjectIntegrityError extends StoreError {
   override readonly name = 'ObjectIntegrityError';
-  constructor(readonly key: string, options?: { cause?: unknown }) {
+  constructor(
+    readonly key: string,
+    options?: { cause?: unknown },
+  ) {
     super('integrity', `the body of ${key} does not match its sha256`, options);
   }
 }
@@ -251,7 +258,12 @@ export class StoreFullError extends StoreUnavailableError {
 
 /** True for a StoreFullError (also one from a second copy of this module). */
 export function isStoreFull(error: unknown): boolean {
-  return error instanceof StoreFullError || (error instanceof Error && error.name === 'StoreFullError' && (error as { code?: unknown }).code === 'store_unavailable');
+  return (
+    error instanceof StoreFullError ||
+    (error instanceof Error &&
+      error.name === 'StoreFullError' &&
+      (error as { code?: unknown }).code === 'store_unavailable')
+  );
 }
 
 /**
