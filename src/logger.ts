@@ -64,7 +64,9 @@ export const REDACT_PATHS = [
 const CENSOR = '[redacted]';
 const MAX_DEPTH = 8;
 
-/** Phone-number-like text: `+` and 6–15 digits (optionally spaced/dashed), `%2B` encoded, or a bare run of 9–15 digits. */
+/**
+ * Phone-number-like text: `+` and 6–15 digits (optionally spaced/dashed), `%2B` encoded, or a bare run of 9–15 digits.
+ */
 const PHONE_PATTERNS: RegExp[] = [
   /(?:\+|%2[Bb])\d(?:[ ().-]?\d){5,16}/g,
   /(?<![A-Za-z0-9_.-])\d{9,15}(?![A-Za-z0-9_])/g,

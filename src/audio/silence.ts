@@ -52,7 +52,10 @@ const MUXERS: Record<string, string> = {
   matroska: 'matroska',
 };
 
-/** The `volume` filter's enable expression for `spans` (frames of `frameSeconds` starting in (start - frame, end]). Pure. */
+/**
+ * The `volume` filter's enable expression for `spans` (frames of `frameSeconds` starting in (start - frame, end]).
+ * Pure.
+ */
 export function enableExpression(spans: readonly SilenceSpan[], frameSeconds: number): string {
   return spans
     .map((s) => `between(t,${(s.startMs / 1000 - frameSeconds).toFixed(6)},${(s.endMs / 1000).toFixed(6)})`)

@@ -87,7 +87,11 @@ export const ingestFieldsSchema = z.object({
   pauses: z
     .string()
     .meta({
-      description: `JSON array of spans to silence before the recording is stored (card data read out): [{"startMs":0,"endMs":1500}], whole ms from the audio's start, end after start, at most ${MAX_PAUSES}; overlapping spans are joined, a span running past the audio's end is cut there, one starting after it is refused`,
+      description:
+        `JSON array of spans to silence before the recording is stored (card data read out): ` +
+        `[{"startMs":0,"endMs":1500}], whole ms from the audio's start, end after start, at most ${MAX_PAUSES}; ` +
+        `overlapping spans are joined, a span running past the audio's end is cut there, one starting after it is ` +
+        `refused`,
     })
     .optional(),
 });
@@ -264,7 +268,8 @@ export function parseIngestMetadata(
       problems.push({
         field,
         message:
-          'expects a valid phone number (E.164, or national in the default region), an extension, or a withheld value (anonymous, unknown, restricted, empty)',
+          'expects a valid phone number (E.164, or national in the default region), an extension, or a withheld ' +
+          'value (anonymous, unknown, restricted, empty)',
       });
       continue;
     }

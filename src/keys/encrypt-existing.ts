@@ -307,7 +307,8 @@ export async function encryptExisting(
       }
     }
     options.progress?.(
-      `encrypt-existing: ${result.encrypted}/${result.found} encrypted, ${result.skipped.length} skipped, ${result.failed.length} failed`,
+      `encrypt-existing: ${result.encrypted}/${result.found} encrypted, ${result.skipped.length} skipped, ` +
+        `${result.failed.length} failed`,
     );
     if (rows.length < batchSize) break;
   }

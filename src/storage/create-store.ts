@@ -18,7 +18,8 @@ export async function createObjectStore(config: StoreConfig, deps: { logger?: Lo
   const { createS3Store } = await import('./s3-store.js');
   return withUpkeep(createS3Store(config, deps), {
     async checkBeforeServing() {
-      // A missing bucket, or a versioned one under CALLREC_S3_VERSIONED=refuse (a delete would only add a delete marker).
+      // A missing bucket, or a versioned one under CALLREC_S3_VERSIONED=refuse (a delete would only add a delete
+      // marker).
       const { checkBucket } = await import('./setup-bucket.js');
       await checkBucket(config);
     },

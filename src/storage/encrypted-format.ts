@@ -168,7 +168,9 @@ export function sealSegment(ctx: SegmentContext, index: number, last: boolean, p
   return Buffer.concat([head, tail, cipher.getAuthTag()]);
 }
 
-/** Opens one segment (ciphertext ‖ tag); throws FormatError when it does not authenticate at this index and position. */
+/**
+ * Opens one segment (ciphertext ‖ tag); throws FormatError when it does not authenticate at this index and position.
+ */
 export function openSegment(ctx: SegmentContext, index: number, last: boolean, sealed: Buffer): Buffer {
   if (sealed.length < TAG_SIZE || sealed.length > ctx.header.segmentSize + TAG_SIZE)
     throw new FormatError(`segment ${index} has a wrong length`);

@@ -68,7 +68,10 @@ export interface DataKey {
 
 /** Where the decorator gets data keys; implemented above storage/ (it needs the database and the keyring). */
 export interface DataKeySource {
-  /** The key for a new object of the recording (created and stored wrapped on first use), or undefined to store plaintext. */
+  /**
+   * The key for a new object of the recording (created and stored wrapped on first use), or undefined to store
+   * plaintext.
+   */
   forWrite(recordingId: string, options?: SignalOption): Promise<DataKey | undefined>;
   /** The recording's key, or undefined when it has none (stored before encryption, or shredded). */
   forRead(recordingId: string, options?: SignalOption): Promise<DataKey | undefined>;
@@ -131,7 +134,9 @@ class ByteQueue {
   }
 }
 
-/** The encrypting transform of a put: plaintext in, header and sealed segments out; checks length and sha256 at the end. */
+/**
+ * The encrypting transform of a put: plaintext in, header and sealed segments out; checks length and sha256 at the end.
+ */
 class EncryptStream extends Transform {
   private readonly queue = new ByteQueue();
   private index = 0;
@@ -233,7 +238,9 @@ export function createEncryptedStore(inner: ObjectStore, options: EncryptedStore
     }
   }
 
-  /** Resolves after up to READ_AHEAD_SEGMENTS chunks were produced (authenticated); the body yields them, then the rest. */
+  /**
+   * Resolves after up to READ_AHEAD_SEGMENTS chunks were produced (authenticated); the body yields them, then the rest.
+   */
   async function readAhead(chunks: AsyncGenerator<Buffer>): Promise<Readable> {
     const early: Buffer[] = [];
     let done = false;

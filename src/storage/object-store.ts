@@ -101,7 +101,10 @@ export interface ListPage {
 /** One trace of a key: a version (the current one or an older one) or a delete marker. */
 export interface VersionItem {
   key: string;
-  /** The backend's version id; `null` for the version written while versioning was off (and on a store without versions). */
+  /**
+   * The backend's version id; `null` for the version written while versioning was off (and on a store without
+   * versions).
+   */
   versionId: string;
   /** A delete marker: no bytes, but a trace of the key (and what hides its older versions). */
   deleteMarker: boolean;
@@ -139,9 +142,15 @@ export interface PendingUpload {
  * member, never `kind`; a store without `upkeep` (a driver made directly, in tests) needs none.
  */
 export interface StoreUpkeep {
-  /** Checks before serving (S3: the bucket exists, its versioning is acceptable, versions may be listed); throws otherwise. */
+  /**
+   * Checks before serving (S3: the bucket exists, its versioning is acceptable, versions may be listed); throws
+   * otherwise.
+   */
   checkBeforeServing?(): Promise<void>;
-  /** `callrec setup-bucket` (S3): creates the bucket, installs the lifecycle rules, checks versioning; a report per step. */
+  /**
+   * `callrec setup-bucket` (S3): creates the bucket, installs the lifecycle rules, checks versioning; a report per
+   * step.
+   */
   setUp?(options: { retentionDays: number }): Promise<SetupBucketReport>;
   /** Removes what killed processes' puts left in the store's own temp area (fs); `dryRun` only reports. */
   removeStaleTemp?(options: { now: number; dryRun?: boolean }): Promise<StaleRemoval>;

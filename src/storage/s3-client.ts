@@ -44,7 +44,8 @@ export class VersionedBucketError extends StoreUnavailableError {
   constructor(bucket: string, status: string) {
     super(
       `bucket ${bucket} has versioning ${status}: a delete would only add a delete marker and keep the recording. ` +
-        'Disable versioning on the bucket, or set CALLREC_S3_VERSIONED=delete-versions to delete every version of a key.',
+        'Disable versioning on the bucket, or set CALLREC_S3_VERSIONED=delete-versions to delete every version of a ' +
+        'key.',
     );
   }
 }

@@ -230,7 +230,8 @@ export async function setupBucket(
       const current = byId.get(rule.ID);
       if (!current || ruleSignature(current) !== ruleSignature(rule)) {
         throw new Error(
-          `bucket ${config.bucket}: lifecycle rule ${rule.ID} reads back as ${current ? ruleSignature(current) : 'missing'}, ` +
+          `bucket ${config.bucket}: lifecycle rule ${rule.ID} reads back as ` +
+            `${current ? ruleSignature(current) : 'missing'}, ` +
             `expected ${ruleSignature(rule)}`,
         );
       }
