@@ -49,8 +49,13 @@ const SENSITIVE_KEYS = [
 
 const SENSITIVE = new Set(SENSITIVE_KEYS.map((k) => k.toLowerCase()));
 /** Keys redacted whatever their case or decoration (e.g. `apiToken`, `sessionSecret`, `x-amz-signature`). */
-const SENSITIVE_PARTS =
-  /(authorization|cookie|password|passwd|token|secret|signature|phone|callernumber|calleenumber|caller_number|callee_number|signedurl|credential)/i;
+const SENSITIVE_PARTS = new RegExp(
+  '(' +
+    /authorization|cookie|password|passwd|token|secret|signature|phone|/.source +
+    /callernumber|calleenumber|caller_number|callee_number|signedurl|credential/.source +
+    ')',
+  'i',
+);
 
 export const REDACT_PATHS = [
   ...SENSITIVE_KEYS.map((k) => `["${k}"]`),

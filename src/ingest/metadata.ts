@@ -42,7 +42,10 @@ const WITHHELD_STAND_INS = new Set(['+266696687', '+7378742833', '+86282452253',
 /** An internal extension (1 to 6 digits, `*` or `#`), or Asterisk's start extension `s`. */
 const INTERNAL_NUMBER = /^(?:[0-9*#]{1,6}|s)$/;
 /** The document's pattern of a number field: a number's characters, an extension, or a withheld word (or empty). */
-const NUMBER_FIELD_PATTERN = `^(?:[0-9+()\\-./\\s]{3,40}|[0-9*#]{1,6}|s|${WITHHELD_NUMBERS.map((w) => `${w}|${w[0]!.toUpperCase()}${w.slice(1)}|${w.toUpperCase()}`).join('|')})?$`;
+const WITHHELD_ALTERNATIVES = WITHHELD_NUMBERS.map(
+  (w) => `${w}|${w[0]!.toUpperCase()}${w.slice(1)}|${w.toUpperCase()}`,
+).join('|');
+const NUMBER_FIELD_PATTERN = `^(?:[0-9+()\\-./\\s]{3,40}|[0-9*#]{1,6}|s|${WITHHELD_ALTERNATIVES})?$`;
 
 export const METADATA_FIELDS = [
   'callId',

@@ -20,8 +20,10 @@ import type { PrivacyRequestDetail, TimelineEvent } from './register.js';
 export const LETTER_LANGUAGES = ['nl', 'en'] as const;
 export type LetterLanguage = (typeof LETTER_LANGUAGES)[number];
 
-export const LETTER_STYLE = `
-body { font: 11pt/1.5 Georgia, 'Times New Roman', serif; color: #111; max-width: 42em; margin: 2em auto; padding: 0 1em; }
+export const LETTER_STYLE =
+  `
+body { font: 11pt/1.5 Georgia, 'Times New Roman', serif; color: #111; ` +
+  `max-width: 42em; margin: 2em auto; padding: 0 1em; }
 h1 { font-size: 14pt; margin: 1.5em 0 0.5em; }
 h2 { font-size: 12pt; margin: 1.2em 0 0.3em; }
 .meta { color: #444; }
@@ -283,8 +285,9 @@ export function renderLetter(options: {
     }
   }
 
+  const closeReason = request.closeReason ? `<p>${e(t.reason)} ${e(request.closeReason)}</p>` : '';
   const outcome = request.outcome
-    ? `<p>${e(t.outcomes[request.outcome])}</p>${request.closeReason ? `<p>${e(t.reason)} ${e(request.closeReason)}</p>` : ''}`
+    ? `<p>${e(t.outcomes[request.outcome])}</p>${closeReason}`
     : `<p>${e(t.pending(date(request.dueAt)))}</p>`;
 
   return `<!doctype html>
