@@ -156,7 +156,8 @@ const importS3Credentials = z.string().transform((text, ctx) => {
       ctx.addIssue({
         code: 'custom',
         message:
-          'expects <endpoint URL or aws>=<access key id>:<secret access key> entries separated by commas, e.g. http://10.0.0.5:9000=AKIA…:secret',
+          'expects <endpoint URL or aws>=<access key id>:<secret access key> entries separated by commas, e.g. ' +
+          'http://10.0.0.5:9000=AKIA…:secret',
       });
       return z.NEVER;
     }

@@ -143,7 +143,9 @@ export const errors = {
     }),
   // 5xx
   internal: (o: Opts = {}) => new AppError('internal', 500, 'Internal server error', o),
-  /** Stored bytes failed authentication (damaged, truncated, swapped) or their data key was shredded: nothing was sent. */
+  /**
+   * Stored bytes failed authentication (damaged, truncated, swapped) or their data key was shredded: nothing was sent.
+   */
   integrity: (o: Opts = {}) => new AppError('integrity', 500, 'Stored data failed its integrity check', o),
   overloaded: retryLater('overloaded', 'Service overloaded'),
   tooManyUnverified: retryLater('too_many_unverified', 'Too many unverified uploads in flight'),

@@ -49,8 +49,13 @@ const SENSITIVE_KEYS = [
 
 const SENSITIVE = new Set(SENSITIVE_KEYS.map((k) => k.toLowerCase()));
 /** Keys redacted whatever their case or decoration (e.g. `apiToken`, `sessionSecret`, `x-amz-signature`). */
-const SENSITIVE_PARTS =
-  /(authorization|cookie|password|passwd|token|secret|signature|phone|callernumber|calleenumber|caller_number|callee_number|signedurl|credential)/i;
+const SENSITIVE_PARTS = new RegExp(
+  '(' +
+    /authorization|cookie|password|passwd|token|secret|signature|phone|/.source +
+    /callernumber|calleenumber|caller_number|callee_number|signedurl|credential/.source +
+    ')',
+  'i',
+);
 
 export const REDACT_PATHS = [
   ...SENSITIVE_KEYS.map((k) => `["${k}"]`),
@@ -64,7 +69,9 @@ export const REDACT_PATHS = [
 const CENSOR = '[redacted]';
 const MAX_DEPTH = 8;
 
-/** Phone-number-like text: `+` and 6–15 digits (optionally spaced/dashed), `%2B` encoded, or a bare run of 9–15 digits. */
+/**
+ * Phone-number-like text: `+` and 6–15 digits (optionally spaced/dashed), `%2B` encoded, or a bare run of 9–15 digits.
+ */
 const PHONE_PATTERNS: RegExp[] = [
   /(?:\+|%2[Bb])\d(?:[ ().-]?\d){5,16}/g,
   /(?<![A-Za-z0-9_.-])\d{9,15}(?![A-Za-z0-9_])/g,

@@ -46,7 +46,10 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
 
   const sweeperFailures = new Counter({
     name: 'callrec_sweeper_failures_total',
-    help: 'Retention sweeper failures: kind="deletion" per recording whose deletion failed (retried with backoff; reason: a short code such as store_unavailable, versions_remain, versioned_bucket), kind="run" per sweep that failed as a whole (reason="run": nothing deleted)',
+    help:
+      'Retention sweeper failures: kind="deletion" per recording whose deletion failed (retried with backoff; ' +
+      'reason: a short code such as store_unavailable, versions_remain, versioned_bucket), kind="run" per sweep that ' +
+      'failed as a whole (reason="run": nothing deleted)',
     labelNames: ['kind', 'reason'] as const,
     registers,
   });
@@ -55,7 +58,10 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
 
   const twilioImports = new Counter({
     name: 'callrec_twilio_imports_total',
-    help: 'Twilio import worker steps by outcome: stored, already_stored (found stored after a crash), source_deleted (deleted at Twilio), retention_elapsed (past retention when it came: not stored, deleted at Twilio), retry (an attempt failed; retried with backoff), failed (the job gave up)',
+    help:
+      'Twilio import worker steps by outcome: stored, already_stored (found stored after a crash), ' +
+      'source_deleted (deleted at Twilio), retention_elapsed (past retention when it came: not stored, deleted at ' +
+      'Twilio), retry (an attempt failed; retried with backoff), failed (the job gave up)',
     labelNames: ['outcome'] as const,
     registers,
   });
@@ -97,7 +103,9 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
     }),
     ingestInFlight: new Gauge({
       name: 'callrec_ingest_in_flight',
-      help: 'Uploads in flight by stage: unverified (v1 bodies being received before their signature can be checked), admitted (holding a transcode slot or queue place)',
+      help:
+        'Uploads in flight by stage: unverified (v1 bodies being received before their signature can be ' +
+        'checked), admitted (holding a transcode slot or queue place)',
       labelNames: ['stage'] as const,
       registers,
     }),
@@ -134,13 +142,17 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
     }),
     sweeperBacklog: new Gauge({
       name: 'callrec_sweeper_backlog',
-      help: 'Recordings past their deadline, not yet deleted (read when scraped; the last value read while the database cannot be read)',
+      help:
+        'Recordings past their deadline, not yet deleted (read when scraped; the last value read while the ' +
+        'database cannot be read)',
       registers,
       collect,
     }),
     sweeperOldestOverdue: new Gauge({
       name: 'callrec_sweeper_oldest_overdue_seconds',
-      help: 'Age past its deadline of the oldest recording not yet deleted (read when scraped; the last value read while the database cannot be read)',
+      help:
+        'Age past its deadline of the oldest recording not yet deleted (read when scraped; the last value read ' +
+        'while the database cannot be read)',
       registers,
       collect,
     }),
@@ -152,7 +164,9 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
     }),
     privacyRequests: new Gauge({
       name: 'callrec_privacy_requests',
-      help: 'Privacy requests not yet closed, by state: open (every one not closed), due_soon (due within 7 days), overdue (past dueAt); read when scraped',
+      help:
+        'Privacy requests not yet closed, by state: open (every one not closed), due_soon (due within 7 days), ' +
+        'overdue (past dueAt); read when scraped',
       labelNames: ['state'] as const,
       registers,
       collect,
@@ -160,7 +174,9 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
     twilioImports,
     twilioImportJobs: new Gauge({
       name: 'callrec_twilio_import_jobs',
-      help: 'Twilio import jobs by status: pending (not stored yet), stored (the copy at Twilio still to delete), done, failed (gave up; see callrec imports list); read when scraped',
+      help:
+        'Twilio import jobs by status: pending (not stored yet), stored (the copy at Twilio still to delete), ' +
+        'done, failed (gave up; see callrec imports list); read when scraped',
       labelNames: ['status'] as const,
       registers,
       collect,

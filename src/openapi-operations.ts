@@ -70,7 +70,10 @@ import {
   waveformSchema,
 } from './openapi-schemas.js';
 
-/** The session cookie over plain HTTP (`__Host-callrec` over HTTPS); checked against auth/sessions.ts by the OpenAPI test. */
+/**
+ * The session cookie over plain HTTP (`__Host-callrec` over HTTPS); checked against auth/sessions.ts by the OpenAPI
+ * test.
+ */
 export const SESSION_COOKIE_NAME = 'callrec_session';
 
 const escapeRegex = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
@@ -109,20 +112,26 @@ function ingestFormSchema(): JsonSchema {
   }
   properties.startedAt = {
     ...properties.startedAt,
-    description: `When the call started; at most ${STARTED_AT_SKEW_MS / 60_000} minutes ahead of the server clock (else 400), and its retention not yet elapsed (else 422 retention_elapsed)`,
+    description:
+      `When the call started; at most ${STARTED_AT_SKEW_MS / 60_000} minutes ahead of the server clock ` +
+      `(else 400), and its retention not yet elapsed (else 422 retention_elapsed)`,
   };
   if (properties.endedAt) {
     properties.endedAt = {
       ...properties.endedAt,
-      description: `When the call ended; not before startedAt and at most ${STARTED_AT_SKEW_MS / 60_000} minutes ahead of the server clock (else 400)`,
+      description:
+        `When the call ended; not before startedAt and at most ${STARTED_AT_SKEW_MS / 60_000} minutes ` +
+        `ahead of the server clock (else 400)`,
     };
   }
   for (const name of ['callerNumber', 'calleeNumber']) {
     properties[name] = {
       ...properties[name],
       description:
-        'A phone number (format `phone`): E.164 or national in CALLREC_PHONE_REGION, valid for its region; stored as E.164. ' +
-        'Empty or anonymous/unknown/restricted/private/withheld/unavailable/blocked (any case): stored as withheld; 1 to 6 digits, * or #, or s: stored as internal; neither has a number',
+        'A phone number (format `phone`): E.164 or national in CALLREC_PHONE_REGION, valid for its region; stored as ' +
+        'E.164. ' +
+        'Empty or anonymous/unknown/restricted/private/withheld/unavailable/blocked (any case): stored as withheld; ' +
+        '1 to 6 digits, * or #, or s: stored as internal; neither has a number',
     };
   }
   properties.audio = {
@@ -136,7 +145,8 @@ function ingestFormSchema(): JsonSchema {
     description:
       'Text fields first (trimmed; an empty optional field counts as absent), the file part `audio` last. ' +
       'Any other text field is refused (400 invalid_metadata naming it and listing the accepted ones). ' +
-      'A number field that is empty or says anonymous, unknown, restricted (…) is stored as withheld, an extension (1 to 6 digits, or s) as internal: 201, without a number.',
+      'A number field that is empty or says anonymous, unknown, restricted (…) is stored as withheld, an extension ' +
+      '(1 to 6 digits, or s) as internal: 201, without a number.',
     properties,
     required: [...required, 'audio'],
     additionalProperties: false,
@@ -162,7 +172,9 @@ const CASE_PROBLEMS = {
 const AUTH_PROBLEMS = {
   '401': 'unauthenticated (no or an invalid token or session)',
   '403':
-    'forbidden (the role may not call this), origin_mismatch (cookie-authenticated unsafe request from another origin), second_factor_required (a session that has passed the password but not yet the second factor, or must enrol one; `next`: code or enrol)',
+    'forbidden (the role may not call this), origin_mismatch (cookie-authenticated unsafe request from another ' +
+    'origin), second_factor_required (a session that has passed the password but not yet the second factor, or ' +
+    'must enrol one; `next`: code or enrol)',
 } as const;
 const SERVER_PROBLEMS = {
   '503': 'db_unavailable, store_unavailable, overloaded (with Retry-After)',
@@ -242,7 +254,9 @@ function operationsCore(): OperationSpec[] {
                 .enum(['code', 'enrol'])
                 .optional()
                 .describe(
-                  'present when the password passed but a second factor is needed: `code` (POST /v1/session/code) or `enrol` (POST /v1/session/enrolment); the cookie then holds a step session that only these calls accept',
+                  'present when the password passed but a second factor is needed: `code` (POST /v1/session/code) or ' +
+                    '`enrol` (POST /v1/session/enrolment); the cookie then holds a step session that only these ' +
+                    'calls accept',
                 ),
             }),
             'Signed in, or password accepted and the next step named',
@@ -575,18 +589,24 @@ function operationsCore(): OperationSpec[] {
       operationId: 'uploadRecording',
       summary: 'Upload hook: one recording with its call metadata (HMAC-signed by the telephony source)',
       description:
-        'multipart/form-data with the text fields first and the file part `audio` last. Idempotent per (source, callId): ' +
-        'the same audio again answers 200 with the same recording, other audio 409. Whatever fails, nothing stays behind.\n\n' +
-        'Signed `v2` (recommended), the request is verified from its headers before the body is read, and the body is then ' +
-        'held to its Content-Length and Content-Digest. Signed `v1`, the body must arrive before the signature can be checked: ' +
-        'such bodies are bounded per source and per client address (503 `too_many_unverified`). A body that arrives slower ' +
+        'multipart/form-data with the text fields first and the file part `audio` last. Idempotent per (source, ' +
+        'callId): ' +
+        'the same audio again answers 200 with the same recording, other audio 409. Whatever fails, nothing stays ' +
+        'behind.\n\n' +
+        'Signed `v2` (recommended), the request is verified from its headers before the body is read, and the body ' +
+        'is then ' +
+        'held to its Content-Length and Content-Digest. Signed `v1`, the body must arrive before the signature can ' +
+        'be checked: ' +
+        'such bodies are bounded per source and per client address (503 `too_many_unverified`). A body that arrives ' +
+        'slower ' +
         'than CALLREC_UPLOAD_MIN_RATE after CALLREC_UPLOAD_RATE_GRACE is dropped with 408.',
       tags: ['ingest'],
       access: 'hook',
       headers: {
         'Content-Digest': {
           description:
-            'RFC 9530 digest of the raw body, `sha-256=:<base64 of the sha256>:`; required with a `v2` signature (which covers it), ignored with `v1`.',
+            'RFC 9530 digest of the raw body, `sha-256=:<base64 of the sha256>:`; required with a `v2` signature ' +
+            '(which covers it), ignored with `v1`.',
         },
       },
       body: { content: { 'multipart/form-data': { schema: ingestFormSchema() } } },
@@ -597,7 +617,9 @@ function operationsCore(): OperationSpec[] {
         },
         '200': json(
           z.union([recordingSchema, notKeptSchema]),
-          'Already stored with the same audio (idempotent retry); or not kept, because the caller or callee number is under an objection that says "do not keep" (nothing stored; one deletion-log entry of reason `objection`, answered again on a retry)',
+          'Already stored with the same audio (idempotent retry); or not kept, because the caller or callee number ' +
+            'is under an objection that says "do not keep" (nothing stored; one deletion-log entry of reason ' +
+            '`objection`, answered again on a retry)',
         ),
       },
       problems: {
@@ -611,7 +633,8 @@ function operationsCore(): OperationSpec[] {
         '422': 'retention_elapsed',
         '503': 'overloaded, too_many_unverified, shutting_down, store_unavailable, db_unavailable (with Retry-After)',
         '507':
-          'insufficient_storage (temp files, the object store or the database out of space; nothing kept; with Retry-After)',
+          'insufficient_storage (temp files, the object store or the database out of space; nothing kept; with ' +
+          'Retry-After)',
       },
     },
     {
@@ -620,9 +643,12 @@ function operationsCore(): OperationSpec[] {
       operationId: 'twilioRecordingStatus',
       summary: "Twilio's recording status callback: queues the import of a completed recording",
       description:
-        'Set as `recordingStatusCallback` (method POST) in Twilio. A `completed` recording is queued as an import job (one per ' +
-        'RecordingSid: a replayed callback adds none) and answered 202 once the job is in the database; a worker then ' +
-        'fetches the media and the Call resource, stores the recording (source `twilio`, callId = RecordingSid) and deletes ' +
+        'Set as `recordingStatusCallback` (method POST) in Twilio. A `completed` recording is queued as an import ' +
+        'job (one per ' +
+        'RecordingSid: a replayed callback adds none) and answered 202 once the job is in the database; a worker ' +
+        'then ' +
+        'fetches the media and the Call resource, stores the recording (source `twilio`, callId = RecordingSid) and ' +
+        'deletes ' +
         'it at Twilio. Other statuses are answered 204. 404 while no Twilio account is configured.',
       tags: ['ingest'],
       access: 'twilio',
@@ -652,9 +678,11 @@ function operationsCore(): OperationSpec[] {
       summary: 'S3 event notification of a drop-bucket source: lists the bucket at once',
       description:
         'The bucket event notification (MinIO webhook target, or any relay of S3 events) of the drop-bucket source ' +
-        '`name` (`callrec import add-s3`). The body is not relied on: the answer starts a listing pass of the source, ' +
+        '`name` (`callrec import add-s3`). The body is not relied on: the answer starts a listing pass of the ' +
+        'source, ' +
         'which imports what is new. Authenticated by the source secret `callrec import add-s3` printed, sent as ' +
-        '`Authorization: Bearer <secret>` (MinIO: MINIO_NOTIFY_WEBHOOK_AUTH_TOKEN_<ID>); an unknown source and a wrong ' +
+        '`Authorization: Bearer <secret>` (MinIO: MINIO_NOTIFY_WEBHOOK_AUTH_TOKEN_<ID>); an unknown source and a ' +
+        'wrong ' +
         'secret get the same 401.',
       tags: ['ingest'],
       access: 'public',
@@ -729,7 +757,8 @@ function operationsCore(): OperationSpec[] {
         ...AUTH_PROBLEMS,
         '404': 'not_found (no recording of this number, or no such privacy request)',
         '409':
-          "legal_hold (lists the held ids; nothing erased; recorded on the request's timeline), request_closed, not_in_request",
+          "legal_hold (lists the held ids; nothing erased; recorded on the request's timeline), request_closed, " +
+          'not_in_request',
         '413': 'too_large',
         ...SERVER_PROBLEMS,
       },
@@ -807,9 +836,11 @@ function operationsCore(): OperationSpec[] {
       path: '/v1/subjects/restriction',
       operationId: 'restrictSubject',
       summary:
-        'Restrict a number under a privacy request: its recordings (also later ones) are hidden from trainers and admins',
+        'Restrict a number under a privacy request: its recordings (also later ones) are hidden from trainers and ' +
+        'admins',
       description:
-        "The sweeper still deletes restricted recordings at their deadline; privacy officers still see them. Logged as `restrict` (access log) and on the request's timeline.",
+        'The sweeper still deletes restricted recordings at their deadline; privacy officers still see them. Logged ' +
+        "as `restrict` (access log) and on the request's timeline.",
       tags: ['privacy'],
       access: ['privacy'],
       body: { content: { 'application/json': { schema: restrictionBodySchema } } },
@@ -850,7 +881,8 @@ function operationsCore(): OperationSpec[] {
       operationId: 'correctRecording',
       summary: 'Correct call metadata (Art. 16) under a privacy request: numbers, agent, queue',
       description:
-        'Fields left out stay as they are; null clears one. The access log gets one `correct` entry naming the fields changed, never their values.',
+        'Fields left out stay as they are; null clears one. The access log gets one `correct` entry naming the ' +
+        'fields changed, never their values.',
       tags: ['privacy'],
       access: ['privacy'],
       params: ID_PARAM,
@@ -872,7 +904,8 @@ function operationsCore(): OperationSpec[] {
       path: '/v1/privacy-requests',
       operationId: 'createPrivacyRequest',
       summary:
-        'Register a request of a data subject; it is due at the end of the Amsterdam day one calendar month after receipt',
+        'Register a request of a data subject; it is due at the end of the Amsterdam day one calendar month after ' +
+        'receipt',
       tags: ['privacy'],
       access: ['privacy'],
       body: { content: { 'application/json': { schema: createRequestBodySchema } } },
@@ -901,7 +934,8 @@ function operationsCore(): OperationSpec[] {
       responses: {
         '200': {
           description:
-            'One page (JSON, without phone numbers), or with `Accept: text/csv` and no `limit` every matching request as CSV',
+            'One page (JSON, without phone numbers), or with `Accept: text/csv` and no `limit` every matching ' +
+            'request as CSV',
           content: {
             'application/json': { schema: privacyRequestPageSchema },
             'text/csv': { schema: { type: 'string' } },
@@ -926,7 +960,8 @@ function operationsCore(): OperationSpec[] {
       path: '/v1/privacy-requests/:id/extend',
       operationId: 'extendPrivacyRequest',
       summary:
-        'Extend the deadline by one or two months, with the reason (Art. 12(3); at most two in all, before the first deadline)',
+        'Extend the deadline by one or two months, with the reason (Art. 12(3); at most two in all, before the first ' +
+        'deadline)',
       tags: ['privacy'],
       access: ['privacy'],
       params: REQUEST_ID_PARAM,
@@ -965,7 +1000,8 @@ function operationsCore(): OperationSpec[] {
       path: '/v1/privacy-requests/:id/letter',
       operationId: 'getPrivacyRequestLetter',
       summary:
-        'The answer to the data subject: a printable HTML letter (Dutch or English) of what was asked, found, done and refused, and the right to complain',
+        'The answer to the data subject: a printable HTML letter (Dutch or English) of what was asked, found, done ' +
+        'and refused, and the right to complain',
       tags: ['privacy'],
       access: ['privacy'],
       params: REQUEST_ID_PARAM,
@@ -1007,7 +1043,8 @@ function operationsCore(): OperationSpec[] {
       path: '/v1/deletions/verify',
       operationId: 'verifyDeletions',
       summary:
-        'Recompute the hash chain and check it against the signed checkpoints, stored and published in the object store',
+        'Recompute the hash chain and check it against the signed checkpoints, stored and published in the object ' +
+        'store',
       tags: ['audit'],
       access: ['auditor', 'admin'],
       responses: {
@@ -1018,7 +1055,8 @@ function operationsCore(): OperationSpec[] {
         ...AUTH_PROBLEMS,
         ...SERVER_PROBLEMS,
         '503':
-          'store_unavailable when the published checkpoints cannot be listed; db_unavailable, overloaded (with Retry-After)',
+          'store_unavailable when the published checkpoints cannot be listed; db_unavailable, overloaded (with ' +
+          'Retry-After)',
       },
     },
     {

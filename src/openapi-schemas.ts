@@ -41,7 +41,8 @@ export const recordingSchema = z.object({
   calleeNumber: nullable(z.string()).describe('E.164; masked for trainers'),
   endedAt: nullable(isoDateTime).describe('When the call ended, if the upload said'),
   callerNumberKind: nullable(z.enum(['e164', 'withheld', 'internal'])).describe(
-    'What the number field held: a number (`e164`), a withheld number (anonymous, unknown, restricted, empty) or an internal extension; withheld and internal ones have no number. Null when the field was not sent',
+    'What the number field held: a number (`e164`), a withheld number (anonymous, unknown, restricted, empty) or an ' +
+      'internal extension; withheld and internal ones have no number. Null when the field was not sent',
   ),
   calleeNumberKind: nullable(z.enum(['e164', 'withheld', 'internal'])).describe('As callerNumberKind'),
   agentChannel: nullable(z.enum(['left', 'right'])).describe(
@@ -52,7 +53,8 @@ export const recordingSchema = z.object({
   qualityFlags: z
     .array(z.enum(['silent', 'one_way']))
     .describe(
-      'Read from the peaks at ingest: `silent` (no channel carries sound), `one_way` (one channel of a stereo call is silent)',
+      'Read from the peaks at ingest: `silent` (no channel carries sound), `one_way` (one channel of a stereo call ' +
+        'is silent)',
     ),
   redactions: z
     .array(
@@ -63,7 +65,9 @@ export const recordingSchema = z.object({
       }),
     )
     .describe(
-      'Spans silenced on every channel of the original and the rendition, in ms from the start (end exclusive): `pause` (the telephony paused the recording: card data read out), `dtmf` (keyed-in tones, with a margin), `manual` (a privacy officer or admin redacted it). Never the digits',
+      'Spans silenced on every channel of the original and the rendition, in ms from the start (end exclusive): ' +
+        '`pause` (the telephony paused the recording: card data read out), `dtmf` (keyed-in tones, with a margin), ' +
+        '`manual` (a privacy officer or admin redacted it). Never the digits',
     ),
   original: z.object({
     sha256: z.string(),
@@ -134,7 +138,8 @@ export const deletionEntrySchema = z.object({
     .boolean()
     .optional()
     .describe(
-      "present (true) when the deletion destroyed the recording's data key in the same transaction (crypto-shredding); absent for recordings stored in plaintext and entries written before encryption",
+      "present (true) when the deletion destroyed the recording's data key in the same transaction " +
+        '(crypto-shredding); absent for recordings stored in plaintext and entries written before encryption',
     ),
   kekId: nullable(z.string())
     .optional()

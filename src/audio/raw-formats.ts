@@ -185,7 +185,8 @@ export async function probeRawAudio(
     throw new AudioFormatMismatchError(`The audio has a container header, so it is not raw ${options.format}`);
   if (sizeBytes % format.blockBytes !== 0)
     throw new AudioFormatMismatchError(
-      `The ${options.format} audio is not a whole number of ${format.blockBytes}-byte ${format.blockBytes > 2 ? 'frames' : 'samples'}`,
+      `The ${options.format} audio is not a whole number of ${format.blockBytes}-byte ` +
+        `${format.blockBytes > 2 ? 'frames' : 'samples'}`,
     );
   if (options.format === 'gsm' && !(await gsmFramesSigned(file, options.signal)))
     throw new AudioFormatMismatchError('The audio is not GSM 06.10 frames (a frame lacks its signature)');

@@ -52,7 +52,10 @@ const MUXERS: Record<string, string> = {
   matroska: 'matroska',
 };
 
-/** The `volume` filter's enable expression for `spans` (frames of `frameSeconds` starting in (start - frame, end]). Pure. */
+/**
+ * The `volume` filter's enable expression for `spans` (frames of `frameSeconds` starting in (start - frame, end]).
+ * Pure.
+ */
 export function enableExpression(spans: readonly SilenceSpan[], frameSeconds: number): string {
   return spans
     .map((s) => `between(t,${(s.startMs / 1000 - frameSeconds).toFixed(6)},${(s.endMs / 1000).toFixed(6)})`)
@@ -62,7 +65,8 @@ export function enableExpression(spans: readonly SilenceSpan[], frameSeconds: nu
 /** The audio filter that silences `spans` of audio at `sampleRate` Hz. Pure. */
 export function silenceFilter(spans: readonly SilenceSpan[], sampleRate: number): string {
   const frame = Math.max(1, Math.round((sampleRate * FRAME_MS) / 1000));
-  return `asetpts=PTS-STARTPTS,asetnsamples=n=${frame}:p=0,volume=0:enable='${enableExpression(spans, frame / sampleRate)}'`;
+  const enable = enableExpression(spans, frame / sampleRate);
+  return `asetpts=PTS-STARTPTS,asetnsamples=n=${frame}:p=0,volume=0:enable='${enable}'`;
 }
 
 export interface SilenceResult {

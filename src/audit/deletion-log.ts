@@ -80,7 +80,9 @@ export function fastIso(ms: number): string {
   rest -= m * 60_000;
   const s = Math.floor(rest / 1000);
   const milli = rest - s * 1000;
-  return `${String(year).padStart(4, '0')}-${pad2(month)}-${pad2(day)}T${pad2(h)}:${pad2(m)}:${pad2(s)}.${pad3(milli)}Z`;
+  return (
+    `${String(year).padStart(4, '0')}-${pad2(month)}-${pad2(day)}` + `T${pad2(h)}:${pad2(m)}:${pad2(s)}.${pad3(milli)}Z`
+  );
 }
 
 export function rowToEntry(row: DeletionLogRow): DeletionEntry {
@@ -129,14 +131,18 @@ export function hashEntry(entry: Omit<DeletionEntry, 'hash'> | DeletionEntry): s
 export function hashRow(row: DeletionLogRow): string {
   const s = JSON.stringify;
   const text =
-    `${row.prev_hash}{"actor":${s(row.actor)},"callId":${s(row.call_id)},"deletedAt":"${fastIso(Number(row.deleted_at))}",` +
+    `${row.prev_hash}{"actor":${s(row.actor)},"callId":${s(row.call_id)},` +
+    `"deletedAt":"${fastIso(Number(row.deleted_at))}",` +
     `"expiresAt":"${fastIso(Number(row.expires_at))}",` +
     (row.key_shredded === undefined || row.key_shredded === null
       ? ''
-      : `"kekId":${row.kek_id == null ? 'null' : s(row.kek_id)},"keyShredded":${row.key_shredded ? 'true' : 'false'},`) +
+      : `"kekId":${row.kek_id == null ? 'null' : s(row.kek_id)},` +
+        `"keyShredded":${row.key_shredded ? 'true' : 'false'},`) +
     `"objects":${row.objects},"prevHash":${s(row.prev_hash)},` +
-    `"reason":${s(row.reason)},"recordingId":${s(row.recording_id)},"reference":${row.reference === null ? 'null' : s(row.reference)},` +
-    `"seq":${Number(row.seq)},"source":${s(row.source)},"startedAt":"${fastIso(Number(row.started_at))}","verified":${row.verified ? 'true' : 'false'}}`;
+    `"reason":${s(row.reason)},"recordingId":${s(row.recording_id)},` +
+    `"reference":${row.reference === null ? 'null' : s(row.reference)},` +
+    `"seq":${Number(row.seq)},"source":${s(row.source)},"startedAt":"${fastIso(Number(row.started_at))}",` +
+    `"verified":${row.verified ? 'true' : 'false'}}`;
   return sha256Hex(text);
 }
 

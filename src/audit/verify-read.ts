@@ -24,10 +24,12 @@ import type { DeletionLogRow, DeletionReason } from '../db/deletion-log.js';
 
 const TEXT = (column: string) => `length(${column}) || ':' || ${column}`;
 const PACKED =
-  `case when typeof(seq) = 'integer' and typeof(recording_id) = 'text' and typeof(source) = 'text' and typeof(call_id) = 'text'` +
+  `case when typeof(seq) = 'integer' and typeof(recording_id) = 'text' and typeof(source) = 'text' and ` +
+  `typeof(call_id) = 'text'` +
   ` and typeof(reason) = 'text' and typeof(actor) = 'text' and typeof(reference) in ('text', 'null')` +
   ` and typeof(started_at) = 'integer' and typeof(expires_at) = 'integer' and typeof(deleted_at) = 'integer'` +
-  ` and typeof(objects) = 'text' and typeof(verified) = 'integer' and typeof(prev_hash) = 'text' and typeof(hash) = 'text' then ` +
+  ` and typeof(objects) = 'text' and typeof(verified) = 'integer' and typeof(prev_hash) = 'text' and typeof(hash) = ` +
+  `'text' then ` +
   [
     `seq || ','`,
     `started_at || ','`,
@@ -44,7 +46,8 @@ const PACKED =
     TEXT('prev_hash'),
     TEXT('hash'),
     // Crypto-shredding (later entries): `-` when absent, else `<0|1>,<length>:<kek id>`; a mixed pair packs as NULL.
-    `case when key_shredded is null and kek_id is null then '-' when typeof(key_shredded) = 'integer' and typeof(kek_id) = 'text' then key_shredded || ',' || ${TEXT('kek_id')} end`,
+    `case when key_shredded is null and kek_id is null then '-' when typeof(key_shredded) = 'integer' and ` +
+      `typeof(kek_id) = 'text' then key_shredded || ',' || ${TEXT('kek_id')} end`,
   ].join(' || ') +
   ' end';
 const PACKED_PAGE_SQL = `select ${PACKED} as p from deletion_log where seq > ? order by seq asc limit ?`;

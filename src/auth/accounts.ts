@@ -136,7 +136,9 @@ export async function setDisabled(deps: AccountDeps, username: string, disabled:
   });
 }
 
-/** Gives a user a new generated password (returned once) and ends every session of theirs. Missing user → `not_found`. */
+/**
+ * Gives a user a new generated password (returned once) and ends every session of theirs. Missing user → `not_found`.
+ */
 export async function resetPassword(
   deps: AccountDeps,
   username: string,
@@ -170,7 +172,10 @@ export async function resetMfa(deps: AccountDeps, username: string, options: { b
   return user;
 }
 
-/** Creates an API token for a user and returns it once (only its hash is stored). Missing user → `not_found`; disabled user → `conflict`. */
+/**
+ * Creates an API token for a user and returns it once (only its hash is stored). Missing user → `not_found`; disabled
+ * user → `conflict`.
+ */
 export async function createApiToken(
   deps: AccountDeps,
   input: { username: string; name?: string },

@@ -69,7 +69,10 @@ export async function verifyPassword(password: string, stored: string): Promise<
 
 let dummyHash: Promise<string> | undefined;
 
-/** Computes the dummy hash ahead of the first unknown-user login, so that even the first one costs one scrypt like the rest. */
+/**
+ * Computes the dummy hash ahead of the first unknown-user login, so that even the first one costs one scrypt like the
+ * rest.
+ */
 export function prepareDummyHash(): void {
   if (dummyHash) return;
   dummyHash = hashPassword(randomBytes(16).toString('base64url'));

@@ -65,7 +65,10 @@ export function parseCookies(header: string | undefined): Map<string, string> {
 
 const SESSION_ID = /^[A-Za-z0-9_-]{43}$/;
 
-/** The session id the request carries under the cookie name this request would be given; undefined when absent or malformed. */
+/**
+ * The session id the request carries under the cookie name this request would be given; undefined when absent or
+ * malformed.
+ */
 export function readSessionId(req: Request, config: Config): string | undefined {
   const value = parseCookies(req.get('cookie')).get(cookieName(req, config));
   return value !== undefined && SESSION_ID.test(value) ? value : undefined;

@@ -54,7 +54,8 @@ export const encryptExistingCommand: CliCommand = {
         { now: ctx.clock.now(), signal: controller.signal },
       );
       ctx.err(
-        `encrypt-existing: crash recovery removed ${recovered.uploads.objects} object(s) of ${recovered.uploads.found} interrupted step(s)`,
+        `encrypt-existing: crash recovery removed ${recovered.uploads.objects} object(s) of ` +
+          `${recovered.uploads.found} interrupted step(s)`,
       );
       const result = await encryptExisting(
         { db: ctx.db, store: ctx.driver, wrapper },

@@ -33,7 +33,10 @@ export interface ImportRow {
   lastError?: unknown;
 }
 
-/** Twilio jobs: pending, stored, done, failed; drop-bucket objects: queued, importing, stored, imported, failed, vanished. */
+/**
+ * Twilio jobs: pending, stored, done, failed; drop-bucket objects: queued, importing, stored, imported, failed,
+ * vanished.
+ */
 export const IMPORT_STATUSES = [
   'pending',
   'stored',
@@ -163,7 +166,8 @@ export const importsCommand: CliCommand = {
       return 0;
     }
     ctx.err(
-      'usage: callrec imports list [--status pending,stored,failed,done,…] [--adapter a] [--source s] [--limit N] [--json]',
+      'usage: callrec imports list [--status pending,stored,failed,done,…] [--adapter a] [--source s] [--limit N] ' +
+        '[--json]',
     );
     ctx.err('       callrec imports retry <adapter> <externalId>');
     return 2;

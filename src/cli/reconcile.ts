@@ -11,7 +11,8 @@ import { parseCommandArgs } from './context.js';
 
 export const reconcileCommand: CliCommand = {
   summary:
-    'remove crash leftovers, repair orphans, lifecycle-expired rows, missing tags and stale uploads (--dry-run: report only)',
+    'remove crash leftovers, repair orphans, lifecycle-expired rows, missing tags and stale uploads (--dry-run: ' +
+    'report only)',
   async run(args, ctx) {
     const { values } = parseCommandArgs(args, { 'dry-run': { type: 'boolean' } });
     const result = await reconcile(ctx, {

@@ -29,7 +29,8 @@ export const setupBucketCommand: CliCommand = {
       ctx.err(
         report.versioning === 'Disabled'
           ? 'versioning: disabled'
-          : `versioning: ${report.versioning.toLowerCase()}; deletes remove every version (CALLREC_S3_VERSIONED=delete-versions)`,
+          : `versioning: ${report.versioning.toLowerCase()}; deletes remove every version ` +
+              `(CALLREC_S3_VERSIONED=delete-versions)`,
       );
       return 0;
     } catch (error) {

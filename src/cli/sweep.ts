@@ -41,7 +41,8 @@ export const sweepCommand: CliCommand = {
           ctx.err(
             s.dryRun
               ? `sweep (dry run): ${s.wouldDelete} due now (first ${batchSize} listed), ${s.held} on legal hold`
-              : `sweep: pass ${s.passes}: ${s.deleted} deleted, ${s.failed.length} failed, ${s.held} on hold (${(s.deleted / Math.max(seconds, 0.001)).toFixed(0)}/s)`,
+              : `sweep: pass ${s.passes}: ${s.deleted} deleted, ${s.failed.length} failed, ${s.held} on hold ` +
+                  `(${(s.deleted / Math.max(seconds, 0.001)).toFixed(0)}/s)`,
           );
         },
       });

@@ -80,7 +80,8 @@ export const userCommand: CliCommand = {
           const { user, password } = await createUser(ctx, { username: positionals[0]!, role: values.role, queues });
           ctx.out(password);
           ctx.err(
-            `created user ${user.username} (${user.role}${queues ? `, queues ${queues.join(',')}` : ''}); the password above is shown only once`,
+            `created user ${user.username} (${user.role}${queues ? `, queues ${queues.join(',')}` : ''}); the ` +
+              `password above is shown only once`,
           );
           return 0;
         }

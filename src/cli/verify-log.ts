@@ -22,15 +22,18 @@ export const verifyLogCommand: CliCommand = {
     } catch (error) {
       if (storeErrorCode(error) === undefined) throw error;
       ctx.err(
-        `verify-log: the object store could not be read (${(error as Error).message}): the log was not checked against its published checkpoints`,
+        `verify-log: the object store could not be read (${(error as Error).message}): the log was not checked ` +
+          `against its published checkpoints`,
       );
       return 2;
     }
     ctx.out(JSON.stringify(result));
     const external = result.external!;
     ctx.err(
-      `verify-log: checked ${result.count} entries, ${result.checkpoints.count} checkpoints in the database (${result.checkpoints.verified} signed by key ${key.keyId.slice(0, 16)}), ` +
-        `${external.count} published in the object store (${external.matched} match the log${external.largestSize === null ? '' : `, largest size ${external.largestSize}`})`,
+      `verify-log: checked ${result.count} entries, ${result.checkpoints.count} checkpoints in the database ` +
+        `(${result.checkpoints.verified} signed by key ${key.keyId.slice(0, 16)}), ` +
+        `${external.count} published in the object store (${external.matched} match the ` +
+        `log${external.largestSize === null ? '' : `, largest size ${external.largestSize}`})`,
     );
     if (!result.ok) ctx.err(`verify-log: INVALID from seq ${result.firstInvalidSeq} (${result.problem})`);
     else ctx.err('verify-log: valid');

@@ -120,7 +120,10 @@ export async function findApiTokensByIdOrName(q: Q, idOrName: string): Promise<A
   return rows.map(toApiToken);
 }
 
-/** Marks a token revoked at `now`; revoking a revoked token keeps its first revocation time. Returns false when no such token exists. */
+/**
+ * Marks a token revoked at `now`; revoking a revoked token keeps its first revocation time. Returns false when no such
+ * token exists.
+ */
 export async function revokeApiToken(q: Q, tokenId: string, now: number): Promise<boolean> {
   const exists = await q('api_tokens').where({ id: tokenId }).first('id');
   if (!exists) return false;

@@ -39,8 +39,11 @@ interface DriverError extends Error {
 const SQLSTATE = /^[0-9A-Z]{5}$/;
 const STATEMENT =
   /^\s*(?:with\b[\s\S]*?\)\s*)?(insert|update|delete|select|create|alter|drop|pragma|begin|commit|rollback)\b/i;
-const TABLE_AFTER =
-  /\b(?:insert\s+into|update|delete\s+from|from|into|table(?:\s+if\s+(?:not\s+)?exists)?)\s+[`"[]?([A-Za-z_][A-Za-z0-9_]*)[`"\]]?/i;
+const TABLE_AFTER = new RegExp(
+  /\b(?:insert\s+into|update|delete\s+from|from|into|table(?:\s+if\s+(?:not\s+)?exists)?)\s+/.source +
+    /[`"[]?([A-Za-z_][A-Za-z0-9_]*)[`"\]]?/.source,
+  'i',
+);
 
 function isSqliteError(error: DriverError): boolean {
   return typeof error.code === 'string' && error.code.startsWith('SQLITE_');

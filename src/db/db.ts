@@ -79,7 +79,8 @@ export function knexConfig(config: DbConfig): Knex.Config {
         // WAL for concurrent readers, FULL sync because the deletion log is evidence,
         // foreign keys for notes, and a busy timeout for several processes on one file.
         conn.exec(
-          'PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000;',
+          'PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = ' +
+            '10000;',
           (err) => done(err, conn),
         );
       },

@@ -101,7 +101,9 @@ export async function readLogPage(
   limit: number,
 ): Promise<DeletionLogRow[]> {
   const result = (await q.raw(
-    'select seq, recording_id, source, call_id, reason, actor, reference, started_at, expires_at, deleted_at, objects, verified, prev_hash, hash, key_shredded, kek_id from deletion_log where seq > ? order by seq asc limit ?',
+    'select seq, recording_id, source, call_id, reason, actor, reference, started_at, expires_at, deleted_at, ' +
+      'objects, verified, prev_hash, hash, key_shredded, kek_id from deletion_log where seq > ? order by seq asc ' +
+      'limit ?',
     [afterSeq, limit],
   )) as DeletionLogRow[] | { rows: DeletionLogRow[] };
   return Array.isArray(result) ? result : result.rows;

@@ -84,7 +84,10 @@ export async function keysNotWrappedBy(
   return rows.map(normalize);
 }
 
-/** Replaces a key's wrapping, only if it is still wrapped as read (`fromKekId`); false otherwise (shredded or re-wrapped meanwhile). */
+/**
+ * Replaces a key's wrapping, only if it is still wrapped as read (`fromKekId`); false otherwise (shredded or re-wrapped
+ * meanwhile).
+ */
 export async function rewrapRecordingKey(
   q: Knex | Knex.Transaction,
   options: { recordingId: string; fromKekId: string; kekId: string; wrapped: Buffer },

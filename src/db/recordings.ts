@@ -37,7 +37,10 @@ export interface RecordingRow {
   flag_one_way: boolean;
   original_key: string;
   original_sha256: string;
-  /** Columns of migration 20261202145800_card-redactions (null or absent on older rows): the digest as received, and the silenced spans (JSON). */
+  /**
+   * Columns of migration 20261202145800_card-redactions (null or absent on older rows): the digest as received, and the
+   * silenced spans (JSON).
+   */
   received_sha256?: string | null;
   redactions?: string | null;
   original_size: number;
@@ -570,7 +573,8 @@ export async function nextDueAt(knex: Knex): Promise<number | null> {
     .where({ status: 'deleting', legal_hold: false })
     .select(
       knex.raw(
-        'min(case when next_attempt_at is not null and next_attempt_at > claim_expires_at then next_attempt_at else claim_expires_at + 1 end) as due_at',
+        'min(case when next_attempt_at is not null and next_attempt_at > claim_expires_at then next_attempt_at else ' +
+          'claim_expires_at + 1 end) as due_at',
       ),
     )
     .first()) as { due_at: number | string | null } | undefined;

@@ -52,7 +52,10 @@ export interface SessionWithUser {
   user: { id: string; username: string; role: Role; queues: string[] | null };
 }
 
-/** The session with this hash and its (enabled) user; undefined when missing or the user is disabled. Expiry is the caller's decision. */
+/**
+ * The session with this hash and its (enabled) user; undefined when missing or the user is disabled. Expiry is the
+ * caller's decision.
+ */
 export async function findSession(q: Q, idHash: string): Promise<SessionWithUser | undefined> {
   const row = (await q('sessions as s')
     .join('users as u', 'u.id', 's.user_id')

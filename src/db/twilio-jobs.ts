@@ -36,7 +36,10 @@ export type NewTwilioJob = Pick<
 
 const TABLE = 'twilio_import_jobs';
 
-/** PostgreSQL hands BIGINTs back as numbers (db.ts); SQLite may hand back integers as numbers too. Nothing to do but type. */
+/**
+ * PostgreSQL hands BIGINTs back as numbers (db.ts); SQLite may hand back integers as numbers too. Nothing to do but
+ * type.
+ */
 function rowOf(raw: unknown): TwilioJobRow {
   return raw as TwilioJobRow;
 }

@@ -33,7 +33,10 @@ export interface UserRow {
 
 type Q = Knex | Knex.Transaction;
 
-/** Parses the stored JSON queue list; anything but an array of strings reads as "no queue" (deny), never as "every queue". */
+/**
+ * Parses the stored JSON queue list; anything but an array of strings reads as "no queue" (deny), never as "every
+ * queue".
+ */
 export function parseQueues(text: string | null): string[] | null {
   if (text === null) return null;
   try {

@@ -33,7 +33,9 @@ interface RouteEntry {
   methods: Set<string>;
 }
 
-/** Whether a decoded path-segment value satisfies the declared parameter schema (the keywords a path parameter uses). */
+/**
+ * Whether a decoded path-segment value satisfies the declared parameter schema (the keywords a path parameter uses).
+ */
 function segmentCheck(schema: Record<string, unknown>): (value: string) => boolean {
   const values = Array.isArray(schema.enum) ? new Set(schema.enum.map(String)) : undefined;
   const pattern = typeof schema.pattern === 'string' ? new RegExp(schema.pattern, 'u') : undefined;

@@ -270,10 +270,14 @@ export function buildOpenApiDocument(
       summary: 'Call-recording management: signed ingest, playback, exact retention, deletion proofs.',
       description:
         'Errors are `application/problem+json` (RFC 9457) with a stable `code` member. ' +
-        'Programmatic clients authenticate with `Authorization: Bearer <token>` (tokens are made with `callrec token create`); ' +
-        'the web UI uses the session cookie set by `POST /v1/session`. Telephony sources sign uploads with HMAC-SHA256. ' +
-        'Every GET also answers HEAD. OPTIONS on a documented path answers 204 with `Allow` (its methods, HEAD with GET, OPTIONS); ' +
-        'another method answers 405 `method_not_allowed` with the same `Allow`. A path not documented here is 404 `not_found`.',
+        'Programmatic clients authenticate with `Authorization: Bearer <token>` (tokens are made with `callrec token ' +
+        'create`); ' +
+        'the web UI uses the session cookie set by `POST /v1/session`. Telephony sources sign uploads with ' +
+        'HMAC-SHA256. ' +
+        'Every GET also answers HEAD. OPTIONS on a documented path answers 204 with `Allow` (its methods, HEAD with ' +
+        'GET, OPTIONS); ' +
+        'another method answers 405 `method_not_allowed` with the same `Allow`. A path not documented here is 404 ' +
+        '`not_found`.',
     },
     jsonSchemaDialect: 'https://spec.openapis.org/oas/3.1/dialect/base',
     servers: [{ url: info.serverUrl ?? '/' }],
@@ -302,17 +306,22 @@ export function buildOpenApiDocument(
           in: 'header',
           name: 'X-Callrec-Timestamp',
           description:
-            'Unix time in seconds when the request was signed; more than 300 s from the server clock is refused (`stale_timestamp`).',
+            'Unix time in seconds when the request was signed; more than 300 s from the server clock is refused ' +
+            '(`stale_timestamp`).',
         },
         hookSignature: {
           type: 'apiKey',
           in: 'header',
           name: 'X-Callrec-Signature',
           description:
-            '`v2=<hex>` where hex is HMAC-SHA256(source secret, `v2.<timestamp>.<source>.<Content-Length>.<sha256 hex of the raw request body>`), ' +
-            'with that sha256 also sent as `Content-Digest: sha-256=:<base64>:` (RFC 9530): checked before the body is read. ' +
-            'Or `v1=<hex>` where hex is HMAC-SHA256(source secret, `<timestamp>.<sha256 hex of the raw request body>`): checked once the body is in. ' +
-            'Several comma-separated entries may be sent (secret rotation; when any is `v2`, only `v2` entries count). ' +
+            '`v2=<hex>` where hex is HMAC-SHA256(source secret, `v2.<timestamp>.<source>.<Content-Length>.<sha256 ' +
+            'hex of the raw request body>`), ' +
+            'with that sha256 also sent as `Content-Digest: sha-256=:<base64>:` (RFC 9530): checked before the body ' +
+            'is read. ' +
+            'Or `v1=<hex>` where hex is HMAC-SHA256(source secret, `<timestamp>.<sha256 hex of the raw request ' +
+            'body>`): checked once the body is in. ' +
+            'Several comma-separated entries may be sent (secret rotation; when any is `v2`, only `v2` entries ' +
+            'count). ' +
             'All three hook headers are required together.',
         },
         twilioSignature: {
@@ -320,7 +329,8 @@ export function buildOpenApiDocument(
           in: 'header',
           name: 'X-Twilio-Signature',
           description:
-            "Twilio's request signature: base64(HMAC-SHA1(CALLREC_TWILIO_AUTH_TOKEN, CALLREC_PUBLIC_URL + path and query + every POST parameter sorted by name as name + value)).",
+            "Twilio's request signature: base64(HMAC-SHA1(CALLREC_TWILIO_AUTH_TOKEN, CALLREC_PUBLIC_URL + path and " +
+            'query + every POST parameter sorted by name as name + value)).',
         },
         bearerToken: {
           type: 'http',
@@ -332,8 +342,10 @@ export function buildOpenApiDocument(
           in: 'cookie',
           name: info.sessionCookieName,
           description:
-            'The httpOnly, SameSite=Strict session cookie set by `POST /v1/session` (named `__Host-callrec` instead when served over HTTPS). ' +
-            'Unsafe methods (POST, PUT, PATCH, DELETE) authenticated by the cookie also need a same-origin `Origin` header.',
+            'The httpOnly, SameSite=Strict session cookie set by `POST /v1/session` (named `__Host-callrec` instead ' +
+            'when served over HTTPS). ' +
+            'Unsafe methods (POST, PUT, PATCH, DELETE) authenticated by the cookie also need a same-origin `Origin` ' +
+            'header.',
         },
       },
     },

@@ -24,7 +24,9 @@ import { z } from 'zod';
 /** Schemas documented by their parsed value (io `output`) instead of their wire form; read by `jsonSchemaOf`. */
 export const documentedByValue = z.registry<Record<string, never>>();
 
-/** A whole number in canonical decimal form (no sign, exponent or leading zero; at most 15 digits) within [min, max]. */
+/**
+ * A whole number in canonical decimal form (no sign, exponent or leading zero; at most 15 digits) within [min, max].
+ */
 export function wholeNumber(min: number, max: number, message = `expects a whole number from ${min} to ${max}`) {
   const schema = z
     .string({ error: message })
@@ -42,7 +44,8 @@ export const isoInstant = z
   })
   .transform((s) => Date.parse(s))
   .describe(
-    'An RFC 3339 date (UTC midnight), e.g. 2026-11-27, or date-time with Z or an offset, e.g. 2026-11-27T09:30:00+01:00',
+    'An RFC 3339 date (UTC midnight), e.g. 2026-11-27, or date-time with Z or an offset, e.g. ' +
+      '2026-11-27T09:30:00+01:00',
   );
 
 /** zod's calendar date `YYYY-MM-DD` (month lengths and leap years checked), unanchored. */

@@ -51,7 +51,9 @@ export interface CallMetadata {
   pauses: PauseSpan[];
 }
 
-/** A pause span of the upload, in whole ms (end exclusive); `index` is its place in the field as sent (for problems). */
+/**
+ * A pause span of the upload, in whole ms (end exclusive); `index` is its place in the field as sent (for problems).
+ */
 export interface PauseSpan {
   startMs: number;
   endMs: number;
@@ -66,6 +68,9 @@ export interface AudioFile {
   sizeBytes: number;
   /** Headerless audio: the format the upload declared (codec and rate); absent: the file says (header, ffprobe). */
   declaredFormat?: RawFormatName;
-  /** True when the pipeline may delete the file once a silenced copy is written (the hook's temp file; never a spool file). */
+  /**
+   * True when the pipeline may delete the file once a silenced copy is written (the hook's temp file; never a spool
+   * file).
+   */
   disposable?: boolean;
 }

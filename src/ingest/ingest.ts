@@ -102,7 +102,9 @@ const ORIGINAL_TYPES: Record<string, { ext: string; contentType: string }> = {
 /** WebM holds only Opus or Vorbis audio; other Matroska audio is `.mka`. */
 const WEBM_CODECS = new Set(['opus', 'vorbis']);
 
-/** Extension and content type of the original by the container (and codec) ffprobe found (never the client's file name). */
+/**
+ * Extension and content type of the original by the container (and codec) ffprobe found (never the client's file name).
+ */
 export function originalTypeOf(probe: Pick<AudioProbe, 'container' | 'codec'>): { ext: string; contentType: string } {
   if (probe.container === 'matroska')
     return WEBM_CODECS.has(probe.codec)
@@ -222,7 +224,8 @@ export async function ingestRecording(
         .deleteMany(written)
         .catch((error: unknown) => ({ deleted: [], failed: written.map((key) => ({ key, error: error as Error })) }));
       for (const failure of result.failed) {
-        // The marker stays: crash recovery deletes the object once its lease runs out. Say so loudly but keep the client's answer.
+        // The marker stays: crash recovery deletes the object once its lease runs out. Say so loudly but keep the
+        // client's answer.
         deps.logger.error(
           { err: failure.error, key: failure.key, requestId: input.requestId },
           'ingest cleanup could not delete an object',

@@ -42,7 +42,10 @@ const WITHHELD_STAND_INS = new Set(['+266696687', '+7378742833', '+86282452253',
 /** An internal extension (1 to 6 digits, `*` or `#`), or Asterisk's start extension `s`. */
 const INTERNAL_NUMBER = /^(?:[0-9*#]{1,6}|s)$/;
 /** The document's pattern of a number field: a number's characters, an extension, or a withheld word (or empty). */
-const NUMBER_FIELD_PATTERN = `^(?:[0-9+()\\-./\\s]{3,40}|[0-9*#]{1,6}|s|${WITHHELD_NUMBERS.map((w) => `${w}|${w[0]!.toUpperCase()}${w.slice(1)}|${w.toUpperCase()}`).join('|')})?$`;
+const WITHHELD_ALTERNATIVES = WITHHELD_NUMBERS.map(
+  (w) => `${w}|${w[0]!.toUpperCase()}${w.slice(1)}|${w.toUpperCase()}`,
+).join('|');
+const NUMBER_FIELD_PATTERN = `^(?:[0-9+()\\-./\\s]{3,40}|[0-9*#]{1,6}|s|${WITHHELD_ALTERNATIVES})?$`;
 
 export const METADATA_FIELDS = [
   'callId',
@@ -87,7 +90,11 @@ export const ingestFieldsSchema = z.object({
   pauses: z
     .string()
     .meta({
-      description: `JSON array of spans to silence before the recording is stored (card data read out): [{"startMs":0,"endMs":1500}], whole ms from the audio's start, end after start, at most ${MAX_PAUSES}; overlapping spans are joined, a span running past the audio's end is cut there, one starting after it is refused`,
+      description:
+        `JSON array of spans to silence before the recording is stored (card data read out): ` +
+        `[{"startMs":0,"endMs":1500}], whole ms from the audio's start, end after start, at most ${MAX_PAUSES}; ` +
+        `overlapping spans are joined, a span running past the audio's end is cut there, one starting after it is ` +
+        `refused`,
     })
     .optional(),
 });
@@ -264,7 +271,8 @@ export function parseIngestMetadata(
       problems.push({
         field,
         message:
-          'expects a valid phone number (E.164, or national in the default region), an extension, or a withheld value (anonymous, unknown, restricted, empty)',
+          'expects a valid phone number (E.164, or national in the default region), an extension, or a withheld ' +
+          'value (anonymous, unknown, restricted, empty)',
       });
       continue;
     }

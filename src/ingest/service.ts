@@ -49,7 +49,10 @@ export interface IngestService {
 
 export type IngestOptions = SignedHookOptions & {
   limiter?: IngestLimiter;
-  /** Poll the S3 drop buckets (the service process; tests drive passes themselves). The event webhook is mounted either way. */
+  /**
+   * Poll the S3 drop buckets (the service process; tests drive passes themselves). The event webhook is mounted either
+   * way.
+   */
   importPolling?: boolean;
 };
 

@@ -41,7 +41,10 @@ export interface SignedHeaders {
 
 /** The v2 string to sign: `v2.<timestamp>.<source>.<content-length>.<sha256 hex>`. */
 export function headerSigningString(signed: SignedHeaders): string {
-  return `${HEADER_SIGNATURE_VERSION}.${signed.timestamp}.${signed.source}.${signed.contentLength}.${signed.bodySha256Hex.toLowerCase()}`;
+  return (
+    `${HEADER_SIGNATURE_VERSION}.${signed.timestamp}.${signed.source}.` +
+    `${signed.contentLength}.${signed.bodySha256Hex.toLowerCase()}`
+  );
 }
 
 export function computeHeaderSignature(secret: string, signed: SignedHeaders): string {

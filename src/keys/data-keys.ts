@@ -91,7 +91,9 @@ export async function openKeyring(options: {
   if (!ring) {
     if (total > 0) {
       throw new KeyringError(
-        `the keyring ${file} is missing, but ${total} recordings are encrypted with its keys (${[...inUse.keys()].join(', ')}): restore the file (CALLREC_KEYRING_FILE); a new keyring cannot decrypt them`,
+        `the keyring ${file} is missing, but ${total} recordings are encrypted with its keys ` +
+          `(${[...inUse.keys()].join(', ')}): restore the file (CALLREC_KEYRING_FILE); a new keyring cannot decrypt ` +
+          `them`,
       );
     }
     if (!options.config.encryption.enabled) return undefined;

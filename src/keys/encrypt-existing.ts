@@ -235,7 +235,8 @@ export async function encryptExisting(
       const wrapped = await wrapper.wrap(dataKey.key, { recordingId: id });
       const plaintextKeys = plan.objects.map((o) => o.from);
       await db.knex.transaction(async (trx) => {
-        if (!(await takeInflight(trx, { recordingId: id, owner }))) throw new Skip('taken_over'); // crash recovery deleted (or is deleting) the copies
+        // crash recovery deleted (or is deleting) the copies
+        if (!(await takeInflight(trx, { recordingId: id, owner }))) throw new Skip('taken_over');
         const done = await switchToEncryptedCopies(trx, {
           recordingId: id,
           from,
@@ -307,7 +308,8 @@ export async function encryptExisting(
       }
     }
     options.progress?.(
-      `encrypt-existing: ${result.encrypted}/${result.found} encrypted, ${result.skipped.length} skipped, ${result.failed.length} failed`,
+      `encrypt-existing: ${result.encrypted}/${result.found} encrypted, ${result.skipped.length} skipped, ` +
+        `${result.failed.length} failed`,
     );
     if (rows.length < batchSize) break;
   }

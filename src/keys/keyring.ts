@@ -30,7 +30,9 @@ export interface KeyWrapper {
   unwrap(wrapped: WrappedKey, context: { recordingId: string }): Promise<Buffer>;
 }
 
-/** The keyring cannot serve: missing, unreadable, malformed, or not the one the data keys were wrapped with. One line. */
+/**
+ * The keyring cannot serve: missing, unreadable, malformed, or not the one the data keys were wrapped with. One line.
+ */
 export class KeyringError extends Error {
   override readonly name = 'KeyringError';
 }

@@ -106,7 +106,9 @@ async function rewrapLocked(options: RewrapOptions): Promise<{ kekId: string; re
   return { kekId: ring.current, rewrapped, skipped };
 }
 
-/** Adds a new KEK as the current one (the file rewritten atomically, mode 0600), then re-wraps every data key with it. */
+/**
+ * Adds a new KEK as the current one (the file rewritten atomically, mode 0600), then re-wraps every data key with it.
+ */
 export async function rotateKeyring(options: {
   db: Db;
   file: string;

@@ -111,7 +111,9 @@ export function createAudioPrefetch(deps: Pick<AppDeps, 'store'>, options: { max
 
 export type AudioPrefetch = ReturnType<typeof createAudioPrefetch>;
 
-/** The range to serve: none for no, a malformed or a multi-range header, or an If-Range that no longer matches `etag`. */
+/**
+ * The range to serve: none for no, a malformed or a multi-range header, or an If-Range that no longer matches `etag`.
+ */
 function requestedRange(req: Request, etag: string): RangeRequest | undefined {
   const parsed = parseRangeHeader(req.get('range'));
   return parsed !== undefined && parsed !== 'ignore' && ifRangeMatches(req.get('if-range'), etag) ? parsed : undefined;

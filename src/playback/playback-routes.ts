@@ -81,7 +81,8 @@ export const noteSchema = z.strictObject({
     controls: 'line-breaks',
     messages: { empty: 'expects some text', long: `expects at most ${NOTE_MAX_LENGTH} characters` },
   }).describe(
-    `1 to ${NOTE_MAX_LENGTH} characters after trimming surrounding whitespace; no control characters but tabs and line breaks`,
+    `1 to ${NOTE_MAX_LENGTH} characters after trimming surrounding whitespace; no control characters but tabs and ` +
+      `line breaks`,
   ),
 });
 

@@ -20,8 +20,10 @@ import type { PrivacyRequestDetail, TimelineEvent } from './register.js';
 export const LETTER_LANGUAGES = ['nl', 'en'] as const;
 export type LetterLanguage = (typeof LETTER_LANGUAGES)[number];
 
-export const LETTER_STYLE = `
-body { font: 11pt/1.5 Georgia, 'Times New Roman', serif; color: #111; max-width: 42em; margin: 2em auto; padding: 0 1em; }
+export const LETTER_STYLE =
+  `
+body { font: 11pt/1.5 Georgia, 'Times New Roman', serif; color: #111; ` +
+  `max-width: 42em; margin: 2em auto; padding: 0 1em; }
 h1 { font-size: 14pt; margin: 1.5em 0 0.5em; }
 h2 { font-size: 12pt; margin: 1.2em 0 0.3em; }
 .meta { color: #444; }
@@ -80,23 +82,33 @@ const NL: Texts = {
     correction: 'correctie van de gegevens die wij bij uw gesprekken hebben vastgelegd',
   },
   intro: (received, kind, reference) =>
-    `Op ${received} ontvingen wij uw verzoek om ${kind}. Wij hebben uw verzoek geregistreerd onder kenmerk ${reference}. In deze brief leest u wat wij hebben gevonden, wat wij hebben gedaan en wat de uitkomst is.`,
+    `Op ${received} ontvingen wij uw verzoek om ${kind}. Wij hebben uw verzoek geregistreerd onder kenmerk ` +
+    `${reference}. In deze brief leest u wat wij hebben gevonden, wat wij hebben gedaan en wat de uitkomst is.`,
   foundHeading: 'Wat wij hebben gevonden',
   found: (numbers, count) =>
     count === 0
       ? `Wij hebben gezocht naar opnamen van gesprekken met ${numbers}. Wij hebben geen opnamen gevonden.`
-      : `Wij hebben gezocht naar opnamen van gesprekken met ${numbers}. Wij hebben ${count === 1 ? 'één opname' : `${count} opnamen`} gevonden.`,
+      : `Wij hebben gezocht naar opnamen van gesprekken met ${numbers}. Wij hebben ` +
+        `${count === 1 ? 'één opname' : `${count} opnamen`} gevonden.`,
   doneHeading: 'Wat wij hebben gedaan',
   nothingDone: 'Wij hebben (nog) geen handelingen voor uw verzoek uitgevoerd.',
   exported: (date, count) =>
-    `Op ${date} hebben wij een kopie gemaakt van ${count === 1 ? 'één opname' : `${count} opnamen`}. In het bestand manifest.json in die kopie staat bij elk bestand een SHA-256-controlegetal, waarmee u kunt nagaan dat de bestanden volledig en ongewijzigd zijn.`,
+    `Op ${date} hebben wij een kopie gemaakt van ${count === 1 ? 'één opname' : `${count} opnamen`}. In het bestand ` +
+    `manifest.json in die kopie staat bij elk bestand een SHA-256-controlegetal, waarmee u kunt nagaan dat de ` +
+    `bestanden volledig en ongewijzigd zijn.`,
   erased: (date, count) =>
-    `Op ${date} hebben wij ${count === 1 ? 'één opname' : `${count} opnamen`} gewist. Elke wissing staat in ons wislogboek, dat achteraf niet ongemerkt kan worden gewijzigd:`,
+    `Op ${date} hebben wij ${count === 1 ? 'één opname' : `${count} opnamen`} gewist. Elke wissing staat in ons ` +
+    `wislogboek, dat achteraf niet ongemerkt kan worden gewijzigd:`,
   erasedEntry: (id, seq) => `opname <code>${id}</code>: vermelding nr. ${seq} in het wislogboek`,
   refused: (count) =>
-    `${count === 1 ? 'Eén opname hebben' : `${count} opnamen hebben`} wij niet gewist, omdat wij ${count === 1 ? 'deze' : 'deze opnamen'} moeten bewaren voor een juridische procedure (artikel 17, derde lid, onder e, AVG). Zodra die bewaarplicht vervalt, wissen wij ${count === 1 ? 'ook deze opname' : 'ook deze opnamen'}.`,
+    `${count === 1 ? 'Eén opname hebben' : `${count} opnamen hebben`} wij niet gewist, omdat wij ` +
+    `${count === 1 ? 'deze' : 'deze opnamen'} moeten bewaren voor een juridische procedure (artikel 17, derde lid, ` +
+    `onder e, AVG). Zodra die bewaarplicht vervalt, wissen wij ` +
+    `${count === 1 ? 'ook deze opname' : 'ook deze opnamen'}.`,
   restricted: (date) =>
-    `Vanaf ${date} schermen wij de opnamen met uw telefoonnummer af: medewerkers gebruiken ze niet meer voor training of kwaliteitscontrole, ook niet als er later nieuwe opnamen bij komen. Na de gewone bewaartermijn van 30 dagen worden ze gewist.`,
+    `Vanaf ${date} schermen wij de opnamen met uw telefoonnummer af: medewerkers gebruiken ze niet meer voor ` +
+    `training of kwaliteitscontrole, ook niet als er later nieuwe opnamen bij komen. Na de gewone bewaartermijn ` +
+    `van 30 dagen worden ze gewist.`,
   unrestricted: (date) => `Op ${date} hebben wij die afscherming weer opgeheven.`,
   corrected: (date, fields) => `Op ${date} hebben wij bij een opname ${fields} gecorrigeerd.`,
   fieldNames: {
@@ -106,7 +118,8 @@ const NL: Texts = {
     queue: 'de wachtrij',
   },
   extended: (months, due, reason) =>
-    `Wij hebben de termijn voor ons antwoord met ${months === 1 ? 'één maand' : `${months} maanden`} verlengd, tot en met ${due}. De reden: ${reason}`,
+    `Wij hebben de termijn voor ons antwoord met ${months === 1 ? 'één maand' : `${months} maanden`} verlengd, tot ` +
+    `en met ${due}. De reden: ${reason}`,
   outcomeHeading: 'De uitkomst',
   outcomes: {
     fulfilled: 'Wij hebben uw verzoek volledig uitgevoerd.',
@@ -117,7 +130,8 @@ const NL: Texts = {
   reason: 'Toelichting:',
   pending: (due) => `Uw verzoek is nog in behandeling. U ontvangt ons antwoord uiterlijk op ${due}.`,
   complaint:
-    'Bent u het niet eens met de manier waarop wij uw verzoek hebben behandeld? Dan kunt u een klacht indienen bij de Autoriteit Persoonsgegevens (www.autoriteitpersoonsgegevens.nl). U kunt ook naar de rechter stappen.',
+    'Bent u het niet eens met de manier waarop wij uw verzoek hebben behandeld? Dan kunt u een klacht indienen bij ' +
+    'de Autoriteit Persoonsgegevens (www.autoriteitpersoonsgegevens.nl). U kunt ook naar de rechter stappen.',
   closing: 'Met vriendelijke groet,',
   signature: 'Functionaris voor gegevensbescherming',
   locale: 'nl-NL',
@@ -135,23 +149,32 @@ const EN: Texts = {
     correction: 'correction of the details we recorded about your calls',
   },
   intro: (received, kind, reference) =>
-    `On ${received} we received your request for ${kind}. We registered it under reference ${reference}. This letter tells you what we found, what we did, and the outcome.`,
+    `On ${received} we received your request for ${kind}. We registered it under reference ${reference}. This letter ` +
+    `tells you what we found, what we did, and the outcome.`,
   foundHeading: 'What we found',
   found: (numbers, count) =>
     count === 0
       ? `We searched for recordings of calls with ${numbers}. We found no recordings.`
-      : `We searched for recordings of calls with ${numbers}. We found ${count === 1 ? 'one recording' : `${count} recordings`}.`,
+      : `We searched for recordings of calls with ${numbers}. We found ` +
+        `${count === 1 ? 'one recording' : `${count} recordings`}.`,
   doneHeading: 'What we did',
   nothingDone: 'We have not taken any action on your request yet.',
   exported: (date, count) =>
-    `On ${date} we made a copy of ${count === 1 ? 'one recording' : `${count} recordings`}. The file manifest.json in that copy gives a SHA-256 checksum for every file, so you can check that the files are complete and unchanged.`,
+    `On ${date} we made a copy of ${count === 1 ? 'one recording' : `${count} recordings`}. The file manifest.json ` +
+    `in that copy gives a SHA-256 checksum for every file, so you can check that the files are complete and ` +
+    `unchanged.`,
   erased: (date, count) =>
-    `On ${date} we erased ${count === 1 ? 'one recording' : `${count} recordings`}. Each erasure is recorded in our deletion log, which cannot be changed afterwards without that being detected:`,
+    `On ${date} we erased ${count === 1 ? 'one recording' : `${count} recordings`}. Each erasure is recorded in our ` +
+    `deletion log, which cannot be changed afterwards without that being detected:`,
   erasedEntry: (id, seq) => `recording <code>${id}</code>: entry no. ${seq} in the deletion log`,
   refused: (count) =>
-    `We did not erase ${count === 1 ? 'one recording' : `${count} recordings`}, because we must keep ${count === 1 ? 'it' : 'them'} for legal proceedings (Article 17(3)(e) GDPR). As soon as that obligation ends, we will erase ${count === 1 ? 'it' : 'them'} as well.`,
+    `We did not erase ${count === 1 ? 'one recording' : `${count} recordings`}, because we must keep ` +
+    `${count === 1 ? 'it' : 'them'} for legal proceedings (Article 17(3)(e) GDPR). As soon as that obligation ` +
+    `ends, we will erase ${count === 1 ? 'it' : 'them'} as well.`,
   restricted: (date) =>
-    `From ${date} we have restricted the recordings with your phone number: staff no longer use them for training or quality review, and this also applies to any new recordings. They are erased at the end of the normal 30-day retention period.`,
+    `From ${date} we have restricted the recordings with your phone number: staff no longer use them for training or ` +
+    `quality review, and this also applies to any new recordings. They are erased at the end of the normal 30-day ` +
+    `retention period.`,
   unrestricted: (date) => `On ${date} we lifted that restriction.`,
   corrected: (date, fields) => `On ${date} we corrected ${fields} of a recording.`,
   fieldNames: {
@@ -161,7 +184,8 @@ const EN: Texts = {
     queue: 'the queue',
   },
   extended: (months, due, reason) =>
-    `We extended the period for our answer by ${months === 1 ? 'one month' : `${months} months`}, up to and including ${due}. The reason: ${reason}`,
+    `We extended the period for our answer by ${months === 1 ? 'one month' : `${months} months`}, up to and ` +
+    `including ${due}. The reason: ${reason}`,
   outcomeHeading: 'The outcome',
   outcomes: {
     fulfilled: 'We have carried out your request in full.',
@@ -172,7 +196,8 @@ const EN: Texts = {
   reason: 'Explanation:',
   pending: (due) => `Your request is still being handled. You will receive our answer by ${due} at the latest.`,
   complaint:
-    'If you disagree with how we handled your request, you may lodge a complaint with the Dutch Data Protection Authority, the Autoriteit Persoonsgegevens (www.autoriteitpersoonsgegevens.nl). You may also go to court.',
+    'If you disagree with how we handled your request, you may lodge a complaint with the Dutch Data Protection ' +
+    'Authority, the Autoriteit Persoonsgegevens (www.autoriteitpersoonsgegevens.nl). You may also go to court.',
   closing: 'Yours faithfully,',
   signature: 'Data Protection Officer',
   locale: 'en-GB',
@@ -260,8 +285,9 @@ export function renderLetter(options: {
     }
   }
 
+  const closeReason = request.closeReason ? `<p>${e(t.reason)} ${e(request.closeReason)}</p>` : '';
   const outcome = request.outcome
-    ? `<p>${e(t.outcomes[request.outcome])}</p>${request.closeReason ? `<p>${e(t.reason)} ${e(request.closeReason)}</p>` : ''}`
+    ? `<p>${e(t.outcomes[request.outcome])}</p>${closeReason}`
     : `<p>${e(t.pending(date(request.dueAt)))}</p>`;
 
   return `<!doctype html>

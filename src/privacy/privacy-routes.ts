@@ -3,7 +3,7 @@
  *
  * - `POST /v1/privacy-requests`                register a request → 201 with `dueAt`, `reference`, `status`, timeline
  * - `GET  /v1/privacy-requests`                the register: filters status/kind/from/to/phone, sort newest|due,
- *                                              keyset cursor; `Accept: text/csv` gives CSV (every match without `limit`)
+ * keyset cursor; `Accept: text/csv` gives CSV (every match without `limit`)
  * - `GET  /v1/privacy-requests/:id`            one request with its numbers and timeline
  * - `POST /v1/privacy-requests/:id/extend`     extend the deadline by 1 or 2 months, with a reason
  * - `POST /v1/privacy-requests/:id/close`      close with an outcome and a reason (required unless fulfilled)

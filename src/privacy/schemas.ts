@@ -25,7 +25,8 @@ function reasonText(max: number) {
 
 export const createRequestBodySchema = z.strictObject({
   kind: oneOf(REQUEST_KINDS).describe(
-    'What the subject asks: access (Art. 15), copy (Art. 15(3)/20), erasure (17), objection (21), restriction (18), correction (16)',
+    'What the subject asks: access (Art. 15), copy (Art. 15(3)/20), erasure (17), objection (21), restriction (18), ' +
+      'correction (16)',
   ),
   phone: phoneQuerySchema,
   additionalPhones: z
@@ -34,7 +35,8 @@ export const createRequestBodySchema = z.strictObject({
     .optional()
     .describe(`Other numbers of the same subject (at most ${MAX_ADDITIONAL_PHONES})`),
   receivedAt: isoInstant.describe(
-    'When the request was received (RFC 3339 date or date-time with offset); not in the future (else 422 received_in_future)',
+    'When the request was received (RFC 3339 date or date-time with offset); not in the future (else 422 ' +
+      'received_in_future)',
   ),
   channel: oneOf(REQUEST_CHANNELS).describe('How the request arrived'),
   identityVerified: z.boolean().describe("Whether the subject's identity was verified (Art. 12(6))"),
@@ -50,7 +52,8 @@ export const registerQuerySchema = z.strictObject({
   status: oneOf(['open', 'due_soon', 'overdue', 'closed'] as const)
     .optional()
     .describe(
-      'open: every request not yet closed (due_soon and overdue included); due_soon: due within 7 days; overdue: past dueAt; closed',
+      'open: every request not yet closed (due_soon and overdue included); due_soon: due within 7 days; overdue: ' +
+        'past dueAt; closed',
     ),
   kind: oneOf(REQUEST_KINDS).optional(),
   from: isoInstant.optional().describe('receivedAt on or after this instant'),

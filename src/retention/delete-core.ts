@@ -114,7 +114,9 @@ function errorCode(error: unknown, fallback: string): string {
   return fallback;
 }
 
-/** Items one range listing may pass per claimed key before the rest of its folder is verified recording by recording. */
+/**
+ * Items one range listing may pass per claimed key before the rest of its folder is verified recording by recording.
+ */
 const RANGE_LIST_BUDGET_PER_KEY = 2;
 const RANGE_LIST_BUDGET_MIN = 1000;
 const LIST_PAGE = 1000;

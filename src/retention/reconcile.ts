@@ -79,8 +79,10 @@ export async function reconcile(
     errors: recovered.errors,
   };
   options.progress?.(
-    `crash recovery: ${recovered.ingestTemp.removed} ingest temp folder(s), ${recovered.storeTemp.removed} store temp folder(s), ` +
-      `${recovered.uploads.found} abandoned upload(s) with ${recovered.uploads.objects} object(s) ${dryRun ? 'found' : 'removed'}`,
+    `crash recovery: ${recovered.ingestTemp.removed} ingest temp folder(s), ${recovered.storeTemp.removed} store ` +
+      `temp folder(s), ` +
+      `${recovered.uploads.found} abandoned upload(s) with ${recovered.uploads.objects} object(s) ` +
+      `${dryRun ? 'found' : 'removed'}`,
   );
 
   // 1. Orphans, page by page through the listing. Markers are read before rows: an upload that

@@ -11,12 +11,15 @@ import { createFsStore, removeStaleFsTemp } from './fs-store.js';
 export async function createObjectStore(config: StoreConfig, deps: { logger?: Logger } = {}): Promise<ObjectStore> {
   if (config.kind === 'fs') {
     const root = config.root;
-    return withUpkeep(createFsStore({ root }), { removeStaleTemp: (options) => removeStaleFsTemp({ root, ...options }) });
+    return withUpkeep(createFsStore({ root }), {
+      removeStaleTemp: (options) => removeStaleFsTemp({ root, ...options }),
+    });
   }
   const { createS3Store } = await import('./s3-store.js');
   return withUpkeep(createS3Store(config, deps), {
     async checkBeforeServing() {
-      // A missing bucket, or a versioned one under CALLREC_S3_VERSIONED=refuse (a delete would only add a delete marker).
+      // A missing bucket, or a versioned one under CALLREC_S3_VERSIONED=refuse (a delete would only add a delete
+      // marker).
       const { checkBucket } = await import('./setup-bucket.js');
       await checkBucket(config);
     },

@@ -57,8 +57,10 @@ export class FormatError extends Error {
 /** A new header with a fresh salt and nonce prefix. */
 export function newHeader(options: { kekId: string; segmentSize?: number }): FormatHeader {
   const segmentSize = options.segmentSize ?? DEFAULT_SEGMENT_SIZE;
-  if (!KEK_ID.test(options.kekId)) throw new RangeError('a key-encryption-key id is 1..28 characters of [A-Za-z0-9._-]');
-  if (!Number.isInteger(segmentSize) || segmentSize < 1 || segmentSize > 0x7fffffff) throw new RangeError('segment size out of range');
+  if (!KEK_ID.test(options.kekId))
+    throw new RangeError('a key-encryption-key id is 1..28 characters of [A-Za-z0-9._-]');
+  if (!Number.isInteger(segmentSize) || segmentSize < 1 || segmentSize > 0x7fffffff)
+    throw new RangeError('segment size out of range');
   const bytes = Buffer.alloc(HEADER_SIZE);
   MAGIC.copy(bytes, 0);
   bytes[7] = FORMAT_VERSION;
@@ -84,7 +86,12 @@ export function parseHeader(bytes: Buffer): FormatHeader {
   const segmentSize = bytes.readUInt32BE(8);
   const length = bytes[35]!;
   const kekId = bytes.toString('ascii', 36, 36 + length);
-  if (segmentSize < 1 || segmentSize > 0x7fffffff || !KEK_ID.test(kekId) || bytes.subarray(36 + length, HEADER_SIZE).some((b) => b !== 0)) {
+  if (
+    segmentSize < 1 ||
+    segmentSize > 0x7fffffff ||
+    !KEK_ID.test(kekId) ||
+    bytes.subarray(36 + length, HEADER_SIZE).some((b) => b !== 0)
+  ) {
     throw new FormatError('malformed header');
   }
   const own = Buffer.from(bytes.subarray(0, HEADER_SIZE));
@@ -134,7 +141,12 @@ export interface SegmentContext {
 export function segmentContext(dataKey: Buffer, header: FormatHeader, binding: ObjectBinding): SegmentContext {
   if (dataKey.length !== 32) throw new RangeError('a data key is 32 bytes');
   const key = Buffer.from(hkdfSync('sha256', dataKey, header.salt, SEGMENT_KEY_INFO, 32));
-  const aad = Buffer.concat([header.bytes, Buffer.from(binding.recordingId, 'utf8'), Buffer.from([0]), Buffer.from(binding.role, 'utf8')]);
+  const aad = Buffer.concat([
+    header.bytes,
+    Buffer.from(binding.recordingId, 'utf8'),
+    Buffer.from([0]),
+    Buffer.from(binding.role, 'utf8'),
+  ]);
   return { header, key, aad };
 }
 
@@ -156,9 +168,12 @@ export function sealSegment(ctx: SegmentContext, index: number, last: boolean, p
   return Buffer.concat([head, tail, cipher.getAuthTag()]);
 }
 
-/** Opens one segment (ciphertext ‖ tag); throws FormatError when it does not authenticate at this index and position. */
+/**
+ * Opens one segment (ciphertext ‖ tag); throws FormatError when it does not authenticate at this index and position.
+ */
 export function openSegment(ctx: SegmentContext, index: number, last: boolean, sealed: Buffer): Buffer {
-  if (sealed.length < TAG_SIZE || sealed.length > ctx.header.segmentSize + TAG_SIZE) throw new FormatError(`segment ${index} has a wrong length`);
+  if (sealed.length < TAG_SIZE || sealed.length > ctx.header.segmentSize + TAG_SIZE)
+    throw new FormatError(`segment ${index} has a wrong length`);
   if (!last && sealed.length !== ctx.header.segmentSize + TAG_SIZE) throw new FormatError(`segment ${index} is short`);
   const decipher = createDecipheriv('aes-256-gcm', ctx.key, nonceOf(ctx, index, last));
   decipher.setAAD(ctx.aad);
@@ -173,12 +188,18 @@ export function openSegment(ctx: SegmentContext, index: number, last: boolean, s
 }
 
 /** Encrypts a whole plaintext held in memory (small bodies, tests). */
-export function encryptBuffer(dataKey: Buffer, binding: ObjectBinding, plain: Buffer, options: { kekId: string; segmentSize?: number }): Buffer {
+export function encryptBuffer(
+  dataKey: Buffer,
+  binding: ObjectBinding,
+  plain: Buffer,
+  options: { kekId: string; segmentSize?: number },
+): Buffer {
   const header = newHeader(options);
   const ctx = segmentContext(dataKey, header, binding);
   const n = segmentCount(plain.length, header.segmentSize);
   const parts = [header.bytes];
-  for (let i = 0; i < n; i++) parts.push(sealSegment(ctx, i, i === n - 1, plain.subarray(i * header.segmentSize, (i + 1) * header.segmentSize)));
+  for (let i = 0; i < n; i++)
+    parts.push(sealSegment(ctx, i, i === n - 1, plain.subarray(i * header.segmentSize, (i + 1) * header.segmentSize)));
   return Buffer.concat(parts);
 }
 
@@ -192,7 +213,14 @@ export function decryptBuffer(dataKey: Buffer, binding: ObjectBinding, stored: B
   const parts: Buffer[] = [];
   for (let i = 0; i < n; i++) {
     const start = segmentOffset(i, header.segmentSize);
-    parts.push(openSegment(ctx, i, i === n - 1, stored.subarray(start, Math.min(stored.length, start + header.segmentSize + TAG_SIZE))));
+    parts.push(
+      openSegment(
+        ctx,
+        i,
+        i === n - 1,
+        stored.subarray(start, Math.min(stored.length, start + header.segmentSize + TAG_SIZE)),
+      ),
+    );
   }
   return Buffer.concat(parts);
 }

@@ -47,7 +47,18 @@ import {
 import type { ObjectBinding, SegmentContext } from './encrypted-format.js';
 import { assertValidKey } from './keys.js';
 import { InvalidRangeError, ObjectIntegrityError, StoreError, resolveRange } from './object-store.js';
-import type { GetOptions, GetResult, ListOptions, ListPage, ObjectInfo, ObjectStore, PutOptions, RangeRequest, ServedRange, SignalOption } from './object-store.js';
+import type {
+  GetOptions,
+  GetResult,
+  ListOptions,
+  ListPage,
+  ObjectInfo,
+  ObjectStore,
+  PutOptions,
+  RangeRequest,
+  ServedRange,
+  SignalOption,
+} from './object-store.js';
 
 /** A recording's data key, unwrapped, and the id of the keyring key that wraps it. */
 export interface DataKey {
@@ -57,7 +68,10 @@ export interface DataKey {
 
 /** Where the decorator gets data keys; implemented above storage/ (it needs the database and the keyring). */
 export interface DataKeySource {
-  /** The key for a new object of the recording (created and stored wrapped on first use), or undefined to store plaintext. */
+  /**
+   * The key for a new object of the recording (created and stored wrapped on first use), or undefined to store
+   * plaintext.
+   */
   forWrite(recordingId: string, options?: SignalOption): Promise<DataKey | undefined>;
   /** The recording's key, or undefined when it has none (stored before encryption, or shredded). */
   forRead(recordingId: string, options?: SignalOption): Promise<DataKey | undefined>;
@@ -72,8 +86,15 @@ export const READ_AHEAD_SEGMENTS = 8;
 /** The object does not decrypt (damaged, truncated, reordered, swapped, or not encrypted at all). */
 export class ObjectDecryptError extends StoreError {
   override readonly name = 'ObjectDecryptError';
-  constructor(readonly key: string, options?: { cause?: unknown }) {
-    super('integrity', `the object ${key} does not decrypt: ${options?.cause instanceof Error ? options.cause.message : 'damaged'}`, options);
+  constructor(
+    readonly key: string,
+    options?: { cause?: unknown },
+  ) {
+    super(
+      'integrity',
+      `the object ${key} does not decrypt: ${options?.cause instanceof Error ? options.cause.message : 'damaged'}`,
+      options,
+    );
   }
 }
 
@@ -81,7 +102,10 @@ export class ObjectDecryptError extends StoreError {
 export class DataKeyMissingError extends StoreError {
   override readonly name = 'DataKeyMissingError';
   constructor(readonly key: string) {
-    super('integrity', `the object ${key} is encrypted and the data key of its recording was shredded (or never existed)`);
+    super(
+      'integrity',
+      `the object ${key} is encrypted and the data key of its recording was shredded (or never existed)`,
+    );
   }
 }
 
@@ -110,7 +134,9 @@ class ByteQueue {
   }
 }
 
-/** The encrypting transform of a put: plaintext in, header and sealed segments out; checks length and sha256 at the end. */
+/**
+ * The encrypting transform of a put: plaintext in, header and sealed segments out; checks length and sha256 at the end.
+ */
 class EncryptStream extends Transform {
   private readonly queue = new ByteQueue();
   private index = 0;
@@ -129,7 +155,8 @@ class EncryptStream extends Transform {
     try {
       this.seen += chunk.length;
       this.hash?.update(chunk);
-      if (this.expect.length !== undefined && this.seen > this.expect.length) throw new RangeError('the body is longer than its contentLength');
+      if (this.expect.length !== undefined && this.seen > this.expect.length)
+        throw new RangeError('the body is longer than its contentLength');
       this.queue.push(chunk);
       const size = this.ctx.header.segmentSize;
       // A full segment is sealed once a byte after it arrived: only then is it known not to be the last.
@@ -140,7 +167,8 @@ class EncryptStream extends Transform {
     }
   }
   override _flush(callback: TransformCallback): void {
-    if (this.expect.length !== undefined && this.seen !== this.expect.length) return callback(new RangeError('the body is shorter than its contentLength'));
+    if (this.expect.length !== undefined && this.seen !== this.expect.length)
+      return callback(new RangeError('the body is shorter than its contentLength'));
     if (this.hash && this.hash.digest('hex') !== this.expect.sha256!.toLowerCase()) {
       this.mismatch = true;
       return callback(new Error('the body does not match its sha256'));
@@ -163,7 +191,8 @@ export function createEncryptedStore(inner: ObjectStore, options: EncryptedStore
   const { dataKeys, bindingOf } = options;
   const segmentSize = options.segmentSize ?? DEFAULT_SEGMENT_SIZE;
 
-  const decryptError = (key: string, error: unknown) => (error instanceof FormatError ? new ObjectDecryptError(key, { cause: error }) : error);
+  const decryptError = (key: string, error: unknown) =>
+    error instanceof FormatError ? new ObjectDecryptError(key, { cause: error }) : error;
 
   /**
    * Plaintext of the segments [first, last] of a stored object whose body `body` starts at the
@@ -209,7 +238,9 @@ export function createEncryptedStore(inner: ObjectStore, options: EncryptedStore
     }
   }
 
-  /** Resolves after up to READ_AHEAD_SEGMENTS chunks were produced (authenticated); the body yields them, then the rest. */
+  /**
+   * Resolves after up to READ_AHEAD_SEGMENTS chunks were produced (authenticated); the body yields them, then the rest.
+   */
   async function readAhead(chunks: AsyncGenerator<Buffer>): Promise<Readable> {
     const early: Buffer[] = [];
     let done = false;
@@ -241,7 +272,12 @@ export function createEncryptedStore(inner: ObjectStore, options: EncryptedStore
     return { ...info, size };
   }
 
-  async function headerOf(key: string, dataKey: Buffer, binding: ObjectBinding, signal?: AbortSignal): Promise<{ ctx: SegmentContext; info: ObjectInfo; plainSize: number }> {
+  async function headerOf(
+    key: string,
+    dataKey: Buffer,
+    binding: ObjectBinding,
+    signal?: AbortSignal,
+  ): Promise<{ ctx: SegmentContext; info: ObjectInfo; plainSize: number }> {
     const got = await inner.get(key, { range: { start: 0, end: HEADER_SIZE - 1 }, signal });
     const bytes = Buffer.concat(await got.body.toArray());
     try {
@@ -254,7 +290,13 @@ export function createEncryptedStore(inner: ObjectStore, options: EncryptedStore
     }
   }
 
-  async function getRange(key: string, dataKey: Buffer, binding: ObjectBinding, range: RangeRequest, signal?: AbortSignal): Promise<GetResult> {
+  async function getRange(
+    key: string,
+    dataKey: Buffer,
+    binding: ObjectBinding,
+    range: RangeRequest,
+    signal?: AbortSignal,
+  ): Promise<GetResult> {
     // A range from a known start: the header and the covering segments in parallel, assuming
     // this store's segment size (checked against the header; read again if it differs).
     let segments: Promise<GetResult> | undefined;
@@ -262,43 +304,74 @@ export function createEncryptedStore(inner: ObjectStore, options: EncryptedStore
     if ('start' in range && range.end !== undefined) {
       guessed = { first: Math.floor(range.start / segmentSize), last: Math.floor(range.end / segmentSize) };
       const g = guessed;
-      segments = inner.get(key, { range: { start: segmentOffset(g.first, segmentSize), end: segmentOffset(g.last + 1, segmentSize) - 1 }, signal });
+      segments = inner.get(key, {
+        range: { start: segmentOffset(g.first, segmentSize), end: segmentOffset(g.last + 1, segmentSize) - 1 },
+        signal,
+      });
       segments.catch(() => undefined);
     }
     let head: Awaited<ReturnType<typeof headerOf>>;
     try {
       head = await headerOf(key, dataKey, binding, signal);
     } catch (error) {
-      void segments?.then((s) => s.body.destroy(), () => undefined);
-      if (error instanceof InvalidRangeError) throw decryptError(key, new FormatError('the object is shorter than a header'));
+      void segments?.then(
+        (s) => s.body.destroy(),
+        () => undefined,
+      );
+      if (error instanceof InvalidRangeError)
+        throw decryptError(key, new FormatError('the object is shorter than a header'));
       throw error;
     }
     let served: ServedRange;
     try {
       served = resolveRange(range, head.plainSize);
     } catch (error) {
-      void segments?.then((s) => s.body.destroy(), () => undefined);
+      void segments?.then(
+        (s) => s.body.destroy(),
+        () => undefined,
+      );
       throw error;
     }
     const size = head.ctx.header.segmentSize;
     const first = Math.floor(served.start / size);
     const last = Math.floor(served.end / size);
     if (!segments || size !== segmentSize || guessed!.first !== first) {
-      void segments?.then((s) => s.body.destroy(), () => undefined);
-      segments = inner.get(key, { range: { start: segmentOffset(first, size), end: segmentOffset(last + 1, size) - 1 }, signal });
+      void segments?.then(
+        (s) => s.body.destroy(),
+        () => undefined,
+      );
+      segments = inner.get(key, {
+        range: { start: segmentOffset(first, size), end: segmentOffset(last + 1, size) - 1 },
+        signal,
+      });
     }
     const got = await segments;
     if (got.info.etag !== head.info.etag || got.info.size !== head.info.size) {
       got.body.destroy();
-      throw new ObjectDecryptError(key, { cause: new FormatError('the object changed between the header and segment reads') });
+      throw new ObjectDecryptError(key, {
+        cause: new FormatError('the object changed between the header and segment reads'),
+      });
     }
     const body = await readAhead(
-      plaintext({ key, body: got.body, ctx: head.ctx, storedSize: head.info.size, first, from: served.start, to: served.end }),
+      plaintext({
+        key,
+        body: got.body,
+        ctx: head.ctx,
+        storedSize: head.info.size,
+        first,
+        from: served.start,
+        to: served.end,
+      }),
     );
     return { body, info: plainInfo(got.info, head.plainSize), range: served };
   }
 
-  async function getWhole(key: string, dataKey: Buffer, binding: ObjectBinding, signal?: AbortSignal): Promise<GetResult> {
+  async function getWhole(
+    key: string,
+    dataKey: Buffer,
+    binding: ObjectBinding,
+    signal?: AbortSignal,
+  ): Promise<GetResult> {
     const got = await inner.get(key, { signal });
     let plainSize: number | undefined;
     const chunks = plaintext({
@@ -317,7 +390,9 @@ export function createEncryptedStore(inner: ObjectStore, options: EncryptedStore
     const body = await readAhead(chunks);
     if (plainSize === undefined) {
       body.destroy();
-      throw new ObjectDecryptError(key, { cause: new FormatError('the object has a length no plaintext has (truncated?)') });
+      throw new ObjectDecryptError(key, {
+        cause: new FormatError('the object has a length no plaintext has (truncated?)'),
+      });
     }
     return { body, info: plainInfo(got.info, plainSize) };
   }
@@ -342,10 +417,16 @@ export function createEncryptedStore(inner: ObjectStore, options: EncryptedStore
     const { sha256, contentLength, ...rest } = putOptions;
     if (Buffer.isBuffer(body)) {
       putOptions.signal?.throwIfAborted();
-      if (contentLength !== undefined && contentLength !== body.length) throw new RangeError('the body length differs from its contentLength');
-      if (sha256 && createHash('sha256').update(body).digest('hex') !== sha256.toLowerCase()) throw new ObjectIntegrityError(key);
+      if (contentLength !== undefined && contentLength !== body.length)
+        throw new RangeError('the body length differs from its contentLength');
+      if (sha256 && createHash('sha256').update(body).digest('hex') !== sha256.toLowerCase())
+        throw new ObjectIntegrityError(key);
       const sealed = encryptBuffer(dataKey.key, binding, body, { kekId: dataKey.kekId, segmentSize });
-      const info = await inner.put(key, sealed, { ...rest, contentLength: sealed.length, sha256: createHash('sha256').update(sealed).digest('hex') });
+      const info = await inner.put(key, sealed, {
+        ...rest,
+        contentLength: sealed.length,
+        sha256: createHash('sha256').update(sealed).digest('hex'),
+      });
       return plainInfo(info, body.length);
     }
     const ctx = segmentContext(dataKey.key, newHeader({ kekId: dataKey.kekId, segmentSize }), binding);
@@ -353,7 +434,10 @@ export function createEncryptedStore(inner: ObjectStore, options: EncryptedStore
     const [fed, stored] = await Promise.allSettled([
       pipeline(body, encrypt, { signal: putOptions.signal }),
       inner
-        .put(key, encrypt, { ...rest, ...(contentLength !== undefined ? { contentLength: encryptedSize(contentLength, segmentSize) } : {}) })
+        .put(key, encrypt, {
+          ...rest,
+          ...(contentLength !== undefined ? { contentLength: encryptedSize(contentLength, segmentSize) } : {}),
+        })
         .catch((error: unknown) => {
           body.destroy();
           encrypt.destroy();
@@ -364,7 +448,8 @@ export function createEncryptedStore(inner: ObjectStore, options: EncryptedStore
       if (stored.status === 'fulfilled') await inner.delete(key).catch(() => undefined);
       throw new ObjectIntegrityError(key);
     }
-    if (stored.status === 'rejected') throw fed.status === 'rejected' && (fed.reason as Error)?.name === 'AbortError' ? fed.reason : stored.reason;
+    if (stored.status === 'rejected')
+      throw fed.status === 'rejected' && (fed.reason as Error)?.name === 'AbortError' ? fed.reason : stored.reason;
     if (fed.status === 'rejected') {
       // The store took a body that the source did not finish: never keep it.
       await inner.delete(key).catch(() => undefined);
@@ -383,7 +468,9 @@ export function createEncryptedStore(inner: ObjectStore, options: EncryptedStore
       await refuseShredded(key, getOptions.signal);
       return inner.get(key, getOptions);
     }
-    return getOptions.range ? getRange(key, dataKey.key, binding, getOptions.range, getOptions.signal) : getWhole(key, dataKey.key, binding, getOptions.signal);
+    return getOptions.range
+      ? getRange(key, dataKey.key, binding, getOptions.range, getOptions.signal)
+      : getWhole(key, dataKey.key, binding, getOptions.signal);
   }
 
   async function stat(key: string, statOptions: SignalOption = {}): Promise<ObjectInfo> {
@@ -399,7 +486,8 @@ export function createEncryptedStore(inner: ObjectStore, options: EncryptedStore
       const head = await headerOf(key, dataKey.key, binding, statOptions.signal);
       return plainInfo(head.info, head.plainSize);
     } catch (error) {
-      if (error instanceof InvalidRangeError) throw new ObjectDecryptError(key, { cause: new FormatError('the object is shorter than a header') });
+      if (error instanceof InvalidRangeError)
+        throw new ObjectDecryptError(key, { cause: new FormatError('the object is shorter than a header') });
       throw error;
     }
   }
@@ -408,7 +496,9 @@ export function createEncryptedStore(inner: ObjectStore, options: EncryptedStore
     const page = await inner.list(prefix, listOptions);
     return {
       ...page,
-      items: page.items.map((item) => (bindingOf(item.key) ? { ...item, size: plainSizeOf(item.size, segmentSize) ?? item.size } : item)),
+      items: page.items.map((item) =>
+        bindingOf(item.key) ? { ...item, size: plainSizeOf(item.size, segmentSize) ?? item.size } : item,
+      ),
     };
   }
 
@@ -431,4 +521,3 @@ export function createEncryptedStore(inner: ObjectStore, options: EncryptedStore
     close: () => inner.close(),
   };
 }
-

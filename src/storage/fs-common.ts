@@ -26,7 +26,9 @@ export interface Meta {
 const UNAVAILABLE_CODES = new Set(['EACCES', 'EPERM', 'ENOSPC', 'EIO', 'EROFS', 'EMFILE', 'ENFILE', 'EDQUOT', 'EBUSY']);
 
 export function errno(error: unknown): string | undefined {
-  return typeof error === 'object' && error !== null && 'code' in error ? String((error as { code: unknown }).code) : undefined;
+  return typeof error === 'object' && error !== null && 'code' in error
+    ? String((error as { code: unknown }).code)
+    : undefined;
 }
 
 /** Errors that mean the disk is full. */
@@ -38,8 +40,10 @@ export const FULL_CODES = new Set(['ENOSPC', 'EDQUOT']);
  */
 export function mapIoError(error: unknown, what: string): unknown {
   const code = errno(error);
-  if (code && FULL_CODES.has(code)) return new StoreFullError(`filesystem store: ${what} failed (${code})`, { cause: error });
-  if (code && UNAVAILABLE_CODES.has(code)) return new StoreUnavailableError(`filesystem store: ${what} failed (${code})`, { cause: error });
+  if (code && FULL_CODES.has(code))
+    return new StoreFullError(`filesystem store: ${what} failed (${code})`, { cause: error });
+  if (code && UNAVAILABLE_CODES.has(code))
+    return new StoreUnavailableError(`filesystem store: ${what} failed (${code})`, { cause: error });
   return error;
 }
 
@@ -60,8 +64,15 @@ export async function removeQuietly(file: string): Promise<void> {
  * Removes the temp files of puts whose process is dead (kill -9 during a put) from the fs store
  * at `root`; the folders of live processes stay. `dryRun` only reports.
  */
-export async function removeStaleFsTemp(options: { root: string; now: number; dryRun?: boolean }): Promise<StaleRemoval> {
-  return removeStaleOwnedDirs(path.join(path.resolve(options.root), TMP_DIR), { now: options.now, dryRun: options.dryRun });
+export async function removeStaleFsTemp(options: {
+  root: string;
+  now: number;
+  dryRun?: boolean;
+}): Promise<StaleRemoval> {
+  return removeStaleOwnedDirs(path.join(path.resolve(options.root), TMP_DIR), {
+    now: options.now,
+    dryRun: options.dryRun,
+  });
 }
 
 export type FsContext = ReturnType<typeof createFsContext>;
@@ -144,7 +155,10 @@ export function createFsContext(root: string) {
   async function releaseTmp(): Promise<void> {
     const owned = tmpReady;
     tmpReady = undefined;
-    await owned?.then((dir) => dir.release(), () => undefined);
+    await owned?.then(
+      (dir) => dir.release(),
+      () => undefined,
+    );
   }
 
   return { root, ensureTmp, openTemp, objectPath, metaPath, readMeta, infoOf, statObject, releaseTmp };

@@ -32,7 +32,8 @@ export function fsDeletes(ctx: FsContext) {
       await fsp.rm(metaPath(file), { force: true });
     } catch (error) {
       if (errno(error) === 'ENOTDIR') return;
-      if (errno(error) === 'EISDIR' || errno(error) === 'ERR_FS_EISDIR') return; // a folder, not an object: nothing to delete
+      // a folder, not an object: nothing to delete
+      if (errno(error) === 'EISDIR' || errno(error) === 'ERR_FS_EISDIR') return;
       throw mapIoError(error, 'delete');
     }
     await removeEmptyParents(file);

@@ -38,7 +38,12 @@ export function fsListing(ctx: FsContext) {
   const { root, objectPath, metaPath } = ctx;
 
   /** Yields keys under `dir` (whose keys start with `dirKey`) in key order, starting after `after`. */
-  async function* walk(dir: string, dirKey: string, namePrefix: string, after: string | undefined): AsyncGenerator<string> {
+  async function* walk(
+    dir: string,
+    dirKey: string,
+    namePrefix: string,
+    after: string | undefined,
+  ): AsyncGenerator<string> {
     let entries: fs.Dirent[];
     try {
       entries = await fsp.readdir(dir, { withFileTypes: true });
@@ -48,7 +53,11 @@ export function fsListing(ctx: FsContext) {
     }
     const candidates = entries
       .filter((e) => !e.name.startsWith('.') && e.name.startsWith(namePrefix) && (e.isFile() || e.isDirectory()))
-      .map((e) => ({ name: e.name, isDir: e.isDirectory(), sortKey: `${dirKey}${e.name}${e.isDirectory() ? '/' : ''}` }))
+      .map((e) => ({
+        name: e.name,
+        isDir: e.isDirectory(),
+        sortKey: `${dirKey}${e.name}${e.isDirectory() ? '/' : ''}`,
+      }))
       .sort((a, b) => compareKeys(a.sortKey, b.sortKey));
     for (const entry of candidates) {
       if (entry.isDir) {
@@ -113,7 +122,13 @@ export function fsListing(ctx: FsContext) {
 
     async listVersions(prefix: string, opts: ListOptions = {}): Promise<VersionPage> {
       const page = await methods.list(prefix, opts);
-      const items = page.items.map((i) => ({ key: i.key, versionId: 'null', deleteMarker: false, latest: true, lastModified: i.lastModified }));
+      const items = page.items.map((i) => ({
+        key: i.key,
+        versionId: 'null',
+        deleteMarker: false,
+        latest: true,
+        lastModified: i.lastModified,
+      }));
       return page.nextCursor ? { items, nextCursor: page.nextCursor } : { items };
     },
   };

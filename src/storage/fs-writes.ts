@@ -90,7 +90,8 @@ export function fsWrites(ctx: FsContext) {
       } catch (error) {
         const code = errno(error);
         if (code === 'ENOENT' && attempt < 5) continue;
-        if (code === 'ENOTDIR' || code === 'EEXIST') throw new InvalidKeyError('conflicts with an existing object of the store');
+        if (code === 'ENOTDIR' || code === 'EEXIST')
+          throw new InvalidKeyError('conflicts with an existing object of the store');
         throw error;
       }
       try {
@@ -139,7 +140,10 @@ export function fsWrites(ctx: FsContext) {
             // Let chunks gather while a write is in flight, so that writev batches them.
             highWaterMark: STREAM_BUFFER,
             writev(chunks, callback) {
-              writeAll(handle, chunks.map((c) => c.chunk as Buffer)).then(() => callback(), callback);
+              writeAll(
+                handle,
+                chunks.map((c) => c.chunk as Buffer),
+              ).then(() => callback(), callback);
             },
           });
           await pipeline(body, counter, out, signal ? { signal } : {});
@@ -153,7 +157,12 @@ export function fsWrites(ctx: FsContext) {
           await handle.close();
         }
         throwIfAborted(signal);
-        const meta: Meta = { contentType: opts.contentType || DEFAULT_CONTENT_TYPE, tags: { ...opts.tags }, size, sha256: digest };
+        const meta: Meta = {
+          contentType: opts.contentType || DEFAULT_CONTENT_TYPE,
+          tags: { ...opts.tags },
+          size,
+          sha256: digest,
+        };
         const metaHandle = await fsp.open(tempMeta, 'wx');
         try {
           await metaHandle.writeFile(JSON.stringify(meta));
@@ -187,7 +196,12 @@ export function fsWrites(ctx: FsContext) {
         // No usable sidecar: compute the hash so the ETag stays a strong validator.
         const hash = createHash('sha256');
         await pipeline(fs.createReadStream(file), hash);
-        meta = { contentType: current?.contentType ?? DEFAULT_CONTENT_TYPE, tags: { ...tags }, size: stats.size, sha256: hash.digest('hex') };
+        meta = {
+          contentType: current?.contentType ?? DEFAULT_CONTENT_TYPE,
+          tags: { ...tags },
+          size: stats.size,
+          sha256: hash.digest('hex'),
+        };
       }
       try {
         await writeFileAtomic(metaPath(file), JSON.stringify(meta));

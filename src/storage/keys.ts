@@ -39,7 +39,12 @@ export function recordingPrefix(id: string, startedAt: Date): string {
   return prefix;
 }
 
-export function recordingKey(options: { id: string; startedAt: Date; name: 'original' | 'playback'; ext: string }): string {
+export function recordingKey(options: {
+  id: string;
+  startedAt: Date;
+  name: 'original' | 'playback';
+  ext: string;
+}): string {
   const key = `${recordingPrefix(options.id, options.startedAt)}${options.name}.${options.ext}`;
   assertValidKey(key);
   return key;

@@ -101,7 +101,10 @@ export interface ListPage {
 /** One trace of a key: a version (the current one or an older one) or a delete marker. */
 export interface VersionItem {
   key: string;
-  /** The backend's version id; `null` for the version written while versioning was off (and on a store without versions). */
+  /**
+   * The backend's version id; `null` for the version written while versioning was off (and on a store without
+   * versions).
+   */
   versionId: string;
   /** A delete marker: no bytes, but a trace of the key (and what hides its older versions). */
   deleteMarker: boolean;
@@ -139,9 +142,15 @@ export interface PendingUpload {
  * member, never `kind`; a store without `upkeep` (a driver made directly, in tests) needs none.
  */
 export interface StoreUpkeep {
-  /** Checks before serving (S3: the bucket exists, its versioning is acceptable, versions may be listed); throws otherwise. */
+  /**
+   * Checks before serving (S3: the bucket exists, its versioning is acceptable, versions may be listed); throws
+   * otherwise.
+   */
   checkBeforeServing?(): Promise<void>;
-  /** `callrec setup-bucket` (S3): creates the bucket, installs the lifecycle rules, checks versioning; a report per step. */
+  /**
+   * `callrec setup-bucket` (S3): creates the bucket, installs the lifecycle rules, checks versioning; a report per
+   * step.
+   */
   setUp?(options: { retentionDays: number }): Promise<SetupBucketReport>;
   /** Removes what killed processes' puts left in the store's own temp area (fs); `dryRun` only reports. */
   removeStaleTemp?(options: { now: number; dryRun?: boolean }): Promise<StaleRemoval>;
@@ -196,7 +205,8 @@ export interface ObjectStore {
 
 export class StoreError extends Error {
   constructor(
-    readonly code: 'object_not_found' | 'invalid_key' | 'invalid_range' | 'store_unavailable' | 'versioned_bucket' | 'integrity',
+    readonly code:
+      'object_not_found' | 'invalid_key' | 'invalid_range' | 'store_unavailable' | 'versioned_bucket' | 'integrity',
     message: string,
     options?: { cause?: unknown },
   ) {
@@ -206,7 +216,10 @@ export class StoreError extends Error {
 
 export class ObjectNotFoundError extends StoreError {
   override readonly name = 'ObjectNotFoundError';
-  constructor(readonly key: string, options?: { cause?: unknown }) {
+  constructor(
+    readonly key: string,
+    options?: { cause?: unknown },
+  ) {
     super('object_not_found', `object not found: ${key}`, options);
   }
 }
@@ -228,7 +241,10 @@ export class InvalidRangeError extends StoreError {
 /** The bytes a put received are not the ones its `sha256` names; nothing was stored. */
 export class ObjectIntegrityError extends StoreError {
   override readonly name = 'ObjectIntegrityError';
-  constructor(readonly key: string, options?: { cause?: unknown }) {
+  constructor(
+    readonly key: string,
+    options?: { cause?: unknown },
+  ) {
     super('integrity', `the body of ${key} does not match its sha256`, options);
   }
 }
@@ -251,7 +267,12 @@ export class StoreFullError extends StoreUnavailableError {
 
 /** True for a StoreFullError (also one from a second copy of this module). */
 export function isStoreFull(error: unknown): boolean {
-  return error instanceof StoreFullError || (error instanceof Error && error.name === 'StoreFullError' && (error as { code?: unknown }).code === 'store_unavailable');
+  return (
+    error instanceof StoreFullError ||
+    (error instanceof Error &&
+      error.name === 'StoreFullError' &&
+      (error as { code?: unknown }).code === 'store_unavailable')
+  );
 }
 
 /**

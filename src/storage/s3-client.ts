@@ -27,7 +27,12 @@ export const S3_MAX_SOCKETS = 256;
  * What S3 and MinIO answer when a body is not the one its checksum or signed payload hash names
  * (MinIO: XAmzContentChecksumMismatch for a wrong x-amz-checksum-sha256).
  */
-export const DIGEST_MISMATCH: ReadonlySet<string> = new Set(['XAmzContentSHA256Mismatch', 'XAmzContentChecksumMismatch', 'BadDigest', 'InvalidDigest']);
+export const DIGEST_MISMATCH: ReadonlySet<string> = new Set([
+  'XAmzContentSHA256Mismatch',
+  'XAmzContentChecksumMismatch',
+  'BadDigest',
+  'InvalidDigest',
+]);
 
 /**
  * The bucket keeps versions, and CALLREC_S3_VERSIONED=refuse: deleting would only add a delete
@@ -39,7 +44,8 @@ export class VersionedBucketError extends StoreUnavailableError {
   constructor(bucket: string, status: string) {
     super(
       `bucket ${bucket} has versioning ${status}: a delete would only add a delete marker and keep the recording. ` +
-        'Disable versioning on the bucket, or set CALLREC_S3_VERSIONED=delete-versions to delete every version of a key.',
+        'Disable versioning on the bucket, or set CALLREC_S3_VERSIONED=delete-versions to delete every version of a ' +
+        'key.',
     );
   }
 }
@@ -116,7 +122,11 @@ export function mapS3Error(error: unknown, what: string, key?: string): Error {
   if (key !== undefined && isNotFound(error)) return new ObjectNotFoundError(key, { cause: error });
   const status = sdkStatus(error);
   const code = (error as { code?: string } | undefined)?.code;
-  const detail = [sdkName(error), status ? `HTTP ${status}` : undefined, code && code !== sdkName(error) ? code : undefined]
+  const detail = [
+    sdkName(error),
+    status ? `HTTP ${status}` : undefined,
+    code && code !== sdkName(error) ? code : undefined,
+  ]
     .filter(Boolean)
     .join(', ');
   if (status === 507 || sdkName(error) === 'XMinioStorageFull' || code === 'XMinioStorageFull') {
@@ -133,8 +143,18 @@ export function encodeTagging(tags: Tags): string {
 }
 
 /** ObjectInfo from a HEAD or GET answer; `size` is the whole object's (a ranged GET's ContentLength is the range's). */
-export function infoOf(key: string, out: { ContentType?: string; ETag?: string; LastModified?: Date }, size: number): ObjectInfo {
-  return { key, size, contentType: out.ContentType ?? 'application/octet-stream', etag: etagOf(out.ETag), lastModified: out.LastModified ?? new Date(0) };
+export function infoOf(
+  key: string,
+  out: { ContentType?: string; ETag?: string; LastModified?: Date },
+  size: number,
+): ObjectInfo {
+  return {
+    key,
+    size,
+    contentType: out.ContentType ?? 'application/octet-stream',
+    etag: etagOf(out.ETag),
+    lastModified: out.LastModified ?? new Date(0),
+  };
 }
 
 export function etagOf(value: string | undefined): string {
@@ -145,7 +165,10 @@ export function etagOf(value: string | undefined): string {
  * The server-side encryption parameters of a PutObject or CreateMultipartUpload (Upload passes
  * them to both) for CALLREC_S3_SSE: none, SSE-S3 (AES256), or SSE-KMS with an optional key id.
  */
-export function sseParams(sse: S3StoreConfig['sse']): { ServerSideEncryption?: 'AES256' | 'aws:kms'; SSEKMSKeyId?: string } {
+export function sseParams(sse: S3StoreConfig['sse']): {
+  ServerSideEncryption?: 'AES256' | 'aws:kms';
+  SSEKMSKeyId?: string;
+} {
   if (!sse || sse.mode === 'none') return {};
   if (sse.mode === 'AES256') return { ServerSideEncryption: 'AES256' };
   return { ServerSideEncryption: 'aws:kms', ...(sse.kmsKeyId ? { SSEKMSKeyId: sse.kmsKeyId } : {}) };

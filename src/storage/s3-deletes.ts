@@ -112,7 +112,10 @@ export function s3Deletes(ctx: S3Context) {
             }
           }
         } else if (failures.size === 0) {
-          failures = await deleteIdentifiers(unique.map((Key) => ({ Key })), signal);
+          failures = await deleteIdentifiers(
+            unique.map((Key) => ({ Key })),
+            signal,
+          );
         }
       }
       for (const key of valid) {

@@ -17,7 +17,13 @@
 import type { Writable } from 'node:stream';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { DeleteObjectCommand, DeleteObjectsCommand, GetObjectCommand, HeadObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
+import {
+  DeleteObjectCommand,
+  DeleteObjectsCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  ListObjectsV2Command,
+} from '@aws-sdk/client-s3';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { StoreUnavailableError } from './object-store.js';
 import { createS3Client, getVersioningStatus, isNotFound, listKeyVersions, mapS3Error } from './s3-store.js';
@@ -39,9 +45,17 @@ export interface DropObject {
 }
 
 export interface DropBucket {
-  listPage(options: { prefix: string; startAfter?: string; limit?: number; signal?: AbortSignal }): Promise<{ objects: DropObject[]; truncated: boolean }>;
+  listPage(options: {
+    prefix: string;
+    startAfter?: string;
+    limit?: number;
+    signal?: AbortSignal;
+  }): Promise<{ objects: DropObject[]; truncated: boolean }>;
   download(key: string, into: Writable, options: { signal?: AbortSignal }): Promise<{ etag: string }>;
-  readSmall(key: string, options: { maxBytes: number; signal?: AbortSignal }): Promise<{ text: string; etag: string } | undefined>;
+  readSmall(
+    key: string,
+    options: { maxBytes: number; signal?: AbortSignal },
+  ): Promise<{ text: string; etag: string } | undefined>;
   exists(key: string, options?: { signal?: AbortSignal }): Promise<boolean>;
   etagOf(key: string, options?: { signal?: AbortSignal }): Promise<string | undefined>;
   deleteAndVerify(keys: readonly string[], options?: { signal?: AbortSignal }): Promise<void>;
@@ -75,7 +89,8 @@ export function openDropBucket(config: DropBucketConfig): DropBucket {
       throw mapS3Error(error, 'head');
     }
   };
-  const head = async (key: string, signal?: AbortSignal): Promise<boolean> => (await headEtag(key, signal)) !== undefined;
+  const head = async (key: string, signal?: AbortSignal): Promise<boolean> =>
+    (await headEtag(key, signal)) !== undefined;
 
   return {
     async listPage({ prefix, startAfter, limit, signal }) {
@@ -160,7 +175,9 @@ export function openDropBucket(config: DropBucketConfig): DropBucket {
                 opts(signal),
               );
               if ((out.Errors ?? []).length > 0)
-                throw new StoreUnavailableError(`s3 drop bucket: ${out.Errors!.length} versions not deleted (${out.Errors![0]!.Code ?? 'error'})`);
+                throw new StoreUnavailableError(
+                  `s3 drop bucket: ${out.Errors!.length} versions not deleted (${out.Errors![0]!.Code ?? 'error'})`,
+                );
             } catch (error) {
               throw mapS3Error(error, 'delete versions');
             }
@@ -168,7 +185,8 @@ export function openDropBucket(config: DropBucketConfig): DropBucket {
         }
       }
       for (const key of keys) {
-        if (await head(key, signal)) throw new StoreUnavailableError('s3 drop bucket: an object is still there after its delete');
+        if (await head(key, signal))
+          throw new StoreUnavailableError('s3 drop bucket: an object is still there after its delete');
         if (versioned && (await listKeyVersions(client, Bucket, key, signal)).length > 0)
           throw new StoreUnavailableError('s3 drop bucket: versions of an object are still there after their delete');
       }

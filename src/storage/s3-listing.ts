@@ -3,7 +3,12 @@
  * `listVersions` and `exists` (ListObjectVersions, every page, whatever the bucket's versioning is
  * thought to be), the bucket's versioning and Object Lock status.
  */
-import { GetBucketVersioningCommand, GetObjectLockConfigurationCommand, ListObjectVersionsCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
+import {
+  GetBucketVersioningCommand,
+  GetObjectLockConfigurationCommand,
+  ListObjectVersionsCommand,
+  ListObjectsV2Command,
+} from '@aws-sdk/client-s3';
 import type { ObjectIdentifier, S3Client } from '@aws-sdk/client-s3';
 import { assertValidKey, assertValidPrefix } from './keys.js';
 import { StoreUnavailableError } from './object-store.js';
@@ -14,9 +19,16 @@ import { isAbortError, listLimit, throwIfAborted } from './store-helpers.js';
 
 export type VersioningStatus = 'Disabled' | 'Enabled' | 'Suspended';
 
-export async function getVersioningStatus(client: S3Client, bucket: string, signal?: AbortSignal): Promise<VersioningStatus> {
+export async function getVersioningStatus(
+  client: S3Client,
+  bucket: string,
+  signal?: AbortSignal,
+): Promise<VersioningStatus> {
   try {
-    const out = await client.send(new GetBucketVersioningCommand({ Bucket: bucket }), signal ? { abortSignal: signal } : {});
+    const out = await client.send(
+      new GetBucketVersioningCommand({ Bucket: bucket }),
+      signal ? { abortSignal: signal } : {},
+    );
     return out.Status === 'Enabled' || out.Status === 'Suspended' ? out.Status : 'Disabled';
   } catch (error) {
     throw mapS3Error(error, 'reading bucket versioning');
@@ -30,13 +42,22 @@ export async function getVersioningStatus(client: S3Client, bucket: string, sign
  */
 export async function getObjectLockEnabled(client: S3Client, bucket: string, signal?: AbortSignal): Promise<boolean> {
   try {
-    const out = await client.send(new GetObjectLockConfigurationCommand({ Bucket: bucket }), signal ? { abortSignal: signal } : {});
+    const out = await client.send(
+      new GetObjectLockConfigurationCommand({ Bucket: bucket }),
+      signal ? { abortSignal: signal } : {},
+    );
     return out.ObjectLockConfiguration?.ObjectLockEnabled === 'Enabled';
   } catch (error) {
     if (isAbortError(error)) throw error;
     const name = sdkName(error);
     const status = sdkStatus(error);
-    if (name === 'ObjectLockConfigurationNotFoundError' || name === 'AccessDenied' || (status === 404 && name !== 'NoSuchBucket') || status === 403) return false;
+    if (
+      name === 'ObjectLockConfigurationNotFoundError' ||
+      name === 'AccessDenied' ||
+      (status === 404 && name !== 'NoSuchBucket') ||
+      status === 403
+    )
+      return false;
     throw mapS3Error(error, 'reading the object lock configuration');
   }
 }
@@ -57,25 +78,35 @@ async function versionsPage(
     }),
     signal ? { abortSignal: signal } : {},
   );
-  const entry = (deleteMarker: boolean) => (v: { Key?: string; VersionId?: string; IsLatest?: boolean; LastModified?: Date }): VersionItem => ({
-    key: v.Key!,
-    versionId: v.VersionId ?? 'null',
-    deleteMarker,
-    latest: v.IsLatest === true,
-    lastModified: v.LastModified ?? new Date(0),
-  });
+  const entry =
+    (deleteMarker: boolean) =>
+    (v: { Key?: string; VersionId?: string; IsLatest?: boolean; LastModified?: Date }): VersionItem => ({
+      key: v.Key!,
+      versionId: v.VersionId ?? 'null',
+      deleteMarker,
+      latest: v.IsLatest === true,
+      lastModified: v.LastModified ?? new Date(0),
+    });
   const items = [
     ...(out.Versions ?? []).filter((v) => v.Key !== undefined).map(entry(false)),
     ...(out.DeleteMarkers ?? []).filter((v) => v.Key !== undefined).map(entry(true)),
   ].sort(
     (a, b) =>
-      compareBytes(a.key, b.key) || Number(b.latest) - Number(a.latest) || b.lastModified.getTime() - a.lastModified.getTime(),
+      compareBytes(a.key, b.key) ||
+      Number(b.latest) - Number(a.latest) ||
+      b.lastModified.getTime() - a.lastModified.getTime(),
   );
   if (!out.IsTruncated) return { items };
   // A truncated page without a marker cannot be followed; ending there would prove absence falsely.
   if (!out.NextKeyMarker) throw new StoreUnavailableError('s3 store: a truncated version listing named no next marker');
   // The markers are opaque (MinIO appends its own state to NextKeyMarker): handed back as they are.
-  return { items, next: { keyMarker: out.NextKeyMarker, ...(out.NextVersionIdMarker ? { versionIdMarker: out.NextVersionIdMarker } : {}) } };
+  return {
+    items,
+    next: {
+      keyMarker: out.NextKeyMarker,
+      ...(out.NextVersionIdMarker ? { versionIdMarker: out.NextVersionIdMarker } : {}),
+    },
+  };
 }
 
 /** Byte order of keys (S3's order); valid keys are ASCII, where it is JavaScript's string order. */
@@ -87,7 +118,12 @@ function compareBytes(a: string, b: string): number {
  * Every version id and delete marker id of exactly `key`, asked of the bucket (every page, until
  * the listing passes `key`): whatever its versioning is, an empty answer means no trace is left.
  */
-export async function listKeyVersions(client: S3Client, bucket: string, key: string, signal?: AbortSignal): Promise<ObjectIdentifier[]> {
+export async function listKeyVersions(
+  client: S3Client,
+  bucket: string,
+  key: string,
+  signal?: AbortSignal,
+): Promise<ObjectIdentifier[]> {
   const found: ObjectIdentifier[] = [];
   let marker: { keyMarker: string; versionIdMarker?: string } | undefined;
   for (;;) {
@@ -139,7 +175,9 @@ export function s3Listing(ctx: S3Context) {
         const items = (out.Contents ?? [])
           .filter((o) => o.Key !== undefined)
           .map((o) => ({ key: o.Key!, size: o.Size ?? 0, lastModified: o.LastModified ?? new Date(0) }));
-        return out.IsTruncated && out.NextContinuationToken ? { items, nextCursor: out.NextContinuationToken } : { items };
+        return out.IsTruncated && out.NextContinuationToken
+          ? { items, nextCursor: out.NextContinuationToken }
+          : { items };
       } catch (error) {
         throw mapS3Error(error, 'list');
       }

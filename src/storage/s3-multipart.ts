@@ -21,7 +21,11 @@ export type MultipartUpload = PendingUpload;
  */
 export async function abortUploads(
   config: Extract<StoreConfig, { kind: 's3' }>,
-  options: { select: (uploads: MultipartUpload[]) => Promise<MultipartUpload[]> | MultipartUpload[]; dryRun?: boolean; signal?: AbortSignal },
+  options: {
+    select: (uploads: MultipartUpload[]) => Promise<MultipartUpload[]> | MultipartUpload[];
+    dryRun?: boolean;
+    signal?: AbortSignal;
+  },
 ): Promise<{ aborted: number; found: number; keys: string[] }> {
   const client = createS3Client(config);
   let aborted = 0;
@@ -32,9 +36,16 @@ export async function abortUploads(
     let uploadIdMarker: string | undefined;
     for (;;) {
       const page = await client
-        .send(new ListMultipartUploadsCommand({ Bucket: config.bucket, KeyMarker: keyMarker, UploadIdMarker: uploadIdMarker }), {
-          abortSignal: options.signal,
-        })
+        .send(
+          new ListMultipartUploadsCommand({
+            Bucket: config.bucket,
+            KeyMarker: keyMarker,
+            UploadIdMarker: uploadIdMarker,
+          }),
+          {
+            abortSignal: options.signal,
+          },
+        )
         .catch((error: unknown) => {
           throw mapS3Error(error, 'list multipart uploads');
         });
@@ -49,7 +60,10 @@ export async function abortUploads(
         keys.push(upload.key);
         if (options.dryRun) continue;
         try {
-          await client.send(new AbortMultipartUploadCommand({ Bucket: config.bucket, Key: upload.key, UploadId: upload.uploadId }), { abortSignal: options.signal });
+          await client.send(
+            new AbortMultipartUploadCommand({ Bucket: config.bucket, Key: upload.key, UploadId: upload.uploadId }),
+            { abortSignal: options.signal },
+          );
         } catch (error) {
           if (!isNotFound(error)) throw mapS3Error(error, 'abort multipart upload', upload.key);
         }

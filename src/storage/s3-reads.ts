@@ -6,7 +6,15 @@ import type { Readable } from 'node:stream';
 import { GetObjectCommand, GetObjectTaggingCommand, HeadObjectCommand } from '@aws-sdk/client-s3';
 import { assertValidKey } from './keys.js';
 import { StoreUnavailableError, resolveRange } from './object-store.js';
-import type { GetOptions, GetResult, ObjectInfo, RangeRequest, ServedRange, SignalOption, Tags } from './object-store.js';
+import type {
+  GetOptions,
+  GetResult,
+  ObjectInfo,
+  RangeRequest,
+  ServedRange,
+  SignalOption,
+  Tags,
+} from './object-store.js';
 import { infoOf, mapS3Error, sdkName, sdkStatus } from './s3-client.js';
 import type { S3Context } from './s3-client.js';
 import { abortError, throwIfAborted } from './store-helpers.js';
@@ -32,7 +40,11 @@ export function s3Reads(ctx: S3Context) {
    * or S3 refused the range (416): the caller then takes the HEAD + If-Match path, which
    * also produces the precise InvalidRangeError. Other failures throw as `get` does.
    */
-  async function rangedGetInOneTrip(key: string, request: RangeRequest, signal?: AbortSignal): Promise<GetResult | undefined> {
+  async function rangedGetInOneTrip(
+    key: string,
+    request: RangeRequest,
+    signal?: AbortSignal,
+  ): Promise<GetResult | undefined> {
     const header =
       'suffix' in request
         ? request.suffix > 0

@@ -42,7 +42,15 @@ import { HeadBucketCommand } from '@aws-sdk/client-s3';
 import type { Logger } from '../logger.js';
 import { StoreUnavailableError } from './object-store.js';
 import type { ObjectStore, SignalOption } from './object-store.js';
-import { OBJECT_LOCK_CACHE_MS, PING_TIMEOUT_MS, createS3Client, isNotFound, mapS3Error, sdkName, sseParams } from './s3-client.js';
+import {
+  OBJECT_LOCK_CACHE_MS,
+  PING_TIMEOUT_MS,
+  createS3Client,
+  isNotFound,
+  mapS3Error,
+  sdkName,
+  sseParams,
+} from './s3-client.js';
 import type { S3Context, S3StoreConfig } from './s3-client.js';
 import { s3Deletes } from './s3-deletes.js';
 import { getObjectLockEnabled, s3Listing } from './s3-listing.js';
@@ -100,9 +108,12 @@ export function createS3Store(config: S3StoreConfig, deps: { logger?: Logger } =
         await client.send(new HeadBucketCommand({ Bucket }), { abortSignal: signal });
       } catch (error) {
         if (opts.signal?.aborted) throw abortError(opts.signal);
-        if (timeout.aborted) throw new StoreUnavailableError(`s3 store: no answer within ${PING_TIMEOUT_MS} ms`, { cause: error });
+        if (timeout.aborted)
+          throw new StoreUnavailableError(`s3 store: no answer within ${PING_TIMEOUT_MS} ms`, { cause: error });
         if (isNotFound(error) || sdkName(error) === 'NoSuchBucket') {
-          throw new StoreUnavailableError(`s3 store: bucket ${Bucket} does not exist (run \`callrec setup-bucket\`)`, { cause: error });
+          throw new StoreUnavailableError(`s3 store: bucket ${Bucket} does not exist (run \`callrec setup-bucket\`)`, {
+            cause: error,
+          });
         }
         throw mapS3Error(error, 'ping');
       }

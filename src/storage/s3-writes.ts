@@ -43,7 +43,8 @@ export function s3Writes(
       throw new Error(`body has ${body.length} bytes, expected contentLength ${opts.contentLength}`);
     }
     // A locked put must carry a checksum (S3 requires Content-MD5 or an x-amz-checksum): its sha256.
-    const sha256 = opts.sha256?.toLowerCase() ?? (opts.lock ? createHash('sha256').update(body).digest('hex') : undefined);
+    const sha256 =
+      opts.sha256?.toLowerCase() ?? (opts.lock ? createHash('sha256').update(body).digest('hex') : undefined);
     let out;
     try {
       out = await client.send(
@@ -62,11 +63,19 @@ export function s3Writes(
       );
     } catch (error) {
       if (signal?.aborted) throw abortError(signal);
-      if (sha256 !== undefined && DIGEST_MISMATCH.has(sdkName(error))) throw new ObjectIntegrityError(key, { cause: error });
+      if (sha256 !== undefined && DIGEST_MISMATCH.has(sdkName(error)))
+        throw new ObjectIntegrityError(key, { cause: error });
       throw mapS3Error(error, 'put');
     }
     if (signal?.aborted) await discardAbortedPut(key, signal);
-    if (out.ETag && opts.contentType) return { key, size: body.length, contentType: opts.contentType, etag: etagOf(out.ETag), lastModified: new Date() };
+    if (out.ETag && opts.contentType)
+      return {
+        key,
+        size: body.length,
+        contentType: opts.contentType,
+        etag: etagOf(out.ETag),
+        lastModified: new Date(),
+      };
     return head(key);
   }
 
@@ -97,11 +106,13 @@ export function s3Writes(
         transform(chunk: Buffer, _encoding, callback) {
           size += chunk.length;
           hash?.update(chunk);
-          if (expected !== undefined && size > expected) callback(new Error(`body is longer than contentLength ${expected}`));
+          if (expected !== undefined && size > expected)
+            callback(new Error(`body is longer than contentLength ${expected}`));
           else callback(null, chunk);
         },
         flush(callback) {
-          if (expected !== undefined && size !== expected) callback(new Error(`body has ${size} bytes, expected contentLength ${expected}`));
+          if (expected !== undefined && size !== expected)
+            callback(new Error(`body has ${size} bytes, expected contentLength ${expected}`));
           else if (hash && hash.digest('hex') !== sha256) callback(new ObjectIntegrityError(key));
           else callback();
         },
@@ -135,14 +146,16 @@ export function s3Writes(
             const sourceError = await piping;
             if (sourceError instanceof Error) throw sourceError;
           }
-          if (serverChecks && DIGEST_MISMATCH.has(sdkName(error))) throw new ObjectIntegrityError(key, { cause: error });
+          if (serverChecks && DIGEST_MISMATCH.has(sdkName(error)))
+            throw new ObjectIntegrityError(key, { cause: error });
           throw mapS3Error(error, 'put');
         }
         if (signal?.aborted) await discardAbortedPut(key, signal);
         // PutObject and CompleteMultipartUpload answer the stored ETag: no HEAD needed. The
         // server's Last-Modified is not in that answer; the client's clock at commit stands in.
         const etag = (done as { ETag?: string }).ETag;
-        if (etag && opts.contentType) return { key, size, contentType: opts.contentType, etag: etagOf(etag), lastModified: new Date() };
+        if (etag && opts.contentType)
+          return { key, size, contentType: opts.contentType, etag: etagOf(etag), lastModified: new Date() };
         return await head(key);
       } finally {
         signal?.removeEventListener('abort', onAbort);

@@ -60,7 +60,8 @@ export interface BucketCheck {
 
 /** The rules callrec needs for a retention of `retentionDays`. */
 export function lifecycleRules(retentionDays: number): LifecycleRule[] {
-  if (!Number.isInteger(retentionDays) || retentionDays < 1) throw new Error(`retentionDays must be a whole number ≥ 1, got ${retentionDays}`);
+  if (!Number.isInteger(retentionDays) || retentionDays < 1)
+    throw new Error(`retentionDays must be a whole number ≥ 1, got ${retentionDays}`);
   return [
     {
       ID: retentionRuleId(retentionDays),
@@ -113,7 +114,8 @@ async function bucketExists(client: S3Client, bucket: string): Promise<boolean> 
 }
 
 function refuseIfVersioned(config: S3StoreConfig, versioning: VersioningStatus): void {
-  if (versioning !== 'Disabled' && config.versionedBucket === 'refuse') throw new VersionedBucketError(config.bucket, versioning);
+  if (versioning !== 'Disabled' && config.versionedBucket === 'refuse')
+    throw new VersionedBucketError(config.bucket, versioning);
 }
 
 /**
@@ -125,7 +127,10 @@ async function assertCanListVersions(client: S3Client, bucket: string): Promise<
     await client.send(new ListObjectVersionsCommand({ Bucket: bucket, Prefix: RECORDINGS_PREFIX, MaxKeys: 1 }));
   } catch (error) {
     const mapped = mapS3Error(error, 'listing object versions');
-    throw new StoreUnavailableError(`bucket ${bucket}: ${mapped.message}; proving deletions needs s3:ListBucketVersions`, { cause: error });
+    throw new StoreUnavailableError(
+      `bucket ${bucket}: ${mapped.message}; proving deletions needs s3:ListBucketVersions`,
+      { cause: error },
+    );
   }
 }
 
@@ -165,7 +170,8 @@ export async function setupBucket(
       } catch (error) {
         const name = (error as { name?: string }).name;
         // Another instance created it first: fine.
-        if (name !== 'BucketAlreadyOwnedByYou' && name !== 'BucketAlreadyExists') throw mapS3Error(error, 'creating the bucket');
+        if (name !== 'BucketAlreadyOwnedByYou' && name !== 'BucketAlreadyExists')
+          throw mapS3Error(error, 'creating the bucket');
       }
     }
 
@@ -183,7 +189,12 @@ export async function setupBucket(
     const put = async (rules: LifecycleRule[]) => {
       const ids = new Set(rules.map((r) => r.ID));
       const merged = [...existing.filter((r) => !ids.has(r.ID)), ...rules];
-      await client.send(new PutBucketLifecycleConfigurationCommand({ Bucket: config.bucket, LifecycleConfiguration: { Rules: merged } }));
+      await client.send(
+        new PutBucketLifecycleConfigurationCommand({
+          Bucket: config.bucket,
+          LifecycleConfiguration: { Rules: merged },
+        }),
+      );
     };
 
     let lifecycle: SetupBucketReport['lifecycle'] = 'unchanged';
@@ -219,12 +230,20 @@ export async function setupBucket(
       const current = byId.get(rule.ID);
       if (!current || ruleSignature(current) !== ruleSignature(rule)) {
         throw new Error(
-          `bucket ${config.bucket}: lifecycle rule ${rule.ID} reads back as ${current ? ruleSignature(current) : 'missing'}, ` +
+          `bucket ${config.bucket}: lifecycle rule ${rule.ID} reads back as ` +
+            `${current ? ruleSignature(current) : 'missing'}, ` +
             `expected ${ruleSignature(rule)}`,
         );
       }
     }
-    return { bucket: config.bucket, created, lifecycle, abortIncompleteMultipart, rules: expected.map((r) => r.ID!), versioning };
+    return {
+      bucket: config.bucket,
+      created,
+      lifecycle,
+      abortIncompleteMultipart,
+      rules: expected.map((r) => r.ID!),
+      versioning,
+    };
   } finally {
     if (!options.client) client.destroy();
   }

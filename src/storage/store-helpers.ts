@@ -16,9 +16,7 @@ export function throwIfAborted(signal: AbortSignal | undefined): void {
 
 /** An abort (DOM AbortError, or Node's ABORT_ERR code). */
 export function isAbortError(error: unknown): boolean {
-  return (
-    error instanceof Error && (error.name === 'AbortError' || (error as { code?: unknown }).code === 'ABORT_ERR')
-  );
+  return error instanceof Error && (error.name === 'AbortError' || (error as { code?: unknown }).code === 'ABORT_ERR');
 }
 
 /** Most items one `list`/`listVersions` page returns (S3's own maximum). */

@@ -14,7 +14,8 @@ export function assertValidTags(tags: Tags): void {
   const entries = Object.entries(tags);
   if (entries.length > MAX_TAGS) throw new TypeError(`at most ${MAX_TAGS} tags per object, got ${entries.length}`);
   for (const [key, value] of entries) {
-    if (key.length < 1 || key.length > 128 || !TAG_CHARS.test(key)) throw new TypeError(`invalid tag key ${JSON.stringify(key)}`);
+    if (key.length < 1 || key.length > 128 || !TAG_CHARS.test(key))
+      throw new TypeError(`invalid tag key ${JSON.stringify(key)}`);
     if (typeof value !== 'string' || value.length > 256 || !TAG_CHARS.test(value)) {
       throw new TypeError(`invalid value of tag ${JSON.stringify(key)}`);
     }

@@ -28,7 +28,8 @@ export const phoneQuerySchema = z
   .refine((s) => s.trim() !== '', { message: PHONE_REQUIRED, abort: true })
   .regex(PHONE_CHARACTERS, 'expects a phone number in international (+31…) or national form')
   .describe(
-    'A phone number (format `phone`): E.164 (+31…) or national form in CALLREC_PHONE_REGION, that libphonenumber finds valid for its region',
+    'A phone number (format `phone`): E.164 (+31…) or national form in CALLREC_PHONE_REGION, that libphonenumber ' +
+      'finds valid for its region',
   )
   .meta({ format: 'phone', examples: ['+31201234567', '020 123 4567'] });
 

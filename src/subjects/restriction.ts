@@ -84,7 +84,9 @@ export async function restrictNumber(
       action: 'restrict',
       at,
       requestId: options.httpRequestId,
-      detail: `mode=${options.mode}${options.doNotKeep ? ' doNotKeep=true' : ''} request=${options.kase.reference} count=${ids.length}`,
+      detail:
+        `mode=${options.mode}${options.doNotKeep ? ' doNotKeep=true' : ''} request=${options.kase.reference} ` +
+        `count=${ids.length}`,
     });
     await recordOnCase(trx, options.kase, {
       at,
@@ -112,7 +114,9 @@ export async function liftRestriction(
       action: 'unrestrict',
       at,
       requestId: options.httpRequestId,
-      detail: `mode=${before.mode} request=${options.kase.reference} count=${ids.length}${options.reason ? ` reason=${options.reason}` : ''}`,
+      detail:
+        `mode=${before.mode} request=${options.kase.reference} ` +
+        `count=${ids.length}${options.reason ? ` reason=${options.reason}` : ''}`,
     });
     await recordOnCase(trx, options.kase, {
       at,

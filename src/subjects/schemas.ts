@@ -81,7 +81,8 @@ export const restrictionBodySchema = z
       .boolean({ error: 'expects true or false' })
       .optional()
       .describe(
-        'Only with mode `object`: new recordings from or to the number are not stored at ingest (each logged in the deletion log with reason `objection`)',
+        'Only with mode `object`: new recordings from or to the number are not stored at ingest (each logged in the ' +
+          'deletion log with reason `objection`)',
       ),
   })
   .refine((body) => !body.doNotKeep || body.mode === 'object', {

@@ -126,7 +126,8 @@ export default {
   'player.position': 'Playback position',
   'player.positionText': '{at} of {of}',
   'player.waveHelp':
-    'Click the waveform to seek. Keys (not while typing): Space or K plays or pauses, J / L move 10 s, ← / → move 5 s, [ / ] change the speed, N starts a note, ? shows all keys.',
+    'Click the waveform to seek. Keys (not while typing): Space or K plays or pauses, J / L move 10 s, ← / → move 5 ' +
+    's, [ / ] change the speed, N starts a note, ? shows all keys.',
   'player.controls': 'Playback controls',
   'player.play': 'Play',
   'player.pause': 'Pause',
@@ -184,7 +185,8 @@ export default {
   'privacy.exportStarted.other': 'Export started: your browser downloads the zip with {n} recordings.',
   'privacy.eraseAll': 'Erase all…',
   'privacy.eraseAllWhy':
-    'Erase all is not available: some recordings are under legal hold. Release them first, or erase the others one by one.',
+    'Erase all is not available: some recordings are under legal hold. Release them first, or erase the others one ' +
+    'by one.',
   'privacy.caption': 'Recordings of this number',
   'privacy.noneKept': 'No recordings of this number are kept.',
   'privacy.found.one': '{n} recording found.',
@@ -197,7 +199,8 @@ export default {
   'privacy.releaseHoldDots': 'Release hold…',
   'privacy.byIdHeading': 'Legal hold by recording id',
   'privacy.adminNote':
-    'Subject search, export and erasure are for the privacy role. As an administrator you can place or release a legal hold on a recording by its id.',
+    'Subject search, export and erasure are for the privacy role. As an administrator you can place or release a ' +
+    'legal hold on a recording by its id.',
   'privacy.recordingId': 'Recording id',
   'privacy.someHeld':
     'Some recordings are under legal hold ({ids}). Release the hold first, or erase the others one by one.',
@@ -226,7 +229,8 @@ export default {
   'hold.placeTitle': 'Place a legal hold',
   'hold.releaseTitle': 'Release the legal hold',
   'hold.placeSummary':
-    'Recording {id} will be kept past its retention deadline until the hold is released. It cannot be erased while held.',
+    'Recording {id} will be kept past its retention deadline until the hold is released. It cannot be erased while ' +
+    'held.',
   'hold.releaseSummary':
     'Recording {id} will follow its retention again; if its deadline has passed it is deleted by the next sweep.',
   'hold.placeReason': 'Reason (case or claim; no personal data)',

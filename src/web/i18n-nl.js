@@ -128,7 +128,8 @@ export default {
   'player.position': 'Afspeelpositie',
   'player.positionText': '{at} van {of}',
   'player.waveHelp':
-    'Klik op de golfvorm om te spoelen. Toetsen (niet tijdens het typen): spatie of K speelt af of pauzeert, J / L 10 s terug of vooruit, ← / → 5 s, [ / ] snelheid, N begint een notitie, ? toont alle toetsen.',
+    'Klik op de golfvorm om te spoelen. Toetsen (niet tijdens het typen): spatie of K speelt af of pauzeert, J / L ' +
+    '10 s terug of vooruit, ← / → 5 s, [ / ] snelheid, N begint een notitie, ? toont alle toetsen.',
   'player.controls': 'Afspeelknoppen',
   'player.play': 'Afspelen',
   'player.pause': 'Pauzeren',
@@ -186,7 +187,8 @@ export default {
   'privacy.exportStarted.other': 'Export gestart: uw browser downloadt de zip met {n} opnamen.',
   'privacy.eraseAll': 'Alles wissen…',
   'privacy.eraseAllWhy':
-    'Alles wissen kan niet: sommige opnamen zijn onder juridische bewaring. Hef die eerst op, of wis de andere één voor één.',
+    'Alles wissen kan niet: sommige opnamen zijn onder juridische bewaring. Hef die eerst op, of wis de andere één ' +
+    'voor één.',
   'privacy.caption': 'Opnamen van dit nummer',
   'privacy.noneKept': 'Van dit nummer worden geen opnamen bewaard.',
   'privacy.found.one': '{n} opname gevonden.',
@@ -199,7 +201,8 @@ export default {
   'privacy.releaseHoldDots': 'Bewaring opheffen…',
   'privacy.byIdHeading': 'Juridische bewaring op opname-id',
   'privacy.adminNote':
-    'Zoeken op betrokkene, exporteren en wissen zijn voor de privacyrol. Als beheerder kunt u een juridische bewaring op een opname instellen of opheffen met haar id.',
+    'Zoeken op betrokkene, exporteren en wissen zijn voor de privacyrol. Als beheerder kunt u een juridische ' +
+    'bewaring op een opname instellen of opheffen met haar id.',
   'privacy.recordingId': 'Opname-id',
   'privacy.someHeld':
     'Sommige opnamen zijn onder juridische bewaring ({ids}). Hef de bewaring eerst op, of wis de andere één voor één.',
@@ -208,7 +211,8 @@ export default {
 
   'erase.title': 'Opnamen wissen',
   'erase.warning':
-    'Wissen verwijdert het geluid direct en kan niet ongedaan worden gemaakt. Het verwijderlogboek bewaart een bewijs zonder persoonsgegevens.',
+    'Wissen verwijdert het geluid direct en kan niet ongedaan worden gemaakt. Het verwijderlogboek bewaart een ' +
+    'bewijs zonder persoonsgegevens.',
   'erase.reference': 'Kenmerk van het verzoek (ticket- of zaaknummer, geen persoonsgegevens)',
   'erase.confirm': 'Ik heb het verzoek gecontroleerd en wil deze opnamen wissen',
   'erase.summaryAll.one': 'De {n} opname van dit nummer wordt gewist.',
@@ -228,7 +232,8 @@ export default {
   'hold.placeTitle': 'Juridische bewaring instellen',
   'hold.releaseTitle': 'Juridische bewaring opheffen',
   'hold.placeSummary':
-    'Opname {id} wordt na haar bewaartermijn bewaard tot de bewaring wordt opgeheven. Zolang ze bewaard wordt, kan ze niet worden gewist.',
+    'Opname {id} wordt na haar bewaartermijn bewaard tot de bewaring wordt opgeheven. Zolang ze bewaard wordt, kan ' +
+    'ze niet worden gewist.',
   'hold.releaseSummary':
     'Opname {id} volgt weer haar bewaartermijn; is die verstreken, dan wordt ze bij de volgende ronde verwijderd.',
   'hold.placeReason': 'Reden (zaak of claim; geen persoonsgegevens)',

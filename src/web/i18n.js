@@ -102,7 +102,9 @@ const dateTimeSecondsFormat = new Intl.DateTimeFormat(locale, {
 });
 const dateFormat = new Intl.DateTimeFormat(locale, { timeZone: TIME_ZONE, dateStyle: 'medium' });
 
-/** An instant in the call center's zone, the zone named: "30 nov 2026 15:04 CET" (nl), "30 Nov 2026, 15:04 CET" (en). */
+/**
+ * An instant in the call center's zone, the zone named: "30 nov 2026 15:04 CET" (nl), "30 Nov 2026, 15:04 CET" (en).
+ */
 export function formatDateTime(iso, { seconds = false } = {}) {
   return (seconds ? dateTimeSecondsFormat : dateTimeFormat).format(new Date(iso));
 }

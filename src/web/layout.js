@@ -179,7 +179,9 @@ export function showError(element, error) {
   element.hidden = false;
 }
 
-/** The `/v1/recordings` query of the list's filters (the page address); dates are whole days in the call center's zone. */
+/**
+ * The `/v1/recordings` query of the list's filters (the page address); dates are whole days in the call center's zone.
+ */
 export function recordingsQuery(params, limit = 50) {
   const q = new URLSearchParams();
   const from = params.get('from');

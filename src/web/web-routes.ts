@@ -58,7 +58,10 @@ const TYPES: Record<string, string> = { js: 'text/javascript; charset=utf-8', cs
 const SELF = path.basename(fileURLToPath(import.meta.url));
 const FILES = fs.readdirSync(WEB_DIR).sort();
 
-/** The pages served at `/<page>`: every `<page>.html` here but the player (served at `/recordings/:id`). Read once at start. */
+/**
+ * The pages served at `/<page>`: every `<page>.html` here but the player (served at `/recordings/:id`). Read once at
+ * start.
+ */
 export const WEB_PAGES: readonly string[] = FILES.filter((f) => f.endsWith('.html'))
   .map((f) => f.slice(0, -'.html'.length))
   .filter((page) => PAGE.test(page) && page !== 'player');

@@ -35,10 +35,12 @@ export async function up(knex: Knex): Promise<void> {
       $$`);
     for (const table of TABLES) {
       await knex.raw(
-        `CREATE TRIGGER ${table}_append_only BEFORE UPDATE OR DELETE ON ${table} FOR EACH ROW EXECUTE FUNCTION ${PG_FUNCTION}()`,
+        `CREATE TRIGGER ${table}_append_only BEFORE UPDATE OR DELETE ON ${table} FOR EACH ROW EXECUTE FUNCTION ` +
+          `${PG_FUNCTION}()`,
       );
       await knex.raw(
-        `CREATE TRIGGER ${table}_no_truncate BEFORE TRUNCATE ON ${table} FOR EACH STATEMENT EXECUTE FUNCTION ${PG_FUNCTION}()`,
+        `CREATE TRIGGER ${table}_no_truncate BEFORE TRUNCATE ON ${table} FOR EACH STATEMENT EXECUTE FUNCTION ` +
+          `${PG_FUNCTION}()`,
       );
       await knex.raw(whereAllowed(`REVOKE UPDATE, DELETE, TRUNCATE ON ${table} FROM PUBLIC, CURRENT_USER`));
     }
@@ -47,7 +49,8 @@ export async function up(knex: Knex): Promise<void> {
   for (const table of TABLES) {
     for (const op of ['UPDATE', 'DELETE']) {
       await knex.raw(
-        `CREATE TRIGGER ${table}_no_${op.toLowerCase()} BEFORE ${op} ON ${table} BEGIN SELECT RAISE(ABORT, '${table} is append-only: ${op} refused'); END`,
+        `CREATE TRIGGER ${table}_no_${op.toLowerCase()} BEFORE ${op} ON ${table} BEGIN SELECT RAISE(ABORT, '${table} ` +
+          `is append-only: ${op} refused'); END`,
       );
     }
   }

@@ -20,8 +20,10 @@ export const SIDECAR_SUFFIX = '.json';
 /** The longest sidecar read. */
 export const MAX_SIDECAR_BYTES = 64 * 1024;
 
-const CONNECT_KEY =
-  /(?:^|\/)CallRecordings\/(\d{4})\/(\d{2})\/(\d{2})\/([A-Za-z0-9-]{1,128})_(\d{4})(\d{2})(\d{2})T(\d{2}):(\d{2})_UTC\.wav$/;
+const CONNECT_KEY = new RegExp(
+  /(?:^|\/)CallRecordings\/(\d{4})\/(\d{2})\/(\d{2})\//.source +
+    /([A-Za-z0-9-]{1,128})_(\d{4})(\d{2})(\d{2})T(\d{2}):(\d{2})_UTC\.wav$/.source,
+);
 
 /** Whether a listed key is a recording of the layout (else it is passed over: sidecars, reports, folders). */
 export function isRecordingKey(layout: DropLayout, key: string): boolean {

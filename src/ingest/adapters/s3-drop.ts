@@ -215,7 +215,8 @@ export function createS3Drop(runtime: IngestRuntime, options: S3DropOptions): S3
   };
 
   const deleteAtSource = async (bucket: DropBucket, source: ImportSourceRow, key: string, signal: AbortSignal) => {
-    // The sidecar first: a crash between the two leaves the audio, whose `stored` row goes straight to this delete again.
+    // The sidecar first: a crash between the two leaves the audio, whose `stored` row goes straight to this delete
+    // again.
     const keys = [sidecarKeyOf(key), key];
     try {
       await bucket.deleteAndVerify(keys, { signal });
@@ -299,7 +300,8 @@ export function createS3Drop(runtime: IngestRuntime, options: S3DropOptions): S3
               inflight,
               signal,
             });
-            // An objecting subject's call is not kept (the pipeline logged it): no recording, the source copy still goes.
+            // An objecting subject's call is not kept (the pipeline logged it): no recording, the source copy still
+            // goes.
             recordingId = result.recording?.id ?? null;
             outcome = result.created ? 'stored' : 'replayed';
           } finally {

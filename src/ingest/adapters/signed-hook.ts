@@ -96,7 +96,9 @@ export function hookMetadataOf(
   return hookUploadOf(received, context).meta;
 }
 
-/** The typed metadata and the audio file (with its declared format, if any) of a received body; 400 as `hookMetadataOf`. */
+/**
+ * The typed metadata and the audio file (with its declared format, if any) of a received body; 400 as `hookMetadataOf`.
+ */
 export function hookUploadOf(
   received: Pick<ReceivedUpload, 'fields' | 'audio'>,
   context: { nowMs: number; region: string; maxDurationMs?: number },

@@ -334,7 +334,8 @@ export function createSpool(runtime: IngestRuntime, options: SpoolOptions): Spoo
       schedule();
     },
     async stop({ drainMs }) {
-      // The pair being ingested gets `drainMs`; then it is aborted (the pipeline cleans up) and stays claimed for the next start.
+      // The pair being ingested gets `drainMs`; then it is aborted (the pipeline cleans up) and stays claimed for the
+      // next start.
       stopped = true;
       clearTimeout(timer);
       let deadline: NodeJS.Timeout | undefined;

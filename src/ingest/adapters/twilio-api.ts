@@ -87,7 +87,10 @@ export function guardTwilioUrl(url: string, apiOrigin: string): URL {
   return parsed;
 }
 
-/** The media URL of a recording: RecordingUrl + `.wav` (unless it names a format), `RequestedChannels=2` for two channels. */
+/**
+ * The media URL of a recording: RecordingUrl + `.wav` (unless it names a format), `RequestedChannels=2` for two
+ * channels.
+ */
 export function twilioMediaUrl(recordingUrl: string, channels: number | null, apiOrigin: string): URL {
   const url = guardTwilioUrl(recordingUrl, apiOrigin);
   if (!/\.(wav|mp3)$/.test(url.pathname)) url.pathname = `${url.pathname}.wav`;

@@ -106,7 +106,9 @@ export function twilioBackoffMs(attempts: number, baseMs: number, maxMs: number)
   return Math.min(maxMs, baseMs * 2 ** Math.max(0, attempts - 1));
 }
 
-/** Twilio's `direction` as callrec's: inbound, outbound (outbound-api, outbound-dial, trunking-…: by prefix), else null. */
+/**
+ * Twilio's `direction` as callrec's: inbound, outbound (outbound-api, outbound-dial, trunking-…: by prefix), else null.
+ */
 export function directionOf(direction: string | null): CallMetadata['direction'] {
   if (!direction) return null;
   if (direction === 'inbound' || direction === 'trunking-originating') return 'inbound';
@@ -232,7 +234,8 @@ export function createTwilioWorker(runtime: IngestRuntime, options: TwilioWorker
         inflight,
         signal,
       });
-      // An objecting subject's call is not kept (logged as such by the pipeline); Twilio's copy is deleted all the same.
+      // An objecting subject's call is not kept (logged as such by the pipeline); Twilio's copy is deleted all the
+      // same.
       if (outcome.discarded) return { recordingId: null, created: false, notKept: true };
       return { recordingId: outcome.recording.id, created: outcome.created, notKept: false };
     } finally {
