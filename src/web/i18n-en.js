@@ -84,12 +84,14 @@ export default {
   'signin.continue': 'Continue',
   'signin.tooManyCodes': 'Too many wrong codes. Wait a few minutes and try again.',
   'enrol.intro':
-    'Your account needs a second factor. Scan this code with an authenticator app, or type the key below into it. It is shown only now.',
+    'Your account needs a second factor. Scan this code with an authenticator app, or ' +
+    'type the key below into it. It is shown only now.',
   'enrol.qrAlt': 'QR code of your authenticator key',
   'enrol.code': 'Code from the app',
   'enrol.confirm': 'Confirm',
   'enrol.recoveryIntro':
-    'Done. Keep these recovery codes somewhere safe: each signs you in once if you lose your phone. They are shown only now.',
+    'Done. Keep these recovery codes somewhere safe: each signs you in once if you ' +
+    'lose your phone. They are shown only now.',
   'enrol.already': 'A second factor is set up already. An admin can reset it.',
   'enrol.startFailed': 'Could not start. Reload the page.',
   'enrol.wrongCode': 'That code is not right. Check the time on your phone and try the next one.',

@@ -84,12 +84,14 @@ export default {
   'signin.continue': 'Doorgaan',
   'signin.tooManyCodes': 'Te veel onjuiste codes. Wacht een paar minuten en probeer het opnieuw.',
   'enrol.intro':
-    'Uw account heeft een tweede factor nodig. Scan deze code met een authenticator-app of voer de sleutel hieronder in de app in. U ziet deze alleen nu.',
+    'Uw account heeft een tweede factor nodig. Scan deze code met een authenticator-app of voer de ' +
+    'sleutel hieronder in de app in. U ziet deze alleen nu.',
   'enrol.qrAlt': 'QR-code van uw authenticatorsleutel',
   'enrol.code': 'Code uit de app',
   'enrol.confirm': 'Bevestigen',
   'enrol.recoveryIntro':
-    'Gelukt. Bewaar deze herstelcodes op een veilige plek: met elke code kunt u zich één keer aanmelden als u uw telefoon kwijt bent. U ziet ze alleen nu.',
+    'Gelukt. Bewaar deze herstelcodes op een veilige plek: met elke code kunt u zich één keer ' +
+    'aanmelden als u uw telefoon kwijt bent. U ziet ze alleen nu.',
   'enrol.already': 'Er is al een tweede factor ingesteld. Een beheerder kan die opnieuw instellen.',
   'enrol.startFailed': 'Starten is niet gelukt. Laad de pagina opnieuw.',
   'enrol.wrongCode': 'Die code klopt niet. Controleer de tijd op uw telefoon en probeer de volgende code.',
