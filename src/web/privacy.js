@@ -1,4 +1,4 @@
-/* global URLSearchParams */
+/* global URLSearchParams, FormData, setTimeout */
 /**
  * The privacy officer's page: find a data subject's recordings by phone number,
  * export them as a zip, erase them (with a request reference and a confirm
