@@ -71,6 +71,8 @@ function problemText(error) {
   const p = error.problem ?? {};
   if (p.code === 'legal_hold' && Array.isArray(p.heldIds)) return t('privacy.someHeld', { ids: p.heldIds.join(', ') });
   if (p.code === 'legal_hold') return t('privacy.held');
+  if (p.code === 'not_in_request') return t('privacy.notInRequest');
+  if (p.code === 'request_closed') return t('privacy.requestClosed');
   if (error.status === 404) return t('privacy.notFound');
   if (p.code === 'invalid_request' && /phone/i.test(JSON.stringify(p.fields ?? p.detail ?? '')))
     return t('privacy.badPhone');
@@ -87,9 +89,10 @@ const TABLE = { status: actionStatus, error: actionError };
 const BY_ID = { status: $('by-id-status'), error: $('by-id-error') };
 const PAGE = { status: $('page-status'), error: $('page-error') };
 const REQUEST = { status: $('request-status'), error: $('request-error') };
+const RESTRICT = { status: $('restrict-status'), error: $('restrict-error') };
 
 function say(text, at = TABLE) {
-  for (const place of [TABLE, BY_ID, PAGE, REQUEST]) {
+  for (const place of [TABLE, BY_ID, PAGE, REQUEST, RESTRICT]) {
     show(place.error, '');
     if (place !== at) show(place.status, '');
   }
@@ -155,6 +158,8 @@ function renderRow(rec) {
 }
 
 function render() {
+  // Restriction (Art. 18) and objection (Art. 21) are only done under a request, also with no recordings kept.
+  $('restriction-tools').hidden = !subject || !underRequest().requestId;
   if (!subject) {
     results.hidden = true;
     return;
@@ -265,6 +270,24 @@ eraseForm.addEventListener('submit', async (event) => {
     eraseSubmit.disabled = false;
   }
 });
+
+// --- restriction (under a request) ----------------------------------------------------------
+
+/** Restrict processing of the searched number (mode `object` for an objection), or lift it. */
+async function setRestriction(lift) {
+  const mode = activeRequest?.kind === 'objection' ? 'object' : 'restrict';
+  const body = { phone: subject.phone, ...underRequest(), ...(lift ? {} : { mode }) };
+  try {
+    const status = await api('/v1/subjects/restriction', { method: lift ? 'DELETE' : 'PUT', body });
+    say(status.restricted ? tn('privacy.restricted', status.recordingIds.length) : t('privacy.unrestricted'), RESTRICT);
+    refreshRequest();
+  } catch (error) {
+    fail(error, RESTRICT);
+  }
+}
+
+$('restrict').addEventListener('click', () => setRestriction(false));
+$('unrestrict').addEventListener('click', () => setRestriction(true));
 
 // --- legal hold ------------------------------------------------------------------------------
 

@@ -260,10 +260,19 @@ describe('the privacy page (Chromium, sqlite, fs)', function () {
     await officerPage.getByLabel(/I have verified/).check();
     await officerPage.getByRole('button', { name: 'Erase recording', exact: true }).click();
     await officerPage.locator('#timeline li', { hasText: 'Recordings erased' }).waitFor();
+    // Restrict processing of the number under the same request.
+    await officerPage.getByRole('button', { name: 'Restrict processing', exact: true }).click();
+    await officerPage.locator('#timeline li', { hasText: 'Processing restricted' }).waitFor();
+    expect(await officerPage.locator('#restrict-status').innerText()).to.contain('is restricted');
     const timeline = await officerPage.locator('#timeline').innerText();
     expect(timeline).to.contain('Recordings searched').and.contain('priya');
     const events = await testDb.db.knex('privacy_request_events').where({ request_id: id }).select('action');
-    expect(events.map((e: { action: string }) => e.action)).to.include.members(['created', 'search', 'erase']);
+    expect(events.map((e: { action: string }) => e.action)).to.include.members([
+      'created',
+      'search',
+      'erase',
+      'restrict',
+    ]);
     fs.mkdirSync('test-output', { recursive: true });
     await officerPage.screenshot({ path: 'test-output/privacy-request.png', fullPage: true });
 
