@@ -153,6 +153,8 @@ function renderRow(rec) {
       button(t('privacy.eraseDots'), 'danger', () => openErase({ kind: 'one', id: rec.id, startedAt: rec.startedAt })),
     );
   }
+  // Correction (Art. 16) is only done under a request.
+  if (underRequest().requestId) actions.append(button(t('correct.dots'), '', () => openCorrect(rec)));
   tr.append(td);
   return tr;
 }
@@ -288,6 +290,50 @@ async function setRestriction(lift) {
 
 $('restrict').addEventListener('click', () => setRestriction(false));
 $('unrestrict').addEventListener('click', () => setRestriction(true));
+
+// --- correction (under a request) -----------------------------------------------------------
+
+const correctDialog = $('correct-dialog');
+const correctForm = $('correct-form');
+const correctError = $('correct-error');
+const CORRECTED = {
+  callerNumber: 'correct-caller',
+  calleeNumber: 'correct-callee',
+  agentId: 'correct-agent',
+  queue: 'correct-queue',
+};
+let correcting = null;
+
+function openCorrect(rec) {
+  correcting = rec;
+  show(correctError, '');
+  for (const [field, id] of Object.entries(CORRECTED)) $(id).value = rec[field] ?? '';
+  $('correct-summary').textContent = t('erase.summaryOne', { at: formatDateTime(rec.startedAt), id: rec.id });
+  correctDialog.showModal();
+  $('correct-caller').focus();
+}
+
+$('correct-cancel').addEventListener('click', () => correctDialog.close());
+
+correctForm.addEventListener('submit', async (event) => {
+  event.preventDefault();
+  // Only the fields that changed; an emptied field is cleared (null).
+  const body = { ...underRequest() };
+  for (const [field, id] of Object.entries(CORRECTED)) {
+    const value = $(id).value.trim();
+    if (value !== (correcting[field] ?? '')) body[field] = value || null;
+  }
+  try {
+    const rec = await api(`/v1/recordings/${encodeURIComponent(correcting.id)}`, { method: 'PATCH', body });
+    correctDialog.close();
+    subject.items = subject.items.map((r) => (r.id === rec.id ? rec : r));
+    render();
+    say(t('correct.done', { id: rec.id }), TABLE);
+    refreshRequest();
+  } catch (error) {
+    show(correctError, problemText(error));
+  }
+});
 
 // --- legal hold ------------------------------------------------------------------------------
 

@@ -255,6 +255,11 @@ describe('the privacy page (Chromium, sqlite, fs)', function () {
     await officerPage.getByRole('button', { name: 'Search' }).click();
     const row = officerPage.locator(`#subject-recordings tbody tr[data-id="${rec.row.id}"]`);
     await row.waitFor();
+    // Correct the queue, then erase.
+    await row.getByRole('button', { name: 'Correct…', exact: true }).click();
+    await officerPage.getByLabel('Queue', { exact: true }).fill('complaints');
+    await officerPage.getByRole('button', { name: 'Save correction', exact: true }).click();
+    await officerPage.locator('#timeline li', { hasText: 'Recording corrected' }).waitFor();
     await row.getByRole('button', { name: 'Erase…', exact: true }).click();
     await officerPage.getByLabel(/Request reference/).fill('DSR-2026-0100');
     await officerPage.getByLabel(/I have verified/).check();
