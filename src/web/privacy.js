@@ -1,9 +1,15 @@
-/* global URLSearchParams */
+/* global URLSearchParams, FormData, setTimeout */
 /**
  * The privacy officer's page: find a data subject's recordings by phone number,
  * export them as a zip, erase them (with a request reference and a confirm
  * step), place and release legal holds. Admins get the hold-by-id form only
  * (subject search is the privacy role's).
+ *
+ * The register of privacy requests (privacy role): open requests soonest due first with days
+ * left (overdue said in words and marked in colour), a status filter, a form to register a new
+ * request. `/privacy?request=<id>` opens one request: its facts, timeline, extend and close
+ * forms, the letter (nl/en), and the subject search below it then works under that request:
+ * search, export, erase and hold carry its `requestId`, so they land on its timeline.
  *
  * The number stays in memory and in the request URLs of the API calls; it is
  * never written into the page address or local storage. All text goes in via
@@ -19,7 +25,7 @@ import {
   initLayout,
   t,
 } from '/assets/layout.js';
-import { problemMessage, tn } from '/assets/i18n.js';
+import { formatDate, problemMessage, timeZone, tn, zonedMidnight } from '/assets/i18n.js';
 
 const $ = (id) => document.getElementById(id);
 
@@ -65,6 +71,8 @@ function problemText(error) {
   const p = error.problem ?? {};
   if (p.code === 'legal_hold' && Array.isArray(p.heldIds)) return t('privacy.someHeld', { ids: p.heldIds.join(', ') });
   if (p.code === 'legal_hold') return t('privacy.held');
+  if (p.code === 'not_in_request') return t('privacy.notInRequest');
+  if (p.code === 'request_closed') return t('privacy.requestClosed');
   if (error.status === 404) return t('privacy.notFound');
   if (p.code === 'invalid_request' && /phone/i.test(JSON.stringify(p.fields ?? p.detail ?? '')))
     return t('privacy.badPhone');
@@ -80,9 +88,11 @@ function show(element, text) {
 const TABLE = { status: actionStatus, error: actionError };
 const BY_ID = { status: $('by-id-status'), error: $('by-id-error') };
 const PAGE = { status: $('page-status'), error: $('page-error') };
+const REQUEST = { status: $('request-status'), error: $('request-error') };
+const RESTRICT = { status: $('restrict-status'), error: $('restrict-error') };
 
 function say(text, at = TABLE) {
-  for (const place of [TABLE, BY_ID, PAGE]) {
+  for (const place of [TABLE, BY_ID, PAGE, REQUEST, RESTRICT]) {
     show(place.error, '');
     if (place !== at) show(place.status, '');
   }
@@ -143,11 +153,15 @@ function renderRow(rec) {
       button(t('privacy.eraseDots'), 'danger', () => openErase({ kind: 'one', id: rec.id, startedAt: rec.startedAt })),
     );
   }
+  // Correction (Art. 16) is only done under a request.
+  if (underRequest().requestId) actions.append(button(t('correct.dots'), '', () => openCorrect(rec)));
   tr.append(td);
   return tr;
 }
 
 function render() {
+  // Restriction (Art. 18) and objection (Art. 21) are only done under a request, also with no recordings kept.
+  $('restriction-tools').hidden = !subject || !underRequest().requestId;
   if (!subject) {
     results.hidden = true;
     return;
@@ -156,7 +170,7 @@ function render() {
   const n = subject.items.length;
   searchStatus.textContent = n === 0 ? t('privacy.noneKept') : tn('privacy.found', n);
   results.hidden = n === 0;
-  exportLink.href = `/v1/subjects/export?${new URLSearchParams({ phone: subject.phone })}`;
+  exportLink.href = `/v1/subjects/export?${new URLSearchParams({ phone: subject.phone, ...underRequest() })}`;
   const held = subject.items.filter((r) => r.legalHold).length;
   eraseAllButton.disabled = held > 0;
   // Why it is disabled, in text beside it (not only a tooltip).
@@ -167,7 +181,7 @@ async function search(phone) {
   const items = [];
   let cursor = null;
   do {
-    const q = new URLSearchParams({ phone, limit: '500' });
+    const q = new URLSearchParams({ phone, limit: '500', ...underRequest() });
     if (cursor) q.set('cursor', cursor);
     const page = await api(`/v1/subjects/recordings?${q}`);
     items.push(...page.items);
@@ -186,6 +200,7 @@ searchForm.addEventListener('submit', async (event) => {
   searchStatus.textContent = t('privacy.searching');
   try {
     await search(phone);
+    refreshRequest();
   } catch (error) {
     subject = null;
     render();
@@ -211,7 +226,11 @@ function openErase(target) {
 
 eraseAllButton.addEventListener('click', () => openErase({ kind: 'all' }));
 // The browser downloads the zip itself (streamed, any size); the status region says it started.
-exportLink.addEventListener('click', () => say(tn('privacy.exportStarted', subject?.items.length ?? 0)));
+exportLink.addEventListener('click', () => {
+  say(tn('privacy.exportStarted', subject?.items.length ?? 0));
+  // The timeline gets its export event once the download has gone through; look again shortly.
+  setTimeout(refreshRequest, 2000);
+});
 $('erase-cancel').addEventListener('click', () => eraseDialog.close());
 
 eraseForm.addEventListener('submit', async (event) => {
@@ -220,11 +239,12 @@ eraseForm.addEventListener('submit', async (event) => {
     show(eraseError, t('erase.needReference'));
     return;
   }
-  const body = { reason: 'erasure_request', reference: eraseReference.value.trim() };
+  const body = { reason: 'erasure_request', reference: eraseReference.value.trim(), ...underRequest() };
   eraseSubmit.disabled = true;
   try {
     if (pending.kind === 'all') {
-      const result = await api(`/v1/subjects/recordings?${new URLSearchParams({ phone: subject.phone })}`, {
+      const query = new URLSearchParams({ phone: subject.phone, ...underRequest() });
+      const result = await api(`/v1/subjects/recordings?${query}`, {
         method: 'DELETE',
         body,
       });
@@ -245,10 +265,73 @@ eraseForm.addEventListener('submit', async (event) => {
       render();
       say(t('erase.doneOne', { seq: result.deletion.seq }), subject.items.length ? TABLE : PAGE);
     }
+    refreshRequest();
   } catch (error) {
     show(eraseError, problemText(error));
   } finally {
     eraseSubmit.disabled = false;
+  }
+});
+
+// --- restriction (under a request) ----------------------------------------------------------
+
+/** Restrict processing of the searched number (mode `object` for an objection), or lift it. */
+async function setRestriction(lift) {
+  const mode = activeRequest?.kind === 'objection' ? 'object' : 'restrict';
+  const body = { phone: subject.phone, ...underRequest(), ...(lift ? {} : { mode }) };
+  try {
+    const status = await api('/v1/subjects/restriction', { method: lift ? 'DELETE' : 'PUT', body });
+    say(status.restricted ? tn('privacy.restricted', status.recordingIds.length) : t('privacy.unrestricted'), RESTRICT);
+    refreshRequest();
+  } catch (error) {
+    fail(error, RESTRICT);
+  }
+}
+
+$('restrict').addEventListener('click', () => setRestriction(false));
+$('unrestrict').addEventListener('click', () => setRestriction(true));
+
+// --- correction (under a request) -----------------------------------------------------------
+
+const correctDialog = $('correct-dialog');
+const correctForm = $('correct-form');
+const correctError = $('correct-error');
+const CORRECTED = {
+  callerNumber: 'correct-caller',
+  calleeNumber: 'correct-callee',
+  agentId: 'correct-agent',
+  queue: 'correct-queue',
+};
+let correcting = null;
+
+function openCorrect(rec) {
+  correcting = rec;
+  show(correctError, '');
+  for (const [field, id] of Object.entries(CORRECTED)) $(id).value = rec[field] ?? '';
+  $('correct-summary').textContent = t('erase.summaryOne', { at: formatDateTime(rec.startedAt), id: rec.id });
+  correctDialog.showModal();
+  $('correct-caller').focus();
+}
+
+$('correct-cancel').addEventListener('click', () => correctDialog.close());
+
+correctForm.addEventListener('submit', async (event) => {
+  event.preventDefault();
+  // Only the fields that changed; an emptied field is cleared (null).
+  const body = { ...underRequest() };
+  for (const [field, id] of Object.entries(CORRECTED)) {
+    const value = $(id).value.trim();
+    if (value !== (correcting[field] ?? '')) body[field] = value || null;
+  }
+  try {
+    const rec = await api(`/v1/recordings/${encodeURIComponent(correcting.id)}`, { method: 'PATCH', body });
+    correctDialog.close();
+    subject.items = subject.items.map((r) => (r.id === rec.id ? rec : r));
+    render();
+    say(t('correct.done', { id: rec.id }), TABLE);
+    refreshRequest();
+  } catch (error) {
+    show(correctError, problemText(error));
   }
 });
 
@@ -282,7 +365,7 @@ holdForm.addEventListener('submit', async (event) => {
   try {
     const rec = await api(`/v1/recordings/${encodeURIComponent(pending.id)}/hold`, {
       method: release ? 'DELETE' : 'PUT',
-      body: release ? (reason ? { reason } : {}) : { reason },
+      body: { ...(reason ? { reason } : {}), ...underRequest() },
     });
     holdDialog.close();
     if (subject) {
@@ -290,6 +373,7 @@ holdForm.addEventListener('submit', async (event) => {
       render();
     }
     say(t(release ? 'hold.released' : 'hold.placed', { id: rec.id }), pending.fromTable ? TABLE : BY_ID);
+    refreshRequest();
   } catch (error) {
     show(holdError, problemText(error));
   } finally {
@@ -307,6 +391,270 @@ $('by-id-release').addEventListener('click', () => {
   if (byIdForm.reportValidity()) openHold({ kind: 'release', id: byIdInput.value.trim() });
 });
 
+// --- the register of requests ----------------------------------------------------------------
+
+const requestsSection = $('requests-section');
+const requestsBody = document.querySelector('#requests tbody');
+const requestsStatus = $('requests-status');
+const requestsCount = $('requests-count');
+const requestsError = $('requests-error');
+const requestsMore = $('requests-more');
+const requestHeaders = [...document.querySelectorAll('#requests thead th')].map((th) => th.textContent);
+const newRequestForm = $('new-request-form');
+const newRequestError = $('nr-error');
+const requestSection = $('request-section');
+
+/** Labels of the API's enumerations (literal keys, so the catalogue check sees them used). */
+const KIND = {
+  access: 'requestKind.access',
+  copy: 'requestKind.copy',
+  erasure: 'requestKind.erasure',
+  objection: 'requestKind.objection',
+  restriction: 'requestKind.restriction',
+  correction: 'requestKind.correction',
+};
+const CHANNEL = {
+  email: 'requestChannel.email',
+  letter: 'requestChannel.letter',
+  phone: 'requestChannel.phone',
+  web: 'requestChannel.web',
+};
+const STATUS = {
+  open: 'requestStatus.open',
+  due_soon: 'requestStatus.due_soon',
+  overdue: 'requestStatus.overdue',
+  closed: 'requestStatus.closed',
+};
+const OUTCOME = {
+  fulfilled: 'requestOutcome.fulfilled',
+  partially_fulfilled: 'requestOutcome.partially_fulfilled',
+  refused: 'requestOutcome.refused',
+  withdrawn: 'requestOutcome.withdrawn',
+};
+const EVENT = {
+  created: 'requestEvent.created',
+  extended: 'requestEvent.extended',
+  closed: 'requestEvent.closed',
+  search: 'requestEvent.search',
+  export: 'requestEvent.export',
+  export_aborted: 'requestEvent.export_aborted',
+  erase: 'requestEvent.erase',
+  erase_refused: 'requestEvent.erase_refused',
+  erase_pending: 'requestEvent.erase_pending',
+  hold: 'requestEvent.hold',
+  release: 'requestEvent.release',
+  restrict: 'requestEvent.restrict',
+  unrestrict: 'requestEvent.unrestrict',
+  correct: 'requestEvent.correct',
+};
+const label = (map, value) => (map[value] ? t(map[value]) : value);
+
+/** The request opened with `?request=<id>`, when one is. */
+let activeRequest = null;
+
+/** The subject actions' `requestId`, while a request is open (else nothing). */
+function underRequest() {
+  return activeRequest && !activeRequest.closedAt ? { requestId: activeRequest.id } : {};
+}
+
+/** "12 days left", "due today", "overdue by 3 days" (the overdue class adds colour to the words). */
+function daysLeftText(request) {
+  if (request.daysLeft === null) return t(STATUS.closed);
+  if (request.daysLeft < 0) return tn('requests.overdueBy', -request.daysLeft);
+  if (request.daysLeft === 0) return t('requests.dueToday');
+  return tn('requests.daysLeftN', request.daysLeft);
+}
+
+function requestRow(request) {
+  const tr = document.createElement('tr');
+  tr.dataset.id = request.id;
+  const ref = document.createElement('td');
+  const link = document.createElement('a');
+  link.href = `/privacy?${new URLSearchParams({ request: request.id })}`;
+  link.textContent = request.reference;
+  ref.append(link);
+  const left = cell(daysLeftText(request), `num days-left ${request.status}`);
+  tr.append(
+    ref,
+    cell(label(KIND, request.kind)),
+    cell(formatDate(request.receivedAt), 'time'),
+    cell(formatDate(request.dueAt), 'time'),
+    left,
+  );
+  tr.querySelectorAll('td').forEach((td, i) => (td.dataset.label = requestHeaders[i]));
+  return tr;
+}
+
+let requestsCursor = null;
+
+async function loadRequests({ more = false } = {}) {
+  show(requestsError, '');
+  const status = requestsStatus.value;
+  const q = new URLSearchParams({ status, sort: status === 'closed' ? 'newest' : 'due', limit: '50' });
+  if (more && requestsCursor) q.set('cursor', requestsCursor);
+  try {
+    const page = await api(`/v1/privacy-requests?${q}`);
+    const rows = page.items.map(requestRow);
+    if (more) requestsBody.append(...rows);
+    else requestsBody.replaceChildren(...rows);
+    requestsCursor = page.nextCursor;
+    requestsMore.hidden = !requestsCursor;
+    const n = requestsBody.children.length;
+    requestsCount.textContent = n === 0 ? t('requests.none') : tn('requests.count', n);
+  } catch (error) {
+    show(requestsError, problemText(error));
+  }
+}
+
+requestsStatus.addEventListener('change', () => loadRequests());
+requestsMore.addEventListener('click', () => loadRequests({ more: true }));
+
+/** Today's date in the call center's zone, as YYYY-MM-DD (the date input's value). */
+function zonedToday() {
+  return new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit' }).format(
+    new Date(),
+  );
+}
+
+newRequestForm.addEventListener('submit', async (event) => {
+  event.preventDefault();
+  show(newRequestError, '');
+  const data = new FormData(newRequestForm);
+  const phones = String(data.get('phones'))
+    .split(/[,;\n]/)
+    .map((p) => p.trim())
+    .filter(Boolean);
+  const caseReference = String(data.get('caseReference')).trim();
+  const body = {
+    kind: data.get('kind'),
+    phone: phones[0],
+    ...(phones.length > 1 ? { additionalPhones: phones.slice(1) } : {}),
+    receivedAt: zonedMidnight(String(data.get('receivedAt'))),
+    channel: data.get('channel'),
+    identityVerified: $('nr-verified').checked,
+    ...(caseReference ? { caseReference } : {}),
+  };
+  try {
+    const created = await api('/v1/privacy-requests', { method: 'POST', body });
+    window.location.assign(`/privacy?${new URLSearchParams({ request: created.id })}`);
+  } catch (error) {
+    show(newRequestError, requestProblem(error));
+  }
+});
+
+function requestProblem(error) {
+  const p = error instanceof ApiError ? (error.problem ?? {}) : {};
+  if (p.code === 'received_in_future') return t('requests.inFuture');
+  if (p.code === 'invalid_request' && /phone/i.test(JSON.stringify(p.fields ?? ''))) return t('privacy.badPhone');
+  return problemText(error);
+}
+
+// --- one request -----------------------------------------------------------------------------
+
+function fact(term, value) {
+  const dt = document.createElement('dt');
+  dt.textContent = term;
+  const dd = document.createElement('dd');
+  dd.textContent = value ?? '—';
+  return [dt, dd];
+}
+
+function timelineItem(event) {
+  const li = document.createElement('li');
+  const when = document.createElement('time');
+  when.dateTime = event.at;
+  when.textContent = formatDateTime(event.at);
+  const what = document.createElement('strong');
+  what.textContent = label(EVENT, event.action);
+  li.append(when, ' ', what, ` ${t('privacy.heldBy', { user: event.actor })}`);
+  const extra = [];
+  if (event.recordingIds.length) extra.push(tn('request.recordings', event.recordingIds.length));
+  if (event.deletionSeqs.length) extra.push(t('request.deletionSeqs', { seqs: event.deletionSeqs.join(', ') }));
+  if (event.detail) extra.push(event.detail);
+  if (extra.length) li.append(` (${extra.join('; ')})`);
+  return li;
+}
+
+function renderRequest(request) {
+  activeRequest = request;
+  $('request-heading').textContent = t('request.heading', {
+    reference: request.reference,
+    kind: label(KIND, request.kind),
+  });
+  const left = document.createElement('span');
+  left.className = `days-left ${request.status}`;
+  left.textContent = `${t(STATUS[request.status])}: ${daysLeftText(request)}`;
+  const facts = [
+    fact(t('requests.received'), formatDate(request.receivedAt)),
+    fact(t('requests.due'), formatDate(request.dueAt)),
+    fact(t('requests.channel'), label(CHANNEL, request.channel)),
+    fact(t('requests.identityVerified'), t(request.identityVerified ? 'request.yes' : 'request.no')),
+    fact(t('requests.phones'), request.phones.join(', ')),
+    fact(t('requests.caseReference'), request.caseReference),
+  ];
+  const statusFact = fact(t('request.state'), '');
+  statusFact[1].replaceChildren(left);
+  facts.splice(2, 0, statusFact);
+  if (request.closedAt)
+    facts.push(fact(t('request.outcome'), `${label(OUTCOME, request.outcome)} ${request.closeReason ?? ''}`.trim()));
+  $('request-facts').replaceChildren(...facts.flat());
+  $('letter-nl').href = `/v1/privacy-requests/${encodeURIComponent(request.id)}/letter?lang=nl`;
+  $('letter-en').href = `/v1/privacy-requests/${encodeURIComponent(request.id)}/letter?lang=en`;
+  $('timeline').replaceChildren(...request.timeline.map(timelineItem));
+  $('request-forms').hidden = Boolean(request.closedAt);
+  $('request-under').hidden = Boolean(request.closedAt);
+  $('request-under').textContent = t('request.actionsUnder', { reference: request.reference });
+}
+
+async function openRequest(id) {
+  const request = await api(`/v1/privacy-requests/${encodeURIComponent(id)}`);
+  renderRequest(request);
+  requestSection.hidden = false;
+  if (!phoneInput.value) phoneInput.value = request.phones[0] ?? '';
+}
+
+/** Reload the open request's timeline after an action done under it. */
+async function refreshRequest() {
+  if (!activeRequest) return;
+  try {
+    renderRequest(await api(`/v1/privacy-requests/${encodeURIComponent(activeRequest.id)}`));
+  } catch (error) {
+    fail(error, REQUEST);
+  }
+}
+
+async function requestAction(path, body, done) {
+  try {
+    renderRequest(await api(path, { method: 'POST', body }));
+    say(done, REQUEST);
+  } catch (error) {
+    fail(error, REQUEST);
+  }
+}
+
+$('extend-form').addEventListener('submit', async (event) => {
+  event.preventDefault();
+  const reason = $('extend-reason').value.trim();
+  if (!reason) return show(REQUEST.error, t('request.needReason'));
+  await requestAction(
+    `/v1/privacy-requests/${encodeURIComponent(activeRequest.id)}/extend`,
+    { months: Number($('extend-months').value), reason },
+    t('request.extended'),
+  );
+});
+
+$('close-form').addEventListener('submit', async (event) => {
+  event.preventDefault();
+  const outcome = $('close-outcome').value;
+  const reason = $('close-reason').value.trim();
+  if (outcome !== 'fulfilled' && !reason) return show(REQUEST.error, t('request.needReason'));
+  await requestAction(
+    `/v1/privacy-requests/${encodeURIComponent(activeRequest.id)}/close`,
+    { outcome, ...(reason ? { reason } : {}) },
+    t('request.closed'),
+  );
+});
+
 // --- start -----------------------------------------------------------------------------------
 
 try {
@@ -315,7 +663,16 @@ try {
   if (role === 'privacy') {
     subjectSection.hidden = false;
     byIdSection.hidden = false;
-    phoneInput.focus();
+    $('nr-received').value = zonedToday();
+    const requestId = new URLSearchParams(window.location.search).get('request');
+    if (requestId) {
+      await openRequest(requestId);
+      $('request-heading').focus();
+    } else {
+      requestsSection.hidden = false;
+      await loadRequests();
+      phoneInput.focus();
+    }
   } else if (role === 'admin') {
     byIdSection.hidden = false;
     $('admin-note').hidden = false;

@@ -17,6 +17,7 @@ import type { TestApp } from '../support/app.js';
 import { createStoredRecording } from '../support/recordings.js';
 import { createTestUser } from '../support/users.js';
 import { accessLogRows, deletionLogRows, newPhone, readZip } from '../http/subject-helpers.js';
+import { axeViolations } from '../support/ui.js';
 
 describe('the privacy page (Chromium, sqlite, fs)', function () {
   this.timeout(120_000);
@@ -186,6 +187,118 @@ describe('the privacy page (Chromium, sqlite, fs)', function () {
     const row = await testDb.db.knex('recordings').where({ id: rec.row.id }).first();
     expect(Boolean(row.legal_hold)).to.equal(true);
     expect(row.hold_by).to.equal('ada');
+    await context.close();
+    expect(problems.filter((p) => p.startsWith('pageerror'))).to.deep.equal([]);
+  });
+
+  it('when a privacy officer registers a request and opens it, then it is listed with its due date and days left, and an erasure launched from it appears on its timeline', async () => {
+    const phone = newPhone();
+    const officer = await createTestUser(testDb.db, {
+      role: 'privacy',
+      username: 'priya',
+      password: 'correct horse battery staple',
+    });
+    const rec = await createStoredRecording({
+      db: testDb.db,
+      store: testStore.store,
+      overrides: { caller_number: phone.e164, started_at: now - 86_400_000 },
+    });
+    const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    const officerPage = await context.newPage();
+    officerPage.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
+    await officerPage.goto(`${app.url}/login?next=/privacy`);
+    await officerPage.getByLabel('Username').fill('priya');
+    await officerPage.getByLabel('Password').fill(officer.password);
+    await officerPage.getByRole('button', { name: 'Sign in' }).click();
+    await officerPage.waitForURL(/\/privacy$/);
+    await officerPage.locator('#requests-section').waitFor({ state: 'visible' });
+
+    // An older request, past its deadline, registered through the API the page uses.
+    const overdue = await officerPage.evaluate(
+      async (body) => {
+        const res = await fetch('/v1/privacy-requests', {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify(body),
+        });
+        return (await res.json()) as { id: string; reference: string };
+      },
+      {
+        kind: 'access',
+        phone: newPhone().e164,
+        receivedAt: new Date(now - 60 * 86_400_000).toISOString(),
+        channel: 'letter',
+        identityVerified: true,
+      },
+    );
+
+    // Register a new erasure request with the form.
+    await officerPage.getByText('Register a new request').click();
+    await officerPage.getByLabel('Kind').selectOption('erasure');
+    await officerPage.getByLabel('Numbers of the subject').fill(phone.national);
+    await officerPage.getByLabel('Channel').selectOption('email');
+    await officerPage.getByLabel('Identity verified').check();
+    await officerPage.getByRole('button', { name: 'Register request' }).click();
+    await officerPage.waitForURL(/\/privacy\?request=[0-9A-Z]{26}$/);
+    const id = new URL(officerPage.url()).searchParams.get('request')!;
+    const heading = officerPage.locator('#request-heading');
+    await heading.waitFor({ state: 'visible' });
+    expect(await heading.innerText()).to.match(/^Request PR-\d{4}-\d{4} \(Erasure\)$/);
+    expect(await officerPage.locator('#request-facts').innerText()).to.match(/\d+ days left/);
+    expect(await officerPage.locator('#timeline').innerText()).to.contain('Registered');
+    expect(await officerPage.locator('#letter-en').getAttribute('href')).to.equal(
+      `/v1/privacy-requests/${id}/letter?lang=en`,
+    );
+    expect(await axeViolations(officerPage)).to.deep.equal([]);
+
+    // The subject search is prefilled and works under the request; erase the recording from it.
+    await officerPage.getByRole('button', { name: 'Search' }).click();
+    const row = officerPage.locator(`#subject-recordings tbody tr[data-id="${rec.row.id}"]`);
+    await row.waitFor();
+    // Correct the queue, then erase.
+    await row.getByRole('button', { name: 'Correct…', exact: true }).click();
+    await officerPage.getByLabel('Queue', { exact: true }).fill('complaints');
+    await officerPage.getByRole('button', { name: 'Save correction', exact: true }).click();
+    await officerPage.locator('#timeline li', { hasText: 'Recording corrected' }).waitFor();
+    await row.getByRole('button', { name: 'Erase…', exact: true }).click();
+    await officerPage.getByLabel(/Request reference/).fill('DSR-2026-0100');
+    await officerPage.getByLabel(/I have verified/).check();
+    await officerPage.getByRole('button', { name: 'Erase recording', exact: true }).click();
+    await officerPage.locator('#timeline li', { hasText: 'Recordings erased' }).waitFor();
+    // Restrict processing of the number under the same request.
+    await officerPage.getByRole('button', { name: 'Restrict processing', exact: true }).click();
+    await officerPage.locator('#timeline li', { hasText: 'Processing restricted' }).waitFor();
+    expect(await officerPage.locator('#restrict-status').innerText()).to.contain('is restricted');
+    const timeline = await officerPage.locator('#timeline').innerText();
+    expect(timeline).to.contain('Recordings searched').and.contain('priya');
+    const events = await testDb.db.knex('privacy_request_events').where({ request_id: id }).select('action');
+    expect(events.map((e: { action: string }) => e.action)).to.include.members([
+      'created',
+      'search',
+      'erase',
+      'restrict',
+    ]);
+    fs.mkdirSync('test-output', { recursive: true });
+    await officerPage.screenshot({ path: 'test-output/privacy-request.png', fullPage: true });
+
+    // Back in the register: soonest due first, with the due date and days left; overdue in words.
+    await officerPage.getByRole('link', { name: 'Back to the register' }).click();
+    await officerPage.waitForURL(/\/privacy$/);
+    const mine = officerPage.locator(`#requests tbody tr[data-id="${id}"]`);
+    await mine.waitFor();
+    expect(await mine.innerText())
+      .to.match(/Erasure/)
+      .and.match(/\d+ days left/);
+    const late = officerPage.locator(`#requests tbody tr[data-id="${overdue.id}"]`);
+    expect(await late.innerText())
+      .to.match(/Overdue by \d+ days/)
+      .and.contain(overdue.reference);
+    expect(await late.locator('td.days-left.overdue').count()).to.equal(1);
+    const order = await officerPage
+      .locator('#requests tbody tr')
+      .evaluateAll((trs) => trs.map((tr) => (tr as HTMLElement).dataset.id));
+    expect(order.indexOf(overdue.id)).to.be.lessThan(order.indexOf(id));
+    expect(await axeViolations(officerPage)).to.deep.equal([]);
     await context.close();
     expect(problems.filter((p) => p.startsWith('pageerror'))).to.deep.equal([]);
   });
