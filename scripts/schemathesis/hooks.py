@@ -17,7 +17,8 @@ provider, so that its `ignored_auth` check can strip them and expect a 401):
   - an upload carries a real recording (CALLREC_ST_AUDIO) instead of the generated
     bytes (decodable audio), and its generated `startedAt` keeps its time and zone but
     moves to three days ago (not in the future, retention not elapsed: clock rules), and
-    an `endedAt` becomes an hour ago (after that start, not in the future);
+    an `endedAt` becomes an hour ago (after that start, not in the future); `pauses` (JSON
+    text) becomes one span within the audio, and `audioFormat` is dropped (the audio is a WAV);
   - a note gets its generated `offsetMs` folded into the duration of that audio
     (CALLREC_ST_AUDIO_DURATION_MS), which every recording of the run has (a rule of
     the stored recording; on an unknown id the answer is 404 anyway).
@@ -149,6 +150,11 @@ def _encode_multipart(body: Any, boundary: str, positive: bool) -> bytes:
         if "endedAt" in fields and isinstance(fields["endedAt"], str):
             # After any moved startedAt (at most a day ago), before the server clock.
             fields["endedAt"] = (datetime.now(timezone.utc) - timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+        if "pauses" in fields:
+            # A JSON text (spans within the audio): the document can say "a string", not "JSON of spans".
+            fields["pauses"] = '[{"startMs":0,"endMs":100}]'
+        # The real recording is a WAV: a generated headerless format would not match its bytes.
+        fields.pop("audioFormat", None)
     out = bytearray()
     for name, value in fields.items():
         values = value if isinstance(value, list) else [value]

@@ -9,7 +9,6 @@
  * trimmed before its length is checked; its pattern in the document says so.
  */
 import { z } from 'zod';
-import { RESTRICTION_MODES } from '../db/privacy-requests.js';
 import { filterText, trimmedText, wholeNumber } from '../http/request-schemas.js';
 import { containsPhoneNumber, phoneQuerySchema } from './phone.js';
 import { SEARCH_PAGE_MAX } from './search.js';
@@ -68,27 +67,30 @@ export const releaseBodySchema = z.object({ reason: freeText(500).optional(), re
 /** A phone number in a JSON body: the `phone` rules of the query parameter (region checked by the handler). */
 export const bodyPhoneSchema = phoneQuerySchema;
 
-/** Body of `PUT /v1/subjects/restriction`. */
-export const restrictionBodySchema = z
-  .strictObject({
+/**
+ * Body of `PUT /v1/subjects/restriction`: a restriction (mode `restrict`, the default) or an objection
+ * (mode `object`), which alone may say "do not keep". Two shapes, so that the document states the rule.
+ */
+export const restrictionBodySchema = z.union([
+  z.strictObject({
     phone: bodyPhoneSchema,
     requestId: requestIdSchema,
-    mode: z
-      .enum(RESTRICTION_MODES, { message: `expects one of ${RESTRICTION_MODES.join(', ')}` })
-      .optional()
-      .describe('`restrict` (Art. 18, default) or `object` (Art. 21); both make the recordings restricted'),
+    mode: z.literal('restrict').optional().describe('`restrict` (Art. 18, the default): the recordings are restricted'),
+    doNotKeep: z.literal(false).optional().describe('Only an objection (mode `object`) may say "do not keep"'),
+  }),
+  z.strictObject({
+    phone: bodyPhoneSchema,
+    requestId: requestIdSchema,
+    mode: z.literal('object').describe('`object` (Art. 21): the recordings are restricted as well'),
     doNotKeep: z
       .boolean({ error: 'expects true or false' })
       .optional()
       .describe(
-        'Only with mode `object`: new recordings from or to the number are not stored at ingest (each logged in the ' +
+        'New recordings from or to the number are not stored at ingest (each logged in the ' +
           'deletion log with reason `objection`)',
       ),
-  })
-  .refine((body) => !body.doNotKeep || body.mode === 'object', {
-    message: 'doNotKeep is only allowed with mode "object"',
-    path: ['doNotKeep'],
-  });
+  }),
+]);
 
 /** Body of `DELETE /v1/subjects/restriction`. */
 export const liftRestrictionBodySchema = z.strictObject({
