@@ -211,7 +211,8 @@ describe('the web UI in Dutch and English (Chromium, sqlite, fs)', function () {
         Array.from({ length: SECONDS + 1 }, (_, i) => `0:0${i}`),
       );
       const wave = (await page.locator('#waveform').boundingBox())!;
-      await page.mouse.move(wave.x + wave.width * 0.75, wave.y + wave.height / 2);
+      // 80 % of 8 s is 6.4 s: well inside the second shown (75 % fell on 6.0 s, and a sub-pixel box made it 0:05).
+      await page.mouse.move(wave.x + wave.width * 0.8, wave.y + wave.height / 2);
       expect(await page.locator('#hover-time').innerText()).to.equal('0:06');
       expect(await page.locator('#skip-why').innerText()).to.not.equal('');
       await checkPage(page, 'player', lang, findings);
