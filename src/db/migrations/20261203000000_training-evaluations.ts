@@ -4,8 +4,8 @@
  *
  * - `evaluation_forms`: one row per form (stable id, current name).
  * - `evaluation_form_versions`: one row per version of a form; `definition` is the canonical JSON
- *   of its sections and questions. A `published` version never changes; an edit of a published
- *   form writes the next version as a `draft`.
+ *   of its sections and questions. A version is published when it is written and never changes;
+ *   an edit of a form writes its next version.
  * - `evaluations`: a trainer's evaluation of one recording against one published form version.
  *   It is about the agent's work and outlives the recording: `recording_id` has no foreign key,
  *   and the agent, queue and call start are copied from the recording when it is created; no
@@ -29,12 +29,9 @@ export async function up(knex: Knex): Promise<void> {
   await knex.schema.createTable('evaluation_form_versions', (t) => {
     t.string('form_id', 26).notNullable().references('id').inTable('evaluation_forms').onDelete('CASCADE');
     t.integer('version').notNullable();
-    /** draft | published */
-    t.string('status', 16).notNullable();
     t.text('definition').notNullable();
     t.string('created_by', 64).notNullable();
     t.bigInteger('created_at').notNullable();
-    t.bigInteger('published_at').nullable();
     t.primary(['form_id', 'version']);
   });
 
@@ -52,9 +49,10 @@ export async function up(knex: Knex): Promise<void> {
     t.string('status', 16).notNullable();
     /** One of several trainers scoring the same call blind. */
     t.boolean('calibration').notNullable().defaultTo(false);
-    /** JSON `{questionId: {value, comment?}}`. */
+    /** JSON `{questionId: "yes" | "no" | "na" | 1..5 | "<choice>"}`, as in the design's request body. */
     t.text('answers').notNullable();
-    t.text('comment').nullable();
+    /** JSON `{questionId: text}`: the trainer's comment per question. */
+    t.text('comments').nullable();
     t.float('score').nullable();
     t.text('agent_comment').nullable();
     t.bigInteger('created_at').notNullable();
