@@ -28,6 +28,7 @@ import { loginBody } from './auth/session-routes.js';
 import { STARTED_AT_SKEW_MS, ingestFieldsSchema } from './ingest/metadata.js';
 import { TWILIO_HOOK_PATH, twilioCallbackSchema } from './ingest/adapters/twilio-hook.js';
 import { listQuerySchema, noteSchema as noteBodySchema, noteTextSchema } from './playback/playback-routes.js';
+import { waveformWindowQuerySchema } from './playback/waveform-window.js';
 import { WEB_ASSETS, WEB_PAGES } from './web/web-routes.js';
 import {
   correctionBodySchema,
@@ -504,11 +505,23 @@ function operationsCore(): OperationSpec[] {
       path: '/v1/recordings/:id/waveform',
       operationId: 'getRecordingWaveform',
       summary: 'Peaks for drawing the waveform',
+      description:
+        'Without a query: the whole call (the peaks stored at ingest, at most 4,000 per channel). With `from`, ' +
+        '`to` or `points`: the peaks of that time window at a finer resolution (zooming into long calls), ' +
+        'decoded from the rendition on demand, with `fromMs` and `toMs` saying where the window lies and ' +
+        '`durationMs` the stretch the peaks cover; `samplesPerPeak` at `sampleRate` is the time per peak.',
       tags: ['playback'],
       access: ['trainer', 'privacy', 'admin'],
       params: ID_PARAM,
+      query: waveformWindowQuerySchema,
       responses: { '200': json(waveformSchema, 'Peaks per channel') },
-      problems: { ...AUTH_PROBLEMS, '404': 'not_found', '500': 'internal', ...SERVER_PROBLEMS },
+      problems: {
+        ...AUTH_PROBLEMS,
+        '400': 'invalid_query (also a window that is empty or starts at or after the end of the call)',
+        '404': 'not_found',
+        '500': 'internal',
+        ...SERVER_PROBLEMS,
+      },
     },
     {
       method: 'get',

@@ -5,7 +5,8 @@
  * - `GET /v1/recordings/:id` detail (numbers masked for trainers; logs `view`)
  * - `GET /v1/recordings/:id/audio` the playback rendition, RFC 9110 single ranges (logs `play` once
  *   per listening session, or `download` with `?download=1`; see listen-log.ts)
- * - `GET /v1/recordings/:id/waveform` peaks (from ingest, else computed once and cached in the row)
+ * - `GET /v1/recordings/:id/waveform` peaks (from ingest, else computed once and cached in the row);
+ *   with `from`/`to`/`points` the peaks of a time window at a finer resolution (waveform-window.ts)
  * - `GET|POST /v1/recordings/:id/notes` training notes; `PATCH|DELETE /v1/recordings/:id/notes/:noteId`
  *   change the text of, or delete, a note: its author only (403 `forbidden` for anyone else)
  *
@@ -37,6 +38,7 @@ import { createListenLog } from './listen-log.js';
 import { storeErrorToAppError } from '../http/store-errors.js';
 import { computePeaksFromStream, parseStoredWaveform } from './waveform.js';
 import type { ServedWaveform } from './waveform.js';
+import { computeWindowPeaks, resolveWindow, waveformWindowQuerySchema } from './waveform-window.js';
 
 const DEFAULT_LIMIT = 50;
 const MAX_LIMIT = 200;
@@ -196,6 +198,31 @@ export function createPlaybackRouter(deps: AppDeps): Router {
   router.get('/v1/recordings/:id/waveform', canRead, async (req, res) => {
     const principal = principalOf(req);
     const row = await loadVisibleRecording(deps.db, principal, String(req.params.id), deps.clock.now());
+    if (Object.keys(req.query).length > 0) {
+      const parsed = waveformWindowQuerySchema.safeParse(req.query);
+      if (!parsed.success) throw errors.invalidQuery(fieldProblems(parsed.error));
+      const window = resolveWindow(parsed.data, row.duration_ms);
+      if (!window) throw errors.invalidQuery([{ field: 'from', message: 'expects a start before the end' }]);
+      // The client going away (zoomed on, closed the page) stops the decode.
+      const gone = new AbortController();
+      res.once('close', () => gone.abort());
+      let served;
+      try {
+        served = await computeWindowPeaks({
+          store: deps.store,
+          key: row.playback_key,
+          channels: row.original_channels,
+          window,
+          timeoutMs: deps.config.ingest.ffmpegTimeoutMs,
+          signal: gone.signal,
+        });
+      } catch (error) {
+        throw storeErrorToAppError(error, { what: 'Recording' });
+      }
+      res.setHeader('Cache-Control', 'private, no-store');
+      res.json(served);
+      return;
+    }
     let waveform = parseStoredWaveform(row.waveform, row.duration_ms);
     if (!waveform) {
       // One computation per recording at a time; later requests read the cached row.
