@@ -217,6 +217,8 @@ export function createPlaybackRouter(deps: AppDeps): Router {
           signal: gone.signal,
         });
       } catch (error) {
+        // Nobody is waiting for the answer any more: nothing to send, nothing went wrong.
+        if (gone.signal.aborted) return;
         throw storeErrorToAppError(error, { what: 'Recording' });
       }
       res.setHeader('Cache-Control', 'private, no-store');

@@ -495,4 +495,13 @@ export default {
   'admin.tokenCreated': 'Token {name} for {user} created.',
   'admin.tokenOnce': 'Token (shown only now; copy it):',
   'admin.tokenRevoked': 'Token {name} of {user} revoked.',
+  'zoom.controls': 'Zoom',
+  'zoom.in': 'Zoom in',
+  'zoom.out': 'Zoom out',
+  'zoom.help': 'Zoom in or out (a closer view of part of the call under the waveform)',
+  'zoom.whole': 'Whole call shown.',
+  'zoom.window': 'Zoomed: {from} to {to}.',
+  'zoom.closest': 'This is the closest zoom (10 seconds).',
+  'zoom.tooShort': 'The call is too short to zoom in.',
+  'zoom.failed': 'The zoomed view could not be loaded; zoom again to retry.',
 };

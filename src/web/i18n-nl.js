@@ -501,4 +501,13 @@ export default {
   'admin.tokenCreated': 'Token {name} voor {user} gemaakt.',
   'admin.tokenOnce': 'Token (alleen nu zichtbaar; kopieer het):',
   'admin.tokenRevoked': 'Token {name} van {user} ingetrokken.',
+  'zoom.controls': 'Zoomen',
+  'zoom.in': 'Inzoomen',
+  'zoom.out': 'Uitzoomen',
+  'zoom.help': 'In- of uitzoomen (een nauwkeuriger beeld van een deel van het gesprek onder de golfvorm)',
+  'zoom.whole': 'Hele gesprek getoond.',
+  'zoom.window': 'Ingezoomd: {from} tot {to}.',
+  'zoom.closest': 'Verder inzoomen kan niet (10 seconden).',
+  'zoom.tooShort': 'Het gesprek is te kort om in te zoomen.',
+  'zoom.failed': 'Het ingezoomde beeld kon niet worden geladen; zoom opnieuw om het nog eens te proberen.',
 };
