@@ -7,6 +7,9 @@
  *   per listening session, or `download` with `?download=1`; see listen-log.ts)
  * - `GET /v1/recordings/:id/waveform` peaks (from ingest, else computed once and cached in the row);
  *   with `from`/`to`/`points` the peaks of a time window at a finer resolution (waveform-window.ts)
+ * - `GET /v1/recording-filters` the queues and agents (display names where known) the list can be filtered by
+ * - `GET /v1/notes` searches training notes (text, author, date) on the recordings the caller may see
+ *   (logged as a `search`, with the hit count only)
  * - `GET|POST /v1/recordings/:id/notes` training notes; `PATCH|DELETE /v1/recordings/:id/notes/:noteId`
  *   change the text of, or delete, a note: its author only (403 `forbidden` for anyone else)
  *
@@ -20,8 +23,16 @@ import { createGuards } from '../auth/index.js';
 import type { Principal } from '../domain/roles.js';
 import type { AppDeps } from '../deps.js';
 import { appendAccess } from '../db/access-log.js';
-import { deleteNote, findNote, insertNote, listNotes, NOTE_MAX_LENGTH, updateNoteText } from '../db/notes.js';
-import { searchRecordings, setRecordingWaveform } from '../db/recordings.js';
+import {
+  deleteNote,
+  findNote,
+  insertNote,
+  listNotes,
+  NOTE_MAX_LENGTH,
+  searchNotes,
+  updateNoteText,
+} from '../db/notes.js';
+import { recordingFilterValues, searchRecordings, setRecordingWaveform } from '../db/recordings.js';
 import { errors } from '../errors.js';
 import type { FieldProblem } from '../errors.js';
 import { filterText, isoInstant, trimmedText, wholeNumber } from '../http/request-schemas.js';
@@ -41,6 +52,8 @@ import type { ServedWaveform } from './waveform.js';
 import { computeWindowPeaks, resolveWindow, waveformWindowQuerySchema } from './waveform-window.js';
 
 const DEFAULT_LIMIT = 50;
+/** The most queues, and agents, `GET /v1/recording-filters` offers. */
+export const FILTER_VALUES_LIMIT = 1000;
 const MAX_LIMIT = 200;
 
 const name = filterText(128);
@@ -68,6 +81,21 @@ export const listQuerySchema = z.strictObject({
     .string()
     .regex(CURSOR, 'expects a cursor from a previous page')
     .transform((s) => decodeCursor(s)!)
+    .optional()
+    .describe('`nextCursor` of the previous page'),
+  limit: wholeNumber(1, MAX_LIMIT).optional(),
+});
+
+const NOTE_ID = /^[0-9A-HJKMNP-TV-Z]{26}$/;
+
+export const noteSearchQuerySchema = z.strictObject({
+  q: filterText(200).optional().describe('Words in the note text (case-insensitive; matched as typed)'),
+  author: name.optional().describe("The author's username (case-insensitive)"),
+  from: isoInstant.optional().describe('Notes written at or after this instant'),
+  to: isoInstant.optional().describe('Notes written before this instant'),
+  cursor: z
+    .string()
+    .regex(NOTE_ID, 'expects a cursor from a previous page')
     .optional()
     .describe('`nextCursor` of the previous page'),
   limit: wholeNumber(1, MAX_LIMIT).optional(),
@@ -147,6 +175,7 @@ export function createPlaybackRouter(deps: AppDeps): Router {
       visibleAt: deps.clock.now(),
       after,
       limit: limit + 1,
+      withNoteCount: true,
     });
     const page = rows.slice(0, limit);
     const last = page.at(-1);
@@ -164,9 +193,53 @@ export function createPlaybackRouter(deps: AppDeps): Router {
     }
     res.setHeader('Cache-Control', 'private, no-store');
     res.json({
-      items: page.map((row) => presentRecording(row, principal)),
+      items: page.map((row) => ({ ...presentRecording(row, principal), noteCount: row.note_count ?? 0 })),
       nextCursor: rows.length > limit && last ? encodeCursor(last) : null,
     });
+  });
+
+  router.get('/v1/recording-filters', canRead, async (req, res) => {
+    const principal = principalOf(req);
+    const parsed = z.strictObject({}).safeParse(req.query);
+    if (!parsed.success) throw errors.invalidQuery(fieldProblems(parsed.error));
+    const values = await recordingFilterValues(deps.db.knex, {
+      queues: principal.role === 'trainer' ? principal.queues : null,
+      visibleAt: deps.clock.now(),
+      limit: FILTER_VALUES_LIMIT,
+    });
+    res.setHeader('Cache-Control', 'private, no-store');
+    res.json(values);
+  });
+
+  router.get('/v1/notes', canRead, async (req, res) => {
+    const principal = principalOf(req);
+    const parsed = noteSearchQuerySchema.safeParse(req.query);
+    if (!parsed.success) throw errors.invalidQuery(fieldProblems(parsed.error));
+    const q = parsed.data;
+    const limit = q.limit ?? DEFAULT_LIMIT;
+    const found = await searchNotes(deps.db.knex, {
+      text: q.q,
+      author: q.author,
+      from: q.from,
+      to: q.to,
+      queues: principal.role === 'trainer' ? principal.queues : null,
+      hideRestricted: !seesRestricted(principal),
+      visibleAt: deps.clock.now(),
+      before: q.cursor,
+      limit: limit + 1,
+    });
+    const page = found.slice(0, limit);
+    // A search like the others: logged before the answer, with the hit count, never what was searched for.
+    await appendAccess(deps.db.knex, {
+      principal,
+      recordingId: null,
+      action: 'search',
+      at: deps.clock.now(),
+      requestId: req.id,
+      detail: `by=notes count=${page.length}`,
+    });
+    res.setHeader('Cache-Control', 'private, no-store');
+    res.json({ items: page, nextCursor: found.length > limit ? (page.at(-1)?.id ?? null) : null });
   });
 
   router.get('/v1/recordings/:id', canRead, async (req, res) => {
