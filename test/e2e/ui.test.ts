@@ -16,7 +16,7 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { launchChromium } from '../support/browser.js';
 import { createManualClock } from '../../src/clock.js';
 import { maybeCheckpoint } from '../../src/audit/checkpoints.js';
-import { listNotes } from '../../src/db/notes.js';
+import { insertNote, listNotes } from '../../src/db/notes.js';
 import { deleteRecording } from '../../src/retention/delete-recording.js';
 import { dbBackends, storeBackends } from '../support/backends.js';
 import type { TestDb, TestStore } from '../support/backends.js';
@@ -119,6 +119,12 @@ describe('the web UI in Dutch and English (Chromium, sqlite, fs)', function () {
       },
     });
     longCall = long.row.id;
+    // A user bound to agent-7 (users.agent_id) gives the agent its display name in the filter list.
+    const agentUser = await createTestUser(testDb.db, { role: 'trainer', username: 'sanne-ui', clock });
+    await testDb.db
+      .knex('users')
+      .where({ username: agentUser.user.username })
+      .update({ agent_id: 'agent-7', display_name: 'Sanne de Vries' });
     for (const [i, queue] of ['sales', 'billing'].entries())
       await createStoredRecording({
         db: testDb.db,
@@ -335,7 +341,12 @@ describe('the web UI in Dutch and English (Chromium, sqlite, fs)', function () {
           .locator('#queue-options option')
           .evaluateAll((os) => os.map((o) => (o as HTMLOptionElement).value).sort()),
       ).to.deep.equal(['billing', 'sales']);
-      await page.keyboard.type('billing');
+      // Agents come with their display name where one is known.
+      expect(await page.locator('#agent-options option[value="agent-7"]').getAttribute('label')).to.equal(
+        'Sanne de Vries',
+      );
+      // Typed in another case, the queue still matches (the list's spelling is sent).
+      await page.keyboard.type('Billing');
       await page.keyboard.press('Enter');
       await page.waitForFunction(() => document.querySelectorAll('#recordings tbody tr').length === 2);
       expect(page.url()).to.contain('queue=billing');
@@ -694,6 +705,46 @@ describe('the web UI in Dutch and English (Chromium, sqlite, fs)', function () {
       await page.keyboard.press('?');
       expect(await page.locator('#help-dialog').innerText()).to.contain(text(t, 'zoom.help'));
       await page.keyboard.press('Escape');
+      expect(findings).to.deep.equal([]);
+      expect(problems.filter((p) => !p.includes('status of 401'))).to.deep.equal([]);
+      await context.close();
+    });
+  }
+
+  for (const lang of LANGS) {
+    it(`when a trainer looks at the list and searches notes in ${lang}, then each recording shows its note count and the hits link to their recordings without numbers, and the page passes axe-core`, async () => {
+      const { context, page, problems } = await openContext(lang);
+      const t = T[lang];
+      const findings: string[] = [];
+      const word = `Zoekwoord${lang}`;
+      await insertNote(testDb.db.knex, {
+        recordingId: playable,
+        author: 'coach-ui',
+        offsetMs: 3000,
+        text: `Mooi ${word} gebruikt.`,
+        at: now - 3_600_000,
+      });
+      const expected = (await listNotes(testDb.db.knex, playable)).length;
+      await page.goto(`${app.url}/login`);
+      await signInByForm(page, lang, 'trainer');
+      await page.waitForURL(/\/recordings$/);
+      await page.locator('#recordings tbody tr').first().waitFor();
+      const count = page.locator(`#recordings tbody tr:has(a[href^="/recordings/${playable}"]) td.note-count`);
+      expect(await count.innerText()).to.contain(String(expected));
+      await page.getByLabel(text(t, 'noteSearch.words'), { exact: true }).fill(word.toLowerCase());
+      await page.getByLabel(text(t, 'noteSearch.author'), { exact: true }).fill('COACH-UI');
+      await page.getByRole('button', { name: text(t, 'noteSearch.submit'), exact: true }).click();
+      await page
+        .locator('#note-search-status')
+        .filter({ hasText: text(t, 'noteSearch.found.one', { n: 1 }) })
+        .waitFor();
+      const hit = page.locator('#note-results li');
+      expect(await hit.innerText())
+        .to.contain(`Mooi ${word} gebruikt.`)
+        .and.contain('0:03')
+        .and.not.contain('612345678');
+      expect(await hit.locator('a').getAttribute('href')).to.equal(`/recordings/${playable}`);
+      await checkPage(page, 'recordings-note-search', lang, findings);
       expect(findings).to.deep.equal([]);
       expect(problems.filter((p) => !p.includes('status of 401'))).to.deep.equal([]);
       await context.close();
