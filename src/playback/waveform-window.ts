@@ -143,8 +143,52 @@ function splice(options: { store: ObjectStore; key: string; headerEnd: number; s
   );
 }
 
-/** Decodes the window of a rendition into peaks (see the module comment). */
-export async function computeWindowPeaks(options: {
+/** Window decodes running at once per process (each is one ffmpeg); later ones wait their turn. */
+export const MAX_WINDOW_DECODES = 2;
+let running = 0;
+const waiting: (() => void)[] = [];
+
+/** Runs `work` when fewer than MAX_WINDOW_DECODES run; a wait ends early (rejects) when `signal` aborts. */
+async function inTurn<T>(work: () => Promise<T>, signal?: AbortSignal): Promise<T> {
+  if (signal?.aborted) throw new Error('window request abandoned');
+  if (running < MAX_WINDOW_DECODES) running += 1;
+  else {
+    // A finishing decode hands its slot straight to the first waiter (`running` stays counted).
+    await new Promise<void>((resolve, reject) => {
+      const go = () => {
+        signal?.removeEventListener('abort', leave);
+        resolve();
+      };
+      const leave = () => {
+        waiting.splice(waiting.indexOf(go), 1);
+        reject(new Error('window request abandoned while waiting'));
+      };
+      waiting.push(go);
+      signal?.addEventListener('abort', leave, { once: true });
+    });
+  }
+  try {
+    return await work();
+  } finally {
+    const next = waiting.shift();
+    if (next) next();
+    else running -= 1;
+  }
+}
+
+/** Decodes the window of a rendition into peaks (see the module comment); at most MAX_WINDOW_DECODES at once. */
+export function computeWindowPeaks(options: {
+  store: ObjectStore;
+  key: string;
+  channels: number;
+  window: { fromMs: number; toMs: number; points: number };
+  timeoutMs: number;
+  signal?: AbortSignal;
+}): Promise<WindowWaveform> {
+  return inTurn(() => decodeWindow(options), options.signal);
+}
+
+async function decodeWindow(options: {
   store: ObjectStore;
   key: string;
   channels: number;

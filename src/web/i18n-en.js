@@ -129,7 +129,7 @@ export default {
   'player.positionText': '{at} of {of}',
   'player.waveHelp':
     'Click the waveform to seek. Keys (not while typing): Space or K plays or pauses, J / L move 10 s, ← / → move 5 ' +
-    's, [ / ] change the speed, N starts a note, ? shows all keys.',
+    's, [ / ] change the speed, N starts a note, + / - zoom, ? shows all keys.',
   'player.controls': 'Playback controls',
   'player.play': 'Play',
   'player.pause': 'Pause',

@@ -131,7 +131,7 @@ export default {
   'player.positionText': '{at} van {of}',
   'player.waveHelp':
     'Klik op de golfvorm om te spoelen. Toetsen (niet tijdens het typen): spatie of K speelt af of pauzeert, J / L ' +
-    '10 s terug of vooruit, ← / → 5 s, [ / ] snelheid, N begint een notitie, ? toont alle toetsen.',
+    '10 s terug of vooruit, ← / → 5 s, [ / ] snelheid, N begint een notitie, + / - zoomt, ? toont alle toetsen.',
   'player.controls': 'Afspeelknoppen',
   'player.play': 'Afspelen',
   'player.pause': 'Pauzeren',

@@ -126,6 +126,15 @@ describe('waveform windows (zoom)', function () {
         expect(loudSpan(body, 1)!.firstMs).to.be.closeTo(10_000, 100);
       });
 
+      it('when more windows are asked for at once than decode at a time, then each is answered with its own window', async () => {
+        const froms = [0, 1, 2, 3, 4, 5].map((i) => i * 30 * MINUTE + 7 * MINUTE);
+        const answers = await Promise.all(froms.map((from) => get(`?from=${from}&to=${from + MINUTE}&points=600`)));
+        expect(answers.map((r) => r.status)).to.deep.equal(froms.map(() => 200));
+        const bodies = (await Promise.all(answers.map((r) => r.json()))) as WindowBody[];
+        expect(bodies.map((b) => b.fromMs)).to.deep.equal(froms);
+        for (const body of bodies) expect(loudSpan(body, 0)!.firstMs).to.be.closeTo(LONG_CALL_TONES.left.fromMs, 100);
+      });
+
       it('when no window is asked for, then the stored whole-call peaks are served as before', async () => {
         const res = await get('');
         expect(res.status).to.equal(200);
