@@ -560,7 +560,8 @@ function operationsCore(): OperationSpec[] {
         'Without a query: the whole call (the peaks stored at ingest, at most 4,000 per channel). With `from`, ' +
         '`to` or `points`: the peaks of that time window at a finer resolution (zooming into long calls), ' +
         'decoded from the rendition on demand, with `fromMs` and `toMs` saying where the window lies and ' +
-        '`durationMs` the stretch the peaks cover; `samplesPerPeak` at `sampleRate` is the time per peak.',
+        '`durationMs` the stretch the peaks cover; `samplesPerPeak` at `sampleRate` is the time per peak. A ' +
+        'window that is empty, reversed or past the end of the call has no peaks.',
       tags: ['playback'],
       access: ['trainer', 'privacy', 'admin'],
       params: ID_PARAM,
@@ -568,7 +569,7 @@ function operationsCore(): OperationSpec[] {
       responses: { '200': json(waveformSchema, 'Peaks per channel') },
       problems: {
         ...AUTH_PROBLEMS,
-        '400': 'invalid_query (also a window that is empty or starts at or after the end of the call)',
+        '400': 'invalid_query',
         '404': 'not_found',
         '500': 'internal',
         ...SERVER_PROBLEMS,

@@ -49,7 +49,7 @@ import { createListenLog } from './listen-log.js';
 import { storeErrorToAppError } from '../http/store-errors.js';
 import { computePeaksFromStream, parseStoredWaveform } from './waveform.js';
 import type { ServedWaveform } from './waveform.js';
-import { computeWindowPeaks, resolveWindow, waveformWindowQuerySchema } from './waveform-window.js';
+import { computeWindowPeaks, emptyWindow, resolveWindow, waveformWindowQuerySchema } from './waveform-window.js';
 
 const DEFAULT_LIMIT = 50;
 /** The most queues, and agents, `GET /v1/recording-filters` offers. */
@@ -275,10 +275,15 @@ export function createPlaybackRouter(deps: AppDeps): Router {
       const parsed = waveformWindowQuerySchema.safeParse(req.query);
       if (!parsed.success) throw errors.invalidQuery(fieldProblems(parsed.error));
       const window = resolveWindow(parsed.data, row.duration_ms);
-      if (!window) throw errors.invalidQuery([{ field: 'from', message: 'expects a start before the end' }]);
+      if (window.fromMs === window.toMs) {
+        res.setHeader('Cache-Control', 'private, no-store');
+        res.json(emptyWindow(window, row.original_channels));
+        return;
+      }
       // The client going away (zoomed on, closed the page) stops the decode.
       const gone = new AbortController();
       res.once('close', () => gone.abort());
+      if (res.closed) gone.abort();
       let served;
       try {
         served = await computeWindowPeaks({

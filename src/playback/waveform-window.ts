@@ -47,15 +47,34 @@ export interface WindowWaveform extends ServedWaveform {
   toMs: number;
 }
 
-/** A window asked for, resolved against the recording: `from < to <= durationMs` (pure). */
+/**
+ * A window asked for, resolved against the recording: `from <= to <= durationMs` (pure). A window
+ * that is empty, reversed or starts past the end is empty (`from === to`), like a list filter
+ * that matches nothing.
+ */
 export function resolveWindow(
   query: { from?: number; to?: number; points?: number },
   durationMs: number,
-): { fromMs: number; toMs: number; points: number } | undefined {
+): { fromMs: number; toMs: number; points: number } {
   const toMs = Math.min(query.to ?? durationMs, durationMs);
-  const fromMs = query.from ?? 0;
-  if (fromMs >= toMs) return undefined;
+  const fromMs = Math.min(query.from ?? 0, toMs);
   return { fromMs, toMs, points: query.points ?? WINDOW_DEFAULT_POINTS };
+}
+
+/** The answer for an empty window: no peaks, nothing decoded (pure). */
+export function emptyWindow(window: { fromMs: number }, channels: number): WindowWaveform {
+  const n = Math.min(2, Math.max(1, channels));
+  return {
+    version: 1,
+    sampleRate: PEAK_SAMPLE_RATE,
+    samplesPerPeak: 1,
+    channels: n,
+    length: 0,
+    durationMs: 0,
+    peaks: Array.from({ length: n }, () => []),
+    fromMs: window.fromMs,
+    toMs: window.fromMs,
+  };
 }
 
 /** Decoded samples per peak so that `points` peaks cover the window (at least one sample each; pure). */
