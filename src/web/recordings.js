@@ -54,7 +54,7 @@ function row(rec) {
     cell(formatClock(rec.durationMs), 1, 'num'),
     cell(rec.agentId, 2),
     cell(rec.queue, 3),
-    cell(formatDirection(rec.direction), 4),
+    cell(formatDirection(rec.direction), 4, 'direction'),
     cell(rec.callerNumber, 5, 'mono'),
     cell(formatQualityFlags(rec.qualityFlags), 6),
     cell(formatTimeLeft(rec), 7, rec.legalHold ? 'time-left hold' : 'time-left'),
