@@ -27,7 +27,13 @@ import {
 import { loginBody } from './auth/session-routes.js';
 import { STARTED_AT_SKEW_MS, ingestFieldsSchema } from './ingest/metadata.js';
 import { TWILIO_HOOK_PATH, twilioCallbackSchema } from './ingest/adapters/twilio-hook.js';
-import { listQuerySchema, noteSchema as noteBodySchema, noteTextSchema } from './playback/playback-routes.js';
+import {
+  listQuerySchema,
+  noteSchema as noteBodySchema,
+  noteSearchQuerySchema,
+  noteTextSchema,
+} from './playback/playback-routes.js';
+import { waveformWindowQuerySchema } from './playback/waveform-window.js';
 import { WEB_ASSETS, WEB_PAGES } from './web/web-routes.js';
 import {
   correctionBodySchema,
@@ -62,6 +68,7 @@ import {
   readinessSchema,
   restrictionStatusSchema,
   recordingPageSchema,
+  foundNoteSchema,
   recordingSchema,
   notKeptSchema,
   sessionUserSchema,
@@ -442,6 +449,51 @@ function operationsCore(): OperationSpec[] {
     },
     {
       method: 'get',
+      path: '/v1/recording-filters',
+      operationId: 'listRecordingFilterValues',
+      summary: 'The queues and agents the caller may filter the recordings list by',
+      description:
+        "Distinct values of the recordings the caller may see (a trainer: their queues' only), sorted " +
+        'case-insensitively, at most 1,000 of each. An agent carries the display name of the user bound to it ' +
+        '(`users.agent_id`), else null.',
+      tags: ['playback'],
+      access: ['trainer', 'privacy', 'admin'],
+      query: z.strictObject({}),
+      responses: {
+        '200': json(
+          z.object({
+            queues: z.array(z.string()),
+            agents: z.array(z.object({ agentId: z.string(), displayName: z.string().nullable() })),
+          }),
+          'The values',
+        ),
+      },
+      problems: { '400': 'invalid_query', ...AUTH_PROBLEMS, ...SERVER_PROBLEMS },
+    },
+    {
+      method: 'get',
+      path: '/v1/notes',
+      operationId: 'searchNotes',
+      summary: 'Search training notes (text, author, date) on the recordings the caller may see (newest first)',
+      description:
+        "A trainer finds notes on their queues' recordings only; nobody finds notes on recordings they may not " +
+        'open. Logged in the access log as a `search` with the hit count (never the words or the author).',
+      tags: ['playback'],
+      access: ['trainer', 'privacy', 'admin'],
+      query: noteSearchQuerySchema,
+      responses: {
+        '200': json(
+          z.object({
+            items: z.array(foundNoteSchema),
+            nextCursor: z.string().nullable().describe('Pass as `cursor` for the next page; null on the last page'),
+          }),
+          'One page of notes',
+        ),
+      },
+      problems: { '400': 'invalid_query (with fields)', ...AUTH_PROBLEMS, ...SERVER_PROBLEMS },
+    },
+    {
+      method: 'get',
       path: '/v1/recordings/:id',
       operationId: 'getRecording',
       summary: 'One recording (caller and callee numbers masked for trainers)',
@@ -504,11 +556,24 @@ function operationsCore(): OperationSpec[] {
       path: '/v1/recordings/:id/waveform',
       operationId: 'getRecordingWaveform',
       summary: 'Peaks for drawing the waveform',
+      description:
+        'Without a query: the whole call (the peaks stored at ingest, at most 4,000 per channel). With `from`, ' +
+        '`to` or `points`: the peaks of that time window at a finer resolution (zooming into long calls), ' +
+        'decoded from the rendition on demand, with `fromMs` and `toMs` saying where the window lies and ' +
+        '`durationMs` the stretch the peaks cover; `samplesPerPeak` at `sampleRate` is the time per peak. A ' +
+        'window that is empty, reversed or past the end of the call has no peaks.',
       tags: ['playback'],
       access: ['trainer', 'privacy', 'admin'],
       params: ID_PARAM,
+      query: waveformWindowQuerySchema,
       responses: { '200': json(waveformSchema, 'Peaks per channel') },
-      problems: { ...AUTH_PROBLEMS, '404': 'not_found', '500': 'internal', ...SERVER_PROBLEMS },
+      problems: {
+        ...AUTH_PROBLEMS,
+        '400': 'invalid_query',
+        '404': 'not_found',
+        '500': 'internal',
+        ...SERVER_PROBLEMS,
+      },
     },
     {
       method: 'get',

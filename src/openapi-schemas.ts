@@ -12,7 +12,7 @@ import type { DeletedObject, DeletionEntry } from './audit/deletion-log.js';
 import type { VerifyResult } from './audit/verify.js';
 import { ACCESS_ACTIONS } from './db/access-log.js';
 import type { AccessEntry } from './db/access-log.js';
-import type { Note } from './db/notes.js';
+import type { FoundNote, Note } from './db/notes.js';
 import type { Recording } from './db/recordings.js';
 import type { Waveform as StoredWaveform } from './audio/waveform.js';
 import type { Waveform } from './playback/waveform.js';
@@ -83,7 +83,9 @@ export const recordingSchema = z.object({
 const _recording: SameShape<z.output<typeof recordingSchema>, Recording> = true;
 
 export const recordingPageSchema = z.object({
-  items: z.array(recordingSchema),
+  items: z.array(
+    recordingSchema.extend({ noteCount: z.number().int().min(0).describe('How many training notes it has') }),
+  ),
   nextCursor: nullable(z.string()).describe('Pass as `cursor` for the next page; null on the last page'),
 });
 
@@ -96,6 +98,18 @@ export const noteSchema = z.object({
   createdAt: isoDateTime,
 });
 const _note: SameShape<z.output<typeof noteSchema>, Note> = true;
+
+export const foundNoteSchema = noteSchema.extend({
+  recording: z
+    .object({
+      startedAt: isoDateTime,
+      durationMs: z.number().int().min(0),
+      queue: nullable(z.string()),
+      agentId: nullable(z.string()),
+    })
+    .describe('What the list shows of the recording (no numbers)'),
+});
+const _foundNote: SameShape<z.output<typeof foundNoteSchema>, FoundNote> = true;
 
 export const waveformSchema = z
   .object({
@@ -318,6 +332,7 @@ export const readinessSchema = z.object({
 export const SHAPE_CHECKS = [
   _recording,
   _note,
+  _foundNote,
   _waveform,
   _storedWaveform,
   _deletedObject,

@@ -215,7 +215,12 @@ function pairMagnitudes(magnitudes: Uint16Array): Uint16Array {
 }
 
 /** A Writable that feeds a peak reducer (the PCM output of an ffmpeg run). */
-export function peakSink(options: { channels: number; sampleRate: number }): {
+export function peakSink(options: {
+  channels: number;
+  sampleRate: number;
+  maxPeaks?: number;
+  initialSamplesPerPeak?: number;
+}): {
   sink: Writable;
   result: () => Waveform;
 } {

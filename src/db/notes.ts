@@ -5,6 +5,7 @@
  */
 import type { Knex } from 'knex';
 import { ulid } from 'ulid';
+import { whereNotRestricted } from './privacy-requests.js';
 
 export const NOTE_MAX_LENGTH = 2000;
 
@@ -90,4 +91,75 @@ export async function updateNoteText(
 export async function deleteNote(q: Knex | Knex.Transaction, recordingId: string, noteId: string): Promise<boolean> {
   const deleted = await q('notes').where({ recording_id: recordingId, id: noteId }).delete();
   return Number(deleted) > 0;
+}
+
+/** A note found by `searchNotes`, with what the list shows of its recording (never a number). */
+export interface FoundNote extends Note {
+  recording: { startedAt: string; durationMs: number; queue: string | null; agentId: string | null };
+}
+
+export interface NoteSearch {
+  /** Words in the text: a case-insensitive substring match (LIKE wildcards in it are literal). */
+  text?: string;
+  /** The author's username, case-insensitive. */
+  author?: string;
+  /** created_at >= from (epoch ms). */
+  from?: number;
+  /** created_at < to (epoch ms). */
+  to?: number;
+  /** Only notes on recordings of these queues (a scoped trainer); null or absent: every queue. */
+  queues?: readonly string[] | null;
+  /** Only notes on recordings visible at this instant (stored, before their deadline or held). */
+  visibleAt: number;
+  /** Leave out notes on recordings whose numbers are under restriction (Art. 18/21). */
+  hideRestricted?: boolean;
+  /** Keyset cursor: notes with an id below this one (ids are ULIDs of their creation: newest first). */
+  before?: string;
+  limit: number;
+}
+
+const likePattern = (s: string) => `%${s.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+
+/**
+ * Notes newest first, on recordings the searcher may see (the recording list's visibility rules,
+ * in the same query: one join, no query per note), at most `limit`.
+ */
+export async function searchNotes(q: Knex | Knex.Transaction, search: NoteSearch): Promise<FoundNote[]> {
+  let b = q('notes')
+    .join('recordings', 'recordings.id', 'notes.recording_id')
+    .where('recordings.status', 'stored')
+    .andWhere(
+      (w) => void w.where('recordings.expires_at', '>', search.visibleAt).orWhere('recordings.legal_hold', true),
+    )
+    .select(
+      'notes.*',
+      'recordings.started_at as rec_started_at',
+      'recordings.duration_ms as rec_duration_ms',
+      'recordings.queue as rec_queue',
+      'recordings.agent_id as rec_agent_id',
+    )
+    .orderBy('notes.id', 'desc')
+    .limit(search.limit);
+  if (search.text !== undefined) b = b.whereRaw("lower(notes.text) like ? escape '\\'", [likePattern(search.text)]);
+  if (search.author !== undefined) b = b.whereRaw('lower(notes.author) = ?', [search.author.toLowerCase()]);
+  if (search.from !== undefined) b = b.where('notes.created_at', '>=', search.from);
+  if (search.to !== undefined) b = b.where('notes.created_at', '<', search.to);
+  if (search.queues) b = b.whereIn('recordings.queue', [...search.queues]);
+  if (search.hideRestricted) b = whereNotRestricted(b, q);
+  if (search.before !== undefined) b = b.where('notes.id', '<', search.before);
+  const rows = (await b) as (NoteRow & {
+    rec_started_at: number;
+    rec_duration_ms: number;
+    rec_queue: string | null;
+    rec_agent_id: string | null;
+  })[];
+  return rows.map((row) => ({
+    ...toNote(row),
+    recording: {
+      startedAt: new Date(Number(row.rec_started_at)).toISOString(),
+      durationMs: Number(row.rec_duration_ms),
+      queue: row.rec_queue,
+      agentId: row.rec_agent_id,
+    },
+  }));
 }

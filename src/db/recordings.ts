@@ -316,14 +316,25 @@ export interface RecordingSearch {
   /** Leave out recordings whose caller or callee number is under restriction (Art. 18/21). */
   hideRestricted?: boolean;
   limit: number;
+  /**
+   * Also count each row's training notes (`note_count`), in the same query: a correlated count on
+   * the notes' (recording_id, offset_ms) index per returned row, no query per row.
+   */
+  withNoteCount?: boolean;
 }
+
+/** A row of `searchRecordings` with `withNoteCount`. */
+export type RecordingRowWithNotes = RecordingRow & { note_count?: number };
 
 /**
  * Recordings newest first (started_at desc, id desc), at most `limit`. Only rows with
  * status `stored` whose deadline has not passed (or that are on legal hold) are
  * visible: a recording being deleted or overdue for deletion is never listed.
  */
-export async function searchRecordings(q: Knex | Knex.Transaction, search: RecordingSearch): Promise<RecordingRow[]> {
+export async function searchRecordings(
+  q: Knex | Knex.Transaction,
+  search: RecordingSearch,
+): Promise<RecordingRowWithNotes[]> {
   let b = q('recordings')
     .where('status', 'stored')
     .andWhere((w) => void w.where('expires_at', '>', search.visibleAt).orWhere('legal_hold', true))
@@ -359,8 +370,16 @@ export async function searchRecordings(q: Knex | Knex.Transaction, search: Recor
             .orWhere((w2) => void w2.where('started_at', startedAt).andWhere('id', '<', id)),
       );
   }
-  const rows = (await b) as RecordingRow[];
-  return rows.map(normalizeRow);
+  if (search.withNoteCount) {
+    const count = q('notes').count('*').whereRaw('notes.recording_id = recordings.id').as('note_count');
+    b = b.select('recordings.*', count);
+  }
+  const rows = (await b) as RecordingRowWithNotes[];
+  return rows.map((row) => {
+    const normalized: RecordingRowWithNotes = normalizeRow(row);
+    if (search.withNoteCount) normalized.note_count = Number(row.note_count ?? 0);
+    return normalized;
+  });
 }
 
 /** Caches computed waveform peaks (JSON) on a row; a missing row is a no-op. */
@@ -615,4 +634,48 @@ export async function findPlaybackRowById(
     .where({ id })
     .first(...PLAYBACK_COLUMNS)) as Pick<RecordingRow, (typeof PLAYBACK_COLUMNS)[number]> | undefined;
   return row && { ...row, legal_hold: Boolean(row.legal_hold), expires_at: Number(row.expires_at) };
+}
+
+/** What the recordings list can be filtered by: queues and agents (with a display name where a user has one). */
+export interface RecordingFilterValues {
+  queues: string[];
+  agents: { agentId: string; displayName: string | null }[];
+}
+
+/**
+ * The distinct queues and agents of the recordings visible at `visibleAt` (stored, before their
+ * deadline or held), limited to `queues` when given (a scoped trainer), each sorted
+ * case-insensitively. An agent's display name is that of the user bound to it (`users.agent_id`);
+ * at most `limit` of each.
+ */
+export async function recordingFilterValues(
+  q: Knex | Knex.Transaction,
+  options: { queues?: readonly string[] | null; visibleAt: number; limit: number },
+): Promise<RecordingFilterValues> {
+  const visible = (b: Knex.QueryBuilder) => {
+    let scoped = b
+      .where('recordings.status', 'stored')
+      .andWhere(
+        (w) => void w.where('recordings.expires_at', '>', options.visibleAt).orWhere('recordings.legal_hold', true),
+      );
+    if (options.queues) scoped = scoped.whereIn('recordings.queue', [...options.queues]);
+    return scoped;
+  };
+  const queueRows = (await visible(q('recordings'))
+    .whereNotNull('recordings.queue')
+    .select('recordings.queue as queue')
+    .groupBy('recordings.queue')
+    .orderByRaw('lower(recordings.queue), recordings.queue')
+    .limit(options.limit)) as { queue: string }[];
+  const agentRows = (await visible(q('recordings'))
+    .leftJoin('users', 'users.agent_id', 'recordings.agent_id')
+    .whereNotNull('recordings.agent_id')
+    .select('recordings.agent_id as agent_id', q.raw('max(users.display_name) as display_name'))
+    .groupBy('recordings.agent_id')
+    .orderByRaw('lower(recordings.agent_id), recordings.agent_id')
+    .limit(options.limit)) as { agent_id: string; display_name: string | null }[];
+  return {
+    queues: queueRows.map((r) => r.queue),
+    agents: agentRows.map((r) => ({ agentId: r.agent_id, displayName: r.display_name ?? null })),
+  };
 }

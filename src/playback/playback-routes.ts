@@ -5,7 +5,11 @@
  * - `GET /v1/recordings/:id` detail (numbers masked for trainers; logs `view`)
  * - `GET /v1/recordings/:id/audio` the playback rendition, RFC 9110 single ranges (logs `play` once
  *   per listening session, or `download` with `?download=1`; see listen-log.ts)
- * - `GET /v1/recordings/:id/waveform` peaks (from ingest, else computed once and cached in the row)
+ * - `GET /v1/recordings/:id/waveform` peaks (from ingest, else computed once and cached in the row);
+ *   with `from`/`to`/`points` the peaks of a time window at a finer resolution (waveform-window.ts)
+ * - `GET /v1/recording-filters` the queues and agents (display names where known) the list can be filtered by
+ * - `GET /v1/notes` searches training notes (text, author, date) on the recordings the caller may see
+ *   (logged as a `search`, with the hit count only)
  * - `GET|POST /v1/recordings/:id/notes` training notes; `PATCH|DELETE /v1/recordings/:id/notes/:noteId`
  *   change the text of, or delete, a note: its author only (403 `forbidden` for anyone else)
  *
@@ -19,8 +23,16 @@ import { createGuards } from '../auth/index.js';
 import type { Principal } from '../domain/roles.js';
 import type { AppDeps } from '../deps.js';
 import { appendAccess } from '../db/access-log.js';
-import { deleteNote, findNote, insertNote, listNotes, NOTE_MAX_LENGTH, updateNoteText } from '../db/notes.js';
-import { searchRecordings, setRecordingWaveform } from '../db/recordings.js';
+import {
+  deleteNote,
+  findNote,
+  insertNote,
+  listNotes,
+  NOTE_MAX_LENGTH,
+  searchNotes,
+  updateNoteText,
+} from '../db/notes.js';
+import { recordingFilterValues, searchRecordings, setRecordingWaveform } from '../db/recordings.js';
 import { errors } from '../errors.js';
 import type { FieldProblem } from '../errors.js';
 import { filterText, isoInstant, trimmedText, wholeNumber } from '../http/request-schemas.js';
@@ -37,8 +49,11 @@ import { createListenLog } from './listen-log.js';
 import { storeErrorToAppError } from '../http/store-errors.js';
 import { computePeaksFromStream, parseStoredWaveform } from './waveform.js';
 import type { ServedWaveform } from './waveform.js';
+import { computeWindowPeaks, emptyWindow, resolveWindow, waveformWindowQuerySchema } from './waveform-window.js';
 
 const DEFAULT_LIMIT = 50;
+/** The most queues, and agents, `GET /v1/recording-filters` offers. */
+export const FILTER_VALUES_LIMIT = 1000;
 const MAX_LIMIT = 200;
 
 const name = filterText(128);
@@ -66,6 +81,21 @@ export const listQuerySchema = z.strictObject({
     .string()
     .regex(CURSOR, 'expects a cursor from a previous page')
     .transform((s) => decodeCursor(s)!)
+    .optional()
+    .describe('`nextCursor` of the previous page'),
+  limit: wholeNumber(1, MAX_LIMIT).optional(),
+});
+
+const NOTE_ID = /^[0-9A-HJKMNP-TV-Z]{26}$/;
+
+export const noteSearchQuerySchema = z.strictObject({
+  q: filterText(200).optional().describe('Words in the note text (case-insensitive; matched as typed)'),
+  author: name.optional().describe("The author's username (case-insensitive)"),
+  from: isoInstant.optional().describe('Notes written at or after this instant'),
+  to: isoInstant.optional().describe('Notes written before this instant'),
+  cursor: z
+    .string()
+    .regex(NOTE_ID, 'expects a cursor from a previous page')
     .optional()
     .describe('`nextCursor` of the previous page'),
   limit: wholeNumber(1, MAX_LIMIT).optional(),
@@ -145,6 +175,7 @@ export function createPlaybackRouter(deps: AppDeps): Router {
       visibleAt: deps.clock.now(),
       after,
       limit: limit + 1,
+      withNoteCount: true,
     });
     const page = rows.slice(0, limit);
     const last = page.at(-1);
@@ -162,9 +193,53 @@ export function createPlaybackRouter(deps: AppDeps): Router {
     }
     res.setHeader('Cache-Control', 'private, no-store');
     res.json({
-      items: page.map((row) => presentRecording(row, principal)),
+      items: page.map((row) => ({ ...presentRecording(row, principal), noteCount: row.note_count ?? 0 })),
       nextCursor: rows.length > limit && last ? encodeCursor(last) : null,
     });
+  });
+
+  router.get('/v1/recording-filters', canRead, async (req, res) => {
+    const principal = principalOf(req);
+    const parsed = z.strictObject({}).safeParse(req.query);
+    if (!parsed.success) throw errors.invalidQuery(fieldProblems(parsed.error));
+    const values = await recordingFilterValues(deps.db.knex, {
+      queues: principal.role === 'trainer' ? principal.queues : null,
+      visibleAt: deps.clock.now(),
+      limit: FILTER_VALUES_LIMIT,
+    });
+    res.setHeader('Cache-Control', 'private, no-store');
+    res.json(values);
+  });
+
+  router.get('/v1/notes', canRead, async (req, res) => {
+    const principal = principalOf(req);
+    const parsed = noteSearchQuerySchema.safeParse(req.query);
+    if (!parsed.success) throw errors.invalidQuery(fieldProblems(parsed.error));
+    const q = parsed.data;
+    const limit = q.limit ?? DEFAULT_LIMIT;
+    const found = await searchNotes(deps.db.knex, {
+      text: q.q,
+      author: q.author,
+      from: q.from,
+      to: q.to,
+      queues: principal.role === 'trainer' ? principal.queues : null,
+      hideRestricted: !seesRestricted(principal),
+      visibleAt: deps.clock.now(),
+      before: q.cursor,
+      limit: limit + 1,
+    });
+    const page = found.slice(0, limit);
+    // A search like the others: logged before the answer, with the hit count, never what was searched for.
+    await appendAccess(deps.db.knex, {
+      principal,
+      recordingId: null,
+      action: 'search',
+      at: deps.clock.now(),
+      requestId: req.id,
+      detail: `by=notes count=${page.length}`,
+    });
+    res.setHeader('Cache-Control', 'private, no-store');
+    res.json({ items: page, nextCursor: found.length > limit ? (page.at(-1)?.id ?? null) : null });
   });
 
   router.get('/v1/recordings/:id', canRead, async (req, res) => {
@@ -196,6 +271,38 @@ export function createPlaybackRouter(deps: AppDeps): Router {
   router.get('/v1/recordings/:id/waveform', canRead, async (req, res) => {
     const principal = principalOf(req);
     const row = await loadVisibleRecording(deps.db, principal, String(req.params.id), deps.clock.now());
+    if (Object.keys(req.query).length > 0) {
+      const parsed = waveformWindowQuerySchema.safeParse(req.query);
+      if (!parsed.success) throw errors.invalidQuery(fieldProblems(parsed.error));
+      const window = resolveWindow(parsed.data, row.duration_ms);
+      if (window.fromMs === window.toMs) {
+        res.setHeader('Cache-Control', 'private, no-store');
+        res.json(emptyWindow(window, row.original_channels));
+        return;
+      }
+      // The client going away (zoomed on, closed the page) stops the decode.
+      const gone = new AbortController();
+      res.once('close', () => gone.abort());
+      if (res.closed) gone.abort();
+      let served;
+      try {
+        served = await computeWindowPeaks({
+          store: deps.store,
+          key: row.playback_key,
+          channels: row.original_channels,
+          window,
+          timeoutMs: deps.config.ingest.ffmpegTimeoutMs,
+          signal: gone.signal,
+        });
+      } catch (error) {
+        // Nobody is waiting for the answer any more: nothing to send, nothing went wrong.
+        if (gone.signal.aborted) return;
+        throw storeErrorToAppError(error, { what: 'Recording' });
+      }
+      res.setHeader('Cache-Control', 'private, no-store');
+      res.json(served);
+      return;
+    }
     let waveform = parseStoredWaveform(row.waveform, row.duration_ms);
     if (!waveform) {
       // One computation per recording at a time; later requests read the cached row.

@@ -58,12 +58,27 @@ export async function computePeaksFromStream(options: {
   channels: number;
   timeoutMs: number;
   signal?: AbortSignal;
+  /**
+   * Only this stretch of the decoded audio (ms), reduced to buckets of `samplesPerPeak` samples at
+   * PEAK_SAMPLE_RATE: ffmpeg decodes and drops what lies before `fromMs` and stops after `toMs`.
+   * `copyts`: the input's own timestamps count (an Ogg stream that starts mid-way says where it is).
+   */
+  window?: { fromMs: number; toMs: number; samplesPerPeak: number; copyts: boolean };
 }): Promise<ServedWaveform> {
   const channels = Math.min(2, Math.max(1, options.channels));
-  const { sink, result } = peakSink({ channels, sampleRate: PEAK_SAMPLE_RATE });
+  const w = options.window;
+  const { sink, result } = peakSink({
+    channels,
+    sampleRate: PEAK_SAMPLE_RATE,
+    // A window keeps buckets of exactly the size asked for (no halving: its length is bounded by the caller).
+    ...(w ? { initialSamplesPerPeak: w.samplesPerPeak, maxPeaks: Number.MAX_SAFE_INTEGER } : {}),
+  });
+  const seconds = (ms: number) => (ms / 1000).toFixed(3);
+  const input = w?.copyts ? ['-copyts', '-i', 'pipe:0'] : ['-i', 'pipe:0'];
+  const cut = w ? ['-ss', seconds(w.fromMs), '-t', seconds(w.toMs - w.fromMs)] : [];
   const child = spawn(
     'ffmpeg',
-    ['-nostdin', '-hide_banner', '-loglevel', 'error', '-i', 'pipe:0', ...peakOutputOptions(channels), 'pipe:1'],
+    ['-nostdin', '-hide_banner', '-loglevel', 'error', ...input, ...cut, ...peakOutputOptions(channels), 'pipe:1'],
     {
       stdio: ['pipe', 'pipe', 'ignore'],
     },

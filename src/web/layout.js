@@ -69,6 +69,7 @@ let signedIn = false;
 /** fetch + JSON: same-origin cookie; state-changing requests carry Origin (the browser adds it). */
 export async function api(path, options = {}) {
   const init = { method: options.method ?? 'GET', credentials: 'same-origin', headers: { accept: 'application/json' } };
+  if (options.signal) init.signal = options.signal;
   if (options.body !== undefined) {
     init.headers['content-type'] = 'application/json';
     init.body = JSON.stringify(options.body);

@@ -43,3 +43,37 @@ export function skipTarget(stretches, ms, { marginMs = 250 } = {}) {
   const inside = stretches.find((s) => ms >= s.startMs && ms < s.endMs - marginMs);
   return inside ? inside.endMs - marginMs : ms;
 }
+
+/** Widths of the zoomed window (ms), widest first: from an hour down to ten seconds. */
+export const ZOOM_WIDTHS_MS = [3_600_000, 1_800_000, 600_000, 300_000, 120_000, 60_000, 30_000, 10_000];
+
+/**
+ * The window width after zooming in (`direction` 1) or out (-1) from `widthMs` (null: the whole call).
+ * Zooming in goes to the widest step narrower than what is shown; out to the narrowest wider one,
+ * and to the whole call (null) once a step would show it all. Zooming in at the narrowest step stays.
+ */
+export function nextZoomWidth(durationMs, widthMs, direction) {
+  const current = widthMs ?? durationMs;
+  if (direction > 0) return ZOOM_WIDTHS_MS.find((w) => w < current && w < durationMs) ?? widthMs;
+  const wider = [...ZOOM_WIDTHS_MS].reverse().find((w) => w > current);
+  return wider === undefined || wider >= durationMs ? null : wider;
+}
+
+/** The window of `widthMs` around `centreMs`, moved inside the call: `{fromMs, toMs}`, whole ms. */
+export function zoomWindow(durationMs, widthMs, centreMs) {
+  const width = Math.min(widthMs, durationMs);
+  const fromMs = Math.round(Math.min(Math.max(0, centreMs - width / 2), durationMs - width));
+  return { fromMs, toMs: fromMs + Math.round(width) };
+}
+
+/** Per pixel column of `columns`, the largest of the peaks falling in it (more peaks than columns). */
+export function peaksPerColumn(peaks, columns) {
+  const out = new Array(columns).fill(0);
+  if (!peaks.length || columns <= 0) return out;
+  for (let x = 0; x < columns; x++) {
+    const from = Math.floor((x * peaks.length) / columns);
+    const to = Math.max(from + 1, Math.floor(((x + 1) * peaks.length) / columns));
+    for (let i = from; i < to && i < peaks.length; i++) out[x] = Math.max(out[x], Math.abs(peaks[i]));
+  }
+  return out;
+}

@@ -6,7 +6,7 @@
  * calls (Web Audio: splitter → gain per channel → both ears), notes on the timeline.
  *
  * Keyboard anywhere on the page but in text fields: Space/K play-pause, J/L ∓10 s, ←/→ ∓5 s,
- * [ ] speed, N a new note at the current time (pauses), ? the help overlay.
+ * [ ] speed, N a new note at the current time (pauses), +/- zoom in/out (zoom.js), ? the help overlay.
  * A note is stamped when it is started (N, or the first keystroke), not when it is saved. The
  * typed note is kept in sessionStorage until saved, so an expired session loses nothing: the
  * sign-in page brings the trainer back here and the draft is restored with a message.
@@ -26,6 +26,7 @@ import {
 } from '/assets/layout.js';
 import { tn } from '/assets/i18n.js';
 import { rulerStep, silentStretches, skipTarget } from '/assets/peaks.js';
+import { createZoom } from '/assets/zoom.js';
 
 const SEEK_STEP_S = 5;
 const JUMP_S = 10;
@@ -362,6 +363,7 @@ async function main() {
     audio.addEventListener('loadedmetadata', () => seekTo(at), { once: true });
   });
   playButton.addEventListener('click', toggle);
+  const zoom = createZoom({ recordingId: id, durationMs: rec.durationMs, audio, seekTo, colors: channelColors });
   const help = $('help-dialog');
   $('help-open').addEventListener('click', () => help.showModal());
   waveEl.addEventListener('keydown', (event) => {
@@ -386,6 +388,9 @@ async function main() {
         if (!$('note-form').hidden) startNote();
       },
       '?': () => help.showModal(),
+      '+': zoom.zoomIn,
+      '=': zoom.zoomIn,
+      '-': zoom.zoomOut,
     };
     const action = keys[event.key.length === 1 ? event.key.toLowerCase() : event.key];
     if (!action) return;
@@ -403,6 +408,7 @@ async function main() {
         mixer.ensure()[channel].gain.value = event.target.checked ? 0 : 1;
         muted[channel] = event.target.checked;
         if (split) ws.setOptions({ splitChannels: channelColors() });
+        zoom.redraw();
       });
     };
     bind('mute-agent', agentIndex);

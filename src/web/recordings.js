@@ -12,6 +12,7 @@ import {
   t,
 } from '/assets/layout.js';
 import { tn } from '/assets/i18n.js';
+import { bindNoteSearch } from '/assets/note-search.js';
 
 const form = document.getElementById('filters');
 const tbody = document.querySelector('#recordings tbody');
@@ -53,31 +54,60 @@ function row(rec) {
     cell(formatClock(rec.durationMs), 1, 'num'),
     cell(rec.agentId, 2),
     cell(rec.queue, 3),
-    cell(formatDirection(rec.direction), 4),
+    cell(formatDirection(rec.direction), 4, 'direction'),
     cell(rec.callerNumber, 5, 'mono'),
     cell(formatQualityFlags(rec.qualityFlags), 6),
     cell(formatTimeLeft(rec), 7, rec.legalHold ? 'time-left hold' : 'time-left'),
+    cell(String(rec.noteCount ?? 0), 8, 'num note-count'),
   );
   return tr;
 }
 
-/** Agents and queues seen in the list, offered as suggestions (case-insensitive, the permitted ones only). */
-function rememberOptions(items) {
-  for (const [field, listId] of [
-    ['agentId', 'agent-options'],
-    ['queue', 'queue-options'],
-  ]) {
-    const list = document.getElementById(listId);
-    const known = new Set([...list.options].map((o) => o.value.toLowerCase()));
-    for (const rec of items) {
-      const value = rec[field];
-      if (!value || known.has(value.toLowerCase())) continue;
-      known.add(value.toLowerCase());
-      const option = document.createElement('option');
-      option.value = value;
-      list.append(option);
-    }
+/** The queues and agents this user may filter by (GET /v1/recording-filters), for canonical spelling on submit. */
+let filterValues = { queues: [], agents: [] };
+
+/** Fills the queue and agent suggestions: the permitted values, agents with their display name where known. */
+async function loadFilterValues() {
+  try {
+    filterValues = await api('/v1/recording-filters');
+  } catch (error) {
+    if (error?.status === 401) throw error;
+    return; // the fields still take typed values
   }
+  const queues = document.getElementById('queue-options');
+  queues.replaceChildren(
+    ...filterValues.queues.map((queue) => {
+      const option = document.createElement('option');
+      option.value = queue;
+      return option;
+    }),
+  );
+  const agents = document.getElementById('agent-options');
+  agents.replaceChildren(
+    ...filterValues.agents.map((agent) => {
+      const option = document.createElement('option');
+      option.value = agent.agentId;
+      if (agent.displayName) option.label = agent.displayName;
+      option.textContent = agent.displayName ?? agent.agentId;
+      return option;
+    }),
+  );
+}
+
+/**
+ * The value as the list spells it when it matches one case-insensitively (for an agent also by display
+ * name), else as typed: the API's filters match exactly.
+ */
+function canonical(name, value) {
+  const lower = value.toLowerCase();
+  if (name === 'queue') return filterValues.queues.find((q) => q.toLowerCase() === lower) ?? value;
+  if (name === 'agentId') {
+    const agent = filterValues.agents.find(
+      (a) => a.agentId.toLowerCase() === lower || a.displayName?.toLowerCase() === lower,
+    );
+    return agent?.agentId ?? value;
+  }
+  return value;
 }
 
 async function load(append) {
@@ -90,7 +120,6 @@ async function load(append) {
     const page = await api(`/v1/recordings?${q}`);
     if (!append) tbody.replaceChildren();
     for (const rec of page.items) tbody.append(row(rec));
-    rememberOptions(page.items);
     nextCursor = page.nextCursor;
     more.hidden = !nextCursor;
     const n = tbody.children.length;
@@ -108,7 +137,11 @@ async function load(append) {
 form.addEventListener('submit', (event) => {
   event.preventDefault();
   const params = new URLSearchParams();
-  for (const el of form.elements) if (el.name && el.value.trim() !== '') params.set(el.name, el.value.trim());
+  for (const el of form.elements) {
+    if (!el.name || el.value.trim() === '') continue;
+    el.value = canonical(el.name, el.value.trim());
+    params.set(el.name, el.value);
+  }
   history.replaceState(null, '', `/recordings${params.size ? `?${params}` : ''}`);
   void load(false);
 });
@@ -121,7 +154,8 @@ more.addEventListener('click', () => void load(true));
 try {
   await initLayout({ active: '/recordings', roles: ['trainer', 'privacy', 'admin'] });
   fillForm(new URLSearchParams(location.search));
-  await load(false);
+  bindNoteSearch();
+  await Promise.all([load(false), loadFilterValues()]);
 } catch (error) {
   // 401: on its way to the sign-in page; 403: on its way to the role's own page.
   if (error?.status !== 401 && error?.status !== 403) {

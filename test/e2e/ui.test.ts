@@ -16,7 +16,7 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { launchChromium } from '../support/browser.js';
 import { createManualClock } from '../../src/clock.js';
 import { maybeCheckpoint } from '../../src/audit/checkpoints.js';
-import { listNotes } from '../../src/db/notes.js';
+import { insertNote, listNotes } from '../../src/db/notes.js';
 import { deleteRecording } from '../../src/retention/delete-recording.js';
 import { dbBackends, storeBackends } from '../support/backends.js';
 import type { TestDb, TestStore } from '../support/backends.js';
@@ -24,6 +24,7 @@ import { startTestApp, testConfig } from '../support/app.js';
 import type { TestApp } from '../support/app.js';
 import { audioFixture, FIXTURE_DIR } from '../support/fixtures.js';
 import { createStoredRecording } from '../support/recordings.js';
+import { longToneCall } from '../support/long-call.js';
 import { oathtoolCode } from '../support/totp.js';
 import { createTestUser } from '../support/users.js';
 import { axeViolations, loadCatalogues, screenshot, sidewaysOverflow, text } from '../support/ui.js';
@@ -72,6 +73,7 @@ describe('the web UI in Dutch and English (Chromium, sqlite, fs)', function () {
   const now = clock.now();
   const users: Record<string, string> = {};
   let playable: string;
+  let longCall: string;
   let erasedId: string;
 
   before(async () => {
@@ -102,6 +104,27 @@ describe('the web UI in Dutch and English (Chromium, sqlite, fs)', function () {
       },
     });
     playable = rec.row.id;
+    // A 3-hour stereo call (remuxed from one minute: cheap), for zooming.
+    const long = await createStoredRecording({
+      db: testDb.db,
+      store: testStore.store,
+      overrides: {
+        started_at: now - 2 * 86_400_000,
+        expires_at: now + 27 * 86_400_000,
+        duration_ms: 3 * 3_600_000,
+        queue: 'sales',
+        original_channels: 2,
+        playbackBody: await longToneCall({ minutes: 180 }),
+        playback_content_type: 'audio/ogg',
+      },
+    });
+    longCall = long.row.id;
+    // A user bound to agent-7 (users.agent_id) gives the agent its display name in the filter list.
+    const agentUser = await createTestUser(testDb.db, { role: 'trainer', username: 'sanne-ui', clock });
+    await testDb.db
+      .knex('users')
+      .where({ username: agentUser.user.username })
+      .update({ agent_id: 'agent-7', display_name: 'Sanne de Vries' });
     for (const [i, queue] of ['sales', 'billing'].entries())
       await createStoredRecording({
         db: testDb.db,
@@ -318,7 +341,12 @@ describe('the web UI in Dutch and English (Chromium, sqlite, fs)', function () {
           .locator('#queue-options option')
           .evaluateAll((os) => os.map((o) => (o as HTMLOptionElement).value).sort()),
       ).to.deep.equal(['billing', 'sales']);
-      await page.keyboard.type('billing');
+      // Agents come with their display name where one is known.
+      expect(await page.locator('#agent-options option[value="agent-7"]').getAttribute('label')).to.equal(
+        'Sanne de Vries',
+      );
+      // Typed in another case, the queue still matches (the list's spelling is sent).
+      await page.keyboard.type('Billing');
       await page.keyboard.press('Enter');
       await page.waitForFunction(() => document.querySelectorAll('#recordings tbody tr').length === 2);
       expect(page.url()).to.contain('queue=billing');
@@ -620,4 +648,106 @@ describe('the web UI in Dutch and English (Chromium, sqlite, fs)', function () {
     await page.waitForFunction(() => (document.getElementById('audio') as HTMLAudioElement).readyState >= 1);
     await context.close();
   });
+
+  for (const lang of LANGS) {
+    it(`when a trainer zooms a 3-hour call to one minute in ${lang} (buttons and +/-), then the view shows at least one peak per 100 ms, follows a seek, zooms back out, and passes axe-core`, async () => {
+      const { context, page, problems } = await openContext(lang);
+      const t = T[lang];
+      const findings: string[] = [];
+      await page.goto(`${app.url}/login`);
+      await signInByForm(page, lang, 'trainer');
+      await page.waitForURL(/\/recordings$/);
+      await visit(page, `/recordings/${longCall}`);
+      await page.locator('#player').waitFor({ state: 'visible' });
+      expect(await page.locator('#zoom-status').innerText()).to.equal(text(t, 'zoom.whole'));
+      const zoomed = () =>
+        page.locator('#zoom-view').evaluate((v) => ({
+          hidden: (v as HTMLElement).hidden,
+          fromMs: Number((v as HTMLElement).dataset.fromMs),
+          toMs: Number((v as HTMLElement).dataset.toMs),
+          points: Number((v as HTMLElement).dataset.points),
+        }));
+      // One hour, by the button; then + five times: 30, 10, 5, 2, 1 minute(s).
+      await page.getByRole('button', { name: text(t, 'zoom.in'), exact: true }).click();
+      await page.waitForFunction(() => document.getElementById('zoom-view')?.dataset.toMs === '3600000');
+      await page.locator('#waveform').focus();
+      for (let i = 0; i < 5; i++) await page.keyboard.press('+');
+      await page.waitForFunction(() => {
+        const v = document.getElementById('zoom-view')!;
+        return v.getAttribute('aria-busy') === null && Number(v.dataset.toMs) - Number(v.dataset.fromMs) === 60_000;
+      });
+      const minute = await zoomed();
+      expect(minute).to.deep.include({ hidden: false, fromMs: 0, toMs: 60_000 });
+      expect(minute.points).to.be.at.least(60_000 / 100);
+      expect(await page.locator('#zoom-status').innerText()).to.equal(
+        text(t, 'zoom.window', { from: '0:00', to: '1:00' }),
+      );
+      const ticks = await page.locator('#zoom-ruler .tick').allInnerTexts();
+      expect(ticks[0]).to.equal('0:00');
+      await checkPage(page, 'player-zoomed', lang, findings);
+
+      // A seek two hours in moves the window there, still a minute at the same resolution.
+      await page.evaluate(() => {
+        (document.getElementById('audio') as HTMLAudioElement).currentTime = 7200;
+      });
+      await page.waitForFunction(() => Number(document.getElementById('zoom-view')!.dataset.fromMs) > 7_000_000);
+      const later = await zoomed();
+      expect(later.toMs - later.fromMs).to.equal(60_000);
+      expect(later.fromMs)
+        .to.be.at.most(7_200_000)
+        .and.at.least(7_200_000 - 60_000);
+      expect(later.points).to.be.at.least(600);
+
+      // - six times: back to the whole call, the view hidden.
+      for (let i = 0; i < 6; i++) await page.keyboard.press('-');
+      await page.locator('#zoom-view').waitFor({ state: 'hidden' });
+      expect(await page.locator('#zoom-status').innerText()).to.equal(text(t, 'zoom.whole'));
+      await page.keyboard.press('?');
+      expect(await page.locator('#help-dialog').innerText()).to.contain(text(t, 'zoom.help'));
+      await page.keyboard.press('Escape');
+      expect(findings).to.deep.equal([]);
+      expect(problems.filter((p) => !p.includes('status of 401'))).to.deep.equal([]);
+      await context.close();
+    });
+  }
+
+  for (const lang of LANGS) {
+    it(`when a trainer looks at the list and searches notes in ${lang}, then each recording shows its note count and the hits link to their recordings without numbers, and the page passes axe-core`, async () => {
+      const { context, page, problems } = await openContext(lang);
+      const t = T[lang];
+      const findings: string[] = [];
+      const word = `Zoekwoord${lang}`;
+      await insertNote(testDb.db.knex, {
+        recordingId: playable,
+        author: 'coach-ui',
+        offsetMs: 3000,
+        text: `Mooi ${word} gebruikt.`,
+        at: now - 3_600_000,
+      });
+      const expected = (await listNotes(testDb.db.knex, playable)).length;
+      await page.goto(`${app.url}/login`);
+      await signInByForm(page, lang, 'trainer');
+      await page.waitForURL(/\/recordings$/);
+      await page.locator('#recordings tbody tr').first().waitFor();
+      const count = page.locator(`#recordings tbody tr:has(a[href^="/recordings/${playable}"]) td.note-count`);
+      expect(await count.innerText()).to.contain(String(expected));
+      await page.getByLabel(text(t, 'noteSearch.words'), { exact: true }).fill(word.toLowerCase());
+      await page.getByLabel(text(t, 'noteSearch.author'), { exact: true }).fill('COACH-UI');
+      await page.getByRole('button', { name: text(t, 'noteSearch.submit'), exact: true }).click();
+      await page
+        .locator('#note-search-status')
+        .filter({ hasText: text(t, 'noteSearch.found.one', { n: 1 }) })
+        .waitFor();
+      const hit = page.locator('#note-results li');
+      expect(await hit.innerText())
+        .to.contain(`Mooi ${word} gebruikt.`)
+        .and.contain('0:03')
+        .and.not.contain('612345678');
+      expect(await hit.locator('a').getAttribute('href')).to.equal(`/recordings/${playable}`);
+      await checkPage(page, 'recordings-note-search', lang, findings);
+      expect(findings).to.deep.equal([]);
+      expect(problems.filter((p) => !p.includes('status of 401'))).to.deep.equal([]);
+      await context.close();
+    });
+  }
 });

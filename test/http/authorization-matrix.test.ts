@@ -117,6 +117,8 @@ const ROUTES: RouteRow[] = [
   { method: 'GET', path: '/v1/recordings/:id/audio', expect: allow(PLAYBACK_READERS, 200) },
   { method: 'GET', path: '/v1/recordings/:id/waveform', expect: allow(PLAYBACK_READERS, 200) },
   { method: 'GET', path: '/v1/recordings/:id/notes', expect: allow(PLAYBACK_READERS, 200) },
+  { method: 'GET', path: '/v1/notes', expect: allow(PLAYBACK_READERS, 200, { scopedOut: 200 }) },
+  { method: 'GET', path: '/v1/recording-filters', expect: allow(PLAYBACK_READERS, 200, { scopedOut: 200 }) },
   {
     method: 'POST',
     path: '/v1/recordings/:id/notes',

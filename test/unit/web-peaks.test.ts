@@ -13,6 +13,9 @@ const peaksModule = (await import(pathToFileURL(path.join(WEB, 'peaks.js')).href
   silentStretches: (peaks: number[][], durationMs: number, o?: { threshold?: number; minMs?: number }) => Stretch[];
   skipTarget: (stretches: Stretch[], ms: number) => number;
   rulerStep: (durationS: number, maxTicks?: number) => number;
+  nextZoomWidth: (durationMs: number, widthMs: number | null, direction: 1 | -1) => number | null;
+  zoomWindow: (durationMs: number, widthMs: number, centreMs: number) => { fromMs: number; toMs: number };
+  peaksPerColumn: (peaks: number[], columns: number) => number[];
 };
 
 /** `seconds` of peaks at 10 per second: `loud` seconds get 0.8, others 0.001. */
@@ -70,5 +73,41 @@ describe('the player’s peak helpers', () => {
     const css = fs.readFileSync(path.join(WEB, 'app.css'), 'utf8');
     const background = /\.waveform \{[^}]*background: (#[0-9a-f]{6})/i.exec(css)![1]!;
     for (const c of colours) expect(contrast(c, background), c).to.be.at.least(3);
+  });
+
+  it('when a 3-hour call is zoomed in step by step, then the window narrows to one hour … one minute … ten seconds and back out to the whole call', () => {
+    const hours3 = 3 * 3_600_000;
+    const widths: (number | null)[] = [null];
+    for (let i = 0; i < 9; i++) widths.push(peaksModule.nextZoomWidth(hours3, widths.at(-1)!, 1));
+    expect(widths).to.deep.equal([
+      null,
+      3_600_000,
+      1_800_000,
+      600_000,
+      300_000,
+      120_000,
+      60_000,
+      30_000,
+      10_000,
+      10_000,
+    ]);
+    let back: number | null = 10_000;
+    for (let i = 0; i < 8; i++) back = peaksModule.nextZoomWidth(hours3, back, -1);
+    expect(back).to.equal(null);
+    // A 45-second call zooms to 30 s and 10 s only; out of 30 s is the whole call again.
+    expect(peaksModule.nextZoomWidth(45_000, null, 1)).to.equal(30_000);
+    expect(peaksModule.nextZoomWidth(45_000, 30_000, -1)).to.equal(null);
+    expect(peaksModule.nextZoomWidth(8_000, null, 1)).to.equal(null);
+  });
+
+  it('when a window is centred near either end, then it is moved inside the call', () => {
+    expect(peaksModule.zoomWindow(600_000, 60_000, 300_000)).to.deep.equal({ fromMs: 270_000, toMs: 330_000 });
+    expect(peaksModule.zoomWindow(600_000, 60_000, 10_000)).to.deep.equal({ fromMs: 0, toMs: 60_000 });
+    expect(peaksModule.zoomWindow(600_000, 60_000, 599_000)).to.deep.equal({ fromMs: 540_000, toMs: 600_000 });
+  });
+
+  it('when there are more peaks than pixel columns, then each column draws the largest of its peaks', () => {
+    expect(peaksModule.peaksPerColumn([0.1, 0.9, 0.2, -0.4, 0.3, 0.05], 3)).to.deep.equal([0.9, 0.4, 0.3]);
+    expect(peaksModule.peaksPerColumn([0.5, 0.7], 4)).to.deep.equal([0.5, 0.5, 0.7, 0.7]);
   });
 });
