@@ -120,14 +120,16 @@ export function scrubValue(value: unknown, depth = 0, seen = new WeakSet<object>
   if (value instanceof Date) return value;
   const db = value instanceof Error ? dbErrorSummary(value) : undefined;
   if (db) return summarizedDbError(value as Error, db, depth, seen);
-  // An Error stays an Error of its own class (so pino's serializer names its type), with scrubbed texts.
-  const out = (value instanceof Error ? Object.create(Object.getPrototypeOf(value) as object) : {}) as Record<
-    string,
-    unknown
-  >;
+  // An Error stays an Error of its own class (so pino's serializer names its type), with scrubbed texts. A
+  // DOMException (an AbortError) cannot: its getters refuse any object but a real one, so it becomes an Error
+  // that keeps its name.
+  const domException = value instanceof DOMException;
+  const prototype = domException ? Error.prototype : (Object.getPrototypeOf(value) as object);
+  const out = (value instanceof Error ? Object.create(prototype) : {}) as Record<string, unknown>;
   if (value instanceof Error) {
     const hidden = (key: string, inner: unknown) =>
       Object.defineProperty(out, key, { value: inner, enumerable: false, writable: true, configurable: true });
+    if (domException) hidden('name', value.name);
     hidden('message', scrubText(value.message));
     if (value.stack) hidden('stack', scrubText(value.stack));
     if (value.cause !== undefined) hidden('cause', scrubValue(value.cause, depth + 1, seen));

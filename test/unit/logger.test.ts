@@ -86,6 +86,18 @@ describe('logger redaction', function () {
       .that.contains('duplicate key (caller_number)=([phone])');
   });
 
+  it('when an abort (a DOMException) is logged, directly or as a cause, then it is written with its name and message', function () {
+    const { logger, lines } = capturedLogger();
+    const abort = new DOMException(`client at ${PHONE} went away`, 'AbortError');
+    logger.warn({ err: abort }, 'aborted');
+    logger.error({ err: new Error('decode failed', { cause: abort }) }, 'wrapped');
+    expect(lines).to.have.length(2);
+    const first = JSON.parse(lines[0]!) as { err: { type: string; message: string; name?: string } };
+    expect(first.err.message).to.equal('client at [phone] went away');
+    expect(text(lines)).to.contain('AbortError');
+    expect(text(lines)).not.to.contain('612345678');
+  });
+
   it('when the caller logs its own object, then that object is left untouched', function () {
     const { logger } = capturedLogger();
     const mine = { callerNumber: PHONE, nested: { url: SIGNED_URL } };
