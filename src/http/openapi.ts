@@ -290,6 +290,7 @@ export function buildOpenApiDocument(
       { name: 'admin', description: 'Users and API tokens (administrator)' },
       { name: 'operations', description: 'Health, readiness, metrics and this document' },
       { name: 'web', description: 'The web UI: static pages and browser modules' },
+      { name: 'training', description: 'Evaluation forms, evaluations of calls and calibration (issue #20)' },
     ],
     paths,
     components: {
