@@ -26,6 +26,7 @@ import { createPrivacyRouter } from './privacy/privacy-routes.js';
 import { registerRetentionGauges } from './retention/jobs.js';
 import { createObjectionScreen } from './subjects/objection.js';
 import { createSubjectsRouter } from './subjects/subject-routes.js';
+import { createRedactionRouter } from './redaction/index.js';
 import { createWebRouter } from './web/web-routes.js';
 
 export type { AppDeps } from './deps.js';
@@ -86,6 +87,7 @@ export function createAppService(deps: AppDeps, options: { importPolling?: boole
   app.use(createAuditRouter(deps));
   app.use(createAdminRouter(deps));
   app.use(createSubjectsRouter(deps));
+  app.use(createRedactionRouter(deps));
   app.use(createPrivacyRouter(deps));
   app.use(createWebRouter(deps));
 

@@ -19,6 +19,8 @@ export const ACCESS_ACTIONS = [
   'restrict',
   'unrestrict',
   'correct',
+  // A span of a recording silenced after the fact (detail: the span and the reason).
+  'redact',
   // Sign-in events (the security log; recordingId is null): see src/auth/security-log.ts.
   'sign_in',
   'sign_in_failed',
