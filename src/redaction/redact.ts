@@ -27,9 +27,10 @@
  *
  * Playback during the swap: a request reads the row once and streams from the key it named;
  * old and new bytes never share a key, so no response mixes them. A response still streaming
- * the old rendition when step 4 deletes it either completes (fs: an open file outlives its
- * unlink) or is cut short (S3: the read fails), never continued from the new object. A later
- * range request sees the new ETag (If-Range then answers the whole new object).
+ * the old rendition when step 4 deletes it completes from the old object (fs: an open file
+ * outlives its unlink; MinIO in the tests too) or, where a store cuts the read off, ends short of
+ * its Content-Length: never continued from the new object. No grace period is needed for that.
+ * A later range request sees the new ETag (If-Range then answers the whole new object).
  */
 import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
@@ -51,7 +52,7 @@ import { originalTypeOf } from '../ingest/index.js';
 import type { IngestTemp } from '../ingest/index.js';
 import { OWNER_HEARTBEAT_MS, OWNER_LEASE_MS, currentOwner, formatOwner } from '../process-owner.js';
 import { recordingPrefix, redactedKey } from '../storage/keys.js';
-import { RedactionFinishError, finishRedaction } from './finish.js';
+import { finishRedaction } from './finish.js';
 import type { FinishStep, PendingRedaction } from './finish.js';
 
 /** The steps after which a test failpoint may fire (the crash test kills the process there). */
@@ -304,16 +305,15 @@ export async function redactRecording(deps: RedactDeps, options: RedactOptions):
     await failpoint('switched');
 
     try {
+      // Not tied to the client any more: the redaction took effect, its old objects go now.
       await finishRedaction(deps, {
         pending,
         owner,
         now: clock.now(),
-        signal,
         failpoint: (step: FinishStep) => failpoint(step),
       });
     } catch (error) {
-      if (signal.aborted && !(error instanceof RedactionFinishError)) throw error;
-      // The redaction took effect; its marker stays and crash recovery finishes it once its lease runs out.
+      // The marker stays and crash recovery finishes the redaction once its lease runs out.
       deps.logger.error(
         { err: error, recordingId: id },
         'redaction: the old objects could not be deleted yet; crash recovery will finish it',

@@ -495,4 +495,7 @@ export default {
   'admin.tokenCreated': 'Token {name} for {user} created.',
   'admin.tokenOnce': 'Token (shown only now; copy it):',
   'admin.tokenRevoked': 'Token {name} of {user} revoked.',
+  // #18 manual redaction
+  'reason.redaction': 'Redacted (old audio deleted)',
+  'accessAction.redact': 'Redact',
 };

@@ -501,4 +501,7 @@ export default {
   'admin.tokenCreated': 'Token {name} voor {user} gemaakt.',
   'admin.tokenOnce': 'Token (alleen nu zichtbaar; kopieer het):',
   'admin.tokenRevoked': 'Token {name} van {user} ingetrokken.',
+  // #18 manual redaction
+  'reason.redaction': 'Weggelakt (oude audio gewist)',
+  'accessAction.redact': 'Weglakken',
 };

@@ -10,6 +10,7 @@
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { promisify } from 'node:util';
 import { expect } from 'chai';
@@ -24,6 +25,8 @@ import { dbBackends, storeBackends, storeKeys, tempDir } from '../support/backen
 import type { TestDb, TestStore } from '../support/backends.js';
 import { buildDtmfCallSpec, decodeDtmf, dtmfCall } from '../support/dtmf-calls.js';
 import type { DtmfCall } from '../support/dtmf-calls.js';
+import { audioFixture } from '../support/fixtures.js';
+import { createStoredRecording } from '../support/recordings.js';
 import { signedUpload } from '../support/upload.js';
 import { createTestUser } from '../support/users.js';
 
@@ -101,11 +104,11 @@ for (const combo of COMBOS) {
       fs.rmSync(work, { recursive: true, force: true });
     });
 
-    const upload = async () => {
+    const upload = async (audio: string = call.path) => {
       const res = await signedUpload({
         url: app.url,
         fields: { callId: `redact-${Date.now()}-${++seq}`, startedAt: new Date(Date.now() - 60_000).toISOString() },
-        audio: call.path,
+        audio,
       });
       expect(res.status, JSON.stringify(res.body)).to.equal(201);
       return (res.body as { id: string }).id;
@@ -121,11 +124,22 @@ for (const combo of COMBOS) {
       await pipeline((await store.get(key)).body, fs.createWriteStream(file));
       return file;
     };
+    /** Request folders left in the service's temp folders (each process folder holds `ingest-*` ones). */
+    const tempLeft = () => {
+      const root = path.join(config.dataDir, 'tmp');
+      if (!fs.existsSync(root)) return [];
+      return fs
+        .readdirSync(root, { withFileTypes: true })
+        .filter((d) => d.isDirectory())
+        .flatMap((d) => fs.readdirSync(path.join(root, d.name)).filter((name) => name.startsWith('ingest-')));
+    };
     const snapshot = async () => ({
       keys: await storeKeys(tstore.store, 'recordings/'),
       log: await tdb.db.knex('deletion_log').count({ n: '*' }).first(),
+      access: await tdb.db.knex('access_log').where({ action: 'redact' }).count({ n: '*' }).first(),
       markers: await tdb.db.knex('ingest_inflight').select('recording_id'),
       rows: await tdb.db.knex('recordings').select('id', 'original_key', 'playback_key', 'redactions'),
+      temp: tempLeft(),
     });
 
     it('when a privacy officer redacts the span of keyed-in digits, then the stored original and rendition hold silence there (no digit recovered) and sound elsewhere, the old objects are gone, and the deletion and access logs record it', async () => {
@@ -200,7 +214,7 @@ for (const combo of COMBOS) {
       const erased = await fetch(`${app.url}/v1/recordings/${id}`, {
         method: 'DELETE',
         headers: { authorization: `Bearer ${privacy}`, 'content-type': 'application/json' },
-        body: JSON.stringify({ reference: 'TICKET-1' }),
+        body: JSON.stringify({ reason: 'erasure_request', reference: 'TICKET-1' }),
       });
       expect(erased.status).to.equal(200);
       const verifyAgain = await fetch(`${app.url}/v1/deletions/verify`, {
@@ -236,6 +250,59 @@ for (const combo of COMBOS) {
       expect(await snapshot()).to.deep.equal(before);
     });
 
+    it('when the stored audio cannot be decoded, then 415 unsupported_audio comes back and nothing is left: no new object, marker, temp file or log entry', async () => {
+      const rec = await createStoredRecording({ db: tdb.db, store, overrides: { duration_ms: 4000 } });
+      const before = await snapshot();
+      const res = await redact(rec.row.id, { startMs: 0, endMs: 1000, reason: 'card number read out' });
+      expect(res.status).to.equal(415);
+      expect(((await res.json()) as { code: string }).code).to.equal('unsupported_audio');
+      expect(await snapshot()).to.deep.equal(before);
+    });
+
+    it('when the store fails to take the new rendition, then 503 comes back, the new original is deleted again and the recording is unchanged', async () => {
+      const id = await upload();
+      const failing: ObjectStore = {
+        ...store,
+        put: (key, body, options) =>
+          /\/r[0-9A-Z]{26}\/playback\./.test(key)
+            ? Promise.reject(Object.assign(new Error('store down'), { code: 'store_unavailable' }))
+            : store.put(key, body, options),
+      };
+      const failingApp = await startTestApp({ db: tdb.db, store: failing, config });
+      try {
+        const before = await snapshot();
+        const res = await fetch(`${failingApp.url}/v1/recordings/${id}/redactions`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${privacy}`, 'content-type': 'application/json' },
+          body: JSON.stringify({ startMs: 0, endMs: 1000, reason: 'card number read out' }),
+        });
+        expect(res.status).to.equal(503);
+        expect(await snapshot()).to.deep.equal(before);
+      } finally {
+        await failingApp.close();
+      }
+    });
+
+    it('when two redactions of one recording race, then each one answered 201 has its own deletion-log entry, the other is 409, and the log verifies', async () => {
+      const id = await upload();
+      const statuses = (
+        await Promise.all([
+          redact(id, { startMs: 0, endMs: 500, reason: 'first' }),
+          redact(id, { startMs: 600, endMs: 900, reason: 'second' }),
+        ])
+      ).map((r) => r.status);
+      expect(statuses.filter((s) => s === 201)).to.have.length.within(1, 2);
+      expect(statuses.filter((s) => s !== 201)).to.satisfy((rest: number[]) => rest.every((s) => s === 409));
+      const entries = await tdb.db.knex('deletion_log').where({ reason: 'redaction', recording_id: id });
+      expect(entries).to.have.length(statuses.filter((s) => s === 201).length);
+      const row = (await findRecordingById(tdb.db.knex, id))!;
+      expect(await storeKeys(tstore.store, `recordings/`)).to.include.members([row.original_key, row.playback_key]);
+      expect(JSON.parse(row.redactions!)).to.have.length(entries.length);
+      expect(await tdb.db.knex('ingest_inflight').select('recording_id')).to.deep.equal([]);
+      const verify = await fetch(`${app.url}/v1/deletions/verify`, { headers: { authorization: `Bearer ${auditor}` } });
+      expect(await verify.json()).to.include({ ok: true });
+    });
+
     it('when the recording is under legal hold or being deleted, then 409 comes back and nothing changes', async () => {
       const held = await upload();
       await tdb.db.knex('recordings').where({ id: held }).update({ legal_hold: true, hold_reason: 'court' });
@@ -253,40 +320,75 @@ for (const combo of COMBOS) {
     });
 
     it('when a playback response is streaming while the recording is redacted, then its body is the old rendition exactly or it ends early, never old bytes continued with new ones', async () => {
-      const id = await upload();
+      const id = await upload(await audioFixture('ulaw-mono', { seconds: 120 }));
       const before = (await findRecordingById(tdb.db.knex, id))!;
       const oldBytes = Buffer.concat(await (await store.get(before.playback_key)).body.toArray());
-      const res = await fetch(`${app.url}/v1/recordings/${id}/audio`, {
-        headers: { authorization: `Bearer ${privacy}`, range: 'bytes=0-' },
-      });
-      expect([200, 206]).to.include(res.status);
-      const reader = res.body!.getReader();
-      const chunks: Buffer[] = [];
-      const first = await reader.read();
-      if (first.value) chunks.push(Buffer.from(first.value));
-      const redacted = await redact(id, { startMs: 500, endMs: 1500, reason: 'card number read out' });
-      expect(redacted.status).to.equal(201);
-      let aborted = false;
+      // The service's store, except that a read of the old rendition passes its first chunk and then
+      // waits for the gate: the response is provably mid-stream while the redaction runs and deletes it.
+      let openGate!: () => void;
+      const gate = new Promise<void>((resolve) => (openGate = resolve));
+      let gatedReads = 0;
+      const gated: ObjectStore = {
+        ...store,
+        get: async (key, options) => {
+          const got = await store.get(key, options);
+          if (key !== before.playback_key) return got;
+          gatedReads += 1;
+          const body = Readable.from(
+            (async function* () {
+              let first = true;
+              for await (const chunk of got.body) {
+                if (!first) await gate;
+                first = false;
+                yield chunk as Buffer;
+              }
+            })(),
+          );
+          return { ...got, body };
+        },
+      };
+      const playApp = await startTestApp({ db: tdb.db, store: gated, config });
       try {
-        for (;;) {
-          const next = await reader.read();
-          if (next.done) break;
-          chunks.push(Buffer.from(next.value));
+        const res = await fetch(`${playApp.url}/v1/recordings/${id}/audio`, {
+          headers: { authorization: `Bearer ${privacy}` },
+        });
+        expect(res.status).to.equal(200);
+        const reader = res.body!.getReader();
+        const chunks: Buffer[] = [];
+        const first = await reader.read();
+        if (first.value) chunks.push(Buffer.from(first.value));
+        expect(Buffer.concat(chunks).length, 'only the first chunk has left').to.be.below(oldBytes.length);
+        const redacted = await redact(id, { startMs: 500, endMs: 1500, reason: 'card number read out' });
+        expect(redacted.status).to.equal(201);
+        expect(await tstore.store.exists(before.playback_key), 'the old rendition is deleted').to.equal(false);
+        openGate();
+        let aborted = false;
+        try {
+          for (;;) {
+            const next = await reader.read();
+            if (next.done) break;
+            chunks.push(Buffer.from(next.value));
+          }
+        } catch {
+          aborted = true;
         }
-      } catch {
-        aborted = true;
+        const body = Buffer.concat(chunks);
+        expect(gatedReads).to.equal(1);
+        expect(oldBytes.subarray(0, body.length).equals(body), 'every byte served is the old rendition’s').to.equal(
+          true,
+        );
+        if (!aborted) expect(body.length, 'a complete body is the whole old rendition').to.equal(oldBytes.length);
+        const after = (await findRecordingById(tdb.db.knex, id))!;
+        const newBytes = Buffer.concat(await (await store.get(after.playback_key)).body.toArray());
+        expect(newBytes.equals(oldBytes)).to.equal(false);
+        const again = await fetch(`${playApp.url}/v1/recordings/${id}/audio`, {
+          headers: { authorization: `Bearer ${privacy}`, range: 'bytes=0-', 'if-range': `"${before.playback_sha256}"` },
+        });
+        expect(again.status, 'If-Range with the old ETag: the whole new object').to.equal(200);
+        expect(Buffer.from(await again.arrayBuffer()).equals(newBytes)).to.equal(true);
+      } finally {
+        await playApp.close();
       }
-      const body = Buffer.concat(chunks);
-      expect(oldBytes.subarray(0, body.length).equals(body), 'every byte served is the old rendition’s').to.equal(true);
-      if (!aborted) expect(body.length).to.be.oneOf([oldBytes.length, Number(res.headers.get('content-length'))]);
-      const after = (await findRecordingById(tdb.db.knex, id))!;
-      const newBytes = Buffer.concat(await (await store.get(after.playback_key)).body.toArray());
-      expect(newBytes.equals(oldBytes)).to.equal(false);
-      const again = await fetch(`${app.url}/v1/recordings/${id}/audio`, {
-        headers: { authorization: `Bearer ${privacy}`, range: 'bytes=0-', 'if-range': `"${before.playback_sha256}"` },
-      });
-      expect(again.status, 'If-Range with the old ETag: the whole new object').to.equal(200);
-      expect(Buffer.from(await again.arrayBuffer()).equals(newBytes)).to.equal(true);
     });
   });
 }
