@@ -172,8 +172,9 @@ export async function redactRecording(deps: RedactDeps, options: RedactOptions):
 
   const written: string[] = [];
   let switched = false;
-  const dir = await options.temp.requestDir();
+  let dir: string | undefined;
   try {
+    dir = await options.temp.requestDir();
     // Read again under the marker: a deletion, hold or redaction that came first wins.
     const row = checkRow(await findRecordingById(db.knex, id), span);
     if (row.original_key !== before.original_key || row.playback_key !== before.playback_key)
@@ -338,6 +339,6 @@ export async function redactRecording(deps: RedactDeps, options: RedactOptions):
     throw error;
   } finally {
     clearInterval(heartbeat);
-    await fs.promises.rm(dir, { recursive: true, force: true });
+    if (dir) await fs.promises.rm(dir, { recursive: true, force: true });
   }
 }
