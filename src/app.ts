@@ -28,6 +28,7 @@ import { createObjectionScreen } from './subjects/objection.js';
 import { createSubjectsRouter } from './subjects/subject-routes.js';
 import { createEvaluationRouter } from './training/evaluation-routes.js';
 import { createFormRouter } from './training/form-routes.js';
+import { createRedactionRouter } from './redaction/index.js';
 import { createWebRouter } from './web/web-routes.js';
 
 export type { AppDeps } from './deps.js';
@@ -88,6 +89,7 @@ export function createAppService(deps: AppDeps, options: { importPolling?: boole
   app.use(createAuditRouter(deps));
   app.use(createAdminRouter(deps));
   app.use(createSubjectsRouter(deps));
+  app.use(createRedactionRouter(deps));
   app.use(createPrivacyRouter(deps));
   app.use(createFormRouter(deps));
   app.use(createEvaluationRouter(deps));

@@ -25,6 +25,7 @@ import {
   userWithPasswordSchema,
 } from './auth/admin-routes.js';
 import { loginBody } from './auth/session-routes.js';
+import { redactionBodySchema } from './redaction/index.js';
 import { STARTED_AT_SKEW_MS, ingestFieldsSchema } from './ingest/metadata.js';
 import { TWILIO_HOOK_PATH, twilioCallbackSchema } from './ingest/adapters/twilio-hook.js';
 import {
@@ -883,6 +884,30 @@ function operationsCore(): OperationSpec[] {
         '404': CASE_PROBLEMS['404'],
         '409': 'request_closed',
         '413': 'too_large',
+        ...SERVER_PROBLEMS,
+      },
+    },
+    {
+      method: 'post',
+      path: '/v1/recordings/:id/redactions',
+      operationId: 'redactRecording',
+      summary:
+        'Silence a span of a recording (card data said aloud, a tone the detector missed): a new original and ' +
+        'rendition replace the old ones, which are deleted and logged in the deletion log (reason `redaction`)',
+      tags: ['privacy'],
+      access: ['privacy', 'admin'],
+      params: ID_PARAM,
+      body: { content: { 'application/json': { schema: redactionBodySchema } } },
+      responses: {
+        '201': json(recordingSchema, 'The recording as it is now: `redactions` lists the span as `manual`'),
+      },
+      problems: {
+        '400': 'invalid_request (with fields: startMs, endMs (not after startMs, or past the call), reason)',
+        ...AUTH_PROBLEMS,
+        '404': 'not_found',
+        '409': 'conflict (being deleted, another redaction in progress, stored in plaintext), legal_hold',
+        '413': 'too_large',
+        '415': 'unsupported_audio (the stored audio cannot be decoded)',
         ...SERVER_PROBLEMS,
       },
     },

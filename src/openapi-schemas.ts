@@ -138,7 +138,14 @@ export const deletionEntrySchema = z.object({
   recordingId: z.string(),
   source: z.string(),
   callId: z.string(),
-  reason: z.enum(['retention_expired', 'erasure_request', 'lifecycle_expired', 'privacy_request', 'objection']),
+  reason: z.enum([
+    'retention_expired',
+    'erasure_request',
+    'lifecycle_expired',
+    'privacy_request',
+    'objection',
+    'redaction',
+  ]),
   actor: z.string(),
   reference: nullable(z.string()),
   startedAt: isoDateTime,
@@ -158,6 +165,13 @@ export const deletionEntrySchema = z.object({
   kekId: nullable(z.string())
     .optional()
     .describe('with `keyShredded`: the key-encryption key that had wrapped the destroyed data key'),
+  span: z
+    .object({ startMs: z.number().int().min(0), endMs: z.number().int().min(1) })
+    .optional()
+    .describe(
+      'a `redaction` entry only: the span silenced in the recording (ms from its start, end exclusive); ' +
+        '`objects` are its old original and rendition, deleted once the new ones were live',
+    ),
 });
 const _deletion: SameShape<z.output<typeof deletionEntrySchema>, DeletionEntry> = true;
 

@@ -21,7 +21,9 @@ provider, so that its `ignored_auth` check can strip them and expect a 401):
     text) becomes one span within the audio, and `audioFormat` is dropped (the audio is a WAV);
   - a note gets its generated `offsetMs` folded into the duration of that audio
     (CALLREC_ST_AUDIO_DURATION_MS), which every recording of the run has (a rule of
-    the stored recording; on an unknown id the answer is 404 anyway).
+    the stored recording; on an unknown id the answer is 404 anyway);
+  - a redaction gets its generated `startMs` and `endMs` folded into that duration, the
+    end after the start (both rules of the stored recording and of each other).
   Negative cases are sent as generated.
 * The custom format `phone` (the document's name for "valid for its region, E.164 or
   national in CALLREC_PHONE_REGION"): valid Dutch and foreign numbers in the ways people
@@ -262,3 +264,16 @@ def before_call(context: Any, case: Any, kwargs: dict[str, Any]) -> None:
     ):
         # JSON integers may be generated as 5.0: the same number to the server.
         case.body = {**body, "offsetMs": int(body["offsetMs"]) % (_AUDIO_DURATION_MS + 1)}
+    if (
+        _AUDIO_DURATION_MS > 1
+        and _raw(case).get("operationId") == "redactRecording"
+        and _is_positive(case)
+        and isinstance(body, dict)
+        and all(
+            isinstance(body.get(k), (int, float)) and not isinstance(body.get(k), bool) and float(body[k]).is_integer()
+            for k in ("startMs", "endMs")
+        )
+    ):
+        start = int(body["startMs"]) % _AUDIO_DURATION_MS
+        end = start + 1 + int(body["endMs"]) % (_AUDIO_DURATION_MS - start)
+        case.body = {**body, "startMs": start, "endMs": end}

@@ -120,6 +120,7 @@ const DELETION_COLUMNS: Array<keyof DeletionEntry> = [
   'hash',
   'keyShredded',
   'kekId',
+  'span',
 ];
 const ACCESS_COLUMNS: Array<keyof AccessEntry> = [
   'id',

@@ -49,6 +49,16 @@ export interface DeletionEntry {
   keyShredded?: boolean;
   /** The key-encryption key that had wrapped the destroyed data key (with `keyShredded`). */
   kekId?: string | null;
+  /**
+   * A `redaction` entry's silenced span (ms from the call's start, end exclusive). Absent on
+   * every other entry (their hashes are unchanged).
+   */
+  span?: RedactedSpan;
+}
+
+export interface RedactedSpan {
+  startMs: number;
+  endMs: number;
 }
 
 const iso = (ms: number) => new Date(ms).toISOString();
@@ -104,6 +114,7 @@ export function rowToEntry(row: DeletionLogRow): DeletionEntry {
     ...(row.key_shredded !== undefined && row.key_shredded !== null
       ? { keyShredded: Boolean(row.key_shredded), kekId: row.kek_id ?? null }
       : {}),
+    ...(row.span !== undefined && row.span !== null ? { span: JSON.parse(row.span) as RedactedSpan } : {}),
   };
 }
 
@@ -126,7 +137,7 @@ export function hashEntry(entry: Omit<DeletionEntry, 'hash'> | DeletionEntry): s
  * The same hash computed straight from a stored row, without building objects: the
  * verifier's fast path. Equal to `hashEntry(rowToEntry(row))` whenever the stored
  * `objects` text is canonical (it is written canonical); any edit of it changes the hash.
- * Members are spelled out in canonical (sorted) order.
+ * Members are spelled out in canonical (sorted) order; `span` is written canonical too.
  */
 export function hashRow(row: DeletionLogRow): string {
   const s = JSON.stringify;
@@ -141,7 +152,9 @@ export function hashRow(row: DeletionLogRow): string {
     `"objects":${row.objects},"prevHash":${s(row.prev_hash)},` +
     `"reason":${s(row.reason)},"recordingId":${s(row.recording_id)},` +
     `"reference":${row.reference === null ? 'null' : s(row.reference)},` +
-    `"seq":${Number(row.seq)},"source":${s(row.source)},"startedAt":"${fastIso(Number(row.started_at))}",` +
+    `"seq":${Number(row.seq)},"source":${s(row.source)},` +
+    (row.span === undefined || row.span === null ? '' : `"span":${row.span},`) +
+    `"startedAt":"${fastIso(Number(row.started_at))}",` +
     `"verified":${row.verified ? 'true' : 'false'}}`;
   return sha256Hex(text);
 }
@@ -161,6 +174,8 @@ export interface NewDeletion {
   verified: boolean;
   /** The data key destroyed in the same transaction (an encrypted recording), by the id of the key that wrapped it. */
   shreddedKey?: { kekId: string };
+  /** A `redaction` entry's silenced span. */
+  span?: RedactedSpan;
 }
 
 /**
@@ -204,6 +219,7 @@ export async function appendDeletions(
       prev_hash: prevHash,
       hash: '',
       ...(d.shreddedKey ? { key_shredded: true, kek_id: d.shreddedKey.kekId } : {}),
+      ...(d.span ? { span: canonicalJson({ startMs: d.span.startMs, endMs: d.span.endMs }) } : {}),
     };
     row.hash = hashRow(row);
     prevHash = row.hash;

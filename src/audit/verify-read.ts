@@ -48,6 +48,8 @@ const PACKED =
     // Crypto-shredding (later entries): `-` when absent, else `<0|1>,<length>:<kek id>`; a mixed pair packs as NULL.
     `case when key_shredded is null and kek_id is null then '-' when typeof(key_shredded) = 'integer' and ` +
       `typeof(kek_id) = 'text' then key_shredded || ',' || ${TEXT('kek_id')} end`,
+    // A redaction's span (later entries): `-` when absent, else `<length>:<span JSON>`; any other type packs as NULL.
+    `case when span is null then '-' when typeof(span) = 'text' then ${TEXT('span')} end`,
   ].join(' || ') +
   ' end';
 const PACKED_PAGE_SQL = `select ${PACKED} as p from deletion_log where seq > ? order by seq asc limit ?`;
@@ -116,9 +118,18 @@ export function unpackLogRow(packed: string): DeletionLogRow | undefined {
     at = textStart + length;
     shredded = { key_shredded: flag !== 0, kek_id: packed.slice(textStart, at) };
   }
+  let span: string | null = null;
+  if (packed.charCodeAt(at) === 45 /* '-': no span */) at += 1;
+  else {
+    const [length, start] = readNumber(packed, at, COLON, false);
+    if (start < 0 || start + length > packed.length) return undefined;
+    at = start + length;
+    span = packed.slice(start, at);
+  }
   if (at !== packed.length) return undefined;
   return {
     ...shredded,
+    span,
     seq: ints[0]!,
     started_at: ints[1]!,
     expires_at: ints[2]!,

@@ -21,6 +21,8 @@ export const ACCESS_ACTIONS = [
   'correct',
   // A training evaluation deleted at the end of its own retention (src/training/expiry.ts).
   'eval_expired',
+  // A span of a recording silenced after the fact (detail: the span and the reason).
+  'redact',
   // Sign-in events (the security log; recordingId is null): see src/auth/security-log.ts.
   'sign_in',
   'sign_in_failed',

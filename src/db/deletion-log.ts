@@ -11,16 +11,19 @@ import type { Knex } from 'knex';
  * Why an entry was written. `privacy_request`: a closed privacy request deleted after its
  * retention (the entry's recordingId is the request's id, callId its reference, no objects).
  * `objection`: a recording of a number under a "do not keep" objection, refused at ingest
- * before any object was stored (no objects).
+ * before any object was stored (no objects). `redaction`: the old objects of a recording that was
+ * redacted (a span silenced after the fact, one entry per redaction, with its `span`); the
+ * recording itself lives on under new objects and gets its own deletion entry later.
  */
 export type DeletionReason =
-  'retention_expired' | 'erasure_request' | 'lifecycle_expired' | 'privacy_request' | 'objection';
+  'retention_expired' | 'erasure_request' | 'lifecycle_expired' | 'privacy_request' | 'objection' | 'redaction';
 export const DELETION_REASONS: readonly DeletionReason[] = [
   'retention_expired',
   'erasure_request',
   'lifecycle_expired',
   'privacy_request',
   'objection',
+  'redaction',
 ];
 
 export interface DeletionLogRow {
@@ -46,6 +49,11 @@ export interface DeletionLogRow {
    */
   key_shredded?: boolean | null;
   kek_id?: string | null;
+  /**
+   * A `redaction` entry's silenced span, canonical JSON `{"endMs":…,"startMs":…}`; null (or
+   * absent) on every other entry: those hash as before.
+   */
+  span?: string | null;
 }
 
 /** An arbitrary constant naming the deletion log's PostgreSQL advisory lock. */
@@ -102,8 +110,8 @@ export async function readLogPage(
 ): Promise<DeletionLogRow[]> {
   const result = (await q.raw(
     'select seq, recording_id, source, call_id, reason, actor, reference, started_at, expires_at, deleted_at, ' +
-      'objects, verified, prev_hash, hash, key_shredded, kek_id from deletion_log where seq > ? order by seq asc ' +
-      'limit ?',
+      'objects, verified, prev_hash, hash, key_shredded, kek_id, span from deletion_log where seq > ? ' +
+      'order by seq asc limit ?',
     [afterSeq, limit],
   )) as DeletionLogRow[] | { rows: DeletionLogRow[] };
   return Array.isArray(result) ? result : result.rows;

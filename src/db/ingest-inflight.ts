@@ -27,6 +27,12 @@ export interface InflightRow {
    * for a marker that names its objects exactly (`callrec encrypt-existing`: see `markerObjectKeys`).
    */
   object_keys?: string | null;
+  /**
+   * Null except on the marker a manual redaction writes when it switches the recording to its new
+   * objects: the JSON of the deletion-log entry still to be written once the old objects (listed in
+   * `object_keys`) are deleted (src/redaction/finish.ts).
+   */
+  redaction?: string | null;
 }
 
 /** The objects crash recovery deletes for a marker: its listed keys, or undefined (everything under its prefix). */

@@ -382,6 +382,44 @@ export async function searchRecordings(
   });
 }
 
+/** The columns a manual redaction replaces: the new objects, their digests and sizes, the peaks, the spans. */
+export type RedactedColumns = Pick<
+  RecordingRow,
+  | 'original_key'
+  | 'original_sha256'
+  | 'original_size'
+  | 'original_codec'
+  | 'original_content_type'
+  | 'playback_key'
+  | 'playback_format'
+  | 'playback_content_type'
+  | 'playback_size'
+  | 'playback_sha256'
+  | 'waveform'
+  | 'redactions'
+>;
+
+/**
+ * Inside a redaction's switching transaction: points the recording at its new objects, only if
+ * it is still stored, not held and still points at the objects `from` (false otherwise:
+ * claimed for deletion, put on hold, redacted or deleted meanwhile; nothing changed).
+ */
+export async function switchToRedactedObjects(
+  q: Knex | Knex.Transaction,
+  options: { id: string; from: { originalKey: string; playbackKey: string }; to: RedactedColumns },
+): Promise<boolean> {
+  const n = await q('recordings')
+    .where({
+      id: options.id,
+      status: 'stored',
+      legal_hold: false,
+      original_key: options.from.originalKey,
+      playback_key: options.from.playbackKey,
+    })
+    .update(options.to);
+  return n === 1;
+}
+
 /** Caches computed waveform peaks (JSON) on a row; a missing row is a no-op. */
 export async function setRecordingWaveform(q: Knex | Knex.Transaction, id: string, waveform: string): Promise<void> {
   await q('recordings').where({ id }).update({ waveform });

@@ -5,3 +5,6 @@
 export { removeStaleIngestTemp } from './temp.js';
 export { addDropSource, listDropImports, listDropSources, removeDropSource } from './drop-sources.js';
 export type { DropImportListRow, ImportListRow, NewDropSource } from './drop-sources.js';
+export { createIngestTemp } from './temp.js';
+export type { IngestTemp } from './temp.js';
+export { originalTypeOf } from './ingest.js';

@@ -11,7 +11,10 @@
  *    commit), then every object under its prefix is deleted and, on S3, its incomplete multipart
  *    uploads aborted (a marker that lists its objects, written by `callrec encrypt-existing`:
  *    exactly those objects); then the marker goes. A recovery that fails half-way leaves the marker,
- *    now its own, to be retried once that lease runs out.
+ *    now its own, to be retried once that lease runs out. A marker of a manual redaction that took
+ *    effect (it carries the pending deletion-log entry, src/redaction/finish.ts) is finished
+ *    instead: its old objects deleted and verified absent, then its `redaction` entry appended in
+ *    the transaction that removes the marker (counted among the uploads and their objects).
  *
  * Logged without personal data: folder names, object keys and counts. A dry run reports what
  * it would remove and changes nothing.
@@ -26,6 +29,7 @@ import type { Logger } from '../logger.js';
 import type { StaleRemoval } from '../owned-dirs.js';
 import { OWNER_LEASE_MS, currentOwner, formatOwner, isOwnerAlive, parseOwner } from '../process-owner.js';
 import type { ObjectStore } from '../storage/object-store.js';
+import { finishRedaction, parsePendingRedaction } from '../redaction/index.js';
 
 export interface AbandonedResult {
   dryRun: boolean;
@@ -126,6 +130,17 @@ export async function removeAbandonedUploads(
           !(await takeOverInflight(deps.db.knex, marker, { owner: self, leaseExpiresAt: now + OWNER_LEASE_MS }))
         ) {
           result.uploads.found -= 1; // renewed or committed meanwhile: alive after all
+          continue;
+        }
+        if (marker.redaction) {
+          // A redaction that took effect: finish it (its entry is written with the marker's removal).
+          const pending = parsePendingRedaction(marker.redaction);
+          if (!dryRun) await finishRedaction(deps, { pending, owner: self, now, signal });
+          result.uploads.objects += pending.objects.length;
+          deps.logger.info(
+            { recordingId: marker.recording_id, keys: pending.objects.map((o) => o.key), dryRun },
+            `crash recovery: ${dryRun ? 'would finish' : 'finished'} a redaction whose process died`,
+          );
           continue;
         }
         taken.push(marker.recording_id);

@@ -505,6 +505,7 @@ export function createEncryptedStore(inner: ObjectStore, options: EncryptedStore
   return {
     kind: inner.kind,
     capabilities: inner.capabilities,
+    encrypting: true,
     ...(inner.upkeep ? { upkeep: inner.upkeep } : {}),
     put,
     get,

@@ -57,13 +57,15 @@ export function recordingIdOfKey(key: string): string | undefined {
 }
 
 /**
- * The recording and role an object under a `recordingKey` key (or its `encryptedCopyKey`)
+ * The recording and role an object under a `recordingKey` key (or its `encryptedCopyKey`, or a
+ * `redactedKey`)
  * belongs to (what the encryption binds each object to): role = the name before the extension
  * (`original`, `playback`). Undefined for any other key (e.g. published checkpoints), which is
  * not encrypted.
  */
 export function recordingBindingOfKey(key: string): { recordingId: string; role: string } | undefined {
-  const match = /^recordings\/\d{4}\/\d{2}\/\d{2}\/([A-Za-z0-9]+)\/(?:enc\/)?([a-z]+)\.[A-Za-z0-9]+$/.exec(key);
+  const match =
+    /^recordings\/\d{4}\/\d{2}\/\d{2}\/([A-Za-z0-9]+)\/(?:enc\/|r[0-9A-Z]{26}\/)?([a-z]+)\.[A-Za-z0-9]+$/.exec(key);
   return match ? { recordingId: match[1]!, role: match[2]! } : undefined;
 }
 
@@ -82,4 +84,21 @@ export function encryptedCopyKey(key: string): string | undefined {
   const copy = `${match[1]}${ENCRYPTED_COPY_FOLDER}${match[2]}`;
   assertValidKey(copy);
   return copy;
+}
+
+/**
+ * Where a manual redaction writes a recording's new objects: `recordings/YYYY/MM/DD/<id>/r<ULID>/<name>.<ext>`,
+ * one folder per redaction (`redaction`: a ULID), so that one prefix names them and nothing else. Same
+ * recording and role as the objects they replace (the same encryption binding).
+ */
+export function redactedKey(options: {
+  id: string;
+  startedAt: Date;
+  redaction: string;
+  name: 'original' | 'playback';
+  ext: string;
+}): string {
+  const key = `${recordingPrefix(options.id, options.startedAt)}r${options.redaction}/${options.name}.${options.ext}`;
+  assertValidKey(key);
+  return key;
 }

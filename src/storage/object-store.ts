@@ -173,6 +173,11 @@ export interface ObjectStore {
   /** Backend-specific housekeeping the store declares (see StoreUpkeep). */
   readonly upkeep?: StoreUpkeep;
   /**
+   * True for the encrypting decorator (./encrypted-store.ts): a put under a recording's key creates
+   * that recording's data key when it has none. Absent on the drivers.
+   */
+  readonly encrypting?: boolean;
+  /**
    * Stores `body` under `key`, atomically: readers see the old object or the whole new one,
    * never a part. A Buffer body is sent as it is (on S3 one PutObject when shorter than a
    * part, which the SDK can retry on a reset connection; a stream cannot be retried).

@@ -16,6 +16,7 @@ const REASON_KEYS = {
   retention_expired: 'reason.retention_expired',
   erasure_request: 'reason.erasure_request',
   lifecycle_expired: 'reason.lifecycle_expired',
+  redaction: 'reason.redaction',
 };
 const ACTION_KEYS = {
   play: 'accessAction.play',
@@ -29,6 +30,7 @@ const ACTION_KEYS = {
   restrict: 'accessAction.restrict',
   unrestrict: 'accessAction.unrestrict',
   correct: 'accessAction.correct',
+  redact: 'accessAction.redact',
 };
 const PROBLEM_KEYS = {
   gap: 'chainProblem.gap',

@@ -518,4 +518,7 @@ export default {
   'noteSearch.found.other': '{n} notes found.',
   'noteSearch.foundMore.one': '{n} note found (more available).',
   'noteSearch.foundMore.other': '{n} notes found (more available).',
+  // #18 manual redaction
+  'reason.redaction': 'Redacted (old audio deleted)',
+  'accessAction.redact': 'Redact',
 };

@@ -524,4 +524,7 @@ export default {
   'noteSearch.found.other': '{n} notities gevonden.',
   'noteSearch.foundMore.one': '{n} notitie gevonden (er zijn er meer).',
   'noteSearch.foundMore.other': '{n} notities gevonden (er zijn er meer).',
+  // #18 manual redaction
+  'reason.redaction': 'Weggelakt (oude audio gewist)',
+  'accessAction.redact': 'Weglakken',
 };

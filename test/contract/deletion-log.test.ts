@@ -5,6 +5,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { expect } from 'chai';
+import { ulid } from 'ulid';
 import { GENESIS_HASH, appendDeletions, hashRow } from '../../src/audit/deletion-log.js';
 import { loadCheckpointKey } from '../../src/audit/checkpoint-key.js';
 import { maybeCheckpoint } from '../../src/audit/checkpoints.js';
@@ -242,7 +243,9 @@ for (const backend of dbBackends) {
           callId: text(40, i % 6 === 0 ? 'rare' : i % 2 ? 'ascii' : 'any'),
           actor: text(12, i % 2 ? 'ascii' : 'any'),
           reference: i % 4 === 0 ? null : text(30, i % 2 ? 'ascii' : 'any'),
-          reason: (['retention_expired', 'erasure_request', 'lifecycle_expired'] as const)[i % 3]!,
+          reason: (['retention_expired', 'erasure_request', 'lifecycle_expired', 'redaction'] as const)[i % 4]!,
+          // A manual redaction's entry carries its span (a column of its own, packed too).
+          ...(i % 4 === 3 ? { span: { startMs: i * 1000, endMs: i * 1000 + 2_500 } } : {}),
           startedAt: [0, -86_400_001, 253_402_300_799_999, T0 + i][i % 4]!,
           expiresAt: T0 + i * 997,
           deletedAt: T0 + i,
@@ -295,6 +298,28 @@ for (const backend of dbBackends) {
         firstInvalidSeq: 33,
         problem: 'hash',
       });
+    });
+
+    it('when a recording was redacted twice, then its deletion entry still fits after the two redaction entries, and a second deletion entry of it is refused', async () => {
+      const recordingId = ulid();
+      const redaction = (startMs: number) =>
+        newDeletion({ recordingId, reason: 'redaction', actor: 'privacy-1', span: { startMs, endMs: startMs + 900 } });
+      await tdb.db.knex.transaction((trx) => appendDeletions(trx, tdb.db, [redaction(0), redaction(5_000)]));
+      await tdb.db.knex.transaction((trx) => appendDeletions(trx, tdb.db, [newDeletion({ recordingId })]));
+      let refused = false;
+      await tdb.db.knex
+        .transaction((trx) =>
+          appendDeletions(trx, tdb.db, [newDeletion({ recordingId, reason: 'erasure_request', actor: 'privacy-1' })]),
+        )
+        .catch(() => (refused = true));
+      expect(refused, 'a second deletion of one recording').to.equal(true);
+      const rows = await storedRows(tdb.db);
+      expect(rows.map((r) => [r.reason, r.span ?? null])).to.deep.equal([
+        ['redaction', '{"endMs":900,"startMs":0}'],
+        ['redaction', '{"endMs":5900,"startMs":5000}'],
+        ['retention_expired', null],
+      ]);
+      expect(await verifyDeletionLog(tdb.db, {})).to.include({ ok: true, count: 3 });
     });
 
     it('when checkpoints are due every N entries, then one is written per N and the key file is created with mode 0600', async () => {

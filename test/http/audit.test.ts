@@ -174,7 +174,7 @@ for (const dbBackend of dbBackends) {
       const text = await res.text();
       const lines = text.trimEnd().split('\r\n');
       expect(lines[0]).to.equal(
-        'seq,recordingId,source,callId,reason,actor,reference,startedAt,expiresAt,deletedAt,objects,verified,prevHash,hash,keyShredded,kekId',
+        'seq,recordingId,source,callId,reason,actor,reference,startedAt,expiresAt,deletedAt,objects,verified,prevHash,hash,keyShredded,kekId,span',
       );
       expect(lines).to.have.length(6);
       expect(lines[1]).to.match(/^1,[0-9A-Z]{26},pbx-test,"call,""0""",retention_expired,sweeper,,/);

@@ -32,8 +32,11 @@ import {
 } from '../support/oidc-provider.js';
 import type { TestOidcProvider } from '../support/oidc-provider.js';
 import { seededRandom } from '../support/random.js';
+import { audioFixtureBytes } from '../support/fixtures.js';
 
 const matrixPhones = seededRandom('authorization-matrix-phones');
+/** Four seconds of speech (8 kHz μ-law WAV): what the redaction route silences a span of. */
+const redactionAudio = await audioFixtureBytes('ulaw-mono', { seconds: 4 });
 
 const CALLERS = [
   'trainer',
@@ -181,6 +184,14 @@ const ROUTES: RouteRow[] = [
     body: { reason: 'case closed' },
     recording: { legal_hold: true, hold_reason: 'litigation', hold_by: 'someone', hold_at: Date.now() - 1000 },
     expect: allow(['privacy', 'admin'], 200),
+  },
+  // manual redaction: real audio (the span is silenced in it)
+  {
+    method: 'POST',
+    path: '/v1/recordings/:id/redactions',
+    body: { startMs: 1000, endMs: 2000, reason: 'card number read out' },
+    recording: { originalBody: redactionAudio, duration_ms: 4000, original_codec: 'pcm_mulaw' },
+    expect: allow(['privacy', 'admin'], 201),
   },
   // restriction and correction (privacy only, under a request)
   { method: 'GET', path: '/v1/subjects/restriction?phone={phone}', expect: allow(['privacy'], 200) },

@@ -68,6 +68,29 @@ describe('deletion-log entry hash', () => {
     );
   });
 
+  it('when a redaction entry carries its span, then the fast path still equals the hash of the API entry, and the span is hashed', () => {
+    const redaction: DeletionLogRow = {
+      ...row,
+      reason: 'redaction',
+      actor: 'privacy-1',
+      span: canonicalJson({ startMs: 61_200, endMs: 74_800 }),
+    };
+    const entry = rowToEntry(redaction);
+    expect(entry.span).to.deep.equal({ startMs: 61_200, endMs: 74_800 });
+    const { hash: _hash, ...body } = entry;
+    expect(canonicalJson(body)).to.include('"source":"pbx-1","span":{"endMs":74800,"startMs":61200},"startedAt"');
+    expect(hashRow(redaction)).to.equal(
+      createHash('sha256')
+        .update(GENESIS_HASH + canonicalJson(body))
+        .digest('hex'),
+    );
+    expect(hashRow({ ...redaction, span: canonicalJson({ startMs: 61_200, endMs: 74_801 }) })).to.not.equal(
+      hashRow(redaction),
+    );
+    expect(hashRow({ ...redaction, span: null })).to.equal(hashRow({ ...redaction, span: undefined }));
+    expect(rowToEntry({ ...redaction, span: null })).to.not.have.property('span');
+  });
+
   it('when hashed, then the entry matches a known answer written by hand from the documented format (not derived from the code)', () => {
     // The README's rule: hash = sha256(prevHash ‖ canonicalJson(entry without "hash")), members sorted,
     // times as ISO 8601 UTC with milliseconds. The digest below was computed with sha256sum over this text.

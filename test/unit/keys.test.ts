@@ -5,6 +5,7 @@ import {
   assertValidPrefix,
   recordingIdOfKey,
   recordingBindingOfKey,
+  redactedKey,
   encryptedCopyKey,
   recordingKey,
   recordingPrefix,
@@ -102,6 +103,23 @@ describe('object keys', function () {
       expect(encryptedCopyKey(copy), 'a copy has no copy').to.equal(undefined);
       expect(encryptedCopyKey('checkpoints/2026/01/03/x.json')).to.equal(undefined);
       expect(recordingBindingOfKey('recordings/2026/01/03/01JABCDEF/other/playback.opus')).to.equal(undefined);
+    });
+
+    it('when a redaction names its new objects, then they sit in a folder of their own beside the old ones, bound to the same recording and role (encrypted with its key)', function () {
+      const key = redactedKey({
+        id: '01JABCDEF',
+        startedAt: new Date(Date.UTC(2026, 0, 3, 23, 59)),
+        redaction: '01JREDACTION0000000000000A',
+        name: 'original',
+        ext: 'wav',
+      });
+      expect(key).to.equal('recordings/2026/01/03/01JABCDEF/r01JREDACTION0000000000000A/original.wav');
+      expect(recordingBindingOfKey(key)).to.deep.equal({ recordingId: '01JABCDEF', role: 'original' });
+      expect(recordingIdOfKey(key)).to.equal('01JABCDEF');
+      expect(encryptedCopyKey(key), 'never copied by encrypt-existing').to.equal(undefined);
+      expect(
+        recordingBindingOfKey('recordings/2026/01/03/01JABCDEF/r01jredaction0000000000000a/original.wav'),
+      ).to.equal(undefined);
     });
   });
 });

@@ -3,7 +3,7 @@ import { unpackLogRow } from '../../src/audit/verify-read.js';
 
 /** Packs like the verifier's SQLite select does (lengths in characters = UTF-16 units here: BMP only). */
 function pack(
-  o: { seq?: string; text?: string[]; reference?: string | null; shred?: string; tail?: string } = {},
+  o: { seq?: string; text?: string[]; reference?: string | null; shred?: string; span?: string; tail?: string } = {},
 ): string {
   const texts = o.text ?? ['01JABCDEFGHJKMNPQRSTVWXYZ0', 'pbx-1', 'call:7,-', 'retention_expired', 'sweeper'];
   const field = (t: string) => `${t.length}:${t}`;
@@ -16,6 +16,7 @@ function pack(
     field('0'.repeat(64)) +
     field('ab'.repeat(32)) +
     (o.shred ?? '-') +
+    (o.span ?? '-') +
     (o.tail ?? '')
   );
 }
@@ -39,6 +40,7 @@ describe('deletion-log verifier: packed SQLite rows', () => {
       hash: 'ab'.repeat(32),
       key_shredded: null,
       kek_id: null,
+      span: null,
     });
     expect(unpackLogRow(pack())).to.include({ reference: null });
     expect(unpackLogRow(pack({ text: ['', '', '', '', ''] }))).to.include({ source: '', actor: '' });
@@ -71,6 +73,16 @@ describe('deletion-log verifier: packed SQLite rows', () => {
     expect(unpackLogRow(pack())).to.include({ key_shredded: null, kek_id: null });
     for (const shred of ['1,', '1,5:abc', 'x,1:a', '1,1:ab', ''])
       expect(unpackLogRow(pack({ shred })), shred).to.equal(undefined);
+  });
+
+  it('when a packed row records a redacted span, then span comes back as its text; a malformed span is refused', () => {
+    const span = '{"endMs":2000,"startMs":1000}';
+    expect(unpackLogRow(pack({ span: `${span.length}:${span}` }))).to.include({ span });
+    expect(unpackLogRow(pack({ shred: '1,2:k1', span: `${span.length}:${span}` }))).to.include({
+      span,
+      key_shredded: true,
+    });
+    for (const bad of ['', '5:{}', 'x:{}', '2:{}-']) expect(unpackLogRow(pack({ span: bad })), bad).to.equal(undefined);
   });
 
   it('when an integer exceeds 2^53, then it is parsed as Number() parses its digits', () => {
