@@ -27,6 +27,8 @@ import { createPrivacyRouter } from './privacy/privacy-routes.js';
 import { registerRetentionGauges } from './retention/jobs.js';
 import { createObjectionScreen } from './subjects/objection.js';
 import { createSubjectsRouter } from './subjects/subject-routes.js';
+import { createEvaluationRouter } from './training/evaluation-routes.js';
+import { createFormRouter } from './training/form-routes.js';
 import { createWebRouter } from './web/web-routes.js';
 
 export type { AppDeps } from './deps.js';
@@ -89,6 +91,8 @@ export function createAppService(deps: AppDeps, options: { importPolling?: boole
   app.use(createSubjectsRouter(deps));
   app.use(createPrivacyRouter(deps));
   app.use(createScorecardRouter(deps));
+  app.use(createFormRouter(deps));
+  app.use(createEvaluationRouter(deps));
   app.use(createWebRouter(deps));
 
   app.use(notFoundHandler);
