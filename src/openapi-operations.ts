@@ -35,6 +35,7 @@ import {
   noteTextSchema,
 } from './playback/playback-routes.js';
 import { waveformWindowQuerySchema } from './playback/waveform-window.js';
+import { scorecardListSchema, scorecardQuerySchema } from './training/scorecard-routes.js';
 import { WEB_ASSETS, WEB_PAGES } from './web/web-routes.js';
 import {
   correctionBodySchema,
@@ -498,9 +499,12 @@ function operationsCore(): OperationSpec[] {
       method: 'get',
       path: '/v1/recordings/:id',
       operationId: 'getRecording',
-      summary: 'One recording (caller and callee numbers masked for trainers)',
+      summary: 'One recording (caller and callee numbers masked for trainers and agents)',
+      description:
+        'An agent opens only the calls of their own evaluations that reached them (submitted, acknowledged or ' +
+        'disputed); any other call is 404 to them, as are the audio and the waveform.',
       tags: ['playback'],
-      access: ['trainer', 'privacy', 'admin'],
+      access: ['trainer', 'privacy', 'admin', 'agent'],
       params: ID_PARAM,
       responses: { '200': json(recordingSchema, 'The recording') },
       problems: { ...AUTH_PROBLEMS, '404': 'not_found', ...SERVER_PROBLEMS },
@@ -511,7 +515,7 @@ function operationsCore(): OperationSpec[] {
       operationId: 'getRecordingAudio',
       summary: 'The playback rendition; single byte ranges (RFC 9110)',
       tags: ['playback'],
-      access: ['trainer', 'privacy', 'admin'],
+      access: ['trainer', 'privacy', 'admin', 'agent'],
       params: ID_PARAM,
       query: z.object({
         download: z
@@ -565,7 +569,7 @@ function operationsCore(): OperationSpec[] {
         '`durationMs` the stretch the peaks cover; `samplesPerPeak` at `sampleRate` is the time per peak. A ' +
         'window that is empty, reversed or past the end of the call has no peaks.',
       tags: ['playback'],
-      access: ['trainer', 'privacy', 'admin'],
+      access: ['trainer', 'privacy', 'admin', 'agent'],
       params: ID_PARAM,
       query: waveformWindowQuerySchema,
       responses: { '200': json(waveformSchema, 'Peaks per channel') },
@@ -1179,6 +1183,31 @@ function operationsCore(): OperationSpec[] {
             'application/json': {
               schema: z.object({ items: z.array(accessEntrySchema), nextCursor: z.string().nullable() }),
             },
+            'text/csv': { schema: { type: 'string' } },
+          },
+        },
+      },
+      problems: { '400': 'invalid_query (with fields)', ...AUTH_PROBLEMS, ...SERVER_PROBLEMS },
+    },
+
+    // --- training reviews: scorecards (#20) ------------------------------------------------------------
+    {
+      method: 'get',
+      path: '/v1/scorecards',
+      operationId: 'getScorecards',
+      summary: 'Average scores per agent, queue or form: per section and per ISO week, with counts',
+      description:
+        'Counts submitted, acknowledged and disputed evaluations (never drafts, never calibration evaluations) of ' +
+        'calls started in `[from, to)`. A trainer limited to queues sees only those queues; an agent only ' +
+        'themselves (a filter outside the scope finds nothing).',
+      tags: ['training'],
+      access: ['admin', 'trainer', 'agent'],
+      query: scorecardQuerySchema,
+      responses: {
+        '200': {
+          description: 'The scorecards (JSON), or with `Accept: text/csv` or `format=csv` the same as CSV',
+          content: {
+            'application/json': { schema: scorecardListSchema },
             'text/csv': { schema: { type: 'string' } },
           },
         },

@@ -521,4 +521,10 @@ export default {
   // #18 manual redaction
   'reason.redaction': 'Redacted (old audio deleted)',
   'accessAction.redact': 'Redact',
+  // agent role (#20)
+  'role.agent': 'agent',
+  'admin.agentId': 'Agent id',
+  'admin.agentIdHelp': 'For agents: the agent id as the recordings carry it; they see the evaluations of those calls.',
+  'admin.agentIdOnlyAgents': 'An agent id applies only to agents.',
+  'admin.agentOf': 'agent {agent}',
 };

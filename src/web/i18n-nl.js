@@ -527,4 +527,11 @@ export default {
   // #18 manual redaction
   'reason.redaction': 'Weggelakt (oude audio gewist)',
   'accessAction.redact': 'Weglakken',
+  // agent role (#20)
+  'role.agent': 'agent',
+  'admin.agentId': 'Agent-id',
+  'admin.agentIdHelp':
+    'Voor agents: de agent-id zoals de opnamen die dragen; zij zien de beoordelingen van die gesprekken.',
+  'admin.agentIdOnlyAgents': 'Een agent-id geldt alleen voor agents.',
+  'admin.agentOf': 'agent {agent}',
 };

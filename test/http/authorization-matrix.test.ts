@@ -9,7 +9,9 @@
  * provisioned by an OpenID Provider (`oidc*`: a real `oidc-provider` on loopback, roles from
  * its groups claim, session cookies from the full redirect flow), who must be judged exactly
  * like local users of their role. Each cell gets a fresh recording (queue `billing`, a unique caller
- * number), so destructive routes (erasure, holds) never affect another cell.
+ * number), so destructive routes (erasure, holds) never affect another cell. Agents (#20): `agent` is
+ * bound to the agent of a submitted evaluation of each cell's recording; `otherAgent` to another agent
+ * (another agent's call or evaluation is 404 to them, as the issue asks). Single sign-on grants no agent.
  */
 import { expect } from 'chai';
 import { revokeToken } from '../../src/auth/accounts.js';
@@ -18,6 +20,8 @@ import { dbBackends, storeBackends } from '../support/backends.js';
 import type { TestDb, TestStore } from '../support/backends.js';
 import { startTestApp, testConfig } from '../support/app.js';
 import type { TestApp } from '../support/app.js';
+import { createStoredEvaluation, createStoredForm } from '../support/evaluation-rows.js';
+import type { StoredForm } from '../support/evaluation-rows.js';
 import { createStoredPrivacyRequest, privacyRequestBody } from '../support/privacy-requests.js';
 import { insertEvaluation, insertForm } from '../../src/db/evaluations.js';
 import { buildEvaluation, buildForm } from '../support/evaluations.js';
@@ -52,17 +56,24 @@ const CALLERS = [
   'oidcAuditor',
   'oidcPrivacy',
   'oidcAdmin',
+  'agent',
+  'otherAgent',
 ] as const;
 type Caller = (typeof CALLERS)[number];
 type Expectation = Record<Caller, number>;
-type RoleName = 'trainer' | 'auditor' | 'privacy' | 'admin';
+type RoleName = 'trainer' | 'auditor' | 'privacy' | 'admin' | 'agent';
+/** The agent of every cell's evaluated call (`agent` caller); `otherAgent` is bound to OTHER_AGENT. */
+const MATRIX_AGENT = 'matrix-agent';
+const OTHER_AGENT = 'matrix-other-agent';
 
 /**
  * Expected statuses for a route: `ok` for the listed roles, 403 for other roles, 401 without
  * valid credentials. A trainer outside the recording's queue gets `scopedOut` (404 on object
- * routes: ids cannot be probed; the list answers 200 without the recording).
+ * routes: ids cannot be probed; the list answers 200 without the recording). An agent bound to
+ * another agent than the cell's evaluation gets `otherAgent` when agents pass the guard (404 on
+ * object routes, like a trainer outside the queue).
  */
-function allow(roles: RoleName[], ok: number, options: { scopedOut?: number } = {}): Expectation {
+function allow(roles: RoleName[], ok: number, options: { scopedOut?: number; otherAgent?: number } = {}): Expectation {
   const role = (r: RoleName) => (roles.includes(r) ? ok : 403);
   return {
     trainer: role('trainer'),
@@ -78,6 +89,8 @@ function allow(roles: RoleName[], ok: number, options: { scopedOut?: number } = 
     oidcAuditor: role('auditor'),
     oidcPrivacy: role('privacy'),
     oidcAdmin: role('admin'),
+    agent: role('agent'),
+    otherAgent: roles.includes('agent') ? (options.otherAgent ?? 404) : 403,
   };
 }
 
@@ -100,6 +113,8 @@ interface RouteRow {
 }
 
 const PLAYBACK_READERS: RoleName[] = ['trainer', 'privacy', 'admin'];
+/** Who opens one call: the readers, and the agent of a submitted evaluation of it. */
+const CALL_OPENERS: RoleName[] = [...PLAYBACK_READERS, 'agent'];
 /** The user the administration rows create and change (`:username` in their paths). */
 const MATRIX_USER = 'matrix-user';
 const erasure = { reason: 'erasure_request', reference: 'REQ-1' };
@@ -118,14 +133,14 @@ const ROUTES: RouteRow[] = [
   {
     method: 'GET',
     path: '/v1/session',
-    expect: allow(['trainer', 'auditor', 'privacy', 'admin'], 200, { scopedOut: 200 }),
+    expect: allow(['trainer', 'auditor', 'privacy', 'admin', 'agent'], 200, { scopedOut: 200, otherAgent: 200 }),
   },
   { method: 'GET', path: '/v1/session/providers', expect: PUBLIC },
   // playback
   { method: 'GET', path: '/v1/recordings', expect: allow(PLAYBACK_READERS, 200, { scopedOut: 200 }) },
-  { method: 'GET', path: '/v1/recordings/:id', expect: allow(PLAYBACK_READERS, 200) },
-  { method: 'GET', path: '/v1/recordings/:id/audio', expect: allow(PLAYBACK_READERS, 200) },
-  { method: 'GET', path: '/v1/recordings/:id/waveform', expect: allow(PLAYBACK_READERS, 200) },
+  { method: 'GET', path: '/v1/recordings/:id', expect: allow(CALL_OPENERS, 200) },
+  { method: 'GET', path: '/v1/recordings/:id/audio', expect: allow(CALL_OPENERS, 200) },
+  { method: 'GET', path: '/v1/recordings/:id/waveform', expect: allow(CALL_OPENERS, 200) },
   { method: 'GET', path: '/v1/recordings/:id/notes', expect: allow(PLAYBACK_READERS, 200) },
   { method: 'GET', path: '/v1/notes', expect: allow(PLAYBACK_READERS, 200, { scopedOut: 200 }) },
   { method: 'GET', path: '/v1/recording-filters', expect: allow(PLAYBACK_READERS, 200, { scopedOut: 200 }) },
@@ -167,6 +182,12 @@ const ROUTES: RouteRow[] = [
   { method: 'GET', path: '/v1/tokens', expect: allow(['admin'], 200) },
   { method: 'POST', path: '/v1/tokens', body: { username: MATRIX_USER }, expect: allow(['admin'], 201) },
   { method: 'DELETE', path: '/v1/tokens/:id', expect: allow(['admin'], 404) },
+  // training reviews: scorecards (#20); a trainer outside a queue and another agent get 200 without those rows
+  {
+    method: 'GET',
+    path: '/v1/scorecards',
+    expect: allow(['trainer', 'admin', 'agent'], 200, { scopedOut: 200, otherAgent: 200 }),
+  },
   // data subjects
   { method: 'GET', path: '/v1/subjects/recordings?phone={phone}', expect: allow(['privacy'], 200) },
   { method: 'GET', path: '/v1/subjects/export?phone={phone}', expect: allow(['privacy'], 200) },
@@ -239,18 +260,23 @@ const ROUTES: RouteRow[] = [
   { method: 'GET', path: '/v1/privacy-requests/:id/letter?lang=en', id: 'request', expect: allow(['privacy'], 200) },
   // training reviews (#20): forms by admins; evaluations by trainers (their queues) and admins.
   { method: 'POST', path: '/v1/evaluation-forms', body: buildForm(), expect: allow(['admin'], 201) },
-  { method: 'GET', path: '/v1/evaluation-forms', expect: allow(['trainer', 'admin'], 200, { scopedOut: 200 }) },
+  // agents read the forms (the questions they are judged on)
+  {
+    method: 'GET',
+    path: '/v1/evaluation-forms',
+    expect: allow(['trainer', 'admin', 'agent'], 200, { scopedOut: 200, otherAgent: 200 }),
+  },
   {
     method: 'GET',
     path: '/v1/evaluation-forms/:id',
     id: 'form',
-    expect: allow(['trainer', 'admin'], 200, { scopedOut: 200 }),
+    expect: allow(['trainer', 'admin', 'agent'], 200, { scopedOut: 200, otherAgent: 200 }),
   },
   {
     method: 'GET',
     path: '/v1/evaluation-forms/:id/versions/:version',
     id: 'form',
-    expect: allow(['trainer', 'admin'], 200, { scopedOut: 200 }),
+    expect: allow(['trainer', 'admin', 'agent'], 200, { scopedOut: 200, otherAgent: 200 }),
   },
   { method: 'PUT', path: '/v1/evaluation-forms/:id', id: 'form', body: buildForm(), expect: allow(['admin'], 201) },
   {
@@ -259,15 +285,20 @@ const ROUTES: RouteRow[] = [
     body: { formId: '{formId}', answers: { greet: 'yes' }, status: 'submitted' },
     expect: allow(['trainer', 'admin'], 201),
   },
-  { method: 'GET', path: '/v1/recordings/:id/evaluations', expect: allow(['trainer', 'admin'], 200) },
+  // an agent: their own submitted evaluations of the call; another agent's call is 404
+  { method: 'GET', path: '/v1/recordings/:id/evaluations', expect: allow(['trainer', 'admin', 'agent'], 200) },
   // blind calibration: a trainer who has not submitted their own calibration evaluation of the call gets 403
   {
     method: 'GET',
     path: '/v1/recordings/:id/calibration',
     expect: { ...allow(['trainer', 'admin'], 200), trainer: 403, oidcTrainer: 403 },
   },
-  { method: 'GET', path: '/v1/evaluations', expect: allow(['trainer', 'admin'], 200, { scopedOut: 200 }) },
-  { method: 'GET', path: '/v1/evaluations/:id', id: 'evaluation', expect: allow(['trainer', 'admin'], 200) },
+  {
+    method: 'GET',
+    path: '/v1/evaluations',
+    expect: allow(['trainer', 'admin', 'agent'], 200, { scopedOut: 200, otherAgent: 200 }),
+  },
+  { method: 'GET', path: '/v1/evaluations/:id', id: 'evaluation', expect: allow(['trainer', 'admin', 'agent'], 200) },
   // another trainer's evaluation: only its evaluator changes it (403), out of scope 404
   {
     method: 'PUT',
@@ -276,14 +307,20 @@ const ROUTES: RouteRow[] = [
     body: { answers: { greet: 'no' }, status: 'submitted' },
     expect: allow(['trainer', 'admin'], 403),
   },
-  // the agent acknowledges or disputes (the agent role comes with the scorecards): every other role 403
-  { method: 'POST', path: '/v1/evaluations/:id/acknowledge', id: 'evaluation', body: {}, expect: allow([], 200) },
+  // the agent of the evaluation acknowledges or disputes it; another agent 404, every other role 403
+  {
+    method: 'POST',
+    path: '/v1/evaluations/:id/acknowledge',
+    id: 'evaluation',
+    body: {},
+    expect: allow(['agent'], 200),
+  },
   {
     method: 'POST',
     path: '/v1/evaluations/:id/dispute',
     id: 'evaluation',
     body: { comment: 'not my call' },
-    expect: allow([], 200),
+    expect: allow(['agent'], 200),
   },
 ];
 
@@ -333,6 +370,7 @@ describe('authorization matrix: every route × every caller (sqlite, fs)', funct
   let testStore: TestStore;
   let app: TestApp;
   let op: TestOidcProvider;
+  let form: StoredForm;
   const headers = {} as Record<Caller, Record<string, string>>;
 
   before(async () => {
@@ -373,6 +411,9 @@ describe('authorization matrix: every route × every caller (sqlite, fs)', funct
     headers.disabled = bearer((await createTestUser(testDb.db, { role: 'admin', disabled: true })).token);
     const unenrolled = await createTestUser(testDb.db, { role: 'privacy' });
     headers.enrolOnly = (await signInStep(app.url, unenrolled.user.username, unenrolled.password, 'enrol')).headers;
+    headers.agent = bearer((await createTestUser(testDb.db, { role: 'agent', agentId: MATRIX_AGENT })).token);
+    headers.otherAgent = bearer((await createTestUser(testDb.db, { role: 'agent', agentId: OTHER_AGENT })).token);
+    form = await createStoredForm(testDb.db.knex);
   });
   after(async () => {
     await app?.close();
@@ -414,16 +455,22 @@ describe('authorization matrix: every route × every caller (sqlite, fs)', funct
           store: testStore.store,
           overrides: {
             queue: 'billing',
+            agent_id: MATRIX_AGENT,
             caller_number: phone,
             waveform: JSON.stringify({ durationMs: 4000, channels: 1, peaks: [[0.1, 0.2]] }),
             ...route.recording,
           },
+        });
+        await createStoredEvaluation(testDb.db.knex, {
+          form,
+          overrides: { recording_id: rec.row.id, agent_id: MATRIX_AGENT, queue: rec.row.queue },
         });
         const request = await createStoredPrivacyRequest(testDb.db, { numbers: [phone] });
         const evaluation = buildEvaluation(MATRIX_FORM, {
           recordingId: rec.row.id,
           queue: 'billing',
           evaluator: MATRIX_EVALUATOR,
+          agentId: MATRIX_AGENT,
         });
         if (route.id === 'evaluation') await insertEvaluation(testDb.db.knex, evaluation);
         const ids = { recording: rec.row.id, request: request.id, form: MATRIX_FORM, evaluation: evaluation.id };
