@@ -284,6 +284,7 @@ for (const backend of dbBackends) {
           disabled: false,
           createdAt: FAR_MS,
           displayName: null,
+          agentId: null,
         });
         expect(await findUserById(db.knex, inserted.id)).to.deep.equal(byName);
         const listed = (await listUsers(db.knex)).find((u) => u.id === inserted.id);
@@ -291,6 +292,8 @@ for (const backend of dbBackends) {
         expect(JSON.stringify(await listUsers(db.knex))).not.to.include('scrypt$');
         expect((await findUserCredentials(db.knex, inserted.username))!.passwordHash).to.match(/^scrypt\$/);
         expect(await findUserByUsername(db.knex, 'no-such-user')).to.equal(undefined);
+        const agent = await insertUser(db.knex, newUser({ role: 'agent', agentId: 'agent-17' }));
+        expect(await findUserById(db.knex, agent.id)).to.include({ role: 'agent', agentId: 'agent-17', queues: null });
       });
 
       it('when a username is taken, then a unique violation is raised', async () => {
@@ -332,7 +335,7 @@ for (const backend of dbBackends) {
         expect(found).to.deep.equal({
           tokenId: id,
           lastUsedAt: null,
-          user: { id: user.id, username: user.username, role: 'auditor', queues: null },
+          user: { id: user.id, username: user.username, role: 'auditor', queues: null, agentId: null },
         });
         expect(await findActiveToken(db.knex, hashOf(serial++))).to.equal(undefined);
 
@@ -396,7 +399,7 @@ for (const backend of dbBackends) {
           expiresAt: FAR_MS + 1_800_000,
           stage: 'full',
           oidcCheckedAt: null,
-          user: { id: user.id, username: user.username, role: 'trainer', queues: ['sales'] },
+          user: { id: user.id, username: user.username, role: 'trainer', queues: ['sales'], agentId: null },
         });
         await touchSession(db.knex, idHash, FAR_MS + 600_000, FAR_MS + 2_400_000);
         expect(await findSession(db.knex, idHash)).to.deep.include({

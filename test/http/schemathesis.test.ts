@@ -96,7 +96,10 @@ for (const combo of combos)
 
       const credentials: Record<string, { token: string; cookie: string }> = {};
       for (const role of ROLES) {
-        const user = await createTestUser(testDb.db, { role });
+        const user = await createTestUser(testDb.db, {
+          role,
+          ...(role === 'agent' ? { agentId: 'agent-schemathesis' } : {}),
+        });
         const session = await signIn(app.url, user.user.username, user.password);
         credentials[role] = { token: user.token, cookie: session.cookie };
       }
