@@ -36,10 +36,19 @@ export const NAV = [
   { href: '/privacy', key: 'nav.privacy', roles: ['privacy', 'admin'] },
   { href: '/audit', key: 'nav.audit', roles: ['auditor', 'admin'] },
   { href: '/admin', key: 'nav.admin', roles: ['admin'] },
+  { href: '/evaluations', key: 'nav.evaluations', roles: ['trainer', 'admin', 'agent'] },
+  { href: '/scorecards', key: 'nav.scorecards', roles: ['trainer', 'admin', 'agent'] },
+  { href: '/forms', key: 'nav.forms', roles: ['admin'] },
 ];
 
 /** Where each role lands after signing in (and when it opens a page not meant for it). */
-export const HOME = { trainer: '/recordings', privacy: '/privacy', auditor: '/audit', admin: '/admin' };
+export const HOME = {
+  trainer: '/recordings',
+  privacy: '/privacy',
+  auditor: '/audit',
+  admin: '/admin',
+  agent: '/evaluations',
+};
 
 export class ApiError extends Error {
   constructor(status, problem) {
@@ -140,7 +149,13 @@ export async function initLayout({ active, roles }) {
   return session;
 }
 
-const ROLE_KEYS = { trainer: 'role.trainer', auditor: 'role.auditor', privacy: 'role.privacy', admin: 'role.admin' };
+const ROLE_KEYS = {
+  trainer: 'role.trainer',
+  auditor: 'role.auditor',
+  privacy: 'role.privacy',
+  admin: 'role.admin',
+  agent: 'role.agent',
+};
 
 /** 75000 → "1:15"; 3723000 → "1:02:03". */
 export function formatClock(ms) {
