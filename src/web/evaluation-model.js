@@ -21,18 +21,15 @@ export function formQuestions(form) {
 
 /**
  * The answers a question offers, in order: `{value, label}` where `label` is a catalogue key or
- * null (then the value is shown: a scale point, or a choice's own text). Only yes/no questions
- * offer N.A. (the issue's "yes/no/N.A." type).
+ * null (then the value is shown: a scale point, or a choice's own text). Every type offers N.A.
+ * last (the API leaves "na" out of the score for any type; a choice is never named "na").
  */
 export function answerOptions(question) {
+  const na = { value: 'na', label: 'evaluation.answer.na' };
   if (question.type === 'yesno')
-    return [
-      { value: 'yes', label: 'evaluation.answer.yes' },
-      { value: 'no', label: 'evaluation.answer.no' },
-      { value: 'na', label: 'evaluation.answer.na' },
-    ];
-  if (question.type === 'scale') return [1, 2, 3, 4, 5].map((value) => ({ value, label: null }));
-  return (question.choices ?? []).map((choice) => ({ value: choice.value, label: null }));
+    return [{ value: 'yes', label: 'evaluation.answer.yes' }, { value: 'no', label: 'evaluation.answer.no' }, na];
+  if (question.type === 'scale') return [...[1, 2, 3, 4, 5].map((value) => ({ value, label: null })), na];
+  return [...(question.choices ?? []).map((choice) => ({ value: choice.value, label: null })), na];
 }
 
 /** An answer as sent to the API: scale points are numbers, the rest strings; '' or null means unanswered. */
@@ -79,9 +76,9 @@ export function evaluationBody({ form, answers, comments, timedComments, status,
   return body;
 }
 
-/** A 0–100 score rounded to one decimal, or null when there is none (a partial draft). */
+/** A 0–100 score as the server rounds it (two decimals), or null when there is none (a partial draft). */
 export function roundScore(score) {
-  return typeof score === 'number' && Number.isFinite(score) ? Math.round(score * 10) / 10 : null;
+  return typeof score === 'number' && Number.isFinite(score) ? Math.round(score * 100) / 100 : null;
 }
 
 /** The left edge (percent of the call) of a timed comment's marker on the waveform, clamped to 0–100. */

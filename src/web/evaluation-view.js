@@ -41,7 +41,7 @@ export function optionText(option) {
 /** The text of a given answer: "Yes", "4", a choice's value; "not answered" when absent. */
 export function answerText(question, value) {
   if (value === undefined || value === null || value === '') return t('evaluation.unanswered');
-  if (ANSWER_KEYS[value] && question?.type !== 'choice') return t(ANSWER_KEYS[value]);
+  if (value === 'na' || (ANSWER_KEYS[value] && question?.type !== 'choice')) return t(ANSWER_KEYS[value]);
   const option = question ? answerOptions(question).find((o) => o.value === value) : undefined;
   return option ? optionText(option) : String(value);
 }

@@ -85,12 +85,13 @@ describe('the training-review pages’ helpers (src/web/evaluation-model.js)', (
     ]);
   });
 
-  it('when a question is shown, then yes/no offers yes, no and N.A., a scale 1 to 5, a choice its own values', () => {
+  it('when a question is shown, then yes/no offers yes and no, a scale 1 to 5, a choice its own values, each then N.A.', () => {
     expect(m.answerOptions(question()).map((o) => o.value)).to.deep.equal(['yes', 'no', 'na']);
-    expect(m.answerOptions(question({ type: 'scale' })).map((o) => o.value)).to.deep.equal([1, 2, 3, 4, 5]);
+    expect(m.answerOptions(question({ type: 'scale' })).map((o) => o.value)).to.deep.equal([1, 2, 3, 4, 5, 'na']);
     expect(m.answerOptions(form().sections[1]!.questions[0]!)).to.deep.equal([
       { value: 'full', label: null },
       { value: 'none', label: null },
+      { value: 'na', label: 'evaluation.answer.na' },
     ]);
   });
 
@@ -141,8 +142,8 @@ describe('the training-review pages’ helpers (src/web/evaluation-model.js)', (
     expect(body).to.deep.equal({ answers: { q1: 'no' }, timedComments: [], status: 'submitted' });
   });
 
-  it('when scores are shown, then they round to one decimal and a missing score stays missing', () => {
-    expect(m.roundScore(83.333)).to.equal(83.3);
+  it('when scores are shown, then they keep the server’s two decimals and a missing score stays missing', () => {
+    expect(m.roundScore(83.3333)).to.equal(83.33);
     expect(m.roundScore(0)).to.equal(0);
     expect(m.roundScore(null)).to.equal(null);
     expect(m.roundScore(Number.NaN)).to.equal(null);
