@@ -63,8 +63,11 @@ export async function mountEvaluationPanel({ recording, session, seekTo }) {
     // The agent's own call: no trainers' notes, back to their evaluations.
     const notes = document.querySelector('section.notes');
     if (notes) notes.hidden = true;
-    if ($('back'))
-      $('back').href = evaluationId ? `/evaluations?${new URLSearchParams({ id: evaluationId })}` : '/evaluations';
+    const back = $('back');
+    if (back) {
+      back.href = evaluationId ? `/evaluations?${new URLSearchParams({ id: evaluationId })}` : '/evaluations';
+      back.textContent = t('evaluations.back');
+    }
     if (!evaluationId) return;
     const evaluation = await api(`/v1/evaluations/${encodeURIComponent(evaluationId)}`);
     const form = await loadFormVersion(evaluation.formId, evaluation.formVersion);
