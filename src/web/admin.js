@@ -8,20 +8,7 @@
 import { api, formatDateTime, initLayout, showError, t } from '/assets/layout.js';
 
 const $ = (id) => document.getElementById(id);
-const ROLE_KEYS = {
-  trainer: 'role.trainer',
-  auditor: 'role.auditor',
-  privacy: 'role.privacy',
-  admin: 'role.admin',
-  agent: 'role.agent',
-};
-/** What the queues column says of a user: a trainer's queues, an agent's agent id, else nothing. */
-const scopeOf = (u) =>
-  u.role === 'trainer'
-    ? (u.queues?.join(', ') ?? t('admin.allQueues'))
-    : u.role === 'agent'
-      ? t('admin.agentOf', { agent: u.agentId ?? '—' })
-      : '—';
+const ROLE_KEYS = { trainer: 'role.trainer', auditor: 'role.auditor', privacy: 'role.privacy', admin: 'role.admin' };
 let me = null;
 let users = [];
 let editing = null;
@@ -77,7 +64,7 @@ function renderUsers() {
         cell(tr, u.username, headers[0], 'mono');
         cell(tr, u.displayName, headers[1]);
         cell(tr, t(ROLE_KEYS[u.role] ?? 'role.unknown'), headers[2]);
-        cell(tr, scopeOf(u), headers[3]);
+        cell(tr, u.role === 'trainer' ? (u.queues?.join(', ') ?? t('admin.allQueues')) : '—', headers[3]);
         cell(tr, u.disabled ? t('admin.disabled') : t('admin.active'), headers[4]);
         const td = cell(tr, '', headers[5]);
         const actions = document.createElement('div');
@@ -223,11 +210,6 @@ function syncQueueField() {
   const trainer = $('u-role').value === 'trainer';
   $('u-queues').disabled = !trainer;
   $('u-queues-help').textContent = trainer ? t('admin.queuesHelp') : t('admin.queuesOnlyTrainers');
-  // An agent is bound to the agent id their calls carry (required for that role, refused for others).
-  const agent = $('u-role').value === 'agent';
-  $('u-agent').disabled = !agent;
-  $('u-agent').required = agent;
-  $('u-agent-help').textContent = agent ? t('admin.agentIdHelp') : t('admin.agentIdOnlyAgents');
 }
 $('u-role').addEventListener('change', syncQueueField);
 
@@ -240,7 +222,6 @@ $('user-form').addEventListener('submit', async (event) => {
   const displayName = $('u-display').value.trim();
   if (displayName) body.displayName = displayName;
   if (role === 'trainer') body.queues = parseQueues($('u-queues').value);
-  if (role === 'agent') body.agentId = $('u-agent').value.trim();
   try {
     const { user, password } = await api('/v1/users', { method: 'POST', body });
     form.reset();

@@ -660,8 +660,4 @@ export default {
   'forms.problem.choiceValue': 'A choice of question {question} of section {section} has no text.',
   'forms.problem.choiceScore': 'A choice of question {question} of section {section} needs a score from 0 to 1.',
   'forms.problem.choiceTwice': 'Question {question} of section {section} has the same choice twice.',
-  'admin.agentId': 'Agent id',
-  'admin.agentIdHelp': 'The agent id their calls carry; they see only the evaluations of those calls.',
-  'admin.agentIdOnlyAgents': 'Only for the agent role.',
-  'admin.agentOf': 'agent {agent}',
 };

@@ -669,9 +669,4 @@ export default {
   'forms.problem.choiceScore':
     'Een keuze van vraag {question} van onderdeel {section} heeft een score van 0 tot 1 nodig.',
   'forms.problem.choiceTwice': 'Vraag {question} van onderdeel {section} heeft twee keer dezelfde keuze.',
-  'admin.agentId': 'Medewerker-id',
-  'admin.agentIdHelp':
-    'Het medewerker-id dat hun gesprekken dragen; ze zien alleen de beoordelingen van die gesprekken.',
-  'admin.agentIdOnlyAgents': 'Alleen voor de rol medewerker.',
-  'admin.agentOf': 'medewerker {agent}',
 };
