@@ -500,7 +500,6 @@ export default {
   'nav.evaluations': 'Evaluations',
   'nav.scorecards': 'Scorecards',
   'nav.forms': 'Forms',
-  'role.agent': 'agent',
   'title.evaluations': 'Evaluations · callrec',
   'title.scorecards': 'Scorecards · callrec',
   'title.forms': 'Evaluation forms · callrec',

@@ -506,7 +506,6 @@ export default {
   'nav.evaluations': 'Beoordelingen',
   'nav.scorecards': 'Scorekaarten',
   'nav.forms': 'Formulieren',
-  'role.agent': 'medewerker',
   'title.evaluations': 'Beoordelingen · callrec',
   'title.scorecards': 'Scorekaarten · callrec',
   'title.forms': 'Beoordelingsformulieren · callrec',

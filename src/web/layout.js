@@ -42,13 +42,7 @@ export const NAV = [
 ];
 
 /** Where each role lands after signing in (and when it opens a page not meant for it). */
-export const HOME = {
-  trainer: '/recordings',
-  privacy: '/privacy',
-  auditor: '/audit',
-  admin: '/admin',
-  agent: '/evaluations',
-};
+export const HOME = { trainer: '/recordings', privacy: '/privacy', auditor: '/audit', admin: '/admin' };
 
 export class ApiError extends Error {
   constructor(status, problem) {
@@ -149,13 +143,7 @@ export async function initLayout({ active, roles }) {
   return session;
 }
 
-const ROLE_KEYS = {
-  trainer: 'role.trainer',
-  auditor: 'role.auditor',
-  privacy: 'role.privacy',
-  admin: 'role.admin',
-  agent: 'role.agent',
-};
+const ROLE_KEYS = { trainer: 'role.trainer', auditor: 'role.auditor', privacy: 'role.privacy', admin: 'role.admin' };
 
 /** 75000 → "1:15"; 3723000 → "1:02:03". */
 export function formatClock(ms) {
