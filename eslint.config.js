@@ -21,7 +21,7 @@ const queryThroughKnex = {
 // edge maps them). Features import one another only through a folder's index.ts. src/http imports
 // no feature. The composition roots (src/app.ts, background.ts, main.ts, openapi-operations.ts,
 // openapi-schemas.ts and src/cli/) wire everything together and may import any module.
-const FEATURES = ['auth', 'audit', 'ingest', 'keys', 'playback', 'privacy', 'retention', 'subjects', 'web'];
+const FEATURES = ['auth', 'audit', 'ingest', 'keys', 'playback', 'privacy', 'retention', 'subjects', 'training', 'web'];
 const LOWER = ['storage', 'db', 'audio', 'domain'];
 const ROOTS = ['app', 'background', 'main', 'openapi-operations', 'openapi-schemas'];
 const UP = '^(\\.\\./)+';

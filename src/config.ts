@@ -10,6 +10,12 @@ import net from 'node:net';
 import path from 'node:path';
 import { z } from 'zod';
 import { ROLES } from './domain/roles.js';
+
+/**
+ * Roles single sign-on may grant. Not `agent`: an agent is bound to an agent id, which the provider's groups do not
+ * carry; agents are local users (`callrec user add --role agent --agent-id X`).
+ */
+const OIDC_ROLES: readonly string[] = ROLES.filter((r) => r !== 'agent');
 import type { Role } from './domain/roles.js';
 
 const UNIT_MS = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
@@ -316,12 +322,14 @@ const envSchema = z.object({
           !group ||
           !role ||
           rest.length > 0 ||
-          !(ROLES as readonly string[]).includes(role) ||
+          !OIDC_ROLES.includes(role) ||
           (queues !== undefined && role !== 'trainer')
         ) {
           ctx.addIssue({
             code: 'custom',
-            message: `expects group:role[,…] with a role of ${ROLES.join(', ')} (trainers may add :queue|queue)`,
+            message:
+              `expects group:role[,…] with a role of ${OIDC_ROLES.join(', ')} (trainers may add :queue|queue; ` +
+              'agents are local users, bound to an agent id)',
           });
           return z.NEVER;
         }

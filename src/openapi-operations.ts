@@ -444,9 +444,12 @@ function operationsCore(): OperationSpec[] {
       method: 'get',
       path: '/v1/recordings/:id',
       operationId: 'getRecording',
-      summary: 'One recording (caller and callee numbers masked for trainers)',
+      summary: 'One recording (caller and callee numbers masked for trainers and agents)',
+      description:
+        'An agent opens only the calls of their own evaluations that reached them (submitted, acknowledged or ' +
+        'disputed); any other call is 404 to them, as are the audio and the waveform.',
       tags: ['playback'],
-      access: ['trainer', 'privacy', 'admin'],
+      access: ['trainer', 'privacy', 'admin', 'agent'],
       params: ID_PARAM,
       responses: { '200': json(recordingSchema, 'The recording') },
       problems: { ...AUTH_PROBLEMS, '404': 'not_found', ...SERVER_PROBLEMS },
@@ -457,7 +460,7 @@ function operationsCore(): OperationSpec[] {
       operationId: 'getRecordingAudio',
       summary: 'The playback rendition; single byte ranges (RFC 9110)',
       tags: ['playback'],
-      access: ['trainer', 'privacy', 'admin'],
+      access: ['trainer', 'privacy', 'admin', 'agent'],
       params: ID_PARAM,
       query: z.object({
         download: z
@@ -505,7 +508,7 @@ function operationsCore(): OperationSpec[] {
       operationId: 'getRecordingWaveform',
       summary: 'Peaks for drawing the waveform',
       tags: ['playback'],
-      access: ['trainer', 'privacy', 'admin'],
+      access: ['trainer', 'privacy', 'admin', 'agent'],
       params: ID_PARAM,
       responses: { '200': json(waveformSchema, 'Peaks per channel') },
       problems: { ...AUTH_PROBLEMS, '404': 'not_found', '500': 'internal', ...SERVER_PROBLEMS },

@@ -300,6 +300,7 @@ export const sessionUserSchema = z.object({
   username: z.string(),
   role: z.enum(ROLES),
   queues: nullable(z.array(z.string())).describe('Queues a trainer is limited to; null for every queue'),
+  agentId: z.string().optional().describe('Agents only: the agent they are bound to'),
 });
 
 export const healthSchema = z.object({ status: z.literal('ok') });

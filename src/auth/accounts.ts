@@ -19,6 +19,7 @@ import {
   insertUser,
   setUserDisabled,
   setUserDisplayName,
+  setUserAgentId,
   setUserPasswordHash,
   setUserQueues,
 } from '../db/users.js';
@@ -33,6 +34,8 @@ import type { Role } from './principal.js';
 
 export const USERNAME_PATTERN = /^[a-z0-9][a-z0-9._-]{0,63}$/;
 export const QUEUE_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._:@ -]{0,127}$/;
+/** Agent ids as recordings carry them (ingest metadata `agentId`): 1-128 letters, digits, space and . _ : @ / + -. */
+export const AGENT_ID_PATTERN = /^[\p{L}\p{N} ._:@/+-]{1,128}$/u;
 export const TOKEN_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._@: -]{0,63}$/;
 /** Prefix of every API token, so that leaked tokens are recognisable by secret scanners. */
 export const TOKEN_PREFIX = 'crt_';
@@ -76,7 +79,8 @@ export function generateApiToken(): string {
 /**
  * Creates a user with a generated password (or the given one) and returns the
  * password once. A username taken already → `conflict`; queues on a role other
- * than trainer → `invalid_request`.
+ * than trainer → `invalid_request`; role `agent` needs an `agentId` (and no other role takes one)
+ * → `invalid_request`.
  */
 export async function createUser(
   deps: AccountDeps,
@@ -84,6 +88,8 @@ export async function createUser(
     username: string;
     role: string;
     queues?: string[] | null;
+    /** The agent a user of role `agent` is bound to: required for that role, refused for the others. */
+    agentId?: string | null;
     password?: string;
     disabled?: boolean;
     scrypt?: ScryptParams;
@@ -100,6 +106,7 @@ export async function createUser(
   if (queues !== null && (queues.length === 0 || queues.some((q) => !QUEUE_PATTERN.test(q)))) {
     throw errors.invalidRequest('queue names are 1-128 characters: letters, digits, . _ : @ - and space');
   }
+  const agentId = checkAgentId(input.role, input.agentId ?? null);
   const password = input.password ?? generatePassword();
   const passwordHash = await hashPassword(password, input.scrypt);
   const now = deps.clock.now();
@@ -112,12 +119,29 @@ export async function createUser(
       queues,
       createdAt: now,
       disabled: input.disabled ?? false,
+      agentId,
     });
     return { user, password };
   } catch (error) {
     if (isUniqueViolation(error)) throw errors.conflict(`user ${input.username} exists already`, { cause: error });
     throw error;
   }
+}
+
+/**
+ * The agent id a user of `role` is bound to: required (and well-formed) for role `agent`, refused for every other
+ * role (`invalid_request`).
+ */
+export function checkAgentId(role: string, agentId: string | null): string | null {
+  if (role !== 'agent') {
+    if (agentId !== null) throw errors.invalidRequest('an agent id applies only to role agent');
+    return null;
+  }
+  if (agentId === null) throw errors.invalidRequest('role agent needs an agent id (--agent-id, agentId)');
+  if (!AGENT_ID_PATTERN.test(agentId)) {
+    throw errors.invalidRequest('agent ids are 1-128 characters: letters, digits, space and . _ : @ / + -');
+  }
+  return agentId;
 }
 
 /**
@@ -219,14 +243,15 @@ export const DISPLAY_NAME_MAX = 128;
 
 /**
  * Changes what an administrator may change of a user besides the password and the disabled flag:
- * the display name (null clears it) and a trainer's queues (null: every queue), with the rules of
- * `createUser`: each a valid queue name; queues for a user of another role → `conflict`. Sessions and tokens read
- * the queues at every request, so a narrower scope takes effect at once. Missing user → `not_found`.
+ * the display name (null clears it), a trainer's queues (null: every queue) and an agent's agent id, with the rules
+ * of `createUser`: each a valid queue name; queues for a user of another role → `conflict`; an agent id for a user of
+ * another role → `conflict`, malformed → `invalid_request`. Sessions and tokens read the queues and the agent id at
+ * every request, so a change takes effect at once. Missing user → `not_found`.
  */
 export async function updateUser(
   deps: AccountDeps,
   username: string,
-  change: { displayName?: string | null; queues?: string[] | null },
+  change: { displayName?: string | null; queues?: string[] | null; agentId?: string },
 ): Promise<User> {
   const displayName = change.displayName === undefined ? undefined : (change.displayName?.trim() ?? null) || null;
   if (displayName && (displayName.length > DISPLAY_NAME_MAX || /\p{Cc}/u.test(displayName))) {
@@ -245,6 +270,12 @@ export async function updateUser(
       }
       await setUserQueues(trx, username, queues);
       updated = { ...updated, queues };
+    }
+    if (change.agentId !== undefined) {
+      if (user.role !== 'agent') throw errors.conflict('an agent id applies only to role agent');
+      const agentId = checkAgentId('agent', change.agentId);
+      await setUserAgentId(trx, username, agentId);
+      updated = { ...updated, agentId };
     }
     if (displayName !== undefined) {
       await setUserDisplayName(trx, username, displayName);

@@ -3,9 +3,9 @@
  * `callrec token …` with the same rules (src/auth/accounts.ts):
  *
  * - `GET /v1/users` → `{items}`: every user, by username; never a password hash.
- * - `POST /v1/users` `{username, role, queues?, displayName?}` → 201 `{user, password}`: the
- *   generated password is in this answer only.
- * - `PATCH /v1/users/:username` `{displayName?, queues?, disabled?}` → the user. Disabling ends the
+ * - `POST /v1/users` `{username, role, queues?, agentId?, displayName?}` → 201 `{user, password}`: the
+ *   generated password is in this answer only. Role `agent` needs `agentId` (the agent the user is bound to).
+ * - `PATCH /v1/users/:username` `{displayName?, queues?, agentId?, disabled?}` → the user (agentId: agents only). Disabling ends the
  *   user's sessions; their tokens stop at the next request. An administrator cannot disable
  *   their own account (409 `conflict`): nobody could enable it again from the UI.
  * - `POST /v1/users/:username/password` → `{user, password}`: a new generated password (shown
@@ -28,6 +28,7 @@ import { errors } from '../errors.js';
 import type { FieldProblem } from '../errors.js';
 import {
   createApiToken,
+  AGENT_ID_PATTERN,
   createUser,
   DISPLAY_NAME_MAX,
   QUEUE_PATTERN,
@@ -56,7 +57,15 @@ const displayName = z
   .nullable()
   .describe('How the UI names the person; empty or null clears it');
 
-/** A new user: queues only with the trainer role (two shapes, so the document says so too). */
+const agentId = z
+  .string()
+  .regex(AGENT_ID_PATTERN, 'expects 1-128 letters, digits, spaces or . _ : @ / + -')
+  .describe('The agent id (as recordings carry it) an agent is bound to; agents only');
+
+/**
+ * A new user: queues only with the trainer role, an agent id only (and always) with the agent role (three shapes,
+ * so the document says so too).
+ */
 export const newUserBodySchema = z.union([
   z.strictObject({
     username,
@@ -66,8 +75,14 @@ export const newUserBodySchema = z.union([
   }),
   z.strictObject({
     username,
+    role: z.literal('agent'),
+    agentId,
+    displayName: displayName.optional(),
+  }),
+  z.strictObject({
+    username,
     role: z.enum(
-      ROLES.filter((r) => r !== 'trainer'),
+      ROLES.filter((r) => r !== 'trainer' && r !== 'agent'),
       { message: `expects one of ${ROLES.join(', ')}` },
     ),
     queues: z.null().optional().describe('Queues apply only to trainers'),
@@ -77,6 +92,7 @@ export const newUserBodySchema = z.union([
 export const userChangeBodySchema = z.strictObject({
   displayName: displayName.optional(),
   queues: queues.optional(),
+  agentId: agentId.optional(),
   disabled: z.boolean().optional(),
 });
 export const newTokenBodySchema = z.strictObject({
@@ -92,6 +108,7 @@ export const userSchema = z.object({
   username: z.string(),
   role: z.enum(ROLES),
   queues: z.array(z.string()).nullable(),
+  agentId: z.string().nullable().describe('The agent an agent is bound to; null for every other role'),
   displayName: z.string().nullable(),
   disabled: z.boolean(),
   createdAt: z.string().describe('RFC 3339'),
@@ -124,6 +141,7 @@ export function userJson(user: User): z.infer<typeof userSchema> {
     username: user.username,
     role: user.role,
     queues: user.queues,
+    agentId: user.agentId,
     displayName: user.displayName ?? null,
     disabled: user.disabled,
     createdAt: new Date(user.createdAt).toISOString(),
@@ -176,7 +194,8 @@ export function createAdminRouter(deps: AppDeps): Router {
     const { user, password } = await createUser(deps, {
       username: body.username,
       role: body.role,
-      queues: body.queues ?? null,
+      queues: 'queues' in body ? (body.queues ?? null) : null,
+      agentId: 'agentId' in body ? body.agentId : null,
     });
     const withName = body.displayName ? await updateUser(deps, user.username, { displayName: body.displayName }) : user;
     res.setHeader('Cache-Control', 'no-store');
@@ -190,7 +209,11 @@ export function createAdminRouter(deps: AppDeps): Router {
     if (body.disabled === true && name === req.principal?.username) {
       throw errors.conflict('you cannot disable your own account');
     }
-    let user = await updateUser(deps, name, { displayName: body.displayName, queues: body.queues });
+    let user = await updateUser(deps, name, {
+      displayName: body.displayName,
+      queues: body.queues,
+      agentId: body.agentId,
+    });
     if (body.disabled !== undefined) user = { ...(await setDisabled(deps, name, body.disabled)), ...pick(user) };
     res.setHeader('Cache-Control', 'no-store');
     res.json(userJson(user));
@@ -234,6 +257,6 @@ export function createAdminRouter(deps: AppDeps): Router {
 }
 
 /** The fields `updateUser` may have changed, laid over the user `setDisabled` returns. */
-function pick(user: User): Pick<User, 'displayName' | 'queues'> {
-  return { displayName: user.displayName, queues: user.queues };
+function pick(user: User): Pick<User, 'displayName' | 'queues' | 'agentId'> {
+  return { displayName: user.displayName, queues: user.queues, agentId: user.agentId };
 }

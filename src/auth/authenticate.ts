@@ -57,6 +57,7 @@ export async function principalFromToken(deps: AuthDeps, token: string): Promise
     username: found.user.username,
     role: found.user.role,
     queues: found.user.queues,
+    agentId: found.user.role === 'agent' ? found.user.agentId : null,
     via: 'token',
   };
 }
@@ -108,6 +109,7 @@ export function createAuthenticate(deps: AuthDeps): RequestHandler {
         username: session.user.username,
         role: session.user.role,
         queues: session.user.queues,
+        agentId: session.user.role === 'agent' ? session.user.agentId : null,
         via: 'session',
       };
       next();

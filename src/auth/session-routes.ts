@@ -135,7 +135,13 @@ export function createSessionRouter(deps: AppDeps): Router {
     if (!principal) throw errors.unauthenticated();
     res.setHeader('Cache-Control', 'no-store');
     res.json({
-      user: { username: principal.username, role: principal.role, queues: principal.queues },
+      user: {
+        username: principal.username,
+        role: principal.role,
+        queues: principal.queues,
+        // Agents only: the agent whose evaluations they read (the web pages filter by it).
+        ...(principal.role === 'agent' ? { agentId: principal.agentId } : {}),
+      },
       via: principal.via,
     });
   });

@@ -1,8 +1,9 @@
 /**
  * `callrec user …`: add, disable, enable, list.
  *
- * - `user add <name> --role trainer|auditor|privacy|admin [--queues a,b]` prints
+ * - `user add <name> --role trainer|auditor|privacy|admin|agent [--queues a,b] [--agent-id X]` prints
  *   ONLY the generated password on stdout (shown once; only its scrypt hash is stored).
+ *   `--queues` is for trainers only; `--agent-id` is required for (and only for) role agent.
  * - `user disable <name>` / `user enable <name>`: idempotent; disabling also ends the user's sessions.
  * - `user reset-password <name>` prints ONLY the new generated password and ends the user's sessions.
  * - `user reset-mfa <name>` removes the user's second factor and recovery codes (a lost phone),
@@ -19,7 +20,7 @@ import { parseCommandArgs } from './context.js';
 import type { CliCommand, CliContext } from './context.js';
 
 const USAGE = [
-  'usage: callrec user add <name> --role trainer|auditor|privacy|admin [--queues a,b]',
+  'usage: callrec user add <name> --role trainer|auditor|privacy|admin|agent [--queues a,b] [--agent-id X]',
   '       callrec user disable <name>',
   '       callrec user enable <name>',
   '       callrec user reset-password <name>',
@@ -33,6 +34,7 @@ export function userJson(user: User): Record<string, unknown> {
     username: user.username,
     role: user.role,
     queues: user.queues,
+    agentId: user.agentId,
     disabled: user.disabled,
     createdAt: new Date(user.createdAt).toISOString(),
   };
@@ -58,7 +60,8 @@ export async function runCliAction(ctx: CliContext, usage: string, action: () =>
 
 export const userCommand: CliCommand = {
   summary:
-    'manage users: add <name> --role … [--queues a,b] | disable | enable | reset-password | reset-mfa <name> | list',
+    'manage users: add <name> --role … [--queues a,b] [--agent-id X] | disable | enable | reset-password | ' +
+    'reset-mfa <name> | list',
   run(args, ctx) {
     return runCliAction(ctx, USAGE, async () => {
       const [sub, ...rest] = args;
@@ -67,6 +70,7 @@ export const userCommand: CliCommand = {
           const { values, positionals } = parseCommandArgs(rest, {
             role: { type: 'string' },
             queues: { type: 'string' },
+            'agent-id': { type: 'string' },
           });
           if (positionals.length !== 1 || !values.role) {
             ctx.err(USAGE);
@@ -77,12 +81,15 @@ export const userCommand: CliCommand = {
             return 2;
           }
           const queues = values.queues === undefined ? null : parseQueueList(values.queues);
-          const { user, password } = await createUser(ctx, { username: positionals[0]!, role: values.role, queues });
+          const { user, password } = await createUser(ctx, {
+            username: positionals[0]!,
+            role: values.role,
+            queues,
+            agentId: values['agent-id'] ?? null,
+          });
           ctx.out(password);
-          ctx.err(
-            `created user ${user.username} (${user.role}${queues ? `, queues ${queues.join(',')}` : ''}); the ` +
-              `password above is shown only once`,
-          );
+          const scope = queues ? `, queues ${queues.join(',')}` : user.agentId ? `, agent ${user.agentId}` : '';
+          ctx.err(`created user ${user.username} (${user.role}${scope}); the password above is shown only once`);
           return 0;
         }
         case 'disable':

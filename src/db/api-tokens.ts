@@ -59,7 +59,7 @@ export async function insertApiToken(
 export interface ActiveToken {
   tokenId: string;
   lastUsedAt: number | null;
-  user: { id: string; username: string; role: Role; queues: string[] | null };
+  user: { id: string; username: string; role: Role; queues: string[] | null; agentId: string | null };
 }
 
 /** The token with this hash when it is not revoked and its user is not disabled; otherwise undefined. */
@@ -69,7 +69,15 @@ export async function findActiveToken(q: Q, tokenHash: string): Promise<ActiveTo
     .where('t.token_hash', tokenHash)
     .whereNull('t.revoked_at')
     .where('u.disabled', false)
-    .first('t.id as token_id', 't.last_used_at', 'u.id as user_id', 'u.username', 'u.role', 'u.queues')) as
+    .first(
+      't.id as token_id',
+      't.last_used_at',
+      'u.id as user_id',
+      'u.username',
+      'u.role',
+      'u.queues',
+      'u.agent_id',
+    )) as
     | {
         token_id: string;
         last_used_at: number | null;
@@ -77,13 +85,20 @@ export async function findActiveToken(q: Q, tokenHash: string): Promise<ActiveTo
         username: string;
         role: Role;
         queues: string | null;
+        agent_id: string | null;
       }
     | undefined;
   if (!row) return undefined;
   return {
     tokenId: row.token_id,
     lastUsedAt: row.last_used_at === null ? null : Number(row.last_used_at),
-    user: { id: row.user_id, username: row.username, role: row.role, queues: parseQueues(row.queues) },
+    user: {
+      id: row.user_id,
+      username: row.username,
+      role: row.role,
+      queues: parseQueues(row.queues),
+      agentId: row.agent_id ?? null,
+    },
   };
 }
 

@@ -49,7 +49,7 @@ export interface SessionWithUser {
   stage: SessionStage;
   /** When the identity provider last confirmed the user; null for a session not signed in through it. */
   oidcCheckedAt: number | null;
-  user: { id: string; username: string; role: Role; queues: string[] | null };
+  user: { id: string; username: string; role: Role; queues: string[] | null; agentId: string | null };
 }
 
 /**
@@ -72,6 +72,7 @@ export async function findSession(q: Q, idHash: string): Promise<SessionWithUser
       'u.username',
       'u.role',
       'u.queues',
+      'u.agent_id',
     )) as
     | (SessionRow & {
         stage: SessionStage;
@@ -79,6 +80,7 @@ export async function findSession(q: Q, idHash: string): Promise<SessionWithUser
         username: string;
         role: Role;
         queues: string | null;
+        agent_id: string | null;
       })
     | undefined;
   if (!row) return undefined;
@@ -89,7 +91,13 @@ export async function findSession(q: Q, idHash: string): Promise<SessionWithUser
     expiresAt: Number(row.expires_at),
     stage: row.stage,
     oidcCheckedAt: row.oidc_checked_at === null ? null : Number(row.oidc_checked_at),
-    user: { id: row.user_id, username: row.username, role: row.role, queues: parseQueues(row.queues) },
+    user: {
+      id: row.user_id,
+      username: row.username,
+      role: row.role,
+      queues: parseQueues(row.queues),
+      agentId: row.agent_id ?? null,
+    },
   };
 }
 

@@ -18,6 +18,8 @@ export interface User {
   createdAt: number;
   /** How the UI names the person; null when none was set. */
   displayName: string | null;
+  /** The agent a user of role `agent` is bound to; null for every other role. */
+  agentId: string | null;
 }
 
 export interface UserRow {
@@ -29,6 +31,7 @@ export interface UserRow {
   disabled: boolean | number;
   created_at: number;
   display_name?: string | null;
+  agent_id?: string | null;
 }
 
 type Q = Knex | Knex.Transaction;
@@ -57,6 +60,7 @@ export function toUser(row: UserRow): User {
     disabled: Boolean(row.disabled),
     createdAt: Number(row.created_at),
     displayName: row.display_name ?? null,
+    agentId: row.agent_id ?? null,
   };
 }
 
@@ -68,6 +72,8 @@ export interface NewUser {
   queues: string[] | null;
   createdAt: number;
   disabled?: boolean;
+  /** Required for role `agent`, null otherwise (accounts.ts checks). */
+  agentId?: string | null;
 }
 
 /** Inserts a user; a second user with the same username violates the unique constraint (see `isUniqueViolation`). */
@@ -80,6 +86,7 @@ export async function insertUser(q: Q, user: NewUser): Promise<User> {
     queues: user.queues === null ? null : JSON.stringify(user.queues),
     disabled: user.disabled ?? false,
     created_at: user.createdAt,
+    agent_id: user.agentId ?? null,
   };
   await q('users').insert(row);
   return toUser(row);
@@ -138,5 +145,11 @@ export async function setUserQueues(q: Q, username: string, queues: string[] | n
   const changed = await q('users')
     .where({ username })
     .update({ queues: queues === null ? null : JSON.stringify(queues) });
+  return Number(changed) > 0;
+}
+
+/** Sets the agent a user is bound to (null clears it); returns false when no such user exists. */
+export async function setUserAgentId(q: Q, username: string, agentId: string | null): Promise<boolean> {
+  const changed = await q('users').where({ username }).update({ agent_id: agentId });
   return Number(changed) > 0;
 }

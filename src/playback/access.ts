@@ -4,11 +4,14 @@
  * reported exactly like a recording that does not exist (404), so that ids
  * cannot be probed: outside a trainer's queue scope, being deleted, past
  * its deadline without a legal hold, or restricted (a caller or callee number under
- * restriction or objection, Art. 18/21) for anyone but a privacy officer.
+ * restriction or objection, Art. 18/21) for anyone but a privacy officer. An agent sees only the calls of
+ * their own evaluations that reached them (src/db/agent-calls.ts), and of those only the detail, the audio and
+ * the waveform (CALL_ROLES); any other call is 404 to them.
  */
 import type { Principal, Role } from '../domain/roles.js';
 import { canSeeQueue } from '../auth/index.js';
 import type { Db } from '../db/db.js';
+import { isCallOfAgentEvaluation } from '../db/agent-calls.js';
 import { isRecordingRestricted } from '../db/privacy-requests.js';
 import { findPlaybackRowById, findRecordingById, toRecording } from '../db/recordings.js';
 import type { Recording, RecordingRow } from '../db/recordings.js';
@@ -18,6 +21,8 @@ import { maskPhoneNumber } from './mask.js';
 
 /** Who may read recordings (list, detail, audio, waveform, notes). Auditors never. */
 export const READ_ROLES: Role[] = ['trainer', 'privacy', 'admin'];
+/** Who may open one call (detail, audio, waveform): the readers, and agents for the calls of their evaluations. */
+export const CALL_ROLES: Role[] = [...READ_ROLES, 'agent'];
 /** Who may write training notes. */
 export const NOTE_ROLES: Role[] = ['trainer', 'admin'];
 
@@ -33,8 +38,16 @@ export function seesRestricted(principal: Principal): boolean {
   return principal.role === 'privacy';
 }
 
-/** 404 when the recording is restricted and `principal` may not see restricted recordings. */
+/**
+ * 404 when the recording is restricted and `principal` may not see restricted recordings, and for an agent when
+ * no evaluation of theirs that reached them is about this call (an agent without an agent id sees none).
+ */
 async function refuseRestricted(db: Db, principal: Principal, id: string): Promise<void> {
+  if (principal.role === 'agent') {
+    if (principal.agentId === null || !(await isCallOfAgentEvaluation(db.knex, id, principal.agentId))) {
+      throw errors.notFound('Recording');
+    }
+  }
   if (!seesRestricted(principal) && (await isRecordingRestricted(db.knex, id))) throw errors.notFound('Recording');
 }
 
@@ -64,10 +77,10 @@ export async function loadPlayableRecording(
   return row;
 }
 
-/** The API shape for this audience: trainers see caller and callee numbers masked and no case reference. */
+/** The API shape for this audience: trainers and agents see caller and callee numbers masked and no case reference. */
 export function presentRecording(row: RecordingRow, principal: Principal): Recording {
   const recording = toRecording(row);
-  if (principal.role === 'trainer') {
+  if (principal.role === 'trainer' || principal.role === 'agent') {
     recording.callerNumber = maskPhoneNumber(recording.callerNumber);
     recording.calleeNumber = maskPhoneNumber(recording.calleeNumber);
     // A case or dossier reference leads to the customer: for privacy officers and admins only.

@@ -27,6 +27,7 @@ import { filterText, isoInstant, trimmedText, wholeNumber } from '../http/reques
 import {
   loadPlayableRecording,
   loadVisibleRecording,
+  CALL_ROLES,
   NOTE_ROLES,
   presentRecording,
   READ_ROLES,
@@ -115,6 +116,7 @@ export function createPlaybackRouter(deps: AppDeps): Router {
   const router = Router();
   const guards = createGuards(deps);
   const canRead = guards.requireRole(...READ_ROLES);
+  const canOpenCall = guards.requireRole(...CALL_ROLES);
   const canWriteNotes = guards.requireRole(...NOTE_ROLES);
   const listenLog = createListenLog(deps);
   const prefetch = createAudioPrefetch(deps);
@@ -167,7 +169,7 @@ export function createPlaybackRouter(deps: AppDeps): Router {
     });
   });
 
-  router.get('/v1/recordings/:id', canRead, async (req, res) => {
+  router.get('/v1/recordings/:id', canOpenCall, async (req, res) => {
     const principal = principalOf(req);
     const row = await loadVisibleRecording(deps.db, principal, String(req.params.id), deps.clock.now());
     await listenLog.view(principal, row.id, req.id);
@@ -175,7 +177,7 @@ export function createPlaybackRouter(deps: AppDeps): Router {
     res.json(presentRecording(row, principal));
   });
 
-  router.get('/v1/recordings/:id/audio', canRead, async (req, res) => {
+  router.get('/v1/recordings/:id/audio', canOpenCall, async (req, res) => {
     const principal = principalOf(req);
     const id = String(req.params.id);
     // The row query first (it waits on the database), then the object read beside it;
@@ -193,7 +195,7 @@ export function createPlaybackRouter(deps: AppDeps): Router {
     await streamAudio({ deps, listenLog, principal, row, req, res, early });
   });
 
-  router.get('/v1/recordings/:id/waveform', canRead, async (req, res) => {
+  router.get('/v1/recordings/:id/waveform', canOpenCall, async (req, res) => {
     const principal = principalOf(req);
     const row = await loadVisibleRecording(deps.db, principal, String(req.params.id), deps.clock.now());
     let waveform = parseStoredWaveform(row.waveform, row.duration_ms);

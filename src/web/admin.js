@@ -8,7 +8,13 @@
 import { api, formatDateTime, initLayout, showError, t } from '/assets/layout.js';
 
 const $ = (id) => document.getElementById(id);
-const ROLE_KEYS = { trainer: 'role.trainer', auditor: 'role.auditor', privacy: 'role.privacy', admin: 'role.admin' };
+const ROLE_KEYS = {
+  trainer: 'role.trainer',
+  auditor: 'role.auditor',
+  privacy: 'role.privacy',
+  admin: 'role.admin',
+  agent: 'role.agent',
+};
 let me = null;
 let users = [];
 let editing = null;
@@ -53,6 +59,13 @@ function button(label, onClick, { className = '', ariaLabel } = {}) {
 
 const headersOf = (table) => [...document.querySelectorAll(`#${table} thead th`)].map((th) => th.textContent);
 
+/** The queues column: a trainer's queues, an agent's agent id, else a dash. */
+function scopeText(user) {
+  if (user.role === 'trainer') return user.queues?.join(', ') ?? t('admin.allQueues');
+  if (user.role === 'agent') return t('admin.agentOf', { agent: user.agentId ?? '' });
+  return '—';
+}
+
 function renderUsers() {
   const headers = headersOf('user-table');
   $('user-table')
@@ -64,7 +77,7 @@ function renderUsers() {
         cell(tr, u.username, headers[0], 'mono');
         cell(tr, u.displayName, headers[1]);
         cell(tr, t(ROLE_KEYS[u.role] ?? 'role.unknown'), headers[2]);
-        cell(tr, u.role === 'trainer' ? (u.queues?.join(', ') ?? t('admin.allQueues')) : '—', headers[3]);
+        cell(tr, scopeText(u), headers[3]);
         cell(tr, u.disabled ? t('admin.disabled') : t('admin.active'), headers[4]);
         const td = cell(tr, '', headers[5]);
         const actions = document.createElement('div');
@@ -205,11 +218,18 @@ $('edit-form').addEventListener('submit', async (event) => {
   }
 });
 
-/** Queues apply only to trainers: the field says so in text when another role is chosen. */
+/**
+ * Queues apply only to trainers, an agent id only (and always) to agents: the fields say so in text when another
+ * role is chosen.
+ */
 function syncQueueField() {
   const trainer = $('u-role').value === 'trainer';
   $('u-queues').disabled = !trainer;
   $('u-queues-help').textContent = trainer ? t('admin.queuesHelp') : t('admin.queuesOnlyTrainers');
+  const agent = $('u-role').value === 'agent';
+  $('u-agent').disabled = !agent;
+  $('u-agent').required = agent;
+  $('u-agent-help').textContent = agent ? t('admin.agentIdHelp') : t('admin.agentIdOnlyAgents');
 }
 $('u-role').addEventListener('change', syncQueueField);
 
@@ -222,6 +242,7 @@ $('user-form').addEventListener('submit', async (event) => {
   const displayName = $('u-display').value.trim();
   if (displayName) body.displayName = displayName;
   if (role === 'trainer') body.queues = parseQueues($('u-queues').value);
+  if (role === 'agent') body.agentId = $('u-agent').value.trim();
   try {
     const { user, password } = await api('/v1/users', { method: 'POST', body });
     form.reset();

@@ -495,6 +495,12 @@ export default {
   'admin.tokenCreated': 'Token {name} for {user} created.',
   'admin.tokenOnce': 'Token (shown only now; copy it):',
   'admin.tokenRevoked': 'Token {name} of {user} revoked.',
+  // agent role (#20)
+  'role.agent': 'agent',
+  'admin.agentId': 'Agent id',
+  'admin.agentIdHelp': 'For agents: the agent id as the recordings carry it; they see the evaluations of those calls.',
+  'admin.agentIdOnlyAgents': 'An agent id applies only to agents.',
+  'admin.agentOf': 'agent {agent}',
 
   // Training reviews (#20): the player's evaluation panel, /evaluations, /scorecards, /forms.
   'nav.evaluations': 'Evaluations',

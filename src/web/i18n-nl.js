@@ -501,6 +501,13 @@ export default {
   'admin.tokenCreated': 'Token {name} voor {user} gemaakt.',
   'admin.tokenOnce': 'Token (alleen nu zichtbaar; kopieer het):',
   'admin.tokenRevoked': 'Token {name} van {user} ingetrokken.',
+  // agent role (#20)
+  'role.agent': 'agent',
+  'admin.agentId': 'Agent-id',
+  'admin.agentIdHelp':
+    'Voor agents: de agent-id zoals de opnamen die dragen; zij zien de beoordelingen van die gesprekken.',
+  'admin.agentIdOnlyAgents': 'Een agent-id geldt alleen voor agents.',
+  'admin.agentOf': 'agent {agent}',
 
   // Trainingsbeoordelingen (#20): het beoordelingspaneel van de speler, /evaluations, /scorecards, /forms.
   'nav.evaluations': 'Beoordelingen',

@@ -42,7 +42,14 @@ export const NAV = [
 ];
 
 /** Where each role lands after signing in (and when it opens a page not meant for it). */
-export const HOME = { trainer: '/recordings', privacy: '/privacy', auditor: '/audit', admin: '/admin' };
+export const HOME = {
+  trainer: '/recordings',
+  privacy: '/privacy',
+  auditor: '/audit',
+  admin: '/admin',
+  // An agent reads the evaluations of their own calls (and plays those calls from there).
+  agent: '/evaluations',
+};
 
 export class ApiError extends Error {
   constructor(status, problem) {
@@ -143,7 +150,13 @@ export async function initLayout({ active, roles }) {
   return session;
 }
 
-const ROLE_KEYS = { trainer: 'role.trainer', auditor: 'role.auditor', privacy: 'role.privacy', admin: 'role.admin' };
+const ROLE_KEYS = {
+  trainer: 'role.trainer',
+  auditor: 'role.auditor',
+  privacy: 'role.privacy',
+  admin: 'role.admin',
+  agent: 'role.agent',
+};
 
 /** 75000 → "1:15"; 3723000 → "1:02:03". */
 export function formatClock(ms) {

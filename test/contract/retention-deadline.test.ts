@@ -112,7 +112,14 @@ for (const dbBackend of dbBackends) {
       const releasedAt = Date.now();
       await releaseHold(deps, {
         id: held.row.id,
-        principal: { userId: 'u1', username: 'privacy-officer', role: 'privacy', queues: null, via: 'token' },
+        principal: {
+          userId: 'u1',
+          username: 'privacy-officer',
+          role: 'privacy',
+          queues: null,
+          agentId: null,
+          via: 'token',
+        },
       });
       expect(await deletedWithin(testDb, held.row.id, 'the released recording')).to.be.at.least(releasedAt);
     });

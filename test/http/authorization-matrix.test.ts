@@ -9,7 +9,9 @@
  * provisioned by an OpenID Provider (`oidc*`: a real `oidc-provider` on loopback, roles from
  * its groups claim, session cookies from the full redirect flow), who must be judged exactly
  * like local users of their role. Each cell gets a fresh recording (queue `billing`, a unique caller
- * number), so destructive routes (erasure, holds) never affect another cell.
+ * number), so destructive routes (erasure, holds) never affect another cell. Agents (#20): `agent` is
+ * bound to the agent of a submitted evaluation of each cell's recording; `otherAgent` to another agent
+ * (another agent's call or evaluation is 404 to them, as the issue asks). Single sign-on grants no agent.
  */
 import { expect } from 'chai';
 import { revokeToken } from '../../src/auth/accounts.js';
@@ -18,6 +20,8 @@ import { dbBackends, storeBackends } from '../support/backends.js';
 import type { TestDb, TestStore } from '../support/backends.js';
 import { startTestApp, testConfig } from '../support/app.js';
 import type { TestApp } from '../support/app.js';
+import { createStoredEvaluation, createStoredForm } from '../support/evaluation-rows.js';
+import type { StoredForm } from '../support/evaluation-rows.js';
 import { createStoredPrivacyRequest, privacyRequestBody } from '../support/privacy-requests.js';
 import { createStoredRecording } from '../support/recordings.js';
 import type { StoredRecordingOverrides } from '../support/recordings.js';
@@ -47,17 +51,24 @@ const CALLERS = [
   'oidcAuditor',
   'oidcPrivacy',
   'oidcAdmin',
+  'agent',
+  'otherAgent',
 ] as const;
 type Caller = (typeof CALLERS)[number];
 type Expectation = Record<Caller, number>;
-type RoleName = 'trainer' | 'auditor' | 'privacy' | 'admin';
+type RoleName = 'trainer' | 'auditor' | 'privacy' | 'admin' | 'agent';
+/** The agent of every cell's evaluated call (`agent` caller); `otherAgent` is bound to OTHER_AGENT. */
+const MATRIX_AGENT = 'matrix-agent';
+const OTHER_AGENT = 'matrix-other-agent';
 
 /**
  * Expected statuses for a route: `ok` for the listed roles, 403 for other roles, 401 without
  * valid credentials. A trainer outside the recording's queue gets `scopedOut` (404 on object
- * routes: ids cannot be probed; the list answers 200 without the recording).
+ * routes: ids cannot be probed; the list answers 200 without the recording). An agent bound to
+ * another agent than the cell's evaluation gets `otherAgent` when agents pass the guard (404 on
+ * object routes, like a trainer outside the queue).
  */
-function allow(roles: RoleName[], ok: number, options: { scopedOut?: number } = {}): Expectation {
+function allow(roles: RoleName[], ok: number, options: { scopedOut?: number; otherAgent?: number } = {}): Expectation {
   const role = (r: RoleName) => (roles.includes(r) ? ok : 403);
   return {
     trainer: role('trainer'),
@@ -73,6 +84,8 @@ function allow(roles: RoleName[], ok: number, options: { scopedOut?: number } = 
     oidcAuditor: role('auditor'),
     oidcPrivacy: role('privacy'),
     oidcAdmin: role('admin'),
+    agent: role('agent'),
+    otherAgent: roles.includes('agent') ? (options.otherAgent ?? 404) : 403,
   };
 }
 
@@ -94,6 +107,8 @@ interface RouteRow {
 }
 
 const PLAYBACK_READERS: RoleName[] = ['trainer', 'privacy', 'admin'];
+/** Who opens one call: the readers, and the agent of a submitted evaluation of it. */
+const CALL_OPENERS: RoleName[] = [...PLAYBACK_READERS, 'agent'];
 /** The user the administration rows create and change (`:username` in their paths). */
 const MATRIX_USER = 'matrix-user';
 const erasure = { reason: 'erasure_request', reference: 'REQ-1' };
@@ -108,14 +123,14 @@ const ROUTES: RouteRow[] = [
   {
     method: 'GET',
     path: '/v1/session',
-    expect: allow(['trainer', 'auditor', 'privacy', 'admin'], 200, { scopedOut: 200 }),
+    expect: allow(['trainer', 'auditor', 'privacy', 'admin', 'agent'], 200, { scopedOut: 200, otherAgent: 200 }),
   },
   { method: 'GET', path: '/v1/session/providers', expect: PUBLIC },
   // playback
   { method: 'GET', path: '/v1/recordings', expect: allow(PLAYBACK_READERS, 200, { scopedOut: 200 }) },
-  { method: 'GET', path: '/v1/recordings/:id', expect: allow(PLAYBACK_READERS, 200) },
-  { method: 'GET', path: '/v1/recordings/:id/audio', expect: allow(PLAYBACK_READERS, 200) },
-  { method: 'GET', path: '/v1/recordings/:id/waveform', expect: allow(PLAYBACK_READERS, 200) },
+  { method: 'GET', path: '/v1/recordings/:id', expect: allow(CALL_OPENERS, 200) },
+  { method: 'GET', path: '/v1/recordings/:id/audio', expect: allow(CALL_OPENERS, 200) },
+  { method: 'GET', path: '/v1/recordings/:id/waveform', expect: allow(CALL_OPENERS, 200) },
   { method: 'GET', path: '/v1/recordings/:id/notes', expect: allow(PLAYBACK_READERS, 200) },
   {
     method: 'POST',
@@ -265,6 +280,7 @@ describe('authorization matrix: every route × every caller (sqlite, fs)', funct
   let testStore: TestStore;
   let app: TestApp;
   let op: TestOidcProvider;
+  let form: StoredForm;
   const headers = {} as Record<Caller, Record<string, string>>;
 
   before(async () => {
@@ -305,6 +321,9 @@ describe('authorization matrix: every route × every caller (sqlite, fs)', funct
     headers.disabled = bearer((await createTestUser(testDb.db, { role: 'admin', disabled: true })).token);
     const unenrolled = await createTestUser(testDb.db, { role: 'privacy' });
     headers.enrolOnly = (await signInStep(app.url, unenrolled.user.username, unenrolled.password, 'enrol')).headers;
+    headers.agent = bearer((await createTestUser(testDb.db, { role: 'agent', agentId: MATRIX_AGENT })).token);
+    headers.otherAgent = bearer((await createTestUser(testDb.db, { role: 'agent', agentId: OTHER_AGENT })).token);
+    form = await createStoredForm(testDb.db.knex);
   });
   after(async () => {
     await app?.close();
@@ -345,10 +364,15 @@ describe('authorization matrix: every route × every caller (sqlite, fs)', funct
           store: testStore.store,
           overrides: {
             queue: 'billing',
+            agent_id: MATRIX_AGENT,
             caller_number: phone,
             waveform: JSON.stringify({ durationMs: 4000, channels: 1, peaks: [[0.1, 0.2]] }),
             ...route.recording,
           },
+        });
+        await createStoredEvaluation(testDb.db.knex, {
+          form,
+          overrides: { recording_id: rec.row.id, agent_id: MATRIX_AGENT, queue: rec.row.queue },
         });
         const request = await createStoredPrivacyRequest(testDb.db, { numbers: [phone] });
         const path = route.path

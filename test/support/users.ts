@@ -26,6 +26,8 @@ export interface TestUserOptions {
   role?: Role;
   /** Queues a trainer is limited to; null (default) means every queue. */
   queues?: string[] | null;
+  /** The agent a user of role `agent` is bound to (required for that role). */
+  agentId?: string | null;
   password?: string;
   /** Created enabled (with its token), then disabled. */
   disabled?: boolean;
@@ -50,6 +52,7 @@ export async function createTestUser(db: Db, options: TestUserOptions = {}): Pro
     username: options.username ?? uniqueName('user-'),
     role: options.role ?? 'trainer',
     queues: options.queues ?? null,
+    agentId: options.agentId ?? null,
     password: options.password,
     scrypt: TEST_SCRYPT,
   });
