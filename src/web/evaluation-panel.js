@@ -21,7 +21,15 @@ import {
   missingAnswers,
   parseAnswer,
 } from '/assets/evaluation-model.js';
-import { el, loadFormVersion, optionText, renderEvaluation, scoreText, statusText } from '/assets/evaluation-view.js';
+import {
+  answerText,
+  el,
+  loadFormVersion,
+  optionText,
+  renderEvaluation,
+  scoreText,
+  statusText,
+} from '/assets/evaluation-view.js';
 
 const $ = (id) => document.getElementById(id);
 const EVALUATORS = ['trainer', 'admin'];
@@ -155,7 +163,66 @@ class EvaluationEditor {
       li.append(action);
       list.append(li);
     }
-    this.listBox.replaceChildren(el('h3', { text: t('evaluation.ofThisCall') }), list);
+    const parts = [el('h3', { text: t('evaluation.ofThisCall') }), list];
+    if (this.items.some((e) => e.calibration && e.status !== 'draft')) {
+      const open = el('button', { className: 'quiet', text: t('calibration.show'), attrs: { type: 'button' } });
+      open.addEventListener('click', () => void this.showCalibration().catch((error) => this.fail(error)));
+      parts.push(el('div', { className: 'note-actions' }, [open]));
+    }
+    this.listBox.replaceChildren(...parts);
+  }
+
+  /** The calibration view: each trainer's answer per question and their spread (after one's own submission). */
+  async showCalibration() {
+    this.say('');
+    let view;
+    try {
+      view = await api(`/v1/recordings/${encodeURIComponent(this.recording.id)}/calibration`);
+    } catch (error) {
+      if (error?.status !== 403) throw error;
+      this.error.textContent = t('calibration.blind');
+      this.error.hidden = false;
+      return;
+    }
+    const evaluators = view.scores?.items?.map((s) => s.evaluator) ?? [];
+    const table = el('table', { className: 'recordings cards calibration' }, [
+      el('caption', { text: t('calibration.caption', { n: view.evaluators }) }),
+    ]);
+    const headers = [t('calibration.question'), ...evaluators, t('calibration.spread')];
+    table.append(
+      el('thead', {}, [
+        el(
+          'tr',
+          {},
+          headers.map((h) => el('th', { text: h, attrs: { scope: 'col' } })),
+        ),
+      ]),
+    );
+    const body = el('tbody');
+    const cell = (text, index) => {
+      const td = el('td', { text: text ?? '—' });
+      td.dataset.label = headers[index];
+      return td;
+    };
+    for (const q of view.questions ?? []) {
+      const byEvaluator = new Map(q.answers.map((a) => [a.evaluator, a.answer]));
+      body.append(
+        el('tr', {}, [
+          cell(q.text, 0),
+          ...evaluators.map((name, i) => cell(answerText(q, byEvaluator.get(name)), i + 1)),
+          cell(scoreText(q.spread), evaluators.length + 1),
+        ]),
+      );
+    }
+    body.append(
+      el('tr', {}, [
+        cell(t('evaluation.score'), 0),
+        ...view.scores.items.map((s, i) => cell(scoreText(s.score), i + 1)),
+        cell(scoreText(view.scores.spread), evaluators.length + 1),
+      ]),
+    );
+    table.append(body);
+    this.work.replaceChildren(el('h3', { text: t('calibration.heading') }), table);
   }
 
   renderStart() {
@@ -251,8 +318,11 @@ class EvaluationEditor {
     const saveDraft = el('button', { className: '', text: t('evaluation.saveDraft'), attrs: { type: 'button' } });
     const submit = el('button', { className: 'primary', text: t('evaluation.submit'), attrs: { type: 'submit' } });
     editor.append(score, el('div', { className: 'dialog-actions start' }, [saveDraft, submit]));
+    // The API scores a draft only if it wants to (today it scores at submission): say which.
     const showScore = (ev) => {
-      score.textContent = ev ? t('evaluation.serverScore', { score: scoreText(ev.score) }) : '';
+      if (!ev) score.textContent = '';
+      else if (ev.score === null || ev.score === undefined) score.textContent = t('evaluation.scoreOnSubmit');
+      else score.textContent = t('evaluation.serverScore', { score: scoreText(ev.score) });
     };
     showScore(current);
 
@@ -281,7 +351,7 @@ class EvaluationEditor {
         this.renderList();
         if (current.status === 'draft') {
           showScore(current);
-          this.say(t('evaluation.draftSaved', { score: scoreText(current.score) }));
+          this.say(t('evaluation.draftSaved'));
         } else {
           this.showDone(current, form);
           this.say(t('evaluation.submitted', { score: scoreText(current.score) }));

@@ -539,7 +539,7 @@ export default {
   'evaluation.saveDraft': 'Save draft',
   'evaluation.submit': 'Submit',
   'evaluation.serverScore': 'Score (computed by the server): {score}',
-  'evaluation.draftSaved': 'Draft saved. Score so far: {score}.',
+  'evaluation.draftSaved': 'Draft saved.',
   'evaluation.submitted': 'Evaluation submitted. Score: {score}.',
   'evaluation.answerAll': 'Answer every question before submitting. Not answered: {numbers}.',
   'evaluation.byOf': 'Evaluation by {evaluator} ({status})',
@@ -665,4 +665,12 @@ export default {
   'forms.problem.choiceValue': 'A choice of question {question} of section {section} has no text.',
   'forms.problem.choiceScore': 'A choice of question {question} of section {section} needs a score from 0 to 1.',
   'forms.problem.choiceTwice': 'Question {question} of section {section} has the same choice twice.',
+  'evaluation.scoreOnSubmit': 'The score is computed by the server when you submit.',
+  'calibration.show': 'Calibration view',
+  'calibration.blind':
+    'The calibration view opens once you have submitted your own calibration evaluation of this call.',
+  'calibration.heading': 'Calibration: how the trainers’ answers differ',
+  'calibration.caption': 'Answers of {n} trainers per question; spread = highest minus lowest points (0–100)',
+  'calibration.question': 'Question',
+  'calibration.spread': 'Spread',
 };

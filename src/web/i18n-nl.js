@@ -547,7 +547,7 @@ export default {
   'evaluation.saveDraft': 'Concept opslaan',
   'evaluation.submit': 'Indienen',
   'evaluation.serverScore': 'Score (berekend door de server): {score}',
-  'evaluation.draftSaved': 'Concept opgeslagen. Score tot nu toe: {score}.',
+  'evaluation.draftSaved': 'Concept opgeslagen.',
   'evaluation.submitted': 'Beoordeling ingediend. Score: {score}.',
   'evaluation.answerAll': 'Beantwoord elke vraag voordat u indient. Niet beantwoord: {numbers}.',
   'evaluation.byOf': 'Beoordeling door {evaluator} ({status})',
@@ -675,4 +675,12 @@ export default {
   'forms.problem.choiceScore':
     'Een keuze van vraag {question} van onderdeel {section} heeft een score van 0 tot 1 nodig.',
   'forms.problem.choiceTwice': 'Vraag {question} van onderdeel {section} heeft twee keer dezelfde keuze.',
+  'evaluation.scoreOnSubmit': 'De server berekent de score als u indient.',
+  'calibration.show': 'Kalibratie bekijken',
+  'calibration.blind':
+    'Het kalibratieoverzicht gaat open zodra u uw eigen kalibratiebeoordeling van dit gesprek hebt ingediend.',
+  'calibration.heading': 'Kalibratie: hoe de antwoorden van de trainers verschillen',
+  'calibration.caption': 'Antwoorden van {n} trainers per vraag; spreiding = hoogste min laagste punten (0–100)',
+  'calibration.question': 'Vraag',
+  'calibration.spread': 'Spreiding',
 };
