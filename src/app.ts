@@ -26,6 +26,8 @@ import { createPrivacyRouter } from './privacy/privacy-routes.js';
 import { registerRetentionGauges } from './retention/jobs.js';
 import { createObjectionScreen } from './subjects/objection.js';
 import { createSubjectsRouter } from './subjects/subject-routes.js';
+import { createEvaluationRouter } from './training/evaluation-routes.js';
+import { createFormRouter } from './training/form-routes.js';
 import { createWebRouter } from './web/web-routes.js';
 
 export type { AppDeps } from './deps.js';
@@ -87,6 +89,8 @@ export function createAppService(deps: AppDeps, options: { importPolling?: boole
   app.use(createAdminRouter(deps));
   app.use(createSubjectsRouter(deps));
   app.use(createPrivacyRouter(deps));
+  app.use(createFormRouter(deps));
+  app.use(createEvaluationRouter(deps));
   app.use(createWebRouter(deps));
 
   app.use(notFoundHandler);

@@ -5,7 +5,8 @@
  * CALLREC_CHECKPOINT_INTERVAL: signed once the newest is that old and the log grew; also
  * after every sweep), crash recovery of uploads (every OWNER_LEASE_MS: what processes on
  * other hosts or in other containers left once their leases ran out), the privacy register's
- * retention (hourly: closed requests past CALLREC_PRIVACY_REQUEST_RETENTION), the reconciler
+ * retention (hourly: closed requests past CALLREC_PRIVACY_REQUEST_RETENTION), the retention of
+ * training evaluations (every CALLREC_SWEEP_INTERVAL: past CALLREC_EVALUATION_RETENTION), the reconciler
  * (daily), and the Twilio import worker (every TWILIO_POLL_MS, when an account is configured and
  * the app's ingest runtime is given: it shares the app's transcode limiter, with a temp folder of
  * its own, released once it stopped). Each job never overlaps itself; several instances may run
@@ -21,6 +22,7 @@ import { runSweepJob } from './retention/jobs.js';
 import { reconcile } from './retention/reconcile.js';
 import { startPeriodicJob } from './retention/scheduler.js';
 import { purgeClosedRequests } from './privacy/register-retention.js';
+import { expireEvaluations } from './training/index.js';
 import { createTwilioWorker } from './ingest/adapters/twilio-worker.js';
 import type { IngestRuntime } from './ingest/service.js';
 import { createIngestTemp } from './ingest/temp.js';
@@ -71,6 +73,15 @@ export function startBackgroundJobs(deps: AppDeps, options: { ingest?: IngestRun
       logger: deps.logger,
       run: async (signal) => {
         await purgeClosedRequests(deps, { now: deps.clock.now(), signal });
+      },
+    }),
+    startPeriodicJob({
+      name: 'evaluation-retention',
+      intervalMs: deps.config.sweep.intervalMs,
+      initialDelayMs: Math.min(5_000, deps.config.sweep.intervalMs),
+      logger: deps.logger,
+      run: async (signal) => {
+        await expireEvaluations(deps, { now: deps.clock.now(), signal });
       },
     }),
     startPeriodicJob({

@@ -295,6 +295,9 @@ const envSchema = z.object({
   CALLREC_PRIVACY_REQUEST_RETENTION: retentionPeriod('how long a closed privacy request is kept').default({
     years: 2,
   }),
+  CALLREC_EVALUATION_RETENTION: duration('how long a training evaluation is kept after it was created').default(
+    365 * DAY_MS,
+  ),
   CALLREC_TIME_ZONE: z
     .string()
     .refine(isTimeZone, 'expects an IANA time zone such as Europe/Amsterdam')
@@ -430,6 +433,8 @@ export interface Config {
   readonly db: DbConfig;
   readonly store: StoreConfig;
   readonly retention: { readonly ms: number; readonly days: number; readonly tag: string };
+  /** How long a training evaluation is kept after it was created (its own `expires_at`; outlives the recording). */
+  readonly evaluationRetentionMs: number;
   readonly sweep: { readonly intervalMs: number; readonly batchSize: number; readonly leaseMs: number };
   readonly ingest: {
     readonly sources: Readonly<Record<string, string>>;
@@ -615,6 +620,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
     db,
     store,
     retention: { ms: e.CALLREC_RETENTION, days, tag: `${days}d` },
+    evaluationRetentionMs: e.CALLREC_EVALUATION_RETENTION,
     sweep: { intervalMs: e.CALLREC_SWEEP_INTERVAL, batchSize: e.CALLREC_SWEEP_BATCH, leaseMs: e.CALLREC_CLAIM_LEASE },
     ingest: {
       sources: e.CALLREC_INGEST_SOURCES,

@@ -135,6 +135,12 @@ export const errors = {
   retentionElapsed: (o: Opts = {}) =>
     new AppError('retention_elapsed', 422, 'The retention period of this call has already elapsed', o),
   receivedInFuture: (o: Opts = {}) => new AppError('received_in_future', 422, 'receivedAt lies in the future', o),
+  /** A schema-valid form that contradicts itself (a repeated question id or choice value). */
+  invalidForm: (fields: FieldProblem[], o: Opts = {}) =>
+    new AppError('invalid_form', 422, 'The form contradicts itself', { ...o, extra: { fields } }),
+  /** Schema-valid answers or comments that do not fit the evaluation's form version or call. */
+  answersMismatch: (fields: FieldProblem[], o: Opts = {}) =>
+    new AppError('answers_mismatch', 422, 'The answers do not fit the form', { ...o, extra: { fields } }),
   // 429
   rateLimited: (retryAfterSeconds: number, o: Opts = {}) =>
     new AppError('rate_limited', 429, 'Too many requests', {

@@ -19,6 +19,8 @@ export const ACCESS_ACTIONS = [
   'restrict',
   'unrestrict',
   'correct',
+  // A training evaluation deleted at the end of its own retention (src/training/expiry.ts).
+  'eval_expired',
   // Sign-in events (the security log; recordingId is null): see src/auth/security-log.ts.
   'sign_in',
   'sign_in_failed',

@@ -577,6 +577,23 @@ export async function deleteExpiredEvaluations(
   });
 }
 
+/**
+ * The access-log entry of an expired evaluation's deletion (in the deleting transaction): user
+ * `sweeper`, action `eval_expired`, the recording id, detail `evaluation <id>`.
+ */
+export async function logEvaluationExpired(trx: Knex.Transaction, e: ExpiredEvaluation, at: number): Promise<void> {
+  await trx('access_log').insert({
+    user_id: null,
+    username: 'sweeper',
+    role: 'sweeper',
+    recording_id: e.recordingId,
+    action: 'eval_expired',
+    at,
+    request_id: null,
+    detail: `evaluation ${e.id}`,
+  });
+}
+
 /** The earliest `expires_at` of any evaluation, or null when there is none (the sweeper's next due time). */
 export async function nextEvaluationExpiry(q: Q): Promise<number | null> {
   const row = (await q('evaluations').min({ at: 'expires_at' }).first()) as { at: number | string | null } | undefined;

@@ -56,7 +56,7 @@ interface Tally {
 function tally(questions: readonly Question[], answers: Readonly<Record<string, Answer>>): Tally {
   const t: Tally = { weighted: 0, weights: 0, criticalFailed: false };
   for (const question of questions) {
-    const points = answerPoints(question, answers[question.id]);
+    const points = answerPoints(question, Object.hasOwn(answers, question.id) ? answers[question.id] : undefined);
     if (points === null) continue;
     t.weighted += question.weight * points;
     t.weights += question.weight;

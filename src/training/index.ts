@@ -1,0 +1,6 @@
+/**
+ * What other features use of training: the expiry of evaluations (background job) and the
+ * access rules the agent role extends. Features import training only through this file.
+ */
+export { expireEvaluations } from './expiry.js';
+export { evaluationScope } from './access.js';
