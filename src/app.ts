@@ -21,6 +21,7 @@ import { createIngestService } from './ingest/service.js';
 import type { IngestRuntime } from './ingest/service.js';
 import { registerTwilioGauges } from './ingest/adapters/twilio-worker.js';
 import { createPlaybackRouter } from './playback/playback-routes.js';
+import { createScorecardRouter } from './training/scorecard-routes.js';
 import { registerPrivacyGauges } from './privacy/gauges.js';
 import { createPrivacyRouter } from './privacy/privacy-routes.js';
 import { registerRetentionGauges } from './retention/jobs.js';
@@ -91,6 +92,7 @@ export function createAppService(deps: AppDeps, options: { importPolling?: boole
   app.use(createPrivacyRouter(deps));
   app.use(createFormRouter(deps));
   app.use(createEvaluationRouter(deps));
+  app.use(createScorecardRouter(deps));
   app.use(createWebRouter(deps));
 
   app.use(notFoundHandler);

@@ -28,6 +28,7 @@ import { loginBody } from './auth/session-routes.js';
 import { STARTED_AT_SKEW_MS, ingestFieldsSchema } from './ingest/metadata.js';
 import { TWILIO_HOOK_PATH, twilioCallbackSchema } from './ingest/adapters/twilio-hook.js';
 import { listQuerySchema, noteSchema as noteBodySchema, noteTextSchema } from './playback/playback-routes.js';
+import { scorecardListSchema, scorecardQuerySchema } from './training/scorecard-routes.js';
 import { WEB_ASSETS, WEB_PAGES } from './web/web-routes.js';
 import {
   correctionBodySchema,
@@ -1091,6 +1092,31 @@ function operationsCore(): OperationSpec[] {
             'application/json': {
               schema: z.object({ items: z.array(accessEntrySchema), nextCursor: z.string().nullable() }),
             },
+            'text/csv': { schema: { type: 'string' } },
+          },
+        },
+      },
+      problems: { '400': 'invalid_query (with fields)', ...AUTH_PROBLEMS, ...SERVER_PROBLEMS },
+    },
+
+    // --- training reviews: scorecards (#20) ------------------------------------------------------------
+    {
+      method: 'get',
+      path: '/v1/scorecards',
+      operationId: 'getScorecards',
+      summary: 'Average scores per agent, queue or form: per section and per ISO week, with counts',
+      description:
+        'Counts submitted, acknowledged and disputed evaluations (never drafts, never calibration evaluations) of ' +
+        'calls started in `[from, to)`. A trainer limited to queues sees only those queues; an agent only ' +
+        'themselves (a filter outside the scope finds nothing).',
+      tags: ['training'],
+      access: ['admin', 'trainer', 'agent'],
+      query: scorecardQuerySchema,
+      responses: {
+        '200': {
+          description: 'The scorecards (JSON), or with `Accept: text/csv` or `format=csv` the same as CSV',
+          content: {
+            'application/json': { schema: scorecardListSchema },
             'text/csv': { schema: { type: 'string' } },
           },
         },

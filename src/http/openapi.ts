@@ -288,6 +288,7 @@ export function buildOpenApiDocument(
       { name: 'privacy', description: 'Data-subject access, export, erasure and legal hold (privacy officer)' },
       { name: 'session', description: 'Signing in and out' },
       { name: 'admin', description: 'Users and API tokens (administrator)' },
+      { name: 'training', description: 'Training reviews: evaluation forms, evaluations and scorecards' },
       { name: 'operations', description: 'Health, readiness, metrics and this document' },
       { name: 'web', description: 'The web UI: static pages and browser modules' },
     ],

@@ -170,6 +170,12 @@ const ROUTES: RouteRow[] = [
   { method: 'GET', path: '/v1/tokens', expect: allow(['admin'], 200) },
   { method: 'POST', path: '/v1/tokens', body: { username: MATRIX_USER }, expect: allow(['admin'], 201) },
   { method: 'DELETE', path: '/v1/tokens/:id', expect: allow(['admin'], 404) },
+  // training reviews: scorecards (#20); a trainer outside a queue and another agent get 200 without those rows
+  {
+    method: 'GET',
+    path: '/v1/scorecards',
+    expect: allow(['trainer', 'admin', 'agent'], 200, { scopedOut: 200, otherAgent: 200 }),
+  },
   // data subjects
   { method: 'GET', path: '/v1/subjects/recordings?phone={phone}', expect: allow(['privacy'], 200) },
   { method: 'GET', path: '/v1/subjects/export?phone={phone}', expect: allow(['privacy'], 200) },
