@@ -23,7 +23,7 @@ const queryThroughKnex = {
 // openapi-schemas.ts and src/cli/) wire everything together and may import any module.
 const FEATURES = ['auth', 'audit', 'ingest', 'keys', 'playback', 'privacy', 'retention', 'subjects', 'training', 'web'];
 const LOWER = ['storage', 'db', 'audio', 'domain'];
-const ROOTS = ['app', 'background', 'main', 'openapi-operations', 'openapi-schemas'];
+const ROOTS = ['app', 'background', 'main', 'openapi-operations', 'openapi-schemas', 'openapi-training'];
 const UP = '^(\\.\\./)+';
 const noRoot = {
   regex: `${UP}(cli/|(${ROOTS.join('|')})\\.js$)`,

@@ -49,6 +49,7 @@ import {
   registerQuerySchema,
 } from './privacy/schemas.js';
 import { buildOpenApiDocument, createOpenApiRouter, jsonSchemaOf } from './http/openapi.js';
+import { trainingOperations } from './openapi-training.js';
 import { TRIMMED_WHITESPACE } from './http/request-schemas.js';
 import type { JsonSchema, OperationSpec, ResponseSpec } from './http/openapi.js';
 import {
@@ -1298,7 +1299,7 @@ function operationsCore(): OperationSpec[] {
 
 /** Every operation callrec serves. */
 export function callrecOperations(): OperationSpec[] {
-  return operationsCore();
+  return [...operationsCore(), ...trainingOperations()];
 }
 
 /** The document for this deployment. */

@@ -291,6 +291,7 @@ export function buildOpenApiDocument(
       { name: 'training', description: 'Training reviews: evaluation forms, evaluations and scorecards' },
       { name: 'operations', description: 'Health, readiness, metrics and this document' },
       { name: 'web', description: 'The web UI: static pages and browser modules' },
+      { name: 'training', description: 'Evaluation forms, evaluations of calls and calibration (issue #20)' },
     ],
     paths,
     components: {

@@ -1,7 +1,7 @@
 /**
  * The calibration view of a call: how far the trainers who scored it blind lie apart, per question
  * and in total. Pure: the evaluations come in (submitted calibration evaluations of one form
- * version), the view goes out.
+ * version, in the order the view lists them: the routes sort by evaluator), the view goes out.
  *
  * A question's spread is 100 · (max − min) of the points (0..1, see score.ts) of the answers that
  * count ("na" and unanswered do not); null with fewer than two such answers. The score spread is

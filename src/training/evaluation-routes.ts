@@ -190,7 +190,10 @@ export function createEvaluationRouter(deps: AppDeps): Router {
     const form = formId && version ? await findFormVersion(deps.db.knex, formId, version) : undefined;
     res.setHeader('Cache-Control', 'private, no-store');
     const view = form
-      ? calibrationView(form.definition, [...chosen].reverse())
+      ? calibrationView(
+          form.definition,
+          [...chosen].sort((a, b) => a.evaluator.localeCompare(b.evaluator) || a.id.localeCompare(b.id)),
+        )
       : { evaluators: 0, scores: { items: [], spread: null }, questions: [] };
     res.json({ recordingId, formId: form?.formId ?? null, formVersion: form?.version ?? null, ...view });
   });

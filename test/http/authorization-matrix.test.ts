@@ -23,6 +23,8 @@ import type { TestApp } from '../support/app.js';
 import { createStoredEvaluation, createStoredForm } from '../support/evaluation-rows.js';
 import type { StoredForm } from '../support/evaluation-rows.js';
 import { createStoredPrivacyRequest, privacyRequestBody } from '../support/privacy-requests.js';
+import { insertEvaluation, insertForm } from '../../src/db/evaluations.js';
+import { buildEvaluation, buildForm } from '../support/evaluations.js';
 import { createStoredRecording } from '../support/recordings.js';
 import type { StoredRecordingOverrides } from '../support/recordings.js';
 import { createTestUser, signInStep } from '../support/users.js';
@@ -100,7 +102,8 @@ interface RouteRow {
    * cell also gets an open privacy request for its number.
    */
   path: string;
-  id?: 'recording' | 'request';
+  /** What `:id` is: the cell's recording (default), its privacy request, the matrix form, or an evaluation of the recording. */
+  id?: 'recording' | 'request' | 'form' | 'evaluation';
   body?: unknown;
   recording?: StoredRecordingOverrides;
   expect: Expectation;
@@ -112,6 +115,10 @@ const CALL_OPENERS: RoleName[] = [...PLAYBACK_READERS, 'agent'];
 /** The user the administration rows create and change (`:username` in their paths). */
 const MATRIX_USER = 'matrix-user';
 const erasure = { reason: 'erasure_request', reference: 'REQ-1' };
+/** The evaluation form of the training rows (`:id` of `id: 'form'`, `{formId}` in a body). */
+const MATRIX_FORM = '01JMATR1XF0RM0000000000000';
+/** Evaluations of `id: 'evaluation'` rows: submitted by this trainer (not a caller). */
+const MATRIX_EVALUATOR = 'matrix-evaluator';
 
 const ROUTES: RouteRow[] = [
   // operations: open by design (no personal data; see README "Observability")
@@ -238,6 +245,54 @@ const ROUTES: RouteRow[] = [
     expect: allow(['privacy'], 200),
   },
   { method: 'GET', path: '/v1/privacy-requests/:id/letter?lang=en', id: 'request', expect: allow(['privacy'], 200) },
+  // training reviews (#20): forms by admins; evaluations by trainers (their queues) and admins.
+  { method: 'POST', path: '/v1/evaluation-forms', body: buildForm(), expect: allow(['admin'], 201) },
+  { method: 'GET', path: '/v1/evaluation-forms', expect: allow(['trainer', 'admin'], 200, { scopedOut: 200 }) },
+  {
+    method: 'GET',
+    path: '/v1/evaluation-forms/:id',
+    id: 'form',
+    expect: allow(['trainer', 'admin'], 200, { scopedOut: 200 }),
+  },
+  {
+    method: 'GET',
+    path: '/v1/evaluation-forms/:id/versions/:version',
+    id: 'form',
+    expect: allow(['trainer', 'admin'], 200, { scopedOut: 200 }),
+  },
+  { method: 'PUT', path: '/v1/evaluation-forms/:id', id: 'form', body: buildForm(), expect: allow(['admin'], 201) },
+  {
+    method: 'POST',
+    path: '/v1/recordings/:id/evaluations',
+    body: { formId: '{formId}', answers: { greet: 'yes' }, status: 'submitted' },
+    expect: allow(['trainer', 'admin'], 201),
+  },
+  { method: 'GET', path: '/v1/recordings/:id/evaluations', expect: allow(['trainer', 'admin'], 200) },
+  // blind calibration: a trainer who has not submitted their own calibration evaluation of the call gets 403
+  {
+    method: 'GET',
+    path: '/v1/recordings/:id/calibration',
+    expect: { ...allow(['trainer', 'admin'], 200), trainer: 403, oidcTrainer: 403 },
+  },
+  { method: 'GET', path: '/v1/evaluations', expect: allow(['trainer', 'admin'], 200, { scopedOut: 200 }) },
+  { method: 'GET', path: '/v1/evaluations/:id', id: 'evaluation', expect: allow(['trainer', 'admin'], 200) },
+  // another trainer's evaluation: only its evaluator changes it (403), out of scope 404
+  {
+    method: 'PUT',
+    path: '/v1/evaluations/:id',
+    id: 'evaluation',
+    body: { answers: { greet: 'no' }, status: 'submitted' },
+    expect: allow(['trainer', 'admin'], 403),
+  },
+  // the agent acknowledges or disputes (the agent role comes with the scorecards): every other role 403
+  { method: 'POST', path: '/v1/evaluations/:id/acknowledge', id: 'evaluation', body: {}, expect: allow([], 200) },
+  {
+    method: 'POST',
+    path: '/v1/evaluations/:id/dispute',
+    id: 'evaluation',
+    body: { comment: 'not my call' },
+    expect: allow([], 200),
+  },
 ];
 
 /**
@@ -359,6 +414,7 @@ describe('authorization matrix: every route × every caller (sqlite, fs)', funct
     const actual: Record<string, Expectation> = {};
     let calls = 0;
     await createTestUser(testDb.db, { username: MATRIX_USER, role: 'trainer' });
+    await insertForm(testDb.db.knex, { id: MATRIX_FORM, definition: buildForm(), createdBy: 'admin', at: Date.now() });
     for (const route of ROUTES) {
       const label = `${route.method} ${route.path}`;
       expected[label] = route.expect;
@@ -381,8 +437,16 @@ describe('authorization matrix: every route × every caller (sqlite, fs)', funct
           overrides: { recording_id: rec.row.id, agent_id: MATRIX_AGENT, queue: rec.row.queue },
         });
         const request = await createStoredPrivacyRequest(testDb.db, { numbers: [phone] });
+        const evaluation = buildEvaluation(MATRIX_FORM, {
+          recordingId: rec.row.id,
+          queue: 'billing',
+          evaluator: MATRIX_EVALUATOR,
+        });
+        if (route.id === 'evaluation') await insertEvaluation(testDb.db.knex, evaluation);
+        const ids = { recording: rec.row.id, request: request.id, form: MATRIX_FORM, evaluation: evaluation.id };
         const path = route.path
-          .replace(':id', route.id === 'request' ? request.id : rec.row.id)
+          .replace(':id', ids[route.id ?? 'recording'])
+          .replace(':version', '1')
           .replace('{phone}', encodeURIComponent(phone))
           .replace(':username', MATRIX_USER);
         const body =
@@ -391,6 +455,7 @@ describe('authorization matrix: every route × every caller (sqlite, fs)', funct
             : JSON.stringify(route.body)
                 .replace('{phone}', phone)
                 .replace('{requestId}', request.id)
+                .replace('{formId}', MATRIX_FORM)
                 .replace('{n}', String(++calls));
         const res = await fetch(`${app.url}${path}`, {
           method: route.method,
