@@ -28,3 +28,5 @@ import { spoolBench } from './spool.js';
 benches.push(spoolBench);
 import { cardBench } from './card.js';
 benches.push(cardBench);
+import { scorecardsBench } from './scorecards.js';
+benches.push(scorecardsBench);

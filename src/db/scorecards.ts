@@ -7,7 +7,7 @@
  * The week of a row is computed by the database from the caller's `weeks` (the zone's offset pieces,
  * see src/training/weeks.ts, passed down as plain numbers): two grouped queries, one over
  * `evaluations` (counts and sums per key and week), one joining `evaluation_section_scores` (per key,
- * form and section). Indexes: migration 20261203*_scorecard-indexes.
+ * form and section). Indexes: migration 20261203185000_scorecard-indexes.
  *
  * Inside a transaction pass `trx` as `q` (SQLite has one connection).
  */
@@ -123,8 +123,12 @@ export async function scorecardWeeks(q: Q, f: ScorecardFilter): Promise<Scorecar
 export async function scorecardSections(q: Q, f: ScorecardFilter): Promise<ScorecardSectionRow[]> {
   if (f.queues !== null && f.queues.length === 0) return [];
   const key = `e.${GROUP_COLUMN[f.groupBy]}`;
+  // A cross join with the join condition in WHERE: the same rows on both databases, but SQLite then keeps the
+  // written order (evaluations first, through the period or agent index, then the section index per evaluation)
+  // instead of scanning an index that reads every evaluation row.
   const rows = (await filtered(q, f)
-    .join('evaluation_section_scores as s', 's.evaluation_id', 'e.id')
+    .joinRaw('cross join evaluation_section_scores as s')
+    .whereRaw('s.evaluation_id = e.id')
     .select({ k: key, formId: 'e.form_id', section: 's.section_id' })
     .count({ n: '*' })
     .sum({ total: 's.score' })
