@@ -78,7 +78,7 @@ export async function mountEvaluationPanel({ recording, session, seekTo }) {
     }
     if (!evaluationId) return;
     const evaluation = await api(`/v1/evaluations/${encodeURIComponent(evaluationId)}`);
-    const form = await loadFormVersion(evaluation.formId, evaluation.formVersion);
+    const form = await loadFormVersion(evaluation.formId, evaluation.formVersion, role);
     drawMarkers(evaluation.timedComments ?? [], recording.durationMs);
     body.replaceChildren(renderEvaluation(evaluation, form, { onSeek }));
     panel.hidden = false;
@@ -94,6 +94,7 @@ class EvaluationEditor {
   constructor({ recording, session, body, onSeek, evaluationId }) {
     this.recording = recording;
     this.username = session.user.username;
+    this.role = session.user.role;
     this.body = body;
     this.onSeek = onSeek;
     this.openId = evaluationId;
@@ -262,7 +263,7 @@ class EvaluationEditor {
   /** Shows an evaluation of the list: the editor for an own draft, else read-only. */
   async open(item) {
     const evaluation = await api(`/v1/evaluations/${encodeURIComponent(item.id)}`);
-    const form = await loadFormVersion(evaluation.formId, evaluation.formVersion);
+    const form = await loadFormVersion(evaluation.formId, evaluation.formVersion, this.role);
     if (canEdit(evaluation, this.username) && form) {
       this.edit(form, evaluation);
       return;

@@ -62,11 +62,15 @@ export function definition(dl, term, value) {
 }
 
 const formCache = new Map();
+/** Who may read forms (the API's rule): an agent reads an evaluation without its form. */
+export const FORM_READERS = ['trainer', 'admin'];
+
 /**
- * The form version an evaluation was made with (for its question texts), or null when it cannot be
- * read (an agent may not read forms): the detail then names questions by their ids.
+ * The form version an evaluation was made with (for its question texts), or null when `role` may
+ * not read forms or it cannot be read: the detail then names questions by their ids.
  */
-export async function loadFormVersion(formId, version) {
+export async function loadFormVersion(formId, version, role) {
+  if (!FORM_READERS.includes(role)) return null;
   const key = `${formId}@${version}`;
   if (!formCache.has(key))
     formCache.set(

@@ -9,7 +9,7 @@
 import { api, formatDateTime, initLayout, showError, t } from '/assets/layout.js';
 import { tn, zonedMidnight } from '/assets/i18n.js';
 import { canRespond, evaluationsQuery, recordingLink } from '/assets/evaluation-model.js';
-import { el, loadFormVersion, renderEvaluation, scoreText, statusText } from '/assets/evaluation-view.js';
+import { el, FORM_READERS, loadFormVersion, renderEvaluation, scoreText, statusText } from '/assets/evaluation-view.js';
 
 const $ = (id) => document.getElementById(id);
 const form = $('filters');
@@ -59,7 +59,12 @@ function row(ev) {
   return tr;
 }
 
-async function loadForms() {
+async function loadForms(role) {
+  if (!FORM_READERS.includes(role)) {
+    // An agent may not read the forms: no form filter then.
+    $('f-form').closest('.field').hidden = true;
+    return;
+  }
   try {
     const { items } = await api('/v1/evaluation-forms');
     const select = $('f-form');
@@ -110,7 +115,7 @@ async function showDetail(id) {
   say('');
   $('detail').replaceChildren(el('p', { className: 'muted', text: t('common.loading') }));
   const evaluation = await api(`/v1/evaluations/${encodeURIComponent(id)}`);
-  const formVersion = await loadFormVersion(evaluation.formId, evaluation.formVersion);
+  const formVersion = await loadFormVersion(evaluation.formId, evaluation.formVersion, role);
   renderDetail(evaluation, formVersion);
 }
 
@@ -224,7 +229,7 @@ try {
     : role === 'trainer'
       ? t('evaluations.introTrainer')
       : t('evaluations.introAdmin');
-  await loadForms();
+  await loadForms(role);
   await route();
 } catch (error) {
   if (error?.status !== 401 && error?.status !== 403) {

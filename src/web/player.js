@@ -207,7 +207,8 @@ async function main() {
   window.clearTimeout(slow);
   $('player-loading').hidden = true;
   $('player-retry').hidden = true;
-  void linkNeighbours(search).catch(() => undefined);
+  // An agent has no list to walk (they come from their evaluations).
+  if (session.user.role !== 'agent') void linkNeighbours(search).catch(() => undefined);
   const durationS = rec.durationMs / 1000;
   document.title = `${formatDateTime(rec.startedAt)} · callrec`;
   $('rec-title').textContent = t('player.title', { at: formatDateTime(rec.startedAt) });

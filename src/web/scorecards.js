@@ -8,7 +8,7 @@
 import { api, initLayout, showError, t } from '/assets/layout.js';
 import { formatNumber, tn, zonedMidnight } from '/assets/i18n.js';
 import { scorecardKey, scorecardsCsvHref, scorecardsQuery } from '/assets/evaluation-model.js';
-import { el, scoreText } from '/assets/evaluation-view.js';
+import { el, FORM_READERS, scoreText } from '/assets/evaluation-view.js';
 
 const $ = (id) => document.getElementById(id);
 const form = $('filters');
@@ -98,7 +98,12 @@ async function load() {
   }
 }
 
-async function loadForms() {
+async function loadForms(role) {
+  if (!FORM_READERS.includes(role)) {
+    // An agent may not read the forms: no form filter then.
+    $('f-form').closest('.field').hidden = true;
+    return;
+  }
   try {
     const { items } = await api('/v1/evaluation-forms');
     for (const f of items) {
@@ -134,7 +139,7 @@ try {
   const session = await initLayout({ active: '/scorecards', roles: ['trainer', 'admin', 'agent'] });
   const agent = session.user.role === 'agent';
   for (const node of document.querySelectorAll('.staff-only')) node.hidden = agent;
-  await loadForms();
+  await loadForms(session.user.role);
   fillForm();
   await load();
 } catch (error) {
