@@ -90,9 +90,9 @@ export function createAppService(deps: AppDeps, options: { importPolling?: boole
   app.use(createAdminRouter(deps));
   app.use(createSubjectsRouter(deps));
   app.use(createPrivacyRouter(deps));
+  app.use(createScorecardRouter(deps));
   app.use(createFormRouter(deps));
   app.use(createEvaluationRouter(deps));
-  app.use(createScorecardRouter(deps));
   app.use(createWebRouter(deps));
 
   app.use(notFoundHandler);

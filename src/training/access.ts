@@ -7,10 +7,12 @@
  * - trainer: evaluates visible recordings of their queues; reads the evaluations of their queues,
  *   but another trainer's drafts never, and other trainers' calibration evaluations of a call only
  *   once they submitted their own calibration evaluation of it (blind).
+ * - agent: reads only the evaluations of their own calls (`agent_id` = theirs) that reached them
+ *   (submitted, acknowledged, disputed; never drafts, never calibration evaluations), and answers
+ *   (acknowledges or disputes) their own submitted ones; any other evaluation is 404 to them. They
+ *   read the forms too (the questions they were judged on: no personal data). An agent without an
+ *   agent id sees nothing.
  * - auditor, privacy: no evaluation route (403).
- * The `agent` role (issue #20, helper scorecard) extends `evaluationScope`, `RESPOND_ROLES` and
- * `canRespond`: an agent reads only their own calls' submitted/acknowledged/disputed,
- * non-calibration evaluations, and responds to their own submitted ones.
  */
 import type { EvaluationRecord, EvaluationScope } from '../db/evaluations.js';
 import type { Principal, Role } from '../domain/roles.js';
@@ -18,13 +20,15 @@ import type { Principal, Role } from '../domain/roles.js';
 /** Who creates forms and their new versions. */
 export const FORM_ADMIN_ROLES: Role[] = ['admin'];
 /** Who reads forms (to fill them in, or to read an evaluation against its questions). */
-export const FORM_READ_ROLES: Role[] = ['trainer', 'admin'];
+export const FORM_READ_ROLES: Role[] = ['trainer', 'admin', 'agent'];
 /** Who evaluates calls and reads the calibration view. */
 export const EVALUATE_ROLES: Role[] = ['trainer', 'admin'];
 /** Who reads evaluations (each one further limited by `evaluationScope`). */
-export const EVALUATION_READ_ROLES: Role[] = ['trainer', 'admin'];
-/** Who acknowledges or disputes an evaluation: the agent role (added with it). */
-export const RESPOND_ROLES: Role[] = [];
+export const EVALUATION_READ_ROLES: Role[] = ['trainer', 'admin', 'agent'];
+/** Who acknowledges or disputes an evaluation: agents (each only their own, `canRespond`). */
+export const RESPOND_ROLES: Role[] = ['agent'];
+/** What an agent sees of their evaluations: those the trainer submitted (and the agent may have answered). */
+export const AGENT_STATUSES = ['submitted', 'acknowledged', 'disputed'] as const;
 
 /** The evaluations `principal` may read, as a database scope (for one evaluation and for lists alike). */
 export function evaluationScope(principal: Principal): EvaluationScope {
@@ -33,6 +37,9 @@ export function evaluationScope(principal: Principal): EvaluationScope {
       return { queues: null, viewer: null };
     case 'trainer':
       return { queues: principal.queues, viewer: principal.username };
+    case 'agent':
+      if (principal.agentId === null) return { queues: [], viewer: principal.username };
+      return { queues: null, viewer: null, agentId: principal.agentId, statuses: AGENT_STATUSES, calibration: false };
     default:
       return { queues: [], viewer: principal.username };
   }
@@ -44,6 +51,6 @@ export function canEditEvaluation(principal: Principal, evaluation: Pick<Evaluat
 }
 
 /** True when `principal` may acknowledge or dispute `evaluation` (visible to them already). */
-export function canRespond(_principal: Principal, _evaluation: Pick<EvaluationRecord, 'agentId'>): boolean {
-  return false;
+export function canRespond(principal: Principal, evaluation: Pick<EvaluationRecord, 'agentId'>): boolean {
+  return principal.role === 'agent' && principal.agentId !== null && evaluation.agentId === principal.agentId;
 }

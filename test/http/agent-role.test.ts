@@ -172,6 +172,55 @@ for (const dbBackend of dbBackends) {
       expect(note.status).to.equal(403);
     });
 
+    it('when an agent lists and reads evaluations, then only their own that reached them: no drafts, no calibration, no other agent (404)', async () => {
+      const { token } = await createTestUser(tdb.db, { role: 'agent', agentId: 'agent-r' });
+      const own = await callWithEvaluation('agent-r', { status: 'acknowledged' });
+      const draft = await callWithEvaluation('agent-r', { status: 'draft' });
+      const calibration = await callWithEvaluation('agent-r', { calibration: true });
+      const other = await callWithEvaluation('agent-s');
+      const list = await call('GET', '/v1/evaluations', bearer(token));
+      expect(list.status).to.equal(200);
+      const ids = ((await list.json()) as { items: Array<{ id: string }> }).items.map((i) => i.id);
+      expect(ids).to.deep.equal([own.evaluation!.id]);
+      // Asking for another agent's evaluations finds none.
+      const asked = await call('GET', '/v1/evaluations?agentId=agent-s', bearer(token));
+      expect(((await asked.json()) as { items: unknown[] }).items).to.deep.equal([]);
+      expect((await call('GET', `/v1/evaluations/${own.evaluation!.id}`, bearer(token))).status).to.equal(200);
+      for (const hidden of [draft, calibration, other]) {
+        expect((await call('GET', `/v1/evaluations/${hidden.evaluation!.id}`, bearer(token))).status).to.equal(404);
+      }
+      const ofCall = await call('GET', `/v1/recordings/${own.rec.row.id}/evaluations`, bearer(token));
+      expect(((await ofCall.json()) as { items: Array<{ id: string }> }).items.map((i) => i.id)).to.deep.equal([
+        own.evaluation!.id,
+      ]);
+      expect((await call('GET', `/v1/recordings/${other.rec.row.id}/evaluations`, bearer(token))).status).to.equal(404);
+    });
+
+    it("when an agent acknowledges or disputes their own submitted evaluation, then it is answered once; another agent's is 404", async () => {
+      const { token } = await createTestUser(tdb.db, { role: 'agent', agentId: 'agent-t' });
+      const first = await callWithEvaluation('agent-t');
+      const second = await callWithEvaluation('agent-t');
+      const other = await callWithEvaluation('agent-u');
+      const ack = await call('POST', `/v1/evaluations/${first.evaluation!.id}/acknowledge`, bearer(token), {
+        comment: 'thanks, noted',
+      });
+      expect(ack.status).to.equal(200);
+      expect(await ack.json()).to.include({ status: 'acknowledged', agentComment: 'thanks, noted' });
+      const again = await call('POST', `/v1/evaluations/${first.evaluation!.id}/dispute`, bearer(token), {
+        comment: 'changed my mind',
+      });
+      expect(again.status).to.equal(409);
+      const dispute = await call('POST', `/v1/evaluations/${second.evaluation!.id}/dispute`, bearer(token), {
+        comment: 'the caller hung up, not me',
+      });
+      expect(dispute.status).to.equal(200);
+      expect(((await dispute.json()) as { status: string }).status).to.equal('disputed');
+      const foreign = await call('POST', `/v1/evaluations/${other.evaluation!.id}/acknowledge`, bearer(token), {});
+      expect(foreign.status).to.equal(404);
+      const row = await tdb.db.knex('evaluations').where({ id: other.evaluation!.id }).first('status');
+      expect(row.status).to.equal('submitted');
+    });
+
     it('when the evaluation of a call is deleted, then its agent no longer opens the call', async () => {
       const { token } = await createTestUser(tdb.db, { role: 'agent', agentId: 'agent-d' });
       const { rec, evaluation } = await callWithEvaluation('agent-d');

@@ -247,18 +247,23 @@ const ROUTES: RouteRow[] = [
   { method: 'GET', path: '/v1/privacy-requests/:id/letter?lang=en', id: 'request', expect: allow(['privacy'], 200) },
   // training reviews (#20): forms by admins; evaluations by trainers (their queues) and admins.
   { method: 'POST', path: '/v1/evaluation-forms', body: buildForm(), expect: allow(['admin'], 201) },
-  { method: 'GET', path: '/v1/evaluation-forms', expect: allow(['trainer', 'admin'], 200, { scopedOut: 200 }) },
+  // agents read the forms (the questions they are judged on)
+  {
+    method: 'GET',
+    path: '/v1/evaluation-forms',
+    expect: allow(['trainer', 'admin', 'agent'], 200, { scopedOut: 200, otherAgent: 200 }),
+  },
   {
     method: 'GET',
     path: '/v1/evaluation-forms/:id',
     id: 'form',
-    expect: allow(['trainer', 'admin'], 200, { scopedOut: 200 }),
+    expect: allow(['trainer', 'admin', 'agent'], 200, { scopedOut: 200, otherAgent: 200 }),
   },
   {
     method: 'GET',
     path: '/v1/evaluation-forms/:id/versions/:version',
     id: 'form',
-    expect: allow(['trainer', 'admin'], 200, { scopedOut: 200 }),
+    expect: allow(['trainer', 'admin', 'agent'], 200, { scopedOut: 200, otherAgent: 200 }),
   },
   { method: 'PUT', path: '/v1/evaluation-forms/:id', id: 'form', body: buildForm(), expect: allow(['admin'], 201) },
   {
@@ -267,15 +272,20 @@ const ROUTES: RouteRow[] = [
     body: { formId: '{formId}', answers: { greet: 'yes' }, status: 'submitted' },
     expect: allow(['trainer', 'admin'], 201),
   },
-  { method: 'GET', path: '/v1/recordings/:id/evaluations', expect: allow(['trainer', 'admin'], 200) },
+  // an agent: their own submitted evaluations of the call; another agent's call is 404
+  { method: 'GET', path: '/v1/recordings/:id/evaluations', expect: allow(['trainer', 'admin', 'agent'], 200) },
   // blind calibration: a trainer who has not submitted their own calibration evaluation of the call gets 403
   {
     method: 'GET',
     path: '/v1/recordings/:id/calibration',
     expect: { ...allow(['trainer', 'admin'], 200), trainer: 403, oidcTrainer: 403 },
   },
-  { method: 'GET', path: '/v1/evaluations', expect: allow(['trainer', 'admin'], 200, { scopedOut: 200 }) },
-  { method: 'GET', path: '/v1/evaluations/:id', id: 'evaluation', expect: allow(['trainer', 'admin'], 200) },
+  {
+    method: 'GET',
+    path: '/v1/evaluations',
+    expect: allow(['trainer', 'admin', 'agent'], 200, { scopedOut: 200, otherAgent: 200 }),
+  },
+  { method: 'GET', path: '/v1/evaluations/:id', id: 'evaluation', expect: allow(['trainer', 'admin', 'agent'], 200) },
   // another trainer's evaluation: only its evaluator changes it (403), out of scope 404
   {
     method: 'PUT',
@@ -284,14 +294,20 @@ const ROUTES: RouteRow[] = [
     body: { answers: { greet: 'no' }, status: 'submitted' },
     expect: allow(['trainer', 'admin'], 403),
   },
-  // the agent acknowledges or disputes (the agent role comes with the scorecards): every other role 403
-  { method: 'POST', path: '/v1/evaluations/:id/acknowledge', id: 'evaluation', body: {}, expect: allow([], 200) },
+  // the agent of the evaluation acknowledges or disputes it; another agent 404, every other role 403
+  {
+    method: 'POST',
+    path: '/v1/evaluations/:id/acknowledge',
+    id: 'evaluation',
+    body: {},
+    expect: allow(['agent'], 200),
+  },
   {
     method: 'POST',
     path: '/v1/evaluations/:id/dispute',
     id: 'evaluation',
     body: { comment: 'not my call' },
-    expect: allow([], 200),
+    expect: allow(['agent'], 200),
   },
 ];
 
@@ -441,6 +457,7 @@ describe('authorization matrix: every route × every caller (sqlite, fs)', funct
           recordingId: rec.row.id,
           queue: 'billing',
           evaluator: MATRIX_EVALUATOR,
+          agentId: MATRIX_AGENT,
         });
         if (route.id === 'evaluation') await insertEvaluation(testDb.db.knex, evaluation);
         const ids = { recording: rec.row.id, request: request.id, form: MATRIX_FORM, evaluation: evaluation.id };
