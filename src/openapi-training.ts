@@ -197,7 +197,10 @@ export function trainingOperations(): OperationSpec[] {
       summary: 'One version of a form (versions never change)',
       tags: TRAINING,
       access: [...EVALUATORS],
-      params: { ...FORM, version: { description: 'Version number', schema: { type: 'string', maxLength: 16 } } },
+      params: {
+        ...FORM,
+        version: { description: 'Version number (1, 2, …)', schema: { type: 'string', minLength: 1, maxLength: 64 } },
+      },
       responses: { '200': json(formVersionSchema, 'That version') },
       problems: { ...AUTH, '404': 'not_found', ...SERVER },
     },
