@@ -62,8 +62,8 @@ export function definition(dl, term, value) {
 }
 
 const formCache = new Map();
-/** Who may read forms (the API's rule): an agent reads an evaluation without its form. */
-export const FORM_READERS = ['trainer', 'admin'];
+/** Who may read forms (the API's rule, src/training/access.ts FORM_READ_ROLES). */
+export const FORM_READERS = ['trainer', 'admin', 'agent'];
 
 /**
  * The form version an evaluation was made with (for its question texts), or null when `role` may

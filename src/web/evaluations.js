@@ -61,7 +61,7 @@ function row(ev) {
 
 async function loadForms(role) {
   if (!FORM_READERS.includes(role)) {
-    // An agent may not read the forms: no form filter then.
+    // A role that may not read the forms: no form filter then.
     $('f-form').closest('.field').hidden = true;
     return;
   }
@@ -74,7 +74,7 @@ async function loadForms(role) {
     }
   } catch (error) {
     if (error?.status === 401) throw error;
-    // An agent may not read the forms: no form filter then.
+    // A role that may not read the forms: no form filter then.
     $('f-form').closest('.field').hidden = true;
   }
 }

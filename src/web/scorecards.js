@@ -100,7 +100,7 @@ async function load() {
 
 async function loadForms(role) {
   if (!FORM_READERS.includes(role)) {
-    // An agent may not read the forms: no form filter then.
+    // A role that may not read the forms: no form filter then.
     $('f-form').closest('.field').hidden = true;
     return;
   }
