@@ -11,7 +11,7 @@
  *   the trainers' notes are hidden and "back" leads to /evaluations.
  * - other roles: nothing (the evaluation routes refuse them).
  */
-import { api, formatClock, showError, t } from '/assets/layout.js';
+import { api, formatClock, t } from '/assets/layout.js';
 import {
   answerOptions,
   canEdit,
@@ -27,6 +27,7 @@ import {
   loadFormVersion,
   optionText,
   renderEvaluation,
+  reviewProblem,
   scoreText,
   statusText,
 } from '/assets/evaluation-view.js';
@@ -130,7 +131,9 @@ class EvaluationEditor {
 
   fail(error) {
     this.status.hidden = true;
-    if (error?.status !== 401) showError(this.error, error);
+    if (error?.status === 401) return;
+    this.error.textContent = reviewProblem(error);
+    this.error.hidden = false;
   }
 
   renderList() {

@@ -5,7 +5,7 @@
  * (evaluation-panel.js) and the /evaluations page. Text only through the catalogues.
  */
 import { api, formatClock, formatDateTime, t } from '/assets/layout.js';
-import { formatNumber } from '/assets/i18n.js';
+import { formatNumber, problemMessage } from '/assets/i18n.js';
 import { answerOptions, formQuestions, roundScore } from '/assets/evaluation-model.js';
 
 const STATUS_KEYS = {
@@ -44,6 +44,18 @@ export function answerText(question, value) {
   if (value === 'na' || (ANSWER_KEYS[value] && question?.type !== 'choice')) return t(ANSWER_KEYS[value]);
   const option = question ? answerOptions(question).find((o) => o.value === value) : undefined;
   return option ? optionText(option) : String(value);
+}
+
+/**
+ * The message for a refused evaluation, response or form: texts holding a phone number are named
+ * as such (the API refuses them with `invalid_request` and "must not contain a phone number" per
+ * field); anything else as the UI says every problem.
+ */
+export function reviewProblem(error) {
+  const fields = error?.problem?.fields ?? [];
+  const phone = fields.filter((f) => /phone number/.test(f.message ?? '')).map((f) => f.field);
+  if (error?.name === 'ApiError' && phone.length) return t('evaluation.phoneRefused', { fields: phone.join(', ') });
+  return problemMessage(error);
 }
 
 /** `document.createElement` with a class, a text and attributes. */

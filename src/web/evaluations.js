@@ -9,7 +9,15 @@
 import { api, formatDateTime, initLayout, showError, t } from '/assets/layout.js';
 import { tn, zonedMidnight } from '/assets/i18n.js';
 import { canRespond, evaluationsQuery, recordingLink } from '/assets/evaluation-model.js';
-import { el, FORM_READERS, loadFormVersion, renderEvaluation, scoreText, statusText } from '/assets/evaluation-view.js';
+import {
+  el,
+  FORM_READERS,
+  loadFormVersion,
+  renderEvaluation,
+  reviewProblem,
+  scoreText,
+  statusText,
+} from '/assets/evaluation-view.js';
 
 const $ = (id) => document.getElementById(id);
 const form = $('filters');
@@ -165,7 +173,10 @@ async function answer(action) {
     renderDetail(updated, respond.formVersion);
     say(t(action === 'dispute' ? 'evaluations.disputed' : 'evaluations.acknowledged'));
   } catch (error) {
-    if (error?.status !== 401) showError($('detail-error'), error);
+    if (error?.status !== 401) {
+      $('detail-error').textContent = reviewProblem(error);
+      $('detail-error').hidden = false;
+    }
   } finally {
     for (const b of buttons) b.disabled = false;
   }

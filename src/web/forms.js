@@ -7,7 +7,7 @@
  */
 import { api, formatDateTime, initLayout, showError, t } from '/assets/layout.js';
 import { editorDraft, formBody, formProblems, nextQuestionId, QUESTION_TYPES } from '/assets/evaluation-model.js';
-import { el, typeText } from '/assets/evaluation-view.js';
+import { el, reviewProblem, typeText } from '/assets/evaluation-view.js';
 
 const $ = (id) => document.getElementById(id);
 /** The form being edited: `{id|null, version|null, draft}` (draft as `editorDraft` makes it). */
@@ -257,7 +257,10 @@ $('editor').addEventListener('submit', async (event) => {
     await loadList();
     say(t('forms.published', { name: saved.name ?? body.name, version: saved.version }));
   } catch (error) {
-    if (error?.status !== 401) showError(box, error);
+    if (error?.status !== 401) {
+      box.textContent = reviewProblem(error);
+      box.hidden = false;
+    }
   } finally {
     $('publish').disabled = false;
   }

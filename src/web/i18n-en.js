@@ -673,4 +673,7 @@ export default {
   'calibration.caption': 'Answers of {n} trainers per question; spread = highest minus lowest points (0–100)',
   'calibration.question': 'Question',
   'calibration.spread': 'Spread',
+  'evaluation.phoneRefused': 'Texts may not contain a phone number; remove it from: {fields}.',
+  'problem.invalid_form': 'The form contradicts itself (a question id or choice used twice).',
+  'problem.answers_mismatch': 'The answers do not fit this version of the form.',
 };

@@ -683,4 +683,7 @@ export default {
   'calibration.caption': 'Antwoorden van {n} trainers per vraag; spreiding = hoogste min laagste punten (0–100)',
   'calibration.question': 'Vraag',
   'calibration.spread': 'Spreiding',
+  'evaluation.phoneRefused': 'Teksten mogen geen telefoonnummer bevatten; haal het weg uit: {fields}.',
+  'problem.invalid_form': 'Het formulier spreekt zichzelf tegen (een vraag-id of keuze komt twee keer voor).',
+  'problem.answers_mismatch': 'De antwoorden passen niet bij deze versie van het formulier.',
 };
