@@ -5,9 +5,9 @@
  * - `GET /v1/users` → `{items}`: every user, by username; never a password hash.
  * - `POST /v1/users` `{username, role, queues?, agentId?, displayName?}` → 201 `{user, password}`: the
  *   generated password is in this answer only. Role `agent` needs `agentId` (the agent the user is bound to).
- * - `PATCH /v1/users/:username` `{displayName?, queues?, agentId?, disabled?}` → the user (agentId: agents only). Disabling ends the
- *   user's sessions; their tokens stop at the next request. An administrator cannot disable
- *   their own account (409 `conflict`): nobody could enable it again from the UI.
+ * - `PATCH /v1/users/:username` `{displayName?, queues?, agentId?, disabled?}` → the user (agentId: agents
+ *   only). Disabling ends the user's sessions; their tokens stop at the next request. An administrator
+ *   cannot disable their own account (409 `conflict`): nobody could enable it again from the UI.
  * - `POST /v1/users/:username/password` → `{user, password}`: a new generated password (shown
  *   once); the user's sessions end.
  * - `GET /v1/tokens?user=` → `{items}`: API tokens (never the token or its hash).
