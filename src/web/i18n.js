@@ -158,6 +158,8 @@ const PROBLEM_KEYS = {
   store_unavailable: 'problem.store_unavailable',
   range_not_satisfiable: 'problem.range_not_satisfiable',
   request_timeout: 'problem.request_timeout',
+  invalid_form: 'problem.invalid_form',
+  answers_mismatch: 'problem.answers_mismatch',
 };
 
 /**

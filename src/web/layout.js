@@ -36,6 +36,9 @@ export const NAV = [
   { href: '/privacy', key: 'nav.privacy', roles: ['privacy', 'admin'] },
   { href: '/audit', key: 'nav.audit', roles: ['auditor', 'admin'] },
   { href: '/admin', key: 'nav.admin', roles: ['admin'] },
+  { href: '/evaluations', key: 'nav.evaluations', roles: ['trainer', 'admin', 'agent'] },
+  { href: '/scorecards', key: 'nav.scorecards', roles: ['trainer', 'admin', 'agent'] },
+  { href: '/forms', key: 'nav.forms', roles: ['admin'] },
 ];
 
 /** Where each role lands after signing in (and when it opens a page not meant for it). */

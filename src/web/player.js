@@ -27,6 +27,7 @@ import {
 import { tn } from '/assets/i18n.js';
 import { rulerStep, silentStretches, skipTarget } from '/assets/peaks.js';
 import { createZoom } from '/assets/zoom.js';
+import { mountEvaluationPanel } from '/assets/evaluation-panel.js';
 
 const SEEK_STEP_S = 5;
 const JUMP_S = 10;
@@ -195,18 +196,20 @@ async function main() {
     $('player-loading').textContent = t('common.slow');
     $('player-retry').hidden = false;
   }, 8000);
-  const session = await initLayout({ active: '/recordings', roles: ['trainer', 'privacy', 'admin'] });
+  const session = await initLayout({ active: '/recordings', roles: ['trainer', 'privacy', 'admin', 'agent'] });
   // Only trainers and admins write notes (the API refuses others); privacy officers read them.
   $('note-form').hidden = !['trainer', 'admin'].includes(session.user.role);
   const [rec, waveform, notes] = await Promise.all([
     api(`/v1/recordings/${encodeURIComponent(id)}`),
     api(`/v1/recordings/${encodeURIComponent(id)}/waveform`).catch(() => undefined),
-    api(`/v1/recordings/${encodeURIComponent(id)}/notes`),
+    // An agent listens to their evaluated call without the trainers' notes.
+    session.user.role === 'agent' ? { items: [] } : api(`/v1/recordings/${encodeURIComponent(id)}/notes`),
   ]);
   window.clearTimeout(slow);
   $('player-loading').hidden = true;
   $('player-retry').hidden = true;
-  void linkNeighbours(search).catch(() => undefined);
+  // An agent has no list to walk (they come from their evaluations).
+  if (session.user.role !== 'agent') void linkNeighbours(search).catch(() => undefined);
   const durationS = rec.durationMs / 1000;
   document.title = `${formatDateTime(rec.startedAt)} · callrec`;
   $('rec-title').textContent = t('player.title', { at: formatDateTime(rec.startedAt) });
@@ -508,6 +511,9 @@ async function main() {
   };
   let noteItems = notes.items;
   renderNotes(noteItems);
+  mountEvaluationPanel({ recording: rec, session, seekTo }).catch((error) => {
+    if (error?.status !== 401) showError($('player-error'), error);
+  });
 
   const resetNote = () => {
     noteText.value = '';
