@@ -528,12 +528,12 @@ export default {
   'reason.redaction': 'Weggelakt (oude audio gewist)',
   'accessAction.redact': 'Weglakken',
   // agent role (#20)
-  'role.agent': 'agent',
-  'admin.agentId': 'Agent-id',
+  'role.agent': 'medewerker',
+  'admin.agentId': 'Medewerker-id',
   'admin.agentIdHelp':
-    'Voor agents: de agent-id zoals de opnamen die dragen; zij zien de beoordelingen van die gesprekken.',
-  'admin.agentIdOnlyAgents': 'Een agent-id geldt alleen voor agents.',
-  'admin.agentOf': 'agent {agent}',
+    'Voor medewerkers: de medewerker-id zoals de opnamen die dragen; zij zien de beoordelingen van die gesprekken.',
+  'admin.agentIdOnlyAgents': 'Een medewerker-id geldt alleen voor medewerkers.',
+  'admin.agentOf': 'medewerker {agent}',
 
   // Trainingsbeoordelingen (#20): het beoordelingspaneel van de speler, /evaluations, /scorecards, /forms.
   'nav.evaluations': 'Beoordelingen',
