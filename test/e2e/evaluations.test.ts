@@ -8,10 +8,6 @@
  * passes axe-core and does not scroll sideways at desktop and phone sizes (screenshots under
  * test-output/ui/).
  */
-import { execFile } from 'node:child_process';
-import fs from 'node:fs';
-import path from 'node:path';
-import { promisify } from 'node:util';
 import { expect } from 'chai';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { launchChromium } from '../support/browser.js';
@@ -21,17 +17,22 @@ import { dbBackends, storeBackends } from '../support/backends.js';
 import type { TestDb, TestStore } from '../support/backends.js';
 import { startTestApp } from '../support/app.js';
 import type { TestApp } from '../support/app.js';
-import { audioFixture, FIXTURE_DIR } from '../support/fixtures.js';
 import { createStoredRecording } from '../support/recordings.js';
 import { createTestUser } from '../support/users.js';
-import { axeViolations, loadCatalogues, screenshot, sidewaysOverflow, text } from '../support/ui.js';
+import {
+  axeViolations,
+  LANGS,
+  loadCatalogues,
+  screenshot,
+  SIZES,
+  sidewaysOverflow,
+  stereoOpus,
+  text,
+} from '../support/ui.js';
 import type { Catalogue, Lang } from '../support/ui.js';
 
-const run = promisify(execFile);
 const SECONDS = 8;
 const PASSWORD = 'correct horse battery staple';
-const LANGS: Lang[] = ['en', 'nl'];
-const SIZES = { desktop: { width: 1280, height: 900 }, phone: { width: 390, height: 844 } } as const;
 const DAY_MS = 86_400_000;
 /**
  * The form the admin publishes and the trainer's answers, with the score worked out by hand:
@@ -40,30 +41,6 @@ const DAY_MS = 86_400_000;
  * 100 · (2 + 0.75) / 3 = 91.67; Closing 50.
  */
 const EXPECTED = { total: 81.25, opening: 91.67, closing: 50 };
-
-/** A stereo Opus playback rendition (agent left, customer right), generated once. */
-async function stereoOpus(): Promise<Buffer> {
-  const target = path.join(FIXTURE_DIR, `e2e-stereo-${SECONDS}s.ogg`);
-  if (!fs.existsSync(target)) {
-    const source = await audioFixture('pcm-stereo', { seconds: SECONDS });
-    const tmp = `${target}.${process.pid}.tmp.ogg`;
-    await run('ffmpeg', [
-      '-hide_banner',
-      '-loglevel',
-      'error',
-      '-y',
-      '-i',
-      source,
-      '-c:a',
-      'libopus',
-      '-b:a',
-      '24k',
-      tmp,
-    ]);
-    fs.renameSync(tmp, target);
-  }
-  return fs.readFileSync(target);
-}
 
 describe('training reviews in the web UI, in Dutch and English (Chromium, sqlite, fs)', function () {
   this.timeout(300_000);
@@ -106,7 +83,7 @@ describe('training reviews in the web UI, in Dutch and English (Chromium, sqlite
       agentId: 'agent-7',
       clock,
     });
-    audio = await stereoOpus();
+    audio = await stereoOpus(SECONDS);
     for (const [i, lang] of LANGS.entries()) {
       const rec = await createStoredRecording({
         db: testDb.db,

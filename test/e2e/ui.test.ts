@@ -7,10 +7,7 @@
  * The browser runs in another time zone than the call center, so times must come out in
  * CALLREC_TIME_ZONE (Europe/Amsterdam), not the browser's.
  */
-import { execFile } from 'node:child_process';
 import fs from 'node:fs';
-import path from 'node:path';
-import { promisify } from 'node:util';
 import { expect } from 'chai';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { launchChromium } from '../support/browser.js';
@@ -22,45 +19,26 @@ import { dbBackends, storeBackends } from '../support/backends.js';
 import type { TestDb, TestStore } from '../support/backends.js';
 import { startTestApp, testConfig } from '../support/app.js';
 import type { TestApp } from '../support/app.js';
-import { audioFixture, FIXTURE_DIR } from '../support/fixtures.js';
 import { createStoredRecording } from '../support/recordings.js';
 import { longToneCall } from '../support/long-call.js';
 import { oathtoolCode } from '../support/totp.js';
 import { createTestUser } from '../support/users.js';
-import { axeViolations, loadCatalogues, screenshot, sidewaysOverflow, text } from '../support/ui.js';
+import {
+  axeViolations,
+  LANGS,
+  loadCatalogues,
+  screenshot,
+  SIZES,
+  sidewaysOverflow,
+  stereoOpus,
+  text,
+} from '../support/ui.js';
 import type { Catalogue, Lang } from '../support/ui.js';
 
-const run = promisify(execFile);
 const SECONDS = 8;
 const PASSWORD = 'correct horse battery staple';
-const LANGS: Lang[] = ['en', 'nl'];
-const SIZES = { desktop: { width: 1280, height: 900 }, phone: { width: 390, height: 844 } } as const;
 /** The browser's own zone: far from Amsterdam, so a time shown in it would be caught. */
 const BROWSER_ZONE = 'America/Los_Angeles';
-
-/** A stereo Opus playback rendition (agent left, customer right), generated once. */
-async function stereoOpus(): Promise<Buffer> {
-  const target = path.join(FIXTURE_DIR, `e2e-stereo-${SECONDS}s.ogg`);
-  if (!fs.existsSync(target)) {
-    const source = await audioFixture('pcm-stereo', { seconds: SECONDS });
-    const tmp = `${target}.${process.pid}.tmp.ogg`;
-    await run('ffmpeg', [
-      '-hide_banner',
-      '-loglevel',
-      'error',
-      '-y',
-      '-i',
-      source,
-      '-c:a',
-      'libopus',
-      '-b:a',
-      '24k',
-      tmp,
-    ]);
-    fs.renameSync(tmp, target);
-  }
-  return fs.readFileSync(target);
-}
 
 describe('the web UI in Dutch and English (Chromium, sqlite, fs)', function () {
   this.timeout(300_000);
@@ -86,7 +64,7 @@ describe('the web UI in Dutch and English (Chromium, sqlite, fs)', function () {
       users[role] = `${role}-ui`;
       await createTestUser(testDb.db, { role, username: users[role], password: PASSWORD, clock });
     }
-    const audio = await stereoOpus();
+    const audio = await stereoOpus(SECONDS);
     // 2026-11-28 13:00 UTC is 14:00 in Amsterdam and 05:00 in the browser's zone.
     const rec = await createStoredRecording({
       db: testDb.db,

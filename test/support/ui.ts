@@ -1,16 +1,21 @@
 /**
  * Helpers of the web UI's browser tests: the two catalogues (so a test finds a control by its
  * text in either language), axe-core injected under the strict CSP, the sideways-scroll check,
- * screenshots under test-output/ui/.
+ * screenshots under test-output/ui/, the two languages and sizes, and the stereo rendition the pages play.
  */
+import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { promisify } from 'node:util';
 import type { Page } from 'playwright-core';
+import { audioFixture, FIXTURE_DIR } from './fixtures.js';
 
 export type Lang = 'en' | 'nl';
 export type Catalogue = Record<string, string>;
+export const LANGS: Lang[] = ['en', 'nl'];
+export const SIZES = { desktop: { width: 1280, height: 900 }, phone: { width: 390, height: 844 } } as const;
 const WEB = path.resolve(import.meta.dirname, '..', '..', 'src', 'web');
 const require = createRequire(import.meta.url);
 
@@ -65,4 +70,20 @@ export async function screenshot(page: Page, name: string): Promise<void> {
   const dir = path.join('test-output', 'ui');
   fs.mkdirSync(dir, { recursive: true });
   await page.screenshot({ path: path.join(dir, `${name}.png`), fullPage: true });
+}
+
+/**
+ * A stereo Opus playback rendition of `seconds` (agent left, customer right), generated once into
+ * the fixtures folder (written under a temporary name, then renamed, so parallel runs never read half a file).
+ */
+export async function stereoOpus(seconds: number): Promise<Buffer> {
+  const target = path.join(FIXTURE_DIR, `e2e-stereo-${seconds}s.ogg`);
+  if (!fs.existsSync(target)) {
+    const source = await audioFixture('pcm-stereo', { seconds });
+    const tmp = `${target}.${process.pid}.tmp.ogg`;
+    const args = ['-hide_banner', '-loglevel', 'error', '-y', '-i', source, '-c:a', 'libopus', '-b:a', '24k', tmp];
+    await promisify(execFile)('ffmpeg', args);
+    fs.renameSync(tmp, target);
+  }
+  return fs.readFileSync(target);
 }
