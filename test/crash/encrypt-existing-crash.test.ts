@@ -6,7 +6,6 @@
  * runs again every recording is encrypted, plays, and no plaintext object, copy, marker or key
  * without its recording is left. A recording erased between the kill and the rerun keeps nothing.
  */
-import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { buffer } from 'node:stream/consumers';
 import { fileURLToPath } from 'node:url';
@@ -21,44 +20,19 @@ import { createMetrics } from '../../src/metrics.js';
 import { deleteRecording } from '../../src/retention/delete-recording.js';
 import type { ObjectStore } from '../../src/storage/object-store.js';
 import { testConfig } from '../support/app.js';
-import { dbBackends, storeBackends, tempDir } from '../support/backends.js';
+import { tempDir } from '../support/backends.js';
 import type { TestDb, TestStore } from '../support/backends.js';
 import { allRecordingKeys, assertAllEncrypted } from '../support/encrypt-existing.js';
 import { createStoredRecording } from '../support/recordings.js';
 import type { StoredRecording } from '../support/recordings.js';
 import { DAY, LEASE, deletionDeps } from '../support/retention.js';
-import type { ChildResult } from './run-child.js';
+import { CRASH_BACKENDS, runChildScript } from './run-child.js';
 
 const CHILD = path.join(path.dirname(fileURLToPath(import.meta.url)), 'encrypt-existing-child.ts');
 const NOW = Date.UTC(2026, 10, 30, 12, 0, 0);
 
-const COMBOS = [
-  {
-    name: 'sqlite+fs',
-    db: dbBackends.find((b) => b.name === 'sqlite')!,
-    store: storeBackends.find((b) => b.name === 'fs')!,
-  },
-  {
-    name: 'postgres+minio',
-    db: dbBackends.find((b) => b.name === 'postgres')!,
-    store: storeBackends.find((b) => b.name === 'minio')!,
-  },
-];
-
-function runChild(env: Record<string, string>): Promise<ChildResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', '--no-warnings', CHILD], {
-      env: { ...(process.env as Record<string, string>), ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
-  });
-}
+const COMBOS = CRASH_BACKENDS;
+const runChild = (env: Record<string, string>) => runChildScript(CHILD, env);
 
 for (const combo of COMBOS) {
   describe(`crash safety of encrypt-existing (${combo.name})`, function () {

@@ -6,7 +6,6 @@
  * file is left, and the deletion log holds exactly one `redaction` entry when the redaction took
  * effect and none when it did not, and still verifies.
  */
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -18,43 +17,18 @@ import { REDACTION_STEPS } from '../../src/redaction/index.js';
 import { removeAbandonedUploads } from '../../src/retention/abandoned.js';
 import type { ObjectStore } from '../../src/storage/object-store.js';
 import { testConfig } from '../support/app.js';
-import { dbBackends, storeBackends, tempDir } from '../support/backends.js';
+import { tempDir } from '../support/backends.js';
 import type { TestDb, TestStore } from '../support/backends.js';
 import { allRecordingKeys } from '../support/encrypt-existing.js';
 import { audioFixtureBytes } from '../support/fixtures.js';
 import { createStoredRecording } from '../support/recordings.js';
 import { createTestUser } from '../support/users.js';
-import type { ChildResult } from './run-child.js';
+import { CRASH_BACKENDS, runChildScript } from './run-child.js';
 
 const CHILD = path.join(path.dirname(fileURLToPath(import.meta.url)), 'redaction-child.ts');
 
-const COMBOS = [
-  {
-    name: 'sqlite+fs',
-    db: dbBackends.find((b) => b.name === 'sqlite')!,
-    store: storeBackends.find((b) => b.name === 'fs')!,
-  },
-  {
-    name: 'postgres+minio',
-    db: dbBackends.find((b) => b.name === 'postgres')!,
-    store: storeBackends.find((b) => b.name === 'minio')!,
-  },
-];
-
-function runChild(env: Record<string, string>): Promise<ChildResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', '--no-warnings', CHILD], {
-      env: { ...(process.env as Record<string, string>), ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
-  });
-}
+const COMBOS = CRASH_BACKENDS;
+const runChild = (env: Record<string, string>) => runChildScript(CHILD, env);
 
 for (const combo of COMBOS) {
   describe(`crash safety of manual redaction (${combo.name})`, function () {

@@ -1,8 +1,9 @@
-/** Spawns test/crash/sweeper-child.ts as a real process and waits for it. */
+/** Spawns the crash suites' child scripts (test/crash/*-child.ts) as real processes and waits for them. */
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { DbConfig, StoreConfig } from '../../src/config.js';
+import { dbBackends, storeBackends } from '../support/backends.js';
 
 const CHILD = path.join(path.dirname(fileURLToPath(import.meta.url)), 'sweeper-child.ts');
 
@@ -40,6 +41,36 @@ export function runSweeperChild(options: {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['--import', 'tsx', '--no-warnings', CHILD], {
       env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('error', reject);
+    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
+  });
+}
+
+/** The two backend pairs every crash suite runs on: the embedded default and the production pair. */
+export const CRASH_BACKENDS = [
+  {
+    name: 'sqlite+fs' as const,
+    db: dbBackends.find((b) => b.name === 'sqlite')!,
+    store: storeBackends.find((b) => b.name === 'fs')!,
+  },
+  {
+    name: 'postgres+minio' as const,
+    db: dbBackends.find((b) => b.name === 'postgres')!,
+    store: storeBackends.find((b) => b.name === 'minio')!,
+  },
+];
+
+/** Runs `script` (a test/crash/*-child.ts file) under tsx with this process's environment plus `env`. */
+export function runChildScript(script: string, env: Record<string, string>): Promise<ChildResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', '--no-warnings', script], {
+      env: { ...(process.env as Record<string, string>), ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stdout = '';
