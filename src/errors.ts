@@ -141,6 +141,9 @@ export const errors = {
   /** Schema-valid answers or comments that do not fit the evaluation's form version or call. */
   answersMismatch: (fields: FieldProblem[], o: Opts = {}) =>
     new AppError('answers_mismatch', 422, 'The answers do not fit the form', { ...o, extra: { fields } }),
+  /** A schema-valid period that is empty or longer than a request may cover (the fields say which). */
+  invalidPeriod: (fields: FieldProblem[], o: Opts = {}) =>
+    new AppError('invalid_period', 422, 'The period is empty or too long', { ...o, extra: { fields } }),
   // 429
   rateLimited: (retryAfterSeconds: number, o: Opts = {}) =>
     new AppError('rate_limited', 429, 'Too many requests', {

@@ -1212,7 +1212,12 @@ function operationsCore(): OperationSpec[] {
           },
         },
       },
-      problems: { '400': 'invalid_query (with fields)', ...AUTH_PROBLEMS, ...SERVER_PROBLEMS },
+      problems: {
+        '400': 'invalid_query (with fields)',
+        '422': 'invalid_period: `from` not before `to`, or more than 5 years apart (with fields)',
+        ...AUTH_PROBLEMS,
+        ...SERVER_PROBLEMS,
+      },
     },
 
     // --- administration (the web counterpart of `callrec user` and `callrec token`) -----------------

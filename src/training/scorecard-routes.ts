@@ -240,8 +240,9 @@ export function createScorecardRouter(deps: AppDeps): Router {
     const q = parsed.data;
     const to = q.to ?? deps.clock.now();
     const from = q.from ?? to - DEFAULT_PERIOD_MS;
+    // Each date is valid on its own; together they must make a period (a rule of the pair: 422, not 400).
     if (from >= to || to - from > MAX_PERIOD_MS) {
-      throw errors.invalidQuery([{ field: 'from', message: 'expects from before to, at most 5 years apart' }]);
+      throw errors.invalidPeriod([{ field: 'from', message: 'expects from before to, at most 5 years apart' }]);
     }
     const groupBy = q.groupBy ?? 'agent';
     const timeZone = deps.config.timeZone;

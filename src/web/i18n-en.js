@@ -702,4 +702,5 @@ export default {
   'evaluation.phoneRefused': 'Texts may not contain a phone number; remove it from: {fields}.',
   'problem.invalid_form': 'The form contradicts itself (a question id or choice used twice).',
   'problem.answers_mismatch': 'The answers do not fit this version of the form.',
+  'problem.invalid_period': 'The period is empty or longer than 5 years: choose a start before the end.',
 };

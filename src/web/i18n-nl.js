@@ -712,4 +712,5 @@ export default {
   'evaluation.phoneRefused': 'Teksten mogen geen telefoonnummer bevatten; haal het weg uit: {fields}.',
   'problem.invalid_form': 'Het formulier spreekt zichzelf tegen (een vraag-id of keuze komt twee keer voor).',
   'problem.answers_mismatch': 'De antwoorden passen niet bij deze versie van het formulier.',
+  'problem.invalid_period': 'De periode is leeg of langer dan 5 jaar: kies een begin vóór het einde.',
 };

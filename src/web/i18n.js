@@ -160,6 +160,7 @@ const PROBLEM_KEYS = {
   request_timeout: 'problem.request_timeout',
   invalid_form: 'problem.invalid_form',
   answers_mismatch: 'problem.answers_mismatch',
+  invalid_period: 'problem.invalid_period',
 };
 
 /**

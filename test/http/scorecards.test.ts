@@ -196,11 +196,21 @@ for (const dbBackend of dbBackends) {
       }
     });
 
-    it('when the query is malformed or the period is empty, then 400 invalid_query', async () => {
-      for (const query of ['groupBy=team', 'from=yesterday', 'formId=nope', 'from=2026-11-30&to=2026-11-01', 'x=1']) {
+    it('when the query is malformed, then 400 invalid_query', async () => {
+      for (const query of ['groupBy=team', 'from=yesterday', 'formId=nope', 'x=1']) {
         const res = await get(`/v1/scorecards?${query}`);
         expect(res.status, query).to.equal(400);
         expect(((await res.json()) as { code: string }).code).to.equal('invalid_query');
+      }
+    });
+
+    it('when valid dates make an empty period or one over 5 years (from year 20, as a fuzzer sent), then 422 invalid_period', async () => {
+      for (const query of ['from=2026-11-30&to=2026-11-01', 'from=2026-11-01&to=2026-11-01', 'from=0020-02-29']) {
+        const res = await get(`/v1/scorecards?${query}`);
+        expect(res.status, query).to.equal(422);
+        const body = (await res.json()) as { code: string; fields: Array<{ field: string }> };
+        expect(body.code).to.equal('invalid_period');
+        expect(body.fields.map((f) => f.field)).to.deep.equal(['from']);
       }
     });
 
