@@ -515,7 +515,9 @@ export async function searchEvaluations(q: Q, search: EvaluationSearch): Promise
 
 /**
  * Where the recordings of evaluations stand: a recording id with a deletion-log entry maps to its
- * `seq`; one with a recordings row (and no entry) to null; an id with neither is absent.
+ * `seq`; one with a recordings row (and no entry) to null; an id with neither is absent. A
+ * `redaction` entry is not a deletion of the recording (only old objects of a recording that lives
+ * on), so it never counts here.
  */
 export async function recordingStates(q: Q, recordingIds: readonly string[]): Promise<Map<string, number | null>> {
   const ids = [...new Set(recordingIds)];
@@ -523,7 +525,10 @@ export async function recordingStates(q: Q, recordingIds: readonly string[]): Pr
   if (ids.length === 0) return out;
   const existing = (await q('recordings').whereIn('id', ids).select('id')) as Array<{ id: string }>;
   for (const r of existing) out.set(r.id, null);
-  const entries = (await q('deletion_log').whereIn('recording_id', ids).select('recording_id', 'seq')) as Array<{
+  const entries = (await q('deletion_log')
+    .whereIn('recording_id', ids)
+    .whereNot('reason', 'redaction')
+    .select('recording_id', 'seq')) as Array<{
     recording_id: string;
     seq: number | string;
   }>;

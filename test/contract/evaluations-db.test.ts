@@ -191,16 +191,16 @@ for (const backend of dbBackends) {
       expect(inRange.map((e) => e.callStartedAt)).to.deep.equal([T0 + 1000, T0 + 1000]);
     });
 
-    it('when recordings exist or were deleted, then their states come from the recordings and the deletion log', async () => {
+    it('when recordings exist, were redacted or were deleted, then their states come from the recordings and the deletion log', async () => {
       const { row } = buildRecordingRow();
       await insertRecording(t.db.knex, row);
       const deletedId = ulid();
-      await t.db.knex('deletion_log').insert({
-        seq: 1,
-        recording_id: deletedId,
+      const entry = (seq: number, recordingId: string, reason: string) => ({
+        seq,
+        recording_id: recordingId,
         source: 'pbx-test',
         call_id: 'c',
-        reason: 'erasure_request',
+        reason,
         actor: 'privacy',
         started_at: 1,
         expires_at: 2,
@@ -208,13 +208,18 @@ for (const backend of dbBackends) {
         objects: '[]',
         verified: true,
         prev_hash: '0'.repeat(64),
-        hash: 'a'.repeat(64),
+        hash: String(seq).repeat(64),
+        span: reason === 'redaction' ? '{"endMs":2000,"startMs":1000}' : null,
       });
+      // A redaction deletes old objects of a recording that lives on: its entry is not the recording's deletion.
+      await t.db.knex('deletion_log').insert(entry(1, deletedId, 'redaction'));
+      await t.db.knex('deletion_log').insert(entry(2, deletedId, 'erasure_request'));
+      await t.db.knex('deletion_log').insert(entry(3, row.id, 'redaction'));
       const states = await recordingStates(t.db.knex, [row.id, deletedId, ulid()]);
       expect([...states.entries()].sort()).to.deep.equal(
         [
           [row.id, null],
-          [deletedId, 1],
+          [deletedId, 2],
         ].sort(),
       );
     });
