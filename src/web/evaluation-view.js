@@ -73,6 +73,27 @@ export function definition(dl, term, value) {
   dl.append(el('div', {}, [el('dt', { text: term }), el('dd', { text: value ?? '—' })]));
 }
 
+/**
+ * Fills the form filter `select` with the forms and `names` with id → name. A role that may not
+ * read the forms, or a refused read, hides the filter (an expired session, 401, is thrown on).
+ */
+export async function loadFormFilter(role, select, names) {
+  const hide = () => {
+    select.closest('.field').hidden = true;
+  };
+  if (!FORM_READERS.includes(role)) return hide();
+  try {
+    const { items } = await api('/v1/evaluation-forms');
+    for (const f of items) {
+      names.set(f.id, f.name);
+      select.append(el('option', { text: f.name, attrs: { value: f.id } }));
+    }
+  } catch (error) {
+    if (error?.status === 401) throw error;
+    hide();
+  }
+}
+
 const formCache = new Map();
 /** Who may read forms (the API's rule, src/training/access.ts FORM_READ_ROLES). */
 export const FORM_READERS = ['trainer', 'admin', 'agent'];

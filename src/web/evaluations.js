@@ -11,7 +11,7 @@ import { tn, zonedMidnight } from '/assets/i18n.js';
 import { canRespond, evaluationsQuery, recordingLink } from '/assets/evaluation-model.js';
 import {
   el,
-  FORM_READERS,
+  loadFormFilter,
   loadFormVersion,
   renderEvaluation,
   reviewProblem,
@@ -65,26 +65,6 @@ function row(ev) {
     cell(scoreText(ev.score), 6, 'num'),
   ]);
   return tr;
-}
-
-async function loadForms(role) {
-  if (!FORM_READERS.includes(role)) {
-    // A role that may not read the forms: no form filter then.
-    $('f-form').closest('.field').hidden = true;
-    return;
-  }
-  try {
-    const { items } = await api('/v1/evaluation-forms');
-    const select = $('f-form');
-    for (const f of items) {
-      formNames.set(f.id, f.name);
-      select.append(el('option', { text: f.name, attrs: { value: f.id } }));
-    }
-  } catch (error) {
-    if (error?.status === 401) throw error;
-    // A role that may not read the forms: no form filter then.
-    $('f-form').closest('.field').hidden = true;
-  }
 }
 
 async function load(append) {
@@ -240,7 +220,7 @@ try {
     : role === 'trainer'
       ? t('evaluations.introTrainer')
       : t('evaluations.introAdmin');
-  await loadForms(role);
+  await loadFormFilter(role, $('f-form'), formNames);
   await route();
 } catch (error) {
   if (error?.status !== 401 && error?.status !== 403) {

@@ -8,7 +8,7 @@
 import { api, initLayout, showError, t } from '/assets/layout.js';
 import { formatNumber, tn, zonedMidnight } from '/assets/i18n.js';
 import { scorecardKey, scorecardsCsvHref, scorecardsQuery } from '/assets/evaluation-model.js';
-import { el, FORM_READERS, scoreText } from '/assets/evaluation-view.js';
+import { el, loadFormFilter, scoreText } from '/assets/evaluation-view.js';
 
 const $ = (id) => document.getElementById(id);
 const form = $('filters');
@@ -98,24 +98,6 @@ async function load() {
   }
 }
 
-async function loadForms(role) {
-  if (!FORM_READERS.includes(role)) {
-    // A role that may not read the forms: no form filter then.
-    $('f-form').closest('.field').hidden = true;
-    return;
-  }
-  try {
-    const { items } = await api('/v1/evaluation-forms');
-    for (const f of items) {
-      formNames.set(f.id, f.name);
-      $('f-form').append(el('option', { text: f.name, attrs: { value: f.id } }));
-    }
-  } catch (error) {
-    if (error?.status === 401) throw error;
-    $('f-form').closest('.field').hidden = true;
-  }
-}
-
 function fillForm() {
   const params = new URLSearchParams(location.search);
   for (const field of form.elements)
@@ -139,7 +121,7 @@ try {
   const session = await initLayout({ active: '/scorecards', roles: ['trainer', 'admin', 'agent'] });
   const agent = session.user.role === 'agent';
   for (const node of document.querySelectorAll('.staff-only')) node.hidden = agent;
-  await loadForms(session.user.role);
+  await loadFormFilter(session.user.role, $('f-form'), formNames);
   fillForm();
   await load();
 } catch (error) {
