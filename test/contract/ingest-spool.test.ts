@@ -12,7 +12,7 @@ import { expect } from 'chai';
 import { createManualClock } from '../../src/clock.js';
 import type { Config } from '../../src/config.js';
 import { SPOOL_CLAIM_DIR, SPOOL_FAILED_DIR, createSpool } from '../../src/ingest/adapters/spool.js';
-import type { Spool } from '../../src/ingest/adapters/spool.js';
+import type { Spool, SpoolStep } from '../../src/ingest/adapters/spool.js';
 import { createIngestRuntime } from '../../src/ingest/service.js';
 import { createLogger } from '../../src/logger.js';
 import { createMetrics } from '../../src/metrics.js';
@@ -101,7 +101,10 @@ for (const combo of COMBOS) {
       fs.rmSync(config.dataDir, { recursive: true, force: true });
     });
 
-    const spoolOver = (store: ObjectStore = tstore.store): Spool => {
+    const spoolOver = (
+      store: ObjectStore = tstore.store,
+      failpoint?: (step: SpoolStep) => void | Promise<void>,
+    ): Spool => {
       const runtime = createIngestRuntime({
         config,
         db: tdb.db,
@@ -110,7 +113,7 @@ for (const combo of COMBOS) {
         clock,
         metrics: createMetrics(),
       });
-      const spool = createSpool(runtime, { dir: spoolDir, source: 'spool-test', intervalMs: INTERVAL_MS });
+      const spool = createSpool(runtime, { dir: spoolDir, source: 'spool-test', intervalMs: INTERVAL_MS, failpoint });
       spools.push(spool);
       return spool;
     };
@@ -130,6 +133,36 @@ for (const combo of COMBOS) {
       ]);
       expect(filesUnder(spoolDir)).to.deep.equal([]);
       expect(await storeKeys(tstore.store, 'recordings/')).to.have.length(2);
+    });
+
+    it('when pairs are dropped while a batch longer than the interval is ingested, then they are proven stable and stored in that same pass', async () => {
+      let late: string | undefined;
+      let stored = 0;
+      const spool = spoolOver(tstore.store, async (step) => {
+        if (step !== 'stored') return;
+        stored += 1;
+        if (stored === 1) late = await dropPair(spoolDir, { name: 'call-z-late' });
+        clock.advance(INTERVAL_MS); // each pair of the batch takes an interval
+      });
+      const early = [await dropPair(spoolDir, { name: 'call-a' }), await dropPair(spoolDir, { name: 'call-b' })];
+      await dropPair(spoolDir, { name: 'call-c' });
+      expect(await spool.pass()).to.include({ stored: 0, waiting: 3 });
+      expect(await spool.pass()).to.include({ stored: 4, waiting: 0 });
+      expect((await rows()).map((r) => r.call_id).sort()).to.deep.equal([...early, 'call-c', late].sort());
+      expect(filesUnder(spoolDir)).to.deep.equal([]);
+    });
+
+    it('when the batch is quicker than the interval, then a pair dropped during it waits for the next pass', async () => {
+      const spool = spoolOver(tstore.store, async (step) => {
+        if (step === 'stored' && !fs.existsSync(path.join(spoolDir, 'call-z-late.json')))
+          await dropPair(spoolDir, { name: 'call-z-late' });
+      });
+      await dropPair(spoolDir, { name: 'call-a' });
+      await dropPair(spoolDir, { name: 'call-b' });
+      await spool.pass();
+      expect(await spool.pass()).to.include({ stored: 2 });
+      expect(await spool.pass()).to.include({ stored: 0, waiting: 1 });
+      expect(await spool.pass()).to.include({ stored: 1, waiting: 0 });
     });
 
     it('when the audio still grows between scans, then the pair is not read until it looked the same twice', async () => {

@@ -6,7 +6,8 @@
  *
  * Contract:
  * - Never reads a file still being written: a pair is taken only once both files looked the same
- *   (size and modification time) on two scans in a row.
+ *   (size and modification time) on two scans in a row, an interval apart. A batch longer than the
+ *   interval scans again between two pairs, so a folder fed without pause keeps the ingest busy.
  * - Taking a pair renames its JSON into `.callrec/` (atomic; the claim). A claimed pair is
  *   ingested by the one pipeline (`ingestRecording`) under CALLREC_SPOOL_SOURCE; once stored (or
  *   found already stored: same source, callId and audio), its audio, then its claimed JSON are
@@ -184,6 +185,8 @@ export function createSpool(runtime: IngestRuntime, options: SpoolOptions): Spoo
   const failedDir = path.join(options.dir, SPOOL_FAILED_DIR);
   /** The signature of each unclaimed pair on the previous scan. */
   let lastSeen = new Map<string, string>();
+  /** When the folder was last looked at (clock ms): a second look proves a pair stable only an interval later. */
+  let lastLookAt = Number.NEGATIVE_INFINITY;
   /** Claims waiting for a retry: attempts so far and when the next may run. */
   const backoff = new Map<string, { attempts: number; nextAt: number }>();
   const controller = new AbortController();
@@ -271,17 +274,18 @@ export function createSpool(runtime: IngestRuntime, options: SpoolOptions): Spoo
     }
   };
 
-  const pass = async (outer?: AbortSignal): Promise<SpoolPass> => {
-    const signal = outer ? AbortSignal.any([outer, controller.signal]) : controller.signal;
-    const result: SpoolPass = { stored: 0, replayed: 0, failed: 0, retrying: 0, waiting: 0 };
+  /**
+   * Looks at the folder: claims the pairs that looked the same as on the previous look, remembers the others.
+   * Returns every claimed name (new and earlier) and the folder's listing.
+   */
+  const observe = async (result: SpoolPass): Promise<{ claims: Set<string>; spoolFiles: string[] }> => {
     await fs.promises.mkdir(claimDir, { recursive: true });
     const spoolFiles = await fs.promises.readdir(options.dir);
     const claims = new Set(
       (await fs.promises.readdir(claimDir)).map(metadataName).filter((n): n is string => n !== undefined),
     );
-
-    // New pairs: claimed once they looked the same on two scans.
     const seen = new Map<string, string>();
+    result.waiting = 0;
     for (const file of spoolFiles) {
       const name = metadataName(file);
       if (!name || claims.has(name)) continue;
@@ -301,15 +305,31 @@ export function createSpool(runtime: IngestRuntime, options: SpoolOptions): Spoo
       claims.add(name);
     }
     lastSeen = seen;
+    lastLookAt = clock.now();
+    return { claims, spoolFiles };
+  };
 
-    for (const name of [...claims].sort()) {
-      if (signal.aborted || stopped) break;
+  /**
+   * One scan, then the claims in name order. A batch that runs longer than the interval looks at the folder again
+   * between two pairs, so pairs dropped meanwhile are proven stable while the batch runs, not after it.
+   */
+  const pass = async (outer?: AbortSignal): Promise<SpoolPass> => {
+    const signal = outer ? AbortSignal.any([outer, controller.signal]) : controller.signal;
+    const result: SpoolPass = { stored: 0, replayed: 0, failed: 0, retrying: 0, waiting: 0 };
+    let { claims, spoolFiles } = await observe(result);
+    const done = new Set<string>();
+    for (;;) {
+      const name = [...claims].sort().find((n) => !done.has(n));
+      if (name === undefined || signal.aborted || stopped) break;
+      done.add(name);
       const due = backoff.get(name);
       if (due && due.nextAt > clock.now()) {
         result.retrying += 1;
         continue;
       }
       result[await ingestClaim(name, spoolFiles, signal)] += 1;
+      if (clock.now() - lastLookAt >= options.intervalMs && !signal.aborted && !stopped)
+        ({ claims, spoolFiles } = await observe(result));
     }
     return result;
   };
