@@ -15,6 +15,11 @@
  * - the rendition's encode speed in × realtime per CPU core (ffmpeg's own utime+stime,
  *   single thread), beside ffmpeg's default Opus settings (target ≥ 500× at ≤ 32 kbit/s: the
  *   28 kbit/s mono that PESQ ≥ 4.2 needs, see test/unit/rendition-quality.test.ts);
+ * - beside it, the PESQ-NB of the rendition in each playback format (Opus, MP3) as the
+ *   rendition-quality test measures it (test/support/pesq.ts): a short generated speech call
+ *   as 8 kHz μ-law, mono (English, Dutch) and stereo (English left, Dutch right), each channel
+ *   against the original decoded to 8 kHz PCM; one row per format, the spread over those four
+ *   channels, target ≥ 4.2 judged on the lowest (PESQ is deterministic: measured once, not per run);
  * - the peak RSS (VmHWM) of a freshly started service that does nothing but store one 1 GB
  *   WAV (93 min of 48 kHz stereo PCM: a real 201, not a refusal), target ≤ 150 MB; a fresh
  *   process per run.
@@ -32,7 +37,15 @@ import { encoderOptions, probeAudio, transcodeForPlayback } from '../src/audio/i
 import { loadConfig } from '../src/config.js';
 import type { StoreConfig } from '../src/config.js';
 import { setupBucket } from '../src/storage/setup-bucket.js';
-import { audioFixture, wavHeader } from '../test/support/fixtures.js';
+import { audioFixture, speechSample, wavHeader } from '../test/support/fixtures.js';
+import {
+  NARROWBAND_ARGS,
+  NARROWBAND_MIN,
+  pesqPython,
+  PLAYBACK_FORMATS,
+  renditionPesq,
+  speechSource,
+} from '../test/support/pesq.js';
 import { TEST_SECRET, TEST_SOURCE, signedStreamUpload, signedUpload } from '../test/support/upload.js';
 import { startService } from './service.js';
 import { intKnob, listKnob, rowFromRuns } from './spread.js';
@@ -297,6 +310,49 @@ async function encodeFigure(ctx: BenchContext, call: string, seconds: number): P
   return { ...row, met: row.median >= 500 && kbps <= 32 };
 }
 
+/**
+ * PESQ-NB of the rendition in each playback format over mono and each stereo channel of a short
+ * speech call (the rendition-quality test's narrowband sources): one row per format, the spread
+ * over the channels, met when the lowest reaches NARROWBAND_MIN.
+ */
+async function pesqFigures(ctx: BenchContext): Promise<ResultRow[]> {
+  ctx.progress('PESQ: the pinned pesq (installed once) and the speech fixtures');
+  const python = await pesqPython();
+  const dir = fs.mkdtempSync(path.join(ctx.tmpDir, 'pesq-'));
+  const [en, nl] = [await speechSample('en'), await speechSample('nl')];
+  const sources = [
+    { original: await speechSource(dir, 'mono-en.wav', [en], NARROWBAND_ARGS), channels: ['mono en'] },
+    { original: await speechSource(dir, 'mono-nl.wav', [nl], NARROWBAND_ARGS), channels: ['mono nl'] },
+    {
+      original: await speechSource(dir, 'stereo.wav', [en, nl], NARROWBAND_ARGS),
+      channels: ['stereo left (en)', 'stereo right (nl)'],
+    },
+  ];
+  const rows: ResultRow[] = [];
+  for (const format of PLAYBACK_FORMATS) {
+    const scored: Array<{ channel: string; score: number }> = [];
+    for (const source of sources) {
+      ctx.progress(`PESQ of the ${format} rendition: ${source.channels.join(', ')}`);
+      const scores = await renditionPesq({ python, original: source.original, format, mode: 'nb', dir });
+      if (scores.length !== source.channels.length) throw new Error(`pesq scored ${scores.length} channels`);
+      scores.forEach((score, i) => scored.push({ channel: source.channels[i]!, score }));
+    }
+    const row = rowFromRuns({
+      name: `PESQ-NB of the ${format === 'opus' ? 'Opus' : 'MP3'} rendition (8 kHz μ-law speech in)`,
+      unit: 'MOS-LQO',
+      samples: scored.map((s) => s.score),
+      target: `≥ ${NARROWBAND_MIN} (lowest channel)`,
+      note:
+        `spread over ${scored.length} channels, one measurement each: ` +
+        `${scored.map((s) => `${s.channel} ${s.score.toFixed(2)}`).join(', ')}; ` +
+        'ITU-T P.862 against the original decoded to 8 kHz PCM (test/support/pesq.ts)',
+    });
+    rows.push({ ...row, met: row.min >= NARROWBAND_MIN });
+  }
+  fs.rmSync(dir, { recursive: true, force: true });
+  return rows;
+}
+
 /** The peak RSS (VmHWM) of a freshly started service that stores one large WAV and does nothing else. */
 async function bigUploadFigure(ctx: BenchContext, options: { megabytes: number; runs: number }): Promise<ResultRow> {
   const peaks: number[] = [];
@@ -374,7 +430,7 @@ export const ingestBench: Bench = {
     const figures: ResultRow[] = [];
     const list = targets(ctx);
     try {
-      const steps = list.length * concurrencies.length + 2;
+      const steps = list.length * concurrencies.length + 3;
       let step = 0;
       for (const target of list) {
         for (const concurrency of concurrencies) {
@@ -384,6 +440,8 @@ export const ingestBench: Bench = {
       }
       ctx.progress('encode speed', step++ / steps);
       figures.push(await encodeFigure(ctx, call, seconds));
+      ctx.progress('rendition PESQ', step++ / steps);
+      figures.push(...(await pesqFigures(ctx)));
       ctx.progress('big upload', step / steps);
       figures.push(await bigUploadFigure(ctx, big));
     } finally {

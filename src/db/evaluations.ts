@@ -545,6 +545,13 @@ export async function hasSubmittedCalibration(q: Q, recordingId: string, evaluat
   return row !== undefined;
 }
 
+/** How many evaluations have `expires_at` ≤ `now` (what a retention run at `now` would delete). */
+export async function countExpiredEvaluations(q: Q, now: number): Promise<number> {
+  const row = (await q('evaluations').where('expires_at', '<=', now).count({ n: '*' }).first()) as
+    { n: number | string } | undefined;
+  return Number(row?.n ?? 0);
+}
+
 export interface ExpiredEvaluation {
   id: string;
   recordingId: string;

@@ -7,7 +7,7 @@
  * One application log line per run that deleted something (count and ids; nothing else).
  */
 import type { AppDeps } from '../deps.js';
-import { deleteExpiredEvaluations, logEvaluationExpired } from '../db/evaluations.js';
+import { countExpiredEvaluations, deleteExpiredEvaluations, logEvaluationExpired } from '../db/evaluations.js';
 
 const BATCH = 200;
 
@@ -15,14 +15,18 @@ export interface EvaluationExpiryResult {
   deleted: string[];
 }
 
-/** Deletes every evaluation expired at `now`, in batches, until none is left or `signal` aborts. */
+/**
+ * Deletes every evaluation expired at `now`, in batches, until none is left or `signal` aborts (then it
+ * returns, after the batch in flight, what it deleted so far: every deletion is committed with its entry).
+ * Used by the background job and by `callrec sweep`.
+ */
 export async function expireEvaluations(
   deps: Pick<AppDeps, 'db' | 'logger'>,
   options: { now: number; signal?: AbortSignal; batchSize?: number },
 ): Promise<EvaluationExpiryResult> {
   const deleted: string[] = [];
   for (;;) {
-    options.signal?.throwIfAborted();
+    if (options.signal?.aborted) break;
     const batch = await deleteExpiredEvaluations(deps.db.knex, {
       now: options.now,
       limit: options.batchSize ?? BATCH,
@@ -33,4 +37,9 @@ export async function expireEvaluations(
   }
   if (deleted.length > 0) deps.logger.info({ count: deleted.length, evaluations: deleted }, 'evaluations expired');
   return { deleted };
+}
+
+/** How many evaluations a run at `now` would delete (`callrec sweep --dry-run`); deletes nothing. */
+export async function countExpiredEvaluationsAt(deps: Pick<AppDeps, 'db'>, options: { now: number }): Promise<number> {
+  return countExpiredEvaluations(deps.db.knex, options.now);
 }

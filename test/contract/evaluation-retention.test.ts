@@ -1,8 +1,9 @@
 /**
  * The retention of training evaluations (CALLREC_EVALUATION_RETENTION) on SQLite and PostgreSQL:
  * expired evaluations are deleted with one access-log entry each, also when two runs race, and
- * the background job does it on its own.
+ * the background job does it on its own, and so does `callrec sweep`.
  */
+import fs from 'node:fs';
 import { expect } from 'chai';
 import { ulid } from 'ulid';
 import { startBackgroundJobs } from '../../src/background.js';
@@ -13,9 +14,10 @@ import { createLogger } from '../../src/logger.js';
 import { createMetrics } from '../../src/metrics.js';
 import { expireEvaluations } from '../../src/training/index.js';
 import { createLogCapture, testConfig } from '../support/app.js';
-import { dbBackends, storeBackends } from '../support/backends.js';
+import { dbBackends, storeBackends, tempDir } from '../support/backends.js';
 import type { TestDb, TestStore } from '../support/backends.js';
 import { buildEvaluation, buildForm, T0 } from '../support/evaluations.js';
+import { runCli } from '../support/process.js';
 
 for (const dbBackend of dbBackends) {
   describe(`evaluation retention (${dbBackend.name})`, function () {
@@ -82,6 +84,33 @@ for (const dbBackend of dbBackends) {
       }
       expect(await countOf('evaluations', { id: expired.id })).to.equal(0);
       expect(await countOf('access_log', { action: 'eval_expired', detail: `evaluation ${expired.id}` })).to.equal(1);
+    });
+
+    it('when `callrec sweep` runs, then it deletes and logs the expired evaluations like the background job and prints how many; --dry-run only counts them', async () => {
+      const dataDir = tempDir('callrec-cli-eval-');
+      const dbUrl = testDb.config.client === 'pg' ? testDb.config.url : `sqlite:${testDb.config.filename}`;
+      const cli = (...args: string[]) => runCli({ CALLREC_DB_URL: dbUrl, CALLREC_DATA_DIR: dataDir }, ...args);
+      try {
+        const expired = [1, 2].map((i) => buildEvaluation(formId, { expiresAt: Date.now() - 60_000 * i }));
+        const kept = buildEvaluation(formId, { expiresAt: Date.now() + 86_400_000 });
+        for (const e of [...expired, kept]) await insertEvaluation(testDb.db.knex, e);
+
+        const dry = await cli('sweep', '--dry-run');
+        expect(dry.code, dry.stderr).to.equal(0);
+        expect(JSON.parse(dry.stdout)).to.include({ dryRun: true, evaluationsDue: 2 });
+        expect(await countOf('evaluations', {})).to.equal(3);
+
+        const run = await cli('sweep');
+        expect(run.code, run.stderr).to.equal(0);
+        expect(JSON.parse(run.stdout)).to.include({ dryRun: false, deleted: 0, evaluationsExpired: 2 });
+        expect(run.stderr).to.include('2 evaluations expired');
+        const left = (await testDb.db.knex('evaluations').select('id')) as Array<{ id: string }>;
+        expect(left.map((r) => r.id)).to.deep.equal([kept.id]);
+        for (const e of expired)
+          expect(await countOf('access_log', { action: 'eval_expired', detail: `evaluation ${e.id}` })).to.equal(1);
+      } finally {
+        fs.rmSync(dataDir, { recursive: true, force: true });
+      }
     });
   });
 }

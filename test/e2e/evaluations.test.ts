@@ -3,8 +3,9 @@
  * real app on SQLite + the filesystem store, in Dutch and English: an admin publishes a form on
  * /forms, a trainer scores a call from the player (answers, a comment per question, a comment
  * stamped on the call and drawn on the waveform, a draft, then the submission, the server's score
- * shown), and the agent, landing on /evaluations, reads it, listens to the call and acknowledges
- * it; an evaluation whose recording was deleted names its deletion-log entry. Every new page
+ * shown), and the agent, landing on /evaluations, reads one submitted to them, listens to the call
+ * and acknowledges it; an evaluation whose recording was deleted names its deletion-log entry. Each
+ * `it` builds the calls and evaluations it needs (through the API): any one passes alone. Every new page
  * passes axe-core and does not scroll sideways at desktop and phone sizes (screenshots under
  * test-output/ui/).
  */
@@ -52,10 +53,9 @@ describe('training reviews in the web UI, in Dutch and English (Chromium, sqlite
   const clock = createManualClock(Date.UTC(2026, 10, 30, 14, 0, 0));
   const now = clock.now();
   const users = { admin: 'admin-ev', trainer: 'trainer-ev', agent: 'agent-ev' };
-  /** The call each language's trainer scores (agent-7, queue billing). */
-  const calls: Record<Lang, string> = { en: '', nl: '' };
   let audio: Buffer;
   let adminToken = '';
+  let trainerToken = '';
 
   before(async () => {
     T = await loadCatalogues();
@@ -69,13 +69,13 @@ describe('training reviews in the web UI, in Dutch and English (Chromium, sqlite
       password: PASSWORD,
       clock,
     }));
-    await createTestUser(testDb.db, {
+    ({ token: trainerToken } = await createTestUser(testDb.db, {
       role: 'trainer',
       username: users.trainer,
       password: PASSWORD,
       queues: ['billing'],
       clock,
-    });
+    }));
     await createTestUser(testDb.db, {
       role: 'agent',
       username: users.agent,
@@ -84,24 +84,6 @@ describe('training reviews in the web UI, in Dutch and English (Chromium, sqlite
       clock,
     });
     audio = await stereoOpus(SECONDS);
-    for (const [i, lang] of LANGS.entries()) {
-      const rec = await createStoredRecording({
-        db: testDb.db,
-        store: testStore.store,
-        overrides: {
-          started_at: Date.UTC(2026, 10, 28, 13 + i, 0, 0),
-          expires_at: now + 28 * DAY_MS,
-          duration_ms: SECONDS * 1000,
-          queue: 'billing',
-          agent_id: 'agent-7',
-          caller_number: '+31612345678',
-          original_channels: 2,
-          playbackBody: audio,
-          playback_content_type: 'audio/ogg',
-        },
-      });
-      calls[lang] = rec.row.id;
-    }
   });
   after(async () => {
     await browser?.close();
@@ -151,6 +133,60 @@ describe('training reviews in the web UI, in Dutch and English (Chromium, sqlite
     await page.setViewportSize(SIZES.desktop);
   }
 
+  /** A call of agent-7 in queue billing, with the stereo audio, 28 days before its deadline. */
+  async function createCall(): Promise<string> {
+    const rec = await createStoredRecording({
+      db: testDb.db,
+      store: testStore.store,
+      overrides: {
+        started_at: now - 2 * DAY_MS,
+        expires_at: now + 28 * DAY_MS,
+        duration_ms: SECONDS * 1000,
+        queue: 'billing',
+        agent_id: 'agent-7',
+        caller_number: '+31612345678',
+        original_channels: 2,
+        playbackBody: audio,
+        playback_content_type: 'audio/ogg',
+      },
+    });
+    return rec.row.id;
+  }
+
+  /** POSTs `body` to the API as the holder of `token`; expects 201 and returns the created resource's id. */
+  async function created(path: string, token: string, body: unknown): Promise<string> {
+    const response = await fetch(`${app.url}${path}`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+    expect(response.status, await response.clone().text()).to.equal(201);
+    return ((await response.json()) as { id: string }).id;
+  }
+
+  /**
+   * A call of agent-7 and its evaluation submitted by the trainer through the API: one question
+   * "Greets the caller by name" answered yes with the comment "Warm welcome.", and a comment
+   * stamped at 0:03.
+   */
+  async function submittedEvaluation(formName: string): Promise<{ callId: string; id: string }> {
+    const callId = await createCall();
+    const formId = await created('/v1/evaluation-forms', adminToken, {
+      name: formName,
+      sections: [
+        { title: 'Opening', questions: [{ id: 'q1', text: 'Greets the caller by name', type: 'yesno', weight: 1 }] },
+      ],
+    });
+    const id = await created(`/v1/recordings/${callId}/evaluations`, trainerToken, {
+      formId,
+      answers: { q1: 'yes' },
+      comments: { q1: 'Warm welcome.' },
+      timedComments: [{ offsetMs: 3000, text: 'Asks for the account number here.' }],
+      status: 'submitted',
+    });
+    return { callId, id };
+  }
+
   const evaluationRows = (recordingId: string) =>
     testDb.db.knex('evaluations').where({ recording_id: recordingId }).select('id', 'status', 'score', 'agent_comment');
 
@@ -159,7 +195,7 @@ describe('training reviews in the web UI, in Dutch and English (Chromium, sqlite
       const t = T[lang];
       const findings: string[] = [];
       const formName = `Service ${lang}`;
-      const callId = calls[lang];
+      const callId = await createCall();
 
       // The admin publishes a form with a critical yes/no, a scale and a choice question.
       {
@@ -292,15 +328,13 @@ describe('training reviews in the web UI, in Dutch and English (Chromium, sqlite
       expect(findings).to.deep.equal([]);
     });
 
-    it(`when the agent signs in in ${lang} after the trainer submitted, then they land on their evaluations, read it, listen to the call with its comment on the waveform, and acknowledge it with a comment`, async () => {
+    it(`when the agent signs in in ${lang} with an evaluation of their call submitted, then they land on their evaluations, read it, listen to the call with its comment on the waveform, and acknowledge it with a comment`, async () => {
       const t = T[lang];
       const findings: string[] = [];
-      const callId = calls[lang];
-      expect(await evaluationRows(callId), 'the trainer’s evaluation of the previous test').to.have.length(1);
+      const { callId, id } = await submittedEvaluation(`Agent view ${lang}`);
       const { context, page, problems } = await openContext(lang);
       await signIn(page, lang, users.agent);
       await page.waitForURL(/\/evaluations$/);
-      const id = (await evaluationRows(callId))[0]!.id as string;
       const link = page.locator(`#evaluations tbody a[href="/evaluations?id=${id}"]`);
       await link.waitFor();
       expect(await page.locator('#site-nav a').allInnerTexts()).to.deep.equal([
@@ -366,23 +400,17 @@ describe('training reviews in the web UI, in Dutch and English (Chromium, sqlite
       password: PASSWORD,
       clock,
     });
-    const published = await fetch(`${app.url}/v1/evaluation-forms`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json' },
-      body: JSON.stringify({
-        name: 'Short',
-        sections: [{ title: 'Opening', questions: [{ id: 'q1', text: 'Greets', type: 'yesno', weight: 1 }] }],
+    const formId = await created('/v1/evaluation-forms', adminToken, {
+      name: 'Short',
+      sections: [{ title: 'Opening', questions: [{ id: 'q1', text: 'Greets', type: 'yesno', weight: 1 }] }],
+    });
+    const evaluation = {
+      id: await created(`/v1/recordings/${rec.row.id}/evaluations`, trainer.token, {
+        formId,
+        answers: { q1: 'yes' },
+        status: 'submitted',
       }),
-    });
-    expect(published.status).to.equal(201);
-    const form = (await published.json()) as { id: string };
-    const created = await fetch(`${app.url}/v1/recordings/${rec.row.id}/evaluations`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${trainer.token}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ formId: form.id, answers: { q1: 'yes' }, status: 'submitted' }),
-    });
-    expect(created.status).to.equal(201);
-    const evaluation = (await created.json()) as { id: string };
+    };
     const entry = await deleteRecording({
       deps: app.deps,
       recordingId: rec.row.id,

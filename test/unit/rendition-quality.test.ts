@@ -7,26 +7,26 @@
  * a tone on one channel of a stereo source measures ≤ −50 dB on the other channel of the
  * rendition.
  *
- * Sources are generated at test time from espeak-ng speech (English and Dutch) with ffmpeg.
+ * Sources are generated at test time from espeak-ng speech (English and Dutch) with ffmpeg. The
+ * PESQ runner is shared with the ingest bench, which prints the narrowband figures beside the
+ * encode speed (test/support/pesq.ts).
  */
-import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { expect } from 'chai';
-import { probeAudio, transcodeForPlayback } from '../../src/audio/index.js';
-import type { PlaybackFormat } from '../../src/audio/index.js';
 import { tempDir } from '../support/backends.js';
 import { speechSample } from '../support/fixtures.js';
-
-const run = promisify(execFile);
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-const LIMITS = { timeoutMs: 60_000 };
-const FORMATS: PlaybackFormat[] = ['opus', 'mp3'];
-
-/** The issue's floor for narrowband sources (PESQ-NB, P.862 MOS-LQO). */
-const NARROWBAND_MIN = 4.2;
+import {
+  decodeTo,
+  ffmpeg,
+  NARROWBAND_ARGS,
+  NARROWBAND_MIN,
+  pesqPython,
+  PLAYBACK_FORMATS as FORMATS,
+  renditionOf,
+  renditionPesq,
+  speechSource,
+} from '../support/pesq.js';
 /**
  * The floor for wideband sources (PESQ-WB, P.862.2), which the issue leaves open: P.862.2 scores
  * the same codec lower than P.862. The chosen settings (Opus 64 kbit/s mono, 128 stereo; MP3
@@ -38,30 +38,6 @@ const WIDEBAND_MIN = 3.8;
 const MAX_BLEED_DB = -50;
 const TONE_HZ = 1000;
 const FMT = 'aformat=sample_fmts=s16:sample_rates=16000:channel_layouts=mono';
-
-async function ffmpeg(args: string[]): Promise<void> {
-  await run('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-nostdin', '-y', ...args], { maxBuffer: 1 << 20 });
-}
-
-/** Per-channel PESQ of `degraded` against `reference` (16-bit PCM WAVs at 8 kHz for nb, 16 kHz for wb). */
-async function pesq(python: string, reference: string, degraded: string, mode: 'nb' | 'wb'): Promise<number[]> {
-  const { stdout } = await run(python, [path.join(ROOT, 'scripts', 'pesq', 'score.py'), reference, degraded, mode]);
-  return JSON.parse(stdout) as number[];
-}
-
-/** 16-bit PCM of `input` at `rate` (all channels). */
-async function decodeTo(input: string, output: string, rate: number): Promise<string> {
-  await ffmpeg(['-i', input, '-ar', String(rate), '-c:a', 'pcm_s16le', output]);
-  return output;
-}
-
-/** The rendition of `source` in `format`, as ingest makes it. */
-async function renditionOf(source: string, format: PlaybackFormat, dir: string): Promise<string> {
-  const probe = await probeAudio(source, LIMITS);
-  const output = path.join(dir, `${path.basename(source)}.${format}`);
-  await transcodeForPlayback(source, output, { ...LIMITS, format, source: probe });
-  return output;
-}
 
 /** Interleaved 16-bit samples of a PCM WAV (the data chunk), per channel. */
 function channelsOf(wav: Buffer, channels: number): Float64Array[] {
@@ -108,29 +84,18 @@ describe('rendition quality (PESQ) and channel separation', function () {
 
   before(async () => {
     // Installs the pinned pesq into ~/.cache/callrec-tools once (about a minute), then answers at once.
-    python = (await run('bash', [path.join(ROOT, 'scripts', 'pesq', 'ensure')], { maxBuffer: 1 << 20 })).stdout.trim();
+    python = await pesqPython();
     dir = tempDir('callrec-pesq-');
     en = await speechSample('en');
     nl = await speechSample('nl');
   });
   after(() => fs.rmSync(dir, { recursive: true, force: true }));
 
-  /** A source made with ffmpeg from the speech samples: mono (en or nl) or stereo (en left, nl right). */
-  const source = async (name: string, voices: string[], args: string[]): Promise<string> => {
-    const output = path.join(dir, name);
-    const inputs = voices.flatMap((v) => ['-i', v]);
-    const merge =
-      voices.length === 2
-        ? ['-filter_complex', '[0:a][1:a]amerge=inputs=2,pan=stereo|c0=c0|c1=c1[a]', '-map', '[a]']
-        : [];
-    await ffmpeg([...inputs, ...merge, ...args, output]);
-    return output;
-  };
-
+  /** Mono (en or nl) or stereo (en left, nl right) sources from the speech samples. */
   const SOURCES = [
-    { name: 'nb-en.wav', voices: () => [en], args: ['-ar', '8000', '-c:a', 'pcm_mulaw'], mode: 'nb' as const },
-    { name: 'nb-nl.wav', voices: () => [nl], args: ['-ar', '8000', '-c:a', 'pcm_mulaw'], mode: 'nb' as const },
-    { name: 'nb-stereo.wav', voices: () => [en, nl], args: ['-ar', '8000', '-c:a', 'pcm_mulaw'], mode: 'nb' as const },
+    { name: 'nb-en.wav', voices: () => [en], args: NARROWBAND_ARGS, mode: 'nb' as const },
+    { name: 'nb-nl.wav', voices: () => [nl], args: NARROWBAND_ARGS, mode: 'nb' as const },
+    { name: 'nb-stereo.wav', voices: () => [en, nl], args: NARROWBAND_ARGS, mode: 'nb' as const },
     { name: 'wb-en.wav', voices: () => [en], args: ['-ar', '16000', '-c:a', 'pcm_s16le'], mode: 'wb' as const },
     { name: 'wb-nl.wav', voices: () => [nl], args: ['-ar', '16000', '-c:a', 'pcm_s16le'], mode: 'wb' as const },
     {
@@ -145,11 +110,8 @@ describe('rendition quality (PESQ) and channel separation', function () {
     for (const format of FORMATS) {
       const min = spec.mode === 'nb' ? NARROWBAND_MIN : WIDEBAND_MIN;
       it(`when ${spec.name} is rendered as ${format}, then every channel scores PESQ-${spec.mode.toUpperCase()} ≥ ${min} against the decoded original`, async () => {
-        const original = await source(`${format}-${spec.name}`, spec.voices(), spec.args);
-        const rate = spec.mode === 'nb' ? 8000 : 16000;
-        const reference = await decodeTo(original, `${original}.ref.wav`, rate);
-        const degraded = await decodeTo(await renditionOf(original, format, dir), `${original}.deg.wav`, rate);
-        const scores = await pesq(python, reference, degraded, spec.mode);
+        const original = await speechSource(dir, `${format}-${spec.name}`, spec.voices(), spec.args);
+        const scores = await renditionPesq({ python, original, format, mode: spec.mode, dir });
         expect(scores).to.have.length(spec.voices().length);
         for (const score of scores) expect(score, `PESQ per channel: ${scores.join(', ')}`).to.be.at.least(min);
       });
