@@ -29,7 +29,9 @@ function calendarDate(y, m, d) {
   return real ? `${pad(y, 4)}-${pad(m)}-${pad(d)}` : null;
 }
 
-/** "28-11-2026" (or 28/11/2026, 28.11.2026, 1-2-2026, 2026-11-28) → "2026-11-28"; '' when empty; null when not a date. */
+/**
+ * "28-11-2026" (or 28/11/2026, 28.11.2026, 1-2-2026, 2026-11-28) → "2026-11-28"; '' when empty; null when not a date.
+ */
 export function parseDutchDate(text) {
   const s = String(text ?? '').trim();
   if (s === '') return '';
