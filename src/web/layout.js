@@ -24,12 +24,14 @@ import {
   timeZone,
   zonedMidnight,
 } from '/assets/i18n.js';
+import { upgradeDateInputs } from '/assets/date-input.js';
 
 export { formatDateTime, t };
 
 // Translate the page as soon as the layout loads: page modules (which import this one) then read
-// translated headers and labels.
+// translated headers and labels, and (in Dutch) date fields for dd-mm-jjjj.
 applyI18n();
+upgradeDateInputs();
 
 export const NAV = [
   { href: '/recordings', key: 'nav.recordings', roles: ['trainer', 'privacy', 'admin'] },

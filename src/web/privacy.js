@@ -73,9 +73,11 @@ function problemText(error) {
   if (p.code === 'legal_hold') return t('privacy.held');
   if (p.code === 'not_in_request') return t('privacy.notInRequest');
   if (p.code === 'request_closed') return t('privacy.requestClosed');
+  if (p.code === 'extension_not_allowed') return t('request.extensionNotAllowed');
   if (error.status === 404) return t('privacy.notFound');
-  if (p.code === 'invalid_request' && /phone/i.test(JSON.stringify(p.fields ?? p.detail ?? '')))
-    return t('privacy.badPhone');
+  // A bad number in the search (a query) or in a body.
+  const badInput = p.code === 'invalid_request' || p.code === 'invalid_query';
+  if (badInput && /phone/i.test(JSON.stringify(p.fields ?? p.detail ?? ''))) return t('privacy.badPhone');
   return problemMessage(error);
 }
 
@@ -529,7 +531,8 @@ newRequestForm.addEventListener('submit', async (event) => {
     kind: data.get('kind'),
     phone: phones[0],
     ...(phones.length > 1 ? { additionalPhones: phones.slice(1) } : {}),
-    receivedAt: zonedMidnight(String(data.get('receivedAt'))),
+    // The field's value, not the form data: a Dutch page's date field holds dd-mm-jjjj text (date-input.js).
+    receivedAt: zonedMidnight($('nr-received').value),
     channel: data.get('channel'),
     identityVerified: $('nr-verified').checked,
     ...(caseReference ? { caseReference } : {}),
@@ -570,9 +573,26 @@ function timelineItem(event) {
   const extra = [];
   if (event.recordingIds.length) extra.push(tn('request.recordings', event.recordingIds.length));
   if (event.deletionSeqs.length) extra.push(t('request.deletionSeqs', { seqs: event.deletionSeqs.join(', ') }));
-  if (event.detail) extra.push(event.detail);
+  const detail = eventDetail(event);
+  if (detail) extra.push(detail);
   if (extra.length) li.append(` (${extra.join('; ')})`);
   return li;
+}
+
+/**
+ * An event's detail for the reader: an extension's months, new due date (in the page's language)
+ * and reason, a close's outcome and reason; other events' details as the server wrote them.
+ */
+function eventDetail(event) {
+  const extended = event.action === 'extended' && /^months=(\d+) dueAt=(\S+) reason=(.*)$/s.exec(event.detail ?? '');
+  if (extended)
+    return tn('request.extendedBy', Number(extended[1]), { due: formatDate(extended[2]), reason: extended[3] });
+  const closed = event.action === 'closed' && /^outcome=(\w+)(?: reason=(.*))?$/s.exec(event.detail ?? '');
+  if (closed)
+    return closed[2]
+      ? t('request.closedWith', { outcome: label(OUTCOME, closed[1]), reason: closed[2] })
+      : label(OUTCOME, closed[1]);
+  return event.detail;
 }
 
 function renderRequest(request) {
@@ -602,6 +622,11 @@ function renderRequest(request) {
   $('letter-en').href = `/v1/privacy-requests/${encodeURIComponent(request.id)}/letter?lang=en`;
   $('timeline').replaceChildren(...request.timeline.map(timelineItem));
   $('request-forms').hidden = Boolean(request.closedAt);
+  // At most 2 months in all (Art. 12(3)): offer only what is left.
+  const monthsLeft = 2 - (request.extensionMonths ?? 0);
+  $('extend-form').hidden = monthsLeft <= 0;
+  for (const option of $('extend-months').options) option.disabled = Number(option.value) > monthsLeft;
+  if (monthsLeft === 1) $('extend-months').value = '1';
   $('request-under').hidden = Boolean(request.closedAt);
   $('request-under').textContent = t('request.actionsUnder', { reference: request.reference });
 }
@@ -623,10 +648,12 @@ async function refreshRequest() {
   }
 }
 
+/** Posts an action on the open request, shows the request as it now is and `done(request)` in its status region. */
 async function requestAction(path, body, done) {
   try {
-    renderRequest(await api(path, { method: 'POST', body }));
-    say(done, REQUEST);
+    const request = await api(path, { method: 'POST', body });
+    renderRequest(request);
+    say(done(request), REQUEST);
   } catch (error) {
     fail(error, REQUEST);
   }
@@ -639,7 +666,7 @@ $('extend-form').addEventListener('submit', async (event) => {
   await requestAction(
     `/v1/privacy-requests/${encodeURIComponent(activeRequest.id)}/extend`,
     { months: Number($('extend-months').value), reason },
-    t('request.extended'),
+    (request) => t('request.extended', { due: formatDate(request.dueAt) }),
   );
 });
 
@@ -651,7 +678,7 @@ $('close-form').addEventListener('submit', async (event) => {
   await requestAction(
     `/v1/privacy-requests/${encodeURIComponent(activeRequest.id)}/close`,
     { outcome, ...(reason ? { reason } : {}) },
-    t('request.closed'),
+    () => t('request.closed'),
   );
 });
 
