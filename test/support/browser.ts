@@ -26,6 +26,9 @@ export async function openWatchedPage(
 ): Promise<{ page: Page; problems: string[] }> {
   const problems: string[] = [];
   const page = await browser.newPage({ viewport: { width: 1280, height: 900 }, ...options });
+  // Waits end on what the page does, not on speed: Playwright's 30 s default failed a 3-hour call's
+  // decode on a loaded machine. The suite's own timeout (minutes) still bounds a page that never gets there.
+  page.setDefaultTimeout(120_000);
   page.on('console', (m) => {
     if (m.type() === 'error') problems.push(`console: ${m.text()} (${m.location().url})`);
   });
