@@ -12,10 +12,21 @@
  *   the cost of decryption, not of the whole feature against a build without it.
  * - Store puts of a 16 MiB body (the ingest's write) through the encrypting store vs the driver
  *   alone, in this process; fs and MinIO. Every put makes and wraps a data key, as ingest does.
+ *   Context for the next figure, whose target it is not: a bare put has nothing else to hide
+ *   the cipher behind.
+ * - Ingest with encryption vs without (the issue's figure, target ≤ 1.05×): the same generated
+ *   call (BENCH_ENC_INGEST_SECONDS of 8 kHz μ-law, 300 by default, as bench/ingest.ts) uploaded
+ *   through the real upload hook of two production services (bench/service.ts), one with
+ *   CALLREC_ENCRYPTION=on (the default) and one with CALLREC_ENCRYPTION=off (a documented
+ *   production setting: new recordings stored in plaintext), each with its own data folder
+ *   (database, keyring) and store (folder or bucket); the whole ingest (signature, validation,
+ *   transcode, both puts, rows) per call, in turn between the two, BENCH_ENC_INGEST_CALLS calls
+ *   per run (5); the median per run, min / median / max over runs; fs and MinIO.
  *
  * Nothing is cached or skipped to look faster: every read unwraps its recording's key anew.
  */
 import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import http from 'node:http';
 import path from 'node:path';
@@ -34,6 +45,8 @@ import {
 import { recordingKey } from '../src/storage/keys.js';
 import { setupBucket } from '../src/storage/setup-bucket.js';
 import { createStoredRecording } from '../test/support/recordings.js';
+import { audioFixture } from '../test/support/fixtures.js';
+import { TEST_SECRET, TEST_SOURCE, signedUpload } from '../test/support/upload.js';
 import { createTestUser } from '../test/support/users.js';
 import { httpGet } from './http-client.js';
 import type { ServiceProcess } from './service.js';
@@ -119,6 +132,79 @@ async function throughputRows(ctx: BenchContext): Promise<ResultRow[]> {
   ];
 }
 
+/** A side of the ingest figure: a production service with encryption on or off. */
+interface IngestSide {
+  encryption: 'on' | 'off';
+  service: ServiceProcess;
+  walls: number[];
+}
+
+/**
+ * Ingest per call with encryption on vs off: two services over their own data folder and store,
+ * the same call uploaded to each in turn (which goes first alternates).
+ */
+async function ingestRows(
+  ctx: BenchContext,
+  options: { name: string; storeEnv: (side: string) => Promise<Record<string, string>>; call: string },
+): Promise<ResultRow[]> {
+  const calls = intKnob(ctx.env, 'BENCH_ENC_INGEST_CALLS', 5);
+  const audio = await fs.promises.readFile(options.call);
+  const sides: IngestSide[] = [];
+  try {
+    for (const encryption of ['on', 'off'] as const) {
+      const env = {
+        CALLREC_DATA_DIR: path.join(ctx.tmpDir, `encryption-ingest-${options.name}-${encryption}`),
+        CALLREC_INGEST_SOURCES: `${TEST_SOURCE}:${TEST_SECRET}`,
+        CALLREC_ENCRYPTION: encryption,
+        ...(await options.storeEnv(`ingest-${encryption}`)),
+      };
+      const service = await startService(ctx, env, { name: `encryption-ingest-${options.name}-${encryption}` });
+      sides.push({ encryption, service, walls: [] });
+    }
+    let n = 0;
+    const ingest = async (side: IngestSide) => {
+      const start = performance.now();
+      const res = await signedUpload({
+        url: side.service.base,
+        fields: {
+          callId: `bench-enc-${side.encryption}-${n++}`,
+          startedAt: new Date(Date.now() - 60_000).toISOString(),
+        },
+        audio,
+      });
+      if (res.status !== 201) throw new Error(`ingest answered ${res.status}: ${res.text.slice(0, 200)}`);
+      return performance.now() - start;
+    };
+    for (const side of sides) await ingest(side); // warm-up: the first call of each service
+    const medians = { on: [] as number[], off: [] as number[] };
+    for (let run = 0; run < ctx.runs; run++) {
+      ctx.progress(`encryption ${options.name}: ingest on vs off, run ${run + 1}/${ctx.runs}`);
+      const walls = { on: [] as number[], off: [] as number[] };
+      for (let i = 0; i < calls; i++) {
+        const order = (run * calls + i) % 2 ? [...sides].reverse() : sides;
+        for (const side of order) walls[side.encryption].push(await ingest(side));
+      }
+      medians.on.push(percentile(sorted(walls.on), 50));
+      medians.off.push(percentile(sorted(walls.off), 50));
+    }
+    return [
+      rowFromRuns({
+        name: `ingest per call, encrypted (${options.name})`,
+        unit: 'ms',
+        samples: medians.on,
+        baseline: { name: 'the same service with CALLREC_ENCRYPTION=off', samples: medians.off },
+        target: '≤ 1.05×',
+        note:
+          `median of ${calls} calls per run, in turn with the other service; a ${path.basename(options.call)} ` +
+          `(${(audio.length / 1e6).toFixed(1)} MB) through the upload hook: validation, transcode, original and ` +
+          `rendition, rows; service: ${sides[0]!.service.entry}`,
+      }),
+    ];
+  } finally {
+    for (const side of sides) await side.service.stop();
+  }
+}
+
 async function runTarget(ctx: BenchContext, name: string, storeEnv: Record<string, string>): Promise<ResultRow[]> {
   const reads = intKnob(ctx.env, 'BENCH_ENC_READS', 300);
   const puts = intKnob(ctx.env, 'BENCH_ENC_PUTS', 5);
@@ -126,7 +212,6 @@ async function runTarget(ctx: BenchContext, name: string, storeEnv: Record<strin
   const config = loadConfig(env);
   const db = createDb(config.db);
   await db.migrate();
-  if (config.store.kind === 's3') await setupBucket(config.store, { retentionDays: 30 });
   const raw = await createObjectStore(config.store);
   const store = await encryptingStore({ config, db, store: raw });
   const random = seededRandom(ctx.seed);
@@ -241,23 +326,32 @@ async function runTarget(ctx: BenchContext, name: string, storeEnv: Record<strin
   }
 }
 
+/** The store settings of a target; each `side` its own bucket on MinIO (set up, as a deployment does). */
+async function storeEnvOf(ctx: BenchContext, target: 'fs' | 'minio', side: string): Promise<Record<string, string>> {
+  if (target === 'fs') return {};
+  const env = {
+    CALLREC_STORE: 's3',
+    CALLREC_S3_ENDPOINT: ctx.env.CALLREC_TEST_S3_ENDPOINT ?? '',
+    CALLREC_S3_BUCKET: `callrec-bench-enc-${side}-${Date.now().toString(36)}`,
+    CALLREC_S3_ACCESS_KEY_ID: ctx.env.CALLREC_TEST_S3_ACCESS_KEY_ID ?? '',
+    CALLREC_S3_SECRET_ACCESS_KEY: ctx.env.CALLREC_TEST_S3_SECRET_ACCESS_KEY ?? '',
+  };
+  const config = loadConfig(env);
+  if (config.store.kind === 's3') await setupBucket(config.store, { retentionDays: 30 });
+  return env;
+}
+
 export const encryptionBench: Bench = {
   name: 'encryption',
   async run(ctx) {
     const targets = listKnob(ctx.env, 'BENCH_ENC_STORES', ['fs', 'minio'] as const);
+    const seconds = intKnob(ctx.env, 'BENCH_ENC_INGEST_SECONDS', 300);
     const rows = await throughputRows(ctx);
+    ctx.progress(`encryption: generating a ${seconds}-second μ-law call`);
+    const call = await audioFixture('ulaw-mono', { seconds });
     for (const target of targets) {
-      const storeEnv: Record<string, string> =
-        target === 'fs'
-          ? {}
-          : {
-              CALLREC_STORE: 's3',
-              CALLREC_S3_ENDPOINT: ctx.env.CALLREC_TEST_S3_ENDPOINT ?? '',
-              CALLREC_S3_BUCKET: `callrec-bench-enc-${Date.now().toString(36)}`,
-              CALLREC_S3_ACCESS_KEY_ID: ctx.env.CALLREC_TEST_S3_ACCESS_KEY_ID ?? '',
-              CALLREC_S3_SECRET_ACCESS_KEY: ctx.env.CALLREC_TEST_S3_SECRET_ACCESS_KEY ?? '',
-            };
-      rows.push(...(await runTarget(ctx, target, storeEnv)));
+      rows.push(...(await runTarget(ctx, target, await storeEnvOf(ctx, target, 'reads'))));
+      rows.push(...(await ingestRows(ctx, { name: target, storeEnv: (side) => storeEnvOf(ctx, target, side), call })));
     }
     return rows;
   },
