@@ -151,7 +151,7 @@ export function segmentContext(dataKey: Buffer, header: FormatHeader, binding: O
 }
 
 function nonceOf(ctx: SegmentContext, index: number, last: boolean): Buffer {
-  const nonce = Buffer.alloc(12);
+  const nonce = Buffer.allocUnsafe(12); // every byte is written below
   ctx.header.noncePrefix.copy(nonce, 0);
   nonce.writeUInt32BE(index, 7);
   nonce[11] = last ? 1 : 0;
