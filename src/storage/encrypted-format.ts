@@ -151,21 +151,30 @@ export function segmentContext(dataKey: Buffer, header: FormatHeader, binding: O
 }
 
 function nonceOf(ctx: SegmentContext, index: number, last: boolean): Buffer {
-  const nonce = Buffer.alloc(12);
+  const nonce = Buffer.allocUnsafe(12); // every byte is written below
   ctx.header.noncePrefix.copy(nonce, 0);
   nonce.writeUInt32BE(index, 7);
   nonce[11] = last ? 1 : 0;
   return nonce;
 }
 
-/** Seals one segment: ciphertext ‖ tag. */
-export function sealSegment(ctx: SegmentContext, index: number, last: boolean, plain: Buffer): Buffer {
+/**
+ * Seals one segment into the pieces that, in order, make its stored bytes (ciphertext ‖ tag),
+ * without copying them into one buffer: the ciphertext and the 16-byte tag (GCM's final() adds
+ * no bytes).
+ */
+export function sealSegmentParts(ctx: SegmentContext, index: number, last: boolean, plain: Buffer): Buffer[] {
   if (index > 0xffffffff) throw new RangeError('too many segments');
   const cipher = createCipheriv('aes-256-gcm', ctx.key, nonceOf(ctx, index, last));
   cipher.setAAD(ctx.aad);
   const head = cipher.update(plain);
   const tail = cipher.final();
-  return Buffer.concat([head, tail, cipher.getAuthTag()]);
+  return tail.length ? [head, tail, cipher.getAuthTag()] : [head, cipher.getAuthTag()];
+}
+
+/** Seals one segment: ciphertext ‖ tag. */
+export function sealSegment(ctx: SegmentContext, index: number, last: boolean, plain: Buffer): Buffer {
+  return Buffer.concat(sealSegmentParts(ctx, index, last, plain));
 }
 
 /**
@@ -199,7 +208,9 @@ export function encryptBuffer(
   const n = segmentCount(plain.length, header.segmentSize);
   const parts = [header.bytes];
   for (let i = 0; i < n; i++)
-    parts.push(sealSegment(ctx, i, i === n - 1, plain.subarray(i * header.segmentSize, (i + 1) * header.segmentSize)));
+    parts.push(
+      ...sealSegmentParts(ctx, i, i === n - 1, plain.subarray(i * header.segmentSize, (i + 1) * header.segmentSize)),
+    );
   return Buffer.concat(parts);
 }
 

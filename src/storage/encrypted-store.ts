@@ -24,8 +24,7 @@
  * - `list` sizes of bound keys are converted assuming the configured segment size.
  */
 import { createHash } from 'node:crypto';
-import { Readable, Transform } from 'node:stream';
-import type { TransformCallback } from 'node:stream';
+import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import {
   FormatError,
@@ -39,12 +38,12 @@ import {
   openSegment,
   parseHeader,
   plainSizeOf,
-  sealSegment,
   segmentContext,
   segmentCount,
   segmentOffset,
 } from './encrypted-format.js';
 import type { ObjectBinding, SegmentContext } from './encrypted-format.js';
+import { ByteQueue, EncryptStream } from './encrypted-stream.js';
 import { assertValidKey } from './keys.js';
 import { InvalidRangeError, ObjectIntegrityError, StoreError, resolveRange } from './object-store.js';
 import type {
@@ -116,75 +115,22 @@ export interface EncryptedStoreOptions {
   segmentSize?: number;
 }
 
-/** Concatenates `chunks` and keeps the tail past `length` for the next call. */
-class ByteQueue {
-  private chunks: Buffer[] = [];
-  length = 0;
-  push(chunk: Buffer): void {
-    this.chunks.push(chunk);
-    this.length += chunk.length;
-  }
-  take(n: number): Buffer {
-    const all = this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks, this.length);
-    const head = all.subarray(0, n);
-    const rest = all.subarray(n);
-    this.chunks = rest.length ? [rest] : [];
-    this.length = rest.length;
-    return head;
-  }
-}
-
 /**
- * The encrypting transform of a put: plaintext in, header and sealed segments out; checks length and sha256 at the end.
+ * Reads exactly `n` bytes from an async iterator of chunks (fewer only at its end); gathered in
+ * `scratch` when they span chunks (see ByteQueue.take).
  */
-class EncryptStream extends Transform {
-  private readonly queue = new ByteQueue();
-  private index = 0;
-  private seen = 0;
-  private readonly hash;
-  mismatch = false;
-  constructor(
-    private readonly ctx: SegmentContext,
-    private readonly expect: { length?: number; sha256?: string },
-  ) {
-    super();
-    this.hash = expect.sha256 ? createHash('sha256') : undefined;
-    this.push(ctx.header.bytes);
-  }
-  override _transform(chunk: Buffer, _enc: BufferEncoding, callback: TransformCallback): void {
-    try {
-      this.seen += chunk.length;
-      this.hash?.update(chunk);
-      if (this.expect.length !== undefined && this.seen > this.expect.length)
-        throw new RangeError('the body is longer than its contentLength');
-      this.queue.push(chunk);
-      const size = this.ctx.header.segmentSize;
-      // A full segment is sealed once a byte after it arrived: only then is it known not to be the last.
-      while (this.queue.length > size) this.push(sealSegment(this.ctx, this.index++, false, this.queue.take(size)));
-      callback();
-    } catch (error) {
-      callback(error as Error);
-    }
-  }
-  override _flush(callback: TransformCallback): void {
-    if (this.expect.length !== undefined && this.seen !== this.expect.length)
-      return callback(new RangeError('the body is shorter than its contentLength'));
-    if (this.hash && this.hash.digest('hex') !== this.expect.sha256!.toLowerCase()) {
-      this.mismatch = true;
-      return callback(new Error('the body does not match its sha256'));
-    }
-    callback(null, sealSegment(this.ctx, this.index++, true, this.queue.take(this.queue.length)));
-  }
-}
-
-/** Reads exactly `n` bytes from an async iterator of chunks (fewer only at its end). */
-async function readExactly(source: AsyncIterator<Buffer>, queue: ByteQueue, n: number): Promise<Buffer> {
+async function readExactly(
+  source: AsyncIterator<Buffer>,
+  queue: ByteQueue,
+  n: number,
+  scratch?: Buffer,
+): Promise<Buffer> {
   while (queue.length < n) {
     const next = await source.next();
     if (next.done) break;
     queue.push(next.value);
   }
-  return queue.take(Math.min(n, queue.length));
+  return queue.take(Math.min(n, queue.length), scratch);
 }
 
 export function createEncryptedStore(inner: ObjectStore, options: EncryptedStoreOptions): ObjectStore {
@@ -222,9 +168,12 @@ export function createEncryptedStore(inner: ObjectStore, options: EncryptedStore
       if (plainSize === undefined) throw new FormatError('the object has a length no plaintext has (truncated?)');
       const n = segmentCount(plainSize, size);
       const lastWanted = Math.min(n - 1, Math.floor(to / size));
+      // Opening a segment keeps nothing of its input: one buffer gathers every segment that spans chunks.
+      let scratch: Buffer | undefined;
       for (let i = options.first; i <= lastWanted; i++) {
         const want = Math.min(size + TAG_SIZE, storedSize - segmentOffset(i, size));
-        const sealed = await readExactly(source, queue, want);
+        scratch ??= Buffer.allocUnsafeSlow(size + TAG_SIZE);
+        const sealed = await readExactly(source, queue, want, scratch);
         if (sealed.length !== want) throw new FormatError(`segment ${i} ends early`);
         const plain = openSegment(ctx, i, i === n - 1, sealed);
         const base = i * size;

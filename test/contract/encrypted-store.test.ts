@@ -3,13 +3,21 @@
  * every kind of tampering with the stored bytes is refused with an integrity error (never
  * wrong or partial audio); a shredded key leaves nothing that decrypts.
  */
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { buffer } from 'node:stream/consumers';
 import { expect } from 'chai';
 import { probeAudio } from '../../src/audio/probe.js';
-import { HEADER_SIZE, TAG_SIZE, DEFAULT_SEGMENT_SIZE, parseHeader } from '../../src/storage/encrypted-format.js';
+import {
+  HEADER_SIZE,
+  TAG_SIZE,
+  DEFAULT_SEGMENT_SIZE,
+  decryptBuffer,
+  encryptedSize,
+  parseHeader,
+} from '../../src/storage/encrypted-format.js';
 import { createEncryptedStore } from '../../src/storage/encrypted-store.js';
 import { recordingBindingOfKey, recordingKey } from '../../src/storage/keys.js';
 import type { ObjectStore, RangeRequest } from '../../src/storage/object-store.js';
@@ -112,6 +120,38 @@ for (const backend of storeBackends) {
       expect(got.info.size).to.equal(audio.length);
       expect((await buffer(got.body)).equals(audio)).to.equal(true);
       expect((await store.stat(key)).size).to.equal(audio.length);
+    });
+
+    it('when audio arrives in chunks of odd sizes across segment boundaries, then the stored object has the layout of the format and reads back whole and in ranges', async function () {
+      const sha256 = createHash('sha256').update(audio).digest('hex');
+      for (const sizes of [[1000], [DEFAULT_SEGMENT_SIZE - 1], [DEFAULT_SEGMENT_SIZE + 1], [7, 70_000, 16_384]]) {
+        const key = keyOf();
+        const chunks: Buffer[] = [];
+        for (let at = 0, i = 0; at < audio.length; i++) {
+          chunks.push(audio.subarray(at, at + sizes[i % sizes.length]!));
+          at += sizes[i % sizes.length]!;
+        }
+        const info = await store.put(key, Readable.from(chunks), {
+          contentType: 'audio/wav',
+          contentLength: audio.length,
+          sha256,
+          tags: {},
+        });
+        expect(info.size, sizes.join(',')).to.equal(audio.length);
+        const stored = await storedBytes(key);
+        expect(stored.length, sizes.join(',')).to.equal(encryptedSize(audio.length, DEFAULT_SEGMENT_SIZE));
+        expect(
+          decryptBuffer(keys.keys.get('01JTESTRECORDING000000000A')!.key, recordingBindingOfKey(key)!, stored).equals(
+            audio,
+          ),
+          sizes.join(','),
+        ).to.equal(true);
+        expect((await buffer((await store.get(key)).body)).equals(audio), sizes.join(',')).to.equal(true);
+        const range = { start: DEFAULT_SEGMENT_SIZE - 3, end: 2 * DEFAULT_SEGMENT_SIZE + 3 };
+        const part = await buffer((await store.get(key, { range })).body);
+        expect(part.equals(audio.subarray(range.start, range.end + 1)), sizes.join(',')).to.equal(true);
+        await raw.delete(key);
+      }
     });
 
     const tamperings: Array<{ label: string; tamper(stored: Buffer): Buffer }> = [
