@@ -45,7 +45,8 @@ export interface ScorecardWeekRow {
   week: number;
   evaluations: number;
   scored: number;
-  scoreSum: number;
+  /** The sum of the scores in hundredths (each score rounded to its two decimals): a whole number, exact. */
+  scoreHundredths: number;
 }
 
 export interface ScorecardSectionRow {
@@ -53,7 +54,8 @@ export interface ScorecardSectionRow {
   formId: string;
   section: string;
   evaluations: number;
-  scoreSum: number;
+  /** In hundredths, as ScorecardWeekRow's. */
+  scoreHundredths: number;
 }
 
 function integer(n: number): string {
@@ -80,6 +82,13 @@ function weekSql(weeks: ScorecardFilter['weeks']): string {
   return `((e.call_started_at + ${offset} - ${integer(weeks.mondayMs)}) / ${integer(weeks.weekMs)})`;
 }
 
+/** A score column in hundredths, a whole number on both databases (PostgreSQL keeps scores as float4). */
+function hundredths(q: Q, column: string): Knex.Raw {
+  return q.client.config.client === 'pg'
+    ? q.raw('CAST(ROUND(CAST(?? AS double precision) * 100) AS bigint)', [column])
+    : q.raw('CAST(ROUND(?? * 100) AS INTEGER)', [column]);
+}
+
 function filtered(q: Q, f: ScorecardFilter): Knex.QueryBuilder {
   let b = q('evaluations as e')
     .whereIn('e.status', [...SCORECARD_STATUSES])
@@ -102,7 +111,7 @@ export async function scorecardWeeks(q: Q, f: ScorecardFilter): Promise<Scorecar
     .select(q.raw(`?? as k`, [key]), q.raw(`${week} as w`))
     .count({ n: '*' })
     .count({ scored: 'e.score' })
-    .sum({ total: 'e.score' })
+    .select(q.raw('SUM(?) as total', [hundredths(q, 'e.score')]))
     .groupByRaw(`??, ${week}`, [key])) as Array<{
     k: string | null;
     w: number | string;
@@ -115,7 +124,7 @@ export async function scorecardWeeks(q: Q, f: ScorecardFilter): Promise<Scorecar
     week: Number(r.w),
     evaluations: Number(r.n),
     scored: Number(r.scored),
-    scoreSum: Number(r.total ?? 0),
+    scoreHundredths: Number(r.total ?? 0),
   }));
 }
 
@@ -131,7 +140,7 @@ export async function scorecardSections(q: Q, f: ScorecardFilter): Promise<Score
     .whereRaw('s.evaluation_id = e.id')
     .select({ k: key, formId: 'e.form_id', section: 's.section_id' })
     .count({ n: '*' })
-    .sum({ total: 's.score' })
+    .select(q.raw('SUM(?) as total', [hundredths(q, 's.score')]))
     .groupBy(key, 'e.form_id', 's.section_id')) as Array<{
     k: string | null;
     formId: string;
@@ -144,7 +153,7 @@ export async function scorecardSections(q: Q, f: ScorecardFilter): Promise<Score
     formId: r.formId,
     section: r.section,
     evaluations: Number(r.n),
-    scoreSum: Number(r.total ?? 0),
+    scoreHundredths: Number(r.total ?? 0),
   }));
 }
 
