@@ -44,8 +44,8 @@ export function zoneOffsetAt(ms: number, timeZone: string): number {
 /**
  * The pieces of constant offset of `timeZone` over `[from, to)`: sampled once a week (a year costs about 0.5 ms a
  * request; two changes of one zone less than a week apart, which the tz database knows only from
- * wartime history, would be missed), each change bisected to the millisecond. The last piece has `until: null`; instants
- * before `from` are counted with the first piece's offset, so callers bound their query by `from`.
+ * wartime history, would be missed), each change bisected to the millisecond. The last piece has `until: null`;
+ * instants before `from` are counted with the first piece's offset, so callers bound their query by `from`.
  */
 export function zoneSegments(timeZone: string, from: number, to: number): ZoneSegment[] {
   const step = WEEK_MS;

@@ -374,7 +374,7 @@ for (const backend of dbBackends) {
       expect(await rollupTimeZone(t.db.knex)).to.equal(null);
       await history(t, random, formIds, 80);
       // Before the first start nothing is rolled up; scorecards still come from the rows.
-      const [{ n }] = (await t.db.knex('scorecard_weeks').count({ n: '*' })) as Array<{ n: number | string }>;
+      const [{ n }] = (await t.db.knex('scorecard_weeks').count({ n: '*' })) as [{ n: number | string }];
       expect(Number(n)).to.equal(0);
       expect(await ensureScorecardRollup(depsOf(t, 'Europe/Amsterdam'))).to.equal(true);
       expect(await ensureScorecardRollup(depsOf(t, 'Europe/Amsterdam'))).to.equal(false);

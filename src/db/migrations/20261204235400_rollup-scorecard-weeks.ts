@@ -110,7 +110,8 @@ async function sqliteTriggers(knex: Knex): Promise<void> {
     `CREATE TRIGGER scorecard_rollup_eval_update AFTER UPDATE ON evaluations WHEN ${changed(RELEVANT)} BEGIN ` +
       `${evaluationRemove(false, 'OLD')} ${evaluationAdd(false, 'NEW')} END`,
     // Before the delete: the section scores (deleted by cascade after it) are still there to take away.
-    `CREATE TRIGGER scorecard_rollup_eval_delete BEFORE DELETE ON evaluations BEGIN ${evaluationRemove(false, 'OLD')} END`,
+    `CREATE TRIGGER scorecard_rollup_eval_delete BEFORE DELETE ON evaluations BEGIN ` +
+      `${evaluationRemove(false, 'OLD')} END`,
     `CREATE TRIGGER scorecard_rollup_section_insert AFTER INSERT ON evaluation_section_scores BEGIN ` +
       `${sectionDelta(false, 'NEW', 1)} END`,
     `CREATE TRIGGER scorecard_rollup_section_update AFTER UPDATE ON evaluation_section_scores ` +
