@@ -9,6 +9,10 @@
  * `evaluations` (counts and sums per key and week), one joining `evaluation_section_scores` (per key,
  * form and section). Indexes: migration 20261203185000_scorecard-indexes.
  *
+ * Score sums are in hundredths of a point (each score rounded to its two decimals, then summed as whole numbers):
+ * exact on both databases, and the same as the weekly roll-up's (src/db/scorecard-rollup.ts), which answers the
+ * whole weeks of a period while these queries answer its part-weeks (or all of it before the roll-up is built).
+ *
  * Inside a transaction pass `trx` as `q` (SQLite has one connection).
  */
 import type { Knex } from 'knex';
