@@ -393,5 +393,31 @@ for (const backend of dbBackends) {
       // A process still configured with the old zone is answered from the rows, right in its zone.
       expect(await answered(t, q, 'Europe/Amsterdam')).to.deep.equal(oracleScorecard(rows, q, 'Europe/Amsterdam'));
     });
+    it('when many transactions write evaluations of one agent, queue, form and week at once, then the roll-up counts each exactly once', async () => {
+      await ensureScorecardRollup(depsOf(t, 'Europe/Amsterdam'));
+      const at = Date.parse('2026-06-10T10:00:00Z');
+      const one = (i: number, expiresAt: number) =>
+        insertEvaluation(
+          t.db.knex,
+          buildEvaluation(formIds[0]!, {
+            id: ulid(),
+            callStartedAt: at + i,
+            score: 50,
+            expiresAt,
+            sectionScores: [{ section: '0', score: 40 }],
+          }),
+        );
+      await Promise.all(Array.from({ length: 12 }, (_, i) => one(i, at)));
+      await Promise.all([
+        ...Array.from({ length: 12 }, (_, i) => one(100 + i, at + 1000 * DAY)),
+        ...Array.from({ length: 4 }, () =>
+          deleteExpiredEvaluations(t.db.knex, { now: at, limit: 3, onDeleted: async () => {} }).catch(() => []),
+        ),
+      ]);
+      await deleteExpiredEvaluations(t.db.knex, { now: at, limit: 100, onDeleted: async () => {} });
+      const stored = await storedRollup(t.db.knex);
+      expect([...stored.weeks.values()]).to.deep.equal([[12, 12, 12 * 5000]]);
+      expect([...stored.sections.values()]).to.deep.equal([[12, 12 * 4000]]);
+    });
   });
 }
