@@ -4,7 +4,8 @@
  * info with the request log, background jobs).
  *
  * Seeded inside the database (rows written with knex in batches, columns as the migration fixes
- * them): BENCH_SCORECARD_AGENTS agents (default 500, each with a user of role agent and a display
+ * them; the scorecards' roll-up is built first, as the service's start builds it, so its triggers follow every
+ * row the seeding writes): BENCH_SCORECARD_AGENTS agents (default 500, each with a user of role agent and a display
  * name, each in one of 10 queues), BENCH_SCORECARD_EVALUATIONS evaluations (default 200,000) of calls
  * spread at random (seeded) over the last 365 days, against 3 forms of 2–4 sections (one section-score
  * row per section: about 600,000 rows); 97% submitted/acknowledged/disputed, 2% drafts, 1% calibration.
@@ -26,6 +27,8 @@ import type { Knex } from 'knex';
 import { ulid } from 'ulid';
 import { loadConfig } from '../src/config.js';
 import { createDb } from '../src/db/db.js';
+import { createLogger } from '../src/logger.js';
+import { ensureScorecardRollup } from '../src/training/index.js';
 import type { Db } from '../src/db/db.js';
 import { createStoredForm } from '../test/support/evaluation-rows.js';
 import type { EvaluationRow, StoredForm } from '../test/support/evaluation-rows.js';
@@ -158,6 +161,13 @@ async function scenario(
 ): Promise<ResultRow[]> {
   const now = Date.now();
   await options.db.migrate();
+  // As the service's start does (src/main.ts): the roll-up in the configured zone, so that the seeding's writes go
+  // through its triggers as production's writes do; the service's own start then finds it in that zone.
+  await ensureScorecardRollup({
+    db: options.db,
+    config: loadConfig(options.env),
+    logger: createLogger({ level: 'warn' }),
+  });
   const seeded = await seed(ctx, options.db.knex, {
     agents: options.agents,
     evaluations: options.evaluations,
@@ -170,7 +180,11 @@ async function scenario(
     agent: (await createTestUser(options.db, { role: 'agent', agentId: 'agent-7' })).token,
   };
   // PostgreSQL as autovacuum leaves it; SQLite is not analysed (the service never runs ANALYZE, as bench/scale.ts).
-  if (options.db.client === 'pg') await options.db.knex.raw('VACUUM ANALYZE evaluations, evaluation_section_scores');
+  if (options.db.client === 'pg') {
+    await options.db.knex.raw(
+      'VACUUM ANALYZE evaluations, evaluation_section_scores, scorecard_weeks, scorecard_sections',
+    );
+  }
   const service = await startService(ctx, options.env, { name: `scorecards-${options.name}` });
   const rows: ResultRow[] = [];
   try {

@@ -20,6 +20,7 @@ import { encryptingStore } from './keys/data-keys.js';
 import { createWakeupRelay, startBackgroundJobs } from './background.js';
 import { ensureBootstrapAdmin } from './auth/bootstrap.js';
 import { removeAbandonedUploads } from './retention/abandoned.js';
+import { ensureScorecardRollup } from './training/index.js';
 
 const SHUTDOWN_GRACE_MS = 15_000;
 /** How long uploads in flight may still finish after SIGTERM; the rest of the grace is for their cleanup. */
@@ -41,6 +42,8 @@ async function main(): Promise<void> {
 
   const db = createDb(config.db);
   await db.migrate();
+  // Scorecards' weekly roll-up: rebuilt here when CALLREC_TIME_ZONE is not the zone it was built in.
+  await ensureScorecardRollup({ db, config, logger });
   const driver = await createObjectStore(config.store, { logger });
   // Refuse to serve on a store that says it is not fit (S3: a missing bucket, or a versioned one
   // under CALLREC_S3_VERSIONED=refuse, where a delete would only add a delete marker and erase nothing).

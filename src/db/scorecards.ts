@@ -9,6 +9,10 @@
  * `evaluations` (counts and sums per key and week), one joining `evaluation_section_scores` (per key,
  * form and section). Indexes: migration 20261203185000_scorecard-indexes.
  *
+ * Score sums are in hundredths of a point (each score rounded to its two decimals, then summed as whole numbers):
+ * exact on both databases, and the same as the weekly roll-up's (src/db/scorecard-rollup.ts), which answers the
+ * whole weeks of a period while these queries answer its part-weeks (or all of it before the roll-up is built).
+ *
  * Inside a transaction pass `trx` as `q` (SQLite has one connection).
  */
 import type { Knex } from 'knex';
@@ -45,7 +49,8 @@ export interface ScorecardWeekRow {
   week: number;
   evaluations: number;
   scored: number;
-  scoreSum: number;
+  /** The sum of the scores in hundredths (each score rounded to its two decimals): a whole number, exact. */
+  scoreHundredths: number;
 }
 
 export interface ScorecardSectionRow {
@@ -53,7 +58,8 @@ export interface ScorecardSectionRow {
   formId: string;
   section: string;
   evaluations: number;
-  scoreSum: number;
+  /** In hundredths, as ScorecardWeekRow's. */
+  scoreHundredths: number;
 }
 
 function integer(n: number): string {
@@ -80,6 +86,13 @@ function weekSql(weeks: ScorecardFilter['weeks']): string {
   return `((e.call_started_at + ${offset} - ${integer(weeks.mondayMs)}) / ${integer(weeks.weekMs)})`;
 }
 
+/** A score column in hundredths, a whole number on both databases (PostgreSQL keeps scores as float4). */
+function hundredths(q: Q, column: string): Knex.Raw {
+  return q.client.config.client === 'pg'
+    ? q.raw('CAST(ROUND(CAST(?? AS double precision) * 100) AS bigint)', [column])
+    : q.raw('CAST(ROUND(?? * 100) AS INTEGER)', [column]);
+}
+
 function filtered(q: Q, f: ScorecardFilter): Knex.QueryBuilder {
   let b = q('evaluations as e')
     .whereIn('e.status', [...SCORECARD_STATUSES])
@@ -102,7 +115,7 @@ export async function scorecardWeeks(q: Q, f: ScorecardFilter): Promise<Scorecar
     .select(q.raw(`?? as k`, [key]), q.raw(`${week} as w`))
     .count({ n: '*' })
     .count({ scored: 'e.score' })
-    .sum({ total: 'e.score' })
+    .select(q.raw('SUM(?) as total', [hundredths(q, 'e.score')]))
     .groupByRaw(`??, ${week}`, [key])) as Array<{
     k: string | null;
     w: number | string;
@@ -115,7 +128,7 @@ export async function scorecardWeeks(q: Q, f: ScorecardFilter): Promise<Scorecar
     week: Number(r.w),
     evaluations: Number(r.n),
     scored: Number(r.scored),
-    scoreSum: Number(r.total ?? 0),
+    scoreHundredths: Number(r.total ?? 0),
   }));
 }
 
@@ -131,7 +144,7 @@ export async function scorecardSections(q: Q, f: ScorecardFilter): Promise<Score
     .whereRaw('s.evaluation_id = e.id')
     .select({ k: key, formId: 'e.form_id', section: 's.section_id' })
     .count({ n: '*' })
-    .sum({ total: 's.score' })
+    .select(q.raw('SUM(?) as total', [hundredths(q, 's.score')]))
     .groupBy(key, 'e.form_id', 's.section_id')) as Array<{
     k: string | null;
     formId: string;
@@ -144,7 +157,7 @@ export async function scorecardSections(q: Q, f: ScorecardFilter): Promise<Score
     formId: r.formId,
     section: r.section,
     evaluations: Number(r.n),
-    scoreSum: Number(r.total ?? 0),
+    scoreHundredths: Number(r.total ?? 0),
   }));
 }
 

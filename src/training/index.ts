@@ -4,3 +4,4 @@
  */
 export { countExpiredEvaluationsAt, expireEvaluations } from './expiry.js';
 export { evaluationScope } from './access.js';
+export { ensureScorecardRollup } from './scorecard-rollup.js';

@@ -12,7 +12,10 @@
  *   their title is that of the form's latest version.
  * - A filter outside the caller's scope (a trainer's other queue, another agent) finds nothing: 200 with no items,
  *   as the recording list does for a trainer.
- * Always computed from the rows at the request: no cache, so an expired or deleted evaluation is gone at once.
+ * Always computed at the request from what the database holds then, no cache: the whole weeks of the period from
+ * the weekly roll-up (src/db/scorecard-rollup.ts, kept exact by triggers in the transaction of every write of an
+ * evaluation), the part-weeks at its two ends from the evaluation rows; an expired or deleted evaluation is gone at
+ * once. When the roll-up is not of CALLREC_TIME_ZONE (not yet rebuilt), everything comes from the rows.
  */
 import { Router } from 'express';
 import type { Request } from 'express';
@@ -27,12 +30,13 @@ import {
   scorecardSections,
   scorecardWeeks,
 } from '../db/scorecards.js';
-import type { ScorecardGroup, ScorecardSectionRow, ScorecardWeekRow } from '../db/scorecards.js';
+import type { ScorecardFilter, ScorecardGroup, ScorecardSectionRow, ScorecardWeekRow } from '../db/scorecards.js';
+import { rollupSections, rollupTimeZone, rollupWeeks } from '../db/scorecard-rollup.js';
 import { errors } from '../errors.js';
 import type { FieldProblem } from '../errors.js';
 import { csvField } from '../http/csv.js';
 import { filterText, isoInstant } from '../http/request-schemas.js';
-import { isoWeekLabel, MONDAY_WALL_MS, WEEK_MS, DAY_MS, zoneSegments } from './weeks.js';
+import { isoWeekLabel, MONDAY_WALL_MS, WEEK_MS, DAY_MS, wholeWeeks, zoneSegments } from './weeks.js';
 
 /** Who may ask for scorecards. */
 export const SCORECARD_ROLES = ['admin', 'trainer', 'agent'] as const;
@@ -112,7 +116,8 @@ function fieldProblems(error: z.ZodError): FieldProblem[] {
   }));
 }
 
-const average = (sum: number, n: number) => (n === 0 ? null : Math.round((sum / n) * 100) / 100);
+/** The average of `n` scores whose sum is `hundredths` (hundredths of a point), to two decimals. */
+const average = (hundredths: number, n: number) => (n === 0 ? null : Math.round(hundredths / n) / 100);
 
 /** Section titles of a form version's definition (`{sections: [{title}]}`), by section id; empty when unreadable. */
 export function sectionTitles(definition: string): Map<string, string> {
@@ -159,7 +164,7 @@ export function assembleScorecards(input: {
     );
     const evaluations = weeks.reduce((n, w) => n + w.evaluations, 0);
     const scored = weeks.reduce((n, w) => n + w.scored, 0);
-    const sum = weeks.reduce((n, w) => n + w.scoreSum, 0);
+    const sum = weeks.reduce((n, w) => n + w.scoreHundredths, 0);
     const displayName =
       key === null
         ? undefined
@@ -180,7 +185,7 @@ export function assembleScorecards(input: {
           section: s.section,
           ...(title === undefined ? {} : { title }),
           evaluations: s.evaluations,
-          averageScore: average(s.scoreSum, s.evaluations),
+          averageScore: average(s.scoreHundredths, s.evaluations),
         };
       }),
       weeks: weeks.map((w) => {
@@ -191,7 +196,7 @@ export function assembleScorecards(input: {
           week: isoWeekLabel(w.week),
           weekStart: new Date(wall - input.offsetAt(start)).toISOString(),
           evaluations: w.evaluations,
-          averageScore: average(w.scoreSum, w.scored),
+          averageScore: average(w.scoreHundredths, w.scored),
         };
       }),
     } as Scorecard;
@@ -222,6 +227,67 @@ export function scorecardCsv(groupBy: ScorecardGroup, items: readonly Scorecard[
     }
   }
   return text;
+}
+
+/** Sums rows of the same key and week (the parts of a period never share a week, but sections span them). */
+export function mergeWeekRows(rows: readonly ScorecardWeekRow[]): ScorecardWeekRow[] {
+  const out = new Map<string, ScorecardWeekRow>();
+  for (const r of rows) {
+    const id = JSON.stringify([r.key, r.week]);
+    const e = out.get(id);
+    if (!e) out.set(id, { ...r });
+    else {
+      e.evaluations += r.evaluations;
+      e.scored += r.scored;
+      e.scoreHundredths += r.scoreHundredths;
+    }
+  }
+  return [...out.values()];
+}
+
+/** Sums rows of the same key, form and section. */
+export function mergeSectionRows(rows: readonly ScorecardSectionRow[]): ScorecardSectionRow[] {
+  const out = new Map<string, ScorecardSectionRow>();
+  for (const r of rows) {
+    const id = JSON.stringify([r.key, r.formId, r.section]);
+    const e = out.get(id);
+    if (!e) out.set(id, { ...r });
+    else {
+      e.evaluations += r.evaluations;
+      e.scoreHundredths += r.scoreHundredths;
+    }
+  }
+  return [...out.values()];
+}
+
+/**
+ * The grouped rows of a scorecard request: the whole weeks of the period from the roll-up when it is of the
+ * configured zone, the rest (less than a week at each end) from the evaluation rows; all of it from the rows
+ * otherwise. Either way the same numbers.
+ */
+export async function scorecardRows(
+  deps: Pick<AppDeps, 'db' | 'config'>,
+  filter: ScorecardFilter,
+): Promise<{ weeks: ScorecardWeekRow[]; sections: ScorecardSectionRow[] }> {
+  const knex = deps.db.knex;
+  const timeZone = deps.config.timeZone;
+  const whole = (await rollupTimeZone(knex)) === timeZone ? wholeWeeks(timeZone, filter.from, filter.to) : null;
+  const parts = (
+    whole ? [[filter.from, whole.start] as const, [whole.end, filter.to] as const] : [[filter.from, filter.to] as const]
+  )
+    .filter(([from, to]) => from < to)
+    .map(([from, to]) => ({
+      ...filter,
+      from,
+      to,
+      weeks: { segments: zoneSegments(timeZone, from, to), mondayMs: MONDAY_WALL_MS, weekMs: WEEK_MS },
+    }));
+  const weeks: ScorecardWeekRow[] = whole ? await rollupWeeks(knex, filter, whole) : [];
+  for (const part of parts) weeks.push(...(await scorecardWeeks(knex, part)));
+  if (weeks.length === 0) return { weeks, sections: [] };
+  const sections: ScorecardSectionRow[] = whole ? await rollupSections(knex, filter, whole) : [];
+  for (const part of parts) sections.push(...(await scorecardSections(knex, part)));
+  return { weeks: mergeWeekRows(weeks), sections: mergeSectionRows(sections) };
 }
 
 function principalOf(req: Request): Principal {
@@ -260,8 +326,7 @@ export function createScorecardRouter(deps: AppDeps): Router {
       queues: excluded ? [] : principal.role === 'trainer' ? principal.queues : null,
       weeks: { segments: zoneSegments(timeZone, from, to), mondayMs: MONDAY_WALL_MS, weekMs: WEEK_MS },
     };
-    const weeks = await scorecardWeeks(deps.db.knex, filter);
-    const sections = weeks.length === 0 ? [] : await scorecardSections(deps.db.knex, filter);
+    const { weeks, sections } = await scorecardRows(deps, filter);
     const formIds = [
       ...new Set([...sections.map((s) => s.formId), ...(groupBy === 'form' ? weeks.map((w) => w.key!) : [])]),
     ];

@@ -7,6 +7,7 @@ import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
 import type { Express } from 'express';
 import { createApp } from '../../src/app.js';
+import { ensureScorecardRollup } from '../../src/training/index.js';
 import { createManualClock } from '../../src/clock.js';
 import type { Clock } from '../../src/clock.js';
 import { loadConfig } from '../../src/config.js';
@@ -71,6 +72,8 @@ export async function startTestApp(options: {
     clock: options.clock ?? createManualClock(Date.now()),
     metrics: createMetrics(),
   };
+  // As the service does at start-up (src/main.ts): the scorecards' roll-up in the configured zone.
+  await ensureScorecardRollup(deps);
   const app = createApp(deps);
   const server: Server = app.listen(0, '127.0.0.1');
   await new Promise<void>((resolve) => server.once('listening', resolve));

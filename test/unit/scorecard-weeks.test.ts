@@ -1,9 +1,10 @@
 /**
  * ISO weeks in a time zone for scorecards (src/training/weeks.ts): labels at year boundaries and the
- * zone's offset pieces over a year with two daylight-saving changes. Expected labels from `date +%G-W%V`.
+ * zone's offset pieces over a year with two daylight-saving changes, and the whole weeks of a period (those the
+ * scorecard roll-up answers). Expected labels from `date +%G-W%V`.
  */
 import { expect } from 'chai';
-import { isoWeekLabel, weekIndexOf, zoneOffsetAt, zoneSegments } from '../../src/training/weeks.js';
+import { isoWeekLabel, weekIndexOf, wholeWeeks, zoneOffsetAt, zoneSegments } from '../../src/training/weeks.js';
 
 const HOUR = 3_600_000;
 const weekOf = (iso: string, zone = 'UTC') => {
@@ -43,5 +44,23 @@ describe('scorecard weeks', () => {
       { until: null, offsetMs: HOUR },
     ]);
     expect(zoneSegments('UTC', 0, Date.parse('2027-01-01T00:00:00Z'))).to.deep.equal([{ until: null, offsetMs: 0 }]);
+  });
+
+  it('when a period starts a few milliseconds off a whole second, then the summer-time change is still found to the millisecond', () => {
+    const from = Date.parse('2026-03-20T00:00:00.123Z');
+    const segments = zoneSegments('Europe/Amsterdam', from, from + 14 * 24 * HOUR);
+    expect(segments[0]).to.deep.equal({ until: Date.parse('2026-03-29T01:00:00Z'), offsetMs: HOUR });
+  });
+
+  it('when a period holds whole Amsterdam weeks, then they are those from its first Monday 00:00 to its last, summer-time change inside included', () => {
+    const monday = Date.parse('2026-03-22T23:00:00Z'); // Monday 2026-03-23 00:00 CET
+    const nextMonday = Date.parse('2026-03-29T22:00:00Z'); // Monday 2026-03-30 00:00 CEST
+    const whole = wholeWeeks('Europe/Amsterdam', monday, nextMonday);
+    expect(whole).to.include({ start: monday, end: nextMonday, toWeek: whole!.fromWeek + 1 });
+    expect(isoWeekLabel(whole!.fromWeek)).to.equal('2026-W13');
+    const inner = wholeWeeks('Europe/Amsterdam', monday + 1, nextMonday + 8 * 24 * HOUR);
+    expect(inner).to.include({ start: nextMonday, end: nextMonday + 7 * 24 * HOUR });
+    expect(wholeWeeks('Europe/Amsterdam', monday + 1, nextMonday)).to.equal(null);
+    expect(wholeWeeks('UTC', Date.parse('2026-11-30T00:00:00Z'), Date.parse('2026-12-06T23:59:59Z'))).to.equal(null);
   });
 });
