@@ -93,8 +93,22 @@ function hundredths(q: Q, column: string): Knex.Raw {
     : q.raw('CAST(ROUND(?? * 100) AS INTEGER)', [column]);
 }
 
+/** Periods up to this long are read through the period index on SQLite (see `filtered`). */
+const SHORT_PERIOD_MS = 8 * 86_400_000;
+
+/**
+ * The counted evaluations of `f`. SQLite, never analysed, reads a short period (the part-weeks at the ends of a
+ * scorecard's period) through the agent index to save a sort, which reads every evaluation: a short period is read
+ * through the period index instead (tens of times faster at a year of history). PostgreSQL chooses by statistics.
+ */
 function filtered(q: Q, f: ScorecardFilter): Knex.QueryBuilder {
-  let b = q('evaluations as e')
+  const short = f.to - f.from <= SHORT_PERIOD_MS && q.client.config.client !== 'pg';
+  let b = q
+    .from(
+      short
+        ? q.raw('?? as e INDEXED BY ??', ['evaluations', 'evaluations_scorecard_period_index'])
+        : 'evaluations as e',
+    )
     .whereIn('e.status', [...SCORECARD_STATUSES])
     .where('e.calibration', false)
     .where('e.call_started_at', '>=', f.from)

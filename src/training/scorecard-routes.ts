@@ -155,6 +155,19 @@ export function assembleScorecards(input: {
   for (const w of input.weeks) entry(w.key).weeks.push(w);
   for (const s of input.sections) entry(s.key).sections.push(s);
   const titles = new Map([...input.forms].map(([id, f]) => [id, sectionTitles(f.definition)]));
+  // A year of every agent names the same 53 weeks thousands of times: each week's label and start once.
+  const weekNames = new Map<number, { week: string; weekStart: string }>();
+  const weekName = (index: number) => {
+    let named = weekNames.get(index);
+    if (!named) {
+      // The instant of the week's Monday 00:00 wall clock: the offset near it, then the offset at that instant.
+      const wall = MONDAY_WALL_MS + index * WEEK_MS;
+      const start = wall - input.offsetAt(wall);
+      named = { week: isoWeekLabel(index), weekStart: new Date(wall - input.offsetAt(start)).toISOString() };
+      weekNames.set(index, named);
+    }
+    return named;
+  };
   const keys = [...byKey.keys()].sort((a, b) => (a === null ? 1 : b === null ? -1 : a < b ? -1 : a > b ? 1 : 0));
   return keys.map((key) => {
     const { weeks, sections } = byKey.get(key)!;
@@ -189,12 +202,10 @@ export function assembleScorecards(input: {
         };
       }),
       weeks: weeks.map((w) => {
-        // The instant of the week's Monday 00:00 wall clock: the offset near it, then the offset at that instant.
-        const wall = MONDAY_WALL_MS + w.week * WEEK_MS;
-        const start = wall - input.offsetAt(wall);
+        const { week, weekStart } = weekName(w.week);
         return {
-          week: isoWeekLabel(w.week),
-          weekStart: new Date(wall - input.offsetAt(start)).toISOString(),
+          week,
+          weekStart,
           evaluations: w.evaluations,
           averageScore: average(w.scoreHundredths, w.scored),
         };
@@ -231,25 +242,31 @@ export function scorecardCsv(groupBy: ScorecardGroup, items: readonly Scorecard[
 
 /** Sums rows of the same key and week (the parts of a period never share a week, but sections span them). */
 export function mergeWeekRows(rows: readonly ScorecardWeekRow[]): ScorecardWeekRow[] {
-  const out = new Map<string, ScorecardWeekRow>();
+  const out = new Map<string | null, Map<number, ScorecardWeekRow>>();
+  const result: ScorecardWeekRow[] = [];
   for (const r of rows) {
-    const id = JSON.stringify([r.key, r.week]);
-    const e = out.get(id);
-    if (!e) out.set(id, { ...r });
-    else {
+    let byWeek = out.get(r.key);
+    if (!byWeek) out.set(r.key, (byWeek = new Map()));
+    const e = byWeek.get(r.week);
+    if (!e) {
+      const copy = { ...r };
+      byWeek.set(r.week, copy);
+      result.push(copy);
+    } else {
       e.evaluations += r.evaluations;
       e.scored += r.scored;
       e.scoreHundredths += r.scoreHundredths;
     }
   }
-  return [...out.values()];
+  return result;
 }
 
 /** Sums rows of the same key, form and section. */
 export function mergeSectionRows(rows: readonly ScorecardSectionRow[]): ScorecardSectionRow[] {
   const out = new Map<string, ScorecardSectionRow>();
   for (const r of rows) {
-    const id = JSON.stringify([r.key, r.formId, r.section]);
+    // The form id (26 characters) and section id hold no NUL, so the key is unambiguous.
+    const id = `${r.key === null ? '' : `=${r.key}`}\u0000${r.formId}\u0000${r.section}`;
     const e = out.get(id);
     if (!e) out.set(id, { ...r });
     else {

@@ -10,6 +10,10 @@
  */
 import { expect } from 'chai';
 import { claimDueRecordings, listDueRecordingIds } from '../../src/db/recordings.js';
+import { rollupSections, rollupWeeks } from '../../src/db/scorecard-rollup.js';
+import { scorecardSections, scorecardWeeks } from '../../src/db/scorecards.js';
+import type { ScorecardFilter } from '../../src/db/scorecards.js';
+import { MONDAY_WALL_MS, WEEK_MS } from '../../src/training/weeks.js';
 import { dbBackends } from '../support/backends.js';
 import type { TestDb } from '../support/backends.js';
 import {
@@ -74,3 +78,64 @@ for (const backend of dbBackends) {
     });
   });
 }
+
+describe('scorecard query plans (sqlite)', function () {
+  this.timeout(60_000);
+  let testDb: TestDb;
+  const to = Date.parse('2026-11-30T12:00:00Z');
+  const year = { from: to - 365 * 86_400_000, to };
+  const filterOf = (period: { from: number; to: number }): ScorecardFilter => ({
+    groupBy: 'agent',
+    ...period,
+    queues: null,
+    weeks: { segments: [{ until: null, offsetMs: 0 }], mondayMs: MONDAY_WALL_MS, weekMs: WEEK_MS },
+  });
+  before(async () => {
+    testDb = await dbBackends.find((b) => b.name === 'sqlite')!.create();
+  });
+  after(async () => {
+    await testDb?.dispose();
+  });
+  const plansOf = async (work: () => Promise<unknown>) => {
+    const statements = await captureQueries(testDb.db.knex, work);
+    expect(statements.length, 'statements sent').to.be.greaterThan(0);
+    return Promise.all(statements.map(async (s) => ({ sql: s.sql, plan: await explain(testDb.db, s) })));
+  };
+
+  it("when every agent's year is read from the roll-up, then the sections are summed in the agent index's order with no sort, and every read is of a covering index", async () => {
+    const { knex } = testDb.db;
+    const weeks = { fromWeek: 2900, toWeek: 2952 };
+    const plans = [
+      ...(await plansOf(() => rollupWeeks(knex, filterOf(year), weeks))),
+      ...(await plansOf(() => rollupSections(knex, filterOf(year), weeks))),
+    ];
+    for (const { sql, plan } of plans) {
+      const shown = `${sql}\n  ${plan.join('\n  ')}`;
+      const reads = plan.filter((line) => /\b(SCAN|SEARCH) scorecard_(weeks|sections)\b/.test(line));
+      expect(reads.length, `no read of the roll-up in:\n${shown}`).to.be.greaterThan(0);
+      for (const line of reads) expect(line, `not index-only in:\n${shown}`).to.match(/USING COVERING INDEX/);
+      if (/scorecard_sections/.test(sql)) {
+        expect(reads.join('\n'), shown).to.match(/scorecard_sections_agent_index/);
+        expect(
+          plan.filter((line) => /USE TEMP B-TREE/.test(line)),
+          `sorted in:\n${shown}`,
+        ).to.deep.equal([]);
+      }
+    }
+  });
+
+  it('when the part-week at an end of the period is read from the rows, then the evaluations are read through the period index, not every agent', async () => {
+    const { knex } = testDb.db;
+    const part = { from: to - 3 * 86_400_000, to };
+    const plans = [
+      ...(await plansOf(() => scorecardWeeks(knex, filterOf(part)))),
+      ...(await plansOf(() => scorecardSections(knex, filterOf(part)))),
+    ];
+    for (const { sql, plan } of plans) {
+      const read = plan.find((line) => /\b(SCAN|SEARCH) e\b/.test(line));
+      expect(read, `${sql}\n  ${plan.join('\n  ')}`).to.match(
+        /SEARCH e USING COVERING INDEX evaluations_scorecard_period_index \(call_started_at>\? AND call_started_at<\?\)/,
+      );
+    }
+  });
+});
