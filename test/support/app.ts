@@ -61,6 +61,11 @@ export async function startTestApp(options: {
   store: ObjectStore;
   config?: Config;
   clock?: Clock;
+  /**
+   * Runs the service's start-up work on the database (src/main.ts: the scorecards' roll-up in the configured
+   * zone); default true. False for a database that is down from the start, where the real start would stop.
+   */
+  startup?: boolean;
 }): Promise<TestApp> {
   const capture = createLogCapture();
   const config = options.config ?? testConfig();
@@ -73,7 +78,7 @@ export async function startTestApp(options: {
     metrics: createMetrics(),
   };
   // As the service does at start-up (src/main.ts): the scorecards' roll-up in the configured zone.
-  await ensureScorecardRollup(deps);
+  if (options.startup !== false) await ensureScorecardRollup(deps);
   const app = createApp(deps);
   const server: Server = app.listen(0, '127.0.0.1');
   await new Promise<void>((resolve) => server.once('listening', resolve));
