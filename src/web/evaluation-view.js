@@ -74,6 +74,30 @@ export function definition(dl, term, value) {
 }
 
 /**
+ * The filter fields of `form` follow the page address, except while the user edits them: a field
+ * typed in or changed is left alone by `fillFilters` until the form is submitted or reset, so a
+ * page that finishes loading after the user began typing keeps what was typed.
+ */
+export function trackFilterEdits(form) {
+  const mark = (event) => {
+    if (event.target.name) event.target.dataset.edited = '';
+  };
+  form.addEventListener('input', mark);
+  form.addEventListener('change', mark);
+  const clear = () => {
+    for (const field of form.elements) if (field.dataset) delete field.dataset.edited;
+  };
+  form.addEventListener('submit', clear);
+  form.addEventListener('reset', clear);
+}
+
+/** Sets each named field of `form` that is not being edited (see trackFilterEdits) from `params`, else `fallback(field)`. */
+export function fillFilters(form, params, fallback = () => '') {
+  for (const field of form.elements)
+    if (field.name && !('edited' in field.dataset)) field.value = params.get(field.name) ?? fallback(field);
+}
+
+/**
  * Fills the form filter `select` with the forms and `names` with id → name. A role that may not
  * read the forms, or a refused read, hides the filter (an expired session, 401, is thrown on).
  */

@@ -11,16 +11,19 @@ import { tn, zonedMidnight } from '/assets/i18n.js';
 import { canRespond, evaluationsQuery, recordingLink } from '/assets/evaluation-model.js';
 import {
   el,
+  fillFilters,
   loadFormFilter,
   loadFormVersion,
   renderEvaluation,
   reviewProblem,
   scoreText,
   statusText,
+  trackFilterEdits,
 } from '/assets/evaluation-view.js';
 
 const $ = (id) => document.getElementById(id);
 const form = $('filters');
+trackFilterEdits(form);
 const tbody = document.querySelector('#evaluations tbody');
 const headers = [...document.querySelectorAll('#evaluations thead th')].map((th) => th.textContent);
 let nextCursor = null;
@@ -180,8 +183,7 @@ async function route() {
   $('detail-view').hidden = true;
   $('list-view').hidden = false;
   document.title = t('title.evaluations');
-  const params = new URLSearchParams(location.search);
-  for (const field of form.elements) if (field.name) field.value = params.get(field.name) ?? '';
+  fillFilters(form, new URLSearchParams(location.search));
   await load(false);
 }
 

@@ -8,7 +8,7 @@
 import { api, initLayout, showError, t } from '/assets/layout.js';
 import { formatNumber, tn, zonedMidnight } from '/assets/i18n.js';
 import { scorecardKey, scorecardsCsvHref, scorecardsQuery } from '/assets/evaluation-model.js';
-import { el, loadFormFilter, scoreText } from '/assets/evaluation-view.js';
+import { el, fillFilters, loadFormFilter, scoreText, trackFilterEdits } from '/assets/evaluation-view.js';
 
 const $ = (id) => document.getElementById(id);
 const form = $('filters');
@@ -99,10 +99,9 @@ async function load() {
 }
 
 function fillForm() {
-  const params = new URLSearchParams(location.search);
-  for (const field of form.elements)
-    if (field.name) field.value = params.get(field.name) ?? field.options?.[0]?.value ?? '';
+  fillFilters(form, new URLSearchParams(location.search), (field) => field.options?.[0]?.value ?? '');
 }
+trackFilterEdits(form);
 
 form.addEventListener('submit', (event) => {
   event.preventDefault();

@@ -190,4 +190,38 @@ describe('typing dates on the filter forms in Dutch (dd-mm-jjjj) and English (Ch
       await page.context().close();
     });
   }
+
+  it('when a period is typed before the evaluations and scorecards pages have finished loading, then what was typed is kept and asked for', async () => {
+    const L = (key: string) => text(T.en, key);
+    const page = await signedIn('en');
+    for (const [where, api] of [
+      ['/evaluations', '/v1/evaluations?'],
+      ['/scorecards', '/v1/scorecards?'],
+    ] as const) {
+      // The page fills its filters from the address once the forms are read: that read waits until the user typed.
+      let typedIn!: () => void;
+      const typed = new Promise<void>((resolve) => (typedIn = resolve));
+      await page.route('**/v1/evaluation-forms*', async (route) => {
+        await typed;
+        await route.continue();
+      });
+      await page.goto(`${app.url}${where}`, { waitUntil: 'domcontentloaded' });
+      await page.getByLabel(L('evaluations.callFrom'), { exact: true }).fill('2026-11-26');
+      await page.getByLabel(L('evaluations.callTo'), { exact: true }).fill('2026-11-27');
+      typedIn();
+      // The page's own first load asks with the address's (empty) filters; then the user applies theirs.
+      await page.waitForRequest((r) => r.url().includes(api));
+      const [asked] = await Promise.all([
+        page.waitForRequest((r) => r.url().includes(api) && new URL(r.url()).searchParams.has('to')),
+        page.getByRole('button', { name: L('filter.apply'), exact: true }).click(),
+      ]);
+      const query = new URL(asked.url()).searchParams;
+      expect([query.get('from'), query.get('to')], where).to.deep.equal([
+        '2026-11-25T23:00:00.000Z',
+        '2026-11-27T23:00:00.000Z',
+      ]);
+      await page.unroute('**/v1/evaluation-forms*');
+    }
+    await page.context().close();
+  });
 });
