@@ -91,7 +91,7 @@ export function trackFilterEdits(form) {
   form.addEventListener('reset', clear);
 }
 
-/** Sets each named field of `form` that is not being edited (see trackFilterEdits) from `params`, else `fallback(field)`. */
+/** Sets each named field of `form` not being edited (trackFilterEdits) from `params`, else `fallback(field)`. */
 export function fillFilters(form, params, fallback = () => '') {
   for (const field of form.elements)
     if (field.name && !('edited' in field.dataset)) field.value = params.get(field.name) ?? fallback(field);
