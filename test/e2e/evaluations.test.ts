@@ -11,7 +11,7 @@
  */
 import { expect } from 'chai';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { launchChromium } from '../support/browser.js';
+import { launchChromium, openWatchedPage } from '../support/browser.js';
 import { createManualClock } from '../../src/clock.js';
 import { deleteRecording } from '../../src/retention/delete-recording.js';
 import { dbBackends, storeBackends } from '../support/backends.js';
@@ -93,19 +93,13 @@ describe('training reviews in the web UI, in Dutch and English (Chromium, sqlite
   });
 
   async function openContext(lang: Lang): Promise<{ context: BrowserContext; page: Page; problems: string[] }> {
-    const context = await browser.newContext({
+    const { page, problems } = await openWatchedPage(browser, {
       locale: lang === 'nl' ? 'nl-NL' : 'en-US',
       timezoneId: 'America/Los_Angeles',
       viewport: SIZES.desktop,
       acceptDownloads: true,
     });
-    const page = await context.newPage();
-    const problems: string[] = [];
-    page.on('console', (m) => {
-      if (m.type() === 'error') problems.push(`console: ${m.text()}`);
-    });
-    page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
-    return { context, page, problems };
+    return { context: page.context(), page, problems };
   }
 
   async function signIn(page: Page, lang: Lang, username: string): Promise<void> {

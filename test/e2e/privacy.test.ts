@@ -11,7 +11,7 @@
 import path from 'node:path';
 import { expect } from 'chai';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { launchChromium } from '../support/browser.js';
+import { launchChromium, openWatchedPage } from '../support/browser.js';
 import { createManualClock } from '../../src/clock.js';
 import { verifyDeletionLog } from '../../src/audit/verify.js';
 import { dbBackends, storeBackends, tempDir } from '../support/backends.js';
@@ -106,19 +106,13 @@ describe('the privacy page in Dutch and English (Chromium, sqlite, fs)', functio
 
   /** A browser that prefers `lang` (Accept-Language, navigator.languages) and lives in another zone. */
   async function openContext(lang: Lang): Promise<{ context: BrowserContext; page: Page; problems: string[] }> {
-    const context = await browser.newContext({
+    const { page, problems } = await openWatchedPage(browser, {
       locale: lang === 'nl' ? 'nl-NL' : 'en-US',
       timezoneId: 'America/Los_Angeles',
       viewport: SIZES.desktop,
       acceptDownloads: true,
     });
-    const page = await context.newPage();
-    const problems: string[] = [];
-    page.on('console', (m) => {
-      if (m.type() === 'error') problems.push(`console: ${m.text()} (${m.location().url})`);
-    });
-    page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
-    return { context, page, problems };
+    return { context: page.context(), page, problems };
   }
 
   /** Signs in through /login?next=/privacy in the page's language and lands on the privacy page. */
