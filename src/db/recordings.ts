@@ -663,15 +663,32 @@ export const PLAYBACK_COLUMNS = [
   'playback_sha256',
 ] as const;
 
-/** The playback columns of recording `id`, or undefined when there is no such row. */
-export async function findPlaybackRowById(
-  q: Knex | Knex.Transaction,
-  id: string,
-): Promise<Pick<RecordingRow, (typeof PLAYBACK_COLUMNS)[number]> | undefined> {
+/** A playback row and whether the recording is restricted (its caller or callee number under restriction). */
+export type PlaybackLookup = Pick<RecordingRow, (typeof PLAYBACK_COLUMNS)[number]> & { restricted: boolean };
+
+/**
+ * The playback columns of recording `id` and whether its caller or callee number is under restriction
+ * (as `isRecordingRestricted` answers), read in one statement, so both come from one snapshot; undefined
+ * when there is no such row.
+ */
+export async function findPlaybackRowById(q: Knex | Knex.Transaction, id: string): Promise<PlaybackLookup | undefined> {
+  const restricted = q.raw(
+    '(EXISTS (SELECT 1 FROM subject_restrictions s WHERE s.number = recordings.caller_number) OR ' +
+      'EXISTS (SELECT 1 FROM subject_restrictions s WHERE s.number = recordings.callee_number)) AS restricted',
+  );
   const row = (await q('recordings')
     .where({ id })
-    .first(...PLAYBACK_COLUMNS)) as Pick<RecordingRow, (typeof PLAYBACK_COLUMNS)[number]> | undefined;
-  return row && { ...row, legal_hold: Boolean(row.legal_hold), expires_at: Number(row.expires_at) };
+    .first(...PLAYBACK_COLUMNS, restricted)) as
+    | (Pick<RecordingRow, (typeof PLAYBACK_COLUMNS)[number]> & { restricted: boolean | number })
+    | undefined;
+  return (
+    row && {
+      ...row,
+      legal_hold: Boolean(row.legal_hold),
+      expires_at: Number(row.expires_at),
+      restricted: Boolean(row.restricted),
+    }
+  );
 }
 
 /** What the recordings list can be filtered by: queues and agents (with a display name where a user has one). */

@@ -42,13 +42,19 @@ export function seesRestricted(principal: Principal): boolean {
  * 404 when the recording is restricted and `principal` may not see restricted recordings, and for an agent when
  * no evaluation of theirs that reached them is about this call (an agent without an agent id sees none).
  */
-async function refuseRestricted(db: Db, principal: Principal, id: string): Promise<void> {
+async function refuseRestricted(
+  db: Db,
+  principal: Principal,
+  recording: { id: string; restricted?: boolean },
+): Promise<void> {
   if (principal.role === 'agent') {
-    if (principal.agentId === null || !(await isCallOfAgentEvaluation(db.knex, id, principal.agentId))) {
+    if (principal.agentId === null || !(await isCallOfAgentEvaluation(db.knex, recording.id, principal.agentId))) {
       throw errors.notFound('Recording');
     }
   }
-  if (!seesRestricted(principal) && (await isRecordingRestricted(db.knex, id))) throw errors.notFound('Recording');
+  if (seesRestricted(principal)) return;
+  // `restricted` when the row was read with it (one statement), else asked now.
+  if (recording.restricted ?? (await isRecordingRestricted(db.knex, recording.id))) throw errors.notFound('Recording');
 }
 
 /** The recording `id` if `principal` may see it at `now`; otherwise 404 `not_found`. */
@@ -60,20 +66,24 @@ export async function loadVisibleRecording(
 ): Promise<RecordingRow> {
   const row = ID.test(id) ? await findRecordingById(db.knex, id) : undefined;
   if (!row || !isVisible(row, now) || !canSeeQueue(principal, row.queue)) throw errors.notFound('Recording');
-  await refuseRestricted(db, principal, row.id);
+  await refuseRestricted(db, principal, { id: row.id });
   return row;
 }
 
-/** As `loadVisibleRecording` (same checks, same 404), reading only the columns audio playback needs. */
+/**
+ * As `loadVisibleRecording` (same checks, same 404), reading only the columns audio playback needs, with the
+ * restriction in the same statement (one query per ranged read, not the row and then the restriction).
+ */
 export async function loadPlayableRecording(
   db: Db,
   principal: Principal,
   id: string,
   now: number,
 ): Promise<PlaybackRow> {
-  const row = ID.test(id) ? await findPlaybackRowById(db.knex, id) : undefined;
-  if (!row || !isVisible(row, now) || !canSeeQueue(principal, row.queue)) throw errors.notFound('Recording');
-  await refuseRestricted(db, principal, row.id);
+  const found = ID.test(id) ? await findPlaybackRowById(db.knex, id) : undefined;
+  if (!found || !isVisible(found, now) || !canSeeQueue(principal, found.queue)) throw errors.notFound('Recording');
+  await refuseRestricted(db, principal, found);
+  const { restricted: _, ...row } = found;
   return row;
 }
 

@@ -1,10 +1,12 @@
 /**
  * The audio route's row lookup (`findPlaybackRowById`, a plain knex query) returns
- * what the general lookup returns, sees only committed state, and leaves no read
- * transaction open behind it (another process's commit is seen at once).
+ * what the general lookup returns, with the restriction `isRecordingRestricted` answers,
+ * sees only committed state, and leaves no read transaction open behind it (another
+ * process's commit is seen at once).
  */
 import { expect } from 'chai';
 import { findPlaybackRowById, findRecordingById, PLAYBACK_COLUMNS } from '../../src/db/recordings.js';
+import { isRecordingRestricted } from '../../src/db/privacy-requests.js';
 import { createDb } from '../../src/db/db.js';
 import type { Db } from '../../src/db/db.js';
 import { dbBackends, storeBackends } from '../support/backends.js';
@@ -36,10 +38,40 @@ for (const backend of dbBackends) {
       const plain = await createStoredRecording({ db: testDb.db, store: testStore.store, overrides: { queue: null } });
       for (const rec of [held, plain]) {
         const full = (await findRecordingById(testDb.db.knex, rec.row.id))!;
-        const expected = Object.fromEntries(PLAYBACK_COLUMNS.map((c) => [c, full[c]]));
+        const expected = { ...Object.fromEntries(PLAYBACK_COLUMNS.map((c) => [c, full[c]])), restricted: false };
         expect(await findPlaybackRow(testDb.db, rec.row.id)).to.deep.equal(expected);
       }
       expect(await findPlaybackRow(testDb.db, '01JAAAAAAAAAAAAAAAAAAAAAAA')).to.equal(undefined);
+    });
+
+    it('when the caller or the callee number is restricted, then the lookup says restricted as the restriction query does', async () => {
+      const restrict = (number: string) =>
+        testDb.db.knex('subject_restrictions').insert({ number, mode: 'restrict', created_at: 1, created_by: 'p' });
+      const byCaller = await createStoredRecording({
+        db: testDb.db,
+        store: testStore.store,
+        overrides: { caller_number: '+31201111111', callee_number: '+31202222222' },
+      });
+      const byCallee = await createStoredRecording({
+        db: testDb.db,
+        store: testStore.store,
+        overrides: { caller_number: '+31203333333', callee_number: '+31204444444' },
+      });
+      const noNumbers = await createStoredRecording({
+        db: testDb.db,
+        store: testStore.store,
+        overrides: { caller_number: null, callee_number: null },
+      });
+      await restrict('+31201111111');
+      await restrict('+31204444444');
+      for (const [rec, restricted] of [
+        [byCaller, true],
+        [byCallee, true],
+        [noNumbers, false],
+      ] as const) {
+        expect((await findPlaybackRow(testDb.db, rec.row.id))!.restricted, rec.row.id).to.equal(restricted);
+        expect(await isRecordingRestricted(testDb.db.knex, rec.row.id)).to.equal(restricted);
+      }
     });
 
     it('when a transaction changes the row, then the lookup sees the committed state only', async () => {
