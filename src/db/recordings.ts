@@ -679,8 +679,7 @@ export async function findPlaybackRowById(q: Knex | Knex.Transaction, id: string
   const row = (await q('recordings')
     .where({ id })
     .first(...PLAYBACK_COLUMNS, restricted)) as
-    | (Pick<RecordingRow, (typeof PLAYBACK_COLUMNS)[number]> & { restricted: boolean | number })
-    | undefined;
+    (Pick<RecordingRow, (typeof PLAYBACK_COLUMNS)[number]> & { restricted: boolean | number }) | undefined;
   return (
     row && {
       ...row,
