@@ -16,15 +16,25 @@
  *   Each run has its own tokens. (The OS page cache is not dropped: that would disturb the
  *   other work on a shared machine.)
  * - Context: time to first byte with BENCH_PLAYBACK_LISTENERS concurrent listeners beside as
- *   many concurrent direct store reads; CPU the service spends per warm ranged read.
+ *   many concurrent direct store reads; CPU the service spends per warm ranged read; the three
+ *   reads every API read makes afresh (token, row with restriction, data key), timed in this
+ *   process, and the API against the bare proxy plus them: the floor once the guarantees are in.
+ * Recordings are stored as the service stores them (encryption on, its default), so the API reads
+ * header and segments and decrypts; the bare proxy and the direct read take the same range of the
+ * stored object.
  *
  * Each figure is min / median / max over BENCH_RUNS runs of its percentile.
  */
 import http from 'node:http';
 import path from 'node:path';
 import { loadConfig } from '../src/config.js';
+import { sha256Hex } from '../src/auth/accounts.js';
+import { findActiveToken } from '../src/db/api-tokens.js';
 import { createDb } from '../src/db/db.js';
+import { readRecordingKey } from '../src/db/recording-keys.js';
+import { findPlaybackRowById } from '../src/db/recordings.js';
 import type { RecordingRow } from '../src/db/recordings.js';
+import { encryptingStore } from '../src/keys/data-keys.js';
 import { createObjectStore } from '../src/storage/create-store.js';
 import type { ObjectStore } from '../src/storage/object-store.js';
 import { setupBucket } from '../src/storage/setup-bucket.js';
@@ -98,9 +108,12 @@ async function runTarget(
   await db.migrate();
   if (config.store.kind === 's3') await setupBucket(config.store, { retentionDays: 30 });
   const store = await createObjectStore(config.store);
+  // Stored as the service stores them (encryption on, the default): the API's reads take the production path.
+  const sealing = await encryptingStore({ config, db, store });
   const random = seededRandom(ctx.seed);
   let service: ServiceProcess | undefined;
   let proxy: ServerProcess | undefined;
+  let freshDb: ReturnType<typeof createDb> | undefined;
   try {
     ctx.progress(`${name}: storing recordings`);
     const startedAt = Date.now() - 3_600_000;
@@ -108,14 +121,20 @@ async function runTarget(
     const coldBytes = k.coldMib * 1024 * 1024;
     const warmRec = await createStoredRecording({
       db,
-      store,
+      store: sealing,
       overrides: { playbackBody: random.bytes(warmBytes), started_at: startedAt },
     });
     const coldBody = random.bytes(coldBytes);
     const coldRecs: RecordingRow[] = [];
     for (let i = 0; i < k.recordings; i++)
       coldRecs.push(
-        (await createStoredRecording({ db, store, overrides: { playbackBody: coldBody, started_at: startedAt } })).row,
+        (
+          await createStoredRecording({
+            db,
+            store: sealing,
+            overrides: { playbackBody: coldBody, started_at: startedAt },
+          })
+        ).row,
       );
     const warmToken = (await createTestUser(db, { role: 'trainer' })).token;
     // Every run gets tokens of its own, created before the service starts (one SQLite writer at a time).
@@ -133,6 +152,18 @@ async function runTarget(
     const warmUrl = `${base}/v1/recordings/${warmRec.row.id}/audio`;
     const warmHeaders = { authorization: `Bearer ${warmToken}` };
     const warmKey = warmRec.row.playback_key;
+    // What every API read must ask the database afresh (revocation, erasure, hold and shredding take effect at the
+    // next request): the token, the row with its restriction, the data key. Timed here, on a connection of this
+    // process, as the floor that the guarantees add to the bare proxy.
+    freshDb = createDb(config.db);
+    const readFresh = async (token: string, id: string, into: number[]) => {
+      const t = performance.now();
+      const found = await findActiveToken(freshDb!.knex, sha256Hex(token));
+      const row = await findPlaybackRowById(freshDb!.knex, id);
+      const key = await readRecordingKey(freshDb!.knex, id);
+      if (!found || !row || !key) throw new Error('the fresh reads found no token, row or data key');
+      into.push(performance.now() - t);
+    };
     const proxyUrl = (key: string) => `${proxy!.base}/${encodeURIComponent(key)}`;
 
     const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
@@ -174,6 +205,8 @@ async function runTarget(
       proxy99: [] as number[],
       store50: [] as number[],
       store99: [] as number[],
+      fresh50: [] as number[],
+      fresh99: [] as number[],
       cpu: [] as number[],
     };
     const cold = { api50: [] as number[], api99: [] as number[], proxy50: [] as number[], proxy99: [] as number[] };
@@ -185,6 +218,7 @@ async function runTarget(
       const api: number[] = [];
       const bare: number[] = [];
       const direct: number[] = [];
+      const fresh: number[] = [];
       const cpuBefore = processCpuMs(service.pid);
       for (let i = 0; i < k.reads; i++) {
         const start = random.int(0, warmBytes - RANGE_BYTES);
@@ -205,6 +239,10 @@ async function runTarget(
         for (const j of order) await reads[j]!();
       }
       warm.cpu.push((processCpuMs(service.pid) - cpuBefore) / k.reads);
+      // After the timed reads (their CPU figure is the service's alone), as many times.
+      for (let i = 0; i < k.reads; i++) await readFresh(warmToken, warmRec.row.id, fresh);
+      warm.fresh50.push(percentile(sorted(fresh), 50));
+      warm.fresh99.push(percentile(sorted(fresh), 99));
       for (const [into, xs] of [
         [warm.api50, api],
         [warm.proxy50, bare],
@@ -314,6 +352,27 @@ async function runTarget(
         samples: warm.store99,
       }),
       row(
+        '64 KiB ranged read p50, warm, vs the bare proxy plus the fresh reads',
+        warm.api50,
+        {
+          name: 'bare proxy p50 + token, row and data-key reads p50 (this process)',
+          samples: warm.proxy50.map((p, i) => p + warm.fresh50[i]!),
+        },
+        undefined,
+        'context: the floor once the guarantees are in (each request reads its token, row and data key afresh)',
+      ),
+      rowFromRuns({
+        name: `the fresh reads of one API read: token, row with restriction, data key, p50 (${name})`,
+        unit: 'ms',
+        samples: warm.fresh50,
+        note: `three queries in sequence on a connection of this process, ${k.reads} per run after the warm reads`,
+      }),
+      rowFromRuns({
+        name: `the fresh reads of one API read, p99 (${name})`,
+        unit: 'ms',
+        samples: warm.fresh99,
+      }),
+      row(
         'bare proxy 64 KiB ranged read p50 vs the store read',
         warm.proxy50,
         { name: 'store.get of the same range p50, this process', samples: warm.store50 },
@@ -336,6 +395,7 @@ async function runTarget(
       }),
     ];
   } finally {
+    await freshDb?.close();
     await proxy?.stop();
     await service?.stop();
     await store.close();
