@@ -22,7 +22,9 @@
  *   most 1.1 × the second minute's;
  * - nothing left behind: no object under recordings/ without its row, no upload marker, no
  *   file under the data dir's tmp/.
- * A summary goes to stderr; the figures (upload and seek latency, RSS per instance, deletion
+ * A summary goes to stderr, with each instance's RSS and, beside it, its V8 heap used and committed and its
+ * external (Buffer) memory from its /metrics (what the RSS is made of; the live heap, heap used at its lowest in
+ * a minute, is reported beside the RSS check as context: a leak raises it, uncollected garbage does not); the figures (upload and seek latency, RSS per instance, deletion
  * lag) are returned as spread rows (min / median / max) through the adapter of scale.ts.
  *
  * Knobs (environment of `npm run bench`):
@@ -87,6 +89,8 @@ interface Instance {
   exit: Promise<number | null>;
   /** [elapsed ms since the load started, VmRSS bytes] */
   rss: Array<[number, number]>;
+  /** [elapsed ms, V8 heap used, V8 heap committed, external memory (Buffers)] from the instance's /metrics. */
+  heap: Array<[number, number, number, number]>;
   logLines: number;
   tail: string[];
 }
@@ -101,6 +105,7 @@ async function startInstance(name: string, env: Record<string, string>): Promise
     child,
     exit: new Promise((r) => child.once('exit', (code) => r(code))),
     rss: [],
+    heap: [],
     logLines: 0,
     tail: [],
   };
@@ -137,6 +142,20 @@ function vmRssBytes(pid: number): number | undefined {
   }
 }
 
+/** V8's heap used and committed, and the external (Buffer) memory, as the instance's process metrics report them. */
+async function heapBytes(base: string): Promise<[number, number, number] | undefined> {
+  try {
+    const text = await (await fetch(`${base}/metrics`)).text();
+    const value = (name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1]);
+    const used = value('callrec_process_nodejs_heap_size_used_bytes');
+    const total = value('callrec_process_nodejs_heap_size_total_bytes');
+    const external = value('callrec_process_nodejs_external_memory_bytes');
+    return [used, total, external].every(Number.isFinite) ? [used, total, external] : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** A GET that reads the whole body: status, Retry-After, bytes, or the connection error. */
 function get(
   agent: http.Agent,
@@ -159,6 +178,13 @@ interface Accepted {
   callId: string;
   expiresAt: number;
   playbackSize: number;
+}
+
+/** `min / median / max` of `values`, one decimal. */
+function spreadText(values: number[]): string {
+  if (values.length === 0) return 'unknown (no sample)';
+  const s = spreadOf(values);
+  return [s.min, s.median, s.max].map((v) => v.toFixed(1)).join(' / ');
 }
 
 /** Rows in the format of the reworked report; judged rows carry `met`. */
@@ -213,6 +239,8 @@ export const soakBench: Bench = {
         for (const inst of instances) {
           const rss = vmRssBytes(inst.pid);
           if (rss !== undefined) inst.rss.push([Date.now() - loadStart, rss]);
+          const at = Date.now() - loadStart;
+          void heapBytes(inst.base).then((h) => h && inst.heap.push([at, ...h]));
         }
       }, RSS_SAMPLE_MS);
       const statuses = new Map<string, number>();
@@ -444,6 +472,12 @@ export const soakBench: Bench = {
           violations.push(
             `${inst.name}: RSS grew, last minute max ${(last / 2 ** 20).toFixed(0)} MiB > 1.1 × second minute max ${(second / 2 ** 20).toFixed(0)} MiB`,
           );
+        // Context for the RSS check: the live heap, i.e. V8's heap used at its lowest in a minute (right after a
+        // full collection), and the heap V8 keeps committed; a leak raises the first, garbage awaiting collection
+        // only the second and the RSS.
+        const lowestHeap = (from: number, to: number) =>
+          Math.min(...inst.heap.filter(([t]) => t >= from && t < to).map(([, used]) => used));
+        const liveRatio = lowestHeap(durationMs - 60_000, durationMs + 1) / lowestHeap(60_000, 120_000);
         const mib = inst.rss.map(([, b]) => b / 2 ** 20);
         rssRows.push(
           row(`RSS ${inst.name} (MiB over the run)`, 'MiB', mib, {
@@ -452,6 +486,9 @@ export const soakBench: Bench = {
           row(`RSS growth ${inst.name} (last minute / second minute, max)`, '×', [ratio], {
             target: '≤ 1.1×',
             met: ratio <= 1.1,
+          }),
+          row(`live heap growth ${inst.name} (last minute / second minute, lowest heap used)`, '×', [liveRatio], {
+            note: `context for the RSS check: heap used at its lowest in each minute (after a full collection); heap committed over the run ${spreadText(inst.heap.map(([, , c]) => c / 2 ** 20))} MiB`,
           }),
         );
       }
@@ -471,7 +508,8 @@ export const soakBench: Bench = {
         `  deleted ${log.length} (${due.length} due by the end of the load), ${rows.length} still stored; deadline → deleted_at p50 ${percentile(lag, 50)?.toFixed(1)} s, max ${lag.at(-1)?.toFixed(1)} s; log verifies: ${verdict.ok}`,
         ...instances.map(
           (inst) =>
-            `  ${inst.name}: RSS ${inst.rss.map(([t, b]) => `${Math.round(t / 1000)}s=${Math.round(b / 2 ** 20)}`).join(' ')} MiB`,
+            `  ${inst.name}: RSS ${inst.rss.map(([t, b]) => `${Math.round(t / 1000)}s=${Math.round(b / 2 ** 20)}`).join(' ')} MiB\n` +
+            `  ${inst.name}: heap used/committed/external ${inst.heap.map(([t, h, c, x]) => `${Math.round(t / 1000)}s=${[h, c, x].map((b) => Math.round(b / 2 ** 20)).join('/')}`).join(' ')} MiB`,
         ),
         violations.length
           ? `  VIOLATIONS (${violations.length}):\n    ${violations.slice(0, 30).join('\n    ')}`
