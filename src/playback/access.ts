@@ -80,10 +80,9 @@ export async function loadPlayableRecording(
   id: string,
   now: number,
 ): Promise<PlaybackRow> {
-  const found = ID.test(id) ? await findPlaybackRowById(db.knex, id) : undefined;
-  if (!found || !isVisible(found, now) || !canSeeQueue(principal, found.queue)) throw errors.notFound('Recording');
-  await refuseRestricted(db, principal, found);
-  const { restricted: _, ...row } = found;
+  const row = ID.test(id) ? await findPlaybackRowById(db.knex, id) : undefined;
+  if (!row || !isVisible(row, now) || !canSeeQueue(principal, row.queue)) throw errors.notFound('Recording');
+  await refuseRestricted(db, principal, row);
   return row;
 }
 
