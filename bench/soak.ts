@@ -49,6 +49,7 @@ import { storeKeys } from '../test/support/backends.js';
 import { audioFixtureBytes } from '../test/support/fixtures.js';
 import { startMain } from '../test/support/process.js';
 import { signedUpload } from '../test/support/upload.js';
+import { parseExposition } from '../test/support/prometheus.js';
 import { createTestUser } from '../test/support/users.js';
 import { percentile } from './http-client.js';
 import { pgDatabase } from './retention.js';
@@ -145,8 +146,8 @@ function vmRssBytes(pid: number): number | undefined {
 /** V8's heap used and committed, and the external (Buffer) memory, as the instance's process metrics report them. */
 async function heapBytes(base: string): Promise<[number, number, number] | undefined> {
   try {
-    const text = await (await fetch(`${base}/metrics`)).text();
-    const value = (name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1]);
+    const { samples } = parseExposition(await (await fetch(`${base}/metrics`)).text());
+    const value = (name: string) => samples.find((s) => s.name === name)?.value ?? Number.NaN;
     const used = value('callrec_process_nodejs_heap_size_used_bytes');
     const total = value('callrec_process_nodejs_heap_size_total_bytes');
     const external = value('callrec_process_nodejs_external_memory_bytes');
@@ -237,9 +238,9 @@ export const soakBench: Bench = {
       const loadEndAt = loadStart + k.seconds * 1000;
       sampler = setInterval(() => {
         for (const inst of instances) {
-          const rss = vmRssBytes(inst.pid);
-          if (rss !== undefined) inst.rss.push([Date.now() - loadStart, rss]);
           const at = Date.now() - loadStart;
+          const rss = vmRssBytes(inst.pid);
+          if (rss !== undefined) inst.rss.push([at, rss]);
           void heapBytes(inst.base).then((h) => h && inst.heap.push([at, ...h]));
         }
       }, RSS_SAMPLE_MS);
