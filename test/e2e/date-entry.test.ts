@@ -29,6 +29,19 @@ const noon = (day: number) => Date.UTC(2026, 10, day, 11, 0, 0);
 /** A day as the user types it: dd-mm-jjjj in Dutch, ISO into the browser's date field in English. */
 const typed = (lang: Lang, iso: string) => (lang === 'nl' ? iso.split('-').reverse().join('-') : iso);
 
+/**
+ * Applies the filter form and answers the period (`from`, `to`) of the call to `api` it makes; a load still under
+ * way without a period is not that call.
+ */
+async function appliedPeriod(page: Page, api: string, L: (key: string) => string): Promise<Array<string | null>> {
+  const [asked] = await Promise.all([
+    page.waitForRequest((r) => r.url().includes(api) && new URL(r.url()).searchParams.has('to')),
+    page.getByRole('button', { name: L('filter.apply'), exact: true }).click(),
+  ]);
+  const query = new URL(asked.url()).searchParams;
+  return [query.get('from'), query.get('to')];
+}
+
 describe('typing dates on the filter forms in Dutch (dd-mm-jjjj) and English (Chromium, sqlite, fs)', function () {
   this.timeout(180_000);
   let testDb: TestDb;
@@ -170,14 +183,8 @@ describe('typing dates on the filter forms in Dutch (dd-mm-jjjj) and English (Ch
         const from = page.getByLabel(L('evaluations.callFrom'), { exact: true });
         await from.fill(typed(lang, '2026-11-26'));
         await page.getByLabel(L('evaluations.callTo'), { exact: true }).fill(typed(lang, '2026-11-27'));
-        const [asked] = await Promise.all([
-          // The page's first load may still be asking without a period: wait for the filtered call.
-          page.waitForRequest((r) => r.url().includes(api) && new URL(r.url()).searchParams.has('from')),
-          page.getByRole('button', { name: L('filter.apply'), exact: true }).click(),
-        ]);
-        const query = new URL(asked.url()).searchParams;
         // Midnight in Amsterdam (CET) starts the 26th; the 28th's midnight ends the period.
-        expect([query.get('from'), query.get('to')], where).to.deep.equal([
+        expect(await appliedPeriod(page, api, L), where).to.deep.equal([
           '2026-11-25T23:00:00.000Z',
           '2026-11-27T23:00:00.000Z',
         ]);
@@ -211,12 +218,7 @@ describe('typing dates on the filter forms in Dutch (dd-mm-jjjj) and English (Ch
       typedIn();
       // The page's own first load asks with the address's (empty) filters; then the user applies theirs.
       await page.waitForRequest((r) => r.url().includes(api));
-      const [asked] = await Promise.all([
-        page.waitForRequest((r) => r.url().includes(api) && new URL(r.url()).searchParams.has('to')),
-        page.getByRole('button', { name: L('filter.apply'), exact: true }).click(),
-      ]);
-      const query = new URL(asked.url()).searchParams;
-      expect([query.get('from'), query.get('to')], where).to.deep.equal([
+      expect(await appliedPeriod(page, api, L), where).to.deep.equal([
         '2026-11-25T23:00:00.000Z',
         '2026-11-27T23:00:00.000Z',
       ]);
