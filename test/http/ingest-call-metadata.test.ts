@@ -198,24 +198,13 @@ for (const combo of COMBOS) {
       }
     });
 
-    it('when scripts/upload-recording is given an empty --caller, a call group, a case reference, an agent channel and no start, then they are sent: withheld, grouped, and started at the upload time', async () => {
+    it('when scripts/upload-recording is given an empty --caller, a call group, a case reference, an agent channel and no start or end, then they are sent: withheld, grouped, and started at the upload time', async () => {
       const before = Date.now() - 1000;
       const file = await audioFixture('pcm-stereo');
       fs.utimesSync(file, new Date('2020-01-01T00:00:00Z'), new Date('2020-01-01T00:00:00Z')); // an old file: its mtime must not be the start
       const res = await runScript(app.url, [
-        '--call-id',
-        `script-${Date.now()}`,
-        '--caller',
-        '',
-        '--call-group',
-        'grp-1',
-        '--case-reference',
-        'DOS-1',
-        '--agent-channel',
-        'left',
-        '--ended-at',
-        new Date().toISOString(),
-        file,
+        ...['--call-id', `script-${Date.now()}`, '--caller', '', '--call-group', 'grp-1'],
+        ...['--case-reference', 'DOS-1', '--agent-channel', 'left', file],
       ]);
       expect(res.code, res.stderr).to.equal(0);
       const recording = JSON.parse(res.stdout) as Record<string, unknown>;
@@ -228,6 +217,20 @@ for (const combo of COMBOS) {
         agentChannel: 'left',
       });
       expect(Date.parse(recording.startedAt as string)).to.be.at.least(before - 1000);
+    });
+
+    it('when scripts/upload-recording is given an end but no start, then the call is stored as started at its end (not at the upload time, which lies after the end and was refused)', async () => {
+      const endedAt = new Date(Math.floor(Date.now() / 1000) * 1000 - 5000).toISOString(); // a call that ended seconds before the upload
+      const res = await runScript(app.url, [
+        '--call-id',
+        `script-end-${Date.now()}`,
+        '--ended-at',
+        endedAt,
+        await audioFixture('pcm-stereo'),
+      ]);
+      expect(res.code, res.stderr).to.equal(0);
+      const recording = JSON.parse(res.stdout) as Record<string, unknown>;
+      expect(recording).to.include({ startedAt: endedAt, endedAt });
     });
 
     it('when scripts/upload-recording posts a large file, then the body streams from it (what $TMPDIR holds while curl sends stays small) and a headerless file goes with --audio-format', async () => {
