@@ -18,10 +18,16 @@
  *   - an agent's own scorecard, the whole year
  *   - admin, groupBy=queue, the last 13 weeks
  * Every answer is checked (the total number of evaluations it counts) before the figures are kept.
+ * The issue's figure is also timed, request by request in turn, against its floor (bench/scorecard-floor-server.ts):
+ * the same answer's figures read already summed, one row per agent, agent-section and agent-week, from the same
+ * database through the same driver, serialized and sent by bare node:http; its answer must equal the service's.
+ * That is the least any exact answer costs once the summing is done, so the row's ratio says what is left for
+ * summing, authorization and the service's own work.
  *
  * Knobs: BENCH_SCORECARD_AGENTS, BENCH_SCORECARD_EVALUATIONS, BENCH_SCORECARD_REQUESTS,
  * BENCH_SCORECARD_DBS (comma list of sqlite, postgres; default both).
  */
+import assert from 'node:assert/strict';
 import path from 'node:path';
 import type { Knex } from 'knex';
 import { ulid } from 'ulid';
@@ -34,6 +40,10 @@ import { createStoredForm } from '../test/support/evaluation-rows.js';
 import type { EvaluationRow, StoredForm } from '../test/support/evaluation-rows.js';
 import { createTestUser } from '../test/support/users.js';
 import { pgDatabase } from './retention.js';
+import { FLOOR_TABLES, writeFloorTables } from './scorecard-floor.js';
+import type { FloorAnswer } from './scorecard-floor.js';
+import { startServerProcess } from './server-process.js';
+import type { ServerProcess } from './server-process.js';
 import { startService } from './service.js';
 import { intKnob, listKnob, rowFromRuns, seededRandom } from './spread.js';
 import type { Bench, BenchContext, ResultRow } from './types.js';
@@ -49,6 +59,8 @@ interface Shape {
   who: 'admin' | 'trainer' | 'agent';
   query: string;
   target?: string;
+  /** Whether this shape is also timed against the floor (bench/scorecard-floor-server.ts) of its own answer. */
+  floor?: boolean;
 }
 
 interface Seeded {
@@ -151,6 +163,40 @@ async function timedGet(base: string, token: string, pathAndQuery: string): Prom
   return { ms, text };
 }
 
+const medianOf = (values: number[]): number => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+
+const FLOOR_NAME =
+  'floor: the same answer read pre-summed (one row per agent, agent-section and agent-week), serialized and sent by bare node:http';
+
+/**
+ * Writes the figures of `answer` into the floor's tables and starts bench/scorecard-floor-server.ts on them; it must
+ * answer exactly the service's answer, else the bench stops.
+ */
+async function startFloor(options: { db: Db; env: Record<string, string>; answer: string }): Promise<ServerProcess> {
+  const parsed = JSON.parse(options.answer) as FloorAnswer & {
+    groupBy: string;
+    from: string;
+    to: string;
+    timeZone: string;
+  };
+  await writeFloorTables(options.db.knex, parsed);
+  if (options.db.client === 'pg') await options.db.knex.raw(`VACUUM ANALYZE ${Object.values(FLOOR_TABLES).join(', ')}`);
+  const floor = await startServerProcess(options.env, {
+    script: 'scorecard-floor-server.ts',
+    args: [parsed.groupBy, parsed.from, parsed.to, parsed.timeZone],
+  });
+  try {
+    for (let w = 0; w < WARMUP; w++) {
+      const { text } = await timedGet(floor.base, '', '/');
+      assert.deepStrictEqual(JSON.parse(text), parsed, 'the floor answers what the service answers');
+    }
+  } catch (error) {
+    await floor.stop();
+    throw error;
+  }
+  return floor;
+}
+
 const countOf = (text: string) =>
   (JSON.parse(text) as { items: Array<{ evaluations: number }> }).items.reduce((n, i) => n + i.evaluations, 0);
 
@@ -196,6 +242,7 @@ async function scenario(
         who: 'admin',
         query: `groupBy=agent&${year}`,
         target: TARGET,
+        floor: true,
         expect: seeded.counted,
       },
       {
@@ -221,28 +268,38 @@ async function scenario(
       const url = `/v1/scorecards?${shape.query.replace(/\+/g, '%2B')}`;
       const samples: number[] = [];
       let bytes = 0;
+      let answer = '';
       for (let w = 0; w < WARMUP; w++) {
         const { text } = await timedGet(service.base, tokens[shape.who], url);
         if (shape.expect !== undefined && countOf(text) !== shape.expect) {
           throw new Error(`${shape.name}: the answer counts ${countOf(text)} evaluations, not ${shape.expect}`);
         }
         bytes = text.length;
+        answer = text;
       }
+      const floor = shape.floor ? await startFloor({ db: options.db, env: options.env, answer }) : undefined;
+      const floorSamples: number[] = [];
       for (let run = 0; run < ctx.runs; run++) {
         ctx.progress(
           `scorecards (${options.name}): ${shape.name}, run ${run + 1}`,
           (s + run / ctx.runs) / shapes.length,
         );
         const times: number[] = [];
-        for (let r = 0; r < requests; r++) times.push((await timedGet(service.base, tokens[shape.who], url)).ms);
-        times.sort((a, b) => a - b);
-        samples.push(times[Math.floor(times.length / 2)]!);
+        const floorTimes: number[] = [];
+        for (let r = 0; r < requests; r++) {
+          times.push((await timedGet(service.base, tokens[shape.who], url)).ms);
+          if (floor) floorTimes.push((await timedGet(floor.base, '', '/')).ms);
+        }
+        samples.push(medianOf(times));
+        if (floor) floorSamples.push(medianOf(floorTimes));
       }
+      await floor?.stop();
       rows.push(
         rowFromRuns({
           name: `scorecards: ${shape.name} (${options.name})`,
           unit: 'ms',
           samples,
+          ...(floor ? { baseline: { name: FLOOR_NAME, samples: floorSamples } } : {}),
           ...(shape.target ? { target: shape.target } : {}),
           note:
             `each run: the median of ${requests} requests; ${seeded.counted.toLocaleString('en')} counted evaluations ` +
