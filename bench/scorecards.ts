@@ -279,21 +279,24 @@ async function scenario(
       }
       const floor = shape.floor ? await startFloor({ db: options.db, env: options.env, answer }) : undefined;
       const floorSamples: number[] = [];
-      for (let run = 0; run < ctx.runs; run++) {
-        ctx.progress(
-          `scorecards (${options.name}): ${shape.name}, run ${run + 1}`,
-          (s + run / ctx.runs) / shapes.length,
-        );
-        const times: number[] = [];
-        const floorTimes: number[] = [];
-        for (let r = 0; r < requests; r++) {
-          times.push((await timedGet(service.base, tokens[shape.who], url)).ms);
-          if (floor) floorTimes.push((await timedGet(floor.base, '', '/')).ms);
+      try {
+        for (let run = 0; run < ctx.runs; run++) {
+          ctx.progress(
+            `scorecards (${options.name}): ${shape.name}, run ${run + 1}`,
+            (s + run / ctx.runs) / shapes.length,
+          );
+          const times: number[] = [];
+          const floorTimes: number[] = [];
+          for (let r = 0; r < requests; r++) {
+            times.push((await timedGet(service.base, tokens[shape.who], url)).ms);
+            if (floor) floorTimes.push((await timedGet(floor.base, '', '/')).ms);
+          }
+          samples.push(medianOf(times));
+          if (floor) floorSamples.push(medianOf(floorTimes));
         }
-        samples.push(medianOf(times));
-        if (floor) floorSamples.push(medianOf(floorTimes));
+      } finally {
+        await floor?.stop();
       }
-      await floor?.stop();
       rows.push(
         rowFromRuns({
           name: `scorecards: ${shape.name} (${options.name})`,
