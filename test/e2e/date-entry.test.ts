@@ -9,7 +9,7 @@
  */
 import { expect } from 'chai';
 import type { Browser, Page } from 'playwright-core';
-import { launchChromium } from '../support/browser.js';
+import { launchChromium, newTestContext } from '../support/browser.js';
 import { createManualClock } from '../../src/clock.js';
 import { deleteRecording } from '../../src/retention/delete-recording.js';
 import { dbBackends, storeBackends } from '../support/backends.js';
@@ -89,7 +89,7 @@ describe('typing dates on the filter forms in Dutch (dd-mm-jjjj) and English (Ch
   });
 
   async function signedIn(lang: Lang): Promise<Page> {
-    const context = await browser.newContext({
+    const context = await newTestContext(browser, {
       locale: lang === 'nl' ? 'nl-NL' : 'en-US',
       timezoneId: 'America/Los_Angeles',
       viewport: SIZES.desktop,

@@ -13,7 +13,7 @@ import { dbBackends, storeBackends } from '../support/backends.js';
 import type { TestDb, TestStore } from '../support/backends.js';
 import { startTestApp, testConfig } from '../support/app.js';
 import type { TestApp } from '../support/app.js';
-import { launchChromium, openWatchedPage } from '../support/browser.js';
+import { launchChromium, newTestContext, openWatchedPage } from '../support/browser.js';
 import { startOidcProvider, TEST_CLIENT_ID, TEST_CLIENT_SECRET } from '../support/oidc-provider.js';
 import type { TestOidcProvider } from '../support/oidc-provider.js';
 import { uniqueName } from '../support/backends.js';
@@ -253,7 +253,7 @@ describe('single sign-on through an OpenID Provider, in Chromium (sqlite, fs)', 
     // Not from the old page: the signed-out /audit page moves itself on to /login at its next call, and that
     // navigation aborted ours once in CI (net::ERR_ABORTED).
     await page.close();
-    const tab = await (await browser.newContext({ storageState: signedIn })).newPage();
+    const tab = await (await newTestContext(browser, { storageState: signedIn })).newPage();
     pages.push(tab);
     await tab.goto(`${app.url}/login`);
     expect((await whoami(tab)).status).to.equal(401);

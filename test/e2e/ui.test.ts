@@ -10,7 +10,7 @@
 import fs from 'node:fs';
 import { expect } from 'chai';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { launchChromium } from '../support/browser.js';
+import { launchChromium, newTestContext } from '../support/browser.js';
 import { createManualClock } from '../../src/clock.js';
 import { maybeCheckpoint } from '../../src/audit/checkpoints.js';
 import { insertNote, listNotes } from '../../src/db/notes.js';
@@ -147,7 +147,7 @@ describe('the web UI in Dutch and English (Chromium, sqlite, fs)', function () {
 
   /** A browser context that prefers `lang` and lives in another zone than the call center. */
   async function openContext(lang: Lang): Promise<{ context: BrowserContext; page: Page; problems: string[] }> {
-    const context = await browser.newContext({
+    const context = await newTestContext(browser, {
       locale: lang === 'nl' ? 'nl-NL' : 'en-US',
       timezoneId: BROWSER_ZONE,
       viewport: SIZES.desktop,
