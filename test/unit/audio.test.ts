@@ -21,6 +21,7 @@ import {
   wavPeakTap,
 } from '../../src/audio/index.js';
 import type { AudioProbe } from '../../src/audio/index.js';
+import { peakOutputOptions, peakSink } from '../../src/audio/waveform.js';
 import { tempDir } from '../support/backends.js';
 import {
   AUDIO_FIXTURES,
@@ -31,6 +32,7 @@ import {
   wavHeader,
   withLyingSizes,
 } from '../support/fixtures.js';
+import { longToneCall } from '../support/long-call.js';
 import { rejection } from '../support/rejection.js';
 import type { AudioFixtureName } from '../support/fixtures.js';
 import { seededBytes, seededRandom } from '../support/random.js';
@@ -326,6 +328,44 @@ describe('audio', function () {
   });
 
   describe('peaks', () => {
+    it('when a mostly quiet call whose codec decodes to float (Opus) is reduced to peaks, then ffmpeg resamples 16-bit samples: its CPU stays within 2.5× of the bare decode, and the peaks are those of the float path within 0.001', async () => {
+      const run = promisify(execFile);
+      const dir = tempDir('callrec-peak-cost-');
+      const file = path.join(dir, 'call.ogg');
+      // Mostly quiet, as calls are: the float path was slowest on near-silent (denormal) samples.
+      fs.writeFileSync(file, await longToneCall({ minutes: 2 }));
+      // CPU (user + system) of ffmpeg's run, from bash's `times` (its second line: the children's), not the clock.
+      const cpuSeconds = async (args: string[]) => {
+        const { stdout } = await run('bash', ['-c', 'ffmpeg "$@" >/dev/null 2>&1 || exit 1; times', 'bash', ...args]);
+        const children = stdout
+          .trim()
+          .split('\n')[1]!
+          .match(/(\d+)m([\d.]+)s/g)!;
+        return children.reduce((sum, t) => sum + Number(t.split('m')[0]) * 60 + Number.parseFloat(t.split('m')[1]!), 0);
+      };
+      const input = ['-nostdin', '-threads', '1', '-i', file];
+      const bare = await cpuSeconds([...input, '-f', 'null', '-']);
+      const reduced = await cpuSeconds([...input, ...peakOutputOptions(2), '-']);
+      expect(reduced, `peaks ${reduced}s of CPU, bare decode ${bare}s`).to.be.below(bare * 2.5 + 0.05);
+
+      const floatPath = peakSink({ channels: 2, sampleRate: 8000 });
+      const pcm = await run('ffmpeg', [...input, '-ac', '2', '-ar', '8000', '-f', 's16le', '-'], {
+        encoding: 'buffer',
+        maxBuffer: 8 * 1024 * 1024,
+      });
+      floatPath.sink.end(pcm.stdout);
+      await new Promise((resolve) => floatPath.sink.once('finish', resolve));
+      const expected = floatPath.result();
+      const actual = await computePeaks(file, { ...LIMITS, channels: 2 });
+      expect(actual.length).to.equal(expected.length);
+      for (const c of [0, 1])
+        actual.peaks[c]!.forEach((v, i) => {
+          const thousandths = Math.abs(Math.round(v * 1000) - Math.round(expected.peaks[c]![i]! * 1000));
+          expect(thousandths, `channel ${c}, peak ${i}`).to.be.at.most(1);
+        });
+      fs.rmSync(dir, { recursive: true, force: true });
+    });
+
     it('when PCM is pushed in odd chunk sizes, then the peaks are per channel, in [0, 1], and the duration counts frames', () => {
       const reducer = createPeakReducer({ channels: 2, sampleRate: 8000, initialSamplesPerPeak: 100 });
       const data = Buffer.concat([pcm(4000, [16384, 32767]), pcm(4000, [0, 3277])]);
