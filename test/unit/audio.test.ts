@@ -55,6 +55,32 @@ function pcm(frames: number, amps: number[]): Buffer {
   return buf;
 }
 
+/**
+ * A 2-minute stereo Opus call, mostly quiet as calls are (a tone a second per channel each minute): ffmpeg's float
+ * resampling was slowest on its near-silent samples.
+ */
+async function quietOpusCall(): Promise<{ dir: string; file: string }> {
+  const dir = tempDir('callrec-quiet-opus-');
+  const file = path.join(dir, 'call.ogg');
+  fs.writeFileSync(file, await longToneCall({ minutes: 2 }));
+  return { dir, file };
+}
+
+/** The CPU (user + system, s) of one ffmpeg run with `args`, from bash's `times` (its children's line): not the clock. */
+async function ffmpegCpuSeconds(args: string[]): Promise<number> {
+  const { stdout } = await promisify(execFile)('bash', [
+    '-c',
+    'ffmpeg "$@" >/dev/null 2>&1 || exit 1; times',
+    'bash',
+    ...args,
+  ]);
+  const children = stdout
+    .trim()
+    .split('\n')[1]!
+    .match(/(\d+)m([\d.]+)s/g)!;
+  return children.reduce((sum, t) => sum + Number(t.split('m')[0]) * 60 + Number.parseFloat(t.split('m')[1]!), 0);
+}
+
 describe('audio', function () {
   this.timeout(60_000);
   let dir: string;
@@ -310,6 +336,21 @@ describe('audio', function () {
       );
     });
 
+    it('when a mostly quiet stereo Opus call is transcoded to either rendition, then ffmpeg resamples 16-bit samples: its CPU stays within 4× of the bare decode', async () => {
+      const { dir: callDir, file } = await quietOpusCall();
+      const input = ['-nostdin', '-threads', '1', '-i', file];
+      const bare = await ffmpegCpuSeconds([...input, '-f', 'null', '-']);
+      for (const format of ['opus', 'mp3'] as const) {
+        const cpu = await ffmpegCpuSeconds([
+          ...input,
+          ...encoderOptions(format, { sampleRate: 48000, channels: 2 }),
+          '-',
+        ]);
+        expect(cpu, `${format}: ${cpu}s of CPU, bare decode ${bare}s`).to.be.below(bare * 4 + 0.05);
+      }
+      fs.rmSync(callDir, { recursive: true, force: true });
+    });
+
     it('when encoder options are chosen, then narrowband stays 8 kHz, wider goes 16 kHz, at the measured bit rates, and MP3 never couples the channels', () => {
       const narrow = encoderOptions('opus', { sampleRate: 8000, channels: 1 });
       expect(narrow.join(' ')).to.contain('-ar 8000').and.contain('-b:a 28k').and.contain('-application voip');
@@ -330,22 +371,10 @@ describe('audio', function () {
   describe('peaks', () => {
     it('when a mostly quiet call whose codec decodes to float (Opus) is reduced to peaks, then ffmpeg resamples 16-bit samples: its CPU stays within 2.5× of the bare decode, and the peaks are those of the float path within 0.001', async () => {
       const run = promisify(execFile);
-      const dir = tempDir('callrec-peak-cost-');
-      const file = path.join(dir, 'call.ogg');
-      // Mostly quiet, as calls are: the float path was slowest on near-silent (denormal) samples.
-      fs.writeFileSync(file, await longToneCall({ minutes: 2 }));
-      // CPU (user + system) of ffmpeg's run, from bash's `times` (its second line: the children's), not the clock.
-      const cpuSeconds = async (args: string[]) => {
-        const { stdout } = await run('bash', ['-c', 'ffmpeg "$@" >/dev/null 2>&1 || exit 1; times', 'bash', ...args]);
-        const children = stdout
-          .trim()
-          .split('\n')[1]!
-          .match(/(\d+)m([\d.]+)s/g)!;
-        return children.reduce((sum, t) => sum + Number(t.split('m')[0]) * 60 + Number.parseFloat(t.split('m')[1]!), 0);
-      };
+      const { dir, file } = await quietOpusCall();
       const input = ['-nostdin', '-threads', '1', '-i', file];
-      const bare = await cpuSeconds([...input, '-f', 'null', '-']);
-      const reduced = await cpuSeconds([...input, ...peakOutputOptions(2), '-']);
+      const bare = await ffmpegCpuSeconds([...input, '-f', 'null', '-']);
+      const reduced = await ffmpegCpuSeconds([...input, ...peakOutputOptions(2), '-']);
       expect(reduced, `peaks ${reduced}s of CPU, bare decode ${bare}s`).to.be.below(bare * 2.5 + 0.05);
 
       const floatPath = peakSink({ channels: 2, sampleRate: 8000 });
