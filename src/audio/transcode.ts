@@ -22,7 +22,7 @@ import type { RunLimits } from './process.js';
 import { Writable } from 'node:stream';
 import { DTMF_SAMPLE_RATE, createDtmfScanner } from './dtmf.js';
 import type { ToneSpan } from './dtmf.js';
-import { PEAK_SAMPLE_RATE, peakOutputOptions, peakSink } from './waveform.js';
+import { PEAK_SAMPLE_RATE, pcm16Options, peakOutputOptions, peakSink } from './waveform.js';
 import type { Waveform } from './waveform.js';
 
 export type PlaybackFormat = 'opus' | 'mp3';
@@ -69,16 +69,8 @@ export function encoderOptions(format: PlaybackFormat, source: { sampleRate: num
   ];
 }
 
-/**
- * Every rendition is made from 16-bit samples resampled on the integer path (as the peaks are, see
- * peakOutputOptions): a float decoder's output of a mostly quiet call (Opus) cost five times as much to resample as
- * float, 14.8 s of CPU against 3.1 s for a 10-minute stereo Opus upload. Telephony audio holds no more than 16 bits.
- */
 function commonOptions(channels: number, rate: number): string[] {
-  return [
-    ...['-map', '0:a:0', '-vn', '-map_metadata', '-1'],
-    ...['-af', `aformat=sample_fmts=s16,aresample=${rate}`, '-ac', String(channels), '-ar', String(rate)],
-  ];
+  return ['-map', '0:a:0', '-vn', '-map_metadata', '-1', ...pcm16Options(channels, rate)];
 }
 
 export interface TranscodeResult {
